@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from campaigns.models import Campaign
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+
+    class Meta:
+        model = Campaign
+        fields = ["id", "name", "description", "status", "created_at", "updated_at"]
+        read_only_fields = ["id", "status", "created_at", "updated_at"]

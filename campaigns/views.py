@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from campaigns import services
+from campaigns.models import Campaign
+from campaigns.serializers import CampaignSerializer
+from penguinflow.common.api import WorkspaceScopedViewSet
+
+
+class CampaignFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Campaign.Status.choices)
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
+
+    class Meta:
+        model = Campaign
+        fields = ["status", "q"]
+
+
+class CampaignViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    WorkspaceScopedViewSet,
+):
+    model = Campaign
+    serializer_class = CampaignSerializer
+    filterset_class = CampaignFilter
+
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        campaign = services.campaign_create(workspace=self.workspace, **serializer.validated_data)
+        return Response(CampaignSerializer(campaign).data, status=status.HTTP_201_CREATED)
+
+    def _set_status(self, to: str):
+        campaign = services.campaign_set_status(campaign=self.get_object(), status=to)
+        return Response(CampaignSerializer(campaign).data)
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        return self._set_status(Campaign.Status.RUNNING)
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request, pk=None):
+        return self._set_status(Campaign.Status.PAUSED)
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        return self._set_status(Campaign.Status.COMPLETED)

@@ -1,0 +1,102 @@
+"""Contacts (the people workflows act on), segments over them, and the suppression list."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.db.models.functions import Lower
+
+from penguinflow.common.models import WorkspaceScopedModel
+
+
+def email_hash(email: str) -> str:
+    """Return the hash that stands for an address once the person is erased (lower-cased, trimmed, SHA-256)."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+class Contact(WorkspaceScopedModel):
+    class Status(models.TextChoices):
+        SUBSCRIBED = "subscribed", "Subscribed"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Complained"
+
+    email = models.EmailField(max_length=254)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    timezone = models.CharField(max_length=64, blank=True, help_text="IANA zone; empty means 'use the workflow's'.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SUBSCRIBED)
+    score = models.IntegerField(default=0)
+    fields = models.JSONField(default=dict, blank=True)
+    tags = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    external_id = models.CharField(max_length=255, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), "workspace", name="contact_unique_email_ci_per_workspace"),
+            models.UniqueConstraint(
+                fields=["workspace", "external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="contact_unique_external_id_per_workspace",
+            ),
+        ]
+        indexes = [
+            GinIndex(fields=["tags"], name="contact_tags_gin"),
+            models.Index(fields=["workspace", "status"], name="contact_ws_status"),
+            models.Index(fields=["workspace", "-created_at"], name="contact_ws_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Segment(WorkspaceScopedModel):
+    """A named JsonLogic rule over `{contact}`; membership is kept in SegmentMembership."""
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    rule = models.JSONField()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SegmentMembership(models.Model):
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="segment_memberships")
+    entered_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "contact"], name="segment_membership_unique"),
+        ]
+        indexes = [models.Index(fields=["contact"], name="segment_membership_contact")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} in {self.segment_id}"
+
+
+class Suppression(WorkspaceScopedModel):
+    """An address that must not be mailed; stored only as a hash so it survives erasure of the person."""
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        BOUNCED = "bounced", "Hard bounce"
+        COMPLAINED = "complained", "Complaint"
+        ERASED = "erased", "Erased on request"
+        MANUAL = "manual", "Added by staff"
+
+    email_hash = models.CharField(max_length=64)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    note = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "email_hash"], name="suppression_unique_hash"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email_hash[:12]}… ({self.reason})"

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from contacts.models import Contact, Segment
+from penguinflow.common.validators import StrictJSONObjectField, TimeZoneField
+
+
+def tag_field() -> serializers.CharField:
+    return serializers.CharField(max_length=64, allow_blank=False, trim_whitespace=True)
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(max_length=254)
+    timezone = TimeZoneField(required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=Contact.Status.choices, required=False)
+    score = serializers.IntegerField(required=False, min_value=-(2**31), max_value=2**31 - 1)
+    fields = StrictJSONObjectField(required=False, max_bytes=32 * 1024)
+    tags = serializers.ListField(child=tag_field(), required=False, max_length=200)
+    external_id = serializers.CharField(max_length=255, required=False, allow_null=True, allow_blank=True)
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id", "email", "first_name", "last_name", "timezone", "status", "score", "fields", "tags",
+            "external_id", "created_at", "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class TagsChangeSerializer(serializers.Serializer):
+    add = serializers.ListField(child=tag_field(), required=False, default=list, max_length=200)
+    remove = serializers.ListField(child=tag_field(), required=False, default=list, max_length=200)
+
+    def validate(self, attrs):
+        if not attrs["add"] and not attrs["remove"]:
+            raise serializers.ValidationError({"add": "Give tags to add or to remove."})
+        return attrs
+
+
+class SegmentSerializer(serializers.ModelSerializer):
+    rule = serializers.JSONField()
+
+    class Meta:
+        model = Segment
+        fields = ["id", "name", "description", "rule", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def validate_rule(self, rule):
+        from workflows.engine.conditions import check_rule
+
+        problems = check_rule(rule)
+        if problems:
+            raise serializers.ValidationError(" ".join(problems))
+        return rule

@@ -1,0 +1,62 @@
+"""What contacts do: the event log, range-partitioned by `occurred_at` (weekly partitions + a default one).
+
+Django cannot declare a partitioned table, so `Event` is unmanaged and the table is created by migration 0001 in
+SQL. Its real primary key is (id, occurred_at), as PostgreSQL requires the partition key in it; `id` alone comes
+from one sequence and is unique, which is all the ORM needs.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from penguinflow.common.models import WorkspaceQuerySet
+
+
+class Event(models.Model):
+    class Source(models.TextChoices):
+        API = "api", "Ingestion API"
+        TRACKING = "tracking", "Tracking pixel or click"
+        ESP = "esp", "ESP webhook"
+        SYSTEM = "system", "PenguinFlow itself"
+        WEBHOOK = "webhook", "Inbound workflow webhook"
+
+    id = models.BigAutoField(primary_key=True)
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.DO_NOTHING, related_name="+")
+    contact_id = models.UUIDField(null=True, blank=True)
+    type = models.CharField(max_length=128)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    properties = models.JSONField(default=dict)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.API)
+    client_id = models.CharField(max_length=128, null=True, blank=True, help_text="The producer's id (dedupe).")
+    flags = models.JSONField(default=dict, blank=True, help_text="e.g. {'bot': true} for scanner hits.")
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WorkspaceQuerySet.as_manager()
+
+    class Meta:
+        managed = False
+        db_table = "events_event"
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class EventKey(models.Model):
+    """The dedupe key of an event: (workspace, producer id) is unique across all partitions.
+
+    A unique index on the partitioned table would have to include `occurred_at`, so a repeat with another
+    timestamp would slip through; this small unpartitioned table is the global guard.
+    """
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=160)
+    event_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "key"], name="event_key_unique")]
+
+    def __str__(self) -> str:
+        return self.key

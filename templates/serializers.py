@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from templates.models import EmailTemplate
+
+
+class NoControlCharsCharField(serializers.CharField):
+    """A single-line value: CR, LF and other control characters are refused (no header injection)."""
+
+    default_error_messages = {"control": "Must be a single line without control characters."}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            self.fail("control")
+        return value
+
+
+class EmailTemplateSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(max_length=200)
+    subject = NoControlCharsCharField(max_length=998)
+    html = serializers.CharField(max_length=512 * 1024, trim_whitespace=False)
+    text = serializers.CharField(max_length=512 * 1024, required=False, allow_blank=True, trim_whitespace=False)
+
+    class Meta:
+        model = EmailTemplate
+        fields = ["id", "name", "subject", "html", "text", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]

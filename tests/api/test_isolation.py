@@ -1,0 +1,80 @@
+"""Workspace isolation: every endpoint that takes an id answers 404 for an id of another workspace.
+
+The endpoints are discovered from the URL configuration, so a new endpoint is covered (or this test fails and
+asks for an object factory) without anyone remembering to add it here.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.factories import CampaignFactory, ContactFactory, EmailTemplateFactory, SegmentFactory
+
+
+def _make_workflow(workspace):
+    from workflows.services import workflow_create
+
+    return workflow_create(workspace=workspace, name="Theirs")
+
+
+FACTORIES = {
+    "contacts": lambda ws: ContactFactory(workspace=ws),
+    "segments": lambda ws: SegmentFactory(workspace=ws),
+    "templates": lambda ws: EmailTemplateFactory(workspace=ws),
+    "campaigns": lambda ws: CampaignFactory(workspace=ws),
+    "workflows": _make_workflow,
+}
+
+
+def _walk(patterns, prefix=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern), pattern
+
+
+def _id_endpoints():
+    found = []
+    for route, pattern in _walk(get_resolver().url_patterns):
+        if not route.startswith("api/v1/") or "(?P<pk>" not in route:
+            continue
+        actions = getattr(pattern.callback, "actions", None) or {}
+        resource = route[len("api/v1/"):].lstrip("^").split("/")[0]
+        for method in actions:
+            found.append(pytest.param(route, resource, method, id=f"{method.upper()} {route}"))
+    return found
+
+
+ENDPOINTS = _id_endpoints()
+
+
+def test_every_id_endpoint_has_a_factory():
+    assert ENDPOINTS, "no endpoint with an id was found; the discovery is broken"
+    missing = {param.values[1] for param in ENDPOINTS} - set(FACTORIES)
+    assert not missing, f"add factories for {missing} to FACTORIES"
+
+
+@pytest.mark.parametrize("route,resource,method", ENDPOINTS)
+def test_foreign_id_answers_404(api, other_workspace, route, resource, method):
+    theirs = FACTORIES[resource](other_workspace)
+    path = re.sub(r"\(\?P<pk>[^)]*\)", str(theirs.pk), route)
+    path = "/" + path.replace("^", "").replace("$", "").replace("/?", "")
+    path = re.sub(r"\(\?P<format>[^)]*\)", "", path)
+    response = getattr(api, method)(path, {}, format="json")
+    assert response.status_code == 404, (method, path, response.content)
+    assert response.json()["error"]["code"] == "not_found"
+    # Nothing of theirs changed or disappeared.
+    assert type(theirs).objects.filter(pk=theirs.pk).exists()
+
+
+@pytest.mark.parametrize("resource", sorted(FACTORIES))
+def test_lists_show_only_own_workspace(api, other_workspace, workspace, resource):
+    FACTORIES[resource](other_workspace)
+    mine = FACTORIES[resource](workspace)
+    response = api.get(f"/api/v1/{resource}")
+    assert response.status_code == 200
+    assert [item["id"] for item in response.json()["results"]] == [str(mine.pk)]

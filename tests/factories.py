@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import factory
+from django.contrib.auth import get_user_model
+
+from campaigns.models import Campaign
+from contacts.models import Contact, Segment
+from penguinflow.workspaces.models import Membership, Workspace
+from templates.models import EmailTemplate
+
+
+class WorkspaceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Workspace
+
+    slug = factory.Sequence(lambda n: f"ws-{n}")
+    name = factory.LazyAttribute(lambda o: o.slug.title())
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.test")
+    password = factory.PostGenerationMethodCall("set_password", "pw")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    workspace = factory.SubFactory(WorkspaceFactory)
+    role = Membership.Role.EDITOR
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    email = factory.Sequence(lambda n: f"person{n}@example.com")
+    first_name = "Ada"
+    last_name = "Lovelace"
+    timezone = "Europe/Paris"
+
+
+class SegmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Segment
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"Segment {n}")
+    rule = {"in": ["vip", {"var": "contact.tags"}]}
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Campaign
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+
+
+class EmailTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EmailTemplate
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"Template {n}")
+    subject = "Hello {{ contact.first_name }}"
+    html = "<p>Hi {{ contact.first_name | default: 'there' }}</p>"

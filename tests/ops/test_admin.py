@@ -1,0 +1,110 @@
+"""The admin serves every model to staff, and its actions go through services."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import CampaignFactory, ContactFactory, EmailTemplateFactory, SegmentFactory, UserFactory
+from workflows.models import Enrollment, Workflow, WorkflowVersion
+
+APP_LABELS = {"workspaces", "contacts", "campaigns", "templates", "events", "workflows"}
+
+
+@pytest.fixture
+def staff_client(client, db):
+    user = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def populated(workspace):
+    from workflows.services import workflow_create
+
+    contact = ContactFactory(workspace=workspace)
+    SegmentFactory(workspace=workspace)
+    CampaignFactory(workspace=workspace)
+    EmailTemplateFactory(workspace=workspace)
+    workflow = workflow_create(
+        workspace=workspace, name="W",
+        graph={"nodes": [{"id": "n1", "type": "trigger_manual", "position": {"x": 0, "y": 0},
+                          "data": {"config": {}}}], "edges": []},
+    )
+    version = WorkflowVersion.objects.get(workflow=workflow)
+    Enrollment.objects.create(workspace=workspace, workflow=workflow, version=version, contact=contact,
+                              entered_at=timezone.now(), status="waiting")
+    from contacts.services import contact_tags_change
+
+    contact_tags_change(contact=contact, add=["vip"])  # an event to list
+    return workflow
+
+
+def our_models():
+    return [model for model in admin.site._registry if model._meta.app_label in APP_LABELS]
+
+
+def test_every_model_of_ours_is_registered():
+    from django.apps import apps
+
+    ours = {m for m in apps.get_models() if m._meta.app_label in APP_LABELS}
+    assert ours - set(admin.site._registry) == set()
+
+
+@pytest.mark.parametrize("model", our_models(), ids=lambda m: m._meta.label)
+def test_changelist_and_change_pages_render(staff_client, populated, model):
+    opts = model._meta
+    response = staff_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+    assert response.status_code == 200
+    response = staff_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist") + "?q=a")
+    assert response.status_code == 200
+    obj = model._default_manager.first()
+    if obj is not None:
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+        assert staff_client.get(url).status_code == 200
+
+
+def test_status_is_never_editable_by_hand(staff_client, populated):
+    url = reverse("admin:workflows_workflow_change", args=[populated.pk])
+    html = staff_client.get(url).content.decode()
+    assert 'name="status"' not in html
+
+
+def test_pause_and_resume_actions_call_services(staff_client, populated):
+    Workflow.objects.filter(pk=populated.pk).update(status="active")
+    url = reverse("admin:workflows_workflow_changelist")
+    page = staff_client.get(url).content.decode()
+    pause = next(name for name in _action_names(page) if "pause" in name)
+    resume = next(name for name in _action_names(page) if "resume" in name)
+    staff_client.post(url, {"action": pause, "_selected_action": [str(populated.pk)]})
+    assert Workflow.objects.get(pk=populated.pk).status == "paused"
+    staff_client.post(url, {"action": resume, "_selected_action": [str(populated.pk)]})
+    assert Workflow.objects.get(pk=populated.pk).status == "active"
+
+
+def test_refused_action_reports_and_changes_nothing(staff_client, populated):
+    url = reverse("admin:workflows_workflow_changelist")
+    page = staff_client.get(url).content.decode()
+    resume = next(name for name in _action_names(page) if "resume" in name)
+    response = staff_client.post(url, {"action": resume, "_selected_action": [str(populated.pk)]}, follow=True)
+    assert Workflow.objects.get(pk=populated.pk).status == "draft"
+    assert "Only a paused workflow" in response.content.decode()
+
+
+def test_cancel_enrollment_action(staff_client, populated):
+    enrollment = Enrollment.objects.get(workflow=populated)
+    url = reverse("admin:workflows_enrollment_changelist")
+    page = staff_client.get(url).content.decode()
+    cancel = next(name for name in _action_names(page) if "cancel" in name)
+    staff_client.post(url, {"action": cancel, "_selected_action": [str(enrollment.pk)]})
+    enrollment.refresh_from_db()
+    assert enrollment.status == "cancelled"
+    assert enrollment.next_run_at is None and enrollment.finished_at is not None
+
+
+def _action_names(page: str) -> list[str]:
+    import re
+
+    return re.findall(r'<option value="(action_[^"]+)"', page)

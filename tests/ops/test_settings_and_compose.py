@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _check_with(env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG"}}
+    env.update({"DJANGO_SETTINGS_MODULE": "penguinflow.settings.base", **env_overrides})
+    return subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+def test_production_refuses_to_start_without_required_variables():
+    result = _check_with({"DEBUG": "false"})
+    assert result.returncode != 0
+    assert "DATABASE_URL, REDIS_URL, SECRET_KEY" in result.stderr
+
+
+def test_production_check_deploy_is_clean_with_required_variables():
+    env = {
+        "DEBUG": "false",
+        "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/penguinflow"),
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "SECRET_KEY": "x" * 64 + "-a-long-and-random-production-secret",
+        "ALLOWED_HOSTS": "penguinflow.example",
+    }
+    result = _check_with(env)
+    assert result.returncode == 0, result.stderr
+    env_all = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG"}}
+    deploy = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env={**env_all, "DJANGO_SETTINGS_MODULE": "penguinflow.settings.base", **env},
+        capture_output=True, text=True,
+    )
+    assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+
+
+def test_non_postgres_database_is_refused():
+    result = _check_with({"DATABASE_URL": "sqlite:///tmp/x.db"})
+    assert result.returncode != 0
+    assert "PostgreSQL only" in result.stderr
+
+
+def test_docker_compose_declares_the_whole_stack():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) >= {"postgres", "redis", "migrate", "web", "worker", "scheduler"}
+    for name in ("postgres", "redis", "web", "worker"):
+        assert "healthcheck" in services[name], name
+    assert "penguinflow.asgi:application" in " ".join(services["web"]["command"])
+    assert services["migrate"]["command"][-2:] == ["migrate", "--noinput"]
+    assert services["migrate"]["restart"] == "no"
+    for name in ("web", "worker", "scheduler"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        env = services[name]["environment"]
+        assert env["DATABASE_URL"].startswith("postgres://") and env["REDIS_URL"].startswith("redis://")
+    assert "SimpleWorker" in " ".join(services["worker"]["command"])
+    assert "run_scheduler" in services["scheduler"]["command"]
+
+
+def test_readme_starts_with_the_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    head = readme[:2500]
+    assert "make run" in head and "make test" in head
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci

@@ -1,0 +1,48 @@
+"""The bridge between stored versions (Step/Connection rows) and the engine's graph model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from penguinflow.common.errors import InvalidInput
+from workflows.engine.errors import EngineInputError
+from workflows.engine.graph import Graph, WorkflowSettings
+from workflows.models import Workflow, WorkflowVersion
+
+
+def _prefixed(details: dict[str, str], path: str) -> dict[str, str]:
+    return {f"{path}.{key}" if key and key != "(root)" else path: value for key, value in details.items()}
+
+
+def parse_graph(obj: Any, *, path: str = "graph") -> Graph:
+    try:
+        return Graph.from_builder(obj)
+    except EngineInputError as error:
+        raise InvalidInput("The graph is malformed.", details=_prefixed(error.details, path)) from error
+
+
+def parse_settings(obj: Any) -> WorkflowSettings:
+    if obj is not None and not isinstance(obj, dict):
+        raise InvalidInput("The settings are malformed.", details={"settings": "Must be a JSON object."})
+    try:
+        return WorkflowSettings.parse(obj)
+    except EngineInputError as error:
+        raise InvalidInput("The settings are malformed.", details=error.details) from error
+
+
+def settings_to_json(settings: WorkflowSettings) -> dict[str, Any]:
+    return settings.as_dict()
+
+
+def draft_of(workflow: Workflow) -> WorkflowVersion:
+    return WorkflowVersion.objects.get(workflow=workflow, number__isnull=True)
+
+
+def graph_of(version: WorkflowVersion) -> Graph:
+    return Graph.from_rows(list(version.steps.all()), list(version.connections.all()))
+
+
+def validation_report(graph: Graph, settings: WorkflowSettings) -> dict[str, list[dict[str, Any]]]:
+    from workflows.engine.validation import split_issues, validate  # TEMP until the engine lands
+
+    return split_issues(validate(graph, settings))

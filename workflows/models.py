@@ -1,0 +1,205 @@
+"""Workflows ("sequences"), their versions as Step/Connection rows, enrollments and the step log."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from penguinflow.common.models import WorkspaceScopedModel
+
+
+class Workflow(WorkspaceScopedModel):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        ARCHIVED = "archived", "Archived"
+
+    TRANSITIONS = {
+        Status.DRAFT: {Status.ACTIVE, Status.ARCHIVED},
+        Status.ACTIVE: {Status.PAUSED, Status.ARCHIVED, Status.ACTIVE},
+        Status.PAUSED: {Status.ACTIVE, Status.ARCHIVED},
+        Status.ARCHIVED: set(),
+    }
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    # The settings of the published version in force (copied at publish); the draft's own settings live on its
+    # version row, so that a published version's settings are as immutable as its graph.
+    settings = models.JSONField(default=dict, blank=True)
+    published_version = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "status"], name="workflow_ws_status")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkflowVersion(models.Model):
+    """A graph of one workflow: the single mutable draft (number NULL) or an immutable published version."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(null=True, blank=True, help_text="Empty for the draft.")
+    revision = models.PositiveIntegerField(default=1, help_text="Bumped by every draft save (optimistic locking).")
+    settings = models.JSONField(default=dict, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workflow"], condition=models.Q(number__isnull=True), name="workflow_version_one_draft"
+            ),
+            models.UniqueConstraint(
+                fields=["workflow", "number"],
+                condition=models.Q(number__isnull=False),
+                name="workflow_version_unique_number",
+            ),
+        ]
+        ordering = ["workflow", "-number"]
+
+    def __str__(self) -> str:
+        return f"{self.workflow} {'draft' if self.is_draft else f'v{self.number}'}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.number is None
+
+
+class Step(models.Model):
+    """A node of a version's graph; field names match the engine's row shape (`Graph.from_rows`)."""
+
+    version = models.ForeignKey(WorkflowVersion, on_delete=models.CASCADE, related_name="steps")
+    node_id = models.CharField(max_length=64)
+    type = models.CharField(max_length=64)
+    label = models.CharField(max_length=200, blank=True)
+    config = models.JSONField(default=dict, blank=True)
+    position_x = models.FloatField(default=0)
+    position_y = models.FloatField(default=0)
+    extra = models.JSONField(default=dict, blank=True, help_text="Other builder data of the node, kept verbatim.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["version", "node_id"], name="step_unique_node_per_version")]
+        ordering = ["version", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} ({self.type})"
+
+
+class Connection(models.Model):
+    """An edge of a version's graph: from a node's branch (React Flow's sourceHandle) to a node."""
+
+    version = models.ForeignKey(WorkflowVersion, on_delete=models.CASCADE, related_name="connections")
+    edge_id = models.CharField(max_length=64)
+    source_node_id = models.CharField(max_length=64)
+    target_node_id = models.CharField(max_length=64)
+    branch = models.CharField(max_length=64, default="default")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["version", "edge_id"], name="connection_unique_edge_per_version")]
+        ordering = ["version", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.source_node_id}[{self.branch}] → {self.target_node_id}"
+
+
+class Enrollment(WorkspaceScopedModel):
+    """One contact's run through one version: the single source of truth of where it stands."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        WAITING = "waiting", "Waiting"
+        COMPLETED = "completed", "Completed"
+        EXITED = "exited", "Exited"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    LIVE_STATUSES = (Status.ACTIVE, Status.WAITING)
+    TRANSITIONS = {
+        Status.ACTIVE: {Status.WAITING, Status.COMPLETED, Status.EXITED, Status.FAILED, Status.CANCELLED},
+        Status.WAITING: {Status.ACTIVE, Status.COMPLETED, Status.EXITED, Status.FAILED, Status.CANCELLED},
+        Status.FAILED: {Status.ACTIVE, Status.CANCELLED},
+        Status.COMPLETED: set(),
+        Status.EXITED: set(),
+        Status.CANCELLED: set(),
+    }
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="enrollments")
+    version = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="enrollments")
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="enrollments")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    current_node_id = models.CharField(max_length=64, blank=True)
+    entered_at = models.DateTimeField()
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=128, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    step_count = models.PositiveIntegerField(default=0)
+    context = models.JSONField(default=dict, blank=True, help_text="The engine's state (JSON) between steps.")
+    trigger_event_id = models.BigIntegerField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workflow", "contact"],
+                condition=models.Q(status__in=["active", "waiting"]),
+                name="enrollment_one_live_per_contact",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_run_at"],
+                condition=models.Q(status__in=["active", "waiting"]),
+                name="enrollment_due_live",
+            ),
+            models.Index(fields=["workflow", "status"], name="enrollment_workflow_status"),
+            models.Index(fields=["contact", "-entered_at"], name="enrollment_contact"),
+            models.Index(fields=["workspace", "-created_at"], name="enrollment_ws_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} in {self.workflow_id} ({self.status})"
+
+
+class StepRun(models.Model):
+    """The audit trail: one row per execution of one step of one enrollment."""
+
+    class Status(models.TextChoices):
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+        WAITING = "waiting", "Waiting"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="step_runs")
+    node_id = models.CharField(max_length=64)
+    type = models.CharField(max_length=64)
+    attempt = models.PositiveIntegerField(default=1)
+    visit = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    branch = models.CharField(max_length=64, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    error_type = models.CharField(max_length=200, blank=True)
+    error_message = models.TextField(blank=True)
+    error_traceback = models.TextField(blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["enrollment", "started_at"], name="steprun_enrollment_started"),
+            models.Index(
+                fields=["status", "error_type"], condition=models.Q(status="failed"), name="steprun_failed"
+            ),
+        ]
+        ordering = ["enrollment", "started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} #{self.attempt} {self.status}"

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from workflows import graphs
+from workflows.models import Workflow
+
+
+class WorkflowCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+    graph = serializers.JSONField(required=False)
+    settings = serializers.JSONField(required=False)
+
+
+class DraftSaveSerializer(serializers.Serializer):
+    graph = serializers.JSONField()
+    settings = serializers.JSONField(required=False, default=dict)
+    revision = serializers.IntegerField(min_value=1)
+
+
+class ValidateSerializer(serializers.Serializer):
+    graph = serializers.JSONField(required=False)
+    settings = serializers.JSONField(required=False)
+
+
+class WorkflowUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+
+
+class WorkflowSerializer(serializers.ModelSerializer):
+    draft = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Workflow
+        fields = ["id", "name", "description", "status", "published_version", "draft", "created_at", "updated_at"]
+
+    def get_draft(self, workflow: Workflow) -> dict:
+        draft = next((v for v in workflow.versions.all() if v.number is None), None)
+        if draft is None:
+            return None
+        return {"graph": graphs.graph_of(draft).to_builder(), "settings": draft.settings, "revision": draft.revision}

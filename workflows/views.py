@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Prefetch, Q
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from penguinflow.common.api import WorkspaceScopedViewSet
+from workflows import graphs, services
+from workflows.models import Workflow, WorkflowVersion
+from workflows.serializers import (
+    DraftSaveSerializer,
+    ValidateSerializer,
+    WorkflowCreateSerializer,
+    WorkflowSerializer,
+    WorkflowUpdateSerializer,
+)
+
+
+class WorkflowFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Workflow.Status.choices)
+    q = django_filters.CharFilter(method="filter_q")
+
+    class Meta:
+        model = Workflow
+        fields = ["status", "q"]
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))
+
+
+class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceScopedViewSet):
+    model = Workflow
+    serializer_class = WorkflowSerializer
+    filterset_class = WorkflowFilter
+
+    def scoped_queryset(self, queryset):
+        drafts = WorkflowVersion.objects.filter(number__isnull=True).prefetch_related("steps", "connections")
+        return queryset.prefetch_related(Prefetch("versions", queryset=drafts))
+
+    def _detail(self, workflow: Workflow, *, status_code: int = 200) -> Response:
+        workflow = self.get_queryset().get(pk=workflow.pk)
+        return Response(WorkflowSerializer(workflow).data, status=status_code)
+
+    @extend_schema(request=WorkflowCreateSerializer, responses={201: WorkflowSerializer})
+    def create(self, request):
+        serializer = WorkflowCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        workflow = services.workflow_create(workspace=self.workspace, **serializer.validated_data)
+        return self._detail(workflow, status_code=status.HTTP_201_CREATED)
+
+    @extend_schema(request=WorkflowUpdateSerializer, responses=WorkflowSerializer)
+    def partial_update(self, request, pk=None):
+        workflow = self.get_object()
+        serializer = WorkflowUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        for name, value in serializer.validated_data.items():
+            setattr(workflow, name, value)
+        workflow.save(update_fields=[*serializer.validated_data, "updated_at"])
+        return self._detail(workflow)
+
+    def destroy(self, request, pk=None):
+        services.workflow_delete(workflow=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=DraftSaveSerializer)
+    @action(detail=True, methods=["put"])
+    def draft(self, request, pk=None):
+        workflow = self.get_object()
+        serializer = DraftSaveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        saved = services.workflow_draft_save(workflow=workflow, **serializer.validated_data)
+        return Response({"revision": saved.revision, "validation": saved.validation})
+
+    @extend_schema(request=ValidateSerializer)
+    @action(detail=True, methods=["post"])
+    def validate(self, request, pk=None):
+        workflow = self.get_object()
+        serializer = ValidateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        draft = graphs.draft_of(workflow)
+        data = serializer.validated_data
+        graph = graphs.parse_graph(data["graph"]) if "graph" in data else graphs.graph_of(draft)
+        settings = graphs.parse_settings(data.get("settings", draft.settings))
+        return Response(graphs.validation_report(graph, settings))
+
+    @extend_schema(request=None, responses={201: WorkflowSerializer})
+    @action(detail=True, methods=["post"])
+    def duplicate(self, request, pk=None):
+        copy = services.workflow_duplicate(workflow=self.get_object())
+        return self._detail(copy, status_code=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=WorkflowSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request, pk=None):
+        return self._detail(services.workflow_pause(workflow=self.get_object()))
+
+    @extend_schema(request=None, responses=WorkflowSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        return self._detail(services.workflow_resume(workflow=self.get_object()))
+
+    @extend_schema(request=None, responses=WorkflowSerializer)
+    @action(detail=True, methods=["post"])
+    def archive(self, request, pk=None):
+        return self._detail(services.workflow_archive(workflow=self.get_object()))
