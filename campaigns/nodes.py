@@ -1,0 +1,43 @@
+"""Campaign actions: add the contact to a campaign or remove it."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from workflows.engine.outcomes import Advance, Outcome
+from workflows.engine.registry import NodeConfig, NodeType, StepContext, node_type
+
+__all__ = ["AddToCampaign", "RemoveFromCampaign"]
+
+
+class CampaignConfig(NodeConfig):
+    campaign_id: str = Field(min_length=1, max_length=100)
+
+
+@node_type(
+    "add_to_campaign", kind="action", label="Add to campaign", description="Add the contact to a campaign."
+)
+class AddToCampaign(NodeType):
+    Config = CampaignConfig
+
+    def run(self, ctx: StepContext, config: CampaignConfig) -> Outcome:
+        ctx.campaigns.add_to_campaign(
+            key=ctx.effect_key, contact_id=ctx.contact_id, campaign_id=config.campaign_id
+        )
+        return Advance(detail={"campaign_id": config.campaign_id})
+
+
+@node_type(
+    "remove_from_campaign",
+    kind="action",
+    label="Remove from campaign",
+    description="Remove the contact from a campaign.",
+)
+class RemoveFromCampaign(NodeType):
+    Config = CampaignConfig
+
+    def run(self, ctx: StepContext, config: CampaignConfig) -> Outcome:
+        ctx.campaigns.remove_from_campaign(
+            key=ctx.effect_key, contact_id=ctx.contact_id, campaign_id=config.campaign_id
+        )
+        return Advance(detail={"campaign_id": config.campaign_id})

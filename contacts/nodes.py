@@ -1,0 +1,126 @@
+"""Contact actions: tags, fields, status and score.
+
+Each action calls the ContactsPort with the step's effect key, then mirrors the change into the contact data the
+enrollment is running with, so that later conditions of the same run see it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from workflows.engine.outcomes import Advance, Outcome
+from workflows.engine.registry import NodeConfig, NodeType, StepContext, node_type
+
+__all__ = ["AddTag", "ChangeStatus", "RemoveTag", "UpdateField", "UpdateScore"]
+
+# Contact attributes that update_field changes in place; any other name is a custom field (contact.fields).
+CONTACT_ATTRIBUTES = ("first_name", "last_name", "timezone", "external_id")
+
+
+class TagConfig(NodeConfig):
+    tag: str = Field(min_length=1, max_length=64)
+
+
+@node_type("add_tag", kind="action", label="Add tag", description="Add a tag to the contact.")
+class AddTag(NodeType):
+    Config = TagConfig
+
+    def run(self, ctx: StepContext, config: TagConfig) -> Outcome:
+        ctx.contacts.add_tag(key=ctx.effect_key, contact_id=ctx.contact_id, tag=config.tag)
+        tags = ctx.contact.setdefault("tags", [])
+        if config.tag not in tags:
+            tags.append(config.tag)
+        return Advance(detail={"tag": config.tag})
+
+
+@node_type("remove_tag", kind="action", label="Remove tag", description="Remove a tag from the contact.")
+class RemoveTag(NodeType):
+    Config = TagConfig
+
+    def run(self, ctx: StepContext, config: TagConfig) -> Outcome:
+        ctx.contacts.remove_tag(key=ctx.effect_key, contact_id=ctx.contact_id, tag=config.tag)
+        tags = ctx.contact.get("tags") or []
+        if config.tag in tags:
+            tags.remove(config.tag)
+        return Advance(detail={"tag": config.tag})
+
+
+@node_type(
+    "update_field",
+    kind="action",
+    label="Update field",
+    description=(
+        "Set, increment or unset a contact field (first_name, last_name, timezone, external_id, or a custom "
+        "field). A text value may use Liquid, e.g. '{{ event.properties.plan }}'."
+    ),
+)
+class UpdateField(NodeType):
+    class Config(NodeConfig):
+        field: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+        value: Any = None
+        op: Literal["set", "increment", "unset"] = "set"
+
+        @model_validator(mode="after")
+        def _value_fits_op(self) -> UpdateField.Config:
+            if self.op == "set" and self.value is None:
+                raise ValueError("'set' needs a value (use op 'unset' to clear the field)")
+            if self.op == "increment" and (
+                isinstance(self.value, bool) or not isinstance(self.value, (int, float))
+            ):
+                raise ValueError("'increment' needs a number as value")
+            return self
+
+    def run(self, ctx: StepContext, config: Config) -> Outcome:
+        stored = ctx.contacts.update_field(
+            key=ctx.effect_key,
+            contact_id=ctx.contact_id,
+            field=config.field,
+            value=config.value,
+            op=config.op,
+        )
+        target = ctx.contact if config.field in CONTACT_ATTRIBUTES else ctx.contact.setdefault("fields", {})
+        if config.op == "unset":
+            target.pop(config.field, None)
+        else:
+            target[config.field] = stored
+        return Advance(detail={"field": config.field, "op": config.op, "value": stored})
+
+
+@node_type("change_status", kind="action", label="Change status", description="Change the contact's status.")
+class ChangeStatus(NodeType):
+    class Config(NodeConfig):
+        status: Literal["subscribed", "unsubscribed", "bounced", "complained"]
+
+    def run(self, ctx: StepContext, config: Config) -> Outcome:
+        ctx.contacts.change_status(key=ctx.effect_key, contact_id=ctx.contact_id, status=config.status)
+        previous = ctx.contact.get("status")
+        ctx.contact["status"] = config.status
+        return Advance(detail={"status": config.status, "previous": previous})
+
+
+@node_type(
+    "update_score",
+    kind="action",
+    label="Update score",
+    description="Add to the contact's score (delta, may be negative) or set it.",
+)
+class UpdateScore(NodeType):
+    class Config(NodeConfig):
+        delta: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
+        set_to: int | None = Field(default=None, alias="set", ge=-1_000_000, le=1_000_000)
+
+        @model_validator(mode="after")
+        def _exactly_one(self) -> UpdateScore.Config:
+            if (self.delta is None) == (self.set_to is None):
+                raise ValueError("give exactly one of 'delta' or 'set'")
+            return self
+
+    def run(self, ctx: StepContext, config: Config) -> Outcome:
+        score = ctx.contacts.update_score(
+            key=ctx.effect_key, contact_id=ctx.contact_id, delta=config.delta, set_to=config.set_to
+        )
+        previous = ctx.contact.get("score")
+        ctx.contact["score"] = score
+        return Advance(detail={"score": score, "previous": previous})

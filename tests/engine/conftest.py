@@ -1,0 +1,25 @@
+"""Engine tests: no database, no Django. They run with or without pytest-django active."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from workflows.engine import load_node_types
+
+APPS = ["workflows", "contacts", "campaigns", "templates"]
+
+# Loaded at import time (not in a fixture) so that hypothesis strategies built at collection see every type.
+load_node_types(APPS)
+
+
+@pytest.fixture
+def start() -> datetime:
+    return datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _clear_api_key_cache() -> None:
+    """Shadow the integration tests' autouse fixture of the same name: it imports Django, and these tests run
+    with ``-p no:django``."""

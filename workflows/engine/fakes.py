@@ -1,0 +1,289 @@
+"""Recording fakes of the ports: they act on an in-memory contact and history and describe what they did.
+
+The simulator uses them; so do tests. Like the live ports they act once per effect key, so a step that runs
+again with the same key records nothing new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from workflows.engine.ports import EmailResult, Ports, WebhookResult
+
+__all__ = ["FakeWorld", "fake_ports"]
+
+
+def _node_of(key: str) -> str:
+    # key = "<enrollment id>:<node id>:<visit>"; enrollment ids hold no colon, node ids might.
+    return key.split(":", 1)[1].rsplit(":", 1)[0] if key.count(":") >= 2 else key
+
+
+@dataclass
+class FakeWorld:
+    """The simulated contact, its history and everything the fake ports did, on a virtual clock."""
+
+    contact: dict[str, Any]
+    clock: Callable[[], datetime]
+    events: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    segments: set[str] = field(default_factory=set)
+    last_email: dict[str, Any] | None = None
+    _keys: set[tuple[str, str]] = field(default_factory=set)
+    _sequence: int = 0
+
+    def first_time(self, key: str, kind: str) -> bool:
+        """Return whether this effect has not happened yet for ``key`` (and remember it)."""
+        if (key, kind) in self._keys:
+            return False
+        self._keys.add((key, kind))
+        return True
+
+    def record(self, *, key: str, type: str, summary: str, **detail: Any) -> None:
+        """Record an action with a human summary."""
+        self.actions.append(
+            {
+                "node_id": _node_of(key),
+                "type": type,
+                "at": self.clock(),
+                "summary": summary,
+                "key": key,
+                **detail,
+            }
+        )
+
+    def next_id(self, prefix: str) -> str:
+        self._sequence += 1
+        return f"{prefix}-{self._sequence}"
+
+    def add_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Add an event to the contact's history; email events without a node go to the last email sent."""
+        properties = dict(event.get("properties") or {})
+        kind = event["type"]
+        if (
+            kind.startswith("email.")
+            and kind != "email.sent"
+            and "node_id" not in properties
+            and self.last_email
+        ):
+            properties.setdefault("node_id", self.last_email["node_id"])
+            properties.setdefault("message_id", self.last_email["message_id"])
+        stored = {**event, "properties": properties}
+        self.events.append(stored)
+        return stored
+
+
+class _Contacts:
+    def __init__(self, world: FakeWorld) -> None:
+        self.world = world
+
+    def add_tag(self, *, key: str, contact_id: str, tag: str) -> None:
+        if self.world.first_time(key, "add_tag"):
+            self.world.record(key=key, type="add_tag", summary=f"Added tag {tag!r}")
+
+    def remove_tag(self, *, key: str, contact_id: str, tag: str) -> None:
+        if self.world.first_time(key, "remove_tag"):
+            self.world.record(key=key, type="remove_tag", summary=f"Removed tag {tag!r}")
+
+    def update_field(self, *, key: str, contact_id: str, field: str, value: Any, op: str) -> Any:
+        fields = self.world.contact.get("fields") or {}
+        current = fields.get(field, self.world.contact.get(field))
+        stored = (current if isinstance(current, (int, float)) else 0) + value if op == "increment" else value
+        if op == "unset":
+            stored = None
+        if self.world.first_time(key, "update_field"):
+            summary = f"Cleared field {field!r}" if op == "unset" else f"Set field {field!r} to {stored!r}"
+            self.world.record(key=key, type="update_field", summary=summary)
+        return stored
+
+    def change_status(self, *, key: str, contact_id: str, status: str) -> None:
+        if self.world.first_time(key, "change_status"):
+            self.world.record(key=key, type="change_status", summary=f"Changed status to {status!r}")
+
+    def update_score(self, *, key: str, contact_id: str, delta: int | None, set_to: int | None) -> int:
+        current = self.world.contact.get("score") or 0
+        score = set_to if set_to is not None else current + (delta or 0)
+        if self.world.first_time(key, "update_score"):
+            self.world.record(key=key, type="update_score", summary=f"Score {current} → {score}")
+        return score
+
+
+class _Campaigns:
+    def __init__(self, world: FakeWorld) -> None:
+        self.world = world
+
+    def add_to_campaign(self, *, key: str, contact_id: str, campaign_id: str) -> None:
+        if self.world.first_time(key, "add_to_campaign"):
+            self.world.record(key=key, type="add_to_campaign", summary=f"Added to campaign {campaign_id}")
+
+    def remove_from_campaign(self, *, key: str, contact_id: str, campaign_id: str) -> None:
+        if self.world.first_time(key, "remove_from_campaign"):
+            self.world.record(
+                key=key, type="remove_from_campaign", summary=f"Removed from campaign {campaign_id}"
+            )
+
+
+class _Email:
+    def __init__(self, world: FakeWorld) -> None:
+        self.world = world
+        self.sent: dict[str, EmailResult] = {}
+
+    def send(
+        self,
+        *,
+        key: str,
+        node_id: str,
+        template_id: str,
+        contact_id: str,
+        from_email: str | None,
+        reply_to: str | None,
+        track_opens: bool,
+        track_clicks: bool,
+    ) -> EmailResult:
+        if key in self.sent:
+            return self.sent[key]  # the outbox row exists: never a second email for the same step
+        status = self.world.contact.get("status", "subscribed")
+        if status != "subscribed":
+            result = EmailResult(message_id=None, status="suppressed", detail={"contact_status": status})
+            self.world.record(
+                key=key,
+                type="send_email",
+                summary=f"Did not send template {template_id}: contact is {status}",
+            )
+        else:
+            message_id = self.world.next_id("message")
+            result = EmailResult(message_id=message_id)
+            self.world.record(key=key, type="send_email", summary=f"Sent email template {template_id}")
+            self.world.last_email = {"node_id": node_id, "message_id": message_id}
+            self.world.add_event(
+                {
+                    "type": "email.sent",
+                    "occurred_at": self.world.clock(),
+                    "properties": {"node_id": node_id, "message_id": message_id, "template_id": template_id},
+                }
+            )
+        self.sent[key] = result
+        return result
+
+
+class _Tasks:
+    def __init__(self, world: FakeWorld) -> None:
+        self.world = world
+
+    def create_task(
+        self,
+        *,
+        key: str,
+        contact_id: str,
+        title: str,
+        description: str,
+        assignee_email: str | None,
+        due_at: datetime | None,
+    ) -> str | None:
+        if not self.world.first_time(key, "create_task"):
+            return None
+        who = f" for {assignee_email}" if assignee_email else ""
+        self.world.record(key=key, type="create_task", summary=f"Created task {title!r}{who}")
+        return self.world.next_id("task")
+
+
+class _Notify:
+    def __init__(self, world: FakeWorld) -> None:
+        self.world = world
+
+    def notify(self, *, key: str, contact_id: str, to: Any, subject: str, message: str) -> None:
+        if self.world.first_time(key, "notify"):
+            recipients = "the workspace admins" if to == "workspace_admins" else ", ".join(to)
+            self.world.record(key=key, type="notify", summary=f"Notified {recipients}: {subject}")
+
+
+class _Webhooks:
+    def __init__(self, world: FakeWorld) -> None:
+        self.world = world
+
+    def call(
+        self,
+        *,
+        key: str,
+        contact_id: str,
+        url: str,
+        method: str,
+        headers: dict[str, str],
+        body: Any,
+        timeout_s: int,
+    ) -> WebhookResult:
+        if self.world.first_time(key, "webhook"):
+            self.world.record(
+                key=key, type="webhook", summary=f"Would call {method} {url} (not called in simulation)"
+            )
+        return WebhookResult(status_code=None, detail={"simulated": True})
+
+
+class _Workflows:
+    def __init__(self, world: FakeWorld) -> None:
+        self.world = world
+
+    def enroll(self, *, key: str, contact_id: str, workflow_id: str) -> bool:
+        if self.world.first_time(key, "enroll_in_workflow"):
+            self.world.record(
+                key=key, type="enroll_in_workflow", summary=f"Enrolled in workflow {workflow_id}"
+            )
+        return True
+
+
+def _at(event: dict[str, Any]) -> datetime:
+    return event["occurred_at"]
+
+
+class _Activity:
+    def __init__(self, world: FakeWorld) -> None:
+        self.world = world
+
+    def _happened(self, event: dict[str, Any], since: datetime | None) -> bool:
+        at = _at(event)
+        return at <= self.world.clock() and (since is None or at >= since)
+
+    def event_count(self, *, contact_id: str, type: str, since: datetime | None) -> int:
+        return sum(1 for event in self.world.events if event["type"] == type and self._happened(event, since))
+
+    def email_event(
+        self,
+        *,
+        contact_id: str,
+        event: str,
+        node_id: str | None,
+        url_contains: str | None,
+        since: datetime | None,
+    ) -> bool:
+        for found in self.world.events:
+            if found["type"] != event or not self._happened(found, since):
+                continue
+            properties = found.get("properties") or {}
+            if node_id is not None and properties.get("node_id") != node_id:
+                continue
+            if (
+                url_contains is not None
+                and url_contains.casefold() not in str(properties.get("url", "")).casefold()
+            ):
+                continue
+            return True
+        return False
+
+    def in_segment(self, *, contact_id: str, segment_id: str) -> bool:
+        return segment_id in self.world.segments
+
+
+def fake_ports(world: FakeWorld) -> Ports:
+    """Return recording fakes of every port, acting on ``world``."""
+    return Ports(
+        contacts=_Contacts(world),
+        campaigns=_Campaigns(world),
+        email=_Email(world),
+        tasks=_Tasks(world),
+        notify=_Notify(world),
+        webhooks=_Webhooks(world),
+        workflows=_Workflows(world),
+        activity=_Activity(world),
+    )

@@ -1,0 +1,165 @@
+"""Decisions: condition, switch, split, and exit."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from workflows.engine.conditions import truthy
+from workflows.engine.outcomes import Advance, Exit, Fail, Outcome
+from workflows.engine.registry import NodeConfig, NodeType, StepContext, node_type
+from workflows.engine.types import Rule
+
+__all__ = ["Condition", "ExitNode", "Split", "Switch", "split_bucket"]
+
+_BRANCH_ID = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+def _seen(value: Any) -> Any:
+    """Return a value small enough for the audit trail (long lists and texts are summarised)."""
+    if isinstance(value, (bool, int, float)) or value is None:
+        return value
+    if isinstance(value, str):
+        return value if len(value) <= 200 else value[:200] + "…"
+    return f"<{type(value).__name__}>"
+
+
+@node_type(
+    "condition",
+    kind="logic",
+    label="Condition",
+    description="Take the 'yes' branch when the rule holds for the contact, else 'no'.",
+    branches=("yes", "no"),
+)
+class Condition(NodeType):
+    class Config(NodeConfig):
+        rule: Rule = Field(description="JsonLogic over {contact, event, enrollment, now}")
+
+    def rules(self, config: Config) -> list[tuple[str, Any]]:
+        return [("rule", config.rule)]
+
+    def run(self, ctx: StepContext, config: Config) -> Outcome:
+        value = ctx.evaluate(config.rule)
+        branch = "yes" if truthy(value) else "no"
+        return Advance(branch, detail={"value": _seen(value), "result": branch == "yes"})
+
+
+class Case(NodeConfig):
+    id: str = Field(pattern=_BRANCH_ID)
+    label: str = ""
+    rule: Rule
+
+
+@node_type(
+    "switch",
+    kind="logic",
+    label="Switch",
+    description="Take the branch of the first case whose rule holds, else 'default'.",
+    branches="dynamic",
+)
+class Switch(NodeType):
+    class Config(NodeConfig):
+        cases: list[Case] = Field(min_length=1, max_length=50)
+
+        @model_validator(mode="after")
+        def _distinct_ids(self) -> Switch.Config:
+            ids = [case.id for case in self.cases]
+            if len(set(ids)) != len(ids):
+                raise ValueError("case ids must be distinct")
+            if "default" in ids:
+                raise ValueError(
+                    "'default' is the branch taken when no case matches; name the case otherwise"
+                )
+            return self
+
+    def branches_for(self, config: Config) -> tuple[str, ...]:
+        return (*(case.id for case in config.cases), "default")
+
+    def rules(self, config: Config) -> list[tuple[str, Any]]:
+        return [(f"cases[{index}].rule", case.rule) for index, case in enumerate(config.cases)]
+
+    def run(self, ctx: StepContext, config: Config) -> Outcome:
+        checked: list[str] = []
+        for case in config.cases:
+            checked.append(case.id)
+            if ctx.holds(case.rule):
+                return Advance(case.id, detail={"case": case.id, "checked": checked})
+        return Advance("default", detail={"case": None, "checked": checked})
+
+
+class Variant(NodeConfig):
+    id: str = Field(pattern=_BRANCH_ID)
+    label: str = ""
+    weight: float = Field(ge=0, le=1_000_000)
+
+
+def split_bucket(*, contact_id: str, node_id: str) -> float:
+    """Return a number in [0, 1) fixed for a contact and a split node (SHA-256: stable across processes)."""
+    digest = hashlib.sha256(f"{contact_id}\x1f{node_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+@node_type(
+    "split",
+    kind="logic",
+    label="Split",
+    description="Send each contact down one variant at random by weight; a contact always gets the same one.",
+    branches="dynamic",
+)
+class Split(NodeType):
+    class Config(NodeConfig):
+        variants: list[Variant] = Field(min_length=1, max_length=20)
+
+        @model_validator(mode="after")
+        def _distinct_ids(self) -> Split.Config:
+            ids = [variant.id for variant in self.variants]
+            if len(set(ids)) != len(ids):
+                raise ValueError("variant ids must be distinct")
+            return self
+
+    def branches_for(self, config: Config) -> tuple[str, ...]:
+        return tuple(variant.id for variant in config.variants)
+
+    def problems(self, config: Config) -> list[tuple[str, str, str]]:
+        if sum(variant.weight for variant in config.variants) <= 0:
+            return [
+                (
+                    "error",
+                    "split_zero_weight",
+                    "The variants' weights add up to 0: give at least one a weight.",
+                )
+            ]
+        return []
+
+    def run(self, ctx: StepContext, config: Config) -> Outcome:
+        total = sum(variant.weight for variant in config.variants)
+        if total <= 0:
+            return Fail("The split's weights add up to 0, so no variant can be chosen.")
+        bucket = split_bucket(contact_id=ctx.contact_id, node_id=ctx.node.id)
+        point = bucket * total
+        running = 0.0
+        chosen = config.variants[-1]
+        for variant in config.variants:
+            running += variant.weight
+            if point < running:
+                chosen = variant
+                break
+        return Advance(chosen.id, detail={"variant": chosen.id, "bucket": round(bucket, 6)})
+
+
+@node_type(
+    "exit",
+    kind="logic",
+    label="Exit",
+    description="End the enrollment here as 'exited'.",
+    branches=(),
+)
+class ExitNode(NodeType):
+    class Config(NodeConfig):
+        reason: str | None = Field(default=None, max_length=200)
+
+    def run(self, ctx: StepContext, config: Config) -> Outcome:
+        reason = config.reason or "Reached an exit node"
+        return Exit(reason, detail={"reason": reason})

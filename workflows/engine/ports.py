@@ -1,0 +1,174 @@
+"""The interfaces through which steps act on the world and read a contact's history.
+
+Live execution passes ORM-backed implementations; the simulator passes the recording fakes of
+``workflows.engine.fakes``. Every call that changes something receives ``key``, the effect key
+``"<enrollment id>:<node id>:<visit>"`` (see ``effect_key``): an implementation makes the effect happen once per
+key, so a step that is run again after a crash or a retry does not act twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+__all__ = [
+    "ActivityPort",
+    "CampaignsPort",
+    "ContactsPort",
+    "EmailPort",
+    "EmailResult",
+    "NotifyPort",
+    "PortError",
+    "Ports",
+    "TasksPort",
+    "WebhookPort",
+    "WebhookResult",
+    "WorkflowsPort",
+    "effect_key",
+]
+
+
+def effect_key(enrollment_id: str, node_id: str, visit: int) -> str:
+    """Return the key that makes a step's effect happen once: ``"<enrollment id>:<node id>:<visit>"``."""
+    return f"{enrollment_id}:{node_id}:{visit}"
+
+
+class PortError(Exception):
+    """Raised by a port that could not act; ``retryable`` says whether trying again later may succeed."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class EmailResult:
+    message_id: str | None
+    # "queued" normally; "suppressed" when the contact must not receive email (unsubscribed, bounced...).
+    status: str = "queued"
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    status_code: int | None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class ContactsPort(Protocol):
+    def add_tag(self, *, key: str, contact_id: str, tag: str) -> None: ...
+
+    def remove_tag(self, *, key: str, contact_id: str, tag: str) -> None: ...
+
+    def update_field(
+        self, *, key: str, contact_id: str, field: str, value: Any, op: Literal["set", "increment", "unset"]
+    ) -> Any:
+        """Change a field (rendering a Liquid ``value`` first) and return the value now stored."""
+        ...
+
+    def change_status(self, *, key: str, contact_id: str, status: str) -> None: ...
+
+    def update_score(self, *, key: str, contact_id: str, delta: int | None, set_to: int | None) -> int:
+        """Change the score and return the new score."""
+        ...
+
+
+class CampaignsPort(Protocol):
+    def add_to_campaign(self, *, key: str, contact_id: str, campaign_id: str) -> None: ...
+
+    def remove_from_campaign(self, *, key: str, contact_id: str, campaign_id: str) -> None: ...
+
+
+class EmailPort(Protocol):
+    def send(
+        self,
+        *,
+        key: str,
+        node_id: str,
+        template_id: str,
+        contact_id: str,
+        from_email: str | None,
+        reply_to: str | None,
+        track_opens: bool,
+        track_clicks: bool,
+    ) -> EmailResult: ...
+
+
+class TasksPort(Protocol):
+    def create_task(
+        self,
+        *,
+        key: str,
+        contact_id: str,
+        title: str,
+        description: str,
+        assignee_email: str | None,
+        due_at: datetime | None,
+    ) -> str | None:
+        """Create a task and return its id."""
+        ...
+
+
+class NotifyPort(Protocol):
+    def notify(
+        self,
+        *,
+        key: str,
+        contact_id: str,
+        to: list[str] | Literal["workspace_admins"],
+        subject: str,
+        message: str,
+    ) -> None: ...
+
+
+class WebhookPort(Protocol):
+    def call(
+        self,
+        *,
+        key: str,
+        contact_id: str,
+        url: str,
+        method: str,
+        headers: dict[str, str],
+        body: Any,
+        timeout_s: int,
+    ) -> WebhookResult: ...
+
+
+class WorkflowsPort(Protocol):
+    def enroll(self, *, key: str, contact_id: str, workflow_id: str) -> bool:
+        """Enroll the contact in another workflow; return whether an enrollment was created."""
+        ...
+
+
+class ActivityPort(Protocol):
+    def event_count(self, *, contact_id: str, type: str, since: datetime | None) -> int: ...
+
+    def email_event(
+        self,
+        *,
+        contact_id: str,
+        event: str,
+        node_id: str | None,
+        url_contains: str | None,
+        since: datetime | None,
+    ) -> bool:
+        """Return whether the contact had this email event (of the email sent by ``node_id``, if given)."""
+        ...
+
+    def in_segment(self, *, contact_id: str, segment_id: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    """Every port a step may use, handed to the runner by the caller."""
+
+    contacts: ContactsPort
+    campaigns: CampaignsPort
+    email: EmailPort
+    tasks: TasksPort
+    notify: NotifyPort
+    webhooks: WebhookPort
+    workflows: WorkflowsPort
+    activity: ActivityPort

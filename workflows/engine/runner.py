@@ -1,0 +1,519 @@
+"""Step semantics and the runner that the live runtime and the simulator share.
+
+``run_enrollment`` advances one enrollment step by step until it waits, completes, exits or fails, and reports
+one ``StepRecord`` per step executed. It is deterministic for a given graph, settings, state, contact, port
+answers and clock. It never raises for a problem of the workflow or its data: those become failed steps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from workflows.engine.conditions import ConditionError, compile_rule
+from workflows.engine.durations import parse_duration
+from workflows.engine.errors import pydantic_details
+from workflows.engine.graph import ExitCondition, Graph, Node, WorkflowSettings
+from workflows.engine.outcomes import Advance, Exit, Fail, Outcome, Retry, Wait
+from workflows.engine.ports import PortError, Ports, effect_key
+from workflows.engine.registry import NodeType, StepContext, registry
+from workflows.engine.state import (
+    TERMINAL_STATUSES,
+    EnrollmentState,
+    Resume,
+    RunResult,
+    StepRecord,
+    WaitState,
+)
+
+__all__ = [
+    "MAX_ATTEMPTS",
+    "Clock",
+    "ExitMatch",
+    "PreparedNode",
+    "effect_key",
+    "entry_trigger",
+    "match_exit_condition",
+    "matching_triggers",
+    "prepare",
+    "reenrollment_allowed",
+    "retry_delay",
+    "run_enrollment",
+    "step",
+    "wants_event",
+]
+
+Clock = Callable[[], datetime]
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedNode:
+    """A node with its type and parsed config, made once per graph (not once per step)."""
+
+    node: Node
+    node_type: NodeType | None
+    config: Any
+    problem: str | None = None
+
+
+def prepare(graph: Graph) -> dict[str, PreparedNode]:
+    """Return the graph's nodes with their types and parsed configs, cached on the graph."""
+    cached = graph._cache.get("prepared")
+    if cached is not None and cached[0] == registry.version:
+        return cached[1]
+    prepared: dict[str, PreparedNode] = {}
+    for node in graph.node_by_id.values():
+        node_type = registry.get(node.type)
+        if node_type is None:
+            prepared[node.id] = PreparedNode(node, None, None, f"Unknown node type {node.type!r}.")
+            continue
+        try:
+            config = node_type.parse_config(node.config_dict())
+        except ValidationError as error:
+            listed = "; ".join(
+                f"{path}: {text}" for path, text in pydantic_details(error, prefix="config").items()
+            )
+            prepared[node.id] = PreparedNode(
+                node, node_type, None, f"The node's config is invalid ({listed})."
+            )
+            continue
+        prepared[node.id] = PreparedNode(node, node_type, config)
+    graph._cache["prepared"] = (registry.version, prepared)
+    return prepared
+
+
+def retry_delay(*, attempt: int, seed: int, node_id: str) -> timedelta:
+    """Return the wait before retry number ``attempt + 1``: exponential from 30 s, capped at 1 h, with jitter.
+
+    The jitter comes from a hash of the seed, node and attempt, so a retry schedule is reproducible.
+    """
+    base = min(30 * 2**attempt, 3600)
+    digest = hashlib.sha256(f"{seed}:{node_id}:{attempt}".encode()).digest()
+    jitter = 0.8 + 0.4 * (int.from_bytes(digest[:4], "big") / 2**32)
+    return timedelta(seconds=round(base * jitter, 3))
+
+
+def _error(kind: str, message: str, *, trace: str | None = None) -> dict[str, Any]:
+    error = {"type": kind, "message": message}
+    if trace is not None:
+        error["traceback"] = trace
+    return error
+
+
+def step(*, prepared: PreparedNode | None, ctx: StepContext) -> Outcome:
+    """Execute one node for one enrollment and return its outcome; never raise for the workflow's problems.
+
+    A rule that cannot be evaluated, an invalid config or an unknown type gives ``Fail``; a port that may work
+    later gives ``Retry`` (``Fail`` once ``MAX_ATTEMPTS`` are spent); an unexpected exception gives ``Fail``
+    with its traceback in ``detail["error"]``.
+    """
+    if prepared is None:
+        return Fail(f"Node {ctx.node.id!r} is not in the graph.", detail={"error": _error("MissingNode", "")})
+    if prepared.problem is not None:
+        return Fail(prepared.problem, detail={"error": _error("InvalidNode", prepared.problem)})
+    try:
+        outcome = prepared.node_type.run(ctx, prepared.config)  # type: ignore[union-attr]
+    except ConditionError as error:
+        reason = f"The condition could not be evaluated: {error}"
+        return Fail(reason, detail={"error": _error("ConditionError", str(error))})
+    except PortError as error:
+        if error.retryable and ctx.attempt + 1 < MAX_ATTEMPTS:
+            after = retry_delay(attempt=ctx.attempt, seed=ctx.seed, node_id=ctx.node.id)
+            return Retry(
+                after, str(error), detail={"error": _error("PortError", str(error)), "attempt": ctx.attempt}
+            )
+        reason = str(error) if not error.retryable else f"Gave up after {MAX_ATTEMPTS} attempts: {error}"
+        return Fail(reason, permanent=not error.retryable, detail={"error": _error("PortError", str(error))})
+    except Exception as error:  # a bug in a node type must fail this enrollment visibly, not the whole batch
+        message = f"{type(error).__name__}: {error}"
+        return Fail(
+            f"The step failed unexpectedly ({message}).",
+            permanent=False,
+            detail={"error": _error(type(error).__name__, str(error), trace=traceback.format_exc())},
+        )
+    if not isinstance(outcome, (Advance, Wait, Retry, Fail, Exit)):
+        return Fail(f"Node type {ctx.node.type!r} returned {outcome!r}, which is not an outcome.")
+    return outcome
+
+
+# --- exit conditions and re-enrollment --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExitMatch:
+    """The exit condition (by position in the settings) that ends an enrollment."""
+
+    index: int
+    condition: ExitCondition
+    reason: str
+
+    @property
+    def goal(self) -> str | None:
+        return self.condition.goal
+
+
+def match_exit_condition(
+    settings: WorkflowSettings,
+    *,
+    event: dict[str, Any] | None = None,
+    data: dict[str, Any],
+    now: datetime | None = None,
+    contact_id: str | None = None,
+    activity: Any = None,
+) -> ExitMatch | None:
+    """Return the first exit condition met by ``event`` (event conditions) or ``data`` (rule conditions).
+
+    ``data`` is what rules see (``{contact, event, enrollment, now}``). Raise ``ConditionError`` when a rule
+    cannot be evaluated.
+    """
+    for index, condition in enumerate(settings.exit_conditions):
+        if condition.event is not None:
+            if event is None or event.get("type") != condition.event:
+                continue
+            if condition.filter is not None and not compile_rule(condition.filter).holds(
+                {"event": event, "contact": data.get("contact")},
+                now=now,
+                contact_id=contact_id,
+                activity=activity,
+            ):
+                continue
+            return ExitMatch(index, condition, f"Exit condition: event {condition.event} arrived")
+        if compile_rule(condition.rule).holds(data, now=now, contact_id=contact_id, activity=activity):
+            return ExitMatch(index, condition, "Exit condition: rule met")
+    return None
+
+
+def reenrollment_allowed(
+    settings: WorkflowSettings, *, previous_entries: Iterable[datetime], has_live: bool, now: datetime
+) -> tuple[bool, str]:
+    """Return whether a contact may enter this workflow again now, and why (or why not)."""
+    if has_live:
+        return False, "The contact is already in this workflow."
+    entries = sorted(previous_entries)
+    if not entries:
+        return True, "First entry."
+    rule = settings.reenrollment
+    if rule.mode == "always":
+        return True, "Re-enrollment is always allowed."
+    if rule.mode == "never":
+        return False, f"The contact entered on {entries[-1].isoformat()} and re-enrollment is off."
+    allowed_at = entries[-1] + parse_duration(rule.after or "PT0S")
+    if now >= allowed_at:
+        return True, f"The last entry was more than {rule.after} ago."
+    return (
+        False,
+        f"The contact may enter again from {allowed_at.isoformat()} (re-enrollment after {rule.after}).",
+    )
+
+
+def wants_event(*, settings: WorkflowSettings, state: EnrollmentState, event_type: str) -> bool:
+    """Return whether an event of ``event_type`` may change this live enrollment, so is worth a resume.
+
+    That is the event it waits for, an exit condition's event, or (with rule exit conditions, which read the
+    contact) any ``contact.*`` event.
+    """
+    if not state.is_live:
+        return False
+    if state.awaited_event == event_type:
+        return True
+    for condition in settings.exit_conditions:
+        if condition.event == event_type or (
+            condition.rule is not None and event_type.startswith("contact.")
+        ):
+            return True
+    return False
+
+
+# --- triggers ---------------------------------------------------------------------------------------------------
+
+
+def matching_triggers(graph: Graph, *, event: dict[str, Any], contact: dict[str, Any]) -> list[str]:
+    """Return the ids of the graph's triggers that ``event`` starts (type and filter match), in graph order."""
+    found: list[str] = []
+    for prepared in prepare(graph).values():
+        node_type = prepared.node_type
+        if node_type is None or node_type.kind != "trigger" or prepared.problem is not None:
+            continue
+        try:
+            if node_type.matches_event(prepared.config, event=event, contact=contact):
+                found.append(prepared.node.id)
+        except ConditionError:
+            continue  # a filter that cannot be evaluated for this event does not start anything
+    return found
+
+
+def entry_trigger(graph: Graph) -> str | None:
+    """Return the trigger an API/UI enrollment enters at: a manual trigger if any, else the first trigger."""
+    triggers = [
+        p for p in prepare(graph).values() if p.node_type is not None and p.node_type.kind == "trigger"
+    ]
+    for prepared in triggers:
+        if prepared.node.type == "trigger_manual":
+            return prepared.node.id
+    return triggers[0].node.id if triggers else None
+
+
+# --- the runner -------------------------------------------------------------------------------------------------
+
+
+def _rule_data(
+    state: EnrollmentState, contact: dict[str, Any], event: dict[str, Any] | None, now: datetime
+) -> dict:
+    return {
+        "contact": contact,
+        "event": event if event is not None else state.trigger_event,
+        "enrollment": {
+            "id": state.enrollment_id,
+            "entered_at": state.entered_at.isoformat(),
+            "steps": state.step_count,
+        },
+        "now": now.isoformat(),
+    }
+
+
+def _same_wait(outcome: Wait, wait: WaitState) -> bool:
+    return (
+        outcome.until == wait.until and outcome.event == wait.event and outcome.timeout_at == wait.timeout_at
+    )
+
+
+def run_enrollment(
+    *,
+    graph: Graph,
+    settings: WorkflowSettings,
+    state: EnrollmentState,
+    contact: dict[str, Any],
+    ports: Ports,
+    clock: Clock,
+    resume: Resume | None = None,
+    max_steps: int | None = None,
+) -> RunResult:
+    """Advance an enrollment until it waits, completes, exits or fails; return the new state and its steps.
+
+    ``state`` is not changed (a copy is returned). ``contact`` is the contact's data as rules see it; actions
+    mirror their changes into it. With ``resume=None`` an ``active`` enrollment runs from its current node;
+    a waiting one runs only when ``resume`` is a due timer, an awaited event, or an event that meets an exit
+    condition. Anything else returns the state unchanged with no records.
+    """
+    state = state.copy()
+    records: list[StepRecord] = []
+    if state.status in TERMINAL_STATUSES:
+        return RunResult(state, records)
+    limit = max_steps or settings.max_steps_per_enrollment
+    plan = prepare(graph)
+    now = clock()
+    resumed_wait: WaitState | None = None
+    resume_event: dict[str, Any] | None = None
+
+    if state.status == "waiting":
+        wait = state.wait
+        if resume is None or wait is None:
+            return RunResult(state, records)
+        if resume.kind == "event":
+            event = resume.event or {}
+            if _exit_if_met(state, records, plan, settings, contact, ports, now, event=event):
+                return RunResult(state, records)
+            if wait.event is None or wait.event != event.get("type"):
+                return RunResult(state, records)
+            resume_event = event
+        else:
+            due = wait.due_at
+            if due is None or now < due:
+                return RunResult(state, records)
+        # A retry runs its node afresh; any other wait hands the node its stored wait to finish.
+        resumed_wait = None if wait.retry else wait
+        state.status = "active"
+
+    rule_exits = any(condition.rule is not None for condition in settings.exit_conditions)
+    while True:
+        node_id = state.current_node or state.trigger_node
+        prepared = plan.get(node_id)
+        if rule_exits and _exit_if_met(state, records, plan, settings, contact, ports, now, event=None):
+            break
+        node = prepared.node if prepared is not None else Node(id=node_id, type="unknown")
+        visit = state.visits.get(node_id, 1)
+        if state.step_count >= limit:
+            reason = f"The enrollment ran {state.step_count} steps, the workflow's limit (max_steps_per_enrollment)."
+            records.append(
+                StepRecord(node_id, node.type, now, "fail", detail={"reason": reason}, visit=visit)
+            )
+            _finish(state, "failed", now, error=reason)
+            break
+        ctx = StepContext(
+            enrollment_id=state.enrollment_id,
+            contact_id=state.contact_id,
+            contact=contact,
+            node=node,
+            now=now,
+            settings=settings,
+            ports=ports,
+            visit=visit,
+            attempt=state.attempt,
+            trigger_event=state.trigger_event,
+            entered_at=state.entered_at,
+            step_count=state.step_count,
+            wait=resumed_wait,
+            resume_event=resume_event,
+            seed=state.seed,
+        )
+        outcome = step(prepared=prepared, ctx=ctx)
+        if resumed_wait is not None and isinstance(outcome, Wait) and _same_wait(outcome, resumed_wait):
+            # Still waiting (an event that did not match the filter, an early timer): nothing happened.
+            state.status = "waiting"
+            return RunResult(state, records)
+        resumed_wait = None
+        resume_event = None
+        state.step_count += 1
+        branch = outcome.branch if isinstance(outcome, Advance) else None
+        error = outcome.detail.get("error") if isinstance(outcome, (Fail, Retry)) else None
+        if isinstance(outcome, Fail):
+            detail = {key: value for key, value in outcome.detail.items() if key != "error"}
+            detail.update(reason=outcome.reason, permanent=outcome.permanent)
+        elif isinstance(outcome, Retry):
+            detail = {key: value for key, value in outcome.detail.items() if key != "error"}
+            detail.update(reason=outcome.reason, retry_at=(now + outcome.after).isoformat())
+        else:
+            detail = outcome.detail
+        records.append(
+            StepRecord(
+                node_id,
+                node.type,
+                now,
+                outcome.name,
+                branch,
+                detail,
+                error,
+                visit=visit,
+                attempt=state.attempt,
+            )
+        )
+        if isinstance(outcome, Advance):
+            state.wait = None
+            state.attempt = 0
+            target = graph.next_node.get((node_id, outcome.branch))
+            if target is None:
+                _finish(state, "completed", now)
+                break
+            state.current_node = target
+            state.visits[target] = state.visits.get(target, 0) + 1
+            continue
+        if isinstance(outcome, Wait):
+            if outcome.until is None and outcome.event is None:
+                _finish(
+                    state, "failed", now, error=f"Node {node_id!r} waits for nothing (no time and no event)."
+                )
+                break
+            state.wait = WaitState(
+                node_id=node_id,
+                since=now,
+                until=outcome.until,
+                event=outcome.event,
+                timeout_at=outcome.timeout_at,
+                detail=dict(outcome.detail),
+            )
+            state.status = "waiting"
+            break
+        if isinstance(outcome, Retry):
+            state.attempt += 1
+            state.wait = WaitState(
+                node_id=node_id,
+                since=now,
+                until=now + outcome.after,
+                retry=True,
+                detail={"reason": outcome.reason},
+            )
+            state.status = "waiting"
+            break
+        if isinstance(outcome, Fail):
+            _finish(state, "failed", now, error=outcome.reason)
+            break
+        _finish(state, "exited", now, exit_reason=outcome.reason, goal=outcome.goal)
+        break
+    return RunResult(state, records)
+
+
+def _finish(
+    state: EnrollmentState,
+    status: str,
+    now: datetime,
+    *,
+    error: str | None = None,
+    exit_reason: str | None = None,
+    goal: str | None = None,
+) -> None:
+    state.status = status  # type: ignore[assignment]
+    state.wait = None
+    state.error = error
+    state.exit_reason = exit_reason
+    state.goal = goal
+    state.finished_at = now
+
+
+def _exit_if_met(
+    state: EnrollmentState,
+    records: list[StepRecord],
+    plan: dict[str, PreparedNode],
+    settings: WorkflowSettings,
+    contact: dict[str, Any],
+    ports: Ports,
+    now: datetime,
+    *,
+    event: dict[str, Any] | None,
+) -> bool:
+    if not settings.exit_conditions:
+        return False
+    node_id = state.current_node or state.trigger_node
+    prepared = plan.get(node_id)
+    node_type = prepared.node.type if prepared is not None else "unknown"
+    try:
+        match = match_exit_condition(
+            settings,
+            event=event,
+            data=_rule_data(state, contact, event, now),
+            now=now,
+            contact_id=state.contact_id,
+            activity=ports.activity,
+        )
+    except ConditionError as error:
+        reason = f"An exit condition could not be evaluated: {error}"
+        records.append(
+            StepRecord(
+                node_id,
+                node_type,
+                now,
+                "fail",
+                detail={"reason": reason},
+                error=_error("ConditionError", str(error)),
+                visit=state.visits.get(node_id, 1),
+            )
+        )
+        _finish(state, "failed", now, error=reason)
+        return True
+    if match is None:
+        return False
+    detail = {"exit_condition": match.index, "reason": match.reason, "goal": match.goal}
+    if event is not None:
+        detail["event"] = event.get("type")
+    if match.goal and settings.on_exit_enroll:
+        # A goal exit moves the contact on (CONTRACT §5); the key makes it once per enrollment.
+        try:
+            ports.workflows.enroll(
+                key=f"{state.enrollment_id}:on_exit_enroll:1",
+                contact_id=state.contact_id,
+                workflow_id=settings.on_exit_enroll,
+            )
+            detail["enrolled_in"] = settings.on_exit_enroll
+        except PortError as error:
+            detail["on_exit_enroll_error"] = str(error)
+    records.append(
+        StepRecord(node_id, node_type, now, "exit", detail=detail, visit=state.visits.get(node_id, 1))
+    )
+    _finish(state, "exited", now, exit_reason=match.reason, goal=match.goal)
+    return True

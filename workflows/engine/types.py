@@ -1,0 +1,144 @@
+"""Field types shared by node configs and workflow settings, with the JSON Schema the builder reads."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, Field, WithJsonSchema
+
+from workflows.engine.durations import parse_duration
+
+__all__ = [
+    "EVENT_TYPES",
+    "EVENT_TYPE_PATTERN",
+    "WEEKDAYS",
+    "ClockTime",
+    "Duration",
+    "EmailAddress",
+    "EventType",
+    "Rule",
+    "TimeZoneName",
+    "Weekday",
+    "parse_clock_time",
+    "zone",
+]
+
+# The catalogue of CONTRACT §3. Custom types are allowed too; every catalogue type also matches the pattern.
+EVENT_TYPES: tuple[str, ...] = (
+    "email.sent",
+    "email.delivered",
+    "email.opened",
+    "email.clicked",
+    "email.replied",
+    "email.bounced",
+    "email.complained",
+    "email.unsubscribed",
+    "contact.created",
+    "contact.updated",
+    "contact.tagged",
+    "contact.untagged",
+    "campaign.started",
+    "campaign.paused",
+    "campaign.completed",
+    "campaign.contact_added",
+    "campaign.contact_removed",
+    "campaign.contact_completed",
+    "form.submitted",
+    "page.viewed",
+    "segment.entered",
+    "segment.exited",
+    "workflow.enrolled",
+    "workflow.completed",
+    "workflow.exited",
+    "workflow.failed",
+)
+EVENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"
+_EVENT_TYPE = re.compile(EVENT_TYPE_PATTERN)
+
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _check_duration(value: str) -> str:
+    parse_duration(value)  # raises DurationError (a ValueError) with a readable message
+    return value
+
+
+@lru_cache(maxsize=512)
+def zone(name: str) -> ZoneInfo:
+    """Return the IANA time zone called ``name``; raise ``ValueError`` naming it when unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(f"{name!r} is not an IANA time zone (e.g. 'Europe/Paris')") from None
+
+
+def _check_zone(value: str) -> str:
+    zone(value)
+    return value
+
+
+def _check_event_type(value: str) -> str:
+    if not _EVENT_TYPE.match(value):
+        raise ValueError(
+            f"{value!r} is not an event type: use a catalogue type such as 'email.opened' or a custom one "
+            "such as 'custom.purchase_completed' (lower case, at least one dot)"
+        )
+    return value
+
+
+@lru_cache(maxsize=512)
+def parse_clock_time(value: str) -> time:
+    """Return the ``time`` of an ``HH:MM`` string."""
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        raise ValueError(f"{value!r} is not a time of day; write it as HH:MM, e.g. '09:00'")
+    return time(int(value[:2]), int(value[3:]))
+
+
+def _check_clock_time(value: str) -> str:
+    parse_clock_time(value)
+    return value
+
+
+Duration = Annotated[
+    str,
+    AfterValidator(_check_duration),
+    WithJsonSchema({"type": "string", "format": "duration", "examples": ["PT2H", "P3D", "P1DT12H"]}),
+]
+TimeZoneName = Annotated[
+    str, AfterValidator(_check_zone), WithJsonSchema({"type": "string", "examples": ["UTC", "Europe/Paris"]})
+]
+EventType = Annotated[
+    str,
+    Field(min_length=3, max_length=128),
+    AfterValidator(_check_event_type),
+    WithJsonSchema({"type": "string", "pattern": EVENT_TYPE_PATTERN, "examples": list(EVENT_TYPES)}),
+]
+ClockTime = Annotated[
+    str,
+    AfterValidator(_check_clock_time),
+    WithJsonSchema({"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"}),
+]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+# A JsonLogic rule is any JSON value; which operations it may use is checked by validation (conditions.check_rule).
+Rule = Annotated[
+    Any,
+    WithJsonSchema({"description": "A JsonLogic rule", "type": ["object", "boolean"]}),
+]
+
+
+def _check_email(value: str) -> str:
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value
+
+
+EmailAddress = Annotated[
+    str,
+    Field(max_length=254),
+    AfterValidator(_check_email),
+    WithJsonSchema({"type": "string", "format": "email"}),
+]

@@ -1,0 +1,132 @@
+"""Workflow-side actions: tasks for people, notifications, outbound webhooks, enrollment in another workflow."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+
+from workflows.engine.durations import parse_duration
+from workflows.engine.outcomes import Advance, Outcome
+from workflows.engine.registry import NodeConfig, NodeType, StepContext, node_type
+from workflows.engine.types import Duration, EmailAddress
+
+__all__ = ["CreateTask", "EnrollInWorkflow", "Notify", "Webhook"]
+
+
+@node_type(
+    "create_task",
+    kind="action",
+    label="Create task",
+    description="Create a task for a person on the team (e.g. 'Call this lead'), optionally due after a while.",
+)
+class CreateTask(NodeType):
+    class Config(NodeConfig):
+        title: str = Field(min_length=1, max_length=200)
+        description: str = Field(default="", max_length=10_000)
+        assignee_email: EmailAddress | None = None
+        due_in: Duration | None = None
+
+    def run(self, ctx: StepContext, config: Config) -> Outcome:
+        due_at = ctx.now + parse_duration(config.due_in) if config.due_in else None
+        task_id = ctx.tasks.create_task(
+            key=ctx.effect_key,
+            contact_id=ctx.contact_id,
+            title=config.title,
+            description=config.description,
+            assignee_email=config.assignee_email,
+            due_at=due_at,
+        )
+        return Advance(
+            detail={
+                "task_id": task_id,
+                "title": config.title,
+                "due_at": due_at.isoformat() if due_at else None,
+            }
+        )
+
+
+@node_type(
+    "notify",
+    kind="action",
+    label="Notify",
+    description="Email a notification to people on the team (a list of addresses, or the workspace admins).",
+)
+class Notify(NodeType):
+    class Config(NodeConfig):
+        to: list[EmailAddress] | Literal["workspace_admins"] = Field(
+            description="Email addresses, or 'workspace_admins'"
+        )
+        subject: str = Field(min_length=1, max_length=200)
+        message: str = Field(default="", max_length=10_000)
+
+        @field_validator("to")
+        @classmethod
+        def _someone(cls, value: Any) -> Any:
+            if isinstance(value, list) and not 1 <= len(value) <= 50:
+                raise ValueError("give between 1 and 50 addresses")
+            return value
+
+    def run(self, ctx: StepContext, config: Config) -> Outcome:
+        to = config.to if isinstance(config.to, str) else list(config.to)
+        ctx.notifications.notify(
+            key=ctx.effect_key,
+            contact_id=ctx.contact_id,
+            to=to,
+            subject=config.subject,
+            message=config.message,
+        )
+        return Advance(detail={"to": to, "subject": config.subject})
+
+
+@node_type(
+    "webhook",
+    kind="action",
+    label="Webhook",
+    description="Call an external URL (signed per Standard Webhooks).",
+)
+class Webhook(NodeType):
+    class Config(NodeConfig):
+        url: str = Field(min_length=8, max_length=2000)
+        method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+        headers: dict[str, str] = Field(default_factory=dict, max_length=50)
+        body: Any = None
+        timeout_s: int = Field(default=10, ge=1, le=30)
+
+        @field_validator("url")
+        @classmethod
+        def _http_url(cls, value: str) -> str:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("must be an http:// or https:// URL with a host")
+            return value
+
+    def run(self, ctx: StepContext, config: Config) -> Outcome:
+        result = ctx.webhooks.call(
+            key=ctx.effect_key,
+            contact_id=ctx.contact_id,
+            url=config.url,
+            method=config.method,
+            headers=dict(config.headers),
+            body=config.body,
+            timeout_s=config.timeout_s,
+        )
+        return Advance(detail={"url": config.url, "method": config.method, "status_code": result.status_code})
+
+
+@node_type(
+    "enroll_in_workflow",
+    kind="action",
+    label="Enroll in workflow",
+    description="Enroll the contact in another workflow (its own re-enrollment rules apply).",
+)
+class EnrollInWorkflow(NodeType):
+    class Config(NodeConfig):
+        workflow_id: str = Field(min_length=1, max_length=100)
+
+    def run(self, ctx: StepContext, config: Config) -> Outcome:
+        enrolled = ctx.workflows.enroll(
+            key=ctx.effect_key, contact_id=ctx.contact_id, workflow_id=config.workflow_id
+        )
+        return Advance(detail={"workflow_id": config.workflow_id, "enrolled": bool(enrolled)})
