@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from contacts.models import Contact, Suppression, email_hash
+from contacts.segments import segments_refresh
 from events.models import Event
 from events.services import NewEvent, event_emit, events_emit
 from penguinflow.common.errors import Conflict
@@ -72,6 +73,7 @@ def contact_create(
         for tag in contact.tags
     ]
     events_emit(workspace=workspace, events=new_events)
+    segments_refresh(workspace=workspace, contact_ids=[contact.id])
     return contact
 
 
@@ -106,6 +108,7 @@ def contact_update(*, contact: Contact, changes: Mapping[str, Any], source: str 
             properties={"changes": diff},
             source=source,
         )
+        segments_refresh(workspace=contact.workspace, contact_ids=[contact.id])
     if "tags" in changes:
         wanted = _normalise_tags(changes["tags"])
         contact = contact_tags_change(
@@ -139,6 +142,7 @@ def contact_tags_change(
             + [NewEvent(type="contact.untagged", contact_id=contact.id, properties={"tag": t}, source=source)
                for t in removed],
         )
+        segments_refresh(workspace=contact.workspace, contact_ids=[contact.id])
     return contact
 
 

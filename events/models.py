@@ -31,6 +31,8 @@ class Event(models.Model):
     client_id = models.CharField(max_length=128, null=True, blank=True, help_text="The producer's id (dedupe).")
     flags = models.JSONField(default=dict, blank=True, help_text="e.g. {'bot': true} for scanner hits.")
     processed_at = models.DateTimeField(null=True, blank=True)
+    # The dispatcher's lease on an unprocessed event; once it has passed, the event is claimable again.
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     objects = WorkspaceQuerySet.as_manager()
 

@@ -1,20 +1,35 @@
-"""Write events. `event_emit` is the one producer that every part of PenguinFlow calls.
+"""Write events. `event_emit` / `events_emit` are the one producer that every part of PenguinFlow calls.
 
 Events are written inside the caller's transaction, so that an event and the change it reports commit (or roll
 back) together. They start unprocessed: the dispatcher picks them up from PostgreSQL after commit.
+
+Dedupe: an event given a `client_id` is stored only if the key `client_id` is new in its workspace (the
+`EventKey` table is the guard, across all partitions and whatever the timestamp). Producers namespace their ids
+(`esp:<esp>:<event id>`, ...); the ingestion API stores a client's `id` under the key `api:<id>`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import msgspec
+from django.db import connection, transaction
 from django.utils import timezone
 
 from events.models import Event
+
+# An event may not claim to have happened further ahead than this: it would land in the DEFAULT partition and
+# then block the creation of the weekly partition that covers it.
+MAX_FUTURE = timedelta(days=1)
+
+_ID_SEQUENCE = "events_event_id_seq"
+_COPY_COLUMNS = ("workspace_id", "contact_id", "type", "occurred_at", "received_at", "properties", "source",
+                 "client_id", "flags")
+_json_encode = msgspec.json.Encoder().encode
 
 
 @dataclass(frozen=True)
@@ -28,26 +43,172 @@ class NewEvent:
     flags: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(slots=True)
+class EventRow:
+    """An event ready to be written: JSON already serialized, dedupe key decided (None: no dedupe)."""
+
+    contact_id: UUID | None
+    type: str
+    occurred_at: datetime
+    properties_json: str
+    source: str
+    client_id: str | None = None
+    key: str | None = None
+    flags_json: str = "{}"
+
+
+def events_write(*, workspace_id: UUID, rows: Sequence[EventRow], received_at: datetime,
+                 need_ids: bool = True) -> list[int | None]:
+    """Write `rows` in a constant number of round trips; return each row's new id, None for a duplicate.
+
+    A row is a duplicate when an earlier row of `rows` or an earlier event of the workspace has its key.
+    Without `need_ids` and without keyed rows, ids are left to the table's default and returned as 0.
+    Caller holds a transaction (the key rows and the event rows must commit together).
+    """
+    ids: list[int | None] = [None] * len(rows)
+    keyed: dict[str, int] = {}
+    unkeyed: list[int] = []
+    for index, row in enumerate(rows):
+        if row.key is None:
+            unkeyed.append(index)
+        elif row.key not in keyed:  # a repeat inside the batch: the first one wins
+            keyed[row.key] = index
+    with connection.cursor() as cursor:
+        if keyed or need_ids:
+            # One statement claims the keys (only new ones come back, each with a fresh id) and allocates the
+            # ids of the unkeyed rows, so that COPY can write every row with its id.
+            cursor.execute(
+                f"""
+                WITH new_keys AS (
+                    INSERT INTO events_eventkey (workspace_id, key, event_id, created_at)
+                    SELECT %s, k, nextval('{_ID_SEQUENCE}'), %s FROM unnest(%s::text[]) AS k
+                    ON CONFLICT (workspace_id, key) DO NOTHING
+                    RETURNING key, event_id
+                )
+                SELECT key, event_id FROM new_keys
+                UNION ALL
+                SELECT NULL, nextval('{_ID_SEQUENCE}') FROM generate_series(1, %s)
+                """,
+                [workspace_id, received_at, list(keyed), len(unkeyed)],
+            )
+            fresh = iter(unkeyed)
+            for key, event_id in cursor.fetchall():
+                ids[keyed[key] if key is not None else next(fresh)] = event_id
+            columns = ("id", *_COPY_COLUMNS)
+        else:
+            for index in unkeyed:
+                ids[index] = 0
+            columns = _COPY_COLUMNS
+        written = [(index, row) for index, row in enumerate(rows) if ids[index] is not None]
+        if written:
+            with_id = columns[0] == "id"
+            with cursor.cursor.copy(f"COPY events_event ({', '.join(columns)}) FROM STDIN") as copy:
+                for index, row in written:
+                    values = (workspace_id, row.contact_id, row.type, row.occurred_at, received_at,
+                              row.properties_json, row.source, row.client_id, row.flags_json)
+                    copy.write_row((ids[index], *values) if with_id else values)
+    return ids
+
+
+def events_insert(*, workspace_id: UUID, rows: Sequence[EventRow], received_at: datetime) -> int:
+    """Write `rows` (keys unique among them) in ONE statement; return how many were stored (not duplicates).
+
+    Outside a transaction the statement commits on its own, so a request needs no BEGIN/COMMIT round trips:
+    the hot path of the ingestion API when every contact is already known.
+    """
+    if not rows:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH input AS (
+                SELECT * FROM unnest(%s::uuid[], %s::text[], %s::timestamptz[], %s::text[], %s::text[],
+                                     %s::text[], %s::text[], %s::text[])
+                    AS t(contact_id, type, occurred_at, properties, source, client_id, key, flags)
+            ),
+            new_keys AS (
+                INSERT INTO events_eventkey (workspace_id, key, event_id, created_at)
+                SELECT %s, key, nextval('{_ID_SEQUENCE}'), %s FROM input WHERE key IS NOT NULL
+                ON CONFLICT (workspace_id, key) DO NOTHING
+                RETURNING key, event_id
+            )
+            INSERT INTO events_event (id, workspace_id, contact_id, type, occurred_at, received_at, properties,
+                                      source, client_id, flags)
+            SELECT coalesce(k.event_id, nextval('{_ID_SEQUENCE}')), %s, i.contact_id, i.type, i.occurred_at, %s,
+                   i.properties::jsonb, i.source, i.client_id, i.flags::jsonb
+            FROM input i LEFT JOIN new_keys k ON k.key = i.key
+            WHERE i.key IS NULL OR k.event_id IS NOT NULL
+            """,
+            [
+                [row.contact_id for row in rows],
+                [row.type for row in rows],
+                [row.occurred_at for row in rows],
+                [row.properties_json for row in rows],
+                [row.source for row in rows],
+                [row.client_id for row in rows],
+                [row.key for row in rows],
+                [row.flags_json for row in rows],
+                workspace_id,
+                received_at,
+                workspace_id,
+                received_at,
+            ],
+        )
+        return cursor.rowcount
+
+
+def _as_row(item: NewEvent, now: datetime) -> EventRow:
+    occurred_at = item.occurred_at or now
+    if occurred_at > now + MAX_FUTURE:
+        raise ValueError(f"occurred_at {occurred_at.isoformat()} is more than a day in the future")
+    if item.client_id is not None and not 0 < len(item.client_id) <= 128:
+        raise ValueError("client_id must be 1 to 128 characters long")
+    return EventRow(
+        contact_id=item.contact_id,
+        type=item.type,
+        occurred_at=occurred_at,
+        properties_json=_json_encode(dict(item.properties)).decode(),
+        source=item.source,
+        client_id=item.client_id,
+        key=item.client_id,
+        flags_json=_json_encode(dict(item.flags)).decode() if item.flags else "{}",
+    )
+
+
 def events_emit(*, workspace, events: Iterable[NewEvent]) -> list[Event]:
-    """Store several events of one workspace in one statement; return them with their ids."""
+    """Store several events of one workspace; return the stored ones, in order, with their ids.
+
+    An event whose `client_id` was already used in the workspace (earlier, or earlier in `events`) is a
+    duplicate: it is not stored and not returned. Runs in the caller's transaction.
+    """
     now = timezone.now()
-    rows = [
-        Event(
-            workspace=workspace,
+    items = list(events)
+    if not items:
+        return []
+    rows = [_as_row(item, now) for item in items]
+    workspace_id = getattr(workspace, "pk", workspace)
+    with transaction.atomic(savepoint=False):
+        ids = events_write(workspace_id=workspace_id, rows=rows, received_at=now)
+    stored = []
+    for item, row, event_id in zip(items, rows, ids, strict=True):
+        if event_id is None:
+            continue
+        event = Event(
+            id=event_id,
+            workspace_id=workspace_id,
             contact_id=item.contact_id,
             type=item.type,
-            occurred_at=item.occurred_at or now,
+            occurred_at=row.occurred_at,
             received_at=now,
             properties=dict(item.properties),
             source=item.source,
             client_id=item.client_id,
             flags=dict(item.flags),
         )
-        for item in events
-    ]
-    if not rows:
-        return []
-    return Event.objects.bulk_create(rows)
+        event._state.adding = False
+        event._state.db = "default"
+        stored.append(event)
+    return stored
 
 
 def event_emit(
@@ -59,9 +220,14 @@ def event_emit(
     occurred_at: datetime | None = None,
     source: str = Event.Source.SYSTEM,
     client_id: str | None = None,
-) -> Event:
-    """Store one event that PenguinFlow itself observed (contact, campaign, email, workflow changes)."""
-    (event,) = events_emit(
+    flags: Mapping[str, Any] | None = None,
+) -> Event | None:
+    """Store one event that PenguinFlow itself observed (contact, campaign, email, workflow changes).
+
+    Return the stored event, or None when `client_id` was already used in the workspace (a duplicate, e.g. an
+    ESP webhook delivered twice): nothing is written then. Without `client_id` an event is always stored.
+    """
+    stored = events_emit(
         workspace=workspace,
         events=[
             NewEvent(
@@ -71,7 +237,8 @@ def event_emit(
                 occurred_at=occurred_at,
                 source=source,
                 client_id=client_id,
+                flags=flags or {},
             )
         ],
     )
-    return event
+    return stored[0] if stored else None

@@ -1,0 +1,107 @@
+"""Segment membership: evaluate a workspace's segment rules for some contacts and record the real changes.
+
+`segments_refresh` is called explicitly (no signals) by the contact services after a create, an update or a tag
+change, and by event ingestion for the contacts it created. It is batch-shaped: a constant number of queries
+whatever the number of contacts and segments, and it emits `segment.entered` / `segment.exited` only for rows
+it really inserted or deleted, so two concurrent refreshes of one contact cannot both report the same change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from contacts.models import Contact, Segment
+from contacts.selectors import contact_as_data
+from events.models import Event
+from events.services import NewEvent, events_emit
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SegmentChanges:
+    entered: list[tuple[UUID, UUID]] = field(default_factory=list)  # (segment id, contact id)
+    exited: list[tuple[UUID, UUID]] = field(default_factory=list)
+
+
+def _members_by_rule(segments: list[Segment], contacts: list[Contact]) -> set[tuple[UUID, UUID]]:
+    from events.selectors import ActivityReader
+    from workflows.engine.conditions import ConditionError, compile_rule
+
+    now = timezone.now()
+    activity = ActivityReader(contacts=[(c.workspace_id, c.pk) for c in contacts], now=now)
+    data = [(contact.pk, {"contact": contact_as_data(contact)}) for contact in contacts]
+    wanted: set[tuple[UUID, UUID]] = set()
+    for segment in segments:
+        try:
+            rule = compile_rule(segment.rule)
+        except ConditionError as error:
+            logger.warning("Segment %s has an invalid rule (%s): it has no members", segment.pk, error)
+            continue
+        for contact_id, contact_data in data:
+            try:
+                if rule.holds(contact_data, now=now, contact_id=str(contact_id), activity=activity):
+                    wanted.add((segment.pk, contact_id))
+            except ConditionError:
+                continue  # a contact the rule cannot be evaluated for is not a member
+    return wanted
+
+
+def segments_refresh(
+    *, workspace, contact_ids: Collection[UUID], source: str = Event.Source.SYSTEM
+) -> SegmentChanges:
+    """Re-evaluate every segment of the workspace for these contacts; record and emit the real changes.
+
+    Runs its writes in the caller's transaction when there is one (the contact services hold one).
+    """
+    changes = SegmentChanges()
+    if not contact_ids:
+        return changes
+    segments = list(Segment.objects.for_workspace(workspace))
+    if not segments:
+        return changes
+    contacts = list(Contact.objects.for_workspace(workspace).filter(pk__in=list(contact_ids)))
+    if not contacts:
+        return changes
+    present = [c.pk for c in contacts]
+    wanted = _members_by_rule(segments, contacts)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT segment_id, contact_id FROM contacts_segmentmembership "
+            "WHERE contact_id = ANY(%s::uuid[]) AND segment_id = ANY(%s::uuid[])",
+            [present, [s.pk for s in segments]],
+        )
+        current = set(cursor.fetchall())
+        enter = sorted(wanted - current)
+        leave = sorted(current - wanted)
+        if enter:
+            cursor.execute(
+                "INSERT INTO contacts_segmentmembership (segment_id, contact_id, entered_at) "
+                "SELECT s, c, %s FROM unnest(%s::uuid[], %s::uuid[]) AS t(s, c) "
+                "ON CONFLICT (segment_id, contact_id) DO NOTHING RETURNING segment_id, contact_id",
+                [timezone.now(), [s for s, _ in enter], [c for _, c in enter]],
+            )
+            changes.entered = sorted(cursor.fetchall())
+        if leave:
+            cursor.execute(
+                "DELETE FROM contacts_segmentmembership m USING unnest(%s::uuid[], %s::uuid[]) AS t(s, c) "
+                "WHERE m.segment_id = t.s AND m.contact_id = t.c RETURNING m.segment_id, m.contact_id",
+                [[s for s, _ in leave], [c for _, c in leave]],
+            )
+            changes.exited = sorted(cursor.fetchall())
+        new_events = [
+            NewEvent(type="segment.entered", contact_id=contact, properties={"segment_id": str(segment)}, source=source)
+            for segment, contact in changes.entered
+        ] + [
+            NewEvent(type="segment.exited", contact_id=contact, properties={"segment_id": str(segment)}, source=source)
+            for segment, contact in changes.exited
+        ]
+        if new_events:
+            events_emit(workspace=workspace, events=new_events)
+    return changes

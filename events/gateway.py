@@ -1,0 +1,84 @@
+"""The narrow interface between event processing (this app) and the workflow runtime (workflows.gateway).
+
+Processing decides *which* events matter to which trigger; the runtime decides what that means for enrollments.
+The runtime's implementation is named by `settings.ENGINE_GATEWAY` and built once per process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A stored event as processing hands it on (a plain value: no ORM object crosses the interface)."""
+
+    id: int
+    workspace_id: UUID
+    contact_id: UUID | None
+    type: str
+    occurred_at: datetime
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    flags: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.flags.get("bot"))
+
+    def as_data(self) -> dict[str, Any]:
+        """Return the event as rules see it (CONTRACT §7 `event`)."""
+        return {
+            "id": self.id,
+            "type": self.type,
+            "properties": dict(self.properties),
+            "occurred_at": self.occurred_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerMatch:
+    """`event` starts an enrollment at the trigger node `node_id` of the published version `version_id`."""
+
+    event: EventRecord
+    workflow_id: UUID
+    version_id: UUID
+    node_id: str
+
+
+class EngineGateway(Protocol):
+    def process(self, *, events: Sequence[EventRecord], matches: Sequence[TriggerMatch]) -> None:
+        """Enroll for the matches, resume enrollments waiting for these events, exit enrollments whose exit
+        conditions they meet.
+
+        Called inside the processing transaction, before the events are marked processed (an exception rolls
+        the batch back; it is claimed again when its lease expires). Must be idempotent per event id: an explicit
+        replay hands the same events again. Bot-flagged events are in `events` (waits and exits may want to see
+        them) but never in `matches`.
+        """
+        ...
+
+
+class NullGateway:
+    """A gateway that does nothing: processing then only marks events processed (benchmarks, tooling)."""
+
+    def process(self, *, events: Sequence[EventRecord], matches: Sequence[TriggerMatch]) -> None:
+        return None
+
+
+_built: tuple[str, EngineGateway] | None = None
+
+
+def engine_gateway() -> EngineGateway:
+    """Return this process's gateway, built from `settings.ENGINE_GATEWAY` (rebuilt when the setting changes)."""
+    global _built
+    path = settings.ENGINE_GATEWAY
+    if _built is None or _built[0] != path:
+        _built = (path, import_string(path)())
+    return _built[1]

@@ -1,0 +1,470 @@
+"""The ingestion hot path of `POST /api/v1/events` (CONTRACT §3): validate, resolve contacts, store, commit.
+
+Shape of the work, whatever the batch size: msgspec decodes and validates each item (a slower, thorough check
+runs only for items that fail, to report every field path); contacts are resolved in one query (and unknown
+emails created in one more); dedupe keys and event rows are written by `events.services.events_write` (one
+statement + one COPY). The caller answers 202 only after this function's transaction has committed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from django.db import connection, transaction
+from django.utils import timezone
+
+from events.models import Event
+from events.services import MAX_FUTURE, EventRow, events_insert, events_write
+from penguinflow.common.errors import InvalidInput
+
+MAX_BATCH = 1000
+MAX_PROPERTIES_BYTES = 32 * 1024
+MAX_ID_CHARS = 128
+TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+CAMPAIGN_LEVEL_TYPES = frozenset({"campaign.started", "campaign.paused", "campaign.completed"})
+EVENT_FIELDS = ("id", "type", "contact", "occurred_at", "properties")
+CONTACT_FIELDS = ("id", "email", "external_id")
+_TIMESTAMP_HELP = "an ISO 8601 timestamp with a time zone, e.g. 2026-11-22T10:00:00Z"
+
+
+class ContactIn(msgspec.Struct, forbid_unknown_fields=True):
+    id: str | None = None
+    email: str | None = None
+    external_id: str | None = None
+
+
+class EventIn(msgspec.Struct, forbid_unknown_fields=True):
+    type: str
+    id: str | None = None
+    contact: ContactIn | None = None
+    occurred_at: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
+    properties: msgspec.Raw = msgspec.Raw(b"")  # empty when absent
+
+
+_event_decoder = msgspec.json.Decoder(EventIn)
+_object_decoder = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_list_decoder = msgspec.json.Decoder(list[msgspec.Raw])
+_any_decoder = msgspec.json.Decoder()
+_timestamp_decoder = msgspec.json.Decoder(Annotated[datetime, msgspec.Meta(tz=True)])
+_datetime_decoder = msgspec.json.Decoder(datetime)
+
+
+@dataclass(slots=True)
+class _Item:
+    index: int
+    type: str
+    client_id: str | None
+    contact_kind: str | None  # "id" | "email" | "external_id" | None (campaign-level)
+    contact_value: Any
+    occurred_at: datetime
+    properties_json: str
+    contact_id: UUID | None = None
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    created_contacts: int = 0
+
+    def as_body(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+
+
+def _has_bad_text(value: str) -> bool:
+    # PostgreSQL text cannot hold NUL; an unpaired surrogate cannot be encoded to UTF-8.
+    if "\x00" in value:
+        return True
+    if value.isascii():
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _text_error(value: str, *, max_chars: int) -> str | None:
+    if not value:
+        return "Must not be empty."
+    if len(value) > max_chars:
+        return f"Must be at most {max_chars} characters (got {len(value)})."
+    if _has_bad_text(value):
+        return "Must not contain NUL characters or unpaired surrogates."
+    return None
+
+
+def _properties(raw: msgspec.Raw, event_type: str) -> tuple[str | None, dict[str, str]]:
+    """Return the properties as JSON text, or the errors that make them unacceptable."""
+    data = bytes(raw)
+    if not data:
+        data = b"{}"
+    if not data.startswith(b"{"):
+        return None, {"properties": "Must be a JSON object."}
+    if b"\\u" in data:  # an escape may hide NUL or an unpaired surrogate, which jsonb refuses
+        try:
+            decoded = _any_decoder.decode(data)
+        except msgspec.DecodeError:
+            return None, {"properties": "Must not contain unpaired surrogates."}
+        if _nested_bad_text(decoded):
+            return None, {"properties": "Must not contain NUL characters or unpaired surrogates."}
+    if len(data) > MAX_PROPERTIES_BYTES:
+        # The limit is on the serialized object, not on the client's whitespace.
+        size = len(msgspec.json.encode(_any_decoder.decode(data)))
+        if size > MAX_PROPERTIES_BYTES:
+            return None, {"properties": f"Must be at most 32 KiB serialized (got {size} bytes)."}
+    if event_type in CAMPAIGN_LEVEL_TYPES:
+        campaign_id = _any_decoder.decode(data).get("campaign_id")
+        try:
+            UUID(str(campaign_id))
+        except ValueError:
+            return None, {"properties.campaign_id": "Required for campaign-level events: the campaign's id."}
+    return data.decode(), {}
+
+
+def _nested_bad_text(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _has_bad_text(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _check(event: EventIn, index: int, now: datetime) -> tuple[_Item | None, dict[str, str]]:
+    errors: dict[str, str] = {}
+    if len(event.type) > 128 or not TYPE_PATTERN.match(event.type):
+        errors["type"] = (
+            "Must be a catalogue type or a custom type matching ^[a-z][a-z0-9_]*(\\.[a-z0-9_]+)+$ "
+            "(e.g. 'order.completed'), at most 128 characters."
+        )
+    if event.id is not None and (problem := _text_error(event.id, max_chars=MAX_ID_CHARS)):
+        errors["id"] = problem
+    occurred_at = event.occurred_at or now
+    if occurred_at > now + MAX_FUTURE:
+        errors["occurred_at"] = "Must not be more than 1 day in the future."
+    properties_json, property_errors = _properties(event.properties, event.type)
+    errors.update(property_errors)
+    kind, value = None, None
+    if event.type in CAMPAIGN_LEVEL_TYPES:
+        if event.contact is not None:
+            errors["contact"] = "Campaign-level events (campaign.started|paused|completed) carry no contact."
+    elif event.contact is None:
+        errors["contact"] = "Required: identify the contact by one of id, email, external_id."
+    else:
+        given = [name for name in CONTACT_FIELDS if getattr(event.contact, name) is not None]
+        if len(given) != 1:
+            errors["contact"] = (
+                "Give exactly one of id, email, external_id"
+                + (f" (got {', '.join(given)})." if given else ".")
+            )
+        else:
+            kind = given[0]
+            value = getattr(event.contact, kind)
+            if kind == "id":
+                try:
+                    value = UUID(value)
+                except ValueError:
+                    errors["contact.id"] = "Must be a UUID."
+            elif kind == "email":
+                value = value.strip().lower()
+                if problem := _text_error(value, max_chars=254):
+                    errors["contact.email"] = problem
+            elif problem := _text_error(value, max_chars=255):
+                errors["contact.external_id"] = problem
+    if errors:
+        return None, errors
+    return _Item(index, event.type, event.id, kind, value, occurred_at, properties_json), {}
+
+
+def _shape_errors(raw: bytes) -> dict[str, str]:
+    """Explain, field by field, why an item did not decode (the slow path: only for rejected items)."""
+    try:
+        item = _any_decoder.decode(raw)
+    except msgspec.DecodeError as error:
+        return {"event": f"Not valid JSON: {error}."}
+    if not isinstance(item, dict):
+        return {"event": "Each event must be a JSON object."}
+    errors: dict[str, str] = {}
+    for name in item:
+        if name not in EVENT_FIELDS:
+            errors[name] = f"Unknown field; an event has {', '.join(EVENT_FIELDS)}."
+    if "type" not in item:
+        errors["type"] = "Required."
+    elif not isinstance(item["type"], str):
+        errors["type"] = "Must be a string."
+    if item.get("id") is not None and not isinstance(item["id"], str):
+        errors["id"] = "Must be a string of at most 128 characters."
+    contact = item.get("contact")
+    if contact is not None:
+        if not isinstance(contact, dict):
+            errors["contact"] = "Must be an object with one of id, email, external_id."
+        else:
+            for name, value in contact.items():
+                if name not in CONTACT_FIELDS:
+                    errors[f"contact.{name}"] = "Unknown field; use one of id, email, external_id."
+                elif value is not None and not isinstance(value, str):
+                    errors[f"contact.{name}"] = "Must be a string."
+    occurred_at = item.get("occurred_at")
+    if occurred_at is not None:
+        if not isinstance(occurred_at, str):
+            errors["occurred_at"] = f"Must be {_TIMESTAMP_HELP}."
+        else:
+            encoded = msgspec.json.encode(occurred_at)
+            try:
+                _timestamp_decoder.decode(encoded)
+            except msgspec.ValidationError:
+                try:
+                    _datetime_decoder.decode(encoded)
+                    errors["occurred_at"] = f"Must include a time zone: {_TIMESTAMP_HELP}."
+                except msgspec.ValidationError:
+                    errors["occurred_at"] = f"Not {_TIMESTAMP_HELP}."
+    if "properties" in item and not isinstance(item["properties"], dict):
+        errors["properties"] = "Must be a JSON object."
+    return errors
+
+
+def _msgspec_path_errors(error: Exception) -> dict[str, str]:
+    text = str(error)
+    message, _, path = text.partition(" - at `$")
+    path = path.rstrip("`").lstrip(".") or "event"
+    return {path: message + "."}
+
+
+def _lenient_split(body: bytes) -> dict[str, Any] | None:
+    """Parse a body msgspec refused, with the standard library (which accepts unpaired surrogate escapes), so
+    that one bad item does not take its valid neighbours down with it; None when it is not JSON at all."""
+    try:
+        top = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(top, dict):
+        return top
+    if isinstance(top.get("events"), list):
+        top["events"] = [msgspec.Raw(json.dumps(item).encode()) for item in top["events"]]
+    return {name: value if name == "events" else msgspec.Raw(json.dumps(value).encode())
+            for name, value in top.items()}
+
+
+def parse_body(body: bytes) -> tuple[list[bytes], bool]:
+    """Split the body into raw items; return them and whether the body was a batch. Raise InvalidInput."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(f"The body is not valid UTF-8 ({error.reason} at byte {error.start}).",
+                           code="invalid_utf8") from None
+    not_an_object = InvalidInput(
+        'The body must be a JSON object: one event, or {"events": [event, ...]}.', code="validation_error",
+        details={"body": "Must be a JSON object."},
+    )
+    try:
+        top: Any = _object_decoder.decode(body)
+    except msgspec.ValidationError:
+        raise not_an_object from None
+    except msgspec.DecodeError as error:
+        top = _lenient_split(body)
+        if top is None:
+            raise InvalidInput(f"The request body is not valid JSON: {error}.", code="malformed_json") from None
+        if not isinstance(top, dict):
+            raise not_an_object from None
+    if "events" not in top:
+        return [body], False
+    if len(top) != 1:
+        others = ", ".join(sorted(name for name in top if name != "events"))
+        raise InvalidInput('A batch is {"events": [...]} and nothing else.',
+                           details={"events": f"Unexpected fields beside events: {others}."})
+    items = top["events"]
+    if not isinstance(items, list):
+        try:
+            items = _list_decoder.decode(items)
+        except msgspec.ValidationError:
+            raise InvalidInput("events must be a list of events.", details={"events": "Must be a list."}) from None
+    if not items:
+        raise InvalidInput("The batch is empty.", details={"events": "Must hold at least one event."})
+    if len(items) > MAX_BATCH:
+        raise InvalidInput(
+            f"A batch holds at most {MAX_BATCH} events; this one has {len(items)}.",
+            details={"events": f"At most {MAX_BATCH} events per request (got {len(items)})."},
+        )
+    return [bytes(item) for item in items], True
+
+
+def _validate(raw_items: list[bytes], now: datetime) -> tuple[list[_Item], dict[int, dict[str, str]]]:
+    valid: list[_Item] = []
+    rejected: dict[int, dict[str, str]] = {}
+    for index, raw in enumerate(raw_items):
+        try:
+            event = _event_decoder.decode(raw)
+        except (msgspec.ValidationError, msgspec.DecodeError) as error:
+            rejected[index] = _shape_errors(raw) or _msgspec_path_errors(error)
+            continue
+        item, errors = _check(event, index, now)
+        if item is None:
+            rejected[index] = errors
+        else:
+            valid.append(item)
+    return valid, rejected
+
+
+def _lookup_contacts(workspace_id: UUID, items: list[_Item]) -> tuple[set[UUID], dict[str, UUID], dict[str, UUID]]:
+    """Find the contacts the items name, by id, email (case-insensitive) or external_id: one query."""
+    ids = {item.contact_value for item in items if item.contact_kind == "id"}
+    emails = {item.contact_value for item in items if item.contact_kind == "email"}
+    external_ids = {item.contact_value for item in items if item.contact_kind == "external_id"}
+    by_id: set[UUID] = set()
+    by_email: dict[str, UUID] = {}
+    by_external: dict[str, UUID] = {}
+    if not (ids or emails or external_ids):
+        return by_id, by_email, by_external
+    clauses, params = [], [workspace_id]
+    for present, clause in ((ids, "id = ANY(%s::uuid[])"), (emails, "lower(email) = ANY(%s::text[])"),
+                            (external_ids, "external_id = ANY(%s::text[])")):
+        if present:
+            clauses.append(clause)
+            params.append(list(present))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, lower(email), external_id FROM contacts_contact WHERE workspace_id = %s "
+            f"AND ({' OR '.join(clauses)})",
+            params,
+        )
+        for contact_id, email, external_id in cursor.fetchall():
+            by_id.add(contact_id)
+            by_email[email] = contact_id
+            if external_id is not None:
+                by_external[external_id] = contact_id
+    return by_id, by_email, by_external
+
+
+def _create_contacts(workspace_id: UUID, emails: list[str], now: datetime, by_email: dict[str, UUID]) -> list[UUID]:
+    """Create contacts for unknown addresses (caller holds a transaction); return the ids created here."""
+    created: list[UUID] = []
+    with connection.cursor() as cursor:
+        # Concurrent requests may create the same address: ON CONFLICT leaves it to the first, and the
+        # re-read below finds it. Only the rows inserted here count as created (and emit contact.created).
+        cursor.execute(
+            """
+            INSERT INTO contacts_contact (id, workspace_id, created_at, updated_at, email, first_name,
+                last_name, timezone, status, score, fields, tags, external_id)
+            SELECT gen_random_uuid(), %s, %s, %s, e, '', '', '', %s, 0, '{}'::jsonb, '{}', NULL
+            FROM unnest(%s::text[]) AS e
+            ON CONFLICT DO NOTHING
+            RETURNING id, email
+            """,
+            [workspace_id, now, now, "subscribed", emails],
+        )
+        for contact_id, email in cursor.fetchall():
+            by_email[email] = contact_id
+            created.append(contact_id)
+        missing = [email for email in emails if email not in by_email]
+        if missing:
+            cursor.execute(
+                "SELECT id, lower(email) FROM contacts_contact WHERE workspace_id = %s "
+                "AND lower(email) = ANY(%s::text[])",
+                [workspace_id, missing],
+            )
+            by_email.update({email: contact_id for contact_id, email in cursor.fetchall()})
+    return created
+
+
+def _attach_contacts(items: list[_Item], by_id: set[UUID], by_email: dict[str, UUID],
+                     by_external: dict[str, UUID], rejected: dict[int, dict[str, str]]) -> list[_Item]:
+    resolved = []
+    for item in items:
+        if item.contact_kind is None:
+            resolved.append(item)
+            continue
+        if item.contact_kind == "id":
+            item.contact_id = item.contact_value if item.contact_value in by_id else None
+            problem = "No contact with this id in this workspace."
+        elif item.contact_kind == "email":
+            item.contact_id = by_email.get(item.contact_value)
+            problem = "Not a valid email address."
+        else:
+            item.contact_id = by_external.get(item.contact_value)
+            problem = "No contact with this external_id; identify a new contact by email."
+        if item.contact_id is None:
+            rejected[item.index] = {f"contact.{item.contact_kind}": problem}
+        else:
+            resolved.append(item)
+    return resolved
+
+
+def _event_rows(items: list[_Item]) -> tuple[list[EventRow], int]:
+    """Return the rows to write (a repeated id inside the request: the first wins) and the repeats."""
+    rows, seen = [], set()
+    for item in items:
+        key = f"api:{item.client_id}" if item.client_id is not None else None
+        if key is not None:
+            if key in seen:
+                continue
+            seen.add(key)
+        rows.append(EventRow(contact_id=item.contact_id, type=item.type, occurred_at=item.occurred_at,
+                             properties_json=item.properties_json, source=Event.Source.API,
+                             client_id=item.client_id, key=key))
+    return rows, len(items) - len(rows)
+
+
+def events_ingest(*, workspace, body: bytes, now: datetime | None = None) -> tuple[IngestResult, bool]:
+    """Validate and store the events of a request body; return the result and whether it was a batch.
+
+    Raise InvalidInput when the body as a whole is unacceptable, or when none of its events is valid. Valid
+    events are stored even when others are rejected. Commits before returning.
+    """
+    from contacts.segments import segments_refresh
+
+    now = now or timezone.now()
+    raw_items, is_batch = parse_body(body)
+    valid, rejected = _validate(raw_items, now)
+    result = IngestResult()
+    if valid:
+        by_id, by_email, by_external = _lookup_contacts(workspace.pk, valid)
+        unknown = sorted({item.contact_value for item in valid if item.contact_kind == "email"
+                          and item.contact_value not in by_email and EMAIL_PATTERN.match(item.contact_value)})
+        if not unknown:
+            # Every contact is known: one INSERT statement, which commits by itself (no BEGIN/COMMIT trips).
+            valid = _attach_contacts(valid, by_id, by_email, by_external, rejected)
+            rows, repeats = _event_rows(valid)
+            stored = events_insert(workspace_id=workspace.pk, rows=rows, received_at=now)
+            result.accepted, result.duplicates = stored, repeats + len(rows) - stored
+        else:
+            with transaction.atomic():
+                created = _create_contacts(workspace.pk, unknown, now, by_email)
+                valid = _attach_contacts(valid, by_id, by_email, by_external, rejected)
+                rows, repeats = _event_rows(valid)
+                rows = [
+                    EventRow(contact_id=contact_id, type="contact.created", occurred_at=now, properties_json="{}",
+                             source=Event.Source.API)
+                    for contact_id in created
+                ] + rows
+                ids = events_write(workspace_id=workspace.pk, rows=rows, received_at=now, need_ids=False)
+                stored = sum(1 for event_id in ids[len(created):] if event_id is not None)
+                result.accepted, result.duplicates = stored, repeats + len(rows) - len(created) - stored
+                if created:
+                    segments_refresh(workspace=workspace, contact_ids=created, source=Event.Source.API)
+                result.created_contacts = len(created)
+    result.rejected = [{"index": index, "errors": errors} for index, errors in sorted(rejected.items())]
+    if result.accepted == 0 and result.duplicates == 0:
+        if not is_batch:
+            raise InvalidInput("The event is not valid.", details=rejected.get(0, {}))
+        details = {
+            f"events[{entry['index']}].{path}" if path != "event" else f"events[{entry['index']}]": message
+            for entry in result.rejected
+            for path, message in entry["errors"].items()
+        }
+        raise InvalidInput("No event in the batch is valid.", details=details)
+    return result, is_batch

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import signal
+
+from django.core.management.base import BaseCommand
+
+from events.processing import events_dispatch, events_dispatch_forever
+
+
+class Command(BaseCommand):
+    help = (
+        "Dispatch unprocessed events to the 'events' RQ queue continuously (low latency), in addition to the "
+        "scheduler's per-tick dispatch. Safe to run beside other dispatchers."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--interval", type=float, default=0.05, help="Seconds between polls when idle.")
+        parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument("--once", action="store_true", help="Dispatch what is pending now and exit.")
+
+    def handle(self, *args, interval: float, batch_size: int, once: bool, **options):
+        if once:
+            self.stdout.write(f"dispatched {events_dispatch(batch_size=batch_size)} events")
+            return
+        stopping = False
+
+        def stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        events_dispatch_forever(interval=interval, batch_size=batch_size, should_stop=lambda: stopping)

@@ -1,0 +1,208 @@
+"""`/api/v1/events`: POST ingests (a lean Django view), GET lists (a DRF view).
+
+POST is served without DRF: at thousands of requests per second DRF's per-request machinery (and its throttle,
+which keeps a list of timestamps per key in the cache) costs more than the work itself. It keeps the project's
+semantics: the bearer API key through `principal_for_key`, a per-key rate limit with `Retry-After`, the body
+limit, and every error in the contract's format.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import math
+import time
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+from django.conf import settings
+from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import mixins, serializers
+from rest_framework.pagination import BasePagination
+from rest_framework.response import Response
+
+from events.ingest import events_ingest
+from events.models import Event
+from events.redis_client import redis_client
+from penguinflow.common.api import WorkspaceScopedViewSet
+from penguinflow.common.auth import principal_for_key
+from penguinflow.common.errors import InvalidInput, error_response
+
+logger = logging.getLogger(__name__)
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _rate() -> tuple[int, int] | None:
+    rate = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get("api_key")
+    if not rate:
+        return None
+    count, _, period = rate.partition("/")
+    return int(count), _PERIODS[period[0]]
+
+
+def _retry_after(key_id: str) -> int | None:
+    """Count this request against the key's fixed window; return seconds to wait when over, else None.
+
+    One Redis round trip (INCR + EXPIRE pipelined), shared by all server processes. Fails open when Redis is
+    unavailable: ingestion must not stop because the rate limiter cannot count.
+    """
+    rate = _rate()
+    if rate is None:
+        return None
+    limit, period = rate
+    now = time.time()
+    window = int(now // period)
+    key = f"pf:throttle:events:{key_id}:{window}"
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, period + 1)
+        count = pipe.execute()[0]
+    except Exception:
+        logger.warning("Event ingestion rate limiter unavailable; letting the request through", exc_info=True)
+        return None
+    if count <= limit:
+        return None
+    return max(1, math.ceil((window + 1) * period - now))
+
+
+def _unauthenticated(code: str, message: str) -> HttpResponse:
+    response = error_response(401, code, message)
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+def _json(status: int, body: dict) -> HttpResponse:
+    return HttpResponse(msgspec.json.encode(body), status=status, content_type="application/json")
+
+
+def post_events(request) -> HttpResponse:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not header:
+        return _unauthenticated("not_authenticated",
+                                "Authentication is required: send 'Authorization: Bearer <api key>'.")
+    scheme, _, raw_key = header.partition(" ")
+    raw_key = raw_key.strip()
+    if scheme.lower() != "bearer" or not raw_key or " " in raw_key:
+        return _unauthenticated("authentication_failed", "The Authorization header must be 'Bearer <api key>'.")
+    principal = principal_for_key(raw_key)
+    if principal is None:
+        return _unauthenticated("authentication_failed", "This API key is not valid, or has been revoked.")
+    wait = _retry_after(principal.key_id)
+    if wait is not None:
+        response = error_response(429, "throttled", f"Request was throttled. Expected available in {wait} seconds.")
+        response["Retry-After"] = str(wait)
+        return response
+    content_type = request.META.get("CONTENT_TYPE", "")
+    if content_type and not content_type.lower().startswith("application/json"):
+        return error_response(415, "unsupported_media_type",
+                              f'Unsupported media type "{content_type}"; send application/json.')
+    body = request.body
+    limit = settings.BODY_SIZE_LIMITS["/api/v1/events"]
+    if len(body) > limit:
+        return error_response(413, "payload_too_large",
+                              f"The request body is {len(body)} bytes; this endpoint takes at most {limit} bytes.",
+                              {"limit_bytes": limit})
+    try:
+        result, _ = events_ingest(workspace=principal.workspace, body=body)
+    except InvalidInput as error:
+        return error_response(error.status, error.code, error.message, error.details)
+    return _json(202, result.as_body())
+
+
+# --- GET: listing --------------------------------------------------------------------------------------------
+
+
+class EventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Event
+        fields = ["id", "type", "contact_id", "occurred_at", "received_at", "properties", "source", "client_id",
+                  "processed_at"]
+
+
+class OccurredCursorPagination(BasePagination):
+    """Keyset pagination on (occurred_at, id), newest first: the cursor is the last row's position."""
+
+    page_size = 50
+    max_page_size = 500
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        try:
+            limit = int(request.query_params.get("limit", self.page_size))
+        except ValueError:
+            raise InvalidInput("limit must be a number.", details={"limit": "Must be a number."}) from None
+        self.limit = max(1, min(limit, self.max_page_size))
+        cursor = request.query_params.get("cursor")
+        if cursor:
+            try:
+                moment, _, event_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+                position = (datetime.fromisoformat(moment), int(event_id))
+            except (ValueError, UnicodeDecodeError):
+                raise InvalidInput("The cursor is not valid.", details={"cursor": "Invalid cursor."}) from None
+            from django.db.models import Q
+
+            queryset = queryset.filter(
+                Q(occurred_at__lt=position[0]) | Q(occurred_at=position[0], id__lt=position[1])
+            )
+        rows = list(queryset.order_by("-occurred_at", "-id")[: self.limit + 1])
+        self.has_next = len(rows) > self.limit
+        rows = rows[: self.limit]
+        self.last = rows[-1] if rows else None
+        return rows
+
+    def get_paginated_response(self, data):
+        next_url = None
+        if self.has_next and self.last is not None:
+            token = base64.urlsafe_b64encode(f"{self.last.occurred_at.isoformat()}|{self.last.id}".encode()).decode()
+            from rest_framework.utils.urls import replace_query_param
+
+            next_url = replace_query_param(self.request.build_absolute_uri(), "cursor", token)
+        return Response({"next": next_url, "previous": None, "results": data})
+
+
+def _timestamp(value: str, name: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise InvalidInput(f"{name} must be an ISO 8601 timestamp with a zone.",
+                           details={name: "Must be an ISO 8601 timestamp with a zone, e.g. 2026-11-22T10:00:00Z."})
+    return moment
+
+
+class EventViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
+    model = Event
+    serializer_class = EventSerializer
+    pagination_class = OccurredCursorPagination
+    filter_backends: list = []
+
+    def scoped_queryset(self, queryset):
+        params = self.request.query_params
+        if contact := params.get("contact"):
+            try:
+                queryset = queryset.filter(contact_id=UUID(contact))
+            except ValueError:
+                raise InvalidInput("contact must be a contact id.", details={"contact": "Must be a UUID."}) from None
+        if event_type := params.get("type"):
+            queryset = queryset.filter(type=event_type)
+        if since := params.get("since"):
+            queryset = queryset.filter(occurred_at__gte=_timestamp(since, "since"))
+        if until := params.get("until"):
+            queryset = queryset.filter(occurred_at__lt=_timestamp(until, "until"))
+        return queryset
+
+
+_list_events = EventViewSet.as_view({"get": "list"})
+
+
+@csrf_exempt
+def events_endpoint(request, *args, **kwargs):
+    """Serve POST (ingestion) and GET (listing) of `/api/v1/events`."""
+    if request.method == "POST":
+        return post_events(request)
+    return _list_events(request, *args, **kwargs)
