@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from workflows.engine.outcomes import Advance, Outcome, Wait
-from workflows.engine.registry import NodeConfig, NodeType, StepContext, node_type
+from workflows.engine.registry import NodeConfig, NodeType, RetryPolicy, StepContext, node_type
 from workflows.engine.types import EmailAddress
 from workflows.engine.windows import Window, window_opening
 
@@ -19,6 +19,9 @@ __all__ = ["SendEmail"]
     description="Send an email template to the contact; with a window, outside it wait for the next opening.",
 )
 class SendEmail(NodeType):
+    # A mail server or ESP that is down usually comes back within the hour: retry longer, back off further.
+    retry = RetryPolicy(max_attempts=8, base_seconds=60, cap_seconds=3 * 3600)
+
     class Config(NodeConfig):
         template_id: str = Field(min_length=1, max_length=100)
         from_email: EmailAddress | None = None

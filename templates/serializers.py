@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from penguinflow.common.validators import StrictJSONObjectField
 from templates.models import EmailTemplate
 
 
@@ -27,3 +28,26 @@ class EmailTemplateSerializer(serializers.ModelSerializer):
         model = EmailTemplate
         fields = ["id", "name", "subject", "html", "text", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class TemplatePreviewSerializer(serializers.Serializer):
+    """`{contact_id}` or `{contact: {...}}` (CONTRACT §4), and optionally `event` / `enrollment` objects."""
+
+    contact_id = serializers.UUIDField(required=False)
+    contact = StrictJSONObjectField(required=False, max_bytes=32 * 1024)
+    event = StrictJSONObjectField(required=False, max_bytes=32 * 1024)
+    enrollment = StrictJSONObjectField(required=False, max_bytes=32 * 1024)
+
+    def validate(self, attrs):
+        if ("contact_id" in attrs) == ("contact" in attrs):
+            raise serializers.ValidationError({"contact": "Give either contact_id or contact."})
+        email = attrs.get("contact", {}).get("email")
+        if email is not None and not isinstance(email, str):
+            raise serializers.ValidationError({"contact.email": "Must be a string."})
+        return attrs
+
+
+class TemplatePreviewResultSerializer(serializers.Serializer):
+    subject = serializers.CharField()
+    html = serializers.CharField()
+    text = serializers.CharField()

@@ -1,12 +1,67 @@
-"""Writes to email templates; Liquid syntax is checked at save time with line numbers."""
+"""Email: templates (Liquid syntax checked at save time), the exactly-once outbox, delivery, tracking,
+unsubscribe and ESP webhooks. Every write of the email pipeline is a function here.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import formataddr
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 from liquid import Environment
 from liquid.exceptions import LiquidError
 
-from penguinflow.common.errors import InvalidInput
-from templates.models import EmailTemplate
+from contacts.models import Contact, Suppression, email_hash
+from contacts.services import contact_update, is_suppressed, suppression_add
+from events.models import Event
+from events.services import NewEvent, events_emit
+from penguinflow.common.errors import InvalidInput, InvalidTransition
+from penguinflow.common.states import transition
+from templates import tracking
+from templates.delivery import (
+    InvalidAddress,
+    backoff,
+    build_message,
+    clean_address,
+    esp_message_id,
+    message_id_header,
+    outbox_id_from_message_id,
+    rate_take,
+    unsubscribe_mailbox,
+    verdict,
+)
+from templates.models import EmailTemplate, OutboxMessage
+from templates.rendering import (
+    RenderedEmail,
+    TemplateRenderError,
+    contact_variables,
+    render_parts,
+    single_line,
+    workspace_variables,
+)
+
+__all__ = [
+    "InvalidAddress",
+    "OutboxResult",
+    "TemplateRenderError",
+    "email_send",
+    "outbox_deliver",
+    "outbox_resend",
+    "outbox_sweep",
+]
+
+logger = logging.getLogger(__name__)
 
 liquid_env = Environment()
 
@@ -51,3 +106,806 @@ def template_update(*, template: EmailTemplate, **changes) -> EmailTemplate:
         setattr(template, name, value)
     template.save()
     return template
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Preview
+
+
+def template_preview(
+    *, template: EmailTemplate, contact: Contact | None = None, contact_data: dict | None = None,
+    context: dict | None = None,
+) -> RenderedEmail:
+    """Render a template for a stored contact or for contact attributes given inline; nothing is stored or sent.
+
+    Links are not rewritten and `unsubscribe_url` points at a harmless preview page.
+    """
+    if contact is None:
+        data = dict(contact_data or {})
+        contact = Contact(
+            workspace=template.workspace,
+            email=str(data.get("email", "preview@example.com")),
+            first_name=str(data.get("first_name", "")),
+            last_name=str(data.get("last_name", "")),
+            timezone=str(data.get("timezone", "")),
+            status=str(data.get("status", Contact.Status.SUBSCRIBED)),
+            score=data.get("score", 0) if isinstance(data.get("score", 0), int) else 0,
+            fields=data.get("fields") if isinstance(data.get("fields"), dict) else {},
+            tags=[str(tag) for tag in data.get("tags", [])] if isinstance(data.get("tags"), list) else [],
+            external_id=data.get("external_id"),
+        )
+        contact.id = None
+    variables = _variables(
+        workspace=template.workspace, contact=contact, context=context or {},
+        unsubscribe=tracking.public_url("/u/preview"),
+    )
+    return render_parts(template=template, variables=variables)
+
+
+def _variables(*, workspace, contact: Contact, context: Mapping[str, Any], unsubscribe: str) -> dict[str, Any]:
+    variables = {key: value for key, value in context.items() if isinstance(key, str)}
+    variables.setdefault("event", {})
+    variables.setdefault("enrollment", {})
+    variables["contact"] = contact_variables(contact)
+    variables["workspace"] = workspace_variables(workspace)
+    variables["unsubscribe_url"] = unsubscribe
+    return variables
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The outbox: exactly once
+
+Status = OutboxMessage.Status
+
+# Every change of an outbox row's status is one of these (STYLE: State).
+OUTBOX_TRANSITIONS: dict[str, set[str]] = {
+    Status.QUEUED: {Status.SENDING, Status.FAILED, Status.SKIPPED},
+    Status.SENDING: {Status.SENT, Status.QUEUED, Status.FAILED, Status.UNKNOWN, Status.SKIPPED},
+    # A slow worker may still record `sent` after its lease ran out; a person may resend deliberately.
+    Status.UNKNOWN: {Status.SENT, Status.QUEUED},
+    Status.FAILED: {Status.QUEUED},
+}
+
+
+@dataclass(frozen=True)
+class OutboxResult:
+    """What `email_send` did.
+
+    outcome: "queued" (a new row, delivery enqueued after commit), "exists" (a row with this key was already
+    there: nothing new; `status` is that row's), "suppressed" (the address is on the suppression list) or
+    "not_subscribed" (the contact's status is not `subscribed`): the two last ones store a `skipped` row, so a
+    repeat of the key answers "exists" with status `skipped`.
+    """
+
+    outcome: str
+    message_id: str
+    status: str
+    detail: str = ""
+
+    @property
+    def created(self) -> bool:
+        return self.outcome != "exists"
+
+    @property
+    def will_send(self) -> bool:
+        return self.status in {Status.QUEUED, Status.SENDING, Status.SENT}
+
+
+def email_send(
+    *,
+    key: str,
+    workspace,
+    contact: Contact,
+    template: EmailTemplate,
+    context: Mapping[str, Any] | None = None,
+    node_id: str | None = None,
+    workflow_id=None,
+    enrollment_id=None,
+    from_email: str | None = None,
+    reply_to: str | None = None,
+    track_opens: bool = True,
+    track_clicks: bool = True,
+) -> OutboxResult:
+    """Render `template` for `contact` and store it in the outbox under `key`; deliver it after commit.
+
+    Exactly once per (workspace, key): a repeat, even from another process at the same moment, finds the row
+    and sends nothing. Suppression and the contact's status are checked in this transaction, with the contact
+    row locked (an unsubscribe that commits first wins). Runs in the caller's transaction when there is one
+    (the runtime's send_email effect); the delivery job is enqueued on queue "email" only once that commits.
+
+    Raises TemplateRenderError (422, code template_render_error, `details` = {part: "line N: message"}) when
+    the template does not render for this contact, and InvalidAddress (400) for an unusable from/reply-to:
+    in both cases nothing is stored, nothing is sent, and trying again gives the same answer (permanent).
+    """
+    if not key or len(key) > 255:
+        raise InvalidInput("The outbox key must be 1 to 255 characters.", details={"key": "Invalid length."})
+    context = context or {}
+    sender = clean_address(from_email or workspace.from_email or settings.DEFAULT_FROM_EMAIL, field="from_email")
+    reply = reply_to or workspace.reply_to
+    reply = clean_address(reply, field="reply_to") if reply else ""
+    # No savepoint (two round trips per send): nothing is written before the render, so a render error is
+    # raised after the block has exited cleanly and leaves the caller's transaction usable.
+    render_error: TemplateRenderError | None = None
+    with transaction.atomic(savepoint=False):
+        contact, suppressed, exists = _lock_contact(workspace=workspace, contact=contact, key=key)
+        if exists:
+            return _existing(workspace, key)
+        outbox_id = uuid.uuid4()
+        row = OutboxMessage(
+            id=outbox_id, workspace=workspace, key=key, contact=contact, template=template,
+            node_id=node_id or "", workflow_id=workflow_id, enrollment_id=enrollment_id,
+            to_email=_recipient(contact), message_id=message_id_header(outbox_id),
+        )  # fmt: skip
+        skip = _skip_reason(contact=contact, suppressed=suppressed)
+        if skip is not None:
+            outcome, row.error = skip
+            row.status = Status.SKIPPED
+        else:
+            outcome = "queued"
+            row.from_email, row.reply_to = sender, reply
+            unsubscribe = tracking.unsubscribe_url(outbox_id)
+            try:
+                rendered = render_parts(
+                    template=template,
+                    variables=_variables(workspace=workspace, contact=contact, context=context,
+                                         unsubscribe=unsubscribe),
+                )  # fmt: skip
+            except TemplateRenderError as error:
+                render_error = error
+            else:
+                tracked = tracking.apply_tracking(
+                    message_id=outbox_id, html=rendered.html, text=rendered.text,
+                    track_opens=track_opens, track_clicks=track_clicks, keep={unsubscribe},
+                )  # fmt: skip
+                row.subject, row.html, row.text = rendered.subject, tracked.html, tracked.text
+                row.links = tracked.links
+                row.status, row.next_attempt_at = Status.QUEUED, timezone.now()
+        if render_error is None and not _insert_if_new(row):
+            # Another caller inserted this key meanwhile (we waited on its unique-index entry until it committed).
+            existing = _existing(workspace, key)
+            if existing is None:  # pragma: no cover - the conflicting row cannot vanish once committed
+                raise IntegrityError(f"outbox key {key!r} conflicted but is not there")
+            return existing
+    if render_error is not None:
+        raise render_error
+    if row.status == Status.QUEUED:
+        _schedule_delivery(row.id)
+    return OutboxResult(outcome=outcome, message_id=str(row.id), status=row.status, detail=row.error)
+
+
+_CONTACT_COLUMNS = ("email", "first_name", "last_name", "timezone", "status", "score", "fields", "tags", "external_id")
+
+
+def _lock_contact(*, workspace, contact: Contact, key: str) -> tuple[Contact, bool, bool]:
+    """Lock the contact row; return it fresh, whether its address is suppressed and whether `key` exists.
+
+    One statement (this is the hot path of every send). Caller holds a transaction.
+    """
+    digest = email_hash(contact.email)
+    sql = (
+        f"SELECT {', '.join('c.' + name for name in _CONTACT_COLUMNS)}, "
+        f"EXISTS (SELECT 1 FROM {Suppression._meta.db_table} s WHERE s.workspace_id = c.workspace_id "
+        f"AND s.email_hash = %s), "
+        f'EXISTS (SELECT 1 FROM {OutboxMessage._meta.db_table} o WHERE o.workspace_id = c.workspace_id AND o."key" = %s) '
+        f"FROM {Contact._meta.db_table} c WHERE c.id = %s AND c.workspace_id = %s FOR NO KEY UPDATE OF c"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [digest, key, contact.pk, workspace.pk])
+        found = cursor.fetchone()
+    if found is None:
+        raise Contact.DoesNotExist(f"No contact {contact.pk} in workspace {workspace.pk}.")
+    fresh = Contact(id=contact.pk, workspace=workspace, created_at=contact.created_at, updated_at=contact.updated_at)
+    for name, value in zip(_CONTACT_COLUMNS, found, strict=False):
+        field = Contact._meta.get_field(name)
+        setattr(fresh, name, field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value)
+    fresh._state.adding, fresh._state.db = False, "default"
+    suppressed, exists = found[-2], found[-1]
+    if fresh.email != contact.email:  # changed meanwhile: the hash we checked was the old address's
+        suppressed = is_suppressed(workspace=workspace, email=fresh.email)
+    return fresh, suppressed, exists
+
+
+def _insert_if_new(row: OutboxMessage) -> bool:
+    """INSERT the row unless its (workspace, key) exists; return whether it was inserted.
+
+    ON CONFLICT DO NOTHING waits for a concurrent inserter of the same key and then does nothing: no savepoint
+    and no error to recover from.
+    """
+    fields = OutboxMessage._meta.local_concrete_fields
+    values = [field.get_db_prep_save(field.pre_save(row, add=True), connection) for field in fields]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    sql = (
+        f"INSERT INTO {OutboxMessage._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
+        f'ON CONFLICT (workspace_id, "key") DO NOTHING RETURNING id'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        inserted = cursor.fetchone() is not None
+    if inserted:
+        row._state.adding, row._state.db = False, "default"
+    return inserted
+
+
+def _existing(workspace, key: str) -> OutboxResult | None:
+    row = OutboxMessage.objects.filter(workspace=workspace, key=key).values("id", "status", "error").first()
+    if row is None:
+        return None
+    return OutboxResult(outcome="exists", message_id=str(row["id"]), status=row["status"], detail=row["error"])
+
+
+def _recipient(contact: Contact) -> str:
+    name = single_line(f"{contact.first_name} {contact.last_name}")
+    return formataddr((name, contact.email)) if name else contact.email
+
+
+def _skip_reason(*, contact: Contact, suppressed: bool) -> tuple[str, str] | None:
+    if contact.status != Contact.Status.SUBSCRIBED:
+        return "not_subscribed", f"The contact's status is '{contact.status}'."
+    if suppressed:
+        return "suppressed", "The address is on the suppression list."
+    return None
+
+
+class _PendingDeliveries:
+    """The outbox ids created in one transaction: one on_commit callback enqueues them as batch jobs."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+
+    def __call__(self) -> None:
+        conn = transaction.get_connection()
+        if getattr(conn, "_pf_outbox_pending", None) is self:
+            conn._pf_outbox_pending = None
+        try:
+            enqueue_delivery(self.ids)
+        except Exception:  # Redis down: the rows are committed and `outbox_sweep` enqueues them later
+            logger.exception("Could not enqueue the delivery of %d outbox messages", len(self.ids))
+
+
+def _schedule_delivery(outbox_id) -> None:
+    """Enqueue the delivery of a new row once the caller's transaction commits (one job per transaction)."""
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
+        enqueue_delivery([str(outbox_id)])
+        return
+    pending = getattr(conn, "_pf_outbox_pending", None)
+    # A savepoint or transaction rolled back since drops its on_commit callbacks: start a new batch then.
+    if pending is None or not any(func is pending for _, func, _ in conn.run_on_commit):
+        pending = _PendingDeliveries()
+        conn._pf_outbox_pending = pending
+        transaction.on_commit(pending)
+    pending.ids.append(str(outbox_id))
+
+
+def enqueue_delivery(outbox_ids: list[str], *, at: datetime | None = None) -> None:
+    """Enqueue `templates.jobs.outbox_deliver` on queue "email" in batches (at `at`, when given)."""
+    import django_rq
+
+    queue = django_rq.get_queue("email")
+    size = max(1, settings.EMAIL_DELIVERY_BATCH)
+    for start in range(0, len(outbox_ids), size):
+        chunk = [str(i) for i in outbox_ids[start : start + size]]
+        if at is not None and at > timezone.now():
+            queue.enqueue_at(at, "templates.jobs.outbox_deliver", chunk, result_ttl=60, failure_ttl=86400)
+        else:
+            queue.enqueue("templates.jobs.outbox_deliver", chunk, result_ttl=60, failure_ttl=86400)
+
+
+def _move(row_id, *, frm: set[str] | str, to: str, **values) -> bool:
+    """Change a row's status from one of `frm` to `to` with a conditional UPDATE; return whether it did."""
+    sources = {frm} if isinstance(frm, str) else set(frm)
+    if any(to not in OUTBOX_TRANSITIONS.get(source, set()) for source in sources):
+        raise InvalidTransition(f"An outbox message cannot go from {sorted(sources)} to '{to}'.")
+    values["updated_at"] = timezone.now()
+    return bool(OutboxMessage.objects.filter(pk=row_id, status__in=sources).update(status=to, **values))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Delivery (the RQ job `templates.jobs.outbox_deliver` calls this)
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    unknown: int = 0
+    skipped: int = 0
+    deferred: int = 0
+    not_due: int = 0
+
+
+# Sent rows are recorded in groups of this many: a worker that dies leaves at most these (and the one in hand)
+# in `sending`, to become `unknown`; all of them were really handed over.
+_RECORD_EVERY = 20
+
+
+def outbox_deliver(*, outbox_ids: list, now: datetime | None = None, connection=None) -> DeliveryReport:
+    """Hand the given queued rows to the mail server, each at most once. Safe to run twice, or concurrently.
+
+    Each row is claimed (queued → sending, a conditional UPDATE) just before its hand-off and recorded (sent,
+    with the ESP's id) after it, in small groups: a worker that dies in between leaves it in `sending`, which
+    `outbox_sweep` turns into `unknown` once its lease is over. Over the workspace's rate, rows stay queued and a later job
+    is scheduled. Rows that are not queued (already sent, claimed by another job) are left alone.
+    """
+    now = now or timezone.now()
+    report = DeliveryReport()
+    rows = list(
+        OutboxMessage.objects.filter(pk__in=outbox_ids, status=Status.QUEUED)
+        .select_related("workspace", "contact")
+        .order_by("created_at")
+    )
+    due = [row for row in rows if row.next_attempt_at is None or row.next_attempt_at <= now]
+    report.not_due = len(rows) - len(due)
+    sendable: list[OutboxMessage] = []
+    by_workspace: dict[Any, list[OutboxMessage]] = {}
+    for row in due:
+        by_workspace.setdefault(row.workspace_id, []).append(row)
+    for group in by_workspace.values():
+        workspace = group[0].workspace
+        decision = rate_take(
+            workspace_id=workspace.id, limit=workspace.send_rate_per_minute, count=len(group), now=now
+        )
+        sendable += group[: decision.allowed]
+        later = group[decision.allowed :]
+        if later:
+            OutboxMessage.objects.filter(pk__in=[r.pk for r in later], status=Status.QUEUED).update(
+                next_attempt_at=decision.retry_at, updated_at=now
+            )
+            enqueue_delivery([str(r.pk) for r in later], at=decision.retry_at)
+            report.deferred += len(later)
+    if not sendable:
+        return report
+    suppressed = set(
+        Suppression.objects.filter(
+            workspace_id__in={r.workspace_id for r in sendable},
+            email_hash__in={email_hash(r.contact.email) for r in sendable},
+        ).values_list("workspace_id", "email_hash")
+    )
+    own_connection = connection is None
+    conn = connection or get_connection(fail_silently=False)
+    handed: list[tuple[OutboxMessage, str | None]] = []
+    try:
+        for row in sendable:
+            esp_id = _deliver_one(row, conn=conn, suppressed=suppressed, report=report)
+            if esp_id is not False:
+                handed.append((row, esp_id))
+                if len(handed) >= _RECORD_EVERY:
+                    _record_sent(handed)
+                    handed = []
+        if handed:
+            _record_sent(handed)
+    finally:
+        if own_connection:
+            try:
+                conn.close()
+            except Exception:  # closing a broken connection must not hide what happened
+                logger.debug("Closing the mail connection failed", exc_info=True)
+    return report
+
+
+def _deliver_one(row: OutboxMessage, *, conn, suppressed: set, report: DeliveryReport) -> str | bool | None:
+    """Hand one row over; return the ESP's message id (None for SMTP) once handed over, False otherwise."""
+    contact = row.contact
+    if contact.status != Contact.Status.SUBSCRIBED or (row.workspace_id, email_hash(contact.email)) in suppressed:
+        if _move(row.pk, frm=Status.QUEUED, to=Status.SKIPPED, error="Unsubscribed or suppressed before delivery."):
+            report.skipped += 1
+        return False
+    # Open (or re-open) the connection before the claim: failing here provably sent nothing.
+    try:
+        if getattr(conn, "connection", True) is None:
+            conn.open()
+    except Exception as error:
+        result = verdict(error)
+        _retry_or_fail(row, error=error, verdict_="retry" if result == "unknown" else result, claimed=False,
+                       report=report)  # fmt: skip
+        return False
+    if not _claim(row.pk):
+        return False  # another job has it
+    row.attempts += 1
+    try:
+        message = build_message(row, connection=conn)
+        conn.send_messages([message])
+    except Exception as error:
+        result = verdict(error)
+        if result == "unknown":
+            _move(row.pk, frm=Status.SENDING, to=Status.UNKNOWN, error=_describe(error))
+            report.unknown += 1
+            logger.warning("Outbox message %s: outcome unknown after %s", row.pk, _describe(error))
+            try:
+                conn.close()
+            except Exception:
+                logger.debug("Closing a broken mail connection failed", exc_info=True)
+            if hasattr(conn, "connection"):
+                conn.connection = None
+        else:
+            _retry_or_fail(row, error=error, verdict_=result, claimed=True, report=report)
+        return False
+    report.sent += 1
+    return esp_message_id(message)
+
+
+def _claim(row_id) -> bool:
+    """queued → sending, conditionally, in its own autocommit statement (the hot path: raw SQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {OutboxMessage._meta.db_table} SET status = %s, claimed_at = now(), updated_at = now(), "
+            "attempts = attempts + 1 WHERE id = %s AND status = %s",
+            [Status.SENDING, row_id, Status.QUEUED],
+        )
+        return cursor.rowcount == 1
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
+def _retry_or_fail(row: OutboxMessage, *, error, verdict_: str, claimed: bool, report: DeliveryReport) -> None:
+    frm = Status.SENDING if claimed else Status.QUEUED
+    attempts = row.attempts if claimed else row.attempts + 1
+    if verdict_ == "retry" and attempts < settings.EMAIL_MAX_ATTEMPTS:
+        retry_at = timezone.now() + backoff(attempts)
+        values = {"next_attempt_at": retry_at, "error": _describe(error)}
+        if not claimed:
+            values["attempts"] = attempts
+            OutboxMessage.objects.filter(pk=row.pk, status=Status.QUEUED).update(updated_at=timezone.now(), **values)
+        else:
+            _move(row.pk, frm=frm, to=Status.QUEUED, **values)
+        enqueue_delivery([str(row.pk)], at=retry_at)
+        report.retried += 1
+    else:
+        _move(row.pk, frm=frm, to=Status.FAILED, error=_describe(error), attempts=attempts)
+        report.failed += 1
+
+
+def _record_sent(handed: list[tuple[OutboxMessage, str | None]]) -> None:
+    """Record handed-over rows as sent (with their ESP ids) and emit their `email.sent`, in one transaction."""
+    now = timezone.now()
+    sources = [Status.SENDING, Status.UNKNOWN]  # unknown: a slow worker recording after its lease ran out
+    assert all(Status.SENT in OUTBOX_TRANSITIONS[source] for source in sources)
+    with transaction.atomic():
+        plain = [row.pk for row, esp_id in handed if esp_id is None]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {OutboxMessage._meta.db_table} SET status = %s, sent_at = %s, updated_at = %s, error = '' "
+                "WHERE id = ANY(%s) AND status = ANY(%s) RETURNING id",
+                [Status.SENT, now, now, plain, sources],
+            )
+            recorded = {pk for (pk,) in cursor.fetchall()}
+        for row, esp_id in handed:
+            if esp_id is not None and OutboxMessage.objects.filter(pk=row.pk, status__in=sources).update(
+                status=Status.SENT, sent_at=now, updated_at=now, esp_message_id=esp_id, error=""
+            ):
+                recorded.add(row.pk)
+        by_workspace: dict[Any, list[NewEvent]] = {}
+        for row, _ in handed:
+            if row.pk in recorded:
+                by_workspace.setdefault(row.workspace_id, []).append(
+                    NewEvent(type="email.sent", contact_id=row.contact_id, properties=_event_properties(row),
+                             occurred_at=now, source=Event.Source.SYSTEM)
+                )  # fmt: skip
+        for workspace_id, events in by_workspace.items():
+            events_emit(workspace=workspace_id, events=events)
+
+
+def _event_properties(row: OutboxMessage, **extra) -> dict[str, Any]:
+    return {
+        "message_id": str(row.pk),
+        "node_id": row.node_id or None,
+        "workflow_id": str(row.workflow_id) if row.workflow_id else None,
+        **extra,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Sweeping and deliberate resends
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    unknown: int
+    requeued: int
+
+
+def outbox_sweep(*, now: datetime | None = None, grace_seconds: int | None = None, dry_run: bool = False) -> SweepReport:
+    """Mark rows stuck in `sending` past their lease as `unknown`; re-enqueue queued rows whose job was lost.
+
+    Run it every EMAIL_SWEEP_INTERVAL_SECONDS (the scheduler, or `manage.py email_outbox --sweep`). A queued row
+    is "lost" when it has been due for `grace_seconds` (default EMAIL_SWEEP_GRACE_SECONDS; Redis flushed, enqueue
+    failed): a duplicate job is harmless, since the claim is conditional.
+    """
+    now = now or timezone.now()
+    if grace_seconds is None:
+        grace_seconds = settings.EMAIL_SWEEP_GRACE_SECONDS
+    lease = now - timedelta(seconds=settings.EMAIL_SEND_LEASE_SECONDS)
+    stale = OutboxMessage.objects.filter(status=Status.SENDING, claimed_at__lt=lease)
+    stranded = OutboxMessage.objects.filter(
+        status=Status.QUEUED, next_attempt_at__lt=now - timedelta(seconds=grace_seconds)
+    )
+    if dry_run:
+        return SweepReport(unknown=stale.count(), requeued=stranded.count())
+    unknown = stale.update(
+        status=Status.UNKNOWN, updated_at=now,
+        error="The worker stopped between hand-off and record: the message may have been sent. Not re-sent.",
+    )  # fmt: skip
+    ids = [str(pk) for pk in stranded.values_list("pk", flat=True)[:10_000]]
+    if ids:
+        # Due now (so the job sends them) and not "lost" again before another `grace_seconds`.
+        touched = min(now, timezone.now())
+        OutboxMessage.objects.filter(pk__in=ids, status=Status.QUEUED).update(next_attempt_at=touched, updated_at=now)
+        enqueue_delivery(ids)
+    if unknown:
+        logger.warning("%d outbox messages are now 'unknown' (their worker died mid-send)", unknown)
+    return SweepReport(unknown=unknown, requeued=len(ids))
+
+
+def outbox_resend(*, message: OutboxMessage) -> OutboxMessage:
+    """Queue an `unknown` or `failed` message again, deliberately (a person decided); same Message-ID.
+
+    Raises InvalidTransition for any other status.
+    """
+    with transaction.atomic():
+        message = transition(
+            message, to=Status.QUEUED, allowed=OUTBOX_TRANSITIONS,
+            extra={"next_attempt_at": timezone.now(), "error": f"Resent deliberately (was {message.status})."},
+        )  # fmt: skip
+        _schedule_delivery(message.pk)
+    return message
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tracking and unsubscribe (CONTRACT §10)
+
+
+def email_track(
+    *, kind: str, token: str, method: str = "GET", user_agent: str = "", now: datetime | None = None
+) -> tuple[bool, str | None]:
+    """Record an open or a click from a tracking token; return (known, redirect URL for clicks).
+
+    An unknown, forged or foreign token returns (False, None) and writes nothing. Scanner and prefetch hits are
+    recorded with flags {"bot": true, "reason": ...}, which event processing skips.
+    """
+    parsed = tracking.read_token(kind, token)
+    if parsed is None:
+        return False, None
+    outbox_id, index = parsed
+    row = OutboxMessage.objects.select_related("workspace").filter(pk=outbox_id).first()
+    if row is None:
+        return False, None
+    url = None
+    if kind == tracking.CLICK:
+        if index is None or not (0 <= index < len(row.links)):
+            return False, None
+        url = row.links[index]
+    now = now or timezone.now()
+    reason = tracking.bot_reason(
+        method=method, user_agent=user_agent, sent_at=row.sent_at, now=now, click=kind == tracking.CLICK
+    )
+    properties = _event_properties(row, **({"url": url} if url else {}))
+    events_emit(
+        workspace=row.workspace,
+        events=[NewEvent(
+            type="email.clicked" if kind == tracking.CLICK else "email.opened", contact_id=row.contact_id,
+            properties=properties, occurred_at=now, source=Event.Source.TRACKING,
+            flags={"bot": True, "reason": reason} if reason else {},
+        )],
+    )  # fmt: skip
+    return True, url
+
+
+def outbox_for_unsubscribe_token(token: str) -> OutboxMessage | None:
+    parsed = tracking.read_token(tracking.UNSUBSCRIBE, token)
+    if parsed is None:
+        return None
+    return OutboxMessage.objects.select_related("workspace", "contact").filter(pk=parsed[0]).first()
+
+
+@transaction.atomic
+def email_unsubscribe(*, message: OutboxMessage, source: str = Event.Source.TRACKING, via: str = "one_click") -> bool:
+    """Unsubscribe the recipient of `message` (status, suppression, `email.unsubscribed`); idempotent.
+
+    Returns False, changing nothing, when the contact was not subscribed any more.
+    """
+    contact = Contact.objects.select_for_update().get(pk=message.contact_id)
+    if contact.status != Contact.Status.SUBSCRIBED:
+        suppression_add(workspace=message.workspace, email=contact.email, reason=Suppression.Reason.UNSUBSCRIBED)
+        return False
+    contact_update(contact=contact, changes={"status": Contact.Status.UNSUBSCRIBED}, source=source)
+    suppression_add(workspace=message.workspace, email=contact.email, reason=Suppression.Reason.UNSUBSCRIBED)
+    events_emit(
+        workspace=message.workspace,
+        events=[NewEvent(type="email.unsubscribed", contact_id=contact.pk,
+                         properties=_event_properties(message, via=via), source=source)],
+    )  # fmt: skip
+    return True
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# ESP webhooks (django-anymail's tracking and inbound signals; see templates/receivers.py)
+
+# Anymail's normalized event type → our event type. `deferred`, `queued`, `sent` and the like are not events of
+# the catalogue: they are logged and dropped.
+ESP_EVENT_TYPES = {
+    "delivered": "email.delivered",
+    "opened": "email.opened",
+    "clicked": "email.clicked",
+    "bounced": "email.bounced",
+    "complained": "email.complained",
+    "unsubscribed": "email.unsubscribed",
+}
+_SOFT_BOUNCE_TYPES = {"softbounce", "transient", "dnserror", "blocked"}
+
+
+def esp_event_key(*, esp: str, event_id: str | None, payload: Any) -> str:
+    """Return the dedupe key of an ESP event: its own id, else a hash of the payload (a retry repeats both)."""
+    if not event_id:
+        try:
+            raw = json.dumps(payload, sort_keys=True, default=str)
+        except (TypeError, ValueError):
+            raw = repr(payload)
+        event_id = "h" + hashlib.sha256(raw.encode()).hexdigest()[:40]
+    return f"esp:{esp.lower()}:{event_id}"[:128]
+
+
+def _esp_payload(event) -> Any:
+    payload = getattr(event, "esp_event", None)
+    if hasattr(payload, "lists"):  # a QueryDict (Mailgun's legacy form posts)
+        return {key: values for key, values in payload.lists()}
+    return payload
+
+
+def _outbox_for_esp(*, message_id: str | None, metadata: Mapping | None) -> OutboxMessage | None:
+    queryset = OutboxMessage.objects.select_related("workspace")
+    pf_id = (metadata or {}).get("pf_message_id")
+    if pf_id:
+        try:
+            row = queryset.filter(pk=uuid.UUID(str(pf_id))).first()
+        except ValueError:
+            row = None
+        if row is not None:
+            return row
+    if message_id:
+        row = queryset.filter(esp_message_id=message_id).first()
+        if row is not None:
+            return row
+        ours = outbox_id_from_message_id(message_id)
+        if ours is not None:
+            return queryset.filter(pk=ours).first()
+    return None
+
+
+def _only_contact_with(email: str | None) -> Contact | None:
+    if not email:
+        return None
+    matches = list(Contact.objects.select_related("workspace").filter(email__iexact=email.strip())[:2])
+    return matches[0] if len(matches) == 1 else None
+
+
+def email_esp_event_record(*, esp: str, event) -> str | None:
+    """Turn one anymail tracking event into an `email.*` event and its consequences; return the event type.
+
+    Deduplicated by the ESP's event id (ESPs retry and repeat): `client_id = "esp:<esp>:<event id>"`.
+    A hard bounce marks the contact `bounced`, a complaint `complained`, an unsubscribe `unsubscribed`; each also
+    adds a suppression entry. Events of messages we do not know are kept when the recipient is exactly one
+    contact, else logged and dropped.
+    """
+    event_type, bounce_type = _esp_event_type(event)
+    if event_type is None:
+        logger.info("ESP %s event '%s' ignored (not an email.* event)", esp, event.event_type)
+        return None
+    row = _outbox_for_esp(message_id=event.message_id, metadata=getattr(event, "metadata", None))
+    if row is not None:
+        workspace, contact_id, properties = row.workspace, row.contact_id, _event_properties(row)
+    else:
+        contact = _only_contact_with(event.recipient)
+        if contact is None:
+            logger.info("ESP %s event %s for unknown message %s and no single contact %r: dropped",
+                        esp, event.event_type, event.message_id, event.recipient)  # fmt: skip
+            return None
+        workspace, contact_id = contact.workspace, contact.pk
+        properties = {"message_id": None, "node_id": None, "workflow_id": None}
+    properties.update({"esp": esp.lower(), "esp_message_id": event.message_id})
+    if event_type == "email.clicked" and event.click_url:
+        properties["url"] = event.click_url
+    if event_type == "email.bounced":
+        properties["bounce_type"] = bounce_type
+        if event.description or event.mta_response:
+            properties["reason"] = str(event.description or event.mta_response)[:500]
+    with transaction.atomic():
+        stored = events_emit(
+            workspace=workspace,
+            events=[NewEvent(type=event_type, contact_id=contact_id, properties=properties,
+                             occurred_at=event.timestamp, source=Event.Source.ESP,
+                             client_id=esp_event_key(esp=esp, event_id=event.event_id, payload=_esp_payload(event)))],
+        )  # fmt: skip
+        if not stored:
+            return None  # a repeat of an event already recorded (and acted on)
+        _esp_consequence(workspace=workspace, contact_id=contact_id, event_type=event_type, bounce_type=bounce_type)
+    return event_type
+
+
+def _esp_event_type(event) -> tuple[str | None, str | None]:
+    kind = event.event_type
+    if kind == "rejected" and event.reject_reason in {"bounced", "invalid"}:
+        return "email.bounced", "hard"
+    if kind == "rejected" and event.reject_reason == "unsubscribed":
+        return "email.unsubscribed", None
+    if kind == "rejected" and event.reject_reason == "spam":
+        return "email.complained", None
+    event_type = ESP_EVENT_TYPES.get(kind)
+    if event_type != "email.bounced":
+        return event_type, None
+    payload = getattr(event, "esp_event", None) or {}
+    detail = ""
+    if isinstance(payload, Mapping):
+        detail = str(payload.get("Type") or payload.get("type") or payload.get("severity") or "")
+    return event_type, "soft" if detail.lower().replace("_", "") in _SOFT_BOUNCE_TYPES else "hard"
+
+
+def _esp_consequence(*, workspace, contact_id, event_type: str, bounce_type: str | None) -> None:
+    consequence = {
+        ("email.bounced", "hard"): (Contact.Status.BOUNCED, Suppression.Reason.BOUNCED),
+        ("email.complained", None): (Contact.Status.COMPLAINED, Suppression.Reason.COMPLAINED),
+        ("email.unsubscribed", None): (Contact.Status.UNSUBSCRIBED, Suppression.Reason.UNSUBSCRIBED),
+    }.get((event_type, bounce_type))
+    if consequence is None:
+        return
+    status, reason = consequence
+    contact = Contact.objects.select_for_update().filter(pk=contact_id).first()
+    if contact is None:
+        return
+    suppression_add(workspace=workspace, email=contact.email, reason=reason)
+    # A complaint outranks a bounce, which outranks an unsubscribe: never downgrade.
+    rank = {Contact.Status.SUBSCRIBED: 0, Contact.Status.UNSUBSCRIBED: 1, Contact.Status.BOUNCED: 2,
+            Contact.Status.COMPLAINED: 3}  # fmt: skip
+    if rank[status] > rank.get(contact.status, 0):
+        contact_update(contact=contact, changes={"status": status}, source=Event.Source.ESP)
+
+
+_ANGLE_IDS = re.compile(r"<([^<>\s]+)>")
+
+
+def email_reply_record(*, esp: str, event) -> str | None:
+    """Turn an anymail inbound message into `email.replied` (or an unsubscribe, when sent to the mailto: of
+    List-Unsubscribe); return the event type recorded, or None when no contact could be found."""
+    message = event.message
+    if message is None:
+        return None
+    subject = str(message.get("Subject", "") or "")
+    mailbox = unsubscribe_mailbox().lower()
+    recipients = [addr.addr_spec.lower() for addr in (message.to or [])]
+    if mailbox and mailbox in recipients:
+        for word in subject.split():
+            row = outbox_for_unsubscribe_token(word)
+            if row is not None:
+                email_unsubscribe(message=row, source=Event.Source.ESP, via="mailto")
+                return "email.unsubscribed"
+        logger.info("Inbound unsubscribe mail without a valid token: ignored")
+        return None
+    references = f"{message.get('In-Reply-To', '') or ''} {message.get('References', '') or ''}"
+    row = None
+    for candidate in reversed(_ANGLE_IDS.findall(references)):
+        outbox_id = outbox_id_from_message_id(candidate)
+        if outbox_id is not None:
+            row = OutboxMessage.objects.select_related("workspace").filter(pk=outbox_id).first()
+            if row is not None:
+                break
+    sender = message.from_email.addr_spec if message.from_email else None
+    if row is not None:
+        workspace, contact_id, properties = row.workspace, row.contact_id, _event_properties(row)
+    else:
+        contact = _only_contact_with(sender)
+        if contact is None:
+            logger.info("Inbound mail from %r matches no single contact: dropped", sender)
+            return None
+        workspace, contact_id = contact.workspace, contact.pk
+        properties = {"message_id": None, "node_id": None, "workflow_id": None}
+    properties.update({"esp": esp.lower(), "subject": single_line(subject)[:300]})
+    event_id = event.event_id or str(message.get("Message-ID", "") or "") or None
+    events_emit(
+        workspace=workspace,
+        events=[NewEvent(type="email.replied", contact_id=contact_id, properties=properties,
+                         occurred_at=event.timestamp, source=Event.Source.ESP,
+                         client_id=esp_event_key(esp=esp, event_id=event_id, payload=str(message)))],
+    )  # fmt: skip
+    return "email.replied"

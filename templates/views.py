@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from contacts.models import Contact
 from penguinflow.common.api import WorkspaceScopedViewSet
 from templates import services
 from templates.models import EmailTemplate
-from templates.serializers import EmailTemplateSerializer
+from templates.serializers import (
+    EmailTemplateSerializer,
+    TemplatePreviewResultSerializer,
+    TemplatePreviewSerializer,
+)
 
 
 class EmailTemplateViewSet(
@@ -34,3 +42,22 @@ class EmailTemplateViewSet(
         serializer.is_valid(raise_exception=True)
         template = services.template_update(template=template, **serializer.validated_data)
         return Response(EmailTemplateSerializer(template).data)
+
+    @extend_schema(request=TemplatePreviewSerializer, responses=TemplatePreviewResultSerializer)
+    @action(detail=True, methods=["post"], url_path="preview")
+    def preview(self, request, pk=None):
+        """Render the template for a contact (stored, or given inline); nothing is stored or sent."""
+        template = self.get_object()
+        serializer = TemplatePreviewSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        contact = None
+        if "contact_id" in data:
+            contact = Contact.objects.for_workspace(self.workspace).filter(pk=data["contact_id"]).first()
+            if contact is None:
+                raise Http404
+        context = {name: data[name] for name in ("event", "enrollment") if name in data}
+        rendered = services.template_preview(
+            template=template, contact=contact, contact_data=data.get("contact"), context=context
+        )
+        return Response({"subject": rendered.subject, "html": rendered.html, "text": rendered.text})

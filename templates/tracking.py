@@ -1,0 +1,138 @@
+"""Tracking and unsubscribe tokens, link rewriting and scanner detection (CONTRACT §10).
+
+A token is `django.core.signing` over the outbox id (22 characters of base64) and, for clicks, the index of the
+link in the outbox row's `links`. Each kind has its own salt, so an open token is no click token. The redirect
+target is always read from the row: nothing in the request can choose it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html as html_lib
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+
+OPEN, CLICK, UNSUBSCRIBE = "open", "click", "unsubscribe"
+
+_HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
+_TEXT_URL = re.compile(r"""https?://[^\s<>"')\]]+""", re.IGNORECASE)
+_BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+
+TRANSPARENT_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+
+
+def _signer(kind: str) -> signing.Signer:
+    return signing.Signer(salt=f"{settings.EMAIL_TOKEN_SALT}:{kind}")
+
+
+def make_token(kind: str, message_id: uuid.UUID, index: int | None = None) -> str:
+    """Return the opaque, signed token of a message (and link index, for clicks)."""
+    value = base64.urlsafe_b64encode(message_id.bytes).decode().rstrip("=")
+    if index is not None:
+        value = f"{value}.{index}"
+    return _signer(kind).sign(value)
+
+
+def read_token(kind: str, token: str) -> tuple[uuid.UUID, int | None] | None:
+    """Return (message id, link index or None) of a valid token of this kind, else None (forged, other kind)."""
+    if not token or len(token) > 200:
+        return None
+    try:
+        value = _signer(kind).unsign(token)
+    except signing.BadSignature:
+        return None
+    raw, _, index = value.partition(".")
+    try:
+        message_id = uuid.UUID(bytes=base64.urlsafe_b64decode(raw + "=="))
+        return message_id, (int(index) if index else None)
+    except (ValueError, TypeError):
+        return None
+
+
+def public_url(path: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+def open_url(message_id: uuid.UUID) -> str:
+    return public_url(f"/t/o/{make_token(OPEN, message_id)}.gif")
+
+
+def click_url(message_id: uuid.UUID, index: int) -> str:
+    return public_url(f"/t/c/{make_token(CLICK, message_id, index)}")
+
+
+def unsubscribe_url(message_id: uuid.UUID) -> str:
+    return public_url(f"/u/{make_token(UNSUBSCRIBE, message_id)}")
+
+
+@dataclass(frozen=True)
+class Tracked:
+    html: str
+    text: str
+    links: list[str]
+
+
+def apply_tracking(
+    *, message_id: uuid.UUID, html: str, text: str, track_opens: bool, track_clicks: bool, keep: set[str]
+) -> Tracked:
+    """Rewrite every http(s) link of both parts to a click token (links in `keep` stay), add the open pixel.
+
+    The same URL gets the same index in both parts; `links[i]` is what `/t/c/<token of i>` redirects to.
+    """
+    links: list[str] = []
+    index_of: dict[str, int] = {}
+
+    def tracked(url: str) -> str | None:
+        if not url.lower().startswith(("http://", "https://")) or url in keep:
+            return None
+        if url not in index_of:
+            index_of[url] = len(links)
+            links.append(url)
+        return click_url(message_id, index_of[url])
+
+    if track_clicks:
+
+        def replace_href(match: re.Match) -> str:
+            url = html_lib.unescape(match.group(3)).strip()
+            new = tracked(url)
+            if new is None:
+                return match.group(0)
+            return f"{match.group(1)}{match.group(2)}{html_lib.escape(new)}{match.group(2)}"
+
+        def replace_text(match: re.Match) -> str:
+            url = match.group(0).rstrip(".,;:!?")
+            trailing = match.group(0)[len(url) :]
+            new = tracked(url)
+            return (new + trailing) if new else match.group(0)
+
+        html = _HREF.sub(replace_href, html)
+        text = _TEXT_URL.sub(replace_text, text)
+    if track_opens and html:
+        pixel = (
+            f'<img src="{html_lib.escape(open_url(message_id))}" width="1" height="1" alt="" '
+            'style="display:block;width:1px;height:1px;border:0" />'
+        )
+        ends = list(_BODY_END.finditer(html))
+        at = ends[-1].start() if ends else len(html)
+        html = f"{html[:at]}{pixel}{html[at:]}"
+    return Tracked(html=html, text=text, links=links)
+
+
+def bot_reason(*, method: str, user_agent: str, sent_at: datetime | None, now: datetime, click: bool) -> str | None:
+    """Return why a tracking hit looks like a scanner or a prefetch (HEAD, known agent, instant click), or None."""
+    if method == "HEAD":
+        return "head_request"
+    agent = (user_agent or "").lower()
+    if not agent:
+        return "no_user_agent"
+    for marker in settings.EMAIL_SCANNER_USER_AGENTS:
+        if marker.lower() in agent:
+            return f"scanner_user_agent:{marker}"
+    if click and sent_at is not None and now - sent_at <= timedelta(seconds=settings.EMAIL_SCANNER_CLICK_SECONDS):
+        return "click_right_after_delivery"
+    return None
