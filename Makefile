@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 bench: $(STAMP)
-	$(VENV)/bin/python manage.py bench $(SCENARIO)
+	$(VENV)/bin/python manage.py bench $(SCENARIO) $(ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -11,12 +11,16 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from workflows.engine.outcomes import Advance, Outcome
-from workflows.engine.registry import NodeConfig, NodeType, StepContext, node_type
+from workflows.engine.registry import NodeConfig, NodeType, RetryPolicy, StepContext, node_type
 
 __all__ = ["AddTag", "ChangeStatus", "RemoveTag", "UpdateField", "UpdateScore"]
 
 # Contact attributes that update_field changes in place; any other name is a custom field (contact.fields).
 CONTACT_ATTRIBUTES = ("first_name", "last_name", "timezone", "external_id")
+
+
+# Contact actions write inside the batch's own transaction: what fails transiently there passes within seconds.
+CONTACT_RETRY = RetryPolicy(max_attempts=3, base_seconds=5, cap_seconds=60)
 
 
 class TagConfig(NodeConfig):
@@ -25,6 +29,7 @@ class TagConfig(NodeConfig):
 
 @node_type("add_tag", kind="action", label="Add tag", description="Add a tag to the contact.")
 class AddTag(NodeType):
+    retry = CONTACT_RETRY
     Config = TagConfig
 
     def run(self, ctx: StepContext, config: TagConfig) -> Outcome:
@@ -37,6 +42,7 @@ class AddTag(NodeType):
 
 @node_type("remove_tag", kind="action", label="Remove tag", description="Remove a tag from the contact.")
 class RemoveTag(NodeType):
+    retry = CONTACT_RETRY
     Config = TagConfig
 
     def run(self, ctx: StepContext, config: TagConfig) -> Outcome:
@@ -57,6 +63,7 @@ class RemoveTag(NodeType):
     ),
 )
 class UpdateField(NodeType):
+    retry = CONTACT_RETRY
     class Config(NodeConfig):
         field: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
         value: Any = None
@@ -90,6 +97,7 @@ class UpdateField(NodeType):
 
 @node_type("change_status", kind="action", label="Change status", description="Change the contact's status.")
 class ChangeStatus(NodeType):
+    retry = CONTACT_RETRY
     class Config(NodeConfig):
         status: Literal["subscribed", "unsubscribed", "bounced", "complained"]
 
@@ -107,6 +115,7 @@ class ChangeStatus(NodeType):
     description="Add to the contact's score (delta, may be negative) or set it.",
 )
 class UpdateScore(NodeType):
+    retry = CONTACT_RETRY
     class Config(NodeConfig):
         delta: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
         set_to: int | None = Field(default=None, alias="set", ge=-1_000_000, le=1_000_000)

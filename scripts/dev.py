@@ -149,9 +149,7 @@ def command_run() -> int:
 def command_test(pytest_args: list[str]) -> int:
     env = {**os.environ, **ensure_services()}
     env["DJANGO_SETTINGS_MODULE"] = "penguinflow.settings.test"
-    # Tests use their own Redis database so that a running dev instance is not disturbed.
-    redis = urlparse(env["REDIS_URL"])
-    env["REDIS_URL"] = redis._replace(path="/15").geturl()
+    # The test settings move to a Redis database of their own (never 0, a running instance's).
     say("ruff check")
     lint = subprocess.run([PYTHON, "-m", "ruff", "check", "."], cwd=ROOT, env=env)
     say("makemigrations --check")

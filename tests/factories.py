@@ -71,3 +71,18 @@ class EmailTemplateFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Template {n}")
     subject = "Hello {{ contact.first_name }}"
     html = "<p>Hi {{ contact.first_name | default: 'there' }}</p>"
+
+
+def make_enrollment(workspace, *, status: str = "waiting", contact=None):
+    """Return an enrollment of a fresh workflow (on its draft version) in `workspace`."""
+    from django.utils import timezone
+
+    from workflows.models import Enrollment, WorkflowVersion
+    from workflows.services import workflow_create
+
+    workflow = workflow_create(workspace=workspace, name="W")
+    version = WorkflowVersion.objects.get(workflow=workflow)
+    return Enrollment.objects.create(
+        workspace=workspace, workflow=workflow, version=version, contact=contact or ContactFactory(workspace=workspace),
+        entered_at=timezone.now(), status=status, entry_key="once",
+    )

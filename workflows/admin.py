@@ -2,7 +2,16 @@ from django.contrib import admin
 
 from penguinflow.common.admin import ReadOnlyAdmin, ReadOnlyInline, service_action
 from workflows import services
-from workflows.models import Connection, Enrollment, Step, StepRun, Workflow, WorkflowVersion
+from workflows.models import (
+    Connection,
+    Enrollment,
+    Step,
+    StepRun,
+    TriggerCursor,
+    Workflow,
+    WorkflowCounter,
+    WorkflowVersion,
+)
 
 
 class VersionInline(ReadOnlyInline):
@@ -73,7 +82,7 @@ class StepRunInline(ReadOnlyInline):
     model = StepRun
     fields = ["started_at", "node_id", "type", "attempt", "status", "branch", "error_type", "error_message"]
     readonly_fields = fields
-    ordering = ["started_at"]
+    ordering = ["sequence"]
 
 
 @admin.register(Enrollment)
@@ -86,6 +95,8 @@ class EnrollmentAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     inlines = [StepRunInline]
     actions = [
+        service_action("Retry selected failed enrollments", lambda e: services.enrollment_retry(enrollment=e),
+                       done="enrollment(s) retried at their failed step"),
         service_action("Cancel selected enrollments", lambda e: services.enrollment_cancel(enrollment=e),
                        done="enrollment(s) cancelled"),
     ]
@@ -98,3 +109,16 @@ class StepRunAdmin(ReadOnlyAdmin):
     search_fields = ["=enrollment__id", "node_id", "error_message"]
     raw_id_fields = ["enrollment"]
     show_full_result_count = False
+
+
+@admin.register(WorkflowCounter)
+class WorkflowCounterAdmin(ReadOnlyAdmin):
+    list_display = ["key", "value", "version"]
+    list_filter = ["version__workflow"]
+    search_fields = ["key", "version__workflow__name"]
+
+
+@admin.register(TriggerCursor)
+class TriggerCursorAdmin(ReadOnlyAdmin):
+    list_display = ["node_id", "fired_until", "version"]
+    search_fields = ["node_id", "version__workflow__name"]

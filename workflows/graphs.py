@@ -7,6 +7,7 @@ from typing import Any
 from penguinflow.common.errors import InvalidInput
 from workflows.engine.errors import EngineInputError
 from workflows.engine.graph import Graph, WorkflowSettings
+from workflows.engine.validation import split_issues, validate
 from workflows.models import Workflow, WorkflowVersion
 
 
@@ -43,6 +44,4 @@ def graph_of(version: WorkflowVersion) -> Graph:
 
 
 def validation_report(graph: Graph, settings: WorkflowSettings) -> dict[str, list[dict[str, Any]]]:
-    from workflows.engine.validation import split_issues, validate  # TEMP until the engine lands
-
     return split_issues(validate(graph, settings))

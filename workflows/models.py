@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from django.db import models
@@ -18,7 +19,7 @@ class Workflow(WorkspaceScopedModel):
 
     TRANSITIONS = {
         Status.DRAFT: {Status.ACTIVE, Status.ARCHIVED},
-        Status.ACTIVE: {Status.PAUSED, Status.ARCHIVED, Status.ACTIVE},
+        Status.ACTIVE: {Status.PAUSED, Status.ARCHIVED},
         Status.PAUSED: {Status.ACTIVE, Status.ARCHIVED},
         Status.ARCHIVED: set(),
     }
@@ -30,6 +31,8 @@ class Workflow(WorkspaceScopedModel):
     # version row, so that a published version's settings are as immutable as its graph.
     settings = models.JSONField(default=dict, blank=True)
     published_version = models.PositiveIntegerField(null=True, blank=True)
+    # The secret part of the workflow's inbound webhook URL (trigger_webhook): /api/v1/hooks/<token>.
+    webhook_token = models.CharField(max_length=64, unique=True, default=secrets.token_urlsafe, editable=False)
 
     class Meta:
         indexes = [models.Index(fields=["workspace", "status"], name="workflow_ws_status")]
@@ -142,6 +145,13 @@ class Enrollment(WorkspaceScopedModel):
     step_count = models.PositiveIntegerField(default=0)
     context = models.JSONField(default=dict, blank=True, help_text="The engine's state (JSON) between steps.")
     trigger_event_id = models.BigIntegerField(null=True, blank=True)
+    trigger_node_id = models.CharField(max_length=64, blank=True)
+    # The event type a waiting enrollment waits for (wait_for_event), so arriving events find it by index.
+    waiting_for = models.CharField(max_length=128, blank=True)
+    # What makes an entry unique under the re-enrollment rule: "once" for `never` (so the unique constraint
+    # refuses a second entry), otherwise the entry's own id. Enforced by the database, not by timing.
+    entry_key = models.CharField(max_length=64)
+    goal = models.CharField(max_length=200, blank=True)
     error = models.JSONField(null=True, blank=True)
 
 
@@ -152,6 +162,7 @@ class Enrollment(WorkspaceScopedModel):
                 condition=models.Q(status__in=["active", "waiting"]),
                 name="enrollment_one_live_per_contact",
             ),
+            models.UniqueConstraint(fields=["workflow", "contact", "entry_key"], name="enrollment_unique_entry"),
         ]
         indexes = [
             models.Index(
@@ -162,6 +173,12 @@ class Enrollment(WorkspaceScopedModel):
             models.Index(fields=["workflow", "status"], name="enrollment_workflow_status"),
             models.Index(fields=["contact", "-entered_at"], name="enrollment_contact"),
             models.Index(fields=["workspace", "-created_at"], name="enrollment_ws_created"),
+            models.Index(
+                fields=["contact", "waiting_for"],
+                condition=models.Q(status="waiting") & ~models.Q(waiting_for=""),
+                name="enrollment_event_waiters",
+            ),
+            models.Index(fields=["lease_expires_at"], condition=models.Q(lease_owner__gt=""), name="enrollment_leased"),
         ]
 
     def __str__(self) -> str:
@@ -191,15 +208,51 @@ class StepRun(models.Model):
     error_traceback = models.TextField(blank=True)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Steps of one batch share a timestamp; this database sequence keeps their order (rows insert in order).
+    sequence = models.BigIntegerField(
+        db_default=models.Func(models.Value("workflows_steprun_sequence"), function="nextval"), editable=False
+    )
 
     class Meta:
         indexes = [
-            models.Index(fields=["enrollment", "started_at"], name="steprun_enrollment_started"),
+            models.Index(fields=["enrollment", "sequence"], name="steprun_enrollment_sequence"),
             models.Index(
                 fields=["status", "error_type"], condition=models.Q(status="failed"), name="steprun_failed"
             ),
         ]
-        ordering = ["enrollment", "started_at"]
+        ordering = ["enrollment", "sequence"]
 
     def __str__(self) -> str:
         return f"{self.node_id} #{self.attempt} {self.status}"
+
+
+class WorkflowCounter(models.Model):
+    """Analytics kept incrementally: one counter per (version, key), bumped in the same transaction as the change.
+
+    Keys: `enrollments.<status>`, `node.<node id>.entered|succeeded|failed|waiting`, `goals.reached`,
+    `split.<node id>.<variant>.entered|goal_reached`. Reading analytics never scans enrollments or step runs.
+    """
+
+    version = models.ForeignKey(WorkflowVersion, on_delete=models.CASCADE, related_name="counters")
+    key = models.CharField(max_length=200)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["version", "key"], name="workflow_counter_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+
+class TriggerCursor(models.Model):
+    """How far a time-based trigger (schedule, date field, inactivity) of a version has fired."""
+
+    version = models.ForeignKey(WorkflowVersion, on_delete=models.CASCADE, related_name="trigger_cursors")
+    node_id = models.CharField(max_length=64)
+    fired_until = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["version", "node_id"], name="trigger_cursor_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} until {self.fired_until:%Y-%m-%d %H:%M}"

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 
 from workflows.engine.durations import parse_duration
 from workflows.engine.outcomes import Advance, Outcome
-from workflows.engine.registry import NodeConfig, NodeType, StepContext, node_type
+from workflows.engine.registry import NodeConfig, NodeType, RetryPolicy, StepContext, node_type
 from workflows.engine.types import Duration, EmailAddress
 
 __all__ = ["CreateTask", "EnrollInWorkflow", "Notify", "Webhook"]
@@ -87,6 +87,9 @@ class Notify(NodeType):
     description="Call an external URL (signed per Standard Webhooks).",
 )
 class Webhook(NodeType):
+    # Receivers fail in bursts (deploys, rate limits): six tries over about half an hour.
+    retry = RetryPolicy(max_attempts=6, base_seconds=30, cap_seconds=900)
+
     class Config(NodeConfig):
         url: str = Field(min_length=8, max_length=2000)
         method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"

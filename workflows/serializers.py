@@ -41,3 +41,32 @@ class WorkflowSerializer(serializers.ModelSerializer):
         if draft is None:
             return None
         return {"graph": graphs.graph_of(draft).to_builder(), "settings": draft.settings, "revision": draft.revision}
+
+
+class EnrollContactSerializer(serializers.Serializer):
+    id = serializers.CharField(required=False, max_length=64)
+    email = serializers.EmailField(required=False, max_length=254)
+
+    def validate(self, attrs):
+        if bool(attrs.get("id")) == bool(attrs.get("email")):
+            raise serializers.ValidationError("Give exactly one of 'id' or 'email'.")
+        return attrs
+
+
+class EnrollSerializer(serializers.Serializer):
+    contacts = serializers.ListField(child=EnrollContactSerializer(), required=False, default=list, max_length=1000)
+    segment_id = serializers.UUIDField(required=False)
+
+    def validate(self, attrs):
+        if not attrs["contacts"] and not attrs.get("segment_id"):
+            raise serializers.ValidationError({"contacts": "Give contacts, a segment_id, or both."})
+        return attrs
+
+
+class SimulateSerializer(serializers.Serializer):
+    version = serializers.CharField(required=False, default="draft")
+    contact = serializers.JSONField(required=False, default=dict)
+    start = serializers.JSONField(required=False)
+    events = serializers.JSONField(required=False, default=list)
+    until = serializers.JSONField(required=False, default="P60D")
+    seed = serializers.IntegerField(required=False, default=0, min_value=0, max_value=2**31)

@@ -105,22 +105,32 @@ def workflow_delete(*, workflow: Workflow) -> None:
     workflow.delete()
 
 
+@transaction.atomic
 def workflow_pause(*, workflow: Workflow) -> Workflow:
     """Pause an active workflow: no new enrollments, and live enrollments hold in place until resumed."""
     if workflow.status != Workflow.Status.ACTIVE:
         raise _not_from(workflow, "pause")
-    return transition(workflow, to=Workflow.Status.PAUSED, allowed=Workflow.TRANSITIONS)
+    workflow = transition(workflow, to=Workflow.Status.PAUSED, allowed=Workflow.TRANSITIONS)
+    _after_lifecycle_change()
+    return workflow
 
 
+@transaction.atomic
 def workflow_resume(*, workflow: Workflow) -> Workflow:
     """Resume a paused workflow: enrollments continue from where they were held."""
     if workflow.status != Workflow.Status.PAUSED:
         raise _not_from(workflow, "resume")
-    return transition(workflow, to=Workflow.Status.ACTIVE, allowed=Workflow.TRANSITIONS)
+    workflow = transition(workflow, to=Workflow.Status.ACTIVE, allowed=Workflow.TRANSITIONS)
+    _after_lifecycle_change()
+    return workflow
 
 
+@transaction.atomic
 def workflow_archive(*, workflow: Workflow) -> Workflow:
-    return transition(workflow, to=Workflow.Status.ARCHIVED, allowed=Workflow.TRANSITIONS)
+    """Archive a workflow: nobody new enters; enrollments already inside run to their end."""
+    workflow = transition(workflow, to=Workflow.Status.ARCHIVED, allowed=Workflow.TRANSITIONS)
+    _after_lifecycle_change()
+    return workflow
 
 
 def _not_from(workflow: Workflow, verb: str):
@@ -135,9 +145,284 @@ def _not_from(workflow: Workflow, verb: str):
 @transaction.atomic
 def enrollment_cancel(*, enrollment: Enrollment) -> Enrollment:
     """Cancel a live or failed enrollment: it stops where it is and is never scheduled again."""
-    return transition(
+    from workflows.runtime import Counters
+
+    before = enrollment.status
+    enrollment = transition(
         enrollment,
         to=Enrollment.Status.CANCELLED,
         allowed=Enrollment.TRANSITIONS,
-        extra={"next_run_at": None, "lease_owner": "", "lease_expires_at": None, "finished_at": timezone.now()},
+        extra={"next_run_at": None, "lease_owner": "", "lease_expires_at": None, "finished_at": timezone.now(),
+               "waiting_for": ""},
     )
+    counters = Counters()
+    counters.add(enrollment.version_id, f"enrollments.{before}", -1)
+    counters.add(enrollment.version_id, "enrollments.cancelled", 1)
+    if before == Enrollment.Status.WAITING and enrollment.current_node_id:
+        counters.add(enrollment.version_id, f"node.{enrollment.current_node_id}.waiting", -1)
+    counters.flush()
+    return enrollment
+
+
+# --- publishing and lifecycle ----------------------------------------------------------------------------------------
+
+# Config keys that name objects of the workspace, checked at publish so a typo fails there and not at run time.
+_REFERENCES = {
+    "send_email": ("template_id", "templates.EmailTemplate", "email template"),
+    "add_to_campaign": ("campaign_id", "campaigns.Campaign", "campaign"),
+    "remove_from_campaign": ("campaign_id", "campaigns.Campaign", "campaign"),
+    "trigger_segment": ("segment_id", "contacts.Segment", "segment"),
+    "enroll_in_workflow": ("workflow_id", "workflows.Workflow", "workflow"),
+}
+
+
+def _reference_errors(workflow: Workflow, graph) -> list[dict[str, Any]]:
+    import uuid
+
+    from django.apps import apps
+
+    errors = []
+    for node in graph.nodes:
+        spec = _REFERENCES.get(node.type)
+        if spec is None:
+            continue
+        field, model_label, noun = spec
+        value = node.config_dict().get(field)
+        model = apps.get_model(model_label)
+        try:
+            exists = model.objects.for_workspace(workflow.workspace).filter(pk=uuid.UUID(str(value))).exists()
+        except (ValueError, TypeError):
+            exists = False
+        if not exists:
+            errors.append({"code": "unknown_reference", "node_id": node.id,
+                           "message": f"The {noun} '{value}' does not exist in this workspace: choose another one."})
+    audience = [n for n in graph.nodes if n.type == "trigger_schedule"]
+    for node in audience:
+        segment_id = (node.config_dict().get("audience") or {}).get("segment_id")
+        if segment_id:
+            from contacts.models import Segment
+
+            try:
+                found = Segment.objects.for_workspace(workflow.workspace).filter(pk=uuid.UUID(str(segment_id))).exists()
+            except ValueError:
+                found = False
+            if not found:
+                errors.append({"code": "unknown_reference", "node_id": node.id,
+                               "message": f"The segment '{segment_id}' does not exist in this workspace."})
+    return errors
+
+
+def _after_lifecycle_change() -> None:
+    from events.triggers import trigger_index_invalidate
+
+    transaction.on_commit(trigger_index_invalidate)
+
+
+@transaction.atomic
+def workflow_publish(*, workflow: Workflow) -> WorkflowVersion:
+    """Turn the draft into the next immutable version and make the workflow active; 422 when it is invalid.
+
+    Running enrollments stay on the version they entered with; new ones enter this version.
+    """
+    from penguinflow.common.errors import InvalidTransition, NotAllowedNow
+
+    workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+    if workflow.status == Workflow.Status.ARCHIVED:
+        raise InvalidTransition("An archived workflow cannot be published; duplicate it instead.",
+                                details={"status": workflow.status})
+    draft = graphs.draft_of(workflow)
+    graph = graphs.graph_of(draft)
+    settings = graphs.parse_settings(draft.settings)
+    report = graphs.validation_report(graph, settings)
+    errors = report["errors"] + _reference_errors(workflow, graph)
+    if errors:
+        raise NotAllowedNow(
+            f"The draft has {len(errors)} error(s) to fix before it can be published.",
+            details={"errors": errors, "warnings": report["warnings"]},
+            code="graph_invalid",
+        )
+    last = WorkflowVersion.objects.filter(workflow=workflow, number__isnull=False).order_by("-number").first()
+    number = (last.number if last else 0) + 1
+    version = WorkflowVersion.objects.create(
+        workflow=workflow, number=number, revision=draft.revision, settings=draft.settings,
+        published_at=timezone.now(),
+    )
+    _write_rows(version, graph)
+    Workflow.objects.filter(pk=workflow.pk).update(
+        published_version=number, status=Workflow.Status.ACTIVE, settings=draft.settings, updated_at=timezone.now()
+    )
+    _after_lifecycle_change()
+    return version
+
+
+# --- manual enrollment -----------------------------------------------------------------------------------------------
+
+MAX_CONTACTS_PER_ENROLL = 1000
+
+
+@dataclass
+class EnrollResult:
+    enrolled: int
+    skipped: list[dict[str, Any]]
+
+
+def workflow_enroll(
+    *, workflow: Workflow, contacts: list[dict[str, str]], segment_id: str | None = None
+) -> EnrollResult:
+    """Enroll contacts (by id or email) and/or a segment's members at the workflow's manual entry.
+
+    Unknown, erased and suppressed contacts are not enrolled; each is listed in `skipped` with a reason.
+    """
+    import uuid
+
+    from contacts.models import Contact, Segment, Suppression, email_hash
+    from contacts.selectors import segment_contacts
+    from penguinflow.common.errors import NotAllowedNow
+    from workflows.runtime import Entry, enrollments_start, manual_entry_node, published_version_of
+
+    if workflow.status != Workflow.Status.ACTIVE:
+        raise NotAllowedNow(f"Only an active workflow takes enrollments; this one is {workflow.status}.",
+                            details={"status": workflow.status}, code="workflow_not_active")
+    version = published_version_of(workflow)
+    node = manual_entry_node(version) if version else None
+    if node is None:
+        raise NotAllowedNow("The published version has no trigger to enter at.", code="no_entry_trigger")
+    skipped: list[dict[str, Any]] = []
+    by_id: dict[uuid.UUID, dict[str, str]] = {}
+    emails: dict[str, dict[str, str]] = {}
+    for given in contacts:
+        if given.get("id"):
+            try:
+                by_id[uuid.UUID(str(given["id"]))] = given
+            except ValueError:
+                skipped.append(_skip(given, "not_found", "No contact has this id."))
+        else:
+            emails[given["email"].strip().lower()] = given
+    scope = Contact.objects.for_workspace(workflow.workspace)
+    found = {c.pk: c for c in scope.filter(pk__in=list(by_id))}
+    found.update({c.pk: c for c in scope.filter(email__in=list(emails))})
+    for contact_id, given in by_id.items():
+        if contact_id not in found:
+            skipped.append(_skip(given, "not_found", "No contact has this id in this workspace."))
+    known_emails = {c.email for c in found.values()}
+    for address, given in emails.items():
+        if address not in known_emails:
+            hashed = Suppression.objects.for_workspace(workflow.workspace).filter(email_hash=email_hash(address))
+            if hashed.exists():
+                skipped.append(_skip(given, "erased", "This person was erased; they are on the suppression list."))
+            else:
+                skipped.append(_skip(given, "not_found", "No contact has this email in this workspace."))
+    candidates = list(found.values())
+    if segment_id:
+        segment = Segment.objects.for_workspace(workflow.workspace).filter(pk=segment_id).first()
+        if segment is None:
+            from penguinflow.common.errors import InvalidInput
+
+            raise InvalidInput("The segment does not exist.", details={"segment_id": "Not found in this workspace."})
+        candidates += [c for c in segment_contacts(segment=segment) if c.pk not in found]
+    suppressed = set(
+        Suppression.objects.for_workspace(workflow.workspace)
+        .filter(email_hash__in=[email_hash(c.email) for c in candidates])
+        .values_list("email_hash", flat=True)
+    )
+    entries = []
+    for contact in candidates:
+        given = {"id": str(contact.pk), "email": contact.email}
+        if contact.status != Contact.Status.SUBSCRIBED:
+            skipped.append(_skip(given, contact.status, f"The contact is {contact.status}."))
+        elif email_hash(contact.email) in suppressed:
+            skipped.append(_skip(given, "suppressed", "The address is on the suppression list."))
+        else:
+            entries.append(Entry(contact_id=contact.pk, trigger_node_id=node))
+    report = enrollments_start(version=version, entries=entries)
+    emails_by_id = {c.pk: c.email for c in candidates}
+    for contact_id, code, message in report.skipped:
+        skipped.append(_skip({"id": str(contact_id), "email": emails_by_id.get(contact_id)}, code, message))
+    return EnrollResult(enrolled=len(report.started), skipped=skipped)
+
+
+def _skip(contact: dict[str, Any], reason: str, message: str) -> dict[str, Any]:
+    return {"contact": contact, "reason": reason, "message": message}
+
+
+def workflow_simulate(
+    *, workflow: Workflow, version: str, contact, events, until, seed: int, start=None
+) -> dict:
+    """Run the draft or a published version for a simulated contact over an event timeline (CONTRACT §8)."""
+    from penguinflow.common.errors import InvalidInput
+    from workflows.engine.errors import EngineInputError
+    from workflows.engine.simulator import simulate
+
+    if version == "draft":
+        stored = graphs.draft_of(workflow)
+    elif str(version).isdigit():
+        stored = WorkflowVersion.objects.filter(workflow=workflow, number=int(version)).first()
+        if stored is None:
+            raise InvalidInput("The request is not valid.", details={"version": f"There is no version {version}."})
+    else:
+        raise InvalidInput("The request is not valid.", details={"version": "Use 'draft' or a version number."})
+    graph = graphs.graph_of(stored)
+    settings = graphs.parse_settings(stored.settings)
+    try:
+        result = simulate(
+            graph=graph, settings=settings, contact=contact, start=start or timezone.now(), events=events,
+            until=until, seed=seed,
+        )
+    except EngineInputError as error:
+        raise InvalidInput("The simulation request is not valid.", details=error.details) from error
+    return result.as_dict()
+
+
+@transaction.atomic
+def enrollment_retry(*, enrollment: Enrollment) -> Enrollment:
+    """Resume a failed enrollment at the step that failed, with a fresh set of attempts (one-click retry).
+
+    Refused (409) when the contact has meanwhile entered the workflow again and that enrollment is live.
+    """
+    from django.db import IntegrityError
+
+    from workflows.engine.state import EnrollmentState
+    from workflows.runtime import Counters
+
+    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    state = EnrollmentState.from_dict(enrollment.context)
+    state.status, state.attempt, state.error, state.finished_at, state.wait = "active", 0, None, None, None
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            transition(
+                enrollment,
+                to=Enrollment.Status.ACTIVE,
+                allowed={Enrollment.Status.FAILED: {Enrollment.Status.ACTIVE}},
+                extra={"context": state.to_dict(), "next_run_at": now, "error": None, "finished_at": None,
+                       "lease_owner": "", "lease_expires_at": None},
+            )
+    except IntegrityError as error:
+        raise Conflict("The contact is in this workflow again already; that enrollment is live.",
+                       code="already_enrolled") from error
+    counters = Counters()
+    counters.add(enrollment.version_id, "enrollments.failed", -1)
+    counters.add(enrollment.version_id, "enrollments.active", 1)
+    counters.flush()
+    return enrollment
+
+
+def enrollments_failed(
+    *, workflow_id=None, node_id: str | None = None, error_type: str | None = None, since=None, until=None,
+    workspace=None,
+):
+    """Return failed enrollments matching the filters (by the failing step's node and error type)."""
+    queryset = Enrollment.objects.filter(status=Enrollment.Status.FAILED)
+    if workspace is not None:
+        queryset = queryset.filter(workspace=workspace)
+    if workflow_id:
+        queryset = queryset.filter(workflow_id=workflow_id)
+    if node_id:
+        queryset = queryset.filter(error__node_id=node_id)
+    if error_type:
+        queryset = queryset.filter(error__type=error_type)
+    if since:
+        queryset = queryset.filter(finished_at__gte=since)
+    if until:
+        queryset = queryset.filter(finished_at__lt=until)
+    return queryset.order_by("finished_at", "pk")

@@ -1,8 +1,16 @@
+from django.urls import path
 
 from penguinflow.common.api import OptionalSlashRouter
+from workflows.executions import ExecutionViewSet, NodeTypesView
+from workflows.hooks import WorkflowWebhookView
 from workflows.views import WorkflowViewSet
 
 router = OptionalSlashRouter()
 router.register("workflows", WorkflowViewSet, basename="workflow")
+router.register("executions", ExecutionViewSet, basename="execution")
 
-urlpatterns = [*router.urls]
+urlpatterns = [
+    path("node-types", NodeTypesView.as_view(), name="node-types"),
+    path("hooks/workflows/<str:token>", WorkflowWebhookView.as_view(), name="workflow-webhook"),
+    *router.urls,
+]

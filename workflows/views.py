@@ -12,6 +12,8 @@ from workflows import graphs, services
 from workflows.models import Workflow, WorkflowVersion
 from workflows.serializers import (
     DraftSaveSerializer,
+    EnrollSerializer,
+    SimulateSerializer,
     ValidateSerializer,
     WorkflowCreateSerializer,
     WorkflowSerializer,
@@ -106,3 +108,66 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
     @action(detail=True, methods=["post"])
     def archive(self, request, pk=None):
         return self._detail(services.workflow_archive(workflow=self.get_object()))
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None):
+        version = services.workflow_publish(workflow=self.get_object())
+        return Response({"version": version.number})
+
+    @extend_schema(request=EnrollSerializer)
+    @action(detail=True, methods=["post"])
+    def enroll(self, request, pk=None):
+        workflow = self.get_object()
+        serializer = EnrollSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        result = services.workflow_enroll(
+            workflow=workflow,
+            contacts=[dict(item) for item in data["contacts"]],
+            segment_id=str(data["segment_id"]) if data.get("segment_id") else None,
+        )
+        return Response({"enrolled": result.enrolled, "skipped": result.skipped}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=SimulateSerializer)
+    @action(detail=True, methods=["post"])
+    def simulate(self, request, pk=None):
+        workflow = self.get_object()
+        serializer = SimulateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = services.workflow_simulate(workflow=workflow, **serializer.validated_data)
+        return Response(result)
+
+    @action(detail=True, methods=["get"])
+    def analytics(self, request, pk=None):
+        from workflows.selectors import workflow_analytics
+
+        version = request.query_params.get("version")
+        if version is not None and not version.isdigit():
+            from penguinflow.common.errors import InvalidInput
+
+            raise InvalidInput("The request is not valid.", details={"version": "Must be a version number."})
+        return Response(workflow_analytics(workflow=self.get_object(),
+                                           version_number=int(version) if version else None))
+
+    @action(detail=True, methods=["get"], url_path="versions")
+    def versions(self, request, pk=None):
+        workflow = self.get_object()
+        rows = WorkflowVersion.objects.filter(workflow=workflow, number__isnull=False).order_by("-number")
+        return Response([_version_summary(v) for v in rows])
+
+    @extend_schema(operation_id="v1_workflows_version_detail")
+    @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>[0-9]+)")
+    def version_detail(self, request, pk=None, number=None):
+        workflow = self.get_object()
+        version = WorkflowVersion.objects.filter(workflow=workflow, number=int(number)).first()
+        if version is None:
+            from django.http import Http404
+
+            raise Http404
+        return Response({**_version_summary(version), "graph": graphs.graph_of(version).to_builder(),
+                         "settings": version.settings})
+
+
+def _version_summary(version: WorkflowVersion) -> dict:
+    return {"number": version.number, "published_at": version.published_at, "revision": version.revision}

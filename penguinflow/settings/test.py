@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+# Tests never touch Redis database 0 (a running PenguinFlow's); each run picks one of 1-15 by its pid, so that
+# runs on the same machine rarely share queues. Processes a test starts inherit the choice.
+_redis_db = os.environ.setdefault("PENGUINFLOW_TEST_REDIS_DB", str(1 + os.getpid() % 15))
+_redis = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+os.environ["REDIS_URL"] = urlunsplit(_redis._replace(path=f"/{_redis_db}"))
 
-from .base import *  # noqa: F403
-from .base import REDIS_URL
+from .base import *  # noqa: E402,F403
+from .base import REDIS_URL  # noqa: E402
+
+# One test database per test run, so that runs on the same machine (developers, CI, a bench) never collide.
+DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}  # noqa: F405
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_URL = os.environ.get("TEST_EMAIL_URL", "console://")
+globals().update(email_settings_from_url(EMAIL_URL))  # noqa: F405
 CACHES["default"]["KEY_PREFIX"] = f"pf-test-{os.getpid()}"  # noqa: F405
+CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
 RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600} for name in RQ_QUEUES}  # noqa: F405
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405

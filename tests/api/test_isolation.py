@@ -11,7 +11,13 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.factories import CampaignFactory, ContactFactory, EmailTemplateFactory, SegmentFactory
+from tests.factories import (
+    CampaignFactory,
+    ContactFactory,
+    EmailTemplateFactory,
+    SegmentFactory,
+    make_enrollment,
+)
 
 
 def _make_workflow(workspace):
@@ -26,6 +32,7 @@ FACTORIES = {
     "templates": lambda ws: EmailTemplateFactory(workspace=ws),
     "campaigns": lambda ws: CampaignFactory(workspace=ws),
     "workflows": _make_workflow,
+    "executions": make_enrollment,
 }
 
 
@@ -64,6 +71,7 @@ def test_foreign_id_answers_404(api, other_workspace, route, resource, method):
     path = re.sub(r"\(\?P<pk>[^)]*\)", str(theirs.pk), route)
     path = "/" + path.replace("^", "").replace("$", "").replace("/?", "")
     path = re.sub(r"\(\?P<format>[^)]*\)", "", path)
+    path = re.sub(r"\(\?P<number>[^)]*\)", "1", path)
     response = getattr(api, method)(path, {}, format="json")
     assert response.status_code == 404, (method, path, response.content)
     assert response.json()["error"]["code"] == "not_found"

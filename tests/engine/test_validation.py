@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from workflows.engine.graph import Graph, WorkflowSettings
@@ -320,17 +319,12 @@ def test_errors_come_before_warnings() -> None:
     assert levels == sorted(levels, key=lambda level: level != "error") and "warning" in levels
 
 
-def test_a_500_node_graph_validates_in_under_50_ms() -> None:
+def test_a_500_node_graph_is_valid_and_a_501st_node_is_refused() -> None:
+    # Speed is measured by `manage.py bench engine`, never asserted here.
     from bench.engine import realistic_graph
 
     built = realistic_graph(nodes=500)
     assert len(built.nodes) == 500
     assert [issue for issue in validate(built) if issue.level == "error"] == []
-    best = min(_timed(lambda: validate(Graph(nodes=built.nodes, edges=built.edges))) for _ in range(5))
-    assert best < 0.050, f"validation took {best * 1000:.1f} ms"
-
-
-def _timed(action: Any) -> float:
-    began = time.perf_counter()
-    action()
-    return time.perf_counter() - began
+    bigger = realistic_graph(nodes=501)
+    assert "too_many_nodes" in {issue.code for issue in validate(bigger)}

@@ -35,7 +35,7 @@ def populated(workspace):
     )
     version = WorkflowVersion.objects.get(workflow=workflow)
     Enrollment.objects.create(workspace=workspace, workflow=workflow, version=version, contact=contact,
-                              entered_at=timezone.now(), status="waiting")
+                              entered_at=timezone.now(), status="waiting", entry_key="once")
     from contacts.services import contact_tags_change
 
     contact_tags_change(contact=contact, add=["vip"])  # an event to list

@@ -132,7 +132,7 @@ def test_delete_is_204_without_live_enrollments_and_409_with(api, workspace):
     contact = ContactFactory(workspace=workspace)
     version = WorkflowVersion.objects.get(workflow_id=other["id"], number__isnull=True)
     Enrollment.objects.create(workspace=workspace, workflow_id=other["id"], version=version, contact=contact,
-                              entered_at=timezone.now(), status="waiting")
+                              entered_at=timezone.now(), status="waiting", entry_key="once")
     assert api.delete(f"/api/v1/workflows/{workflow['id']}").status_code == 204
     response = api.delete(f"/api/v1/workflows/{other['id']}")
     assert response.status_code == 409

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
@@ -49,6 +50,7 @@ __all__ = [
     "NodeConfig",
     "NodeType",
     "Registry",
+    "RetryPolicy",
     "StepContext",
     "load_node_types",
     "node_type",
@@ -199,6 +201,15 @@ class StepContext:
         return contact_zone(name, contact=self.contact, fallback=self.settings.timezone)  # type: ignore[return-value]
 
 
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How a node type retries when a port fails in a way that may pass: attempts and exponential backoff."""
+
+    max_attempts: int = 5
+    base_seconds: float = 30.0
+    cap_seconds: float = 3600.0
+
+
 class NodeType:
     """Behaviour and schema of one kind of node. Subclass, set ``Config``, override ``run``, decorate."""
 
@@ -209,6 +220,8 @@ class NodeType:
     Config: ClassVar[type[NodeConfig]] = EmptyConfig
     # The branches a node can take; "dynamic" when they come from the config (see ``branches_for``).
     branches: ClassVar[tuple[str, ...] | Literal["dynamic"]] = (DEFAULT_BRANCH,)
+    # Retries of a transient port failure (PortError(retryable=True)); exhaustion fails the enrollment.
+    retry: ClassVar[RetryPolicy] = RetryPolicy()
 
     def parse_config(self, config: Mapping[str, Any]) -> NodeConfig:
         """Return the validated config; raise pydantic's ``ValidationError`` when it is invalid."""

@@ -22,7 +22,7 @@ from workflows.engine.errors import pydantic_details
 from workflows.engine.graph import ExitCondition, Graph, Node, WorkflowSettings
 from workflows.engine.outcomes import Advance, Exit, Fail, Outcome, Retry, Wait
 from workflows.engine.ports import PortError, Ports, effect_key
-from workflows.engine.registry import NodeType, StepContext, registry
+from workflows.engine.registry import NodeType, RetryPolicy, StepContext, registry
 from workflows.engine.state import (
     TERMINAL_STATUSES,
     EnrollmentState,
@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 Clock = Callable[[], datetime]
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = RetryPolicy().max_attempts  # the default policy's; each node type may declare its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +89,13 @@ def prepare(graph: Graph) -> dict[str, PreparedNode]:
     return prepared
 
 
-def retry_delay(*, attempt: int, seed: int, node_id: str) -> timedelta:
-    """Return the wait before retry number ``attempt + 1``: exponential from 30 s, capped at 1 h, with jitter.
+def retry_delay(*, attempt: int, seed: int, node_id: str, policy: RetryPolicy | None = None) -> timedelta:
+    """Return the wait before retry number ``attempt + 1``: exponential from the policy's base, capped, jittered.
 
-    The jitter comes from a hash of the seed, node and attempt, so a retry schedule is reproducible.
+    The jitter (±20 %) comes from a hash of the seed, node and attempt, so a retry schedule is reproducible.
     """
-    base = min(30 * 2**attempt, 3600)
+    policy = policy or RetryPolicy()
+    base = min(policy.base_seconds * 2**attempt, policy.cap_seconds)
     digest = hashlib.sha256(f"{seed}:{node_id}:{attempt}".encode()).digest()
     jitter = 0.8 + 0.4 * (int.from_bytes(digest[:4], "big") / 2**32)
     return timedelta(seconds=round(base * jitter, 3))
@@ -111,7 +112,7 @@ def step(*, prepared: PreparedNode | None, ctx: StepContext) -> Outcome:
     """Execute one node for one enrollment and return its outcome; never raise for the workflow's problems.
 
     A rule that cannot be evaluated, an invalid config or an unknown type gives ``Fail``; a port that may work
-    later gives ``Retry`` (``Fail`` once ``MAX_ATTEMPTS`` are spent); an unexpected exception gives ``Fail``
+    later gives ``Retry`` (``Fail`` once the type's ``RetryPolicy`` attempts are spent); an unexpected exception gives ``Fail``
     with its traceback in ``detail["error"]``.
     """
     if prepared is None:
@@ -124,12 +125,13 @@ def step(*, prepared: PreparedNode | None, ctx: StepContext) -> Outcome:
         reason = f"The condition could not be evaluated: {error}"
         return Fail(reason, detail={"error": _error("ConditionError", str(error))})
     except PortError as error:
-        if error.retryable and ctx.attempt + 1 < MAX_ATTEMPTS:
-            after = retry_delay(attempt=ctx.attempt, seed=ctx.seed, node_id=ctx.node.id)
+        policy = prepared.node_type.retry  # type: ignore[union-attr]
+        if error.retryable and ctx.attempt + 1 < policy.max_attempts:
+            after = retry_delay(attempt=ctx.attempt, seed=ctx.seed, node_id=ctx.node.id, policy=policy)
             return Retry(
                 after, str(error), detail={"error": _error("PortError", str(error)), "attempt": ctx.attempt}
             )
-        reason = str(error) if not error.retryable else f"Gave up after {MAX_ATTEMPTS} attempts: {error}"
+        reason = str(error) if not error.retryable else f"Gave up after {policy.max_attempts} attempts: {error}"
         return Fail(reason, permanent=not error.retryable, detail={"error": _error("PortError", str(error))})
     except Exception as error:  # a bug in a node type must fail this enrollment visibly, not the whole batch
         message = f"{type(error).__name__}: {error}"

@@ -24,8 +24,11 @@ class Command(BaseCommand):
                           "--host", host, "--port", str(port), "--no-access-log"]),
             Child("scheduler", [*manage, "run_scheduler"]),
         ]
+        # Non-forking workers (a fork per job caps RQ at ~100 jobs/s); the first also runs RQ's scheduler, which
+        # releases jobs deferred with enqueue_at (email over a workspace's rate limit).
         children += [
-            Child(f"worker-{n}", [*manage, "rqworker", *QUEUES, "--worker-class", "rq.worker.SimpleWorker"])
+            Child(f"worker-{n}", [*manage, "rqworker", *QUEUES, "--worker-class", "rq.worker.SimpleWorker",
+                                  *(["--with-scheduler"] if n == 1 else [])])
             for n in range(1, workers + 1)
         ]
         raise SystemExit(supervise(children, out=self.stdout))

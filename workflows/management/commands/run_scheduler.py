@@ -10,21 +10,27 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection
 
 from events import partitions
+from events.processing import events_dispatch
+from templates.services import outbox_sweep
+from workflows.scheduler import scheduler_tick
+from workflows.triggers import time_triggers_fire
 
 logger = logging.getLogger("penguinflow.scheduler")
 
 
 class Command(BaseCommand):
     help = (
-        "Run the periodic work of PenguinFlow in a loop: keep event partitions ahead of time "
-        "(and, as the runtime issues land, dispatch events and claim due enrollments)."
+        "Run PenguinFlow's periodic work in a loop: hand unprocessed events to workers, claim due enrollments "
+        "(with leases; expired leases are claimed again), fire schedule/date/inactivity triggers, sweep the "
+        "email outbox, and keep the event partitions ahead of time. Several schedulers may run at once; they coordinate through PostgreSQL."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--interval", type=float, default=0.2, help="Seconds between polls.")
+        parser.add_argument("--interval", type=float, default=0.2, help="Seconds between polls when idle.")
+        parser.add_argument("--batch-size", type=int, default=100, help="Enrollments per job.")
         parser.add_argument("--once", action="store_true", help="Run one tick and exit.")
 
-    def handle(self, *args, interval: float, once: bool, **options):
+    def handle(self, *args, interval: float, batch_size: int, once: bool, **options):
         stopping = False
 
         def stop(signum, frame):
@@ -33,13 +39,27 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        last_maintenance = 0.0
+        last_triggers = last_partitions = last_sweep = 0.0
         while not stopping:
             close_old_connections()
-            if time.monotonic() - last_maintenance > 3600:
-                with connection.cursor() as cursor:
-                    partitions.ensure(cursor, now=datetime.now(UTC), retention_days=settings.EVENT_RETENTION_DAYS)
-                last_maintenance = time.monotonic()
+            busy = False
+            try:
+                busy |= events_dispatch() > 0
+                busy |= scheduler_tick(batch_size=batch_size) > 0
+                if time.monotonic() - last_triggers > 30:
+                    time_triggers_fire()
+                    last_triggers = time.monotonic()
+                if time.monotonic() - last_sweep > settings.EMAIL_SWEEP_INTERVAL_SECONDS:
+                    outbox_sweep(grace_seconds=settings.EMAIL_SWEEP_GRACE_SECONDS)
+                    last_sweep = time.monotonic()
+                if time.monotonic() - last_partitions > 3600:
+                    with connection.cursor() as cursor:
+                        partitions.ensure(cursor, now=datetime.now(UTC), retention_days=settings.EVENT_RETENTION_DAYS)
+                    last_partitions = time.monotonic()
+            except Exception:  # the database or Redis blinked: log, wait, go on; leases make retries safe
+                logger.exception("Scheduler tick failed")
+                time.sleep(1)
             if once:
                 break
-            time.sleep(interval)
+            if not busy:
+                time.sleep(interval)

@@ -1,0 +1,97 @@
+"""The inbound URL of a workflow's `trigger_webhook`: the secret token in the path is the only credential.
+
+POST /api/v1/hooks/workflows/<token> with `{"contact": {"email"|"id"|"external_id": ...}, "properties": {...}}`:
+the body is stored as a `webhook.received` event of the contact (created when the email is new) and the contact
+enters the workflow at its webhook trigger.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from contacts.models import Contact
+from contacts.services import contact_create
+from events.models import Event
+from events.services import event_emit
+from penguinflow.common.errors import NotAllowedNow, NotFound
+from penguinflow.common.validators import StrictJSONObjectField
+from workflows.models import Workflow
+from workflows.runtime import Entry, enrollments_start, published_version_of
+
+
+class HookContactSerializer(serializers.Serializer):
+    id = serializers.UUIDField(required=False)
+    email = serializers.EmailField(required=False, max_length=254)
+    external_id = serializers.CharField(required=False, max_length=255)
+
+    def validate(self, attrs):
+        if len(attrs) != 1:
+            raise serializers.ValidationError("Identify the contact by exactly one of id, email or external_id.")
+        return attrs
+
+
+class HookSerializer(serializers.Serializer):
+    contact = HookContactSerializer()
+    properties = StrictJSONObjectField(required=False, default=dict, max_bytes=32 * 1024)
+
+
+class WorkflowWebhookView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    @extend_schema(request=HookSerializer, responses={202: dict}, auth=[])
+    def post(self, request, token: str):
+        workflow = self._workflow(token)
+        serializer = HookSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        version = published_version_of(workflow) if workflow.status == Workflow.Status.ACTIVE else None
+        node = next((n.id for n in version.graph.nodes if n.type == "trigger_webhook"), None) if version else None
+        if node is None:
+            raise NotAllowedNow("This workflow does not take webhook entries now (not active, or no webhook trigger).",
+                                code="workflow_not_active")
+        with transaction.atomic():
+            contact = self._contact(workflow, serializer.validated_data["contact"])
+            event = event_emit(
+                workspace=workflow.workspace, type="webhook.received", contact_id=contact.pk,
+                properties={**serializer.validated_data["properties"], "workflow_id": str(workflow.pk)},
+                source=Event.Source.WEBHOOK,
+            )
+            report = enrollments_start(version=version, entries=[Entry(
+                contact_id=contact.pk, trigger_node_id=node,
+                event={"id": event.id, "type": event.type, "occurred_at": event.occurred_at,
+                       "properties": serializer.validated_data["properties"]},
+                event_id=event.id,
+            )])
+        skipped = [{"reason": code, "message": message} for _, code, message in report.skipped]
+        return Response({"enrolled": len(report.started), "skipped": skipped}, status=status.HTTP_202_ACCEPTED)
+
+    @staticmethod
+    def _workflow(token: str) -> Workflow:
+        workflow = Workflow.objects.select_related("workspace").filter(webhook_token=token).first()
+        # Compare anyway, in constant time, so a lookup miss and a hit take the same path.
+        if workflow is None or not hmac.compare_digest(workflow.webhook_token, token):
+            raise NotFound("Not found.")
+        return workflow
+
+    @staticmethod
+    def _contact(workflow: Workflow, given: dict) -> Contact:
+        scope = Contact.objects.for_workspace(workflow.workspace)
+        if "id" in given:
+            contact = scope.filter(pk=given["id"]).first()
+        elif "external_id" in given:
+            contact = scope.filter(external_id=given["external_id"]).first()
+        else:
+            contact = scope.filter(email=given["email"].strip().lower()).first() or contact_create(
+                workspace=workflow.workspace, email=given["email"], source=Event.Source.WEBHOOK
+            )
+        if contact is None:
+            raise NotFound("No contact matches the given id or external_id.")
+        return contact

@@ -1,0 +1,270 @@
+"""The ORM-backed ports through which live steps act (the simulator passes recording fakes instead).
+
+A batch of enrollments runs inside one transaction. Contact changes are made on the locked Contact rows held in
+a `ContactBook` and written once at the end of the batch, together with the events they cause; effects that leave
+the database (email) go through keyed outboxes. Either way an effect commits together with the step that made
+it, or not at all, so a step run again after a crash does not act twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from liquid import Environment
+from liquid.exceptions import LiquidError
+
+from campaigns import services as campaign_services
+from campaigns.models import Campaign
+from contacts.models import Contact
+from penguinflow.common.db import bulk_update_rows
+from events.models import Event
+from events.services import NewEvent
+from workflows.engine.ports import EmailResult, PortError, Ports, WebhookResult
+
+logger = logging.getLogger(__name__)
+liquid = Environment()
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Which workflow acts: stamped on every event a step causes, so triggers can tell a workflow's own echo."""
+
+    workflow_id: str
+    version_id: str
+
+    def properties(self, key: str) -> dict[str, str]:
+        """Return the origin properties of an effect, reading enrollment and node from its key."""
+        head, _, _visit = key.rpartition(":")
+        enrollment_id, _, node_id = head.partition(":")
+        return {"workflow_id": self.workflow_id, "enrollment_id": enrollment_id, "node_id": node_id}
+
+
+@dataclass
+class ContactBook:
+    """The contacts of one batch, locked for its transaction; changes are written once at the end."""
+
+    contacts: dict[str, Contact]
+    changed: set[str] = field(default_factory=set)
+    events: list[NewEvent] = field(default_factory=list)
+    # Per batch: templates read once, and what templates may show of each enrollment (`event`, `enrollment`).
+    templates: dict[str, Any] = field(default_factory=dict)
+    template_context: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def lock(cls, contact_ids: Iterable[UUID | str]) -> ContactBook:
+        ids = sorted({str(contact_id) for contact_id in contact_ids})
+        # Locked in id order, so two batches that share contacts wait for each other instead of deadlocking.
+        rows = Contact.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        return cls(contacts={str(contact.pk): contact for contact in rows})
+
+    def get(self, contact_id: str) -> Contact:
+        try:
+            return self.contacts[str(contact_id)]
+        except KeyError:
+            raise PortError(f"Contact {contact_id} no longer exists.", retryable=False) from None
+
+    def emit(self, contact: Contact, type_: str, properties: dict[str, Any], origin: Origin, key: str) -> None:
+        self.events.append(
+            NewEvent(
+                type=type_,
+                contact_id=contact.pk,
+                properties={**properties, **origin.properties(key)},
+                source=Event.Source.SYSTEM,
+            )
+        )
+
+    def flush(self) -> list[Contact]:
+        """Write the changed contacts in one statement; return them."""
+        changed = [self.contacts[contact_id] for contact_id in sorted(self.changed)]
+        if changed:
+            now = datetime.now().astimezone()
+            for contact in changed:
+                contact.updated_at = now
+            bulk_update_rows(changed, ["tags", "fields", "status", "score", "first_name", "last_name", "timezone",
+                                       "external_id", "updated_at"])
+        self.changed.clear()
+        return changed
+
+
+CONTACT_ATTRIBUTES = ("first_name", "last_name", "timezone", "external_id")
+
+
+class LiveContacts:
+    def __init__(self, book: ContactBook, origin: Origin) -> None:
+        self.book, self.origin = book, origin
+
+    def add_tag(self, *, key: str, contact_id: str, tag: str) -> None:
+        contact = self.book.get(contact_id)
+        if tag not in contact.tags:
+            contact.tags = [*contact.tags, tag]
+            self.book.changed.add(str(contact.pk))
+            self.book.emit(contact, "contact.tagged", {"tag": tag}, self.origin, key)
+
+    def remove_tag(self, *, key: str, contact_id: str, tag: str) -> None:
+        contact = self.book.get(contact_id)
+        if tag in contact.tags:
+            contact.tags = [t for t in contact.tags if t != tag]
+            self.book.changed.add(str(contact.pk))
+            self.book.emit(contact, "contact.untagged", {"tag": tag}, self.origin, key)
+
+    def update_field(self, *, key: str, contact_id: str, field: str, value: Any, op: str) -> Any:
+        contact = self.book.get(contact_id)
+        in_fields = field not in CONTACT_ATTRIBUTES
+        old = contact.fields.get(field) if in_fields else getattr(contact, field)
+        if op == "unset":
+            new = None
+        elif op == "increment":
+            base = old if isinstance(old, (int, float)) and not isinstance(old, bool) else 0
+            new = base + value
+        else:
+            new = self._render(value, contact)
+        if in_fields:
+            fields = dict(contact.fields)
+            if op == "unset":
+                fields.pop(field, None)
+            else:
+                fields[field] = new
+            contact.fields = fields
+        else:
+            setattr(contact, field, "" if new is None and field != "external_id" else new)
+        if old != new:
+            self.book.changed.add(str(contact.pk))
+            name = f"fields.{field}" if in_fields else field
+            self.book.emit(contact, "contact.updated", {"changes": {name: [old, new]}}, self.origin, key)
+        return new
+
+    def change_status(self, *, key: str, contact_id: str, status: str) -> None:
+        contact = self.book.get(contact_id)
+        if contact.status != status:
+            old = contact.status
+            contact.status = status
+            self.book.changed.add(str(contact.pk))
+            self.book.emit(contact, "contact.updated", {"changes": {"status": [old, status]}}, self.origin, key)
+
+    def update_score(self, *, key: str, contact_id: str, delta: int | None, set_to: int | None) -> int:
+        contact = self.book.get(contact_id)
+        old = contact.score
+        new = set_to if set_to is not None else old + (delta or 0)
+        new = max(-(2**31), min(2**31 - 1, new))
+        if new != old:
+            contact.score = new
+            self.book.changed.add(str(contact.pk))
+            self.book.emit(contact, "contact.updated", {"changes": {"score": [old, new]}}, self.origin, key)
+        return new
+
+    @staticmethod
+    def _render(value: Any, contact: Contact) -> Any:
+        if not isinstance(value, str) or "{" not in value:
+            return value
+        from contacts.selectors import contact_as_data
+
+        try:
+            return liquid.from_string(value).render(contact=contact_as_data(contact))
+        except LiquidError as error:
+            raise PortError(f"The field value could not be rendered: {error.message}", retryable=False) from error
+
+
+class LiveCampaigns:
+    def __init__(self, book: ContactBook, workspace_id: str) -> None:
+        self.book, self.workspace_id = book, workspace_id
+
+    def _campaign(self, campaign_id: str) -> Campaign:
+        try:
+            return Campaign.objects.get(pk=campaign_id, workspace_id=self.workspace_id)
+        except (Campaign.DoesNotExist, ValueError):
+            raise PortError(f"Campaign {campaign_id} does not exist (deleted?).", retryable=False) from None
+
+    def add_to_campaign(self, *, key: str, contact_id: str, campaign_id: str) -> None:
+        campaign_services.campaign_contact_add(campaign=self._campaign(campaign_id), contact=self.book.get(contact_id))
+
+    def remove_from_campaign(self, *, key: str, contact_id: str, campaign_id: str) -> None:
+        campaign_services.campaign_contact_remove(
+            campaign=self._campaign(campaign_id), contact=self.book.get(contact_id)
+        )
+
+
+@dataclass
+class PendingEnrollment:
+    workflow_id: str
+    contact_id: str
+    key: str
+
+
+class LiveWorkflows:
+    """enroll_in_workflow: collected during the batch, started (under the target's rules) before it commits."""
+
+    def __init__(self, pending: list[PendingEnrollment]) -> None:
+        self.pending = pending
+
+    def enroll(self, *, key: str, contact_id: str, workflow_id: str) -> bool:
+        self.pending.append(PendingEnrollment(workflow_id=workflow_id, contact_id=contact_id, key=key))
+        return True
+
+
+class LiveEmail:
+    def __init__(self, book: ContactBook, origin: Origin, workspace) -> None:
+        self.book, self.origin, self.workspace = book, origin, workspace
+
+    def send(
+        self,
+        *,
+        key: str,
+        node_id: str,
+        template_id: str,
+        contact_id: str,
+        from_email: str | None,
+        reply_to: str | None,
+        track_opens: bool,
+        track_clicks: bool,
+    ) -> EmailResult:
+        from workflows.email_port import send_through_outbox
+
+        return send_through_outbox(
+            key=key,
+            workspace=self.workspace,
+            contact=self.book.get(contact_id),
+            template_id=template_id,
+            origin=self.origin,
+            node_id=node_id,
+            from_email=from_email,
+            reply_to=reply_to,
+            track_opens=track_opens,
+            track_clicks=track_clicks,
+            book=self.book,
+            context=self.book.template_context.get(key.split(":", 1)[0], {}),
+        )
+
+
+class Unavailable:
+    """An action whose side effect ships with a later issue: it fails the step clearly instead of pretending."""
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+
+    def _refuse(self, **_: Any):
+        raise PortError(f"The {self.action} action is not available in this PenguinFlow version yet.",
+                        retryable=False)
+
+    create_task = notify = _refuse
+
+    def call(self, **_: Any) -> WebhookResult:
+        self._refuse()
+        raise AssertionError("unreachable")
+
+
+def live_ports(*, book: ContactBook, origin: Origin, workspace, pending: list[PendingEnrollment], activity) -> Ports:
+    return Ports(
+        contacts=LiveContacts(book, origin),
+        campaigns=LiveCampaigns(book, str(workspace.pk)),
+        email=LiveEmail(book, origin, workspace),
+        tasks=Unavailable("create_task"),
+        notify=Unavailable("notify"),
+        webhooks=Unavailable("webhook"),
+        workflows=LiveWorkflows(pending),
+        activity=activity,
+    )

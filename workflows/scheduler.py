@@ -1,0 +1,87 @@
+"""Claim due enrollments and hand them to workers, one RQ job per batch.
+
+Timers are rows: an enrollment is due when `next_run_at <= now` and it is live. The claim takes a batch with
+FOR UPDATE SKIP LOCKED and stamps a lease on it, so several schedulers on several machines never hand the same
+enrollment to two jobs. A lease that expires (the job was lost with Redis, or its worker died) makes the
+enrollment claimable again: the same query is the reaper.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from datetime import datetime, timedelta
+
+import django_rq
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from workflows.models import Enrollment, Workflow
+
+logger = logging.getLogger(__name__)
+
+QUEUE = "engine"
+
+_CLAIM_SQL = f"""
+WITH due AS (
+    SELECT e.id FROM {Enrollment._meta.db_table} e
+    WHERE e.status IN ('active', 'waiting')
+      AND e.next_run_at <= %(now)s
+      AND (e.lease_expires_at IS NULL OR e.lease_expires_at < %(now)s)
+      AND e.workflow_id IN (SELECT w.id FROM {Workflow._meta.db_table} w WHERE w.status IN ('active', 'archived'))
+    ORDER BY e.next_run_at
+    LIMIT %(limit)s
+    FOR UPDATE OF e SKIP LOCKED
+)
+UPDATE {Enrollment._meta.db_table} e
+SET lease_owner = %(owner)s, lease_expires_at = %(expires)s
+FROM due WHERE e.id = due.id
+RETURNING e.id
+"""
+
+
+def new_lease_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def enrollments_claim_due(
+    *, limit: int, owner: str, now: datetime | None = None, lease: timedelta | None = None
+) -> list:
+    """Lease up to `limit` due enrollments to `owner` and return their ids (oldest due first)."""
+    now = now or timezone.now()
+    lease = lease or timedelta(seconds=settings.ENGINE_LEASE_SECONDS)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, {"now": now, "limit": limit, "owner": owner, "expires": now + lease})
+        return [row[0] for row in cursor.fetchall()]
+
+
+def scheduler_tick(*, batch_size: int = 100, max_batches: int = 50, now: datetime | None = None) -> int:
+    """Claim due enrollments in batches and enqueue one job per batch; return how many were claimed."""
+    from workflows.jobs import execute_batch
+
+    queue = django_rq.get_queue(QUEUE)
+    # Backpressure: claim only what the workers can start soon. A batch that waits in the queue longer than its
+    # lease is claimed again, and the first job then finds its lease taken; claiming faster than the workers
+    # drain would only pile up such jobs.
+    room = settings.ENGINE_MAX_QUEUED_BATCHES - queue.count
+    claimed = 0
+    for _ in range(min(max_batches, max(room, 0))):
+        owner = new_lease_owner()
+        ids = enrollments_claim_due(limit=batch_size, owner=owner, now=now)
+        if not ids:
+            break
+        claimed += len(ids)
+        try:
+            queue.enqueue(
+                execute_batch, [str(i) for i in ids], owner, now.isoformat() if now else None,
+                job_timeout=300, result_ttl=0,
+            )
+        except Exception:  # Redis away: the leases expire and the batch is claimed again later
+            logger.exception("Could not enqueue a batch of %d enrollments; their leases will expire", len(ids))
+            break
+        if len(ids) < batch_size:
+            break
+    return claimed

@@ -1,0 +1,42 @@
+"""Reads of the workflow runtime: analytics from counters, executions with their steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflows.models import Enrollment, StepRun, Workflow, WorkflowCounter, WorkflowVersion
+
+
+def workflow_analytics(*, workflow: Workflow, version_number: int | None = None) -> dict[str, Any]:
+    """Return CONTRACT §5 analytics from the incremental counters (no scan of enrollments or step runs)."""
+    versions = WorkflowVersion.objects.filter(workflow=workflow, number__isnull=False)
+    if version_number is not None:
+        versions = versions.filter(number=version_number)
+    counters: dict[str, int] = {}
+    for key, value in WorkflowCounter.objects.filter(version__in=versions).values_list("key", "value"):
+        counters[key] = counters.get(key, 0) + value
+    enrollments = {status: max(0, counters.get(f"enrollments.{status}", 0))
+                   for status in ("active", "waiting", "completed", "exited", "failed", "cancelled")}
+    nodes: dict[str, dict[str, int]] = {}
+    splits: dict[str, dict[str, dict[str, int]]] = {}
+    for key, value in counters.items():
+        parts = key.split(".")
+        if parts[0] == "node" and len(parts) >= 3:
+            node_id, measure = ".".join(parts[1:-1]), parts[-1]
+            entry = nodes.setdefault(node_id, {"entered": 0, "succeeded": 0, "failed": 0, "waiting_now": 0})
+            entry["waiting_now" if measure == "waiting" else measure] = max(0, value)
+        elif parts[0] == "split" and len(parts) >= 4:
+            node_id, variant, measure = ".".join(parts[1:-2]), parts[-2], parts[-1]
+            splits.setdefault(node_id, {}).setdefault(variant, {"entered": 0, "goal_reached": 0})[measure] = value
+    total = sum(enrollments.values())
+    reached = counters.get("goals.reached", 0)
+    return {
+        "enrollments": enrollments,
+        "nodes": nodes,
+        "goals": {"reached": reached, "rate": round(reached / total, 4) if total else 0.0},
+        "splits": splits,
+    }
+
+
+def execution_steps(*, enrollment: Enrollment) -> list[StepRun]:
+    return list(StepRun.objects.filter(enrollment=enrollment).order_by("sequence"))
