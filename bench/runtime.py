@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -103,7 +104,7 @@ def _graph(steps) -> dict:
              for i, (n, t, c) in enumerate(steps)]
     edges = []
     branches = {"c1": "yes", "w1": "default", "p1": None, "c2": "no"}
-    for (source, _, _), (target, _, _) in zip(steps, steps[1:], strict=False):
+    for (source, _, _), (target, _, _) in pairwise(steps):
         if source == "p1":
             edges += [{"id": f"{source}-{v}", "source": source, "target": target, "sourceHandle": v} for v in "AB"]
         elif source == "w1":
@@ -341,7 +342,7 @@ def _throughput(env, enrollments: int) -> tuple[float, int]:
     prepared = _child(env, "prepare", str(enrollments))
     began = time.monotonic()
     _child(env, "enroll", prepared["workflow"])
-    seconds, steps = _wait_done(env, prepared["workflow"], enrollments, timeout=900)
+    _, steps = _wait_done(env, prepared["workflow"], enrollments, timeout=900)
     return steps / (time.monotonic() - began), steps
 
 

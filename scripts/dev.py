@@ -8,7 +8,9 @@ installed on first need). The Makefile calls this after installing the virtual e
 
 from __future__ import annotations
 
+import atexit
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -143,7 +145,13 @@ def command_run() -> int:
         f"  Try:       curl -H 'Authorization: Bearer {api_key}' {base}/api/v1/contacts\n",
         flush=True,
     )
-    return manage("run_all", "--host", host, "--port", port, env=env, check=False).returncode
+    child = subprocess.Popen([PYTHON, str(ROOT / "manage.py"), "run_all", "--host", host, "--port", port],
+                             env=env, cwd=ROOT)
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        child.send_signal(signal.SIGTERM)
+        return child.wait()
 
 
 def command_test(pytest_args: list[str]) -> int:
@@ -163,7 +171,18 @@ def command_test(pytest_args: list[str]) -> int:
     return 0
 
 
+def _stop_embedded() -> None:
+    process = globals().get("_embedded_redis")
+    if process is not None and process.poll() is None:
+        process.terminate()
+        process.wait(timeout=10)
+    # The embedded PostgreSQL stops through its own atexit handler (cleanup_mode="stop").
+
+
 def main(argv: list[str]) -> int:
+    # SIGTERM ends the run like Ctrl-C does: children are stopped and embedded services shut down on the way out.
+    signal.signal(signal.SIGTERM, lambda signum, frame: (_ for _ in ()).throw(KeyboardInterrupt()))
+    atexit.register(_stop_embedded)
     if not argv or argv[0] not in {"run", "test"}:
         print(__doc__)
         return 2

@@ -21,9 +21,9 @@ from liquid.exceptions import LiquidError
 from campaigns import services as campaign_services
 from campaigns.models import Campaign
 from contacts.models import Contact
-from penguinflow.common.db import bulk_update_rows
 from events.models import Event
 from events.services import NewEvent
+from penguinflow.common.db import bulk_update_rows
 from workflows.engine.ports import EmailResult, PortError, Ports, WebhookResult
 
 logger = logging.getLogger(__name__)

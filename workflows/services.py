@@ -176,12 +176,21 @@ _REFERENCES = {
 }
 
 
+# Action types whose side effects ship with a later issue: refused at publish rather than failing at run time.
+ACTIONS_NOT_AVAILABLE_YET = {"create_task", "notify", "webhook"}
+
+
 def _reference_errors(workflow: Workflow, graph) -> list[dict[str, Any]]:
     import uuid
 
     from django.apps import apps
 
-    errors = []
+    errors = [
+        {"code": "action_not_available", "node_id": node.id,
+         "message": f"The {node.type} action cannot run in this PenguinFlow version yet: remove it to publish "
+                    "(simulation shows what it would do)."}
+        for node in graph.nodes if node.type in ACTIONS_NOT_AVAILABLE_YET
+    ]
     for node in graph.nodes:
         spec = _REFERENCES.get(node.type)
         if spec is None:

@@ -447,3 +447,14 @@ def test_unsubscribed_by_an_earlier_step_is_not_mailed(api, workspace):
     row = OutboxMessage.objects.get(contact=contact)
     assert row.status == "skipped"
     assert Enrollment.objects.get(contact=contact).status == "completed"
+
+
+def test_publish_refuses_actions_whose_effects_are_not_available_yet(api, workspace):
+    graph = {"nodes": [node("t", "trigger_manual"),
+                       node("n", "notify", {"to": ["sales@x.test"], "subject": "Lead", "message": "Call"})],
+             "edges": chain("t", "n")}
+    workflow_id = api.post("/api/v1/workflows", {"name": "X", "graph": graph}, format="json").json()["id"]
+    response = api.post(f"/api/v1/workflows/{workflow_id}/publish")
+    assert response.status_code == 422
+    assert [(e["code"], e["node_id"]) for e in response.json()["error"]["details"]["errors"]] == [
+        ("action_not_available", "n")]
