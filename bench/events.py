@@ -5,7 +5,8 @@ What it does (all traffic to 127.0.0.1 only):
 1. (Re)creates the dedicated database `penguinflow_bench` (migrated; dropped again at the end unless
    BENCH_KEEP_DB=1) and uses Redis database BENCH_REDIS_DB (default 12) for the throttle, the trigger index token
    and the `events` queue. The configured development database is never touched.
-2. Starts `uvicorn penguinflow.asgi:application --workers 2` with production settings (DEBUG off).
+2. Starts `uvicorn penguinflow.asgi:application --workers 2` with production settings (DEBUG off): POST
+   /api/v1/events is served by the ASGI fast path (events.fastpath), database connections are pooled.
 3. Drives POST /api/v1/events from a separate client process (raw asyncio HTTP/1.1, keep-alive) with concurrent
    connections: batches of 500 events, then one event per request. Every event carries a client id (dedupe on)
    and names an existing contact by email.
@@ -63,10 +64,9 @@ def _env(params: dict[str, Any], redis_db: int) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "penguinflow.settings.base",
         "DEBUG": "0",
         "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
-        # Under ASGI every request runs in a thread of its own, so persistent connections (CONN_MAX_AGE > 0)
-        # pile up, one per request thread, until PostgreSQL refuses clients: pooled connections instead.
-        "DATABASE_URL": _pg_url(params) + "?pool=true",
-        "DATABASE_CONN_MAX_AGE": "0",
+        # The production defaults: Django's connection pool (settings DATABASE_POOL*), and POST /api/v1/events
+        # served by the ASGI fast path (events.fastpath) with its own small async pool.
+        "DATABASE_URL": _pg_url(params),
         "REDIS_URL": f"redis://{HOST}:6379/{redis_db}",
         "ALLOWED_HOSTS": HOST,
         "SECURE_SSL_REDIRECT": "0",

@@ -1,6 +1,6 @@
 """`/api/v1/events`: POST ingests (a lean Django view), GET lists (a DRF view).
 
-POST is served without DRF: at thousands of requests per second DRF's per-request machinery (and its throttle,
+POST is served without DRF (and, under uvicorn, without Django at all: see `events.fastpath`): at thousands of requests per second DRF's per-request machinery (and its throttle,
 which keeps a list of timestamps per key in the cache) costs more than the work itself. It keeps the project's
 semantics: the bearer API key through `principal_for_key`, a per-key rate limit with `Retry-After`, the body
 limit, and every error in the contract's format.
@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import base64
 import logging
-import math
 import time
 from datetime import datetime
 from uuid import UUID
 
 import msgspec
-from django.conf import settings
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import mixins, serializers
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
+from events.admission import (
+    INVALID_KEY,
+    Refusal,
+    bearer_key,
+    body_size_refusal,
+    content_type_refusal,
+    throttle_window,
+    throttled,
+)
 from events.ingest import events_ingest
 from events.models import Event
 from events.redis_client import redis_client
@@ -32,46 +39,31 @@ from penguinflow.common.errors import InvalidInput, error_response
 
 logger = logging.getLogger(__name__)
 
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def _rate() -> tuple[int, int] | None:
-    rate = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get("api_key")
-    if not rate:
-        return None
-    count, _, period = rate.partition("/")
-    return int(count), _PERIODS[period[0]]
-
-
 def _retry_after(key_id: str) -> int | None:
     """Count this request against the key's fixed window; return seconds to wait when over, else None.
 
     One Redis round trip (INCR + EXPIRE pipelined), shared by all server processes. Fails open when Redis is
     unavailable: ingestion must not stop because the rate limiter cannot count.
     """
-    rate = _rate()
-    if rate is None:
-        return None
-    limit, period = rate
     now = time.time()
-    window = int(now // period)
-    key = f"pf:throttle:events:{key_id}:{window}"
+    window = throttle_window(key_id, now)
+    if window is None:
+        return None
     try:
         pipe = redis_client().pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, period + 1)
+        pipe.incr(window.key)
+        pipe.expire(window.key, window.period + 1)
         count = pipe.execute()[0]
     except Exception:
         logger.warning("Event ingestion rate limiter unavailable; letting the request through", exc_info=True)
         return None
-    if count <= limit:
-        return None
-    return max(1, math.ceil((window + 1) * period - now))
+    return window.retry_after(count, now)
 
 
-def _unauthenticated(code: str, message: str) -> HttpResponse:
-    response = error_response(401, code, message)
-    response["WWW-Authenticate"] = "Bearer"
+def _refusal(refusal: Refusal) -> HttpResponse:
+    response = error_response(refusal.status, refusal.code, refusal.message, refusal.details)
+    for name, value in refusal.headers:
+        response[name] = value
     return response
 
 
@@ -80,32 +72,23 @@ def _json(status: int, body: dict) -> HttpResponse:
 
 
 def post_events(request) -> HttpResponse:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    if not header:
-        return _unauthenticated("not_authenticated",
-                                "Authentication is required: send 'Authorization: Bearer <api key>'.")
-    scheme, _, raw_key = header.partition(" ")
-    raw_key = raw_key.strip()
-    if scheme.lower() != "bearer" or not raw_key or " " in raw_key:
-        return _unauthenticated("authentication_failed", "The Authorization header must be 'Bearer <api key>'.")
+    """Ingest events (CONTRACT §3). The checks and their order are `events.admission`'s, shared with the ASGI
+    fast path (`events.fastpath`); the over-long Content-Length was already refused by the body-size middleware.
+    """
+    raw_key = bearer_key(request.META.get("HTTP_AUTHORIZATION", ""))
+    if isinstance(raw_key, Refusal):
+        return _refusal(raw_key)
     principal = principal_for_key(raw_key)
     if principal is None:
-        return _unauthenticated("authentication_failed", "This API key is not valid, or has been revoked.")
+        return _refusal(INVALID_KEY)
     wait = _retry_after(principal.key_id)
     if wait is not None:
-        response = error_response(429, "throttled", f"Request was throttled. Expected available in {wait} seconds.")
-        response["Retry-After"] = str(wait)
-        return response
-    content_type = request.META.get("CONTENT_TYPE", "")
-    if content_type and not content_type.lower().startswith("application/json"):
-        return error_response(415, "unsupported_media_type",
-                              f'Unsupported media type "{content_type}"; send application/json.')
+        return _refusal(throttled(wait))
+    if refusal := content_type_refusal(request.META.get("CONTENT_TYPE", "")):
+        return _refusal(refusal)
     body = request.body
-    limit = settings.BODY_SIZE_LIMITS["/api/v1/events"]
-    if len(body) > limit:
-        return error_response(413, "payload_too_large",
-                              f"The request body is {len(body)} bytes; this endpoint takes at most {limit} bytes.",
-                              {"limit_bytes": limit})
+    if refusal := body_size_refusal(len(body)):
+        return _refusal(refusal)
     try:
         result, _ = events_ingest(workspace=principal.workspace, body=body)
     except InvalidInput as error:

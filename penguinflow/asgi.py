@@ -1,4 +1,8 @@
-"""The ASGI application: HTTP through Django, websockets through Channels (session auth, same origin)."""
+"""The ASGI application: HTTP through Django, websockets through Channels (session auth, same origin).
+
+`POST /api/v1/events` is answered in front of Django by `events.fastpath` (same behaviour, no thread hop per
+request); EVENTS_FASTPATH=0 turns that off and lets Django's view serve it too.
+"""
 
 import os
 
@@ -10,7 +14,9 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from events.fastpath import EventsFastPath  # noqa: E402
 from penguinflow.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -19,3 +25,5 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+if settings.EVENTS_FASTPATH:
+    application = EventsFastPath(application)

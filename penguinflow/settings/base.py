@@ -94,15 +94,36 @@ TEMPLATES = [
     },
 ]
 
+# Connections come from psycopg's pool (Django 5.2) by default: under ASGI every sync request runs in a thread
+# of its own, and persistent per-thread connections (CONN_MAX_AGE > 0) piled up until PostgreSQL refused clients.
+# With the pool a process holds at most DATABASE_POOL_MAX_SIZE connections, and CONN_MAX_AGE must be 0.
+# DATABASE_POOL=0 goes back to per-thread connections kept DATABASE_CONN_MAX_AGE seconds.
+DATABASE_POOL = env_bool("DATABASE_POOL", True)
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/penguinflow"),
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
+        conn_max_age=0 if DATABASE_POOL else int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_health_checks=not DATABASE_POOL,
     )
 }
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("PenguinFlow runs on PostgreSQL only: DATABASE_URL must be postgres://...")
+if DATABASE_POOL:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "1")),
+        "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "8")),
+        # Seconds a request waits for a free connection before it fails (psycopg_pool.PoolTimeout).
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
+    }
+
+# `POST /api/v1/events` under ASGI is served by events.fastpath in front of Django (EVENTS_FASTPATH=0: by Django),
+# with its own async pool of at most this many connections per server process, on top of the pool above.
+EVENTS_FASTPATH = env_bool("EVENTS_FASTPATH", True)
+EVENTS_FASTPATH_POOL_MIN_SIZE = int(os.environ.get("EVENTS_FASTPATH_POOL_MIN_SIZE", "2"))
+EVENTS_FASTPATH_POOL_MAX_SIZE = int(os.environ.get("EVENTS_FASTPATH_POOL_MAX_SIZE", "8"))
+# The event dispatcher (`manage.py dispatch_events`) keeps at most this many batches waiting in the `events` RQ
+# queue; the rest waits in PostgreSQL and is claimed in bigger batches when workers catch up (0: no limit).
+EVENTS_DISPATCH_MAX_QUEUED = int(os.environ.get("EVENTS_DISPATCH_MAX_QUEUED", "2"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -153,6 +174,18 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 
 EVENT_RETENTION_DAYS = int(os.environ.get("EVENT_RETENTION_DAYS", "90"))
 
+# The runtime's side of the narrow interface between event processing and the engine (events.gateway).
+ENGINE_GATEWAY = os.environ.get("ENGINE_GATEWAY", "workflows.gateway.RuntimeGateway")
+# How long a claimed batch of enrollments belongs to its job; when it runs out (the worker died, Redis lost the
+# job) the scheduler claims the batch again.
+ENGINE_LEASE_SECONDS = int(os.environ.get("ENGINE_LEASE_SECONDS", "60"))
+# The scheduler keeps at most this many claimed batches waiting in the engine queue (backpressure).
+ENGINE_MAX_QUEUED_BATCHES = int(os.environ.get("ENGINE_MAX_QUEUED_BATCHES", "8"))
+# How often the scheduler sweeps the email outbox (stuck `sending` rows become `unknown`; lost jobs re-enqueued),
+# and how long a due `queued` row waits before it counts as lost.
+EMAIL_SWEEP_INTERVAL_SECONDS = float(os.environ.get("EMAIL_SWEEP_INTERVAL_SECONDS", "30"))
+EMAIL_SWEEP_GRACE_SECONDS = int(os.environ.get("EMAIL_SWEEP_GRACE_SECONDS", "300"))
+
 API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "200000/min")
 
 REST_FRAMEWORK = {
@@ -182,12 +215,80 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ContactStatusEnum": "contacts.models.Contact.Status",
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "WorkflowStatusEnum": "workflows.models.Workflow.Status",
+        "ExecutionStatusEnum": "workflows.models.Enrollment.Status",
+        "StepRunStatusEnum": "workflows.models.StepRun.Status",
+    },
 }
 
 # Email (CONTRACT §12); the delivery pipeline reads EMAIL_URL.
+def email_settings_from_url(url: str) -> dict:
+    """Return Django's EMAIL_* settings for an EMAIL_URL.
+
+    `smtp://user:pass@host:port` (plain, 25), `smtp+tls://...` (STARTTLS, 587), `smtps://...` (implicit TLS, 465),
+    `console://`, `locmem://`, or an ESP through django-anymail: `anymail+postmark://` (or `postmark://`, ...),
+    whose keys come from the ANYMAIL_* variables. Query options: `timeout`, `ssl_certfile`, `ssl_keyfile`.
+    """
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    if scheme == "console":
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if scheme == "locmem":
+        return {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    if scheme in {"smtp", "smtp+tls", "smtps", "smtp+ssl"}:
+        use_tls, use_ssl = scheme == "smtp+tls", scheme in {"smtps", "smtp+ssl"}
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": parts.hostname or "localhost",
+            "EMAIL_PORT": parts.port or (587 if use_tls else 465 if use_ssl else 25),
+            "EMAIL_HOST_USER": unquote(parts.username or ""),
+            "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+            "EMAIL_USE_TLS": use_tls,
+            "EMAIL_USE_SSL": use_ssl,
+            "EMAIL_TIMEOUT": float(options.get("timeout", 30)),
+            "EMAIL_SSL_CERTFILE": options.get("ssl_certfile"),
+            "EMAIL_SSL_KEYFILE": options.get("ssl_keyfile"),
+        }
+    esp = scheme.removeprefix("anymail+")
+    if esp and esp.replace("_", "").isalnum():
+        return {"EMAIL_BACKEND": f"anymail.backends.{esp}.EmailBackend"}
+    raise ImproperlyConfigured(f"EMAIL_URL: unknown scheme '{parts.scheme}' (smtp, smtp+tls, smtps, console, <esp>)")
+
+
 EMAIL_URL = os.environ.get("EMAIL_URL", "console://")
+globals().update(email_settings_from_url(EMAIL_URL))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "PenguinFlow <noreply@penguinmails.test>")
 ANYMAIL = {key[len("ANYMAIL_"):]: value for key, value in os.environ.items() if key.startswith("ANYMAIL_")}
+# The domain of our Message-ID headers (`<outbox id@domain>`); defaults to DEFAULT_FROM_EMAIL's domain.
+EMAIL_MESSAGE_ID_DOMAIN = os.environ.get("EMAIL_MESSAGE_ID_DOMAIN", "")
+# The mailto: half of List-Unsubscribe; replies to it are read by the anymail inbound webhook. Empty: HTTPS only
+# unless DEFAULT_FROM_EMAIL's domain can be used (`unsubscribe@<domain>`).
+EMAIL_UNSUBSCRIBE_MAILTO = os.environ.get("EMAIL_UNSUBSCRIBE_MAILTO", "")
+# Signing salt of the tracking and unsubscribe tokens (with SECRET_KEY); changing it voids links already sent.
+EMAIL_TOKEN_SALT = os.environ.get("EMAIL_TOKEN_SALT", "penguinflow.email.v1")
+# Hits of link scanners and prefetchers are recorded but flagged {"bot": true}: HEAD requests, these user agents
+# (case-insensitive substrings), and clicks this many seconds or less after delivery.
+EMAIL_SCANNER_USER_AGENTS = env_list(
+    "EMAIL_SCANNER_USER_AGENTS",
+    "barracuda,mimecast,proofpoint,symantec,messagelabs,forcepoint,trendmicro,fireeye,safelinks,"
+    "ms-office,microsoft office existence,bitdefender,sophos,zscaler,checkpoint,"
+    "python-requests,curl/,wget/,go-http-client,headlesschrome,slackbot,linkexpander",
+)
+EMAIL_SCANNER_CLICK_SECONDS = int(os.environ.get("EMAIL_SCANNER_CLICK_SECONDS", "10"))
+# A message found in `sending` this long after it was claimed became `unknown` (its worker died mid-send).
+EMAIL_SEND_LEASE_SECONDS = int(os.environ.get("EMAIL_SEND_LEASE_SECONDS", "300"))
+EMAIL_MAX_ATTEMPTS = int(os.environ.get("EMAIL_MAX_ATTEMPTS", "8"))
+# `templates.services.outbox_sweep` (run by the scheduler every EMAIL_SWEEP_INTERVAL_SECONDS) re-enqueues a queued
+# message that has been due this long without being sent (its job was lost: Redis flushed, enqueue failed).
+EMAIL_SWEEP_INTERVAL_SECONDS = int(os.environ.get("EMAIL_SWEEP_INTERVAL_SECONDS", "30"))
+EMAIL_SWEEP_GRACE_SECONDS = int(os.environ.get("EMAIL_SWEEP_GRACE_SECONDS", "300"))
+EMAIL_DELIVERY_BATCH = int(os.environ.get("EMAIL_DELIVERY_BATCH", "100"))
 
 LOGGING = {
     "version": 1,

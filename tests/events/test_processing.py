@@ -360,3 +360,20 @@ def test_processing_uses_the_partial_index_claim(workspace, redis_db):
         cursor.execute("EXPLAIN SELECT id FROM events_event WHERE processed_at IS NULL ORDER BY id LIMIT 10")
         plan = " ".join(row[0] for row in cursor.fetchall())
     assert "Index" in plan or "Seq Scan" in plan  # planner's choice on a tiny table; the query must be valid
+
+
+def test_dispatcher_keeps_at_most_max_queued_batches_waiting(monkeypatch):
+    queued = [0]
+    claims: list[int] = []
+    polls = iter(range(6))
+
+    def dispatch(*, batch_size, max_batches):
+        claims.append(batch_size)
+        queued[0] += 1
+        return 3  # some work found, not a full batch
+
+    monkeypatch.setattr(processing, "_queued_batches", lambda: queued[0])
+    monkeypatch.setattr(processing, "events_dispatch", dispatch)
+    monkeypatch.setattr(processing.time, "sleep", lambda seconds: None)
+    processing.events_dispatch_forever(batch_size=10, max_queued=2, should_stop=lambda: next(polls, None) is None)
+    assert claims == [10, 10]  # then the queue is full: events stay in PostgreSQL until workers catch up

@@ -16,9 +16,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--interval", type=float, default=0.05, help="Seconds between polls when idle.")
         parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument("--max-queued", type=int, default=None,
+                            help="Batches allowed to wait in the queue (default: EVENTS_DISPATCH_MAX_QUEUED).")
         parser.add_argument("--once", action="store_true", help="Dispatch what is pending now and exit.")
 
-    def handle(self, *args, interval: float, batch_size: int, once: bool, **options):
+    def handle(self, *args, interval: float, batch_size: int, once: bool, max_queued: int | None, **options):
         if once:
             self.stdout.write(f"dispatched {events_dispatch(batch_size=batch_size)} events")
             return
@@ -30,4 +32,5 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        events_dispatch_forever(interval=interval, batch_size=batch_size, should_stop=lambda: stopping)
+        events_dispatch_forever(interval=interval, batch_size=batch_size, should_stop=lambda: stopping,
+                                max_queued=max_queued)
