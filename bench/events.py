@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from bench._support import drop_database, pg_params, recreate_database
+
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "penguinflow_bench"
 HOST = "127.0.0.1"
@@ -44,13 +46,6 @@ LAG_TYPE = "bench.lag"
 
 # --- helpers ------------------------------------------------------------------------------------------------
 
-
-def _pg_params() -> dict[str, Any]:
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    return {"host": db["HOST"] or HOST, "port": int(db["PORT"] or 5432), "user": db["USER"],
-            "password": db.get("PASSWORD") or None}
 
 
 def _pg_url(params: dict[str, Any]) -> str:
@@ -307,16 +302,14 @@ def run(*, out: TextIO, quick: bool = False) -> None:
     lag_seconds = float(os.environ.get("BENCH_LAG_SECONDS", "5" if quick else "60"))
     contacts = 2_000 if quick else CONTACTS
     redis_db = int(os.environ.get("BENCH_REDIS_DB", "12"))
-    params = _pg_params()
+    params = pg_params()
     env = _env(params, redis_db)
 
     def say(name: str, value: Any) -> None:
         out.write(f"{name}  {value}\n")
         out.flush()
 
-    with psycopg.connect(**params, dbname="postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DB_NAME}")
+    recreate_database(params, DB_NAME)
     _manage(env, "migrate", "--no-input")
     setup = json.loads(subprocess.run(
         [sys.executable, "-m", "bench.events", "setup", str(contacts)], env=env, cwd=ROOT, capture_output=True,
@@ -438,9 +431,7 @@ def run(*, out: TextIO, quick: bool = False) -> None:
     finally:
         for process in reversed(processes):
             _stop(process)
-        if os.environ.get("BENCH_KEEP_DB") != "1":
-            with psycopg.connect(**params, dbname="postgres", autocommit=True) as admin:
-                admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        drop_database(params, DB_NAME)
 
 
 if __name__ == "__main__":

@@ -28,18 +28,13 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, TextIO
 
+from bench._support import drop_database, pg_params, recreate_database
+
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "penguinflow_bench_runtime"
 # The naive comparison runs on the "default" queue (nothing else uses it in the bench's Redis database).
 NAIVE_QUEUE = "default"
 
-
-def _pg_params() -> dict[str, Any]:
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    return {"host": db["HOST"] or "127.0.0.1", "port": int(db["PORT"] or 5432), "user": db["USER"],
-            "password": db.get("PASSWORD") or None}
 
 
 def _env(params: dict[str, Any], redis_db: int) -> dict[str, str]:
@@ -347,23 +342,20 @@ def _throughput(env, enrollments: int) -> tuple[float, int]:
 
 
 def run(*, out: TextIO, quick: bool = False) -> None:
-    import psycopg
     import redis
 
     enrollments = 2_000 if quick else 20_000
     naive_enrollments = 100 if quick else 400
     big_waiting = 100_000 if quick else 1_000_000
     redis_db = int(os.environ.get("BENCH_REDIS_DB", "13"))
-    params = _pg_params()
+    params = pg_params()
     env = _env(params, redis_db)
 
     def say(name: str, value: Any) -> None:
         out.write(f"{name}  {value}\n")
         out.flush()
 
-    with psycopg.connect(**params, dbname="postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DB_NAME}")
+    recreate_database(params, DB_NAME)
     subprocess.run([sys.executable, "manage.py", "migrate", "--no-input"], env=env, cwd=ROOT, check=True,
                    capture_output=True)
     redis.Redis(db=redis_db).flushdb()
@@ -423,9 +415,7 @@ def run(*, out: TextIO, quick: bool = False) -> None:
         say("batched_over_naive", f"{rate / naive_rate:.1f}x")
     finally:
         _stop(naive_workers)
-    if os.environ.get("BENCH_KEEP_DB") != "1":
-        with psycopg.connect(**params, dbname="postgres", autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+    drop_database(params, DB_NAME)
 
 
 def child_enroll_idle(workflow_id: str) -> None:

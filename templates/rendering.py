@@ -89,7 +89,8 @@ class _ParsedCache:
 _parsed = _ParsedCache()
 
 
-def _error_line(error: LiquidError, source: str) -> int:
+def error_line(error: LiquidError, source: str) -> int:
+    """Return the 1-based line of a Liquid error; an error at the end of the template is on its last line."""
     token = getattr(error, "token", None)
     index = getattr(token, "start_index", -1)
     if index is None or index < 0:
@@ -118,7 +119,7 @@ def render_parts(*, template, variables: Mapping[str, Any]) -> RenderedEmail:
         except LiquidError as error:
             raise TemplateRenderError(
                 f"The template's {part} could not be rendered: {error.message}",
-                details={part: f"line {_error_line(error, source)}: {error.message}"},
+                details={part: f"line {error_line(error, source)}: {error.message}"},
             ) from error
         except (TypeError, ValueError, ArithmeticError, RecursionError) as error:  # defensive: filters on odd data
             raise TemplateRenderError(

@@ -46,6 +46,7 @@ from templates.rendering import (
     RenderedEmail,
     TemplateRenderError,
     contact_variables,
+    error_line,
     render_parts,
     single_line,
     workspace_variables,
@@ -75,17 +76,8 @@ def template_syntax_errors(*, subject: str, html: str, text: str) -> dict[str, s
         try:
             liquid_env.from_string(source)
         except LiquidError as error:
-            errors[part] = f"line {_error_line(error, source)}: {error.message}"
+            errors[part] = f"line {error_line(error, source)}: {error.message}"
     return errors
-
-
-def _error_line(error: LiquidError, source: str) -> int:
-    """Return the 1-based line of a Liquid error; an error at the end of the template is on its last line."""
-    token = getattr(error, "token", None)
-    index = getattr(token, "start_index", -1)
-    if index is None or index < 0:
-        return source.count("\n") + 1
-    return source.count("\n", 0, index) + 1
 
 
 def _check(*, subject: str, html: str, text: str) -> None:
