@@ -148,6 +148,7 @@ def enrollment_cancel(*, enrollment: Enrollment) -> Enrollment:
     from workflows.runtime import Counters
 
     before = enrollment.status
+    parked = (enrollment.context or {}).get("wait") or {}
     enrollment = transition(
         enrollment,
         to=Enrollment.Status.CANCELLED,
@@ -158,8 +159,8 @@ def enrollment_cancel(*, enrollment: Enrollment) -> Enrollment:
     counters = Counters()
     counters.add(enrollment.version_id, f"enrollments.{before}", -1)
     counters.add(enrollment.version_id, "enrollments.cancelled", 1)
-    if before == Enrollment.Status.WAITING and enrollment.current_node_id:
-        counters.add(enrollment.version_id, f"node.{enrollment.current_node_id}.waiting", -1)
+    if before == Enrollment.Status.WAITING and parked.get("node_id") and not parked.get("retry"):
+        counters.add(enrollment.version_id, f"node.{parked['node_id']}.waiting", -1)
     counters.flush()
     return enrollment
 

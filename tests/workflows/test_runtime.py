@@ -458,3 +458,18 @@ def test_publish_refuses_actions_whose_effects_are_not_available_yet(api, worksp
     assert response.status_code == 422
     assert [(e["code"], e["node_id"]) for e in response.json()["error"]["details"]["errors"]] == [
         ("action_not_available", "n")]
+
+
+def test_cancelling_a_waiting_enrollment_moves_its_counters(api, workspace):
+    from workflows.services import enrollment_cancel
+
+    contact = ContactFactory(workspace=workspace)
+    workflow = publish(workspace, [node("t", "trigger_manual"), node("d", "delay", {"duration": "P1D"})],
+                       chain("t", "d"))
+    enroll(api, workflow, contact)
+    run_due()
+    assert workflow_analytics(workflow=workflow)["nodes"]["d"]["waiting_now"] == 1
+    enrollment_cancel(enrollment=Enrollment.objects.get(contact=contact))
+    analytics = workflow_analytics(workflow=workflow)
+    assert analytics["nodes"]["d"]["waiting_now"] == 0
+    assert analytics["enrollments"]["waiting"] == 0 and analytics["enrollments"]["cancelled"] == 1
