@@ -28,7 +28,7 @@ from django.utils import timezone
 from contacts.models import Contact
 from contacts.selectors import contact_as_data
 from events.models import Event
-from events.services import NewEvent, events_emit
+from events.services import NewEvent, events_emit, events_store
 from penguinflow.common.db import bulk_update_rows
 from workflows.engine.graph import Graph, WorkflowSettings
 from workflows.engine.runner import entry_trigger, reenrollment_allowed, run_enrollment
@@ -544,8 +544,7 @@ def enrollments_advance(
         for event in book.events + workflow_events:
             by_workspace[workspace_of_contact[str(event.contact_id)]].append(event)
         for workspace_id, events in by_workspace.items():
-            if events:
-                events_emit(workspace=_workspace_ref(workspace_id), events=events)
+            events_store(workspace=workspace_id, events=events)
         _refresh_segments(changed_contacts)
     return report
 
