@@ -28,7 +28,7 @@ from django.utils import timezone
 from contacts.models import Contact
 from contacts.selectors import contact_as_data
 from events.models import Event
-from events.services import NewEvent, events_emit, events_store
+from events.services import NewEvent, events_store
 from penguinflow.common.db import bulk_update_rows
 from workflows.engine.graph import Graph, WorkflowSettings
 from workflows.engine.runner import entry_trigger, reenrollment_allowed, run_enrollment
@@ -277,16 +277,10 @@ def enrollments_start(
             )
     counters.add(version.id, _status_key(Enrollment.Status.ACTIVE), len(report.started))
     if events:
-        events_emit(workspace=_workspace_ref(version.workspace_id), events=events)
+        events_store(workspace=version.workspace_id, events=events)
     if own_counters:
         counters.flush()
     return report
-
-
-def _workspace_ref(workspace_id: UUID):
-    from penguinflow.workspaces.models import Workspace
-
-    return Workspace(pk=workspace_id)
 
 
 def published_version_of(workflow: Workflow) -> LiveVersion | None:
@@ -599,7 +593,7 @@ def _refresh_segments(contacts: list[Contact]) -> None:
     for contact in contacts:
         by_workspace[contact.workspace_id].append(contact.pk)
     for workspace_id, ids in by_workspace.items():
-        segments_refresh(workspace=_workspace_ref(workspace_id), contact_ids=ids)
+        segments_refresh(workspace=workspace_id, contact_ids=ids)
 
 
 def event_as_resume(event: Event | Mapping[str, Any], *, now: datetime) -> Resume:
