@@ -176,16 +176,6 @@ def child_enroll(workflow_id: str) -> None:
     print(json.dumps({"enrolled": len(started)}))
 
 
-def child_progress(workflow_id: str) -> None:
-    from django.db.models import Count
-
-    from workflows.models import Enrollment, StepRun
-
-    statuses = dict(Enrollment.objects.filter(workflow_id=workflow_id).values_list("status").annotate(n=Count("id")))
-    steps = StepRun.objects.filter(enrollment__workflow_id=workflow_id).count()
-    print(json.dumps({"statuses": statuses, "steps": steps}))
-
-
 def child_waiting(total: int, workflows: int) -> None:
     """Add `total` waiting enrollments (due in a day) spread over `workflows` new active workflows, in SQL."""
     from django.db import connection
@@ -323,22 +313,41 @@ def child_naive(workflow_id: str) -> None:
 # --- the orchestration --------------------------------------------------------------------------------------------
 
 
+def _progress(workflow_id: str) -> tuple[int, int, float]:
+    """Return (completed enrollments, step runs, seconds from the first step to the last) of a workflow.
+
+    Read with plain psycopg: polling through a Django child process per look would itself load the CPU.
+    """
+    import psycopg
+
+    with psycopg.connect(**pg_params(), dbname=DB_NAME, autocommit=True) as conn:
+        completed = conn.execute(
+            "SELECT count(*) FROM workflows_enrollment WHERE workflow_id = %s AND status = 'completed'",
+            [workflow_id]).fetchone()[0]
+        steps, first, last = conn.execute(
+            "SELECT count(*), min(s.started_at), max(s.started_at) FROM workflows_steprun s "
+            "JOIN workflows_enrollment e ON e.id = s.enrollment_id WHERE e.workflow_id = %s", [workflow_id]
+        ).fetchone()
+    return completed, steps, (last - first).total_seconds() if first and last else 0.0
+
+
 def _wait_done(env, workflow_id: str, expected: int, timeout: float) -> tuple[float, int]:
+    """Wait until `expected` enrollments completed; return (seconds from first to last step, step runs)."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
-        progress = _child(env, "progress", workflow_id)
-        if progress["statuses"].get("completed", 0) >= expected:
-            return time.monotonic() - start, progress["steps"]
-        time.sleep(0.5)
-    raise RuntimeError(f"not done after {timeout}s: {progress}")
+        completed, steps, window = _progress(workflow_id)
+        if completed >= expected:
+            return window, steps
+        time.sleep(1)
+    raise RuntimeError(f"not done after {timeout}s: {completed} of {expected} completed")
 
 
 def _throughput(env, enrollments: int) -> tuple[float, int]:
+    """Return steps/s over the execution window (first step to last step) of `enrollments` enrollments."""
     prepared = _child(env, "prepare", str(enrollments))
-    began = time.monotonic()
     _child(env, "enroll", prepared["workflow"])
-    _, steps = _wait_done(env, prepared["workflow"], enrollments, timeout=900)
-    return steps / (time.monotonic() - began), steps
+    window, steps = _wait_done(env, prepared["workflow"], enrollments, timeout=900)
+    return steps / max(window, 0.001), steps
 
 
 def run(*, out: TextIO, quick: bool = False) -> None:
@@ -409,7 +418,7 @@ def run(*, out: TextIO, quick: bool = False) -> None:
         # Measured over a fixed window (the naive way may not finish a large run in reasonable time).
         window = 20 if quick else 60
         time.sleep(window)
-        steps = _child(env, "progress", prepared["workflow"])["steps"]
+        steps = _progress(prepared["workflow"])[1]
         naive_rate = steps / (time.monotonic() - began)
         say("steps_per_s_naive", f"{naive_rate:.0f}  ({steps} steps in {window} s; one job per step, forking x2)")
         say("batched_over_naive", f"{rate / naive_rate:.1f}x")
@@ -427,7 +436,6 @@ _CHILDREN = {
     "prepare": lambda a: child_prepare(int(a[0])),
     "enroll": lambda a: child_enroll(a[0]),
     "enroll_idle": lambda a: child_enroll_idle(a[0]),
-    "progress": lambda a: child_progress(a[0]),
     "waiting": lambda a: child_waiting(int(a[0]), int(a[1])),
     "claim": lambda a: child_claim_timing(int(a[0])),
     "overshoot_prepare": lambda a: child_overshoot_prepare(int(a[0])),
