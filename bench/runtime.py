@@ -386,7 +386,8 @@ def run(*, out: TextIO, quick: bool = False) -> None:
     # The due-claim alone (no scheduler running, so the due rows stay due), with few and with many waiting.
     for waiting in (10_000, big_waiting):
         extra = waiting - (0 if waiting == 10_000 else 10_000)
-        _child(env, "waiting", str(extra), "1")
+        # One live enrollment per (workflow, contact): spread over enough workflows for 100,000 contacts.
+        _child(env, "waiting", str(extra), str(max(1, -(-extra // 100_000))))
         timing = _child(env, "claim", "15")
         say(f"claim_ms_with_{waiting // 1000}k_waiting", f"{timing['median_ms']:.2f}")
 
