@@ -21,6 +21,7 @@ from liquid.exceptions import LiquidError
 from campaigns import services as campaign_services
 from campaigns.models import Campaign
 from contacts.models import Contact
+from contacts.nodes import CONTACT_ATTRIBUTES
 from events.models import Event
 from events.services import NewEvent
 from penguinflow.common.db import bulk_update_rows
@@ -89,9 +90,6 @@ class ContactBook:
                                        "external_id", "updated_at"])
         self.changed.clear()
         return changed
-
-
-CONTACT_ATTRIBUTES = ("first_name", "last_name", "timezone", "external_id")
 
 
 class LiveContacts:
