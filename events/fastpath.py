@@ -78,7 +78,8 @@ _DRAIN_FACTOR = 4
 # arrived meanwhile (one statement and one commit for many single-event requests); bigger ones on their own.
 _COALESCE_MAX_ROWS = 50
 # Connection parameters of Django's that are not libpq's.
-_DJANGO_ONLY_OPTIONS = frozenset({"pool", "server_side_binding", "isolation_level", "assume_role", "cursor_factory"})
+_DJANGO_ONLY_OPTIONS = frozenset({"pool", "server_side_binding", "isolation_level", "assume_role", "cursor_factory",
+                                  "prepare_threshold"})
 
 
 def _principal_in_thread(raw_key: str) -> ApiKeyPrincipal | None:

@@ -61,9 +61,14 @@ def clean_address(value: str, *, field: str, name: str | None = None) -> str:
 
 
 def message_id_domain() -> str:
-    if settings.EMAIL_MESSAGE_ID_DOMAIN:
-        return settings.EMAIL_MESSAGE_ID_DOMAIN
-    _, addr = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return _message_id_domain(settings.EMAIL_MESSAGE_ID_DOMAIN, settings.DEFAULT_FROM_EMAIL)
+
+
+@functools.lru_cache(maxsize=8)
+def _message_id_domain(configured: str, default_from: str) -> str:
+    if configured:
+        return configured
+    _, addr = parseaddr(default_from)
     return addr.rpartition("@")[2] or "penguinflow.invalid"
 
 

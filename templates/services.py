@@ -4,6 +4,7 @@ unsubscribe and ESP webhooks. Every write of the email pipeline is a function he
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -17,7 +18,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import IntegrityError, connection, transaction
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from liquid import Environment
 from liquid.exceptions import LiquidError
@@ -25,7 +27,8 @@ from liquid.exceptions import LiquidError
 from contacts.models import Contact, Suppression, email_hash
 from contacts.services import contact_update, is_suppressed, suppression_add
 from events.models import Event
-from events.services import NewEvent, events_emit
+from events.services import NewEvent, events_emit, events_store
+from penguinflow.common.db import prepared_cursor
 from penguinflow.common.errors import InvalidInput, InvalidTransition
 from penguinflow.common.states import transition
 from templates import tracking
@@ -35,12 +38,14 @@ from templates.delivery import (
     build_message,
     clean_address,
     esp_message_id,
+    list_unsubscribe,
     message_id_header,
     outbox_id_from_message_id,
     rate_take,
     unsubscribe_mailbox,
     verdict,
 )
+from templates.mime import smtp_send, wire_message
 from templates.models import EmailTemplate, OutboxMessage
 from templates.rendering import (
     RenderedEmail,
@@ -134,7 +139,7 @@ def template_preview(
     return render_parts(template=template, variables=variables)
 
 
-def _variables(*, workspace, contact: Contact, context: Mapping[str, Any], unsubscribe: str) -> dict[str, Any]:
+def _variables(*, workspace, contact: Contact | LockedContact, context: Mapping[str, Any], unsubscribe: str) -> dict[str, Any]:
     variables = {key: value for key, value in context.items() if isinstance(key, str)}
     variables.setdefault("event", {})
     variables.setdefault("enrollment", {})
@@ -224,7 +229,7 @@ def email_send(
             return _existing(workspace, key)
         outbox_id = uuid.uuid4()
         row = OutboxMessage(
-            id=outbox_id, workspace=workspace, key=key, contact=contact, template=template,
+            id=outbox_id, workspace=workspace, key=key, contact_id=contact.id, template=template,
             node_id=node_id or "", workflow_id=workflow_id, enrollment_id=enrollment_id,
             to_email=_recipient(contact), message_id=message_id_header(outbox_id),
         )  # fmt: skip
@@ -268,10 +273,26 @@ def email_send(
 _CONTACT_COLUMNS = ("email", "first_name", "last_name", "timezone", "status", "score", "fields", "tags", "external_id")
 
 
-def _lock_contact(*, workspace, contact: Contact, key: str) -> tuple[Contact, bool, bool]:
+@dataclass(frozen=True)
+class LockedContact:
+    """The contact as read under its row lock by `email_send`: what rendering and the skip rules read."""
+
+    id: uuid.UUID
+    email: str
+    first_name: str
+    last_name: str
+    timezone: str
+    status: str
+    score: int
+    fields: dict
+    tags: list
+    external_id: str | None
+
+
+def _lock_contact(*, workspace, contact: Contact, key: str) -> tuple[LockedContact, bool, bool]:
     """Lock the contact row; return it fresh, whether its address is suppressed and whether `key` exists.
 
-    One statement (this is the hot path of every send). Caller holds a transaction.
+    One prepared statement (this is the hot path of every send). Caller holds a transaction.
     """
     digest = email_hash(contact.email)
     sql = (
@@ -281,16 +302,16 @@ def _lock_contact(*, workspace, contact: Contact, key: str) -> tuple[Contact, bo
         f'EXISTS (SELECT 1 FROM {OutboxMessage._meta.db_table} o WHERE o.workspace_id = c.workspace_id AND o."key" = %s) '
         f"FROM {Contact._meta.db_table} c WHERE c.id = %s AND c.workspace_id = %s FOR NO KEY UPDATE OF c"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [digest, key, contact.pk, workspace.pk])
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, [digest, key, contact.pk, workspace.pk], prepare=True)
         found = cursor.fetchone()
     if found is None:
         raise Contact.DoesNotExist(f"No contact {contact.pk} in workspace {workspace.pk}.")
-    fresh = Contact(id=contact.pk, workspace=workspace, created_at=contact.created_at, updated_at=contact.updated_at)
-    for name, value in zip(_CONTACT_COLUMNS, found, strict=False):
-        field = Contact._meta.get_field(name)
-        setattr(fresh, name, field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value)
-    fresh._state.adding, fresh._state.db = False, "default"
+    values = dict(zip(_CONTACT_COLUMNS, found, strict=False))
+    fields = values["fields"]
+    values["fields"] = json.loads(fields) if isinstance(fields, str | bytes) else (fields or {})
+    values["tags"] = list(values["tags"] or [])
+    fresh = LockedContact(id=contact.pk, **values)
     suppressed, exists = found[-2], found[-1]
     if fresh.email != contact.email:  # changed meanwhile: the hash we checked was the old address's
         suppressed = is_suppressed(workspace=workspace, email=fresh.email)
@@ -303,19 +324,39 @@ def _insert_if_new(row: OutboxMessage) -> bool:
     ON CONFLICT DO NOTHING waits for a concurrent inserter of the same key and then does nothing: no savepoint
     and no error to recover from.
     """
+    sql, fields, prepared = _outbox_insert()
+    values = [
+        field.get_db_prep_save(field.pre_save(row, add=True), connection) if field in prepared
+        else getattr(row, field.attname)
+        for field in fields
+    ]  # fmt: skip
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, values, prepare=True)
+        inserted = cursor.fetchone() is not None
+    if inserted:
+        row._state.adding, row._state.db = False, "default"
+    return inserted
+
+
+@functools.cache
+def _outbox_insert() -> tuple[str, list, set]:
+    """The INSERT of `_insert_if_new`, its fields, and those whose value Django must prepare (timestamps, JSON).
+
+    Every other field's Python value is what psycopg sends as is; skipping Django's per-field preparation for
+    them halves the cost of building the statement.
+    """
     fields = OutboxMessage._meta.local_concrete_fields
-    values = [field.get_db_prep_save(field.pre_save(row, add=True), connection) for field in fields]
+    prepared = {
+        field for field in fields
+        if isinstance(field, models.JSONField) or getattr(field, "auto_now", False)
+        or getattr(field, "auto_now_add", False)
+    }  # fmt: skip
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     sql = (
         f"INSERT INTO {OutboxMessage._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
         f'ON CONFLICT (workspace_id, "key") DO NOTHING RETURNING id'
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        inserted = cursor.fetchone() is not None
-    if inserted:
-        row._state.adding, row._state.db = False, "default"
-    return inserted
+    return sql, fields, prepared
 
 
 def _existing(workspace, key: str) -> OutboxResult | None:
@@ -325,12 +366,12 @@ def _existing(workspace, key: str) -> OutboxResult | None:
     return OutboxResult(outcome="exists", message_id=str(row["id"]), status=row["status"], detail=row["error"])
 
 
-def _recipient(contact: Contact) -> str:
+def _recipient(contact: LockedContact) -> str:
     name = single_line(f"{contact.first_name} {contact.last_name}")
     return formataddr((name, contact.email)) if name else contact.email
 
 
-def _skip_reason(*, contact: Contact, suppressed: bool) -> tuple[str, str] | None:
+def _skip_reason(*, contact: LockedContact, suppressed: bool) -> tuple[str, str] | None:
     if contact.status != Contact.Status.SUBSCRIBED:
         return "not_subscribed", f"The contact's status is '{contact.status}'."
     if suppressed:
@@ -407,36 +448,67 @@ class DeliveryReport:
     not_due: int = 0
 
 
-# Sent rows are recorded in groups of this many: a worker that dies leaves at most these (and the one in hand)
-# in `sending`, to become `unknown`; all of them were really handed over.
-_RECORD_EVERY = 20
+@dataclass
+class _Pending:
+    """What delivery reads of a queued outbox row (with its contact's status and address, its workspace's rate)."""
+
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    contact_id: uuid.UUID
+    node_id: str
+    workflow_id: uuid.UUID | None
+    message_id: str
+    from_email: str
+    to_email: str
+    reply_to: str
+    subject: str
+    html: str
+    text: str
+    attempts: int
+    next_attempt_at: datetime | None
+    contact_status: str
+    contact_email: str
+    send_rate_per_minute: int
+
+    @property
+    def pk(self) -> uuid.UUID:
+        return self.id
+
+
+_PENDING_COLUMNS = (
+    "id", "workspace_id", "contact_id", "node_id", "workflow_id", "message_id", "from_email", "to_email", "reply_to",
+    "subject", "html", "text", "attempts", "next_attempt_at", "contact__status", "contact__email",
+    "workspace__send_rate_per_minute",
+)  # fmt: skip
 
 
 def outbox_deliver(*, outbox_ids: list, now: datetime | None = None, connection=None) -> DeliveryReport:
     """Hand the given queued rows to the mail server, each at most once. Safe to run twice, or concurrently.
 
-    Each row is claimed (queued → sending, a conditional UPDATE) just before its hand-off and recorded (sent,
-    with the ESP's id) after it, in small groups: a worker that dies in between leaves it in `sending`, which
-    `outbox_sweep` turns into `unknown` once its lease is over. Over the workspace's rate, rows stay queued and a later job
-    is scheduled. Rows that are not queued (already sent, claimed by another job) are left alone.
+    Rows are claimed (queued → sending) just before their hand-off and recorded (sent, with the ESP's id) after
+    it, EMAIL_CLAIM_GROUP rows per statement each way: a worker that dies in between leaves the rows of its
+    group in `sending` (those handed over and those not yet), which `outbox_sweep` turns into `unknown` once the
+    lease is over; none is re-sent blindly. Over the workspace's rate, rows
+    stay queued and a later job is scheduled. Rows that are not queued (already sent, claimed by another job)
+    are left alone.
     """
     now = now or timezone.now()
     report = DeliveryReport()
-    rows = list(
-        OutboxMessage.objects.filter(pk__in=outbox_ids, status=Status.QUEUED)
-        .select_related("workspace", "contact")
+    rows = [
+        _Pending(*values)
+        for values in OutboxMessage.objects.filter(pk__in=outbox_ids, status=Status.QUEUED)
         .order_by("created_at")
-    )
+        .values_list(*_PENDING_COLUMNS)
+    ]
     due = [row for row in rows if row.next_attempt_at is None or row.next_attempt_at <= now]
     report.not_due = len(rows) - len(due)
-    sendable: list[OutboxMessage] = []
-    by_workspace: dict[Any, list[OutboxMessage]] = {}
+    sendable: list[_Pending] = []
+    by_workspace: dict[Any, list[_Pending]] = {}
     for row in due:
         by_workspace.setdefault(row.workspace_id, []).append(row)
     for group in by_workspace.values():
-        workspace = group[0].workspace
         decision = rate_take(
-            workspace_id=workspace.id, limit=workspace.send_rate_per_minute, count=len(group), now=now
+            workspace_id=group[0].workspace_id, limit=group[0].send_rate_per_minute, count=len(group), now=now
         )
         sendable += group[: decision.allowed]
         later = group[decision.allowed :]
@@ -451,22 +523,15 @@ def outbox_deliver(*, outbox_ids: list, now: datetime | None = None, connection=
     suppressed = set(
         Suppression.objects.filter(
             workspace_id__in={r.workspace_id for r in sendable},
-            email_hash__in={email_hash(r.contact.email) for r in sendable},
+            email_hash__in={email_hash(r.contact_email) for r in sendable},
         ).values_list("workspace_id", "email_hash")
     )
     own_connection = connection is None
     conn = connection or get_connection(fail_silently=False)
-    handed: list[tuple[OutboxMessage, str | None]] = []
     try:
-        for row in sendable:
-            esp_id = _deliver_one(row, conn=conn, suppressed=suppressed, report=report)
-            if esp_id is not False:
-                handed.append((row, esp_id))
-                if len(handed) >= _RECORD_EVERY:
-                    _record_sent(handed)
-                    handed = []
-        if handed:
-            _record_sent(handed)
+        size = max(1, settings.EMAIL_CLAIM_GROUP)
+        for start in range(0, len(sendable), size):
+            _deliver_group(sendable[start : start + size], conn=conn, suppressed=suppressed, report=report)
     finally:
         if own_connection:
             try:
@@ -476,28 +541,61 @@ def outbox_deliver(*, outbox_ids: list, now: datetime | None = None, connection=
     return report
 
 
-def _deliver_one(row: OutboxMessage, *, conn, suppressed: set, report: DeliveryReport) -> str | bool | None:
-    """Hand one row over; return the ESP's message id (None for SMTP) once handed over, False otherwise."""
-    contact = row.contact
-    if contact.status != Contact.Status.SUBSCRIBED or (row.workspace_id, email_hash(contact.email)) in suppressed:
-        if _move(row.pk, frm=Status.QUEUED, to=Status.SKIPPED, error="Unsubscribed or suppressed before delivery."):
-            report.skipped += 1
-        return False
-    # Open (or re-open) the connection before the claim: failing here provably sent nothing.
+def _deliver_group(group: list[_Pending], *, conn, suppressed: set, report: DeliveryReport) -> None:
+    """Claim a group of rows, hand each over, record those handed over (one transaction)."""
+    eligible = []
+    for row in group:
+        if row.contact_status != Contact.Status.SUBSCRIBED or (row.workspace_id, email_hash(row.contact_email)) in suppressed:
+            if _move(row.pk, frm=Status.QUEUED, to=Status.SKIPPED, error="Unsubscribed or suppressed before delivery."):
+                report.skipped += 1
+        else:
+            eligible.append(row)
+    if not eligible:
+        return
+    # Open the connection before the claim: failing here provably sent nothing.
+    error = _open(conn)
+    if error is not None:
+        for row in eligible:
+            _retry_or_fail(row, error=error, verdict_=_open_verdict(error), claimed=False, report=report)
+        return
+    claimed = _claim(row.pk for row in eligible)
+    handed: list[tuple[_Pending, str | None]] = []
+    try:
+        for row in eligible:
+            if row.pk not in claimed:
+                continue  # another job has it
+            row.attempts += 1
+            esp_id = _deliver_one(row, conn=conn, report=report)
+            if esp_id is not False:
+                handed.append((row, esp_id))
+    finally:
+        if handed:
+            _record_sent(handed)
+
+
+def _open(conn) -> BaseException | None:
+    """(Re-)open the mail connection when it is closed; return the error when that fails."""
     try:
         if getattr(conn, "connection", True) is None:
             conn.open()
     except Exception as error:
-        result = verdict(error)
-        _retry_or_fail(row, error=error, verdict_="retry" if result == "unknown" else result, claimed=False,
-                       report=report)  # fmt: skip
+        return error
+    return None
+
+
+def _open_verdict(error: BaseException) -> str:
+    result = verdict(error)
+    return "retry" if result == "unknown" else result  # we never reached the server: nothing was handed over
+
+
+def _deliver_one(row: _Pending, *, conn, report: DeliveryReport) -> str | bool | None:
+    """Hand one claimed row over; return the ESP's message id (None for SMTP) once handed over, False otherwise."""
+    error = _open(conn)  # closed after an earlier row's broken hand-off
+    if error is not None:
+        _retry_or_fail(row, error=error, verdict_=_open_verdict(error), claimed=True, report=report)
         return False
-    if not _claim(row.pk):
-        return False  # another job has it
-    row.attempts += 1
     try:
-        message = build_message(row, connection=conn)
-        conn.send_messages([message])
+        esp_id = _hand_over(row, conn)
     except Exception as error:
         result = verdict(error)
         if result == "unknown":
@@ -512,27 +610,44 @@ def _deliver_one(row: OutboxMessage, *, conn, suppressed: set, report: DeliveryR
                 conn.connection = None
         else:
             _retry_or_fail(row, error=error, verdict_=result, claimed=True, report=report)
+            if getattr(error, "smtp_code", None) == 421 and hasattr(conn, "connection"):
+                conn.connection = None  # the server closed the session: the next row opens a new one
         return False
     report.sent += 1
+    return esp_id
+
+
+def _hand_over(row: _Pending, conn) -> str | None:
+    """Send one row through `conn`; return the ESP's message id, None when the backend has none (SMTP)."""
+    if isinstance(conn, SMTPBackend) and conn.connection is not None:
+        try:
+            wire = wire_message(row, list_unsubscribe=list_unsubscribe(row.id))
+        except ValueError:
+            wire = None  # an address that needs SMTPUTF8: Django's builder below knows what to do with it
+        if wire is not None:
+            smtp_send(conn.connection, wire)
+            return None
+    message = build_message(row, connection=conn)
+    conn.send_messages([message])
     return esp_message_id(message)
 
 
-def _claim(row_id) -> bool:
-    """queued → sending, conditionally, in its own autocommit statement (the hot path: raw SQL)."""
-    with connection.cursor() as cursor:
+def _claim(row_ids) -> set:
+    """queued → sending, conditionally, for a group of rows in one autocommit statement; return the ids claimed."""
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"UPDATE {OutboxMessage._meta.db_table} SET status = %s, claimed_at = now(), updated_at = now(), "
-            "attempts = attempts + 1 WHERE id = %s AND status = %s",
-            [Status.SENDING, row_id, Status.QUEUED],
+            "attempts = attempts + 1 WHERE id = ANY(%s) AND status = %s RETURNING id",
+            [str(Status.SENDING), list(row_ids), str(Status.QUEUED)], prepare=True,
         )
-        return cursor.rowcount == 1
+        return {pk for (pk,) in cursor.fetchall()}
 
 
 def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:2000]
 
 
-def _retry_or_fail(row: OutboxMessage, *, error, verdict_: str, claimed: bool, report: DeliveryReport) -> None:
+def _retry_or_fail(row: _Pending, *, error, verdict_: str, claimed: bool, report: DeliveryReport) -> None:
     frm = Status.SENDING if claimed else Status.QUEUED
     attempts = row.attempts if claimed else row.attempts + 1
     if verdict_ == "retry" and attempts < settings.EMAIL_MAX_ATTEMPTS:
@@ -550,18 +665,18 @@ def _retry_or_fail(row: OutboxMessage, *, error, verdict_: str, claimed: bool, r
         report.failed += 1
 
 
-def _record_sent(handed: list[tuple[OutboxMessage, str | None]]) -> None:
+def _record_sent(handed: list[tuple[_Pending, str | None]]) -> None:
     """Record handed-over rows as sent (with their ESP ids) and emit their `email.sent`, in one transaction."""
     now = timezone.now()
     sources = [Status.SENDING, Status.UNKNOWN]  # unknown: a slow worker recording after its lease ran out
     assert all(Status.SENT in OUTBOX_TRANSITIONS[source] for source in sources)
     with transaction.atomic():
         plain = [row.pk for row, esp_id in handed if esp_id is None]
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(
                 f"UPDATE {OutboxMessage._meta.db_table} SET status = %s, sent_at = %s, updated_at = %s, error = '' "
                 "WHERE id = ANY(%s) AND status = ANY(%s) RETURNING id",
-                [Status.SENT, now, now, plain, sources],
+                [str(Status.SENT), now, now, plain, [str(source) for source in sources]], prepare=True,
             )
             recorded = {pk for (pk,) in cursor.fetchall()}
         for row, esp_id in handed:
@@ -577,10 +692,10 @@ def _record_sent(handed: list[tuple[OutboxMessage, str | None]]) -> None:
                              occurred_at=now, source=Event.Source.SYSTEM)
                 )  # fmt: skip
         for workspace_id, events in by_workspace.items():
-            events_emit(workspace=workspace_id, events=events)
+            events_store(workspace=workspace_id, events=events)
 
 
-def _event_properties(row: OutboxMessage, **extra) -> dict[str, Any]:
+def _event_properties(row: OutboxMessage | _Pending, **extra) -> dict[str, Any]:
     return {
         "message_id": str(row.pk),
         "node_id": row.node_id or None,

@@ -8,7 +8,8 @@ statement with one array parameter per column (`unnest`), with values prepared b
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection, models
@@ -79,3 +80,18 @@ def insert_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> None:
     )
     with connection.cursor() as cursor:
         _execute_binary(cursor, sql, params)
+
+
+@contextmanager
+def prepared_cursor() -> Iterator:
+    """A psycopg cursor on Django's connection, in its current transaction, that binds parameters on the server.
+
+    `cursor.execute(sql, params, prepare=True)` then parses and plans a statement once per connection instead of
+    on every call (Django's cursors bind on the client, so PostgreSQL plans every statement afresh). For the few
+    statements a hot path runs thousands of times. Errors are psycopg's own, not wrapped in django.db's.
+    """
+    import psycopg
+
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        yield cursor

@@ -106,6 +106,11 @@ DATABASES = {
         conn_health_checks=not DATABASE_POOL,
     )
 }
+# Hot paths run a few statements thousands of times through `penguinflow.common.db.prepared_cursor`, prepared
+# once per connection. Django's own cursors bind on the client and never prepare, so this changes nothing else.
+# Behind a transaction-mode pgbouncer (which cannot keep prepared statements) set DATABASE_PREPARED_STATEMENTS=0.
+if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("PenguinFlow runs on PostgreSQL only: DATABASE_URL must be postgres://...")
 if DATABASE_POOL:
@@ -284,11 +289,11 @@ EMAIL_SCANNER_CLICK_SECONDS = int(os.environ.get("EMAIL_SCANNER_CLICK_SECONDS", 
 # A message found in `sending` this long after it was claimed became `unknown` (its worker died mid-send).
 EMAIL_SEND_LEASE_SECONDS = int(os.environ.get("EMAIL_SEND_LEASE_SECONDS", "300"))
 EMAIL_MAX_ATTEMPTS = int(os.environ.get("EMAIL_MAX_ATTEMPTS", "8"))
-# `templates.services.outbox_sweep` (run by the scheduler every EMAIL_SWEEP_INTERVAL_SECONDS) re-enqueues a queued
-# message that has been due this long without being sent (its job was lost: Redis flushed, enqueue failed).
-EMAIL_SWEEP_INTERVAL_SECONDS = int(os.environ.get("EMAIL_SWEEP_INTERVAL_SECONDS", "30"))
-EMAIL_SWEEP_GRACE_SECONDS = int(os.environ.get("EMAIL_SWEEP_GRACE_SECONDS", "300"))
 EMAIL_DELIVERY_BATCH = int(os.environ.get("EMAIL_DELIVERY_BATCH", "100"))
+# Delivery claims (queued → sending) and records (sent) this many rows per statement. A worker killed mid-group
+# leaves up to this many rows `unknown` (never re-sent automatically), handed over or not: 1 keeps that window to
+# the message in hand, at one more database round trip and commit per message.
+EMAIL_CLAIM_GROUP = int(os.environ.get("EMAIL_CLAIM_GROUP", "20"))
 
 LOGGING = {
     "version": 1,

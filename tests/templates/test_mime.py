@@ -1,0 +1,210 @@
+"""The wire form of outbox rows (templates.mime) and the grouped delivery that hands it to a real SMTP server."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+
+from templates.mime import wire_message
+from templates.models import OutboxMessage
+from templates.services import email_send, outbox_deliver, outbox_sweep
+
+ROW_ID = uuid.UUID("6f1c1f4e-8b1e-4a51-9f3a-1d2b3c4d5e6f")
+UNSUBSCRIBE = "<https://pf.example.test/u/abc:def>, <mailto:unsubscribe@acme.test?subject=unsubscribe%20abc:def>"
+
+
+@dataclass
+class Row:
+    subject: str = "Hello Ada"
+    from_email: str = "Acme Team <hello@acme.test>"
+    to_email: str = "Ada Lovelace <ada@example.com>"
+    reply_to: str = ""
+    html: str = "<p>Hi Ada</p>"
+    text: str = "Hi Ada\n"
+    id: uuid.UUID = ROW_ID
+
+    @property
+    def message_id(self) -> str:
+        return f"<{self.id}@acme.test>"
+
+
+def parse(data: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(data, policy=email.policy.default)
+
+
+def test_wire_message_is_seven_bit_with_short_lines_and_decodes_to_the_row():
+    row = Row(
+        subject="Grüße, Zoë — your plan", to_email="Zoë Ürban <zoe@example.com>", reply_to="Support <help@acme.test>",
+        html="<p>Grüße " + "x" * 300 + "</p>\r\n<p>.leading dot</p>", text="Grüße\n.leading dot\n" + "y" * 200,
+    )  # fmt: skip
+
+    wire = wire_message(row, list_unsubscribe=UNSUBSCRIBE)
+
+    assert (wire.sender, wire.recipient) == ("hello@acme.test", "zoe@example.com")
+    assert wire.data.isascii()
+    assert all(len(line) <= 78 for line in wire.data.split(b"\r\n")), "every line fits in 78 characters"
+    assert b"\n" not in wire.data.replace(b"\r\n", b"")
+    message = parse(wire.data)
+    assert message["Subject"] == row.subject
+    assert message["To"] == row.to_email and message["From"] == row.from_email
+    assert message["Reply-To"] == "Support <help@acme.test>"
+    assert message["Message-ID"] == row.message_id
+    assert message["X-PenguinFlow-Message"] == str(row.id)
+    assert message["List-Unsubscribe"] == UNSUBSCRIBE
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["Date"] and message["MIME-Version"] == "1.0"
+    assert message.get_content_type() == "multipart/alternative"
+    text, html = (part.get_content() for part in message.iter_parts())
+    assert text.replace("\r\n", "\n").rstrip("\n") == row.text.rstrip("\n")
+    assert html.replace("\r\n", "\n").rstrip("\n") == row.html.replace("\r\n", "\n")
+
+
+def test_the_same_row_gives_the_same_bytes_but_for_the_date():
+    def without_date(data: bytes) -> bytes:
+        return b"\r\n".join(line for line in data.split(b"\r\n") if not line.startswith(b"Date:"))
+
+    first, second = (wire_message(Row(), list_unsubscribe=UNSUBSCRIBE).data for _ in range(2))
+    assert without_date(first) == without_date(second)
+
+
+def test_text_only_row_is_a_single_text_part():
+    message = parse(wire_message(Row(html=""), list_unsubscribe=UNSUBSCRIBE).data)
+
+    assert message.get_content_type() == "text/plain" and not message.is_multipart()
+    assert message.get_content().replace("\r\n", "\n") == "Hi Ada\n"
+
+
+def test_long_ascii_subject_is_folded_and_reads_back_whole():
+    subject = " ".join(f"word{n}" for n in range(60))
+
+    wire = wire_message(Row(subject=subject), list_unsubscribe=UNSUBSCRIBE)
+
+    assert parse(wire.data)["Subject"] == subject
+    assert all(len(line) <= 78 for line in wire.data.split(b"\r\n"))
+
+
+def test_international_domain_goes_out_as_punycode():
+    wire = wire_message(Row(to_email="Ada <ada@bücher.example>"), list_unsubscribe=UNSUBSCRIBE)
+
+    assert wire.recipient == "ada@xn--bcher-kva.example"
+    assert parse(wire.data)["To"] == "Ada <ada@xn--bcher-kva.example>"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"to_email": "Ada <adä@example.com>"},  # needs SMTPUTF8: Django's builder takes over
+        {"subject": "Hello\r\nBcc: evil@attacker.test"},  # cleaned on the way in; refused on the way out anyway
+        {"to_email": "Ada <ada@example.com>\r\nBcc: evil@attacker.test"},
+        {"from_email": "<>"},
+    ],
+)
+def test_rows_it_cannot_write_safely_raise_value_error(change):
+    with pytest.raises(ValueError):
+        wire_message(Row(**change), list_unsubscribe=UNSUBSCRIBE)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Through the outbox to aiosmtpd
+
+pytestmark_db = pytest.mark.django_db
+
+
+def _queue(workspace, contacts, template, capture) -> list[str]:
+    with capture(execute=False):
+        return [
+            email_send(key=f"k{n}", workspace=workspace, contact=contact, template=template, context={}).message_id
+            for n, contact in enumerate(contacts)
+        ]
+
+
+@pytestmark_db
+def test_non_ascii_subject_and_name_arrive_decoded(workspace, template, smtp, django_capture_on_commit_callbacks):
+    from tests.factories import ContactFactory
+
+    zoe = ContactFactory(workspace=workspace, email="zoe@example.com", first_name="Zoë", last_name="Ürban")
+    template.subject = "Grüße {{ contact.first_name }}"
+    template.save()
+    (message_id,) = _queue(workspace, [zoe], template, django_capture_on_commit_callbacks)
+
+    assert outbox_deliver(outbox_ids=[message_id]).sent == 1
+
+    (received,) = smtp.messages
+    assert received.rcpt_tos == ["zoe@example.com"]
+    assert received.message["Subject"] == "Grüße Zoë"
+    assert received.message["To"] == "Zoë Ürban <zoe@example.com>"
+    assert "Hi Zoë," in received.part("text/html") and received.part("text/plain").startswith("Hi Zoë,")
+
+
+@pytestmark_db
+def test_a_row_another_job_claimed_is_left_to_it(workspace, template, smtp, django_capture_on_commit_callbacks):
+    from tests.factories import ContactFactory
+
+    contacts = ContactFactory.create_batch(3, workspace=workspace)
+    ids = _queue(workspace, contacts, template, django_capture_on_commit_callbacks)
+    OutboxMessage.objects.filter(pk=ids[1]).update(status="sending")  # another worker has it
+
+    report = outbox_deliver(outbox_ids=ids)
+
+    assert report.sent == 2 and len(smtp.messages) == 2
+    assert dict(OutboxMessage.objects.values_list("id", "status")) == {
+        uuid.UUID(ids[0]): "sent", uuid.UUID(ids[1]): "sending", uuid.UUID(ids[2]): "sent",
+    }  # fmt: skip
+
+
+@pytestmark_db
+def test_server_closing_the_session_retries_that_row_and_reconnects_for_the_next(
+    workspace, template, smtp, django_capture_on_commit_callbacks
+):
+    from tests.factories import ContactFactory
+
+    contacts = ContactFactory.create_batch(2, workspace=workspace)
+    first, second = _queue(workspace, contacts, template, django_capture_on_commit_callbacks)
+    smtp.recorder.replies.append("421 4.3.2 Service shutting down")
+
+    report = outbox_deliver(outbox_ids=[first, second])
+
+    assert (report.retried, report.sent, report.unknown) == (1, 1, 0)
+    statuses = dict(OutboxMessage.objects.values_list("id", "status"))
+    assert statuses == {uuid.UUID(first): "queued", uuid.UUID(second): "sent"}
+    assert [m.message["X-PenguinFlow-Message"] for m in smtp.messages] == [second]
+
+
+@pytestmark_db
+@pytest.mark.parametrize("group, unknown", [(20, 3), (1, 1)])
+def test_worker_killed_mid_group_leaves_its_claimed_rows_unknown_and_sends_none_twice(
+    group, unknown, workspace, template, smtp, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The window of EMAIL_CLAIM_GROUP: rows claimed with the one in hand cannot be told apart from it."""
+    import templates.services as services
+    from tests.factories import ContactFactory
+
+    settings.EMAIL_CLAIM_GROUP = group
+    ids = _queue(workspace, ContactFactory.create_batch(3, workspace=workspace), template,
+                 django_capture_on_commit_callbacks)  # fmt: skip
+
+    class WorkerKilled(BaseException):
+        pass
+
+    real_send = services.smtp_send
+
+    def send_then_die(smtp_connection, wire):
+        real_send(smtp_connection, wire)
+        raise WorkerKilled
+
+    monkeypatch.setattr(services, "smtp_send", send_then_die)
+    with pytest.raises(WorkerKilled):
+        outbox_deliver(outbox_ids=ids)
+    monkeypatch.undo()
+
+    claimed_at = OutboxMessage.objects.filter(status="sending").values_list("claimed_at", flat=True).first()
+    report = outbox_sweep(now=claimed_at + timedelta(seconds=settings.EMAIL_SEND_LEASE_SECONDS + 1))
+    assert report.unknown == unknown
+    outbox_deliver(outbox_ids=ids)  # the rest, if any, goes out; no unknown row goes out again
+    assert len(smtp.messages) == 1 + (3 - unknown)
+    assert len({m.message["Message-ID"] for m in smtp.messages}) == len(smtp.messages)
