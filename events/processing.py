@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection, connections, transaction
 from django.utils import timezone
 
 from events.gateway import EngineGateway, EventRecord, engine_gateway
@@ -144,6 +144,15 @@ def events_dispatch_forever(*, interval: float = 0.05, batch_size: int = BATCH_S
 
     max_queued = max_queued if max_queued is not None else settings.EVENTS_DISPATCH_MAX_QUEUED
     busy_interval = busy_interval if busy_interval is not None else min(interval, 0.02)
+    try:
+        _dispatch_loop(interval=interval, batch_size=batch_size, should_stop=should_stop, max_queued=max_queued,
+                       busy_interval=busy_interval)  # fmt: skip
+    finally:
+        connections.close_all()  # this thread's connections (the scheduler runs the loop in a thread)
+
+
+def _dispatch_loop(*, interval: float, batch_size: int, should_stop: Callable[[], bool], max_queued: int,
+                   busy_interval: float) -> None:
     while not should_stop():
         close_old_connections()
         handed = 0

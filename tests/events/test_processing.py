@@ -377,3 +377,57 @@ def test_dispatcher_keeps_at_most_max_queued_batches_waiting(monkeypatch):
     monkeypatch.setattr(processing.time, "sleep", lambda seconds: None)
     processing.events_dispatch_forever(batch_size=10, max_queued=2, should_stop=lambda: next(polls, None) is None)
     assert claims == [10, 10]  # then the queue is full: events stay in PostgreSQL until workers catch up
+
+
+def _run_scheduler_until(condition, *args: str, timeout: float = 20.0) -> None:
+    """Run `manage.py run_scheduler` in this process until `condition()` holds (or `timeout`), then SIGTERM it."""
+    import os
+    import signal
+    import time
+
+    handlers = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+
+    def stop_when_done():
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not condition():
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    watcher = threading.Thread(target=stop_when_done)
+    watcher.start()
+    try:
+        call_command("run_scheduler", "--interval", "0.05", *args)
+    finally:
+        watcher.join()
+        signal.signal(signal.SIGTERM, handlers[0])
+        signal.signal(signal.SIGINT, handlers[1])
+        connections.close_all()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scheduler_dispatches_events_from_a_thread_of_its_own(workspace, redis_db):
+    import django_rq
+
+    event = emit(workspace, ContactFactory(workspace=workspace))
+    queue = django_rq.get_queue("events")
+
+    _run_scheduler_until(lambda: queue.count > 0)
+
+    (job,) = queue.jobs
+    assert job.args[0] == [event.id]
+    assert Event.objects.get(pk=event.pk).claimed_until is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scheduler_leaves_events_alone_with_no_events(workspace, redis_db):
+    import time
+
+    import django_rq
+
+    event = emit(workspace, ContactFactory(workspace=workspace))
+    started = time.monotonic()
+
+    _run_scheduler_until(lambda: time.monotonic() - started > 1.0, "--no-events")
+
+    assert django_rq.get_queue("events").count == 0
+    assert Event.objects.get(pk=event.pk).claimed_until is None

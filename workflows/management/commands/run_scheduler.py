@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -10,7 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection
 
 from events import partitions
-from events.processing import events_dispatch
+from events.processing import events_dispatch, events_dispatch_forever
 from templates.services import outbox_sweep
 from workflows.scheduler import scheduler_tick
 from workflows.triggers import time_triggers_fire
@@ -20,17 +21,20 @@ logger = logging.getLogger("penguinflow.scheduler")
 
 class Command(BaseCommand):
     help = (
-        "Run PenguinFlow's periodic work in a loop: hand unprocessed events to workers, claim due enrollments "
-        "(with leases; expired leases are claimed again), fire schedule/date/inactivity triggers, sweep the "
-        "email outbox, and keep the event partitions ahead of time. Several schedulers may run at once; they coordinate through PostgreSQL."
+        "Run PenguinFlow's periodic work in a loop: claim due enrollments (with leases; expired leases are claimed "
+        "again), fire schedule/date/inactivity triggers, sweep the email outbox, and keep the event partitions "
+        "ahead of time; and, in a thread of its own, hand unprocessed events to workers (as dispatch_events "
+        "does). Several schedulers may run at once; they coordinate through PostgreSQL."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--interval", type=float, default=0.2, help="Seconds between polls when idle.")
         parser.add_argument("--batch-size", type=int, default=100, help="Enrollments per job.")
-        parser.add_argument("--once", action="store_true", help="Run one tick and exit.")
+        parser.add_argument("--once", action="store_true", help="Run one tick (and one event dispatch) and exit.")
+        parser.add_argument("--no-events", dest="events", action="store_false",
+                            help="Do not dispatch events (when `dispatch_events` runs as a process of its own).")
 
-    def handle(self, *args, interval: float, batch_size: int, once: bool, **options):
+    def handle(self, *args, interval: float, batch_size: int, once: bool, events: bool, **options):
         stopping = False
 
         def stop(signum, frame):
@@ -39,12 +43,22 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        # Events go out from their own loop, with its backpressure: a backlog of events (and the claim over it)
+        # must never delay the claim of due enrollments, whose overshoot users see.
+        dispatcher = None
+        if events and once:
+            events_dispatch()
+        elif events:
+            dispatcher = threading.Thread(
+                target=events_dispatch_forever, kwargs={"should_stop": lambda: stopping}, name="events-dispatch",
+                daemon=True,
+            )  # fmt: skip
+            dispatcher.start()
         last_triggers = last_partitions = last_sweep = 0.0
         while not stopping:
             close_old_connections()
             busy = False
             try:
-                busy |= events_dispatch() > 0
                 busy |= scheduler_tick(batch_size=batch_size) > 0
                 if time.monotonic() - last_triggers > 30:
                     time_triggers_fire()
@@ -63,3 +77,5 @@ class Command(BaseCommand):
                 break
             if not busy:
                 time.sleep(interval)
+        if dispatcher is not None:
+            dispatcher.join(timeout=10)
