@@ -14,6 +14,7 @@ Figures (one per line; nothing is asserted):
 
 The bench (re)creates the database `penguinflow_bench_runtime` and uses Redis database BENCH_REDIS_DB (default
 13); the configured development database is never touched. `--quick` shrinks every size for a smoke run.
+BENCH_LOG_DIR keeps the output of the scheduler and worker processes there.
 """
 
 from __future__ import annotations
@@ -63,8 +64,13 @@ def _child(env: dict[str, str], *args: str) -> dict[str, Any]:
 
 
 def _spawn(env: dict[str, str], *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "manage.py", *args], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """Start `manage.py *args`; its output goes to BENCH_LOG_DIR/<command>-<n>.log when that is set."""
+    output: Any = subprocess.DEVNULL
+    if log_dir := os.environ.get("BENCH_LOG_DIR"):
+        Path(log_dir).mkdir(parents=True, exist_ok=True)
+        output = open(Path(log_dir) / f"{args[0]}-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115 - the child owns it
+    return subprocess.Popen([sys.executable, "manage.py", *args], env=env, cwd=ROOT, stdout=output,
+                            stderr=subprocess.STDOUT if output is not subprocess.DEVNULL else subprocess.DEVNULL)
 
 
 def _stop(processes: list[subprocess.Popen]) -> None:

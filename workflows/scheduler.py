@@ -4,6 +4,11 @@ Timers are rows: an enrollment is due when `next_run_at <= now` and it is live. 
 FOR UPDATE SKIP LOCKED and stamps a lease on it, so several schedulers on several machines never hand the same
 enrollment to two jobs. A lease that expires (the job was lost with Redis, or its worker died) makes the
 enrollment claimable again: the same query is the reaper.
+
+The claim walks the due index in `next_run_at` order and stops at its LIMIT; enrollments of paused workflows
+are skipped with an anti-join on the (few) workflows that are not running. Written as "workflow IN (running
+workflows)" instead, PostgreSQL planned a loop over every active workflow, each a bitmap scan of all due
+entries, dead ones included: 3 s per claim with 1,000 active workflows (bench runtime).
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ WITH due AS (
     WHERE e.status IN ('active', 'waiting')
       AND e.next_run_at <= %(now)s
       AND (e.lease_expires_at IS NULL OR e.lease_expires_at < %(now)s)
-      AND e.workflow_id IN (SELECT w.id FROM {Workflow._meta.db_table} w WHERE w.status IN ('active', 'archived'))
+      AND NOT EXISTS (SELECT 1 FROM {Workflow._meta.db_table} w
+                      WHERE w.id = e.workflow_id AND w.status NOT IN ('active', 'archived'))
     ORDER BY e.next_run_at
     LIMIT %(limit)s
     FOR UPDATE OF e SKIP LOCKED
