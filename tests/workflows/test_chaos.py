@@ -1,8 +1,9 @@
 """Chaos: real worker processes killed with SIGKILL at random moments, Redis restarted mid-run, real SMTP.
 
-Each round enrolls contacts (CHAOS_ENROLLMENTS, 400 by default) in a 10-step workflow that sends two emails. Two non-forking RQ workers and the
-scheduler run as separate processes against this test's PostgreSQL database, a Redis server of the test's own
-(so restarting it disturbs nothing else) and an aiosmtpd server. A chaos thread kills a worker every few hundred
+Each round enrolls contacts (CHAOS_ENROLLMENTS, 2,000 by default, as the runtime issue asks) in a 10-step workflow
+that sends two emails, for CHAOS_ROUNDS rounds (5). Two non-forking RQ workers and the scheduler run as separate
+processes against this test's PostgreSQL database, a Redis server of the test's own (so restarting it disturbs
+nothing else) and an aiosmtpd server. A chaos thread kills a worker every few hundred
 milliseconds and starts a new one; once per round it kills Redis (losing every queued job) and starts it again.
 
 At the end of each round: every enrollment completed; the step log holds exactly one successful run of each of
@@ -39,10 +40,7 @@ from workflows.models import Enrollment, StepRun
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = int(os.environ.get("CHAOS_ROUNDS", "5"))
-# The issue asks 2,000 per round; at that size the email backlog does not drain under this kill rate within the
-# round's time (see the closing note of the runtime issue), so the suite runs 400 and CHAOS_ENROLLMENTS=2000
-# runs the full size.
-PER_ROUND = int(os.environ.get("CHAOS_ENROLLMENTS", "400"))
+PER_ROUND = int(os.environ.get("CHAOS_ENROLLMENTS", "2000"))
 ROUND_TIMEOUT = int(os.environ.get("CHAOS_TIMEOUT", "420"))
 KILLS = os.environ.get("CHAOS_KILLS", "1") == "1"
 STEPS = ["t", "m1", "a1", "f1", "s1", "c1", "m2", "a2", "f2", "r1"]
