@@ -132,14 +132,19 @@ class Enrollment(WorkspaceScopedModel):
         Status.CANCELLED: set(),
     }
 
-    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="enrollments")
+    # Every write of an enrollment maintains each of its indexes, so none is kept twice: the foreign keys below
+    # are served by the composite indexes of Meta that start with them (Django would add one more each).
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False)
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="enrollments", db_index=False)
     version = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="enrollments")
-    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="enrollments")
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="enrollments",
+                                db_index=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     current_node_id = models.CharField(max_length=64, blank=True)
     entered_at = models.DateTimeField()
     next_run_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Not indexed: the due claim is also the reaper, and an unindexed lease stamp can be a HOT update.
     lease_owner = models.CharField(max_length=128, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     step_count = models.PositiveIntegerField(default=0)
@@ -178,7 +183,6 @@ class Enrollment(WorkspaceScopedModel):
                 condition=models.Q(status="waiting") & ~models.Q(waiting_for=""),
                 name="enrollment_event_waiters",
             ),
-            models.Index(fields=["lease_expires_at"], condition=models.Q(lease_owner__gt=""), name="enrollment_leased"),
         ]
 
     def __str__(self) -> str:
