@@ -1,8 +1,8 @@
 """Benchmark of email delivery: messages rendered, stored in the outbox and handed to a local SMTP server, per second.
 
 A local aiosmtpd server runs in its own process. Two RQ SimpleWorker processes (non-forking, as in production)
-do all the work, as the runtime's workers do: they run "produce" jobs (queue `bench-email`: `email_send` for 50
-contacts in one transaction, as a runtime batch that reaches a `send_email` step does) and the delivery jobs that
+do all the work, as the runtime's workers do: they run "produce" jobs (queue `bench-email`: `email_send` for 100
+contacts in one transaction, as a batch of run_scheduler's default size that reaches a `send_email` step does) and the delivery jobs that
 those enqueue after commit (queue "email", listened to first). The figure is measured from the moment the
 produce jobs are enqueued to the last message received by the SMTP server; latency is from an outbox row's
 creation to its arrival. Uses a dedicated workspace, deleted afterwards.
@@ -21,7 +21,7 @@ from typing import TextIO
 from bench._support import machine_cpu, postgres_cpu
 
 N_FULL, N_QUICK = 5000, 500
-BATCH = 50
+BATCH = 100  # run_scheduler's default --batch-size
 WORKERS = 2
 SLUG = "bench-email"
 PRODUCE_QUEUE = "bench-email"

@@ -1,4 +1,5 @@
-"""The mechanics of handing an outbox row to the mail server: the message, the verdict on errors, the rate limit.
+"""The mechanics of handing an outbox row to the mail server: the message, the lanes that carry it, the verdict
+on errors, the rate limit.
 
 `templates.services.outbox_deliver` drives these; nothing here writes to the database.
 """
@@ -10,6 +11,8 @@ import logging
 import random
 import re
 import smtplib
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
@@ -18,11 +21,13 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.validators import validate_email
 
 from penguinflow.common.errors import InvalidInput
 from templates import tracking
+from templates.mime import smtp_send, wire_message
 from templates.rendering import single_line
 
 logger = logging.getLogger(__name__)
@@ -130,6 +135,113 @@ def build_message(row, *, connection=None) -> EmailMultiAlternatives:
     # Anymail echoes metadata in its webhooks: that is how an ESP event finds this row again.
     message.metadata = {"pf_message_id": str(row.id)}
     return message
+
+
+def hand_over(row, conn) -> str | None:
+    """Send one outbox row through the open backend `conn`; return the ESP's message id (None for SMTP)."""
+    if isinstance(conn, SMTPBackend) and conn.connection is not None:
+        try:
+            wire = wire_message(row, list_unsubscribe=list_unsubscribe(row.id))
+        except ValueError:
+            wire = None  # an address that needs SMTPUTF8: Django's builder below knows what to do with it
+        if wire is not None:
+            smtp_send(conn.connection, wire)
+            return None
+    message = build_message(row, connection=conn)
+    conn.send_messages([message])
+    return esp_message_id(message)
+
+
+def open_connection(conn) -> BaseException | None:
+    """(Re-)open a backend connection when it is closed; return the error when that fails (nothing was sent)."""
+    try:
+        if getattr(conn, "connection", True) is None:
+            conn.open()
+    except Exception as error:
+        return error
+    return None
+
+
+def _reset(conn) -> None:
+    try:
+        conn.close()
+    except Exception:
+        logger.debug("Closing a broken mail connection failed", exc_info=True)
+    if hasattr(conn, "connection"):
+        conn.connection = None
+
+
+@dataclass
+class Outcome:
+    """What became of one row's hand-off: `error` None means handed over; `opening` means the error came from
+    (re-)opening the connection, so nothing of this row reached the server."""
+
+    row: object
+    esp_id: str | None = None
+    error: BaseException | None = None
+    opening: bool = False
+
+
+class Lanes:
+    """Backend connections used side by side: SMTP is a conversation of round trips, so one connection leaves a
+    worker waiting on the server most of the time (more so the farther the server is). Each lane is one
+    connection driven by one thread; the rows of a group are shared among the lanes. Only hand-offs happen in
+    the threads: the caller records the outcomes, in its own thread and transaction.
+
+    With an explicit `connection` there is one lane, that connection, which the caller keeps open or closes.
+    """
+
+    def __init__(self, connection=None, *, size: int = 1) -> None:
+        self._own = connection is None
+        count = max(1, size) if self._own else 1
+        self._connections = [connection] if connection is not None else [
+            get_connection(fail_silently=False) for _ in range(count)
+        ]  # fmt: skip
+        self._pool = ThreadPoolExecutor(count, thread_name_prefix="mail-lane") if count > 1 else None
+
+    def ready(self) -> BaseException | None:
+        """Make sure the first lane can reach the server (before anything is claimed); return the error if not."""
+        return open_connection(self._connections[0])
+
+    def hand_over(self, rows: list) -> list[Outcome]:
+        """Hand `rows` over, in parallel over the lanes; return one outcome per row (in no particular order)."""
+        if self._pool is None or len(rows) < 2:
+            return [self._one(self._connections[0], row) for row in rows]
+        waiting = deque(rows)
+        lanes = self._connections[: len(rows)]
+        futures = [self._pool.submit(self._drain, conn, waiting) for conn in lanes]
+        return [outcome for future in futures for outcome in future.result()]
+
+    def _drain(self, conn, waiting: deque) -> list[Outcome]:
+        outcomes = []
+        while True:
+            try:
+                row = waiting.popleft()  # deque.popleft is atomic: each row goes to exactly one lane
+            except IndexError:
+                return outcomes
+            outcomes.append(self._one(conn, row))
+
+    @staticmethod
+    def _one(conn, row) -> Outcome:
+        error = open_connection(conn)  # closed after an earlier row's broken hand-off
+        if error is not None:
+            return Outcome(row, error=error, opening=True)
+        try:
+            return Outcome(row, esp_id=hand_over(row, conn))
+        except Exception as error:
+            if verdict(error) == "unknown" or getattr(error, "smtp_code", None) == 421:
+                _reset(conn)  # broken, or the server ended the session: the lane's next row reconnects
+            return Outcome(row, error=error)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        if self._own:
+            for conn in self._connections:
+                try:
+                    conn.close()
+                except Exception:  # closing a broken connection must not hide what happened
+                    logger.debug("Closing the mail connection failed", exc_info=True)
 
 
 def esp_message_id(message) -> str | None:

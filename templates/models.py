@@ -34,6 +34,8 @@ class OutboxMessage(WorkspaceScopedModel):
         UNKNOWN = "unknown", "Unknown (may have been sent)"
         SKIPPED = "skipped", "Skipped (suppressed or not subscribed)"
 
+    # Served by outbox_unique_key_per_workspace and outbox_ws_status_created (each write maintains every index).
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=255)
     contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
     template = models.ForeignKey(EmailTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")

@@ -17,8 +17,6 @@ from email.utils import formataddr
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import get_connection
-from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from liquid import Environment
@@ -34,18 +32,16 @@ from penguinflow.common.states import transition
 from templates import tracking
 from templates.delivery import (
     InvalidAddress,
+    Lanes,
+    Outcome,
     backoff,
-    build_message,
     clean_address,
-    esp_message_id,
-    list_unsubscribe,
     message_id_header,
     outbox_id_from_message_id,
     rate_take,
     unsubscribe_mailbox,
     verdict,
 )
-from templates.mime import smtp_send, wire_message
 from templates.models import EmailTemplate, OutboxMessage
 from templates.rendering import (
     RenderedEmail,
@@ -526,23 +522,18 @@ def outbox_deliver(*, outbox_ids: list, now: datetime | None = None, connection=
             email_hash__in={email_hash(r.contact_email) for r in sendable},
         ).values_list("workspace_id", "email_hash")
     )
-    own_connection = connection is None
-    conn = connection or get_connection(fail_silently=False)
+    lanes = Lanes(connection, size=settings.EMAIL_SMTP_CONNECTIONS)
     try:
         size = max(1, settings.EMAIL_CLAIM_GROUP)
         for start in range(0, len(sendable), size):
-            _deliver_group(sendable[start : start + size], conn=conn, suppressed=suppressed, report=report)
+            _deliver_group(sendable[start : start + size], lanes=lanes, suppressed=suppressed, report=report)
     finally:
-        if own_connection:
-            try:
-                conn.close()
-            except Exception:  # closing a broken connection must not hide what happened
-                logger.debug("Closing the mail connection failed", exc_info=True)
+        lanes.close()
     return report
 
 
-def _deliver_group(group: list[_Pending], *, conn, suppressed: set, report: DeliveryReport) -> None:
-    """Claim a group of rows, hand each over, record those handed over (one transaction)."""
+def _deliver_group(group: list[_Pending], *, lanes: Lanes, suppressed: set, report: DeliveryReport) -> None:
+    """Claim a group of rows, hand them over (over the lanes), record the outcomes (sent ones in one transaction)."""
     eligible = []
     for row in group:
         if row.contact_status != Contact.Status.SUBSCRIBED or (row.workspace_id, email_hash(row.contact_email)) in suppressed:
@@ -552,35 +543,27 @@ def _deliver_group(group: list[_Pending], *, conn, suppressed: set, report: Deli
             eligible.append(row)
     if not eligible:
         return
-    # Open the connection before the claim: failing here provably sent nothing.
-    error = _open(conn)
+    # Reach the server before the claim: failing here provably sent nothing.
+    error = lanes.ready()
     if error is not None:
         for row in eligible:
             _retry_or_fail(row, error=error, verdict_=_open_verdict(error), claimed=False, report=report)
         return
     claimed = _claim(row.pk for row in eligible)
+    rows = [row for row in eligible if row.pk in claimed]  # the others: another job has them
+    for row in rows:
+        row.attempts += 1
     handed: list[tuple[_Pending, str | None]] = []
     try:
-        for row in eligible:
-            if row.pk not in claimed:
-                continue  # another job has it
-            row.attempts += 1
-            esp_id = _deliver_one(row, conn=conn, report=report)
-            if esp_id is not False:
-                handed.append((row, esp_id))
+        for outcome in lanes.hand_over(rows):
+            if outcome.error is None:
+                report.sent += 1
+                handed.append((outcome.row, outcome.esp_id))
+            else:
+                _record_failure(outcome, report=report)
     finally:
         if handed:
             _record_sent(handed)
-
-
-def _open(conn) -> BaseException | None:
-    """(Re-)open the mail connection when it is closed; return the error when that fails."""
-    try:
-        if getattr(conn, "connection", True) is None:
-            conn.open()
-    except Exception as error:
-        return error
-    return None
 
 
 def _open_verdict(error: BaseException) -> str:
@@ -588,48 +571,16 @@ def _open_verdict(error: BaseException) -> str:
     return "retry" if result == "unknown" else result  # we never reached the server: nothing was handed over
 
 
-def _deliver_one(row: _Pending, *, conn, report: DeliveryReport) -> str | bool | None:
-    """Hand one claimed row over; return the ESP's message id (None for SMTP) once handed over, False otherwise."""
-    error = _open(conn)  # closed after an earlier row's broken hand-off
-    if error is not None:
-        _retry_or_fail(row, error=error, verdict_=_open_verdict(error), claimed=True, report=report)
-        return False
-    try:
-        esp_id = _hand_over(row, conn)
-    except Exception as error:
-        result = verdict(error)
-        if result == "unknown":
-            _move(row.pk, frm=Status.SENDING, to=Status.UNKNOWN, error=_describe(error))
-            report.unknown += 1
-            logger.warning("Outbox message %s: outcome unknown after %s", row.pk, _describe(error))
-            try:
-                conn.close()
-            except Exception:
-                logger.debug("Closing a broken mail connection failed", exc_info=True)
-            if hasattr(conn, "connection"):
-                conn.connection = None
-        else:
-            _retry_or_fail(row, error=error, verdict_=result, claimed=True, report=report)
-            if getattr(error, "smtp_code", None) == 421 and hasattr(conn, "connection"):
-                conn.connection = None  # the server closed the session: the next row opens a new one
-        return False
-    report.sent += 1
-    return esp_id
-
-
-def _hand_over(row: _Pending, conn) -> str | None:
-    """Send one row through `conn`; return the ESP's message id, None when the backend has none (SMTP)."""
-    if isinstance(conn, SMTPBackend) and conn.connection is not None:
-        try:
-            wire = wire_message(row, list_unsubscribe=list_unsubscribe(row.id))
-        except ValueError:
-            wire = None  # an address that needs SMTPUTF8: Django's builder below knows what to do with it
-        if wire is not None:
-            smtp_send(conn.connection, wire)
-            return None
-    message = build_message(row, connection=conn)
-    conn.send_messages([message])
-    return esp_message_id(message)
+def _record_failure(outcome: Outcome, *, report: DeliveryReport) -> None:
+    """A claimed row that was not (or maybe not) handed over: unknown, retried later, or failed for good."""
+    row, error = outcome.row, outcome.error
+    result = _open_verdict(error) if outcome.opening else verdict(error)
+    if result == "unknown":
+        _move(row.pk, frm=Status.SENDING, to=Status.UNKNOWN, error=_describe(error))
+        report.unknown += 1
+        logger.warning("Outbox message %s: outcome unknown after %s", row.pk, _describe(error))
+    else:
+        _retry_or_fail(row, error=error, verdict_=result, claimed=True, report=report)
 
 
 def _claim(row_ids) -> set:

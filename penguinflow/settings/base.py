@@ -294,6 +294,9 @@ EMAIL_DELIVERY_BATCH = int(os.environ.get("EMAIL_DELIVERY_BATCH", "100"))
 # leaves up to this many rows `unknown` (never re-sent automatically), handed over or not: 1 keeps that window to
 # the message in hand, at one more database round trip and commit per message.
 EMAIL_CLAIM_GROUP = int(os.environ.get("EMAIL_CLAIM_GROUP", "20"))
+# Connections each delivery job keeps to the mail server (or ESP) and uses side by side: SMTP is round trips, so
+# one connection leaves a worker mostly waiting; a relay that caps concurrent connections wants this lower.
+EMAIL_SMTP_CONNECTIONS = int(os.environ.get("EMAIL_SMTP_CONNECTIONS", "4"))
 
 LOGGING = {
     "version": 1,

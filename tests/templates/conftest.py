@@ -23,6 +23,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     raw: bytes
+    peer: tuple = ()  # the client's (host, port): one per SMTP connection
 
     @property
     def message(self) -> email.message.EmailMessage:
@@ -47,7 +48,8 @@ class Recorder:
         with self.lock:
             if self.replies:
                 return self.replies.pop(0)
-            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
+                                          tuple(session.peer or ())))
         return "250 Message accepted for delivery"
 
 

@@ -159,10 +159,11 @@ def test_a_row_another_job_claimed_is_left_to_it(workspace, template, smtp, djan
 
 @pytestmark_db
 def test_server_closing_the_session_retries_that_row_and_reconnects_for_the_next(
-    workspace, template, smtp, django_capture_on_commit_callbacks
+    workspace, template, smtp, settings, django_capture_on_commit_callbacks
 ):
     from tests.factories import ContactFactory
 
+    settings.EMAIL_SMTP_CONNECTIONS = 1  # one lane, so the 421 reply goes to the first row
     contacts = ContactFactory.create_batch(2, workspace=workspace)
     first, second = _queue(workspace, contacts, template, django_capture_on_commit_callbacks)
     smtp.recorder.replies.append("421 4.3.2 Service shutting down")
@@ -181,23 +182,24 @@ def test_worker_killed_mid_group_leaves_its_claimed_rows_unknown_and_sends_none_
     group, unknown, workspace, template, smtp, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
     """The window of EMAIL_CLAIM_GROUP: rows claimed with the one in hand cannot be told apart from it."""
-    import templates.services as services
+    import templates.delivery as delivery
     from tests.factories import ContactFactory
 
     settings.EMAIL_CLAIM_GROUP = group
+    settings.EMAIL_SMTP_CONNECTIONS = 1  # one lane: the kill comes right after the group's first hand-off
     ids = _queue(workspace, ContactFactory.create_batch(3, workspace=workspace), template,
                  django_capture_on_commit_callbacks)  # fmt: skip
 
     class WorkerKilled(BaseException):
         pass
 
-    real_send = services.smtp_send
+    real_send = delivery.smtp_send
 
     def send_then_die(smtp_connection, wire):
         real_send(smtp_connection, wire)
         raise WorkerKilled
 
-    monkeypatch.setattr(services, "smtp_send", send_then_die)
+    monkeypatch.setattr(delivery, "smtp_send", send_then_die)
     with pytest.raises(WorkerKilled):
         outbox_deliver(outbox_ids=ids)
     monkeypatch.undo()
@@ -208,3 +210,22 @@ def test_worker_killed_mid_group_leaves_its_claimed_rows_unknown_and_sends_none_
     outbox_deliver(outbox_ids=ids)  # the rest, if any, goes out; no unknown row goes out again
     assert len(smtp.messages) == 1 + (3 - unknown)
     assert len({m.message["Message-ID"] for m in smtp.messages}) == len(smtp.messages)
+
+
+@pytestmark_db
+def test_lanes_hand_a_group_over_on_several_connections_each_row_exactly_once(
+    workspace, template, smtp, settings, django_capture_on_commit_callbacks
+):
+    from tests.factories import ContactFactory
+
+    settings.EMAIL_SMTP_CONNECTIONS = 4
+    ids = _queue(workspace, ContactFactory.create_batch(30, workspace=workspace), template,
+                 django_capture_on_commit_callbacks)  # fmt: skip
+
+    report = outbox_deliver(outbox_ids=ids)
+
+    assert report.sent == 30
+    arrived = [m.message["X-PenguinFlow-Message"] for m in smtp.messages]
+    assert sorted(arrived) == sorted(ids)  # every row once, none twice
+    assert len({m.peer for m in smtp.messages}) > 1, "the rows went over more than one connection"
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"sent"}
