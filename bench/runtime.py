@@ -403,7 +403,9 @@ def run(*, out: TextIO, quick: bool = False) -> None:
         active, spread = (20_000, 200) if quick else (100_000, 1_000)
         _child(env, "waiting", str(active), str(spread))
         rate_loaded, _ = _throughput(env, enrollments)
-        say(f"steps_per_s_with_{active // 1000}k_more_waiting_over_{spread}_workflows", f"{rate_loaded:.0f}")
+        say(f"steps_per_s_with_{active // 1000}k_more_waiting_over_{spread}_workflows",
+            f"{rate_loaded:.0f}  ({rate_loaded / rate:.2f} of steps_per_s_batched; the claim phase's "
+            f"{big_waiting // 1000}k waiting are still in the table)")
 
         count = 1000 if quick else 5000
         prepared = _child(env, "overshoot_prepare", str(count))
