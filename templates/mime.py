@@ -9,8 +9,8 @@ Django's EmailMessage goes through the `email` package's generator, which folds 
 - the boundary is derived from the outbox id, so every attempt of a row produces the same bytes but its date.
 
 Addresses were cleaned when the row was written (`delivery.clean_address`: one address, no control characters).
-A non-ASCII local part needs SMTPUTF8, which this does not speak: `envelope` raises ValueError, and
-`outbox_deliver` sends those rows through Django's builder instead. `smtp_send` hands the bytes over.
+A non-ASCII local part needs SMTPUTF8, which this does not speak: `wire_message` raises ValueError, and
+`delivery.hand_over` sends those rows through Django's builder instead. `smtp_send` hands the bytes over.
 """
 
 from __future__ import annotations
@@ -128,7 +128,8 @@ def _part(content_type: str, body: str) -> bytes:
 
 
 def wire_message(row, *, list_unsubscribe: str) -> Wire:
-    """Return the envelope and bytes of an outbox row, ready for `smtplib.SMTP.sendmail`."""
+    """Return the envelope and bytes of an outbox row, ready for `smtp_send`; ValueError when it cannot be
+    written safely (a control character, an address without a usable envelope form, one that needs SMTPUTF8)."""
     from_header, sender = _address(row.from_email)
     to_header, recipient = _address(row.to_email)
     head = [

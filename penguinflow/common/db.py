@@ -88,10 +88,10 @@ def prepared_cursor() -> Iterator:
 
     `cursor.execute(sql, params, prepare=True)` then parses and plans a statement once per connection instead of
     on every call (Django's cursors bind on the client, so PostgreSQL plans every statement afresh). For the few
-    statements a hot path runs thousands of times. Errors are psycopg's own, not wrapped in django.db's.
+    statements a hot path runs thousands of times. Errors come as django.db's, as from Django's own cursors.
     """
     import psycopg
 
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         yield cursor

@@ -229,3 +229,4 @@ def test_lanes_hand_a_group_over_on_several_connections_each_row_exactly_once(
     assert sorted(arrived) == sorted(ids)  # every row once, none twice
     assert len({m.peer for m in smtp.messages}) > 1, "the rows went over more than one connection"
     assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"sent"}
+
