@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import signal
-
 from django.core.management.base import BaseCommand
 
 from events.processing import events_dispatch, events_dispatch_forever
+from penguinflow.common.processes import stop_on_signals
 
 
 class Command(BaseCommand):
@@ -24,13 +23,5 @@ class Command(BaseCommand):
         if once:
             self.stdout.write(f"dispatched {events_dispatch(batch_size=batch_size)} events")
             return
-        stopping = False
-
-        def stop(signum, frame):
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        events_dispatch_forever(interval=interval, batch_size=batch_size, should_stop=lambda: stopping,
+        events_dispatch_forever(interval=interval, batch_size=batch_size, should_stop=stop_on_signals().is_set,
                                 max_queued=max_queued)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 from datetime import UTC, datetime
@@ -12,6 +11,7 @@ from django.db import close_old_connections, connection
 
 from events import partitions
 from events.processing import events_dispatch, events_dispatch_forever
+from penguinflow.common.processes import stop_on_signals
 from templates.services import outbox_sweep
 from workflows.scheduler import scheduler_tick
 from workflows.triggers import time_triggers_fire
@@ -35,14 +35,7 @@ class Command(BaseCommand):
                             help="Do not dispatch events (when `dispatch_events` runs as a process of its own).")
 
     def handle(self, *args, interval: float, batch_size: int, once: bool, events: bool, **options):
-        stopping = False
-
-        def stop(signum, frame):
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        stopping = stop_on_signals()
         # Events go out from their own loop, with its backpressure: a backlog of events (and the claim over it)
         # must never delay the claim of due enrollments, whose overshoot users see.
         dispatcher = None
@@ -50,12 +43,12 @@ class Command(BaseCommand):
             events_dispatch()
         elif events:
             dispatcher = threading.Thread(
-                target=events_dispatch_forever, kwargs={"should_stop": lambda: stopping}, name="events-dispatch",
+                target=events_dispatch_forever, kwargs={"should_stop": stopping.is_set}, name="events-dispatch",
                 daemon=True,
             )  # fmt: skip
             dispatcher.start()
         last_triggers = last_partitions = last_sweep = 0.0
-        while not stopping:
+        while not stopping.is_set():
             close_old_connections()
             busy = False
             try:
