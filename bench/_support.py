@@ -46,6 +46,37 @@ def machine_cpu() -> tuple[float, float]:
     return (sum(fields) - idle) / ticks, sum(fields) / ticks
 
 
+def process_cpu(pid: int | None, *, descendants: bool = False) -> float:
+    """Return the user + system CPU seconds used so far by a process (and, with `descendants`, by its live
+    descendants too), from Linux /proc; 0 when unknown."""
+    if pid is None:
+        return 0.0
+    pids = [pid]
+    if descendants:
+        parents: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as stat:
+                        parent = int(stat.read().rpartition(")")[2].split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+                parents.setdefault(parent, []).append(int(entry))
+        index = 0
+        while index < len(pids):
+            pids += parents.get(pids[index], [])
+            index += 1
+    total = 0.0
+    for one in pids:
+        try:
+            with open(f"/proc/{one}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def postgres_cpu() -> float:
     """Return the CPU seconds used so far by every `postgres` process this user can see (same machine only)."""
     total = 0.0

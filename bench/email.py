@@ -18,7 +18,7 @@ import sys
 import time
 from typing import TextIO
 
-from bench._support import machine_cpu, postgres_cpu
+from bench._support import machine_cpu, postgres_cpu, process_cpu
 
 N_FULL, N_QUICK = 5000, 500
 BATCH = 100  # run_scheduler's default --batch-size
@@ -98,16 +98,6 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _cpu_seconds(pid: int | None) -> float:
-    """User + system CPU seconds used so far by a process (Linux /proc), 0 when unknown."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
-
 def _uuid(value: str):
     import uuid
 
@@ -185,7 +175,7 @@ def _run(*, out: TextIO, count: int) -> None:
         worker.start()
     time.sleep(3)  # let the workers import Django and connect before the clock starts
 
-    cpu_before = {"workers": sum(_cpu_seconds(w.pid) for w in workers), "smtp": _cpu_seconds(smtp.pid),
+    cpu_before = {"workers": sum(process_cpu(w.pid) for w in workers), "smtp": process_cpu(smtp.pid),
                   "postgres": postgres_cpu()}  # fmt: skip
     machine_before = machine_cpu()
     started = time.time()
@@ -197,8 +187,8 @@ def _run(*, out: TextIO, count: int) -> None:
         deadline = time.time() + 180
         while arrived.value < count and time.time() < deadline:
             time.sleep(0.05)
-        cpu = {"workers": sum(_cpu_seconds(w.pid) for w in workers) - cpu_before["workers"],
-               "smtp": _cpu_seconds(smtp.pid) - cpu_before["smtp"],
+        cpu = {"workers": sum(process_cpu(w.pid) for w in workers) - cpu_before["workers"],
+               "smtp": process_cpu(smtp.pid) - cpu_before["smtp"],
                "postgres": postgres_cpu() - cpu_before["postgres"]}  # fmt: skip
         machine = [after - before for after, before in zip(machine_cpu(), machine_before, strict=True)]
     finally:

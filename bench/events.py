@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from bench._support import drop_database, pg_params, recreate_database
+from bench._support import drop_database, machine_cpu, pg_params, postgres_cpu, process_cpu, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "penguinflow_bench"
@@ -282,9 +282,10 @@ async def _load(mode: str, port: int, key: str, seconds: float, concurrency: int
                 stats["errors"] += 1
         writer.close()
 
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     await asyncio.gather(*(connection(slot) for slot in range(concurrency)))
     stats["seconds"] = time.monotonic() - started
+    stats["cpu_seconds"] = time.process_time() - cpu_started
     return stats
 
 
@@ -351,13 +352,25 @@ def run(*, out: TextIO, quick: bool = False) -> None:
         server_rss_start = _rss_mib(server.pid)
         say("server_rss_mib_start", f"{server_rss_start:.0f}")
 
-        batch = _load_result(_run_load(port, key, mode="batch", seconds=seconds, concurrency=8, batch=500,
-                                       contacts=contacts))
+        def cpu_split(phase: str, run) -> dict[str, Any]:
+            """Run one load phase; say where the machine's CPU went during it, in ms per 1,000 events."""
+            before = (process_cpu(server.pid, descendants=True), postgres_cpu(), machine_cpu())
+            result = run()
+            after = (process_cpu(server.pid, descendants=True), postgres_cpu(), machine_cpu())
+            per = 1e6 / max(result["accepted"], 1)
+            busy, total = (a - b for a, b in zip(after[2], before[2], strict=True))
+            say(f"{phase}_cpu_ms_per_1000_events",
+                f"server={(after[0] - before[0]) * per:.0f} postgres={(after[1] - before[1]) * per:.0f} "
+                f"client={result['cpu_seconds'] * per:.0f} machine_busy={busy / max(total, 1e-9):.0%}")
+            return result
+
+        batch = cpu_split("batch", lambda: _load_result(_run_load(
+            port, key, mode="batch", seconds=seconds, concurrency=8, batch=500, contacts=contacts)))
         say("accepted_events_per_s_batches_of_500", f"{batch['accepted'] / batch['seconds']:.0f}")
         say("batch_requests", f"{batch['requests']} (errors {batch['errors']}, statuses {batch['statuses']})")
 
-        single = _load_result(_run_load(port, key, mode="single", seconds=seconds, concurrency=48, batch=1,
-                                        contacts=contacts))
+        single = cpu_split("single", lambda: _load_result(_run_load(
+            port, key, mode="single", seconds=seconds, concurrency=48, batch=1, contacts=contacts)))
         say("single_event_requests_per_s", f"{single['requests'] / single['seconds']:.0f}")
         say("single_requests", f"{single['requests']} (errors {single['errors']}, statuses {single['statuses']})")
 
