@@ -1,9 +1,9 @@
 """Benchmark of email delivery: messages rendered, stored in the outbox and handed to a local SMTP server, per second.
 
 A local aiosmtpd server runs in its own process. Two RQ SimpleWorker processes (non-forking, as in production)
-do all the work, as the runtime's workers do: they run "produce" jobs (queue `bench-email`: `email_send` for 100
-contacts in one transaction, as a batch of run_scheduler's default size that reaches a `send_email` step does) and the delivery jobs that
-those enqueue after commit (queue "email", listened to first). The figure is measured from the moment the
+do all the work, as the runtime's workers do: they run "produce" jobs (queue `bench-email`: a batch of
+run_scheduler's default size, 100 contacts locked in one transaction, each sent an email through the runtime's
+send_email port) and the delivery jobs that those enqueue after commit (queue "email", listened to first). The figure is measured from the moment the
 produce jobs are enqueued to the last message received by the SMTP server; latency is from an outbox row's
 creation to its arrival. Uses a dedicated workspace, deleted afterwards.
 Target: at least 500 messages per second with 2 workers on a 2-core machine. Prints figures, asserts nothing.
@@ -28,23 +28,29 @@ PRODUCE_QUEUE = "bench-email"
 
 
 def produce(workspace_id: str, template_id: str, contact_ids: list[str], first: int) -> int:
-    """RQ job: `email_send` to each contact in one transaction (keys bench:<first + n>); return how many."""
+    """RQ job: what a runtime batch whose enrollments reach a `send_email` step does, for 100 contacts in one
+    transaction: lock the batch's contacts (`ContactBook`), render each email through the runtime's own
+    send_email port, write the batch's outbox rows in one statement; return how many."""
+    import uuid
+
     from django.db import transaction
 
-    from contacts.models import Contact
     from penguinflow.workspaces.models import Workspace
-    from templates.models import EmailTemplate
-    from templates.services import email_send
+    from workflows.email_port import send_through_outbox
+    from workflows.live_ports import ContactBook, Origin
 
     workspace = Workspace.objects.get(pk=workspace_id)
-    template = EmailTemplate.objects.get(pk=template_id)
-    contacts = {str(c.pk): c for c in Contact.objects.filter(pk__in=contact_ids)}
+    origin = Origin(workflow_id=str(uuid.UUID(int=1)), version_id=str(uuid.UUID(int=2)))
     with transaction.atomic():
+        book = ContactBook.lock(contact_ids, batch_outbox=True)
         for n, contact_id in enumerate(contact_ids):
-            email_send(
-                key=f"bench:{first + n}", workspace=workspace, contact=contacts[contact_id], template=template,
-                context={"event": {"type": "contact.created"}}, node_id="n1",
+            enrollment_id = uuid.UUID(int=first + n + 1)
+            send_through_outbox(
+                key=f"{enrollment_id}:n1:1", workspace=workspace, contact=book.get(contact_id),
+                template_id=template_id, origin=origin, node_id="n1", from_email=None, reply_to=None,
+                track_opens=True, track_clicks=True, book=book, context={"event": {"type": "contact.created"}},
             )  # fmt: skip
+        book.flush_outbox()  # as the runtime does before it records the batch's steps
     return len(contact_ids)
 
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from email.utils import formataddr
 from typing import Any
 
+import msgspec
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
@@ -54,7 +55,10 @@ from templates.rendering import (
 )
 
 __all__ = [
+    "HeldContacts",
     "InvalidAddress",
+    "OutboxBatch",
+    "OutboxConflict",
     "OutboxResult",
     "TemplateRenderError",
     "email_send",
@@ -198,6 +202,8 @@ def email_send(
     reply_to: str | None = None,
     track_opens: bool = True,
     track_clicks: bool = True,
+    held: HeldContacts | None = None,
+    batch: OutboxBatch | None = None,
 ) -> OutboxResult:
     """Render `template` for `contact` and store it in the outbox under `key`; deliver it after commit.
 
@@ -205,6 +211,13 @@ def email_send(
     and sends nothing. Suppression and the contact's status are checked in this transaction, with the contact
     row locked (an unsubscribe that commits first wins). Runs in the caller's transaction when there is one
     (the runtime's send_email effect); the delivery job is enqueued on queue "email" only once that commits.
+
+    `held` says the caller already holds `contact`'s row lock in its open transaction and `contact` is the row
+    as it now is (the runtime's batches lock their contacts first): then it is not read again, and suppression
+    is read from `held`, which asks for all of a batch's addresses in one query. With `held`, `batch` collects
+    the row instead of inserting it: `OutboxBatch.flush` writes all of them in one statement before the caller
+    commits (and raises OutboxConflict if a key turns out to exist; the caller rolls back and does its work
+    again without `batch`).
 
     Raises TemplateRenderError (422, code template_render_error, `details` = {part: "line N: message"}) when
     the template does not render for this contact, and InvalidAddress (400) for an unusable from/reply-to:
@@ -219,10 +232,20 @@ def email_send(
     # No savepoint (two round trips per send): nothing is written before the render, so a render error is
     # raised after the block has exited cleanly and leaves the caller's transaction usable.
     render_error: TemplateRenderError | None = None
+    if not transaction.get_connection().in_atomic_block:
+        held = None  # no transaction of the caller's, so no lock it could hold
+    if held is None:
+        batch = None
+    elif batch is not None and (earlier := batch.get(workspace, key)) is not None:
+        return OutboxResult(outcome="exists", message_id=str(earlier.id), status=earlier.status, detail=earlier.error)
     with transaction.atomic(savepoint=False):
-        contact, suppressed, exists = _lock_contact(workspace=workspace, contact=contact, key=key)
-        if exists:
-            return _existing(workspace, key)
+        if held is None:
+            contact, suppressed, exists = _lock_contact(workspace=workspace, contact=contact, key=key)
+            if exists:
+                return _existing(workspace, key)
+        else:
+            # A repeated key is found by the INSERT below (ON CONFLICT), after a render that is then unused.
+            suppressed = held.suppressed(workspace=workspace, contact=contact)
         outbox_id = uuid.uuid4()
         row = OutboxMessage(
             id=outbox_id, workspace=workspace, key=key, contact_id=contact.id, template=template,
@@ -253,6 +276,9 @@ def email_send(
                 row.subject, row.html, row.text = rendered.subject, tracked.html, tracked.text
                 row.links = tracked.links
                 row.status, row.next_attempt_at = Status.QUEUED, timezone.now()
+        if render_error is None and batch is not None:
+            batch.add(row)
+            return OutboxResult(outcome=outcome, message_id=str(row.id), status=row.status, detail=row.error)
         if render_error is None and not _insert_if_new(row):
             # Another caller inserted this key meanwhile (we waited on its unique-index entry until it committed).
             existing = _existing(workspace, key)
@@ -312,6 +338,110 @@ def _lock_contact(*, workspace, contact: Contact, key: str) -> tuple[LockedConta
     if fresh.email != contact.email:  # changed meanwhile: the hash we checked was the old address's
         suppressed = is_suppressed(workspace=workspace, email=fresh.email)
     return fresh, suppressed, exists
+
+
+class HeldContacts:
+    """Contacts a caller has locked (SELECT ... FOR UPDATE) in its open transaction and holds as they now are.
+
+    Passed to `email_send`, it spares each send the locking read of its contact; whether an address is
+    suppressed is asked here, for all the contacts `prefetch` names in one query. Valid for that one
+    transaction only: the locks are what make its answers current.
+    """
+
+    def __init__(self) -> None:
+        self._suppressed: dict[tuple[Any, str], bool] = {}  # (workspace id, email hash) -> suppressed
+
+    def prefetch(self, contacts) -> None:
+        """Read the suppression of these contacts' addresses in one query (those not read yet)."""
+        wanted: dict[Any, set[str]] = {}
+        for contact in contacts:
+            digest = email_hash(contact.email)
+            if (contact.workspace_id, digest) not in self._suppressed:
+                wanted.setdefault(contact.workspace_id, set()).add(digest)
+        for workspace_id, digests in wanted.items():
+            found = set(Suppression.objects.filter(workspace_id=workspace_id, email_hash__in=digests)
+                        .values_list("email_hash", flat=True))  # fmt: skip
+            self._suppressed.update({(workspace_id, digest): digest in found for digest in digests})
+
+    def suppressed(self, *, workspace, contact: Contact) -> bool:
+        if contact.workspace_id != workspace.pk:
+            raise Contact.DoesNotExist(f"No contact {contact.pk} in workspace {workspace.pk}.")
+        entry = (contact.workspace_id, email_hash(contact.email))
+        if entry not in self._suppressed:  # an address changed in this transaction, or not prefetched
+            self.prefetch([contact])
+        return self._suppressed[entry]
+
+
+class OutboxConflict(Exception):
+    """`OutboxBatch.flush` found keys that were already in the outbox: the results it gave for them were wrong,
+    so the caller's transaction must roll back (and its work be done again without a batch)."""
+
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__(f"{len(keys)} outbox keys already existed: {', '.join(keys[:5])}")
+        self.keys = keys
+
+
+class OutboxBatch:
+    """The outbox rows of one transaction, written in one statement at its end instead of one INSERT per send.
+
+    For callers that send many emails in a transaction and hold their contacts (the runtime's batches): what a
+    send answers is known before its row is written, except that its key might already exist. A repeat within
+    the batch is answered from the batch; one in the database makes `flush` raise OutboxConflict, and the
+    caller then rolls back and does its work again without a batch (email_send answers "exists" then).
+    Repeats are rare: the runtime's key names the enrollment, node and visit, and commits with the step.
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[Any, str], OutboxMessage] = {}
+
+    def get(self, workspace, key: str) -> OutboxMessage | None:
+        return self._rows.get((workspace.pk, key))
+
+    def add(self, row: OutboxMessage) -> None:
+        self._rows[(row.workspace_id, row.key)] = row
+
+    def flush(self) -> int:
+        """INSERT the collected rows in one statement, enqueue the delivery of the queued ones after commit;
+        return how many were written. Raises OutboxConflict (nothing to keep: roll back) if a key existed."""
+        rows = list(self._rows.values())
+        self._rows.clear()
+        if not rows:
+            return 0
+        sql, fields, timestamps = _outbox_insert_many()
+        now = timezone.now()
+        documents = []
+        for row in rows:
+            for field in timestamps:
+                setattr(row, field.attname, now)
+            documents.append({field.column: getattr(row, field.attname) for field in fields})
+        with prepared_cursor() as cursor:
+            cursor.execute(sql, [_encode_rows(documents).decode()], prepare=True)
+            written = {key for (key,) in cursor.fetchall()}
+        if len(written) != len(rows):
+            raise OutboxConflict(sorted(row.key for row in rows if row.key not in written))
+        for row in rows:
+            row._state.adding, row._state.db = False, "default"
+            if row.status == Status.QUEUED:
+                _schedule_delivery(row.id)
+        return len(rows)
+
+
+_encode_rows = msgspec.json.Encoder().encode
+
+
+@functools.cache
+def _outbox_insert_many() -> tuple[str, list, list]:
+    """The INSERT of `OutboxBatch.flush` (rows as one JSON document, read with the table's own row type), its
+    fields, and the auto_now(_add) fields it stamps."""
+    fields = OutboxMessage._meta.local_concrete_fields
+    timestamps = [field for field in fields if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    table = OutboxMessage._meta.db_table
+    sql = (
+        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{table}, %s::json) "
+        f'ON CONFLICT (workspace_id, "key") DO NOTHING RETURNING "key"'
+    )
+    return sql, fields, timestamps
 
 
 def _insert_if_new(row: OutboxMessage) -> bool:

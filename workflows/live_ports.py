@@ -25,6 +25,7 @@ from contacts.nodes import CONTACT_ATTRIBUTES
 from events.models import Event
 from events.services import NewEvent
 from penguinflow.common.db import bulk_update_rows
+from templates.services import HeldContacts, OutboxBatch
 from workflows.engine.ports import EmailResult, PortError, Ports, WebhookResult
 
 logger = logging.getLogger(__name__)
@@ -55,19 +56,36 @@ class ContactBook:
     # Per batch: templates read once, and what templates may show of each enrollment (`event`, `enrollment`).
     templates: dict[str, Any] = field(default_factory=dict)
     template_context: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _held: HeldContacts | None = None
+    # The batch's outbox rows, written in one statement by `flush_outbox` (None: each send inserts its own).
+    outbox: OutboxBatch | None = None
 
     @classmethod
-    def lock(cls, contact_ids: Iterable[UUID | str]) -> ContactBook:
+    def lock(cls, contact_ids: Iterable[UUID | str], *, batch_outbox: bool = False) -> ContactBook:
         ids = sorted({str(contact_id) for contact_id in contact_ids})
         # Locked in id order, so two batches that share contacts wait for each other instead of deadlocking.
         rows = Contact.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-        return cls(contacts={str(contact.pk): contact for contact in rows})
+        return cls(contacts={str(contact.pk): contact for contact in rows},
+                   outbox=OutboxBatch() if batch_outbox else None)
+
+    def flush_outbox(self) -> None:
+        """Write the batch's outbox rows (OutboxConflict: a key existed; the transaction must roll back)."""
+        if self.outbox is not None:
+            self.outbox.flush()
 
     def get(self, contact_id: str) -> Contact:
         try:
             return self.contacts[str(contact_id)]
         except KeyError:
             raise PortError(f"Contact {contact_id} no longer exists.", retryable=False) from None
+
+    def held(self) -> HeldContacts:
+        """The book's contacts as `email_send` may take them: locked and current; their suppression is read for
+        all of them at the first send."""
+        if self._held is None:
+            self._held = HeldContacts()
+            self._held.prefetch(self.contacts.values())
+        return self._held
 
     def emit(self, contact: Contact, type_: str, properties: dict[str, Any], origin: Origin, key: str) -> None:
         self.events.append(

@@ -30,6 +30,7 @@ from contacts.selectors import contact_as_data
 from events.models import Event
 from events.services import NewEvent, events_store
 from penguinflow.common.db import bulk_update_rows
+from templates.services import OutboxConflict
 from workflows.engine.graph import Graph, WorkflowSettings
 from workflows.engine.runner import entry_trigger, reenrollment_allowed, run_enrollment
 from workflows.engine.state import EnrollmentState, Resume, RunResult, StepRecord, new_enrollment
@@ -427,7 +428,29 @@ def enrollments_advance(
     With `lease_owner`, only enrollments still leased to that owner run (a job whose lease was taken over
     quietly skips them); their lease is released. Enrollments of paused workflows are held in place.
     `resumes` maps enrollment ids to an arriving event (waiting ones without one resume as a due timer).
+
+    The batch's emails go into the outbox in one statement at its end. If one of their keys was already there
+    (a step re-run by hand, say), that statement cannot keep what the sends answered, so the transaction rolls
+    back and the batch runs again with one INSERT per send, which answers "exists" for such keys.
     """
+    arguments = {"enrollment_ids": enrollment_ids, "lease_owner": lease_owner, "resumes": resumes, "now": now,
+                 "activity": activity}
+    try:
+        return _advance(**arguments, batch_outbox=True)
+    except OutboxConflict as conflict:
+        logger.info("Outbox keys already existed (%s); running the batch again send by send", conflict)
+        return _advance(**arguments, batch_outbox=False)
+
+
+def _advance(
+    *,
+    enrollment_ids: Sequence[UUID | str],
+    lease_owner: str | None,
+    resumes: Mapping[UUID, Resume] | None,
+    now: datetime | None,
+    activity,
+    batch_outbox: bool,
+) -> AdvanceReport:
     report = AdvanceReport()
     resumes = resumes or {}
     with transaction.atomic():
@@ -451,7 +474,7 @@ def enrollments_advance(
             return report
 
         versions = versions_load({e.version_id for e in running})
-        book = ContactBook.lock(e.contact_id for e in running)
+        book = ContactBook.lock((e.contact_id for e in running), batch_outbox=batch_outbox)
         contact_data: dict[str, dict[str, Any]] = {}
         pending: list[PendingEnrollment] = []
         counters = Counters()
@@ -526,6 +549,7 @@ def enrollments_advance(
             ["status", "current_node_id", "next_run_at", "waiting_for", "step_count", "context", "finished_at",
              "goal", "error", "updated_at", "lease_owner", "lease_expires_at"],
         )
+        book.flush_outbox()
         _step_runs_insert(step_runs)
         changed_contacts = book.flush()
         for version, enrollment, _state, records in goal_exits:

@@ -15,7 +15,15 @@ from events.models import Event
 from templates.delivery import InvalidAddress, verdict
 from templates.models import OutboxMessage
 from templates.rendering import TemplateRenderError
-from templates.services import email_send, outbox_deliver, outbox_resend, outbox_sweep
+from templates.services import (
+    HeldContacts,
+    OutboxBatch,
+    OutboxConflict,
+    email_send,
+    outbox_deliver,
+    outbox_resend,
+    outbox_sweep,
+)
 from tests.factories import EmailTemplateFactory
 
 pytestmark = pytest.mark.django_db
@@ -361,3 +369,110 @@ def test_esp_backend_stores_the_esp_message_id(workspace, contact, template, set
 )
 def test_send_errors_are_classified_retry_fail_or_unknown(error, expected):
     assert verdict(error) == expected
+
+
+def test_held_contacts_read_suppression_once_and_keep_every_skip_rule(
+    workspace, template, smtp, run_email_jobs, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    from tests.factories import ContactFactory
+
+    mailed, suppressed, unsubscribed = ContactFactory.create_batch(3, workspace=workspace)
+    suppression_add(workspace=workspace, email=suppressed.email, reason="manual")
+    Contact.objects.filter(pk=unsubscribed.pk).update(status="unsubscribed")
+    held = HeldContacts()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        # As the runtime's batch does: lock the contacts, read them as they are, then send.
+        locked = list(Contact.objects.select_for_update().filter(workspace=workspace).order_by("pk"))
+        with django_assert_num_queries(1):
+            held.prefetch(locked)
+        by_id = {person.pk: person for person in locked}
+        results = {
+            name: email_send(key=f"k-{name}", workspace=workspace, contact=by_id[person.pk], template=template,
+                             context={}, held=held)
+            for name, person in (("mailed", mailed), ("suppressed", suppressed), ("unsubscribed", unsubscribed))
+        }  # fmt: skip
+        repeat = email_send(key="k-mailed", workspace=workspace, contact=by_id[mailed.pk], template=template,
+                            context={}, held=held)  # fmt: skip
+
+    assert {name: (r.outcome, r.status) for name, r in results.items()} == {
+        "mailed": ("queued", "queued"), "suppressed": ("suppressed", "skipped"),
+        "unsubscribed": ("not_subscribed", "skipped"),
+    }  # fmt: skip
+    assert (repeat.outcome, repeat.message_id) == ("exists", results["mailed"].message_id)
+    run_email_jobs()
+    assert [m.rcpt_tos for m in smtp.messages] == [[mailed.email]]
+    assert OutboxMessage.objects.count() == 3
+
+
+def test_held_contact_is_rendered_as_held_and_a_changed_address_is_checked_again(
+    workspace, contact, template, smtp, run_email_jobs, django_capture_on_commit_callbacks
+):
+    suppression_add(workspace=workspace, email="new@example.com", reason="manual")
+    held = HeldContacts()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        locked = Contact.objects.select_for_update().get(pk=contact.pk)
+        held.prefetch([locked])
+        locked.first_name = "Augusta"  # changed by an earlier step of the batch, not yet written
+        first = email_send(key="k1", workspace=workspace, contact=locked, template=template, context={}, held=held)
+        locked.email = "new@example.com"
+        second = email_send(key="k2", workspace=workspace, contact=locked, template=template, context={}, held=held)
+
+    assert (first.outcome, second.outcome) == ("queued", "suppressed")
+    assert OutboxMessage.objects.get(pk=first.message_id).subject == "Hello Augusta"
+
+
+def test_held_contacts_are_ignored_outside_a_transaction_and_keep_to_the_workspace(
+    workspace, other_workspace, contact, template, smtp, django_capture_on_commit_callbacks
+):
+    from tests.factories import ContactFactory
+
+    suppression_add(workspace=workspace, email=contact.email, reason="manual")
+    # No transaction of the caller's: no lock can be held, so email_send locks and reads as usual.
+    result = send(workspace, contact, template, capture=django_capture_on_commit_callbacks, held=HeldContacts())
+    assert (result.outcome, result.status) == ("suppressed", "skipped")
+
+    stranger = ContactFactory(workspace=other_workspace)
+    with pytest.raises(Contact.DoesNotExist), transaction.atomic():
+        email_send(key="k9", workspace=workspace, contact=stranger, template=template, context={},
+                   held=HeldContacts())  # fmt: skip
+    assert OutboxMessage.objects.filter(key="k9").count() == 0
+
+
+def test_outbox_batch_writes_a_transactions_rows_at_flush_and_refuses_an_existing_key(
+    workspace, template, smtp, run_email_jobs, django_capture_on_commit_callbacks
+):
+    from tests.factories import ContactFactory
+
+    people = ContactFactory.create_batch(3, workspace=workspace)
+    Contact.objects.filter(pk=people[2].pk).update(status="bounced")
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        locked = list(Contact.objects.select_for_update().filter(workspace=workspace).order_by("pk"))
+        held, batch = HeldContacts(), OutboxBatch()
+        results = [email_send(key=f"b{n}", workspace=workspace, contact=person, template=template, context={},
+                              held=held, batch=batch) for n, person in enumerate(locked)]  # fmt: skip
+        repeat = email_send(key="b0", workspace=workspace, contact=locked[0], template=template, context={},
+                            held=held, batch=batch)  # fmt: skip
+        assert OutboxMessage.objects.count() == 0  # nothing written before the flush
+        assert batch.flush() == 3
+
+    assert sorted(r.outcome for r in results) == ["not_subscribed", "queued", "queued"]
+    assert (repeat.outcome, repeat.message_id) == ("exists", results[0].message_id)
+    rows = {str(row.pk): row for row in OutboxMessage.objects.all()}
+    assert sorted(rows) == sorted(r.message_id for r in results)
+    sent = next(r for r in results if r.outcome == "queued")
+    row = rows[sent.message_id]
+    assert row.subject.startswith("Hello") and row.links and row.created_at and row.next_attempt_at
+    assert run_email_jobs() == 1  # one delivery job for the transaction's queued rows
+    assert len(smtp.messages) == 2
+
+    # A key already in the outbox: flush refuses (the caller rolls back and sends one by one).
+    with pytest.raises(OutboxConflict) as caught, transaction.atomic():
+        batch = OutboxBatch()
+        person = Contact.objects.select_for_update().get(pk=locked[0].pk)
+        email_send(key="b0", workspace=workspace, contact=person, template=template, context={},
+                   held=HeldContacts(), batch=batch)  # fmt: skip
+        email_send(key="b9", workspace=workspace, contact=person, template=template, context={},
+                   held=HeldContacts(), batch=batch)  # fmt: skip
+        batch.flush()
+    assert caught.value.keys == ["b0"]
+    assert OutboxMessage.objects.count() == 3 and not OutboxMessage.objects.filter(key="b9").exists()

@@ -419,6 +419,42 @@ def test_send_email_puts_one_outbox_row_per_step_key_even_when_the_step_runs_aga
     assert step.detail["message_id"] == str(row.pk)
 
 
+def test_a_batch_whose_email_key_exists_runs_again_send_by_send_and_mails_the_others_once(
+    api, workspace, django_capture_on_commit_callbacks
+):
+    import django_rq
+
+    from templates.models import OutboxMessage
+    from tests.factories import EmailTemplateFactory
+    from workflows.runtime import enrollments_advance
+
+    template = EmailTemplateFactory(workspace=workspace, subject="Hi {{ contact.first_name }}")
+    first, second = ContactFactory(workspace=workspace, first_name="Ada"), ContactFactory(workspace=workspace)
+    workflow = publish(workspace, [node("t", "trigger_manual"), node("m", "send_email", {"template_id": str(template.pk)}),
+                                   node("d", "delay", {"duration": "P1D"})], chain("t", "m", "d"))
+    enroll(api, workflow, first, second)
+    done, fresh = Enrollment.objects.get(contact=first), Enrollment.objects.get(contact=second)
+    # The first enrollment's email is already in the outbox under its step key, and its state is from before
+    # the step (a crash between the two, or a step run again by hand).
+    with django_capture_on_commit_callbacks(execute=True):
+        enrollments_advance(enrollment_ids=[done.pk])
+    existing = OutboxMessage.objects.get(contact=first)
+    Enrollment.objects.filter(pk=done.pk).update(context=done.context, status="active", next_run_at=timezone.now())
+    queue = django_rq.get_queue("email")
+    queue.empty()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = enrollments_advance(enrollment_ids=[done.pk, fresh.pk])
+
+    assert report.ran == 2
+    assert OutboxMessage.objects.filter(contact=first).count() == 1
+    new = OutboxMessage.objects.get(contact=second)
+    steps = {run.enrollment_id: run for run in StepRun.objects.filter(node_id="m").order_by("sequence")}
+    assert steps[done.pk].detail["message_id"] == str(existing.pk)
+    assert steps[fresh.pk].detail["message_id"] == str(new.pk)
+    assert [job.args[0] for job in queue.jobs] == [[str(new.pk)]]  # only the new row is delivered
+
+
 def test_send_email_with_a_deleted_template_fails_clearly(api, workspace):
     from tests.factories import EmailTemplateFactory
 
