@@ -239,6 +239,62 @@ def test_mailgun_event_with_a_bad_signature_is_refused(client, workspace):
     assert Contact.objects.get(pk=contact.pk).status == "subscribed"
 
 
+def mailgun_legacy_forms(message_id: str, email: str, pf_message_id: str) -> list[str]:
+    """Mailgun's legacy (pre-2018, still sent by old routes) form-encoded webhooks: the signature fields sit
+    among the event's, and custom variables are merged into them."""
+    from urllib.parse import urlencode
+
+    headers = json.dumps([["Message-Id", f"<{message_id}>"], ["To", email], ["From", "hello@mg.acme.test"],
+                          ["Subject", "Hello"]])  # fmt: skip
+    opened = {"ip": "50.56.129.169", "country": "US", "region": "CA", "city": "San Francisco",
+              "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0", "device-type": "desktop",
+              "client-type": "browser", "client-name": "Chrome", "client-os": "Linux", "tag": "welcome",
+              "message-id": message_id}  # fmt: skip
+    events = [
+        {"event": "delivered", "message-headers": headers, "Message-Id": f"<{message_id}>"},
+        {"event": "opened", **opened},
+        {"event": "clicked", **opened, "url": "https://example.com/docs"},
+        {"event": "bounced", "message-headers": headers, "Message-Id": f"<{message_id}>", "code": "550",
+         "error": "5.1.1 The email account that you tried to reach does not exist.",
+         "notification": "550 5.1.1 No such user"},
+        {"event": "complained", "message-headers": headers, "Message-Id": f"<{message_id}>"},
+        {"event": "unsubscribed", **opened},
+    ]  # fmt: skip
+    forms = []
+    for n, event in enumerate(events):
+        token = f"legacy{n}-5f1e0a0d7a3b4c2e9d8f7a6b5c4d3e2f"
+        timestamp = str(1763829300 + n)
+        signature = hmac.new(MAILGUN_KEY.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
+        forms.append(urlencode({**event, "recipient": email, "domain": "mg.acme.test", "pf_message_id": pf_message_id,
+                                "timestamp": timestamp, "token": token, "signature": signature}))
+    return forms
+
+
+def test_mailgun_legacy_form_webhooks_replayed_twenty_times_are_recorded_once_each(client, workspace):
+    contact = ContactFactory(workspace=workspace, email="alice@example.com")
+    row = sent_row(workspace, contact, esp_message_id="<20261122190000.1.2@mg.acme.test>")
+    forms = mailgun_legacy_forms("20261122190000.1.2@mg.acme.test", contact.email, str(row.pk))
+    order = [form for form in forms for _ in range(20)]
+    random.Random(2018).shuffle(order)
+
+    for form in order:
+        response = client.post("/anymail/mailgun/tracking/", data=form,
+                               content_type="application/x-www-form-urlencoded", HTTP_AUTHORIZATION=BASIC)
+        assert response.status_code == 200, response.content
+
+    assert by_type() == {"email.delivered": 1, "email.opened": 1, "email.clicked": 1, "email.bounced": 1,
+                         "email.complained": 1, "email.unsubscribed": 1}  # fmt: skip
+    assert all(e.properties["message_id"] == str(row.pk) for e in Event.objects.filter(type__startswith="email."))
+    assert Event.objects.get(type="email.clicked").properties["url"] == "https://example.com/docs"
+    assert Contact.objects.get(pk=contact.pk).status in ("bounced", "complained")
+    assert Suppression.objects.filter(workspace=workspace).exists()
+    # A form whose signature does not match is refused and writes nothing.
+    forged = forms[0].replace("legacy0-", "legacyX-")
+    response = client.post("/anymail/mailgun/tracking/", data=forged,
+                           content_type="application/x-www-form-urlencoded", HTTP_AUTHORIZATION=BASIC)
+    assert response.status_code == 400 and sum(by_type().values()) == 6
+
+
 # --- SendGrid (https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/event) -----------------------
 
 def sendgrid_payloads(anymail_id: str, email: str) -> list[dict]:
@@ -304,3 +360,56 @@ def test_reply_through_postmark_inbound_becomes_email_replied(client, workspace)
     assert (event.contact_id, event.properties["message_id"], event.properties["node_id"]) == (
         contact.pk, str(row.pk), "n8")
     assert event.properties["subject"] == "Re: Hello"
+
+
+def postmark_inbound(*, to: str, subject: str, sender: str = "ada@example.com") -> str:
+    return json.dumps({
+        "FromName": "Ada Lovelace", "MessageStream": "inbound", "From": sender,
+        "FromFull": {"Email": sender, "Name": "Ada Lovelace", "MailboxHash": ""},
+        "To": to, "ToFull": [{"Email": to, "Name": "", "MailboxHash": ""}], "Cc": "", "CcFull": [], "Bcc": "",
+        "BccFull": [], "OriginalRecipient": to, "Subject": subject,
+        "MessageID": str(uuid.uuid5(uuid.NAMESPACE_URL, subject)), "ReplyTo": "", "MailboxHash": "",
+        "Date": "Sun, 22 Nov 2026 16:45:32 +0000", "TextBody": "", "HtmlBody": "", "StrippedTextReply": "",
+        "Tag": "", "Headers": [{"Name": "Message-ID", "Value": f"<{uuid.uuid5(uuid.NAMESPACE_DNS, subject)}@x>"}],
+        "Attachments": [],
+    })  # fmt: skip
+
+
+def test_mail_to_the_list_unsubscribe_mailto_unsubscribes_once(client, workspace, settings):
+    """The mailto: of List-Unsubscribe, as a mail client uses it: a message to that mailbox with the subject it
+    names, arriving through the ESP's inbound webhook."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from templates.delivery import list_unsubscribe
+
+    settings.EMAIL_UNSUBSCRIBE_MAILTO = "unsubscribe@mail.acme.test"
+    contact = ContactFactory(workspace=workspace, email="ada@example.com")
+    row = sent_row(workspace, contact, esp_message_id="pm-10", node_id="n3")
+    mailto = urlsplit(list_unsubscribe(row.id).split(", ")[1].strip("<>"))
+    assert (mailto.scheme, mailto.path) == ("mailto", "unsubscribe@mail.acme.test")
+    subject = parse_qs(mailto.query)["subject"][0]
+    forged = subject[:-4] + ("AAAA" if not subject.endswith("AAAA") else "BBBB")
+
+    replay(client, [("/anymail/postmark/inbound/", postmark_inbound(to=mailto.path, subject=subject)),
+                    ("/anymail/postmark/inbound/", postmark_inbound(to=mailto.path, subject=forged))], times=3)
+
+    contact.refresh_from_db()
+    assert contact.status == Contact.Status.UNSUBSCRIBED
+    assert Suppression.objects.filter(workspace=workspace, reason="unsubscribed").count() == 1
+    event = Event.objects.get(type="email.unsubscribed")
+    assert (event.properties["via"], event.properties["message_id"], event.properties["node_id"]) == (
+        "mailto", str(row.pk), "n3")
+    assert not Event.objects.filter(type="email.replied").exists()  # a mail to the mailbox is not a reply
+
+
+def test_mail_to_the_unsubscribe_mailbox_without_a_valid_token_changes_nothing(client, workspace, settings):
+    settings.EMAIL_UNSUBSCRIBE_MAILTO = "unsubscribe@mail.acme.test"
+    contact = ContactFactory(workspace=workspace, email="ada@example.com")
+    sent_row(workspace, contact, esp_message_id="pm-11")
+
+    replay(client, [("/anymail/postmark/inbound/",
+                     postmark_inbound(to="unsubscribe@mail.acme.test", subject="unsubscribe please"))], times=2)
+
+    contact.refresh_from_db()
+    assert contact.status == Contact.Status.SUBSCRIBED
+    assert not Suppression.objects.exists() and not Event.objects.filter(type__startswith="email.").exists()
