@@ -11,6 +11,7 @@ import logging
 import random
 import re
 import smtplib
+import ssl
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -277,6 +278,10 @@ def verdict(error: BaseException) -> Verdict:
         return "retry" if status == 429 or status >= 500 else "fail"
     if AnymailError and isinstance(error, AnymailError):
         return "fail"
+    if isinstance(error, ssl.SSLError):
+        # A TLS failure (an untrusted certificate is also a ValueError): the server, or our trust in it, must
+        # change; the message itself is fine.
+        return "unknown"
     if isinstance(error, (ValueError, TypeError, UnicodeError)):
         return "fail"  # the message itself cannot be built or encoded; trying again changes nothing
     return "unknown"

@@ -262,7 +262,11 @@ def email_settings_from_url(url: str) -> dict:
         }
     esp = scheme.removeprefix("anymail+")
     if esp and esp.replace("_", "").isalnum():
-        return {"EMAIL_BACKEND": f"anymail.backends.{esp}.EmailBackend"}
+        from importlib.util import find_spec
+
+        # Only an ESP django-anymail has a backend for: a typo fails at start-up, not at the first send.
+        if find_spec(f"anymail.backends.{esp}") is not None:
+            return {"EMAIL_BACKEND": f"anymail.backends.{esp}.EmailBackend"}
     raise ImproperlyConfigured(f"EMAIL_URL: unknown scheme '{parts.scheme}' (smtp, smtp+tls, smtps, console, <esp>)")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import ssl
 from datetime import timedelta
 
 import pytest
@@ -365,6 +366,8 @@ def test_esp_backend_stores_the_esp_message_id(workspace, contact, template, set
         (smtplib.SMTPRecipientsRefused({"a@x.test": (550, b"unknown")}), "fail"),
         (smtplib.SMTPServerDisconnected("gone"), "unknown"),
         (TimeoutError(), "unknown"),
+        (ssl.SSLCertVerificationError("certificate verify failed"), "unknown"),  # also a ValueError
+        (ValueError("cannot encode"), "fail"),
     ],
 )
 def test_send_errors_are_classified_retry_fail_or_unknown(error, expected):
