@@ -393,11 +393,14 @@ class OutboxBatch:
 
     def __init__(self) -> None:
         self._rows: dict[tuple[Any, str], OutboxMessage] = {}
+        self._flushed = False
 
     def get(self, workspace, key: str) -> OutboxMessage | None:
         return self._rows.get((workspace.pk, key))
 
     def add(self, row: OutboxMessage) -> None:
+        if self._flushed:  # a send after the flush would never be written: a bug of the caller's, said loudly
+            raise RuntimeError("This outbox batch was flushed already; a later send needs a batch of its own.")
         self._rows[(row.workspace_id, row.key)] = row
 
     def flush(self) -> int:
@@ -405,6 +408,7 @@ class OutboxBatch:
         return how many were written. Raises OutboxConflict (nothing to keep: roll back) if a key existed."""
         rows = list(self._rows.values())
         self._rows.clear()
+        self._flushed = True
         if not rows:
             return 0
         sql, fields, timestamps = _outbox_insert_many()

@@ -467,6 +467,10 @@ def test_outbox_batch_writes_a_transactions_rows_at_flush_and_refuses_an_existin
     assert row.subject.startswith("Hello") and row.links and row.created_at and row.next_attempt_at
     assert run_email_jobs() == 1  # one delivery job for the transaction's queued rows
     assert len(smtp.messages) == 2
+    with pytest.raises(RuntimeError, match="flushed already"), transaction.atomic():
+        person = Contact.objects.select_for_update().get(pk=locked[0].pk)
+        email_send(key="b5", workspace=workspace, contact=person, template=template, context={},
+                   held=held, batch=batch)  # fmt: skip
 
     # A key already in the outbox: flush refuses (the caller rolls back and sends one by one).
     with pytest.raises(OutboxConflict) as caught, transaction.atomic():
