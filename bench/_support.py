@@ -81,15 +81,12 @@ def postgres_cpu() -> float:
     """Return the CPU seconds used so far by every `postgres` process this user can see (same machine only)."""
     total = 0.0
     for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                head, _, rest = stat.read().rpartition(")")
-            if not head.endswith("(postgres"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    is_postgres = stat.read().rpartition(")")[0].endswith("(postgres")
+            except OSError:
                 continue
-            fields = rest.split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, ValueError, IndexError):
-            continue
+            if is_postgres:
+                total += process_cpu(int(pid))
     return total

@@ -232,12 +232,12 @@ def email_send(
     # No savepoint (two round trips per send): nothing is written before the render, so a render error is
     # raised after the block has exited cleanly and leaves the caller's transaction usable.
     render_error: TemplateRenderError | None = None
-    if not transaction.get_connection().in_atomic_block:
-        held = None  # no transaction of the caller's, so no lock it could hold
+    if held is not None and not (transaction.get_connection().in_atomic_block and held.holds(contact)):
+        held = None  # not one of the contacts the caller locked (or no transaction to hold a lock in)
     if held is None:
         batch = None
     elif batch is not None and (earlier := batch.get(workspace, key)) is not None:
-        return OutboxResult(outcome="exists", message_id=str(earlier.id), status=earlier.status, detail=earlier.error)
+        return _exists(earlier)
     with transaction.atomic(savepoint=False):
         if held is None:
             contact, suppressed, exists = _lock_contact(workspace=workspace, contact=contact, key=key)
@@ -276,6 +276,12 @@ def email_send(
                 row.subject, row.html, row.text = rendered.subject, tracked.html, tracked.text
                 row.links = tracked.links
                 row.status, row.next_attempt_at = Status.QUEUED, timezone.now()
+        if render_error is not None and held is not None:
+            # Unlike the locking read, the held path has not asked whether the key exists: a repeat answers
+            # "exists" whether or not its template still renders.
+            existing = _existing(workspace, key)
+            if existing is not None:
+                return existing
         if render_error is None and batch is not None:
             batch.add(row)
             return OutboxResult(outcome=outcome, message_id=str(row.id), status=row.status, detail=row.error)
@@ -344,17 +350,26 @@ class HeldContacts:
     """Contacts a caller has locked (SELECT ... FOR UPDATE) in its open transaction and holds as they now are.
 
     Passed to `email_send`, it spares each send the locking read of its contact; whether an address is
-    suppressed is asked here, for all the contacts `prefetch` names in one query. Valid for that one
-    transaction only: the locks are what make its answers current.
+    suppressed is asked here, for all the contacts `prefetch` names in one query. The caller must really hold
+    their row locks (SELECT ... FOR UPDATE in this transaction) and pass them as they now are; a contact it
+    did not prefetch is read and locked by `email_send` as usual. Valid for that one transaction only: the
+    locks are what make its answers current.
     """
 
     def __init__(self) -> None:
         self._suppressed: dict[tuple[Any, str], bool] = {}  # (workspace id, email hash) -> suppressed
+        self._held: set[Any] = set()
+
+    def holds(self, contact: Contact) -> bool:
+        """Whether `contact` is one the caller said it holds (passed to `prefetch`)."""
+        return contact.pk in self._held
 
     def prefetch(self, contacts) -> None:
-        """Read the suppression of these contacts' addresses in one query (those not read yet)."""
+        """Take these contacts as held (locked and current) and read the suppression of their addresses in one
+        query (those not read yet)."""
         wanted: dict[Any, set[str]] = {}
         for contact in contacts:
+            self._held.add(contact.pk)
             digest = email_hash(contact.email)
             if (contact.workspace_id, digest) not in self._suppressed:
                 wanted.setdefault(contact.workspace_id, set()).add(digest)
@@ -367,7 +382,7 @@ class HeldContacts:
         if contact.workspace_id != workspace.pk:
             raise Contact.DoesNotExist(f"No contact {contact.pk} in workspace {workspace.pk}.")
         entry = (contact.workspace_id, email_hash(contact.email))
-        if entry not in self._suppressed:  # an address changed in this transaction, or not prefetched
+        if entry not in self._suppressed:  # an address changed in this transaction
             self.prefetch([contact])
         return self._suppressed[entry]
 
@@ -412,17 +427,16 @@ class OutboxBatch:
         if not rows:
             return 0
         sql, fields, timestamps = _outbox_insert_many()
-        now = timezone.now()
         documents = []
         for row in rows:
             for field in timestamps:
-                setattr(row, field.attname, now)
+                field.pre_save(row, add=True)
             documents.append({field.column: getattr(row, field.attname) for field in fields})
         with prepared_cursor() as cursor:
             cursor.execute(sql, [_encode_rows(documents).decode()], prepare=True)
-            written = {key for (key,) in cursor.fetchall()}
+            written = set(cursor.fetchall())
         if len(written) != len(rows):
-            raise OutboxConflict(sorted(row.key for row in rows if row.key not in written))
+            raise OutboxConflict(sorted(row.key for row in rows if (row.workspace_id, row.key) not in written))
         for row in rows:
             row._state.adding, row._state.db = False, "default"
             if row.status == Status.QUEUED:
@@ -437,15 +451,21 @@ _encode_rows = msgspec.json.Encoder().encode
 def _outbox_insert_many() -> tuple[str, list, list]:
     """The INSERT of `OutboxBatch.flush` (rows as one JSON document, read with the table's own row type), its
     fields, and the auto_now(_add) fields it stamps."""
-    fields = OutboxMessage._meta.local_concrete_fields
-    timestamps = [field for field in fields if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    fields, columns, timestamps = _outbox_columns()
     table = OutboxMessage._meta.db_table
     sql = (
         f"INSERT INTO {table} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{table}, %s::json) "
-        f'ON CONFLICT (workspace_id, "key") DO NOTHING RETURNING "key"'
+        f'ON CONFLICT (workspace_id, "key") DO NOTHING RETURNING workspace_id, "key"'
     )
     return sql, fields, timestamps
+
+
+def _outbox_columns() -> tuple[list, str, list]:
+    """The outbox's concrete fields, their quoted column list, and its auto_now(_add) fields."""
+    fields = OutboxMessage._meta.local_concrete_fields
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    timestamps = [field for field in fields if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)]
+    return list(fields), columns, timestamps
 
 
 def _insert_if_new(row: OutboxMessage) -> bool:
@@ -475,13 +495,8 @@ def _outbox_insert() -> tuple[str, list, set]:
     Every other field's Python value is what psycopg sends as is; skipping Django's per-field preparation for
     them halves the cost of building the statement.
     """
-    fields = OutboxMessage._meta.local_concrete_fields
-    prepared = {
-        field for field in fields
-        if isinstance(field, models.JSONField) or getattr(field, "auto_now", False)
-        or getattr(field, "auto_now_add", False)
-    }  # fmt: skip
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    fields, columns, timestamps = _outbox_columns()
+    prepared = {field for field in fields if isinstance(field, models.JSONField)} | set(timestamps)
     sql = (
         f"INSERT INTO {OutboxMessage._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
         f'ON CONFLICT (workspace_id, "key") DO NOTHING RETURNING id'
@@ -490,10 +505,13 @@ def _outbox_insert() -> tuple[str, list, set]:
 
 
 def _existing(workspace, key: str) -> OutboxResult | None:
-    row = OutboxMessage.objects.filter(workspace=workspace, key=key).values("id", "status", "error").first()
-    if row is None:
-        return None
-    return OutboxResult(outcome="exists", message_id=str(row["id"]), status=row["status"], detail=row["error"])
+    row = OutboxMessage.objects.filter(workspace=workspace, key=key).only("id", "status", "error").first()
+    return None if row is None else _exists(row)
+
+
+def _exists(row: OutboxMessage) -> OutboxResult:
+    """What email_send answers for a key that has its row already."""
+    return OutboxResult(outcome="exists", message_id=str(row.id), status=row.status, detail=row.error)
 
 
 def _recipient(contact: LockedContact) -> str:

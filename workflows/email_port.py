@@ -37,9 +37,6 @@ def send_through_outbox(
         if template is None:
             raise PortError(f"The email template {template_id} no longer exists (deleted?).", retryable=False)
         book.templates[template_id] = template
-    if str(contact.pk) in book.changed:
-        # A step of this run changed the contact (status, fields): the outbox must see it as it is now.
-        book.flush()
     enrollment_id = key.split(":", 1)[0]
     try:
         result = email_send(

@@ -265,7 +265,7 @@ def email_settings_from_url(url: str) -> dict:
         from importlib.util import find_spec
 
         # Only an ESP django-anymail has a backend for: a typo fails at start-up, not at the first send.
-        if find_spec(f"anymail.backends.{esp}") is not None:
+        if esp not in {"base", "base_requests"} and find_spec(f"anymail.backends.{esp}") is not None:
             return {"EMAIL_BACKEND": f"anymail.backends.{esp}.EmailBackend"}
     raise ImproperlyConfigured(f"EMAIL_URL: unknown scheme '{parts.scheme}' (smtp, smtp+tls, smtps, console, <esp>)")
 

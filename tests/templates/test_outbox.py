@@ -424,21 +424,41 @@ def test_held_contact_is_rendered_as_held_and_a_changed_address_is_checked_again
     assert OutboxMessage.objects.get(pk=first.message_id).subject == "Hello Augusta"
 
 
-def test_held_contacts_are_ignored_outside_a_transaction_and_keep_to_the_workspace(
+def test_a_contact_the_caller_does_not_hold_is_locked_and_read_as_usual_and_kept_to_its_workspace(
     workspace, other_workspace, contact, template, smtp, django_capture_on_commit_callbacks
 ):
     from tests.factories import ContactFactory
 
-    suppression_add(workspace=workspace, email=contact.email, reason="manual")
-    # No transaction of the caller's: no lock can be held, so email_send locks and reads as usual.
-    result = send(workspace, contact, template, capture=django_capture_on_commit_callbacks, held=HeldContacts())
-    assert (result.outcome, result.status) == ("suppressed", "skipped")
+    Contact.objects.filter(pk=contact.pk).update(first_name="Augusta")  # the object passed in is stale
+    with transaction.atomic():
+        result = email_send(key="k8", workspace=workspace, contact=contact, template=template, context={},
+                            held=HeldContacts())  # fmt: skip  (holds nothing: email_send reads the row itself)
+    assert OutboxMessage.objects.get(pk=result.message_id).subject == "Hello Augusta"
 
     stranger = ContactFactory(workspace=other_workspace)
+    held = HeldContacts()
     with pytest.raises(Contact.DoesNotExist), transaction.atomic():
-        email_send(key="k9", workspace=workspace, contact=stranger, template=template, context={},
-                   held=HeldContacts())  # fmt: skip
+        held.prefetch([Contact.objects.select_for_update().get(pk=stranger.pk)])
+        email_send(key="k9", workspace=workspace, contact=stranger, template=template, context={}, held=held)
     assert OutboxMessage.objects.filter(key="k9").count() == 0
+
+
+def test_a_repeated_key_answers_exists_even_when_the_template_no_longer_renders(
+    workspace, contact, template, smtp, django_capture_on_commit_callbacks
+):
+    first = send(workspace, contact, template, key="k7", capture=django_capture_on_commit_callbacks)
+    template.html = "<p>{{ 1 | divided_by: 0 }}</p>"
+    template.save()
+    for batch in (None, OutboxBatch()):
+        with transaction.atomic():
+            locked = Contact.objects.select_for_update().get(pk=contact.pk)
+            held = HeldContacts()
+            held.prefetch([locked])
+            again = email_send(key="k7", workspace=workspace, contact=locked, template=template, context={},
+                               held=held, batch=batch)  # fmt: skip
+        assert (again.outcome, again.message_id) == ("exists", first.message_id)
+    with pytest.raises(TemplateRenderError):
+        send(workspace, contact, template, key="k8", capture=django_capture_on_commit_callbacks)
 
 
 def test_outbox_batch_writes_a_transactions_rows_at_flush_and_refuses_an_existing_key(
@@ -451,6 +471,7 @@ def test_outbox_batch_writes_a_transactions_rows_at_flush_and_refuses_an_existin
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         locked = list(Contact.objects.select_for_update().filter(workspace=workspace).order_by("pk"))
         held, batch = HeldContacts(), OutboxBatch()
+        held.prefetch(locked)
         results = [email_send(key=f"b{n}", workspace=workspace, contact=person, template=template, context={},
                               held=held, batch=batch) for n, person in enumerate(locked)]  # fmt: skip
         repeat = email_send(key="b0", workspace=workspace, contact=locked[0], template=template, context={},
@@ -474,12 +495,13 @@ def test_outbox_batch_writes_a_transactions_rows_at_flush_and_refuses_an_existin
 
     # A key already in the outbox: flush refuses (the caller rolls back and sends one by one).
     with pytest.raises(OutboxConflict) as caught, transaction.atomic():
-        batch = OutboxBatch()
+        batch, held = OutboxBatch(), HeldContacts()
         person = Contact.objects.select_for_update().get(pk=locked[0].pk)
+        held.prefetch([person])
         email_send(key="b0", workspace=workspace, contact=person, template=template, context={},
-                   held=HeldContacts(), batch=batch)  # fmt: skip
+                   held=held, batch=batch)  # fmt: skip
         email_send(key="b9", workspace=workspace, contact=person, template=template, context={},
-                   held=HeldContacts(), batch=batch)  # fmt: skip
+                   held=held, batch=batch)  # fmt: skip
         batch.flush()
     assert caught.value.keys == ["b0"]
     assert OutboxMessage.objects.count() == 3 and not OutboxMessage.objects.filter(key="b9").exists()

@@ -36,8 +36,9 @@ def test_email_url_schemes_give_djangos_settings():
     assert email_settings_from_url("console://") == {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
     assert email_settings_from_url("postmark://") == {"EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend"}
     assert email_settings_from_url("anymail+sendgrid://")["EMAIL_BACKEND"] == "anymail.backends.sendgrid.EmailBackend"
-    with pytest.raises(ImproperlyConfigured, match="unknown scheme"):
-        email_settings_from_url("ftp://mail.acme.test")
+    for unknown in ("ftp://mail.acme.test", "base://", "anymail+nosuchesp://"):
+        with pytest.raises(ImproperlyConfigured, match="unknown scheme"):
+            email_settings_from_url(unknown)
 
 
 @pytest.fixture(scope="module")
