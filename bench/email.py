@@ -18,7 +18,7 @@ import sys
 import time
 from typing import TextIO
 
-from bench._support import machine_cpu, postgres_cpu, process_cpu
+from bench._support import machine_cpu, postgres_cpu, process_cpu, python_speed_ms
 
 N_FULL, N_QUICK = 5000, 500
 BATCH = 100  # run_scheduler's default --batch-size
@@ -231,6 +231,7 @@ def _run(*, out: TextIO, count: int) -> None:
         .values_list("status", "n")
     )
     out.write(f"email.messages                 {count}\n")
+    out.write(f"email.python_speed_ms          {python_speed_ms():.0f}   (fixed pure-Python work; lower is a faster machine)\n")
     out.write(f"email.received                 {len(arrivals)}\n")
     out.write(f"email.workers                  {WORKERS} (rq SimpleWorker; rendering and delivery)\n")
     out.write(f"email.rendered_per_s           {count / max(produced - started, 1e-9):.0f}   (email_send into the outbox)\n")

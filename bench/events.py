@@ -34,7 +34,15 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from bench._support import drop_database, machine_cpu, pg_params, postgres_cpu, process_cpu, recreate_database
+from bench._support import (
+    drop_database,
+    machine_cpu,
+    pg_params,
+    postgres_cpu,
+    process_cpu,
+    python_speed_ms,
+    recreate_database,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "penguinflow_bench"
@@ -330,6 +338,7 @@ def run(*, out: TextIO, quick: bool = False) -> None:
     redis.Redis(host=HOST, port=6379, db=redis_db).delete("rq:queue:events")
     say("database", f"{DB_NAME} (recreated; {contacts} contacts), redis db {redis_db}, gateway {env['ENGINE_GATEWAY']}")
     say("cpus", os.cpu_count())
+    say("python_speed_ms", f"{python_speed_ms():.0f} (fixed pure-Python work; lower is a faster machine)")
 
     port = _free_port()
     server = subprocess.Popen(
