@@ -244,7 +244,8 @@ def email_send(
             if exists:
                 return _existing(workspace, key)
         else:
-            # A repeated key is found by the INSERT below (ON CONFLICT), after a render that is then unused.
+            # A repeated key is found by the INSERT (ON CONFLICT; with `batch`, at its flush), after a render
+            # that is then unused.
             suppressed = held.suppressed(workspace=workspace, contact=contact)
         outbox_id = uuid.uuid4()
         row = OutboxMessage(
