@@ -46,50 +46,55 @@ def machine_cpu() -> tuple[float, float]:
     return (sum(fields) - idle) / ticks, sum(fields) / ticks
 
 
+def _proc_stat(pid: int | str) -> tuple[str, list[str]] | None:
+    """Return (command name, the fields after it) of /proc/<pid>/stat; None when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            head, _, rest = stat.read().rpartition(")")
+    except OSError:
+        return None
+    return head.partition("(")[2], rest.split()
+
+
+def _cpu_seconds(fields: list[str]) -> float:
+    """User + system CPU seconds of a /proc stat line's fields (after the command name)."""
+    try:
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (ValueError, IndexError):
+        return 0.0
+
+
+def _all_stats() -> dict[int, tuple[str, list[str]]]:
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (found := _proc_stat(entry)) is not None:
+            stats[int(entry)] = found
+    return stats
+
+
 def process_cpu(pid: int | None, *, descendants: bool = False) -> float:
     """Return the user + system CPU seconds used so far by a process (and, with `descendants`, by its live
     descendants too), from Linux /proc; 0 when unknown."""
     if pid is None:
         return 0.0
-    pids = [pid]
-    if descendants:
-        parents: dict[int, list[int]] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat") as stat:
-                        parent = int(stat.read().rpartition(")")[2].split()[1])
-                except (OSError, ValueError, IndexError):
-                    continue
-                parents.setdefault(parent, []).append(int(entry))
-        index = 0
-        while index < len(pids):
-            pids += parents.get(pids[index], [])
-            index += 1
-    total = 0.0
-    for one in pids:
-        try:
-            with open(f"/proc/{one}/stat") as stat:
-                fields = stat.read().rpartition(")")[2].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, ValueError, IndexError):
-            continue
-    return total
+    if not descendants:
+        found = _proc_stat(pid)
+        return _cpu_seconds(found[1]) if found is not None else 0.0
+    stats = _all_stats()
+    children: dict[int, list[int]] = {}
+    for one, (_, fields) in stats.items():
+        if len(fields) > 1 and fields[1].isdigit():
+            children.setdefault(int(fields[1]), []).append(one)
+    tree, index = [pid], 0
+    while index < len(tree):
+        tree += children.get(tree[index], [])
+        index += 1
+    return sum(_cpu_seconds(stats[one][1]) for one in tree if one in stats)
 
 
 def postgres_cpu() -> float:
     """Return the CPU seconds used so far by every `postgres` process this user can see (same machine only)."""
-    total = 0.0
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                with open(f"/proc/{pid}/stat") as stat:
-                    is_postgres = stat.read().rpartition(")")[0].endswith("(postgres")
-            except OSError:
-                continue
-            if is_postgres:
-                total += process_cpu(int(pid))
-    return total
+    return sum(_cpu_seconds(fields) for name, fields in _all_stats().values() if name == "postgres")
 
 
 def python_speed_ms() -> float:

@@ -3,9 +3,9 @@
 A local aiosmtpd server runs in its own process. Two RQ SimpleWorker processes (non-forking, as in production)
 do all the work, as the runtime's workers do: they run "produce" jobs (queue `bench-email`: a batch of
 run_scheduler's default size, 100 contacts locked in one transaction, each sent an email through the runtime's
-send_email port) and the delivery jobs that those enqueue after commit (queue "email", listened to first). The figure is measured from the moment the
-produce jobs are enqueued to the last message received by the SMTP server; latency is from an outbox row's
-creation to its arrival. Uses a dedicated workspace, deleted afterwards.
+send_email port) and the delivery jobs that those enqueue after commit (queue "email", listened to first). The
+figure is measured from the moment the produce jobs are enqueued to the last message received by the SMTP
+server; latency is from an outbox row's creation to its arrival. Uses a dedicated workspace, deleted afterwards.
 Target: at least 500 messages per second with 2 workers on a 2-core machine. Prints figures, asserts nothing.
 """
 
