@@ -144,6 +144,8 @@ _SPACE = re.compile(r"\s+")
 _BLOCK = {"p", "div", "section", "article", "header", "footer", "table", "tr", "h1", "h2", "h3", "h4", "h5",
           "h6", "ul", "ol", "blockquote", "pre", "hr"}  # fmt: skip
 _SKIP = {"head", "title"}
+_BLANK_LINES = re.compile(r"\n{3,}")
+_LINK = object()  # where an <a> element's label begins among the chunks (no text can be this object)
 
 
 def _attr(source: str, wanted: str) -> str | None:
@@ -159,64 +161,67 @@ def html_to_text(source: str) -> str:
     """Return a readable plain-text version of an HTML email: paragraphs, list items and "label (url)" links.
 
     One pass of a regular-expression tokenizer (html.parser costs three times as much and this runs for every
-    email without a text part). Script and style elements, comments and declarations are dropped; the content
-    of head and title too.
+    email without a text part): `findall` hands over every token's groups at once. Script and style elements,
+    comments, declarations and NUL characters are dropped; the content of head and title too.
     """
+    if "\x00" in source:
+        source = source.replace("\x00", "")
     if not source.strip():
         return ""
-    chunks = []
+    chunks: list = []  # text, and a _LINK marker where each open <a> began
+    append = chunks.append
     skip = 0
-    hrefs = []
-    for match in _TOKEN.finditer(source):
-        data = match.group(5)
-        if data is not None:
+    hrefs: list[str | None] = []
+    for _, close, name, attrs, data in _TOKEN.findall(source):
+        if data:
             if not skip:
-                chunks.append(_SPACE.sub(" ", html_lib.unescape(data)))
+                append(_SPACE.sub(" ", html_lib.unescape(data) if "&" in data else data))
             continue
-        name = match.group(3)
-        if name is None:
+        if not name:  # a comment, a script or style element, a declaration
             continue
-        tag, attrs = name.lower(), match.group(4)
-        if match.group(2):
+        tag = name.lower()
+        if close:
             _end(tag, chunks, hrefs)
-            skip = max(0, skip - 1) if tag in _SKIP else skip
+            if tag in _SKIP and skip:
+                skip -= 1
             continue
-        if tag in _SKIP:
-            skip += 1
-        elif tag == "br":
-            chunks.append("\n")
-        elif tag in _BLOCK:
-            chunks.append("\n\n")
-        elif tag == "li":
-            chunks.append("\n- ")
-        elif tag in ("td", "th"):
-            chunks.append(" ")
+        if tag in _BLOCK:
+            append("\n\n")
         elif tag == "a":
             hrefs.append(_attr(attrs, "href"))
-            chunks.append("\x00")
+            append(_LINK)
+        elif tag == "br":
+            append("\n")
+        elif tag == "li":
+            append("\n- ")
+        elif tag == "td" or tag == "th":
+            append(" ")
+        elif tag in _SKIP:
+            skip += 1
         elif tag == "img":
             alt = _attr(attrs, "alt")
             if alt:
-                chunks.append(alt)
+                append(alt)
         if attrs.endswith("/"):
             _end(tag, chunks, hrefs)
-            skip = max(0, skip - 1) if tag in _SKIP else skip
-    text = "".join(chunk for chunk in chunks if chunk != "\x00")
-    text = "\n".join(line.strip() for line in text.split("\n"))
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+            if tag in _SKIP and skip:
+                skip -= 1
+    text = "".join([chunk for chunk in chunks if chunk is not _LINK])
+    text = "\n".join([line.strip() for line in text.split("\n")])
+    return _BLANK_LINES.sub("\n\n", text).strip() + "\n"
 
 
-def _end(tag: str, chunks: list[str], hrefs: list[str | None]) -> None:
+def _end(tag: str, chunks: list, hrefs: list[str | None]) -> None:
     if tag in _BLOCK:
         chunks.append("\n\n")
     elif tag == "a" and hrefs:
         href = hrefs.pop()
         start = None
         for index in range(len(chunks) - 1, -1, -1):
-            if chunks[index] == "\x00":
+            if chunks[index] is _LINK:
                 start = index
                 break
-        label = "".join(chunks[start + 1:]).strip() if start is not None else ""
+        label = "".join(chunks[start + 1 :]).strip() if start is not None else ""
         if start is not None:
             del chunks[start:]
         if href and href.startswith(("http://", "https://", "mailto:")) and href != label:

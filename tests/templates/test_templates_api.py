@@ -98,3 +98,13 @@ def test_html_to_text_keeps_paragraphs_lists_and_link_targets():
     )
 
     assert text == "Hello there\n\n- One\n- Two\n\nRead (https://x.test/a)\nbye\n"
+
+
+def test_html_to_text_drops_comments_scripts_and_nul_and_keeps_nested_link_labels():
+    text = html_to_text(
+        "<!-- hidden --><script>var a = '<p>x</p>';</script><p>A\x00B &amp; C</p>"
+        "<p><a href='https://x.test/a'><b>Bold</b> label</a> <a href='https://x.test/b'>https://x.test/b</a></p>"
+        "<p><a href='/relative'>Rel</a><img alt='Logo' src='x.png'></p>"
+    )
+
+    assert text == "AB & C\n\nBold label (https://x.test/a) https://x.test/b\n\nRelLogo\n"
