@@ -6,14 +6,20 @@ on errors, the rate limit.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
+import os
 import random
 import re
 import smtplib
 import ssl
+import threading
+import time
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
@@ -28,7 +34,7 @@ from django.core.validators import validate_email
 
 from penguinflow.common.errors import InvalidInput
 from templates import tracking
-from templates.mime import smtp_send, wire_message
+from templates.mime import SessionLost, smtp_send, wire_message
 from templates.rendering import single_line
 
 logger = logging.getLogger(__name__)
@@ -222,28 +228,133 @@ class Lanes:
                 return outcomes
             outcomes.append(self._one(conn, row))
 
+    @classmethod
+    def _one(cls, conn, row) -> Outcome:
+        outcome = cls._try(conn, row)
+        if isinstance(outcome.error, SessionLost):
+            # The server had dropped the connection (one kept from an earlier job: an idle timeout, a restart);
+            # nothing was sent: once more, on a new connection.
+            outcome = cls._try(conn, row)
+        return outcome
+
     @staticmethod
-    def _one(conn, row) -> Outcome:
+    def _try(conn, row) -> Outcome:
         error = open_connection(conn)  # closed after an earlier row's broken hand-off
         if error is not None:
             return Outcome(row, error=error, opening=True)
         try:
             return Outcome(row, esp_id=hand_over(row, conn))
         except Exception as error:
-            if verdict(error) == "unknown" or getattr(error, "smtp_code", None) == 421:
+            if isinstance(error, SessionLost) or verdict(error) == "unknown" or getattr(error, "smtp_code", None) == 421:
                 _reset(conn)  # broken, or the server ended the session: the lane's next row reconnects
             return Outcome(row, error=error)
 
-    def close(self) -> None:
+    def close(self, *, polite: bool = True) -> None:
+        """Stop the lanes' threads and close the connections this made: with QUIT, or (`polite=False`, for
+        connections that sat idle and may be dead, where QUIT could wait out the timeout) just the sockets."""
         if self._pool is not None:
             self._pool.shutdown(wait=True)
         if self._own:
             for conn in self._connections:
                 try:
-                    conn.close()
+                    if polite or not isinstance(getattr(conn, "connection", None), smtplib.SMTP):
+                        conn.close()
+                    else:
+                        conn.connection.close()
+                        conn.connection = None
                 except Exception:  # closing a broken connection must not hide what happened
                     logger.debug("Closing the mail connection failed", exc_info=True)
 
+
+# What a kept Lanes was opened with: a job finding other settings (tests, a reconfigured process) opens anew.
+_BACKEND_SETTINGS = (
+    "EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "EMAIL_USE_TLS",
+    "EMAIL_USE_SSL", "EMAIL_SSL_CERTFILE", "EMAIL_SSL_KEYFILE", "EMAIL_TIMEOUT", "EMAIL_SMTP_CONNECTIONS", "ANYMAIL",
+)  # fmt: skip
+
+
+class KeptLanes:
+    """Lanes kept open from one delivery job to the next in this process, for EMAIL_SMTP_KEEP_SECONDS.
+
+    Each job would otherwise connect, greet (and negotiate TLS and log in) once per lane and say QUIT at its
+    end: several round trips and, with TLS, a handshake per lane and job, on both sides. A kept connection the
+    server has closed meanwhile costs nothing but a reconnect: it fails before the message's content is sent
+    (SessionLost), and the lane sends that row again on a new connection.
+
+    A job takes Lanes with `take()` and gives them back with `give_back()` only when it ended normally; lanes
+    a job left in an unknown state (an exception mid-conversation) are closed instead. Thread-safe; after a
+    fork the child forgets the parent's lanes (their sockets are the parent's).
+    """
+
+    def __init__(self, *, keep: int = 2) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[tuple[tuple, float, Lanes]] = []  # (settings, given back at, lanes)
+        self._keep = keep
+        self._pid = os.getpid()
+
+    def take(self) -> Lanes:
+        """Return kept lanes opened with the current settings and not idle too long, or new ones."""
+        wanted, now = _backend_settings(), time.monotonic()
+        found, stale = None, []
+        with self._lock:
+            if self._pid != os.getpid():
+                self._idle, self._pid = [], os.getpid()
+            kept = []
+            for entry in self._idle:
+                key, since, lanes = entry
+                if key != wanted or now - since > settings.EMAIL_SMTP_KEEP_SECONDS:
+                    stale.append(lanes)
+                elif found is None:
+                    found = lanes
+                else:
+                    kept.append(entry)
+            self._idle = kept
+        for lanes in stale:
+            lanes.close(polite=False)
+        return found or Lanes(size=settings.EMAIL_SMTP_CONNECTIONS)
+
+    def give_back(self, lanes: Lanes) -> None:
+        """Keep `lanes` for the next job (or close them, when keeping is off or enough are kept already)."""
+        entry = (_backend_settings(), time.monotonic(), lanes)
+        with self._lock:
+            if settings.EMAIL_SMTP_KEEP_SECONDS > 0 and len(self._idle) < self._keep and self._pid == os.getpid():
+                self._idle.append(entry)
+                return
+        lanes.close()
+
+    def close(self) -> None:
+        """Close every kept connection (at exit)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for _, _, lanes in idle:
+            lanes.close(polite=False)
+
+
+def _backend_settings() -> tuple:
+    return tuple(repr(getattr(settings, name, None)) for name in _BACKEND_SETTINGS)
+
+
+kept_lanes = KeptLanes()
+atexit.register(kept_lanes.close)
+
+
+@contextmanager
+def job_lanes(connection=None) -> Iterator[Lanes]:
+    """The lanes of one delivery job: kept ones (see KeptLanes), or one lane over the caller's `connection`."""
+    if connection is not None:
+        lanes = Lanes(connection)
+        try:
+            yield lanes
+        finally:
+            lanes.close()
+        return
+    lanes = kept_lanes.take()
+    try:
+        yield lanes
+    except BaseException:
+        lanes.close()  # a conversation may have been cut anywhere: never hand such connections to a next job
+        raise
+    kept_lanes.give_back(lanes)
 
 def esp_message_id(message) -> str | None:
     status = getattr(message, "anymail_status", None)
@@ -258,6 +369,8 @@ def verdict(error: BaseException) -> Verdict:
     except ImportError:  # pragma: no cover - anymail is a dependency
         AnymailError = AnymailRecipientsRefused = AnymailRequestsAPIError = ()
 
+    if isinstance(error, SessionLost):
+        return "retry"  # the connection broke before the content was sent: nothing was handed over
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in error.recipients.values()]
         return "retry" if codes and all(400 <= code < 500 for code in codes) else "fail"

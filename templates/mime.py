@@ -59,20 +59,39 @@ def _address(value: str) -> tuple[str, str]:
     return header, addr
 
 
+class SessionLost(smtplib.SMTPServerDisconnected):
+    """The connection broke before the message's content was sent (at EHLO, MAIL, RCPT or the DATA command):
+    the server cannot have accepted the message, so it may go again on a new connection."""
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
 def smtp_send(smtp: smtplib.SMTP, wire: Wire) -> None:
     """MAIL, RCPT and DATA on an open connection: `smtplib.SMTP.sendmail` for one recipient, minus re-parsing
-    addresses that `wire_message` already extracted. Raises smtplib's exceptions as `sendmail` does."""
-    smtp.ehlo_or_helo_if_needed()
-    size = f" SIZE={len(wire.data)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
-    code, reply = smtp.docmd("MAIL", f"FROM:<{wire.sender}>{size}")
-    if code != 250:
+    addresses that `wire_message` already extracted. Raises smtplib's exceptions as `sendmail` does, except that
+    a connection lost before the content was sent raises SessionLost (nothing was handed over)."""
+    try:
+        smtp.ehlo_or_helo_if_needed()
+        size = f" SIZE={len(wire.data)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
+        code, reply = smtp.docmd("MAIL", f"FROM:<{wire.sender}>{size}")
+        if code != 250:
+            _reset(smtp, code)
+            raise smtplib.SMTPSenderRefused(code, reply, wire.sender)
+        code, reply = smtp.docmd("RCPT", f"TO:<{wire.recipient}>")
+        if code not in (250, 251):
+            _reset(smtp, code)
+            raise smtplib.SMTPRecipientsRefused({wire.recipient: (code, reply)})
+        code, reply = smtp.docmd("DATA")
+    except smtplib.SMTPServerDisconnected as error:  # smtplib turns every socket error into this
+        raise SessionLost(str(error)) from error
+    if code != 354:
         _reset(smtp, code)
-        raise smtplib.SMTPSenderRefused(code, reply, wire.sender)
-    code, reply = smtp.docmd("RCPT", f"TO:<{wire.recipient}>")
-    if code not in (250, 251):
-        _reset(smtp, code)
-        raise smtplib.SMTPRecipientsRefused({wire.recipient: (code, reply)})
-    code, reply = smtp.data(wire.data)
+        raise smtplib.SMTPDataError(code, reply)
+    # From here on the server may accept the message: errors are the caller's "unknown".
+    data = _LEADING_DOT.sub(b"..", wire.data)
+    smtp.send(data + (b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n"))
+    code, reply = smtp.getreply()
     if code != 250:
         _reset(smtp, code)
         raise smtplib.SMTPDataError(code, reply)

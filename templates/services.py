@@ -37,6 +37,7 @@ from templates.delivery import (
     Outcome,
     backoff,
     clean_address,
+    job_lanes,
     message_id_header,
     outbox_id_from_message_id,
     rate_take,
@@ -675,13 +676,10 @@ def outbox_deliver(*, outbox_ids: list, now: datetime | None = None, connection=
             email_hash__in={email_hash(r.contact_email) for r in sendable},
         ).values_list("workspace_id", "email_hash")
     )
-    lanes = Lanes(connection, size=settings.EMAIL_SMTP_CONNECTIONS)
-    try:
+    with job_lanes(connection) as lanes:
         size = max(1, settings.EMAIL_CLAIM_GROUP)
         for start in range(0, len(sendable), size):
             _deliver_group(sendable[start : start + size], lanes=lanes, suppressed=suppressed, report=report)
-    finally:
-        lanes.close()
     return report
 
 

@@ -301,6 +301,9 @@ EMAIL_CLAIM_GROUP = int(os.environ.get("EMAIL_CLAIM_GROUP", "20"))
 # Connections each delivery job keeps to the mail server (or ESP) and uses side by side: SMTP is round trips, so
 # one connection leaves a worker mostly waiting; a relay that caps concurrent connections wants this lower.
 EMAIL_SMTP_CONNECTIONS = int(os.environ.get("EMAIL_SMTP_CONNECTIONS", "4"))
+# A worker keeps those connections open for its next delivery job this long (0: close them after each job). A
+# connection the server closed meanwhile is noticed before anything is sent, and the message goes on a new one.
+EMAIL_SMTP_KEEP_SECONDS = float(os.environ.get("EMAIL_SMTP_KEEP_SECONDS", "60"))
 
 LOGGING = {
     "version": 1,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email
 import email.policy
+import socket
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -230,3 +232,108 @@ def test_lanes_hand_a_group_over_on_several_connections_each_row_exactly_once(
     assert len({m.peer for m in smtp.messages}) > 1, "the rows went over more than one connection"
     assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"sent"}
 
+
+
+@pytestmark_db
+@pytest.mark.parametrize("keep_seconds, connections", [(60, 1), (0, 2)])
+def test_a_workers_next_delivery_job_goes_over_the_connection_it_kept(
+    keep_seconds, connections, workspace, template, smtp, settings, django_capture_on_commit_callbacks
+):
+    from tests.factories import ContactFactory
+
+    settings.EMAIL_SMTP_CONNECTIONS = 1
+    settings.EMAIL_SMTP_KEEP_SECONDS = keep_seconds
+    first, second = _queue(workspace, ContactFactory.create_batch(2, workspace=workspace), template,
+                           django_capture_on_commit_callbacks)  # fmt: skip
+
+    assert outbox_deliver(outbox_ids=[first]).sent == 1
+    assert outbox_deliver(outbox_ids=[second]).sent == 1
+
+    assert len({m.peer for m in smtp.messages}) == connections
+
+
+@pytestmark_db
+def test_a_kept_connection_the_server_dropped_sends_the_message_again_on_a_new_one(
+    workspace, template, settings, django_capture_on_commit_callbacks
+):
+    """A server restarted between two jobs: the kept connection fails at MAIL, before anything was sent."""
+    from aiosmtpd.controller import Controller
+
+    from tests.factories import ContactFactory
+    from tests.templates.conftest import Recorder, free_port
+
+    port = free_port()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 5
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_SMTP_CONNECTIONS = 1
+    first, second = _queue(workspace, ContactFactory.create_batch(2, workspace=workspace), template,
+                           django_capture_on_commit_callbacks)  # fmt: skip
+    before, after = Recorder(), Recorder()
+    server = Controller(before, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        assert outbox_deliver(outbox_ids=[first]).sent == 1
+    finally:
+        server.stop()
+    server = Controller(after, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        report = outbox_deliver(outbox_ids=[second])
+    finally:
+        server.stop()
+
+    assert (report.sent, report.unknown, report.retried) == (1, 0, 0)
+    assert [m.message["X-PenguinFlow-Message"] for m in after.messages] == [second]
+    assert OutboxMessage.objects.get(pk=second).status == "sent"
+    assert before.messages[0].peer != after.messages[0].peer
+
+
+class _DropsAtMail(threading.Thread):
+    """A real SMTP server on a local port that greets, answers EHLO, and hangs up when MAIL comes."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sessions = 0
+
+    def run(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.sessions += 1
+            with conn, conn.makefile("rb") as lines:
+                conn.sendall(b"220 drops.test ESMTP\r\n")
+                for line in lines:
+                    if line.upper().startswith((b"EHLO", b"HELO")):
+                        conn.sendall(b"250 drops.test\r\n")
+                    else:
+                        break  # MAIL (or anything else): hang up
+
+    def stop(self) -> None:
+        self.listener.close()
+
+
+@pytestmark_db
+def test_a_connection_lost_before_the_content_was_sent_is_retried_not_unknown(
+    workspace, contact, template, settings, django_capture_on_commit_callbacks
+):
+    server = _DropsAtMail()
+    server.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", server.port, 5
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_SMTP_CONNECTIONS = 1
+    (message_id,) = _queue(workspace, [contact], template, django_capture_on_commit_callbacks)
+    try:
+        report = outbox_deliver(outbox_ids=[message_id])
+    finally:
+        server.stop()
+
+    assert (report.retried, report.unknown, report.sent) == (1, 0, 0)
+    row = OutboxMessage.objects.get(pk=message_id)
+    assert (row.status, row.attempts) == ("queued", 1) and "SessionLost" in row.error
+    assert server.sessions == 2  # once more on a new connection, then left for later

@@ -14,6 +14,7 @@ from contacts.models import Contact, Suppression
 from contacts.services import suppression_add
 from events.models import Event
 from templates.delivery import InvalidAddress, verdict
+from templates.mime import SessionLost
 from templates.models import OutboxMessage
 from templates.rendering import TemplateRenderError
 from templates.services import (
@@ -365,6 +366,7 @@ def test_esp_backend_stores_the_esp_message_id(workspace, contact, template, set
         (smtplib.SMTPRecipientsRefused({"a@x.test": (450, b"later")}), "retry"),
         (smtplib.SMTPRecipientsRefused({"a@x.test": (550, b"unknown")}), "fail"),
         (smtplib.SMTPServerDisconnected("gone"), "unknown"),
+        (SessionLost("gone before the content was sent"), "retry"),
         (TimeoutError(), "unknown"),
         (ssl.SSLCertVerificationError("certificate verify failed"), "unknown"),  # also a ValueError
         (ValueError("cannot encode"), "fail"),
