@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import socket
@@ -263,10 +264,7 @@ def test_a_kept_connection_the_server_dropped_sends_the_message_again_on_a_new_o
     from tests.templates.conftest import Recorder, free_port
 
     port = free_port()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 5
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_SMTP_CONNECTIONS = 1
+    _deliver_to(settings, port)
     first, second = _queue(workspace, ContactFactory.create_batch(2, workspace=workspace), template,
                            django_capture_on_commit_callbacks)  # fmt: skip
     before, after = Recorder(), Recorder()
@@ -289,14 +287,27 @@ def test_a_kept_connection_the_server_dropped_sends_the_message_again_on_a_new_o
     assert before.messages[0].peer != after.messages[0].peer
 
 
-class _DropsAtMail(threading.Thread):
-    """A real SMTP server on a local port that greets, answers EHLO, and hangs up when MAIL comes."""
+def _deliver_to(settings, port: int) -> None:
+    """Deliver over one plain SMTP lane to 127.0.0.1:`port`."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 5
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_SMTP_CONNECTIONS = 1
+
+
+class _ScriptedSmtp(threading.Thread):
+    """A real SMTP server on a local port, speaking from a script (`session`) rather than a library, to play
+    servers aiosmtpd cannot: one that hangs up at MAIL, one that answers only a pipelined envelope."""
+
+    greeting = b"220 scripted.test ESMTP\r\n"
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.sessions = 0
+        self.received: list[bytes] = []
 
     def run(self) -> None:
         while True:
@@ -305,16 +316,47 @@ class _DropsAtMail(threading.Thread):
             except OSError:
                 return
             self.sessions += 1
-            with conn, conn.makefile("rb") as lines:
-                conn.sendall(b"220 drops.test ESMTP\r\n")
-                for line in lines:
-                    if line.upper().startswith((b"EHLO", b"HELO")):
-                        conn.sendall(b"250 drops.test\r\n")
-                    else:
-                        break  # MAIL (or anything else): hang up
+            with conn, conn.makefile("rb") as lines, contextlib.suppress(OSError):
+                conn.sendall(self.greeting)
+                self.session(conn, lines)
+
+    def session(self, conn, lines) -> None:
+        raise NotImplementedError
 
     def stop(self) -> None:
         self.listener.close()
+
+
+class _DropsAtMail(_ScriptedSmtp):
+    """Greets, answers EHLO, and hangs up when MAIL comes."""
+
+    def session(self, conn, lines) -> None:
+        for line in lines:
+            if not line.upper().startswith((b"EHLO", b"HELO")):
+                return  # MAIL (or anything else): hang up
+            conn.sendall(b"250 scripted.test\r\n")
+
+
+class _AnswersOnlyPipelined(_ScriptedSmtp):
+    """Offers PIPELINING and answers MAIL, RCPT and DATA only once all three have arrived: a client that waits
+    for MAIL's reply before sending RCPT waits forever (until its timeout)."""
+
+    def session(self, conn, lines) -> None:
+        while line := lines.readline():
+            if line.upper().startswith(b"EHLO"):
+                conn.sendall(b"250-scripted.test\r\n250-PIPELINING\r\n250 SIZE 1000000\r\n")
+            elif line.upper().startswith(b"MAIL"):
+                envelope = [line, lines.readline(), lines.readline()]
+                assert envelope[1].upper().startswith(b"RCPT") and envelope[2].upper() == b"DATA\r\n", envelope
+                conn.sendall(b"250 sender ok\r\n250 recipient ok\r\n354 go ahead\r\n")
+                content = b"".join(iter(lines.readline, b".\r\n"))
+                self.received.append(content)
+                conn.sendall(b"250 queued\r\n")
+            elif line.upper().startswith(b"QUIT"):
+                conn.sendall(b"221 bye\r\n")
+                return
+            else:
+                conn.sendall(b"250 ok\r\n")
 
 
 @pytestmark_db
@@ -323,10 +365,7 @@ def test_a_connection_lost_before_the_content_was_sent_is_retried_not_unknown(
 ):
     server = _DropsAtMail()
     server.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", server.port, 5
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_SMTP_CONNECTIONS = 1
+    _deliver_to(settings, server.port)
     (message_id,) = _queue(workspace, [contact], template, django_capture_on_commit_callbacks)
     try:
         report = outbox_deliver(outbox_ids=[message_id])
@@ -337,3 +376,66 @@ def test_a_connection_lost_before_the_content_was_sent_is_retried_not_unknown(
     row = OutboxMessage.objects.get(pk=message_id)
     assert (row.status, row.attempts) == ("queued", 1) and "SessionLost" in row.error
     assert server.sessions == 2  # once more on a new connection, then left for later
+
+
+@pytestmark_db
+def test_a_server_offering_pipelining_gets_the_envelope_in_one_go(
+    workspace, template, settings, django_capture_on_commit_callbacks
+):
+    from tests.factories import ContactFactory
+
+    server = _AnswersOnlyPipelined()
+    server.start()
+    _deliver_to(settings, server.port)
+    ids = _queue(workspace, ContactFactory.create_batch(3, workspace=workspace), template,
+                 django_capture_on_commit_callbacks)  # fmt: skip
+    try:
+        report = outbox_deliver(outbox_ids=ids)
+    finally:
+        server.stop()
+
+    assert (report.sent, report.unknown, report.retried) == (3, 0, 0)
+    assert sorted(parse(content)["X-PenguinFlow-Message"] for content in server.received) == sorted(ids)
+    assert server.sessions == 1
+
+
+@pytestmark_db
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_a_refused_recipient_fails_its_row_and_the_session_goes_on_with_the_next(
+    pipelining, workspace, template, settings, django_capture_on_commit_callbacks
+):
+    from aiosmtpd.controller import Controller
+
+    from tests.factories import ContactFactory
+    from tests.templates.conftest import Recorder, free_port
+
+    class Refusing(Recorder):
+        async def handle_EHLO(self, server, session, envelope, hostname, responses):
+            session.host_name = hostname
+            return [*responses[:-1], "250-PIPELINING", responses[-1]] if pipelining else responses
+
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            if address.startswith(("refused", "later")):
+                return "550 5.1.1 No such user" if address.startswith("refused") else "450 4.2.1 Try later"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+    port, recorder = free_port(), Refusing()
+    _deliver_to(settings, port)
+    contacts = [ContactFactory(workspace=workspace, email=f"{name}@example.com") for name in ("ada", "refused", "later", "bob")]
+    ids = _queue(workspace, contacts, template, django_capture_on_commit_callbacks)
+    server = Controller(recorder, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        report = outbox_deliver(outbox_ids=ids)
+    finally:
+        server.stop()
+
+    assert (report.sent, report.failed, report.retried, report.unknown) == (2, 1, 1, 0)
+    statuses = dict(OutboxMessage.objects.values_list("to_email", "status"))
+    assert {email.split("<")[-1].rstrip(">"): status for email, status in statuses.items()} == {
+        "ada@example.com": "sent", "refused@example.com": "failed", "later@example.com": "queued",
+        "bob@example.com": "sent",
+    }  # fmt: skip
+    assert [m.rcpt_tos for m in recorder.messages] == [["ada@example.com"], ["bob@example.com"]]
+    assert len({m.peer for m in recorder.messages}) == 1, "the refusals did not cost the connection"
