@@ -112,11 +112,12 @@ def unsubscribe_mailbox() -> str:
 
 def list_unsubscribe(outbox_id) -> str:
     """Return the List-Unsubscribe value: the one-click HTTPS URL, then a mailto: carrying the same token."""
-    url = tracking.unsubscribe_url(outbox_id)
+    tokens = tracking.MessageTokens(outbox_id)
+    token = tokens.token(tracking.UNSUBSCRIBE)
+    url = tracking.public_url(f"/u/{token}")
     mailbox = unsubscribe_mailbox()
     if not mailbox:
         return f"<{url}>"
-    token = tracking.make_token(tracking.UNSUBSCRIBE, outbox_id)
     return f"<{url}>, <mailto:{mailbox}?subject={quote('unsubscribe ' + token)}>"
 
 

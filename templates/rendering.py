@@ -8,6 +8,7 @@ Python objects.
 
 from __future__ import annotations
 
+import functools
 import html as html_lib
 import re
 import threading
@@ -148,8 +149,10 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 _LINK = object()  # where an <a> element's label begins among the chunks (no text can be this object)
 
 
+@functools.lru_cache(maxsize=1024)
 def _attr(source: str, wanted: str) -> str | None:
-    """Return the unescaped value of attribute `wanted` in a start tag's attribute text, or None."""
+    """Return the unescaped value of attribute `wanted` in a start tag's attribute text, or None (remembered:
+    the same tags come back in every email of a template)."""
     for match in _ATTR.finditer(source):
         if match.group(1).lower() == wanted:
             value = next((g for g in match.group(2, 3, 4) if g is not None), "")

@@ -249,8 +249,8 @@ def email_send(
             # that is then unused.
             suppressed = held.suppressed(workspace=workspace, contact=contact)
         outbox_id = uuid.uuid4()
-        row = OutboxMessage(
-            id=outbox_id, workspace=workspace, key=key, contact_id=contact.id, template=template,
+        row = _outbox_row(
+            id=outbox_id, workspace_id=workspace.pk, key=key, contact_id=contact.id, template_id=template.pk,
             node_id=node_id or "", workflow_id=workflow_id, enrollment_id=enrollment_id,
             to_email=_recipient(contact), message_id=message_id_header(outbox_id),
         )  # fmt: skip
@@ -261,7 +261,8 @@ def email_send(
         else:
             outcome = "queued"
             row.from_email, row.reply_to = sender, reply
-            unsubscribe = tracking.unsubscribe_url(outbox_id)
+            tokens = tracking.MessageTokens(outbox_id)
+            unsubscribe = tokens.unsubscribe_url()
             try:
                 rendered = render_parts(
                     template=template,
@@ -272,7 +273,7 @@ def email_send(
                 render_error = error
             else:
                 tracked = tracking.apply_tracking(
-                    message_id=outbox_id, html=rendered.html, text=rendered.text,
+                    tokens=tokens, html=rendered.html, text=rendered.text,
                     track_opens=track_opens, track_clicks=track_clicks, keep={unsubscribe},
                 )  # fmt: skip
                 row.subject, row.html, row.text = rendered.subject, tracked.html, tracked.text
@@ -298,6 +299,28 @@ def email_send(
     if row.status == Status.QUEUED:
         _schedule_delivery(row.id)
     return OutboxResult(outcome=outcome, message_id=str(row.id), status=row.status, detail=row.error)
+
+
+def _outbox_row(**values: Any) -> OutboxMessage:
+    """A new OutboxMessage with `values` (attnames) and its fields' defaults for the rest, built from positional
+    values as Django builds the rows it reads: a fifth of the cost of keyword arguments, on every send."""
+    layout = _outbox_layout()
+    row = OutboxMessage(*[
+        values.pop(name) if name in values else (default() if callable(default) else default)
+        for name, default in layout
+    ])  # fmt: skip
+    if values:
+        raise TypeError(f"OutboxMessage has no field {', '.join(sorted(values))}")
+    return row
+
+
+@functools.cache
+def _outbox_layout() -> list[tuple[str, Any]]:
+    """(attname, default) of the outbox's concrete fields in order; a callable default is called per row."""
+    return [
+        (field.attname, field.default if field.has_default() and callable(field.default) else field.get_default())
+        for field in OutboxMessage._meta.concrete_fields
+    ]
 
 
 _CONTACT_COLUMNS = ("email", "first_name", "last_name", "timezone", "status", "score", "fields", "tags", "external_id")

@@ -33,25 +33,53 @@ def _signer(kind: str) -> signing.Signer:
     return signing.Signer(salt=f"{settings.EMAIL_TOKEN_SALT}:{kind}")
 
 
-@functools.lru_cache(maxsize=32)
-def _mac(salt: str, secret: str) -> hmac.HMAC:
-    """The keyed HMAC that `Signer(salt=salt).sign` computes, its key derived once instead of per token."""
-    key = hashlib.sha256(f"{salt}signer{secret}".encode()).digest()
-    return hmac.new(key, digestmod=hashlib.sha256)
+@functools.lru_cache(maxsize=8)
+def _macs(salt: str, secret: str) -> dict[str, hmac.HMAC]:
+    """The keyed HMAC of each kind that `Signer(salt=f"{salt}:{kind}").sign` computes, its key derived once."""
+    return {
+        kind: hmac.new(hashlib.sha256(f"{salt}:{kind}signer{secret}".encode()).digest(), digestmod=hashlib.sha256)
+        for kind in (OPEN, CLICK, UNSUBSCRIBE)
+    }
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+class MessageTokens:
+    """The signed, opaque tokens of one message (and of its links, for clicks) and the URLs that carry them.
+
+    A token is exactly `_signer(kind).sign(value)` (so `read_token` verifies it, with SECRET_KEY_FALLBACKS),
+    computed with the message id encoded, the keys derived and the settings read once per message: a send
+    signs five to ten of them, and this is the hot path.
+    """
+
+    __slots__ = ("_base", "_macs", "_value")
+
+    def __init__(self, message_id: uuid.UUID) -> None:
+        self._value = _b64(message_id.bytes)
+        self._macs = _macs(settings.EMAIL_TOKEN_SALT, settings.SECRET_KEY)
+        self._base = settings.PUBLIC_BASE_URL
+
+    def token(self, kind: str, index: int | None = None) -> str:
+        value = self._value if index is None else f"{self._value}.{index}"
+        mac = self._macs[kind].copy()
+        mac.update(value.encode())
+        return f"{value}:{_b64(mac.digest())}"
+
+    def open_url(self) -> str:
+        return f"{self._base}/t/o/{self.token(OPEN)}.gif"
+
+    def click_url(self, index: int) -> str:
+        return f"{self._base}/t/c/{self.token(CLICK, index)}"
+
+    def unsubscribe_url(self) -> str:
+        return f"{self._base}/u/{self.token(UNSUBSCRIBE)}"
 
 
 def make_token(kind: str, message_id: uuid.UUID, index: int | None = None) -> str:
-    """Return the opaque, signed token of a message (and link index, for clicks).
-
-    Exactly `_signer(kind).sign(value)` (so `read_token` verifies it, with SECRET_KEY_FALLBACKS), computed
-    without re-deriving the key: a message carries five to ten tokens and this is the hot path of a send.
-    """
-    value = base64.urlsafe_b64encode(message_id.bytes).decode().rstrip("=")
-    if index is not None:
-        value = f"{value}.{index}"
-    mac = _mac(f"{settings.EMAIL_TOKEN_SALT}:{kind}", settings.SECRET_KEY).copy()
-    mac.update(value.encode())
-    return f"{value}:{base64.urlsafe_b64encode(mac.digest()).decode().rstrip('=')}"
+    """Return the opaque, signed token of a message (and link index, for clicks)."""
+    return MessageTokens(message_id).token(kind, index)
 
 
 def read_token(kind: str, token: str) -> tuple[uuid.UUID, int | None] | None:
@@ -74,18 +102,6 @@ def public_url(path: str) -> str:
     return f"{settings.PUBLIC_BASE_URL}{path}"
 
 
-def open_url(message_id: uuid.UUID) -> str:
-    return public_url(f"/t/o/{make_token(OPEN, message_id)}.gif")
-
-
-def click_url(message_id: uuid.UUID, index: int) -> str:
-    return public_url(f"/t/c/{make_token(CLICK, message_id, index)}")
-
-
-def unsubscribe_url(message_id: uuid.UUID) -> str:
-    return public_url(f"/u/{make_token(UNSUBSCRIBE, message_id)}")
-
-
 @dataclass(frozen=True)
 class Tracked:
     html: str
@@ -94,7 +110,7 @@ class Tracked:
 
 
 def apply_tracking(
-    *, message_id: uuid.UUID, html: str, text: str, track_opens: bool, track_clicks: bool, keep: set[str]
+    *, tokens: MessageTokens, html: str, text: str, track_opens: bool, track_clicks: bool, keep: set[str]
 ) -> Tracked:
     """Rewrite every http(s) link of both parts to a click token (links in `keep` stay), add the open pixel.
 
@@ -107,7 +123,7 @@ def apply_tracking(
         if not url.lower().startswith(("http://", "https://")) or url in keep:
             return None
         if url not in tracked_url:
-            tracked_url[url] = click_url(message_id, len(links))
+            tracked_url[url] = tokens.click_url(len(links))
             links.append(url)
         return tracked_url[url]
 
@@ -130,7 +146,7 @@ def apply_tracking(
         text = _TEXT_URL.sub(replace_text, text)
     if track_opens and html:
         pixel = (
-            f'<img src="{html_lib.escape(open_url(message_id))}" width="1" height="1" alt="" '
+            f'<img src="{html_lib.escape(tokens.open_url())}" width="1" height="1" alt="" '
             'style="display:block;width:1px;height:1px;border:0" />'
         )
         ends = list(_BODY_END.finditer(html))
