@@ -60,8 +60,9 @@ def _address(value: str) -> tuple[str, str]:
 
 
 class SessionLost(smtplib.SMTPServerDisconnected):
-    """The connection broke before the message's content was sent (at EHLO, MAIL, RCPT or the DATA command):
-    the server cannot have accepted the message, so it may go again on a new connection."""
+    """The connection broke, or the server ended the session (421), before the message's content was sent (at
+    EHLO, MAIL, RCPT or the DATA command): the server cannot have accepted the message, so it may go again on a
+    new connection."""
 
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
@@ -74,8 +75,8 @@ def smtp_send(smtp: smtplib.SMTP, wire: Wire) -> None:
     """MAIL, RCPT and DATA on an open connection: `smtplib.SMTP.sendmail` for one recipient, minus re-parsing
     addresses that `wire_message` already extracted, and with the envelope pipelined (RFC 2920) when the server
     offers PIPELINING: one round trip for MAIL, RCPT and DATA, one for the content. Raises smtplib's exceptions
-    as `sendmail` does, except that a connection lost before the content was sent raises SessionLost (nothing
-    was handed over)."""
+    as `sendmail` does, except that a connection lost or a session ended (421) before the content was sent
+    raises SessionLost (nothing was handed over)."""
     try:
         smtp.ehlo_or_helo_if_needed()
         size = f" SIZE={len(wire.data)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
@@ -92,6 +93,9 @@ def smtp_send(smtp: smtplib.SMTP, wire: Wire) -> None:
                     break
     except smtplib.SMTPServerDisconnected as error:  # smtplib turns every socket error into this
         raise SessionLost(str(error)) from error
+    if replies[-1][0] == 421:  # the server is ending the session (too many messages, shutting down)
+        smtp.close()
+        raise SessionLost(f"{replies[-1][0]} {replies[-1][1].decode(errors='replace')}")
     for step, ((code, reply), accepted) in enumerate(zip(replies, _ACCEPTED, strict=False)):
         if code in accepted:
             continue
@@ -112,10 +116,7 @@ def smtp_send(smtp: smtplib.SMTP, wire: Wire) -> None:
 
 def _abandon(smtp: smtplib.SMTP, replies: list[tuple[int, bytes]]) -> None:
     """End a transaction whose envelope was refused: a server that took the pipelined DATA all the same gets an
-    empty message (it has no valid recipient), then RSET; after a 421 the connection is closed."""
-    if any(code == 421 for code, _ in replies):
-        smtp.close()
-        return
+    empty message (it has no valid recipient), then RSET."""
     if len(replies) == 3 and replies[2][0] == 354:
         try:
             smtp.send(b".\r\n")

@@ -439,3 +439,37 @@ def test_a_refused_recipient_fails_its_row_and_the_session_goes_on_with_the_next
     }  # fmt: skip
     assert [m.rcpt_tos for m in recorder.messages] == [["ada@example.com"], ["bob@example.com"]]
     assert len({m.peer for m in recorder.messages}) == 1, "the refusals did not cost the connection"
+
+
+@pytestmark_db
+def test_a_session_the_server_ends_before_the_content_sends_the_message_on_a_new_connection_at_once(
+    workspace, contact, template, settings, django_capture_on_commit_callbacks
+):
+    """A 421 to MAIL (a relay's messages-per-connection limit): nothing was sent, so no backoff for that row."""
+    from aiosmtpd.controller import Controller
+
+    from tests.templates.conftest import Recorder, free_port
+
+    class EndsFirstSession(Recorder):
+        ended = False
+
+        async def handle_MAIL(self, server, session, envelope, address, mail_options):
+            if not EndsFirstSession.ended:
+                EndsFirstSession.ended = True
+                return "421 4.7.0 Too many messages on this connection"
+            envelope.mail_from = address
+            return "250 OK"
+
+    port, recorder = free_port(), EndsFirstSession()
+    _deliver_to(settings, port)
+    (message_id,) = _queue(workspace, [contact], template, django_capture_on_commit_callbacks)
+    server = Controller(recorder, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        report = outbox_deliver(outbox_ids=[message_id])
+    finally:
+        server.stop()
+
+    assert (report.sent, report.retried, report.unknown) == (1, 0, 0)
+    assert EndsFirstSession.ended and [m.rcpt_tos for m in recorder.messages] == [[contact.email]]
+    assert OutboxMessage.objects.get(pk=message_id).status == "sent"
