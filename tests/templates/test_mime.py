@@ -258,7 +258,6 @@ def test_a_kept_connection_the_server_dropped_sends_the_message_again_on_a_new_o
     workspace, template, settings, django_capture_on_commit_callbacks
 ):
     """A server restarted between two jobs: the kept connection fails at MAIL, before anything was sent."""
-    from aiosmtpd.controller import Controller
 
     from tests.factories import ContactFactory
     from tests.templates.conftest import Recorder, free_port
@@ -268,23 +267,25 @@ def test_a_kept_connection_the_server_dropped_sends_the_message_again_on_a_new_o
     first, second = _queue(workspace, ContactFactory.create_batch(2, workspace=workspace), template,
                            django_capture_on_commit_callbacks)  # fmt: skip
     before, after = Recorder(), Recorder()
-    server = Controller(before, hostname="127.0.0.1", port=port)
-    server.start()
-    try:
-        assert outbox_deliver(outbox_ids=[first]).sent == 1
-    finally:
-        server.stop()
-    server = Controller(after, hostname="127.0.0.1", port=port)
-    server.start()
-    try:
-        report = outbox_deliver(outbox_ids=[second])
-    finally:
-        server.stop()
+    assert _deliver_through(before, port, [first]).sent == 1
+    report = _deliver_through(after, port, [second])  # the same port, a new server
 
     assert (report.sent, report.unknown, report.retried) == (1, 0, 0)
     assert [m.message["X-PenguinFlow-Message"] for m in after.messages] == [second]
     assert OutboxMessage.objects.get(pk=second).status == "sent"
     assert before.messages[0].peer != after.messages[0].peer
+
+
+def _deliver_through(handler, port: int, ids: list[str]):
+    """Deliver `ids` to an aiosmtpd server with `handler` that listens on `port` for just that."""
+    from aiosmtpd.controller import Controller
+
+    server = Controller(handler, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        return outbox_deliver(outbox_ids=ids)
+    finally:
+        server.stop()
 
 
 def _deliver_to(settings, port: int) -> None:
@@ -404,7 +405,6 @@ def test_a_server_offering_pipelining_gets_the_envelope_in_one_go(
 def test_a_refused_recipient_fails_its_row_and_the_session_goes_on_with_the_next(
     pipelining, workspace, template, settings, django_capture_on_commit_callbacks
 ):
-    from aiosmtpd.controller import Controller
 
     from tests.factories import ContactFactory
     from tests.templates.conftest import Recorder, free_port
@@ -424,12 +424,7 @@ def test_a_refused_recipient_fails_its_row_and_the_session_goes_on_with_the_next
     _deliver_to(settings, port)
     contacts = [ContactFactory(workspace=workspace, email=f"{name}@example.com") for name in ("ada", "refused", "later", "bob")]
     ids = _queue(workspace, contacts, template, django_capture_on_commit_callbacks)
-    server = Controller(recorder, hostname="127.0.0.1", port=port)
-    server.start()
-    try:
-        report = outbox_deliver(outbox_ids=ids)
-    finally:
-        server.stop()
+    report = _deliver_through(recorder, port, ids)
 
     assert (report.sent, report.failed, report.retried, report.unknown) == (2, 1, 1, 0)
     statuses = dict(OutboxMessage.objects.values_list("to_email", "status"))
@@ -446,7 +441,6 @@ def test_a_session_the_server_ends_before_the_content_sends_the_message_on_a_new
     workspace, contact, template, settings, django_capture_on_commit_callbacks
 ):
     """A 421 to MAIL (a relay's messages-per-connection limit): nothing was sent, so no backoff for that row."""
-    from aiosmtpd.controller import Controller
 
     from tests.templates.conftest import Recorder, free_port
 
@@ -463,12 +457,7 @@ def test_a_session_the_server_ends_before_the_content_sends_the_message_on_a_new
     port, recorder = free_port(), EndsFirstSession()
     _deliver_to(settings, port)
     (message_id,) = _queue(workspace, [contact], template, django_capture_on_commit_callbacks)
-    server = Controller(recorder, hostname="127.0.0.1", port=port)
-    server.start()
-    try:
-        report = outbox_deliver(outbox_ids=[message_id])
-    finally:
-        server.stop()
+    report = _deliver_through(recorder, port, [message_id])
 
     assert (report.sent, report.retried, report.unknown) == (1, 0, 0)
     assert EndsFirstSession.ended and [m.rcpt_tos for m in recorder.messages] == [[contact.email]]
