@@ -114,7 +114,7 @@ def list_unsubscribe(outbox_id) -> str:
     """Return the List-Unsubscribe value: the one-click HTTPS URL, then a mailto: carrying the same token."""
     tokens = tracking.MessageTokens(outbox_id)
     token = tokens.token(tracking.UNSUBSCRIBE)
-    url = tracking.public_url(f"/u/{token}")
+    url = tokens.unsubscribe_url(token)
     mailbox = unsubscribe_mailbox()
     if not mailbox:
         return f"<{url}>"
@@ -155,6 +155,10 @@ def hand_over(row, conn) -> str | None:
         if wire is not None:
             smtp_send(conn.connection, wire)
             return None
+        try:  # Django's sendmail cannot say whether a lost connection took the content: make sure it is alive
+            conn.connection.noop()
+        except smtplib.SMTPServerDisconnected as error:
+            raise SessionLost(str(error)) from error
     message = build_message(row, connection=conn)
     conn.send_messages([message])
     return esp_message_id(message)
@@ -170,6 +174,16 @@ def open_connection(conn) -> BaseException | None:
     return None
 
 
+def _socket_closed(conn) -> bool:
+    """Whether smtplib closed the SMTP backend's socket (after a 421, or a session out of step)."""
+    smtp = getattr(conn, "connection", None)
+    return isinstance(smtp, smtplib.SMTP) and smtp.sock is None
+
+
+# Set on a backend connection once a message went through it; cleared when it is closed.
+_PROVEN = "_pf_proven"
+
+
 def _reset(conn) -> None:
     try:
         conn.close()
@@ -177,6 +191,7 @@ def _reset(conn) -> None:
         logger.debug("Closing a broken mail connection failed", exc_info=True)
     if hasattr(conn, "connection"):
         conn.connection = None
+    setattr(conn, _PROVEN, False)
 
 
 @dataclass
@@ -207,6 +222,18 @@ class Lanes:
         ]  # fmt: skip
         self._pool = ThreadPoolExecutor(count, thread_name_prefix="mail-lane") if count > 1 else None
 
+    @property
+    def smtp(self) -> bool:
+        """Whether these lanes are Django SMTP backends (which `KeptLanes` may keep open)."""
+        return all(isinstance(conn, SMTPBackend) for conn in self._connections)
+
+    def kept(self) -> None:
+        """Kept for a later job: a session that worked and then sat idle may be dropped by the server without a
+        word; its lane will send the row in hand again at once on a new connection."""
+        for conn in self._connections:
+            if getattr(conn, "connection", None) is not None:
+                setattr(conn, _PROVEN, True)
+
     def ready(self) -> BaseException | None:
         """Make sure the first lane can reach the server (before anything is claimed); return the error if not."""
         return open_connection(self._connections[0])
@@ -231,10 +258,12 @@ class Lanes:
 
     @classmethod
     def _one(cls, conn, row) -> Outcome:
+        proven = getattr(conn, _PROVEN, False)
         outcome = cls._try(conn, row)
-        if isinstance(outcome.error, SessionLost):
-            # The server had dropped the connection (one kept from an earlier job: an idle timeout, a restart);
-            # nothing was sent: once more, on a new connection.
+        if proven and isinstance(outcome.error, SessionLost):
+            # The server ended a session that had carried messages (an idle timeout of a connection kept from
+            # an earlier job, a restart, a messages-per-connection limit); nothing of this row was sent: once
+            # more, on a new connection. A new connection that fails so is a server that wants us to wait.
             outcome = cls._try(conn, row)
         return outcome
 
@@ -244,11 +273,13 @@ class Lanes:
         if error is not None:
             return Outcome(row, error=error, opening=True)
         try:
-            return Outcome(row, esp_id=hand_over(row, conn))
+            outcome = Outcome(row, esp_id=hand_over(row, conn))
         except Exception as error:
-            if isinstance(error, SessionLost) or verdict(error) == "unknown" or getattr(error, "smtp_code", None) == 421:
-                _reset(conn)  # broken, or the server ended the session: the lane's next row reconnects
+            if isinstance(error, SessionLost) or verdict(error) == "unknown" or _socket_closed(conn):
+                _reset(conn)  # broken, or ended (421, out of step): the lane's next row reconnects
             return Outcome(row, error=error)
+        setattr(conn, _PROVEN, True)
+        return outcome
 
     def close(self, *, polite: bool = True) -> None:
         """Stop the lanes' threads and close the connections this made: with QUIT, or (`polite=False`, for
@@ -265,6 +296,7 @@ class Lanes:
                         conn.connection = None
                 except Exception:  # closing a broken connection must not hide what happened
                     logger.debug("Closing the mail connection failed", exc_info=True)
+                setattr(conn, _PROVEN, False)
 
 
 # What a kept Lanes was opened with: a job finding other settings (tests, a reconfigured process) opens anew.
@@ -275,31 +307,29 @@ _BACKEND_SETTINGS = (
 
 
 class KeptLanes:
-    """Lanes kept open from one delivery job to the next in this process, for EMAIL_SMTP_KEEP_SECONDS.
+    """SMTP lanes kept open from one delivery job to the next in this process, for EMAIL_SMTP_KEEP_SECONDS.
 
     Each job would otherwise connect, greet (and negotiate TLS and log in) once per lane and say QUIT at its
     end: several round trips and, with TLS, a handshake per lane and job, on both sides. A kept connection the
     server has closed meanwhile costs nothing but a reconnect: it fails before the message's content is sent
-    (SessionLost), and the lane sends that row again on a new connection.
+    (SessionLost), and the lane sends that row again on a new connection. Only SMTP lanes are kept: an ESP
+    backend's HTTP client cannot tell a stale connection from a lost request.
 
     A job takes Lanes with `take()` and gives them back with `give_back()` only when it ended normally; lanes
-    a job left in an unknown state (an exception mid-conversation) are closed instead. Thread-safe; after a
-    fork the child forgets the parent's lanes (their sockets are the parent's).
+    a job left in an unknown state (an exception mid-conversation) are closed instead. Thread-safe; a forked
+    child forgets the parent's lanes (their sockets and threads are the parent's).
     """
 
     def __init__(self, *, keep: int = 2) -> None:
         self._lock = threading.Lock()
         self._idle: list[tuple[tuple, float, Lanes]] = []  # (settings, given back at, lanes)
         self._keep = keep
-        self._pid = os.getpid()
 
     def take(self) -> Lanes:
         """Return kept lanes opened with the current settings and not idle too long, or new ones."""
         wanted, now = _backend_settings(), time.monotonic()
         found, stale = None, []
         with self._lock:
-            if self._pid != os.getpid():
-                self._idle, self._pid = [], os.getpid()
             kept = []
             for entry in self._idle:
                 key, since, lanes = entry
@@ -315,10 +345,11 @@ class KeptLanes:
         return found or Lanes(size=settings.EMAIL_SMTP_CONNECTIONS)
 
     def give_back(self, lanes: Lanes) -> None:
-        """Keep `lanes` for the next job (or close them, when keeping is off or enough are kept already)."""
+        """Keep `lanes` for the next job (or close them: keeping is off, enough are kept, not SMTP)."""
         entry = (_backend_settings(), time.monotonic(), lanes)
         with self._lock:
-            if settings.EMAIL_SMTP_KEEP_SECONDS > 0 and len(self._idle) < self._keep and self._pid == os.getpid():
+            if settings.EMAIL_SMTP_KEEP_SECONDS > 0 and len(self._idle) < self._keep and lanes.smtp:
+                lanes.kept()
                 self._idle.append(entry)
                 return
         lanes.close()
@@ -330,6 +361,11 @@ class KeptLanes:
         for _, _, lanes in idle:
             lanes.close(polite=False)
 
+    def forget(self) -> None:
+        """Drop the kept lanes without touching them (in a forked child: they are the parent's)."""
+        self._lock = threading.Lock()
+        self._idle = []
+
 
 def _backend_settings() -> tuple:
     return tuple(repr(getattr(settings, name, None)) for name in _BACKEND_SETTINGS)
@@ -337,6 +373,7 @@ def _backend_settings() -> tuple:
 
 kept_lanes = KeptLanes()
 atexit.register(kept_lanes.close)
+os.register_at_fork(after_in_child=kept_lanes.forget)
 
 
 @contextmanager
@@ -356,6 +393,7 @@ def job_lanes(connection=None) -> Iterator[Lanes]:
         lanes.close()  # a conversation may have been cut anywhere: never hand such connections to a next job
         raise
     kept_lanes.give_back(lanes)
+
 
 def esp_message_id(message) -> str | None:
     status = getattr(message, "anymail_status", None)

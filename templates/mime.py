@@ -115,9 +115,14 @@ def smtp_send(smtp: smtplib.SMTP, wire: Wire) -> None:
 
 
 def _abandon(smtp: smtplib.SMTP, replies: list[tuple[int, bytes]]) -> None:
-    """End a transaction whose envelope was refused: a server that took the pipelined DATA all the same gets an
-    empty message (it has no valid recipient), then RSET."""
+    """End a transaction whose envelope was refused, then RSET. A server that took the pipelined DATA all the
+    same (354) gets the end of data at once when it refused the recipient (RFC 2920: an empty message to no
+    one); one that refused MAIL yet took RCPT and DATA is out of step with us, and gets no end of data, which
+    RFC 5321 forbids it to deliver: the connection is closed instead."""
     if len(replies) == 3 and replies[2][0] == 354:
+        if replies[1][0] < 400:
+            smtp.close()
+            return
         try:
             smtp.send(b".\r\n")
             smtp.getreply()

@@ -541,7 +541,11 @@ def _exists(row: OutboxMessage) -> OutboxResult:
 
 def _recipient(contact: LockedContact) -> str:
     name = single_line(f"{contact.first_name} {contact.last_name}")
-    return formataddr((name, contact.email)) if name else contact.email
+    try:
+        return formataddr((name, contact.email)) if name else contact.email
+    except UnicodeEncodeError:  # a non-ASCII local part (the API refuses them; a row may hold one): Django's
+        return contact.email  # builder sends it to the bare address
+
 
 
 def _skip_reason(*, contact: LockedContact, suppressed: bool) -> tuple[str, str] | None:
@@ -717,7 +721,8 @@ def _deliver_group(group: list[_Pending], *, lanes: Lanes, suppressed: set, repo
             eligible.append(row)
     if not eligible:
         return
-    # Reach the server before the claim: failing here provably sent nothing.
+    # Reach the server before the claim: failing here provably sent nothing. (A kept connection is not tried
+    # here; one the server has dropped fails at MAIL, before anything is sent, and the lane reconnects.)
     error = lanes.ready()
     if error is not None:
         for row in eligible:

@@ -33,13 +33,10 @@ def _signer(kind: str) -> signing.Signer:
     return signing.Signer(salt=f"{settings.EMAIL_TOKEN_SALT}:{kind}")
 
 
-@functools.lru_cache(maxsize=8)
-def _macs(salt: str, secret: str) -> dict[str, hmac.HMAC]:
-    """The keyed HMAC of each kind that `Signer(salt=f"{salt}:{kind}").sign` computes, its key derived once."""
-    return {
-        kind: hmac.new(hashlib.sha256(f"{salt}:{kind}signer{secret}".encode()).digest(), digestmod=hashlib.sha256)
-        for kind in (OPEN, CLICK, UNSUBSCRIBE)
-    }
+@functools.lru_cache(maxsize=32)
+def _mac(salt: str, secret: str) -> hmac.HMAC:
+    """The keyed HMAC that `Signer(salt=salt).sign` computes, its key derived once instead of per token."""
+    return hmac.new(hashlib.sha256(f"{salt}signer{secret}".encode()).digest(), digestmod=hashlib.sha256)
 
 
 def _b64(data: bytes) -> str:
@@ -54,16 +51,16 @@ class MessageTokens:
     signs five to ten of them, and this is the hot path.
     """
 
-    __slots__ = ("_base", "_macs", "_value")
+    __slots__ = ("_base", "_salt", "_secret", "_value")
 
     def __init__(self, message_id: uuid.UUID) -> None:
         self._value = _b64(message_id.bytes)
-        self._macs = _macs(settings.EMAIL_TOKEN_SALT, settings.SECRET_KEY)
+        self._salt, self._secret = settings.EMAIL_TOKEN_SALT, settings.SECRET_KEY
         self._base = settings.PUBLIC_BASE_URL
 
     def token(self, kind: str, index: int | None = None) -> str:
         value = self._value if index is None else f"{self._value}.{index}"
-        mac = self._macs[kind].copy()
+        mac = _mac(f"{self._salt}:{kind}", self._secret).copy()
         mac.update(value.encode())
         return f"{value}:{_b64(mac.digest())}"
 
@@ -73,8 +70,9 @@ class MessageTokens:
     def click_url(self, index: int) -> str:
         return f"{self._base}/t/c/{self.token(CLICK, index)}"
 
-    def unsubscribe_url(self) -> str:
-        return f"{self._base}/u/{self.token(UNSUBSCRIBE)}"
+    def unsubscribe_url(self, token: str | None = None) -> str:
+        """The one-click unsubscribe URL (of `token`, when the caller has signed it already)."""
+        return f"{self._base}/u/{token or self.token(UNSUBSCRIBE)}"
 
 
 def make_token(kind: str, message_id: uuid.UUID, index: int | None = None) -> str:

@@ -14,6 +14,16 @@ def _clear_api_key_cache():
     key_cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _close_kept_mail_connections():
+    """Each test starts without SMTP connections an earlier test's delivery kept (its server may be gone, its
+    port given to another)."""
+    yield
+    from templates.delivery import kept_lanes
+
+    kept_lanes.close()
+
+
 @pytest.fixture
 def workspace(db):
     from tests.factories import WorkspaceFactory
