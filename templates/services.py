@@ -547,7 +547,6 @@ def _recipient(contact: LockedContact) -> str:
         return contact.email  # builder sends it to the bare address
 
 
-
 def _skip_reason(*, contact: LockedContact, suppressed: bool) -> tuple[str, str] | None:
     if contact.status != Contact.Status.SUBSCRIBED:
         return "not_subscribed", f"The contact's status is '{contact.status}'."
