@@ -348,6 +348,16 @@ class _ScriptedSmtp(threading.Thread):
         self.join(5)
 
 
+def _deliver_via(server: _ScriptedSmtp, settings, ids: list[str], *, jobs: int = 1) -> list:
+    """Run `jobs` delivery jobs of `ids` against a scripted server, started for them and stopped after."""
+    _deliver_to(settings, server.port)
+    server.start()
+    try:
+        return [outbox_deliver(outbox_ids=ids) for _ in range(jobs)]
+    finally:
+        server.stop()
+
+
 class _DropsAtMail(_ScriptedSmtp):
     """Greets, answers EHLO, and hangs up when MAIL comes."""
 
@@ -402,13 +412,8 @@ def test_a_connection_lost_before_the_content_was_sent_is_retried_not_unknown(
     workspace, contact, template, settings, django_capture_on_commit_callbacks
 ):
     server = _DropsAtMail()
-    server.start()
-    _deliver_to(settings, server.port)
     (message_id,) = _queue(workspace, [contact], template, django_capture_on_commit_callbacks)
-    try:
-        report = outbox_deliver(outbox_ids=[message_id])
-    finally:
-        server.stop()
+    (report,) = _deliver_via(server, settings, [message_id])
 
     assert (report.retried, report.unknown, report.sent) == (1, 0, 0)
     row = OutboxMessage.objects.get(pk=message_id)
@@ -423,14 +428,9 @@ def test_a_server_offering_pipelining_gets_the_envelope_in_one_go(
     from tests.factories import ContactFactory
 
     server = _AnswersOnlyPipelined()
-    server.start()
-    _deliver_to(settings, server.port)
     ids = _queue(workspace, ContactFactory.create_batch(3, workspace=workspace), template,
                  django_capture_on_commit_callbacks)  # fmt: skip
-    try:
-        report = outbox_deliver(outbox_ids=ids)
-    finally:
-        server.stop()
+    (report,) = _deliver_via(server, settings, ids)
 
     assert (report.sent, report.unknown, report.retried) == (3, 0, 0)
     assert sorted(parse(content)["X-PenguinFlow-Message"] for content in server.received) == sorted(ids)
@@ -512,14 +512,8 @@ def test_a_connection_lost_after_the_content_was_sent_leaves_the_row_unknown_and
     workspace, contact, template, settings, django_capture_on_commit_callbacks
 ):
     server = _HangsUpAfterContent()
-    server.start()
-    _deliver_to(settings, server.port)
     (message_id,) = _queue(workspace, [contact], template, django_capture_on_commit_callbacks)
-    try:
-        report = outbox_deliver(outbox_ids=[message_id])
-        again = outbox_deliver(outbox_ids=[message_id])
-    finally:
-        server.stop()
+    report, again = _deliver_via(server, settings, [message_id], jobs=2)
 
     assert (report.unknown, report.sent, report.retried) == (1, 0, 0) and again.sent == 0
     assert OutboxMessage.objects.get(pk=message_id).status == "unknown"
@@ -539,13 +533,8 @@ def test_a_refused_envelope_whose_data_the_server_took_anyway_delivers_nothing(
 ):
     server = _AnswersOnlyPipelined()
     server.envelope = envelope
-    server.start()
-    _deliver_to(settings, server.port)
     (message_id,) = _queue(workspace, [contact], template, django_capture_on_commit_callbacks)
-    try:
-        report = outbox_deliver(outbox_ids=[message_id])
-    finally:
-        server.stop()
+    (report,) = _deliver_via(server, settings, [message_id])
 
     assert (report.sent, report.unknown) == (0, 0) and server.errors == []
     assert OutboxMessage.objects.get(pk=message_id).status == status
