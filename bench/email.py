@@ -191,7 +191,7 @@ def _run(*, out: TextIO, count: int) -> None:
 
     _cleanup()
     workspace, template, contacts = _workspace(SLUG, count)
-    # Before the clock: a few batches through both workers, so that what a long-running worker has done long
+    # Before the clock: a few batches through the workers, so that what a long-running worker has done long
     # ago (first imports, lazily compiled patterns, database and SMTP connections) is not counted.
     warm_workspace, warm_template, warm_contacts = _workspace(f"{SLUG}-warm-up", WARM_UP)
     from rq import Queue
@@ -219,6 +219,7 @@ def _run(*, out: TextIO, count: int) -> None:
     if warmed != WARM_UP:  # late warm-up messages would be counted as measured ones
         for process in (*workers, smtp):
             process.terminate()
+        produce_queue.empty()
         raise RuntimeError(f"bench email: the warm-up delivered {warmed} of {WARM_UP} messages in 60 s")
 
     cpu_before = {"workers": sum(process_cpu(w.pid) for w in workers), "smtp": process_cpu(smtp.pid),
