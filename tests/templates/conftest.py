@@ -63,6 +63,14 @@ class SmtpServer:
         return self.recorder.messages
 
 
+def use_plain_smtp(settings, port: int, *, timeout: float) -> None:
+    """Deliver through Django's SMTP backend to 127.0.0.1:`port`, without TLS or credentials."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, timeout
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+
+
 @pytest.fixture(scope="session")
 def _smtp_controller():
     recorder = Recorder()
@@ -78,13 +86,7 @@ def smtp(_smtp_controller, settings):
     """A real SMTP server that Django's SMTP backend delivers to; empty at the start of each test."""
     _smtp_controller.recorder.messages.clear()
     _smtp_controller.recorder.replies.clear()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = _smtp_controller.port
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 10
+    use_plain_smtp(settings, _smtp_controller.port, timeout=10)
     settings.PUBLIC_BASE_URL = "https://pf.example.test"
     settings.DEFAULT_FROM_EMAIL = "PenguinFlow <noreply@penguinmails.test>"
     settings.EMAIL_UNSUBSCRIBE_MAILTO = ""

@@ -294,10 +294,9 @@ def _deliver_through(handler, port: int, ids: list[str]):
 
 def _deliver_to(settings, port: int) -> None:
     """Deliver over one plain SMTP lane to 127.0.0.1:`port`."""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 5
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    from tests.templates.conftest import use_plain_smtp
+
+    use_plain_smtp(settings, port, timeout=5)
     settings.EMAIL_SMTP_CONNECTIONS = 1
 
 
