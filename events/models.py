@@ -34,6 +34,11 @@ class Event(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     # The dispatcher's lease on an unprocessed event; once it has passed, the event is claimable again.
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # Poison handling (events.processing): failures are counted and retried with backoff, then the event is parked.
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times processing this event failed.")
+    last_error = models.TextField(null=True, blank=True)
+    parked_at = models.DateTimeField(null=True, blank=True,
+                                     help_text="Given up on after repeated failures; replay to retry.")
 
     objects = WorkspaceQuerySet.as_manager()
 

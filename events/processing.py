@@ -10,6 +10,14 @@
 An event is handed to the gateway by normal processing at most once: the job locks its rows and skips those
 already processed or locked by another job; the gateway call and `processed_at` commit together. A lease that
 expires (worker died, Redis flushed, enqueue failed) makes the event claimable again.
+
+A poison event never blocks the queue. When a batch raises, its events are processed one by one, each in its own
+transaction, so the others go through; each one that still raises has the failure counted (`attempts`,
+`last_error`) and is claimable again only after an exponential backoff. After `MAX_ATTEMPTS` failures it is parked
+(`parked_at`, out of the queue), visible in the admin and at `GET /api/v1/events/parked`, and replayed by a
+person (`events_unpark`). An event whose timestamp Python cannot hold (outside years 1-9999 in UTC, stored before
+ingestion refused them) is parked by the claim itself, since no reader could even load it. Infrastructure errors
+(a lost database connection) are not the event's fault: they are not counted, and the lease brings the batch back.
 """
 
 from __future__ import annotations
@@ -23,7 +31,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from django.db import close_old_connections, connection, connections, transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    connections,
+    transaction,
+)
 from django.utils import timezone
 
 from events.gateway import EngineGateway, EventRecord, engine_gateway
@@ -34,6 +49,11 @@ logger = logging.getLogger(__name__)
 QUEUE = "events"
 LEASE = timedelta(seconds=60)
 BATCH_SIZE = 500
+# A failing event is tried again after 10 s, 20 s, 40 s, 80 s, then parked: about 2.5 minutes of retries, long
+# enough to ride out a deploy of a fixed bug, short enough that ops see the parked event the same hour.
+MAX_ATTEMPTS = 5
+RETRY_BASE_SECONDS = 10
+RETRY_MAX_SECONDS = 900
 
 _COLUMNS = "id, workspace_id, contact_id, type, occurred_at, properties, flags"
 
@@ -48,17 +68,26 @@ def _record(row: Sequence[Any]) -> EventRecord:
                        occurred_at=occurred_at, properties=_json(properties) or {}, flags=_json(flags) or {})
 
 
+# Rows whose `occurred_at` a Python datetime cannot hold are parked here rather than claimed: returning their
+# timestamp would make the claim itself fail, for every event behind them.
 _CLAIM_SQL = """
     WITH claimable AS (
-        SELECT id, occurred_at FROM events_event
-        WHERE processed_at IS NULL AND (claimed_until IS NULL OR claimed_until < %s)
+        SELECT id, occurred_at,
+               occurred_at BETWEEN '0001-01-01 00:00:00+00' AND '9999-12-31 23:59:59.999999+00' AS readable
+        FROM events_event
+        WHERE processed_at IS NULL AND (claimed_until IS NULL OR claimed_until < %(now)s)
         ORDER BY id
-        LIMIT %s
+        LIMIT %(limit)s
         FOR UPDATE SKIP LOCKED
     )
-    UPDATE events_event e SET claimed_until = %s
+    UPDATE events_event e SET
+        claimed_until = CASE WHEN c.readable THEN %(until)s END,
+        processed_at = CASE WHEN c.readable THEN NULL ELSE %(now)s END,
+        parked_at = CASE WHEN c.readable THEN NULL ELSE %(now)s END,
+        last_error = CASE WHEN c.readable THEN e.last_error
+                          ELSE 'occurred_at is outside years 1-9999 (UTC): no reader can load this event' END
     FROM claimable c WHERE e.id = c.id AND e.occurred_at = c.occurred_at
-    RETURNING e.id, e.occurred_at
+    RETURNING e.id, CASE WHEN c.readable THEN e.occurred_at END
 """
 
 
@@ -77,8 +106,12 @@ def events_claim(*, batch_size: int = BATCH_SIZE, now: datetime | None = None,
         # A prepared statement, on Django's own connection and transaction: planning this UPDATE over every
         # weekly partition costs more (~7 ms) than running it, and the dispatcher runs it 20 times a second.
         with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(_CLAIM_SQL, [now, batch_size, now + lease], prepare=True)
-            return sorted(cursor.fetchall())
+            cursor.execute(_CLAIM_SQL, {"now": now, "limit": batch_size, "until": now + lease}, prepare=True)
+            claimed = cursor.fetchall()
+    parked = [event_id for event_id, moment in claimed if moment is None]
+    if parked:
+        logger.warning("Parked %d events whose occurred_at no reader can load: %s", len(parked), parked[:20])
+    return sorted((event_id, moment) for event_id, moment in claimed if moment is not None)
 
 
 def _enqueue(event_ids: list[int], first: datetime, last: datetime) -> None:
@@ -197,12 +230,28 @@ def events_process(
 
     `first`/`last` bound their `occurred_at` (partition pruning). Events already processed, or locked by a
     concurrent job, are skipped: running a job twice hands nothing twice. The gateway call and the marking
-    commit together; if the gateway raises, nothing is marked and the events are retried after their lease.
+    commit together. If the batch raises, its events are processed one by one so that the others go through,
+    and each that still raises has its failure recorded (retried after a backoff, parked after `MAX_ATTEMPTS`).
     """
     if not event_ids:
         return 0
     gateway = gateway or engine_gateway()
     now = now or timezone.now()
+    try:
+        return _process_together(event_ids, first, last, gateway, now)
+    except _INFRASTRUCTURE_ERRORS:
+        raise  # not the events' fault: the lease brings the batch back
+    except Exception as error:
+        if len(event_ids) == 1:
+            _record_failure(event_ids[0], error, now)
+            return 0
+        logger.warning("A batch of %d events failed (%s: %s); processing them one by one", len(event_ids),
+                       type(error).__name__, error)
+    return _process_one_by_one(event_ids, gateway, now)
+
+
+def _process_together(event_ids: Sequence[int], first: datetime | None, last: datetime | None,
+                      gateway: EngineGateway, now: datetime) -> int:
     sql = f"SELECT {_COLUMNS} FROM events_event WHERE id = ANY(%s) AND processed_at IS NULL"
     params: list[Any] = [list(event_ids)]
     if first is not None and last is not None:
@@ -216,6 +265,71 @@ def events_process(
         _hand_over(records, gateway, now)
         _mark_processed(cursor, records, now)
     return len(records)
+
+
+def _process_one_by_one(event_ids: Sequence[int], gateway: EngineGateway, now: datetime) -> int:
+    processed = 0
+    for event_id in sorted(event_ids):
+        try:
+            processed += _process_together([event_id], None, None, gateway, now)
+        except _INFRASTRUCTURE_ERRORS:
+            raise
+        except Exception as error:
+            _record_failure(event_id, error, now)
+    return processed
+
+
+_INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError)
+
+_FAILURE_SQL = """
+    UPDATE events_event SET
+        attempts = attempts + 1,
+        last_error = %(error)s,
+        claimed_until = CASE WHEN attempts + 1 >= %(max)s THEN NULL
+                             ELSE %(now)s + make_interval(secs => LEAST(%(base)s * power(2, attempts), %(cap)s)) END,
+        parked_at = CASE WHEN attempts + 1 >= %(max)s THEN %(now)s END,
+        processed_at = CASE WHEN attempts + 1 >= %(max)s THEN %(now)s END
+    WHERE id = %(id)s AND processed_at IS NULL
+    RETURNING attempts, parked_at IS NOT NULL
+"""
+
+
+def _error_text(error: BaseException) -> str:
+    """The error as one storable line: PostgreSQL text holds no NUL and no lone surrogate."""
+    text = f"{type(error).__name__}: {error}"[:2000]
+    return text.replace("\x00", "\\0").encode("utf-8", "replace").decode("utf-8")
+
+
+def _record_failure(event_id: int, error: BaseException, now: datetime) -> None:
+    """Count a failed attempt at one event: retry it after a backoff, or park it after `MAX_ATTEMPTS`."""
+    with connection.cursor() as cursor:
+        cursor.execute(_FAILURE_SQL, {"error": _error_text(error), "max": MAX_ATTEMPTS, "now": now,
+                                      "base": RETRY_BASE_SECONDS, "cap": RETRY_MAX_SECONDS, "id": event_id})
+        row = cursor.fetchone()
+    if row is None:
+        return
+    attempts, parked = row
+    if parked:
+        logger.error("Event %s parked after %d failed attempts: %s", event_id, attempts, _error_text(error))
+    else:
+        logger.warning("Event %s failed (attempt %d of %d), retried after a backoff: %s", event_id, attempts,
+                       MAX_ATTEMPTS, _error_text(error))
+
+
+def events_unpark(*, workspace_id: UUID, event_ids: Sequence[int] | None = None) -> int:
+    """Put parked events of a workspace (all, or those of `event_ids`) back in the queue; return how many.
+
+    Their attempts start again from zero; the dispatcher claims them on its next tick.
+    """
+    sql = ("UPDATE events_event SET processed_at = NULL, parked_at = NULL, claimed_until = NULL, attempts = 0 "
+           "WHERE workspace_id = %s AND parked_at IS NOT NULL")
+    params: list[Any] = [workspace_id]
+    if event_ids is not None:
+        sql += " AND id = ANY(%s)"
+        params.append(list(event_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 def events_process_pending(*, batch_size: int = BATCH_SIZE, max_batches: int = 1000) -> int:

@@ -189,13 +189,14 @@ def test_dispatch_enqueues_rq_jobs_on_the_events_queue(workspace, gateway, redis
     assert sorted(gateway.event_ids()) == sorted(e.id for e in events)
 
 
-def test_a_failing_gateway_leaves_the_events_unprocessed(workspace, gateway, redis_db):
+def test_a_failing_gateway_leaves_the_event_unprocessed_with_its_failure_counted(workspace, gateway, redis_db):
     contact = ContactFactory(workspace=workspace)
     event = emit(workspace, contact)
     gateway.fail_next = True
-    with pytest.raises(RuntimeError):
-        processing.events_process(event_ids=[event.id])
-    assert Event.objects.get(pk=event.pk).processed_at is None
+    assert processing.events_process(event_ids=[event.id]) == 0
+    stored = Event.objects.get(pk=event.pk)
+    assert (stored.processed_at, stored.attempts, stored.parked_at) == (None, 1, None)
+    assert stored.last_error == "RuntimeError: the engine failed"
     assert processing.events_process(event_ids=[event.id]) == 1
 
 
