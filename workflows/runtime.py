@@ -16,12 +16,12 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import msgspec
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -30,6 +30,7 @@ from contacts.selectors import contact_as_data
 from events.models import Event
 from events.services import NewEvent, events_store
 from penguinflow.common.db import bulk_update_rows
+from penguinflow.common.states import transition
 from templates.services import OutboxConflict
 from workflows.engine.graph import Graph, WorkflowSettings
 from workflows.engine.runner import entry_trigger, reenrollment_allowed, run_enrollment
@@ -309,6 +310,10 @@ class AdvanceReport:
     held: int = 0
     by_status: Counter = field(default_factory=Counter)
 
+    def add(self, other: AdvanceReport) -> None:
+        self.ran, self.steps, self.held = self.ran + other.ran, self.steps + other.steps, self.held + other.held
+        self.by_status.update(other.by_status)
+
 
 _STEP_STATUS = {"advance": "succeeded", "exit": "succeeded", "wait": "waiting", "retry": "failed", "fail": "failed"}
 
@@ -429,17 +434,101 @@ def enrollments_advance(
     quietly skips them); their lease is released. Enrollments of paused workflows are held in place.
     `resumes` maps enrollment ids to an arriving event (waiting ones without one resume as a due timer).
 
-    The batch's emails go into the outbox in one statement at its end. If one of their keys was already there
-    (a step re-run by hand, say), that statement cannot keep what the sends answered, so the transaction rolls
-    back and the batch runs again with one INSERT per send, which answers "exists" for such keys.
+    A scheduled batch (with `lease_owner`) that raises is run again one enrollment at a time, so that one
+    enrollment that cannot run (a bug, data no step can hold) does not hold back the others; each that still
+    raises has the crash recorded (`enrollment_crash_record`). Without a lease owner the caller (event
+    processing) owns the failure.
     """
-    arguments = {"enrollment_ids": enrollment_ids, "lease_owner": lease_owner, "resumes": resumes, "now": now,
-                 "activity": activity}
+    arguments = {"lease_owner": lease_owner, "resumes": resumes, "now": now, "activity": activity}
     try:
-        return _advance(**arguments, batch_outbox=True)
+        return _advance_with_outbox_fallback(enrollment_ids, arguments)
+    except _INFRASTRUCTURE_ERRORS:
+        raise  # not the enrollments' fault: their leases expire and the batch is claimed again
+    except Exception as error:
+        if lease_owner is None:
+            raise
+        if len(enrollment_ids) == 1:
+            enrollment_crash_record(enrollment_id=enrollment_ids[0], lease_owner=lease_owner, error=error)
+            return AdvanceReport()
+        logger.warning("A batch of %d enrollments failed (%s: %s); running them one by one", len(enrollment_ids),
+                       type(error).__name__, error)
+    report = AdvanceReport()
+    for enrollment_id in enrollment_ids:
+        try:
+            report.add(_advance_with_outbox_fallback([enrollment_id], arguments))
+        except _INFRASTRUCTURE_ERRORS:
+            raise
+        except Exception as error:
+            enrollment_crash_record(enrollment_id=enrollment_id, lease_owner=lease_owner, error=error)
+    return report
+
+
+def _advance_with_outbox_fallback(enrollment_ids: Sequence[UUID | str], arguments: dict[str, Any]) -> AdvanceReport:
+    """The batch's emails go into the outbox in one statement at its end. If one of their keys was already there
+    (a step re-run by hand, say), that statement cannot keep what the sends answered, so the transaction rolls
+    back and the batch runs again with one INSERT per send, which answers "exists" for such keys."""
+    try:
+        return _advance(enrollment_ids=enrollment_ids, **arguments, batch_outbox=True)
     except OutboxConflict as conflict:
         logger.info("Outbox keys already existed (%s); running the batch again send by send", conflict)
-        return _advance(**arguments, batch_outbox=False)
+        return _advance(enrollment_ids=enrollment_ids, **arguments, batch_outbox=False)
+
+
+_INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError)
+# A crashing enrollment is run again after 10 s, 20 s, 40 s, 80 s, then failed (visibly, with one-click retry).
+MAX_CRASHES = 5
+CRASH_RETRY_BASE_SECONDS = 10
+
+
+@transaction.atomic
+def enrollment_crash_record(*, enrollment_id: UUID | str, lease_owner: str, error: BaseException) -> None:
+    """Record that running this enrollment raised: run it again after a backoff, or fail it after `MAX_CRASHES`.
+
+    Only while the lease is still ours (or ran out unclaimed): another owner's run is theirs to judge.
+    """
+    now = timezone.now()
+    enrollment = (
+        Enrollment.objects.select_for_update()
+        .filter(pk=enrollment_id, status__in=Enrollment.LIVE_STATUSES)
+        .filter(Q(lease_owner=lease_owner) | Q(lease_expires_at__lt=now))
+        .first()
+    )
+    if enrollment is None:
+        return
+    crashes = enrollment.crashes + 1
+    message = f"{type(error).__name__}: {error}"[:2000].replace("\x00", "\\0")
+    message = message.encode("utf-8", "replace").decode("utf-8")
+    values: dict[str, Any] = {
+        "crashes": crashes, "lease_owner": "", "lease_expires_at": None, "updated_at": now,
+        "error": {"type": "crash", "message": message, "node_id": enrollment.current_node_id, "crashes": crashes},
+    }
+    if crashes < MAX_CRASHES:
+        retry_at = now + timedelta(seconds=CRASH_RETRY_BASE_SECONDS * 2 ** (crashes - 1))
+        values["next_run_at"] = max(enrollment.next_run_at or retry_at, retry_at)
+        Enrollment.objects.filter(pk=enrollment.pk).update(**values)
+        logger.warning("Enrollment %s crashed (%d of %d), run again at %s: %s", enrollment.pk, crashes,
+                       MAX_CRASHES, retry_at.isoformat(), message)
+        return
+    _fail_crashed(enrollment, values, now)
+    logger.error("Enrollment %s failed after %d crashes: %s", enrollment.pk, crashes, message)
+
+
+def _fail_crashed(enrollment: Enrollment, values: dict[str, Any], now: datetime) -> None:
+    counters = Counters()
+    counters.add(enrollment.version_id, _status_key(enrollment.status), -1)
+    counters.add(enrollment.version_id, _status_key(Enrollment.Status.FAILED), 1)
+    extra = {**values, "next_run_at": None, "finished_at": now}
+    try:
+        state = EnrollmentState.from_dict(enrollment.context)
+    except Exception:  # the stored state may be what crashed it: keep it as it is, for a person to read
+        state = None
+    if state is not None:
+        if state.status == "waiting" and state.wait is not None and not state.wait.retry:
+            counters.add(enrollment.version_id, f"node.{state.wait.node_id}.waiting", -1)
+        state.status, state.error, state.finished_at, state.wait = "failed", values["error"]["message"], now, None
+        extra["context"] = state.to_dict()
+    transition(enrollment, to=Enrollment.Status.FAILED, allowed=Enrollment.TRANSITIONS, extra=extra)
+    counters.flush()
 
 
 def _advance(

@@ -405,7 +405,7 @@ def enrollment_retry(*, enrollment: Enrollment) -> Enrollment:
                 to=Enrollment.Status.ACTIVE,
                 allowed={Enrollment.Status.FAILED: {Enrollment.Status.ACTIVE}},
                 extra={"context": state.to_dict(), "next_run_at": now, "error": None, "finished_at": None,
-                       "lease_owner": "", "lease_expires_at": None},
+                       "lease_owner": "", "lease_expires_at": None, "crashes": 0},
             )
     except IntegrityError as error:
         raise Conflict("The contact is in this workflow again already; that enrollment is live.",
