@@ -15,7 +15,8 @@ single-event requests) and the next Redis round trip (INCRBY per key), and each 
 would have got alone: its own accepted/duplicates counts, its own position in the rate window.
 
 What still hops to a thread, because it is rare: a key missing from the cache (`principal_for_key`, which fills
-it) and a request that names unknown emails (contacts are created by the sync `events.ingest.events_store`).
+it), a cached key whose generation changed (a revocation somewhere), and a request that names unknown emails
+(contacts are created by the sync `events.ingest.events_store`, at most two at once per workspace).
 
 Parity with the Django view (`events.views.post_events`) is the rule: the checks and messages come from
 `events.admission`, and tests drive both with the same requests. A request this app is not sure to answer like
@@ -26,14 +27,13 @@ root path) is passed to Django.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import msgspec
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import close_old_connections, connections
@@ -65,7 +65,14 @@ from events.ingest import (
     unknown_emails,
 )
 from events.services import EVENTS_INSERT_SQL, InsertRow, events_insert_params, events_insert_rows
-from penguinflow.common.auth import ApiKeyPrincipal, key_cache, principal_for_key
+from penguinflow.common.auth import (
+    KEY_GENERATION,
+    ApiKeyPrincipal,
+    key_cache,
+    key_digest,
+    principal_for_key,
+    principal_for_key_at,
+)
 from penguinflow.common.errors import InvalidInput, error_body
 
 logger = logging.getLogger(__name__)
@@ -82,7 +89,16 @@ _DJANGO_ONLY_OPTIONS = frozenset({"pool", "server_side_binding", "isolation_leve
                                   "prepare_threshold"})
 
 
-def _principal_in_thread(raw_key: str) -> ApiKeyPrincipal | None:
+def _principal_in_thread(raw_key: str, generation: bytes | None) -> ApiKeyPrincipal | None:
+    """The key's principal as of `generation` (read in the rate count's pipeline), from the database."""
+    try:
+        return principal_for_key_at(raw_key, generation)
+    finally:
+        close_old_connections()
+
+
+def _new_principal_in_thread(raw_key: str) -> ApiKeyPrincipal | None:
+    """The principal of a key this process has not cached (reads the key generation itself)."""
     try:
         return principal_for_key(raw_key)
     finally:
@@ -94,6 +110,16 @@ def _store_in_thread(workspace, prepared: Prepared, now) -> IngestResult:
         return events_store(workspace=workspace, prepared=prepared, now=now)
     finally:
         close_old_connections()
+
+
+# Sync work runs in pools of our own, not through asgiref's `sync_to_async`, whose default (thread-sensitive)
+# mode runs every call of the process on one shared thread: one workspace's slow store (many new contacts, costly
+# segments) then held every other workspace's new contacts and every uncached key behind it. Key lookups have
+# a pool of their own so that stores can never hold them up; stores are bounded per workspace
+# (`_STORES_PER_WORKSPACE` at once), so one workspace can hold at most that many of the store threads.
+_KEY_THREADS = 4
+_STORE_THREADS = 8
+_STORES_PER_WORKSPACE = 2
 
 
 def _conninfo() -> str:
@@ -126,8 +152,10 @@ class EventsFastPath:
         self._writer: asyncio.Task | None = None
         self._lookups: list[tuple[Any, list, asyncio.Future]] = []
         self._looker: asyncio.Task | None = None
-        self._counts: list[tuple[str, int, asyncio.Future]] = []
+        self._counts: list[tuple[str | None, int, asyncio.Future]] = []
         self._counter: asyncio.Task | None = None
+        self._threads: dict[str, ThreadPoolExecutor] = {}
+        self._workspace_stores: dict[Any, asyncio.Semaphore] = {}
 
     # --- ASGI ------------------------------------------------------------------------------------------------
 
@@ -166,6 +194,9 @@ class EventsFastPath:
         redis, self._redis = self._redis, None
         if redis is not None:
             await redis[1].aclose()
+        threads, self._threads = self._threads, {}
+        for pool in threads.values():
+            pool.shutdown(wait=False)
 
     def _ours(self, scope) -> bool:
         """Whether Django would serve this request with the events view (else it gets it, and says what it says)."""
@@ -211,13 +242,9 @@ class EventsFastPath:
         raw_key = bearer_key(headers.get("authorization", ""))
         if isinstance(raw_key, Refusal):
             return _refusal(raw_key)
-        # `principal_for_key`'s own cache, read without leaving the loop; a miss asks the database in a thread.
-        principal = key_cache.get(hashlib.sha256(raw_key.encode()).hexdigest())
+        principal, wait = await self._admit(raw_key)
         if principal is None:
-            principal = await sync_to_async(_principal_in_thread)(raw_key)
-            if principal is None:
-                return _refusal(INVALID_KEY)
-        wait = await self._retry_after(principal.key_id)
+            return _refusal(INVALID_KEY)
         if wait is not None:
             return _refusal(throttled(wait))
         if refusal := content_type_refusal(headers.get("content-type", "")):
@@ -233,6 +260,45 @@ class EventsFastPath:
             return _refusal(Refusal(error.status, error.code, error.message, error.details))
         return 202, msgspec.json.encode(result.as_body()), ()
 
+    async def _admit(self, raw_key: str) -> tuple[ApiKeyPrincipal | None, int | None]:
+        """Return the key's principal (None: not a valid key) and the seconds to wait when it is over its rate.
+
+        A key in `principal_for_key`'s cache is trusted only if the key generation, read in the same pipelined
+        round trip as the rate count, is the one it was cached under; otherwise (a revocation, a deletion since)
+        it is looked up again. A key not in the cache is looked up in a thread.
+        """
+        cached = key_cache.peek(key_digest(raw_key))
+        if cached is None:
+            principal = await self._in_thread("keys", _new_principal_in_thread, raw_key)
+            if principal is None:
+                return None, None
+            wait, _ = await self._retry_after(principal.key_id)
+            return principal, wait
+        cached_generation, principal = cached
+        wait, generation = await self._retry_after(principal.key_id)
+        if generation is None or generation != cached_generation:
+            principal = await self._in_thread("keys", _principal_in_thread, raw_key, generation)
+        return principal, wait
+
+    async def _in_thread(self, pool_name: str, function, *args):
+        pool = self._threads.get(pool_name)
+        if pool is None:
+            size = _KEY_THREADS if pool_name == "keys" else _STORE_THREADS
+            pool = self._threads[pool_name] = ThreadPoolExecutor(size, thread_name_prefix=f"events-{pool_name}")
+        return await asyncio.get_running_loop().run_in_executor(pool, function, *args)
+
+    async def _store_slowly(self, workspace, prepared: Prepared, now) -> IngestResult:
+        """The sync `events_store`, at most `_STORES_PER_WORKSPACE` at once per workspace."""
+        gate = self._workspace_stores.get(workspace.pk)
+        if gate is None:
+            gate = self._workspace_stores[workspace.pk] = asyncio.Semaphore(_STORES_PER_WORKSPACE)
+        try:
+            async with gate:
+                return await self._in_thread("stores", _store_in_thread, workspace, prepared, now)
+        finally:
+            if not gate.locked() and not getattr(gate, "_waiters", None):
+                self._workspace_stores.pop(workspace.pk, None)  # idle: keep the map as small as the traffic
+
     async def _store(self, workspace, prepared: Prepared, now) -> IngestResult:
         """`events.ingest.events_store`, with the known-contacts path on the async pool."""
         result = IngestResult()
@@ -241,7 +307,7 @@ class EventsFastPath:
         found = await self._lookup(workspace.pk, prepared.valid)
         if unknown_emails(prepared.valid, found):
             # New contacts to create (rare): the sync service does it all, in its transaction.
-            return await sync_to_async(_store_in_thread)(workspace, prepared, now)
+            return await self._store_slowly(workspace, prepared, now)
         valid = attach_contacts(prepared.valid, found, prepared.rejected)
         rows, repeats = event_rows(valid)
         stored = await self._insert(workspace.pk, events_insert_rows(rows, now)) if rows else 0
@@ -341,22 +407,22 @@ class EventsFastPath:
                     if not done.done() and done not in {entry[2] for entry in later}:
                         done.set_exception(error)
 
-    async def _retry_after(self, key_id: str) -> int | None:
-        """`events.views._retry_after` on the loop: one pipelined round trip; fails open without Redis."""
+    async def _retry_after(self, key_id: str) -> tuple[int | None, bytes | None]:
+        """`events.views._retry_after` on the loop, and the current key generation, in one pipelined round
+        trip; without Redis, no wait (it fails open) and no generation (cached keys are not trusted)."""
         now = time.time()
         window = throttle_window(key_id, now)
-        if window is None:
-            return None
         try:
-            count = await self._count(window.key, window.period + 1)
+            count, generation = await self._count(window.key if window else None, window.period + 1 if window else 0)
         except Exception:
             logger.warning("Event ingestion rate limiter unavailable; letting the request through", exc_info=True)
-            return None
-        return window.retry_after(count, now)
+            return None, None
+        return (window.retry_after(count, now) if window else None), generation
 
-    async def _count(self, key: str, ttl: int) -> int:
-        """INCR `key` (and EXPIRE it): the requests waiting meanwhile are counted together, one INCRBY per key
-        in one pipelined round trip, and each gets the count it would have got alone."""
+    async def _count(self, key: str | None, ttl: int) -> tuple[int, bytes]:
+        """INCR `key` (and EXPIRE it) and read the key generation: the requests waiting meanwhile are counted
+        together, one INCRBY per key and one GET in one pipelined round trip, and each gets the count it would
+        have got alone. With no `key`, only the generation is read."""
         done = asyncio.get_running_loop().create_future()
         self._counts.append((key, ttl, done))
         if self._counter is None or self._counter.done():
@@ -368,9 +434,12 @@ class EventsFastPath:
             waiting, self._counts = self._counts, []
             by_key: dict[str, tuple[int, list[asyncio.Future]]] = {}
             for key, ttl, done in waiting:
-                by_key.setdefault(key, (ttl, []))[1].append(done)
+                if key is not None:
+                    by_key.setdefault(key, (ttl, []))[1].append(done)
             try:
+                # Built after every waiting request arrived, so the GET sees any revocation made before them.
                 pipe = self._redis_client().pipeline(transaction=False)
+                pipe.get(KEY_GENERATION)
                 for key, (ttl, waiters) in by_key.items():
                     pipe.incrby(key, len(waiters))
                     pipe.expire(key, ttl)
@@ -380,10 +449,14 @@ class EventsFastPath:
                     if not done.done():
                         done.set_exception(error)
                 continue
-            for (_, waiters), total in zip(by_key.values(), results[::2], strict=True):
+            generation, counts = results[0] or b"", results[1::2]
+            for (_, waiters), total in zip(by_key.values(), counts, strict=True):
                 for position, done in enumerate(waiters, start=total - len(waiters) + 1):
                     if not done.done():
-                        done.set_result(position)
+                        done.set_result((position, generation))
+            for key, _, done in waiting:
+                if key is None and not done.done():
+                    done.set_result((0, generation))
 
     # --- resources -------------------------------------------------------------------------------------------
 

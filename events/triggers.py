@@ -22,7 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from events.gateway import EventRecord, TriggerMatch
-from events.redis_client import redis_client
+from penguinflow.common.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
 

@@ -32,10 +32,10 @@ from events.admission import (
 )
 from events.ingest import events_ingest
 from events.models import Event
-from events.redis_client import redis_client
 from penguinflow.common.api import WorkspaceScopedViewSet
 from penguinflow.common.auth import principal_for_key
 from penguinflow.common.errors import InvalidInput, error_response
+from penguinflow.common.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
 

@@ -6,18 +6,29 @@ Both set `request.workspace`, which is the only thing the scoped querysets read.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from penguinflow.common.redis_client import redis_client
 from penguinflow.workspaces.models import Membership, Workspace, WorkspaceAPIKey
 
-# A key is looked up once and then trusted for this many seconds in this process: the hot ingestion path
-# must not pay a query per request. Revoking a key therefore takes effect within this delay.
+logger = logging.getLogger(__name__)
+
+# A key is looked up once and then trusted for at most this many seconds in this process: the hot ingestion
+# path must not pay a query per request. A revocation still takes effect on the next request, in every process:
+# each cached answer carries the key generation it was read under, and every request reads the current
+# generation from Redis (one GET, or a pipelined one on the events fast path); every revocation, expiry change
+# or deletion of a key or a workspace bumps it, after its commit.
 API_KEY_CACHE_SECONDS = 10.0
+KEY_GENERATION = "pf:auth:key-generation"
 
 
 @dataclass(frozen=True)
@@ -26,6 +37,7 @@ class ApiKeyPrincipal:
 
     key_id: str
     workspace: Workspace
+    expires_at: datetime | None = None
     role: str = Membership.Role.ADMIN
     is_authenticated: bool = True
     is_active: bool = True
@@ -44,19 +56,32 @@ class ApiKeyPrincipal:
 class _KeyCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[str, tuple[float, ApiKeyPrincipal]] = {}
+        self._entries: dict[str, tuple[float, bytes, ApiKeyPrincipal]] = {}
 
-    def get(self, digest: str) -> ApiKeyPrincipal | None:
+    def get(self, digest: str, generation: bytes | None) -> ApiKeyPrincipal | None:
+        """The cached principal, if it was read under `generation` (None: unknown, so nothing is trusted)."""
+        entry = self.peek(digest)
+        if entry is None or generation is None or entry[0] != generation:
+            return None
+        return entry[1]
+
+    def peek(self, digest: str) -> tuple[bytes, ApiKeyPrincipal] | None:
+        """The cached (generation, principal), whatever the current generation: the caller must compare."""
         entry = self._entries.get(digest)
-        if entry and entry[0] > time.monotonic():
-            return entry[1]
-        return None
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        principal = entry[2]
+        if principal.expires_at is not None and principal.expires_at <= timezone.now():
+            return None  # an expired key is looked up again, and refused
+        return entry[1], principal
 
-    def put(self, digest: str, principal: ApiKeyPrincipal) -> None:
+    def put(self, digest: str, principal: ApiKeyPrincipal, generation: bytes | None) -> None:
+        if generation is None:
+            return
         with self._lock:
             if len(self._entries) > 10_000:
                 self._entries.clear()
-            self._entries[digest] = (time.monotonic() + API_KEY_CACHE_SECONDS, principal)
+            self._entries[digest] = (time.monotonic() + API_KEY_CACHE_SECONDS, generation, principal)
 
     def clear(self) -> None:
         with self._lock:
@@ -66,15 +91,51 @@ class _KeyCache:
 key_cache = _KeyCache()
 
 
+def key_digest(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def key_generation() -> bytes | None:
+    """The current key generation (b"" before the first bump), or None when Redis cannot tell."""
+    try:
+        return redis_client().get(KEY_GENERATION) or b""
+    except Exception:
+        logger.warning("Redis did not answer for the API-key generation; checking keys in the database")
+        return None
+
+
+def key_generation_bump() -> None:
+    """Make every process's cached key answers stale, once the current transaction has committed.
+
+    After the commit, not before: a process that read the new generation before our commit would otherwise
+    cache the old row under it.
+    """
+
+    def bump() -> None:
+        try:
+            redis_client().incr(KEY_GENERATION)
+        except Exception:  # the cache entries still expire after API_KEY_CACHE_SECONDS
+            logger.error("Could not bump the API-key generation: revocations wait up to %s s",
+                         API_KEY_CACHE_SECONDS, exc_info=True)
+
+    transaction.on_commit(bump)
+
+
 def principal_for_key(raw_key: str) -> ApiKeyPrincipal | None:
     """Return the principal of a valid, unrevoked, unexpired key, or None (answers from a short cache)."""
-    digest = hashlib.sha256(raw_key.encode()).hexdigest()
-    cached = key_cache.get(digest)
+    return principal_for_key_at(raw_key, key_generation())
+
+
+def principal_for_key_at(raw_key: str, generation: bytes | None) -> ApiKeyPrincipal | None:
+    """`principal_for_key` for a caller that has just read the key generation itself (the events fast path
+    reads it in a pipeline of its own)."""
+    digest = key_digest(raw_key)
+    cached = key_cache.get(digest, generation)
     if cached is not None:
         return cached
     principal = principal_for_key_uncached(raw_key)
     if principal is not None:
-        key_cache.put(digest, principal)
+        key_cache.put(digest, principal, generation)
     return principal
 
 
@@ -86,7 +147,7 @@ def principal_for_key_uncached(raw_key: str) -> ApiKeyPrincipal | None:
         return None
     if api_key.has_expired:
         return None
-    return ApiKeyPrincipal(key_id=str(api_key.pk), workspace=api_key.workspace)
+    return ApiKeyPrincipal(key_id=str(api_key.pk), workspace=api_key.workspace, expires_at=api_key.expiry_date)
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

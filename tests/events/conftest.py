@@ -45,7 +45,7 @@ def redis_db():
     """The test run's own Redis database (test settings pick one of 1-15), emptied before and after the test."""
     import os
 
-    from events.redis_client import redis_client
+    from penguinflow.common.redis_client import redis_client
 
     client = redis_client()
     database = client.connection_pool.connection_kwargs.get("db")

@@ -1,4 +1,4 @@
-"""One Redis connection pool per process, for the events app's counters and tokens (never a store of record)."""
+"""One Redis connection pool per process, for counters, tokens and the API-key generation (never a store of record)."""
 
 from __future__ import annotations
 
