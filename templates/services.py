@@ -843,32 +843,57 @@ class SweepReport:
     requeued: int
 
 
+_OUTBOX = OutboxMessage._meta.db_table
+_SWEEP_STALE_SQL = f"""
+UPDATE {_OUTBOX} SET status = %(unknown)s, updated_at = %(now)s, error = %(error)s
+WHERE id IN (SELECT id FROM {_OUTBOX} WHERE status = %(sending)s AND claimed_at < %(lease)s
+             FOR NO KEY UPDATE SKIP LOCKED)
+  AND status = %(sending)s
+"""
+_SWEEP_LOST_SQL = f"""
+UPDATE {_OUTBOX} SET next_attempt_at = %(touched)s, updated_at = %(now)s
+WHERE id IN (SELECT id FROM {_OUTBOX} WHERE status = %(queued)s AND next_attempt_at < %(lost_before)s
+             ORDER BY next_attempt_at LIMIT 10000 FOR NO KEY UPDATE SKIP LOCKED)
+  AND status = %(queued)s
+RETURNING id
+"""
+
+
 def outbox_sweep(*, now: datetime | None = None, grace_seconds: int | None = None, dry_run: bool = False) -> SweepReport:
     """Mark rows stuck in `sending` past their lease as `unknown`; re-enqueue queued rows whose job was lost.
 
     Run it every EMAIL_SWEEP_INTERVAL_SECONDS (the scheduler, or `manage.py email_outbox --sweep`). A queued row
     is "lost" when it has been due for `grace_seconds` (default EMAIL_SWEEP_GRACE_SECONDS; Redis flushed, enqueue
     failed): a duplicate job is harmless, since the claim is conditional.
+
+    Both updates skip rows another transaction holds (a delivery claiming or recording them), so the sweep
+    never waits for a row lock. It reads rows through the (status, next_attempt_at) index while delivery locks
+    them by id: were it to wait, the two would lock the same rows in opposite orders and deadlock, and a failed
+    sweep re-enqueues nothing. A row it skipped is busy now; the next sweep sees it again.
     """
     now = now or timezone.now()
     if grace_seconds is None:
         grace_seconds = settings.EMAIL_SWEEP_GRACE_SECONDS
     lease = now - timedelta(seconds=settings.EMAIL_SEND_LEASE_SECONDS)
-    stale = OutboxMessage.objects.filter(status=Status.SENDING, claimed_at__lt=lease)
-    stranded = OutboxMessage.objects.filter(
-        status=Status.QUEUED, next_attempt_at__lt=now - timedelta(seconds=grace_seconds)
-    )
+    lost_before = now - timedelta(seconds=grace_seconds)
     if dry_run:
-        return SweepReport(unknown=stale.count(), requeued=stranded.count())
-    unknown = stale.update(
-        status=Status.UNKNOWN, updated_at=now,
-        error="The worker stopped between hand-off and record: the message may have been sent. Not re-sent.",
-    )  # fmt: skip
-    ids = [str(pk) for pk in stranded.values_list("pk", flat=True)[:10_000]]
-    if ids:
+        return SweepReport(
+            unknown=OutboxMessage.objects.filter(status=Status.SENDING, claimed_at__lt=lease).count(),
+            requeued=OutboxMessage.objects.filter(status=Status.QUEUED, next_attempt_at__lt=lost_before).count(),
+        )
+    assert Status.UNKNOWN in OUTBOX_TRANSITIONS[Status.SENDING]
+    with connection.cursor() as cursor:
+        cursor.execute(_SWEEP_STALE_SQL, {
+            "unknown": str(Status.UNKNOWN), "sending": str(Status.SENDING), "now": now, "lease": lease,
+            "error": "The worker stopped between hand-off and record: the message may have been sent. Not re-sent.",
+        })  # fmt: skip
+        unknown = cursor.rowcount
         # Due now (so the job sends them) and not "lost" again before another `grace_seconds`.
-        touched = min(now, timezone.now())
-        OutboxMessage.objects.filter(pk__in=ids, status=Status.QUEUED).update(next_attempt_at=touched, updated_at=now)
+        cursor.execute(_SWEEP_LOST_SQL, {
+            "queued": str(Status.QUEUED), "touched": min(now, timezone.now()), "now": now, "lost_before": lost_before,
+        })  # fmt: skip
+        ids = [str(pk) for (pk,) in cursor.fetchall()]
+    if ids:
         enqueue_delivery(ids)
     if unknown:
         logger.warning("%d outbox messages are now 'unknown' (their worker died mid-send)", unknown)
