@@ -8,7 +8,6 @@ Python objects.
 
 from __future__ import annotations
 
-import functools
 import html as html_lib
 import re
 import threading
@@ -20,6 +19,7 @@ from liquid import Environment
 from liquid.exceptions import LiquidError
 
 from penguinflow.common.errors import NotAllowedNow
+from templates.html_text import html_to_text
 
 text_env = Environment()
 html_env = Environment(autoescape=True)
@@ -128,109 +128,6 @@ def render_parts(*, template, variables: Mapping[str, Any]) -> RenderedEmail:
     subject = single_line(out["subject"])
     text = out["text"] if out["text"].strip() else html_to_text(out["html"])
     return RenderedEmail(subject=subject, html=out["html"], text=text)
-
-
-# Tokens of html_to_text: a comment, a script or style element with its content, a tag (with its attribute text),
-# a declaration or processing instruction, or text (a lone "<" is text).
-_TOKEN = re.compile(
-    r"<!--.*?(?:-->|\Z)"
-    r"|<(script|style)\b[^>]*>.*?(?:</\1\s*>|\Z)"
-    r"""|<(/?)([a-zA-Z][^\s/>]*)((?:"[^"]*"|'[^']*'|[^'">])*)>"""
-    r"|<[!?][^>]*>"
-    r"|([^<]+|<)",
-    re.DOTALL | re.IGNORECASE,
-)
-_ATTR = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+)))?""")
-_SPACE = re.compile(r"\s+")
-_BLOCK = {"p", "div", "section", "article", "header", "footer", "table", "tr", "h1", "h2", "h3", "h4", "h5",
-          "h6", "ul", "ol", "blockquote", "pre", "hr"}  # fmt: skip
-_SKIP = {"head", "title"}
-_BLANK_LINES = re.compile(r"\n{3,}")
-_LINK = object()  # where an <a> element's label begins among the chunks (no text can be this object)
-
-
-@functools.lru_cache(maxsize=1024)
-def _attr(source: str, wanted: str) -> str | None:
-    """Return the unescaped value of attribute `wanted` in a start tag's attribute text, or None (remembered:
-    the same tags come back in every email of a template)."""
-    for match in _ATTR.finditer(source):
-        if match.group(1).lower() == wanted:
-            value = next((g for g in match.group(2, 3, 4) if g is not None), "")
-            return html_lib.unescape(value)
-    return None
-
-
-def html_to_text(source: str) -> str:
-    """Return a readable plain-text version of an HTML email: paragraphs, list items and "label (url)" links.
-
-    One pass of a regular-expression tokenizer (html.parser costs three times as much and this runs for every
-    email without a text part): `findall` hands over every token's groups at once. Script and style elements,
-    comments, declarations and NUL characters are dropped; the content of head and title too.
-    """
-    if "\x00" in source:
-        source = source.replace("\x00", "")
-    if not source.strip():
-        return ""
-    chunks: list = []  # text, and a _LINK marker where each open <a> began
-    append = chunks.append
-    skip = 0
-    hrefs: list[str | None] = []
-    for _, close, name, attrs, data in _TOKEN.findall(source):
-        if data:
-            if not skip:
-                append(_SPACE.sub(" ", html_lib.unescape(data) if "&" in data else data))
-            continue
-        if not name:  # a comment, a script or style element, a declaration
-            continue
-        tag = name.lower()
-        if close:
-            _end(tag, chunks, hrefs)
-            if tag in _SKIP and skip:
-                skip -= 1
-            continue
-        if tag in _BLOCK:
-            append("\n\n")
-        elif tag == "a":
-            hrefs.append(_attr(attrs, "href"))
-            append(_LINK)
-        elif tag == "br":
-            append("\n")
-        elif tag == "li":
-            append("\n- ")
-        elif tag == "td" or tag == "th":
-            append(" ")
-        elif tag in _SKIP:
-            skip += 1
-        elif tag == "img":
-            alt = _attr(attrs, "alt")
-            if alt:
-                append(alt)
-        if attrs.endswith("/"):
-            _end(tag, chunks, hrefs)
-            if tag in _SKIP and skip:
-                skip -= 1
-    text = "".join([chunk for chunk in chunks if chunk is not _LINK])
-    text = "\n".join([line.strip() for line in text.split("\n")])
-    return _BLANK_LINES.sub("\n\n", text).strip() + "\n"
-
-
-def _end(tag: str, chunks: list, hrefs: list[str | None]) -> None:
-    if tag in _BLOCK:
-        chunks.append("\n\n")
-    elif tag == "a" and hrefs:
-        href = hrefs.pop()
-        start = None
-        for index in range(len(chunks) - 1, -1, -1):
-            if chunks[index] is _LINK:
-                start = index
-                break
-        label = "".join(chunks[start + 1 :]).strip() if start is not None else ""
-        if start is not None:
-            del chunks[start:]
-        if href and href.startswith(("http://", "https://", "mailto:")) and href != label:
-            chunks.append(f"{label} ({href})" if label else href)
-        else:
-            chunks.append(label)
 
 
 def unescape_href(value: str) -> str:
