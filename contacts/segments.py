@@ -32,7 +32,7 @@ class SegmentChanges:
 
 def _members_by_rule(segments: list[Segment], contacts: list[Contact]) -> set[tuple[UUID, UUID]]:
     from events.selectors import ActivityReader
-    from workflows.engine.conditions import ConditionError, compile_rule
+    from workflows.engine.conditions import ConditionError, RuleBudgetExceeded, compile_rule
 
     now = timezone.now()
     activity = ActivityReader(contacts=[(c.workspace_id, c.pk) for c in contacts], now=now)
@@ -44,12 +44,21 @@ def _members_by_rule(segments: list[Segment], contacts: list[Contact]) -> set[tu
         except ConditionError as error:
             logger.warning("Segment %s has an invalid rule (%s): it has no members", segment.pk, error)
             continue
+        over_budget: list[UUID] = []
         for contact_id, contact_data in data:
             try:
                 if rule.holds(contact_data, now=now, contact_id=str(contact_id), activity=activity):
                     wanted.add((segment.pk, contact_id))
+            except RuleBudgetExceeded:
+                over_budget.append(contact_id)  # stopped at its budget: not a member, reported below
             except ConditionError:
                 continue  # a contact the rule cannot be evaluated for is not a member
+        if over_budget:
+            # One line per segment and refresh, not per contact: a costly rule usually fails for everyone.
+            logger.warning(
+                "Segment %s: the rule went over its budget for %d of %d contacts (first: %s); they are not members",
+                segment.pk, len(over_budget), len(data), over_budget[0],
+            )  # fmt: skip
     return wanted
 
 

@@ -10,6 +10,15 @@ not interpreted per step), the added operations and the checks that validation n
 A rule sees ``{"contact": {...}, "event": {...}, "enrollment": {...}, "now": "<ISO timestamp>"}``. Operations
 that read history (``email_event``, ``event_count``, ``in_segment``) go through the ``ActivityPort``, and
 ``days_since`` uses the injected clock, so evaluation is deterministic for a given clock and port.
+
+Every rule has a budget of ``MAX_RULE_COST`` operations (one operation: one call of a compiled node). Without
+loops a rule's cost is bounded by its size; ``filter``, ``map``, ``reduce``, ``all``, ``some`` and ``none``
+multiply the cost of their body by the length of their list, so a rule of a few kilobytes could ask for millions.
+``check_rule`` refuses a rule whose worst case (literal lists at their length, other lists at
+``ASSUMED_LIST_ITEMS``) is over the budget; evaluation counts what the real lists cost and stops with
+``RuleBudgetExceeded`` when it goes over. Values that grow (``cat``, ``merge``) are counted by their size, and
+products leave exact integers past 2**53 (as JavaScript does), so a ``reduce`` that doubles its accumulator
+cannot exhaust memory within its budget.
 """
 
 from __future__ import annotations
@@ -32,13 +41,16 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_LIST_ITEMS",
     "MAX_RULE_BYTES",
+    "MAX_RULE_COST",
     "MAX_STRING_CHARS",
     "CompiledRule",
     "ConditionError",
+    "RuleBudgetExceeded",
     "check_rule",
     "compile_rule",
     "evaluate",
     "known_operators",
+    "rule_cost",
     "truthy",
 ]
 
@@ -46,6 +58,18 @@ MAX_DEPTH = 64
 MAX_STRING_CHARS = 10_000
 MAX_LIST_ITEMS = 1_000
 MAX_RULE_BYTES = 64 * 1024
+
+# 50,000 operations take about 10 ms here. Above what any rule without loops can cost within MAX_RULE_BYTES
+# (about 33,000: a 64 KiB rule of constants), so only loops over long lists hit it.
+MAX_RULE_COST = 50_000
+# The length assumed, when a rule is checked, for a list that comes from the data (tags, event properties).
+ASSUMED_LIST_ITEMS = 100
+# A history operation scans the contact's events of one type: counted as this many operations.
+HISTORY_OPERATION_COST = 20
+# A value built by cat or merge costs one operation per this many characters or items.
+ITEMS_PER_OPERATION = 64
+# Beyond this, a product is a float (JavaScript's numbers are): exact big integers would grow without bound.
+_MAX_EXACT_INT = 2**53
 
 Evaluator = Callable[[Any, "Scope"], Any]
 truthy = to_bool
@@ -55,10 +79,14 @@ class ConditionError(Exception):
     """Raised when a rule cannot be compiled or evaluated; the message says what to fix."""
 
 
-class Scope:
-    """What an evaluation may read besides the data: the clock and the contact's history."""
+class RuleBudgetExceeded(ConditionError):
+    """Raised when an evaluation goes over ``MAX_RULE_COST`` operations: it is stopped, not left to finish."""
 
-    __slots__ = ("activity", "contact_id", "now")
+
+class Scope:
+    """What an evaluation may read besides the data (the clock, the contact's history) and what it has spent."""
+
+    __slots__ = ("activity", "contact_id", "now", "spent")
 
     def __init__(
         self, *, now: datetime | None, contact_id: str | None, activity: ActivityPort | None
@@ -66,6 +94,34 @@ class Scope:
         self.now = now
         self.contact_id = contact_id
         self.activity = activity
+        self.spent = 0
+
+
+def _charge(scope: Scope, cost: int) -> None:
+    scope.spent += cost
+    if scope.spent > MAX_RULE_COST:
+        raise RuleBudgetExceeded(
+            f"the rule went over its budget of {MAX_RULE_COST:,} operations on this data (long lists in loops, "
+            "or values that keep growing); it was stopped"
+        )
+
+
+def _charged_list(found: list[Any], weight: int, scope: Scope) -> list[Any]:
+    """Charge a loop over ``found`` up front (its worst case), before any item is evaluated."""
+    _charge(scope, len(found) * weight)
+    return found
+
+
+def _charged_size(value: Any, scope: Scope) -> Any:
+    if len(value) >= ITEMS_PER_OPERATION:
+        _charge(scope, len(value) // ITEMS_PER_OPERATION)
+    return value
+
+
+def _float_when_huge(value: Any) -> Any:
+    if type(value) is int and not -_MAX_EXACT_INT <= value <= _MAX_EXACT_INT:
+        return float(value)  # OverflowError past 1e308: reported as a rule that could not be evaluated
+    return value
 
 
 # --- value operations (panzi-json-logic's, minus ``log``, which would write to stdout) ----------------------
@@ -74,7 +130,9 @@ _VALUE_OPERATIONS: dict[str, Callable[..., Any]] = {op: fn for op, fn in BUILTIN
 _VALUE_OPERATIONS["log"] = lambda data=None, value=None, *_ignored: value
 _op_var = BUILTINS["var"]
 
-_CONTROL_FORMS = ("if", "?:", "and", "or", "filter", "map", "reduce", "all", "some", "none")
+_LOOPS = ("filter", "map", "reduce", "all", "some", "none")
+_CONTROL_FORMS = ("if", "?:", "and", "or", *_LOOPS)
+_GROWING = ("cat", "merge")  # they build a string or list as long as their arguments together
 _OBJECT_OPERATIONS = ("email_event", "event_count")
 _EMAIL_EVENTS = ("sent", "delivered", "opened", "clicked", "replied", "bounced", "complained", "unsubscribed")
 
@@ -242,7 +300,7 @@ def _compile(logic: Any) -> Evaluator:
     if not isinstance(args, list):
         args = [args]
     if op in _CONTROL_FORMS:
-        return _compile_control(op, [_compile(arg) for arg in args])
+        return _compile_control(op, args)
     if op == "var":
         return _compile_var(args)
     if op == "regex" and len(args) > 1 and isinstance(args[1], str):
@@ -255,6 +313,10 @@ def _compile(logic: Any) -> Evaluator:
     if operation is None:
         raise ConditionError(f"unknown operation {op!r}")
     compiled = [_compile(arg) for arg in args]
+    if op in _GROWING:
+        return lambda data, scope: _charged_size(operation(data, *[arg(data, scope) for arg in compiled]), scope)
+    if op == "*":
+        return lambda data, scope: _float_when_huge(operation(data, *[arg(data, scope) for arg in compiled]))
     # Unrolled for the common arities: this closure runs for every comparison of every condition step.
     if len(compiled) == 1:
         (first,) = compiled
@@ -288,7 +350,8 @@ def _compile_var(args: list[Any]) -> Evaluator:
     return lambda data, scope: _op_var(data, key_of(data, scope), default(data, scope))
 
 
-def _compile_control(op: str, args: list[Evaluator]) -> Evaluator:
+def _compile_control(op: str, sources: list[Any]) -> Evaluator:
+    args = [_compile(source) for source in sources]
     count = len(args)
     if op in ("if", "?:"):
 
@@ -325,11 +388,13 @@ def _compile_control(op: str, args: list[Evaluator]) -> Evaluator:
         return any_of
     items = args[0] if count else _constant(None)
     sub = args[1] if count > 1 else _constant(None)
+    # What one pass of the body costs, loops inside it excluded: they charge their own passes when they run.
+    weight = _cost(sources[1], inner_loops=False) if count > 1 else 1
     if op == "filter":
         if count < 2:
             return _constant([])
         return lambda data, scope: (
-            [item for item in found if to_bool(sub(item, scope))]
+            [item for item in _charged_list(found, weight, scope) if to_bool(sub(item, scope))]
             if isinstance(found := items(data, scope), list)
             else []
         )
@@ -337,7 +402,9 @@ def _compile_control(op: str, args: list[Evaluator]) -> Evaluator:
         if count < 1:
             return _constant([])
         return lambda data, scope: (
-            [sub(item, scope) for item in found] if isinstance(found := items(data, scope), list) else []
+            [sub(item, scope) for item in _charged_list(found, weight, scope)]
+            if isinstance(found := items(data, scope), list)
+            else []
         )
     if op == "reduce":
         if count < 1:
@@ -350,7 +417,7 @@ def _compile_control(op: str, args: list[Evaluator]) -> Evaluator:
             if not isinstance(found, list):
                 return accumulator
             context = {"accumulator": accumulator, "current": None}
-            for item in found:
+            for item in _charged_list(found, weight, scope):
                 context["current"] = item
                 context["accumulator"] = sub(context, scope)
             return context["accumulator"]
@@ -362,20 +429,21 @@ def _compile_control(op: str, args: list[Evaluator]) -> Evaluator:
         return lambda data, scope: (
             isinstance(found := items(data, scope), list)
             and bool(found)
-            and all(to_bool(sub(item, scope)) for item in found)
+            and all(to_bool(sub(item, scope)) for item in _charged_list(found, weight, scope))
         )
     if op == "some":
         if count < 2:
             return _constant(False)
         return lambda data, scope: (
-            isinstance(found := items(data, scope), list) and any(to_bool(sub(item, scope)) for item in found)
+            isinstance(found := items(data, scope), list)
+            and any(to_bool(sub(item, scope)) for item in _charged_list(found, weight, scope))
         )
     # none
     if count < 2:
         return _constant(True)
     return lambda data, scope: (
         not isinstance(found := items(data, scope), list)
-        or not any(to_bool(sub(item, scope)) for item in found)
+        or not any(to_bool(sub(item, scope)) for item in _charged_list(found, weight, scope))
     )
 
 
@@ -505,8 +573,66 @@ def _unknown_operations(rule: Any) -> list[str]:
     return unknown
 
 
+def rule_cost(rule: Any) -> int:
+    """Return the worst-case number of operations of one evaluation of ``rule``, the unit of ``MAX_RULE_COST``.
+
+    Literal lists count at their length, other lists at ``ASSUMED_LIST_ITEMS``. Precondition: the rule passed
+    the size and depth limits (the walk is recursive).
+    """
+    return _cost(rule, inner_loops=True)
+
+
+def _cost(rule: Any, *, inner_loops: bool) -> int:
+    if isinstance(rule, list):
+        return 1 + sum(_cost(item, inner_loops=inner_loops) for item in rule)
+    if not isinstance(rule, dict) or len(rule) != 1:
+        return 1
+    ((op, args),) = rule.items()
+    if op in _OBJECT_OPERATIONS:
+        return HISTORY_OPERATION_COST
+    if not isinstance(args, list):
+        args = [args]
+    total = 1 + sum(_cost(arg, inner_loops=inner_loops) for arg in args)  # a loop's body once, here
+    if op == "in_segment":
+        total += HISTORY_OPERATION_COST - 1
+    elif op in _LOOPS and len(args) > 1 and inner_loops:
+        total += (_list_length(args[0]) - 1) * _cost(args[1], inner_loops=True)
+    return total
+
+
+def _list_length(rule: Any) -> int:
+    """Return the length a loop is assumed to go over when its list is ``rule``."""
+    if isinstance(rule, list):
+        return len(rule)
+    if not isinstance(rule, dict) or len(rule) != 1:
+        return 0  # not a list: the loop does nothing
+    ((op, args),) = rule.items()
+    if not isinstance(args, list):
+        args = [args]
+    if op in ("map", "filter"):
+        return _list_length(args[0]) if args else 0
+    if op == "merge":
+        return sum(_list_length(arg) if isinstance(arg, (list, dict)) else 1 for arg in args)
+    if op in ("if", "?:", "and", "or"):
+        return max((_list_length(arg) for arg in args), default=0)
+    return ASSUMED_LIST_ITEMS
+
+
+def _cost_problem(rule: Any) -> str | None:
+    cost = rule_cost(rule)
+    if cost <= MAX_RULE_COST:
+        return None
+    shown = f"{cost:,}" if cost < 10**12 else f"more than {10**12:,}"
+    return (
+        f"the rule could take {shown} operations per evaluation and the limit is {MAX_RULE_COST:,} (lists "
+        f"from the data count as {ASSUMED_LIST_ITEMS} items); use shorter lists in filter, map, reduce, all, "
+        "some and none, or fewer of them inside one another"
+    )
+
+
 def check_rule(rule: Any) -> list[str]:
-    """Return what is wrong with a rule (unknown operations, size limits, bad parameters); empty when fine."""
+    """Return what is wrong with a rule (unknown operations, size and cost limits, bad parameters); empty when
+    fine."""
     problems = _limit_problems(rule)
     if problems:
         return problems
@@ -518,4 +644,5 @@ def check_rule(rule: Any) -> list[str]:
         _compile(rule)
     except ConditionError as error:
         return [str(error)]
-    return []
+    problem = _cost_problem(rule)
+    return [problem] if problem else []
