@@ -107,7 +107,7 @@ def _fire_date_field(step: Step, config, cursor: TriggerCursor, now: datetime) -
         value = _field_date(contact.fields.get(config.field))
         if value is None:
             continue
-        moment = node_type.fire_at(config, value=value, timezone=contact.timezone or version.settings.timezone)
+        moment = node_type.fire_at(config, value=value, timezone=contact.timezone, fallback=version.settings.timezone)
         if cursor.fired_until < moment <= now:
             entries.append(Entry(contact_id=contact.pk, trigger_node_id=step.node_id,
                                  occasion=f"{config.field}:{value.isoformat()}"))

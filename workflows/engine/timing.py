@@ -8,7 +8,7 @@ from typing import Any
 
 from workflows.engine.types import WEEKDAYS, zone
 
-__all__ = ["contact_zone", "local_moment", "next_opening", "next_weekday_time"]
+__all__ = ["contact_zone", "local_moment", "next_opening", "next_weekday_time", "zone_or"]
 
 UTC = UTC
 
@@ -17,10 +17,14 @@ def contact_zone(name: str, *, contact: dict[str, Any], fallback: str) -> tzinfo
     """Return the zone called ``name``; ``"contact"`` is the contact's zone, else the workflow's ``fallback``."""
     if name != "contact":
         return zone(name)
-    own = contact.get("timezone")
-    if isinstance(own, str) and own:
+    return zone_or(contact.get("timezone"), fallback=fallback)
+
+
+def zone_or(name: Any, *, fallback: str) -> tzinfo:
+    """Return the zone called ``name`` (a contact's), or ``fallback``'s when it is empty or not a zone."""
+    if isinstance(name, str) and name:
         try:
-            return zone(own)
+            return zone(name)
         except ValueError:
             pass  # a contact with a broken zone still gets the workflow's zone rather than a failed step
     return zone(fallback)

@@ -6,7 +6,7 @@ import re
 from datetime import time
 from functools import lru_cache
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, Field, WithJsonSchema
 
@@ -23,8 +23,10 @@ __all__ = [
     "Rule",
     "TimeZoneName",
     "Weekday",
+    "is_zone_name",
     "parse_clock_time",
     "zone",
+    "zone_names",
 ]
 
 # The catalogue of CONTRACT §3. Custom types are allowed too; every catalogue type also matches the pattern.
@@ -67,12 +69,38 @@ def _check_duration(value: str) -> str:
     return value
 
 
+# Files of the tz database that ZoneInfo opens but that are not zones anyone should name: the posix/ and right/
+# copies, "Factory" (a placeholder) and "localtime" (the host's own setting). The API's validator
+# (penguinflow.common.validators.timezone_names) applies the same rule; a test keeps the two equal.
+_NOT_ZONE_PREFIXES = ("posix/", "right/")
+_NOT_ZONES = frozenset({"Factory", "localtime", "posixrules"})
+
+
+@lru_cache(maxsize=1)
+def zone_names() -> frozenset[str]:
+    """Return the canonical IANA time zone names this host knows (and "UTC")."""
+    names = {name for name in available_timezones()
+             if not name.startswith(_NOT_ZONE_PREFIXES) and name not in _NOT_ZONES}
+    return frozenset(names | {"UTC"})
+
+
+def is_zone_name(name: object) -> bool:
+    """Return whether ``name`` is an IANA time zone name (a lookup: ZoneInfo itself opens tzdata directories)."""
+    return isinstance(name, str) and name in zone_names()
+
+
 @lru_cache(maxsize=512)
 def zone(name: str) -> ZoneInfo:
-    """Return the IANA time zone called ``name``; raise ``ValueError`` naming it when unknown."""
+    """Return the IANA time zone called ``name``; raise ``ValueError`` naming it when unknown.
+
+    Only known names reach ZoneInfo: "America" (a directory) would raise IsADirectoryError, "posix/Europe/Paris"
+    and "Factory" would load.
+    """
+    if not is_zone_name(name):
+        raise ValueError(f"{name!r} is not an IANA time zone (e.g. 'Europe/Paris')")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # listed but unreadable: a broken tzdata install
         raise ValueError(f"{name!r} is not an IANA time zone (e.g. 'Europe/Paris')") from None
 
 

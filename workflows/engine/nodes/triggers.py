@@ -12,7 +12,7 @@ from workflows.engine.conditions import compile_rule
 from workflows.engine.durations import parse_duration
 from workflows.engine.outcomes import Advance, Outcome
 from workflows.engine.registry import NodeConfig, NodeType, StepContext, node_type
-from workflows.engine.timing import local_moment
+from workflows.engine.timing import local_moment, zone_or
 from workflows.engine.types import ClockTime, Duration, EventType, Rule, TimeZoneName, parse_clock_time, zone
 
 __all__ = [
@@ -135,11 +135,12 @@ class DateFieldTrigger(_Trigger):
         offset: Duration = Field(default="PT0S", description="ISO 8601, negative for before (e.g. -P3D)")
         at_time: ClockTime = "09:00"
 
-    def fire_at(self, config: Config, *, value: date, timezone: str) -> datetime:
-        """Return the moment this trigger fires for a contact whose field holds ``value``."""
+    def fire_at(self, config: Config, *, value: date, timezone: str | None, fallback: str = "UTC") -> datetime:
+        """Return the moment this trigger fires for a contact whose field holds ``value``, in the contact's
+        ``timezone`` (the workflow's ``fallback`` when it has none, or one that is not a zone)."""
         # Wall-clock arithmetic: "3 days before at 09:00" stays 09:00 even when a DST change lies between.
         local = datetime.combine(value, parse_clock_time(config.at_time)) + parse_duration(config.offset)
-        return local_moment(local.date(), local.time(), zone(timezone))
+        return local_moment(local.date(), local.time(), zone_or(timezone, fallback=fallback))
 
 
 @node_type(
