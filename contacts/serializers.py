@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from contacts.models import Contact, Segment
-from penguinflow.common.validators import StrictJSONObjectField, TimeZoneField
+from penguinflow.common.validators import StorableJSONField, StrictJSONObjectField, TimeZoneField
 
 
 def tag_field() -> serializers.CharField:
@@ -41,7 +41,7 @@ class TagsChangeSerializer(serializers.Serializer):
 
 
 class SegmentSerializer(serializers.ModelSerializer):
-    rule = serializers.JSONField()
+    rule = StorableJSONField()
 
     class Meta:
         model = Segment

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -26,6 +26,13 @@ from django.utils import timezone
 from events.models import Event
 from events.services import MAX_FUTURE, EventRow, events_insert, events_write
 from penguinflow.common.errors import InvalidInput
+from penguinflow.common.validators import (
+    BAD_TEXT_MESSAGE,
+    MAX_JSON_DEPTH,
+    TOO_DEEP_MESSAGE,
+    has_bad_text,
+    json_problem,
+)
 
 MAX_BATCH = 1000
 MAX_PROPERTIES_BYTES = 32 * 1024
@@ -36,6 +43,10 @@ CAMPAIGN_LEVEL_TYPES = frozenset({"campaign.started", "campaign.paused", "campai
 EVENT_FIELDS = ("id", "type", "contact", "occurred_at", "properties")
 CONTACT_FIELDS = ("id", "email", "external_id")
 _TIMESTAMP_HELP = "an ISO 8601 timestamp with a time zone, e.g. 2026-11-22T10:00:00Z"
+# Properties are kept as the client's bytes; only those that may hold something unstorable are decoded and walked:
+# an escape (it may hide NUL or an unpaired surrogate), a run of 19 digits (an integer beyond 64 bits has one), an
+# exponent of 3 digits (a float that overflows to infinity has one). Nesting is checked by counting brackets.
+_SUSPECT_PROPERTIES = re.compile(rb"\\u|[0-9]{19}|[eE][+-]?[0-9]{3}")
 
 
 class ContactIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -83,26 +94,13 @@ class IngestResult:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
 
 
-def _has_bad_text(value: str) -> bool:
-    # PostgreSQL text cannot hold NUL; an unpaired surrogate cannot be encoded to UTF-8.
-    if "\x00" in value:
-        return True
-    if value.isascii():
-        return False
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 def _text_error(value: str, *, max_chars: int) -> str | None:
     if not value:
         return "Must not be empty."
     if len(value) > max_chars:
         return f"Must be at most {max_chars} characters (got {len(value)})."
-    if _has_bad_text(value):
-        return "Must not contain NUL characters or unpaired surrogates."
+    if has_bad_text(value):
+        return BAD_TEXT_MESSAGE
     return None
 
 
@@ -113,13 +111,8 @@ def _properties(raw: msgspec.Raw, event_type: str) -> tuple[str | None, dict[str
         data = b"{}"
     if not data.startswith(b"{"):
         return None, {"properties": "Must be a JSON object."}
-    if b"\\u" in data:  # an escape may hide NUL or an unpaired surrogate, which jsonb refuses
-        try:
-            decoded = _any_decoder.decode(data)
-        except msgspec.DecodeError:
-            return None, {"properties": "Must not contain unpaired surrogates."}
-        if _nested_bad_text(decoded):
-            return None, {"properties": "Must not contain NUL characters or unpaired surrogates."}
+    if problem := _storable_problem(data):
+        return None, problem
     if len(data) > MAX_PROPERTIES_BYTES:
         # The limit is on the serialized object, not on the client's whitespace.
         size = len(msgspec.json.encode(_any_decoder.decode(data)))
@@ -134,19 +127,37 @@ def _properties(raw: msgspec.Raw, event_type: str) -> tuple[str | None, dict[str
     return data.decode(), {}
 
 
-def _nested_bad_text(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if _has_bad_text(item):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
+def _storable_problem(data: bytes) -> dict[str, str]:
+    """Return the error of properties that cannot be stored and read back (see `json_problem`), else {}."""
+    if not _SUSPECT_PROPERTIES.search(data) and data.count(b"{") + data.count(b"[") <= MAX_JSON_DEPTH:
+        return {}
+    try:
+        decoded = _any_decoder.decode(data)
+    except RecursionError:
+        return {"properties": TOO_DEEP_MESSAGE}
+    except msgspec.ValidationError:
+        # msgspec refuses what it cannot represent: an integer of thousands of digits, a float beyond 1.8e308.
+        return {"properties": "Numbers must be finite and integers must lie between -2^63 and 2^63 - 1."}
+    except msgspec.DecodeError:
+        return {"properties": "Must not contain unpaired surrogates."}
+    problem = json_problem(decoded, path="properties")
+    if problem is None:
+        return {}
+    # Reported under "properties", as it always was; the message says where inside.
+    where = f" (at {problem.path})" if problem.path != "properties" else ""
+    return {"properties": problem.message.removesuffix(".") + where + "."}
+
+
+def _occurred_at_error(occurred_at: datetime, now: datetime) -> str | None:
+    try:
+        # An offset can carry a timestamp of year 1 or 9999 outside the years 1-9999 once in UTC, which
+        # PostgreSQL would store (as a BC date, or year 10000) and no Python reader could read back.
+        moment = occurred_at.astimezone(UTC)
+    except OverflowError:
+        return "Must lie between the years 1 and 9999 in UTC."
+    if moment > now + MAX_FUTURE:
+        return "Must not be more than 1 day in the future."
+    return None
 
 
 def _check(event: EventIn, index: int, now: datetime) -> tuple[_Item | None, dict[str, str]]:
@@ -159,8 +170,8 @@ def _check(event: EventIn, index: int, now: datetime) -> tuple[_Item | None, dic
     if event.id is not None and (problem := _text_error(event.id, max_chars=MAX_ID_CHARS)):
         errors["id"] = problem
     occurred_at = event.occurred_at or now
-    if occurred_at > now + MAX_FUTURE:
-        errors["occurred_at"] = "Must not be more than 1 day in the future."
+    if problem := _occurred_at_error(occurred_at, now):
+        errors["occurred_at"] = problem
     properties_json, property_errors = _properties(event.properties, event.type)
     errors.update(property_errors)
     kind, value = None, None
@@ -201,6 +212,8 @@ def _shape_errors(raw: bytes) -> dict[str, str]:
         item = _any_decoder.decode(raw)
     except msgspec.DecodeError as error:
         return {"event": f"Not valid JSON: {error}."}
+    except RecursionError:
+        return {"event": TOO_DEEP_MESSAGE}
     if not isinstance(item, dict):
         return {"event": "Each event must be a JSON object."}
     errors: dict[str, str] = {}
@@ -254,14 +267,21 @@ def _lenient_split(body: bytes) -> dict[str, Any] | None:
     that one bad item does not take its valid neighbours down with it; None when it is not JSON at all."""
     try:
         top = json.loads(body)
+        if not isinstance(top, dict):
+            return top
+        if isinstance(top.get("events"), list):
+            top["events"] = [msgspec.Raw(json.dumps(item).encode()) for item in top["events"]]
+        return {name: value if name == "events" else msgspec.Raw(json.dumps(value).encode())
+                for name, value in top.items()}
     except ValueError:
         return None
-    if not isinstance(top, dict):
-        return top
-    if isinstance(top.get("events"), list):
-        top["events"] = [msgspec.Raw(json.dumps(item).encode()) for item in top["events"]]
-    return {name: value if name == "events" else msgspec.Raw(json.dumps(value).encode())
-            for name, value in top.items()}
+    except RecursionError:
+        raise _too_deep() from None
+
+
+def _too_deep() -> InvalidInput:
+    return InvalidInput(f"The request body is nested more than {MAX_JSON_DEPTH} levels deep.",
+                        details={"body": TOO_DEEP_MESSAGE})
 
 
 def parse_body(body: bytes) -> tuple[list[bytes], bool]:
@@ -279,6 +299,9 @@ def parse_body(body: bytes) -> tuple[list[bytes], bool]:
         top: Any = _object_decoder.decode(body)
     except msgspec.ValidationError:
         raise not_an_object from None
+    except RecursionError:
+        # msgspec counts its nesting against Python's recursion limit; far deeper than any event may nest.
+        raise _too_deep() from None
     except msgspec.DecodeError as error:
         top = _lenient_split(body)
         if top is None:
@@ -297,6 +320,8 @@ def parse_body(body: bytes) -> tuple[list[bytes], bool]:
             items = _list_decoder.decode(items)
         except msgspec.ValidationError:
             raise InvalidInput("events must be a list of events.", details={"events": "Must be a list."}) from None
+        except RecursionError:
+            raise _too_deep() from None
     if not items:
         raise InvalidInput("The batch is empty.", details={"events": "Must hold at least one event."})
     if len(items) > MAX_BATCH:
@@ -315,6 +340,9 @@ def _validate(raw_items: list[bytes], now: datetime) -> tuple[list[_Item], dict[
             event = _event_decoder.decode(raw)
         except (msgspec.ValidationError, msgspec.DecodeError) as error:
             rejected[index] = _shape_errors(raw) or _msgspec_path_errors(error)
+            continue
+        except RecursionError:
+            rejected[index] = {"event": TOO_DEEP_MESSAGE}
             continue
         item, errors = _check(event, index, now)
         if item is None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 from django.db import connection
@@ -139,3 +139,22 @@ class ActivityReader:
                 )
             )
         return (segment, contact) in self._memberships
+
+
+def events_readable(queryset):
+    """Return the events of `queryset` that Python can read, with their properties as text in `properties_text`
+    (for `penguinflow.common.validators.StoredJSONField`), not decoded by the ORM.
+
+    Ingestion once accepted what no reader could take back, and one such row failed every page it was on: an
+    `occurred_at` outside the years 1-9999 in UTC (psycopg refuses to load it: such rows are left out) and
+    properties Python's json refuses (an integer of over 4300 digits: read as text, then decoded leniently).
+    """
+    from django.db.models import TextField
+    from django.db.models.functions import Cast
+
+    return (
+        queryset.filter(occurred_at__gte=datetime.min.replace(tzinfo=UTC),
+                        occurred_at__lte=datetime.max.replace(tzinfo=UTC))
+        .defer("properties")
+        .annotate(properties_text=Cast("properties", output_field=TextField()))
+    )

@@ -32,10 +32,12 @@ from events.admission import (
 )
 from events.ingest import events_ingest
 from events.models import Event
+from events.selectors import events_readable
 from penguinflow.common.api import WorkspaceScopedViewSet
 from penguinflow.common.auth import principal_for_key
 from penguinflow.common.errors import InvalidInput, error_response
 from penguinflow.common.redis_client import redis_client
+from penguinflow.common.validators import StoredJSONField
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +102,8 @@ def post_events(request) -> HttpResponse:
 
 
 class EventSerializer(serializers.ModelSerializer):
+    properties = StoredJSONField(source="properties_text")  # selected as text by `events_readable`
+
     class Meta:
         model = Event
         fields = ["id", "type", "contact_id", "occurred_at", "received_at", "properties", "source", "client_id",
@@ -165,6 +169,7 @@ class EventViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     filter_backends: list = []
 
     def scoped_queryset(self, queryset):
+        queryset = events_readable(queryset)
         params = self.request.query_params
         if contact := params.get("contact"):
             try:

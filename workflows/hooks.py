@@ -8,6 +8,7 @@ enters the workflow at its webhook trigger.
 from __future__ import annotations
 
 import hmac
+import re
 
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
@@ -24,6 +25,10 @@ from penguinflow.common.errors import NotAllowedNow, NotFound
 from penguinflow.common.validators import StrictJSONObjectField
 from workflows.models import Workflow
 from workflows.runtime import Entry, enrollments_start, published_version_of
+
+# What `secrets.token_urlsafe` makes (the model's default). Anything else cannot be a token, and must not reach
+# the database: PostgreSQL refuses NUL in a query, hmac.compare_digest refuses non-ASCII text.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class HookContactSerializer(serializers.Serializer):
@@ -75,6 +80,8 @@ class WorkflowWebhookView(APIView):
 
     @staticmethod
     def _workflow(token: str) -> Workflow:
+        if not _TOKEN.fullmatch(token):
+            raise NotFound("Not found.")
         workflow = Workflow.objects.select_related("workspace").filter(webhook_token=token).first()
         # Compare anyway, in constant time, so a lookup miss and a hit take the same path.
         if workflow is None or not hmac.compare_digest(workflow.webhook_token, token):

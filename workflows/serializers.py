@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from penguinflow.common.validators import StorableJSONField
 from workflows import graphs
 from workflows.models import Workflow
 
@@ -9,19 +10,19 @@ from workflows.models import Workflow
 class WorkflowCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
-    graph = serializers.JSONField(required=False)
-    settings = serializers.JSONField(required=False)
+    graph = StorableJSONField(required=False)
+    settings = StorableJSONField(required=False)
 
 
 class DraftSaveSerializer(serializers.Serializer):
-    graph = serializers.JSONField()
-    settings = serializers.JSONField(required=False, default=dict)
+    graph = StorableJSONField()
+    settings = StorableJSONField(required=False, default=dict)
     revision = serializers.IntegerField(min_value=1)
 
 
 class ValidateSerializer(serializers.Serializer):
-    graph = serializers.JSONField(required=False)
-    settings = serializers.JSONField(required=False)
+    graph = StorableJSONField(required=False)
+    settings = StorableJSONField(required=False)
 
 
 class WorkflowUpdateSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from penguinflow.common.api import WorkspaceScopedViewSet
+from penguinflow.common.errors import InvalidInput
 from workflows import graphs, services
 from workflows.models import Workflow, WorkflowVersion
 from workflows.serializers import (
@@ -135,7 +136,15 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
         workflow = self.get_object()
         serializer = SimulateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = services.workflow_simulate(workflow=workflow, **serializer.validated_data)
+        try:
+            result = services.workflow_simulate(workflow=workflow, **serializer.validated_data)
+        except OverflowError:
+            # The virtual clock left Python's datetime range (years 1-9999): a start near its end plus `until`.
+            raise InvalidInput(
+                "The simulation would run past the year 9999.",
+                details={"start": "Too close to the year 9999 for this simulation: give an earlier start or a "
+                                  "shorter until."},
+            ) from None
         return Response(result)
 
     @action(detail=True, methods=["get"])
