@@ -52,6 +52,7 @@ from templates.rendering import (
     error_line,
     render_parts,
     single_line,
+    template_budget_errors,
     workspace_variables,
 )
 
@@ -90,6 +91,9 @@ def _check(*, subject: str, html: str, text: str) -> None:
     errors = template_syntax_errors(subject=subject, html=html, text=text)
     if errors:
         raise InvalidInput("The template has Liquid syntax errors.", details=errors, code="template_syntax_error")
+    over = template_budget_errors(subject=subject, html=html, text=text)
+    if over:
+        raise InvalidInput("The template goes over its render budget.", details=over, code="template_over_budget")
 
 
 def template_create(*, workspace, name: str, subject: str, html: str, text: str = "") -> EmailTemplate:

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from liquid import Environment
 from liquid.exceptions import LiquidError
 
 from campaigns import services as campaign_services
@@ -25,11 +24,12 @@ from contacts.nodes import CONTACT_ATTRIBUTES
 from events.models import Event
 from events.services import NewEvent
 from penguinflow.common.db import bulk_update_rows
+from templates.rendering import text_env
 from templates.services import HeldContacts, OutboxBatch
 from workflows.engine.ports import EmailResult, PortError, Ports, WebhookResult
 
 logger = logging.getLogger(__name__)
-liquid = Environment()
+liquid = text_env  # the email templates' budgeted environment: a field value is a template too
 
 
 @dataclass(frozen=True)
