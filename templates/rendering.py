@@ -48,6 +48,7 @@ MAX_VALUE_ITEMS = 256 * 1024  # characters of a string, items of a list, that a 
 MAX_NUMBER_BITS = 1024  # an integer a filter makes (times in a loop squares a number: it would grow forever)
 MAX_LOCALS_BYTES = 1024 * 1024  # what assign and capture hold (Liquid measures it with sys.getsizeof)
 MAX_RENDER_CPU_SECONDS = 1.0  # processor time, not wall-clock time, so that a busy machine does not fail renders
+MAX_SUBJECT_CHARS = 998  # a header line (RFC 5322), and the outbox's subject column: longer would fail the insert
 _CHECK_CLOCK_EVERY = 64  # variable look-ups, filter calls and loop iterations between two reads of the clock
 
 _cpu_clock: Callable[[], float] = time.thread_time  # replaced by tests
@@ -305,9 +306,18 @@ def render_parts(*, template, variables: Mapping[str, Any]) -> RenderedEmail:
     for part, env in _PARTS:
         source = getattr(template, part) or ""
         out[part] = _render_part(part, env, source, variables, cache_id) if source else ""
-    subject = single_line(out["subject"])
+    subject = _checked_subject(out["subject"])
     text = out["text"] if out["text"].strip() else html_to_text(out["html"])
     return RenderedEmail(subject=subject, html=out["html"], text=text)
+
+
+def _checked_subject(rendered: str) -> str:
+    subject = single_line(rendered)
+    if len(subject) > MAX_SUBJECT_CHARS:
+        reason = f"the subject is {len(subject):,} characters long once rendered; the limit is {MAX_SUBJECT_CHARS}"
+        raise TemplateBudgetExceeded(f"The template's subject goes over its render budget: {reason}",
+                                     details={"subject": reason})  # fmt: skip
+    return subject
 
 
 def _render_part(
@@ -357,7 +367,9 @@ def template_budget_errors(*, subject: str, html: str, text: str) -> dict[str, s
         if not source:
             continue
         try:
-            _render_part(part, env, source, variables)
+            rendered = _render_part(part, env, source, variables)
+            if part == "subject":
+                _checked_subject(rendered)
         except TemplateBudgetExceeded as error:
             errors.update(error.details)
         except TemplateRenderError:

@@ -89,6 +89,20 @@ def test_values_that_grow_without_bound_are_stopped_at_the_size_limit(html, reas
     assert reason in over_budget(html)
 
 
+def test_a_subject_longer_than_a_header_line_once_rendered_is_refused():
+    template = SimpleNamespace(id=None, updated_at=None, subject="{{ contact.s }}", html="<p>x</p>", text="")
+
+    assert render_parts(template=template, variables={"contact": {"s": "x" * 998}}).subject == "x" * 998
+    with pytest.raises(TemplateBudgetExceeded) as caught:
+        render_parts(template=template, variables={"contact": {"s": "x" * 999}})
+    assert caught.value.details == {
+        "subject": "the subject is 999 characters long once rendered; the limit is 998"
+    }
+    assert template_budget_errors(subject="{% for i in (1..999) %}x{% endfor %}", html="", text="") == {
+        "subject": "the subject is 999 characters long once rendered; the limit is 998"
+    }
+
+
 def test_a_render_that_uses_up_its_processor_time_is_stopped(monkeypatch):
     # The clock is injected: each reading is a tenth of a second later. The loop is within the iteration limit.
     readings = iter(range(10_000))
