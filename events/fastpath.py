@@ -155,7 +155,7 @@ class EventsFastPath:
         self._counts: list[tuple[str | None, int, asyncio.Future]] = []
         self._counter: asyncio.Task | None = None
         self._threads: dict[str, ThreadPoolExecutor] = {}
-        self._workspace_stores: dict[Any, asyncio.Semaphore] = {}
+        self._workspace_stores: dict[Any, list] = {}  # workspace id -> [semaphore, users]
 
     # --- ASGI ------------------------------------------------------------------------------------------------
 
@@ -291,13 +291,15 @@ class EventsFastPath:
         """The sync `events_store`, at most `_STORES_PER_WORKSPACE` at once per workspace."""
         gate = self._workspace_stores.get(workspace.pk)
         if gate is None:
-            gate = self._workspace_stores[workspace.pk] = asyncio.Semaphore(_STORES_PER_WORKSPACE)
+            gate = self._workspace_stores[workspace.pk] = [asyncio.Semaphore(_STORES_PER_WORKSPACE), 0]
+        gate[1] += 1  # requests holding or waiting for this workspace's gate
         try:
-            async with gate:
+            async with gate[0]:
                 return await self._in_thread("stores", _store_in_thread, workspace, prepared, now)
         finally:
-            if not gate.locked() and not getattr(gate, "_waiters", None):
-                self._workspace_stores.pop(workspace.pk, None)  # idle: keep the map as small as the traffic
+            gate[1] -= 1
+            if not gate[1]:
+                del self._workspace_stores[workspace.pk]  # idle: the map stays as small as the traffic
 
     async def _store(self, workspace, prepared: Prepared, now) -> IngestResult:
         """`events.ingest.events_store`, with the known-contacts path on the async pool."""
