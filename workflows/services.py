@@ -76,7 +76,8 @@ def workflow_draft_save(*, workflow: Workflow, graph: Any, settings: Any, revisi
         )
     _write_rows(draft, parsed_graph)
     Workflow.objects.filter(pk=workflow.pk).update(updated_at=timezone.now())
-    return DraftSaved(revision=draft.revision, validation=graphs.validation_report(parsed_graph, parsed_settings))
+    validation = workflow_validation_report(workflow=workflow, graph=parsed_graph, settings=parsed_settings)
+    return DraftSaved(revision=draft.revision, validation=validation)
 
 
 @transaction.atomic
@@ -243,12 +244,19 @@ def workflow_publish(*, workflow: Workflow) -> WorkflowVersion:
     draft = graphs.draft_of(workflow)
     graph = graphs.graph_of(draft)
     settings = graphs.parse_settings(draft.settings)
+def workflow_validation_report(*, workflow: Workflow, graph, settings) -> dict[str, list[dict[str, Any]]]:
+    """Return `{errors, warnings}` for `graph` and `settings` as `workflow_publish` judges them: the engine's
+    checks and the references to the workspace's templates, campaigns, segments and workflows. Publishing refuses
+    exactly these errors; validation and draft saves report them."""
     report = graphs.validation_report(graph, settings)
-    errors = report["errors"] + _reference_errors(workflow, graph)
-    if errors:
+    return {"errors": report["errors"] + _reference_errors(workflow, graph), "warnings": report["warnings"]}
+
+
+    report = workflow_validation_report(workflow=workflow, graph=graph, settings=settings)
+    if report["errors"]:
         raise NotAllowedNow(
-            f"The draft has {len(errors)} error(s) to fix before it can be published.",
-            details={"errors": errors, "warnings": report["warnings"]},
+            f"The draft has {len(report['errors'])} error(s) to fix before it can be published.",
+            details=report,
             code="graph_invalid",
         )
     last = WorkflowVersion.objects.filter(workflow=workflow, number__isnull=False).order_by("-number").first()

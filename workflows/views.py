@@ -87,7 +87,7 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
         data = serializer.validated_data
         graph = graphs.parse_graph(data["graph"]) if "graph" in data else graphs.graph_of(draft)
         settings = graphs.parse_settings(data.get("settings", draft.settings))
-        return Response(graphs.validation_report(graph, settings))
+        return Response(services.workflow_validation_report(workflow=workflow, graph=graph, settings=settings))
 
     @extend_schema(request=None, responses={201: WorkflowSerializer})
     @action(detail=True, methods=["post"])
