@@ -309,9 +309,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"refusals_on_one_line": {"()": "penguinflow.common.log_filters.RefusalsOnOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "rq.worker": {"level": "WARNING"}},
+    "loggers": {
+        # Named without handlers: this drops Django's own (a second console handler under DEBUG, which printed
+        # every django.* line twice; mail_admins, inert without ADMINS), so django.* goes to the root's alone.
+        "django": {"level": "INFO"},
+        # A 4xx is a refusal the code meant to give (PermissionDenied, BadRequest): one line, no traceback.
+        "django.request": {"filters": ["refusals_on_one_line"]},
+        "django.db.backends": {"level": "WARNING"},
+        "rq.worker": {"level": "WARNING"},
+    },
 }
 
 if not DEBUG:

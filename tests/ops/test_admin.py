@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from django.contrib import admin
 from django.urls import reverse
@@ -108,3 +110,71 @@ def _action_names(page: str) -> list[str]:
     import re
 
     return re.findall(r'<option value="(action_[^"]+)"', page)
+
+
+class _SuperuserRequest:
+    class user:  # stands for request.user
+        is_active = is_staff = is_superuser = True
+
+        @staticmethod
+        def has_perm(perm, obj=None) -> bool:
+            return True
+
+
+def _read_only_models():
+    """Our models whose admin refuses "add" even to a superuser (logs, audit rows, published versions)."""
+    return [model for model, model_admin in admin.site._registry.items()
+            if model._meta.app_label in APP_LABELS and not model_admin.has_add_permission(_SuperuserRequest())]
+
+
+@pytest.mark.parametrize("model", _read_only_models(), ids=lambda m: m._meta.label)
+def test_add_page_of_a_read_only_model_is_refused_on_one_log_line(staff_client, model, caplog):
+    opts = model._meta
+    changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    add = reverse(f"admin:{opts.app_label}_{opts.model_name}_add")
+    assert f'href="{add}"' not in staff_client.get(changelist).content.decode()  # not offered
+
+    with caplog.at_level(logging.INFO):
+        response = staff_client.get(add)  # typed or bookmarked
+
+    assert response.status_code == 403
+    (refusal,) = [record for record in caplog.records if record.name == "django.request"]
+    assert refusal.levelname == "WARNING"
+    assert refusal.getMessage() == f"Forbidden (Permission denied): {add}"
+    assert [record for record in caplog.records if record.exc_info or record.exc_text] == []
+
+
+@pytest.fixture
+def terminal():
+    """What the console handlers (ours, and any Django adds) would print for a django.request record."""
+    import io
+
+    stream = io.StringIO()
+    handlers = {handler for name in ("django.request", "django", "")
+                for handler in logging.getLogger(name).handlers if type(handler) is logging.StreamHandler}
+    previous = {handler: handler.setStream(stream) for handler in handlers}
+    yield stream
+    for handler, old in previous.items():
+        handler.setStream(old)
+
+
+def test_refusal_reaches_the_terminal_once_without_a_traceback(staff_client, settings, terminal):
+    settings.DEBUG = True  # as under `make run`, where Django's own console handler printed it a second time
+    add = reverse("admin:events_event_add")
+
+    assert staff_client.get(add).status_code == 403
+
+    printed = terminal.getvalue()
+    assert "Traceback" not in printed and "PermissionDenied" not in printed
+    (line,) = [line for line in printed.splitlines() if "Forbidden" in line]
+    assert line.endswith(f" WARNING django.request Forbidden (Permission denied): {add}")
+
+
+def test_server_errors_keep_their_traceback(caplog):
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError as error:
+        logging.getLogger("django.request").error("Internal Server Error: /x", exc_info=error,
+                                                  extra={"status_code": 500})
+    (record,) = [record for record in caplog.records if record.name == "django.request"]
+    assert record.exc_info is not None and record.exc_info[0] is RuntimeError
