@@ -9,6 +9,7 @@ installed on first need). The Makefile calls this after installing the virtual e
 from __future__ import annotations
 
 import atexit
+import errno
 import os
 import signal
 import socket
@@ -43,6 +44,41 @@ def url_answers(url: str) -> bool:
     if parsed.scheme.startswith("unix") or (parsed.hostname or "").startswith("%2F") or not parsed.hostname:
         return True  # a socket path: let the client report a failure itself
     return tcp_answers(parsed.hostname, parsed.port or (5432 if parsed.scheme.startswith("postgres") else 6379))
+
+
+def port_problem(host: str, port: str) -> str | None:
+    """Say why the web server could not listen on host:port, or return None when it can.
+
+    Checked before anything else, so that a taken port fails at once with one message, instead of after the
+    migrations, with the URLs printed and the web process restarting until the whole stack gives up.
+    """
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        return f"PORT={port!r} is not a port number (1-65535). Run, for example: PORT=8001 make run"
+    try:
+        error = _bind_error(host, int(port))
+    except (socket.gaierror, UnicodeError) as lookup:
+        return f"HOST={host!r} is not an address of this machine ({lookup}). Run, for example: HOST=127.0.0.1 make run"
+    if error is None:
+        return None
+    if error.errno == errno.EADDRINUSE:
+        free = next((p for p in range(int(port) + 1, min(int(port) + 50, 65536)) if _bind_error(host, p) is None), None)
+        return (f"{host}:{port} is already in use (another `make run`, or another server). "
+                f"Set PORT to a free port: PORT={free or 8001} make run")
+    return (f"cannot listen on {host}:{port}: {error.strerror or error}. "
+            "Set HOST or PORT, for example: HOST=127.0.0.1 PORT=8001 make run")
+
+
+def _bind_error(host: str, port: int) -> OSError | None:
+    """Bind host:port as uvicorn does (SO_REUSEADDR: a port in TIME_WAIT after a previous run is free), let go."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except socket.gaierror:
+            raise
+        except OSError as error:
+            return error
+    return None
 
 
 def pip_install(*packages: str) -> None:
@@ -122,9 +158,13 @@ def manage(*args: str, env: dict[str, str], check: bool = True) -> subprocess.Co
 
 
 def command_run() -> int:
+    host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
+    problem = port_problem(host, port)
+    if problem is not None:
+        print(f"[penguinflow] {problem}", file=sys.stderr, flush=True)
+        return 1
     env = {**os.environ, **ensure_services()}
     env.setdefault("DJANGO_SETTINGS_MODULE", "penguinflow.settings.base")
-    host, port = env.get("HOST", "127.0.0.1"), env.get("PORT", "8000")
     env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
     say("migrating")
     manage("migrate", "--noinput", env=env)
