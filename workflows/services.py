@@ -223,6 +223,14 @@ def _reference_errors(workflow: Workflow, graph) -> list[dict[str, Any]]:
     return errors
 
 
+def workflow_validation_report(*, workflow: Workflow, graph, settings) -> dict[str, list[dict[str, Any]]]:
+    """Return `{errors, warnings}` for `graph` and `settings` as `workflow_publish` judges them: the engine's
+    checks and the references to the workspace's templates, campaigns, segments and workflows. Publishing refuses
+    exactly these errors; validation and draft saves report them."""
+    report = graphs.validation_report(graph, settings)
+    return {"errors": report["errors"] + _reference_errors(workflow, graph), "warnings": report["warnings"]}
+
+
 def _after_lifecycle_change() -> None:
     from events.triggers import trigger_index_invalidate
 
@@ -244,14 +252,6 @@ def workflow_publish(*, workflow: Workflow) -> WorkflowVersion:
     draft = graphs.draft_of(workflow)
     graph = graphs.graph_of(draft)
     settings = graphs.parse_settings(draft.settings)
-def workflow_validation_report(*, workflow: Workflow, graph, settings) -> dict[str, list[dict[str, Any]]]:
-    """Return `{errors, warnings}` for `graph` and `settings` as `workflow_publish` judges them: the engine's
-    checks and the references to the workspace's templates, campaigns, segments and workflows. Publishing refuses
-    exactly these errors; validation and draft saves report them."""
-    report = graphs.validation_report(graph, settings)
-    return {"errors": report["errors"] + _reference_errors(workflow, graph), "warnings": report["warnings"]}
-
-
     report = workflow_validation_report(workflow=workflow, graph=graph, settings=settings)
     if report["errors"]:
         raise NotAllowedNow(
