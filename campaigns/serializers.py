@@ -3,11 +3,12 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from campaigns.models import Campaign
+from penguinflow.common.fields import StrictCharField
 
 
 class CampaignSerializer(serializers.ModelSerializer):
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+    name = StrictCharField(max_length=200)
+    description = StrictCharField(required=False, allow_blank=True, max_length=10_000)
 
     class Meta:
         model = Campaign

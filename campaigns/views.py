@@ -10,6 +10,11 @@ from campaigns import services
 from campaigns.models import Campaign
 from campaigns.serializers import CampaignSerializer
 from penguinflow.common.api import WorkspaceScopedViewSet
+from penguinflow.common.schema import error_responses
+
+# start, pause and complete follow the campaign's allowed transitions (draft -> running -> paused|completed).
+TRANSITION = {200: CampaignSerializer, **error_responses(
+    409, descriptions={409: "The campaign's status does not allow this change: `details.allowed` lists what does."})}
 
 
 class CampaignFilter(django_filters.FilterSet):
@@ -42,17 +47,17 @@ class CampaignViewSet(
         campaign = services.campaign_set_status(campaign=self.get_object(), status=to)
         return Response(CampaignSerializer(campaign).data)
 
-    @extend_schema(request=None, responses=CampaignSerializer)
+    @extend_schema(request=None, responses=TRANSITION)
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
         return self._set_status(Campaign.Status.RUNNING)
 
-    @extend_schema(request=None, responses=CampaignSerializer)
+    @extend_schema(request=None, responses=TRANSITION)
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):
         return self._set_status(Campaign.Status.PAUSED)
 
-    @extend_schema(request=None, responses=CampaignSerializer)
+    @extend_schema(request=None, responses=TRANSITION)
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
         return self._set_status(Campaign.Status.COMPLETED)

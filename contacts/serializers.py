@@ -3,11 +3,12 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from contacts.models import Contact, Segment
+from penguinflow.common.fields import StrictCharField
 from penguinflow.common.validators import StorableJSONField, StrictJSONObjectField, TimeZoneField
 
 
 def tag_field() -> serializers.CharField:
-    return serializers.CharField(max_length=64, allow_blank=False, trim_whitespace=True)
+    return StrictCharField(max_length=64, allow_blank=False, trim_whitespace=True)
 
 
 class ContactSerializer(serializers.ModelSerializer):
@@ -17,9 +18,9 @@ class ContactSerializer(serializers.ModelSerializer):
     score = serializers.IntegerField(required=False, min_value=-(2**31), max_value=2**31 - 1)
     fields = StrictJSONObjectField(required=False, max_bytes=32 * 1024)
     tags = serializers.ListField(child=tag_field(), required=False, max_length=200)
-    external_id = serializers.CharField(max_length=255, required=False, allow_null=True, allow_blank=True)
-    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    external_id = StrictCharField(max_length=255, required=False, allow_null=True, allow_blank=True)
+    first_name = StrictCharField(max_length=100, required=False, allow_blank=True)
+    last_name = StrictCharField(max_length=100, required=False, allow_blank=True)
 
     class Meta:
         model = Contact
@@ -41,6 +42,8 @@ class TagsChangeSerializer(serializers.Serializer):
 
 
 class SegmentSerializer(serializers.ModelSerializer):
+    name = StrictCharField(max_length=200)
+    description = StrictCharField(required=False, allow_blank=True, max_length=10_000)
     rule = StorableJSONField()
 
     class Meta:

@@ -11,6 +11,20 @@ from contacts.models import Contact, Segment
 from contacts.serializers import ContactSerializer, SegmentSerializer, TagsChangeSerializer
 from events.models import Event
 from penguinflow.common.api import WorkspaceScopedViewSet
+from penguinflow.common.schema import error_responses
+
+_TAGS = {"type": "array", "maxItems": 200, "items": {"type": "string", "maxLength": 64, "pattern": r"\S",
+                                                    "description": "Trimmed; not blank."}}
+# What TagsChangeSerializer takes: tags to add, to remove, or both, and at least one tag.
+TAGS_CHANGE_SCHEMA = {
+    "type": "object",
+    "properties": {"add": _TAGS, "remove": _TAGS},
+    "anyOf": [{"required": ["add"], "properties": {"add": {"minItems": 1}}},
+              {"required": ["remove"], "properties": {"remove": {"minItems": 1}}}],
+}
+
+# Email and external_id are unique in a workspace.
+DUPLICATE = error_responses(409, descriptions={409: "Another contact of the workspace has this email or external_id."})
 
 
 class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceScopedViewSet):
@@ -18,28 +32,38 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspace
     serializer_class = ContactSerializer
     filterset_class = ContactFilter
 
+    @extend_schema(responses={201: ContactSerializer, **DUPLICATE})
     def create(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         contact = services.contact_create(workspace=self.workspace, source=Event.Source.API, **serializer.validated_data)
         return Response(ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses={200: ContactSerializer, **DUPLICATE})
     def partial_update(self, request, pk=None):
+        return self._update(partial=True)
+
+    @extend_schema(
+        responses={200: ContactSerializer, **DUPLICATE},
+        description="Like PATCH, but `email` is required (as in POST); fields left out keep their values.",
+    )
+    def update(self, request, pk=None):
+        return self._update(partial=False)
+
+    def _update(self, *, partial: bool) -> Response:
         contact = self.get_object()
-        serializer = self.get_serializer(contact, data=request.data, partial=True)
+        serializer = self.get_serializer(contact, data=self.request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         contact = services.contact_update(contact=contact, changes=serializer.validated_data, source=Event.Source.API)
         return Response(ContactSerializer(contact).data)
 
-    def update(self, request, pk=None):
-        return self.partial_update(request, pk)
-
-    @extend_schema(description="Erase the person: PII, events and enrollments go; a hashed suppression entry stays.")
+    @extend_schema(description="Erase the person: PII, events and enrollments go; a hashed suppression entry stays.",
+                   responses={204: None})
     def destroy(self, request, pk=None):
         services.contact_erase(contact=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=TagsChangeSerializer, responses=ContactSerializer)
+    @extend_schema(request={"application/json": TAGS_CHANGE_SCHEMA}, responses=ContactSerializer)
     @action(detail=True, methods=["post"])
     def tags(self, request, pk=None):
         contact = self.get_object()

@@ -78,10 +78,13 @@ def _unauthenticated(code: str, message: str) -> Refusal:
 
 
 def content_type_refusal(content_type: str) -> Refusal | None:
-    if content_type and not content_type.lower().startswith("application/json"):
-        return Refusal(415, "unsupported_media_type",
-                       f'Unsupported media type "{content_type}"; send application/json.')
-    return None
+    """Refuse a body not declared `application/json` (parameters such as `charset` allowed): a missing type, or
+    a lookalike such as `application/jsonl`, is a client mistake to name, not a body to guess at."""
+    if content_type.partition(";")[0].strip().lower() == "application/json":
+        return None
+    if not content_type:
+        return Refusal(415, "unsupported_media_type", "The request has no Content-Type: send application/json.")
+    return Refusal(415, "unsupported_media_type", f'Unsupported media type "{content_type}"; send application/json.')
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,8 +50,9 @@ class ParkedEventsView(APIView):
         summary="Events that processing gave up on",
         description=f"Newest first. An event is parked after {MAX_ATTEMPTS} failed processing attempts (each "
                     "retried after an exponential backoff); `next` is the `before` of the next page.",
-        parameters=[OpenApiParameter("limit", int, description="1-500, default 100"),
-                    OpenApiParameter("before", int, description="Only events with a smaller id (the next page).")],
+        parameters=[OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}),
+                    OpenApiParameter("before", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                                     description="Only events with a smaller id (the next page).")],
         responses={200: inline_serializer("ParkedEventPage", fields={
             "results": ParkedEventSerializer(many=True), "next": serializers.IntegerField(allow_null=True)})},
     )
@@ -76,16 +77,22 @@ class ReplayParkedEventsView(APIView):
         summary="Queue parked events again",
         description="Replays the parked events named in `ids`, or all of the workspace's with `\"all\": true`. "
                     "Their attempts start again from zero.",
-        request=inline_serializer("ParkedEventReplay", fields={
-            "ids": serializers.ListField(child=serializers.IntegerField(min_value=1), required=False,
-                                         max_length=10_000),
-            "all": serializers.BooleanField(required=False)}),
+        request={"application/json": {"type": "object", "oneOf": [
+            {"required": ["ids"], "properties": {
+                "ids": {"type": "array", "maxItems": 10_000,
+                        "items": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}},
+                "all": {"type": "boolean", "enum": [False]}}},
+            {"required": ["all"], "properties": {"all": {"type": "boolean", "enum": [True]}},
+             "not": {"required": ["ids"]}},
+        ]}},
         responses={200: inline_serializer("ParkedEventReplayResult", fields={"replayed": serializers.IntegerField()})},
     )
     def post(self, request):
         body = request.data if isinstance(request.data, dict) else None
         ids = body.get("ids") if body is not None else None
         replay_all = body.get("all") is True if body is not None else False
+        if body is not None and not isinstance(body.get("all", False), bool):
+            raise InvalidInput('"all" must be true or false.', details={"all": "Must be a boolean."})
         valid_ids = (isinstance(ids, list) and len(ids) <= 10_000
                      and all(isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**63 for i in ids))
         if replay_all == (ids is not None) or (ids is not None and not valid_ids):

@@ -11,12 +11,13 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 import msgspec
 from django.http import HttpResponse
-from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
@@ -30,12 +31,13 @@ from events.admission import (
     throttle_window,
     throttled,
 )
-from events.ingest import events_ingest
+from events.ingest import CAMPAIGN_LEVEL_TYPES, MAX_BATCH, MAX_ID_CHARS, TYPE_PATTERN, events_ingest
 from events.models import Event
 from events.selectors import events_readable
 from penguinflow.common.api import WorkspaceScopedViewSet
 from penguinflow.common.auth import principal_for_key
 from penguinflow.common.errors import InvalidInput, error_response
+from penguinflow.common.pagination import limit_parameter_schema, page_size_from
 from penguinflow.common.redis_client import redis_client
 from penguinflow.common.validators import StoredJSONField
 
@@ -86,7 +88,7 @@ def post_events(request) -> HttpResponse:
     wait = _retry_after(principal.key_id)
     if wait is not None:
         return _refusal(throttled(wait))
-    if refusal := content_type_refusal(request.META.get("CONTENT_TYPE", "")):
+    if refusal := content_type_refusal(request.META.get("CONTENT_TYPE") or ""):
         return _refusal(refusal)
     body = request.body
     if refusal := body_size_refusal(len(body)):
@@ -118,11 +120,8 @@ class OccurredCursorPagination(BasePagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
-        try:
-            limit = int(request.query_params.get("limit", self.page_size))
-        except ValueError:
-            raise InvalidInput("limit must be a number.", details={"limit": "Must be a number."}) from None
-        self.limit = max(1, min(limit, self.max_page_size))
+        self.limit = page_size_from(request.query_params.get("limit"), default=self.page_size,
+                                    maximum=self.max_page_size)
         cursor = request.query_params.get("cursor")
         if cursor:
             try:
@@ -150,23 +149,154 @@ class OccurredCursorPagination(BasePagination):
             next_url = replace_query_param(self.request.build_absolute_uri(), "cursor", token)
         return Response({"next": next_url, "previous": None, "results": data})
 
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "next": {"type": "string", "format": "uri", "nullable": True,
+                         "description": "The next (older) page, or null on the last page."},
+                "previous": {"type": "string", "nullable": True,
+                             "description": "Always null: pages are read newest first."},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {"name": "cursor", "required": False, "in": "query", "schema": {"type": "string"},
+             "description": "The position to read on from: take it from the `next` link."},
+            limit_parameter_schema(default=self.page_size, maximum=self.max_page_size),
+        ]
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+# The body of POST /api/v1/events, as `events.ingest` reads it: unknown fields are refused at every level.
+EVENT_CONTACT_SCHEMA = {
+    "description": "The contact, by exactly one of `id`, `email` (an unknown email creates the contact) or "
+                   "`external_id`.",
+    "oneOf": [
+        {"type": "object", "required": ["id"], "additionalProperties": False,
+         "properties": {"id": {"type": "string", "format": "uuid"}}},
+        {"type": "object", "required": ["email"], "additionalProperties": False,
+         "properties": {"email": {"type": "string", "format": "email", "maxLength": 254}}},
+        {"type": "object", "required": ["external_id"], "additionalProperties": False,
+         "properties": {"external_id": {"type": "string", "minLength": 1, "maxLength": 255}}},
+    ],
+}
+_EVENT_COMMON = {
+    "id": {"type": "string", "minLength": 1, "maxLength": MAX_ID_CHARS, "nullable": True,
+           "description": "Chosen by the client: a repeat in the same workspace is a duplicate, not a new event."},
+    "occurred_at": {"type": "string", "format": "date-time", "nullable": True,
+                    "description": "With a time zone; at most 1 day in the future. Defaults to the time of receipt."},
+}
+CONTACT_EVENT_SCHEMA = {
+    "type": "object",
+    "required": ["type", "contact"],
+    "additionalProperties": False,
+    "properties": {
+        "type": {"type": "string", "maxLength": 128, "pattern": TYPE_PATTERN.pattern,
+                 "not": {"enum": sorted(CAMPAIGN_LEVEL_TYPES)},
+                 "description": "A catalogue type (CONTRACT §3) or a custom one, e.g. `order.completed`."},
+        "contact": _ref("EventContact"),
+        "properties": {"type": "object", "additionalProperties": {}, "description": "At most 32 KiB."},
+        **_EVENT_COMMON,
+    },
+}
+CAMPAIGN_EVENT_SCHEMA = {
+    "type": "object",
+    "required": ["type", "properties"],
+    "additionalProperties": False,
+    "description": "A campaign-level event: no contact, the campaign's id in `properties`.",
+    "properties": {
+        "type": {"type": "string", "enum": sorted(CAMPAIGN_LEVEL_TYPES)},
+        "properties": {"type": "object", "required": ["campaign_id"], "additionalProperties": {},
+                       "properties": {"campaign_id": {"type": "string", "format": "uuid"}}},
+        **_EVENT_COMMON,
+    },
+}
+EVENT_BATCH_SCHEMA = {
+    "type": "object",
+    "required": ["events"],
+    "additionalProperties": False,
+    "properties": {"events": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH, "items": _ref("EventIn")}},
+}
+
+
+class RejectedEventSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The item's position in the batch (0 for a single event).")
+    errors = serializers.DictField(child=serializers.CharField(), help_text="Field paths mapped to messages.")
+
+
+class IngestResultSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicates = serializers.IntegerField(help_text="Items whose `id` was seen before: not stored again.")
+    rejected = RejectedEventSerializer(many=True)
+
 
 def _timestamp(value: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         moment = None
-    if moment is None or moment.tzinfo is None:
-        raise InvalidInput(f"{name} must be an ISO 8601 timestamp with a zone.",
-                           details={name: "Must be an ISO 8601 timestamp with a zone, e.g. 2026-11-22T10:00:00Z."})
-    return moment
+    if moment is not None and moment.tzinfo is not None:
+        try:
+            # In UTC: PostgreSQL refuses offsets past ±15:59, which Python reads.
+            return moment.astimezone(UTC)
+        except OverflowError:  # the first or last hours of Python's calendar, moved past its end
+            pass
+    raise InvalidInput(f"{name} must be an ISO 8601 timestamp with a zone.",
+                       details={name: "Must be an ISO 8601 timestamp with a zone, e.g. 2026-11-22T10:00:00Z."})
 
 
 class EventViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
+    """`/api/v1/events`: GET lists through DRF; POST is answered by `post_events` before DRF sees it."""
+
     model = Event
     serializer_class = EventSerializer
     pagination_class = OccurredCursorPagination
     filter_backends: list = []
+    # What `post_events` can answer (it runs outside DRF: no 403, no content negotiation).
+    error_statuses = {"POST": {400, 401, 413, 415, 429}}
+    schema_components = {
+        "EventContact": EVENT_CONTACT_SCHEMA,
+        "ContactEvent": CONTACT_EVENT_SCHEMA,
+        "CampaignEvent": CAMPAIGN_EVENT_SCHEMA,
+        "EventIn": {"oneOf": [_ref("ContactEvent"), _ref("CampaignEvent")]},
+        "EventBatch": EVENT_BATCH_SCHEMA,
+    }
+
+    def dispatch(self, request, *args, **kwargs):
+        # Ingestion skips DRF's per-request machinery (see the module docstring); `create` only documents it.
+        if request.method == "POST":
+            return post_events(request)
+        return super().dispatch(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Ingest one event or a batch",
+        description="One event, or `{\"events\": [event, ...]}` with at most 1000 (CONTRACT §3). Valid items are "
+                    "stored even when others in the batch are rejected; 400 only when none is valid. 202 means "
+                    "durably stored; trigger matching and enrollment happen asynchronously.",
+        request={"application/json": {"oneOf": [_ref("EventIn"), _ref("EventBatch")]}},
+        responses={202: IngestResultSerializer},
+    )
+    def create(self, request):
+        return post_events(request._request)
+
+    @extend_schema(
+        summary="List events, newest first",
+        parameters=[
+            OpenApiParameter("contact", OpenApiTypes.UUID, description="Only this contact's events."),
+            OpenApiParameter("type", str, description="Only events of this type."),
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="Occurred at or after (with a zone)."),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, description="Occurred before (with a zone)."),
+        ],
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
 
     def scoped_queryset(self, queryset):
         queryset = events_readable(queryset)
@@ -185,12 +315,4 @@ class EventViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
         return queryset
 
 
-_list_events = EventViewSet.as_view({"get": "list"})
-
-
-@csrf_exempt
-def events_endpoint(request, *args, **kwargs):
-    """Serve POST (ingestion) and GET (listing) of `/api/v1/events`."""
-    if request.method == "POST":
-        return post_events(request)
-    return _list_events(request, *args, **kwargs)
+events_endpoint = EventViewSet.as_view({"get": "list", "post": "create"})

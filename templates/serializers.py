@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
+from penguinflow.common.fields import StrictCharField
 from penguinflow.common.validators import StrictJSONObjectField
 from templates.models import EmailTemplate
 
 
-class NoControlCharsCharField(serializers.CharField):
+class NoControlCharsCharField(StrictCharField):
     """A single-line value: CR, LF and other control characters are refused (no header injection)."""
 
     default_error_messages = {"control": "Must be a single line without control characters."}
@@ -18,11 +20,21 @@ class NoControlCharsCharField(serializers.CharField):
         return value
 
 
+class NoControlCharsCharFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = NoControlCharsCharField
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        # No control character, and (trimmed, not blank) at least one other than a space.
+        return {**schema, "pattern": r"^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$"}
+
+
 class EmailTemplateSerializer(serializers.ModelSerializer):
-    name = serializers.CharField(max_length=200)
+    name = StrictCharField(max_length=200)
     subject = NoControlCharsCharField(max_length=998)
-    html = serializers.CharField(max_length=512 * 1024, trim_whitespace=False)
-    text = serializers.CharField(max_length=512 * 1024, required=False, allow_blank=True, trim_whitespace=False)
+    html = StrictCharField(max_length=512 * 1024, trim_whitespace=False)
+    # At most half the html's: both at their maximum must still fit the 1 MiB body limit.
+    text = StrictCharField(max_length=256 * 1024, required=False, allow_blank=True, trim_whitespace=False)
 
     class Meta:
         model = EmailTemplate

@@ -16,6 +16,20 @@ from templates.serializers import (
     TemplatePreviewSerializer,
 )
 
+_OBJECT = {"type": "object", "additionalProperties": {}}
+# What TemplatePreviewSerializer takes: a stored contact by id, or one given inline, never both.
+PREVIEW_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "contact_id": {"type": "string", "format": "uuid"},
+        "contact": {**_OBJECT, "properties": {"email": {"type": "string", "nullable": True}},
+                    "description": "The contact's attributes, as templates read them."},
+        "event": {**_OBJECT, "description": "What `{{ event }}` reads."},
+        "enrollment": {**_OBJECT, "description": "What `{{ enrollment }}` reads."},
+    },
+    "oneOf": [{"required": ["contact_id"]}, {"required": ["contact"]}],
+}
+
 
 class EmailTemplateViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, WorkspaceScopedViewSet
@@ -43,7 +57,7 @@ class EmailTemplateViewSet(
         template = services.template_update(template=template, **serializer.validated_data)
         return Response(EmailTemplateSerializer(template).data)
 
-    @extend_schema(request=TemplatePreviewSerializer, responses=TemplatePreviewResultSerializer)
+    @extend_schema(request={"application/json": PREVIEW_SCHEMA}, responses=TemplatePreviewResultSerializer)
     @action(detail=True, methods=["post"], url_path="preview")
     def preview(self, request, pk=None):
         """Render the template for a contact (stored, or given inline); nothing is stored or sent."""

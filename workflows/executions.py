@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from penguinflow.common.api import WorkspaceScopedViewSet
 from workflows.engine.registry import registry
 from workflows.models import Enrollment, StepRun
+from workflows.serializers import NodeTypeSerializer
 
 
 class StepRunSerializer(serializers.ModelSerializer):
@@ -82,6 +83,6 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
 class NodeTypesView(APIView):
     """The node catalogue the builder's palette, validation and execution all read (one registry)."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses=NodeTypeSerializer(many=True))
     def get(self, request):
         return Response(registry.describe())

@@ -11,7 +11,7 @@ import hmac
 import re
 
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -22,6 +22,8 @@ from contacts.services import contact_create
 from events.models import Event
 from events.services import event_emit
 from penguinflow.common.errors import NotAllowedNow, NotFound
+from penguinflow.common.fields import StrictCharField
+from penguinflow.common.schema import error_responses, one_of_keys
 from penguinflow.common.validators import StrictJSONObjectField
 from workflows.models import Workflow
 from workflows.runtime import Entry, enrollments_start, published_version_of
@@ -34,7 +36,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 class HookContactSerializer(serializers.Serializer):
     id = serializers.UUIDField(required=False)
     email = serializers.EmailField(required=False, max_length=254)
-    external_id = serializers.CharField(required=False, max_length=255)
+    external_id = StrictCharField(required=False, max_length=255)
 
     def validate(self, attrs):
         if len(attrs) != 1:
@@ -47,12 +49,35 @@ class HookSerializer(serializers.Serializer):
     properties = StrictJSONObjectField(required=False, default=dict, max_bytes=32 * 1024)
 
 
+# What HookSerializer takes: the contact by exactly one of id, email or external_id.
+HOOK_SCHEMA = {
+    "type": "object",
+    "required": ["contact"],
+    "properties": {
+        "contact": one_of_keys({
+            "id": {"type": "string", "format": "uuid"},
+            "email": {"type": "string", "format": "email", "maxLength": 254},
+            "external_id": {"type": "string", "maxLength": 255, "pattern": r"\S"},
+        }),
+        "properties": {"type": "object", "additionalProperties": {},
+                       "description": "Stored with the event; at most 32 KiB."},
+    },
+}
+
+
 class WorkflowWebhookView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes: list = []
 
-    @extend_schema(request=HookSerializer, responses={202: dict}, auth=[])
+    @extend_schema(request={"application/json": HOOK_SCHEMA}, auth=[], responses={
+        202: inline_serializer("HookResult", fields={
+            "enrolled": serializers.IntegerField(),
+            "skipped": inline_serializer("HookSkipped", many=True, fields={
+                "reason": serializers.CharField(), "message": serializers.CharField()}),
+        }),
+        **error_responses(422, descriptions={422: "The workflow is not active, or has no webhook trigger."}),
+    })
     def post(self, request, token: str):
         workflow = self._workflow(token)
         serializer = HookSerializer(data=request.data)

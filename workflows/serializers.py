@@ -1,33 +1,70 @@
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from penguinflow.common.fields import StrictCharField
 from penguinflow.common.validators import StorableJSONField
 from workflows import graphs
 from workflows.models import Workflow
+from workflows.openapi import ref
+
+
+# The engine validates graphs and settings (`workflows.graphs`); these fields only carry them, typed for the schema.
+class _JSONObjectField(StorableJSONField):
+    default_error_messages = {"not_object": "Must be a JSON object."}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not isinstance(value, dict):
+            self.fail("not_object")
+        return value
+
+
+@extend_schema_field(ref("Graph"))
+class GraphField(_JSONObjectField):
+    pass
+
+
+class SettingsField(_JSONObjectField):
+    """Typed `WorkflowSettingsRequest` in requests and `WorkflowSettings` (defaults filled in) in answers."""
+
+
+class SettingsFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = SettingsField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return ref("WorkflowSettingsRequest" if direction == "request" else "WorkflowSettings")
 
 
 class WorkflowCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
-    graph = StorableJSONField(required=False)
-    settings = StorableJSONField(required=False)
+    name = StrictCharField(max_length=200)
+    description = StrictCharField(required=False, allow_blank=True, default="", max_length=10_000)
+    graph = GraphField(required=False)
+    settings = SettingsField(required=False)
 
 
 class DraftSaveSerializer(serializers.Serializer):
-    graph = StorableJSONField()
-    settings = StorableJSONField(required=False, default=dict)
+    graph = GraphField()
+    settings = SettingsField(required=False, default=dict)
     revision = serializers.IntegerField(min_value=1)
 
 
 class ValidateSerializer(serializers.Serializer):
-    graph = StorableJSONField(required=False)
-    settings = StorableJSONField(required=False)
+    graph = GraphField(required=False)
+    settings = SettingsField(required=False)
 
 
 class WorkflowUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+    name = StrictCharField(max_length=200, required=False)
+    description = StrictCharField(required=False, allow_blank=True, max_length=10_000)
+
+
+class WorkflowDraftSerializer(serializers.Serializer):
+    graph = GraphField()
+    settings = SettingsField()
+    revision = serializers.IntegerField(help_text="Send it back with `PUT .../draft`: a stale one is a 409.")
 
 
 class WorkflowSerializer(serializers.ModelSerializer):
@@ -37,6 +74,7 @@ class WorkflowSerializer(serializers.ModelSerializer):
         model = Workflow
         fields = ["id", "name", "description", "status", "published_version", "draft", "created_at", "updated_at"]
 
+    @extend_schema_field(WorkflowDraftSerializer)
     def get_draft(self, workflow: Workflow) -> dict:
         draft = next((v for v in workflow.versions.all() if v.number is None), None)
         if draft is None:
@@ -45,7 +83,7 @@ class WorkflowSerializer(serializers.ModelSerializer):
 
 
 class EnrollContactSerializer(serializers.Serializer):
-    id = serializers.CharField(required=False, max_length=64)
+    id = StrictCharField(required=False, max_length=64)
     email = serializers.EmailField(required=False, max_length=254)
 
     def validate(self, attrs):
@@ -64,10 +102,167 @@ class EnrollSerializer(serializers.Serializer):
         return attrs
 
 
+def _timestamp_problem(value) -> str | None:
+    """Why `value` is not an ISO 8601 timestamp with a zone (the engine would also read a number as Unix time)."""
+    from datetime import datetime
+
+    if isinstance(value, str):
+        try:
+            if datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is not None:
+                return None
+        except ValueError:
+            pass
+    return "Must be an ISO 8601 timestamp with a zone, e.g. 2026-11-22T10:00:00Z."
+
+
 class SimulateSerializer(serializers.Serializer):
-    version = serializers.CharField(required=False, default="draft")
+    version = StrictCharField(required=False, default="draft")
     contact = serializers.JSONField(required=False, default=dict)
     start = serializers.JSONField(required=False)
     events = serializers.JSONField(required=False, default=list)
     until = serializers.JSONField(required=False, default="P60D")
     seed = serializers.IntegerField(required=False, default=0, min_value=0, max_value=2**31)
+
+    def validate_start(self, value):
+        if value is not None and (problem := _timestamp_problem(value)):
+            raise serializers.ValidationError(problem)
+        return value
+
+    def validate_events(self, value):
+        problems = {
+            index: {"at": problem} for index, item in enumerate(value if isinstance(value, list) else [])
+            if isinstance(item, dict) and item.get("at") is not None and (problem := _timestamp_problem(item["at"]))
+        }
+        if problems:
+            raise serializers.ValidationError(problems)
+        return value
+
+
+# --- answers ----------------------------------------------------------------------------------------------------
+
+
+class IssueSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField(help_text="What is wrong and how to fix it.")
+    node_id = serializers.CharField(required=False)
+    edge_id = serializers.CharField(required=False)
+
+
+class ValidationReportSerializer(serializers.Serializer):
+    errors = IssueSerializer(many=True, help_text="What `publish` refuses.")
+    warnings = IssueSerializer(many=True)
+
+
+class DraftSavedSerializer(serializers.Serializer):
+    revision = serializers.IntegerField()
+    validation = ValidationReportSerializer()
+
+
+class PublishedSerializer(serializers.Serializer):
+    version = serializers.IntegerField(help_text="The number of the new published version.")
+
+
+class EnrollSkippedContactSerializer(serializers.Serializer):
+    id = serializers.CharField(required=False, allow_null=True)
+    email = serializers.CharField(required=False, allow_null=True)
+
+
+class EnrollSkippedSerializer(serializers.Serializer):
+    contact = EnrollSkippedContactSerializer()
+    reason = serializers.CharField(help_text="A code, e.g. `unknown_contact`, `suppressed`, `already_enrolled`.")
+    message = serializers.CharField()
+
+
+class EnrollResultSerializer(serializers.Serializer):
+    enrolled = serializers.IntegerField()
+    skipped = EnrollSkippedSerializer(many=True)
+
+
+class SimulationStepSerializer(serializers.Serializer):
+    node_id = serializers.CharField()
+    type = serializers.CharField()
+    at = serializers.DateTimeField()
+    outcome = serializers.CharField()
+    branch = serializers.CharField(allow_null=True)
+    detail = serializers.JSONField(allow_null=True)
+    error = serializers.DictField(required=False, child=serializers.JSONField(allow_null=True))
+
+
+class SimulationActionSerializer(serializers.Serializer):
+    node_id = serializers.CharField()
+    type = serializers.CharField()
+    at = serializers.DateTimeField()
+    summary = serializers.CharField(help_text="What the action would have done, in words.")
+
+
+class SimulationResultSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="completed, exited, waiting or failed when the run stopped.")
+    path = SimulationStepSerializer(many=True)
+    actions = SimulationActionSerializer(many=True, help_text="What the actions would have done.")
+    entered_at = serializers.DateTimeField(allow_null=True)
+    trigger_node = serializers.CharField(allow_null=True)
+    reason = serializers.CharField(allow_null=True)
+    contact = serializers.DictField(child=serializers.JSONField(allow_null=True),
+                                    help_text="The contact as the run left it.")
+
+
+class EnrollmentCountsSerializer(serializers.Serializer):
+    active = serializers.IntegerField()
+    waiting = serializers.IntegerField()
+    completed = serializers.IntegerField()
+    exited = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+
+
+class NodeCountsSerializer(serializers.Serializer):
+    entered = serializers.IntegerField()
+    succeeded = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    waiting_now = serializers.IntegerField()
+
+
+class GoalCountsSerializer(serializers.Serializer):
+    reached = serializers.IntegerField()
+    rate = serializers.FloatField(help_text="Goals reached per enrollment, 0 to 1.")
+
+
+class SplitCountsSerializer(serializers.Serializer):
+    entered = serializers.IntegerField()
+    goal_reached = serializers.IntegerField()
+
+
+class AnalyticsSerializer(serializers.Serializer):
+    enrollments = EnrollmentCountsSerializer()
+    nodes = serializers.DictField(child=NodeCountsSerializer(), help_text="By node id.")
+    goals = GoalCountsSerializer()
+    splits = serializers.DictField(child=serializers.DictField(child=SplitCountsSerializer()),
+                                   help_text="By split node id, then variant id.")
+
+
+class VersionSummarySerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    published_at = serializers.DateTimeField()
+    revision = serializers.IntegerField(help_text="The draft revision it was published from.")
+
+
+class VersionSerializer(VersionSummarySerializer):
+    graph = GraphField()
+    settings = SettingsField()
+
+
+@extend_schema_field({"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string", "enum": ["dynamic"]}],
+                      "description": "The node's exits (edge `sourceHandle`s), or `dynamic` when the config names "
+                                     "them (switch cases, split variants)."})
+class BranchesField(serializers.JSONField):
+    pass
+
+
+class NodeTypeSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["trigger", "logic", "wait", "action"])
+    label = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    config_schema = serializers.DictField(child=serializers.JSONField(allow_null=True),
+                                          help_text="The JSON Schema of the node's `data.config`.")
+    branches = BranchesField()

@@ -35,9 +35,30 @@ def _parse_for_storage(graph_json: Any, settings_json: Any):
         for duplicate, count in Counter(ids).items():
             if count > 1:
                 details[f"graph.{kind}"] = f"The id '{duplicate}' is used {count} times; ids must be unique."
+    details.update(graph_unstorable_texts(graph))
     if details:
         raise InvalidInput("The graph cannot be saved.", details=details, code="graph_invalid")
     return graph, settings
+
+
+# (builder path, graph attribute, model, column) of each text of a graph that is stored in a bounded column.
+_BOUNDED_TEXTS = {
+    "nodes": (("id", "id", Step, "node_id"), ("type", "type", Step, "type"), ("data.label", "label", Step, "label")),
+    "edges": (("id", "id", Connection, "edge_id"), ("source", "source", Connection, "source_node_id"),
+              ("target", "target", Connection, "target_node_id"), ("sourceHandle", "branch", Connection, "branch")),
+}
+
+
+def graph_unstorable_texts(graph) -> dict[str, str]:
+    """Name the graph's texts that are longer than the columns that store them (PostgreSQL would refuse them)."""
+    details = {}
+    for kind, texts in _BOUNDED_TEXTS.items():
+        for index, item in enumerate(getattr(graph, kind)):
+            for path, attribute, model, column in texts:
+                limit = model._meta.get_field(column).max_length
+                if len(getattr(item, attribute)) > limit:
+                    details[f"graph.{kind}[{index}].{path}"] = f"Must be at most {limit} characters."
+    return details
 
 
 def _write_rows(version: WorkflowVersion, graph) -> None:

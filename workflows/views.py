@@ -2,24 +2,37 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Prefetch, Q
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from penguinflow.common.api import WorkspaceScopedViewSet
 from penguinflow.common.errors import InvalidInput
+from penguinflow.common.schema import error_responses
 from workflows import graphs, services
 from workflows.models import Workflow, WorkflowVersion
+from workflows.openapi import COMPONENTS, ref
 from workflows.serializers import (
+    AnalyticsSerializer,
+    DraftSavedSerializer,
     DraftSaveSerializer,
+    EnrollResultSerializer,
     EnrollSerializer,
+    PublishedSerializer,
     SimulateSerializer,
+    SimulationResultSerializer,
     ValidateSerializer,
+    ValidationReportSerializer,
+    VersionSerializer,
+    VersionSummarySerializer,
     WorkflowCreateSerializer,
     WorkflowSerializer,
     WorkflowUpdateSerializer,
 )
+
+# Version numbers are PostgreSQL integers.
+MAX_VERSION = 2**31 - 1
 
 
 class WorkflowFilter(django_filters.FilterSet):
@@ -38,6 +51,7 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
     model = Workflow
     serializer_class = WorkflowSerializer
     filterset_class = WorkflowFilter
+    schema_components = COMPONENTS
 
     def scoped_queryset(self, queryset):
         drafts = WorkflowVersion.objects.filter(number__isnull=True).prefetch_related("steps", "connections")
@@ -64,11 +78,16 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
         workflow.save(update_fields=[*serializer.validated_data, "updated_at"])
         return self._detail(workflow)
 
+    @extend_schema(responses={204: None, **error_responses(
+        409, descriptions={409: "The workflow has live enrollments: pause or archive it and let them finish."})})
     def destroy(self, request, pk=None):
         services.workflow_delete(workflow=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=DraftSaveSerializer)
+    @extend_schema(request=DraftSaveSerializer, responses={
+        200: DraftSavedSerializer,
+        **error_responses(409, descriptions={409: "A stale `revision`: the draft changed since it was loaded."}),
+    })
     @action(detail=True, methods=["put"])
     def draft(self, request, pk=None):
         workflow = self.get_object()
@@ -77,7 +96,12 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
         saved = services.workflow_draft_save(workflow=workflow, **serializer.validated_data)
         return Response({"revision": saved.revision, "validation": saved.validation})
 
-    @extend_schema(request=ValidateSerializer)
+    @extend_schema(
+        request=ValidateSerializer,
+        responses=ValidationReportSerializer,
+        description="Check the given graph and settings (or the draft's) as `publish` does, references to the "
+                    "workspace's templates, campaigns, segments and workflows included; nothing is stored.",
+    )
     @action(detail=True, methods=["post"])
     def validate(self, request, pk=None):
         workflow = self.get_object()
@@ -86,6 +110,9 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
         draft = graphs.draft_of(workflow)
         data = serializer.validated_data
         graph = graphs.parse_graph(data["graph"]) if "graph" in data else graphs.graph_of(draft)
+        if problems := services.graph_unstorable_texts(graph):
+            # What a draft save refuses is not a graph to report on: the same 400.
+            raise InvalidInput("The graph cannot be saved.", details=problems, code="graph_invalid")
         settings = graphs.parse_settings(data.get("settings", draft.settings))
         return Response(services.workflow_validation_report(workflow=workflow, graph=graph, settings=settings))
 
@@ -95,28 +122,37 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
         copy = services.workflow_duplicate(workflow=self.get_object())
         return self._detail(copy, status_code=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses=WorkflowSerializer)
+    @extend_schema(request=None, responses={200: WorkflowSerializer, **error_responses(409)})
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):
         return self._detail(services.workflow_pause(workflow=self.get_object()))
 
-    @extend_schema(request=None, responses=WorkflowSerializer)
+    @extend_schema(request=None, responses={200: WorkflowSerializer, **error_responses(409)})
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         return self._detail(services.workflow_resume(workflow=self.get_object()))
 
-    @extend_schema(request=None, responses=WorkflowSerializer)
+    @extend_schema(request=None, responses={200: WorkflowSerializer, **error_responses(409)})
     @action(detail=True, methods=["post"])
     def archive(self, request, pk=None):
         return self._detail(services.workflow_archive(workflow=self.get_object()))
 
-    @extend_schema(request=None)
+    @extend_schema(request=None, responses={
+        200: PublishedSerializer,
+        **error_responses(409, 422, descriptions={
+            409: "An archived workflow cannot be published.",
+            422: "The draft has errors: `details.errors` lists them, as `validate` reports them.",
+        }),
+    })
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
         version = services.workflow_publish(workflow=self.get_object())
         return Response({"version": version.number})
 
-    @extend_schema(request=EnrollSerializer)
+    @extend_schema(request={"application/json": ref("EnrollRequest")}, responses={
+        202: EnrollResultSerializer,
+        **error_responses(422, descriptions={422: "The workflow is not active, or has no trigger to enter at."}),
+    })
     @action(detail=True, methods=["post"])
     def enroll(self, request, pk=None):
         workflow = self.get_object()
@@ -130,7 +166,7 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
         )
         return Response({"enrolled": result.enrolled, "skipped": result.skipped}, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=SimulateSerializer)
+    @extend_schema(request={"application/json": ref("SimulationRequest")}, responses=SimulationResultSerializer)
     @action(detail=True, methods=["post"])
     def simulate(self, request, pk=None):
         workflow = self.get_object()
@@ -147,29 +183,37 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
             ) from None
         return Response(result)
 
+    @extend_schema(
+        parameters=[OpenApiParameter("version", {"type": "integer", "minimum": 1, "maximum": MAX_VERSION},
+                                     description="Only this published version's counts.")],
+        responses=AnalyticsSerializer,
+    )
     @action(detail=True, methods=["get"])
     def analytics(self, request, pk=None):
         from workflows.selectors import workflow_analytics
 
         version = request.query_params.get("version")
-        if version is not None and not version.isdigit():
+        if version and not (version.isascii() and version.isdigit() and 1 <= int(version) <= MAX_VERSION):
             from penguinflow.common.errors import InvalidInput
 
             raise InvalidInput("The request is not valid.", details={"version": "Must be a version number."})
         return Response(workflow_analytics(workflow=self.get_object(),
                                            version_number=int(version) if version else None))
 
-    @action(detail=True, methods=["get"], url_path="versions")
+    @extend_schema(responses=VersionSummarySerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="versions", pagination_class=None)
     def versions(self, request, pk=None):
         workflow = self.get_object()
         rows = WorkflowVersion.objects.filter(workflow=workflow, number__isnull=False).order_by("-number")
         return Response([_version_summary(v) for v in rows])
 
-    @extend_schema(operation_id="v1_workflows_version_detail")
+    @extend_schema(operation_id="v1_workflows_version_detail", responses=VersionSerializer)
     @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>[0-9]+)")
     def version_detail(self, request, pk=None, number=None):
         workflow = self.get_object()
-        version = WorkflowVersion.objects.filter(workflow=workflow, number=int(number)).first()
+        version = None
+        if int(number) <= MAX_VERSION:
+            version = WorkflowVersion.objects.filter(workflow=workflow, number=int(number)).first()
         if version is None:
             from django.http import Http404
 

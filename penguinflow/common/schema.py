@@ -1,6 +1,24 @@
-"""Describe our authentication classes in the OpenAPI schema (drf-spectacular extensions)."""
+"""The OpenAPI schema (drf-spectacular): our auth classes, the contract's error body, and the error answers.
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+The schema is the API: clients generate their types from it and a fuzz test (tests/api/test_schema_fuzz.py)
+holds the app to it. So every operation lists each error status it can really answer, with the contract's
+error body (CONTRACT §2) as the `Error` component:
+
+- the ones every DRF view can answer follow from the operation's own shape (`AutoSchema.error_statuses`);
+- the ones only a service knows about (409 on a stale revision, 422 on an invalid publish) are declared on the
+  view with `error_responses(...)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -17,3 +35,200 @@ class SessionAuthenticationScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "cookie", "name": "sessionid", "description": "The admin's session login."}
+
+
+# --- the error body --------------------------------------------------------------------------------------------
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="A stable snake_case code, e.g. `validation_error`, `not_found`.")
+    message = serializers.CharField(help_text="A sentence for a person: what happened and what to do next.")
+    details = serializers.DictField(
+        child=serializers.JSONField(allow_null=True),
+        help_text="For validation errors, field paths (`graph.nodes[0].id`) mapped to messages; otherwise "
+                  "facts about the error (`limit_bytes`, `current_revision`, `errors`).",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """`{"error": {"code", "message", "details"}}`: every 4xx and 5xx of the API (CONTRACT §2)."""
+
+    error = ErrorDetailSerializer()
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Malformed JSON, or a request that failed validation: `details` maps field paths to messages.",
+    401: "Missing or invalid API key (or no session).",
+    403: "Logged in, but the session's role in the workspace does not allow this.",
+    404: "Not found, or not in your workspace.",
+    406: "The `Accept` header rules out JSON, the only format this API answers in.",
+    409: "Conflict with the current state (a duplicate, a stale revision, a transition not allowed now).",
+    413: "The body is over this endpoint's size limit (`details.limit_bytes`).",
+    415: "The body is not `application/json`.",
+    422: "Well-formed, but not allowed now: `details` says why.",
+    429: "Throttled: retry after the `Retry-After` header's seconds.",
+}
+
+
+def error_response(status: int, description: str | None = None) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=description or ERROR_DESCRIPTIONS[status])
+
+
+def error_responses(*statuses: int, descriptions: dict[int, str] | None = None) -> dict[int, OpenApiResponse]:
+    """Declare the error statuses only a view's service knows about, e.g. `error_responses(409, 422)`."""
+    descriptions = descriptions or {}
+    return {status: error_response(status, descriptions.get(status)) for status in statuses}
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """Add to each operation the error answers it can give, with the contract's error body.
+
+    A view may replace the derived set with `error_statuses = {"POST": {...}}` when it answers outside DRF's
+    machinery (the events ingestion view), and name hand-written components in `schema_components` (for bodies
+    no serializer describes, or functions that build them) that its `extend_schema` then `$ref`s.
+    """
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        for name, component in getattr(self.view, "schema_components", {}).items():
+            register_component(self, name, component)
+        responses = operation["responses"]
+        for status in sorted(self.error_statuses(operation)):
+            responses.setdefault(str(status), self._get_response_for_code(error_response(status), str(status)))
+        for code, response in responses.items():
+            if code.isdigit() and int(code) in ERROR_DESCRIPTIONS and not response.get("description"):
+                response["description"] = ERROR_DESCRIPTIONS[int(code)]
+        operation["responses"] = dict(sorted(responses.items()))
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "query" and parameter.get("schema", {}).get("type") == "string":
+                # Filters read `?status=` as "no filter" (django-filter's rule, kept by the hand-written ones).
+                parameter["allowEmptyValue"] = True
+        return operation
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        if isinstance(serializer, dict):
+            # A hand-written body is required when an empty one would not do (drf-spectacular says never).
+            required = bool({"required", "oneOf", "anyOf"} & set(self._hand_written(schema)))
+        return schema, required
+
+    def _hand_written(self, schema: dict[str, Any]) -> dict[str, Any]:
+        if "$ref" not in schema:
+            return schema
+        component = getattr(self.view, "schema_components", {}).get(schema["$ref"].rsplit("/", 1)[1], {})
+        return component() if callable(component) else component
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if (direction == "request" and isinstance(field, serializers.CharField) and field.trim_whitespace
+                and not field.allow_blank and schema.get("type") == "string"
+                and not {"pattern", "format", "enum"} & set(schema)):
+            # DRF trims the value before it refuses a blank one: "  " is as blank as "".
+            schema["pattern"] = r"\S"
+        return schema
+
+    def error_statuses(self, operation: dict[str, Any]) -> set[int]:
+        declared = getattr(self.view, "error_statuses", {}).get(self.method)
+        if declared is not None:
+            return set(declared)
+        locations = {parameter["in"] for parameter in operation.get("parameters", [])}
+        # DRF's content negotiation refuses an Accept header that rules JSON out, on every view.
+        statuses = {406}
+        if operation.get("requestBody"):
+            statuses |= {400, 413, 415}
+        if "query" in locations:
+            statuses.add(400)
+        if "path" in locations:
+            statuses.add(404)
+        if self.view.get_authenticators():
+            # 403: a session whose role may only read, or a user of no workspace.
+            statuses |= {401, 403}
+        if self.view.get_throttles():
+            statuses.add(429)
+        return statuses
+
+
+# --- fields whose schema drf-spectacular cannot guess ----------------------------------------------------------
+
+
+def one_of_keys(schemas: dict[str, dict[str, Any]], **common: Any) -> dict[str, Any]:
+    """`oneOf` objects that each carry exactly one of the given keys (the others left out): `{"id"} | {"email"}`."""
+    absent = {"not": {}}
+    return {"oneOf": [
+        {"type": "object", "required": [key], **common,
+         "properties": {**{other: absent for other in schemas}, key: schema}}
+        for key, schema in schemas.items()
+    ]}
+
+
+# Any JSON value; null only where the field allows it (drf-spectacular's `{}` would allow it everywhere).
+ANY_JSON_VALUE = {
+    "anyOf": [
+        {"type": "object", "additionalProperties": {}},
+        {"type": "array", "items": {}},
+        {"type": "string"},
+        {"type": "number"},
+        {"type": "boolean"},
+    ],
+}
+
+
+class JSONFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "rest_framework.fields.JSONField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        if self.target.allow_null:
+            return {}
+        return dict(ANY_JSON_VALUE)
+
+
+class StorableJSONFieldSchema(JSONFieldSchema):
+    target_class = "penguinflow.common.validators.StorableJSONField"
+    optional = True
+
+
+class StrictJSONObjectFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "penguinflow.common.validators.StrictJSONObjectField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = {"type": "object", "additionalProperties": {}}
+        return {**schema, "nullable": True} if self.target.allow_null else schema
+
+
+def time_zone_schema() -> dict[str, Any]:
+    """The `TimeZone` component: every name the API's time zone check accepts, so clients can offer a choice."""
+    from zoneinfo import available_timezones
+
+    from penguinflow.common.validators import is_valid_timezone
+
+    return {
+        "type": "string",
+        "enum": sorted(name for name in available_timezones() if is_valid_timezone(name)),
+        "description": "An IANA time zone, e.g. `Europe/Paris`.",
+    }
+
+
+def component_ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+class TimeZoneFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "penguinflow.common.validators.TimeZoneField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        register_component(auto_schema, "TimeZone", time_zone_schema)
+        if self.target.allow_blank:
+            return {"oneOf": [component_ref("TimeZone"), {"type": "string", "enum": [""]}],
+                    "description": "An IANA time zone, or empty for none."}
+        return component_ref("TimeZone")
+
+
+def register_component(auto_schema, name: str, schema: dict[str, Any] | Callable[[], dict[str, Any]]) -> None:
+    """Add a hand-written component to the schema being generated (once: later calls find it there)."""
+    component = ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name)
+    if component in auto_schema.registry:
+        return
+    component.schema = schema() if callable(schema) else schema
+    auto_schema.registry.register(component)

@@ -32,3 +32,100 @@ def test_healthz_reports_postgres_and_redis(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "checks": {"postgres": "ok", "redis": "ok"}}
+
+
+# --- the schema is the API ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker):
+    from rest_framework.test import APIClient
+
+    with django_db_blocker.unblock():
+        return APIClient().get("/api/schema/", HTTP_ACCEPT="application/json").json()
+
+
+def operation(schema: dict, method: str, path: str) -> dict:
+    found = {p.rstrip("/"): item for p, item in schema["paths"].items()}
+    return found[path][method.lower()]
+
+
+def response_schema(schema: dict, method: str, path: str, status: str) -> dict:
+    return operation(schema, method, path)["responses"][status]["content"]["application/json"]["schema"]
+
+
+def resolve(schema: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def test_events_ingestion_and_listing_are_documented(schema):
+    post = operation(schema, "POST", "/api/v1/events")
+    assert set(post["responses"]) == {"202", "400", "401", "413", "415", "429"}
+    body = post["requestBody"]["content"]["application/json"]["schema"]
+    assert [resolve(schema, variant) for variant in body["oneOf"]][1]["properties"]["events"]["maxItems"] == 1000
+    listing = resolve(schema, response_schema(schema, "GET", "/api/v1/events", "200"))
+    assert set(listing["properties"]) == {"next", "previous", "results"}
+    assert {p["name"] for p in operation(schema, "GET", "/api/v1/events")["parameters"]} >= {
+        "contact", "type", "since", "until", "cursor", "limit"}
+
+
+def test_answers_are_documented_with_their_real_shapes(schema):
+    assert response_schema(schema, "GET", "/api/v1/node-types", "200")["type"] == "array"
+    assert response_schema(schema, "GET", "/api/v1/workflows/{id}/versions", "200")["type"] == "array"
+    for method, path, component in [
+        ("GET", "/api/v1/workflows/{id}/analytics", "Analytics"),
+        ("POST", "/api/v1/workflows/{id}/validate", "ValidationReport"),
+        ("POST", "/api/v1/workflows/{id}/simulate", "SimulationResult"),
+        ("POST", "/api/v1/workflows/{id}/publish", "Published"),
+        ("PUT", "/api/v1/workflows/{id}/draft", "DraftSaved"),
+        ("GET", "/api/v1/workflows/{id}/versions/{number}", "Version"),
+    ]:
+        assert response_schema(schema, method, path, "200") == {"$ref": f"#/components/schemas/{component}"}
+    assert "202" in operation(schema, "POST", "/api/v1/workflows/{id}/enroll")["responses"]
+
+
+def test_every_operation_documents_its_errors_in_the_contract_format(schema):
+    error = schema["components"]["schemas"]["Error"]
+    assert error["required"] == ["error"]
+    assert set(resolve(schema, error["properties"]["error"])["required"]) == {"code", "message", "details"}
+    for path, item in schema["paths"].items():
+        for method, op in item.items():
+            codes = set(op["responses"])
+            if op.get("security") and "/hooks/" not in path:
+                assert {"401", "429"} <= codes, (method, path)
+            if "{" in path:
+                assert "404" in codes, (method, path)
+            if "requestBody" in op:
+                assert {"400", "413", "415"} <= codes, (method, path)
+            for code in codes - {"200", "201", "202", "204"}:
+                assert response_schema(schema, method, path.rstrip("/"), code) == {
+                    "$ref": "#/components/schemas/Error"}, (method, path, code)
+
+
+def test_service_refusals_are_documented(schema):
+    def codes(method, path):
+        return set(operation(schema, method, path)["responses"])
+
+    assert {"409", "422"} <= codes("POST", "/api/v1/workflows/{id}/publish")
+    assert "409" in codes("PUT", "/api/v1/workflows/{id}/draft")
+    assert "409" in codes("DELETE", "/api/v1/workflows/{id}")
+    assert "422" in codes("POST", "/api/v1/workflows/{id}/enroll")
+    assert "409" in codes("POST", "/api/v1/contacts")
+    assert "409" in codes("POST", "/api/v1/campaigns/{id}/start")
+
+
+def test_limit_is_documented_with_its_bounds(schema):
+    for path in ("/api/v1/contacts", "/api/v1/events", "/api/v1/executions"):
+        limit = next(p for p in operation(schema, "GET", path)["parameters"] if p["name"] == "limit")
+        assert limit["schema"] == {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
+
+
+def test_json_documents_are_typed_and_not_nullable(schema):
+    draft = resolve(schema, operation(schema, "PUT", "/api/v1/workflows/{id}/draft")["requestBody"]["content"][
+        "application/json"]["schema"])
+    assert draft["properties"]["graph"] == {"$ref": "#/components/schemas/Graph"}
+    assert draft["properties"]["settings"] == {"$ref": "#/components/schemas/WorkflowSettingsRequest"}
+    segment = schema["components"]["schemas"]["SegmentRequest"]["properties"]["rule"]
+    assert "nullable" not in segment and {"type": "object", "additionalProperties": {}} in segment["anyOf"]
