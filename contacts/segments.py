@@ -20,8 +20,15 @@ from contacts.models import Contact, Segment
 from contacts.selectors import contact_as_data
 from events.models import Event
 from events.services import NewEvent, events_emit
+from penguinflow.common.errors import NotAllowedNow
 
 logger = logging.getLogger(__name__)
+
+# Every contact write and every ingested new contact evaluates all of its workspace's segments in the request, so
+# the sum of their worst-case costs (workflows.engine.conditions.rule_cost) is what one contact costs a request:
+# 250,000 operations is about 50 ms. Hundreds of ordinary segments cost a few thousand; only segments that loop
+# over long lists, several at the per-rule limit, reach it.
+WORKSPACE_SEGMENTS_COST = 250_000
 
 
 @dataclass
@@ -60,6 +67,39 @@ def _members_by_rule(segments: list[Segment], contacts: list[Contact]) -> set[tu
                 segment.pk, len(over_budget), len(data), over_budget[0],
             )  # fmt: skip
     return wanted
+
+
+def segments_cost_check(*, workspace, rule, replacing: Segment | None = None) -> None:
+    """Refuse (422) a segment rule that would take the workspace's segments over `WORKSPACE_SEGMENTS_COST`.
+
+    Caller holds the workspace's lock (`segment_save`), so that two saves cannot both fit the same room.
+    """
+    from workflows.engine.conditions import rule_cost
+
+    others = Segment.objects.for_workspace(workspace)
+    if replacing is not None:
+        others = others.exclude(pk=replacing.pk)
+    spent = sum(rule_cost(other) for other in others.values_list("rule", flat=True))
+    cost = rule_cost(rule)
+    if spent + cost > WORKSPACE_SEGMENTS_COST:
+        raise NotAllowedNow(
+            f"This rule's worst case is {cost:,} operations; with the workspace's other segments "
+            f"({spent:,}) it goes over the {WORKSPACE_SEGMENTS_COST:,} that every contact change may spend on "
+            "segments. Simplify a rule (loops over long lists cost the most), or delete a segment.",
+            details={"rule": f"Costs {cost:,} operations; {max(0, WORKSPACE_SEGMENTS_COST - spent):,} left."},
+            code="segment_budget_exceeded",
+        )
+
+
+@transaction.atomic
+def segment_save(*, workspace, serializer, replacing: Segment | None = None) -> Segment:
+    """Save a validated segment serializer within the workspace's segment budget."""
+    from penguinflow.workspaces.models import Workspace
+
+    Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+    segments_cost_check(workspace=workspace, rule=serializer.validated_data.get("rule", getattr(replacing, "rule", {})),
+                        replacing=replacing)
+    return serializer.save(workspace=workspace)
 
 
 def segments_refresh(

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from contacts import selectors, services
 from contacts.filters import ContactFilter
 from contacts.models import Contact, Segment
+from contacts.segments import segment_save
 from contacts.serializers import ContactSerializer, SegmentSerializer, TagsChangeSerializer
 from events.models import Event
 from penguinflow.common.api import WorkspaceScopedViewSet
@@ -73,6 +74,13 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspace
         return Response(ContactSerializer(contact).data)
 
 
+OVER_SEGMENT_BUDGET = error_responses(422, descriptions={
+    422: "The rule would take the workspace's segments over the cost every contact change may spend on them."})
+
+
+@extend_schema_view(create=extend_schema(responses={201: SegmentSerializer, **OVER_SEGMENT_BUDGET}),
+                    update=extend_schema(responses={200: SegmentSerializer, **OVER_SEGMENT_BUDGET}),
+                    partial_update=extend_schema(responses={200: SegmentSerializer, **OVER_SEGMENT_BUDGET}))
 class SegmentViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -85,7 +93,10 @@ class SegmentViewSet(
     serializer_class = SegmentSerializer
 
     def perform_create(self, serializer):
-        serializer.save(workspace=self.workspace)
+        segment_save(workspace=self.workspace, serializer=serializer)
+
+    def perform_update(self, serializer):
+        segment_save(workspace=self.workspace, serializer=serializer, replacing=serializer.instance)
 
     @extend_schema(responses=ContactSerializer(many=True))
     @action(detail=True, methods=["get"])

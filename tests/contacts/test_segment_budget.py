@@ -66,3 +66,30 @@ def test_a_rule_saved_before_the_budget_is_stopped_for_every_contact_and_gives_n
     assert changes.entered == []
     assert members(segment) == set()
     assert any("over its budget for 3 of 3 contacts" in r.getMessage() for r in caplog.records)
+
+
+def _looping_rule(items: int) -> dict:
+    """A rule whose worst case is about `items` times a comparison: it loops over a literal list."""
+    return {"some": [list(range(items)), {"==": [{"var": ""}, -1]}]}
+
+
+def test_a_workspace_segments_together_stay_within_what_a_contact_change_may_spend(api, other_api, workspace):
+    from contacts.segments import WORKSPACE_SEGMENTS_COST
+    from workflows.engine.conditions import MAX_RULE_COST, rule_cost
+
+    rule = _looping_rule(900)
+    assert rule_cost(rule) <= MAX_RULE_COST
+    fitting = WORKSPACE_SEGMENTS_COST // rule_cost(rule)
+    for index in range(fitting):
+        assert api.post("/api/v1/segments", {"name": f"s{index}", "rule": rule}, format="json").status_code == 201
+    before = Segment.objects.count()
+    refused = api.post("/api/v1/segments", {"name": "one too many", "rule": rule}, format="json")
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "segment_budget_exceeded"
+    assert Segment.objects.count() == before
+    cheap = {"in": ["vip", {"var": "contact.tags"}]}
+    assert api.post("/api/v1/segments", {"name": "cheap", "rule": cheap}, format="json").status_code == 201
+    # Replacing a rule counts the new rule instead of the old one, and other workspaces have budgets of their own.
+    segment = Segment.objects.filter(workspace=workspace, name="s0").get()
+    assert api.patch(f"/api/v1/segments/{segment.pk}", {"rule": cheap}, format="json").status_code == 200
+    assert other_api.post("/api/v1/segments", {"name": "theirs", "rule": rule}, format="json").status_code == 201
