@@ -3,14 +3,18 @@
 Each round enrolls contacts (CHAOS_ENROLLMENTS, 2,000 by default, as the runtime issue asks) in a 10-step workflow
 that sends two emails, for CHAOS_ROUNDS rounds (5). Two non-forking RQ workers and the scheduler run as separate
 processes against this test's PostgreSQL database, a Redis server of the test's own (so restarting it disturbs
-nothing else) and an aiosmtpd server. A chaos thread kills a worker every few hundred
-milliseconds and starts a new one; once per round it kills Redis (losing every queued job) and starts it again.
+nothing else) and an aiosmtpd server. The test kills a worker every 2 to 5 seconds (once something has finished
+since the previous kill) and starts a new one; once per round it kills Redis (losing every queued job) and starts
+it again.
 
 At the end of each round: every enrollment completed; the step log holds exactly one successful run of each of
 the 10 steps per enrollment; no email arrived twice; every `sent` email arrived exactly once. An email whose
 worker died between hand-off and record is `unknown` (the guarantee is "never twice", and such a message is shown,
 not re-sent); the test then does what an operator does, resending those that did not arrive, and checks that
 every email has now arrived exactly once.
+
+A round has no fixed deadline: on a busy machine it is slow, not broken. It fails when nothing finishes (no step
+run, no enrollment, no email) for CHAOS_STALL seconds (120), or after CHAOS_TIMEOUT seconds (3600) in all.
 """
 
 from __future__ import annotations
@@ -41,7 +45,10 @@ from workflows.models import Enrollment, StepRun
 ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = int(os.environ.get("CHAOS_ROUNDS", "5"))
 PER_ROUND = int(os.environ.get("CHAOS_ENROLLMENTS", "2000"))
-ROUND_TIMEOUT = int(os.environ.get("CHAOS_TIMEOUT", "420"))
+# A round may take as long as it keeps moving (a busy machine is slow, not broken): it fails only when nothing
+# finishes for CHAOS_STALL seconds, or, as a last resort, after CHAOS_TIMEOUT seconds in all.
+STALL = float(os.environ.get("CHAOS_STALL", "120"))
+ROUND_CAP = float(os.environ.get("CHAOS_TIMEOUT", "3600"))
 KILLS = os.environ.get("CHAOS_KILLS", "1") == "1"
 STEPS = ["t", "m1", "a1", "f1", "s1", "c1", "m2", "a2", "f2", "r1"]
 
@@ -176,46 +183,60 @@ def _enroll(workflow, workspace, round_no: int) -> list:
     return report.started
 
 
-def _round_done(ids) -> bool:
-    live = Enrollment.objects.filter(pk__in=ids).exclude(status__in=["completed", "failed", "exited"]).exists()
-    if live:
-        return False
-    return not OutboxMessage.objects.filter(enrollment_id__in=ids, status__in=["queued", "sending"]).exists()
+class _Round:
+    """What a round has finished: it is done when no enrollment is live and no email is queued or sending."""
 
-
-class _Done:
     def __init__(self, ids) -> None:
         self.ids = ids
 
-    def __call__(self) -> bool:
-        return _round_done(self.ids)
+    def done(self) -> bool:
+        live = Enrollment.objects.filter(pk__in=self.ids).exclude(status__in=["completed", "failed", "exited"])
+        if live.exists():
+            return False
+        return not self._emails().filter(status__in=["queued", "sending"]).exists()
+
+    def progress(self) -> int:
+        """A number that grows with every step run, enrollment finished or email settled."""
+        steps = StepRun.objects.filter(enrollment_id__in=self.ids, status="succeeded").count()
+        finished = Enrollment.objects.filter(pk__in=self.ids, status__in=["completed", "failed", "exited"]).count()
+        settled = self._emails().exclude(status__in=["queued", "sending"]).count()
+        return steps + finished + settled
 
     def state(self) -> str:
-        return _state(self.ids)
+        enrollments = Counter(Enrollment.objects.filter(pk__in=self.ids).values_list("status", flat=True))
+        outbox = Counter(self._emails().values_list("status", flat=True))
+        return f"enrollments {dict(enrollments)}, outbox {dict(outbox)}"
+
+    def _emails(self):
+        return OutboxMessage.objects.filter(enrollment_id__in=self.ids)
 
 
-def _state(ids) -> str:
-    enrollments = Counter(Enrollment.objects.filter(pk__in=ids).values_list("status", flat=True))
-    outbox = Counter(OutboxMessage.objects.filter(enrollment_id__in=ids).values_list("status", flat=True))
-    return f"enrollments {dict(enrollments)}, outbox {dict(outbox)}"
-
-
-def _wait(predicate, timeout: float, fleet: Fleet, rng: random.Random | None, on_half=None) -> None:
-    deadline = time.monotonic() + timeout
-    started = time.monotonic()
+def _wait(round_: _Round, fleet: Fleet, rng: random.Random | None, on_half=None) -> None:
+    """Wait for the round to finish while it keeps making progress (killing workers on the way, given `rng`)."""
+    started = last_progress_at = time.monotonic()
+    best = progress_at_last_kill = -1
     half_done = False
-    while time.monotonic() < deadline:
-        if predicate():
-            return
+    while not round_.done():
+        now = time.monotonic()
+        progress = round_.progress()
+        if progress > best:
+            best, last_progress_at = progress, now
+        elif now - last_progress_at > STALL:
+            raise AssertionError(f"the round made no progress for {STALL:.0f} s: {round_.state()}\n{fleet.tail()}")
+        if now - started > ROUND_CAP:
+            raise AssertionError(f"the round still runs after {ROUND_CAP:.0f} s: {round_.state()}\n{fleet.tail()}")
         if rng is not None and KILLS:
             time.sleep(rng.uniform(2.0, 5.0))
-            fleet.kill_one(rng)
+            # Kill again only once something has finished since the last kill: on a busy machine a new worker
+            # takes longer than the pause to start, and kills on a clock alone would kill each before it works.
+            if progress > progress_at_last_kill:
+                fleet.kill_one(rng)
+                progress_at_last_kill = progress
         else:
             time.sleep(0.5)
         if on_half and not half_done and time.monotonic() - started > 4:
             on_half()
             half_done = True
-    raise AssertionError(f"the round did not finish in time: {predicate.state()}\n{fleet.tail()}")
 
 
 @pytest.mark.slow
@@ -240,7 +261,10 @@ def test_chaos_every_enrollment_finishes_and_every_email_arrives_once(workspace,
         "ENGINE_LEASE_SECONDS": "3",
         "EMAIL_SEND_LEASE_SECONDS": "3",
         "EMAIL_SWEEP_INTERVAL_SECONDS": "1",
-        "EMAIL_SWEEP_GRACE_SECONDS": "2",
+        # A queued email counts as lost (its job gone with Redis) after 20 s due. Not 2: the workers take engine jobs
+        # first, so on a busy machine emails wait minutes for their turn, and a sweep that re-enqueued every one
+        # of them each 2 s filled the queue with thousands of duplicate jobs, in front of the real ones.
+        "EMAIL_SWEEP_GRACE_SECONDS": "20",
     }
     fleet = Fleet(env, tmp_path)
     fleet.start()
@@ -257,7 +281,7 @@ def test_chaos_every_enrollment_finishes_and_every_email_arrives_once(workspace,
                 redis_restarts += 1
                 fleet.restart_all_workers()  # their connections died with it; RQ workers do not reconnect
 
-            _wait(_Done(ids), ROUND_TIMEOUT, fleet, rng, on_half=restart_redis if KILLS else None)
+            _wait(_Round(ids), fleet, rng, on_half=restart_redis if KILLS else None)
 
             enrollments = Enrollment.objects.filter(pk__in=ids)
             assert enrollments.filter(status="completed").count() == PER_ROUND, Counter(
@@ -286,7 +310,7 @@ def test_chaos_every_enrollment_finishes_and_every_email_arrives_once(workspace,
             for message in unknown:
                 if arrivals.get(message.message_id) is None:
                     outbox_resend(message=message)
-            _wait(_Done(ids), 120, fleet, None)
+            _wait(_Round(ids), fleet, None)
             with inbox.lock:
                 arrivals = dict(inbox.arrivals)
             for message_id in rows.values_list("message_id", flat=True):
