@@ -128,9 +128,16 @@ class SimulateSerializer(serializers.Serializer):
             raise serializers.ValidationError(problem)
         return value
 
+    def validate_contact(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        return value
+
     def validate_events(self, value):
+        if not isinstance(value, list):
+            raise serializers.ValidationError("Must be a list of events.")
         problems = {
-            index: {"at": problem} for index, item in enumerate(value if isinstance(value, list) else [])
+            index: {"at": problem} for index, item in enumerate(value)
             if isinstance(item, dict) and item.get("at") is not None and (problem := _timestamp_problem(item["at"]))
         }
         if problems:
