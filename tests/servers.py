@@ -35,7 +35,7 @@ def _database_url() -> str:
 
 
 @contextlib.contextmanager
-def asgi_server(*, workers_env: dict[str, str] | None = None, start_timeout: float = 120.0) -> Iterator[str]:
+def asgi_server(*, extra_env: dict[str, str] | None = None, start_timeout: float = 120.0) -> Iterator[str]:
     """Run uvicorn on a free port and yield its base URL; stop it afterwards.
 
     Waits for the port to answer (a generous deadline: a loaded machine starts Django slowly), and fails early
@@ -44,34 +44,38 @@ def asgi_server(*, workers_env: dict[str, str] | None = None, start_timeout: flo
     port = free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "penguinflow.settings.base", "DATABASE_URL": _database_url(),
            "REDIS_URL": settings.REDIS_URL, "DEBUG": "1", "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-           **(workers_env or {})}
-    log = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a chatty server never blocks on a full pipe
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "penguinflow.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning", "--lifespan", "on"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        deadline = time.monotonic() + start_timeout
-        while True:
-            if process.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"the web server exited with {process.returncode}:\n{log.read()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the web server did not open its port")
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    except BaseException:
-        log.seek(0)
-        sys.stderr.write(f"--- the web server's output ---\n{log.read()[-20000:]}\n")
-        raise
-    finally:
-        process.terminate()
+           **(extra_env or {})}
+    # A file, not a pipe: a chatty server never blocks on a full pipe.
+    with tempfile.TemporaryFile(mode="w+") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "penguinflow.asgi:application", "--host", "127.0.0.1", "--port",
+             str(port), "--log-level", "warning", "--lifespan", "on"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+        )
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+            _wait_for_port(process, log, port, start_timeout)
+            yield f"http://127.0.0.1:{port}"
+        except BaseException:
+            log.seek(0)
+            sys.stderr.write(f"--- the web server's output ---\n{log.read()[-20000:]}\n")
+            raise
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_for_port(process: subprocess.Popen, log, port: int, start_timeout: float) -> None:
+    deadline = time.monotonic() + start_timeout
+    while True:
+        if process.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"the web server exited with {process.returncode}:\n{log.read()}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError("the web server did not open its port")
+        time.sleep(0.1)
