@@ -43,6 +43,7 @@ from django.utils import timezone
 
 from events.gateway import EngineGateway, EventRecord, engine_gateway
 from events.triggers import triggers_match
+from penguinflow.common.errors import storable_error_line
 
 logger = logging.getLogger(__name__)
 
@@ -294,26 +295,21 @@ _FAILURE_SQL = """
 """
 
 
-def _error_text(error: BaseException) -> str:
-    """The error as one storable line: PostgreSQL text holds no NUL and no lone surrogate."""
-    text = f"{type(error).__name__}: {error}"[:2000]
-    return text.replace("\x00", "\\0").encode("utf-8", "replace").decode("utf-8")
-
-
 def _record_failure(event_id: int, error: BaseException, now: datetime) -> None:
     """Count a failed attempt at one event: retry it after a backoff, or park it after `MAX_ATTEMPTS`."""
+    line = storable_error_line(error)
     with connection.cursor() as cursor:
-        cursor.execute(_FAILURE_SQL, {"error": _error_text(error), "max": MAX_ATTEMPTS, "now": now,
+        cursor.execute(_FAILURE_SQL, {"error": line, "max": MAX_ATTEMPTS, "now": now,
                                       "base": RETRY_BASE_SECONDS, "cap": RETRY_MAX_SECONDS, "id": event_id})
         row = cursor.fetchone()
     if row is None:
         return
     attempts, parked = row
     if parked:
-        logger.error("Event %s parked after %d failed attempts: %s", event_id, attempts, _error_text(error))
+        logger.error("Event %s parked after %d failed attempts: %s", event_id, attempts, line)
     else:
         logger.warning("Event %s failed (attempt %d of %d), retried after a backoff: %s", event_id, attempts,
-                       MAX_ATTEMPTS, _error_text(error))
+                       MAX_ATTEMPTS, line)
 
 
 def events_unpark(*, workspace_id: UUID, event_ids: Sequence[int] | None = None) -> int:

@@ -30,6 +30,7 @@ from contacts.selectors import contact_as_data
 from events.models import Event
 from events.services import NewEvent, events_store
 from penguinflow.common.db import bulk_update_rows
+from penguinflow.common.errors import storable_error_line
 from penguinflow.common.states import transition
 from templates.services import OutboxConflict
 from workflows.engine.graph import Graph, WorkflowSettings
@@ -496,8 +497,7 @@ def enrollment_crash_record(*, enrollment_id: UUID | str, lease_owner: str, erro
     if enrollment is None:
         return
     crashes = enrollment.crashes + 1
-    message = f"{type(error).__name__}: {error}"[:2000].replace("\x00", "\\0")
-    message = message.encode("utf-8", "replace").decode("utf-8")
+    message = storable_error_line(error)
     values: dict[str, Any] = {
         "crashes": crashes, "lease_owner": "", "lease_expires_at": None, "updated_at": now,
         "error": {"type": "crash", "message": message, "node_id": enrollment.current_node_id, "crashes": crashes},

@@ -55,6 +55,12 @@ class NotAllowedNow(DomainError):
     code = "unprocessable"
 
 
+def storable_error_line(error: BaseException, *, limit: int = 2000) -> str:
+    """The error as one line PostgreSQL can store (no NUL, no lone surrogate): `Type: message`, cut at `limit`."""
+    text = f"{type(error).__name__}: {error}"[:limit].replace("\x00", "\\0")
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
