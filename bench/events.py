@@ -172,7 +172,8 @@ def _activity(contacts: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from events.selectors import ActivityReader, contact_activity
+    from contacts.activity import ActivityReader
+    from events.selectors import contact_activity
     from penguinflow.workspaces.models import Workspace
 
     workspace = Workspace.objects.get(slug="bench")

@@ -1,9 +1,10 @@
 """Segment membership: evaluate a workspace's segment rules for some contacts and record the real changes.
 
 `segments_refresh` is called explicitly (no signals) by the contact services after a create, an update or a tag
-change, and by event ingestion for the contacts it created. It is batch-shaped: a constant number of queries
-whatever the number of contacts and segments, and it emits `segment.entered` / `segment.exited` only for rows
-it really inserted or deleted, so two concurrent refreshes of one contact cannot both report the same change.
+change, and by event ingestion for the contacts it created (`contacts.apps` hands it to `events.ingest`). It is
+batch-shaped: a constant number of queries whatever the number of contacts and segments, and it emits
+`segment.entered` / `segment.exited` only for rows it really inserted or deleted, so two concurrent refreshes of
+one contact cannot both report the same change.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from uuid import UUID
 from django.db import connection, transaction
 from django.utils import timezone
 
+from contacts.activity import ActivityReader
 from contacts.models import Contact, Segment
 from contacts.selectors import contact_as_data
 from events.models import Event
 from events.services import NewEvent, events_emit
 from penguinflow.common.errors import NotAllowedNow
+from penguinflow.workspaces.models import Workspace
+from workflows.engine.conditions import ConditionError, RuleBudgetExceeded, compile_rule, rule_cost
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +42,6 @@ class SegmentChanges:
 
 
 def _members_by_rule(segments: list[Segment], contacts: list[Contact]) -> set[tuple[UUID, UUID]]:
-    from events.selectors import ActivityReader
-    from workflows.engine.conditions import ConditionError, RuleBudgetExceeded, compile_rule
-
     now = timezone.now()
     activity = ActivityReader(contacts=[(c.workspace_id, c.pk) for c in contacts], now=now)
     data = [(contact.pk, {"contact": contact_as_data(contact)}) for contact in contacts]
@@ -74,8 +75,6 @@ def segments_cost_check(*, workspace, rule, replacing: Segment | None = None) ->
 
     Caller holds the workspace's lock (`segment_save`), so that two saves cannot both fit the same room.
     """
-    from workflows.engine.conditions import rule_cost
-
     others = Segment.objects.for_workspace(workspace)
     if replacing is not None:
         others = others.exclude(pk=replacing.pk)
@@ -94,8 +93,6 @@ def segments_cost_check(*, workspace, rule, replacing: Segment | None = None) ->
 @transaction.atomic
 def segment_save(*, workspace, serializer, replacing: Segment | None = None) -> Segment:
     """Save a validated segment serializer within the workspace's segment budget."""
-    from penguinflow.workspaces.models import Workspace
-
     Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
     segments_cost_check(workspace=workspace, rule=serializer.validated_data.get("rule", getattr(replacing, "rule", {})),
                         replacing=replacing)

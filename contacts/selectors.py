@@ -1,8 +1,11 @@
+"""Reads of contacts: a contact as rules, templates and the engine see it, and the members of a segment."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from contacts.models import Contact, Segment
+from workflows.engine.conditions import ConditionError, evaluate
 
 
 def contact_as_data(contact: Contact) -> dict[str, Any]:
@@ -28,8 +31,6 @@ def segment_contacts(*, segment: Segment, chunk_size: int = 2000):
     The rule is evaluated with the engine's JsonLogic evaluator over each contact, in chunks; a contact whose
     evaluation errors is not a member.
     """
-    from workflows.engine.conditions import ConditionError, evaluate
-
     matching = []
     contacts = Contact.objects.for_workspace(segment.workspace).order_by("pk")
     for contact in contacts.iterator(chunk_size=chunk_size):

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from contacts.models import Contact, Segment
 from penguinflow.common.fields import StrictCharField
 from penguinflow.common.validators import StorableJSONField, StrictJSONObjectField, TimeZoneField
+from workflows.engine.conditions import check_rule
 
 
 def tag_field() -> serializers.CharField:
@@ -52,8 +53,6 @@ class SegmentSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def validate_rule(self, rule):
-        from workflows.engine.conditions import check_rule
-
         problems = check_rule(rule)
         if problems:
             raise serializers.ValidationError(" ".join(problems))

@@ -16,7 +16,7 @@ would have got alone: its own accepted/duplicates counts, its own position in th
 
 What still hops to a thread, because it is rare: a key missing from the cache (`principal_for_key`, which fills
 it), a cached key whose generation changed (a revocation somewhere), and a request that names unknown emails
-(contacts are created by the sync `events.ingest.events_store`, at most two at once per workspace).
+(contacts are created by the sync `events.ingest.ingest_store`, at most two at once per workspace).
 
 Parity with the Django view (`events.views.post_events`) is the rule: the checks and messages come from
 `events.admission`, and tests drive both with the same requests. A request this app is not sure to answer like
@@ -59,8 +59,8 @@ from events.ingest import (
     attach_contacts,
     contact_lookup_sql,
     event_rows,
-    events_store,
     ingest_result,
+    ingest_store,
     ingest_validate,
     unknown_emails,
 )
@@ -107,7 +107,7 @@ def _new_principal_in_thread(raw_key: str) -> ApiKeyPrincipal | None:
 
 def _store_in_thread(workspace, prepared: Prepared, now) -> IngestResult:
     try:
-        return events_store(workspace=workspace, prepared=prepared, now=now)
+        return ingest_store(workspace=workspace, prepared=prepared, now=now)
     finally:
         close_old_connections()
 
@@ -288,7 +288,7 @@ class EventsFastPath:
         return await asyncio.get_running_loop().run_in_executor(pool, function, *args)
 
     async def _store_slowly(self, workspace, prepared: Prepared, now) -> IngestResult:
-        """The sync `events_store`, at most `_STORES_PER_WORKSPACE` at once per workspace."""
+        """The sync `ingest_store`, at most `_STORES_PER_WORKSPACE` at once per workspace."""
         gate = self._workspace_stores.get(workspace.pk)
         if gate is None:
             gate = self._workspace_stores[workspace.pk] = [asyncio.Semaphore(_STORES_PER_WORKSPACE), 0]
@@ -302,7 +302,7 @@ class EventsFastPath:
                 del self._workspace_stores[workspace.pk]  # idle: the map stays as small as the traffic
 
     async def _store(self, workspace, prepared: Prepared, now) -> IngestResult:
-        """`events.ingest.events_store`, with the known-contacts path on the async pool."""
+        """`events.ingest.ingest_store`, with the known-contacts path on the async pool."""
         result = IngestResult()
         if not prepared.valid:
             return result

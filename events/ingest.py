@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -47,6 +48,10 @@ _TIMESTAMP_HELP = "an ISO 8601 timestamp with a time zone, e.g. 2026-11-22T10:00
 # an escape (it may hide NUL or an unpaired surrogate), a run of 19 digits (an integer beyond 64 bits has one), an
 # exponent of 3 digits (a float that overflows to infinity has one). Nesting is checked by counting brackets.
 _SUSPECT_PROPERTIES = re.compile(rb"\\u|[0-9]{19}|[eE][+-]?[0-9]{3}")
+
+# Called with the contacts an ingestion created (see `on_contacts_created`).
+ContactsCreatedHook = Callable[..., object]
+_contacts_created_hooks: list[ContactsCreatedHook] = []
 
 
 class ContactIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -88,7 +93,6 @@ class IngestResult:
     accepted: int = 0
     duplicates: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
-    created_contacts: int = 0
 
     def as_body(self) -> dict[str, Any]:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
@@ -520,13 +524,22 @@ def ingest_result(prepared: Prepared, result: IngestResult) -> IngestResult:
     return result
 
 
-def events_store(*, workspace, prepared: Prepared, now: datetime) -> IngestResult:
+def on_contacts_created(hook: ContactsCreatedHook) -> ContactsCreatedHook:
+    """Have `hook(workspace=..., contact_ids=..., source=...)` called whenever ingestion creates contacts for
+    unknown emails: inside that transaction, after their `contact.created` events are written.
+
+    The contacts app registers its segment refresh here (`contacts.apps`): events imports no app above it.
+    """
+    if hook not in _contacts_created_hooks:
+        _contacts_created_hooks.append(hook)
+    return hook
+
+
+def ingest_store(*, workspace, prepared: Prepared, now: datetime) -> IngestResult:
     """Store the valid items of `prepared` (creating contacts for unknown emails); return the counts.
 
     Adds items whose contact does not exist to `prepared.rejected`. Commits before returning.
     """
-    from contacts.segments import segments_refresh
-
     result = IngestResult()
     valid, rejected = prepared.valid, prepared.rejected
     if not valid:
@@ -553,8 +566,8 @@ def events_store(*, workspace, prepared: Prepared, now: datetime) -> IngestResul
         stored = sum(1 for event_id in ids[len(created):] if event_id is not None)
         result.accepted, result.duplicates = stored, repeats + len(rows) - len(created) - stored
         if created:
-            segments_refresh(workspace=workspace, contact_ids=created, source=Event.Source.API)
-        result.created_contacts = len(created)
+            for hook in _contacts_created_hooks:
+                hook(workspace=workspace, contact_ids=created, source=Event.Source.API)
     return result
 
 
@@ -566,5 +579,5 @@ def events_ingest(*, workspace, body: bytes, now: datetime | None = None) -> tup
     """
     now = now or timezone.now()
     prepared = ingest_validate(body, now)
-    result = events_store(workspace=workspace, prepared=prepared, now=now)
+    result = ingest_store(workspace=workspace, prepared=prepared, now=now)
     return ingest_result(prepared, result), prepared.is_batch

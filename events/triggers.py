@@ -180,7 +180,7 @@ def triggers_match(
                 if contact is None:
                     continue  # erased or never existed: nothing to enroll
                 if activity is None:
-                    from events.selectors import ActivityReader
+                    from contacts.activity import ActivityReader
 
                     activity = ActivityReader(contacts=need_contacts, now=now)
                 try:

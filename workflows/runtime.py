@@ -692,7 +692,7 @@ def _valid_uuids(values: Iterable[str]) -> list[str]:
 
 
 def _activity_port(enrollments: Sequence[Enrollment]):
-    from events.selectors import ActivityReader
+    from contacts.activity import ActivityReader
 
     return ActivityReader(contacts={(e.workspace_id, e.contact_id) for e in enrollments})
 

@@ -7,12 +7,13 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from contacts.activity import ActivityReader
 from contacts.models import SegmentMembership
 from contacts.segments import segments_refresh
 from contacts.services import contact_create, contact_tags_change, contact_update
 from events import partitions
 from events.models import Event, EventKey
-from events.selectors import ActivityReader, contact_activity
+from events.selectors import contact_activity
 from events.services import NewEvent, event_emit, events_emit
 from tests.factories import ContactFactory, SegmentFactory
 
