@@ -1,7 +1,8 @@
 """The ASGI application: HTTP through Django, websockets through Channels (session auth, same origin).
 
 `POST /api/v1/events` is answered in front of Django by `events.fastpath` (same behaviour, no thread hop per
-request); EVENTS_FASTPATH=0 turns that off and lets Django's view serve it too.
+request); EVENTS_FASTPATH=0 turns that off and lets Django's view serve it too. The fast path is named by the
+EVENTS_FASTPATH_CLASS setting, as the project package imports no app.
 """
 
 import os
@@ -15,8 +16,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.utils.module_loading import import_string  # noqa: E402
 
-from events.fastpath import EventsFastPath  # noqa: E402
 from penguinflow.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -26,4 +27,4 @@ application = ProtocolTypeRouter(
     }
 )
 if settings.EVENTS_FASTPATH:
-    application = EventsFastPath(application)
+    application = import_string(settings.EVENTS_FASTPATH_CLASS)(application)

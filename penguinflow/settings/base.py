@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "templates",
     "events",
     "workflows",
+    "bench",  # `manage.py bench` (no models)
 ]
 
 MIDDLEWARE = [
@@ -124,6 +125,7 @@ if DATABASE_POOL:
 # `POST /api/v1/events` under ASGI is served by events.fastpath in front of Django (EVENTS_FASTPATH=0: by Django),
 # with its own async pool of at most this many connections per server process, on top of the pool above.
 EVENTS_FASTPATH = env_bool("EVENTS_FASTPATH", True)
+EVENTS_FASTPATH_CLASS = "events.fastpath.EventsFastPath"  # an ASGI app class taking the app it stands in front of
 EVENTS_FASTPATH_POOL_MIN_SIZE = int(os.environ.get("EVENTS_FASTPATH_POOL_MIN_SIZE", "2"))
 EVENTS_FASTPATH_POOL_MAX_SIZE = int(os.environ.get("EVENTS_FASTPATH_POOL_MAX_SIZE", "8"))
 # The event dispatcher (`manage.py dispatch_events`) keeps at most this many batches waiting in the `events` RQ

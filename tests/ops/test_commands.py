@@ -31,7 +31,7 @@ def test_create_api_key_refuses_a_bad_slug():
 
 @pytest.mark.django_db
 def test_seed_demo_is_idempotent_and_its_key_lists_demo_contacts(tmp_path, monkeypatch, settings):
-    from penguinflow import demo
+    from workflows import demo
 
     settings.DEBUG = True
     monkeypatch.setattr(demo, "KEY_FILE", tmp_path / "demo-api-key")

@@ -1,7 +1,11 @@
+"""`manage.py seed_demo`: the demo workspace (`workflows.demo`), for trying PenguinFlow out locally."""
+
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+
+from workflows.demo import demo_seed
 
 
 class Command(BaseCommand):
@@ -10,8 +14,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.DEBUG:
             raise CommandError("seed_demo creates a user with a known password: it runs with DEBUG on only.")
-        from penguinflow.demo import demo_seed
-
         result = demo_seed()
         self.stdout.write(f"Workspace: {result.workspace.slug} ({result.contacts_created} contacts created)")
         self.stdout.write(f"Admin user: {result.username} / password: {result.password}")

@@ -1,6 +1,7 @@
 """The demo workspace: a user, an API key, ~200 varied contacts, templates, campaigns, a segment and a workflow.
 
-Idempotent: running it again changes nothing that exists and fills in what is missing.
+Idempotent: running it again changes nothing that exists and fills in what is missing. It lives in the top app
+(`manage.py seed_demo`) because it uses every app's services, and the project package imports no app.
 """
 
 from __future__ import annotations

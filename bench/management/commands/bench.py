@@ -1,3 +1,9 @@
+"""`manage.py bench [scenario] [--quick]`: run the benchmark scenarios, each a module of this package with `run(out)`.
+
+The bench package is an app of its own (in INSTALLED_APPS for this command only: it has no models), so that the
+project package, which imports no app, does not have to know it.
+"""
+
 from __future__ import annotations
 
 import importlib
@@ -10,7 +16,8 @@ import bench
 
 
 def scenarios() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if not m.name.startswith("_"))
+    """The scenario modules: bench's modules, but not its private helpers or this command's package."""
+    return sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if not m.name.startswith("_") and not m.ispkg)
 
 
 class Command(BaseCommand):
