@@ -15,11 +15,28 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
+_TRUE_WORDS = ("1", "true", "yes", "on")
+_FALSE_WORDS = ("0", "false", "no", "off")
+
+
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
+    """Read a yes/no variable: 1/0, true/false, yes/no, on/off, in any case; unset gives `default`.
+
+    Anything else stops start-up, an empty value too: a typo such as DEBUG=flase must not quietly mean "off",
+    and an empty DEBUG (a template variable left blank) must not quietly mean its default, "on".
+    """
+    raw = os.environ.get(name)
+    if raw is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    value = raw.strip().lower()
+    if value in _TRUE_WORDS:
+        return True
+    if value in _FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={raw!r} is not a yes/no value: use one of {', '.join(_TRUE_WORDS)} (on) or "
+        f"{', '.join(_FALSE_WORDS)} (off), in any case, or unset it for the default ({'on' if default else 'off'})."
+    )
 
 
 def env_list(name: str, default: str) -> list[str]:

@@ -5,7 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
+from django.core.exceptions import ImproperlyConfigured
+
+from penguinflow.settings.base import env_bool
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,3 +74,36 @@ def test_readme_starts_with_the_two_commands():
     assert "make run" in head and "make test" in head
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1", True), ("true", True), ("TRUE", True), (" Yes ", True), ("on", True),
+     ("0", False), ("false", False), ("False", False), ("NO", False), (" off", False)],
+)
+def test_env_bool_reads_the_yes_no_words_in_any_case(monkeypatch, raw, expected):
+    monkeypatch.setenv("PENGUINFLOW_TEST_FLAG", raw)
+    assert env_bool("PENGUINFLOW_TEST_FLAG", not expected) is expected
+
+
+def test_env_bool_gives_the_default_when_unset(monkeypatch):
+    monkeypatch.delenv("PENGUINFLOW_TEST_FLAG", raising=False)
+    assert env_bool("PENGUINFLOW_TEST_FLAG", True) is True
+    assert env_bool("PENGUINFLOW_TEST_FLAG", False) is False
+
+
+@pytest.mark.parametrize("raw", ["flase", "2", "y", "enabled", "", "  "])
+def test_env_bool_refuses_what_it_does_not_know_naming_the_variable_and_the_words(monkeypatch, raw):
+    monkeypatch.setenv("PENGUINFLOW_TEST_FLAG", raw)
+    with pytest.raises(ImproperlyConfigured) as refused:
+        env_bool("PENGUINFLOW_TEST_FLAG", True)
+    message = str(refused.value)
+    assert message.startswith(f"PENGUINFLOW_TEST_FLAG={raw!r} ")
+    for word in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        assert word in message
+
+
+def test_start_up_stops_on_a_misspelt_debug():
+    result = _check_with({"DEBUG": "flase"})
+    assert result.returncode != 0
+    assert "DEBUG='flase' is not a yes/no value" in result.stderr
