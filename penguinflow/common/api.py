@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
+from django.http import Http404
 from rest_framework import viewsets
 from rest_framework.routers import SimpleRouter
 
@@ -34,13 +37,9 @@ class WorkspaceScopedViewSet(viewsets.GenericViewSet):
 
 
 def _require_uuid(value: str) -> None:
-    import uuid
-
     try:
         uuid.UUID(str(value))
     except ValueError as exc:
-        from django.http import Http404
-
         raise Http404 from exc
 
 

@@ -1,8 +1,9 @@
 """Set-based writes for hot paths: one statement for many rows, without the ORM's per-row expression work.
 
 Django's `bulk_update` builds a CASE expression per row and field (milliseconds per row in Python), and a big
-multi-row VALUES list costs the driver time to parse its thousands of placeholders. These helpers send one
-statement with one array parameter per column (`unnest`), with values prepared by the model fields themselves.
+multi-row VALUES list costs the driver time to parse its thousands of placeholders. `bulk_update_rows` sends one
+statement with one array parameter per column (`unnest`), with values prepared by the model fields themselves;
+`prepared_cursor` lets a statement run thousands of times be planned once per connection.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+import psycopg
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection, models
 
@@ -64,24 +66,6 @@ def bulk_update_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> int
         return cursor.rowcount
 
 
-def insert_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> None:
-    """Insert `objs` (one model) in one INSERT of `fields`; other columns take their database defaults."""
-    if not objs:
-        return
-    model = type(objs[0])
-    columns = [model._meta.get_field(name) for name in fields]
-    names = [f"c{i}" for i in range(len(columns))]
-    params = [_column_values(field, objs) for field in columns]
-    arrays = ", ".join(f"%s::{_array_type(field)}" for field in columns)
-    selected = ", ".join(_cast(field, f"v.{name}") for field, name in zip(columns, names, strict=True))
-    sql = (
-        f'INSERT INTO "{model._meta.db_table}" ({", ".join(chr(34) + f.column + chr(34) for f in columns)}) '
-        f"SELECT {selected} FROM unnest({arrays}) AS v({', '.join(names)})"
-    )
-    with connection.cursor() as cursor:
-        _execute_binary(cursor, sql, params)
-
-
 @contextmanager
 def prepared_cursor() -> Iterator:
     """A psycopg cursor on Django's connection, in its current transaction, that binds parameters on the server.
@@ -90,8 +74,6 @@ def prepared_cursor() -> Iterator:
     on every call (Django's cursors bind on the client, so PostgreSQL plans every statement afresh). For the few
     statements a hot path runs thousands of times. Errors come as django.db's, as from Django's own cursors.
     """
-    import psycopg
-
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         yield cursor

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import available_timezones
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
+
+from penguinflow.common.validators import is_valid_timezone
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -199,10 +202,6 @@ class StrictJSONObjectFieldSchema(OpenApiSerializerFieldExtension):
 
 def time_zone_schema() -> dict[str, Any]:
     """The `TimeZone` component: every name the API's time zone check accepts, so clients can offer a choice."""
-    from zoneinfo import available_timezones
-
-    from penguinflow.common.validators import is_valid_timezone
-
     return {
         "type": "string",
         "enum": sorted(name for name in available_timezones() if is_valid_timezone(name)),
