@@ -8,9 +8,9 @@ Django's EmailMessage goes through the `email` package's generator, which folds 
 - a header is written as is when it is short ASCII, and encoded and folded by `email.header.Header` otherwise;
 - the boundary is derived from the outbox id, so every attempt of a row produces the same bytes but its date.
 
-Addresses were cleaned when the row was written (`delivery.clean_address`: one address, no control characters).
+Addresses were cleaned when the row was written (`headers.clean_address`: one address, no control characters).
 A non-ASCII local part needs SMTPUTF8, which this does not speak: `wire_message` raises ValueError, and
-`delivery.hand_over` sends those rows through Django's builder instead. `smtp_send` hands the bytes over.
+`lanes.hand_over` sends those rows through Django's builder instead. `smtp_send` hands the bytes over.
 """
 
 from __future__ import annotations

@@ -31,19 +31,15 @@ from penguinflow.common.db import prepared_cursor
 from penguinflow.common.errors import InvalidInput, InvalidTransition
 from penguinflow.common.states import transition
 from templates import tracking
-from templates.delivery import (
+from templates.delivery import backoff, job_lanes, rate_take
+from templates.headers import (
     InvalidAddress,
-    Lanes,
-    Outcome,
-    backoff,
     clean_address,
-    job_lanes,
     message_id_header,
     outbox_id_from_message_id,
-    rate_take,
     unsubscribe_mailbox,
-    verdict,
 )
+from templates.lanes import Lanes, Outcome, verdict
 from templates.models import EmailTemplate, OutboxMessage
 from templates.rendering import (
     RenderedEmail,

@@ -186,7 +186,7 @@ def test_worker_killed_mid_group_leaves_its_claimed_rows_unknown_and_sends_none_
     group, unknown, workspace, template, smtp, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
     """The window of EMAIL_CLAIM_GROUP: rows claimed with the one in hand cannot be told apart from it."""
-    import templates.delivery as delivery
+    import templates.lanes as lanes
     from tests.factories import ContactFactory
 
     settings.EMAIL_CLAIM_GROUP = group
@@ -197,13 +197,13 @@ def test_worker_killed_mid_group_leaves_its_claimed_rows_unknown_and_sends_none_
     class WorkerKilled(BaseException):
         pass
 
-    real_send = delivery.smtp_send
+    real_send = lanes.smtp_send
 
     def send_then_die(smtp_connection, wire):
         real_send(smtp_connection, wire)
         raise WorkerKilled
 
-    monkeypatch.setattr(delivery, "smtp_send", send_then_die)
+    monkeypatch.setattr(lanes, "smtp_send", send_then_die)
     with pytest.raises(WorkerKilled):
         outbox_deliver(outbox_ids=ids)
     monkeypatch.undo()
@@ -565,7 +565,8 @@ def test_lanes_are_kept_only_after_a_job_that_ended_normally_and_only_for_smtp(s
 
 
 def test_a_forked_child_forgets_the_lanes_its_parent_kept(settings):
-    from templates.delivery import Lanes, kept_lanes
+    from templates.delivery import kept_lanes
+    from templates.lanes import Lanes
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_SMTP_KEEP_SECONDS = 60

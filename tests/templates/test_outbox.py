@@ -13,7 +13,8 @@ from django.utils import timezone
 from contacts.models import Contact, Suppression
 from contacts.services import suppression_add
 from events.models import Event
-from templates.delivery import InvalidAddress, verdict
+from templates.headers import InvalidAddress
+from templates.lanes import verdict
 from templates.mime import SessionLost
 from templates.models import OutboxMessage
 from templates.rendering import TemplateRenderError

@@ -380,7 +380,7 @@ def test_mail_to_the_list_unsubscribe_mailto_unsubscribes_once(client, workspace
     names, arriving through the ESP's inbound webhook."""
     from urllib.parse import parse_qs, urlsplit
 
-    from templates.delivery import list_unsubscribe
+    from templates.headers import list_unsubscribe
 
     settings.EMAIL_UNSUBSCRIBE_MAILTO = "unsubscribe@mail.acme.test"
     contact = ContactFactory(workspace=workspace, email="ada@example.com")
