@@ -22,8 +22,9 @@ from campaigns.models import Campaign
 from contacts.models import Contact, Segment
 from events.models import Event, EventKey
 from templates.models import EmailTemplate
+from tests.engine.graphs import chain, node
 from tests.factories import ContactFactory, EmailTemplateFactory, SegmentFactory
-from tests.workflows.builders import chain, node, publish
+from tests.workflows.builders import publish
 from workflows.models import Connection, Enrollment, Step, Workflow, WorkflowVersion
 
 DEEP = 1000  # deeper than Python's recursion limit: every recursive reader of it used to blow the stack

@@ -185,8 +185,9 @@ def _beyond_the_clock(event: Any) -> bool:
 def fuzz_workspace(db) -> FuzzWorkspace:
     from contacts.models import Segment
     from penguinflow.workspaces.services import api_key_create
+    from tests.engine.graphs import chain, node
     from tests.factories import CampaignFactory, ContactFactory, EmailTemplateFactory, WorkspaceFactory
-    from tests.workflows.builders import chain, node, publish
+    from tests.workflows.builders import publish
     from workflows.models import Enrollment
     from workflows.services import workflow_enroll
 

@@ -1,15 +1,40 @@
-"""A small graph builder for engine tests: ``GraphBuilder().trigger("contact.created").send_email("t").build()``.
+"""The graph builder of every test: graphs as the builder (React Flow) sends them, in plain Python.
 
-Each added node is connected from the cursor (the last node's main branch, or a branch chosen with ``on``).
+Written out: ``{"nodes": [node("t", "trigger_manual"), node("a", "add_tag", {"tag": "x"})], "edges": chain("t", "a")}``,
+with ``edge(source, target, branch)`` for branches. Chained: ``GraphBuilder().trigger("contact.created").send_email("t")
+.build()``, where each added node is connected from the cursor (the last node's main branch, or a branch chosen with
+``on``). No Django here: the engine suite runs without it; runtime tests publish these graphs with
+``tests.workflows.builders.publish``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import count, pairwise
 from typing import Any
 
 from workflows.engine.graph import Graph, WorkflowSettings
 from workflows.engine.simulator import SimulationResult
+
+_rows = count(1)
+
+
+def node(
+    id: str, type: str, config: dict[str, Any] | None = None, label: str = "", *, y: int | None = None
+) -> dict[str, Any]:
+    """A node of the builder's JSON; placed on a row of its own unless `y` is given."""
+    return {"id": id, "type": type, "position": {"x": 0, "y": 100 * next(_rows) if y is None else y},
+            "data": {"label": label, "config": config or {}}}
+
+
+def edge(source: str, target: str, branch: str = "default", *, id: str | None = None) -> dict[str, Any]:
+    """An edge of the builder's JSON from `branch` of `source` (its id says so unless `id` is given)."""
+    return {"id": id or f"{source}-{branch}-{target}", "source": source, "target": target, "sourceHandle": branch}
+
+
+def chain(*ids: str) -> list[dict[str, Any]]:
+    """Edges joining the nodes in order, each from its main branch."""
+    return [edge(a, b) for a, b in pairwise(ids)]
 
 
 class GraphBuilder:
@@ -31,23 +56,14 @@ class GraphBuilder:
     ) -> GraphBuilder:
         self._count += 1
         node_id = id or f"{type_}_{self._count}"
-        self.nodes.append(
-            {
-                "id": node_id,
-                "type": type_,
-                "position": {"x": 0, "y": self._count * 100},
-                "data": {"label": label, "config": config or {}},
-            }
-        )
+        self.nodes.append(node(node_id, type_, config, label, y=self._count * 100))
         if self.cursor is not None and not type_.startswith("trigger_"):
             self.connect(self.cursor[0], node_id, self.cursor[1])
         self.cursor = (node_id, next_branch)
         return self
 
     def connect(self, source: str, target: str, branch: str = "default") -> GraphBuilder:
-        self.edges.append(
-            {"id": f"e{len(self.edges) + 1}", "source": source, "target": target, "sourceHandle": branch}
-        )
+        self.edges.append(edge(source, target, branch, id=f"e{len(self.edges) + 1}"))
         return self
 
     def on(self, node_id: str, branch: str) -> GraphBuilder:

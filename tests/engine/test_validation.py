@@ -5,7 +5,7 @@ from typing import Any
 from workflows.engine.graph import Graph, WorkflowSettings
 from workflows.engine.validation import MAX_NODES, Issue, split_issues, validate
 
-from .graphs import GraphBuilder
+from .graphs import GraphBuilder, edge, node
 
 
 def codes(
@@ -15,19 +15,6 @@ def codes(
     for issue in validate(graph, settings):
         found[issue.level].append((issue.code, issue.node_id, issue.edge_id))
     return found
-
-
-def node(id: str, type_: str, config: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "id": id,
-        "type": type_,
-        "position": {"x": 0, "y": 0},
-        "data": {"label": "", "config": config or {}},
-    }
-
-
-def edge(id: str, source: str, target: str, branch: str = "default") -> dict[str, Any]:
-    return {"id": id, "source": source, "target": target, "sourceHandle": branch}
 
 
 TRIGGER = node("t", "trigger_event", {"event": "contact.created"})
@@ -58,7 +45,7 @@ def test_no_trigger_is_an_error() -> None:
 
 def test_too_many_nodes_is_an_error() -> None:
     nodes = [TRIGGER] + [node(f"n{i}", "add_tag", {"tag": "x"}) for i in range(MAX_NODES)]
-    edges = tuple(edge(f"e{i}", "t" if i == 0 else f"n{i - 1}", f"n{i}") for i in range(MAX_NODES))
+    edges = tuple(edge("t" if i == 0 else f"n{i - 1}", f"n{i}", id=f"e{i}") for i in range(MAX_NODES))
     assert codes(graph(*nodes, edges=edges))["error"] == [("too_many_nodes", None, None)]
 
 
@@ -68,7 +55,7 @@ def test_repeated_node_and_edge_ids_are_errors() -> None:
             TRIGGER,
             node("a", "add_tag", {"tag": "x"}),
             node("a", "add_tag", {"tag": "y"}),
-            edges=(edge("e1", "t", "a"), edge("e1", "a", "a")),
+            edges=(edge("t", "a", id="e1"), edge("a", "a", id="e1")),
         )
     )["error"]
     assert ("duplicate_node_id", "a", None) in found
@@ -76,7 +63,7 @@ def test_repeated_node_and_edge_ids_are_errors() -> None:
 
 
 def test_unknown_node_type_is_an_error() -> None:
-    found = codes(graph(TRIGGER, node("x", "teleport"), edges=(edge("e1", "t", "x"),)))
+    found = codes(graph(TRIGGER, node("x", "teleport"), edges=(edge("t", "x", id="e1"),)))
     assert found["error"] == [("unknown_node_type", "x", None)]
 
 
@@ -84,7 +71,7 @@ def test_invalid_config_names_the_config_path() -> None:
     built = graph(
         TRIGGER,
         node("d", "delay", {"duration": "P1M", "window": {"start": "25:00"}}),
-        edges=(edge("e1", "t", "d"),),
+        edges=(edge("t", "d", id="e1"),),
     )
     issues = [issue for issue in validate(built) if issue.level == "error"]
     assert [issue.as_dict() for issue in issues] == [
@@ -102,7 +89,7 @@ def test_invalid_config_names_the_config_path() -> None:
 
 
 def test_unknown_config_keys_are_invalid_config() -> None:
-    built = graph(TRIGGER, node("a", "add_tag", {"tag": "x", "colour": "red"}), edges=(edge("e1", "t", "a"),))
+    built = graph(TRIGGER, node("a", "add_tag", {"tag": "x", "colour": "red"}), edges=(edge("t", "a", id="e1"),))
     (issue,) = validate(built)
     assert issue.as_dict() == {
         "code": "invalid_config",
@@ -120,10 +107,10 @@ def test_unknown_operations_are_found_in_every_rule_bearing_config() -> None:
         node("w", "switch", {"cases": [{"id": "a", "rule": True}, {"id": "b", "rule": bad}]}),
         node("f", "wait_for_event", {"event": "email.opened", "timeout": "P1D", "filter": bad}),
         edges=(
-            edge("e1", "t", "c"),
-            edge("e2", "c", "w", "yes"),
-            edge("e3", "w", "f", "a"),
-            edge("e4", "s", "f"),
+            edge("t", "c", id="e1"),
+            edge("c", "w", "yes", id="e2"),
+            edge("w", "f", "a", id="e3"),
+            edge("s", "f", id="e4"),
         ),
     )
     messages = {
@@ -146,7 +133,7 @@ def test_rules_that_are_too_deep_or_too_big_are_refused() -> None:
         TRIGGER,
         node("c", "condition", {"rule": deep}),
         node("d", "condition", {"rule": {"in": ["x", ["y"] * 1001]}}),
-        edges=(edge("e1", "t", "c"), edge("e2", "c", "d", "yes")),
+        edges=(edge("t", "c", id="e1"), edge("c", "d", "yes", id="e2")),
     )
     assert [(i.code, i.node_id) for i in validate(built) if i.level == "error"] == [
         ("invalid_rule", "c"),
@@ -155,7 +142,7 @@ def test_rules_that_are_too_deep_or_too_big_are_refused() -> None:
 
 
 def test_dangling_edges_are_errors() -> None:
-    found = codes(graph(TRIGGER, edges=(edge("e1", "t", "ghost"), edge("e2", "nobody", "t"))))["error"]
+    found = codes(graph(TRIGGER, edges=(edge("t", "ghost", id="e1"), edge("nobody", "t", id="e2"))))["error"]
     assert found == [("dangling_edge", None, "e1"), ("dangling_edge", None, "e2")]
 
 
@@ -164,7 +151,7 @@ def test_an_edge_from_a_branch_the_node_lacks_is_an_error() -> None:
         TRIGGER,
         node("c", "condition", {"rule": True}),
         node("a", "add_tag", {"tag": "x"}),
-        edges=(edge("e1", "t", "c"), edge("e2", "c", "a", "maybe"), edge("e3", "c", "a", "yes")),
+        edges=(edge("t", "c", id="e1"), edge("c", "a", "maybe", id="e2"), edge("c", "a", "yes", id="e3")),
     )
     assert codes(built)["error"] == [("unknown_branch", "c", "e2")]
 
@@ -174,7 +161,7 @@ def test_exit_nodes_take_no_outgoing_edges() -> None:
         TRIGGER,
         node("x", "exit"),
         node("a", "add_tag", {"tag": "x"}),
-        edges=(edge("e1", "t", "x"), edge("e2", "x", "a")),
+        edges=(edge("t", "x", id="e1"), edge("x", "a", id="e2")),
     )
     assert codes(built)["error"] == [("unknown_branch", "x", "e2"), ("unreachable_node", "a", None)]
 
@@ -184,14 +171,14 @@ def test_two_edges_on_one_branch_are_an_error() -> None:
         TRIGGER,
         node("a", "add_tag", {"tag": "x"}),
         node("b", "add_tag", {"tag": "y"}),
-        edges=(edge("e1", "t", "a"), edge("e2", "t", "b")),
+        edges=(edge("t", "a", id="e1"), edge("t", "b", id="e2")),
     )
     assert codes(built)["error"] == [("duplicate_branch", "t", "e2"), ("unreachable_node", "b", None)]
 
 
 def test_edges_into_a_trigger_are_errors() -> None:
     built = graph(
-        TRIGGER, node("a", "delay", {"duration": "P1D"}), edges=(edge("e1", "t", "a"), edge("e2", "a", "t"))
+        TRIGGER, node("a", "delay", {"duration": "P1D"}), edges=(edge("t", "a", id="e1"), edge("a", "t", id="e2"))
     )
     assert codes(built)["error"] == [("edge_into_trigger", "t", "e2")]
 
@@ -201,13 +188,13 @@ def test_nodes_no_trigger_reaches_are_errors() -> None:
         TRIGGER,
         node("a", "add_tag", {"tag": "x"}),
         node("b", "add_tag", {"tag": "y"}),
-        edges=(edge("e1", "t", "a"), edge("e2", "b", "a")),
+        edges=(edge("t", "a", id="e1"), edge("b", "a", id="e2")),
     )
     assert codes(built)["error"] == [("unreachable_node", "b", None)]
 
 
 def test_a_cycle_without_a_wait_is_an_error_and_with_a_wait_is_fine() -> None:
-    loop = (edge("e1", "t", "a"), edge("e2", "a", "c"), edge("e3", "c", "a", "yes"))
+    loop = (edge("t", "a", id="e1"), edge("a", "c", id="e2"), edge("c", "a", "yes", id="e3"))
     without = graph(
         TRIGGER, node("a", "add_tag", {"tag": "x"}), node("c", "condition", {"rule": True}), edges=loop
     )
@@ -222,7 +209,7 @@ def test_a_self_loop_is_a_cycle_without_a_wait() -> None:
     built = graph(
         TRIGGER,
         node("c", "condition", {"rule": True}),
-        edges=(edge("e1", "t", "c"), edge("e2", "c", "c", "no")),
+        edges=(edge("t", "c", id="e1"), edge("c", "c", "no", id="e2")),
     )
     assert codes(built)["error"] == [("cycle_without_wait", "c", None)]
 
@@ -231,7 +218,7 @@ def test_split_weights_adding_up_to_zero_is_an_error() -> None:
     built = graph(
         TRIGGER,
         node("s", "split", {"variants": [{"id": "a", "weight": 0}, {"id": "b", "weight": 0}]}),
-        edges=(edge("e1", "t", "s"),),
+        edges=(edge("t", "s", id="e1"),),
     )
     assert codes(built)["error"] == [("split_zero_weight", "s", None)]
 
@@ -260,10 +247,10 @@ def test_unconnected_branches_of_decisions_are_warnings_not_errors() -> None:
         node("s", "switch", {"cases": [{"id": "vip", "rule": True}]}),
         node("p", "split", {"variants": [{"id": "a", "weight": 1}, {"id": "control", "weight": 1}]}),
         edges=(
-            edge("e1", "t", "c"),
-            edge("e2", "c", "w", "yes"),
-            edge("e3", "w", "s", "event"),
-            edge("e4", "s", "p", "vip"),
+            edge("t", "c", id="e1"),
+            edge("c", "w", "yes", id="e2"),
+            edge("w", "s", "event", id="e3"),
+            edge("s", "p", "vip", id="e4"),
         ),
     )
     assert codes(built) == {
@@ -291,7 +278,7 @@ def test_a_loop_with_no_way_out_is_a_warning() -> None:
         TRIGGER,
         node("d", "delay", {"duration": "P1D"}),
         node("a", "add_tag", {"tag": "x"}),
-        edges=(edge("e1", "t", "d"), edge("e2", "d", "a"), edge("e3", "a", "d")),
+        edges=(edge("t", "d", id="e1"), edge("d", "a", id="e2"), edge("a", "d", id="e3")),
     )
     assert codes(built) == {
         "error": [],
@@ -313,7 +300,7 @@ def test_split_issues_groups_errors_and_warnings_as_api_dicts() -> None:
 
 def test_errors_come_before_warnings() -> None:
     built = graph(
-        TRIGGER, node("c", "condition", {"rule": True}), node("x", "teleport"), edges=(edge("e1", "t", "c"),)
+        TRIGGER, node("c", "condition", {"rule": True}), node("x", "teleport"), edges=(edge("t", "c", id="e1"),)
     )
     levels = [issue.level for issue in validate(built)]
     assert levels == sorted(levels, key=lambda level: level != "error") and "warning" in levels

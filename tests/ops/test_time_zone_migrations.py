@@ -8,8 +8,9 @@ from django.apps import apps
 from django.db import connection
 
 from contacts.models import Contact
+from tests.engine.graphs import chain, node
 from tests.factories import ContactFactory
-from tests.workflows.builders import chain, node, publish
+from tests.workflows.builders import publish
 from workflows.models import Step, Workflow, WorkflowVersion
 from workflows.runtime import versions_load
 

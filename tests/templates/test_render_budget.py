@@ -213,7 +213,8 @@ def test_at_send_the_email_over_budget_fails_alone_and_stores_nothing(workspace)
 
 
 def test_a_workflow_email_over_budget_fails_that_enrollment_with_the_reason(api, workspace):
-    from tests.workflows.builders import chain, node, publish, run_due
+    from tests.engine.graphs import chain, node
+    from tests.workflows.builders import publish, run_due
     from workflows.models import Enrollment
 
     template = EmailTemplateFactory(workspace=workspace, subject="Hi", html=PER_CONTACT_LOOP)

@@ -1,29 +1,13 @@
-"""Small builders for runtime tests: publish a graph, run what is due through the real scheduler and a worker."""
+"""Runtime test helpers: publish a graph (built with `tests.engine.graphs`), run what is due through the real
+scheduler and a worker."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from itertools import count, pairwise
-from typing import Any
 
 import django_rq
 from django.test import TestCase
 from rq.worker import SimpleWorker
-
-_ids = count(1)
-
-
-def node(id: str, type: str, config: dict[str, Any] | None = None, label: str = "") -> dict[str, Any]:
-    return {"id": id, "type": type, "position": {"x": 0, "y": 100 * next(_ids)},
-            "data": {"label": label, "config": config or {}}}
-
-
-def edge(source: str, target: str, branch: str = "default") -> dict[str, Any]:
-    return {"id": f"{source}-{branch}-{target}", "source": source, "target": target, "sourceHandle": branch}
-
-
-def chain(*ids: str) -> list[dict[str, Any]]:
-    return [edge(a, b) for a, b in pairwise(ids)]
 
 
 def publish(workspace, nodes, edges, settings: dict | None = None, name: str = "W"):

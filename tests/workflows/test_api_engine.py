@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from tests.engine.graphs import chain, edge, node
 from tests.factories import ContactFactory
-from tests.workflows.builders import chain, edge, node, publish, run_due
+from tests.workflows.builders import publish, run_due
 from workflows.models import Enrollment
 
 

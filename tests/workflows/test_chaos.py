@@ -38,8 +38,9 @@ from django.db import connection
 
 from contacts.models import Contact
 from templates.models import OutboxMessage
+from tests.engine.graphs import chain, node
 from tests.factories import EmailTemplateFactory
-from tests.workflows.builders import chain, node, publish
+from tests.workflows.builders import publish
 from workflows.models import Enrollment, StepRun
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tests.engine.graphs import chain, node
 from tests.factories import ContactFactory
-from tests.workflows.builders import chain, node, publish
+from tests.workflows.builders import publish
 from workflows import runtime
 from workflows.models import Enrollment
 from workflows.scheduler import enrollments_claim_due

@@ -8,8 +8,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from campaigns.models import Campaign
+from tests.engine.graphs import chain, node
 from tests.factories import CampaignFactory, ContactFactory, SegmentFactory
-from tests.workflows.builders import chain, node, publish, run_due
+from tests.workflows.builders import publish, run_due
 from workflows.models import Enrollment
 from workflows.selectors import workflow_analytics
 from workflows.services import enrollment_retry

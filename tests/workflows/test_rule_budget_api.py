@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.workflows.builders import chain, node
+from tests.engine.graphs import chain, node
 from workflows.engine.conditions import MAX_RULE_COST
 from workflows.models import Workflow, WorkflowVersion
 

@@ -11,8 +11,9 @@ from campaigns.models import CampaignMember
 from contacts.models import Contact
 from events.gateway import EventRecord
 from events.models import Event
+from tests.engine.graphs import chain, edge, node
 from tests.factories import CampaignFactory, ContactFactory
-from tests.workflows.builders import chain, edge, node, publish, run_due
+from tests.workflows.builders import publish, run_due
 from workflows.gateway import RuntimeGateway
 from workflows.models import Enrollment, StepRun, Workflow, WorkflowVersion
 from workflows.selectors import workflow_analytics

@@ -5,8 +5,9 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 
 from events.models import Event
+from tests.engine.graphs import node
 from tests.factories import ContactFactory, SegmentFactory
-from tests.workflows.builders import node, publish
+from tests.workflows.builders import publish
 from workflows.models import Enrollment, WorkflowVersion
 from workflows.triggers import SCAN_INTERVAL, time_triggers_fire
 

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
+from tests.engine.graphs import chain, node
 from tests.factories import CampaignFactory, EmailTemplateFactory, SegmentFactory
-from tests.workflows.builders import chain, node
 
 
 def graph_naming(**references: str) -> dict:
