@@ -1,4 +1,5 @@
-"""Engine tests: no database, no Django. They run with or without pytest-django active."""
+"""Engine tests: no database, no Django. They run with or without pytest-django active, and where Django is not
+installed at all (`make test-engine`)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,3 @@ load_node_types(APPS)
 @pytest.fixture
 def start() -> datetime:
     return datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _clear_api_key_cache() -> None:
-    """Shadow the integration tests' autouse fixture of the same name: it imports Django, and these tests run
-    with ``-p no:django``."""
