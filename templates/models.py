@@ -21,8 +21,8 @@ class OutboxMessage(WorkspaceScopedModel):
     """One email to one contact, rendered and stored before it is handed to the mail server.
 
     `key` is unique per workspace (the runtime passes "<enrollment>:<node>:<visit>"): a second `email_send` with the
-    same key finds this row and sends nothing. The status moves only through `templates.services` (see
-    `OUTBOX_TRANSITIONS`); `unknown` means "handed over, or maybe not, and not recorded": it is never re-sent
+    same key finds this row and sends nothing. The status moves only as `TRANSITIONS` allows, through the outbox,
+    delivery and recovery modules; `unknown` means "handed over, or maybe not, and not recorded": it is never re-sent
     automatically.
     """
 
@@ -33,6 +33,14 @@ class OutboxMessage(WorkspaceScopedModel):
         FAILED = "failed", "Failed"
         UNKNOWN = "unknown", "Unknown (may have been sent)"
         SKIPPED = "skipped", "Skipped (suppressed or not subscribed)"
+
+    TRANSITIONS = {
+        Status.QUEUED: {Status.SENDING, Status.FAILED, Status.SKIPPED},
+        Status.SENDING: {Status.SENT, Status.QUEUED, Status.FAILED, Status.UNKNOWN, Status.SKIPPED},
+        # A slow worker may still record `sent` after its lease ran out; a person may resend deliberately.
+        Status.UNKNOWN: {Status.SENT, Status.QUEUED},
+        Status.FAILED: {Status.QUEUED},
+    }
 
     # Served by outbox_unique_key_per_workspace and outbox_ws_status_created (each write maintains every index).
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False)

@@ -32,6 +32,7 @@ from penguinflow.common.errors import InvalidInput, InvalidTransition
 from penguinflow.common.states import transition
 from templates import tracking
 from templates.delivery import backoff, job_lanes, rate_take
+from templates.delivery_queue import enqueue_delivery, schedule_delivery
 from templates.headers import (
     InvalidAddress,
     clean_address,
@@ -154,15 +155,6 @@ def _variables(*, workspace, contact: Contact | LockedContact, context: Mapping[
 # The outbox: exactly once
 
 Status = OutboxMessage.Status
-
-# Every change of an outbox row's status is one of these (STYLE: State).
-OUTBOX_TRANSITIONS: dict[str, set[str]] = {
-    Status.QUEUED: {Status.SENDING, Status.FAILED, Status.SKIPPED},
-    Status.SENDING: {Status.SENT, Status.QUEUED, Status.FAILED, Status.UNKNOWN, Status.SKIPPED},
-    # A slow worker may still record `sent` after its lease ran out; a person may resend deliberately.
-    Status.UNKNOWN: {Status.SENT, Status.QUEUED},
-    Status.FAILED: {Status.QUEUED},
-}
 
 
 @dataclass(frozen=True)
@@ -297,7 +289,7 @@ def email_send(
     if render_error is not None:
         raise render_error
     if row.status == Status.QUEUED:
-        _schedule_delivery(row.id)
+        schedule_delivery(row.id)
     return OutboxResult(outcome=outcome, message_id=str(row.id), status=row.status, detail=row.error)
 
 
@@ -465,7 +457,7 @@ class OutboxBatch:
         for row in rows:
             row._state.adding, row._state.db = False, "default"
             if row.status == Status.QUEUED:
-                _schedule_delivery(row.id)
+                schedule_delivery(row.id)
         return len(rows)
 
 
@@ -555,55 +547,10 @@ def _skip_reason(*, contact: LockedContact, suppressed: bool) -> tuple[str, str]
     return None
 
 
-class _PendingDeliveries:
-    """The outbox ids created in one transaction: one on_commit callback enqueues them as batch jobs."""
-
-    def __init__(self) -> None:
-        self.ids: list[str] = []
-
-    def __call__(self) -> None:
-        conn = transaction.get_connection()
-        if getattr(conn, "_pf_outbox_pending", None) is self:
-            conn._pf_outbox_pending = None
-        try:
-            enqueue_delivery(self.ids)
-        except Exception:  # Redis down: the rows are committed and `outbox_sweep` enqueues them later
-            logger.exception("Could not enqueue the delivery of %d outbox messages", len(self.ids))
-
-
-def _schedule_delivery(outbox_id) -> None:
-    """Enqueue the delivery of a new row once the caller's transaction commits (one job per transaction)."""
-    conn = transaction.get_connection()
-    if not conn.in_atomic_block:
-        enqueue_delivery([str(outbox_id)])
-        return
-    pending = getattr(conn, "_pf_outbox_pending", None)
-    # A savepoint or transaction rolled back since drops its on_commit callbacks: start a new batch then.
-    if pending is None or not any(func is pending for _, func, _ in conn.run_on_commit):
-        pending = _PendingDeliveries()
-        conn._pf_outbox_pending = pending
-        transaction.on_commit(pending)
-    pending.ids.append(str(outbox_id))
-
-
-def enqueue_delivery(outbox_ids: list[str], *, at: datetime | None = None) -> None:
-    """Enqueue `templates.jobs.outbox_deliver` on queue "email" in batches (at `at`, when given)."""
-    import django_rq
-
-    queue = django_rq.get_queue("email")
-    size = max(1, settings.EMAIL_DELIVERY_BATCH)
-    for start in range(0, len(outbox_ids), size):
-        chunk = [str(i) for i in outbox_ids[start : start + size]]
-        if at is not None and at > timezone.now():
-            queue.enqueue_at(at, "templates.jobs.outbox_deliver", chunk, result_ttl=60, failure_ttl=86400)
-        else:
-            queue.enqueue("templates.jobs.outbox_deliver", chunk, result_ttl=60, failure_ttl=86400)
-
-
 def _move(row_id, *, frm: set[str] | str, to: str, **values) -> bool:
     """Change a row's status from one of `frm` to `to` with a conditional UPDATE; return whether it did."""
     sources = {frm} if isinstance(frm, str) else set(frm)
-    if any(to not in OUTBOX_TRANSITIONS.get(source, set()) for source in sources):
+    if any(to not in OutboxMessage.TRANSITIONS.get(source, set()) for source in sources):
         raise InvalidTransition(f"An outbox message cannot go from {sorted(sources)} to '{to}'.")
     values["updated_at"] = timezone.now()
     return bool(OutboxMessage.objects.filter(pk=row_id, status__in=sources).update(status=to, **values))
@@ -798,7 +745,7 @@ def _record_sent(handed: list[tuple[_Pending, str | None]]) -> None:
     """Record handed-over rows as sent (with their ESP ids) and emit their `email.sent`, in one transaction."""
     now = timezone.now()
     sources = [Status.SENDING, Status.UNKNOWN]  # unknown: a slow worker recording after its lease ran out
-    assert all(Status.SENT in OUTBOX_TRANSITIONS[source] for source in sources)
+    assert all(Status.SENT in OutboxMessage.TRANSITIONS[source] for source in sources)
     with transaction.atomic():
         plain = [row.pk for row, esp_id in handed if esp_id is None]
         with prepared_cursor() as cursor:
@@ -881,7 +828,7 @@ def outbox_sweep(*, now: datetime | None = None, grace_seconds: int | None = Non
             unknown=OutboxMessage.objects.filter(status=Status.SENDING, claimed_at__lt=lease).count(),
             requeued=OutboxMessage.objects.filter(status=Status.QUEUED, next_attempt_at__lt=lost_before).count(),
         )
-    assert Status.UNKNOWN in OUTBOX_TRANSITIONS[Status.SENDING]
+    assert Status.UNKNOWN in OutboxMessage.TRANSITIONS[Status.SENDING]
     with connection.cursor() as cursor:
         cursor.execute(_SWEEP_STALE_SQL, {
             "unknown": str(Status.UNKNOWN), "sending": str(Status.SENDING), "now": now, "lease": lease,
@@ -907,10 +854,10 @@ def outbox_resend(*, message: OutboxMessage) -> OutboxMessage:
     """
     with transaction.atomic():
         message = transition(
-            message, to=Status.QUEUED, allowed=OUTBOX_TRANSITIONS,
+            message, to=Status.QUEUED, allowed=OutboxMessage.TRANSITIONS,
             extra={"next_attempt_at": timezone.now(), "error": f"Resent deliberately (was {message.status})."},
         )  # fmt: skip
-        _schedule_delivery(message.pk)
+        schedule_delivery(message.pk)
     return message
 
 
