@@ -1,9 +1,10 @@
-# PenguinFlow: `make run` runs it, `make test` runs every test. Both install what they need first.
+# PenguinFlow: `make run` runs it, `make test` runs every test (after ruff and the layer rules, lint-imports).
+# Both install what they need first. `make test-engine` runs the engine's tests where Django is not installed.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint install clean bench
+.PHONY: run test test-engine lint install clean bench
 
 $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +21,13 @@ run: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/python scripts/dev.py test $(ARGS)
 
+# Its own virtual environment (var/engine-venv, the engine's packages only): not the one above.
+test-engine:
+	$(PYTHON) scripts/dev.py test-engine $(ARGS)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 
 bench: $(STAMP)
 	$(VENV)/bin/python manage.py bench $(SCENARIO) $(ARGS)

