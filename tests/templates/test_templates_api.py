@@ -1,4 +1,5 @@
-"""Templates: Liquid rendering with contact/event/enrollment/workspace variables, and the preview endpoint."""
+"""Templates: CRUD through the API, Liquid rendering with contact/event/enrollment/workspace variables, and the
+preview endpoint."""
 
 from __future__ import annotations
 
@@ -108,3 +109,41 @@ def test_html_to_text_drops_comments_scripts_and_nul_and_keeps_nested_link_label
     )
 
     assert text == "AB & C\n\nBold label (https://x.test/a) https://x.test/b\n\nRelLogo\n"
+
+
+def test_template_crud(api):
+    response = api.post(
+        "/api/v1/templates", {"name": "Welcome", "subject": "Hi {{ contact.first_name }}", "html": "<p>Hi</p>"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    template_id = response.json()["id"]
+    assert api.patch(f"/api/v1/templates/{template_id}", {"subject": "Hello"}, format="json").json()["subject"] == "Hello"
+    assert api.get("/api/v1/templates").json()["results"][0]["id"] == template_id
+    assert api.delete(f"/api/v1/templates/{template_id}").status_code == 204
+
+
+def test_template_with_liquid_syntax_error_reports_line_and_is_not_saved(api):
+    response = api.post(
+        "/api/v1/templates",
+        {"name": "Broken", "subject": "Fine", "html": "<p>one</p>\n<p>{% if contact.first_name %}two</p>"},
+        format="json",
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "template_syntax_error"
+    assert error["details"]["html"] == "line 2: expected tag endif, found end of expression"
+    assert api.get("/api/v1/templates").json()["results"] == []
+
+
+def test_template_subject_with_newline_is_refused(api):
+    response = api.post(
+        "/api/v1/templates", {"name": "X", "subject": "Hi\r\nBcc: evil@x.test", "html": "<p>x</p>"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "subject" in response.json()["error"]["details"]
+
+
+def test_template_factory_template_is_listed(api, workspace):
+    EmailTemplateFactory(workspace=workspace, name="From factory")
+    assert [t["name"] for t in api.get("/api/v1/templates").json()["results"]] == ["From factory"]
