@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from django.db import connection
+from django.db.models import TextField
+from django.db.models.functions import Cast
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +75,6 @@ def events_readable(queryset):
     `occurred_at` outside the years 1-9999 in UTC (psycopg refuses to load it: such rows are left out) and
     properties Python's json refuses (an integer of over 4300 digits: read as text, then decoded leniently).
     """
-    from django.db.models import TextField
-    from django.db.models.functions import Cast
-
     return (
         queryset.filter(occurred_at__gte=datetime.min.replace(tzinfo=UTC),
                         occurred_at__lte=datetime.max.replace(tzinfo=UTC))

@@ -1,12 +1,17 @@
+"""Factories of the models tests build rows of, and `make_enrollment` for a bare enrollment."""
+
 from __future__ import annotations
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from campaigns.models import Campaign
 from contacts.models import Contact, Segment
 from penguinflow.workspaces.models import Membership, Workspace
 from templates.models import EmailTemplate
+from workflows.models import Enrollment, WorkflowVersion
+from workflows.services import workflow_create
 
 
 class WorkspaceFactory(factory.django.DjangoModelFactory):
@@ -75,11 +80,6 @@ class EmailTemplateFactory(factory.django.DjangoModelFactory):
 
 def make_enrollment(workspace, *, status: str = "waiting", contact=None):
     """Return an enrollment of a fresh workflow (on its draft version) in `workspace`."""
-    from django.utils import timezone
-
-    from workflows.models import Enrollment, WorkflowVersion
-    from workflows.services import workflow_create
-
     workflow = workflow_create(workspace=workspace, name="W")
     version = WorkflowVersion.objects.get(workflow=workflow)
     return Enrollment.objects.create(
