@@ -261,6 +261,18 @@ def workspace_variables(workspace) -> dict[str, Any]:
     return {"id": str(workspace.id), "name": workspace.name, "slug": workspace.slug}
 
 
+def message_variables(*, workspace, contact, context: Mapping[str, Any], unsubscribe: str) -> dict[str, Any]:
+    """Return what a template sees for one message: the caller's `context` (`event`, `enrollment`), then
+    `contact`, `workspace` and `unsubscribe_url`, which the context cannot override."""
+    variables = {key: value for key, value in context.items() if isinstance(key, str)}
+    variables.setdefault("event", {})
+    variables.setdefault("enrollment", {})
+    variables["contact"] = contact_variables(contact)
+    variables["workspace"] = workspace_variables(workspace)
+    variables["unsubscribe_url"] = unsubscribe
+    return variables
+
+
 class _ParsedCache:
     """Parsed templates keyed by (template id, updated_at, part): parsing costs more than rendering."""
 

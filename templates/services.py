@@ -1,6 +1,4 @@
-"""Email: templates (Liquid syntax checked at save time), the exactly-once outbox, delivery, tracking,
-unsubscribe and ESP webhooks. Every write of the email pipeline is a function here.
-"""
+"""Email: the exactly-once outbox, delivery, tracking, unsubscribe and ESP webhooks."""
 
 from __future__ import annotations
 
@@ -20,8 +18,6 @@ import msgspec
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
-from liquid import Environment
-from liquid.exceptions import LiquidError
 
 from contacts.models import Contact, Suppression, email_hash
 from contacts.services import contact_update, is_suppressed, suppression_add
@@ -43,14 +39,10 @@ from templates.headers import (
 from templates.lanes import Lanes, Outcome, verdict
 from templates.models import EmailTemplate, OutboxMessage
 from templates.rendering import (
-    RenderedEmail,
     TemplateRenderError,
-    contact_variables,
-    error_line,
+    message_variables,
     render_parts,
     single_line,
-    template_budget_errors,
-    workspace_variables,
 )
 
 __all__ = [
@@ -67,89 +59,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-liquid_env = Environment()
-
-
-def template_syntax_errors(*, subject: str, html: str, text: str) -> dict[str, str]:
-    """Return `{part: "line N: message"}` for each part whose Liquid does not parse."""
-    errors = {}
-    for part, source in (("subject", subject), ("html", html), ("text", text)):
-        if not source:
-            continue
-        try:
-            liquid_env.from_string(source)
-        except LiquidError as error:
-            errors[part] = f"line {error_line(error, source)}: {error.message}"
-    return errors
-
-
-def _check(*, subject: str, html: str, text: str) -> None:
-    errors = template_syntax_errors(subject=subject, html=html, text=text)
-    if errors:
-        raise InvalidInput("The template has Liquid syntax errors.", details=errors, code="template_syntax_error")
-    over = template_budget_errors(subject=subject, html=html, text=text)
-    if over:
-        raise InvalidInput("The template goes over its render budget.", details=over, code="template_over_budget")
-
-
-def template_create(*, workspace, name: str, subject: str, html: str, text: str = "") -> EmailTemplate:
-    _check(subject=subject, html=html, text=text)
-    return EmailTemplate.objects.create(workspace=workspace, name=name, subject=subject, html=html, text=text)
-
-
-def template_update(*, template: EmailTemplate, **changes) -> EmailTemplate:
-    merged = {part: changes.get(part, getattr(template, part)) for part in ("subject", "html", "text")}
-    _check(**merged)
-    for name, value in changes.items():
-        setattr(template, name, value)
-    template.save()
-    return template
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Preview
-
-
-def template_preview(
-    *, template: EmailTemplate, contact: Contact | None = None, contact_data: dict | None = None,
-    context: dict | None = None,
-) -> RenderedEmail:
-    """Render a template for a stored contact or for contact attributes given inline; nothing is stored or sent.
-
-    Links are not rewritten and `unsubscribe_url` points at a harmless preview page.
-    """
-    if contact is None:
-        data = dict(contact_data or {})
-        contact = Contact(
-            workspace=template.workspace,
-            email=str(data.get("email", "preview@example.com")),
-            first_name=str(data.get("first_name", "")),
-            last_name=str(data.get("last_name", "")),
-            timezone=str(data.get("timezone", "")),
-            status=str(data.get("status", Contact.Status.SUBSCRIBED)),
-            score=data.get("score", 0) if isinstance(data.get("score", 0), int) else 0,
-            fields=data.get("fields") if isinstance(data.get("fields"), dict) else {},
-            tags=[str(tag) for tag in data.get("tags", [])] if isinstance(data.get("tags"), list) else [],
-            external_id=data.get("external_id"),
-        )
-        contact.id = None
-    variables = _variables(
-        workspace=template.workspace, contact=contact, context=context or {},
-        unsubscribe=tracking.public_url("/u/preview"),
-    )
-    return render_parts(template=template, variables=variables)
-
-
-def _variables(*, workspace, contact: Contact | LockedContact, context: Mapping[str, Any], unsubscribe: str) -> dict[str, Any]:
-    variables = {key: value for key, value in context.items() if isinstance(key, str)}
-    variables.setdefault("event", {})
-    variables.setdefault("enrollment", {})
-    variables["contact"] = contact_variables(contact)
-    variables["workspace"] = workspace_variables(workspace)
-    variables["unsubscribe_url"] = unsubscribe
-    return variables
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # The outbox: exactly once
@@ -258,8 +167,8 @@ def email_send(
             try:
                 rendered = render_parts(
                     template=template,
-                    variables=_variables(workspace=workspace, contact=contact, context=context,
-                                         unsubscribe=unsubscribe),
+                    variables=message_variables(workspace=workspace, contact=contact, context=context,
+                                                unsubscribe=unsubscribe),
                 )  # fmt: skip
             except TemplateRenderError as error:
                 render_error = error

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from contacts.models import Contact
 from penguinflow.common.api import WorkspaceScopedViewSet
-from templates import services
+from templates import authoring
 from templates.models import EmailTemplate
 from templates.serializers import (
     EmailTemplateSerializer,
@@ -40,21 +40,21 @@ class EmailTemplateViewSet(
     def create(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        template = services.template_create(workspace=self.workspace, **serializer.validated_data)
+        template = authoring.template_create(workspace=self.workspace, **serializer.validated_data)
         return Response(EmailTemplateSerializer(template).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
         template = self.get_object()
         serializer = self.get_serializer(template, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        template = services.template_update(template=template, **serializer.validated_data)
+        template = authoring.template_update(template=template, **serializer.validated_data)
         return Response(EmailTemplateSerializer(template).data)
 
     def update(self, request, pk=None):
         template = self.get_object()
         serializer = self.get_serializer(template, data=request.data)
         serializer.is_valid(raise_exception=True)
-        template = services.template_update(template=template, **serializer.validated_data)
+        template = authoring.template_update(template=template, **serializer.validated_data)
         return Response(EmailTemplateSerializer(template).data)
 
     @extend_schema(request={"application/json": PREVIEW_SCHEMA}, responses=TemplatePreviewResultSerializer)
@@ -71,7 +71,7 @@ class EmailTemplateViewSet(
             if contact is None:
                 raise Http404
         context = {name: data[name] for name in ("event", "enrollment") if name in data}
-        rendered = services.template_preview(
+        rendered = authoring.template_preview(
             template=template, contact=contact, contact_data=data.get("contact"), context=context
         )
         return Response({"subject": rendered.subject, "html": rendered.html, "text": rendered.text})

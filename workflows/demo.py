@@ -22,7 +22,7 @@ from contacts.models import Contact, Segment
 from penguinflow.common.auth import principal_for_key_uncached
 from penguinflow.workspaces.models import Membership, Workspace
 from penguinflow.workspaces.services import api_key_create, workspace_get_or_create
-from templates import services as template_services
+from templates import authoring as template_services
 from templates.models import EmailTemplate
 from workflows import services as workflow_services
 from workflows.models import Workflow

@@ -142,7 +142,7 @@ def beyond_the_schema(case) -> str | None:
         if check_rule(body["rule"]):
             return "a JsonLogic rule with unknown operations or bad arguments"
     if _kind_of(case.path) == "templates" and not case.path.endswith("/preview/"):
-        from templates.services import template_syntax_errors
+        from templates.authoring import template_syntax_errors
 
         parts = {part: body[part] for part in ("subject", "html", "text") if isinstance(body.get(part), str)}
         if template_syntax_errors(**{"subject": "", "html": "", "text": "", **parts}):
