@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
@@ -11,449 +10,31 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import formataddr
 from typing import Any
 
-import msgspec
 from django.conf import settings
-from django.db import IntegrityError, connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from contacts.models import Contact, Suppression, email_hash
-from contacts.services import contact_update, is_suppressed, suppression_add
+from contacts.services import contact_update, suppression_add
 from events.models import Event
 from events.services import NewEvent, events_emit, events_store
 from penguinflow.common.db import prepared_cursor
-from penguinflow.common.errors import InvalidInput, InvalidTransition
+from penguinflow.common.errors import InvalidTransition
 from penguinflow.common.states import transition
 from templates import tracking
 from templates.delivery import backoff, job_lanes, rate_take
 from templates.delivery_queue import enqueue_delivery, schedule_delivery
-from templates.headers import (
-    InvalidAddress,
-    clean_address,
-    message_id_header,
-    outbox_id_from_message_id,
-    unsubscribe_mailbox,
-)
+from templates.headers import outbox_id_from_message_id, unsubscribe_mailbox
 from templates.lanes import Lanes, Outcome, verdict
-from templates.models import EmailTemplate, OutboxMessage
-from templates.rendering import (
-    TemplateRenderError,
-    message_variables,
-    render_parts,
-    single_line,
-)
-
-__all__ = [
-    "HeldContacts",
-    "InvalidAddress",
-    "OutboxBatch",
-    "OutboxConflict",
-    "OutboxResult",
-    "TemplateRenderError",
-    "email_send",
-    "outbox_deliver",
-    "outbox_resend",
-    "outbox_sweep",
-]
+from templates.models import OutboxMessage
+from templates.outbox import email_event_properties
+from templates.rendering import single_line
 
 logger = logging.getLogger(__name__)
 
-# ---------------------------------------------------------------------------------------------------------------
-# The outbox: exactly once
-
 Status = OutboxMessage.Status
-
-
-@dataclass(frozen=True)
-class OutboxResult:
-    """What `email_send` did.
-
-    outcome: "queued" (a new row, delivery enqueued after commit), "exists" (a row with this key was already
-    there: nothing new; `status` is that row's), "suppressed" (the address is on the suppression list) or
-    "not_subscribed" (the contact's status is not `subscribed`): the two last ones store a `skipped` row, so a
-    repeat of the key answers "exists" with status `skipped`.
-    """
-
-    outcome: str
-    message_id: str
-    status: str
-    detail: str = ""
-
-    @property
-    def created(self) -> bool:
-        return self.outcome != "exists"
-
-    @property
-    def will_send(self) -> bool:
-        return self.status in {Status.QUEUED, Status.SENDING, Status.SENT}
-
-
-def email_send(
-    *,
-    key: str,
-    workspace,
-    contact: Contact,
-    template: EmailTemplate,
-    context: Mapping[str, Any] | None = None,
-    node_id: str | None = None,
-    workflow_id=None,
-    enrollment_id=None,
-    from_email: str | None = None,
-    reply_to: str | None = None,
-    track_opens: bool = True,
-    track_clicks: bool = True,
-    held: HeldContacts | None = None,
-    batch: OutboxBatch | None = None,
-) -> OutboxResult:
-    """Render `template` for `contact` and store it in the outbox under `key`; deliver it after commit.
-
-    Exactly once per (workspace, key): a repeat, even from another process at the same moment, finds the row
-    and sends nothing. Suppression and the contact's status are checked in this transaction, with the contact
-    row locked (an unsubscribe that commits first wins). Runs in the caller's transaction when there is one
-    (the runtime's send_email effect); the delivery job is enqueued on queue "email" only once that commits.
-
-    `held` says the caller already holds `contact`'s row lock in its open transaction and `contact` is the row
-    as it now is (the runtime's batches lock their contacts first): then it is not read again, and suppression
-    is read from `held`, which asks for all of a batch's addresses in one query. With `held`, `batch` collects
-    the row instead of inserting it: `OutboxBatch.flush` writes all of them in one statement before the caller
-    commits (and raises OutboxConflict if a key turns out to exist; the caller rolls back and does its work
-    again without `batch`).
-
-    Raises TemplateRenderError (422, code template_render_error, `details` = {part: "line N: message"}) when
-    the template does not render for this contact, and InvalidAddress (400) for an unusable from/reply-to:
-    in both cases nothing is stored, nothing is sent, and trying again gives the same answer (permanent).
-    """
-    if not key or len(key) > 255:
-        raise InvalidInput("The outbox key must be 1 to 255 characters.", details={"key": "Invalid length."})
-    context = context or {}
-    sender = clean_address(from_email or workspace.from_email or settings.DEFAULT_FROM_EMAIL, field="from_email")
-    reply = reply_to or workspace.reply_to
-    reply = clean_address(reply, field="reply_to") if reply else ""
-    # No savepoint (two round trips per send): nothing is written before the render, so a render error is
-    # raised after the block has exited cleanly and leaves the caller's transaction usable.
-    render_error: TemplateRenderError | None = None
-    if held is not None and not (transaction.get_connection().in_atomic_block and held.holds(contact)):
-        held = None  # not one of the contacts the caller locked (or no transaction to hold a lock in)
-    if held is None:
-        batch = None
-    elif batch is not None and (earlier := batch.get(workspace, key)) is not None:
-        return _exists(earlier)
-    with transaction.atomic(savepoint=False):
-        if held is None:
-            contact, suppressed, exists = _lock_contact(workspace=workspace, contact=contact, key=key)
-            if exists:
-                return _existing(workspace, key)
-        else:
-            # A repeated key is found by the INSERT (ON CONFLICT; with `batch`, at its flush), after a render
-            # that is then unused.
-            suppressed = held.suppressed(workspace=workspace, contact=contact)
-        outbox_id = uuid.uuid4()
-        row = _outbox_row(
-            id=outbox_id, workspace_id=workspace.pk, key=key, contact_id=contact.id, template_id=template.pk,
-            node_id=node_id or "", workflow_id=workflow_id, enrollment_id=enrollment_id,
-            to_email=_recipient(contact), message_id=message_id_header(outbox_id),
-        )  # fmt: skip
-        skip = _skip_reason(contact=contact, suppressed=suppressed)
-        if skip is not None:
-            outcome, row.error = skip
-            row.status = Status.SKIPPED
-        else:
-            outcome = "queued"
-            row.from_email, row.reply_to = sender, reply
-            tokens = tracking.MessageTokens(outbox_id)
-            unsubscribe = tokens.unsubscribe_url()
-            try:
-                rendered = render_parts(
-                    template=template,
-                    variables=message_variables(workspace=workspace, contact=contact, context=context,
-                                                unsubscribe=unsubscribe),
-                )  # fmt: skip
-            except TemplateRenderError as error:
-                render_error = error
-            else:
-                tracked = tracking.apply_tracking(
-                    tokens=tokens, html=rendered.html, text=rendered.text,
-                    track_opens=track_opens, track_clicks=track_clicks, keep={unsubscribe},
-                )  # fmt: skip
-                row.subject, row.html, row.text = rendered.subject, tracked.html, tracked.text
-                row.links = tracked.links
-                row.status, row.next_attempt_at = Status.QUEUED, timezone.now()
-        if render_error is not None and held is not None:
-            # Unlike the locking read, the held path has not asked whether the key exists: a repeat answers
-            # "exists" whether or not its template still renders.
-            existing = _existing(workspace, key)
-            if existing is not None:
-                return existing
-        if render_error is None and batch is not None:
-            batch.add(row)
-            return OutboxResult(outcome=outcome, message_id=str(row.id), status=row.status, detail=row.error)
-        if render_error is None and not _insert_if_new(row):
-            # Another caller inserted this key meanwhile (we waited on its unique-index entry until it committed).
-            existing = _existing(workspace, key)
-            if existing is None:  # pragma: no cover - the conflicting row cannot vanish once committed
-                raise IntegrityError(f"outbox key {key!r} conflicted but is not there")
-            return existing
-    if render_error is not None:
-        raise render_error
-    if row.status == Status.QUEUED:
-        schedule_delivery(row.id)
-    return OutboxResult(outcome=outcome, message_id=str(row.id), status=row.status, detail=row.error)
-
-
-def _outbox_row(**values: Any) -> OutboxMessage:
-    """A new OutboxMessage with `values` (attnames) and its fields' defaults for the rest, built from positional
-    values as Django builds the rows it reads: a fifth of the cost of keyword arguments, on every send."""
-    layout = _outbox_layout()
-    row = OutboxMessage(*[
-        values.pop(name) if name in values else (default() if callable(default) else default)
-        for name, default in layout
-    ])  # fmt: skip
-    if values:
-        raise TypeError(f"OutboxMessage has no field {', '.join(sorted(values))}")
-    return row
-
-
-@functools.cache
-def _outbox_layout() -> list[tuple[str, Any]]:
-    """(attname, default) of the outbox's concrete fields in order; a callable default is called per row."""
-    return [
-        (field.attname, field.default if field.has_default() and callable(field.default) else field.get_default())
-        for field in OutboxMessage._meta.concrete_fields
-    ]
-
-
-_CONTACT_COLUMNS = ("email", "first_name", "last_name", "timezone", "status", "score", "fields", "tags", "external_id")
-
-
-@dataclass(frozen=True)
-class LockedContact:
-    """The contact as read under its row lock by `email_send`: what rendering and the skip rules read."""
-
-    id: uuid.UUID
-    email: str
-    first_name: str
-    last_name: str
-    timezone: str
-    status: str
-    score: int
-    fields: dict
-    tags: list
-    external_id: str | None
-
-
-def _lock_contact(*, workspace, contact: Contact, key: str) -> tuple[LockedContact, bool, bool]:
-    """Lock the contact row; return it fresh, whether its address is suppressed and whether `key` exists.
-
-    One prepared statement (this is the hot path of every send). Caller holds a transaction.
-    """
-    digest = email_hash(contact.email)
-    sql = (
-        f"SELECT {', '.join('c.' + name for name in _CONTACT_COLUMNS)}, "
-        f"EXISTS (SELECT 1 FROM {Suppression._meta.db_table} s WHERE s.workspace_id = c.workspace_id "
-        f"AND s.email_hash = %s), "
-        f'EXISTS (SELECT 1 FROM {OutboxMessage._meta.db_table} o WHERE o.workspace_id = c.workspace_id AND o."key" = %s) '
-        f"FROM {Contact._meta.db_table} c WHERE c.id = %s AND c.workspace_id = %s FOR NO KEY UPDATE OF c"
-    )
-    with prepared_cursor() as cursor:
-        cursor.execute(sql, [digest, key, contact.pk, workspace.pk], prepare=True)
-        found = cursor.fetchone()
-    if found is None:
-        raise Contact.DoesNotExist(f"No contact {contact.pk} in workspace {workspace.pk}.")
-    values = dict(zip(_CONTACT_COLUMNS, found, strict=False))
-    fields = values["fields"]
-    values["fields"] = json.loads(fields) if isinstance(fields, str | bytes) else (fields or {})
-    values["tags"] = list(values["tags"] or [])
-    fresh = LockedContact(id=contact.pk, **values)
-    suppressed, exists = found[-2], found[-1]
-    if fresh.email != contact.email:  # changed meanwhile: the hash we checked was the old address's
-        suppressed = is_suppressed(workspace=workspace, email=fresh.email)
-    return fresh, suppressed, exists
-
-
-class HeldContacts:
-    """Contacts a caller has locked (SELECT ... FOR UPDATE) in its open transaction and holds as they now are.
-
-    Passed to `email_send`, it spares each send the locking read of its contact; whether an address is
-    suppressed is asked here, for all the contacts `prefetch` names in one query. The caller must really hold
-    their row locks (SELECT ... FOR UPDATE in this transaction) and pass them as they now are; a contact it
-    did not prefetch is read and locked by `email_send` as usual. Valid for that one transaction only: the
-    locks are what make its answers current.
-    """
-
-    def __init__(self) -> None:
-        self._suppressed: dict[tuple[Any, str], bool] = {}  # (workspace id, email hash) -> suppressed
-        self._held: set[Any] = set()
-
-    def holds(self, contact: Contact) -> bool:
-        """Whether `contact` is one the caller said it holds (passed to `prefetch`)."""
-        return contact.pk in self._held
-
-    def prefetch(self, contacts) -> None:
-        """Take these contacts as held (locked and current) and read the suppression of their addresses in one
-        query (those not read yet)."""
-        wanted: dict[Any, set[str]] = {}
-        for contact in contacts:
-            self._held.add(contact.pk)
-            digest = email_hash(contact.email)
-            if (contact.workspace_id, digest) not in self._suppressed:
-                wanted.setdefault(contact.workspace_id, set()).add(digest)
-        for workspace_id, digests in wanted.items():
-            found = set(Suppression.objects.filter(workspace_id=workspace_id, email_hash__in=digests)
-                        .values_list("email_hash", flat=True))  # fmt: skip
-            self._suppressed.update({(workspace_id, digest): digest in found for digest in digests})
-
-    def suppressed(self, *, workspace, contact: Contact) -> bool:
-        if contact.workspace_id != workspace.pk:
-            raise Contact.DoesNotExist(f"No contact {contact.pk} in workspace {workspace.pk}.")
-        entry = (contact.workspace_id, email_hash(contact.email))
-        if entry not in self._suppressed:  # an address changed in this transaction
-            self.prefetch([contact])
-        return self._suppressed[entry]
-
-
-class OutboxConflict(Exception):
-    """`OutboxBatch.flush` found keys that were already in the outbox: the results it gave for them were wrong,
-    so the caller's transaction must roll back (and its work be done again without a batch)."""
-
-    def __init__(self, keys: list[str]) -> None:
-        super().__init__(f"{len(keys)} outbox keys already existed: {', '.join(keys[:5])}")
-        self.keys = keys
-
-
-class OutboxBatch:
-    """The outbox rows of one transaction, written in one statement at its end instead of one INSERT per send.
-
-    For callers that send many emails in a transaction and hold their contacts (the runtime's batches): what a
-    send answers is known before its row is written, except that its key might already exist. A repeat within
-    the batch is answered from the batch; one in the database makes `flush` raise OutboxConflict, and the
-    caller then rolls back and does its work again without a batch (email_send answers "exists" then).
-    Repeats are rare: the runtime's key names the enrollment, node and visit, and commits with the step.
-    """
-
-    def __init__(self) -> None:
-        self._rows: dict[tuple[Any, str], OutboxMessage] = {}
-        self._flushed = False
-
-    def get(self, workspace, key: str) -> OutboxMessage | None:
-        return self._rows.get((workspace.pk, key))
-
-    def add(self, row: OutboxMessage) -> None:
-        if self._flushed:  # a send after the flush would never be written: a bug of the caller's, said loudly
-            raise RuntimeError("This outbox batch was flushed already; a later send needs a batch of its own.")
-        self._rows[(row.workspace_id, row.key)] = row
-
-    def flush(self) -> int:
-        """INSERT the collected rows in one statement, enqueue the delivery of the queued ones after commit;
-        return how many were written. Raises OutboxConflict (nothing to keep: roll back) if a key existed."""
-        rows = list(self._rows.values())
-        self._rows.clear()
-        self._flushed = True
-        if not rows:
-            return 0
-        sql, fields, timestamps = _outbox_insert_many()
-        documents = []
-        for row in rows:
-            for field in timestamps:
-                field.pre_save(row, add=True)
-            documents.append({field.column: getattr(row, field.attname) for field in fields})
-        with prepared_cursor() as cursor:
-            cursor.execute(sql, [_encode_rows(documents).decode()], prepare=True)
-            written = set(cursor.fetchall())
-        if len(written) != len(rows):
-            raise OutboxConflict(sorted(row.key for row in rows if (row.workspace_id, row.key) not in written))
-        for row in rows:
-            row._state.adding, row._state.db = False, "default"
-            if row.status == Status.QUEUED:
-                schedule_delivery(row.id)
-        return len(rows)
-
-
-_encode_rows = msgspec.json.Encoder().encode
-
-
-@functools.cache
-def _outbox_insert_many() -> tuple[str, list, list]:
-    """The INSERT of `OutboxBatch.flush` (rows as one JSON document, read with the table's own row type), its
-    fields, and the auto_now(_add) fields it stamps."""
-    fields, columns, timestamps = _outbox_columns()
-    table = OutboxMessage._meta.db_table
-    sql = (
-        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{table}, %s::json) "
-        f'ON CONFLICT (workspace_id, "key") DO NOTHING RETURNING workspace_id, "key"'
-    )
-    return sql, fields, timestamps
-
-
-def _outbox_columns() -> tuple[list, str, list]:
-    """The outbox's concrete fields, their quoted column list, and its auto_now(_add) fields."""
-    fields = OutboxMessage._meta.local_concrete_fields
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    timestamps = [field for field in fields if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)]
-    return list(fields), columns, timestamps
-
-
-def _insert_if_new(row: OutboxMessage) -> bool:
-    """INSERT the row unless its (workspace, key) exists; return whether it was inserted.
-
-    ON CONFLICT DO NOTHING waits for a concurrent inserter of the same key and then does nothing: no savepoint
-    and no error to recover from.
-    """
-    sql, fields, prepared = _outbox_insert()
-    values = [
-        field.get_db_prep_save(field.pre_save(row, add=True), connection) if field in prepared
-        else getattr(row, field.attname)
-        for field in fields
-    ]  # fmt: skip
-    with prepared_cursor() as cursor:
-        cursor.execute(sql, values, prepare=True)
-        inserted = cursor.fetchone() is not None
-    if inserted:
-        row._state.adding, row._state.db = False, "default"
-    return inserted
-
-
-@functools.cache
-def _outbox_insert() -> tuple[str, list, set]:
-    """The INSERT of `_insert_if_new`, its fields, and those whose value Django must prepare (timestamps, JSON).
-
-    Every other field's Python value is what psycopg sends as is; skipping Django's per-field preparation for
-    them halves the cost of building the statement.
-    """
-    fields, columns, timestamps = _outbox_columns()
-    prepared = {field for field in fields if isinstance(field, models.JSONField)} | set(timestamps)
-    sql = (
-        f"INSERT INTO {OutboxMessage._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
-        f'ON CONFLICT (workspace_id, "key") DO NOTHING RETURNING id'
-    )
-    return sql, fields, prepared
-
-
-def _existing(workspace, key: str) -> OutboxResult | None:
-    row = OutboxMessage.objects.filter(workspace=workspace, key=key).only("id", "status", "error").first()
-    return None if row is None else _exists(row)
-
-
-def _exists(row: OutboxMessage) -> OutboxResult:
-    """What email_send answers for a key that has its row already."""
-    return OutboxResult(outcome="exists", message_id=str(row.id), status=row.status, detail=row.error)
-
-
-def _recipient(contact: LockedContact) -> str:
-    name = single_line(f"{contact.first_name} {contact.last_name}")
-    try:
-        return formataddr((name, contact.email)) if name else contact.email
-    except UnicodeEncodeError:  # a non-ASCII local part (the API refuses them; a row may hold one): Django's
-        return contact.email  # builder sends it to the bare address
-
-
-def _skip_reason(*, contact: LockedContact, suppressed: bool) -> tuple[str, str] | None:
-    if contact.status != Contact.Status.SUBSCRIBED:
-        return "not_subscribed", f"The contact's status is '{contact.status}'."
-    if suppressed:
-        return "suppressed", "The address is on the suppression list."
-    return None
 
 
 def _move(row_id, *, frm: set[str] | str, to: str, **values) -> bool:
@@ -673,20 +254,11 @@ def _record_sent(handed: list[tuple[_Pending, str | None]]) -> None:
         for row, _ in handed:
             if row.pk in recorded:
                 by_workspace.setdefault(row.workspace_id, []).append(
-                    NewEvent(type="email.sent", contact_id=row.contact_id, properties=_event_properties(row),
+                    NewEvent(type="email.sent", contact_id=row.contact_id, properties=email_event_properties(row),
                              occurred_at=now, source=Event.Source.SYSTEM)
                 )  # fmt: skip
         for workspace_id, events in by_workspace.items():
             events_store(workspace=workspace_id, events=events)
-
-
-def _event_properties(row: OutboxMessage | _Pending, **extra) -> dict[str, Any]:
-    return {
-        "message_id": str(row.pk),
-        "node_id": row.node_id or None,
-        "workflow_id": str(row.workflow_id) if row.workflow_id else None,
-        **extra,
-    }
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -798,7 +370,7 @@ def email_track(
     reason = tracking.bot_reason(
         method=method, user_agent=user_agent, sent_at=row.sent_at, now=now, click=kind == tracking.CLICK
     )
-    properties = _event_properties(row, **({"url": url} if url else {}))
+    properties = email_event_properties(row, **({"url": url} if url else {}))
     events_emit(
         workspace=row.workspace,
         events=[NewEvent(
@@ -832,7 +404,7 @@ def email_unsubscribe(*, message: OutboxMessage, source: str = Event.Source.TRAC
     events_emit(
         workspace=message.workspace,
         events=[NewEvent(type="email.unsubscribed", contact_id=contact.pk,
-                         properties=_event_properties(message, via=via), source=source)],
+                         properties=email_event_properties(message, via=via), source=source)],
     )  # fmt: skip
     return True
 
@@ -912,7 +484,7 @@ def email_esp_event_record(*, esp: str, event) -> str | None:
         return None
     row = _outbox_for_esp(message_id=event.message_id, metadata=getattr(event, "metadata", None))
     if row is not None:
-        workspace, contact_id, properties = row.workspace, row.contact_id, _event_properties(row)
+        workspace, contact_id, properties = row.workspace, row.contact_id, email_event_properties(row)
     else:
         contact = _only_contact_with(event.recipient)
         if contact is None:
@@ -1009,7 +581,7 @@ def email_reply_record(*, esp: str, event) -> str | None:
                 break
     sender = message.from_email.addr_spec if message.from_email else None
     if row is not None:
-        workspace, contact_id, properties = row.workspace, row.contact_id, _event_properties(row)
+        workspace, contact_id, properties = row.workspace, row.contact_id, email_event_properties(row)
     else:
         contact = _only_contact_with(sender)
         if contact is None:

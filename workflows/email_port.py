@@ -7,8 +7,8 @@ from typing import Any
 from contacts.models import Contact
 from penguinflow.common.errors import InvalidInput
 from templates.models import EmailTemplate
+from templates.outbox import email_send
 from templates.rendering import TemplateRenderError
-from templates.services import email_send
 from workflows.engine.ports import EmailResult, PortError
 
 

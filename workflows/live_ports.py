@@ -24,8 +24,8 @@ from contacts.nodes import CONTACT_ATTRIBUTES
 from events.models import Event
 from events.services import NewEvent
 from penguinflow.common.db import bulk_update_rows
+from templates.outbox import HeldContacts, OutboxBatch
 from templates.rendering import text_env
-from templates.services import HeldContacts, OutboxBatch
 from workflows.engine.ports import EmailResult, PortError, Ports, WebhookResult
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,8 @@ def send_same_key(*, db_name: str, smtp_port: int, ids: dict, key: str, barrier,
 
     from contacts.models import Contact
     from templates.models import EmailTemplate
-    from templates.services import email_send, outbox_deliver
+    from templates.outbox import email_send
+    from templates.services import outbox_deliver
 
     contact = Contact.objects.select_related("workspace").get(pk=ids["contact"])
     template = EmailTemplate.objects.get(pk=ids["template"])

@@ -17,16 +17,9 @@ from templates.headers import InvalidAddress
 from templates.lanes import verdict
 from templates.mime import SessionLost
 from templates.models import OutboxMessage
+from templates.outbox import HeldContacts, OutboxBatch, OutboxConflict, email_send
 from templates.rendering import TemplateRenderError
-from templates.services import (
-    HeldContacts,
-    OutboxBatch,
-    OutboxConflict,
-    email_send,
-    outbox_deliver,
-    outbox_resend,
-    outbox_sweep,
-)
+from templates.services import outbox_deliver, outbox_resend, outbox_sweep
 from tests.factories import EmailTemplateFactory
 
 pytestmark = pytest.mark.django_db
@@ -513,14 +506,14 @@ def test_outbox_batch_writes_a_transactions_rows_at_flush_and_refuses_an_existin
 def test_outbox_rows_built_positionally_equal_rows_built_by_keyword(workspace, template):
     import uuid
 
-    from templates.services import _outbox_row
+    from templates.outbox_sql import outbox_row
 
     values = {"id": uuid.uuid4(), "workspace_id": workspace.pk, "key": "k", "contact_id": uuid.uuid4(),
               "template_id": template.pk, "node_id": "n1", "to_email": "ada@example.com", "message_id": "<x@y>"}  # fmt: skip
-    fast, slow = _outbox_row(**values), OutboxMessage(**values)
+    fast, slow = outbox_row(**values), OutboxMessage(**values)
     fields = [field.attname for field in OutboxMessage._meta.concrete_fields]
 
     assert [getattr(fast, name) for name in fields] == [getattr(slow, name) for name in fields]
-    assert fast._state.adding and fast.links is not _outbox_row(**values).links  # a fresh list per row
+    assert fast._state.adding and fast.links is not outbox_row(**values).links  # a fresh list per row
     with pytest.raises(TypeError):
-        _outbox_row(**values, subjct="typo")
+        outbox_row(**values, subjct="typo")

@@ -8,6 +8,7 @@ import pytest
 
 from templates import rendering
 from templates.models import EmailTemplate, OutboxMessage
+from templates.outbox import email_send
 from templates.rendering import (
     MAX_LOOP_ITERATIONS,
     MAX_OUTPUT_CHARS,
@@ -17,7 +18,6 @@ from templates.rendering import (
     render_parts,
     template_budget_errors,
 )
-from templates.services import email_send
 from tests.factories import ContactFactory, EmailTemplateFactory
 
 # The template of the issue: 8.9 s to preview and 1 MB of output.

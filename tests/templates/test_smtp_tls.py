@@ -15,7 +15,8 @@ from django.db import transaction
 
 from penguinflow.settings.base import email_settings_from_url
 from templates.models import OutboxMessage
-from templates.services import email_send, outbox_deliver
+from templates.outbox import email_send
+from templates.services import outbox_deliver
 from tests.templates.conftest import Recorder, free_port
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,8 @@ from contacts.models import Contact, Suppression
 from events.models import Event
 from templates import tracking
 from templates.models import OutboxMessage
-from templates.services import email_send, outbox_deliver
+from templates.outbox import email_send
+from templates.services import outbox_deliver
 
 pytestmark = pytest.mark.django_db
 

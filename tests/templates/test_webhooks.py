@@ -107,7 +107,7 @@ def test_postmark_events_replayed_twenty_times_are_recorded_once_each(client, wo
 
 
 def test_hard_bounce_sets_the_contact_bounced_and_suppresses_further_sends(client, workspace, template):
-    from templates.services import email_send
+    from templates.outbox import email_send
 
     contact = ContactFactory(workspace=workspace, email="john@example.com")
     row = sent_row(workspace, contact, esp_message_id="pm-1")
