@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from penguinflow.common.admin import ReadOnlyAdmin, service_action
-from templates import services
+from templates import recovery
 from templates.models import EmailTemplate, OutboxMessage
 
 
@@ -27,7 +27,7 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     actions = [
         service_action(
             "Resend deliberately (unknown or failed only)",
-            lambda message: services.outbox_resend(message=message),
+            lambda message: recovery.outbox_resend(message=message),
             done="messages queued again",
         )
     ]

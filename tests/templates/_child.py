@@ -18,9 +18,9 @@ def send_same_key(*, db_name: str, smtp_port: int, ids: dict, key: str, barrier,
     from django.db import connection, transaction
 
     from contacts.models import Contact
+    from templates.delivery import outbox_deliver
     from templates.models import EmailTemplate
     from templates.outbox import email_send
-    from templates.services import outbox_deliver
 
     contact = Contact.objects.select_related("workspace").get(pk=ids["contact"])
     template = EmailTemplate.objects.get(pk=ids["template"])

@@ -14,10 +14,11 @@ from datetime import timedelta
 
 import pytest
 
+from templates.delivery import outbox_deliver
 from templates.mime import wire_message
 from templates.models import OutboxMessage
 from templates.outbox import email_send
-from templates.services import outbox_deliver, outbox_sweep
+from templates.recovery import outbox_sweep
 
 ROW_ID = uuid.UUID("6f1c1f4e-8b1e-4a51-9f3a-1d2b3c4d5e6f")
 UNSUBSCRIBE = "<https://pf.example.test/u/abc:def>, <mailto:unsubscribe@acme.test?subject=unsubscribe%20abc:def>"

@@ -13,13 +13,14 @@ from django.utils import timezone
 from contacts.models import Contact, Suppression
 from contacts.services import suppression_add
 from events.models import Event
+from templates.delivery import outbox_deliver
 from templates.headers import InvalidAddress
 from templates.lanes import verdict
 from templates.mime import SessionLost
 from templates.models import OutboxMessage
 from templates.outbox import HeldContacts, OutboxBatch, OutboxConflict, email_send
+from templates.recovery import outbox_resend, outbox_sweep
 from templates.rendering import TemplateRenderError
-from templates.services import outbox_deliver, outbox_resend, outbox_sweep
 from tests.factories import EmailTemplateFactory
 
 pytestmark = pytest.mark.django_db
@@ -251,7 +252,7 @@ def test_unreachable_server_is_retried_later(
 def test_worker_death_between_handoff_and_record_leaves_unknown_and_never_resends_by_itself(
     workspace, contact, template, smtp, monkeypatch, django_capture_on_commit_callbacks
 ):
-    import templates.services as services
+    import templates.delivery as delivery
 
     result = send(workspace, contact, template, capture=django_capture_on_commit_callbacks)
 
@@ -261,7 +262,7 @@ def test_worker_death_between_handoff_and_record_leaves_unknown_and_never_resend
     def die(*args, **kwargs):
         raise WorkerKilled
 
-    monkeypatch.setattr(services, "_record_sent", die)  # killed right after the hand-off
+    monkeypatch.setattr(delivery, "_record_sent", die)  # killed right after the hand-off
     with pytest.raises(WorkerKilled):
         outbox_deliver(outbox_ids=[result.message_id])
     monkeypatch.undo()

@@ -14,9 +14,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from penguinflow.settings.base import email_settings_from_url
+from templates.delivery import outbox_deliver
 from templates.models import OutboxMessage
 from templates.outbox import email_send
-from templates.services import outbox_deliver
 from tests.templates.conftest import Recorder, free_port
 
 pytestmark = pytest.mark.django_db

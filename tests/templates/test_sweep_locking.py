@@ -20,8 +20,9 @@ import pytest
 from django.db import OperationalError, connection, connections, transaction
 from django.utils import timezone
 
+from templates.delivery import _PENDING_COLUMNS, _claim, _Pending, _record_sent
 from templates.models import OutboxMessage
-from templates.services import _PENDING_COLUMNS, _claim, _Pending, _record_sent, outbox_sweep
+from templates.recovery import outbox_sweep
 from tests.factories import ContactFactory
 
 ROWS = 1000

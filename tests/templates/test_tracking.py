@@ -12,9 +12,9 @@ from django.utils import timezone
 from contacts.models import Contact, Suppression
 from events.models import Event
 from templates import tracking
+from templates.delivery import outbox_deliver
 from templates.models import OutboxMessage
 from templates.outbox import email_send
-from templates.services import outbox_deliver
 
 pytestmark = pytest.mark.django_db
 

@@ -304,7 +304,7 @@ def test_chaos_every_enrollment_finishes_and_every_email_arrives_once(workspace,
             for message_id in rows.filter(status="sent").values_list("message_id", flat=True):
                 assert arrivals.get(message_id) == 1
             # The operator's part: an `unknown` email that never arrived is resent deliberately.
-            from templates.services import outbox_resend
+            from templates.recovery import outbox_resend
 
             unknown = list(rows.filter(status="unknown"))
             unknown_total += len(unknown)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from penguinflow.common.errors import DomainError
-from templates import services
+from templates import recovery
 from templates.models import OutboxMessage
 
 
@@ -23,7 +23,7 @@ class Command(BaseCommand):
         if not sweep and not resend:
             raise CommandError("Give --sweep and/or --resend ID.")
         if sweep:
-            report = services.outbox_sweep(dry_run=dry_run)
+            report = recovery.outbox_sweep(dry_run=dry_run)
             verb = "would mark" if dry_run else "marked"
             self.stdout.write(f"{verb} {report.unknown} unknown; {'would re-enqueue' if dry_run else 're-enqueued'} "
                               f"{report.requeued} queued")  # fmt: skip
@@ -35,7 +35,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"would resend {outbox_id} (status {message.status})")
                 continue
             try:
-                services.outbox_resend(message=message)
+                recovery.outbox_resend(message=message)
             except DomainError as error:
                 raise CommandError(f"{outbox_id}: {error.message}") from error
             self.stdout.write(f"queued {outbox_id} again")
