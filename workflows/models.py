@@ -8,6 +8,7 @@ import uuid
 from django.db import models
 
 from penguinflow.common.models import WorkspaceScopedModel
+from workflows.engine import statuses as enrollment_statuses
 
 
 class Workflow(WorkspaceScopedModel):
@@ -111,26 +112,25 @@ class Connection(models.Model):
         return f"{self.source_node_id}[{self.branch}] → {self.target_node_id}"
 
 
+# The live statuses as the database conditions spell them (plain strings, in the table's order).
+_LIVE_VALUES = [status.value for status in enrollment_statuses.LIVE_STATUSES]
+
+
 class Enrollment(WorkspaceScopedModel):
-    """One contact's run through one version: the single source of truth of where it stands."""
+    """One contact's run through one version: the single source of truth of where it stands.
 
-    class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        WAITING = "waiting", "Waiting"
-        COMPLETED = "completed", "Completed"
-        EXITED = "exited", "Exited"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+    Its statuses and their moves are the engine's (`workflows.engine.statuses`): the choices, `LIVE_STATUSES`,
+    `TRANSITIONS` and the conditions of the constraints below are built from that table.
+    """
 
-    LIVE_STATUSES = (Status.ACTIVE, Status.WAITING)
-    TRANSITIONS = {
-        Status.ACTIVE: {Status.WAITING, Status.COMPLETED, Status.EXITED, Status.FAILED, Status.CANCELLED},
-        Status.WAITING: {Status.ACTIVE, Status.COMPLETED, Status.EXITED, Status.FAILED, Status.CANCELLED},
-        Status.FAILED: {Status.ACTIVE, Status.CANCELLED},
-        Status.COMPLETED: set(),
-        Status.EXITED: set(),
-        Status.CANCELLED: set(),
-    }
+    Status = models.TextChoices(
+        "Status",
+        [(status.name, (status.value, status.label)) for status in enrollment_statuses.EnrollmentStatus],
+        module=__name__,
+        qualname="Enrollment.Status",
+    )
+    LIVE_STATUSES = tuple(map(Status, _LIVE_VALUES))
+    TRANSITIONS = enrollment_statuses.TRANSITIONS
 
     # Every write of an enrollment maintains each of its indexes, so none is kept twice: the foreign keys below
     # are served by the composite indexes of Meta that start with them (Django would add one more each).
@@ -139,7 +139,9 @@ class Enrollment(WorkspaceScopedModel):
     version = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="enrollments")
     contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="enrollments",
                                 db_index=False)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status(enrollment_statuses.INITIAL_STATUS)
+    )
     current_node_id = models.CharField(max_length=64, blank=True)
     entered_at = models.DateTimeField()
     next_run_at = models.DateTimeField(null=True, blank=True)
@@ -166,7 +168,7 @@ class Enrollment(WorkspaceScopedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["workflow", "contact"],
-                condition=models.Q(status__in=["active", "waiting"]),
+                condition=models.Q(status__in=_LIVE_VALUES),
                 name="enrollment_one_live_per_contact",
             ),
             models.UniqueConstraint(fields=["workflow", "contact", "entry_key"], name="enrollment_unique_entry"),
@@ -174,7 +176,7 @@ class Enrollment(WorkspaceScopedModel):
         indexes = [
             models.Index(
                 fields=["next_run_at"],
-                condition=models.Q(status__in=["active", "waiting"]),
+                condition=models.Q(status__in=_LIVE_VALUES),
                 name="enrollment_due_live",
             ),
             models.Index(fields=["workflow", "status"], name="enrollment_workflow_status"),
@@ -182,7 +184,8 @@ class Enrollment(WorkspaceScopedModel):
             models.Index(fields=["workspace", "-created_at"], name="enrollment_ws_created"),
             models.Index(
                 fields=["contact", "waiting_for"],
-                condition=models.Q(status="waiting") & ~models.Q(waiting_for=""),
+                condition=models.Q(status=enrollment_statuses.EnrollmentStatus.WAITING.value)
+                & ~models.Q(waiting_for=""),
                 name="enrollment_event_waiters",
             ),
         ]

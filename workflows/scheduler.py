@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import django_rq
@@ -24,20 +25,33 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from workflows.engine.statuses import LIVE_STATUSES
 from workflows.models import Enrollment, Workflow
+from workflows.runtime import RUNNING_WORKFLOW_STATUSES
 
 logger = logging.getLogger(__name__)
 
 QUEUE = "engine"
 
+
+def _sql_list(values: Iterable[str]) -> str:
+    """Return the values as an SQL list of string literals (they are our own constants, never input)."""
+    return ", ".join("'" + str(value).replace("'", "''") + "'" for value in values)
+
+
+# Written into the SQL once, at import, from the status tables (the statement stays a constant string, and the
+# live list matches the partial index enrollment_due_live that the claim walks).
+_LIVE = _sql_list(LIVE_STATUSES)
+_RUNNING_WORKFLOWS = _sql_list(RUNNING_WORKFLOW_STATUSES)
+
 _CLAIM_SQL = f"""
 WITH due AS (
     SELECT e.id FROM {Enrollment._meta.db_table} e
-    WHERE e.status IN ('active', 'waiting')
+    WHERE e.status IN ({_LIVE})
       AND e.next_run_at <= %(now)s
       AND (e.lease_expires_at IS NULL OR e.lease_expires_at < %(now)s)
       AND NOT EXISTS (SELECT 1 FROM {Workflow._meta.db_table} w
-                      WHERE w.id = e.workflow_id AND w.status NOT IN ('active', 'archived'))
+                      WHERE w.id = e.workflow_id AND w.status NOT IN ({_RUNNING_WORKFLOWS}))
     ORDER BY e.next_run_at
     LIMIT %(limit)s
     FOR UPDATE OF e SKIP LOCKED

@@ -2,7 +2,8 @@
 
 The live runtime stores ``EnrollmentState.to_dict()`` between runs (and mirrors ``status``, ``current_node`` and
 ``next_run_at`` into columns for its queries); the simulator keeps it in memory. Both hand it back to
-``run_enrollment`` with a ``Resume`` when a timer fires or an event arrives.
+``run_enrollment`` with a ``Resume`` when a timer fires or an event arrives. The statuses and the moves
+between them are those of ``workflows.engine.statuses``; ``EnrollmentState.move_to`` changes a status.
 """
 
 from __future__ import annotations
@@ -10,6 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+
+from workflows.engine.statuses import (
+    INITIAL_STATUS,
+    LIVE_STATUSES,
+    STOPPED_STATUSES,
+    EnrollmentStatus,
+    parse_status,
+    transition,
+)
 
 __all__ = [
     "LIVE_STATUSES",
@@ -22,9 +32,7 @@ __all__ = [
     "new_enrollment",
 ]
 
-Status = Literal["active", "waiting", "completed", "exited", "failed"]
-LIVE_STATUSES = frozenset({"active", "waiting"})
-TERMINAL_STATUSES = frozenset({"completed", "exited", "failed"})
+TERMINAL_STATUSES = STOPPED_STATUSES  # the runner leaves these as they are
 STATE_FORMAT = 1
 
 
@@ -87,7 +95,7 @@ class EnrollmentState:
     contact_id: str
     trigger_node: str
     entered_at: datetime
-    status: Status = "active"
+    status: EnrollmentStatus = INITIAL_STATUS
     current_node: str | None = None
     step_count: int = 0
     visits: dict[str, int] = field(default_factory=dict)
@@ -103,16 +111,20 @@ class EnrollmentState:
     @property
     def next_run_at(self) -> datetime | None:
         """Return when the scheduler should resume this enrollment (``None``: not on a timer)."""
-        return self.wait.due_at if self.wait is not None and self.status == "waiting" else None
+        return self.wait.due_at if self.wait is not None and self.status == EnrollmentStatus.WAITING else None
 
     @property
     def awaited_event(self) -> str | None:
         """Return the event type this enrollment waits for, if any (the runtime indexes waiters by it)."""
-        return self.wait.event if self.wait is not None and self.status == "waiting" else None
+        return self.wait.event if self.wait is not None and self.status == EnrollmentStatus.WAITING else None
 
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+    def move_to(self, status: EnrollmentStatus) -> None:
+        """Change the status, if ``TRANSITIONS`` allows the move (``StatusTransitionError`` if not)."""
+        self.status = transition(self.status, status)
 
     def copy(self) -> EnrollmentState:
         """Return a copy the runner may change without touching this one."""
@@ -166,7 +178,7 @@ class EnrollmentState:
             contact_id=data["contact_id"],
             trigger_node=data["trigger_node"],
             entered_at=_moment(data["entered_at"]),  # type: ignore[arg-type]
-            status=data.get("status", "active"),
+            status=parse_status(data.get("status", INITIAL_STATUS)),
             current_node=data.get("current_node"),
             step_count=int(data.get("step_count", 0)),
             visits={str(key): int(value) for key, value in (data.get("visits") or {}).items()},
