@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from workflows.engine.conditions import check_rule
 from workflows.engine.errors import pydantic_details
-from workflows.engine.graph import DEFAULT_BRANCH, Graph, Node, WorkflowSettings
+from workflows.engine.graph import DEFAULT_BRANCH, Edge, Graph, Node, WorkflowSettings
 from workflows.engine.registry import NodeType, registry
 
 __all__ = ["MAX_NODES", "Issue", "split_issues", "validate"]
@@ -71,124 +71,204 @@ class _Checked:
     branches: tuple[str, ...] | None  # None: unknown (invalid config or type)
 
 
+class _Found:
+    """The issues found so far, in the order found."""
+
+    __slots__ = ("issues",)
+
+    def __init__(self) -> None:
+        self.issues: list[Issue] = []
+
+    def error(self, code: str, message: str, **ids: str | None) -> None:
+        self.issues.append(Issue("error", code, message, **ids))
+
+    def warning(self, code: str, message: str, **ids: str | None) -> None:
+        self.issues.append(Issue("warning", code, message, **ids))
+
+
 def validate(graph: Graph, settings: WorkflowSettings | None = None) -> list[Issue]:
     """Return every error and warning of ``graph`` under ``settings``, errors first."""
-    issues: list[Issue] = []
+    found = _Found()
+    _check_size(graph, found)
+    _check_unique_ids(graph, found)
+    checked = {node.id: _check_node(node, found) for node in graph.node_by_id.values()}
+    triggers = _check_triggers(checked, found)
+    successors, connected = _check_edges(graph, checked, found)
+    reachable = _reachable(triggers, successors)
+    _check_reachable(checked, triggers, reachable, found)
+    _check_cycles(checked, successors, found)
+    _check_branches_connected(checked, connected, found)
+    for node_id in _cannot_complete(checked, connected, successors, reachable):
+        found.warning(
+            "no_way_to_complete",
+            f"From {_name(checked[node_id].node)} every path loops forever: no path ends or exits. Add a way "
+            "out of the loop (a condition leading to an end, or an Exit).",
+            node_id=node_id,
+        )
+    _check_exit_conditions(settings or WorkflowSettings(), found)
+    found.issues.sort(key=lambda issue: issue.level != "error")
+    return found.issues
 
-    def error(code: str, message: str, **ids: str | None) -> None:
-        issues.append(Issue("error", code, message, **ids))
 
-    def warning(code: str, message: str, **ids: str | None) -> None:
-        issues.append(Issue("warning", code, message, **ids))
-
+def _check_size(graph: Graph, found: _Found) -> None:
     if len(graph.nodes) > MAX_NODES:
-        error(
+        found.error(
             "too_many_nodes",
             f"The workflow has {len(graph.nodes)} nodes; split it into workflows of at most {MAX_NODES}.",
         )
 
+
+def _check_unique_ids(graph: Graph, found: _Found) -> None:
     for node_id, count in Counter(node.id for node in graph.nodes).items():
         if count > 1:
-            error(
+            found.error(
                 "duplicate_node_id",
                 f"{count} nodes share the id {node_id!r}; give each node its own id.",
                 node_id=node_id,
             )
     for edge_id, count in Counter(edge.id for edge in graph.edges).items():
         if count > 1:
-            error(
+            found.error(
                 "duplicate_edge_id",
                 f"{count} edges share the id {edge_id!r}; give each edge its own id.",
                 edge_id=edge_id,
             )
 
-    checked: dict[str, _Checked] = {}
-    for node in graph.node_by_id.values():
-        checked[node.id] = _check_node(node, error, warning)
 
+def _check_node(node: Node, found: _Found) -> _Checked:
+    node_type = registry.get(node.type)
+    if node_type is None:
+        found.error(
+            "unknown_node_type",
+            f"{_name(node)} has the unknown type {node.type!r}; replace it with a node from the palette.",
+            node_id=node.id,
+        )
+        return _Checked(node, None, None, None)
+    try:
+        config = node_type.parse_config(node.config_dict())
+    except ValidationError as failure:
+        for path, text in pydantic_details(failure, prefix="config").items():
+            found.error("invalid_config", f"{_name(node)}: {path} {text}.", node_id=node.id)
+        branches = None if node_type.branches == "dynamic" else node_type.branches
+        return _Checked(node, node_type, None, branches)  # type: ignore[arg-type]
+    for path, rule in node_type.rules(config):
+        for problem in check_rule(rule):
+            found.error("invalid_rule", f"{_name(node)}: config.{path}: {problem}.", node_id=node.id)
+    for level, code, message in node_type.problems(config):
+        report = found.error if level == "error" else found.warning
+        report(code, f"{_name(node)}: {message}", node_id=node.id)
+    return _Checked(node, node_type, config, tuple(node_type.branches_for(config)))
+
+
+def _check_triggers(checked: dict[str, _Checked], found: _Found) -> list[str]:
+    """Return the ids of the trigger nodes (an error if there is none)."""
     triggers = [
         c.node.id for c in checked.values() if c.node_type is not None and c.node_type.kind == "trigger"
     ]
     if not triggers:
-        error(
+        found.error(
             "no_trigger",
             "The workflow has no trigger: add one (e.g. an Event trigger) so that contacts can enter.",
         )
+    return triggers
 
+
+def _check_edges(
+    graph: Graph, checked: dict[str, _Checked], found: _Found
+) -> tuple[dict[str, list[str]], set[tuple[str, str]]]:
+    """Return each node's next nodes and the (node, branch) pairs connected, by the edges that are sound."""
     successors: dict[str, list[str]] = defaultdict(list)
     connected: set[tuple[str, str]] = set()
     for edge in graph.edges:
-        source, target = checked.get(edge.source), checked.get(edge.target)
-        if source is None or target is None:
-            missing = " and ".join(
-                f"{role} {node_id!r}"
-                for role, node_id in (("source", edge.source), ("target", edge.target))
-                if node_id not in checked
-            )
-            error(
-                "dangling_edge",
-                f"The edge points to a missing {missing}; delete it or reconnect it.",
-                edge_id=edge.id,
-            )
-            continue
-        if source.branches is not None and edge.branch not in source.branches:
-            have = ", ".join(source.branches) or "none"
-            error(
-                "unknown_branch",
-                f"{_name(source.node)} has no branch {edge.branch!r} (its branches: {have}); reconnect the edge "
-                "from one of them.",
-                node_id=source.node.id,
-                edge_id=edge.id,
-            )
-            continue
-        if target.node_type is not None and target.node_type.kind == "trigger":
-            error(
-                "edge_into_trigger",
-                f"An edge leads into the trigger {_name(target.node)}; triggers start enrollments and take no "
-                "incoming edges. Delete the edge.",
-                node_id=target.node.id,
-                edge_id=edge.id,
-            )
-            continue
-        if (edge.source, edge.branch) in connected:
-            error(
-                "duplicate_branch",
-                f"The {edge.branch!r} branch of {_name(source.node)} has more than one edge; keep one (a branch "
-                "leads to exactly one next node).",
-                node_id=source.node.id,
-                edge_id=edge.id,
-            )
+        if _edge_problem(edge, checked, connected, found):
             continue
         connected.add((edge.source, edge.branch))
         successors[edge.source].append(edge.target)
+    return successors, connected
 
-    reachable = _reachable(triggers, successors)
+
+def _edge_problem(
+    edge: Edge, checked: dict[str, _Checked], connected: set[tuple[str, str]], found: _Found
+) -> bool:
+    """Report what is wrong with ``edge`` (the first thing only); return whether anything is."""
+    source, target = checked.get(edge.source), checked.get(edge.target)
+    if source is None or target is None:
+        missing = " and ".join(
+            f"{role} {node_id!r}"
+            for role, node_id in (("source", edge.source), ("target", edge.target))
+            if node_id not in checked
+        )
+        found.error(
+            "dangling_edge",
+            f"The edge points to a missing {missing}; delete it or reconnect it.",
+            edge_id=edge.id,
+        )
+    elif source.branches is not None and edge.branch not in source.branches:
+        have = ", ".join(source.branches) or "none"
+        found.error(
+            "unknown_branch",
+            f"{_name(source.node)} has no branch {edge.branch!r} (its branches: {have}); reconnect the edge "
+            "from one of them.",
+            node_id=source.node.id,
+            edge_id=edge.id,
+        )
+    elif target.node_type is not None and target.node_type.kind == "trigger":
+        found.error(
+            "edge_into_trigger",
+            f"An edge leads into the trigger {_name(target.node)}; triggers start enrollments and take no "
+            "incoming edges. Delete the edge.",
+            node_id=target.node.id,
+            edge_id=edge.id,
+        )
+    elif (edge.source, edge.branch) in connected:
+        found.error(
+            "duplicate_branch",
+            f"The {edge.branch!r} branch of {_name(source.node)} has more than one edge; keep one (a branch "
+            "leads to exactly one next node).",
+            node_id=source.node.id,
+            edge_id=edge.id,
+        )
+    else:
+        return False
+    return True
+
+
+def _check_reachable(
+    checked: dict[str, _Checked], triggers: list[str], reachable: set[str], found: _Found
+) -> None:
     for node_id, item in checked.items():
         if node_id not in reachable and node_id not in triggers:
-            error(
+            found.error(
                 "unreachable_node",
                 f"No trigger leads to {_name(item.node)}; connect it to the flow or delete it.",
                 node_id=node_id,
             )
 
+
+def _check_cycles(checked: dict[str, _Checked], successors: dict[str, list[str]], found: _Found) -> None:
     waits = {
         node_id for node_id, item in checked.items() if item.node_type is not None and item.node_type.is_wait
     }
     for cycle in _cycles_without(waits, checked, successors):
         listed = ", ".join(cycle)
-        error(
+        found.error(
             "cycle_without_wait",
             f"The loop through {listed} has no wait node, so a contact would go round it instantly; add a "
             "Delay, Wait until or Wait for event to the loop.",
             node_id=cycle[0],
         )
 
+
+def _check_branches_connected(
+    checked: dict[str, _Checked], connected: set[tuple[str, str]], found: _Found
+) -> None:
+    """Warn about triggers that lead nowhere and branches left open (they complete there: see the top)."""
     for node_id, item in checked.items():
         if item.branches is None or item.node_type is None:
             continue
         if item.node_type.kind == "trigger":
             if (node_id, DEFAULT_BRANCH) not in connected:
-                warning(
+                found.warning(
                     "trigger_not_connected",
                     f"The trigger {_name(item.node)} leads nowhere: contacts who enter complete at once. Connect "
                     "it to the first step.",
@@ -199,54 +279,21 @@ def validate(graph: Graph, settings: WorkflowSettings | None = None) -> list[Iss
             continue
         for branch in item.branches:
             if (node_id, branch) not in connected:
-                warning(
+                found.warning(
                     "branch_not_connected",
-                    f"The {branch!r} branch of {_name(item.node)} is not connected: contacts who take it complete "
-                    "there. Connect it if they should go on.",
+                    f"The {branch!r} branch of {_name(item.node)} is not connected: contacts who take it "
+                    "complete there. Connect it if they should go on.",
                     node_id=node_id,
                 )
 
-    for node_id in _cannot_complete(checked, connected, successors, reachable):
-        warning(
-            "no_way_to_complete",
-            f"From {_name(checked[node_id].node)} every path loops forever: no path ends or exits. Add a way "
-            "out of the loop (a condition leading to an end, or an Exit).",
-            node_id=node_id,
-        )
 
-    for index, condition in enumerate((settings or WorkflowSettings()).exit_conditions):
+def _check_exit_conditions(settings: WorkflowSettings, found: _Found) -> None:
+    for index, condition in enumerate(settings.exit_conditions):
         for part, rule in (("rule", condition.rule), ("filter", condition.filter)):
             if rule is None:
                 continue
             for problem in check_rule(rule):
-                error("invalid_exit_condition", f"Exit condition {index + 1}, {part}: {problem}.")
-
-    issues.sort(key=lambda issue: issue.level != "error")
-    return issues
-
-
-def _check_node(node: Node, error: Any, warning: Any) -> _Checked:
-    node_type = registry.get(node.type)
-    if node_type is None:
-        error(
-            "unknown_node_type",
-            f"{_name(node)} has the unknown type {node.type!r}; replace it with a node from the palette.",
-            node_id=node.id,
-        )
-        return _Checked(node, None, None, None)
-    try:
-        config = node_type.parse_config(node.config_dict())
-    except ValidationError as failure:
-        for path, text in pydantic_details(failure, prefix="config").items():
-            error("invalid_config", f"{_name(node)}: {path} {text}.", node_id=node.id)
-        branches = None if node_type.branches == "dynamic" else node_type.branches
-        return _Checked(node, node_type, None, branches)  # type: ignore[arg-type]
-    for path, rule in node_type.rules(config):
-        for problem in check_rule(rule):
-            error("invalid_rule", f"{_name(node)}: config.{path}: {problem}.", node_id=node.id)
-    for level, code, message in node_type.problems(config):
-        (error if level == "error" else warning)(code, f"{_name(node)}: {message}", node_id=node.id)
-    return _Checked(node, node_type, config, tuple(node_type.branches_for(config)))
+                found.error("invalid_exit_condition", f"Exit condition {index + 1}, {part}: {problem}.")
 
 
 def _reachable(starts: Iterable[str], successors: dict[str, list[str]]) -> set[str]:
