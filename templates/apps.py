@@ -6,6 +6,7 @@ class TemplatesConfig(AppConfig):
     verbose_name = "Email templates and delivery"
 
     def ready(self) -> None:
+        # Imported here, not at the top: Django loads apps.py before any model, and the receivers import models.
         from templates import receivers
 
         receivers.connect()

@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from templates import services, tracking
+from templates import engagement, tracking
 
 _NO_STORE = "no-store, no-cache, must-revalidate, private, max-age=0"
 
@@ -22,7 +22,7 @@ def _user_agent(request) -> str:
 
 @require_http_methods(["GET", "HEAD"])
 def open_pixel(request, token: str):
-    known, _ = services.email_track(
+    known, _ = engagement.email_track(
         kind=tracking.OPEN, token=token, method=request.method, user_agent=_user_agent(request)
     )
     if not known:
@@ -34,7 +34,7 @@ def open_pixel(request, token: str):
 
 @require_http_methods(["GET", "HEAD"])
 def click(request, token: str):
-    known, url = services.email_track(
+    known, url = engagement.email_track(
         kind=tracking.CLICK, token=token, method=request.method, user_agent=_user_agent(request)
     )
     if not known or not url:
@@ -66,11 +66,11 @@ def unsubscribe(request, token: str):
     """GET shows a confirmation page with a button and changes nothing; POST (RFC 8058 one-click) unsubscribes."""
     if token == "preview":
         return _page("Unsubscribe", format_html("<p>{}</p>", "This is the unsubscribe link of a preview."))
-    message = services.outbox_for_unsubscribe_token(token)
+    message = engagement.outbox_for_unsubscribe_token(token)
     if message is None:
         raise Http404
     if request.method == "POST":
-        services.email_unsubscribe(message=message)
+        engagement.email_unsubscribe(message=message)
         return _page(
             "You are unsubscribed",
             format_html("<p>{} will not receive these emails any more.</p>", message.contact.email),

@@ -6,21 +6,19 @@ only hands the event to one service.
 
 from __future__ import annotations
 
+from anymail import signals as anymail_signals
+
+from templates.esp_events import email_esp_event_record, email_reply_record
+
 
 def on_tracking(sender, event, esp_name, **kwargs) -> None:
-    from templates.services import email_esp_event_record
-
     email_esp_event_record(esp=esp_name, event=event)
 
 
 def on_inbound(sender, event, esp_name, **kwargs) -> None:
-    from templates.services import email_reply_record
-
     email_reply_record(esp=esp_name, event=event)
 
 
 def connect() -> None:
-    from anymail.signals import inbound, tracking
-
-    tracking.connect(on_tracking, dispatch_uid="penguinflow.templates.tracking")
-    inbound.connect(on_inbound, dispatch_uid="penguinflow.templates.inbound")
+    anymail_signals.tracking.connect(on_tracking, dispatch_uid="penguinflow.templates.tracking")
+    anymail_signals.inbound.connect(on_inbound, dispatch_uid="penguinflow.templates.inbound")

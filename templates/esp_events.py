@@ -1,4 +1,8 @@
-"""Email: the exactly-once outbox, delivery, tracking, unsubscribe and ESP webhooks."""
+"""What ESPs tell us through django-anymail's webhooks (its tracking and inbound signals; see
+`templates.receivers`): delivery events (delivered, opened, clicked, bounced, complained, unsubscribed) become
+`email.*` events, deduplicated by the ESP's event id, with their consequences for the contact; inbound mail
+becomes `email.replied`, or an unsubscribe when sent to our List-Unsubscribe mailbox.
+"""
 
 from __future__ import annotations
 
@@ -8,96 +12,21 @@ import logging
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from contacts.models import Contact, Suppression
 from contacts.services import contact_update, suppression_add
 from events.models import Event
 from events.services import NewEvent, events_emit
-from templates import tracking
+from templates.engagement import email_unsubscribe, outbox_for_unsubscribe_token
 from templates.headers import outbox_id_from_message_id, unsubscribe_mailbox
 from templates.models import OutboxMessage
 from templates.outbox import email_event_properties
 from templates.rendering import single_line
 
 logger = logging.getLogger(__name__)
-
-Status = OutboxMessage.Status
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Tracking and unsubscribe (CONTRACT §10)
-
-
-def email_track(
-    *, kind: str, token: str, method: str = "GET", user_agent: str = "", now: datetime | None = None
-) -> tuple[bool, str | None]:
-    """Record an open or a click from a tracking token; return (known, redirect URL for clicks).
-
-    An unknown, forged or foreign token returns (False, None) and writes nothing. Scanner and prefetch hits are
-    recorded with flags {"bot": true, "reason": ...}, which event processing skips.
-    """
-    parsed = tracking.read_token(kind, token)
-    if parsed is None:
-        return False, None
-    outbox_id, index = parsed
-    row = OutboxMessage.objects.select_related("workspace").filter(pk=outbox_id).first()
-    if row is None:
-        return False, None
-    url = None
-    if kind == tracking.CLICK:
-        if index is None or not (0 <= index < len(row.links)):
-            return False, None
-        url = row.links[index]
-    now = now or timezone.now()
-    reason = tracking.bot_reason(
-        method=method, user_agent=user_agent, sent_at=row.sent_at, now=now, click=kind == tracking.CLICK
-    )
-    properties = email_event_properties(row, **({"url": url} if url else {}))
-    events_emit(
-        workspace=row.workspace,
-        events=[NewEvent(
-            type="email.clicked" if kind == tracking.CLICK else "email.opened", contact_id=row.contact_id,
-            properties=properties, occurred_at=now, source=Event.Source.TRACKING,
-            flags={"bot": True, "reason": reason} if reason else {},
-        )],
-    )  # fmt: skip
-    return True, url
-
-
-def outbox_for_unsubscribe_token(token: str) -> OutboxMessage | None:
-    parsed = tracking.read_token(tracking.UNSUBSCRIBE, token)
-    if parsed is None:
-        return None
-    return OutboxMessage.objects.select_related("workspace", "contact").filter(pk=parsed[0]).first()
-
-
-@transaction.atomic
-def email_unsubscribe(*, message: OutboxMessage, source: str = Event.Source.TRACKING, via: str = "one_click") -> bool:
-    """Unsubscribe the recipient of `message` (status, suppression, `email.unsubscribed`); idempotent.
-
-    Returns False, changing nothing, when the contact was not subscribed any more.
-    """
-    contact = Contact.objects.select_for_update().get(pk=message.contact_id)
-    if contact.status != Contact.Status.SUBSCRIBED:
-        suppression_add(workspace=message.workspace, email=contact.email, reason=Suppression.Reason.UNSUBSCRIBED)
-        return False
-    contact_update(contact=contact, changes={"status": Contact.Status.UNSUBSCRIBED}, source=source)
-    suppression_add(workspace=message.workspace, email=contact.email, reason=Suppression.Reason.UNSUBSCRIBED)
-    events_emit(
-        workspace=message.workspace,
-        events=[NewEvent(type="email.unsubscribed", contact_id=contact.pk,
-                         properties=email_event_properties(message, via=via), source=source)],
-    )  # fmt: skip
-    return True
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# ESP webhooks (django-anymail's tracking and inbound signals; see templates/receivers.py)
 
 # Anymail's normalized event type → our event type. `deferred`, `queued`, `sent` and the like are not events of
 # the catalogue: they are logged and dropped.
