@@ -54,6 +54,33 @@ class OutboxResult:
         return self.status in {Status.QUEUED, Status.SENDING, Status.SENT}
 
 
+@dataclass(frozen=True, slots=True)
+class SendOptions:
+    """How `email_send` reads and writes, never what it sends: a message comes out the same whichever it gets.
+
+    held: contacts the caller has locked in its open transaction and passes as they now are (`HeldContacts`;
+        the runtime's batches lock their contacts first). A send to one of them skips its locking read of the
+        contact, and suppression is read for all of them in one query. A contact not held is read and locked
+        as usual, and so is every contact outside a transaction.
+    batch: with `held`, the `OutboxBatch` that collects the rows of held contacts instead of one INSERT per
+        send. The caller flushes it before it commits; a flush that raises OutboxConflict means: roll back and
+        do the work again without a batch.
+
+    Valid for one transaction: the locks behind `held` are what make its answers current. `ONE_BY_ONE` (the
+    default) locks and reads each contact and inserts each row, right for a caller that sends one email.
+    """
+
+    held: HeldContacts | None = None
+    batch: OutboxBatch | None = None
+
+    def __post_init__(self) -> None:
+        if self.batch is not None and self.held is None:
+            raise ValueError("An OutboxBatch needs HeldContacts: only the rows of held contacts are collected.")
+
+
+ONE_BY_ONE = SendOptions()
+
+
 def email_send(
     *,
     key: str,
@@ -68,8 +95,7 @@ def email_send(
     reply_to: str | None = None,
     track_opens: bool = True,
     track_clicks: bool = True,
-    held: HeldContacts | None = None,
-    batch: OutboxBatch | None = None,
+    options: SendOptions = ONE_BY_ONE,
 ) -> OutboxResult:
     """Render `template` for `contact` and store it in the outbox under `key`; deliver it after commit.
 
@@ -78,12 +104,8 @@ def email_send(
     row locked (an unsubscribe that commits first wins). Runs in the caller's transaction when there is one
     (the runtime's send_email effect); the delivery job is enqueued on queue "email" only once that commits.
 
-    `held` says the caller already holds `contact`'s row lock in its open transaction and `contact` is the row
-    as it now is (the runtime's batches lock their contacts first): then it is not read again, and suppression
-    is read from `held`, which asks for all of a batch's addresses in one query. With `held`, `batch` collects
-    the row instead of inserting it: `OutboxBatch.flush` writes all of them in one statement before the caller
-    commits (and raises OutboxConflict if a key turns out to exist; the caller rolls back and does its work
-    again without `batch`).
+    The keyword parameters are the message; `options` (SendOptions) only says how it is read and written: a
+    caller that holds its contacts' locks spares each send the locking read (`held`) and its INSERT (`batch`).
 
     Raises TemplateRenderError (422, code template_render_error, `details` = {part: "line N: message"}) when
     the template does not render for this contact, and InvalidAddress (400) for an unusable from/reply-to:
@@ -98,6 +120,7 @@ def email_send(
     # No savepoint (two round trips per send): nothing is written before the render, so a render error is
     # raised after the block has exited cleanly and leaves the caller's transaction usable.
     render_error: TemplateRenderError | None = None
+    held, batch = options.held, options.batch
     if held is not None and not (transaction.get_connection().in_atomic_block and held.holds(contact)):
         held = None  # not one of the contacts the caller locked (or no transaction to hold a lock in)
     if held is None:
@@ -169,11 +192,11 @@ def email_send(
 class HeldContacts:
     """Contacts a caller has locked (SELECT ... FOR UPDATE) in its open transaction and holds as they now are.
 
-    Passed to `email_send`, it spares each send the locking read of its contact; whether an address is
-    suppressed is asked here, for all the contacts `prefetch` names in one query. The caller must really hold
-    their row locks (SELECT ... FOR UPDATE in this transaction) and pass them as they now are; a contact it
-    did not prefetch is read and locked by `email_send` as usual. Valid for that one transaction only: the
-    locks are what make its answers current.
+    Passed to `email_send` in its SendOptions, it spares each send the locking read of its contact; whether an
+    address is suppressed is asked here, for all the contacts `prefetch` names in one query. The caller must
+    really hold their row locks (SELECT ... FOR UPDATE in this transaction) and pass them as they now are; a
+    contact it did not prefetch is read and locked by `email_send` as usual. Valid for that one transaction
+    only: the locks are what make its answers current.
     """
 
     def __init__(self) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from contacts.models import Contact
 from penguinflow.common.errors import InvalidInput
 from templates.models import EmailTemplate
-from templates.outbox import email_send
+from templates.outbox import SendOptions, email_send
 from templates.rendering import TemplateRenderError
 from workflows.engine.ports import EmailResult, PortError
 
@@ -43,7 +43,7 @@ def send_through_outbox(
             key=key, workspace=workspace, contact=contact, template=template, context=context,
             node_id=node_id, workflow_id=origin.workflow_id, enrollment_id=enrollment_id,
             from_email=from_email, reply_to=reply_to, track_opens=track_opens, track_clicks=track_clicks,
-            held=book.held(), batch=book.outbox,
+            options=SendOptions(held=book.held(), batch=book.outbox),
         )  # fmt: skip
     except TemplateRenderError as error:
         problems = "; ".join(f"{part}: {text}" for part, text in (error.details or {}).items())

@@ -18,7 +18,7 @@ from templates.headers import InvalidAddress
 from templates.lanes import verdict
 from templates.mime import SessionLost
 from templates.models import OutboxMessage
-from templates.outbox import HeldContacts, OutboxBatch, OutboxConflict, email_send
+from templates.outbox import HeldContacts, OutboxBatch, OutboxConflict, SendOptions, email_send
 from templates.recovery import outbox_resend, outbox_sweep
 from templates.rendering import TemplateRenderError
 from tests.factories import EmailTemplateFactory
@@ -386,13 +386,14 @@ def test_held_contacts_read_suppression_once_and_keep_every_skip_rule(
         with django_assert_num_queries(1):
             held.prefetch(locked)
         by_id = {person.pk: person for person in locked}
+        options = SendOptions(held=held)
         results = {
             name: email_send(key=f"k-{name}", workspace=workspace, contact=by_id[person.pk], template=template,
-                             context={}, held=held)
+                             context={}, options=options)
             for name, person in (("mailed", mailed), ("suppressed", suppressed), ("unsubscribed", unsubscribed))
         }  # fmt: skip
         repeat = email_send(key="k-mailed", workspace=workspace, contact=by_id[mailed.pk], template=template,
-                            context={}, held=held)  # fmt: skip
+                            context={}, options=options)  # fmt: skip
 
     assert {name: (r.outcome, r.status) for name, r in results.items()} == {
         "mailed": ("queued", "queued"), "suppressed": ("suppressed", "skipped"),
@@ -412,10 +413,13 @@ def test_held_contact_is_rendered_as_held_and_a_changed_address_is_checked_again
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         locked = Contact.objects.select_for_update().get(pk=contact.pk)
         held.prefetch([locked])
+        options = SendOptions(held=held)
         locked.first_name = "Augusta"  # changed by an earlier step of the batch, not yet written
-        first = email_send(key="k1", workspace=workspace, contact=locked, template=template, context={}, held=held)
+        first = email_send(key="k1", workspace=workspace, contact=locked, template=template, context={},
+                           options=options)  # fmt: skip
         locked.email = "new@example.com"
-        second = email_send(key="k2", workspace=workspace, contact=locked, template=template, context={}, held=held)
+        second = email_send(key="k2", workspace=workspace, contact=locked, template=template, context={},
+                            options=options)  # fmt: skip
 
     assert (first.outcome, second.outcome) == ("queued", "suppressed")
     assert OutboxMessage.objects.get(pk=first.message_id).subject == "Hello Augusta"
@@ -428,15 +432,17 @@ def test_a_contact_the_caller_does_not_hold_is_locked_and_read_as_usual_and_kept
 
     Contact.objects.filter(pk=contact.pk).update(first_name="Augusta")  # the object passed in is stale
     with transaction.atomic():
+        # Holds nothing: email_send reads the row itself.
         result = email_send(key="k8", workspace=workspace, contact=contact, template=template, context={},
-                            held=HeldContacts())  # fmt: skip  (holds nothing: email_send reads the row itself)
+                            options=SendOptions(held=HeldContacts()))  # fmt: skip
     assert OutboxMessage.objects.get(pk=result.message_id).subject == "Hello Augusta"
 
     stranger = ContactFactory(workspace=other_workspace)
     held = HeldContacts()
     with pytest.raises(Contact.DoesNotExist), transaction.atomic():
         held.prefetch([Contact.objects.select_for_update().get(pk=stranger.pk)])
-        email_send(key="k9", workspace=workspace, contact=stranger, template=template, context={}, held=held)
+        email_send(key="k9", workspace=workspace, contact=stranger, template=template, context={},
+                   options=SendOptions(held=held))  # fmt: skip
     assert OutboxMessage.objects.filter(key="k9").count() == 0
 
 
@@ -452,7 +458,7 @@ def test_a_repeated_key_answers_exists_even_when_the_template_no_longer_renders(
             held = HeldContacts()
             held.prefetch([locked])
             again = email_send(key="k7", workspace=workspace, contact=locked, template=template, context={},
-                               held=held, batch=batch)  # fmt: skip
+                               options=SendOptions(held=held, batch=batch))  # fmt: skip
         assert (again.outcome, again.message_id) == ("exists", first.message_id)
     with pytest.raises(TemplateRenderError):
         send(workspace, contact, template, key="k8", capture=django_capture_on_commit_callbacks)
@@ -469,10 +475,11 @@ def test_outbox_batch_writes_a_transactions_rows_at_flush_and_refuses_an_existin
         locked = list(Contact.objects.select_for_update().filter(workspace=workspace).order_by("pk"))
         held, batch = HeldContacts(), OutboxBatch()
         held.prefetch(locked)
+        options = SendOptions(held=held, batch=batch)
         results = [email_send(key=f"b{n}", workspace=workspace, contact=person, template=template, context={},
-                              held=held, batch=batch) for n, person in enumerate(locked)]  # fmt: skip
+                              options=options) for n, person in enumerate(locked)]  # fmt: skip
         repeat = email_send(key="b0", workspace=workspace, contact=locked[0], template=template, context={},
-                            held=held, batch=batch)  # fmt: skip
+                            options=options)  # fmt: skip
         assert OutboxMessage.objects.count() == 0  # nothing written before the flush
         assert batch.flush() == 3
 
@@ -488,20 +495,27 @@ def test_outbox_batch_writes_a_transactions_rows_at_flush_and_refuses_an_existin
     with pytest.raises(RuntimeError, match="flushed already"), transaction.atomic():
         person = Contact.objects.select_for_update().get(pk=locked[0].pk)
         email_send(key="b5", workspace=workspace, contact=person, template=template, context={},
-                   held=held, batch=batch)  # fmt: skip
+                   options=options)  # fmt: skip
 
     # A key already in the outbox: flush refuses (the caller rolls back and sends one by one).
     with pytest.raises(OutboxConflict) as caught, transaction.atomic():
         batch, held = OutboxBatch(), HeldContacts()
         person = Contact.objects.select_for_update().get(pk=locked[0].pk)
         held.prefetch([person])
-        email_send(key="b0", workspace=workspace, contact=person, template=template, context={},
-                   held=held, batch=batch)  # fmt: skip
-        email_send(key="b9", workspace=workspace, contact=person, template=template, context={},
-                   held=held, batch=batch)  # fmt: skip
+        options = SendOptions(held=held, batch=batch)
+        email_send(key="b0", workspace=workspace, contact=person, template=template, context={}, options=options)
+        email_send(key="b9", workspace=workspace, contact=person, template=template, context={}, options=options)
         batch.flush()
     assert caught.value.keys == ["b0"]
     assert OutboxMessage.objects.count() == 3 and not OutboxMessage.objects.filter(key="b9").exists()
+
+
+def test_send_options_are_frozen_and_a_batch_needs_held_contacts():
+    options = SendOptions(held=HeldContacts(), batch=OutboxBatch())
+    with pytest.raises(AttributeError):
+        options.batch = None  # type: ignore[misc]
+    with pytest.raises(ValueError, match="needs HeldContacts"):
+        SendOptions(batch=OutboxBatch())
 
 
 def test_outbox_rows_built_positionally_equal_rows_built_by_keyword(workspace, template):
