@@ -1,7 +1,7 @@
 """The outbox: `email_send` renders an email for a contact and stores it under a key, exactly once per
 (workspace, key); its delivery is enqueued once the caller's transaction commits (`templates.delivery` hands it
-over). `HeldContacts` and `OutboxBatch` let a caller that sends many emails in one transaction (the runtime's
-batches) spare each send its locking read and its INSERT.
+over). Its `SendOptions` (`HeldContacts`, an `OutboxBatch`) let a caller that sends many emails in one
+transaction (the runtime's batches) spare each send its locking read and its INSERT.
 
 The statements themselves are in `templates.outbox_sql`.
 """

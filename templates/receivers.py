@@ -1,4 +1,4 @@
-"""django-anymail's signals → our services. Connected in TemplatesConfig.ready().
+"""django-anymail's signals → the ESP event handlers (templates.esp_events). Connected in TemplatesConfig.ready().
 
 These are the integration point anymail offers (its webhook views send a signal per parsed event); each receiver
 only hands the event to one service.
