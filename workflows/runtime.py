@@ -5,6 +5,10 @@ A batch runs in one transaction: enrollments and their contacts are locked, each
 as it can (until it waits, completes, exits or fails), and then the new states, step runs, contact changes,
 events and analytics counters are written with a constant number of statements. Whatever a crash interrupts
 rolls back as a whole and is run again from the last committed state.
+
+Why one module of about 850 lines: starting enrollments and advancing them share the version cache, the
+analytics counters and the status bookkeeping, and every function here is one named step of those two paths.
+The seams for a split are its sections (versions, counters, starting, the step log, advancing, crashes).
 """
 
 from __future__ import annotations
@@ -32,10 +36,12 @@ from events.services import NewEvent, events_store
 from penguinflow.common.db import bulk_update_rows
 from penguinflow.common.errors import storable_error_line
 from penguinflow.common.states import transition
-from templates.services import OutboxConflict
+from templates.outbox import OutboxConflict
 from workflows.engine.graph import Graph, WorkflowSettings
 from workflows.engine.runner import entry_trigger, reenrollment_allowed, run_enrollment
-from workflows.engine.state import EnrollmentState, Resume, RunResult, StepRecord, new_enrollment
+from workflows.engine.state import EnrollmentState, Resume, RunResult, StepRecord, WaitState, new_enrollment
+from workflows.engine.statuses import INITIAL_STATUS, EnrollmentStatus
+from workflows.engine.statuses import transition as status_transition
 from workflows.live_ports import ContactBook, Origin, PendingEnrollment, live_ports
 from workflows.models import Enrollment, StepRun, Workflow, WorkflowCounter, WorkflowVersion
 
@@ -183,13 +189,32 @@ def enrollments_start(
     """
     now = now or timezone.now()
     report = StartReport()
-    own_counters = counters is None
-    counters = counters or Counters()
     status = Workflow.objects.filter(pk=version.workflow_id).values_list("status", flat=True).first()
     if status != Workflow.Status.ACTIVE:
         report.skipped = [(entry.contact_id, "workflow_not_active", f"The workflow is {status or 'deleted'}.")
                           for entry in entries]
         return report
+    by_contact = _entries_by_contact(version, entries, report)
+    if not by_contact:
+        return report
+    mode = version.settings.reenrollment.mode
+    if mode == "after":
+        _drop_entries_too_soon(version, by_contact, report, now)
+    rows = [_enrollment_row(version, contact, entry, mode, now) for contact, entry in by_contact.items()]
+    events = _insert_enrollments(version, rows, report)
+    batch_counters = counters or Counters()
+    batch_counters.add(version.id, _status_key(INITIAL_STATUS), len(report.started))
+    if events:
+        events_store(workspace=version.workspace_id, events=events)
+    if counters is None:
+        batch_counters.flush()
+    return report
+
+
+def _entries_by_contact(
+    version: LiveVersion, entries: Sequence[Entry], report: StartReport
+) -> dict[UUID, Entry]:
+    """Return each contact's first entry; skip the others, and those that this workflow's own actions caused."""
     by_contact: dict[UUID, Entry] = {}
     for entry in entries:
         origin = ((entry.event or {}).get("properties") or {}).get("workflow_id")
@@ -201,61 +226,75 @@ def enrollments_start(
             report.skipped.append((entry.contact_id, "duplicate", "The contact is already entering in this batch."))
             continue
         by_contact[entry.contact_id] = entry
-    if not by_contact:
-        return report
+    return by_contact
 
-    rule = version.settings.reenrollment
-    if rule.mode == "after":
-        with connection.cursor() as cursor:
-            for contact_id in sorted(by_contact, key=str):
-                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{version.workflow_id}:{contact_id}"])
-        previous: dict[UUID, list[datetime]] = defaultdict(list)
-        for contact_id, entered_at in Enrollment.objects.filter(
-            workflow_id=version.workflow_id, contact_id__in=list(by_contact)
-        ).values_list("contact_id", "entered_at"):
-            previous[contact_id].append(entered_at)
-        live = set(
-            Enrollment.objects.filter(
-                workflow_id=version.workflow_id, contact_id__in=list(by_contact), status__in=Enrollment.LIVE_STATUSES
-            ).values_list("contact_id", flat=True)
-        )
-        for contact_id in list(by_contact):
-            allowed, reason = reenrollment_allowed(
-                version.settings, previous_entries=previous[contact_id], has_live=contact_id in live, now=now
-            )
-            if not allowed:
-                code = "already_enrolled" if contact_id in live else "reenrollment_not_allowed"
-                report.skipped.append((contact_id, code, reason))
-                del by_contact[contact_id]
 
-    rows = []
-    for contact_id, entry in by_contact.items():
-        enrollment_id = uuid.uuid4()
-        state = new_enrollment(
-            enrollment_id=str(enrollment_id),
-            contact_id=str(contact_id),
-            trigger_node=entry.trigger_node_id,
-            entered_at=now,
-            trigger_event=_event_data(entry.event),
-            seed=enrollment_id.int % 2**31,
+def _drop_entries_too_soon(
+    version: LiveVersion, by_contact: dict[UUID, Entry], report: StartReport, now: datetime
+) -> None:
+    """Under re-enrollment `after`: skip the contacts that are in the workflow, or entered it too recently.
+
+    Each contact's advisory lock is taken first, so two starters cannot both read "long enough ago".
+    """
+    workflow_id = version.workflow_id
+    with connection.cursor() as cursor:
+        for contact_id in sorted(by_contact, key=str):
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{workflow_id}:{contact_id}"])
+    previous: dict[UUID, list[datetime]] = defaultdict(list)
+    for contact_id, entered_at in Enrollment.objects.filter(
+        workflow_id=workflow_id, contact_id__in=list(by_contact)
+    ).values_list("contact_id", "entered_at"):
+        previous[contact_id].append(entered_at)
+    live = set(
+        Enrollment.objects.filter(
+            workflow_id=workflow_id, contact_id__in=list(by_contact), status__in=Enrollment.LIVE_STATUSES
+        ).values_list("contact_id", flat=True)
+    )
+    for contact_id in list(by_contact):
+        allowed, reason = reenrollment_allowed(
+            version.settings, previous_entries=previous[contact_id], has_live=contact_id in live, now=now
         )
-        rows.append(
-            Enrollment(
-                id=enrollment_id,
-                workspace_id=version.workspace_id,
-                workflow_id=version.workflow_id,
-                version_id=version.id,
-                contact_id=contact_id,
-                status=Enrollment.Status.ACTIVE,
-                current_node_id=entry.trigger_node_id,
-                trigger_node_id=entry.trigger_node_id,
-                entered_at=now,
-                next_run_at=now,
-                context=state.to_dict(),
-                trigger_event_id=entry.event_id,
-                entry_key=_entry_key(rule.mode, entry),
-            )
-        )
+        if not allowed:
+            code = "already_enrolled" if contact_id in live else "reenrollment_not_allowed"
+            report.skipped.append((contact_id, code, reason))
+            del by_contact[contact_id]
+
+
+def _enrollment_row(
+    version: LiveVersion, contact_id: UUID, entry: Entry, mode: str, now: datetime
+) -> Enrollment:
+    """Return the (unsaved) row of a new enrollment at the entry's trigger, with its engine state."""
+    enrollment_id = uuid.uuid4()
+    state = new_enrollment(
+        enrollment_id=str(enrollment_id),
+        contact_id=str(contact_id),
+        trigger_node=entry.trigger_node_id,
+        entered_at=now,
+        trigger_event=_event_data(entry.event),
+        seed=enrollment_id.int % 2**31,
+    )
+    return Enrollment(
+        id=enrollment_id,
+        workspace_id=version.workspace_id,
+        workflow_id=version.workflow_id,
+        version_id=version.id,
+        contact_id=contact_id,
+        status=state.status,
+        current_node_id=entry.trigger_node_id,
+        trigger_node_id=entry.trigger_node_id,
+        entered_at=now,
+        next_run_at=now,
+        context=state.to_dict(),
+        trigger_event_id=entry.event_id,
+        entry_key=_entry_key(mode, entry),
+    )
+
+
+def _insert_enrollments(version: LiveVersion, rows: list[Enrollment], report: StartReport) -> list[NewEvent]:
+    """Insert the rows the unique constraints let in; report them started and the others skipped (and why).
+
+    Return the `workflow.enrolled` events of those started.
+    """
     Enrollment.objects.bulk_create(rows, ignore_conflicts=True)
     inserted = set(Enrollment.objects.filter(pk__in=[row.pk for row in rows]).values_list("pk", flat=True))
     live_now = set(
@@ -278,12 +317,7 @@ def enrollments_start(
             report.skipped.append(
                 (row.contact_id, "reenrollment_not_allowed", "The workflow's re-enrollment rule does not allow it.")
             )
-    counters.add(version.id, _status_key(Enrollment.Status.ACTIVE), len(report.started))
-    if events:
-        events_store(workspace=version.workspace_id, events=events)
-    if own_counters:
-        counters.flush()
-    return report
+    return events
 
 
 def published_version_of(workflow: Workflow) -> LiveVersion | None:
@@ -316,6 +350,7 @@ class AdvanceReport:
         self.by_status.update(other.by_status)
 
 
+# The step log's own statuses (StepRun.Status), by the outcome of the step: not an enrollment's status.
 _STEP_STATUS = {"advance": "succeeded", "exit": "succeeded", "wait": "waiting", "retry": "failed", "fail": "failed"}
 
 
@@ -357,12 +392,18 @@ def _step_runs_insert(runs: list[tuple[UUID, StepRecord]]) -> None:
         )
 
 
+def _parked_wait(state: EnrollmentState) -> WaitState | None:
+    """Return the wait a waiting enrollment is parked in at a node (a retry's wait counts as no node's)."""
+    wait = state.wait
+    return wait if state.status == EnrollmentStatus.WAITING and wait and not wait.retry else None
+
+
 def _count_run(counters: Counters, version_id: UUID, before: EnrollmentState, result: RunResult) -> None:
     after = result.state
     if before.status != after.status:
         counters.add(version_id, _status_key(before.status), -1)
         counters.add(version_id, _status_key(after.status), 1)
-    parked_before = before.wait if before.status == "waiting" and before.wait and not before.wait.retry else None
+    parked_before = _parked_wait(before)
     for index, record in enumerate(result.records):
         continuation = index == 0 and (
             (parked_before is not None and parked_before.node_id == record.node_id)
@@ -378,10 +419,10 @@ def _count_run(counters: Counters, version_id: UUID, before: EnrollmentState, re
             counters.add(version_id, f"split.{record.node_id}.{record.branch}.entered")
     if result.records and parked_before is not None:
         counters.add(version_id, f"node.{parked_before.node_id}.waiting", -1)
-    parked_after = after.wait if after.status == "waiting" and after.wait and not after.wait.retry else None
+    parked_after = _parked_wait(after)
     if parked_after is not None and result.records:
         counters.add(version_id, f"node.{parked_after.node_id}.waiting", 1)
-    if after.status == "exited" and after.goal and before.status != "exited":
+    if after.status == EnrollmentStatus.EXITED and after.goal and before.status != EnrollmentStatus.EXITED:
         counters.add(version_id, "goals.reached")
 
 
@@ -397,19 +438,19 @@ def _split_variants(enrollment_id: UUID, records: list[StepRecord]) -> list[tupl
 def _finish_events(version: LiveVersion, enrollment: Enrollment, state: EnrollmentState) -> list[NewEvent]:
     properties = {"workflow_id": str(version.workflow_id), "enrollment_id": str(enrollment.pk),
                   "version": version.number}
-    if state.status == "completed":
+    if state.status == EnrollmentStatus.COMPLETED:
         return [NewEvent(type="workflow.completed", contact_id=enrollment.contact_id, properties=properties)]
-    if state.status == "exited":
+    if state.status == EnrollmentStatus.EXITED:
         properties.update(reason=state.exit_reason, goal=state.goal)
         return [NewEvent(type="workflow.exited", contact_id=enrollment.contact_id, properties=properties)]
-    if state.status == "failed":
+    if state.status == EnrollmentStatus.FAILED:
         properties.update(error=state.error)
         return [NewEvent(type="workflow.failed", contact_id=enrollment.contact_id, properties=properties)]
     return []
 
 
 def _error_of(state: EnrollmentState, records: list[StepRecord]) -> dict[str, Any] | None:
-    if state.status != "failed":
+    if state.status != EnrollmentStatus.FAILED:
         return None
     last = next((r for r in reversed(records) if r.error), None)
     error = dict(last.error) if last and last.error else {"type": "WorkflowError"}
@@ -516,19 +557,28 @@ def enrollment_crash_record(*, enrollment_id: UUID | str, lease_owner: str, erro
 def _fail_crashed(enrollment: Enrollment, values: dict[str, Any], now: datetime) -> None:
     counters = Counters()
     counters.add(enrollment.version_id, _status_key(enrollment.status), -1)
-    counters.add(enrollment.version_id, _status_key(Enrollment.Status.FAILED), 1)
+    counters.add(enrollment.version_id, _status_key(EnrollmentStatus.FAILED), 1)
     extra = {**values, "next_run_at": None, "finished_at": now}
-    try:
-        state = EnrollmentState.from_dict(enrollment.context)
-    except Exception:  # the stored state may be what crashed it: keep it as it is, for a person to read
-        state = None
-    if state is not None:
-        if state.status == "waiting" and state.wait is not None and not state.wait.retry:
-            counters.add(enrollment.version_id, f"node.{state.wait.node_id}.waiting", -1)
-        state.status, state.error, state.finished_at, state.wait = "failed", values["error"]["message"], now, None
-        extra["context"] = state.to_dict()
+    context = _failed_context(enrollment, values["error"]["message"], now, counters)
+    if context is not None:
+        extra["context"] = context
     transition(enrollment, to=Enrollment.Status.FAILED, allowed=Enrollment.TRANSITIONS, extra=extra)
     counters.flush()
+
+
+def _failed_context(enrollment: Enrollment, message: str, now: datetime, counters: Counters) -> dict | None:
+    """Return the stored state, failed with ``message``; None when it cannot be read or fail (it may be what
+    crashed the run: then it stays as it is, for a person to read)."""
+    try:
+        state = EnrollmentState.from_dict(enrollment.context)
+        parked = _parked_wait(state)
+        state.move_to(EnrollmentStatus.FAILED)
+    except Exception:
+        return None
+    if parked is not None:
+        counters.add(enrollment.version_id, f"node.{parked.node_id}.waiting", -1)
+    state.error, state.finished_at, state.wait = message, now, None
+    return state.to_dict()
 
 
 def _advance(
@@ -540,120 +590,209 @@ def _advance(
     activity,
     batch_outbox: bool,
 ) -> AdvanceReport:
+    """Run one batch in one transaction: lock it, run each enrollment, then write everything it did."""
     report = AdvanceReport()
     resumes = resumes or {}
     with transaction.atomic():
-        queryset = Enrollment.objects.select_for_update(of=("self",)).filter(
-            pk__in=list(enrollment_ids), status__in=Enrollment.LIVE_STATUSES
-        )
-        if lease_owner is not None:
-            # Ours, or a lease that ran out and nobody took since: we hold the row locks now, so running it is
-            # safe. A lease another owner holds and that is still valid is theirs.
-            queryset = queryset.filter(Q(lease_owner=lease_owner) | Q(lease_expires_at__lt=timezone.now()))
-        enrollments = list(queryset.select_related("workflow__workspace").order_by("pk"))
+        enrollments = _lock_live(enrollment_ids, lease_owner)
         if not enrollments:
             return report
         now = now or timezone.now()
-        running = [e for e in enrollments if e.workflow.status in RUNNING_WORKFLOW_STATUSES]
-        held = [e for e in enrollments if e.workflow.status not in RUNNING_WORKFLOW_STATUSES]
-        report.held = len(held)
-        if held and lease_owner is not None:
-            Enrollment.objects.filter(pk__in=[e.pk for e in held]).update(lease_owner="", lease_expires_at=None)
+        running = _hold_paused(enrollments, lease_owner, report)
         if not running:
             return report
+        batch = _Batch.open(
+            running, now=now, lease_owner=lease_owner, activity=activity, batch_outbox=batch_outbox
+        )
+        for enrollment in running:
+            _run_one(batch, enrollment, resumes.get(enrollment.pk), report)
+        batch.write()
+    return report
 
+
+def _lock_live(enrollment_ids: Sequence[UUID | str], lease_owner: str | None) -> list[Enrollment]:
+    """Lock and return the live ones of the enrollments (with their workflow and workspace), in id order."""
+    queryset = Enrollment.objects.select_for_update(of=("self",)).filter(
+        pk__in=list(enrollment_ids), status__in=Enrollment.LIVE_STATUSES
+    )
+    if lease_owner is not None:
+        # Ours, or a lease that ran out and nobody took since: we hold the row locks now, so running it is
+        # safe. A lease another owner holds and that is still valid is theirs.
+        queryset = queryset.filter(Q(lease_owner=lease_owner) | Q(lease_expires_at__lt=timezone.now()))
+    return list(queryset.select_related("workflow__workspace").order_by("pk"))
+
+
+def _hold_paused(
+    enrollments: list[Enrollment], lease_owner: str | None, report: AdvanceReport
+) -> list[Enrollment]:
+    """Return the enrollments whose workflow runs; the others stay where they are (their lease released)."""
+    running = [e for e in enrollments if e.workflow.status in RUNNING_WORKFLOW_STATUSES]
+    held = [e for e in enrollments if e.workflow.status not in RUNNING_WORKFLOW_STATUSES]
+    report.held = len(held)
+    if held and lease_owner is not None:
+        Enrollment.objects.filter(pk__in=[e.pk for e in held]).update(lease_owner="", lease_expires_at=None)
+    return running
+
+
+@dataclass
+class _Batch:
+    """What one batch reads once and collects while its enrollments run, written at its end by `write`."""
+
+    now: datetime
+    lease_owner: str | None
+    versions: dict[UUID, LiveVersion]
+    book: ContactBook
+    activity: Any
+    counters: Counters = field(default_factory=Counters)
+    contact_data: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ports_by_version: dict[UUID, Any] = field(default_factory=dict)
+    pending: list[PendingEnrollment] = field(default_factory=list)
+    updated: list[Enrollment] = field(default_factory=list)
+    step_runs: list[tuple[UUID, StepRecord]] = field(default_factory=list)
+    workflow_events: list[NewEvent] = field(default_factory=list)
+    goal_exits: list[tuple[LiveVersion, Enrollment, list[StepRecord]]] = field(default_factory=list)
+
+    @classmethod
+    def open(
+        cls,
+        running: list[Enrollment],
+        *,
+        now: datetime,
+        lease_owner: str | None,
+        activity: Any,
+        batch_outbox: bool,
+    ) -> _Batch:
+        """Load the batch's versions and lock its contacts."""
         versions = versions_load({e.version_id for e in running})
         book = ContactBook.lock((e.contact_id for e in running), batch_outbox=batch_outbox)
-        contact_data: dict[str, dict[str, Any]] = {}
-        pending: list[PendingEnrollment] = []
-        counters = Counters()
-        step_runs: list[tuple[UUID, StepRecord]] = []
-        workflow_events: list[NewEvent] = []
-        goal_exits: list[tuple[LiveVersion, Enrollment, EnrollmentState, list[StepRecord]]] = []
         if activity is None:
             activity = _activity_port(running)
-        ports_by_version = {}
-        updated: list[Enrollment] = []
+        return cls(now=now, lease_owner=lease_owner, versions=versions, book=book, activity=activity)
 
-        for enrollment in running:
-            version = versions.get(enrollment.version_id)
-            if version is None:
-                continue
-            contact_key = str(enrollment.contact_id)
-            if contact_key not in book.contacts:
-                continue  # erased meanwhile: its enrollments go with it
-            data = contact_data.get(contact_key)
-            if data is None:
-                data = contact_data[contact_key] = contact_as_data(book.contacts[contact_key])
-            ports = ports_by_version.get(version.id)
-            if ports is None:
-                ports = ports_by_version[version.id] = live_ports(
-                    book=book, origin=version.origin, workspace=enrollment.workflow.workspace,
-                    pending=pending, activity=activity,
-                )
-            before = EnrollmentState.from_dict(enrollment.context)
-            book.template_context[str(enrollment.pk)] = {
-                "event": before.trigger_event or {},
-                "enrollment": {"id": str(enrollment.pk), "entered_at": before.entered_at.isoformat(),
-                               "workflow_id": str(version.workflow_id), "version": version.number},
-            }
-            resume = resumes.get(enrollment.pk)
-            if resume is None and before.status == "waiting":
-                resume = Resume.timer(at=now)
-            result = run_enrollment(
-                graph=version.graph,
-                settings=version.settings,
-                state=before,
-                contact=data,
-                ports=ports,
-                clock=lambda: now,
-                resume=resume,
+    def contact(self, contact_key: str) -> dict[str, Any]:
+        """Return the contact's data as rules see it, made once per batch (actions keep it up to date)."""
+        data = self.contact_data.get(contact_key)
+        if data is None:
+            data = self.contact_data[contact_key] = contact_as_data(self.book.contacts[contact_key])
+        return data
+
+    def ports(self, version: LiveVersion, enrollment: Enrollment):
+        """Return the live ports of the version's enrollments (one set per version and batch)."""
+        ports = self.ports_by_version.get(version.id)
+        if ports is None:
+            ports = self.ports_by_version[version.id] = live_ports(
+                book=self.book, origin=version.origin, workspace=enrollment.workflow.workspace,
+                pending=self.pending, activity=self.activity,
             )
-            report.ran += 1
-            report.steps += len(result.records)
-            state = result.state
-            report.by_status[state.status] += 1
-            step_runs += [(enrollment.pk, record) for record in result.records]
-            _count_run(counters, version.id, before, result)
-            enrollment.status = state.status
-            enrollment.current_node_id = state.current_node or ""
-            enrollment.next_run_at = state.next_run_at
-            enrollment.waiting_for = state.awaited_event or ""
-            enrollment.step_count = state.step_count
-            enrollment.context = state.to_dict()
-            enrollment.finished_at = state.finished_at
-            enrollment.goal = state.goal or ""
-            enrollment.error = _error_of(state, result.records)
-            enrollment.updated_at = now
-            if lease_owner is not None:
-                enrollment.lease_owner, enrollment.lease_expires_at = "", None
-            updated.append(enrollment)
-            if before.status != state.status:
-                workflow_events += _finish_events(version, enrollment, state)
-            if state.status == "exited" and state.goal and before.status != "exited":
-                goal_exits.append((version, enrollment, state, result.records))
+        return ports
 
-        bulk_update_rows(
-            updated,
-            ["status", "current_node_id", "next_run_at", "waiting_for", "step_count", "context", "finished_at",
-             "goal", "error", "updated_at", "lease_owner", "lease_expires_at"],
-        )
-        book.flush_outbox()
-        _step_runs_insert(step_runs)
-        changed_contacts = book.flush()
-        for version, enrollment, _state, records in goal_exits:
+    def write(self) -> None:
+        """Write what the batch did: rows, outbox, step log, contacts, counters, new enrollments, events."""
+        bulk_update_rows(self.updated, _MIRRORED_FIELDS)
+        self.book.flush_outbox()
+        _step_runs_insert(self.step_runs)
+        changed_contacts = self.book.flush()
+        for version, enrollment, records in self.goal_exits:
             for node_id, variant in _split_variants(enrollment.pk, records):
-                counters.add(version.id, f"split.{node_id}.{variant}.goal_reached")
-        _start_pending(pending, counters, now)
-        counters.flush()
-        by_workspace: dict[UUID, list[NewEvent]] = defaultdict(list)
-        workspace_of_contact = {str(c.pk): c.workspace_id for c in book.contacts.values()}
-        for event in book.events + workflow_events:
-            by_workspace[workspace_of_contact[str(event.contact_id)]].append(event)
-        for workspace_id, events in by_workspace.items():
-            events_store(workspace=workspace_id, events=events)
+                self.counters.add(version.id, f"split.{node_id}.{variant}.goal_reached")
+        _start_pending(self.pending, self.counters, self.now)
+        self.counters.flush()
+        _events_store_by_workspace(self.book, self.book.events + self.workflow_events)
         _refresh_segments(changed_contacts)
-    return report
+
+
+# The columns `_mirror_state` sets, written for the whole batch in one statement.
+_MIRRORED_FIELDS = [
+    "status", "current_node_id", "next_run_at", "waiting_for", "step_count", "context", "finished_at", "goal",
+    "error", "updated_at", "lease_owner", "lease_expires_at",
+]
+
+
+def _run_one(batch: _Batch, enrollment: Enrollment, resume: Resume | None, report: AdvanceReport) -> None:
+    """Run one enrollment of the batch as far as it goes and collect what it did (written with the batch)."""
+    version = batch.versions.get(enrollment.version_id)
+    if version is None:
+        return
+    contact_key = str(enrollment.contact_id)
+    if contact_key not in batch.book.contacts:
+        return  # erased meanwhile: its enrollments go with it
+    data = batch.contact(contact_key)
+    ports = batch.ports(version, enrollment)
+    before = EnrollmentState.from_dict(enrollment.context)
+    batch.book.template_context[str(enrollment.pk)] = {
+        "event": before.trigger_event or {},
+        "enrollment": {"id": str(enrollment.pk), "entered_at": before.entered_at.isoformat(),
+                       "workflow_id": str(version.workflow_id), "version": version.number},
+    }
+    if resume is None and before.status == EnrollmentStatus.WAITING:
+        resume = Resume.timer(at=batch.now)
+    now = batch.now
+    result = run_enrollment(
+        graph=version.graph,
+        settings=version.settings,
+        state=before,
+        contact=data,
+        ports=ports,
+        clock=lambda: now,
+        resume=resume,
+    )
+    _collect_run(batch, version, enrollment, before, result, report)
+
+
+def _collect_run(
+    batch: _Batch,
+    version: LiveVersion,
+    enrollment: Enrollment,
+    before: EnrollmentState,
+    result: RunResult,
+    report: AdvanceReport,
+) -> None:
+    """Count a run, mirror its new state into the row, and keep its steps and events for the batch to write."""
+    state = result.state
+    report.ran += 1
+    report.steps += len(result.records)
+    report.by_status[state.status] += 1
+    batch.step_runs += [(enrollment.pk, record) for record in result.records]
+    _count_run(batch.counters, version.id, before, result)
+    _mirror_state(enrollment, state, result.records, batch.now, batch.lease_owner)
+    batch.updated.append(enrollment)
+    if before.status != state.status:
+        batch.workflow_events += _finish_events(version, enrollment, state)
+    if state.status == EnrollmentStatus.EXITED and state.goal and before.status != EnrollmentStatus.EXITED:
+        batch.goal_exits.append((version, enrollment, result.records))
+
+
+def _mirror_state(
+    enrollment: Enrollment,
+    state: EnrollmentState,
+    records: list[StepRecord],
+    now: datetime,
+    lease_owner: str | None,
+) -> None:
+    """Copy the runner's new state into the row's columns (`_MIRRORED_FIELDS`)."""
+    if enrollment.status != state.status:
+        enrollment.status = status_transition(enrollment.status, state.status)
+    enrollment.current_node_id = state.current_node or ""
+    enrollment.next_run_at = state.next_run_at
+    enrollment.waiting_for = state.awaited_event or ""
+    enrollment.step_count = state.step_count
+    enrollment.context = state.to_dict()
+    enrollment.finished_at = state.finished_at
+    enrollment.goal = state.goal or ""
+    enrollment.error = _error_of(state, records)
+    enrollment.updated_at = now
+    if lease_owner is not None:
+        enrollment.lease_owner, enrollment.lease_expires_at = "", None
+
+
+def _events_store_by_workspace(book: ContactBook, events: list[NewEvent]) -> None:
+    """Store the batch's events, one statement per workspace (a contact's workspace is the event's)."""
+    by_workspace: dict[UUID, list[NewEvent]] = defaultdict(list)
+    workspace_of_contact = {str(c.pk): c.workspace_id for c in book.contacts.values()}
+    for event in events:
+        by_workspace[workspace_of_contact[str(event.contact_id)]].append(event)
+    for workspace_id, workspace_events in by_workspace.items():
+        events_store(workspace=workspace_id, events=workspace_events)
 
 
 def _start_pending(pending: list[PendingEnrollment], counters: Counters, now: datetime) -> None:

@@ -2,7 +2,12 @@
 
 ``run_enrollment`` advances one enrollment step by step until it waits, completes, exits or fails, and reports
 one ``StepRecord`` per step executed. It is deterministic for a given graph, settings, state, contact, port
-answers and clock. It never raises for a problem of the workflow or its data: those become failed steps.
+answers and clock. It never raises for a problem of the workflow or its data: those become failed steps. (A
+status move that ``workflows.engine.statuses`` does not allow raises: that would be a bug of the runner.)
+
+Why one module of about 550 lines: what a step does (``prepare``, ``step``, retry delays), the exit conditions
+that can end a run and the run loop itself are together the one definition of executing a workflow; each has
+its section below, and the loop is a composition of short named steps.
 """
 
 from __future__ import annotations
@@ -23,14 +28,8 @@ from workflows.engine.graph import ExitCondition, Graph, Node, WorkflowSettings
 from workflows.engine.outcomes import Advance, Exit, Fail, Outcome, Retry, Wait
 from workflows.engine.ports import PortError, Ports, effect_key
 from workflows.engine.registry import NodeType, RetryPolicy, StepContext, registry
-from workflows.engine.state import (
-    TERMINAL_STATUSES,
-    EnrollmentState,
-    Resume,
-    RunResult,
-    StepRecord,
-    WaitState,
-)
+from workflows.engine.state import EnrollmentState, Resume, RunResult, StepRecord, WaitState
+from workflows.engine.statuses import STOPPED_STATUSES, EnrollmentStatus
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -263,6 +262,260 @@ def entry_trigger(graph: Graph) -> str | None:
 
 
 # --- the runner -------------------------------------------------------------------------------------------------
+#
+# ``run_enrollment`` wakes a waiting enrollment up (or leaves it be), then ``_run_steps`` runs its nodes;
+# each outcome kind has its own function that moves the state on. Statuses change only through ``move_to``.
+
+
+def run_enrollment(
+    *,
+    graph: Graph,
+    settings: WorkflowSettings,
+    state: EnrollmentState,
+    contact: dict[str, Any],
+    ports: Ports,
+    clock: Clock,
+    resume: Resume | None = None,
+    max_steps: int | None = None,
+) -> RunResult:
+    """Advance an enrollment until it waits, completes, exits or fails; return the new state and its steps.
+
+    ``state`` is not changed (a copy is returned). ``contact`` is the contact's data as rules see it; actions
+    mirror their changes into it. With ``resume=None`` an ``active`` enrollment runs from its current node;
+    a waiting one runs only when ``resume`` is a due timer, an awaited event, or an event that meets an exit
+    condition. Anything else returns the state unchanged with no records.
+    """
+    state = state.copy()
+    records: list[StepRecord] = []
+    if state.status in STOPPED_STATUSES:
+        return RunResult(state, records)
+    limit = max_steps or settings.max_steps_per_enrollment
+    plan = prepare(graph)
+    now = clock()
+    resumed_wait: WaitState | None = None
+    resume_event: dict[str, Any] | None = None
+    if state.status == EnrollmentStatus.WAITING:
+        wait = state.wait
+        if resume is None or wait is None:
+            return RunResult(state, records)
+        if not _wakes(state, wait, resume, records, plan, settings, contact, ports, now):
+            return RunResult(state, records)
+        # A retry runs its node afresh; any other wait hands the node its stored wait to finish.
+        resumed_wait = None if wait.retry else wait
+        resume_event = resume.event if resume.kind == "event" else None
+    _run_steps(
+        state, records, graph, plan, settings, contact, ports, now,
+        limit=limit, resumed_wait=resumed_wait, resume_event=resume_event,
+    )
+    return RunResult(state, records)
+
+
+def _wakes(
+    state: EnrollmentState,
+    wait: WaitState,
+    resume: Resume,
+    records: list[StepRecord],
+    plan: dict[str, PreparedNode],
+    settings: WorkflowSettings,
+    contact: dict[str, Any],
+    ports: Ports,
+    now: datetime,
+) -> bool:
+    """Return whether ``resume`` wakes the waiting enrollment up, and if it does make it active.
+
+    An event wakes it when it is the awaited one; first, an exit condition the event meets ends the enrollment
+    instead. A timer wakes it once its wait is due.
+    """
+    if resume.kind == "event":
+        event = resume.event or {}
+        if _exit_if_met(state, records, plan, settings, contact, ports, now, event=event):
+            return False
+        if wait.event is None or wait.event != event.get("type"):
+            return False
+    else:
+        due = wait.due_at
+        if due is None or now < due:
+            return False
+    state.move_to(EnrollmentStatus.ACTIVE)
+    return True
+
+
+def _run_steps(
+    state: EnrollmentState,
+    records: list[StepRecord],
+    graph: Graph,
+    plan: dict[str, PreparedNode],
+    settings: WorkflowSettings,
+    contact: dict[str, Any],
+    ports: Ports,
+    now: datetime,
+    *,
+    limit: int,
+    resumed_wait: WaitState | None,
+    resume_event: dict[str, Any] | None,
+) -> None:
+    """Run node after node until the enrollment waits, completes, exits or fails (the hot loop).
+
+    ``resumed_wait`` and ``resume_event`` go to the first node only: the wait it finishes, the event that woke
+    it up.
+    """
+    rule_exits = any(condition.rule is not None for condition in settings.exit_conditions)
+    while True:
+        node_id = state.current_node or state.trigger_node
+        prepared = plan.get(node_id)
+        if rule_exits and _exit_if_met(state, records, plan, settings, contact, ports, now, event=None):
+            return
+        node = prepared.node if prepared is not None else Node(id=node_id, type="unknown")
+        visit = state.visits.get(node_id, 1)
+        if state.step_count >= limit:
+            _fail_at_step_limit(state, records, node_id, node.type, visit, now)
+            return
+        ctx = _step_context(state, node, visit, contact, settings, ports, now, resumed_wait, resume_event)
+        outcome = step(prepared=prepared, ctx=ctx)
+        if resumed_wait is not None and isinstance(outcome, Wait) and _same_wait(outcome, resumed_wait):
+            # Still waiting (an event that did not match the filter, an early timer): nothing happened.
+            state.move_to(EnrollmentStatus.WAITING)
+            return
+        resumed_wait = None
+        resume_event = None
+        state.step_count += 1
+        records.append(_step_record(node_id, node.type, now, outcome, visit=visit, attempt=state.attempt))
+        if not _follow(outcome, state, graph, node_id, now):
+            return
+
+
+def _step_context(
+    state: EnrollmentState,
+    node: Node,
+    visit: int,
+    contact: dict[str, Any],
+    settings: WorkflowSettings,
+    ports: Ports,
+    now: datetime,
+    wait: WaitState | None,
+    resume_event: dict[str, Any] | None,
+) -> StepContext:
+    return StepContext(
+        enrollment_id=state.enrollment_id,
+        contact_id=state.contact_id,
+        contact=contact,
+        node=node,
+        now=now,
+        settings=settings,
+        ports=ports,
+        visit=visit,
+        attempt=state.attempt,
+        trigger_event=state.trigger_event,
+        entered_at=state.entered_at,
+        step_count=state.step_count,
+        wait=wait,
+        resume_event=resume_event,
+        seed=state.seed,
+    )
+
+
+def _step_record(
+    node_id: str, node_type: str, now: datetime, outcome: Outcome, *, visit: int, attempt: int
+) -> StepRecord:
+    """Return the record of one step: the outcome's detail, with a failure's reason (and a retry's time) in it
+    and its error apart."""
+    branch = outcome.branch if isinstance(outcome, Advance) else None
+    error = outcome.detail.get("error") if isinstance(outcome, (Fail, Retry)) else None
+    if isinstance(outcome, Fail):
+        detail = {key: value for key, value in outcome.detail.items() if key != "error"}
+        detail.update(reason=outcome.reason, permanent=outcome.permanent)
+    elif isinstance(outcome, Retry):
+        detail = {key: value for key, value in outcome.detail.items() if key != "error"}
+        detail.update(reason=outcome.reason, retry_at=(now + outcome.after).isoformat())
+    else:
+        detail = outcome.detail
+    return StepRecord(
+        node_id, node_type, now, outcome.name, branch, detail, error, visit=visit, attempt=attempt
+    )
+
+
+# --- what each outcome does to the state ------------------------------------------------------------------------
+
+def _follow(outcome: Outcome, state: EnrollmentState, graph: Graph, node_id: str, now: datetime) -> bool:
+    """Apply a step's outcome to the state; return whether the enrollment goes on to another node now."""
+    if isinstance(outcome, Advance):
+        return _go_to_next_node(state, graph, node_id, outcome.branch, now)
+    if isinstance(outcome, Wait):
+        _park(state, node_id, outcome, now)
+    elif isinstance(outcome, Retry):
+        _park_for_retry(state, node_id, outcome, now)
+    elif isinstance(outcome, Fail):
+        _finish(state, EnrollmentStatus.FAILED, now, error=outcome.reason)
+    else:
+        _finish(state, EnrollmentStatus.EXITED, now, exit_reason=outcome.reason, goal=outcome.goal)
+    return False
+
+
+def _go_to_next_node(state: EnrollmentState, graph: Graph, node_id: str, branch: str, now: datetime) -> bool:
+    """Advance along ``branch``; with no edge there the enrollment completes (return whether it goes on)."""
+    state.wait = None
+    state.attempt = 0
+    target = graph.next_node.get((node_id, branch))
+    if target is None:
+        _finish(state, EnrollmentStatus.COMPLETED, now)
+        return False
+    state.current_node = target
+    state.visits[target] = state.visits.get(target, 0) + 1
+    return True
+
+
+def _park(state: EnrollmentState, node_id: str, outcome: Wait, now: datetime) -> None:
+    """Wait at the node for a time, an event or both (a wait for neither is a broken node: it fails)."""
+    if outcome.until is None and outcome.event is None:
+        reason = f"Node {node_id!r} waits for nothing (no time and no event)."
+        _finish(state, EnrollmentStatus.FAILED, now, error=reason)
+        return
+    state.wait = WaitState(
+        node_id=node_id,
+        since=now,
+        until=outcome.until,
+        event=outcome.event,
+        timeout_at=outcome.timeout_at,
+        detail=dict(outcome.detail),
+    )
+    state.move_to(EnrollmentStatus.WAITING)
+
+
+def _park_for_retry(state: EnrollmentState, node_id: str, outcome: Retry, now: datetime) -> None:
+    """Wait out the retry delay, then run the node again as its next attempt."""
+    state.attempt += 1
+    state.wait = WaitState(
+        node_id=node_id, since=now, until=now + outcome.after, retry=True, detail={"reason": outcome.reason}
+    )
+    state.move_to(EnrollmentStatus.WAITING)
+
+
+def _fail_at_step_limit(
+    state: EnrollmentState, records: list[StepRecord], node_id: str, node_type: str, visit: int, now: datetime
+) -> None:
+    reason = f"The enrollment ran {state.step_count} steps, the workflow's limit (max_steps_per_enrollment)."
+    records.append(StepRecord(node_id, node_type, now, "fail", detail={"reason": reason}, visit=visit))
+    _finish(state, EnrollmentStatus.FAILED, now, error=reason)
+
+
+def _finish(
+    state: EnrollmentState,
+    status: EnrollmentStatus,
+    now: datetime,
+    *,
+    error: str | None = None,
+    exit_reason: str | None = None,
+    goal: str | None = None,
+) -> None:
+    state.move_to(status)
+    state.wait = None
+    state.error = error
+    state.exit_reason = exit_reason
+    state.goal = goal
+    state.finished_at = now
+
+
+# --- exit conditions while running ------------------------------------------------------------------------------
 
 
 def _rule_data(
@@ -286,178 +539,6 @@ def _same_wait(outcome: Wait, wait: WaitState) -> bool:
     )
 
 
-def run_enrollment(
-    *,
-    graph: Graph,
-    settings: WorkflowSettings,
-    state: EnrollmentState,
-    contact: dict[str, Any],
-    ports: Ports,
-    clock: Clock,
-    resume: Resume | None = None,
-    max_steps: int | None = None,
-) -> RunResult:
-    """Advance an enrollment until it waits, completes, exits or fails; return the new state and its steps.
-
-    ``state`` is not changed (a copy is returned). ``contact`` is the contact's data as rules see it; actions
-    mirror their changes into it. With ``resume=None`` an ``active`` enrollment runs from its current node;
-    a waiting one runs only when ``resume`` is a due timer, an awaited event, or an event that meets an exit
-    condition. Anything else returns the state unchanged with no records.
-    """
-    state = state.copy()
-    records: list[StepRecord] = []
-    if state.status in TERMINAL_STATUSES:
-        return RunResult(state, records)
-    limit = max_steps or settings.max_steps_per_enrollment
-    plan = prepare(graph)
-    now = clock()
-    resumed_wait: WaitState | None = None
-    resume_event: dict[str, Any] | None = None
-
-    if state.status == "waiting":
-        wait = state.wait
-        if resume is None or wait is None:
-            return RunResult(state, records)
-        if resume.kind == "event":
-            event = resume.event or {}
-            if _exit_if_met(state, records, plan, settings, contact, ports, now, event=event):
-                return RunResult(state, records)
-            if wait.event is None or wait.event != event.get("type"):
-                return RunResult(state, records)
-            resume_event = event
-        else:
-            due = wait.due_at
-            if due is None or now < due:
-                return RunResult(state, records)
-        # A retry runs its node afresh; any other wait hands the node its stored wait to finish.
-        resumed_wait = None if wait.retry else wait
-        state.status = "active"
-
-    rule_exits = any(condition.rule is not None for condition in settings.exit_conditions)
-    while True:
-        node_id = state.current_node or state.trigger_node
-        prepared = plan.get(node_id)
-        if rule_exits and _exit_if_met(state, records, plan, settings, contact, ports, now, event=None):
-            break
-        node = prepared.node if prepared is not None else Node(id=node_id, type="unknown")
-        visit = state.visits.get(node_id, 1)
-        if state.step_count >= limit:
-            reason = f"The enrollment ran {state.step_count} steps, the workflow's limit (max_steps_per_enrollment)."
-            records.append(
-                StepRecord(node_id, node.type, now, "fail", detail={"reason": reason}, visit=visit)
-            )
-            _finish(state, "failed", now, error=reason)
-            break
-        ctx = StepContext(
-            enrollment_id=state.enrollment_id,
-            contact_id=state.contact_id,
-            contact=contact,
-            node=node,
-            now=now,
-            settings=settings,
-            ports=ports,
-            visit=visit,
-            attempt=state.attempt,
-            trigger_event=state.trigger_event,
-            entered_at=state.entered_at,
-            step_count=state.step_count,
-            wait=resumed_wait,
-            resume_event=resume_event,
-            seed=state.seed,
-        )
-        outcome = step(prepared=prepared, ctx=ctx)
-        if resumed_wait is not None and isinstance(outcome, Wait) and _same_wait(outcome, resumed_wait):
-            # Still waiting (an event that did not match the filter, an early timer): nothing happened.
-            state.status = "waiting"
-            return RunResult(state, records)
-        resumed_wait = None
-        resume_event = None
-        state.step_count += 1
-        branch = outcome.branch if isinstance(outcome, Advance) else None
-        error = outcome.detail.get("error") if isinstance(outcome, (Fail, Retry)) else None
-        if isinstance(outcome, Fail):
-            detail = {key: value for key, value in outcome.detail.items() if key != "error"}
-            detail.update(reason=outcome.reason, permanent=outcome.permanent)
-        elif isinstance(outcome, Retry):
-            detail = {key: value for key, value in outcome.detail.items() if key != "error"}
-            detail.update(reason=outcome.reason, retry_at=(now + outcome.after).isoformat())
-        else:
-            detail = outcome.detail
-        records.append(
-            StepRecord(
-                node_id,
-                node.type,
-                now,
-                outcome.name,
-                branch,
-                detail,
-                error,
-                visit=visit,
-                attempt=state.attempt,
-            )
-        )
-        if isinstance(outcome, Advance):
-            state.wait = None
-            state.attempt = 0
-            target = graph.next_node.get((node_id, outcome.branch))
-            if target is None:
-                _finish(state, "completed", now)
-                break
-            state.current_node = target
-            state.visits[target] = state.visits.get(target, 0) + 1
-            continue
-        if isinstance(outcome, Wait):
-            if outcome.until is None and outcome.event is None:
-                _finish(
-                    state, "failed", now, error=f"Node {node_id!r} waits for nothing (no time and no event)."
-                )
-                break
-            state.wait = WaitState(
-                node_id=node_id,
-                since=now,
-                until=outcome.until,
-                event=outcome.event,
-                timeout_at=outcome.timeout_at,
-                detail=dict(outcome.detail),
-            )
-            state.status = "waiting"
-            break
-        if isinstance(outcome, Retry):
-            state.attempt += 1
-            state.wait = WaitState(
-                node_id=node_id,
-                since=now,
-                until=now + outcome.after,
-                retry=True,
-                detail={"reason": outcome.reason},
-            )
-            state.status = "waiting"
-            break
-        if isinstance(outcome, Fail):
-            _finish(state, "failed", now, error=outcome.reason)
-            break
-        _finish(state, "exited", now, exit_reason=outcome.reason, goal=outcome.goal)
-        break
-    return RunResult(state, records)
-
-
-def _finish(
-    state: EnrollmentState,
-    status: str,
-    now: datetime,
-    *,
-    error: str | None = None,
-    exit_reason: str | None = None,
-    goal: str | None = None,
-) -> None:
-    state.status = status  # type: ignore[assignment]
-    state.wait = None
-    state.error = error
-    state.exit_reason = exit_reason
-    state.goal = goal
-    state.finished_at = now
-
-
 def _exit_if_met(
     state: EnrollmentState,
     records: list[StepRecord],
@@ -469,6 +550,10 @@ def _exit_if_met(
     *,
     event: dict[str, Any] | None,
 ) -> bool:
+    """End the enrollment if an exit condition holds (for ``event``, or a rule); return whether it ended.
+
+    A rule that cannot be evaluated fails the enrollment (and ends it too).
+    """
     if not settings.exit_conditions:
         return False
     node_id = state.current_node or state.trigger_node
@@ -484,38 +569,60 @@ def _exit_if_met(
             activity=ports.activity,
         )
     except ConditionError as error:
-        reason = f"An exit condition could not be evaluated: {error}"
-        records.append(
-            StepRecord(
-                node_id,
-                node_type,
-                now,
-                "fail",
-                detail={"reason": reason},
-                error=_error("ConditionError", str(error)),
-                visit=state.visits.get(node_id, 1),
-            )
-        )
-        _finish(state, "failed", now, error=reason)
+        _fail_exit_condition(state, records, node_id, node_type, now, error)
         return True
     if match is None:
         return False
-    detail = {"exit_condition": match.index, "reason": match.reason, "goal": match.goal}
-    if event is not None:
-        detail["event"] = event.get("type")
+    detail = _exit_detail(match, event)
     if match.goal and settings.on_exit_enroll:
-        # A goal exit moves the contact on (CONTRACT §5); the key makes it once per enrollment.
-        try:
-            ports.workflows.enroll(
-                key=f"{state.enrollment_id}:on_exit_enroll:1",
-                contact_id=state.contact_id,
-                workflow_id=settings.on_exit_enroll,
-            )
-            detail["enrolled_in"] = settings.on_exit_enroll
-        except PortError as error:
-            detail["on_exit_enroll_error"] = str(error)
+        _enroll_on_goal_exit(state, settings, ports, detail)
     records.append(
         StepRecord(node_id, node_type, now, "exit", detail=detail, visit=state.visits.get(node_id, 1))
     )
-    _finish(state, "exited", now, exit_reason=match.reason, goal=match.goal)
+    _finish(state, EnrollmentStatus.EXITED, now, exit_reason=match.reason, goal=match.goal)
     return True
+
+
+def _fail_exit_condition(
+    state: EnrollmentState,
+    records: list[StepRecord],
+    node_id: str,
+    node_type: str,
+    now: datetime,
+    error: ConditionError,
+) -> None:
+    reason = f"An exit condition could not be evaluated: {error}"
+    records.append(
+        StepRecord(
+            node_id,
+            node_type,
+            now,
+            "fail",
+            detail={"reason": reason},
+            error=_error("ConditionError", str(error)),
+            visit=state.visits.get(node_id, 1),
+        )
+    )
+    _finish(state, EnrollmentStatus.FAILED, now, error=reason)
+
+
+def _exit_detail(match: ExitMatch, event: dict[str, Any] | None) -> dict[str, Any]:
+    detail: dict[str, Any] = {"exit_condition": match.index, "reason": match.reason, "goal": match.goal}
+    if event is not None:
+        detail["event"] = event.get("type")
+    return detail
+
+
+def _enroll_on_goal_exit(
+    state: EnrollmentState, settings: WorkflowSettings, ports: Ports, detail: dict[str, Any]
+) -> None:
+    """A goal exit moves the contact on (CONTRACT §5); the key makes it once per enrollment."""
+    try:
+        ports.workflows.enroll(
+            key=f"{state.enrollment_id}:on_exit_enroll:1",
+            contact_id=state.contact_id,
+            workflow_id=settings.on_exit_enroll,
+        )
+        detail["enrolled_in"] = settings.on_exit_enroll
+    except PortError as error:
+        detail["on_exit_enroll_error"] = str(error)
