@@ -6,12 +6,13 @@ from rest_framework import serializers
 
 from penguinflow.common.fields import StrictCharField
 from penguinflow.common.validators import StorableJSONField
-from workflows import graphs
+from workflows import version_graphs
 from workflows.models import Workflow
 from workflows.openapi import ref
 
 
-# The engine validates graphs and settings (`workflows.graphs`); these fields only carry them, typed for the schema.
+# The engine validates graphs and settings (`workflows.version_graphs`); these fields only carry them, typed for
+# the schema.
 class _JSONObjectField(StorableJSONField):
     default_error_messages = {"not_object": "Must be a JSON object."}
 
@@ -79,7 +80,8 @@ class WorkflowSerializer(serializers.ModelSerializer):
         draft = next((v for v in workflow.versions.all() if v.number is None), None)
         if draft is None:
             return None
-        return {"graph": graphs.graph_of(draft).to_builder(), "settings": draft.settings, "revision": draft.revision}
+        graph = version_graphs.graph_of(draft).to_builder()
+        return {"graph": graph, "settings": draft.settings, "revision": draft.revision}
 
 
 class EnrollContactSerializer(serializers.Serializer):

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from penguinflow.common.api import WorkspaceScopedViewSet
 from penguinflow.common.errors import InvalidInput
 from penguinflow.common.schema import error_responses
-from workflows import graphs, services
+from workflows import services, version_graphs
 from workflows.models import Workflow, WorkflowVersion
 from workflows.openapi import COMPONENTS, ref
 from workflows.serializers import (
@@ -107,13 +107,13 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
         workflow = self.get_object()
         serializer = ValidateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        draft = graphs.draft_of(workflow)
+        draft = version_graphs.draft_of(workflow)
         data = serializer.validated_data
-        graph = graphs.parse_graph(data["graph"]) if "graph" in data else graphs.graph_of(draft)
+        graph = version_graphs.parse_graph(data["graph"]) if "graph" in data else version_graphs.graph_of(draft)
         if problems := services.graph_unstorable_texts(graph):
             # What a draft save refuses is not a graph to report on: the same 400.
             raise InvalidInput("The graph cannot be saved.", details=problems, code="graph_invalid")
-        settings = graphs.parse_settings(data.get("settings", draft.settings))
+        settings = version_graphs.parse_settings(data.get("settings", draft.settings))
         return Response(services.workflow_validation_report(workflow=workflow, graph=graph, settings=settings))
 
     @extend_schema(request=None, responses={201: WorkflowSerializer})
@@ -218,7 +218,7 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
             from django.http import Http404
 
             raise Http404
-        return Response({**_version_summary(version), "graph": graphs.graph_of(version).to_builder(),
+        return Response({**_version_summary(version), "graph": version_graphs.graph_of(version).to_builder(),
                          "settings": version.settings})
 
 

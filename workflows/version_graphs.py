@@ -1,4 +1,9 @@
-"""The bridge between stored versions (Step/Connection rows) and the engine's graph model."""
+"""The Django side of workflow graphs: a version's graph read from its rows, and API input checked as one.
+
+The engine's graph model and its validation are plain Python (`workflows.engine.graph`, `.validation`); here
+they meet the stored versions (Step/Connection rows) and the API, whose malformed input becomes a 4xx
+(`InvalidInput`), and the validation report takes the API's shape.
+"""
 
 from __future__ import annotations
 
