@@ -19,9 +19,13 @@ import os
 import socket
 import sys
 import time
+import uuid
 from typing import TextIO
 
 from bench._support import machine_cpu, postgres_cpu, process_cpu, python_speed_ms
+
+# Django, the apps and RQ are imported inside the functions that use them: the spawned worker and SMTP server
+# processes import this module before Django is set up (and the SMTP server never sets it up).
 
 N_FULL, N_QUICK = 5000, 500
 WARM_UP = 400  # messages sent before the clock starts
@@ -36,8 +40,6 @@ def produce(workspace_id: str, template_id: str, contact_ids: list[str], first: 
     """RQ job: what a runtime batch whose enrollments reach a `send_email` step does, for 100 contacts in one
     transaction: lock the batch's contacts (`ContactBook`), render each email through the runtime's own
     send_email port, write the batch's outbox rows in one statement; return how many."""
-    import uuid
-
     from django.db import transaction
 
     from penguinflow.workspaces.models import Workspace
@@ -115,8 +117,6 @@ def _free_port() -> int:
 
 
 def _uuid(value: str):
-    import uuid
-
     try:
         return uuid.UUID(value)
     except ValueError:
