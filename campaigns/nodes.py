@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from workflows.engine.outcomes import Advance, Outcome
-from workflows.engine.registry import NodeConfig, NodeType, StepContext, node_type
+from workflows.engine.registry import NodeConfig, NodeType, Reference, StepContext, node_type
 
 __all__ = ["AddToCampaign", "RemoveFromCampaign"]
 
@@ -14,11 +14,16 @@ class CampaignConfig(NodeConfig):
     campaign_id: str = Field(min_length=1, max_length=100)
 
 
+CAMPAIGN = Reference("campaign_id", "campaigns.Campaign", "campaign")
+
+
 @node_type(
     "add_to_campaign", kind="action", label="Add to campaign", description="Add the contact to a campaign."
 )
 class AddToCampaign(NodeType):
     Config = CampaignConfig
+    references = (CAMPAIGN,)
+    ports = ("campaigns",)
 
     def run(self, ctx: StepContext, config: CampaignConfig) -> Outcome:
         ctx.campaigns.add_to_campaign(
@@ -35,6 +40,8 @@ class AddToCampaign(NodeType):
 )
 class RemoveFromCampaign(NodeType):
     Config = CampaignConfig
+    references = (CAMPAIGN,)
+    ports = ("campaigns",)
 
     def run(self, ctx: StepContext, config: CampaignConfig) -> Outcome:
         ctx.campaigns.remove_from_campaign(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from workflows.engine.outcomes import Advance, Outcome, Wait
-from workflows.engine.registry import NodeConfig, NodeType, RetryPolicy, StepContext, node_type
+from workflows.engine.registry import NodeConfig, NodeType, Reference, RetryPolicy, StepContext, node_type
 from workflows.engine.types import EmailAddress
 from workflows.engine.windows import Window, window_opening
 
@@ -21,6 +21,8 @@ __all__ = ["SendEmail"]
 class SendEmail(NodeType):
     # A mail server or ESP that is down usually comes back within the hour: retry longer, back off further.
     retry = RetryPolicy(max_attempts=8, base_seconds=60, cap_seconds=3 * 3600)
+    references = (Reference("template_id", "templates.EmailTemplate", "email template"),)
+    ports = ("email",)
 
     class Config(NodeConfig):
         template_id: str = Field(min_length=1, max_length=100)

@@ -37,8 +37,9 @@ from penguinflow.common.db import bulk_update_rows
 from penguinflow.common.errors import storable_error_line
 from penguinflow.common.states import transition
 from templates.outbox import OutboxConflict
+from workflows.engine.entry import entry_trigger
 from workflows.engine.graph import Graph, WorkflowSettings
-from workflows.engine.runner import entry_trigger, reenrollment_allowed, run_enrollment
+from workflows.engine.runner import reenrollment_allowed, run_enrollment
 from workflows.engine.state import EnrollmentState, Resume, RunResult, StepRecord, WaitState, new_enrollment
 from workflows.engine.statuses import INITIAL_STATUS, EnrollmentStatus
 from workflows.engine.statuses import transition as status_transition

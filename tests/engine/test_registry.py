@@ -93,7 +93,7 @@ def test_get_returns_none_for_unknown_types() -> None:
 
 def test_load_node_types_imports_only_packages_that_have_nodes() -> None:
     loaded = load_node_types(["workflows", "contacts", "campaigns", "templates", "json", "no_such_package"])
-    assert loaded == ["workflows.nodes", "contacts.nodes", "campaigns.nodes", "templates.nodes"]
+    assert loaded == ["contacts.nodes", "campaigns.nodes", "templates.nodes"]
 
 
 def test_node_type_refuses_configs_that_accept_unknown_keys() -> None:

@@ -11,7 +11,7 @@ from workflows.engine.graph import Graph, WorkflowSettings
 from workflows.engine.nodes.logic import split_bucket
 from workflows.engine.ports import PortError, effect_key
 from workflows.engine.registry import registry
-from workflows.engine.runner import match_exit_condition, matching_triggers, reenrollment_allowed
+from workflows.engine.runner import match_exit_condition, reenrollment_allowed
 from workflows.engine.state import EnrollmentState, Resume
 
 from .graphs import GraphBuilder, Harness, brief, ts
@@ -708,54 +708,6 @@ def test_a_finished_enrollment_does_nothing_more() -> None:
 
 
 # --- triggers ---------------------------------------------------------------------------------------------------
-
-
-def test_matching_triggers_checks_type_filter_segment_and_score_crossing() -> None:
-    graph = Graph.from_builder(
-        {
-            "nodes": [
-                {
-                    "id": "ev",
-                    "type": "trigger_event",
-                    "data": {
-                        "config": {
-                            "event": "email.clicked",
-                            "filter": {"contains": [{"var": "event.properties.url"}, "pricing"]},
-                        }
-                    },
-                },
-                {
-                    "id": "seg",
-                    "type": "trigger_segment",
-                    "data": {"config": {"segment_id": "s1", "on": "enter"}},
-                },
-                {
-                    "id": "up",
-                    "type": "trigger_score",
-                    "data": {"config": {"threshold": 50, "direction": "up"}},
-                },
-                {"id": "man", "type": "trigger_manual", "data": {"config": {}}},
-            ],
-            "edges": [],
-        }
-    )
-    contact = {"id": "c1"}
-    click = {"type": "email.clicked", "properties": {"url": "https://x.test/Pricing"}}
-    assert matching_triggers(graph, event=click, contact=contact) == ["ev"]
-    assert matching_triggers(graph, event={**click, "properties": {"url": "/blog"}}, contact=contact) == []
-    assert matching_triggers(
-        graph, event={"type": "segment.entered", "properties": {"segment_id": "s1"}}, contact=contact
-    ) == ["seg"]
-    assert (
-        matching_triggers(
-            graph, event={"type": "segment.exited", "properties": {"segment_id": "s1"}}, contact=contact
-        )
-        == []
-    )
-    crossing = {"type": "contact.updated", "properties": {"changes": {"score": [40, 55]}}}
-    assert matching_triggers(graph, event=crossing, contact=contact) == ["up"]
-    staying = {"type": "contact.updated", "properties": {"changes": {"score": [55, 60]}}}
-    assert matching_triggers(graph, event=staying, contact=contact) == []
 
 
 def test_schedule_trigger_rrule_keeps_local_time_across_dst() -> None:

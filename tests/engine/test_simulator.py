@@ -200,3 +200,108 @@ def test_simulation_does_not_change_the_contact_passed_in() -> None:
 def test_a_suppressed_contact_gets_no_email_in_simulation() -> None:
     result = sim([], contact={"email": "a@x.test", "status": "unsubscribed"})
     assert result.actions[0]["summary"] == "Did not send template welcome: contact is unsubscribed"
+
+
+def segment_filtered_graph() -> Any:
+    return (
+        GraphBuilder()
+        .trigger("contact.created", filter={"in_segment": ["vip"]}, id="signup")
+        .add_tag("welcomed", id="tag")
+        .build()
+    )
+
+
+def test_a_segment_filter_enters_the_member_at_its_event_and_not_the_non_member() -> None:
+    events = [{"after": "PT1H", "type": "contact.created"}]
+    member = sim(events, graph=segment_filtered_graph(), contact={"email": "a@x.test", "segments": ["vip"]})
+    assert (member.status, member.trigger_node) == ("completed", "signup")
+    assert member.entered_at.isoformat() == "2026-11-23T09:00:00+00:00"
+    assert member.state.trigger_event["type"] == "contact.created"
+
+    outsider = sim(events, graph=segment_filtered_graph(), contact={"email": "b@x.test", "segments": []})
+    assert (outsider.status, outsider.trigger_node, outsider.entered_at) == ("exited", None, None)
+    assert (outsider.path, outsider.actions) == ([], [])
+    assert outsider.reason == (
+        "Not entered: trigger signup did not start because its filter does not hold for this event and contact."
+    )
+
+
+def test_a_filter_about_a_deleted_segment_is_not_entered_and_says_why_on_the_path() -> None:
+    result = sim(
+        [{"after": "PT1H", "type": "contact.created"}],
+        graph=segment_filtered_graph(),
+        contact={"email": "a@x.test", "segments": ["vip"]},
+        segments_existing={"another"},
+    )
+    assert (result.status, result.trigger_node) == ("exited", None)
+    error = "the segment 'vip' does not exist (deleted since publishing?)"
+    assert (
+        result.reason
+        == f"Not entered: trigger signup did not start because its filter could not be evaluated ({error})."
+    )
+    assert result.as_dict()["path"] == [
+        {
+            "node_id": "signup",
+            "type": "trigger_event",
+            "at": "2026-11-23T09:00:00+00:00",
+            "outcome": "not_entered",
+            "branch": None,
+            "detail": {
+                "event": "contact.created",
+                "reason": f"Not entered, because its filter could not be evaluated ({error}).",
+            },
+            "error": {"type": "ConditionError", "message": error},
+        }
+    ]
+
+
+def test_an_unevaluable_filter_stays_on_the_path_when_a_later_trigger_starts_the_run() -> None:
+    graph = (
+        GraphBuilder()
+        .trigger("contact.created", filter={"regex": [{"var": "event.properties.code"}, 5]}, id="broken")
+        .add_tag("never")
+        .end()
+        .trigger("order.completed", id="bought")
+        .add_tag("bought", id="tag")
+        .build()
+    )
+    result = sim(
+        [
+            {"type": "contact.created", "properties": {"code": "x"}},
+            {"after": "PT1H", "type": "order.completed"},
+        ],
+        graph=graph,
+    )
+    assert (result.status, result.trigger_node) == ("completed", "bought")
+    assert [(entry["node_id"], entry["outcome"]) for entry in result.path] == [
+        ("broken", "not_entered"),
+        ("bought", "advance"),
+        ("tag", "advance"),
+    ]
+    assert result.path[0]["error"]["type"] == "ConditionError"
+
+
+def test_trigger_filters_see_the_history_and_the_virtual_now() -> None:
+    graph = (
+        GraphBuilder()
+        .trigger(
+            "order.completed",
+            filter={">=": [{"event_count": {"type": "order.completed", "within": "P7D"}}, 2]},
+            id="second_order",
+        )
+        .add_tag("repeat", id="tag")
+        .build()
+    )
+    result = sim(
+        [
+            {"type": "order.completed"},
+            {"after": "P8D", "type": "order.completed"},
+            {"after": "P9D", "type": "order.completed"},
+        ],
+        graph=graph,
+        until="P10D",
+    )
+    assert (result.trigger_node, result.entered_at.isoformat()) == (
+        "second_order",
+        "2026-12-02T08:00:00+00:00",
+    )

@@ -1,13 +1,23 @@
 """PenguinFlow's workflow engine core: pure Python, no Django.
 
-Importing this package registers the engine's own node types (triggers, logic, waits); domain node types
-register when ``load_node_types`` imports each app's ``nodes.py``.
+Importing this package registers the engine's own node types (triggers, logic, waits, and the actions that act
+only through its ports); domain node types register when ``load_node_types`` imports each app's ``nodes.py``.
 """
 
 from __future__ import annotations
 
-from workflows.engine import nodes as _engine_nodes  # noqa: F401 - registers triggers, logic and waits
+from workflows.engine import nodes as _engine_nodes  # noqa: F401 - registers the engine's own node types
 from workflows.engine.conditions import ConditionError, check_rule, known_operators
+from workflows.engine.entry import (
+    NotEntered,
+    TriggerEntries,
+    TriggerScope,
+    TriggerType,
+    entry_trigger,
+    trigger_decision,
+    trigger_entries,
+    webhook_trigger,
+)
 from workflows.engine.graph import (
     Edge,
     Graph,
@@ -21,9 +31,7 @@ from workflows.engine.ports import PortError, Ports, effect_key
 from workflows.engine.registry import NodeConfig, NodeType, StepContext, load_node_types, node_type, registry
 from workflows.engine.runner import (
     ExitMatch,
-    entry_trigger,
     match_exit_condition,
-    matching_triggers,
     reenrollment_allowed,
     run_enrollment,
     step,
@@ -47,6 +55,7 @@ __all__ = [
     "Node",
     "NodeConfig",
     "NodeType",
+    "NotEntered",
     "Outcome",
     "PortError",
     "Ports",
@@ -58,6 +67,9 @@ __all__ = [
     "SimulationResult",
     "StepContext",
     "StepRecord",
+    "TriggerEntries",
+    "TriggerScope",
+    "TriggerType",
     "Wait",
     "WorkflowSettings",
     "check_rule",
@@ -66,7 +78,6 @@ __all__ = [
     "known_operators",
     "load_node_types",
     "match_exit_condition",
-    "matching_triggers",
     "new_enrollment",
     "node_type",
     "reenrollment_allowed",
@@ -75,6 +86,9 @@ __all__ = [
     "simulate",
     "split_issues",
     "step",
+    "trigger_decision",
+    "trigger_entries",
     "validate",
     "wants_event",
+    "webhook_trigger",
 ]

@@ -49,6 +49,7 @@ __all__ = [
     "WAIT_KINDS",
     "NodeConfig",
     "NodeType",
+    "Reference",
     "Registry",
     "RetryPolicy",
     "StepContext",
@@ -210,6 +211,28 @@ class RetryPolicy:
     cap_seconds: float = 3600.0
 
 
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A config value that names an object of the workspace, checked when a version is published.
+
+    ``path`` is the key in the config (dotted for nested objects: ``audience.segment_id``); ``model`` names the
+    object's model by its label (``"templates.EmailTemplate"``): the engine knows no models, the runtime looks
+    them up. A required reference must name an existing object; an optional one is checked only when given.
+    """
+
+    path: str
+    model: str
+    noun: str
+    optional: bool = False
+
+    def value_in(self, config: Mapping[str, Any]) -> Any:
+        """Return the value at ``path`` in a raw config (``None`` where a part is missing or not an object)."""
+        value: Any = config
+        for key in self.path.split("."):
+            value = value.get(key) if isinstance(value, Mapping) else None
+        return value
+
+
 class NodeType:
     """Behaviour and schema of one kind of node. Subclass, set ``Config``, override ``run``, decorate."""
 
@@ -222,6 +245,13 @@ class NodeType:
     branches: ClassVar[tuple[str, ...] | Literal["dynamic"]] = (DEFAULT_BRANCH,)
     # Retries of a transient port failure (PortError(retryable=True)); exhaustion fails the enrollment.
     retry: ClassVar[RetryPolicy] = RetryPolicy()
+    # Config values naming objects of the workspace (templates, campaigns, segments, workflows): publish checks them.
+    references: ClassVar[tuple[Reference, ...]] = ()
+    # The ports (fields of ``Ports``) its steps act through.
+    ports: ClassVar[tuple[str, ...]] = ()
+    # False for a type whose side effects ship later: publish refuses it, live steps fail, simulation shows it.
+    available: ClassVar[bool] = True
+    unavailable_because: ClassVar[str] = ""
 
     def parse_config(self, config: Mapping[str, Any]) -> NodeConfig:
         """Return the validated config; raise pydantic's ``ValidationError`` when it is invalid."""
@@ -240,10 +270,6 @@ class NodeType:
     def problems(self, config: NodeConfig) -> Iterable[tuple[str, str, str]]:
         """Return ``(level, code, message)`` for what is valid JSON but wrong for this type (e.g. zero weights)."""
         return ()
-
-    def matches_event(self, config: NodeConfig, *, event: dict[str, Any], contact: dict[str, Any]) -> bool:
-        """Return whether ``event`` starts an enrollment at this trigger (event-driven triggers override this)."""
-        return False
 
     def run(self, ctx: StepContext, config: Any) -> Outcome:
         """Execute one step of a node of this type and return what happens next."""

@@ -37,9 +37,7 @@ __all__ = [
     "ExitMatch",
     "PreparedNode",
     "effect_key",
-    "entry_trigger",
     "match_exit_condition",
-    "matching_triggers",
     "prepare",
     "reenrollment_allowed",
     "retry_delay",
@@ -230,35 +228,6 @@ def wants_event(*, settings: WorkflowSettings, state: EnrollmentState, event_typ
         ):
             return True
     return False
-
-
-# --- triggers ---------------------------------------------------------------------------------------------------
-
-
-def matching_triggers(graph: Graph, *, event: dict[str, Any], contact: dict[str, Any]) -> list[str]:
-    """Return the ids of the graph's triggers that ``event`` starts (type and filter match), in graph order."""
-    found: list[str] = []
-    for prepared in prepare(graph).values():
-        node_type = prepared.node_type
-        if node_type is None or node_type.kind != "trigger" or prepared.problem is not None:
-            continue
-        try:
-            if node_type.matches_event(prepared.config, event=event, contact=contact):
-                found.append(prepared.node.id)
-        except ConditionError:
-            continue  # a filter that cannot be evaluated for this event does not start anything
-    return found
-
-
-def entry_trigger(graph: Graph) -> str | None:
-    """Return the trigger an API/UI enrollment enters at: a manual trigger if any, else the first trigger."""
-    triggers = [
-        p for p in prepare(graph).values() if p.node_type is not None and p.node_type.kind == "trigger"
-    ]
-    for prepared in triggers:
-        if prepared.node.type == "trigger_manual":
-            return prepared.node.id
-    return triggers[0].node.id if triggers else None
 
 
 # --- the runner -------------------------------------------------------------------------------------------------

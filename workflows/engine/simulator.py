@@ -1,17 +1,22 @@
 """Simulation (CONTRACT §8): run a workflow for one imaginary contact over an event timeline, on a virtual clock.
 
-The simulation calls the same ``run_enrollment`` as live execution; only the ports (recording fakes) and the
-clock (virtual) differ. Events of the timeline, in time order: the first one that matches a trigger starts the
-run (else the contact enters by hand at ``start``); later ones resume ``wait_for_event`` nodes, meet exit
-conditions, and become history that ``email_event``/``event_count`` conditions read. Timers fire in time
-order, and the run stops at ``start + until``.
+The simulation calls the same ``run_enrollment`` as live execution, and asks the triggers the same way live
+event processing does (``workflows.engine.entry``); only the ports (recording fakes), the contact's history and
+the clock (virtual) differ. Events of the timeline, in time order: the first one that starts a trigger starts
+the run; when triggers heard events but none started (a filter that does not hold, or cannot be evaluated),
+the contact does not enter, as it would not live; when no trigger listens to any event given, the contact
+enters by hand at ``start``. Later events resume ``wait_for_event`` nodes, meet exit conditions, and become
+history that ``email_event``/``event_count`` conditions read. Timers fire in time order, and the run stops at
+``start + until``.
+
+``simulate`` is three steps: ``_enter`` (the entry), ``_run_enrollment`` (the resume loop), ``_result``.
 """
 
 from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -27,10 +32,17 @@ from pydantic import (
 )
 
 from workflows.engine.durations import format_duration, parse_duration
+from workflows.engine.entry import (
+    NotEntered,
+    SegmentCheckedActivity,
+    TriggerScope,
+    entry_trigger,
+    trigger_entries,
+)
 from workflows.engine.errors import EngineInputError, pydantic_details
 from workflows.engine.fakes import FakeWorld, fake_ports
 from workflows.engine.graph import Graph, WorkflowSettings
-from workflows.engine.runner import entry_trigger, matching_triggers, run_enrollment
+from workflows.engine.runner import run_enrollment
 from workflows.engine.state import EnrollmentState, Resume, StepRecord, new_enrollment
 from workflows.engine.types import Duration, EventType
 
@@ -138,6 +150,20 @@ def _path_entry(record: StepRecord) -> dict[str, Any]:
     return entry
 
 
+def _not_entered_entry(refusal: NotEntered, at: datetime, event: dict[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "node_id": refusal.node_id,
+        "type": refusal.type,
+        "at": at,
+        "outcome": "not_entered",
+        "branch": None,
+        "detail": {"event": event["type"], "reason": f"Not entered, because {refusal.reason}."},
+    }
+    if refusal.error is not None:
+        entry["error"] = {"type": "ConditionError", "message": refusal.error}
+    return entry
+
+
 def _parse_request(payload: dict[str, Any]) -> _Request:
     try:
         return _Request.model_validate(payload)
@@ -145,6 +171,192 @@ def _parse_request(payload: dict[str, Any]) -> _Request:
         raise SimulationInputError(
             "The simulation request is invalid.", details=pydantic_details(error)
         ) from None
+
+
+def _as_event(at: datetime, event: _Event) -> dict[str, Any]:
+    return {"type": event.type, "properties": copy.deepcopy(event.properties), "occurred_at": at}
+
+
+def _for_rules(stored: dict[str, Any]) -> dict[str, Any]:
+    return {**stored, "occurred_at": stored["occurred_at"].isoformat()}
+
+
+class _Run:
+    """One simulation: the contact and its fake world, the timeline, the virtual clock, and the path so far."""
+
+    def __init__(
+        self,
+        request: _Request,
+        *,
+        graph: Graph,
+        settings: WorkflowSettings,
+        segments_existing: Collection[str] | None,
+    ) -> None:
+        self.graph, self.settings, self.seed = graph, settings, request.seed
+        self.begin = self.now = request.start
+        self.end = self.begin + parse_duration(request.until)
+        self.person = copy.deepcopy(request.contact.model_dump())
+        segments = set(self.person.pop("segments", []))
+        if not self.person.get("id"):
+            # Derived from the seed so that another seed explores other split variants for the same contact.
+            seeded = uuid.uuid5(uuid.NAMESPACE_URL, f"{self.person.get('email')}|{request.seed}")
+            self.person["id"] = f"sim-{seeded}"
+        self.world = FakeWorld(contact=self.person, clock=lambda: self.now, segments=segments)
+        self.ports = fake_ports(self.world)
+        self.trigger_activity: Any = self.ports.activity
+        if segments_existing is not None:
+            known = {str(segment_id) for segment_id in segments_existing}
+            self.trigger_activity = SegmentCheckedActivity(
+                self.ports.activity, segment_exists=lambda _contact, segment: str(segment) in known
+            )
+        self.timeline = sorted(
+            (
+                (
+                    event.at if event.at is not None else self.begin + parse_duration(event.after or "PT0S"),
+                    i,
+                    event,
+                )
+                for i, event in enumerate(request.events)
+            ),
+            key=lambda item: (item[0], item[1]),
+        )
+        self.position = 0  # the next timeline event not yet part of the contact's history
+        self.path: list[dict[str, Any]] = []
+        self.refusals: list[tuple[str, str]] = []  # (trigger node, why it did not start), in time order
+
+    def trigger_scope(self, event: dict[str, Any]) -> TriggerScope:
+        """Return what triggers read for ``event``: the simulated contact, its history so far, the virtual now."""
+        return TriggerScope(
+            event=event,
+            contact=self.person,
+            contact_id=str(self.person["id"]),
+            activity=self.trigger_activity,
+            now=self.now,
+        )
+
+    def add_to_history(self, at: datetime, event: _Event) -> dict[str, Any]:
+        """Make ``event`` happen at ``at`` (the clock moves there); return it as rules see it."""
+        self.now = at
+        return _for_rules(self.world.add_event(_as_event(at, event)))
+
+    def advance(self, state: EnrollmentState, resume: Resume | None) -> EnrollmentState:
+        """Run the enrollment as far as it goes now, adding its steps to the path."""
+        result = run_enrollment(
+            graph=self.graph,
+            settings=self.settings,
+            state=state,
+            contact=self.person,
+            ports=self.ports,
+            clock=lambda: self.now,
+            resume=resume,
+        )
+        self.path.extend(_path_entry(record) for record in result.records)
+        return result.state
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """How the contact entered: when, at which trigger, and on which event (``None`` for a manual entry)."""
+
+    at: datetime
+    trigger_node: str | None
+    trigger_event: dict[str, Any] | None = None
+
+
+def _enter(run: _Run) -> _Entry | None:
+    """Walk the timeline to the first event that starts a trigger, as the live runtime would meet them: each
+    event is history before the triggers judge it. Return ``None`` when triggers heard events but none started
+    (``run.refusals`` says why); enter by hand at start when no trigger listens to any event given."""
+    for index, (at, _, event) in enumerate(run.timeline):
+        if at > run.end:
+            break
+        seen = run.add_to_history(at, event)
+        entries = trigger_entries(run.graph, run.trigger_scope(seen))
+        # A filter that could not be evaluated is on the path; one that simply said no is not a step of the run.
+        run.path += [
+            _not_entered_entry(refusal, at, seen) for refusal in entries.not_entered if refusal.error
+        ]
+        run.refusals += [(refusal.node_id, refusal.reason) for refusal in entries.not_entered]
+        if entries.entered:
+            run.position = index + 1
+            return _Entry(at, entries.entered[0], seen)
+    if run.refusals:
+        return None
+    return _manual_entry(run)
+
+
+def _manual_entry(run: _Run) -> _Entry:
+    """Enter at the graph's manual entry at start; of the events walked, only those before start are history."""
+    run.world.events.clear()
+    run.position = 0
+    while run.position < len(run.timeline) and run.timeline[run.position][0] < run.begin:
+        at, _, event = run.timeline[run.position]
+        run.add_to_history(at, event)
+        run.position += 1
+    return _Entry(run.begin, entry_trigger(run.graph))
+
+
+def _next_resume(run: _Run, state: EnrollmentState) -> Resume | None:
+    """Return what wakes the waiting enrollment next (the next event or its timer), moving the clock there;
+    ``None`` when nothing does before the simulation ends."""
+    due = state.next_run_at
+    upcoming = run.timeline[run.position] if run.position < len(run.timeline) else None
+    # On a tie the event goes first: an awaited event that arrives at the deadline still counts.
+    if upcoming is not None and (due is None or upcoming[0] <= due):
+        if upcoming[0] > run.end:
+            return None
+        run.position += 1
+        seen = run.add_to_history(upcoming[0], upcoming[2])
+        return Resume.event_arrived(event=seen, at=run.now)
+    if due is not None and due <= run.end:
+        run.now = due
+        return Resume.timer(at=due)
+    return None
+
+
+def _run_enrollment(run: _Run, entry: _Entry) -> EnrollmentState:
+    """Run the enrollment from its trigger, then on each event and timer in time order, until it stops waiting
+    or the simulation ends."""
+    run.now = entry.at
+    state = new_enrollment(
+        enrollment_id=SIMULATION_ID,
+        contact_id=str(run.person["id"]),
+        trigger_node=entry.trigger_node or "",
+        entered_at=entry.at,
+        trigger_event=entry.trigger_event,
+        seed=run.seed,
+    )
+    state = run.advance(state, None)
+    for _ in range(MAX_RESUMES):
+        resume = _next_resume(run, state) if state.status == "waiting" else None
+        if resume is None:
+            break
+        state = run.advance(state, resume)
+    return state
+
+
+def _result(run: _Run, entry: _Entry, state: EnrollmentState) -> SimulationResult:
+    actions = [{key: value for key, value in action.items() if key != "key"} for action in run.world.actions]
+    return SimulationResult(
+        status=state.status,
+        path=run.path,
+        actions=actions,
+        entered_at=entry.at,
+        trigger_node=entry.trigger_node,
+        reason=state.error or state.exit_reason,
+        contact=run.person,
+        state=state,
+    )
+
+
+def _not_entered_result(run: _Run) -> SimulationResult:
+    """The contact did not enter: triggers heard its events and none started (live runs would not enroll it)."""
+    reasons = dict.fromkeys(
+        f"trigger {node_id} did not start because {reason}" for node_id, reason in run.refusals
+    )
+    return SimulationResult(
+        "exited", run.path, [], reason=f"Not entered: {'; '.join(reasons)}.", contact=run.person
+    )
 
 
 def simulate(
@@ -156,11 +368,14 @@ def simulate(
     events: Iterable[Mapping[str, Any]] = (),
     until: str | timedelta = "P60D",
     seed: int = 0,
+    segments_existing: Collection[str] | None = None,
 ) -> SimulationResult:
     """Run ``graph`` for one simulated contact from ``start`` for ``until`` over an event timeline.
 
     ``events`` items are ``{after?: duration | at?: timestamp, type, properties?}`` (neither: at ``start``).
-    Raise ``SimulationInputError`` (details map paths such as ``events[1].at`` to messages) for bad input.
+    ``segments_existing``, when given, are the segment ids that exist: a trigger filter asking about another
+    one cannot be evaluated, as in live runs. Raise ``SimulationInputError`` (details map paths such as
+    ``events[1].at`` to messages) for bad input.
     """
     request = _parse_request(
         {
@@ -171,116 +386,10 @@ def simulate(
             "seed": seed,
         }
     )
-    begin = request.start
-    end = begin + parse_duration(request.until)
-    person = copy.deepcopy(request.contact.model_dump())
-    segments = set(person.pop("segments", []))
-    if not person.get("id"):
-        # Derived from the seed so that another seed explores other split variants for the same contact.
-        person["id"] = (
-            f"sim-{uuid.uuid5(uuid.NAMESPACE_URL, '{}|{}'.format(person.get('email'), request.seed))}"
-        )
-
-    timeline = sorted(
-        (
-            (
-                event.at if event.at is not None else begin + parse_duration(event.after or "PT0S"),
-                index,
-                event,
-            )
-            for index, event in enumerate(request.events)
-        ),
-        key=lambda item: (item[0], item[1]),
-    )
-    moment = [begin]
-    world = FakeWorld(contact=person, clock=lambda: moment[0], segments=segments)
-    ports = fake_ports(world)
-
-    def as_event(at: datetime, event: _Event) -> dict[str, Any]:
-        return {"type": event.type, "properties": copy.deepcopy(event.properties), "occurred_at": at}
-
-    def for_rules(stored: dict[str, Any]) -> dict[str, Any]:
-        return {**stored, "occurred_at": stored["occurred_at"].isoformat()}
-
-    # Entry: the first event (in time order) that matches a trigger, else a manual entry at start.
-    entered_at, trigger_node, trigger_event, position = begin, None, None, 0
-    for index, (at, _, event) in enumerate(timeline):
-        if at > end:
-            break
-        found = matching_triggers(graph, event=for_rules(as_event(at, event)), contact=person)
-        if found:
-            entered_at, trigger_node, position = at, found[0], index
-            break
-    if trigger_node is None:
-        trigger_node = entry_trigger(graph)
-        # Events before start are history the contact already has.
-        while position < len(timeline) and timeline[position][0] < begin:
-            at, _, event = timeline[position]
-            world.add_event(as_event(at, event))
-            position += 1
-    else:
-        for at, _, event in timeline[:position]:
-            world.add_event(as_event(at, event))
-        at, _, event = timeline[position]
-        trigger_event = for_rules(world.add_event(as_event(at, event)))
-        position += 1
-    if trigger_node is None:
+    run = _Run(request, graph=graph, settings=settings, segments_existing=segments_existing)
+    entry = _enter(run)
+    if entry is None:
+        return _not_entered_result(run)
+    if entry.trigger_node is None:
         return SimulationResult("failed", [], [], reason="The workflow has no trigger to enter at.")
-
-    moment[0] = entered_at
-    state = new_enrollment(
-        enrollment_id=SIMULATION_ID,
-        contact_id=str(person["id"]),
-        trigger_node=trigger_node,
-        entered_at=entered_at,
-        trigger_event=trigger_event,
-        seed=request.seed,
-    )
-    path: list[dict[str, Any]] = []
-
-    def run(resume: Resume | None) -> None:
-        nonlocal state
-        result = run_enrollment(
-            graph=graph,
-            settings=settings,
-            state=state,
-            contact=person,
-            ports=ports,
-            clock=lambda: moment[0],
-            resume=resume,
-        )
-        state = result.state
-        path.extend(_path_entry(record) for record in result.records)
-
-    run(None)
-    for _ in range(MAX_RESUMES):
-        if state.status != "waiting":
-            break
-        due = state.next_run_at
-        upcoming = timeline[position] if position < len(timeline) else None
-        # On a tie the event goes first: an awaited event that arrives at the deadline still counts.
-        if upcoming is not None and (due is None or upcoming[0] <= due):
-            if upcoming[0] > end:
-                break
-            moment[0] = upcoming[0]
-            stored = world.add_event(as_event(upcoming[0], upcoming[2]))
-            position += 1
-            run(Resume.event_arrived(event=for_rules(stored), at=moment[0]))
-        elif due is not None and due <= end:
-            moment[0] = due
-            run(Resume.timer(at=due))
-        else:
-            break
-
-    reason = state.error or state.exit_reason
-    actions = [{key: value for key, value in action.items() if key != "key"} for action in world.actions]
-    return SimulationResult(
-        status=state.status,
-        path=path,
-        actions=actions,
-        entered_at=entered_at,
-        trigger_node=trigger_node,
-        reason=reason,
-        contact=person,
-        state=state,
-    )
+    return _result(run, entry, _run_enrollment(run, entry))

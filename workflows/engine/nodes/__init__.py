@@ -1,7 +1,10 @@
-"""The node types the engine owns: triggers, logic and waits. Domain actions live in their apps' nodes.py."""
+"""The node types the engine owns: triggers, logic, waits, and the actions that act only through its ports.
+
+Domain actions (tags, fields, campaigns, email) live in their apps' ``nodes.py``.
+"""
 
 from __future__ import annotations
 
-from workflows.engine.nodes import logic, triggers, waits
+from workflows.engine.nodes import actions, logic, triggers, waits
 
-__all__ = ["logic", "triggers", "waits"]
+__all__ = ["actions", "logic", "triggers", "waits"]

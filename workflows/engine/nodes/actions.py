@@ -1,4 +1,8 @@
-"""Workflow-side actions: tasks for people, notifications, outbound webhooks, enrollment in another workflow."""
+"""Workflow-side actions: tasks for people, notifications, outbound webhooks, enrollment in another workflow.
+
+They act only through the engine's ports, so they live with the engine's own node types; the domain actions
+(tags, fields, campaigns, email) live in the apps that own what they change.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,13 @@ from pydantic import Field, field_validator
 
 from workflows.engine.durations import parse_duration
 from workflows.engine.outcomes import Advance, Outcome
-from workflows.engine.registry import NodeConfig, NodeType, RetryPolicy, StepContext, node_type
+from workflows.engine.registry import NodeConfig, NodeType, Reference, RetryPolicy, StepContext, node_type
 from workflows.engine.types import Duration, EmailAddress
 
 __all__ = ["CreateTask", "EnrollInWorkflow", "Notify", "Webhook"]
+
+# Tasks, notifications and outbound webhooks ship their side effects with a later issue.
+NOT_YET = "its side effects ship with a later PenguinFlow version"
 
 
 @node_type(
@@ -22,6 +29,10 @@ __all__ = ["CreateTask", "EnrollInWorkflow", "Notify", "Webhook"]
     description="Create a task for a person on the team (e.g. 'Call this lead'), optionally due after a while.",
 )
 class CreateTask(NodeType):
+    ports = ("tasks",)
+    available = False
+    unavailable_because = NOT_YET
+
     class Config(NodeConfig):
         title: str = Field(min_length=1, max_length=200)
         description: str = Field(default="", max_length=10_000)
@@ -54,6 +65,10 @@ class CreateTask(NodeType):
     description="Email a notification to people on the team (a list of addresses, or the workspace admins).",
 )
 class Notify(NodeType):
+    ports = ("notify",)
+    available = False
+    unavailable_because = NOT_YET
+
     class Config(NodeConfig):
         to: list[EmailAddress] | Literal["workspace_admins"] = Field(
             description="Email addresses, or 'workspace_admins'"
@@ -89,6 +104,9 @@ class Notify(NodeType):
 class Webhook(NodeType):
     # Receivers fail in bursts (deploys, rate limits): six tries over about half an hour.
     retry = RetryPolicy(max_attempts=6, base_seconds=30, cap_seconds=900)
+    ports = ("webhooks",)
+    available = False
+    unavailable_because = NOT_YET
 
     class Config(NodeConfig):
         url: str = Field(min_length=8, max_length=2000)
@@ -125,6 +143,9 @@ class Webhook(NodeType):
     description="Enroll the contact in another workflow (its own re-enrollment rules apply).",
 )
 class EnrollInWorkflow(NodeType):
+    references = (Reference("workflow_id", "workflows.Workflow", "workflow"),)
+    ports = ("workflows",)
+
     class Config(NodeConfig):
         workflow_id: str = Field(min_length=1, max_length=100)
 
