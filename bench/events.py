@@ -77,9 +77,9 @@ def _env(params: dict[str, Any], redis_db: int) -> dict[str, str]:
         "PYTHONPATH": str(ROOT),
     })
     try:
-        import workflows.gateway  # noqa: F401
+        import workflows.runtime_gateway  # noqa: F401
 
-        env.setdefault("ENGINE_GATEWAY", "workflows.gateway.RuntimeGateway")
+        env.setdefault("ENGINE_GATEWAY", "workflows.runtime_gateway.RuntimeGateway")
     except ImportError:
         env["ENGINE_GATEWAY"] = "events.gateway.NullGateway"
     return env

@@ -1,6 +1,8 @@
-"""The narrow interface between event processing (this app) and the workflow runtime (workflows.gateway).
+"""The narrow interface between event processing (this app) and the workflow runtime
+(`workflows.runtime_gateway`).
 
-Processing decides *which* events matter to which trigger; the runtime decides what that means for enrollments.
+Processing decides *when* events are handed over (once, in order, in batches, with retries and parking); the
+runtime decides what they mean: which triggers they start, which waits they resume, which enrollments they end.
 The runtime's implementation is named by `settings.ENGINE_GATEWAY` and built once per process.
 """
 
@@ -42,34 +44,32 @@ class EventRecord:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class TriggerMatch:
-    """`event` starts an enrollment at the trigger node `node_id` of the published version `version_id`."""
-
-    event: EventRecord
-    workflow_id: UUID
-    version_id: UUID
-    node_id: str
-
-
 class EngineGateway(Protocol):
-    def process(self, *, events: Sequence[EventRecord], matches: Sequence[TriggerMatch]) -> None:
-        """Enroll for the matches, resume enrollments waiting for these events, exit enrollments whose exit
-        conditions they meet.
+    def process(self, *, events: Sequence[EventRecord], now: datetime) -> None:
+        """Enroll for the triggers these events start, resume enrollments waiting for them, exit enrollments whose
+        exit conditions they meet; `now` is the processing time (what trigger filters see as now).
 
         Called inside the processing transaction, before the events are marked processed (an exception rolls
         the batch back; it is claimed again when its lease expires). Must be idempotent per event id: an explicit
         replay hands the same events again. Bot-flagged events are in `events` (waits and exits may want to see
-        them) but never in `matches`.
+        them) but start no enrollment.
         """
+        ...
+
+    def count_entries(self, *, events: Sequence[EventRecord], now: datetime) -> int:
+        """Return how many entries (an event starting a trigger of a published version) these events offer,
+        changing nothing: a replay's dry run reports it."""
         ...
 
 
 class NullGateway:
     """A gateway that does nothing: processing then only marks events processed (benchmarks, tooling)."""
 
-    def process(self, *, events: Sequence[EventRecord], matches: Sequence[TriggerMatch]) -> None:
+    def process(self, *, events: Sequence[EventRecord], now: datetime) -> None:
         return None
+
+    def count_entries(self, *, events: Sequence[EventRecord], now: datetime) -> int:
+        return 0
 
 
 _built: tuple[str, EngineGateway] | None = None

@@ -2,8 +2,8 @@
 
     events_dispatch()      claim unprocessed events in batches (FOR UPDATE SKIP LOCKED + a lease) and enqueue
                            one RQ job per batch: events.jobs.process_batch(event_ids, ...)
-    events_process()       the job's work: lock the still-unprocessed events of the batch, match triggers, hand
-                           events + matches to the engine gateway, mark them processed: one transaction
+    events_process()       the job's work: lock the still-unprocessed events of the batch, hand them to the engine
+                           gateway (which finds the triggers they start), mark them processed: one transaction
     events_replay()        hand stored events of a time range to the gateway again, explicitly (idempotent for
                            the runtime, which dedupes enrollments by its own constraints)
 
@@ -42,7 +42,6 @@ from django.db import (
 from django.utils import timezone
 
 from events.gateway import EngineGateway, EventRecord, engine_gateway
-from events.triggers import triggers_match
 from penguinflow.common.errors import storable_error_line
 
 logger = logging.getLogger(__name__)
@@ -213,10 +212,8 @@ def _mark_processed(cursor, records: Sequence[EventRecord], now: datetime) -> No
     )
 
 
-def _hand_over(records: list[EventRecord], gateway: EngineGateway, now: datetime) -> int:
-    matches = triggers_match(records, now=now)
-    gateway.process(events=records, matches=matches)
-    return len(matches)
+def _hand_over(records: list[EventRecord], gateway: EngineGateway, now: datetime) -> None:
+    gateway.process(events=records, now=now)
 
 
 def events_process(
@@ -361,9 +358,10 @@ def events_replay(
     """Hand the stored events with `since <= occurred_at < until` (of one type, one workspace) to the gateway
     again, in id order and in batches, each event once per replay; mark the unprocessed ones processed.
 
-    With `dry_run`, count the events and the trigger matches and write nothing (the gateway is not called).
+    `matches` counts the entries the events offer to triggers (`EngineGateway.count_entries`). With `dry_run`,
+    count the events and those entries and write nothing (the gateway only counts).
     """
-    gateway = gateway or (None if dry_run else engine_gateway())
+    gateway = gateway or engine_gateway()
     result = ReplayResult()
     after = 0
     filters = "occurred_at >= %s AND occurred_at < %s AND id > %s"
@@ -386,10 +384,9 @@ def events_replay(
             records = [_record(row) for row in cursor.fetchall()]
             if not records:
                 break
-            if dry_run:
-                result.matches += len(triggers_match(records, now=now))
-            else:
-                result.matches += _hand_over(records, gateway, now)
+            result.matches += gateway.count_entries(events=records, now=now)
+            if not dry_run:
+                _hand_over(records, gateway, now)
                 _mark_processed(cursor, records, now)
         result.events += len(records)
         result.batches += 1

@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from penguinflow.common.errors import Conflict, InvalidInput
 from penguinflow.common.states import transition
-from workflows import graphs
+from workflows import version_graphs as graphs
 from workflows.models import Connection, Enrollment, Step, Workflow, WorkflowVersion
+from workflows.trigger_index import trigger_index_invalidate
 
 
 @dataclass(frozen=True)
@@ -253,8 +254,6 @@ def workflow_validation_report(*, workflow: Workflow, graph, settings) -> dict[s
 
 
 def _after_lifecycle_change() -> None:
-    from events.triggers import trigger_index_invalidate
-
     transaction.on_commit(trigger_index_invalidate)
 
 
@@ -388,6 +387,7 @@ def workflow_simulate(
     *, workflow: Workflow, version: str, contact, events, until, seed: int, start=None
 ) -> dict:
     """Run the draft or a published version for a simulated contact over an event timeline (CONTRACT §8)."""
+    from contacts.models import Segment
     from penguinflow.common.errors import InvalidInput
     from workflows.engine.errors import EngineInputError
     from workflows.engine.simulator import simulate
@@ -402,10 +402,12 @@ def workflow_simulate(
         raise InvalidInput("The request is not valid.", details={"version": "Use 'draft' or a version number."})
     graph = graphs.graph_of(stored)
     settings = graphs.parse_settings(stored.settings)
+    # As in live runs, a trigger filter cannot ask about a segment the workspace does not have (deleted since).
+    segments = {str(pk) for pk in Segment.objects.for_workspace(workflow.workspace).values_list("pk", flat=True)}
     try:
         result = simulate(
             graph=graph, settings=settings, contact=contact, start=start or timezone.now(), events=events,
-            until=until, seed=seed,
+            until=until, seed=seed, segments_existing=segments,
         )
     except EngineInputError as error:
         raise InvalidInput("The simulation request is not valid.", details=error.details) from error

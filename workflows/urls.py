@@ -2,8 +2,8 @@ from django.urls import path
 
 from penguinflow.common.api import OptionalSlashRouter
 from workflows.executions import ExecutionViewSet, NodeTypesView
-from workflows.hooks import WorkflowWebhookView
 from workflows.views import WorkflowViewSet
+from workflows.webhook_views import WorkflowWebhookView
 
 router = OptionalSlashRouter()
 router.register("workflows", WorkflowViewSet, basename="workflow")

@@ -199,7 +199,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 EVENT_RETENTION_DAYS = int(os.environ.get("EVENT_RETENTION_DAYS", "90"))
 
 # The runtime's side of the narrow interface between event processing and the engine (events.gateway).
-ENGINE_GATEWAY = os.environ.get("ENGINE_GATEWAY", "workflows.gateway.RuntimeGateway")
+ENGINE_GATEWAY = os.environ.get("ENGINE_GATEWAY", "workflows.runtime_gateway.RuntimeGateway")
 # How long a claimed batch of enrollments belongs to its job; when it runs out (the worker died, Redis lost the
 # job) the scheduler claims the batch again.
 ENGINE_LEASE_SECONDS = int(os.environ.get("ENGINE_LEASE_SECONDS", "60"))

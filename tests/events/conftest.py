@@ -4,30 +4,44 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
 
 import pytest
 
-from events.gateway import EventRecord, TriggerMatch
+from events.gateway import EventRecord
+from workflows.entry import event_entries
+from workflows.runtime import Entry
 
 
 class RecordingGateway:
-    """Records what processing hands to the engine (class-level, so every built instance shares it)."""
+    """Records what processing hands to the engine, and the entries the runtime finds in it, without starting
+    them (class-level, so every built instance shares it)."""
 
-    calls: list[tuple[list[EventRecord], list[TriggerMatch]]] = []
+    calls: list[tuple[list[EventRecord], list[tuple[UUID, Entry]]]] = []
     fail_next = False
 
-    def process(self, *, events: Sequence[EventRecord], matches: Sequence[TriggerMatch]) -> None:
+    def process(self, *, events: Sequence[EventRecord], now: datetime) -> None:
         if RecordingGateway.fail_next:
             RecordingGateway.fail_next = False
             raise RuntimeError("the engine failed")
-        RecordingGateway.calls.append((list(events), list(matches)))
+        RecordingGateway.calls.append((list(events), self.entries(events, now)))
+
+    def count_entries(self, *, events: Sequence[EventRecord], now: datetime) -> int:
+        return len(self.entries(events, now))
+
+    @staticmethod
+    def entries(events: Sequence[EventRecord], now: datetime) -> list[tuple[UUID, Entry]]:
+        found = event_entries(events, now=now)
+        return [(version_id, entry) for version_id, entries in found.by_version.items() for entry in entries]
 
     @classmethod
     def event_ids(cls) -> list[int]:
         return [event.id for events, _ in cls.calls for event in events]
 
     @classmethod
-    def matches(cls) -> list[TriggerMatch]:
+    def matches(cls) -> list[tuple[UUID, Entry]]:
+        """Return (version id, entry) of every entry the handed events offered."""
         return [match for _, matches in cls.calls for match in matches]
 
 
@@ -57,11 +71,11 @@ def redis_db():
 
 @pytest.fixture(autouse=True)
 def _fresh_trigger_index():
-    from events import triggers
+    from workflows import trigger_index
 
-    triggers._cache.reset()
+    trigger_index._cache.reset()
     yield
-    triggers._cache.reset()
+    trigger_index._cache.reset()
 
 
 @pytest.fixture

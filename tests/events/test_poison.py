@@ -19,10 +19,13 @@ class PoisonGateway:
 
     handed: list[int] = []
 
-    def process(self, *, events, matches) -> None:
+    def process(self, *, events, now) -> None:
         if any(event.properties.get("poison") for event in events):
             raise ValueError("this event cannot be processed")
         PoisonGateway.handed += [event.id for event in events]
+
+    def count_entries(self, *, events, now) -> int:
+        return 0
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from events import processing
 from events.gateway import EventRecord
 from events.models import Event
 from events.services import NewEvent, event_emit, events_emit
-from events.triggers import TOKEN_KEY, trigger_index, trigger_index_invalidate, triggers_match
 from tests.factories import ContactFactory
 from workflows.models import Step, Workflow, WorkflowVersion
 
@@ -51,102 +50,12 @@ class Queue:
             processing.events_process(event_ids=event_ids, first=first, last=last)
 
 
-# --- trigger index -------------------------------------------------------------------------------------------
-
-
-def test_trigger_index_matches_active_published_versions_only(workspace, gateway, redis_db):
-    contact = ContactFactory(workspace=workspace)
-    workflow, version = published_workflow(workspace)
-    published_workflow(workspace, status=Workflow.Status.PAUSED)
-    published_workflow(workspace, event="other.thing")
-    event = emit(workspace, contact)
-    matches = triggers_match([record(event)])
-    assert [(m.workflow_id, m.version_id, m.node_id, m.event.id) for m in matches] == [
-        (workflow.id, version.id, "t1", event.id)
-    ]
-
-
-def test_trigger_index_is_per_workspace(workspace, other_workspace, redis_db):
-    published_workflow(other_workspace)
-    contact = ContactFactory(workspace=workspace)
-    assert triggers_match([record(emit(workspace, contact))]) == []
-
-
-def test_trigger_filter_sees_event_and_contact(workspace, redis_db):
-    vip = ContactFactory(workspace=workspace, tags=["vip"])
-    other = ContactFactory(workspace=workspace, tags=[])
-    published_workflow(workspace, filter={"and": [
-        {"in": ["vip", {"var": "contact.tags"}]},
-        {">": [{"var": "event.properties.total"}, 100]},
-    ]})
-    events = [
-        emit(workspace, vip, properties={"total": 500}),
-        emit(workspace, vip, properties={"total": 5}),
-        emit(workspace, other, properties={"total": 500}),
-    ]
-    matches = triggers_match([record(e) for e in events])
-    assert [m.event.id for m in matches] == [events[0].id]
-
-
-def test_filter_that_errors_does_not_match_and_does_not_crash_the_batch(workspace, redis_db, caplog):
-    contact = ContactFactory(workspace=workspace)
-    published_workflow(workspace, filter={"regex": [{"var": "event.properties.code"}, {"var": "event.properties.p"}]})
-    published_workflow(workspace, node_id="plain")
-    event = emit(workspace, contact, properties={"code": "x", "p": 5})
-    matches = triggers_match([record(event)])
-    assert [m.node_id for m in matches] == ["plain"]
-    assert "failed on event" in caplog.text
-
-
-def test_bot_flagged_and_contactless_events_are_not_trigger_matches(workspace, redis_db):
-    contact = ContactFactory(workspace=workspace)
-    published_workflow(workspace, event="email.clicked")
-    published_workflow(workspace, event="campaign.started")
-    bot = emit(workspace, contact, "email.clicked", flags={"bot": True})
-    human = emit(workspace, contact, "email.clicked")
-    campaign = event_emit(workspace=workspace, type="campaign.started", properties={"campaign_id": "c"})
-    matches = triggers_match([record(bot), record(human), record(campaign)])
-    assert [m.event.id for m in matches] == [human.id]
-
-
-def test_trigger_index_reloads_after_invalidation(workspace, redis_db, django_capture_on_commit_callbacks):
-    contact = ContactFactory(workspace=workspace)
-    assert len(trigger_index()) == 0
-    published_workflow(workspace)
-    assert len(trigger_index()) == 0  # cached: nobody said it changed
-    with django_capture_on_commit_callbacks(execute=True):
-        trigger_index_invalidate()
-    assert redis_db.get(TOKEN_KEY) is not None
-    assert len(triggers_match([record(emit(workspace, contact))])) == 1
-
-
-def test_trigger_index_reloads_after_ttl_when_redis_lost_the_token(workspace, redis_db, monkeypatch):
-    from events import triggers
-
-    assert len(trigger_index()) == 0
-    published_workflow(workspace)
-    redis_db.flushdb()
-    assert len(trigger_index()) == 0
-    monkeypatch.setattr(triggers, "STALE_AFTER", 0.0)
-    assert len(trigger_index()) == 1
-
-
-def test_other_processes_see_the_new_token(workspace, redis_db):
-    from events import triggers
-
-    assert len(trigger_index()) == 0
-    published_workflow(workspace)
-    redis_db.set(TOKEN_KEY, "published-elsewhere")
-    triggers._cache.checked_at = 0.0
-    assert len(trigger_index()) == 1
-
-
 # --- dispatch and processing -----------------------------------------------------------------------------------
 
 
 def test_dispatch_claims_in_batches_and_jobs_hand_each_event_once(workspace, gateway, redis_db):
     contact = ContactFactory(workspace=workspace)
-    workflow, _ = published_workflow(workspace)
+    _, version = published_workflow(workspace)
     stored = events_emit(workspace=workspace, events=[
         NewEvent(type="order.completed", contact_id=contact.id) for _ in range(7)
     ])
@@ -157,7 +66,7 @@ def test_dispatch_claims_in_batches_and_jobs_hand_each_event_once(workspace, gat
     queue.run_all()
     assert sorted(gateway.event_ids()) == sorted(e.id for e in stored)
     assert len(gateway.matches()) == 7
-    assert {m.workflow_id for m in gateway.matches()} == {workflow.id}
+    assert {version_id for version_id, _ in gateway.matches()} == {version.id}
     assert not Event.objects.filter(processed_at__isnull=True).exists()
     assert not Event.objects.filter(claimed_until__isnull=False).exists()
 

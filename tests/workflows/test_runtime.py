@@ -14,8 +14,8 @@ from events.models import Event
 from tests.engine.graphs import chain, edge, node
 from tests.factories import CampaignFactory, ContactFactory
 from tests.workflows.builders import publish, run_due
-from workflows.gateway import RuntimeGateway
 from workflows.models import Enrollment, StepRun, Workflow, WorkflowVersion
+from workflows.runtime_gateway import RuntimeGateway
 from workflows.selectors import workflow_analytics
 
 
@@ -190,10 +190,10 @@ def test_wait_for_event_resumes_on_the_event_branch_through_the_gateway(api, wor
     run_due()
     enrollment = Enrollment.objects.get(contact=contact)
     assert (enrollment.status, enrollment.waiting_for) == ("waiting", "email.opened")
-    RuntimeGateway().process(events=[event_record(contact, "page.viewed")], matches=[])
+    RuntimeGateway().process(events=[event_record(contact, "page.viewed")])
     enrollment.refresh_from_db()
     assert enrollment.status == "waiting"  # an unrelated event changes nothing
-    RuntimeGateway().process(events=[event_record(contact, "email.opened")], matches=[])
+    RuntimeGateway().process(events=[event_record(contact, "email.opened")])
     enrollment.refresh_from_db()
     assert enrollment.status == "completed"
     contact.refresh_from_db()
@@ -223,7 +223,7 @@ def test_exit_condition_with_goal_exits_at_once_and_counts_the_conversion(api, w
     )
     enroll(api, workflow, contact)
     run_due()
-    RuntimeGateway().process(events=[event_record(contact, "custom.purchase")], matches=[])
+    RuntimeGateway().process(events=[event_record(contact, "custom.purchase")])
     enrollment = Enrollment.objects.get(contact=contact)
     assert (enrollment.status, enrollment.goal) == ("exited", "Purchased")
     assert enrollment.next_run_at is None
@@ -296,31 +296,24 @@ def test_a_workflow_is_not_retriggered_by_its_own_actions(workspace):
         [node("t", "trigger_event", {"event": "contact.tagged"}), node("a", "add_tag", {"tag": "again"})],
         chain("t", "a"), settings={"reenrollment": {"mode": "always"}},
     )
-    from events.gateway import TriggerMatch
-
     first = event_record(contact, "contact.tagged", {"tag": "vip"})
-    RuntimeGateway().process(events=[first], matches=[TriggerMatch(event=first, workflow_id=workflow.pk,
-                                                                    version_id=_version_id(workflow), node_id="t")])
+    RuntimeGateway().process(events=[first])
     run_due()
     echo = Event.objects.get(contact_id=contact.pk, type="contact.tagged", properties__tag="again")
     record = EventRecord(id=echo.id, workspace_id=workspace.pk, contact_id=contact.pk, type=echo.type,
                          occurred_at=echo.occurred_at, properties=echo.properties, flags={})
-    RuntimeGateway().process(events=[record], matches=[TriggerMatch(event=record, workflow_id=workflow.pk,
-                                                                     version_id=_version_id(workflow), node_id="t")])
+    RuntimeGateway().process(events=[record])
     assert Enrollment.objects.filter(workflow=workflow).count() == 1
 
 
 def test_processing_the_same_event_twice_enrolls_once(workspace):
-    from events.gateway import TriggerMatch
-
     contact = ContactFactory(workspace=workspace)
     workflow = publish(workspace, [node("t", "trigger_event", {"event": "form.submitted"})], [],
                        settings={"reenrollment": {"mode": "always"}})
     record = event_record(contact, "form.submitted")
-    match = TriggerMatch(event=record, workflow_id=workflow.pk, version_id=_version_id(workflow), node_id="t")
-    RuntimeGateway().process(events=[record], matches=[match])
+    RuntimeGateway().process(events=[record])
     run_due()
-    RuntimeGateway().process(events=[record], matches=[match])
+    RuntimeGateway().process(events=[record])
     assert Enrollment.objects.filter(workflow=workflow).count() == 1
 
 
@@ -354,11 +347,10 @@ def test_score_and_segment_triggers(workspace):
     RuntimeGateway().process(events=[
         event_record(contact, "segment.entered", {"segment_id": str(segment.pk)}),
         event_record(contact, "contact.updated", {"changes": {"score": [10, 40]}}),
-    ], matches=[])
+    ])
     assert Enrollment.objects.filter(workflow=by_segment).count() == 1
     assert Enrollment.objects.filter(workflow=by_score).count() == 0
-    RuntimeGateway().process(events=[event_record(contact, "contact.updated", {"changes": {"score": [40, 55]}})],
-                             matches=[])
+    RuntimeGateway().process(events=[event_record(contact, "contact.updated", {"changes": {"score": [40, 55]}})])
     assert Enrollment.objects.filter(workflow=by_score).count() == 1
 
 
@@ -375,10 +367,6 @@ def test_executions_api_lists_and_filters(api, workspace):
     assert api.get("/api/v1/executions?status=failed").json()["results"] == []
     assert api.get(f"/api/v1/executions?contact={contact.pk}").json()["results"][0]["id"] == item["id"]
     assert api.get("/api/v1/executions?status=bogus").status_code == 400
-
-
-def _version_id(workflow: Workflow):
-    return WorkflowVersion.objects.get(workflow=workflow, number=workflow.published_version).pk
 
 
 def test_contact_status_change_and_score_steps_emit_updated_events(api, workspace):

@@ -8,8 +8,9 @@ from events.models import Event
 from tests.engine.graphs import node
 from tests.factories import ContactFactory, SegmentFactory
 from tests.workflows.builders import publish
+from workflows.engine.nodes.triggers import SCAN_INTERVAL
+from workflows.entry import time_triggers_fire
 from workflows.models import Enrollment, WorkflowVersion
-from workflows.triggers import SCAN_INTERVAL, time_triggers_fire
 
 
 def _published_at(workflow, moment):

@@ -10,23 +10,18 @@ from __future__ import annotations
 import hmac
 import re
 
-from django.db import transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contacts.models import Contact
-from contacts.services import contact_create
-from events.models import Event
-from events.services import event_emit
-from penguinflow.common.errors import NotAllowedNow, NotFound
+from penguinflow.common.errors import NotFound
 from penguinflow.common.fields import StrictCharField
 from penguinflow.common.schema import error_responses, one_of_keys
 from penguinflow.common.validators import StrictJSONObjectField
+from workflows.entry import webhook_entry_start
 from workflows.models import Workflow
-from workflows.runtime import Entry, enrollments_start, published_version_of
 
 # What `secrets.token_urlsafe` makes (the model's default). Anything else cannot be a token, and must not reach
 # the database: PostgreSQL refuses NUL in a query, hmac.compare_digest refuses non-ASCII text.
@@ -82,24 +77,8 @@ class WorkflowWebhookView(APIView):
         workflow = self._workflow(token)
         serializer = HookSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        version = published_version_of(workflow) if workflow.status == Workflow.Status.ACTIVE else None
-        node = next((n.id for n in version.graph.nodes if n.type == "trigger_webhook"), None) if version else None
-        if node is None:
-            raise NotAllowedNow("This workflow does not take webhook entries now (not active, or no webhook trigger).",
-                                code="workflow_not_active")
-        with transaction.atomic():
-            contact = self._contact(workflow, serializer.validated_data["contact"])
-            event = event_emit(
-                workspace=workflow.workspace, type="webhook.received", contact_id=contact.pk,
-                properties={**serializer.validated_data["properties"], "workflow_id": str(workflow.pk)},
-                source=Event.Source.WEBHOOK,
-            )
-            report = enrollments_start(version=version, entries=[Entry(
-                contact_id=contact.pk, trigger_node_id=node,
-                event={"id": event.id, "type": event.type, "occurred_at": event.occurred_at,
-                       "properties": serializer.validated_data["properties"]},
-                event_id=event.id,
-            )])
+        data = serializer.validated_data
+        report = webhook_entry_start(workflow=workflow, contact=data["contact"], properties=data["properties"])
         skipped = [{"reason": code, "message": message} for _, code, message in report.skipped]
         return Response({"enrolled": len(report.started), "skipped": skipped}, status=status.HTTP_202_ACCEPTED)
 
@@ -112,18 +91,3 @@ class WorkflowWebhookView(APIView):
         if workflow is None or not hmac.compare_digest(workflow.webhook_token, token):
             raise NotFound("Not found.")
         return workflow
-
-    @staticmethod
-    def _contact(workflow: Workflow, given: dict) -> Contact:
-        scope = Contact.objects.for_workspace(workflow.workspace)
-        if "id" in given:
-            contact = scope.filter(pk=given["id"]).first()
-        elif "external_id" in given:
-            contact = scope.filter(external_id=given["external_id"]).first()
-        else:
-            contact = scope.filter(email=given["email"].strip().lower()).first() or contact_create(
-                workspace=workflow.workspace, email=given["email"], source=Event.Source.WEBHOOK
-            )
-        if contact is None:
-            raise NotFound("No contact matches the given id or external_id.")
-        return contact

@@ -1,0 +1,75 @@
+"""The runtime's side of the interface between event processing and the engine (`events.gateway`).
+
+Event processing hands over a batch of events. Here they become enrollments (`workflows.entry`: event, segment
+and score triggers), resumed waits (wait_for_event) and exits (exit conditions and goals).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.utils import timezone
+
+from events.gateway import EventRecord
+from workflows.entry import event_entries, event_entries_start
+from workflows.models import Enrollment
+from workflows.runtime import enrollments_advance, event_as_resume, versions_load
+
+
+def _event_dict(event: EventRecord) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "type": event.type,
+        "properties": dict(event.properties or {}),
+        "occurred_at": event.occurred_at,
+    }
+
+
+class RuntimeGateway:
+    """Enroll for the triggers a batch of events starts, resume waiting enrollments and apply exit conditions."""
+
+    def process(self, *, events: Sequence[EventRecord], now: datetime | None = None) -> None:
+        now = now or timezone.now()
+        event_entries_start(events, now=now)
+        self._resume_and_exit(events, now)
+
+    def count_entries(self, *, events: Sequence[EventRecord], now: datetime | None = None) -> int:
+        return len(event_entries(events, now=now or timezone.now()))
+
+    def _resume_and_exit(self, events: Sequence, now) -> None:
+        with_contact = [e for e in events if e.contact_id is not None and not (e.flags or {}).get("bot")]
+        if not with_contact:
+            return
+        live = list(
+            Enrollment.objects.filter(
+                contact_id__in={e.contact_id for e in with_contact}, status__in=Enrollment.LIVE_STATUSES
+            ).values_list("pk", "contact_id", "version_id", "waiting_for")
+        )
+        if not live:
+            return
+        versions = versions_load({row[2] for row in live})
+        exit_types = {
+            vid: {c.event for c in version.settings.exit_conditions if c.event}
+            for vid, version in versions.items()
+        }
+        by_contact = defaultdict(list)
+        for row in live:
+            by_contact[row[1]].append(row)
+        # Each enrollment sees the batch's events for its contact in order, one round per event.
+        rounds: list[dict[UUID, Any]] = []
+        position: dict[UUID, int] = defaultdict(int)
+        for event in sorted(with_contact, key=lambda e: (e.occurred_at, e.id)):
+            for enrollment_id, _contact, version_id, waiting_for in by_contact.get(event.contact_id, ()):
+                if event.type != waiting_for and event.type not in exit_types.get(version_id, ()):
+                    continue
+                index = position[enrollment_id]
+                position[enrollment_id] += 1
+                while len(rounds) <= index:
+                    rounds.append({})
+                rounds[index][enrollment_id] = event_as_resume(_event_dict(event), now=now)
+        for resumes in rounds:
+            enrollments_advance(enrollment_ids=list(resumes), resumes=resumes, now=now)
