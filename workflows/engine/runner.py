@@ -5,7 +5,7 @@ one ``StepRecord`` per step executed. It is deterministic for a given graph, set
 answers and clock. It never raises for a problem of the workflow or its data: those become failed steps. (A
 status move that ``workflows.engine.statuses`` does not allow raises: that would be a bug of the runner.)
 
-Why one module of about 550 lines: what a step does (``prepare``, ``step``, retry delays), the exit conditions
+Why one module of about 600 lines: what a step does (``prepare``, ``step``, retry delays), the exit conditions
 that can end a run and the run loop itself are together the one definition of executing a workflow; each has
 its section below, and the loop is a composition of short named steps.
 """
