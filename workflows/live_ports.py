@@ -27,6 +27,7 @@ from penguinflow.common.db import bulk_update_rows
 from templates.outbox import HeldContacts, OutboxBatch
 from templates.rendering import text_env
 from workflows.engine.ports import EmailResult, PortError, Ports, WebhookResult
+from workflows.engine.registry import registry
 
 logger = logging.getLogger(__name__)
 liquid = text_env  # the email templates' budgeted environment: a field value is a template too
@@ -257,7 +258,8 @@ class LiveEmail:
 
 
 class Unavailable:
-    """An action whose side effect ships with a later issue: it fails the step clearly instead of pretending."""
+    """The port of an action whose node type declares itself not available yet (``available = False``): it fails
+    the step clearly instead of pretending."""
 
     def __init__(self, action: str) -> None:
         self.action = action
@@ -273,14 +275,29 @@ class Unavailable:
         raise AssertionError("unreachable")
 
 
+_unavailable: tuple[int, dict[str, Unavailable]] = (-1, {})
+
+
+def _unavailable_ports() -> dict[str, Unavailable]:
+    """Return the ports that only node types not available yet act through, each refusing in that type's name
+    (worked out once per set of registered types: batches build ports often)."""
+    global _unavailable
+    if _unavailable[0] != registry.version:
+        _unavailable = (registry.version, {port: Unavailable(node_type.type) for node_type in registry
+                                           if not node_type.available for port in node_type.ports})
+    return _unavailable[1]
+
+
 def live_ports(*, book: ContactBook, origin: Origin, workspace, pending: list[PendingEnrollment], activity) -> Ports:
+    # Tasks, notifications and outbound webhooks have no live implementation yet: their node types say so.
+    unavailable = _unavailable_ports()
     return Ports(
         contacts=LiveContacts(book, origin),
         campaigns=LiveCampaigns(book, str(workspace.pk)),
         email=LiveEmail(book, origin, workspace),
-        tasks=Unavailable("create_task"),
-        notify=Unavailable("notify"),
-        webhooks=Unavailable("webhook"),
+        tasks=unavailable["tasks"],
+        notify=unavailable["notify"],
+        webhooks=unavailable["webhooks"],
         workflows=LiveWorkflows(pending),
         activity=activity,
     )

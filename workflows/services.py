@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -13,6 +15,7 @@ from django.utils import timezone
 from penguinflow.common.errors import Conflict, InvalidInput
 from penguinflow.common.states import transition
 from workflows import version_graphs as graphs
+from workflows.engine.registry import Reference, registry
 from workflows.models import Connection, Enrollment, Step, Workflow, WorkflowVersion
 from workflows.trigger_index import trigger_index_invalidate
 
@@ -190,58 +193,41 @@ def enrollment_cancel(*, enrollment: Enrollment) -> Enrollment:
 
 # --- publishing and lifecycle ----------------------------------------------------------------------------------------
 
-# Config keys that name objects of the workspace, checked at publish so a typo fails there and not at run time.
-_REFERENCES = {
-    "send_email": ("template_id", "templates.EmailTemplate", "email template"),
-    "add_to_campaign": ("campaign_id", "campaigns.Campaign", "campaign"),
-    "remove_from_campaign": ("campaign_id", "campaigns.Campaign", "campaign"),
-    "trigger_segment": ("segment_id", "contacts.Segment", "segment"),
-    "enroll_in_workflow": ("workflow_id", "workflows.Workflow", "workflow"),
-}
-
-
-# Action types whose side effects ship with a later issue: refused at publish rather than failing at run time.
-ACTIONS_NOT_AVAILABLE_YET = {"create_task", "notify", "webhook"}
-
-
-def _reference_errors(workflow: Workflow, graph) -> list[dict[str, Any]]:
-    import uuid
-
-    from django.apps import apps
-
-    errors = [
+def _unavailable_errors(graph) -> list[dict[str, Any]]:
+    """Refuse the nodes whose type declares itself not available yet, rather than failing at run time."""
+    return [
         {"code": "action_not_available", "node_id": node.id,
          "message": f"The {node.type} action cannot run in this PenguinFlow version yet: remove it to publish "
                     "(simulation shows what it would do)."}
-        for node in graph.nodes if node.type in ACTIONS_NOT_AVAILABLE_YET
+        for node in graph.nodes
+        if (node_type := registry.get(node.type)) is not None and not node_type.available
     ]
-    for node in graph.nodes:
-        spec = _REFERENCES.get(node.type)
-        if spec is None:
-            continue
-        field, model_label, noun = spec
-        value = node.config_dict().get(field)
-        model = apps.get_model(model_label)
-        try:
-            exists = model.objects.for_workspace(workflow.workspace).filter(pk=uuid.UUID(str(value))).exists()
-        except (ValueError, TypeError):
-            exists = False
-        if not exists:
-            errors.append({"code": "unknown_reference", "node_id": node.id,
-                           "message": f"The {noun} '{value}' does not exist in this workspace: choose another one."})
-    audience = [n for n in graph.nodes if n.type == "trigger_schedule"]
-    for node in audience:
-        segment_id = (node.config_dict().get("audience") or {}).get("segment_id")
-        if segment_id:
-            from contacts.models import Segment
 
-            try:
-                found = Segment.objects.for_workspace(workflow.workspace).filter(pk=uuid.UUID(str(segment_id))).exists()
-            except ValueError:
-                found = False
-            if not found:
+
+def _reference_exists(workflow: Workflow, reference: Reference, value: Any) -> bool:
+    model = apps.get_model(reference.model)
+    try:
+        return model.objects.for_workspace(workflow.workspace).filter(pk=uuid.UUID(str(value))).exists()
+    except (ValueError, TypeError):
+        return False
+
+
+def _reference_errors(workflow: Workflow, graph) -> list[dict[str, Any]]:
+    """Name the config values that should name an object of the workspace (as the node types declare them) and
+    do not. Required references come first, then the optional ones, as publishing has always listed them."""
+    errors = []
+    for optional in (False, True):
+        for node in graph.nodes:
+            node_type = registry.get(node.type)
+            for reference in node_type.references if node_type is not None else ():
+                if reference.optional != optional:
+                    continue
+                value = reference.value_in(node.config_dict())
+                if (optional and not value) or _reference_exists(workflow, reference, value):
+                    continue
+                hint = "." if optional else ": choose another one."
                 errors.append({"code": "unknown_reference", "node_id": node.id,
-                               "message": f"The segment '{segment_id}' does not exist in this workspace."})
+                               "message": f"The {reference.noun} '{value}' does not exist in this workspace{hint}"})
     return errors
 
 
@@ -250,7 +236,8 @@ def workflow_validation_report(*, workflow: Workflow, graph, settings) -> dict[s
     checks and the references to the workspace's templates, campaigns, segments and workflows. Publishing refuses
     exactly these errors; validation and draft saves report them."""
     report = graphs.validation_report(graph, settings)
-    return {"errors": report["errors"] + _reference_errors(workflow, graph), "warnings": report["warnings"]}
+    errors = report["errors"] + _unavailable_errors(graph) + _reference_errors(workflow, graph)
+    return {"errors": errors, "warnings": report["warnings"]}
 
 
 def _after_lifecycle_change() -> None:
@@ -311,8 +298,6 @@ def workflow_enroll(
 
     Unknown, erased and suppressed contacts are not enrolled; each is listed in `skipped` with a reason.
     """
-    import uuid
-
     from contacts.models import Contact, Segment, Suppression, email_hash
     from contacts.selectors import segment_contacts
     from penguinflow.common.errors import NotAllowedNow

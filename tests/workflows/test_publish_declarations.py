@@ -1,0 +1,41 @@
+"""Publishing refuses what the node types declare: actions not available yet, and references to objects the
+workspace does not have (required ones, then the schedule audience's optional segment), in that order."""
+
+from __future__ import annotations
+
+from tests.engine.graphs import chain, node
+
+NOWHERE = "3f1e7bde-0000-4000-8000-000000000000"
+
+
+def test_publish_lists_unavailable_actions_then_required_then_optional_references(api):
+    graph = {
+        "nodes": [
+            node("s", "trigger_schedule", {"at": "2030-01-01T09:00:00Z", "audience": {"segment_id": NOWHERE}}),
+            node("m", "send_email", {"template_id": NOWHERE}),
+            node("h", "webhook", {"url": "https://example.com/hook"}),
+            node("w", "enroll_in_workflow", {"workflow_id": "not-a-uuid"}),
+        ],
+        "edges": chain("s", "m", "h", "w"),
+    }
+    workflow = api.post("/api/v1/workflows", {"name": "W", "graph": graph}, format="json").json()
+    published = api.post(f"/api/v1/workflows/{workflow['id']}/publish")
+    assert published.status_code == 422
+    errors = [(e["code"], e["node_id"], e["message"]) for e in published.json()["error"]["details"]["errors"]]
+    assert errors == [
+        ("action_not_available", "h", "The webhook action cannot run in this PenguinFlow version yet: remove it "
+                                      "to publish (simulation shows what it would do)."),
+        ("unknown_reference", "m", f"The email template '{NOWHERE}' does not exist in this workspace: choose "
+                                   "another one."),
+        ("unknown_reference", "w", "The workflow 'not-a-uuid' does not exist in this workspace: choose another one."),
+        ("unknown_reference", "s", f"The segment '{NOWHERE}' does not exist in this workspace."),
+    ]
+
+
+def test_an_audience_that_is_not_an_object_is_a_validation_error_not_a_crash(api):
+    graph = {"nodes": [node("s", "trigger_schedule", {"at": "2030-01-01T09:00:00Z", "audience": "everyone"})],
+             "edges": []}
+    workflow = api.post("/api/v1/workflows", {"name": "W", "graph": graph}, format="json").json()
+    report = api.post(f"/api/v1/workflows/{workflow['id']}/validate", {}, format="json")
+    assert report.status_code == 200
+    assert {error["code"] for error in report.json()["errors"]} == {"invalid_config"}
