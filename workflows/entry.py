@@ -91,18 +91,24 @@ class Entries:
 
 
 def not_entered_record(skipped: Sequence[NotEntered]) -> None:
-    """Log each contact a trigger could not judge, and count it on the trigger's version."""
+    """Log the contacts a trigger could not judge, one line per (version, trigger, reason) so that a filter broken
+    for a whole audience is one line, not thousands; count each contact on the trigger's version."""
     if not skipped:
         return
-    counters = Counters()
+    grouped: dict[tuple[UUID, str, str], list[NotEntered]] = defaultdict(list)
     for skip in skipped:
+        grouped[(skip.version_id, skip.node_id, skip.reason)].append(skip)
+    counters = Counters()
+    for (version_id, node_id, reason), skips in grouped.items():
+        contacts = [str(skip.contact_id) for skip in skips]
+        events = [skip.event_id for skip in skips if skip.event_id is not None]
         logger.warning(
-            "not_entered version=%s node=%s contact=%s event=%s reason=%r", skip.version_id, skip.node_id,
-            skip.contact_id, skip.event_id, f"Not entered, because {skip.reason}.",
-            extra={"version_id": str(skip.version_id), "node_id": skip.node_id, "contact_id": str(skip.contact_id),
-                   "event_id": skip.event_id, "reason": skip.reason},
+            "not_entered version=%s node=%s contacts=%d first=%s events=%s reason=%r", version_id, node_id,
+            len(skips), contacts[:10], events[:10], f"Not entered, because {reason}.",
+            extra={"version_id": str(version_id), "node_id": node_id, "contact_ids": contacts[:100],
+                   "event_ids": events[:100], "not_entered": len(skips), "reason": reason},
         )
-        counters.add(skip.version_id, f"trigger.{skip.node_id}.not_entered")
+        counters.add(version_id, f"trigger.{node_id}.not_entered", len(skips))
     counters.flush()
 
 

@@ -188,8 +188,8 @@ def test_a_filter_about_a_deleted_segment_is_recorded_as_not_entered(workspace, 
     assert not Enrollment.objects.filter(workflow=workflow).exists()
     reason = f"its filter could not be evaluated (the segment '{segment_id}' does not exist (deleted since publishing?))"
     (line,) = [r for r in caplog.records if r.name == "workflows.entry"]
-    assert line.getMessage().startswith(f"not_entered version={version.pk} node=t contact={member.pk} event=")
-    assert (line.node_id, line.contact_id, line.reason) == ("t", str(member.pk), reason)
+    assert line.getMessage().startswith(f"not_entered version={version.pk} node=t contacts=1 first=['{member.pk}']")
+    assert (line.node_id, line.contact_ids, line.reason) == ("t", [str(member.pk)], reason)
     assert WorkflowCounter.objects.get(version=version, key="trigger.t.not_entered").value == 1
 
     simulated = _simulated(workflow, member, [segment_id])
@@ -225,3 +225,19 @@ def test_replay_counts_the_entries_of_every_event_driven_trigger(workspace, sett
     done = processing.events_replay(since=since, until=until)
     assert (done.events, done.matches) == (2, 2)
     assert Enrollment.objects.count() == 2
+
+
+def test_an_audience_rule_that_cannot_be_evaluated_is_one_line_and_counted(workspace, redis_db, caplog):
+    from workflows.entry import time_triggers_fire
+
+    contacts = [ContactFactory(workspace=workspace) for _ in range(3)]
+    at = timezone.now() + timedelta(hours=1)
+    workflow = publish(workspace, [node("t", "trigger_schedule", {
+        "at": at.isoformat(), "audience": {"rule": {">": [{"event_count": {"type": "page.viewed"}}, 0]}}})], [])
+    with caplog.at_level(logging.WARNING, logger="workflows.entry"):
+        assert time_triggers_fire(now=at + timedelta(seconds=1)) == 0
+    (line,) = [r for r in caplog.records if r.name == "workflows.entry"]
+    assert (line.not_entered, sorted(line.contact_ids)) == (3, sorted(str(c.pk) for c in contacts))
+    assert line.reason.startswith("the audience rule could not be evaluated (event_count needs the contact's activity")
+    version = workflow.versions.get(number=1)
+    assert WorkflowCounter.objects.get(version=version, key="trigger.t.not_entered").value == 3
