@@ -12,9 +12,9 @@ from django.db import close_old_connections, connection
 from events import partitions
 from events.processing import events_dispatch, events_dispatch_forever
 from penguinflow.common.processes import stop_on_signals
-from templates.services import outbox_sweep
+from templates.recovery import outbox_sweep
+from workflows.entry import time_triggers_fire
 from workflows.scheduler import scheduler_tick
-from workflows.triggers import time_triggers_fire
 
 logger = logging.getLogger("penguinflow.scheduler")
 
