@@ -21,11 +21,13 @@ from campaigns import services as campaign_services
 from campaigns.models import Campaign
 from contacts.models import Contact
 from contacts.nodes import CONTACT_ATTRIBUTES
+from contacts.selectors import contact_as_data
 from events.models import Event
 from events.services import NewEvent
 from penguinflow.common.db import bulk_update_rows
 from templates.outbox import HeldContacts, OutboxBatch
 from templates.rendering import text_env
+from workflows.email_port import send_through_outbox
 from workflows.engine.ports import EmailResult, PortError, Ports, WebhookResult
 from workflows.engine.registry import registry
 
@@ -178,7 +180,6 @@ class LiveContacts:
     def _render(value: Any, contact: Contact) -> Any:
         if not isinstance(value, str) or "{" not in value:
             return value
-        from contacts.selectors import contact_as_data
 
         try:
             return liquid.from_string(value).render(contact=contact_as_data(contact))
@@ -239,8 +240,6 @@ class LiveEmail:
         track_opens: bool,
         track_clicks: bool,
     ) -> EmailResult:
-        from workflows.email_port import send_through_outbox
-
         return send_through_outbox(
             key=key,
             workspace=self.workspace,

@@ -239,7 +239,8 @@ class WorkflowCounter(models.Model):
     """Analytics kept incrementally: one counter per (version, key), bumped in the same transaction as the change.
 
     Keys: `enrollments.<status>`, `node.<node id>.entered|succeeded|failed|waiting`, `goals.reached`,
-    `split.<node id>.<variant>.entered|goal_reached`. Reading analytics never scans enrollments or step runs.
+    `split.<node id>.<variant>.entered|goal_reached`, `trigger.<node id>.not_entered` (entries a trigger refused
+    because its filter could not be evaluated). Reading analytics never scans enrollments or step runs.
     """
 
     version = models.ForeignKey(WorkflowVersion, on_delete=models.CASCADE, related_name="counters")

@@ -29,7 +29,9 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from contacts.activity import ActivityReader
 from contacts.models import Contact
+from contacts.segments import segments_refresh
 from contacts.selectors import contact_as_data
 from events.models import Event
 from events.services import NewEvent, events_store
@@ -832,15 +834,12 @@ def _valid_uuids(values: Iterable[str]) -> list[str]:
 
 
 def _activity_port(enrollments: Sequence[Enrollment]):
-    from contacts.activity import ActivityReader
-
     return ActivityReader(contacts={(e.workspace_id, e.contact_id) for e in enrollments})
 
 
 def _refresh_segments(contacts: list[Contact]) -> None:
     if not contacts:
         return
-    from contacts.segments import segments_refresh
 
     by_workspace: dict[UUID, list[UUID]] = defaultdict(list)
     for contact in contacts:

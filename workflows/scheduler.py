@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from workflows.engine.statuses import LIVE_STATUSES
+from workflows.jobs import execute_batch
 from workflows.models import Enrollment, Workflow
 from workflows.runtime import RUNNING_WORKFLOW_STATUSES
 
@@ -80,7 +81,6 @@ def enrollments_claim_due(
 
 def scheduler_tick(*, batch_size: int = 100, max_batches: int = 50, now: datetime | None = None) -> int:
     """Claim due enrollments in batches and enqueue one job per batch; return how many were claimed."""
-    from workflows.jobs import execute_batch
 
     queue = django_rq.get_queue(QUEUE)
     # Backpressure: claim only what the workers can start soon. A batch that waits in the queue longer than its

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from workflows.engine.statuses import EnrollmentStatus
 from workflows.models import Enrollment, StepRun, Workflow, WorkflowCounter, WorkflowVersion
 
 
@@ -15,8 +16,7 @@ def workflow_analytics(*, workflow: Workflow, version_number: int | None = None)
     counters: dict[str, int] = {}
     for key, value in WorkflowCounter.objects.filter(version__in=versions).values_list("key", "value"):
         counters[key] = counters.get(key, 0) + value
-    enrollments = {status: max(0, counters.get(f"enrollments.{status}", 0))
-                   for status in ("active", "waiting", "completed", "exited", "failed", "cancelled")}
+    enrollments = {status.value: max(0, counters.get(f"enrollments.{status}", 0)) for status in EnrollmentStatus}
     nodes: dict[str, dict[str, int]] = {}
     splits: dict[str, dict[str, dict[str, int]]] = {}
     for key, value in counters.items():

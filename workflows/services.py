@@ -8,15 +8,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from penguinflow.common.errors import Conflict, InvalidInput
+from contacts.models import Contact, Segment, Suppression, email_hash
+from contacts.selectors import segment_contacts
+from penguinflow.common.errors import Conflict, InvalidInput, InvalidTransition, NotAllowedNow
 from penguinflow.common.states import transition
 from workflows import version_graphs as graphs
+from workflows.engine.errors import EngineInputError
 from workflows.engine.registry import Reference, registry
+from workflows.engine.simulator import simulate
+from workflows.engine.state import EnrollmentState
+from workflows.engine.statuses import EnrollmentStatus
+from workflows.engine.statuses import transition as transition_status
 from workflows.models import Connection, Enrollment, Step, Workflow, WorkflowVersion
+from workflows.runtime import Counters, Entry, enrollments_start, manual_entry_node, published_version_of
 from workflows.trigger_index import trigger_index_invalidate
 
 
@@ -160,8 +168,6 @@ def workflow_archive(*, workflow: Workflow) -> Workflow:
 
 
 def _not_from(workflow: Workflow, verb: str):
-    from penguinflow.common.errors import InvalidTransition
-
     return InvalidTransition(
         f"Only {'an active' if verb == 'pause' else 'a paused'} workflow can be {verb}d; this one is {workflow.status}.",
         details={"status": workflow.status},
@@ -171,7 +177,6 @@ def _not_from(workflow: Workflow, verb: str):
 @transaction.atomic
 def enrollment_cancel(*, enrollment: Enrollment) -> Enrollment:
     """Cancel a live or failed enrollment: it stops where it is and is never scheduled again."""
-    from workflows.runtime import Counters
 
     before = enrollment.status
     parked = (enrollment.context or {}).get("wait") or {}
@@ -250,7 +255,6 @@ def workflow_publish(*, workflow: Workflow) -> WorkflowVersion:
 
     Running enrollments stay on the version they entered with; new ones enter this version.
     """
-    from penguinflow.common.errors import InvalidTransition, NotAllowedNow
 
     workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
     if workflow.status == Workflow.Status.ARCHIVED:
@@ -298,10 +302,6 @@ def workflow_enroll(
 
     Unknown, erased and suppressed contacts are not enrolled; each is listed in `skipped` with a reason.
     """
-    from contacts.models import Contact, Segment, Suppression, email_hash
-    from contacts.selectors import segment_contacts
-    from penguinflow.common.errors import NotAllowedNow
-    from workflows.runtime import Entry, enrollments_start, manual_entry_node, published_version_of
 
     if workflow.status != Workflow.Status.ACTIVE:
         raise NotAllowedNow(f"Only an active workflow takes enrollments; this one is {workflow.status}.",
@@ -339,8 +339,6 @@ def workflow_enroll(
     if segment_id:
         segment = Segment.objects.for_workspace(workflow.workspace).filter(pk=segment_id).first()
         if segment is None:
-            from penguinflow.common.errors import InvalidInput
-
             raise InvalidInput("The segment does not exist.", details={"segment_id": "Not found in this workspace."})
         candidates += [c for c in segment_contacts(segment=segment) if c.pk not in found]
     suppressed = set(
@@ -372,10 +370,6 @@ def workflow_simulate(
     *, workflow: Workflow, version: str, contact, events, until, seed: int, start=None
 ) -> dict:
     """Run the draft or a published version for a simulated contact over an event timeline (CONTRACT §8)."""
-    from contacts.models import Segment
-    from penguinflow.common.errors import InvalidInput
-    from workflows.engine.errors import EngineInputError
-    from workflows.engine.simulator import simulate
 
     if version == "draft":
         stored = graphs.draft_of(workflow)
@@ -405,21 +399,21 @@ def enrollment_retry(*, enrollment: Enrollment) -> Enrollment:
 
     Refused (409) when the contact has meanwhile entered the workflow again and that enrollment is live.
     """
-    from django.db import IntegrityError
-
-    from workflows.engine.state import EnrollmentState
-    from workflows.runtime import Counters
-
     enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
     state = EnrollmentState.from_dict(enrollment.context)
-    state.status, state.attempt, state.error, state.finished_at, state.wait = "active", 0, None, None, None
+    if enrollment.status == EnrollmentStatus.FAILED:  # otherwise the row's transition below refuses (409)
+        # The row's status is the one that moves: an enrollment failed after crashes keeps the context it
+        # crashed with, whose status may still read active.
+        state.status = transition_status(enrollment.status, EnrollmentStatus.ACTIVE)
+    state.attempt, state.error, state.finished_at, state.wait = 0, None, None, None
     now = timezone.now()
     try:
         with transaction.atomic():
             transition(
                 enrollment,
-                to=Enrollment.Status.ACTIVE,
-                allowed={Enrollment.Status.FAILED: {Enrollment.Status.ACTIVE}},
+                to=EnrollmentStatus.ACTIVE,
+                # Of the table's moves, a retry makes only this one: from failed back to active.
+                allowed={EnrollmentStatus.FAILED: {EnrollmentStatus.ACTIVE}},
                 extra={"context": state.to_dict(), "next_run_at": now, "error": None, "finished_at": None,
                        "lease_owner": "", "lease_expires_at": None, "crashes": 0},
             )
@@ -427,8 +421,8 @@ def enrollment_retry(*, enrollment: Enrollment) -> Enrollment:
         raise Conflict("The contact is in this workflow again already; that enrollment is live.",
                        code="already_enrolled") from error
     counters = Counters()
-    counters.add(enrollment.version_id, "enrollments.failed", -1)
-    counters.add(enrollment.version_id, "enrollments.active", 1)
+    counters.add(enrollment.version_id, f"enrollments.{EnrollmentStatus.FAILED}", -1)
+    counters.add(enrollment.version_id, f"enrollments.{EnrollmentStatus.ACTIVE}", 1)
     counters.flush()
     return enrollment
 

@@ -13,6 +13,7 @@ from penguinflow.common.schema import error_responses
 from workflows import services, version_graphs
 from workflows.models import Workflow, WorkflowVersion
 from workflows.openapi import COMPONENTS, ref
+from workflows.selectors import workflow_analytics
 from workflows.serializers import (
     AnalyticsSerializer,
     DraftSavedSerializer,
@@ -190,12 +191,8 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
     )
     @action(detail=True, methods=["get"])
     def analytics(self, request, pk=None):
-        from workflows.selectors import workflow_analytics
-
         version = request.query_params.get("version")
         if version and not (version.isascii() and version.isdigit() and 1 <= int(version) <= MAX_VERSION):
-            from penguinflow.common.errors import InvalidInput
-
             raise InvalidInput("The request is not valid.", details={"version": "Must be a version number."})
         return Response(workflow_analytics(workflow=self.get_object(),
                                            version_number=int(version) if version else None))

@@ -44,6 +44,7 @@ from workflows.engine.fakes import FakeWorld, fake_ports
 from workflows.engine.graph import Graph, WorkflowSettings
 from workflows.engine.runner import run_enrollment
 from workflows.engine.state import EnrollmentState, Resume, StepRecord, new_enrollment
+from workflows.engine.statuses import EnrollmentStatus
 from workflows.engine.types import Duration, EventType
 
 __all__ = ["MAX_EVENTS", "SimulationInputError", "SimulationResult", "simulate"]
@@ -328,7 +329,7 @@ def _run_enrollment(run: _Run, entry: _Entry) -> EnrollmentState:
     )
     state = run.advance(state, None)
     for _ in range(MAX_RESUMES):
-        resume = _next_resume(run, state) if state.status == "waiting" else None
+        resume = _next_resume(run, state) if state.status == EnrollmentStatus.WAITING else None
         if resume is None:
             break
         state = run.advance(state, resume)
@@ -355,7 +356,7 @@ def _not_entered_result(run: _Run) -> SimulationResult:
         f"trigger {node_id} did not start because {reason}" for node_id, reason in run.refusals
     )
     return SimulationResult(
-        "exited", run.path, [], reason=f"Not entered: {'; '.join(reasons)}.", contact=run.person
+        EnrollmentStatus.EXITED.value, run.path, [], reason=f"Not entered: {'; '.join(reasons)}.", contact=run.person
     )
 
 
@@ -391,5 +392,5 @@ def simulate(
     if entry is None:
         return _not_entered_result(run)
     if entry.trigger_node is None:
-        return SimulationResult("failed", [], [], reason="The workflow has no trigger to enter at.")
+        return SimulationResult(EnrollmentStatus.FAILED.value, [], [], reason="The workflow has no trigger to enter at.")
     return _result(run, entry, _run_enrollment(run, entry))
