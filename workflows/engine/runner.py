@@ -234,6 +234,21 @@ def wants_event(*, settings: WorkflowSettings, state: EnrollmentState, event_typ
 #
 # ``run_enrollment`` wakes a waiting enrollment up (or leaves it be), then ``_run_steps`` runs its nodes;
 # each outcome kind has its own function that moves the state on. Statuses change only through ``move_to``.
+# What one call works with travels as one ``_Run``, so that each step names only what it adds.
+
+
+@dataclass(slots=True)
+class _Run:
+    """One call of ``run_enrollment``: the state it changes, the records it writes, and what it reads."""
+
+    state: EnrollmentState
+    records: list[StepRecord]
+    graph: Graph
+    plan: dict[str, PreparedNode]
+    settings: WorkflowSettings
+    contact: dict[str, Any]
+    ports: Ports
+    now: datetime
 
 
 def run_enrollment(
@@ -259,37 +274,23 @@ def run_enrollment(
     if state.status in STOPPED_STATUSES:
         return RunResult(state, records)
     limit = max_steps or settings.max_steps_per_enrollment
-    plan = prepare(graph)
-    now = clock()
+    run = _Run(state, records, graph, prepare(graph), settings, contact, ports, clock())
     resumed_wait: WaitState | None = None
     resume_event: dict[str, Any] | None = None
     if state.status == EnrollmentStatus.WAITING:
         wait = state.wait
         if resume is None or wait is None:
             return RunResult(state, records)
-        if not _wakes(state, wait, resume, records, plan, settings, contact, ports, now):
+        if not _wakes(run, wait, resume):
             return RunResult(state, records)
         # A retry runs its node afresh; any other wait hands the node its stored wait to finish.
         resumed_wait = None if wait.retry else wait
         resume_event = resume.event if resume.kind == "event" else None
-    _run_steps(
-        state, records, graph, plan, settings, contact, ports, now,
-        limit=limit, resumed_wait=resumed_wait, resume_event=resume_event,
-    )
+    _run_steps(run, limit=limit, resumed_wait=resumed_wait, resume_event=resume_event)
     return RunResult(state, records)
 
 
-def _wakes(
-    state: EnrollmentState,
-    wait: WaitState,
-    resume: Resume,
-    records: list[StepRecord],
-    plan: dict[str, PreparedNode],
-    settings: WorkflowSettings,
-    contact: dict[str, Any],
-    ports: Ports,
-    now: datetime,
-) -> bool:
+def _wakes(run: _Run, wait: WaitState, resume: Resume) -> bool:
     """Return whether ``resume`` wakes the waiting enrollment up, and if it does make it active.
 
     An event wakes it when it is the awaited one; first, an exit condition the event meets ends the enrollment
@@ -297,27 +298,20 @@ def _wakes(
     """
     if resume.kind == "event":
         event = resume.event or {}
-        if _exit_if_met(state, records, plan, settings, contact, ports, now, event=event):
+        if _exit_if_met(run, event=event):
             return False
         if wait.event is None or wait.event != event.get("type"):
             return False
     else:
         due = wait.due_at
-        if due is None or now < due:
+        if due is None or run.now < due:
             return False
-    state.move_to(EnrollmentStatus.ACTIVE)
+    run.state.move_to(EnrollmentStatus.ACTIVE)
     return True
 
 
 def _run_steps(
-    state: EnrollmentState,
-    records: list[StepRecord],
-    graph: Graph,
-    plan: dict[str, PreparedNode],
-    settings: WorkflowSettings,
-    contact: dict[str, Any],
-    ports: Ports,
-    now: datetime,
+    run: _Run,
     *,
     limit: int,
     resumed_wait: WaitState | None,
@@ -328,18 +322,19 @@ def _run_steps(
     ``resumed_wait`` and ``resume_event`` go to the first node only: the wait it finishes, the event that woke
     it up.
     """
-    rule_exits = any(condition.rule is not None for condition in settings.exit_conditions)
+    state, records, plan, now = run.state, run.records, run.plan, run.now
+    rule_exits = any(condition.rule is not None for condition in run.settings.exit_conditions)
     while True:
         node_id = state.current_node or state.trigger_node
         prepared = plan.get(node_id)
-        if rule_exits and _exit_if_met(state, records, plan, settings, contact, ports, now, event=None):
+        if rule_exits and _exit_if_met(run, event=None):
             return
         node = prepared.node if prepared is not None else Node(id=node_id, type="unknown")
         visit = state.visits.get(node_id, 1)
         if state.step_count >= limit:
             _fail_at_step_limit(state, records, node_id, node.type, visit, now)
             return
-        ctx = _step_context(state, node, visit, contact, settings, ports, now, resumed_wait, resume_event)
+        ctx = _step_context(run, node, visit, resumed_wait, resume_event)
         outcome = step(prepared=prepared, ctx=ctx)
         if resumed_wait is not None and isinstance(outcome, Wait) and _same_wait(outcome, resumed_wait):
             # Still waiting (an event that did not match the filter, an early timer): nothing happened.
@@ -349,29 +344,22 @@ def _run_steps(
         resume_event = None
         state.step_count += 1
         records.append(_step_record(node_id, node.type, now, outcome, visit=visit, attempt=state.attempt))
-        if not _follow(outcome, state, graph, node_id, now):
+        if not _follow(outcome, state, run.graph, node_id, now):
             return
 
 
 def _step_context(
-    state: EnrollmentState,
-    node: Node,
-    visit: int,
-    contact: dict[str, Any],
-    settings: WorkflowSettings,
-    ports: Ports,
-    now: datetime,
-    wait: WaitState | None,
-    resume_event: dict[str, Any] | None,
+    run: _Run, node: Node, visit: int, wait: WaitState | None, resume_event: dict[str, Any] | None
 ) -> StepContext:
+    state = run.state
     return StepContext(
         enrollment_id=state.enrollment_id,
         contact_id=state.contact_id,
-        contact=contact,
+        contact=run.contact,
         node=node,
-        now=now,
-        settings=settings,
-        ports=ports,
+        now=run.now,
+        settings=run.settings,
+        ports=run.ports,
         visit=visit,
         attempt=state.attempt,
         trigger_event=state.trigger_event,
@@ -508,44 +496,35 @@ def _same_wait(outcome: Wait, wait: WaitState) -> bool:
     )
 
 
-def _exit_if_met(
-    state: EnrollmentState,
-    records: list[StepRecord],
-    plan: dict[str, PreparedNode],
-    settings: WorkflowSettings,
-    contact: dict[str, Any],
-    ports: Ports,
-    now: datetime,
-    *,
-    event: dict[str, Any] | None,
-) -> bool:
+def _exit_if_met(run: _Run, *, event: dict[str, Any] | None) -> bool:
     """End the enrollment if an exit condition holds (for ``event``, or a rule); return whether it ended.
 
     A rule that cannot be evaluated fails the enrollment (and ends it too).
     """
+    state, settings, now = run.state, run.settings, run.now
     if not settings.exit_conditions:
         return False
     node_id = state.current_node or state.trigger_node
-    prepared = plan.get(node_id)
+    prepared = run.plan.get(node_id)
     node_type = prepared.node.type if prepared is not None else "unknown"
     try:
         match = match_exit_condition(
             settings,
             event=event,
-            data=_rule_data(state, contact, event, now),
+            data=_rule_data(state, run.contact, event, now),
             now=now,
             contact_id=state.contact_id,
-            activity=ports.activity,
+            activity=run.ports.activity,
         )
     except ConditionError as error:
-        _fail_exit_condition(state, records, node_id, node_type, now, error)
+        _fail_exit_condition(state, run.records, node_id, node_type, now, error)
         return True
     if match is None:
         return False
     detail = _exit_detail(match, event)
     if match.goal and settings.on_exit_enroll:
-        _enroll_on_goal_exit(state, settings, ports, detail)
-    records.append(
+        _enroll_on_goal_exit(state, settings, run.ports, detail)
+    run.records.append(
         StepRecord(node_id, node_type, now, "exit", detail=detail, visit=state.visits.get(node_id, 1))
     )
     _finish(state, EnrollmentStatus.EXITED, now, exit_reason=match.reason, goal=match.goal)
