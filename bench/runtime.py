@@ -154,7 +154,8 @@ def _publish(workspace, name: str, steps) -> Any:
 
 
 def _enroll(workflow, contact_ids) -> list:
-    from workflows.runtime import Entry, enrollments_start, published_version_of
+    from workflows.enrollment_starts import Entry, enrollments_start
+    from workflows.live_versions import published_version_of
 
     version = published_version_of(workflow)
     started = []
@@ -274,8 +275,9 @@ def naive_step(enrollment_id: str) -> None:
     from contacts.selectors import contact_as_data
     from workflows.engine.state import EnrollmentState
     from workflows.live_ports import ContactBook, live_ports
+    from workflows.live_versions import versions_load
     from workflows.models import Enrollment
-    from workflows.runtime import _step_runs_insert, versions_load
+    from workflows.step_log import step_runs_insert
 
     with transaction.atomic():
         enrollment = Enrollment.objects.select_for_update().select_related("workflow__workspace").get(pk=enrollment_id)
@@ -292,7 +294,7 @@ def naive_step(enrollment_id: str) -> None:
             clock=timezone.now, max_steps=state.step_count + 1,
         )
         record = result.records[:1]
-        _step_runs_insert([(enrollment.pk, r) for r in record])
+        step_runs_insert([(enrollment.pk, r) for r in record])
         done = result.state.step_count >= len(TEN_STEPS) or result.state.status == "completed"
         enrollment.status = "completed" if done else "active"
         state.step_count += 1

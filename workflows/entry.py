@@ -2,7 +2,7 @@
 which contacts.
 
 Trigger node types decide (`workflows.engine.entry`); this module hands them what live runs know and makes
-their decisions durable through `workflows.runtime.enrollments_start`:
+their decisions durable through `workflows.enrollment_starts.enrollments_start`:
 
 - events (event, segment and score triggers, all keyed by the event types their node types listen to):
   `event_entries()` finds them with one index lookup per event (`workflows.trigger_index`); the batch's contacts
@@ -41,6 +41,7 @@ from events.gateway import EventRecord
 from events.models import Event
 from events.services import event_emit
 from penguinflow.common.errors import NotAllowedNow, NotFound
+from workflows.counters import Counters
 from workflows.engine.entry import (
     SegmentCheckedActivity,
     TriggerScope,
@@ -48,15 +49,9 @@ from workflows.engine.entry import (
     trigger_decision,
     webhook_trigger,
 )
+from workflows.enrollment_starts import Entry, StartReport, enrollments_start
+from workflows.live_versions import published_version_of, versions_load
 from workflows.models import TriggerCursor, Workflow
-from workflows.runtime import (
-    Counters,
-    Entry,
-    StartReport,
-    enrollments_start,
-    published_version_of,
-    versions_load,
-)
 from workflows.trigger_index import (
     TriggerIndex,
     TriggerStep,

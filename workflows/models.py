@@ -160,7 +160,7 @@ class Enrollment(WorkspaceScopedModel):
     entry_key = models.CharField(max_length=64)
     goal = models.CharField(max_length=200, blank=True)
     error = models.JSONField(null=True, blank=True)
-    # Times running this enrollment raised outside any step (workflows.runtime.enrollment_crash_record).
+    # Times running this enrollment raised outside any step (workflows.crashes.enrollment_crash_record).
     crashes = models.PositiveSmallIntegerField(default=0, db_default=0)
 
 

@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from events.gateway import EventRecord
 from workflows.entry import event_entries, event_entries_start
+from workflows.live_versions import versions_load
 from workflows.models import Enrollment
-from workflows.runtime import enrollments_advance, event_as_resume, versions_load
+from workflows.runtime import enrollments_advance, event_as_resume
 
 
 def _event_dict(event: EventRecord) -> dict[str, Any]:

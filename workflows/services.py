@@ -17,14 +17,16 @@ from contacts.selectors import segment_contacts
 from penguinflow.common.errors import Conflict, InvalidInput, InvalidTransition, NotAllowedNow
 from penguinflow.common.states import transition
 from workflows import version_graphs as graphs
+from workflows.counters import Counters
 from workflows.engine.errors import EngineInputError
 from workflows.engine.registry import Reference, registry
 from workflows.engine.simulator import simulate
 from workflows.engine.state import EnrollmentState
 from workflows.engine.statuses import EnrollmentStatus
 from workflows.engine.statuses import transition as transition_status
+from workflows.enrollment_starts import Entry, enrollments_start
+from workflows.live_versions import manual_entry_node, published_version_of
 from workflows.models import Connection, Enrollment, Step, Workflow, WorkflowVersion
-from workflows.runtime import Counters, Entry, enrollments_start, manual_entry_node, published_version_of
 from workflows.trigger_index import trigger_index_invalidate
 
 

@@ -10,8 +10,8 @@ from uuid import UUID
 import pytest
 
 from events.gateway import EventRecord
+from workflows.enrollment_starts import Entry
 from workflows.entry import event_entries
-from workflows.runtime import Entry
 
 
 class RecordingGateway:

@@ -29,8 +29,8 @@ from tests.factories import ContactFactory, SegmentFactory
 from tests.workflows.builders import publish
 from workflows import trigger_index
 from workflows.engine.simulator import simulate
+from workflows.live_versions import versions_load
 from workflows.models import Enrollment
-from workflows.runtime import versions_load
 from workflows.runtime_gateway import RuntimeGateway
 
 SEGMENT, DELETED, OTHER = "<segment>", "<deleted segment>", "<another segment>"

@@ -11,8 +11,8 @@ from contacts.models import Contact
 from tests.engine.graphs import chain, node
 from tests.factories import ContactFactory
 from tests.workflows.builders import publish
+from workflows.live_versions import versions_load
 from workflows.models import Step, Workflow, WorkflowVersion
-from workflows.runtime import versions_load
 
 workflows_migration = importlib.import_module("workflows.migrations.0006_canonical_time_zones")
 contacts_migration = importlib.import_module("contacts.migrations.0002_canonical_time_zones")

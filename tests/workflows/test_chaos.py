@@ -172,7 +172,8 @@ def _workflow(workspace):
 
 
 def _enroll(workflow, workspace, round_no: int) -> list:
-    from workflows.runtime import Entry, enrollments_start, published_version_of
+    from workflows.enrollment_starts import Entry, enrollments_start
+    from workflows.live_versions import published_version_of
 
     contacts = Contact.objects.bulk_create([
         Contact(workspace=workspace, email=f"chaos-{round_no}-{n}@example.com", first_name=f"C{n}", score=0)

@@ -27,7 +27,8 @@ def _failing_campaign_workflow(workspace):
 
 
 def _enroll(workflow, *contacts):
-    from workflows.runtime import Entry, enrollments_start, published_version_of
+    from workflows.enrollment_starts import Entry, enrollments_start
+    from workflows.live_versions import published_version_of
 
     enrollments_start(version=published_version_of(workflow), entries=[Entry(c.pk, "t") for c in contacts])
 

@@ -149,7 +149,8 @@ def test_enroll_needs_an_active_workflow(api, workspace):
 
 
 def test_reenrollment_never_is_a_database_constraint(workspace):
-    from workflows.runtime import Entry, enrollments_start, published_version_of
+    from workflows.enrollment_starts import Entry, enrollments_start
+    from workflows.live_versions import published_version_of
 
     contact = ContactFactory(workspace=workspace)
     workflow = publish(workspace, [node("t", "trigger_manual")], [])
@@ -162,7 +163,8 @@ def test_reenrollment_never_is_a_database_constraint(workspace):
 
 
 def test_reenrollment_always_starts_again_once_the_previous_one_ended(workspace):
-    from workflows.runtime import Entry, enrollments_start, published_version_of
+    from workflows.enrollment_starts import Entry, enrollments_start
+    from workflows.live_versions import published_version_of
 
     contact = ContactFactory(workspace=workspace)
     workflow = publish(workspace, [node("t", "trigger_manual")], [], settings={"reenrollment": {"mode": "always"}})

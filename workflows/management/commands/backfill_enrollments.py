@@ -8,8 +8,9 @@ from django.core.management.base import BaseCommand, CommandError
 from contacts.models import Contact, Segment
 from contacts.selectors import contact_as_data
 from workflows.engine.conditions import ConditionError, check_rule, compile_rule
+from workflows.enrollment_starts import Entry, enrollments_start
+from workflows.live_versions import manual_entry_node, published_version_of
 from workflows.models import Workflow
-from workflows.runtime import Entry, enrollments_start, manual_entry_node, published_version_of
 
 
 class Command(BaseCommand):

@@ -1,0 +1,83 @@
+"""The analytics counters (`WorkflowCounter`): a batch's increments, and what one run counts.
+
+Counters are per version: `enrollments.<status>` (how many enrollments are in each status), per step
+`node.<id>.entered|succeeded|failed|waiting`, per split variant `split.<id>.<variant>.entered`, and
+`goals.reached`. A batch adds its increments up in `Counters` and writes them with one upsert.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+from uuid import UUID
+
+from django.db import connection
+
+from workflows.engine.state import EnrollmentState, RunResult, WaitState
+from workflows.engine.statuses import EnrollmentStatus
+from workflows.models import WorkflowCounter
+
+
+class Counters:
+    """Counter increments of one batch, written with one upsert."""
+
+    def __init__(self) -> None:
+        self.deltas: Counter[tuple[UUID, str]] = Counter()
+
+    def add(self, version_id: UUID, key: str, amount: int = 1) -> None:
+        if amount:
+            self.deltas[(version_id, key)] += amount
+
+    def flush(self) -> None:
+        items = [(vid, key, value) for (vid, key), value in self.deltas.items() if value]
+        self.deltas.clear()
+        if not items:
+            return
+        placeholders = ", ".join(["(%s, %s, %s)"] * len(items))
+        params: list[Any] = [p for item in sorted(items) for p in item]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {WorkflowCounter._meta.db_table} (version_id, key, value) VALUES {placeholders} "
+                "ON CONFLICT (version_id, key) DO UPDATE SET value = "
+                f"{WorkflowCounter._meta.db_table}.value + EXCLUDED.value",
+                params,
+            )
+
+
+def status_key(status: str) -> str:
+    return f"enrollments.{status}"
+
+
+def parked_wait(state: EnrollmentState) -> WaitState | None:
+    """Return the wait a waiting enrollment is parked in at a node (a retry's wait counts as no node's)."""
+    wait = state.wait
+    return wait if state.status == EnrollmentStatus.WAITING and wait and not wait.retry else None
+
+
+def count_run(counters: Counters, version_id: UUID, before: EnrollmentState, result: RunResult) -> None:
+    after = result.state
+    if before.status != after.status:
+        counters.add(version_id, status_key(before.status), -1)
+        counters.add(version_id, status_key(after.status), 1)
+    parked_before = parked_wait(before)
+    for index, record in enumerate(result.records):
+        continuation = index == 0 and (
+            (parked_before is not None and parked_before.node_id == record.node_id)
+            or record.attempt > 0
+        )
+        if not continuation:
+            counters.add(version_id, f"node.{record.node_id}.entered")
+        if record.outcome in ("advance", "exit"):
+            counters.add(version_id, f"node.{record.node_id}.succeeded")
+        elif record.outcome == "fail":
+            counters.add(version_id, f"node.{record.node_id}.failed")
+        if record.type == "split" and record.outcome == "advance" and not continuation:
+            counters.add(version_id, f"split.{record.node_id}.{record.branch}.entered")
+    if result.records and parked_before is not None:
+        counters.add(version_id, f"node.{parked_before.node_id}.waiting", -1)
+    parked_after = parked_wait(after)
+    if parked_after is not None and result.records:
+        counters.add(version_id, f"node.{parked_after.node_id}.waiting", 1)
+    if after.status == EnrollmentStatus.EXITED and after.goal and before.status != EnrollmentStatus.EXITED:
+        counters.add(version_id, "goals.reached")
+
