@@ -1,6 +1,6 @@
 """The runtime's side of the interface between event processing and the engine (`events.gateway`).
 
-Event processing hands over a batch of events. Here they become enrollments (`workflows.entry`: event, segment
+Event processing hands over a batch of events. Here they become enrollments (`workflows.entry_path`: event, segment
 and score triggers), resumed waits (wait_for_event) and exits (exit conditions and goals).
 """
 
@@ -15,7 +15,7 @@ from uuid import UUID
 from django.utils import timezone
 
 from events.gateway import EventRecord
-from workflows.entry import event_entries, event_entries_start
+from workflows.entry_path import event_entries, event_entries_start
 from workflows.live_versions import versions_load
 from workflows.models import Enrollment
 from workflows.runtime import enrollments_advance, event_as_resume

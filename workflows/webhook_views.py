@@ -20,7 +20,7 @@ from penguinflow.common.errors import NotFound
 from penguinflow.common.fields import StrictCharField
 from penguinflow.common.schema import error_responses, one_of_keys
 from penguinflow.common.validators import StrictJSONObjectField
-from workflows.entry import webhook_entry_start
+from workflows.entry_path import webhook_entry_start
 from workflows.models import Workflow
 
 # What `secrets.token_urlsafe` makes (the model's default). Anything else cannot be a token, and must not reach

@@ -11,7 +11,7 @@ import pytest
 
 from events.gateway import EventRecord
 from workflows.enrollment_starts import Entry
-from workflows.entry import event_entries
+from workflows.entry_path import event_entries
 
 
 class RecordingGateway:

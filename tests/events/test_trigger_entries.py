@@ -18,7 +18,7 @@ from tests.events.test_processing import emit, published_workflow, record
 from tests.factories import ContactFactory, SegmentFactory
 from tests.workflows.builders import publish
 from workflows import trigger_index as index_module
-from workflows.entry import event_entries
+from workflows.entry_path import event_entries
 from workflows.models import Enrollment, Workflow, WorkflowCounter
 from workflows.services import workflow_simulate
 from workflows.trigger_index import TOKEN_KEY, trigger_index, trigger_index_invalidate
@@ -183,11 +183,11 @@ def test_a_filter_about_a_deleted_segment_is_recorded_as_not_entered(workspace, 
     segment_id = str(segment.pk)
     segment.delete()
 
-    with caplog.at_level(logging.WARNING, logger="workflows.entry"):
+    with caplog.at_level(logging.WARNING, logger="workflows.entry_path"):
         assert _process(settings, emit(workspace, member, "contact.created")) == 1
     assert not Enrollment.objects.filter(workflow=workflow).exists()
     reason = f"its filter could not be evaluated (the segment '{segment_id}' does not exist (deleted since publishing?))"
-    (line,) = [r for r in caplog.records if r.name == "workflows.entry"]
+    (line,) = [r for r in caplog.records if r.name == "workflows.entry_path"]
     assert line.getMessage().startswith(f"not_entered version={version.pk} node=t contacts=1 first=['{member.pk}']")
     assert (line.node_id, line.contact_ids, line.reason) == ("t", [str(member.pk)], reason)
     assert WorkflowCounter.objects.get(version=version, key="trigger.t.not_entered").value == 1
@@ -204,7 +204,7 @@ def test_a_filter_that_errors_is_recorded_and_does_not_stop_the_batch(workspace,
     contact = ContactFactory(workspace=workspace)
     published_workflow(workspace, filter={"regex": [{"var": "event.properties.code"}, {"var": "event.properties.p"}]})
     plain, _ = published_workflow(workspace, node_id="plain")
-    with caplog.at_level(logging.WARNING, logger="workflows.entry"):
+    with caplog.at_level(logging.WARNING, logger="workflows.entry_path"):
         assert _process(settings, emit(workspace, contact, properties={"code": "x", "p": 5})) == 1
     assert list(Enrollment.objects.values_list("workflow_id", flat=True)) == [plain.pk]
     assert "not_entered" in caplog.text and "could not be evaluated" in caplog.text
@@ -228,15 +228,15 @@ def test_replay_counts_the_entries_of_every_event_driven_trigger(workspace, sett
 
 
 def test_an_audience_rule_that_cannot_be_evaluated_is_one_line_and_counted(workspace, redis_db, caplog):
-    from workflows.entry import time_triggers_fire
+    from workflows.entry_path import time_triggers_fire
 
     contacts = [ContactFactory(workspace=workspace) for _ in range(3)]
     at = timezone.now() + timedelta(hours=1)
     workflow = publish(workspace, [node("t", "trigger_schedule", {
         "at": at.isoformat(), "audience": {"rule": {">": [{"event_count": {"type": "page.viewed"}}, 0]}}})], [])
-    with caplog.at_level(logging.WARNING, logger="workflows.entry"):
+    with caplog.at_level(logging.WARNING, logger="workflows.entry_path"):
         assert time_triggers_fire(now=at + timedelta(seconds=1)) == 0
-    (line,) = [r for r in caplog.records if r.name == "workflows.entry"]
+    (line,) = [r for r in caplog.records if r.name == "workflows.entry_path"]
     assert (line.not_entered, sorted(line.contact_ids)) == (3, sorted(str(c.pk) for c in contacts))
     assert line.reason.startswith("the audience rule could not be evaluated (event_count needs the contact's activity")
     version = workflow.versions.get(number=1)

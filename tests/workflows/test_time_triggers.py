@@ -9,7 +9,7 @@ from tests.engine.graphs import node
 from tests.factories import ContactFactory, SegmentFactory
 from tests.workflows.builders import publish
 from workflows.engine.nodes.triggers import SCAN_INTERVAL
-from workflows.entry import time_triggers_fire
+from workflows.entry_path import time_triggers_fire
 from workflows.models import Enrollment, WorkflowVersion
 
 

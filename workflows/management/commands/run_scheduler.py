@@ -13,7 +13,7 @@ from events import partitions
 from events.processing import events_dispatch, events_dispatch_forever
 from penguinflow.common.processes import stop_on_signals
 from templates.recovery import outbox_sweep
-from workflows.entry import time_triggers_fire
+from workflows.entry_path import time_triggers_fire
 from workflows.scheduler import scheduler_tick
 
 logger = logging.getLogger("penguinflow.scheduler")
