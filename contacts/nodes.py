@@ -30,6 +30,7 @@ class TagConfig(NodeConfig):
 @node_type("add_tag", kind="action", label="Add tag", description="Add a tag to the contact.")
 class AddTag(NodeType):
     retry = CONTACT_RETRY
+    ports = ("contacts",)
     Config = TagConfig
 
     def run(self, ctx: StepContext, config: TagConfig) -> Outcome:
@@ -43,6 +44,7 @@ class AddTag(NodeType):
 @node_type("remove_tag", kind="action", label="Remove tag", description="Remove a tag from the contact.")
 class RemoveTag(NodeType):
     retry = CONTACT_RETRY
+    ports = ("contacts",)
     Config = TagConfig
 
     def run(self, ctx: StepContext, config: TagConfig) -> Outcome:
@@ -64,6 +66,7 @@ class RemoveTag(NodeType):
 )
 class UpdateField(NodeType):
     retry = CONTACT_RETRY
+    ports = ("contacts",)
     class Config(NodeConfig):
         field: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
         value: Any = None
@@ -98,6 +101,7 @@ class UpdateField(NodeType):
 @node_type("change_status", kind="action", label="Change status", description="Change the contact's status.")
 class ChangeStatus(NodeType):
     retry = CONTACT_RETRY
+    ports = ("contacts",)
     class Config(NodeConfig):
         status: Literal["subscribed", "unsubscribed", "bounced", "complained"]
 
@@ -116,6 +120,7 @@ class ChangeStatus(NodeType):
 )
 class UpdateScore(NodeType):
     retry = CONTACT_RETRY
+    ports = ("contacts",)
     class Config(NodeConfig):
         delta: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
         set_to: int | None = Field(default=None, alias="set", ge=-1_000_000, le=1_000_000)
