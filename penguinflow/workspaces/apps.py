@@ -23,6 +23,7 @@ class WorkspacesConfig(AppConfig):
 def _keys_changed(sender, created: bool = False, **kwargs) -> None:
     if created:
         return  # a new key or workspace is in no cache yet
+    # Django imports apps.py before the models are ready, and auth imports the models: no cycle, load order.
     from penguinflow.common.auth import key_generation_bump
 
     key_generation_bump()
