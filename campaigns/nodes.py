@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from workflows.engine.outcomes import Advance, Outcome
+from workflows.engine.presets import PLACEHOLDER_CAMPAIGN, Preset
 from workflows.engine.registry import NodeConfig, NodeType, Reference, StepContext, node_type
 
 __all__ = ["AddToCampaign", "RemoveFromCampaign"]
@@ -21,6 +22,11 @@ CAMPAIGN = Reference("campaign_id", "campaigns.Campaign", "campaign")
     "add_to_campaign", kind="action", label="Add to campaign", description="Add the contact to a campaign."
 )
 class AddToCampaign(NodeType):
+    presets = (
+        Preset("add-to-campaign", "Add to a campaign", "Add the contact to a campaign.", "campaign",
+               {"campaign_id": PLACEHOLDER_CAMPAIGN},
+               {"fill_in": f"Replace {PLACEHOLDER_CAMPAIGN} with the id of a campaign."}),
+    )
     Config = CampaignConfig
     references = (CAMPAIGN,)
     ports = ("campaigns",)
@@ -39,6 +45,11 @@ class AddToCampaign(NodeType):
     description="Remove the contact from a campaign.",
 )
 class RemoveFromCampaign(NodeType):
+    presets = (
+        Preset("remove-from-campaign", "Remove from a campaign", "Take the contact out of a campaign.",
+               "campaign", {"campaign_id": PLACEHOLDER_CAMPAIGN},
+               {"fill_in": f"Replace {PLACEHOLDER_CAMPAIGN} with the id of a campaign."}),
+    )
     Config = CampaignConfig
     references = (CAMPAIGN,)
     ports = ("campaigns",)

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from workflows.engine.outcomes import Advance, Outcome
+from workflows.engine.presets import Preset
 from workflows.engine.registry import NodeConfig, NodeType, RetryPolicy, StepContext, node_type
 
 __all__ = ["AddTag", "ChangeStatus", "RemoveTag", "UpdateField", "UpdateScore"]
@@ -29,6 +30,10 @@ class TagConfig(NodeConfig):
 
 @node_type("add_tag", kind="action", label="Add tag", description="Add a tag to the contact.")
 class AddTag(NodeType):
+    presets = (
+        Preset("add-tag", "Tag the contact", "Add a tag, e.g. to mark a lead as engaged.", "contact",
+               {"tag": "engaged"}, {"fill_in": "Replace 'engaged' with the tag."}),
+    )
     retry = CONTACT_RETRY
     ports = ("contacts",)
     Config = TagConfig
@@ -43,6 +48,10 @@ class AddTag(NodeType):
 
 @node_type("remove_tag", kind="action", label="Remove tag", description="Remove a tag from the contact.")
 class RemoveTag(NodeType):
+    presets = (
+        Preset("remove-tag", "Untag the contact", "Remove a tag, e.g. once a trial has ended.", "contact",
+               {"tag": "trial"}, {"fill_in": "Replace 'trial' with the tag."}),
+    )
     retry = CONTACT_RETRY
     ports = ("contacts",)
     Config = TagConfig
@@ -65,6 +74,16 @@ class RemoveTag(NodeType):
     ),
 )
 class UpdateField(NodeType):
+    presets = (
+        Preset("set-field", "Set a field", "Set a contact field, here from the triggering event.", "contact",
+               {"field": "plan", "value": "{{ event.properties.plan }}", "op": "set"},
+               {"fill_in": "Replace 'plan' with the field and the value with a text (Liquid allowed)."}),
+        Preset("increment-field", "Count in a field", "Add one to a number field, e.g. to count purchases.",
+               "contact", {"field": "purchases", "value": 1, "op": "increment"},
+               {"fill_in": "Replace 'purchases' with a number field."}),
+        Preset("clear-field", "Clear a field", "Remove a field's value from the contact.", "contact",
+               {"field": "trial_ends_on", "op": "unset"}, {"fill_in": "Replace 'trial_ends_on' with the field."}),
+    )
     retry = CONTACT_RETRY
     ports = ("contacts",)
     class Config(NodeConfig):
@@ -100,6 +119,10 @@ class UpdateField(NodeType):
 
 @node_type("change_status", kind="action", label="Change status", description="Change the contact's status.")
 class ChangeStatus(NodeType):
+    presets = (
+        Preset("unsubscribe", "Unsubscribe the contact", "Stop all marketing email to the contact.", "contact",
+               {"status": "unsubscribed"}),
+    )
     retry = CONTACT_RETRY
     ports = ("contacts",)
     class Config(NodeConfig):
@@ -119,6 +142,11 @@ class ChangeStatus(NodeType):
     description="Add to the contact's score (delta, may be negative) or set it.",
 )
 class UpdateScore(NodeType):
+    presets = (
+        Preset("add-score", "Add to the score", "Add 10 points to the contact's score.", "contact",
+               {"delta": 10}, {"fill_in": "Change 10 (a negative number lowers the score)."}),
+        Preset("reset-score", "Reset the score", "Set the contact's score back to 0.", "contact", {"set": 0}),
+    )
     retry = CONTACT_RETRY
     ports = ("contacts",)
     class Config(NodeConfig):

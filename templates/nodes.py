@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from workflows.engine.outcomes import Advance, Outcome, Wait
+from workflows.engine.presets import PLACEHOLDER_TEMPLATE, Preset
 from workflows.engine.registry import NodeConfig, NodeType, Reference, RetryPolicy, StepContext, node_type
 from workflows.engine.types import EmailAddress
 from workflows.engine.windows import Window, window_opening
@@ -19,6 +20,17 @@ __all__ = ["SendEmail"]
     description="Send an email template to the contact; with a window, outside it wait for the next opening.",
 )
 class SendEmail(NodeType):
+    presets = (
+        Preset("send-email", "Send an email", "Send an email template to the contact.", "email",
+               {"template_id": PLACEHOLDER_TEMPLATE},
+               {"fill_in": f"Replace {PLACEHOLDER_TEMPLATE} with the id of an email template."}),
+        Preset("send-email-business-hours", "Send in business hours",
+               "Send an email template on weekdays between 09:00 and 17:00 in the contact's time zone.", "email",
+               {"template_id": PLACEHOLDER_TEMPLATE,
+                "window": {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00",
+                           "timezone": "contact"}},
+               {"fill_in": f"Replace {PLACEHOLDER_TEMPLATE} with the id of an email template."}),
+    )
     # A mail server or ESP that is down usually comes back within the hour: retry longer, back off further.
     retry = RetryPolicy(max_attempts=8, base_seconds=60, cap_seconds=3 * 3600)
     references = (Reference("template_id", "templates.EmailTemplate", "email template"),)

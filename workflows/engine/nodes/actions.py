@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 
 from workflows.engine.durations import parse_duration
 from workflows.engine.outcomes import Advance, Outcome
+from workflows.engine.presets import PLACEHOLDER_WORKFLOW, Preset
 from workflows.engine.registry import NodeConfig, NodeType, Reference, RetryPolicy, StepContext, node_type
 from workflows.engine.types import Duration, EmailAddress
 
@@ -29,6 +30,12 @@ NOT_YET = "its side effects ship with a later PenguinFlow version"
     description="Create a task for a person on the team (e.g. 'Call this lead'), optionally due after a while.",
 )
 class CreateTask(NodeType):
+    presets = (
+        Preset("create-task-call", "Call the lead", "Create a task for a salesperson to call the contact.",
+               "team", {"title": "Call {{ contact.first_name }}", "assignee_email": "sales@example.com",
+                        "due_in": "P1D"},
+               {"fill_in": "Replace the assignee with a team member's address."}),
+    )
     ports = ("tasks",)
     available = False
     unavailable_because = NOT_YET
@@ -65,6 +72,10 @@ class CreateTask(NodeType):
     description="Email a notification to people on the team (a list of addresses, or the workspace admins).",
 )
 class Notify(NodeType):
+    presets = (
+        Preset("notify-admins", "Notify the admins", "Email the workspace admins about the contact.", "team",
+               {"to": "workspace_admins", "subject": "Hot lead: {{ contact.email }}"}),
+    )
     ports = ("notify",)
     available = False
     unavailable_because = NOT_YET
@@ -102,6 +113,12 @@ class Notify(NodeType):
     description="Call an external URL (signed per Standard Webhooks).",
 )
 class Webhook(NodeType):
+    presets = (
+        Preset("post-to-crm", "Send to a CRM", "POST the contact to another system's URL.", "integration",
+               {"url": "https://crm.example.com/hooks/penguinflow", "method": "POST",
+                "body": {"email": "{{ contact.email }}"}},
+               {"fill_in": "Replace the URL with the receiving system's endpoint."}),
+    )
     # Receivers fail in bursts (deploys, rate limits): six tries over about half an hour.
     retry = RetryPolicy(max_attempts=6, base_seconds=30, cap_seconds=900)
     ports = ("webhooks",)
@@ -143,6 +160,11 @@ class Webhook(NodeType):
     description="Enroll the contact in another workflow (its own re-enrollment rules apply).",
 )
 class EnrollInWorkflow(NodeType):
+    presets = (
+        Preset("enroll-in-workflow", "Start another workflow", "Enroll the contact in another workflow.",
+               "workflow", {"workflow_id": PLACEHOLDER_WORKFLOW},
+               {"fill_in": f"Replace {PLACEHOLDER_WORKFLOW} with the id of a workflow."}),
+    )
     references = (Reference("workflow_id", "workflows.Workflow", "workflow"),)
     ports = ("workflows",)
 

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from workflows.engine.conditions import truthy
 from workflows.engine.outcomes import Advance, Exit, Fail, Outcome
+from workflows.engine.presets import Preset
 from workflows.engine.registry import NodeConfig, NodeType, StepContext, node_type
 from workflows.engine.types import Rule
 
@@ -34,6 +35,10 @@ def _seen(value: Any) -> Any:
     branches=("yes", "no"),
 )
 class Condition(NodeType):
+    presets = (
+        Preset("if-tagged", "If tagged", "'yes' when the contact has a tag.", "logic",
+               {"rule": {"in": ["vip", {"var": "contact.tags"}]}}, {"fill_in": "Replace 'vip' with the tag."}),
+    )
     class Config(NodeConfig):
         rule: Rule = Field(description="JsonLogic over {contact, event, enrollment, now}")
 
@@ -60,6 +65,12 @@ class Case(NodeConfig):
     branches="dynamic",
 )
 class Switch(NodeType):
+    presets = (
+        Preset("switch-on-plan", "By plan", "One branch per plan in a contact field, else 'default'.", "logic",
+               {"cases": [{"id": "pro", "label": "Pro", "rule": {"==": [{"var": "contact.fields.plan"}, "pro"]}},
+                          {"id": "free", "label": "Free",
+                           "rule": {"==": [{"var": "contact.fields.plan"}, "free"]}}]}),
+    )
     class Config(NodeConfig):
         cases: list[Case] = Field(min_length=1, max_length=50)
 
@@ -109,6 +120,10 @@ def split_bucket(*, contact_id: str, node_id: str) -> float:
     branches="dynamic",
 )
 class Split(NodeType):
+    presets = (
+        Preset("ab-split", "A/B split", "Half of the contacts down 'a', half down 'b'.", "logic",
+               {"variants": [{"id": "a", "label": "A", "weight": 50}, {"id": "b", "label": "B", "weight": 50}]}),
+    )
     class Config(NodeConfig):
         variants: list[Variant] = Field(min_length=1, max_length=20)
 
@@ -157,6 +172,9 @@ class Split(NodeType):
     branches=(),
 )
 class ExitNode(NodeType):
+    presets = (
+        Preset("exit", "Exit", "End the enrollment, saying why.", "logic", {"reason": "Converted"}),
+    )
     class Config(NodeConfig):
         reason: str | None = Field(default=None, max_length=200)
 

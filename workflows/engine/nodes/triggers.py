@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, Field, field_validator, model_validator
 from workflows.engine.conditions import ConditionError
 from workflows.engine.durations import parse_duration
 from workflows.engine.entry import TimeFiring, TriggerContacts, TriggerScope, TriggerType
+from workflows.engine.presets import PLACEHOLDER_CAMPAIGN, PLACEHOLDER_SEGMENT, Preset
 from workflows.engine.registry import NodeConfig, Reference, node_type
 from workflows.engine.timing import local_moment, zone_or
 from workflows.engine.types import ClockTime, Duration, EventType, Rule, TimeZoneName, parse_clock_time, zone
@@ -44,6 +45,74 @@ SCAN_INTERVAL = timedelta(minutes=5)
     description="Start when the contact does something: an event of this type (optionally matching a filter).",
 )
 class EventTrigger(TriggerType):
+    presets = (
+        Preset("email-sent", "Email sent", "When an email is sent to the contact.", "email",
+               {"event": "email.sent"}, {"event": {"type": "email.sent"}}),
+        Preset("email-opened", "Email opened", "When the contact opens an email.", "email",
+               {"event": "email.opened"}, {"event": {"type": "email.opened"}}),
+        Preset("email-link-clicked", "Email link clicked",
+               "When the contact clicks a link in an email whose address contains a text.", "email",
+               {"event": "email.clicked", "filter": {"contains": [{"var": "event.properties.url"}, "/pricing"]}},
+               {"event": {"type": "email.clicked", "properties": {"url": "https://example.com/pricing"}},
+                "fill_in": "Replace '/pricing' with a part of the link's address."}),
+        Preset("email-replied", "Email replied", "When the contact replies to an email.", "email",
+               {"event": "email.replied"}, {"event": {"type": "email.replied"}}),
+        Preset("email-bounced", "Email bounced (hard)", "When an email to the contact bounces for good.", "email",
+               {"event": "email.bounced", "filter": {"==": [{"var": "event.properties.bounce_type"}, "hard"]}},
+               {"event": {"type": "email.bounced", "properties": {"bounce_type": "hard"}}}),
+        Preset("email-unsubscribed", "Unsubscribed", "When the contact unsubscribes through an email.", "email",
+               {"event": "email.unsubscribed"}, {"event": {"type": "email.unsubscribed"}}),
+        Preset("contact-created", "Contact created", "When a contact is created (signup, import, API).",
+               "contact", {"event": "contact.created"}, {"event": {"type": "contact.created"}}),
+        Preset("contact-updated", "Contact updated", "When any attribute or field of the contact changes.",
+               "contact", {"event": "contact.updated"},
+               {"event": {"type": "contact.updated", "properties": {"changes": {"first_name": ["Ada", "Ada L."]}}}}),
+        Preset("contact-tagged", "Contact tagged", "When the contact gets a given tag.", "contact",
+               {"event": "contact.tagged", "filter": {"==": [{"var": "event.properties.tag"}, "vip"]}},
+               {"event": {"type": "contact.tagged", "properties": {"tag": "vip"}},
+                "fill_in": "Replace 'vip' with the tag."}),
+        Preset("contact-field-changed", "Field changed to a value",
+               "When a named field of the contact changes to a given value.", "contact",
+               {"event": "contact.updated",
+                "filter": {"and": [{"!!": [{"var": "event.properties.changes.plan"}]},
+                                   {"==": [{"var": "contact.fields.plan"}, "pro"]}]}},
+               {"event": {"type": "contact.updated", "properties": {"changes": {"plan": ["free", "pro"]}}},
+                "contact": {"fields": {"plan": "pro"}},
+                "fill_in": "Replace 'plan' (twice) with the field's name and 'pro' with the value."}),
+        Preset("campaign-contact-added", "Added to a campaign", "When the contact is added to a campaign.",
+               "campaign",
+               {"event": "campaign.contact_added",
+                "filter": {"==": [{"var": "event.properties.campaign_id"}, PLACEHOLDER_CAMPAIGN]}},
+               {"event": {"type": "campaign.contact_added", "properties": {"campaign_id": PLACEHOLDER_CAMPAIGN}},
+                "fill_in": f"Replace {PLACEHOLDER_CAMPAIGN} with the id of a campaign."}),
+        Preset("campaign-contact-removed", "Removed from a campaign",
+               "When the contact is removed from a campaign.", "campaign",
+               {"event": "campaign.contact_removed",
+                "filter": {"==": [{"var": "event.properties.campaign_id"}, PLACEHOLDER_CAMPAIGN]}},
+               {"event": {"type": "campaign.contact_removed", "properties": {"campaign_id": PLACEHOLDER_CAMPAIGN}},
+                "fill_in": f"Replace {PLACEHOLDER_CAMPAIGN} with the id of a campaign."}),
+        Preset("campaign-contact-completed", "Campaign completed",
+               "When the contact reaches the end of a campaign.", "campaign",
+               {"event": "campaign.contact_completed",
+                "filter": {"==": [{"var": "event.properties.campaign_id"}, PLACEHOLDER_CAMPAIGN]}},
+               {"event": {"type": "campaign.contact_completed",
+                          "properties": {"campaign_id": PLACEHOLDER_CAMPAIGN}},
+                "fill_in": f"Replace {PLACEHOLDER_CAMPAIGN} with the id of a campaign."}),
+        Preset("form-submitted", "Form submitted", "When the contact submits a given form.", "web",
+               {"event": "form.submitted", "filter": {"==": [{"var": "event.properties.form"}, "demo-request"]}},
+               {"event": {"type": "form.submitted", "properties": {"form": "demo-request"}},
+                "fill_in": "Replace 'demo-request' with the form's name as your site sends it."}),
+        Preset("page-visited", "Page visited", "When the contact views a page whose address contains a text.",
+               "web",
+               {"event": "page.viewed", "filter": {"contains": [{"var": "event.properties.url"}, "/pricing"]}},
+               {"event": {"type": "page.viewed", "properties": {"url": "https://example.com/pricing"}},
+                "fill_in": "Replace '/pricing' with a part of the page's address."}),
+        Preset("custom-event", "Custom API event",
+               "When your application sends an event of its own type through POST /api/v1/events.", "api",
+               {"event": "order.completed"},
+               {"event": {"type": "order.completed", "properties": {"total": 49}},
+                "fill_in": "Replace 'order.completed' with your event type (e.g. 'app.trial_started')."}),
+    )
     entered_by = "event"
 
     class Config(NodeConfig):
@@ -75,6 +144,16 @@ class EventTrigger(TriggerType):
     description="Start when the contact enters (or leaves) a segment.",
 )
 class SegmentTrigger(TriggerType):
+    presets = (
+        Preset("segment-entered", "Segment entered", "When the contact enters a segment.", "segment",
+               {"segment_id": PLACEHOLDER_SEGMENT, "on": "enter"},
+               {"event": {"type": "segment.entered", "properties": {"segment_id": PLACEHOLDER_SEGMENT}},
+                "fill_in": f"Replace {PLACEHOLDER_SEGMENT} with the id of a segment."}),
+        Preset("segment-left", "Segment left", "When the contact leaves a segment.", "segment",
+               {"segment_id": PLACEHOLDER_SEGMENT, "on": "exit"},
+               {"event": {"type": "segment.exited", "properties": {"segment_id": PLACEHOLDER_SEGMENT}},
+                "fill_in": f"Replace {PLACEHOLDER_SEGMENT} with the id of a segment."}),
+    )
     entered_by = "event"
     references = (Reference("segment_id", "contacts.Segment", "segment"),)
 
@@ -106,6 +185,14 @@ class Audience(NodeConfig):
     description="Start for an audience once at a moment, or on each occurrence of an RFC 5545 recurrence rule.",
 )
 class ScheduleTrigger(TriggerType):
+    presets = (
+        Preset("once-at-date", "Once at a date", "Once, at a moment, for every subscribed contact.", "time",
+               {"at": "2027-01-15T09:00:00Z"},
+               {"fill_in": "Set 'at' to the moment; narrow 'audience' to a segment or a rule if needed."}),
+        Preset("recurring-weekly", "Every week", "Every Monday at 09:00 (an RFC 5545 recurrence rule).", "time",
+               {"rrule": "FREQ=WEEKLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0", "timezone": "UTC"},
+               {"fill_in": "Change the rule (e.g. 'FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=9') and the time zone."}),
+    )
     entered_by = "time"
     # Checked only when given: a schedule without a segment speaks to every subscribed contact.
     references = (Reference("audience.segment_id", "contacts.Segment", "segment", optional=True),)
@@ -187,6 +274,19 @@ class ScheduleTrigger(TriggerType):
     description="Start relative to a date in the contact's fields, e.g. 3 days before the renewal date at 09:00.",
 )
 class DateFieldTrigger(TriggerType):
+    presets = (
+        Preset("date-field-anniversary", "Date field anniversary",
+               "On the date held in a contact field (a birthday or renewal date kept for the coming year), "
+               "at 09:00 in the contact's time zone.", "time",
+               {"field": "anniversary", "offset": "PT0S", "at_time": "09:00"},
+               {"contact": {"fields": {"anniversary": "2027-03-14"}},
+                "fill_in": "Replace 'anniversary' with the name of a date field (YYYY-MM-DD)."}),
+        Preset("date-field-reminder", "Days before a date",
+               "Three days before the date held in a contact field (e.g. a renewal date).", "time",
+               {"field": "renewal_date", "offset": "-P3D", "at_time": "09:00"},
+               {"contact": {"fields": {"renewal_date": "2027-03-14"}},
+                "fill_in": "Replace 'renewal_date' with the name of a date field (YYYY-MM-DD)."}),
+    )
     entered_by = "time"
     scan_interval = SCAN_INTERVAL
 
@@ -232,6 +332,12 @@ def _field_date(value: Any) -> date | None:
     description="Start when the contact has had none of these events for a number of days.",
 )
 class InactivityTrigger(TriggerType):
+    presets = (
+        Preset("inactivity", "Inactive for 30 days",
+               "When the contact has not opened or clicked an email, nor viewed a page, for 30 days.", "time",
+               {"days": 30, "events": ["email.opened", "email.clicked", "page.viewed"]},
+               {"fill_in": "Change the number of days and the events that count as activity."}),
+    )
     entered_by = "time"
     scan_interval = SCAN_INTERVAL
 
@@ -260,6 +366,13 @@ class InactivityTrigger(TriggerType):
     description="Start when the contact's score crosses a threshold, going up or down.",
 )
 class ScoreTrigger(TriggerType):
+    presets = (
+        Preset("score-threshold", "Score reaches 100", "When the contact's score goes up to 100 or more.",
+               "contact", {"threshold": 100, "direction": "up"},
+               {"event": {"type": "contact.updated", "properties": {"changes": {"score": [90, 105]}}},
+                "contact": {"score": 105},
+                "fill_in": "Change the threshold, or the direction to 'down'."}),
+    )
     entered_by = "event"
 
     class Config(NodeConfig):
@@ -295,6 +408,10 @@ class ScoreTrigger(TriggerType):
     description="Start only when enrolled through the API or the UI.",
 )
 class ManualTrigger(TriggerType):
+    presets = (
+        Preset("manual", "Manual enrollment",
+               "Only when enrolled by hand in the UI or through POST /api/v1/workflows/{id}/enroll.", "api"),
+    )
     entered_by = "manual"
 
 
@@ -305,4 +422,9 @@ class ManualTrigger(TriggerType):
     description="Start when the workflow's own URL (with its secret token) is called; the body becomes the event.",
 )
 class WebhookTrigger(TriggerType):
+    presets = (
+        Preset("inbound-webhook", "Inbound webhook",
+               "When another system calls the workflow's own URL; the request body becomes the event.", "api",
+               {}, {"fill_in": "Publish the workflow, then give its webhook URL to the calling system."}),
+    )
     entered_by = "webhook"

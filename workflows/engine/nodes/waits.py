@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from workflows.engine.durations import parse_duration
 from workflows.engine.outcomes import Advance, Fail, Outcome, Wait
+from workflows.engine.presets import Preset
 from workflows.engine.registry import NodeConfig, NodeType, StepContext, node_type
 from workflows.engine.timing import local_moment, next_weekday_time
 from workflows.engine.types import ClockTime, Duration, EventType, Rule, Weekday, parse_clock_time, zone
@@ -40,6 +41,9 @@ def _timer_done(ctx: StepContext) -> bool:
     description="Wait for a duration, then (with a window) until the window is open.",
 )
 class Delay(NodeType):
+    presets = (
+        Preset("wait-2-days", "Wait 2 days", "Wait two days.", "wait", {"duration": "P2D"}),
+    )
     class Config(NodeConfig):
         duration: Duration
         window: Window | None = None
@@ -74,6 +78,11 @@ class Delay(NodeType):
     ),
 )
 class WaitUntil(NodeType):
+    presets = (
+        Preset("wait-until-monday-9", "Until Monday 09:00",
+               "Wait until the next Monday at 09:00 in the contact's time zone.", "wait",
+               {"weekdays": ["mon"], "time": "09:00", "timezone": "contact"}),
+    )
     class Config(NodeConfig):
         datetime: AwareDatetime | None = None
         weekdays: list[Weekday] | None = Field(default=None, min_length=1)
@@ -141,6 +150,10 @@ class WaitUntil(NodeType):
     branches=("event", "timeout"),
 )
 class WaitForEvent(NodeType):
+    presets = (
+        Preset("wait-for-open", "Wait for an open", "Wait up to 3 days for the contact to open an email.",
+               "wait", {"event": "email.opened", "timeout": "P3D"}),
+    )
     class Config(NodeConfig):
         event: EventType
         filter: Rule | None = Field(default=None, description="JsonLogic over {event, contact, enrollment}")
