@@ -43,7 +43,12 @@ def _node_section(node: NodeType) -> str:
         lines.append(f"Not available yet: {node.unavailable_because}.\n")
     branches = node.branches if node.branches == "dynamic" else ", ".join(f"`{b}`" for b in node.branches)
     lines.append(f"Branches: {branches or 'none (the enrollment ends here)'}.\n")
-    lines.append(_fields_table(node.Config.model_json_schema()))
+    schema = node.Config.model_json_schema()
+    lines.append(_fields_table(schema))
+    # Nested objects (a send window, a switch case) are named in the table and spelled out here.
+    for name, nested in sorted((schema.get("$defs") or {}).items()):
+        lines.append(f"`{name}`:\n")
+        lines.append(_fields_table(nested))
     presets = presets_of(node)
     if presets:
         lines.append("Example config:\n")
@@ -62,10 +67,18 @@ def _fields_table(schema: dict[str, Any]) -> str:
     rows = ["| field | type | default | description |", "|---|---|---|---|"]
     for name in sorted(properties):
         field = properties[name]
-        default = "required" if name in required else f"`{json.dumps(field.get('default'), sort_keys=True)}`"
+        default = _default_of(field, required=name in required)
         rows.append(f"| `{name}` | {_cell(_type_of(field, schema))} | {_cell(default)} | "
                     f"{_cell(field.get('description', ''))} |")
     return "\n".join(rows) + "\n"
+
+
+def _default_of(field: dict[str, Any], *, required: bool) -> str:
+    if required:
+        return "required"
+    if "default" not in field:
+        return "optional"  # a default computed by the type (e.g. the weekdays of a window)
+    return f"`{json.dumps(field['default'], sort_keys=True)}`"
 
 
 def _type_of(field: dict[str, Any], schema: dict[str, Any]) -> str:
