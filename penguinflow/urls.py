@@ -10,6 +10,7 @@ handler500 = "penguinflow.common.errors.server_error_view"
 api_v1 = [
     path("", include("contacts.urls")),
     path("", include("campaigns.urls")),
+    path("", include("tasks.urls")),
     path("", include("templates.urls")),
     path("", include("events.urls")),
     path("", include("workflows.urls")),

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "contacts",
     "campaigns",
     "templates",
+    "tasks",
     "events",
     "workflows",
     "bench",  # `manage.py bench` (no models)

@@ -26,6 +26,12 @@ def _make_workflow(workspace):
     return workflow_create(workspace=workspace, name="Theirs")
 
 
+def _make_task(workspace):
+    from tasks.services import task_create
+
+    return task_create(workspace=workspace, title="Theirs")
+
+
 FACTORIES = {
     "contacts": lambda ws: ContactFactory(workspace=ws),
     "segments": lambda ws: SegmentFactory(workspace=ws),
@@ -33,6 +39,7 @@ FACTORIES = {
     "campaigns": lambda ws: CampaignFactory(workspace=ws),
     "workflows": _make_workflow,
     "executions": make_enrollment,
+    "tasks": _make_task,
 }
 
 

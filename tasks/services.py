@@ -1,0 +1,51 @@
+"""Making and changing tasks. The runtime's live port and the API both come through here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.contrib.auth import get_user_model
+
+from tasks.models import Task
+
+TITLE_MAX = 200
+
+
+def workspace_member(*, workspace, email: str):
+    """Return the user who is a member of `workspace` with `email` (case-insensitive), or None."""
+    return (get_user_model().objects.filter(memberships__workspace=workspace, email__iexact=email.strip())
+            .order_by("pk").first())
+
+
+def task_create(
+    *,
+    workspace,
+    title: str,
+    description: str = "",
+    assignee=None,
+    due_at: datetime | None = None,
+    status: str = Task.Status.OPEN,
+    contact=None,
+    execution_id: UUID | str | None = None,
+    effect_key: str | None = None,
+) -> Task:
+    """Create a task and return it. With an `effect_key`, the task is made once per key and workspace: a second
+    call with the same key inserts nothing and returns the first task (ON CONFLICT DO NOTHING, so a concurrent
+    run of the same step cannot make two either)."""
+    task = Task(workspace=workspace, title=title[:TITLE_MAX], description=description, assignee=assignee,
+                due_at=due_at, status=status, contact=contact, execution_id=execution_id, effect_key=effect_key)
+    if effect_key is None:
+        task.save()
+        return task
+    Task.objects.bulk_create([task], ignore_conflicts=True)
+    return Task.objects.get(workspace=workspace, effect_key=effect_key)
+
+
+def task_update(*, task: Task, **changes: Any) -> Task:
+    """Change the given fields of a task (title, description, assignee, due_at, status, contact)."""
+    for name, value in changes.items():
+        setattr(task, name, value)
+    task.save(update_fields=[*changes, "updated_at"])
+    return task
