@@ -25,6 +25,7 @@ from contacts.selectors import contact_as_data
 from events.models import Event
 from events.services import NewEvent
 from penguinflow.common.db import bulk_update_rows
+from tasks import services as task_services
 from templates.outbox import HeldContacts, OutboxBatch
 from templates.rendering import text_env
 from workflows.email_port import send_through_outbox
@@ -256,6 +257,55 @@ class LiveEmail:
         )
 
 
+class LiveTasks:
+    """create_task: the title and description rendered with Liquid against the contact (and what templates may
+    show of the enrollment), the task written in the batch's transaction, once per effect key."""
+
+    def __init__(self, book: ContactBook, workspace) -> None:
+        self.book, self.workspace = book, workspace
+
+    def create_task(
+        self,
+        *,
+        key: str,
+        contact_id: str,
+        title: str,
+        description: str,
+        assignee_email: str | None,
+        due_at: datetime | None,
+    ) -> str | None:
+        assignee = None
+        if assignee_email:
+            assignee = task_services.workspace_member(workspace=self.workspace, email=assignee_email)
+            if assignee is None:
+                raise PortError(f"The assignee {assignee_email} is not a member of this workspace: add them to it, "
+                                "or change the step's assignee_email.", retryable=False)
+        contact = self.book.get(contact_id)
+        enrollment_id = key.split(":", 1)[0]
+        data = {**self.book.template_context.get(enrollment_id, {}), "contact": contact_as_data(contact)}
+        task = task_services.task_create(
+            workspace=self.workspace,
+            title=_render_text(title, data, "title"),
+            description=_render_text(description, data, "description"),
+            assignee=assignee,
+            due_at=due_at,
+            contact=contact,
+            execution_id=enrollment_id,
+            effect_key=key,
+        )
+        return str(task.pk)
+
+
+def _render_text(text: str, data: dict[str, Any], what: str) -> str:
+    """Render a Liquid text of a step's config; a template that cannot render fails the step for good."""
+    if "{" not in text:
+        return text
+    try:
+        return liquid.from_string(text).render(**data)
+    except LiquidError as error:
+        raise PortError(f"The task's {what} could not be rendered: {error.message}", retryable=False) from error
+
+
 class Unavailable:
     """The port of an action whose node type declares itself not available yet (``available = False``): it fails
     the step clearly instead of pretending."""
@@ -288,13 +338,13 @@ def _unavailable_ports() -> dict[str, Unavailable]:
 
 
 def live_ports(*, book: ContactBook, origin: Origin, workspace, pending: list[PendingEnrollment], activity) -> Ports:
-    # Tasks, notifications and outbound webhooks have no live implementation yet: their node types say so.
+    # Notifications and outbound webhooks have no live implementation yet: their node types say so.
     unavailable = _unavailable_ports()
     return Ports(
         contacts=LiveContacts(book, origin),
         campaigns=LiveCampaigns(book, str(workspace.pk)),
         email=LiveEmail(book, origin, workspace),
-        tasks=unavailable["tasks"],
+        tasks=LiveTasks(book, workspace),
         notify=unavailable["notify"],
         webhooks=unavailable["webhooks"],
         workflows=LiveWorkflows(pending),

@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from workflows.engine.ports import EmailResult, Ports, WebhookResult
+from liquid import Environment
+from liquid.exceptions import LiquidError
+
+from workflows.engine.ports import EmailResult, PortError, Ports, WebhookResult
 
 __all__ = ["FakeWorld", "fake_ports"]
 
@@ -168,6 +171,17 @@ class _Email:
         return result
 
 
+class _SimulatorLiquid(Environment):
+    """Liquid bounded as the live renderer is, so that a simulated template cannot run away either."""
+
+    output_stream_limit = 1_000_000
+    loop_iteration_limit = 10_000
+    local_namespace_limit = 1_000_000
+
+
+_liquid = _SimulatorLiquid()
+
+
 class _Tasks:
     def __init__(self, world: FakeWorld) -> None:
         self.world = world
@@ -184,9 +198,20 @@ class _Tasks:
     ) -> str | None:
         if not self.world.first_time(key, "create_task"):
             return None
+        title = self._render(title, "title")[:200]
+        self._render(description, "description")  # a description that cannot render fails here as it would live
         who = f" for {assignee_email}" if assignee_email else ""
         self.world.record(key=key, type="create_task", summary=f"Created task {title!r}{who}")
         return self.world.next_id("task")
+
+    def _render(self, text: str, what: str) -> str:
+        """Render as the live port does, against the simulated contact (Liquid is a plain library)."""
+        if "{" not in text:
+            return text
+        try:
+            return _liquid.from_string(text).render(contact=self.world.contact)
+        except LiquidError as error:
+            raise PortError(f"The task's {what} could not be rendered: {error.message}", retryable=False) from error
 
 
 class _Notify:

@@ -19,7 +19,7 @@ from workflows.engine.types import Duration, EmailAddress
 
 __all__ = ["CreateTask", "EnrollInWorkflow", "Notify", "Webhook"]
 
-# Tasks, notifications and outbound webhooks ship their side effects with a later issue.
+# Notifications and outbound webhooks ship their side effects with a later issue.
 NOT_YET = "its side effects ship with a later PenguinFlow version"
 
 
@@ -37,8 +37,6 @@ class CreateTask(NodeType):
                {"fill_in": "Replace the assignee with a team member's address."}),
     )
     ports = ("tasks",)
-    available = False
-    unavailable_because = NOT_YET
 
     class Config(NodeConfig):
         title: str = Field(min_length=1, max_length=200)
