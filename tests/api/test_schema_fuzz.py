@@ -185,6 +185,7 @@ def _beyond_the_clock(event: Any) -> bool:
 def fuzz_workspace(db) -> FuzzWorkspace:
     from contacts.models import Segment
     from penguinflow.workspaces.services import api_key_create
+    from tasks.services import task_create
     from tests.engine.graphs import chain, node
     from tests.factories import CampaignFactory, ContactFactory, EmailTemplateFactory, WorkspaceFactory
     from tests.workflows.builders import publish
@@ -209,6 +210,7 @@ def fuzz_workspace(db) -> FuzzWorkspace:
             "campaigns": str(CampaignFactory(workspace=workspace).pk),
             "workflows": str(workflow.pk),
             "executions": str(Enrollment.objects.get(workflow=workflow).pk),
+            "tasks": str(task_create(workspace=workspace, title="Call Ada", contact=contact).pk),
         },
         external_id=contact.external_id,
         webhook_token=hook_workflow.webhook_token,
