@@ -120,7 +120,8 @@ def _start(by_version: dict[UUID, list[Entry]], now: datetime) -> None:
 # --- events ----------------------------------------------------------------------------------------------------------
 
 
-def _event_dict(event: EventRecord) -> dict[str, Any]:
+def event_record_data(event: EventRecord) -> dict[str, Any]:
+    """Return a processed event as entries and resumes carry it (`occurred_at` stays a datetime)."""
     return {"id": event.id, "type": event.type, "properties": dict(event.properties or {}),
             "occurred_at": event.occurred_at}
 
@@ -202,7 +203,7 @@ def event_entries(events: Sequence[EventRecord], *, now: datetime, index: Trigge
             decision = trigger_decision(trigger.trigger, trigger.config, scope)
             if decision.entered:
                 found.by_version[trigger.version_id].append(Entry(
-                    contact_id=event.contact_id, trigger_node_id=trigger.node_id, event=_event_dict(event),
+                    contact_id=event.contact_id, trigger_node_id=trigger.node_id, event=event_record_data(event),
                     event_id=event.id))
             elif decision.error is not None:
                 found.not_entered.append(NotEntered(trigger.version_id, trigger.node_id, event.contact_id,

@@ -15,19 +15,10 @@ from uuid import UUID
 from django.utils import timezone
 
 from events.gateway import EventRecord
-from workflows.entry_path import event_entries, event_entries_start
+from workflows.entry_path import event_entries, event_entries_start, event_record_data
 from workflows.live_versions import versions_load
 from workflows.models import Enrollment
 from workflows.runtime import enrollments_advance, event_as_resume
-
-
-def _event_dict(event: EventRecord) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "type": event.type,
-        "properties": dict(event.properties or {}),
-        "occurred_at": event.occurred_at,
-    }
 
 
 class RuntimeGateway:
@@ -42,7 +33,7 @@ class RuntimeGateway:
         return len(event_entries(events, now=now or timezone.now()))
 
     def _resume_and_exit(self, events: Sequence, now) -> None:
-        with_contact = [e for e in events if e.contact_id is not None and not (e.flags or {}).get("bot")]
+        with_contact = [e for e in events if e.contact_id is not None and not e.is_bot]
         if not with_contact:
             return
         live = list(
@@ -71,6 +62,6 @@ class RuntimeGateway:
                 position[enrollment_id] += 1
                 while len(rounds) <= index:
                     rounds.append({})
-                rounds[index][enrollment_id] = event_as_resume(_event_dict(event), now=now)
+                rounds[index][enrollment_id] = event_as_resume(event_record_data(event), now=now)
         for resumes in rounds:
             enrollments_advance(enrollment_ids=list(resumes), resumes=resumes, now=now)
