@@ -67,22 +67,29 @@ def template_preview(
     Links are not rewritten and `unsubscribe_url` points at a harmless preview page.
     """
     if contact is None:
-        data = dict(contact_data or {})
-        contact = Contact(
-            workspace=template.workspace,
-            email=str(data.get("email", "preview@example.com")),
-            first_name=str(data.get("first_name", "")),
-            last_name=str(data.get("last_name", "")),
-            timezone=str(data.get("timezone", "")),
-            status=str(data.get("status", Contact.Status.SUBSCRIBED)),
-            score=data.get("score", 0) if isinstance(data.get("score", 0), int) else 0,
-            fields=data.get("fields") if isinstance(data.get("fields"), dict) else {},
-            tags=[str(tag) for tag in data.get("tags", [])] if isinstance(data.get("tags"), list) else [],
-            external_id=data.get("external_id"),
-        )
-        contact.id = None
+        contact = contact_for_preview(workspace=template.workspace, data=contact_data or {})
     variables = message_variables(
         workspace=template.workspace, contact=contact, context=context or {},
         unsubscribe=tracking.public_url("/u/preview"),
     )
     return render_parts(template=template, variables=variables)
+
+
+def contact_for_preview(*, workspace, data: dict) -> Contact:
+    """Return an unsaved contact built from attributes given inline (a preview of a contact that may not exist);
+    values of the wrong type are left at their defaults."""
+    data = dict(data)
+    contact = Contact(
+        workspace=workspace,
+        email=str(data.get("email", "preview@example.com")),
+        first_name=str(data.get("first_name", "")),
+        last_name=str(data.get("last_name", "")),
+        timezone=str(data.get("timezone", "")),
+        status=str(data.get("status", Contact.Status.SUBSCRIBED)),
+        score=data.get("score", 0) if isinstance(data.get("score", 0), int) else 0,
+        fields=data.get("fields") if isinstance(data.get("fields"), dict) else {},
+        tags=[str(tag) for tag in data.get("tags", [])] if isinstance(data.get("tags"), list) else [],
+        external_id=data.get("external_id"),
+    )
+    contact.id = None
+    return contact

@@ -114,9 +114,7 @@ def email_send(
     if not key or len(key) > 255:
         raise InvalidInput("The outbox key must be 1 to 255 characters.", details={"key": "Invalid length."})
     context = context or {}
-    sender = clean_address(from_email or workspace.from_email or settings.DEFAULT_FROM_EMAIL, field="from_email")
-    reply = reply_to or workspace.reply_to
-    reply = clean_address(reply, field="reply_to") if reply else ""
+    sender, reply = message_senders(workspace=workspace, from_email=from_email, reply_to=reply_to)
     # No savepoint (two round trips per send): nothing is written before the render, so a render error is
     # raised after the block has exited cleanly and leaves the caller's transaction usable.
     render_error: TemplateRenderError | None = None
@@ -140,7 +138,7 @@ def email_send(
         row = outbox_row(
             id=outbox_id, workspace_id=workspace.pk, key=key, contact_id=contact.id, template_id=template.pk,
             node_id=node_id or "", workflow_id=workflow_id, enrollment_id=enrollment_id,
-            to_email=_recipient(contact), message_id=message_id_header(outbox_id),
+            to_email=message_recipient(contact), message_id=message_id_header(outbox_id),
         )  # fmt: skip
         skip = _skip_reason(contact=contact, suppressed=suppressed)
         if skip is not None:
@@ -149,23 +147,12 @@ def email_send(
         else:
             outcome = "queued"
             row.from_email, row.reply_to = sender, reply
-            tokens = tracking.MessageTokens(outbox_id)
-            unsubscribe = tokens.unsubscribe_url()
             try:
-                rendered = render_parts(
-                    template=template,
-                    variables=message_variables(workspace=workspace, contact=contact, context=context,
-                                                unsubscribe=unsubscribe),
-                )  # fmt: skip
+                message_compose(row, workspace=workspace, contact=contact, template=template, context=context,
+                                track_opens=track_opens, track_clicks=track_clicks)
             except TemplateRenderError as error:
                 render_error = error
             else:
-                tracked = tracking.apply_tracking(
-                    tokens=tokens, html=rendered.html, text=rendered.text,
-                    track_opens=track_opens, track_clicks=track_clicks, keep={unsubscribe},
-                )  # fmt: skip
-                row.subject, row.html, row.text = rendered.subject, tracked.html, tracked.text
-                row.links = tracked.links
                 row.status, row.next_attempt_at = Status.QUEUED, timezone.now()
         if render_error is not None and held is not None:
             # Unlike the locking read, the held path has not asked whether the key exists: a repeat answers
@@ -187,6 +174,34 @@ def email_send(
     if row.status == Status.QUEUED:
         schedule_delivery(row.id)
     return OutboxResult(outcome=outcome, message_id=str(row.id), status=row.status, detail=row.error)
+
+
+def message_senders(*, workspace, from_email: str | None, reply_to: str | None) -> tuple[str, str]:
+    """Return the From and Reply-To of a message: the step's own, else the workspace's, else the project's
+    default sender (InvalidAddress when one cannot be used)."""
+    sender = clean_address(from_email or workspace.from_email or settings.DEFAULT_FROM_EMAIL, field="from_email")
+    reply = reply_to or workspace.reply_to
+    return sender, clean_address(reply, field="reply_to") if reply else ""
+
+
+def message_compose(
+    row: OutboxMessage, *, workspace, contact: Contact, template: EmailTemplate, context: Mapping[str, Any],
+    track_opens: bool, track_clicks: bool,
+) -> None:
+    """Render `template` for `contact` into `row` (subject, parts, tracked links), as it will be sent: the
+    unsubscribe link and the tracking tokens are those of `row.id`. Raises TemplateRenderError."""
+    tokens = tracking.MessageTokens(row.id)
+    unsubscribe = tokens.unsubscribe_url()
+    rendered = render_parts(
+        template=template,
+        variables=message_variables(workspace=workspace, contact=contact, context=context, unsubscribe=unsubscribe),
+    )
+    tracked = tracking.apply_tracking(
+        tokens=tokens, html=rendered.html, text=rendered.text,
+        track_opens=track_opens, track_clicks=track_clicks, keep={unsubscribe},
+    )  # fmt: skip
+    row.subject, row.html, row.text = rendered.subject, tracked.html, tracked.text
+    row.links = tracked.links
 
 
 class HeldContacts:
@@ -289,7 +304,7 @@ def _exists(row: OutboxMessage) -> OutboxResult:
     return OutboxResult(outcome="exists", message_id=str(row.id), status=row.status, detail=row.error)
 
 
-def _recipient(contact: LockedContact) -> str:
+def message_recipient(contact: LockedContact) -> str:
     name = single_line(f"{contact.first_name} {contact.last_name}")
     try:
         return formataddr((name, contact.email)) if name else contact.email

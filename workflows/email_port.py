@@ -45,12 +45,17 @@ def send_through_outbox(
             from_email=from_email, reply_to=reply_to, track_opens=track_opens, track_clicks=track_clicks,
             options=SendOptions(held=book.held(), batch=book.outbox),
         )  # fmt: skip
-    except TemplateRenderError as error:
-        problems = "; ".join(f"{part}: {text}" for part, text in (error.details or {}).items())
-        raise PortError(f"The template did not render: {problems or error.message}", retryable=False) from error
-    except InvalidInput as error:
-        problems = "; ".join(f"{part}: {text}" for part, text in (error.details or {}).items())
-        raise PortError(f"The email could not be addressed: {problems or error.message}", retryable=False) from error
+    except (TemplateRenderError, InvalidInput) as error:
+        raise as_port_error(error) from error
     status = result.status if result.outcome in ("queued", "exists") else result.outcome
     return EmailResult(message_id=result.message_id, status=status,
                        detail={"outcome": result.outcome, "detail": result.detail})
+
+
+def as_port_error(error: TemplateRenderError | InvalidInput) -> PortError:
+    """Return the step failure of an email that cannot be made: a template that does not render for the contact,
+    or an address that cannot be used. Both are permanent: trying again gives the same answer."""
+    problems = "; ".join(f"{part}: {text}" for part, text in (error.details or {}).items())
+    if isinstance(error, TemplateRenderError):
+        return PortError(f"The template did not render: {problems or error.message}", retryable=False)
+    return PortError(f"The email could not be addressed: {problems or error.message}", retryable=False)

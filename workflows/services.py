@@ -211,15 +211,15 @@ def _unavailable_errors(graph) -> list[dict[str, Any]]:
     ]
 
 
-def _reference_exists(workflow: Workflow, reference: Reference, value: Any) -> bool:
+def _reference_exists(workspace, reference: Reference, value: Any) -> bool:
     model = apps.get_model(reference.model)
     try:
-        return model.objects.for_workspace(workflow.workspace).filter(pk=uuid.UUID(str(value))).exists()
+        return model.objects.for_workspace(workspace).filter(pk=uuid.UUID(str(value))).exists()
     except (ValueError, TypeError):
         return False
 
 
-def _reference_errors(workflow: Workflow, graph) -> list[dict[str, Any]]:
+def _reference_errors(workspace, graph) -> list[dict[str, Any]]:
     """Name the config values that should name an object of the workspace (as the node types declare them) and
     do not. Required references come first, then the optional ones, as publishing has always listed them."""
     errors = []
@@ -230,7 +230,7 @@ def _reference_errors(workflow: Workflow, graph) -> list[dict[str, Any]]:
                 if reference.optional != optional:
                     continue
                 value = reference.value_in(node.config_dict())
-                if (optional and not value) or _reference_exists(workflow, reference, value):
+                if (optional and not value) or _reference_exists(workspace, reference, value):
                     continue
                 hint = "." if optional else ": choose another one."
                 errors.append({"code": "unknown_reference", "node_id": node.id,
@@ -243,8 +243,14 @@ def workflow_validation_report(*, workflow: Workflow, graph, settings) -> dict[s
     checks and the references to the workspace's templates, campaigns, segments and workflows. Publishing refuses
     exactly these errors; validation and draft saves report them."""
     report = graphs.validation_report(graph, settings)
-    errors = report["errors"] + _unavailable_errors(graph) + _reference_errors(workflow, graph)
+    errors = report["errors"] + node_publish_errors(workspace=workflow.workspace, graph=graph)
     return {"errors": errors, "warnings": report["warnings"]}
+
+
+def node_publish_errors(*, workspace, graph) -> list[dict[str, Any]]:
+    """Return what publishing refuses in the nodes' configs beyond the engine's own checks: what the workspace
+    holds (the objects a config names) and what this PenguinFlow can run. The node test answers with these too."""
+    return _unavailable_errors(graph) + _reference_errors(workspace, graph)
 
 
 def _after_lifecycle_change() -> None:

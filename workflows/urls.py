@@ -2,6 +2,7 @@ from django.urls import path
 
 from penguinflow.common.api import OptionalSlashRouter
 from workflows.executions import ExecutionViewSet, NodeTypesView
+from workflows.node_test_views import NodeTypeTestView
 from workflows.preset_views import ActionTemplatesView, TriggerTemplatesView
 from workflows.views import WorkflowViewSet
 from workflows.webhook_views import WorkflowWebhookView
@@ -12,6 +13,7 @@ router.register("executions", ExecutionViewSet, basename="execution")
 
 urlpatterns = [
     path("node-types", NodeTypesView.as_view(), name="node-types"),
+    path("node-types/<str:node_type>/test", NodeTypeTestView.as_view(), name="node-type-test"),
     path("trigger-templates", TriggerTemplatesView.as_view(), name="trigger-templates"),
     path("action-templates", ActionTemplatesView.as_view(), name="action-templates"),
     path("hooks/workflows/<str:token>", WorkflowWebhookView.as_view(), name="workflow-webhook"),

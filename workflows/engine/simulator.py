@@ -47,7 +47,7 @@ from workflows.engine.state import EnrollmentState, Resume, StepRecord, new_enro
 from workflows.engine.statuses import EnrollmentStatus
 from workflows.engine.types import Duration, EventType
 
-__all__ = ["MAX_EVENTS", "SimulationInputError", "SimulationResult", "simulate"]
+__all__ = ["MAX_EVENTS", "SimulatedContact", "SimulationInputError", "SimulationResult", "simulate"]
 
 MAX_EVENTS = 1000
 MAX_UNTIL = timedelta(days=3660)
@@ -80,7 +80,7 @@ class _Event(BaseModel):
         return self
 
 
-class _Contact(BaseModel):
+class SimulatedContact(BaseModel):
     model_config = ConfigDict(extra="allow")
     id: str | None = None
     email: str | None = None
@@ -96,7 +96,7 @@ class _Contact(BaseModel):
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    contact: _Contact
+    contact: SimulatedContact
     start: AwareDatetime
     events: list[_Event] = Field(default_factory=list, max_length=MAX_EVENTS)
     until: Duration = "P60D"

@@ -1,0 +1,222 @@
+"""POST /api/v1/node-types/{type}/test: would a trigger fire and why not; what a step would do, without doing it;
+and the same answers a simulation gives."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.utils import timezone
+
+from contacts.models import Contact
+from events.services import NewEvent, events_emit
+from templates.models import OutboxMessage
+from tests.engine.graphs import chain, node
+from tests.factories import (
+    CampaignFactory,
+    ContactFactory,
+    EmailTemplateFactory,
+    MembershipFactory,
+    SegmentFactory,
+    UserFactory,
+)
+from workflows.engine.graph import Graph, WorkflowSettings
+from workflows.engine.node_test import TEST_NODE
+from workflows.engine.presets import (
+    PLACEHOLDER_CAMPAIGN,
+    PLACEHOLDER_SEGMENT,
+    PLACEHOLDER_TEMPLATE,
+    PLACEHOLDER_WORKFLOW,
+    action_presets,
+    trigger_presets,
+)
+from workflows.engine.registry import registry
+from workflows.engine.simulator import simulate
+from workflows.services import workflow_create
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/node-types/{}/test"
+
+
+def _test(api, node_type, **body):
+    return api.post(URL.format(node_type), body, format="json")
+
+
+def test_an_event_trigger_fires_for_a_matching_event(api):
+    response = _test(api, "trigger_event", config={"event": "page.viewed", "filter": {
+        "in": ["/pricing", {"var": "event.properties.url"}]}},
+        contact={"email": "ada@example.com"}, event={"type": "page.viewed", "properties": {"url": "/pricing"}})
+    assert response.status_code == 200, response.json()
+    assert response.json()["fires"] is True
+    assert response.json()["reasons"] == []
+
+
+def test_a_trigger_that_does_not_fire_names_the_failing_clause_and_the_values_it_saw(api):
+    rule = {"and": [{"==": [{"var": "contact.fields.plan"}, "pro"]},
+                    {">=": [{"var": "contact.score"}, 50]}]}
+    response = _test(api, "trigger_event", config={"event": "page.viewed", "filter": rule},
+                     contact={"email": "ada@example.com", "score": 10, "fields": {"plan": "pro"}},
+                     event={"type": "page.viewed", "properties": {}})
+    body = response.json()
+    assert body["fires"] is False
+    clause = next(reason for reason in body["reasons"] if isinstance(reason, dict))
+    assert clause["rule"] == "filter"
+    assert clause["clause"] == {">=": [{"var": "contact.score"}, 50]}  # the first clause held; this one decided
+    assert clause["values"] == {"contact.score": 10}
+    assert clause["result"] is False
+
+
+def test_a_trigger_says_when_it_listens_to_another_event(api):
+    body = _test(api, "trigger_event", config={"event": "email.opened"}, contact={},
+                 event={"type": "email.clicked"}).json()
+    assert body["fires"] is False
+    assert "email.opened" in body["reasons"][0] and "email.clicked" in body["reasons"][0]
+
+
+def test_a_stored_contact_is_tested_with_its_real_history(api, workspace):
+    contact = ContactFactory(workspace=workspace)
+    config = {"event": "page.viewed", "filter": {">=": [{"event_count": {"type": "email.opened", "within": "P30D"}}, 2]}}
+    event = {"type": "page.viewed", "properties": {}}
+    assert _test(api, "trigger_event", config=config, contact={"id": str(contact.pk)}, event=event).json()["fires"] is False
+    events_emit(workspace=workspace, events=[NewEvent(type="email.opened", contact_id=contact.pk, properties={})
+                                             for _ in range(2)])
+    assert _test(api, "trigger_event", config=config, contact={"id": str(contact.pk)}, event=event).json()["fires"] is True
+
+
+def test_a_date_field_trigger_says_when_it_fires(api):
+    body = _test(api, "trigger_date_field", config={"field": "renewal", "offset": "-P3D", "at_time": "09:00"},
+                 contact={"timezone": "Europe/Paris", "fields": {"renewal": "2099-06-10"}}).json()
+    assert body["fires"] is False  # beyond the horizon the test looks at
+    soon = (timezone.now() + timezone.timedelta(days=30)).date().isoformat()
+    body = _test(api, "trigger_date_field", config={"field": "renewal", "offset": "-P3D", "at_time": "09:00"},
+                 contact={"timezone": "Europe/Paris", "fields": {"renewal": soon}}).json()
+    assert body["fires"] is True
+    assert body["would"]["occasion"] == f"renewal:{soon}"
+
+
+def test_a_schedule_names_the_audience_clause_a_contact_fails(api):
+    body = _test(api, "trigger_schedule", config={"rrule": "FREQ=DAILY", "audience": {
+        "rule": {"in": ["vip", {"var": "contact.tags"}]}}}, contact={"tags": ["trial"]}).json()
+    assert body["fires"] is False
+    assert any(isinstance(reason, dict) and reason["values"] == {"contact.tags": ["trial"]} for reason in body["reasons"])
+
+
+def test_an_email_step_shows_the_rendered_email_with_headers_and_tracked_links_and_sends_nothing(api, workspace):
+    template = EmailTemplateFactory(workspace=workspace, subject="Hi {{ contact.first_name }}",
+                                    html='<p>Read <a href="https://x.test/pricing">this</a></p>', text="")
+    body = _test(api, "send_email", config={"template_id": str(template.pk)},
+                 contact={"email": "ada@example.com", "first_name": "Ada"}).json()
+    assert body["would"]["outcome"] == "advance"
+    email = body["would"]["actions"][0]["email"]
+    assert email["subject"] == "Hi Ada"
+    assert email["to"] == "Ada <ada@example.com>"
+    assert email["headers"]["Subject"] == "Hi Ada"
+    assert "List-Unsubscribe" in email["headers"]
+    assert email["links"] == ["https://x.test/pricing"]
+    assert "https://x.test/pricing" not in email["html"]  # rewritten to a click-tracking URL
+    assert "/t/c/" in email["html"]
+    assert not OutboxMessage.objects.exists()
+    assert not Contact.objects.filter(email="ada@example.com").exists()
+
+
+def test_an_email_step_for_an_unsubscribed_contact_says_it_would_not_send(api, workspace):
+    template = EmailTemplateFactory(workspace=workspace)
+    body = _test(api, "send_email", config={"template_id": str(template.pk)},
+                 contact={"email": "ada@example.com", "status": "unsubscribed"}).json()
+    action = body["would"]["actions"][0]
+    assert "unsubscribed" in action["summary"] and "email" not in action
+
+
+def test_a_template_that_does_not_render_fails_the_step_with_the_reason(api, workspace):
+    template = EmailTemplateFactory(workspace=workspace, subject="{{ 1 | divided_by: 0 }}")
+    body = _test(api, "send_email", config={"template_id": str(template.pk)}, contact={"email": "a@example.com"}).json()
+    assert body["would"]["outcome"] == "fail"
+    assert "did not render" in body["would"]["reason"]
+
+
+def test_a_condition_explains_its_no(api):
+    body = _test(api, "condition", config={"rule": {"in": ["vip", {"var": "contact.tags"}]}},
+                 contact={"tags": ["trial"]}).json()
+    assert body["would"]["branch"] == "no"
+    assert body["would"]["explain"][0]["values"] == {"contact.tags": ["trial"]}
+
+
+def test_a_field_change_is_described_not_made(api, workspace):
+    contact = ContactFactory(workspace=workspace, fields={"plan": "free"})
+    body = _test(api, "update_field", config={"field": "plan", "value": "pro"}, contact={"id": str(contact.pk)}).json()
+    assert body["would"]["actions"][0]["summary"] == "Set field 'plan' to 'pro'"
+    contact.refresh_from_db()
+    assert contact.fields == {"plan": "free"}
+
+
+def test_a_config_publishing_would_refuse_is_answered_with_the_same_errors(api, other_workspace):
+    campaign = CampaignFactory(workspace=other_workspace)
+    response = _test(api, "add_to_campaign", config={"campaign_id": str(campaign.pk)}, contact={})
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]["errors"][0]["code"] == "unknown_reference"
+
+
+@pytest.mark.parametrize(("node_type", "body", "status", "field"), [
+    ("no_such_type", {"config": {}}, 404, None),
+    ("add_tag", {"config": {"tag": ""}}, 400, "config.tag"),
+    ("add_tag", {"config": {"tag": "x"}, "contact": {"id": "not-a-contact"}}, 400, "contact.id"),
+    ("add_tag", {"config": {"tag": "x"}, "contact": {"score": "high"}}, 400, "contact.score"),
+    ("trigger_event", {"config": {"event": "x.y"}, "event": {"properties": {}}}, 400, "event"),
+])
+def test_bad_input_is_a_clear_4xx(api, node_type, body, status, field):
+    response = api.post(URL.format(node_type), body, format="json")
+    assert response.status_code == status, response.json()
+    error = response.json()["error"]
+    if field is not None:
+        assert any(key.startswith(field) for key in error.get("details", {})), error
+
+
+EVENT_TRIGGER_PRESETS = [preset for preset in trigger_presets(registry)
+                         if registry.get(preset["type"]).entered_by == "event"]
+
+
+def _with_real_objects(workspace, preset: dict) -> dict:
+    """A preset names workspace objects by placeholders (`<segment-id>`); tests use real ones in their place."""
+    text = json.dumps(preset)
+    for placeholder, make in ((PLACEHOLDER_SEGMENT, SegmentFactory), (PLACEHOLDER_CAMPAIGN, CampaignFactory),
+                              (PLACEHOLDER_TEMPLATE, EmailTemplateFactory)):
+        if placeholder in text:
+            text = text.replace(placeholder, str(make(workspace=workspace).pk))
+    if PLACEHOLDER_WORKFLOW in text:
+        text = text.replace(PLACEHOLDER_WORKFLOW, str(workflow_create(workspace=workspace, name="Other").pk))
+    return json.loads(text)
+
+
+@pytest.mark.parametrize("preset", EVENT_TRIGGER_PRESETS, ids=lambda preset: preset["id"])
+def test_an_event_trigger_preset_fires_on_its_example_as_a_simulation_enters(api, workspace, preset):
+    preset = _with_real_objects(workspace, preset)
+    example = preset["example"]
+    event = {"type": example["event"]["type"], "properties": example["event"].get("properties", {})}
+    contact = {"email": "ada@example.com", **example.get("contact", {})}
+    body = _test(api, preset["type"], config=preset["config"], contact=contact, event=event).json()
+    graph = Graph.from_builder({"nodes": [node("t", preset["type"], preset["config"])], "edges": []})
+    simulated = simulate(graph=graph, settings=WorkflowSettings(), contact=contact, start=timezone.now(),
+                         events=[{"type": event["type"], "properties": event["properties"]}], until="P1D")
+    assert body["fires"] is (simulated.trigger_node == "t")
+    assert body["fires"] is True
+
+
+@pytest.mark.parametrize("preset", action_presets(registry), ids=lambda preset: preset["id"])
+def test_an_action_preset_would_do_what_a_simulation_does(api, workspace, preset):
+    preset = _with_real_objects(workspace, preset)
+    if preset["type"] in ("create_task", "notify"):
+        MembershipFactory(workspace=workspace, user=UserFactory(email="sales@example.com"))
+    contact = {"email": "ada@example.com", "first_name": "Ada", **preset["example"].get("contact", {})}
+    response = _test(api, preset["type"], config=preset["config"], contact=contact)
+    assert response.status_code == 200, response.json()
+    graph = Graph.from_builder({"nodes": [node("t", "trigger_manual"), node(TEST_NODE, preset["type"], preset["config"])],
+                                "edges": chain("t", TEST_NODE)})
+    simulated = simulate(graph=graph, settings=WorkflowSettings(), contact=contact, start=timezone.now(), until="P1D")
+    would = response.json()["would"]
+    assert simulated.actions  # every action preset does something
+    if would["outcome"] == "wait":  # outside its send window now: the simulation acts when the window opens
+        assert not would["actions"]
+        assert simulated.actions[0]["at"].isoformat() == would["until"]
+    else:
+        assert [action["summary"] for action in would["actions"]] == [action["summary"] for action in simulated.actions]
