@@ -210,16 +210,22 @@ def _step_test(
     outcome = step(prepared=prepared, ctx=ctx)
     would = {"outcome": outcome.name, **_outcome_detail(outcome)}
     if node_type.kind == "logic" and prepared is not None and prepared.config is not None:
-        # Why a condition said no, or a switch passed its cases by: the clauses that decided, with their values.
-        would["explain"] = [
-            {"rule": path, **clause}
-            for path, rule in node_type.rules(prepared.config)
-            for clause in rule_explain(rule, ctx.rule_data(), now=now, contact_id=ctx.contact_id,
-                                       activity=ports.activity)
-        ]
+        would["explain"] = _logic_explained(node_type, prepared.config, ctx, ports)
     would["actions"] = [{key: value for key, value in action.items() if key not in ("key", "at", "node_id")}
                         for action in world.actions]
     return NodeTestResult(would=would)
+
+
+def _logic_explained(node_type: NodeType, config: Any, ctx: StepContext, ports: Ports) -> list[dict[str, Any]]:
+    """Why a condition said no, or which cases a switch passed by: the clauses that decided, with their values.
+    Rules are read in order up to the first that holds (a switch's first matching case wins)."""
+    explained: list[dict[str, Any]] = []
+    for path, rule in node_type.rules(config):
+        clauses = rule_explain(rule, ctx.rule_data(), now=ctx.now, contact_id=ctx.contact_id, activity=ports.activity)
+        if not clauses:
+            break
+        explained.extend({"rule": path, **clause} for clause in clauses)
+    return explained
 
 
 def _outcome_detail(outcome: Outcome) -> dict[str, Any]:
