@@ -217,11 +217,30 @@ class _Tasks:
 class _Notify:
     def __init__(self, world: FakeWorld) -> None:
         self.world = world
+        self.sent: dict[str, dict[str, Any]] = {}
 
-    def notify(self, *, key: str, contact_id: str, to: Any, subject: str, message: str) -> None:
-        if self.world.first_time(key, "notify"):
-            recipients = "the workspace admins" if to == "workspace_admins" else ", ".join(to)
-            self.world.record(key=key, type="notify", summary=f"Notified {recipients}: {subject}")
+    def notify(self, *, key: str, contact_id: str, to: Any, subject: str, message: str) -> dict[str, Any]:
+        if not self.world.first_time(key, "notify"):
+            return self.sent[key]
+        subject = self._render(subject, "subject")
+        self._render(message, "message")  # a message that cannot render fails here as it would live
+        recipients = "the workspace admins" if to == "workspace_admins" else ", ".join(to)
+        self.world.record(key=key, type="notify", summary=f"Notified {recipients}: {subject}")
+        # The simulator knows no members: the admins stay named as configured.
+        count = 1 if isinstance(to, str) else len(to)
+        self.sent[key] = {"to": to, "subject": subject,
+                          "message_ids": [self.world.next_id("notification") for _ in range(count)]}
+        return self.sent[key]
+
+    def _render(self, text: str, what: str) -> str:
+        """Render as the live port does, against the simulated contact."""
+        if "{" not in text:
+            return text
+        try:
+            return _liquid.from_string(text).render(contact=self.world.contact)
+        except LiquidError as error:
+            raise PortError(f"The notification's {what} could not be rendered: {error.message}",
+                            retryable=False) from error
 
 
 class _Webhooks:
