@@ -23,7 +23,8 @@ from liquid.exceptions import LiquidError
 from contacts.models import Contact
 from penguinflow.common.errors import InvalidInput
 from tasks import services as task_services
-from templates.notifications import notification_send
+from templates.headers import clean_address
+from templates.notifications import notification_send, notification_sender
 from templates.rendering import contact_variables, single_line, text_env, workspace_variables
 from workflows.engine.ports import PortError
 from workflows.models import Workflow
@@ -68,10 +69,19 @@ def notification_recipients(*, workspace, to: list[str] | str) -> list[Recipient
     for user in users:
         if user.pk not in seen:  # an address listed twice (in another case) is one member: one email
             seen.add(user.pk)
-            name = single_line(user.get_full_name())
-            recipients.append(Recipient(email=user.email, to_email=formataddr((name, user.email)) if name
-                                        else user.email))
+            recipients.append(Recipient(email=user.email, to_email=_to_email(user)))
     return recipients
+
+
+def _to_email(user) -> str:
+    """The member's `Name <address>` as the outbox stores it; PortError (permanent) for an account's address
+    that no message can go to."""
+    name = single_line(user.get_full_name())
+    try:
+        return clean_address(formataddr((name, user.email)) if name else user.email, field="to")
+    except InvalidInput as error:
+        raise PortError(f"The member {user.email!r} has no address a notification can go to: correct it in "
+                        "their account.", retryable=False) from error
 
 
 def notification_render(
@@ -162,20 +172,22 @@ class LiveNotify:
             workspace=self.workspace, contact=contact, subject=subject, message=message,
             context=self.book.template_context.get(enrollment_id, {}), workflow_name=self.workflow_name(),
         )  # fmt: skip
+        try:
+            notification_sender(self.workspace)
+        except InvalidInput as error:
+            raise PortError("The workspace's from_email is not a valid address: correct it to send notifications.",
+                            retryable=False) from error
+        # Every address was checked above: nothing below fails half-way, leaving some recipients notified and the
+        # step failed (a step's effects commit with the batch, whatever its outcome).
         origin = self.origin.properties(key)
-        message_ids = []
-        for recipient in recipients:
-            try:
-                result = notification_send(
-                    key=recipient_key(key, recipient.email), workspace=self.workspace, contact=contact,
-                    to_email=recipient.to_email, subject=rendered.subject, text=rendered.text, html=rendered.html,
-                    node_id=origin["node_id"], workflow_id=self.origin.workflow_id, enrollment_id=enrollment_id,
-                )  # fmt: skip
-            except InvalidInput as error:
-                problems = "; ".join(f"{part}: {text}" for part, text in (error.details or {}).items())
-                raise PortError(f"The notification could not be addressed: {problems or error.message}",
-                                retryable=False) from error
-            message_ids.append(result.message_id)
+        message_ids = [
+            notification_send(
+                key=recipient_key(key, recipient.email), workspace=self.workspace, contact=contact,
+                to_email=recipient.to_email, subject=rendered.subject, text=rendered.text, html=rendered.html,
+                node_id=origin["node_id"], workflow_id=self.origin.workflow_id, enrollment_id=enrollment_id,
+            ).message_id
+            for recipient in recipients
+        ]  # fmt: skip
         return {"to": [recipient.email for recipient in recipients], "subject": rendered.subject,
                 "message_ids": message_ids}
 

@@ -313,3 +313,21 @@ def test_the_simulator_renders_the_subject_and_fails_on_a_message_that_cannot_re
     with pytest.raises(PortError, match="The notification's message could not be rendered") as refused:
         notify.notify(key=KEY + "2", contact_id="c", to="workspace_admins", subject="Lead", message="{{ a | nope }}")
     assert refused.value.retryable is False
+
+
+def test_an_admin_without_a_usable_address_fails_the_step_before_anyone_is_notified(workspace):
+    from workflows.live_ports import ContactBook, Origin
+    from workflows.notify_port import LiveNotify
+
+    _member(workspace, "first-admin@acme.test", Membership.Role.ADMIN)
+    _member(workspace, "second admin at acme", Membership.Role.ADMIN)
+    contact = ContactFactory(workspace=workspace)
+
+    with transaction.atomic():  # as in a batch, the step's failure does not roll back what it did
+        book = ContactBook.lock([contact.pk])
+        origin = Origin(workflow_id=str(uuid.uuid4()), version_id=str(uuid.uuid4()))
+        with pytest.raises(PortError, match="'second admin at acme' has no address") as refused:
+            LiveNotify(book, origin, workspace).notify(key=KEY, contact_id=str(contact.pk), to="workspace_admins",
+                                                       subject="Lead", message="")
+        assert not OutboxMessage.objects.exists()  # not even to the first admin
+    assert refused.value.retryable is False
