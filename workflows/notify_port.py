@@ -97,7 +97,7 @@ def notification_render(
     variables["workspace"] = workspace_variables(workspace)
     rendered_subject = single_line(_render(subject, variables, "subject"))[:SUBJECT_MAX]
     text = _render(message, variables, "message").strip()
-    who = contact_variables(contact)
+    who = variables["contact"]
     label = f"{who['name']} <{who['email']}>" if who["name"] else who["email"]
     about = f'About {label} in the workflow "{workflow_name}".' if workflow_name else f"About {label}."
     link = _contact_url(contact)
