@@ -7,7 +7,9 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib.auth import get_user_model
+from django.db.models.functions import Lower
 
+from penguinflow.workspaces.models import Membership
 from tasks.models import Task
 
 TITLE_MAX = 200
@@ -17,6 +19,24 @@ def workspace_member(*, workspace, email: str):
     """Return the user who is a member of `workspace` with `email` (case-insensitive), or None."""
     return (get_user_model().objects.filter(memberships__workspace=workspace, email__iexact=email.strip())
             .order_by("pk").first())
+
+
+def workspace_members_by_email(*, workspace, emails) -> dict[str, object]:
+    """Return the members of `workspace` among `emails`, by lower-cased address (those who are not are absent)."""
+    wanted = {email.strip().lower() for email in emails}
+    users = (get_user_model().objects.filter(memberships__workspace=workspace)
+             .annotate(email_lower=Lower("email")).filter(email_lower__in=wanted).order_by("pk"))
+    found: dict[str, object] = {}
+    for user in users:
+        found.setdefault(user.email_lower, user)  # the first, as `workspace_member` picks
+    return found
+
+
+def workspace_admins(*, workspace) -> list:
+    """Return the workspace's admins (members with the admin role), the active ones, in the order they joined."""
+    admins = (Membership.objects.filter(workspace=workspace, role=Membership.Role.ADMIN, user__is_active=True)
+              .exclude(user__email="").select_related("user").order_by("created_at", "pk"))
+    return [membership.user for membership in admins]
 
 
 def task_create(

@@ -17,8 +17,8 @@ class EmailTemplateAdmin(admin.ModelAdmin):
 class OutboxMessageAdmin(ReadOnlyAdmin):
     """The outbox: every email, its status and last error. `unknown` ones wait for a person's decision."""
 
-    list_display = ["to_email", "subject", "status", "attempts", "workspace", "node_id", "created_at", "sent_at"]
-    list_filter = ["status", "workspace", "created_at"]
+    list_display = ["to_email", "subject", "kind", "status", "attempts", "workspace", "node_id", "created_at", "sent_at"]
+    list_filter = ["status", "kind", "workspace", "created_at"]
     search_fields = ["to_email", "subject", "key", "esp_message_id", "message_id", "=id"]
     list_select_related = ["workspace"]
     date_hierarchy = "created_at"

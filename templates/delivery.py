@@ -71,16 +71,22 @@ class _Pending:
     contact_status: str
     contact_email: str
     send_rate_per_minute: int
+    kind: str
 
     @property
     def pk(self) -> uuid.UUID:
         return self.id
 
+    @property
+    def to_contact(self) -> bool:
+        """Whether the contact receives it (a notification goes to a team member, about the contact)."""
+        return self.kind == OutboxMessage.Kind.MESSAGE
+
 
 _PENDING_COLUMNS = (
     "id", "workspace_id", "contact_id", "node_id", "workflow_id", "message_id", "from_email", "to_email", "reply_to",
     "subject", "html", "text", "attempts", "next_attempt_at", "contact__status", "contact__email",
-    "workspace__send_rate_per_minute",
+    "workspace__send_rate_per_minute", "kind",
 )  # fmt: skip
 
 
@@ -139,7 +145,8 @@ def _deliver_group(group: list[_Pending], *, lanes: Lanes, suppressed: set, repo
     """Claim a group of rows, hand them over (over the lanes), record the outcomes (sent ones in one transaction)."""
     eligible = []
     for row in group:
-        if row.contact_status != Contact.Status.SUBSCRIBED or (row.workspace_id, email_hash(row.contact_email)) in suppressed:
+        if row.to_contact and (row.contact_status != Contact.Status.SUBSCRIBED
+                               or (row.workspace_id, email_hash(row.contact_email)) in suppressed):
             if _move(row.pk, frm=Status.QUEUED, to=Status.SKIPPED, error="Unsubscribed or suppressed before delivery."):
                 report.skipped += 1
         else:
@@ -241,7 +248,7 @@ def _record_sent(handed: list[tuple[_Pending, str | None]]) -> None:
                 recorded.add(row.pk)
         by_workspace: dict[Any, list[NewEvent]] = {}
         for row, _ in handed:
-            if row.pk in recorded:
+            if row.pk in recorded and row.to_contact:
                 by_workspace.setdefault(row.workspace_id, []).append(
                     NewEvent(type="email.sent", contact_id=row.contact_id, properties=email_event_properties(row),
                              occurred_at=now, source=Event.Source.SYSTEM)

@@ -20,6 +20,8 @@ from templates import tracking
 from templates.models import OutboxMessage
 from templates.outbox import email_event_properties
 
+MESSAGE = OutboxMessage.Kind.MESSAGE  # only messages to contacts are tracked and can unsubscribe them
+
 
 def email_track(
     *, kind: str, token: str, method: str = "GET", user_agent: str = "", now: datetime | None = None
@@ -33,7 +35,8 @@ def email_track(
     if parsed is None:
         return False, None
     outbox_id, index = parsed
-    row = OutboxMessage.objects.select_related("workspace").filter(pk=outbox_id).first()
+    # A notification's engagement is a team member's, not the contact's (and it carries no tracking anyway).
+    row = OutboxMessage.objects.select_related("workspace").filter(pk=outbox_id, kind=MESSAGE).first()
     if row is None:
         return False, None
     url = None
@@ -61,7 +64,7 @@ def outbox_for_unsubscribe_token(token: str) -> OutboxMessage | None:
     parsed = tracking.read_token(tracking.UNSUBSCRIBE, token)
     if parsed is None:
         return None
-    return OutboxMessage.objects.select_related("workspace", "contact").filter(pk=parsed[0]).first()
+    return OutboxMessage.objects.select_related("workspace", "contact").filter(pk=parsed[0], kind=MESSAGE).first()
 
 
 @transaction.atomic

@@ -79,6 +79,12 @@ def _outbox_for_esp(*, message_id: str | None, metadata: Mapping | None) -> Outb
     return None
 
 
+def _notification(row: OutboxMessage | None) -> bool:
+    """Whether the row is a notification to a team member: what becomes of it is no event of its contact's (a
+    bounce or a complaint must not suppress the contact)."""
+    return row is not None and row.kind == OutboxMessage.Kind.NOTIFICATION
+
+
 def _only_contact_with(email: str | None) -> Contact | None:
     if not email:
         return None
@@ -99,6 +105,9 @@ def email_esp_event_record(*, esp: str, event) -> str | None:
         logger.info("ESP %s event '%s' ignored (not an email.* event)", esp, event.event_type)
         return None
     row = _outbox_for_esp(message_id=event.message_id, metadata=getattr(event, "metadata", None))
+    if _notification(row):
+        logger.info("ESP %s event %s of notification %s: not the contact's, dropped", esp, event.event_type, row.pk)
+        return None
     if row is not None:
         workspace, contact_id, properties = row.workspace, row.contact_id, email_event_properties(row)
     else:
@@ -196,6 +205,9 @@ def email_reply_record(*, esp: str, event) -> str | None:
             if row is not None:
                 break
     sender = message.from_email.addr_spec if message.from_email else None
+    if _notification(row):
+        logger.info("Inbound mail answering notification %s: a team member's reply, not the contact's", row.pk)
+        return None
     if row is not None:
         workspace, contact_id, properties = row.workspace, row.contact_id, email_event_properties(row)
     else:

@@ -25,6 +25,7 @@ from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 
 from templates.headers import list_unsubscribe
 from templates.mime import SessionLost, smtp_send, wire_message
+from templates.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -32,13 +33,13 @@ Verdict = Literal["retry", "fail", "unknown"]
 
 
 def build_message(row, *, connection=None) -> EmailMultiAlternatives:
-    """Return the EmailMultiAlternatives of an outbox row, with our stable Message-ID and RFC 8058 headers."""
-    headers = {
-        "Message-ID": row.message_id,
-        "List-Unsubscribe": list_unsubscribe(row.id),
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "X-PenguinFlow-Message": str(row.id),
-    }
+    """Return the EmailMultiAlternatives of an outbox row, with our stable Message-ID and, for a message to a
+    contact, the RFC 8058 headers."""
+    headers = {"Message-ID": row.message_id}
+    unsubscribe = unsubscribe_header(row)
+    if unsubscribe is not None:
+        headers |= {"List-Unsubscribe": unsubscribe, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    headers["X-PenguinFlow-Message"] = str(row.id)
     message = EmailMultiAlternatives(
         subject=row.subject,
         body=row.text,
@@ -59,7 +60,7 @@ def hand_over(row, conn) -> str | None:
     """Send one outbox row through the open backend `conn`; return the ESP's message id (None for SMTP)."""
     if isinstance(conn, SMTPBackend) and conn.connection is not None:
         try:
-            wire = wire_message(row, list_unsubscribe=list_unsubscribe(row.id))
+            wire = wire_message(row, list_unsubscribe=unsubscribe_header(row))
         except ValueError:
             wire = None  # an address that needs SMTPUTF8: Django's builder below knows what to do with it
         if wire is not None:
@@ -72,6 +73,11 @@ def hand_over(row, conn) -> str | None:
     message = build_message(row, connection=conn)
     conn.send_messages([message])
     return esp_message_id(message)
+
+
+def unsubscribe_header(row) -> str | None:
+    """The List-Unsubscribe value of a row; None for a notification: its team member has nothing to leave."""
+    return list_unsubscribe(row.id) if row.kind == OutboxMessage.Kind.MESSAGE else None
 
 
 def open_connection(conn) -> BaseException | None:

@@ -180,9 +180,10 @@ def _part(content_type: str, body: str) -> bytes:
     ).encode("ascii") + _qp(body)
 
 
-def wire_message(row, *, list_unsubscribe: str) -> Wire:
+def wire_message(row, *, list_unsubscribe: str | None) -> Wire:
     """Return the envelope and bytes of an outbox row, ready for `smtp_send`; ValueError when it cannot be
-    written safely (a control character, an address without a usable envelope form, one that needs SMTPUTF8)."""
+    written safely (a control character, an address without a usable envelope form, one that needs SMTPUTF8).
+    Without `list_unsubscribe` (a notification to a team member) no List-Unsubscribe headers are written."""
     from_header, sender = _address(row.from_email)
     to_header, recipient = _address(row.to_email)
     head = [
@@ -195,12 +196,14 @@ def wire_message(row, *, list_unsubscribe: str) -> Wire:
         _header("Subject", row.subject),
         _header("Date", _date()),
         _header("Message-ID", row.message_id),
-        # "<https://...>, <mailto:...>": folded after its comma by hand (Header would fold it at the same place).
-        b"List-Unsubscribe: " + _ascii_header_value(list_unsubscribe).replace(b", <", b",\r\n <") + b"\r\n",
-        b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
-        _header("X-PenguinFlow-Message", str(row.id)),
-        b"MIME-Version: 1.0\r\n",
     ]
+    if list_unsubscribe is not None:
+        head += [
+            # "<https://...>, <mailto:...>": folded after its comma by hand (Header would fold it at the same place).
+            b"List-Unsubscribe: " + _ascii_header_value(list_unsubscribe).replace(b", <", b",\r\n <") + b"\r\n",
+            b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+        ]
+    head += [_header("X-PenguinFlow-Message", str(row.id)), b"MIME-Version: 1.0\r\n"]
     if not row.html:
         return Wire(sender, recipient, b"".join(head) + _part("text/plain", row.text))
     # "=_" cannot occur in quoted-printable text (every "=" is followed by two hex digits or a line break).

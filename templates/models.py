@@ -34,6 +34,13 @@ class OutboxMessage(WorkspaceScopedModel):
         UNKNOWN = "unknown", "Unknown (may have been sent)"
         SKIPPED = "skipped", "Skipped (suppressed or not subscribed)"
 
+    class Kind(models.TextChoices):
+        # An email to the contact (campaign, workflow). A notification goes to a member of the team ABOUT the
+        # contact: it is never suppressed by the contact's status, carries no unsubscribe headers or tracking,
+        # and what becomes of it is not recorded as the contact's email events.
+        MESSAGE = "message", "Message to the contact"
+        NOTIFICATION = "notification", "Notification to a team member"
+
     TRANSITIONS = {
         Status.QUEUED: {Status.SENDING, Status.FAILED, Status.SKIPPED},
         Status.SENDING: {Status.SENT, Status.QUEUED, Status.FAILED, Status.UNKNOWN, Status.SKIPPED},
@@ -51,6 +58,7 @@ class OutboxMessage(WorkspaceScopedModel):
     workflow_id = models.UUIDField(null=True, blank=True)
     enrollment_id = models.UUIDField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.MESSAGE)
     to_email = models.CharField(max_length=400)
     from_email = models.CharField(max_length=400, blank=True)
     reply_to = models.CharField(max_length=400, blank=True)

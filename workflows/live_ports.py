@@ -31,6 +31,7 @@ from templates.rendering import text_env
 from workflows.email_port import send_through_outbox
 from workflows.engine.ports import EmailResult, PortError, Ports, WebhookResult
 from workflows.engine.registry import registry
+from workflows.notify_port import LiveNotify
 
 logger = logging.getLogger(__name__)
 liquid = text_env  # the email templates' budgeted environment: a field value is a template too
@@ -345,7 +346,7 @@ def live_ports(*, book: ContactBook, origin: Origin, workspace, pending: list[Pe
         campaigns=LiveCampaigns(book, str(workspace.pk)),
         email=LiveEmail(book, origin, workspace),
         tasks=LiveTasks(book, workspace),
-        notify=unavailable["notify"],
+        notify=LiveNotify(book, origin, workspace),
         webhooks=unavailable["webhooks"],
         workflows=LiveWorkflows(pending),
         activity=activity,

@@ -32,6 +32,7 @@ from workflows.engine.node_test import TEST_NODE, node_test
 from workflows.engine.ports import EmailResult, PortError
 from workflows.engine.registry import registry
 from workflows.engine.simulator import SimulatedContact
+from workflows.notify_port import notify_preview
 from workflows.services import node_publish_errors
 
 __all__ = ["node_type_test"]
@@ -62,7 +63,8 @@ def node_type_test(
     answer = node_test(
         node_type, config, contact=tested.data, event=event, now=now, activity=tested.activity,
         segments=tested.segments,
-        previews={"email": lambda world, fake: _PreviewEmail(world, fake, workspace, tested, context)},
+        previews={"email": lambda world, fake: _PreviewEmail(world, fake, workspace, tested, context),
+                  "notify": lambda world, fake: _PreviewNotify(world, fake, workspace, tested, context)},
     )
     return answer.as_dict()
 
@@ -142,3 +144,21 @@ class _PreviewEmail:
         if result.status == "queued":
             self.world.actions[-1]["email"] = email
         return result
+
+
+class _PreviewNotify:
+    """The simulator's notify port, with the notification rendered and addressed to the members it would reach
+    now (a non-member or a workspace without admins fails the step as it would live)."""
+
+    def __init__(self, world: FakeWorld, fake, workspace, contact: _TestedContact, context: dict[str, Any]) -> None:
+        self.world, self.fake, self.workspace, self.contact = world, fake, workspace, contact
+        self.context = context
+
+    def notify(self, *, key: str, contact_id: str, to: list[str] | str, subject: str, message: str) -> dict[str, Any]:
+        notification = notify_preview(workspace=self.workspace, contact=self.contact.for_email(self.workspace), to=to,
+                                      subject=subject, message=message, context=self.context)
+        recorded = len(self.world.actions)
+        detail = self.fake.notify(key=key, contact_id=contact_id, to=to, subject=subject, message=message)
+        if len(self.world.actions) > recorded:
+            self.world.actions[-1]["notification"] = notification
+        return detail

@@ -16,6 +16,7 @@ from contacts.models import Contact, Segment, Suppression, email_hash
 from contacts.selectors import segment_contacts
 from penguinflow.common.errors import Conflict, InvalidInput, InvalidTransition, NotAllowedNow
 from penguinflow.common.states import transition
+from tasks import services as task_services
 from workflows import version_graphs as graphs
 from workflows.counters import Counters
 from workflows.engine.errors import EngineInputError
@@ -238,10 +239,31 @@ def _reference_errors(workspace, graph) -> list[dict[str, Any]]:
     return errors
 
 
+# The config fields that name members of the workspace, by node type: people the step acts for must be on the team.
+_MEMBER_FIELDS = {"create_task": "assignee_email", "notify": "to"}
+
+
+def _member_errors(workspace, graph) -> list[dict[str, Any]]:
+    """Name the addresses of create_task and notify steps that are no member of the workspace (a removed user)."""
+    named = []
+    for node in graph.nodes:
+        value = node.config_dict().get(_MEMBER_FIELDS.get(node.type, ""))
+        emails = [value] if isinstance(value, str) and value != "workspace_admins" else value
+        if isinstance(emails, list):
+            named += [(node.id, email) for email in emails if isinstance(email, str) and email]
+    if not named:
+        return []
+    members = task_services.workspace_members_by_email(workspace=workspace,
+                                                       emails=[email for _, email in named])
+    return [{"code": "unknown_member", "node_id": node_id,
+             "message": f"{email} is not a member of this workspace: add them to it, or choose another address."}
+            for node_id, email in named if email.strip().lower() not in members]
+
+
 def workflow_validation_report(*, workflow: Workflow, graph, settings) -> dict[str, list[dict[str, Any]]]:
     """Return `{errors, warnings}` for `graph` and `settings` as `workflow_publish` judges them: the engine's
-    checks and the references to the workspace's templates, campaigns, segments and workflows. Publishing refuses
-    exactly these errors; validation and draft saves report them."""
+    checks, the references to the workspace's templates, campaigns, segments and workflows, and the members that
+    steps name. Publishing refuses exactly these errors; validation and draft saves report them."""
     report = graphs.validation_report(graph, settings)
     errors = report["errors"] + node_publish_errors(workspace=workflow.workspace, graph=graph)
     return {"errors": errors, "warnings": report["warnings"]}
@@ -250,7 +272,7 @@ def workflow_validation_report(*, workflow: Workflow, graph, settings) -> dict[s
 def node_publish_errors(*, workspace, graph) -> list[dict[str, Any]]:
     """Return what publishing refuses in the nodes' configs beyond the engine's own checks: what the workspace
     holds (the objects a config names) and what this PenguinFlow can run. The node test answers with these too."""
-    return _unavailable_errors(graph) + _reference_errors(workspace, graph)
+    return _unavailable_errors(graph) + _reference_errors(workspace, graph) + _member_errors(workspace, graph)
 
 
 def _after_lifecycle_change() -> None:

@@ -78,11 +78,13 @@ def test_the_step_run_twice_with_its_effect_key_makes_one_task(workspace):
     assert Task.objects.filter(workspace=workspace).count() == 2  # the next visit is a new effect
 
 
-def test_an_assignee_who_is_not_a_member_fails_the_step_with_the_reason(api, workspace, other_workspace):
-    # A user of another workspace is no member of this one.
-    MembershipFactory(workspace=other_workspace, user=UserFactory(email="outsider@globex.test"))
+def test_an_assignee_who_is_not_a_member_any_more_fails_the_step_with_the_reason(api, workspace, other_workspace):
+    # A member when the workflow was published (publishing refuses others), who then moved to another workspace.
+    leaver = MembershipFactory(workspace=workspace, user=UserFactory(email="outsider@globex.test"))
     contact = ContactFactory(workspace=workspace)
     workflow = _task_workflow(workspace, assignee_email="outsider@globex.test")
+    leaver.delete()
+    MembershipFactory(workspace=other_workspace, user=leaver.user)
     _enroll(api, workflow, contact)
 
     run_due()
@@ -95,12 +97,17 @@ def test_an_assignee_who_is_not_a_member_fails_the_step_with_the_reason(api, wor
     assert not Task.objects.exists()
 
 
-def test_publish_accepts_create_task_and_still_refuses_notify(api, workspace):
+def test_publish_refuses_an_assignee_who_is_not_a_member(api, workspace):
+    MembershipFactory(workspace=workspace, user=UserFactory(email="sales@acme.test"))
     graph = {"nodes": [node("t", "trigger_manual"), node("k", "create_task", {"title": "Call"}),
-                       node("n", "notify", {"to": ["a@x.test"], "subject": "Lead"})],
-             "edges": chain("t", "k", "n")}
+                       node("m", "create_task", {"title": "Call", "assignee_email": "Sales@acme.test"}),
+                       node("n", "create_task", {"title": "Call", "assignee_email": "gone@acme.test"})],
+             "edges": chain("t", "k", "m", "n")}
     workflow_id = api.post("/api/v1/workflows", {"name": "X", "graph": graph}, format="json").json()["id"]
     response = api.post(f"/api/v1/workflows/{workflow_id}/publish")
     assert response.status_code == 422
-    assert [(e["code"], e["node_id"]) for e in response.json()["error"]["details"]["errors"]] == [
-        ("action_not_available", "n")]
+    assert response.json()["error"]["details"]["errors"] == [
+        {"code": "unknown_member", "node_id": "n",
+         "message": "gone@acme.test is not a member of this workspace: add them to it, or choose another address."}]
+    validated = api.post(f"/api/v1/workflows/{workflow_id}/validate", {}, format="json").json()
+    assert validated["errors"] == response.json()["error"]["details"]["errors"]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+# The email tests' real SMTP server and "email" queue, for the steps that send.
+from tests.templates.conftest import _smtp_controller, email_queue, run_email_jobs, smtp  # noqa: F401
+
 
 @pytest.fixture(autouse=True)
 def _fresh_trigger_index():

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from events.services import NewEvent, events_emit
+from tasks.models import Task
 from templates.models import OutboxMessage
 from tests.engine.graphs import chain, node
 from tests.factories import (
@@ -206,7 +207,7 @@ def test_an_event_trigger_preset_fires_on_its_example_as_a_simulation_enters(api
 def test_an_action_preset_would_do_what_a_simulation_does(api, workspace, preset):
     preset = _with_real_objects(workspace, preset)
     if preset["type"] in ("create_task", "notify"):
-        MembershipFactory(workspace=workspace, user=UserFactory(email="sales@example.com"))
+        MembershipFactory(workspace=workspace, user=UserFactory(email="sales@example.com"), role="admin")
     contact = {"email": "ada@example.com", "first_name": "Ada", **preset["example"].get("contact", {})}
     response = _test(api, preset["type"], config=preset["config"], contact=contact)
     assert response.status_code == 200, response.json()
@@ -220,3 +221,31 @@ def test_an_action_preset_would_do_what_a_simulation_does(api, workspace, preset
         assert simulated.actions[0]["at"].isoformat() == would["until"]
     else:
         assert [action["summary"] for action in would["actions"]] == [action["summary"] for action in simulated.actions]
+
+
+def test_a_notification_shows_what_the_members_would_receive_and_queues_nothing(api, workspace):
+    MembershipFactory(workspace=workspace, user=UserFactory(email="sales@example.com", first_name="Sam"))
+    body = _test(api, "notify", config={"to": ["sales@example.com"], "subject": "Hot lead: {{ contact.email }}",
+                                        "message": "Call {{ contact.first_name }}"},
+                 contact={"email": "ada@example.com", "first_name": "Ada"}).json()
+    notification = body["would"]["actions"][0]["notification"]
+    assert notification["to"] == ["Sam <sales@example.com>"] or notification["to"][0].endswith("<sales@example.com>")
+    assert notification["subject"] == "Hot lead: ada@example.com"
+    assert notification["text"].startswith("Call Ada")
+    assert not OutboxMessage.objects.exists()
+
+
+def test_a_notification_to_the_admins_of_a_workspace_without_any_fails_with_the_reason(api):
+    body = _test(api, "notify", config={"to": "workspace_admins", "subject": "Hi"}, contact={}).json()
+    assert body["would"]["outcome"] == "fail"
+    assert "no admins" in body["would"]["reason"]
+
+
+def test_a_task_is_shown_rendered_and_not_created(api, workspace):
+    MembershipFactory(workspace=workspace, user=UserFactory(email="sales@example.com"))
+    body = _test(api, "create_task", config={"title": "Call {{ contact.first_name }}", "assignee_email":
+                                             "sales@example.com", "due_in": "P1D"},
+                 contact={"first_name": "Ada"}).json()
+    task = body["would"]["actions"][0]["task"]
+    assert task["title"] == "Call Ada" and task["assignee_email"] == "sales@example.com" and task["due_at"]
+    assert not Task.objects.exists()

@@ -478,7 +478,7 @@ def test_unsubscribed_by_an_earlier_step_is_not_mailed(api, workspace):
 
 def test_publish_refuses_actions_whose_effects_are_not_available_yet(api, workspace):
     graph = {"nodes": [node("t", "trigger_manual"),
-                       node("n", "notify", {"to": ["sales@x.test"], "subject": "Lead", "message": "Call"})],
+                       node("n", "webhook", {"url": "https://example.com/hook"})],
              "edges": chain("t", "n")}
     workflow_id = api.post("/api/v1/workflows", {"name": "X", "graph": graph}, format="json").json()["id"]
     response = api.post(f"/api/v1/workflows/{workflow_id}/publish")

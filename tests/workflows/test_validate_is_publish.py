@@ -64,7 +64,7 @@ def test_validate_reports_exactly_what_publish_refuses(api, workspace, type_, na
     if name.endswith("-own"):
         config = _own_objects(workspace, config)
         # People the team actions name are members of the workspace.
-        MembershipFactory(workspace=workspace, user=UserFactory(email="sales@example.com"))
+        MembershipFactory(workspace=workspace, user=UserFactory(email="sales@example.com"), role="admin")
     if registry.get(type_).kind == "trigger":
         graph = {"nodes": [node("n", type_, config)], "edges": []}
     else:

@@ -182,6 +182,17 @@ class _SimulatorLiquid(Environment):
 _liquid = _SimulatorLiquid()
 
 
+def _render(world: FakeWorld, text: str, what: str) -> str:
+    """Render a step's Liquid text as the live ports do, against the simulated contact (Liquid is a plain
+    library); one that cannot render fails the step for good, as it would live."""
+    if "{" not in text:
+        return text
+    try:
+        return _liquid.from_string(text).render(contact=world.contact)
+    except LiquidError as error:
+        raise PortError(f"{what} could not be rendered: {error.message}", retryable=False) from error
+
+
 class _Tasks:
     def __init__(self, world: FakeWorld) -> None:
         self.world = world
@@ -198,30 +209,32 @@ class _Tasks:
     ) -> str | None:
         if not self.world.first_time(key, "create_task"):
             return None
-        title = self._render(title, "title")[:200]
-        self._render(description, "description")  # a description that cannot render fails here as it would live
+        title = _render(self.world, title, "The task's title")[:200]
+        description = _render(self.world, description, "The task's description")
         who = f" for {assignee_email}" if assignee_email else ""
-        self.world.record(key=key, type="create_task", summary=f"Created task {title!r}{who}")
+        task = {"title": title, "description": description, "assignee_email": assignee_email,
+                "due_at": due_at.isoformat() if due_at else None}
+        self.world.record(key=key, type="create_task", summary=f"Created task {title!r}{who}", task=task)
         return self.world.next_id("task")
-
-    def _render(self, text: str, what: str) -> str:
-        """Render as the live port does, against the simulated contact (Liquid is a plain library)."""
-        if "{" not in text:
-            return text
-        try:
-            return _liquid.from_string(text).render(contact=self.world.contact)
-        except LiquidError as error:
-            raise PortError(f"The task's {what} could not be rendered: {error.message}", retryable=False) from error
 
 
 class _Notify:
     def __init__(self, world: FakeWorld) -> None:
         self.world = world
+        self.sent: dict[str, dict[str, Any]] = {}
 
-    def notify(self, *, key: str, contact_id: str, to: Any, subject: str, message: str) -> None:
-        if self.world.first_time(key, "notify"):
-            recipients = "the workspace admins" if to == "workspace_admins" else ", ".join(to)
-            self.world.record(key=key, type="notify", summary=f"Notified {recipients}: {subject}")
+    def notify(self, *, key: str, contact_id: str, to: Any, subject: str, message: str) -> dict[str, Any]:
+        if not self.world.first_time(key, "notify"):
+            return self.sent[key]
+        subject = _render(self.world, subject, "The notification's subject")
+        _render(self.world, message, "The notification's message")  # one that cannot render fails as it would live
+        recipients = "the workspace admins" if to == "workspace_admins" else ", ".join(to)
+        self.world.record(key=key, type="notify", summary=f"Notified {recipients}: {subject}")
+        # The simulator knows no members: the admins stay named as configured.
+        count = 1 if isinstance(to, str) else len(to)
+        self.sent[key] = {"to": to, "subject": subject,
+                          "message_ids": [self.world.next_id("notification") for _ in range(count)]}
+        return self.sent[key]
 
 
 class _Webhooks:

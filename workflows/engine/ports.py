@@ -119,7 +119,11 @@ class NotifyPort(Protocol):
         to: list[str] | Literal["workspace_admins"],
         subject: str,
         message: str,
-    ) -> None: ...
+    ) -> dict[str, Any]:
+        """Email the team members (a list of addresses, or the workspace's admins) about the contact, rendering
+        ``subject`` and ``message`` with Liquid; return the step's detail: ``to`` (the addresses), ``subject``
+        (rendered) and ``message_ids`` (of what was queued, in the order of ``to``)."""
+        ...
 
 
 class WebhookPort(Protocol):

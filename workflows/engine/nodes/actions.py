@@ -75,8 +75,6 @@ class Notify(NodeType):
                {"to": "workspace_admins", "subject": "Hot lead: {{ contact.email }}"}),
     )
     ports = ("notify",)
-    available = False
-    unavailable_because = NOT_YET
 
     class Config(NodeConfig):
         to: list[EmailAddress] | Literal["workspace_admins"] = Field(
@@ -94,14 +92,16 @@ class Notify(NodeType):
 
     def run(self, ctx: StepContext, config: Config) -> Outcome:
         to = config.to if isinstance(config.to, str) else list(config.to)
-        ctx.notifications.notify(
+        sent = ctx.notifications.notify(
             key=ctx.effect_key,
             contact_id=ctx.contact_id,
             to=to,
             subject=config.subject,
             message=config.message,
         )
-        return Advance(detail={"to": to, "subject": config.subject})
+        # `to` as configured ("workspace_admins" stays so); `recipients` whom it went to at run time.
+        return Advance(detail={"to": to, "recipients": sent["to"], "subject": sent["subject"],
+                               "message_ids": sent["message_ids"]})
 
 
 @node_type(
