@@ -1,0 +1,826 @@
+"""Conditions written as JavaScript expressions (CONTRACT §7a), compiled to the JsonLogic that is stored and run.
+
+``expression_compile('contact.fields.plan === "pro" && contact.score >= 50')`` returns
+``{"and": [{"===": [{"var": "contact.fields.plan"}, "pro"]}, {">=": [{"var": "contact.score"}, 50]}]}``, and
+``rule_render`` turns any rule back into an expression. The JsonLogic stays the one thing evaluated
+(``conditions.py``); an expression is parsed, never run.
+
+Parsing: tree-sitter with its JavaScript grammar, a maintained parser with wheels, and no JavaScript engine: the
+text is only read as a syntax tree, and everything outside the subset below is refused with its line and column.
+
+The subset, and the JsonLogic each construct becomes (``_FORMS`` is the one table both directions read):
+
+- literals: numbers, strings (``"..."``, ``'...'``, a template without ``${}``), ``true``, ``false``, ``null``,
+  arrays; an object literal is a constant (JsonLogic reads a one-key object as an operation, so an object with
+  exactly one key is refused outside ``emailEvent({...})`` and ``$name({...})``);
+- ``contact``, ``event``, ``enrollment``, ``now`` and member access on them, dotted or ``["quoted"]`` or ``[0]``:
+  ``{"var": "contact.fields.plan"}``. Like ``var``, access never throws: a missing key is ``null``;
+- ``=== !== == != < <= > >=``, ``&& ||`` (``and``/``or``: a chain without parentheses is one operation), ``!``,
+  ``!!x`` (``!!``), ``+ - * / %``, unary ``-`` and ``+``, ``a ? b : c`` (``if``; ``a ? b : c ? d : e`` is one);
+- methods: ``x.includes(y)`` is ``{"in": [y, x]}``: ``in`` is case-sensitive like JavaScript's ``includes``
+  (``contains`` is not), substring on text and membership on lists; ``startsWith``, ``endsWith``,
+  ``toLowerCase``, ``toUpperCase`` and ``.length`` (on a member chain it is part of the ``var`` path, which
+  counts lists and text; on any other value it is the ``length`` operation);
+- functions: ``daysSince(x)`` (``days_since``), ``eventCount(type, within?)`` (``event_count``),
+  ``emailEvent({event, node?, url_contains?, within?})`` (``email_event``), ``inSegment(id)`` (``in_segment``).
+
+Every JsonLogic operation without sugar (``some``, ``filter``, ``regex``, ``cat``, ``var`` with a default...) has a
+call form: ``$name(a, b)`` is ``{"name": [a, b]}`` (``$some(contact.tags, $var("") === "vip")``,
+``$regex(contact.email, "@acme\\\\.com$")``), and ``$("op", a, b)`` is ``{"op": [a, b]}`` for any name, which is
+how ``rule_render`` writes what the sugar cannot (``{"<": [1, x, 3]}`` is ``$("<", 1, x, 3)``).
+
+Where the semantics are JsonLogic's rather than JavaScript's: ``+`` adds numbers (``"a" + x`` is refused: use
+``$cat("a", x)``), ``==`` compares as JsonLogic does, list membership compares with Python's equality
+(``[1].includes(true)`` holds), and ``length`` counts characters, not UTF-16 units.
+
+``rule_render`` then ``expression_compile`` gives back the rule up to ``rule_normalise`` (``{"op": x}`` and
+``{"op": [x]}`` are the same operation); ``expression_compile`` of a rendered rule renders to the same text.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import tree_sitter_javascript
+from tree_sitter import Language, Node, Parser
+
+from workflows.engine.conditions import MAX_DEPTH, ConditionError, check_rule, known_operators
+
+__all__ = [
+    "MAX_EXPRESSION_CHARS",
+    "ROOTS",
+    "ExpressionError",
+    "expression_compile",
+    "rule_normalise",
+    "rule_render",
+]
+
+MAX_EXPRESSION_CHARS = 10_000
+# Below this, an expression without $ operations cannot reach MAX_LIST_ITEMS items (two bytes each at least),
+# MAX_RULE_BYTES or MAX_RULE_COST (a loop-free rule's cost is bounded by its size).
+_SHORT_EXPRESSION_BYTES = 2_000
+ROOTS = ("contact", "event", "enrollment", "now")
+
+
+class ExpressionError(ConditionError):
+    """Raised for an expression outside the subset or a rule that cannot be written as one; carries where."""
+
+    def __init__(self, message: str, *, line: int = 1, column: int = 1) -> None:
+        super().__init__(f"line {line}, column {column}: {message}")
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+# --- the one table: JavaScript constructs and the JsonLogic operations they are ----------------------------------
+
+Kind = Literal["variadic", "binary", "unary", "method", "property", "function", "ternary"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Form:
+    kind: Kind
+    js: str  # the operator, method, property or function name
+    op: str  # the JsonLogic operation
+    precedence: int = 0  # JavaScript's, for operators: what binds tighter needs no parentheses
+    arity: int = 0  # for methods and functions: the arguments besides the receiver
+
+
+_TERNARY, _OR, _AND, _EQUALITY, _RELATIONAL, _ADDITIVE, _MULTIPLICATIVE, _UNARY, _PRIMARY = range(1, 10)
+
+_FORMS: tuple[_Form, ...] = (
+    _Form("ternary", "?:", "if", _TERNARY),
+    _Form("variadic", "||", "or", _OR),
+    _Form("variadic", "&&", "and", _AND),
+    *(_Form("binary", op, op, _EQUALITY) for op in ("===", "!==", "==", "!=")),
+    *(_Form("binary", op, op, _RELATIONAL) for op in ("<", "<=", ">", ">=")),
+    _Form("variadic", "+", "+", _ADDITIVE),
+    _Form("binary", "-", "-", _ADDITIVE),
+    _Form("variadic", "*", "*", _MULTIPLICATIVE),
+    _Form("binary", "/", "/", _MULTIPLICATIVE),
+    _Form("binary", "%", "%", _MULTIPLICATIVE),
+    _Form("unary", "!", "!", _UNARY),
+    _Form("unary", "!!", "!!", _UNARY),
+    _Form("unary", "-", "-", _UNARY),
+    _Form("unary", "+", "+", _UNARY),
+    # includes: the receiver is the haystack, JsonLogic's second argument.
+    _Form("method", "includes", "in", _PRIMARY, 1),
+    _Form("method", "startsWith", "starts_with", _PRIMARY, 1),
+    _Form("method", "endsWith", "ends_with", _PRIMARY, 1),
+    _Form("method", "toLowerCase", "lower", _PRIMARY, 0),
+    _Form("method", "toUpperCase", "upper", _PRIMARY, 0),
+    _Form("property", "length", "length", _PRIMARY),
+    _Form("function", "daysSince", "days_since", _PRIMARY, 1),
+    _Form("function", "inSegment", "in_segment", _PRIMARY, 1),
+    _Form("function", "eventCount", "event_count", _PRIMARY),
+    _Form("function", "emailEvent", "email_event", _PRIMARY),
+)
+_BY_JS: dict[tuple[Kind, str], _Form] = {(form.kind, form.js): form for form in _FORMS}
+_BY_OP: dict[str, list[_Form]] = {}
+for _form in _FORMS:
+    _BY_OP.setdefault(_form.op, []).append(_form)
+_FUNCTION_NAMES = ", ".join(form.js for form in _FORMS if form.kind == "function")
+_METHOD_NAMES = ", ".join(form.js for form in _FORMS if form.kind in ("method", "property"))
+_OBJECT_OPERATIONS = ("email_event", "event_count")
+_EMAIL_EVENT_KEYS = ("event", "node", "url_contains", "within")
+_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+_OPERATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_INDEX = re.compile(r"0|[1-9][0-9]{0,15}")
+
+# Why they are refused, for the constructs people reach for most; others get a message built from the node type.
+_REFUSED = {
+    "assignment_expression": "assignment is not allowed in a condition; compare with === instead",
+    "augmented_assignment_expression": "assignment is not allowed in a condition",
+    "update_expression": "++ and -- are not allowed in a condition",
+    "arrow_function": "functions cannot be defined in a condition",
+    "function_expression": "functions cannot be defined in a condition",
+    "generator_function": "functions cannot be defined in a condition",
+    "class": "classes are not allowed in a condition",
+    "new_expression": "new is not allowed in a condition",
+    "this": "this is not available; use contact, event, enrollment or now",
+    "super": "super is not available; use contact, event, enrollment or now",
+    "regex": 'regular expression literals are not allowed; use $regex(value, "pattern")',
+    "template_substitution": "templates with ${...} are not allowed; use $cat(...) to join text",
+    "sequence_expression": "the comma operator is not allowed; write one expression",
+    "spread_element": "... (spread) is not allowed in a condition",
+    "await_expression": "await is not allowed in a condition",
+    "yield_expression": "yield is not allowed in a condition",
+    "statement_block": "write one expression, not a block (wrap an object in parentheses)",
+    "undefined": "undefined is not a JSON value; use null",
+}
+
+
+# --- parsing ---------------------------------------------------------------------------------------------------
+
+_LANGUAGE = Language(tree_sitter_javascript.language())
+_PARSER = Parser(_LANGUAGE)
+
+
+def _position(source: bytes, offset: int) -> tuple[int, int]:
+    """Return the 1-based line and column (in characters, not bytes) of byte ``offset``."""
+    before = source[:offset].decode("utf-8", "replace")
+    line_start = before.rfind("\n") + 1
+    return before.count("\n") + 1, len(before) - line_start + 1
+
+
+class _Compiler:
+    """One compilation: the source, for positions and texts, and the walk from syntax tree to rule."""
+
+    __slots__ = ("needs_full_check", "source")
+
+    def __init__(self, source: bytes) -> None:
+        self.source = source
+        # Set by what could break the evaluator's limits (a $ operation: loops, regex); see expression_compile.
+        self.needs_full_check = False
+
+    def error(self, node: Node, message: str) -> ExpressionError:
+        line, column = _position(self.source, node.start_byte)
+        return ExpressionError(message, line=line, column=column)
+
+    def text(self, node: Node) -> str:
+        return self.source[node.start_byte : node.end_byte].decode("utf-8")
+
+    def program(self, root: Node) -> Any:
+        if root.has_error:
+            raise self.syntax_error(root)
+        statements = [child for child in root.named_children if child.type not in ("comment", "hash_bang_line")]
+        if not statements:
+            raise ExpressionError("the expression is empty; write a condition such as contact.score >= 50")
+        if len(statements) > 1:
+            raise self.error(statements[1], "write one expression; this is a second statement")
+        (statement,) = statements
+        if statement.type != "expression_statement":
+            raise self.error(statement, _REFUSED.get(statement.type) or self.refusal(statement))
+        expression = [child for child in statement.named_children if child.type != "comment"]
+        if len(expression) != 1:
+            raise self.error(statement, "write one expression")
+        return self.convert(expression[0], 1)
+
+    def syntax_error(self, root: Node) -> ExpressionError:
+        """Return the error at the first node tree-sitter could not read (a missing token, or an ERROR node)."""
+        node = root
+        while True:
+            if node.is_missing:
+                return self.error(node, f"syntax error: expected {node.type!r} here")
+            if node.type == "ERROR" and node is not root:
+                # An ERROR node holds what was read before the parser gave up: the last piece is where it stopped.
+                last = node.children[-1] if node.children else node
+                if node.end_byte >= len(self.source.rstrip()):
+                    return self.error(last, f"syntax error: the expression is incomplete after {self.text(last)[:40]!r}")
+                return self.error(last, f"syntax error: unexpected {self.text(last)[:40]!r}")
+            broken = next((child for child in node.children if child.has_error or child.is_missing), None)
+            if broken is None:
+                return self.error(node, f"syntax error near {self.text(node)[:40]!r}")
+            node = broken
+
+    def refusal(self, node: Node) -> str:
+        return f"{node.type.replace('_', ' ')} is not allowed in a condition"
+
+    def convert(self, node: Node, depth: int) -> Any:
+        """Return the rule of ``node``, which will stand at ``depth`` in the rule's JSON (the unit of MAX_DEPTH)."""
+        if depth > MAX_DEPTH:
+            raise self.error(node, f"the expression is nested more than {MAX_DEPTH} levels deep; simplify it")
+        kind = node.type
+        if kind == "parenthesized_expression":
+            return self.convert(self.unwrapped(node), depth)
+        if kind in ("number", "string", "template_string", "true", "false", "null"):
+            return self.literal(node)
+        if kind == "array":
+            return [self.convert(item, depth + 1) for item in self.items(node)]
+        if kind == "object":
+            value = self.constant(node, depth)
+            if len(value) == 1:
+                raise self.error(node, "an object with one key would be read as an operation; add or drop a key")
+            return value
+        if kind in ("identifier", "member_expression", "subscript_expression"):
+            return self.member(node, depth)
+        if kind == "binary_expression":
+            return self.binary(node, depth)
+        if kind == "unary_expression":
+            return self.unary(node, depth)
+        if kind == "ternary_expression":
+            return self.ternary(node, depth)
+        if kind == "call_expression":
+            return self.call(node, depth)
+        raise self.error(node, _REFUSED.get(kind) or self.refusal(node))
+
+    def unwrapped(self, node: Node) -> Node:
+        """Return what the parentheses around ``node`` hold (in a loop: ((((x)))) adds no depth to the rule)."""
+        while node.type == "parenthesized_expression":
+            children = self.named(node)
+            if len(children) != 1:
+                raise self.error(node, "write one expression between ( and )")
+            node = children[0]
+        return node
+
+    def named(self, node: Node) -> list[Node]:
+        return [child for child in node.named_children if child.type != "comment"]
+
+    def items(self, node: Node) -> list[Node]:
+        """Return an array's or arguments' items, refusing holes (``[1, , 2]``)."""
+        items: list[Node] = []
+        expecting = True
+        for child in node.children:
+            if child.type == "comment":
+                continue
+            if child.type == ",":
+                if expecting:
+                    raise self.error(child, "empty items (holes) are not allowed in a list")
+                expecting = True
+            elif child.is_named:
+                items.append(child)
+                expecting = False
+        return items
+
+    # --- literals
+
+    def literal(self, node: Node) -> Any:
+        kind = node.type
+        if kind == "true":
+            return True
+        if kind == "false":
+            return False
+        if kind == "null":
+            return None
+        if kind == "number":
+            return self.number(node)
+        return self.string(node)
+
+    def number(self, node: Node) -> int | float:
+        text = self.text(node).replace("_", "")
+        lowered = text.lower()
+        try:
+            if lowered.endswith("n"):
+                raise ValueError("BigInt")
+            if lowered.startswith(("0x", "0o", "0b")):
+                return int(lowered, 0)
+            if re.fullmatch(r"0[0-9]+", lowered):
+                raise ValueError("legacy octal")
+            value = float(lowered) if any(c in lowered for c in ".e") else int(lowered)
+        except ValueError:
+            raise self.error(node, f"{text!r} is not a number this language accepts") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.error(node, f"{text!r} is too large a number")
+        return value
+
+    def string(self, node: Node) -> str:
+        for child in node.named_children:
+            if child.type in ("template_substitution", "html_character_reference"):
+                raise self.error(child, _REFUSED.get(child.type) or self.refusal(child))
+        body = self.text(node)[1:-1]
+        if node.type == "template_string":
+            body = body.replace("\r\n", "\n")
+        try:
+            return _unescape(body)
+        except ValueError as error:
+            raise self.error(node, str(error)) from None
+
+    def constant(self, node: Node, depth: int) -> Any:
+        """Return the JSON value of a literal object, array or scalar (parameters, constant objects)."""
+        if depth > MAX_DEPTH:
+            raise self.error(node, f"the expression is nested more than {MAX_DEPTH} levels deep; simplify it")
+        kind = node.type
+        if kind == "parenthesized_expression":
+            return self.constant(self.unwrapped(node), depth)
+        if kind in ("number", "string", "template_string", "true", "false", "null"):
+            return self.literal(node)
+        if kind == "unary_expression" and self.operator(node) == "-":
+            operand = node.child_by_field_name("argument")
+            if operand is not None and operand.type == "number":
+                return -self.number(operand)
+        if kind == "array":
+            return [self.constant(item, depth + 1) for item in self.items(node)]
+        if kind == "object":
+            found: dict[str, Any] = {}
+            for pair in self.named(node):
+                if pair.type != "pair":
+                    raise self.error(pair, "write each entry of an object as key: value")
+                key_node = pair.child_by_field_name("key")
+                value_node = pair.child_by_field_name("value")
+                if key_node is None or value_node is None:
+                    raise self.error(pair, "write each entry of an object as key: value")
+                if key_node.type == "property_identifier":
+                    key = self.text(key_node)
+                elif key_node.type == "string":
+                    key = self.string(key_node)
+                else:
+                    raise self.error(key_node, "an object key must be a name or quoted text")
+                found[key] = self.constant(value_node, depth + 1)
+            return found
+        raise self.error(node, "only literal values (text, numbers, true, false, null, lists) are allowed here")
+
+    # --- member access
+
+    def member(self, node: Node, depth: int) -> Any:
+        segments: list[tuple[str, Node]] = []
+        current = node
+        while current.type in ("member_expression", "subscript_expression"):
+            segments.append(self.segment(current))
+            inner = current.child_by_field_name("object")
+            if inner is None:
+                raise self.error(current, "this member access has no object")
+            current = inner
+        if current.type == "identifier":
+            root = self.text(current)
+            if root not in ROOTS:
+                if root.startswith("$") or root in {form.js for form in _FORMS if form.kind == "function"}:
+                    raise self.error(current, f"{root} is a function: call it, e.g. {root}(...)")
+                raise self.error(
+                    current, _REFUSED.get(root) or f"unknown name {root!r}; use {', '.join(ROOTS)}"
+                )
+            if depth + 1 > MAX_DEPTH:
+                raise self.error(node, f"the expression is nested more than {MAX_DEPTH} levels deep; simplify it")
+            path = [root]
+            for segment, where in reversed(segments):
+                if not segment or "." in segment:
+                    raise self.error(where, f"the key {segment!r} cannot be read: keys must be non-empty, no dots")
+                path.append(segment)
+            return {"var": ".".join(path)}
+        if segments[0][0] == "length" and node.type == "member_expression":
+            # (x).length.length: the outermost .length is the operation, on everything inside it.
+            form = _BY_JS[("property", "length")]
+            inner = node.child_by_field_name("object")
+            return {form.op: [self.convert(current if len(segments) == 1 else inner, depth + 2)]}
+        if current.type in _REFUSED:
+            raise self.error(current, _REFUSED[current.type])
+        where = segments[-1][1]
+        raise self.error(
+            where, f"members can be read only from {', '.join(ROOTS)}; of other values only .length"
+        )
+
+    def segment(self, node: Node) -> tuple[str, Node]:
+        if node.type == "member_expression":
+            prop = node.child_by_field_name("property")
+            if prop is None or prop.type != "property_identifier":
+                raise self.error(node, "this member cannot be read")
+            return self.text(prop), prop
+        index = node.child_by_field_name("index")
+        if index is None:
+            raise self.error(node, "write a quoted key or a whole number between [ and ]")
+        if index.type == "string":
+            return self.string(index), index
+        if index.type == "number" and _INDEX.fullmatch(self.text(index)):
+            return self.text(index), index
+        raise self.error(index, 'only quoted keys (["key"]) or whole numbers ([0]) may go between [ and ]')
+
+    # --- operators
+
+    def operator(self, node: Node) -> str:
+        operator = node.child_by_field_name("operator")
+        return operator.type if operator is not None else ""
+
+    def binary(self, node: Node, depth: int) -> Any:
+        operator = self.operator(node)
+        form = _BY_JS.get(("variadic", operator)) or _BY_JS.get(("binary", operator))
+        if form is None:
+            raise self.error(
+                node.child_by_field_name("operator") or node,
+                f"the operator {operator} is not available in conditions",
+            )
+        operands = self.operands(node, operator, chain=form.kind == "variadic")
+        if operator == "+":
+            for side in operands:
+                if side.type in ("string", "template_string"):
+                    raise self.error(side, "+ adds numbers here; to join text use $cat(a, b)")
+        return {form.op: [self.convert(operand, depth + 2) for operand in operands]}
+
+    def operands(self, node: Node, operator: str, *, chain: bool) -> list[Node]:
+        """Return the operands of a binary operation; of a whole chain ``a && b && c`` when ``chain``.
+
+        An unparenthesized chain is one operation, and (a && b) && c stays nested, as written. The chain is
+        followed in a loop: a long one must not recurse once per operand.
+        """
+        rights: list[Node] = []
+        current = node
+        while True:
+            left, right = current.child_by_field_name("left"), current.child_by_field_name("right")
+            if left is None or right is None:
+                raise self.error(current, f"{operator} needs a value on each side")
+            rights.append(right)
+            if not (chain and left.type == "binary_expression" and self.operator(left) == operator):
+                return [left, *reversed(rights)]
+            current = left
+
+    def unary(self, node: Node, depth: int) -> Any:
+        operator = self.operator(node)
+        operand = node.child_by_field_name("argument")
+        form = _BY_JS.get(("unary", operator))
+        if form is None or operand is None:
+            raise self.error(node, f"the operator {operator} is not available in conditions")
+        if operator == "-" and operand.type == "number":
+            return -self.number(operand)  # a negative literal, not a negation: -(5) is the operation
+        if operator == "!" and operand.type == "unary_expression" and self.operator(operand) == "!":
+            inner = operand.child_by_field_name("argument")
+            if inner is not None:
+                return {"!!": [self.convert(inner, depth + 2)]}
+        return {form.op: [self.convert(operand, depth + 2)]}
+
+    def ternary(self, node: Node, depth: int) -> Any:
+        """Return ``if``; a ? b : c ? d : e is one if with five arguments, a ? b : (c ? d : e) stays nested.
+
+        The chain of alternatives is followed in a loop, as binary chains are.
+        """
+        args: list[Any] = []
+        current = node
+        while current.type == "ternary_expression":
+            parts = [current.child_by_field_name(name) for name in ("condition", "consequence", "alternative")]
+            if any(part is None for part in parts):
+                raise self.error(current, "write a ? b : c")
+            condition, consequence, alternative = parts  # type: ignore[misc]
+            args += [self.convert(condition, depth + 2), self.convert(consequence, depth + 2)]
+            current = alternative
+        args.append(self.convert(current, depth + 2))
+        return {"if": args}
+
+    # --- calls
+
+    def call(self, node: Node, depth: int) -> Any:
+        callee = node.child_by_field_name("function")
+        arguments = node.child_by_field_name("arguments")
+        if callee is None or arguments is None or arguments.type != "arguments":
+            raise self.error(node, "templates after a call are not allowed")
+        args = self.items(arguments)
+        if callee.type == "member_expression":
+            return self.method(callee, args, depth)
+        if callee.type != "identifier":
+            raise self.error(callee, "only the functions " + _FUNCTION_NAMES + " and methods can be called")
+        name = self.text(callee)
+        if name == "$":
+            return self.generic_call(node, args, depth)
+        if name.startswith("$"):
+            return self.operation_call(node, name[1:], callee, args, depth)
+        form = _BY_JS.get(("function", name))
+        if form is None:
+            raise self.error(callee, f"unknown function {name!r}; use {_FUNCTION_NAMES} or a $operation(...)")
+        if form.op == "event_count":
+            rule = self.event_count(node, args)
+        elif form.op == "email_event":
+            rule = self.email_event(node, args)
+        else:
+            self.arity(node, name, args, form.arity)
+            rule = {form.op: [self.convert(arg, depth + 2) for arg in args]}
+        return rule
+
+    def arity(self, node: Node, name: str, args: list[Node], count: int) -> None:
+        if len(args) != count:
+            wanted = {0: "no arguments", 1: "one argument"}.get(count, f"{count} arguments")
+            raise self.error(node, f"{name} takes {wanted}, not {len(args)}")
+
+    def method(self, callee: Node, args: list[Node], depth: int) -> Any:
+        receiver = callee.child_by_field_name("object")
+        name_node = callee.child_by_field_name("property")
+        if receiver is None or name_node is None:
+            raise self.error(callee, "this method cannot be called")
+        name = self.text(name_node)
+        form = _BY_JS.get(("method", name))
+        if form is None:
+            raise self.error(name_node, f"unknown method {name!r}; use {_METHOD_NAMES}")
+        self.arity(callee, name, args, form.arity)
+        subject = self.convert(receiver, depth + 2)
+        rest = [self.convert(arg, depth + 2) for arg in args]
+        if form.op == "in":
+            return {"in": [*rest, subject]}
+        return {form.op: [subject, *rest]}
+
+    def event_count(self, node: Node, args: list[Node]) -> Any:
+        if not 1 <= len(args) <= 2:
+            raise self.error(node, 'eventCount takes an event type and an optional window: eventCount("email.opened", "P30D")')
+        params: dict[str, Any] = {}
+        for key, arg in zip(("type", "within"), args, strict=False):
+            if arg.type not in ("string", "template_string"):
+                raise self.error(arg, f"eventCount's {key} must be quoted text")
+            params[key] = self.string(arg)
+        return self.checked(node, {"event_count": params})
+
+    def email_event(self, node: Node, args: list[Node]) -> Any:
+        if len(args) != 1 or args[0].type != "object":
+            raise self.error(node, 'emailEvent takes one object: emailEvent({event: "clicked", within: "P3D"})')
+        return self.checked(node, {"email_event": self.constant(args[0], 2)})
+
+    def checked(self, node: Node, rule: Any) -> Any:
+        """Return ``rule`` if the evaluator accepts it (parameters, durations); else the error at ``node``."""
+        problems = check_rule(rule)
+        if problems:
+            raise self.error(node, problems[0])
+        return rule
+
+    def operation_call(self, node: Node, op: str, callee: Node, args: list[Node], depth: int) -> Any:
+        if op not in known_operators():
+            raise self.error(callee, f"unknown operation {op!r}; use one of {', '.join(sorted(known_operators()))}")
+        if op in _OBJECT_OPERATIONS:
+            if len(args) != 1 or args[0].type != "object":
+                raise self.error(node, f"${op} takes one object of parameters")
+            return self.checked(node, {op: self.constant(args[0], depth + 1)})
+        self.needs_full_check = True
+        return {op: [self.convert(arg, depth + 2) for arg in args]}
+
+    def generic_call(self, node: Node, args: list[Node], depth: int) -> Any:
+        if not args or args[0].type != "string":
+            raise self.error(node, '$ takes the operation\'s name first, e.g. $("<", 1, contact.score, 10)')
+        op = self.string(args[0])
+        return self.operation_call(node, op, args[0], args[1:], depth)
+
+
+_ESCAPE = re.compile(r"\\(u\{[0-9a-fA-F]+\}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|\r\n|[\s\S])")
+_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "\n": "", "\r\n": "", "\r": "",
+                   "\u2028": "", "\u2029": ""}
+
+
+def _unescape(body: str) -> str:
+    """Return the text of a JavaScript string literal's body (its escapes resolved, surrogate pairs joined)."""
+
+    def replace(match: re.Match[str]) -> str:
+        escape = match.group(1)
+        if escape in _SIMPLE_ESCAPES:
+            return _SIMPLE_ESCAPES[escape]
+        if escape[0] == "u":
+            code = int(escape[2:-1] if escape[1] == "{" else escape[1:], 16)
+            if code > 0x10FFFF:
+                raise ValueError(f"\\{escape} is not a character")
+            return chr(code)
+        if escape[0] == "x" and len(escape) == 3:
+            return chr(int(escape[1:], 16))
+        if escape == "0" and not body[match.end() : match.end() + 1].isdigit():
+            return "\0"
+        if escape in "0123456789":
+            raise ValueError("octal escapes are not allowed in text; use \\u0000 forms")
+        if escape in "ux":
+            raise ValueError(f"\\{escape} must be followed by hex digits")
+        return escape
+
+    text = _ESCAPE.sub(replace, body) if "\\" in body else body
+    # "\ud83d\ude00" is one character, as in JavaScript; a lone surrogate stays as it is.
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass") if _has_surrogate(text) else text
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= char <= "\udfff" for char in text)
+
+
+def expression_compile(js: str) -> Any:
+    """Return the JsonLogic rule of the expression ``js``; raise ``ExpressionError`` (with its line and column)
+    for anything outside the subset or over the limits."""
+    if not isinstance(js, str):
+        raise ExpressionError("the expression must be text")
+    if len(js) > MAX_EXPRESSION_CHARS:
+        raise ExpressionError(
+            f"the expression is {len(js):,} characters long; the limit is {MAX_EXPRESSION_CHARS:,}"
+        )
+    try:
+        source = js.encode("utf-8")
+    except UnicodeEncodeError as error:
+        prefix = js[: error.start]
+        raise ExpressionError(
+            "the expression holds a lone surrogate character",
+            line=prefix.count("\n") + 1,
+            column=len(prefix) - (prefix.rfind("\n") + 1) + 1,
+        ) from None
+    compiler = _Compiler(source)
+    rule = compiler.program(_PARSER.parse(source).root_node)
+    # The depth was checked while compiling, and parameters (durations, email events) where they stand. The
+    # other limits of check_rule (loop costs, regex patterns, list lengths, size in bytes) cannot be broken by
+    # the sugar in a short expression: only $ operations (loops, regex) and long texts need the whole check,
+    # which costs more than the compilation itself.
+    if compiler.needs_full_check or len(source) > _SHORT_EXPRESSION_BYTES:
+        problems = check_rule(rule)
+        if problems:
+            raise ExpressionError(problems[0])
+    return rule
+
+
+# --- rendering -----------------------------------------------------------------------------------------------------
+
+
+def rule_normalise(rule: Any) -> Any:
+    """Return ``rule`` with every operation's arguments as a list (``{"!": x}`` is ``{"!": [x]}``); the form in
+    which a rule and the compilation of its rendering are equal."""
+    if isinstance(rule, list):
+        return [rule_normalise(item) for item in rule]
+    if isinstance(rule, dict) and len(rule) == 1:
+        ((op, args),) = rule.items()
+        if op in _OBJECT_OPERATIONS:
+            return rule
+        return {op: [rule_normalise(arg) for arg in (args if isinstance(args, list) else [args])]}
+    return rule
+
+
+def _js_string(text: str) -> str:
+    rendered = json.dumps(text, ensure_ascii=False)
+    if _has_surrogate(rendered):
+        rendered = "".join(f"\\u{ord(char):04x}" if "\ud800" <= char <= "\udfff" else char for char in rendered)
+    return rendered
+
+
+def _js_number(value: int | float) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ExpressionError(f"{value} is not a JSON number and cannot be written")
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+class _Renderer:
+    __slots__ = ()
+
+    def render(self, rule: Any, depth: int) -> tuple[str, int]:
+        """Return the expression of ``rule`` and the precedence of its outermost construct."""
+        if depth > 2 * MAX_DEPTH:
+            raise ExpressionError(f"the rule is nested more than {MAX_DEPTH} levels deep")
+        if rule is None:
+            return "null", _PRIMARY
+        if isinstance(rule, bool):
+            return ("true" if rule else "false"), _PRIMARY
+        if isinstance(rule, (int, float)):
+            text = _js_number(rule)
+            return text, (_UNARY if text.startswith("-") else _PRIMARY)
+        if isinstance(rule, str):
+            return _js_string(rule), _PRIMARY
+        if isinstance(rule, list):
+            return "[" + ", ".join(self.render(item, depth + 1)[0] for item in rule) + "]", _PRIMARY
+        if isinstance(rule, dict):
+            if len(rule) != 1:
+                return self.constant(rule, depth), _PRIMARY
+            ((op, args),) = rule.items()
+            if not isinstance(op, str):
+                raise ExpressionError("an operation's name must be text")
+            return self.operation(op, args, depth)
+        raise ExpressionError(f"a {type(rule).__name__} is not a JSON value")
+
+    def constant(self, value: Any, depth: int) -> str:
+        if depth > 2 * MAX_DEPTH:
+            raise ExpressionError(f"the rule is nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, dict):
+            entries = (
+                f"{key if _IDENTIFIER.fullmatch(str(key)) else _js_string(str(key))}: {self.constant(item, depth + 1)}"
+                for key, item in value.items()
+            )
+            return "{" + ", ".join(entries) + "}"
+        if isinstance(value, list):
+            return "[" + ", ".join(self.constant(item, depth + 1) for item in value) + "]"
+        return self.render(value, depth)[0]
+
+    def operation(self, op: str, args: Any, depth: int) -> tuple[str, int]:
+        if op == "var":
+            chain = _var_chain(args)
+            if chain is not None:
+                return chain, _PRIMARY
+        elif op in _OBJECT_OPERATIONS:
+            return self.object_operation(op, args, depth), _PRIMARY
+        else:
+            listed = args if isinstance(args, list) else [args]
+            for form in _BY_OP.get(op, ()):
+                rendered = self.sugar(form, listed, depth)
+                if rendered is not None:
+                    return rendered
+        return self.call_form(op, args, depth), _PRIMARY
+
+    def operand(self, rule: Any, depth: int, *, parenthesize_at: int) -> str:
+        """Return ``rule`` rendered, in parentheses when its precedence is ``parenthesize_at`` or lower."""
+        text, precedence = self.render(rule, depth + 1)
+        return f"({text})" if precedence <= parenthesize_at else text
+
+    def sugar(self, form: _Form, args: list[Any], depth: int) -> tuple[str, int] | None:
+        """Return ``args`` written with ``form``, or None when the form does not fit them."""
+        prec = form.precedence
+        if form.kind == "variadic" and len(args) >= 2:
+            if form.op == "+" and any(isinstance(arg, str) for arg in args):
+                return None  # "a" + x is refused by the compiler (it would not concatenate)
+            first = self.operand(args[0], depth, parenthesize_at=prec - 1)
+            if _is_op(args[0], form.op):
+                first = f"({first})"  # (a && b) && c: a nested operation, which a bare chain would flatten
+            rest = [self.operand(arg, depth, parenthesize_at=prec) for arg in args[1:]]
+            return f" {form.js} ".join([first, *rest]), prec
+        if form.kind == "binary" and len(args) == 2:
+            left = self.operand(args[0], depth, parenthesize_at=prec - 1)
+            right = self.operand(args[1], depth, parenthesize_at=prec)
+            return f"{left} {form.js} {right}", prec
+        if form.kind == "unary" and len(args) == 1:
+            (arg,) = args
+            # Every unary operand in parentheses: -(5) is an operation (-5 is a number), !(!x) is two (!!x is
+            # one), and - -x must not become the token --.
+            text = self.operand(arg, depth, parenthesize_at=_UNARY)
+            if form.js == "-" and _is_number(arg) and not text.startswith("("):
+                text = f"({text})"
+            return f"{form.js}{text}", _UNARY
+        if form.kind == "ternary" and len(args) >= 3 and len(args) % 2 == 1:
+            parts = []
+            for index in range(0, len(args) - 1, 2):
+                condition = self.operand(args[index], depth, parenthesize_at=_TERNARY)
+                consequence = self.operand(args[index + 1], depth, parenthesize_at=_TERNARY)
+                parts.append(f"{condition} ? {consequence} : ")
+            return "".join(parts) + self.operand(args[-1], depth, parenthesize_at=_TERNARY), _TERNARY
+        if form.kind == "method" and len(args) == form.arity + 1:
+            receiver, rest = (args[-1], args[:-1]) if form.op == "in" else (args[0], args[1:])
+            listed = ", ".join(self.render(arg, depth + 1)[0] for arg in rest)
+            return f"{self.receiver(receiver, depth)}.{form.js}({listed})", _PRIMARY
+        if form.kind == "property" and len(args) == 1:
+            receiver = self.receiver(args[0], depth)
+            if _is_op(args[0], "var") and _var_chain(args[0]["var"]) is not None:
+                receiver = f"({receiver})"  # contact.name.length would be the var path "contact.name.length"
+            return f"{receiver}.{form.js}", _PRIMARY
+        if form.kind == "function" and form.arity and len(args) == form.arity:
+            return f"{form.js}({', '.join(self.render(arg, depth + 1)[0] for arg in args)})", _PRIMARY
+        return None
+
+    def receiver(self, rule: Any, depth: int) -> str:
+        text, precedence = self.render(rule, depth + 1)
+        return f"({text})" if precedence < _PRIMARY or _is_number(rule) or (isinstance(rule, dict) and len(rule) != 1) else text
+
+    def object_operation(self, op: str, args: Any, depth: int) -> str:
+        if isinstance(args, dict) and all(isinstance(value, str) for value in args.values()):
+            if op == "event_count" and "type" in args and set(args) <= {"type", "within"}:
+                listed = [args["type"], *([args["within"]] if "within" in args else [])]
+                return "eventCount(" + ", ".join(_js_string(item) for item in listed) + ")"
+            if op == "email_event" and set(args) <= set(_EMAIL_EVENT_KEYS):
+                return f"emailEvent({self.constant(args, depth + 1)})"
+        if isinstance(args, dict):
+            return f"${op}({self.constant(args, depth + 1)})"
+        return self.call_form(op, args, depth)
+
+    def call_form(self, op: str, args: Any, depth: int) -> str:
+        listed = args if isinstance(args, list) else [args]
+        rendered = [self.render(arg, depth + 1)[0] for arg in listed]
+        if _OPERATION_NAME.fullmatch(op):
+            return f"${op}({', '.join(rendered)})"
+        return f"$({', '.join([_js_string(op), *rendered])})"
+
+
+def _is_op(rule: Any, *ops: str) -> bool:
+    return isinstance(rule, dict) and len(rule) == 1 and next(iter(rule)) in ops
+
+
+def _is_number(rule: Any) -> bool:
+    return isinstance(rule, (int, float)) and not isinstance(rule, bool)
+
+
+def _var_chain(args: Any) -> str | None:
+    """Return ``contact.fields["a b"]`` for the var path ``contact.fields.a b``, or None when it is no chain."""
+    if isinstance(args, list) and len(args) == 1:
+        (args,) = args
+    if not isinstance(args, str):
+        return None
+    root, *segments = args.split(".")
+    if root not in ROOTS or any(not segment for segment in segments):
+        return None
+    text = root
+    for segment in segments:
+        if _INDEX.fullmatch(segment):
+            text += f"[{segment}]"
+        elif _IDENTIFIER.fullmatch(segment):
+            text += f".{segment}"
+        else:
+            text += f"[{_js_string(segment)}]"
+    return text
+
+
+_RENDERER = _Renderer()
+
+
+def rule_render(rule: Any) -> str:
+    """Return an expression that compiles back to ``rule`` (up to ``rule_normalise``); raise ``ExpressionError``
+    for a value that is not JSON. Operations without sugar are written ``$name(...)`` or ``$("name", ...)``."""
+    text, _ = _RENDERER.render(rule, 1)
+    # A statement cannot start with an object literal: it would be read as a block.
+    return f"({text})" if isinstance(rule, dict) and len(rule) != 1 else text
