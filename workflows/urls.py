@@ -2,6 +2,7 @@ from django.urls import path
 
 from penguinflow.common.api import OptionalSlashRouter
 from workflows.executions import ExecutionViewSet, NodeTypesView
+from workflows.expression_views import ExpressionCompileView, ExpressionRenderView
 from workflows.preset_views import ActionTemplatesView, TriggerTemplatesView
 from workflows.views import WorkflowViewSet
 from workflows.webhook_views import WorkflowWebhookView
@@ -14,6 +15,8 @@ urlpatterns = [
     path("node-types", NodeTypesView.as_view(), name="node-types"),
     path("trigger-templates", TriggerTemplatesView.as_view(), name="trigger-templates"),
     path("action-templates", ActionTemplatesView.as_view(), name="action-templates"),
+    path("expressions/compile", ExpressionCompileView.as_view(), name="expressions-compile"),
+    path("expressions/render", ExpressionRenderView.as_view(), name="expressions-render"),
     path("hooks/workflows/<str:token>", WorkflowWebhookView.as_view(), name="workflow-webhook"),
     *router.urls,
 ]

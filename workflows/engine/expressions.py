@@ -26,8 +26,9 @@ The subset, and the JsonLogic each construct becomes (``_FORMS`` is the one tabl
 
 Every JsonLogic operation without sugar (``some``, ``filter``, ``regex``, ``cat``, ``var`` with a default...) has a
 call form: ``$name(a, b)`` is ``{"name": [a, b]}`` (``$some(contact.tags, $var("") === "vip")``,
-``$regex(contact.email, "@acme\\\\.com$")``), and ``$("op", a, b)`` is ``{"op": [a, b]}`` for any name, which is
-how ``rule_render`` writes what the sugar cannot (``{"<": [1, x, 3]}`` is ``$("<", 1, x, 3)``).
+``$regex(contact.email, "@acme\\\\.com$")``; ``$var(x)`` is ``{"var": x}``), and ``$("op", a, b)`` is
+``{"op": [a, b]}`` for any name, which is how ``rule_render`` writes what the sugar cannot (``{"<": [1, x, 3]}``
+is ``$("<", 1, x, 3)``).
 
 Where the semantics are JsonLogic's rather than JavaScript's: ``+`` adds numbers (``"a" + x`` is refused: use
 ``$cat("a", x)``), ``==`` compares as JsonLogic does, list membership compares with Python's equality
@@ -556,6 +557,8 @@ class _Compiler:
                 raise self.error(node, f"${op} takes one object of parameters")
             return self.checked(node, {op: self.constant(args[0], depth + 1)})
         self.needs_full_check = True
+        if op == "var" and len(args) == 1 and args[0].type != "array":
+            return {"var": self.convert(args[0], depth + 1)}  # var's own short form, as member access gives
         return {op: [self.convert(arg, depth + 2) for arg in args]}
 
     def generic_call(self, node: Node, args: list[Node], depth: int) -> Any:
