@@ -49,7 +49,7 @@ from typing import Any, Literal
 import tree_sitter_javascript
 from tree_sitter import Language, Node, Parser
 
-from workflows.engine.conditions import MAX_DEPTH, ConditionError, check_rule, known_operators
+from workflows.engine.conditions import MAX_DEPTH, CompiledRule, ConditionError, check_rule, known_operators
 
 __all__ = [
     "MAX_EXPRESSION_CHARS",
@@ -61,7 +61,7 @@ __all__ = [
 ]
 
 MAX_EXPRESSION_CHARS = 10_000
-# Below this, an expression without $ operations cannot reach MAX_LIST_ITEMS items (two bytes each at least),
+# Below this, an expression without loops or regex cannot reach MAX_LIST_ITEMS items (two bytes each at least),
 # MAX_RULE_BYTES or MAX_RULE_COST (a loop-free rule's cost is bounded by its size).
 _SHORT_EXPRESSION_BYTES = 2_000
 ROOTS = ("contact", "event", "enrollment", "now")
@@ -127,6 +127,10 @@ for _form in _FORMS:
 _FUNCTION_NAMES = ", ".join(form.js for form in _FORMS if form.kind == "function")
 _METHOD_NAMES = ", ".join(form.js for form in _FORMS if form.kind in ("method", "property"))
 _OBJECT_OPERATIONS = ("email_event", "event_count")
+_KNOWN_OPERATIONS = known_operators()
+# The operations that can break the evaluator's limits in a short expression: loops (their cost multiplies) and
+# regex (its pattern must compile). See expression_compile.
+_CHECKED_OPERATIONS = frozenset({"filter", "map", "reduce", "all", "some", "none", "regex"})
 _EMAIL_EVENT_KEYS = ("event", "node", "url_contains", "within")
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _OPERATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -175,7 +179,7 @@ class _Compiler:
 
     def __init__(self, source: bytes) -> None:
         self.source = source
-        # Set by what could break the evaluator's limits (a $ operation: loops, regex); see expression_compile.
+        # Set by what could break the evaluator's limits (loops, regex); see expression_compile.
         self.needs_full_check = False
 
     def error(self, node: Node, message: str) -> ExpressionError:
@@ -411,6 +415,9 @@ class _Compiler:
     # --- operators
 
     def operator(self, node: Node) -> str:
+        children = node.children
+        if node.type == "binary_expression" and len(children) == 3:
+            return children[1].type
         operator = node.child_by_field_name("operator")
         return operator.type if operator is not None else ""
 
@@ -438,13 +445,20 @@ class _Compiler:
         rights: list[Node] = []
         current = node
         while True:
-            left, right = current.child_by_field_name("left"), current.child_by_field_name("right")
-            if left is None or right is None:
-                raise self.error(current, f"{operator} needs a value on each side")
+            left, right = self.sides(current)
             rights.append(right)
             if not (chain and left.type == "binary_expression" and self.operator(left) == operator):
                 return [left, *reversed(rights)]
             current = left
+
+    def sides(self, node: Node) -> tuple[Node, Node]:
+        children = node.children
+        if len(children) == 3:  # left, operator, right: read at once, the common case (no comments between)
+            return children[0], children[2]
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        if left is None or right is None:
+            raise self.error(node, "an operator needs a value on each side")
+        return left, right
 
     def unary(self, node: Node, depth: int) -> Any:
         operator = self.operator(node)
@@ -543,20 +557,21 @@ class _Compiler:
         return self.checked(node, {"email_event": self.constant(args[0], 2)})
 
     def checked(self, node: Node, rule: Any) -> Any:
-        """Return ``rule`` if the evaluator accepts it (parameters, durations); else the error at ``node``."""
-        problems = check_rule(rule)
-        if problems:
-            raise self.error(node, problems[0])
+        """Return ``rule`` if the evaluator compiles it (parameters, durations); else the error at ``node``."""
+        try:
+            CompiledRule(rule)
+        except ConditionError as error:
+            raise self.error(node, str(error)) from None
         return rule
 
     def operation_call(self, node: Node, op: str, callee: Node, args: list[Node], depth: int) -> Any:
-        if op not in known_operators():
-            raise self.error(callee, f"unknown operation {op!r}; use one of {', '.join(sorted(known_operators()))}")
+        if op not in _KNOWN_OPERATIONS:
+            raise self.error(callee, f"unknown operation {op!r}; use one of {', '.join(sorted(_KNOWN_OPERATIONS))}")
         if op in _OBJECT_OPERATIONS:
             if len(args) != 1 or args[0].type != "object":
                 raise self.error(node, f"${op} takes one object of parameters")
             return self.checked(node, {op: self.constant(args[0], depth + 1)})
-        self.needs_full_check = True
+        self.needs_full_check = self.needs_full_check or op in _CHECKED_OPERATIONS
         if op == "var" and len(args) == 1 and args[0].type != "array":
             return {"var": self.convert(args[0], depth + 1)}  # var's own short form, as member access gives
         return {op: [self.convert(arg, depth + 2) for arg in args]}
@@ -600,8 +615,11 @@ def _unescape(body: str) -> str:
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass") if _has_surrogate(text) else text
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _has_surrogate(text: str) -> bool:
-    return any("\ud800" <= char <= "\udfff" for char in text)
+    return _SURROGATE.search(text) is not None
 
 
 def expression_compile(js: str) -> Any:
@@ -625,9 +643,9 @@ def expression_compile(js: str) -> Any:
     compiler = _Compiler(source)
     rule = compiler.program(_PARSER.parse(source).root_node)
     # The depth was checked while compiling, and parameters (durations, email events) where they stand. The
-    # other limits of check_rule (loop costs, regex patterns, list lengths, size in bytes) cannot be broken by
-    # the sugar in a short expression: only $ operations (loops, regex) and long texts need the whole check,
-    # which costs more than the compilation itself.
+    # other limits of check_rule (loop costs, regex patterns, list lengths, size in bytes) cannot be broken in a
+    # short expression without loops or regex: only those and long texts need the whole check, which costs more
+    # than the compilation itself.
     if compiler.needs_full_check or len(source) > _SHORT_EXPRESSION_BYTES:
         problems = check_rule(rule)
         if problems:
