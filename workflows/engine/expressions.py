@@ -308,8 +308,10 @@ class _Compiler:
             value = float(lowered) if any(c in lowered for c in ".e") else int(lowered)
         except ValueError:
             raise self.error(node, f"{text!r} is not a number this language accepts") from None
-        if isinstance(value, float) and not math.isfinite(value):
-            raise self.error(node, f"{text!r} is too large a number")
+        if (isinstance(value, float) and not math.isfinite(value)) or (
+            isinstance(value, int) and not -(2**63) <= value < 2**63
+        ):
+            raise self.error(node, f"{text!r} is too large a number")  # beyond what is stored as JSON
         return value
 
     def string(self, node: Node) -> str:
@@ -320,9 +322,13 @@ class _Compiler:
         if node.type == "template_string":
             body = body.replace("\r\n", "\n")
         try:
-            return _unescape(body)
+            text = _unescape(body)
         except ValueError as error:
             raise self.error(node, str(error)) from None
+        if "\0" in text or _has_surrogate(text):
+            # Rules are stored as PostgreSQL JSON, which cannot hold these.
+            raise self.error(node, "text may not hold the NUL character or a lone surrogate (\\ud800-\\udfff)")
+        return text
 
     def constant(self, node: Node, depth: int) -> Any:
         """Return the JSON value of a literal object, array or scalar (parameters, constant objects)."""
