@@ -49,7 +49,15 @@ from typing import Any, Literal
 import tree_sitter_javascript
 from tree_sitter import Language, Node, Parser
 
-from workflows.engine.conditions import MAX_DEPTH, CompiledRule, ConditionError, check_rule, known_operators
+from workflows.engine.conditions import (
+    MAX_DEPTH,
+    MAX_RULE_COST,
+    CompiledRule,
+    ConditionError,
+    check_rule,
+    known_operators,
+    rule_cost,
+)
 
 __all__ = [
     "MAX_EXPRESSION_CHARS",
@@ -128,9 +136,9 @@ _FUNCTION_NAMES = ", ".join(form.js for form in _FORMS if form.kind == "function
 _METHOD_NAMES = ", ".join(form.js for form in _FORMS if form.kind in ("method", "property"))
 _OBJECT_OPERATIONS = ("email_event", "event_count")
 _KNOWN_OPERATIONS = known_operators()
-# The operations that can break the evaluator's limits in a short expression: loops (their cost multiplies) and
-# regex (its pattern must compile). See expression_compile.
-_CHECKED_OPERATIONS = frozenset({"filter", "map", "reduce", "all", "some", "none", "regex"})
+# What can break the evaluator's limits in a short expression: loops (their cost multiplies) and regex (its
+# pattern must compile). See expression_compile.
+_LOOPS = frozenset({"filter", "map", "reduce", "all", "some", "none"})
 _EMAIL_EVENT_KEYS = ("event", "node", "url_contains", "within")
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _OPERATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -175,12 +183,13 @@ def _position(source: bytes, offset: int) -> tuple[int, int]:
 class _Compiler:
     """One compilation: the source, for positions and texts, and the walk from syntax tree to rule."""
 
-    __slots__ = ("needs_full_check", "source")
+    __slots__ = ("has_loops", "has_regex", "source")
 
     def __init__(self, source: bytes) -> None:
         self.source = source
-        # Set by what could break the evaluator's limits (loops, regex); see expression_compile.
-        self.needs_full_check = False
+        # What could break the evaluator's limits in a short expression; see expression_compile.
+        self.has_loops = False
+        self.has_regex = False
 
     def error(self, node: Node, message: str) -> ExpressionError:
         line, column = _position(self.source, node.start_byte)
@@ -296,7 +305,10 @@ class _Compiler:
         return self.string(node)
 
     def number(self, node: Node) -> int | float:
-        text = self.text(node).replace("_", "")
+        text = self.text(node)
+        if text.isdigit() and (text[0] != "0" or len(text) == 1) and len(text) < 19:
+            return int(text)  # the common case: a small whole number
+        text = text.replace("_", "")
         lowered = text.lower()
         try:
             if lowered.endswith("n"):
@@ -315,9 +327,10 @@ class _Compiler:
         return value
 
     def string(self, node: Node) -> str:
-        for child in node.named_children:
-            if child.type in ("template_substitution", "html_character_reference"):
-                raise self.error(child, _REFUSED.get(child.type) or self.refusal(child))
+        if node.type == "template_string":
+            for child in node.named_children:
+                if child.type == "template_substitution":
+                    raise self.error(child, _REFUSED[child.type])
         body = self.text(node)[1:-1]
         if node.type == "template_string":
             body = body.replace("\r\n", "\n")
@@ -371,7 +384,8 @@ class _Compiler:
         current = node
         while current.type in ("member_expression", "subscript_expression"):
             segments.append(self.segment(current))
-            inner = current.child_by_field_name("object")
+            children = current.children  # the object comes first, unless a comment is in the way
+            inner = children[0] if children[0].type != "comment" else current.child_by_field_name("object")
             if inner is None:
                 raise self.error(current, "this member access has no object")
             current = inner
@@ -405,7 +419,8 @@ class _Compiler:
 
     def segment(self, node: Node) -> tuple[str, Node]:
         if node.type == "member_expression":
-            prop = node.child_by_field_name("property")
+            children = node.children
+            prop = children[2] if len(children) == 3 else node.child_by_field_name("property")
             if prop is None or prop.type != "property_identifier":
                 raise self.error(node, "this member cannot be read")
             return self.text(prop), prop
@@ -500,8 +515,11 @@ class _Compiler:
     # --- calls
 
     def call(self, node: Node, depth: int) -> Any:
-        callee = node.child_by_field_name("function")
-        arguments = node.child_by_field_name("arguments")
+        children = node.children
+        if len(children) == 2:  # function, arguments: read at once, the common case
+            callee, arguments = children
+        else:
+            callee, arguments = node.child_by_field_name("function"), node.child_by_field_name("arguments")
         if callee is None or arguments is None or arguments.type != "arguments":
             raise self.error(node, "templates after a call are not allowed")
         args = self.items(arguments)
@@ -577,7 +595,8 @@ class _Compiler:
             if len(args) != 1 or args[0].type != "object":
                 raise self.error(node, f"${op} takes one object of parameters")
             return self.checked(node, {op: self.constant(args[0], depth + 1)})
-        self.needs_full_check = self.needs_full_check or op in _CHECKED_OPERATIONS
+        self.has_loops = self.has_loops or op in _LOOPS
+        self.has_regex = self.has_regex or op == "regex"
         if op == "var" and len(args) == 1 and args[0].type != "array":
             return {"var": self.convert(args[0], depth + 1)}  # var's own short form, as member access gives
         return {op: [self.convert(arg, depth + 2) for arg in args]}
@@ -650,9 +669,11 @@ def expression_compile(js: str) -> Any:
     rule = compiler.program(_PARSER.parse(source).root_node)
     # The depth was checked while compiling, and parameters (durations, email events) where they stand. The
     # other limits of check_rule (loop costs, regex patterns, list lengths, size in bytes) cannot be broken in a
-    # short expression without loops or regex: only those and long texts need the whole check, which costs more
-    # than the compilation itself.
-    if compiler.needs_full_check or len(source) > _SHORT_EXPRESSION_BYTES:
+    # short expression without loops or regex; the whole check costs more than the compilation itself, so it
+    # runs only for long texts and regex, and loops have their cost counted (check_rule then says why).
+    if compiler.has_regex or len(source) > _SHORT_EXPRESSION_BYTES or (
+        compiler.has_loops and rule_cost(rule) > MAX_RULE_COST
+    ):
         problems = check_rule(rule)
         if problems:
             raise ExpressionError(problems[0])
