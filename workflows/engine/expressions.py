@@ -8,7 +8,8 @@
 Parsing: tree-sitter with its JavaScript grammar, a maintained parser with wheels, and no JavaScript engine: the
 text is only read as a syntax tree, and everything outside the subset below is refused with its line and column.
 
-The subset, and the JsonLogic each construct becomes (``_FORMS`` is the one table both directions read):
+The subset, and the JsonLogic each construct becomes (``expression_forms.FORMS`` is the one table both
+directions read; ``expression_render.py`` writes rules back):
 
 - literals: numbers, strings (``"..."``, ``'...'``, a template without ``${}``), ``true``, ``false``, ``null``,
   arrays; an object literal is a constant (JsonLogic reads a one-key object as an operation, so an object with
@@ -40,11 +41,9 @@ Where the semantics are JsonLogic's rather than JavaScript's: ``+`` adds numbers
 
 from __future__ import annotations
 
-import json
 import math
 import re
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import tree_sitter_javascript
 from tree_sitter import Language, Node, Parser
@@ -55,9 +54,24 @@ from workflows.engine.conditions import (
     CompiledRule,
     ConditionError,
     check_rule,
-    known_operators,
     rule_cost,
 )
+from workflows.engine.expression_forms import (
+    FORM_BY_JS,
+    FORMS,
+    FUNCTION_NAMES,
+    INDEX,
+    KNOWN_OPERATIONS,
+    LOOPS,
+    MAX_EXPRESSION_CHARS,
+    METHOD_NAMES,
+    OBJECT_OPERATIONS,
+    ROOTS,
+    SHORT_EXPRESSION_BYTES,
+    ExpressionError,
+    has_surrogate,
+)
+from workflows.engine.expression_render import rule_normalise, rule_render
 
 __all__ = [
     "MAX_EXPRESSION_CHARS",
@@ -67,82 +81,6 @@ __all__ = [
     "rule_normalise",
     "rule_render",
 ]
-
-MAX_EXPRESSION_CHARS = 10_000
-# Below this, an expression without loops or regex cannot reach MAX_LIST_ITEMS items (two bytes each at least),
-# MAX_RULE_BYTES or MAX_RULE_COST (a loop-free rule's cost is bounded by its size).
-_SHORT_EXPRESSION_BYTES = 2_000
-ROOTS = ("contact", "event", "enrollment", "now")
-
-
-class ExpressionError(ConditionError):
-    """Raised for an expression outside the subset or a rule that cannot be written as one; carries where."""
-
-    def __init__(self, message: str, *, line: int = 1, column: int = 1) -> None:
-        super().__init__(f"line {line}, column {column}: {message}")
-        self.message = message
-        self.line = line
-        self.column = column
-
-
-# --- the one table: JavaScript constructs and the JsonLogic operations they are ----------------------------------
-
-Kind = Literal["variadic", "binary", "unary", "method", "property", "function", "ternary"]
-
-
-@dataclass(frozen=True, slots=True)
-class _Form:
-    kind: Kind
-    js: str  # the operator, method, property or function name
-    op: str  # the JsonLogic operation
-    precedence: int = 0  # JavaScript's, for operators: what binds tighter needs no parentheses
-    arity: int = 0  # for methods and functions: the arguments besides the receiver
-
-
-_TERNARY, _OR, _AND, _EQUALITY, _RELATIONAL, _ADDITIVE, _MULTIPLICATIVE, _UNARY, _PRIMARY = range(1, 10)
-
-_FORMS: tuple[_Form, ...] = (
-    _Form("ternary", "?:", "if", _TERNARY),
-    _Form("variadic", "||", "or", _OR),
-    _Form("variadic", "&&", "and", _AND),
-    *(_Form("binary", op, op, _EQUALITY) for op in ("===", "!==", "==", "!=")),
-    *(_Form("binary", op, op, _RELATIONAL) for op in ("<", "<=", ">", ">=")),
-    _Form("variadic", "+", "+", _ADDITIVE),
-    _Form("binary", "-", "-", _ADDITIVE),
-    _Form("variadic", "*", "*", _MULTIPLICATIVE),
-    _Form("binary", "/", "/", _MULTIPLICATIVE),
-    _Form("binary", "%", "%", _MULTIPLICATIVE),
-    _Form("unary", "!", "!", _UNARY),
-    _Form("unary", "!!", "!!", _UNARY),
-    _Form("unary", "-", "-", _UNARY),
-    _Form("unary", "+", "+", _UNARY),
-    # includes: the receiver is the haystack, JsonLogic's second argument.
-    _Form("method", "includes", "in", _PRIMARY, 1),
-    _Form("method", "startsWith", "starts_with", _PRIMARY, 1),
-    _Form("method", "endsWith", "ends_with", _PRIMARY, 1),
-    _Form("method", "toLowerCase", "lower", _PRIMARY, 0),
-    _Form("method", "toUpperCase", "upper", _PRIMARY, 0),
-    _Form("property", "length", "length", _PRIMARY),
-    _Form("function", "daysSince", "days_since", _PRIMARY, 1),
-    _Form("function", "inSegment", "in_segment", _PRIMARY, 1),
-    _Form("function", "eventCount", "event_count", _PRIMARY),
-    _Form("function", "emailEvent", "email_event", _PRIMARY),
-)
-_BY_JS: dict[tuple[Kind, str], _Form] = {(form.kind, form.js): form for form in _FORMS}
-_BY_OP: dict[str, list[_Form]] = {}
-for _form in _FORMS:
-    _BY_OP.setdefault(_form.op, []).append(_form)
-_FUNCTION_NAMES = ", ".join(form.js for form in _FORMS if form.kind == "function")
-_METHOD_NAMES = ", ".join(form.js for form in _FORMS if form.kind in ("method", "property"))
-_OBJECT_OPERATIONS = ("email_event", "event_count")
-_KNOWN_OPERATIONS = known_operators()
-# What can break the evaluator's limits in a short expression: loops (their cost multiplies) and regex (its
-# pattern must compile). See expression_compile.
-_LOOPS = frozenset({"filter", "map", "reduce", "all", "some", "none"})
-_EMAIL_EVENT_KEYS = ("event", "node", "url_contains", "within")
-_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
-_OPERATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_INDEX = re.compile(r"0|[1-9][0-9]{0,15}")
 
 # Why they are refused, for the constructs people reach for most; others get a message built from the node type.
 _REFUSED = {
@@ -338,7 +276,7 @@ class _Compiler:
             text = _unescape(body)
         except ValueError as error:
             raise self.error(node, str(error)) from None
-        if "\0" in text or _has_surrogate(text):
+        if "\0" in text or has_surrogate(text):
             # Rules are stored as PostgreSQL JSON, which cannot hold these.
             raise self.error(node, "text may not hold the NUL character or a lone surrogate (\\ud800-\\udfff)")
         return text
@@ -392,7 +330,7 @@ class _Compiler:
         if current.type == "identifier":
             root = self.text(current)
             if root not in ROOTS:
-                if root.startswith("$") or root in {form.js for form in _FORMS if form.kind == "function"}:
+                if root.startswith("$") or root in {form.js for form in FORMS if form.kind == "function"}:
                     raise self.error(current, f"{root} is a function: call it, e.g. {root}(...)")
                 raise self.error(
                     current, _REFUSED.get(root) or f"unknown name {root!r}; use {', '.join(ROOTS)}"
@@ -407,7 +345,7 @@ class _Compiler:
             return {"var": ".".join(path)}
         if segments[0][0] == "length" and node.type == "member_expression":
             # (x).length.length: the outermost .length is the operation, on everything inside it.
-            form = _BY_JS[("property", "length")]
+            form = FORM_BY_JS[("property", "length")]
             inner = node.child_by_field_name("object")
             return {form.op: [self.convert(current if len(segments) == 1 else inner, depth + 2)]}
         if current.type in _REFUSED:
@@ -429,7 +367,7 @@ class _Compiler:
             raise self.error(node, "write a quoted key or a whole number between [ and ]")
         if index.type == "string":
             return self.string(index), index
-        if index.type == "number" and _INDEX.fullmatch(self.text(index)):
+        if index.type == "number" and INDEX.fullmatch(self.text(index)):
             return self.text(index), index
         raise self.error(index, 'only quoted keys (["key"]) or whole numbers ([0]) may go between [ and ]')
 
@@ -444,7 +382,7 @@ class _Compiler:
 
     def binary(self, node: Node, depth: int) -> Any:
         operator = self.operator(node)
-        form = _BY_JS.get(("variadic", operator)) or _BY_JS.get(("binary", operator))
+        form = FORM_BY_JS.get(("variadic", operator)) or FORM_BY_JS.get(("binary", operator))
         if form is None:
             raise self.error(
                 node.child_by_field_name("operator") or node,
@@ -484,7 +422,7 @@ class _Compiler:
     def unary(self, node: Node, depth: int) -> Any:
         operator = self.operator(node)
         operand = node.child_by_field_name("argument")
-        form = _BY_JS.get(("unary", operator))
+        form = FORM_BY_JS.get(("unary", operator))
         if form is None or operand is None:
             raise self.error(node, f"the operator {operator} is not available in conditions")
         if operator == "-" and operand.type == "number":
@@ -526,15 +464,15 @@ class _Compiler:
         if callee.type == "member_expression":
             return self.method(callee, args, depth)
         if callee.type != "identifier":
-            raise self.error(callee, "only the functions " + _FUNCTION_NAMES + " and methods can be called")
+            raise self.error(callee, "only the functions " + FUNCTION_NAMES + " and methods can be called")
         name = self.text(callee)
         if name == "$":
             return self.generic_call(node, args, depth)
         if name.startswith("$"):
             return self.operation_call(node, name[1:], callee, args, depth)
-        form = _BY_JS.get(("function", name))
+        form = FORM_BY_JS.get(("function", name))
         if form is None:
-            raise self.error(callee, f"unknown function {name!r}; use {_FUNCTION_NAMES} or a $operation(...)")
+            raise self.error(callee, f"unknown function {name!r}; use {FUNCTION_NAMES} or a $operation(...)")
         if form.op == "event_count":
             rule = self.event_count(node, args)
         elif form.op == "email_event":
@@ -555,9 +493,9 @@ class _Compiler:
         if receiver is None or name_node is None:
             raise self.error(callee, "this method cannot be called")
         name = self.text(name_node)
-        form = _BY_JS.get(("method", name))
+        form = FORM_BY_JS.get(("method", name))
         if form is None:
-            raise self.error(name_node, f"unknown method {name!r}; use {_METHOD_NAMES}")
+            raise self.error(name_node, f"unknown method {name!r}; use {METHOD_NAMES}")
         self.arity(callee, name, args, form.arity)
         subject = self.convert(receiver, depth + 2)
         rest = [self.convert(arg, depth + 2) for arg in args]
@@ -589,13 +527,13 @@ class _Compiler:
         return rule
 
     def operation_call(self, node: Node, op: str, callee: Node, args: list[Node], depth: int) -> Any:
-        if op not in _KNOWN_OPERATIONS:
-            raise self.error(callee, f"unknown operation {op!r}; use one of {', '.join(sorted(_KNOWN_OPERATIONS))}")
-        if op in _OBJECT_OPERATIONS:
+        if op not in KNOWN_OPERATIONS:
+            raise self.error(callee, f"unknown operation {op!r}; use one of {', '.join(sorted(KNOWN_OPERATIONS))}")
+        if op in OBJECT_OPERATIONS:
             if len(args) != 1 or args[0].type != "object":
                 raise self.error(node, f"${op} takes one object of parameters")
             return self.checked(node, {op: self.constant(args[0], depth + 1)})
-        self.has_loops = self.has_loops or op in _LOOPS
+        self.has_loops = self.has_loops or op in LOOPS
         self.has_regex = self.has_regex or op == "regex"
         if op == "var" and len(args) == 1 and args[0].type != "array":
             return {"var": self.convert(args[0], depth + 1)}  # var's own short form, as member access gives
@@ -637,14 +575,7 @@ def _unescape(body: str) -> str:
 
     text = _ESCAPE.sub(replace, body) if "\\" in body else body
     # "\ud83d\ude00" is one character, as in JavaScript; a lone surrogate stays as it is.
-    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass") if _has_surrogate(text) else text
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _has_surrogate(text: str) -> bool:
-    return _SURROGATE.search(text) is not None
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass") if has_surrogate(text) else text
 
 
 def expression_compile(js: str) -> Any:
@@ -671,7 +602,7 @@ def expression_compile(js: str) -> Any:
     # other limits of check_rule (loop costs, regex patterns, list lengths, size in bytes) cannot be broken in a
     # short expression without loops or regex; the whole check costs more than the compilation itself, so it
     # runs only for long texts and regex, and loops have their cost counted (check_rule then says why).
-    if compiler.has_regex or len(source) > _SHORT_EXPRESSION_BYTES or (
+    if compiler.has_regex or len(source) > SHORT_EXPRESSION_BYTES or (
         compiler.has_loops and rule_cost(rule) > MAX_RULE_COST
     ):
         problems = check_rule(rule)
@@ -679,196 +610,3 @@ def expression_compile(js: str) -> Any:
             raise ExpressionError(problems[0])
     return rule
 
-
-# --- rendering -----------------------------------------------------------------------------------------------------
-
-
-def rule_normalise(rule: Any) -> Any:
-    """Return ``rule`` with every operation's arguments as a list (``{"!": x}`` is ``{"!": [x]}``); the form in
-    which a rule and the compilation of its rendering are equal."""
-    if isinstance(rule, list):
-        return [rule_normalise(item) for item in rule]
-    if isinstance(rule, dict) and len(rule) == 1:
-        ((op, args),) = rule.items()
-        if op in _OBJECT_OPERATIONS:
-            return rule
-        return {op: [rule_normalise(arg) for arg in (args if isinstance(args, list) else [args])]}
-    return rule
-
-
-def _js_string(text: str) -> str:
-    rendered = json.dumps(text, ensure_ascii=False)
-    if _has_surrogate(rendered):
-        rendered = "".join(f"\\u{ord(char):04x}" if "\ud800" <= char <= "\udfff" else char for char in rendered)
-    return rendered
-
-
-def _js_number(value: int | float) -> str:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ExpressionError(f"{value} is not a JSON number and cannot be written")
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-class _Renderer:
-    __slots__ = ()
-
-    def render(self, rule: Any, depth: int) -> tuple[str, int]:
-        """Return the expression of ``rule`` and the precedence of its outermost construct."""
-        if depth > 2 * MAX_DEPTH:
-            raise ExpressionError(f"the rule is nested more than {MAX_DEPTH} levels deep")
-        if rule is None:
-            return "null", _PRIMARY
-        if isinstance(rule, bool):
-            return ("true" if rule else "false"), _PRIMARY
-        if isinstance(rule, (int, float)):
-            text = _js_number(rule)
-            return text, (_UNARY if text.startswith("-") else _PRIMARY)
-        if isinstance(rule, str):
-            return _js_string(rule), _PRIMARY
-        if isinstance(rule, list):
-            return "[" + ", ".join(self.render(item, depth + 1)[0] for item in rule) + "]", _PRIMARY
-        if isinstance(rule, dict):
-            if len(rule) != 1:
-                return self.constant(rule, depth), _PRIMARY
-            ((op, args),) = rule.items()
-            if not isinstance(op, str):
-                raise ExpressionError("an operation's name must be text")
-            return self.operation(op, args, depth)
-        raise ExpressionError(f"a {type(rule).__name__} is not a JSON value")
-
-    def constant(self, value: Any, depth: int) -> str:
-        if depth > 2 * MAX_DEPTH:
-            raise ExpressionError(f"the rule is nested more than {MAX_DEPTH} levels deep")
-        if isinstance(value, dict):
-            entries = (
-                f"{key if _IDENTIFIER.fullmatch(str(key)) else _js_string(str(key))}: {self.constant(item, depth + 1)}"
-                for key, item in value.items()
-            )
-            return "{" + ", ".join(entries) + "}"
-        if isinstance(value, list):
-            return "[" + ", ".join(self.constant(item, depth + 1) for item in value) + "]"
-        return self.render(value, depth)[0]
-
-    def operation(self, op: str, args: Any, depth: int) -> tuple[str, int]:
-        if op == "var":
-            chain = _var_chain(args)
-            if chain is not None:
-                return chain, _PRIMARY
-        elif op in _OBJECT_OPERATIONS:
-            return self.object_operation(op, args, depth), _PRIMARY
-        else:
-            listed = args if isinstance(args, list) else [args]
-            for form in _BY_OP.get(op, ()):
-                rendered = self.sugar(form, listed, depth)
-                if rendered is not None:
-                    return rendered
-        return self.call_form(op, args, depth), _PRIMARY
-
-    def operand(self, rule: Any, depth: int, *, parenthesize_at: int) -> str:
-        """Return ``rule`` rendered, in parentheses when its precedence is ``parenthesize_at`` or lower."""
-        text, precedence = self.render(rule, depth + 1)
-        return f"({text})" if precedence <= parenthesize_at else text
-
-    def sugar(self, form: _Form, args: list[Any], depth: int) -> tuple[str, int] | None:
-        """Return ``args`` written with ``form``, or None when the form does not fit them."""
-        prec = form.precedence
-        if form.kind == "variadic" and len(args) >= 2:
-            if form.op == "+" and any(isinstance(arg, str) for arg in args):
-                return None  # "a" + x is refused by the compiler (it would not concatenate)
-            first = self.operand(args[0], depth, parenthesize_at=prec - 1)
-            if _is_op(args[0], form.op):
-                first = f"({first})"  # (a && b) && c: a nested operation, which a bare chain would flatten
-            rest = [self.operand(arg, depth, parenthesize_at=prec) for arg in args[1:]]
-            return f" {form.js} ".join([first, *rest]), prec
-        if form.kind == "binary" and len(args) == 2:
-            left = self.operand(args[0], depth, parenthesize_at=prec - 1)
-            right = self.operand(args[1], depth, parenthesize_at=prec)
-            return f"{left} {form.js} {right}", prec
-        if form.kind == "unary" and len(args) == 1:
-            (arg,) = args
-            # Every unary operand in parentheses: -(5) is an operation (-5 is a number), !(!x) is two (!!x is
-            # one), and - -x must not become the token --.
-            text = self.operand(arg, depth, parenthesize_at=_UNARY)
-            if form.js == "-" and _is_number(arg) and not text.startswith("("):
-                text = f"({text})"
-            return f"{form.js}{text}", _UNARY
-        if form.kind == "ternary" and len(args) >= 3 and len(args) % 2 == 1:
-            parts = []
-            for index in range(0, len(args) - 1, 2):
-                condition = self.operand(args[index], depth, parenthesize_at=_TERNARY)
-                consequence = self.operand(args[index + 1], depth, parenthesize_at=_TERNARY)
-                parts.append(f"{condition} ? {consequence} : ")
-            return "".join(parts) + self.operand(args[-1], depth, parenthesize_at=_TERNARY), _TERNARY
-        if form.kind == "method" and len(args) == form.arity + 1:
-            receiver, rest = (args[-1], args[:-1]) if form.op == "in" else (args[0], args[1:])
-            listed = ", ".join(self.render(arg, depth + 1)[0] for arg in rest)
-            return f"{self.receiver(receiver, depth)}.{form.js}({listed})", _PRIMARY
-        if form.kind == "property" and len(args) == 1:
-            receiver = self.receiver(args[0], depth)
-            if _is_op(args[0], "var") and _var_chain(args[0]["var"]) is not None:
-                receiver = f"({receiver})"  # contact.name.length would be the var path "contact.name.length"
-            return f"{receiver}.{form.js}", _PRIMARY
-        if form.kind == "function" and form.arity and len(args) == form.arity:
-            return f"{form.js}({', '.join(self.render(arg, depth + 1)[0] for arg in args)})", _PRIMARY
-        return None
-
-    def receiver(self, rule: Any, depth: int) -> str:
-        text, precedence = self.render(rule, depth + 1)
-        return f"({text})" if precedence < _PRIMARY or _is_number(rule) or (isinstance(rule, dict) and len(rule) != 1) else text
-
-    def object_operation(self, op: str, args: Any, depth: int) -> str:
-        if isinstance(args, dict) and all(isinstance(value, str) for value in args.values()):
-            if op == "event_count" and "type" in args and set(args) <= {"type", "within"}:
-                listed = [args["type"], *([args["within"]] if "within" in args else [])]
-                return "eventCount(" + ", ".join(_js_string(item) for item in listed) + ")"
-            if op == "email_event" and set(args) <= set(_EMAIL_EVENT_KEYS):
-                return f"emailEvent({self.constant(args, depth + 1)})"
-        if isinstance(args, dict):
-            return f"${op}({self.constant(args, depth + 1)})"
-        return self.call_form(op, args, depth)
-
-    def call_form(self, op: str, args: Any, depth: int) -> str:
-        listed = args if isinstance(args, list) else [args]
-        rendered = [self.render(arg, depth + 1)[0] for arg in listed]
-        if _OPERATION_NAME.fullmatch(op):
-            return f"${op}({', '.join(rendered)})"
-        return f"$({', '.join([_js_string(op), *rendered])})"
-
-
-def _is_op(rule: Any, *ops: str) -> bool:
-    return isinstance(rule, dict) and len(rule) == 1 and next(iter(rule)) in ops
-
-
-def _is_number(rule: Any) -> bool:
-    return isinstance(rule, (int, float)) and not isinstance(rule, bool)
-
-
-def _var_chain(args: Any) -> str | None:
-    """Return ``contact.fields["a b"]`` for the var path ``contact.fields.a b``, or None when it is no chain."""
-    if isinstance(args, list) and len(args) == 1:
-        (args,) = args
-    if not isinstance(args, str):
-        return None
-    root, *segments = args.split(".")
-    if root not in ROOTS or any(not segment for segment in segments):
-        return None
-    text = root
-    for segment in segments:
-        if _INDEX.fullmatch(segment):
-            text += f"[{segment}]"
-        elif _IDENTIFIER.fullmatch(segment):
-            text += f".{segment}"
-        else:
-            text += f"[{_js_string(segment)}]"
-    return text
-
-
-_RENDERER = _Renderer()
-
-
-def rule_render(rule: Any) -> str:
-    """Return an expression that compiles back to ``rule`` (up to ``rule_normalise``); raise ``ExpressionError``
-    for a value that is not JSON. Operations without sugar are written ``$name(...)`` or ``$("name", ...)``."""
-    text, _ = _RENDERER.render(rule, 1)
-    # A statement cannot start with an object literal: it would be read as a block.
-    return f"({text})" if isinstance(rule, dict) and len(rule) != 1 else text
