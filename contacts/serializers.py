@@ -6,6 +6,7 @@ from contacts.models import Contact, Segment
 from penguinflow.common.fields import StrictCharField
 from penguinflow.common.validators import StorableJSONField, StrictJSONObjectField, TimeZoneField
 from workflows.engine.conditions import check_rule
+from workflows.engine.expressions import ExpressionError, expression_compile
 
 
 def tag_field() -> serializers.CharField:
@@ -53,6 +54,13 @@ class SegmentSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def validate_rule(self, rule):
+        if isinstance(rule, dict) and set(rule) == {"js"}:  # an expression (CONTRACT §7a): its JsonLogic is stored
+            if not isinstance(rule["js"], str):
+                raise serializers.ValidationError("js must be an expression, as text.")
+            try:
+                rule = expression_compile(rule["js"])
+            except ExpressionError as error:
+                raise serializers.ValidationError(str(error)) from None
         problems = check_rule(rule)
         if problems:
             raise serializers.ValidationError(" ".join(problems))

@@ -32,7 +32,9 @@ EMBEDDED_REDIS_PORT = 6390
 ENGINE_VENV = VAR / "engine-venv"
 # What the engine (workflows/engine and the node-type declarations) imports, then what its tests use. The versions
 # are read from pyproject.toml, so that the two environments cannot drift apart.
-ENGINE_PACKAGES = ("pydantic", "python-dateutil", "tzdata", "panzi-json-logic", "google-re2", "python-liquid")
+ENGINE_PACKAGES = ("pydantic", "python-dateutil", "tzdata", "panzi-json-logic", "google-re2", "python-liquid",
+    "tree-sitter", "tree-sitter-javascript",
+)
 ENGINE_TEST_PACKAGES = ("pytest", "hypothesis", "jsonschema")
 
 

@@ -28,7 +28,8 @@ DURATION_PATTERN = r"^P(?:\d{1,6}W|(?=\d|T\d)(?:\d{1,6}D)?(?:T(?=\d)(?:\d{1,6}H)
 UNTIL_PATTERN = r"^P(?:[1-9]\d{0,2}D|[1-9]\d?W|T[1-9]\d{0,3}[HM])$"
 
 # Any JSON value is stored; `validate` (and so `publish`) reports a rule with unknown operations.
-RULE = {**ANY_JSON_VALUE, "description": "A JsonLogic rule (CONTRACT §7)."}
+RULE = {**ANY_JSON_VALUE, "description": 'A JsonLogic rule (CONTRACT §7), or `{"js": "<expression>"}` (§7a), '
+                                          "which is compiled and stored as its JsonLogic."}
 
 GRAPH_NODE = {
     "type": "object",

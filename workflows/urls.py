@@ -2,6 +2,7 @@ from django.urls import path
 
 from penguinflow.common.api import OptionalSlashRouter
 from workflows.executions import ExecutionViewSet, NodeTypesView
+from workflows.expression_views import ExpressionCompileView, ExpressionRenderView
 from workflows.node_test_views import NodeTypeTestView
 from workflows.preset_views import ActionTemplatesView, TriggerTemplatesView
 from workflows.views import WorkflowViewSet
@@ -16,6 +17,8 @@ urlpatterns = [
     path("node-types/<str:node_type>/test", NodeTypeTestView.as_view(), name="node-type-test"),
     path("trigger-templates", TriggerTemplatesView.as_view(), name="trigger-templates"),
     path("action-templates", ActionTemplatesView.as_view(), name="action-templates"),
+    path("expressions/compile", ExpressionCompileView.as_view(), name="expressions-compile"),
+    path("expressions/render", ExpressionRenderView.as_view(), name="expressions-render"),
     path("hooks/workflows/<str:token>", WorkflowWebhookView.as_view(), name="workflow-webhook"),
     *router.urls,
 ]

@@ -12,6 +12,7 @@ from typing import Any
 from penguinflow.common.errors import InvalidInput
 from workflows.engine.errors import EngineInputError
 from workflows.engine.graph import Graph, WorkflowSettings
+from workflows.engine.graph_expressions import graph_expressions_compile
 from workflows.engine.validation import split_issues, validate
 from workflows.models import Workflow, WorkflowVersion
 
@@ -22,9 +23,14 @@ def _prefixed(details: dict[str, str], path: str) -> dict[str, str]:
 
 def parse_graph(obj: Any, *, path: str = "graph") -> Graph:
     try:
-        return Graph.from_builder(obj)
+        graph = Graph.from_builder(obj)
     except EngineInputError as error:
         raise InvalidInput("The graph is malformed.", details=_prefixed(error.details, path)) from error
+    try:
+        # Expressions in rules are compiled here, once, for every graph the API receives (CONTRACT §7a).
+        return graph_expressions_compile(graph, path=path)
+    except EngineInputError as error:
+        raise InvalidInput(error.message, details=error.details) from error
 
 
 def parse_settings(obj: Any) -> WorkflowSettings:

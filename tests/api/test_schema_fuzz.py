@@ -141,6 +141,17 @@ def beyond_the_schema(case) -> str | None:
 
         if check_rule(body["rule"]):
             return "a JsonLogic rule with unknown operations or bad arguments"
+    if _kind_of(case.path) == "expressions":
+        from workflows.engine.conditions import check_rule
+        from workflows.engine.expressions import ExpressionError, expression_compile
+
+        if case.path.endswith("/render") and check_rule(body.get("rule")):
+            return "a JsonLogic rule with unknown operations or bad arguments"
+        try:
+            if case.path.endswith("/compile"):
+                expression_compile(body.get("js"))
+        except ExpressionError:
+            return "an expression outside the subset of CONTRACT §7a"
     if _kind_of(case.path) == "templates" and not case.path.endswith("/preview/"):
         from templates.authoring import template_syntax_errors
 

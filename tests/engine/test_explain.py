@@ -21,7 +21,8 @@ def test_a_rule_that_holds_has_nothing_to_explain():
 def test_an_and_is_explained_by_its_first_false_clause_only():
     rule = {"and": [{">": [{"var": "contact.score"}, 50]}, {"in": ["vip", {"var": "contact.tags"}]}]}
     assert rule_explain(rule, DATA, now=NOW) == [
-        {"clause": {">": [{"var": "contact.score"}, 50]}, "result": False, "values": {"contact.score": 10}},
+        {"clause": {">": [{"var": "contact.score"}, 50]}, "js": "contact.score > 50", "result": False,
+         "values": {"contact.score": 10}},
     ]
 
 

@@ -249,3 +249,19 @@ def test_a_task_is_shown_rendered_and_not_created(api, workspace):
     task = body["would"]["actions"][0]["task"]
     assert task["title"] == "Call Ada" and task["assignee_email"] == "sales@example.com" and task["due_at"]
     assert not Task.objects.exists()
+
+
+def test_a_filter_written_as_an_expression_is_tested_and_explained_as_one(api):
+    body = _test(api, "trigger_event", config={"event": "page.viewed", "filter": {
+        "js": 'event.properties.url.includes("/pricing") && contact.score >= 50'}},
+        contact={"score": 10}, event={"type": "page.viewed", "properties": {"url": "/pricing"}}).json()
+    assert body["fires"] is False
+    clause = next(reason for reason in body["reasons"] if isinstance(reason, dict))
+    assert clause["js"] == "contact.score >= 50"
+    assert clause["values"] == {"contact.score": 10}
+
+
+def test_an_expression_that_does_not_compile_is_a_400_with_its_position(api):
+    response = _test(api, "condition", config={"rule": {"js": "contact.score >>> 2"}}, contact={})
+    assert response.status_code == 400
+    assert "config" in str(response.json()["error"]["details"])

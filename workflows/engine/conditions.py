@@ -11,6 +11,11 @@ A rule sees ``{"contact": {...}, "event": {...}, "enrollment": {...}, "now": "<I
 that read history (``email_event``, ``event_count``, ``in_segment``) go through the ``ActivityPort``, and
 ``days_since`` uses the injected clock, so evaluation is deterministic for a given clock and port.
 
+Operations added for the string methods of expressions (CONTRACT §7a; ``expressions.py``):
+``{"starts_with": [text, prefix]}``, ``{"ends_with": [text, suffix]}`` (false when the value is not text),
+``{"lower": [text]}``, ``{"upper": [text]}`` (null when not text), ``{"length": [text or list]}`` (characters
+or items; null otherwise).
+
 Every rule has a budget of ``MAX_RULE_COST`` operations (one operation: one call of a compiled node). Without
 loops a rule's cost is bounded by its size; ``filter``, ``map``, ``reduce``, ``all``, ``some`` and ``none``
 multiply the cost of their body by the length of their list, so a rule of a few kilobytes could ask for millions.
@@ -209,7 +214,38 @@ def _in_segment(scope: Scope, segment_id: Any = None, *_ignored: Any) -> bool:
     return bool(_activity(scope, "in_segment").in_segment(contact_id=scope.contact_id, segment_id=segment_id))
 
 
+# The string methods of expressions (CONTRACT §7a: startsWith, endsWith, toLowerCase, toUpperCase, length) have
+# no JsonLogic operation that gives JavaScript's answer (``substr`` and ``regex`` cannot take a prefix from the
+# data), so they are operations of their own. Like ``in``, they answer false or null for a value that is not
+# text (JavaScript would throw), and ``length`` counts characters (code points), as ``var``'s ".length" does.
+
+
+def _starts_with(scope: Scope, value: Any = None, prefix: Any = None, *_ignored: Any) -> bool:
+    return isinstance(value, str) and value.startswith(to_string(prefix))
+
+
+def _ends_with(scope: Scope, value: Any = None, suffix: Any = None, *_ignored: Any) -> bool:
+    return isinstance(value, str) and value.endswith(to_string(suffix))
+
+
+def _lower(scope: Scope, value: Any = None, *_ignored: Any) -> str | None:
+    return value.lower() if isinstance(value, str) else None
+
+
+def _upper(scope: Scope, value: Any = None, *_ignored: Any) -> str | None:
+    return value.upper() if isinstance(value, str) else None
+
+
+def _length(scope: Scope, value: Any = None, *_ignored: Any) -> int | None:
+    return len(value) if isinstance(value, (str, list)) else None
+
+
 _POSITIONAL_CUSTOM: dict[str, Callable[..., Any]] = {
+    "starts_with": _starts_with,
+    "ends_with": _ends_with,
+    "lower": _lower,
+    "upper": _upper,
+    "length": _length,
     "contains": _contains,
     "regex": _regex_match,
     "days_since": _days_since,

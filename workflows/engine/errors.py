@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-__all__ = ["EngineInputError", "field_path", "pydantic_details"]
+__all__ = ["EngineInputError", "error_path", "field_path", "pydantic_details"]
 
 
 class EngineInputError(ValueError):
@@ -71,10 +71,15 @@ def pydantic_details(error: ValidationError, *, prefix: str = "") -> dict[str, s
     """Map a pydantic ``ValidationError`` to ``{field path: message}``, first message per path."""
     details: dict[str, str] = {}
     for item in error.errors(include_url=False):
-        # Union members report under their type name ("function-after[...]", "str"): drop those parts.
-        location = [part for part in item["loc"] if isinstance(part, int) or not _is_union_tag(str(part))]
-        details.setdefault(field_path(location, prefix=prefix), _message(item))
+        details.setdefault(error_path(item, prefix=prefix), _message(item))
     return details
+
+
+def error_path(item: Mapping[str, Any], *, prefix: str = "") -> str:
+    """Return the field path of one of a ``ValidationError``'s errors."""
+    # Union members report under their type name ("function-after[...]", "str"): drop those parts.
+    location = [part for part in item["loc"] if isinstance(part, int) or not _is_union_tag(str(part))]
+    return field_path(location, prefix=prefix)
 
 
 def _is_union_tag(part: str) -> bool:

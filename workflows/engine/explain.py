@@ -10,10 +10,13 @@ history as the rule, so the explanation cannot disagree with the evaluation it e
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
 from workflows.engine.conditions import ConditionError, compile_rule, truthy
+from workflows.engine.expression_render import rule_render
+from workflows.engine.expressions import ExpressionError
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -36,8 +39,9 @@ def rule_explain(
 ) -> list[dict[str, Any]]:
     """Return the clauses that make ``rule`` false for ``data`` (empty when it holds).
 
-    Each clause is ``{"clause": <JsonLogic>, "result": <value>, "values": {<argument>: <value>}}``; a clause that
-    could not be evaluated has ``"error"`` instead of ``"result"``.
+    Each clause is ``{"clause": <JsonLogic>, "js": <the clause as an expression>, "result": <value>,
+    "values": {<argument>: <value>}}``; a clause that could not be evaluated has ``"error"`` instead of
+    ``"result"``.
     """
 
     def value_of(part: Any) -> Any:
@@ -72,6 +76,10 @@ def _operation(rule: Any) -> tuple[str | None, list[Any]]:
 
 def _clause(rule: Any, value_of, *, error: str | None = None) -> dict[str, Any]:
     clause: dict[str, Any] = {"clause": rule}
+    # How the builder's expression view writes it; a value that is not JSON (refused before a rule is stored)
+    # has no expression, and its JsonLogic says it all.
+    with contextlib.suppress(ExpressionError):
+        clause["js"] = rule_render(rule)
     if error is not None:
         clause["error"] = error
     else:

@@ -21,7 +21,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from workflows.engine.errors import EngineInputError, pydantic_details
-from workflows.engine.types import Duration, EventType, Rule, TimeZoneName
+from workflows.engine.types import Duration, EventType, Rule, TimeZoneName, expression_positions
 
 __all__ = [
     "DEFAULT_BRANCH",
@@ -385,9 +385,11 @@ class WorkflowSettings(_Frozen):
         try:
             return cls.model_validate(dict(data or {}))
         except ValidationError as error:
-            raise SettingsFormatError(
-                "The workflow settings are invalid.", details=pydantic_details(error, prefix="settings")
-            ) from None
+            details: dict[str, Any] = pydantic_details(error, prefix="settings")
+            positions = expression_positions(error, prefix="settings")
+            if positions:
+                details["expressions"] = positions  # where each expression went wrong, as numbers (CONTRACT §7a)
+            raise SettingsFormatError("The workflow settings are invalid.", details=details) from None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the settings as JSON."""

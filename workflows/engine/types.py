@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import time
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, ValidationInfo, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from workflows.engine.durations import parse_duration
+from workflows.engine.errors import error_path
+from workflows.engine.expressions import ExpressionError, expression_compile
 
 __all__ = [
     "EVENT_TYPES",
     "EVENT_TYPE_PATTERN",
+    "EXPRESSIONS_COMPILED",
     "WEEKDAYS",
     "ClockTime",
     "Duration",
@@ -23,6 +28,7 @@ __all__ = [
     "Rule",
     "TimeZoneName",
     "Weekday",
+    "expression_positions",
     "is_zone_name",
     "parse_clock_time",
     "zone",
@@ -151,10 +157,47 @@ ClockTime = Annotated[
     WithJsonSchema({"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"}),
 ]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+# The key of a validation context under which ``Rule`` records what it compiled: {id(source): (source, rule)}.
+EXPRESSIONS_COMPILED = "expressions_compiled"
+
+
+def _compile_expression(value: Any, info: ValidationInfo) -> Any:
+    """Return the JsonLogic of ``{"js": "<expression>"}`` (CONTRACT §7a); any other value is a rule as it is."""
+    if not (isinstance(value, Mapping) and len(value) == 1 and "js" in value):
+        return value
+    source = value["js"]
+    if not isinstance(source, str):
+        raise PydanticCustomError("expression", "js must be an expression, as text", {"line": 1, "column": 1})
+    try:
+        rule = expression_compile(source)
+    except ExpressionError as error:
+        raise PydanticCustomError(
+            "expression", "{text}", {"text": str(error), "line": error.line, "column": error.column}
+        ) from None
+    if isinstance(info.context, dict) and EXPRESSIONS_COMPILED in info.context:
+        info.context[EXPRESSIONS_COMPILED][id(value)] = (value, rule)
+    return rule
+
+
+def expression_positions(error: ValidationError, *, prefix: str = "") -> list[dict[str, Any]]:
+    """Return ``[{path, line, column, message}]`` for the expressions of ``error`` that did not compile."""
+    return [
+        {"path": error_path(item, prefix=prefix), "line": item["ctx"]["line"], "column": item["ctx"]["column"],
+         "message": item["msg"]}
+        for item in error.errors(include_url=False)
+        if item["type"] == "expression"
+    ]
+
+
 # A JsonLogic rule is any JSON value; which operations it may use is checked by validation (conditions.check_rule).
+# ``{"js": "<expression>"}`` is accepted in its place and compiled here, the one place every rule is read through.
 Rule = Annotated[
     Any,
-    WithJsonSchema({"description": "A JsonLogic rule", "type": ["object", "boolean"]}),
+    BeforeValidator(_compile_expression),
+    WithJsonSchema({
+        "description": 'A JsonLogic rule, or {"js": "<expression>"} (CONTRACT §7a), stored as its JsonLogic',
+        "type": ["object", "boolean"],
+    }),
 ]
 
 
