@@ -1,0 +1,154 @@
+"""One outbound HTTP request, made to the address the guard checked.
+
+The host is resolved once (``resolver``, injectable: a function host, port -> addresses); every address it
+resolves to must be allowed, and the connection goes to the first of them, so a DNS answer that changes between
+the check and the connection (rebinding) changes nothing. Over HTTPS the TLS handshake still names and verifies
+the host (SNI and certificate), and the Host header is the host as written. urllib3 does the HTTP: its
+connection pool takes an address to connect to apart from the name to verify (``server_hostname``,
+``assert_hostname``), which is exactly the pinning this needs. Redirects are never followed (a 3xx is the
+answer), the whole exchange has one deadline, and at most ``max_body`` bytes of the answer are read.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import urllib3
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from penguinflow.outbound.addresses import IPAddress, Network, OutboundRefused, refusal, target_of
+
+__all__ = ["MAX_BODY_BYTES", "MAX_TIMEOUT_S", "OutboundFailed", "OutboundResponse", "Resolver", "send",
+           "system_resolver"]
+
+MAX_TIMEOUT_S = 30
+MAX_BODY_BYTES = 64 * 1024
+_CHUNK = 16 * 1024
+
+Resolver = Callable[[str, int], list[IPAddress]]
+
+
+def system_resolver(host: str, port: int) -> list[IPAddress]:
+    """The machine's resolver (getaddrinfo): every address of ``host``, in its order."""
+    from ipaddress import ip_address
+
+    try:
+        answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise OutboundFailed(f"{host} could not be resolved ({error.strerror}).") from None
+    # sockaddr[0] of an IPv6 answer may carry a zone id ("fe80::1%eth0"): keep the address part.
+    return list(dict.fromkeys(ip_address(str(answer[4][0]).split("%", 1)[0]) for answer in answers))
+
+
+class OutboundFailed(Exception):
+    """The request was allowed but did not get an answer (DNS, connection, TLS, timeout): worth a retry."""
+
+
+@dataclass(frozen=True)
+class OutboundResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    truncated: bool
+    address: str
+    elapsed_ms: int
+
+
+def checked_address(host_address: IPAddress | None, host: str, port: int, *, allowed: Iterable[Network],
+                    resolver: Resolver) -> IPAddress:
+    """Return the address to connect to: the literal one, or the first the name resolves to, once every one
+    of them is allowed (OutboundRefused otherwise)."""
+    allowed = tuple(allowed)
+    addresses = [host_address] if host_address is not None else resolver(host, port)
+    if not addresses:
+        raise OutboundFailed(f"{host} resolved to no address.")
+    for address in addresses:
+        reason = refusal(address, allowed)
+        if reason is not None:
+            named = "" if host_address is not None else f"{host} resolves to {address}: "
+            raise OutboundRefused(f"{named}{reason}; outbound requests may not reach it.")
+    return addresses[0]
+
+
+def send(
+    *,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes | None,
+    timeout_s: float,
+    allowed: Iterable[Network] = (),
+    resolver: Resolver = system_resolver,
+    max_body: int = MAX_BODY_BYTES,
+) -> OutboundResponse:
+    """Make the request to the checked address and return the answer (status, headers, at most ``max_body``
+    bytes of body). Raise OutboundRefused (never worth a retry) or OutboundFailed (may work later)."""
+    started = time.monotonic()
+    deadline = started + min(timeout_s, MAX_TIMEOUT_S)
+    target = target_of(url)
+    address = checked_address(target.address, target.host, target.port, allowed=allowed, resolver=resolver)
+    pool = _pool(target.scheme, target.host, target.port, address, deadline)
+    path = target.parts.path or "/"
+    if target.parts.query:
+        path += "?" + target.parts.query
+    default_port = 443 if target.scheme == "https" else 80
+    host_header = target.parts.hostname if target.port == default_port else f"{target.parts.hostname}:{target.port}"
+    if ":" in (target.parts.hostname or ""):
+        host_header = f"[{target.parts.hostname}]" + ("" if target.port == default_port else f":{target.port}")
+    try:
+        with pool:
+            response = pool.urlopen(method, path, body=body, headers={"Host": host_header, **headers},
+                                    redirect=False, retries=False, preload_content=False, assert_same_host=False)
+            try:
+                content, truncated = _read_capped(response, max_body, deadline)
+            finally:
+                response.release_conn()
+    except OutboundFailed:
+        raise
+    except (Urllib3Error, OSError) as error:
+        raise OutboundFailed(_failure_text(error, address)) from None
+    return OutboundResponse(status=response.status,
+                            headers={name.lower(): value for name, value in response.headers.items()},
+                            body=content, truncated=truncated, address=str(address),
+                            elapsed_ms=round((time.monotonic() - started) * 1000))
+
+
+def _pool(scheme: str, host: str, port: int, address: IPAddress, deadline: float) -> urllib3.HTTPConnectionPool:
+    remaining = max(deadline - time.monotonic(), 0.001)
+    timeout = urllib3.Timeout(connect=remaining, read=remaining)
+    if scheme == "https":
+        # Connect to the checked address; name the host in SNI and verify the certificate against it.
+        return urllib3.HTTPSConnectionPool(str(address), port, timeout=timeout, maxsize=1, retries=False,
+                                           server_hostname=host, assert_hostname=host, cert_reqs="CERT_REQUIRED")
+    return urllib3.HTTPConnectionPool(str(address), port, timeout=timeout, maxsize=1, retries=False)
+
+
+def _read_capped(response, max_body: int, deadline: float) -> tuple[bytes, bool]:
+    """Read at most ``max_body`` bytes before the deadline; each wait for data gets only the time that is left."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < max_body:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise OutboundFailed("The receiver did not answer within the timeout.")
+        sock = getattr(response.connection, "sock", None)
+        if sock is not None:
+            sock.settimeout(remaining)
+        chunk = response.read(min(_CHUNK, max_body - size), decode_content=False)
+        if not chunk:
+            return b"".join(chunks), False
+        chunks.append(chunk)
+        size += len(chunk)
+    # One byte more tells a body of exactly max_body bytes from a longer one.
+    more = response.read(1, decode_content=False) if time.monotonic() < deadline else b""
+    return b"".join(chunks), bool(more)
+
+
+def _failure_text(error: BaseException, address: IPAddress) -> str:
+    text = str(error) or type(error).__name__
+    if "timed out" in text.lower() or "timeout" in type(error).__name__.lower():
+        return f"The receiver ({address}) did not answer within the timeout."
+    return f"The request to {address} failed: {text}"
