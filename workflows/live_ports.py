@@ -31,6 +31,7 @@ from templates.rendering import text_env
 from workflows.email_port import send_through_outbox
 from workflows.engine.ports import EmailResult, PortError, Ports, WebhookResult
 from workflows.engine.registry import registry
+from workflows.webhook_port import LiveWebhooks
 
 logger = logging.getLogger(__name__)
 liquid = text_env  # the email templates' budgeted environment: a field value is a template too
@@ -346,7 +347,7 @@ def live_ports(*, book: ContactBook, origin: Origin, workspace, pending: list[Pe
         email=LiveEmail(book, origin, workspace),
         tasks=LiveTasks(book, workspace),
         notify=unavailable["notify"],
-        webhooks=unavailable["webhooks"],
+        webhooks=LiveWebhooks(book, workspace),
         workflows=LiveWorkflows(pending),
         activity=activity,
     )

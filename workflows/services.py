@@ -16,6 +16,7 @@ from contacts.models import Contact, Segment, Suppression, email_hash
 from contacts.selectors import segment_contacts
 from penguinflow.common.errors import Conflict, InvalidInput, InvalidTransition, NotAllowedNow
 from penguinflow.common.states import transition
+from penguinflow.outbound.addresses import allowed_networks, literal_url_refusal
 from workflows import version_graphs as graphs
 from workflows.counters import Counters
 from workflows.engine.errors import EngineInputError
@@ -211,6 +212,19 @@ def _unavailable_errors(graph) -> list[dict[str, Any]]:
     ]
 
 
+def _refused_webhook_urls(graph) -> list[dict[str, Any]]:
+    """Refuse webhook URLs the outbound guard would refuse, judging literal hosts only (no DNS while publishing;
+    a host with Liquid in it, or a name, is judged when the step sends)."""
+    errors = []
+    for node in graph.nodes:
+        url = node.config_dict().get("url") if node.type == "webhook" else None
+        reason = literal_url_refusal(url, allowed_networks()) if isinstance(url, str) else None
+        if reason:
+            errors.append({"code": "webhook_url_refused", "node_id": node.id,
+                           "message": f"The webhook URL is refused: {reason}"})
+    return errors
+
+
 def _reference_exists(workflow: Workflow, reference: Reference, value: Any) -> bool:
     model = apps.get_model(reference.model)
     try:
@@ -243,7 +257,8 @@ def workflow_validation_report(*, workflow: Workflow, graph, settings) -> dict[s
     checks and the references to the workspace's templates, campaigns, segments and workflows. Publishing refuses
     exactly these errors; validation and draft saves report them."""
     report = graphs.validation_report(graph, settings)
-    errors = report["errors"] + _unavailable_errors(graph) + _reference_errors(workflow, graph)
+    errors = (report["errors"] + _unavailable_errors(graph) + _reference_errors(workflow, graph)
+              + _refused_webhook_urls(graph))
     return {"errors": errors, "warnings": report["warnings"]}
 
 
