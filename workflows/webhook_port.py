@@ -78,8 +78,11 @@ class WebhookRequest:
 
 
 def build_webhook_request(*, workspace, key: str, url: str, method: str, headers: dict[str, str], body: Any,
-                          data: dict[str, Any], now: datetime | None = None) -> WebhookRequest:
-    """Render and sign the request of a webhook step; raise PortError (for good) when it cannot be made."""
+                          data: dict[str, Any], now: datetime | None = None,
+                          secrets: list[str] | None = None) -> WebhookRequest:
+    """Render and sign the request of a webhook step; raise PortError (for good) when it cannot be made.
+
+    ``secrets`` are the workspace's signing secrets in use, when the caller has read them already."""
     rendered_url = _render(url, data, "URL").strip()
     own: dict[str, tuple[str, str]] = {}  # lower-case name -> (name, value), so a name given twice counts once
     for name, value in headers.items():
@@ -91,7 +94,8 @@ def build_webhook_request(*, workspace, key: str, url: str, method: str, headers
     body_text = None
     if body is not None:
         body_text = json.dumps(_render_leaves(body, data), ensure_ascii=False, separators=(",", ":"))
-    secrets = [secret.secret for secret in signing_secrets_in_use(workspace=workspace)]
+    if secrets is None:
+        secrets = [secret.secret for secret in signing_secrets_in_use(workspace=workspace)]
     if not secrets:
         raise PortError("The workspace has no webhook signing secret: create one with POST "
                         "/api/v1/webhook-signing-secrets/rotate, then retry the step.", retryable=False)
@@ -124,13 +128,20 @@ class LiveWebhooks:
 
     def __init__(self, book, workspace, *, resolver: Resolver = system_resolver) -> None:
         self.book, self.workspace, self.resolver = book, workspace, resolver
+        self._secrets: list[str] | None = None
+
+    def _signing_secrets(self) -> list[str]:
+        """The workspace's secrets in use, read once per batch (a batch's ports live as long as the batch)."""
+        if self._secrets is None:
+            self._secrets = [secret.secret for secret in signing_secrets_in_use(workspace=self.workspace)]
+        return self._secrets
 
     def call(self, *, key: str, contact_id: str, url: str, method: str, headers: dict[str, str], body: Any,
              timeout_s: int) -> WebhookResult:
         contact = self.book.get(contact_id)
         data = {**self.book.template_context.get(key.split(":", 1)[0], {}), "contact": contact_as_data(contact)}
         request = build_webhook_request(workspace=self.workspace, key=key, url=url, method=method, headers=headers,
-                                        body=body, data=data)
+                                        body=body, data=data, secrets=self._signing_secrets())
         try:
             response = send(method=request.method, url=request.url, headers=request.headers,
                             body=None if request.body is None else request.body.encode(),

@@ -83,14 +83,17 @@ def send(
     allowed: Iterable[Network] = (),
     resolver: Resolver = system_resolver,
     max_body: int = MAX_BODY_BYTES,
+    ca_certs: str | None = None,
 ) -> OutboundResponse:
     """Make the request to the checked address and return the answer (status, headers, at most ``max_body``
-    bytes of body). Raise OutboundRefused (never worth a retry) or OutboundFailed (may work later)."""
+    bytes of body). Raise OutboundRefused (never worth a retry) or OutboundFailed (may work later).
+
+    ``ca_certs`` replaces the system's certificate authorities (a test's own CA); None trusts the system's."""
     started = time.monotonic()
     deadline = started + min(timeout_s, MAX_TIMEOUT_S)
     target = target_of(url)
     address = checked_address(target.address, target.host, target.port, allowed=allowed, resolver=resolver)
-    pool = _pool(target.scheme, target.host, target.port, address, deadline)
+    pool = _pool(target.scheme, target.host, target.port, address, deadline, ca_certs)
     path = target.parts.path or "/"
     if target.parts.query:
         path += "?" + target.parts.query
@@ -116,13 +119,15 @@ def send(
                             elapsed_ms=round((time.monotonic() - started) * 1000))
 
 
-def _pool(scheme: str, host: str, port: int, address: IPAddress, deadline: float) -> urllib3.HTTPConnectionPool:
+def _pool(scheme: str, host: str, port: int, address: IPAddress, deadline: float,
+          ca_certs: str | None) -> urllib3.HTTPConnectionPool:
     remaining = max(deadline - time.monotonic(), 0.001)
     timeout = urllib3.Timeout(connect=remaining, read=remaining)
     if scheme == "https":
         # Connect to the checked address; name the host in SNI and verify the certificate against it.
         return urllib3.HTTPSConnectionPool(str(address), port, timeout=timeout, maxsize=1, retries=False,
-                                           server_hostname=host, assert_hostname=host, cert_reqs="CERT_REQUIRED")
+                                           server_hostname=host, assert_hostname=host, cert_reqs="CERT_REQUIRED",
+                                           ca_certs=ca_certs)
     return urllib3.HTTPConnectionPool(str(address), port, timeout=timeout, maxsize=1, retries=False)
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shutil
+import ssl
+import subprocess
 import threading
 
 import pytest
@@ -149,3 +152,47 @@ def test_a_refused_connection_is_a_failure_worth_a_retry():
 def test_urls_that_cannot_be_called_are_refused(url):
     with pytest.raises(OutboundRefused):
         send(method="GET", url=url, headers={}, body=None, timeout_s=1)
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for hooks.example (openssl, as ops would make one)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"),
+                    "-subj", "/CN=hooks.example", "-addext", "subjectAltName=DNS:hooks.example"],
+                   check=True, capture_output=True)
+    return folder / "cert.pem", folder / "key.pem"
+
+
+def _tls_server_context(certificate, seen_names: list):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*map(str, certificate))
+    context.sni_callback = lambda sock, name, ctx: seen_names.append(name)
+    return context
+
+
+def test_over_tls_the_pinned_connection_names_and_verifies_the_host(certificate):
+    names: list = []
+    with receiver_server(tls=_tls_server_context(certificate, names)) as receiver:
+        port = int(receiver.url.rsplit(":", 1)[1])
+        response = send(method="POST", url=f"https://hooks.example:{port}/in", headers={}, body=b"{}",
+                        timeout_s=5, allowed=LOCAL, ca_certs=str(certificate[0]),
+                        resolver=lambda host, port: [ipaddress.ip_address("127.0.0.1")])
+    assert (response.status, response.address) == (200, "127.0.0.1")
+    assert names == ["hooks.example"]
+    assert receiver.requests[0].headers["Host"] == f"hooks.example:{port}"
+
+
+def test_over_tls_a_certificate_for_another_host_is_refused(certificate):
+    names: list = []
+    with receiver_server(tls=_tls_server_context(certificate, names)) as receiver:
+        port = int(receiver.url.rsplit(":", 1)[1])
+        with pytest.raises(OutboundFailed):
+            send(method="POST", url=f"https://other.example:{port}/in", headers={}, body=b"{}", timeout_s=5,
+                 allowed=LOCAL, ca_certs=str(certificate[0]),
+                 resolver=lambda host, port: [ipaddress.ip_address("127.0.0.1")])
+    assert names == ["other.example"]
+    assert receiver.requests == []
