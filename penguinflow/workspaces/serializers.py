@@ -24,7 +24,16 @@ class NewSigningSecretSerializer(SigningSecretSerializer):
     secret = serializers.CharField(read_only=True, help_text="The secret (`whsec_...`): shown this once.")
 
 
+class _NumberField(serializers.FloatField):
+    """A JSON number, and only that: DRF's FloatField takes `false` or `"2"` too, which the schema does not."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class RotateSerializer(serializers.Serializer):
-    overlap_hours = serializers.FloatField(
+    overlap_hours = _NumberField(
         required=False, default=DEFAULT_OVERLAP_HOURS, min_value=0, max_value=MAX_OVERLAP_HOURS,
         help_text="How long the secrets in use keep signing beside the new one (0: they stop now).")

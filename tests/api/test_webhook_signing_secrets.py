@@ -45,7 +45,7 @@ def test_a_rotation_keeps_the_old_secret_signing_until_the_overlap_ends(api, wor
     assert len(signing_secrets_in_use(workspace=workspace, now=timezone.now() + timedelta(hours=3))) == 1
 
 
-@pytest.mark.parametrize("overlap", [-1, 1000, "soon"])
+@pytest.mark.parametrize("overlap", [-1, 1000, "soon", "2", False])
 def test_an_overlap_out_of_range_is_a_400(api, overlap):
     response = api.post(f"{BASE}/rotate", {"overlap_hours": overlap}, format="json")
     assert response.status_code == 400
