@@ -16,6 +16,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    client_port: int = 0  # tells one connection from another
 
 
 @dataclass
@@ -51,7 +52,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             with receiver.lock:
-                receiver.requests.append(Received(self.command, self.path, dict(self.headers.items()), body))
+                receiver.requests.append(Received(self.command, self.path, dict(self.headers.items()), body,
+                                                  self.client_address[1]))
             answer = receiver.next_answer()
             if answer.hold is not None:
                 answer.hold.wait(30)

@@ -29,6 +29,7 @@ most an hour); any other 4xx fails the step for good with the status and the sta
 from __future__ import annotations
 
 import json
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -40,6 +41,7 @@ from contacts.selectors import contact_as_data
 from penguinflow.outbound.addresses import OutboundRefused, allowed_networks
 from penguinflow.outbound.client import (
     MAX_TIMEOUT_S,
+    Connections,
     OutboundFailed,
     OutboundResponse,
     Resolver,
@@ -129,6 +131,10 @@ class LiveWebhooks:
     def __init__(self, book, workspace, *, resolver: Resolver = system_resolver) -> None:
         self.book, self.workspace, self.resolver = book, workspace, resolver
         self._secrets: list[str] | None = None
+        # Kept open while the batch's ports live (a batch's calls to one receiver share a connection), closed
+        # when they go.
+        self.connections = Connections()
+        weakref.finalize(self, self.connections.close)
 
     def _signing_secrets(self) -> list[str]:
         """The workspace's secrets in use, read once per batch (a batch's ports live as long as the batch)."""
@@ -146,7 +152,7 @@ class LiveWebhooks:
             response = send(method=request.method, url=request.url, headers=request.headers,
                             body=None if request.body is None else request.body.encode(),
                             timeout_s=min(timeout_s, MAX_TIMEOUT_S), allowed=allowed_networks(),
-                            resolver=self.resolver)
+                            resolver=self.resolver, connections=self.connections)
         except OutboundRefused as error:
             raise PortError(f"The webhook was not sent: {error}", retryable=False) from None
         except OutboundFailed as error:

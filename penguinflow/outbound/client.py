@@ -7,6 +7,8 @@ the host (SNI and certificate), and the Host header is the host as written. urll
 connection pool takes an address to connect to apart from the name to verify (``server_hostname``,
 ``assert_hostname``), which is exactly the pinning this needs. Redirects are never followed (a 3xx is the
 answer), the whole exchange has one deadline, and at most ``max_body`` bytes of the answer are read.
+Connections are closed after each request, unless the caller keeps them in a ``Connections`` (a batch's run of
+calls to one receiver then shares one).
 """
 
 from __future__ import annotations
@@ -73,6 +75,27 @@ def checked_address(host_address: IPAddress | None, host: str, port: int, *, all
     return addresses[0]
 
 
+class Connections:
+    """Connections kept open between requests (HTTP keep-alive), one per checked address, host and port: give one
+    to ``send`` for a run of requests (a batch of steps) and close it after. Each request is still resolved and
+    checked; it reuses a connection only to the very address it was checked for."""
+
+    def __init__(self) -> None:
+        self._pools: dict[tuple, urllib3.HTTPConnectionPool] = {}
+
+    def pool(self, scheme: str, host: str, port: int, address: IPAddress,
+             ca_certs: str | None) -> urllib3.HTTPConnectionPool:
+        key = (scheme, host, port, address, ca_certs)
+        if key not in self._pools:
+            self._pools[key] = _pool(scheme, host, port, address, ca_certs)
+        return self._pools[key]
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+
+
 def send(
     *,
     method: str,
@@ -84,51 +107,65 @@ def send(
     resolver: Resolver = system_resolver,
     max_body: int = MAX_BODY_BYTES,
     ca_certs: str | None = None,
+    connections: Connections | None = None,
 ) -> OutboundResponse:
     """Make the request to the checked address and return the answer (status, headers, at most ``max_body``
     bytes of body). Raise OutboundRefused (never worth a retry) or OutboundFailed (may work later).
 
-    ``ca_certs`` replaces the system's certificate authorities (a test's own CA); None trusts the system's."""
+    ``ca_certs`` replaces the system's certificate authorities (a test's own CA); None trusts the system's.
+    ``connections`` keeps connections open for the next requests; without it the connection is closed after."""
     started = time.monotonic()
     deadline = started + min(timeout_s, MAX_TIMEOUT_S)
     target = target_of(url)
     address = checked_address(target.address, target.host, target.port, allowed=allowed, resolver=resolver)
-    pool = _pool(target.scheme, target.host, target.port, address, deadline, ca_certs)
+    kept = connections is not None
+    pool = (connections.pool if kept else _pool)(target.scheme, target.host, target.port, address, ca_certs)
     path = target.parts.path or "/"
     if target.parts.query:
         path += "?" + target.parts.query
-    default_port = 443 if target.scheme == "https" else 80
-    host_header = target.parts.hostname if target.port == default_port else f"{target.parts.hostname}:{target.port}"
-    if ":" in (target.parts.hostname or ""):
-        host_header = f"[{target.parts.hostname}]" + ("" if target.port == default_port else f":{target.port}")
+    remaining = max(deadline - time.monotonic(), 0.001)
     try:
-        with pool:
-            response = pool.urlopen(method, path, body=body, headers={"Host": host_header, **headers},
-                                    redirect=False, retries=False, preload_content=False, assert_same_host=False)
-            try:
-                content, truncated = _read_capped(response, max_body, deadline)
-            finally:
-                response.release_conn()
+        response = pool.urlopen(method, path, body=body, headers={"Host": _host_header(target), **headers},
+                                redirect=False, retries=False, preload_content=False, assert_same_host=False,
+                                timeout=urllib3.Timeout(connect=remaining, read=remaining))
+        reusable = False
+        try:
+            content, truncated = _read_capped(response, max_body, deadline)
+            reusable = not truncated
+        finally:
+            if not reusable:
+                response.close()  # the rest of the answer is unread: this connection cannot carry another request
+            response.release_conn()
     except OutboundFailed:
         raise
     except (Urllib3Error, OSError) as error:
         raise OutboundFailed(_failure_text(error, address)) from None
+    finally:
+        if not kept:
+            pool.close()
     return OutboundResponse(status=response.status,
                             headers={name.lower(): value for name, value in response.headers.items()},
                             body=content, truncated=truncated, address=str(address),
                             elapsed_ms=round((time.monotonic() - started) * 1000))
 
 
-def _pool(scheme: str, host: str, port: int, address: IPAddress, deadline: float,
-          ca_certs: str | None) -> urllib3.HTTPConnectionPool:
-    remaining = max(deadline - time.monotonic(), 0.001)
-    timeout = urllib3.Timeout(connect=remaining, read=remaining)
+def _host_header(target) -> str:
+    """The Host header: the host as the URL writes it (brackets around IPv6), with a port that is not the
+    scheme's default."""
+    host = target.parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    default_port = 443 if target.scheme == "https" else 80
+    return host if target.port == default_port else f"{host}:{target.port}"
+
+
+def _pool(scheme: str, host: str, port: int, address: IPAddress, ca_certs: str | None) -> urllib3.HTTPConnectionPool:
+    # Timeouts are given per request (what is left of its deadline).
     if scheme == "https":
         # Connect to the checked address; name the host in SNI and verify the certificate against it.
-        return urllib3.HTTPSConnectionPool(str(address), port, timeout=timeout, maxsize=1, retries=False,
-                                           server_hostname=host, assert_hostname=host, cert_reqs="CERT_REQUIRED",
-                                           ca_certs=ca_certs)
-    return urllib3.HTTPConnectionPool(str(address), port, timeout=timeout, maxsize=1, retries=False)
+        return urllib3.HTTPSConnectionPool(str(address), port, maxsize=1, retries=False, server_hostname=host,
+                                           assert_hostname=host, cert_reqs="CERT_REQUIRED", ca_certs=ca_certs)
+    return urllib3.HTTPConnectionPool(str(address), port, maxsize=1, retries=False)
 
 
 def _read_capped(response, max_body: int, deadline: float) -> tuple[bytes, bool]:

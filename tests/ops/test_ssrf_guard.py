@@ -23,7 +23,7 @@ from penguinflow.outbound.addresses import (
     parse_networks,
     refusal,
 )
-from penguinflow.outbound.client import MAX_BODY_BYTES, OutboundFailed, send
+from penguinflow.outbound.client import MAX_BODY_BYTES, Connections, OutboundFailed, send
 from tests.webhook_receiver import Answer, receiver_server
 
 LOCAL = parse_networks(["127.0.0.1/32"])
@@ -196,3 +196,21 @@ def test_over_tls_a_certificate_for_another_host_is_refused(certificate):
                  resolver=lambda host, port: [ipaddress.ip_address("127.0.0.1")])
     assert names == ["other.example"]
     assert receiver.requests == []
+
+
+def test_kept_connections_carry_the_next_request_unless_an_answer_was_cut_short():
+    connections = Connections()
+    with receiver_server() as receiver:
+        try:
+            for _ in range(2):
+                send(method="POST", url=receiver.url, headers={}, body=b"{}", timeout_s=5, allowed=LOCAL,
+                     connections=connections)
+            receiver.answer(Answer(200, {}, b"x" * (MAX_BODY_BYTES + 10)), Answer(200))
+            for _ in range(2):
+                send(method="POST", url=receiver.url, headers={}, body=b"{}", timeout_s=5, allowed=LOCAL,
+                     connections=connections)
+        finally:
+            connections.close()
+    ports = [request.client_port for request in receiver.requests]
+    assert ports[0] == ports[1] == ports[2]  # one connection...
+    assert ports[3] != ports[2]  # ...until an answer was left unread
