@@ -214,3 +214,17 @@ def test_kept_connections_carry_the_next_request_unless_an_answer_was_cut_short(
     ports = [request.client_port for request in receiver.requests]
     assert ports[0] == ports[1] == ports[2]  # one connection...
     assert ports[3] != ports[2]  # ...until an answer was left unread
+
+
+def test_the_allowed_networks_setting_is_read_from_the_environment_and_a_typo_stops_start_up(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from penguinflow.settings.base import _networks
+
+    monkeypatch.setenv("OUTBOUND_ALLOWED_NETWORKS", " 127.0.0.1/32, 10.0.0.0/8 ")
+    assert _networks("OUTBOUND_ALLOWED_NETWORKS") == ["127.0.0.1/32", "10.0.0.0/8"]
+    monkeypatch.setenv("OUTBOUND_ALLOWED_NETWORKS", "127.0.0.1/32,localhost")
+    with pytest.raises(ImproperlyConfigured, match="'localhost' is not a network"):
+        _networks("OUTBOUND_ALLOWED_NETWORKS")
+    monkeypatch.delenv("OUTBOUND_ALLOWED_NETWORKS")
+    assert _networks("OUTBOUND_ALLOWED_NETWORKS") == []
