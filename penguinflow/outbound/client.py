@@ -17,6 +17,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
@@ -123,6 +124,8 @@ def send(
     path = target.parts.path or "/"
     if target.parts.query:
         path += "?" + target.parts.query
+    # Non-ASCII text (a contact's name in a query) goes percent-encoded; what is already encoded stays as it is.
+    path = quote(path, safe="/?:@!$&'()*+,;=%~[]")
     remaining = max(deadline - time.monotonic(), 0.001)
     try:
         response = pool.urlopen(method, path, body=body, headers={"Host": _host_header(target), **headers},

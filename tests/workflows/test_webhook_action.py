@@ -273,3 +273,13 @@ def test_the_simulator_shows_the_rendered_request_without_sending(api, workspace
                         {"contact": {"email": "sim@x.test"}}, format="json")
     assert response.status_code == 200, response.content
     assert "https://hooks.example.com/sim@x.test" in json.dumps(response.json())
+
+
+def test_non_ascii_in_the_url_is_percent_encoded_and_in_a_header_refused(api, workspace, receiver, secret):
+    contact = ContactFactory(workspace=workspace, first_name="Zoë 日本")
+    enrollment = _run(api, workspace, contact, url=receiver.url + "/p?n={{ contact.first_name | replace: ' ', '-' }}")
+    assert enrollment.status == "completed"
+    assert receiver.requests[0].path == "/p?n=Zo%C3%AB-%E6%97%A5%E6%9C%AC"
+    other = ContactFactory(workspace=workspace, first_name="日本")
+    refused = _run(api, workspace, other, url=receiver.url, headers={"X-Name": "{{ contact.first_name }}"})
+    assert refused.status == "failed" and "characters a header cannot carry" in refused.error["message"]

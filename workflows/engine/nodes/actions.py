@@ -123,6 +123,10 @@ def webhook_header_problem(name: str, value: str) -> str | None:
         return f"the header {name!r} is set by PenguinFlow and cannot be given"
     if any(char in value for char in "\r\n\x00"):
         return f"the value of header {name!r} contains a line break or NUL"
+    try:
+        value.encode("latin-1")  # what HTTP/1.1 header values can carry
+    except UnicodeEncodeError:
+        return f"the value of header {name!r} has characters a header cannot carry (percent-encode them)"
     return None
 
 
