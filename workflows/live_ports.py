@@ -29,9 +29,9 @@ from tasks import services as task_services
 from templates.outbox import HeldContacts, OutboxBatch
 from templates.rendering import text_env
 from workflows.email_port import send_through_outbox
-from workflows.engine.ports import EmailResult, PortError, Ports, WebhookResult
-from workflows.engine.registry import registry
+from workflows.engine.ports import EmailResult, PortError, Ports
 from workflows.notify_port import LiveNotify
+from workflows.webhook_port import LiveWebhooks
 
 logger = logging.getLogger(__name__)
 liquid = text_env  # the email templates' budgeted environment: a field value is a template too
@@ -307,47 +307,14 @@ def _render_text(text: str, data: dict[str, Any], what: str) -> str:
         raise PortError(f"The task's {what} could not be rendered: {error.message}", retryable=False) from error
 
 
-class Unavailable:
-    """The port of an action whose node type declares itself not available yet (``available = False``): it fails
-    the step clearly instead of pretending."""
-
-    def __init__(self, action: str) -> None:
-        self.action = action
-
-    def _refuse(self, **_: Any):
-        raise PortError(f"The {self.action} action is not available in this PenguinFlow version yet.",
-                        retryable=False)
-
-    create_task = notify = _refuse
-
-    def call(self, **_: Any) -> WebhookResult:
-        self._refuse()
-        raise AssertionError("unreachable")
-
-
-_unavailable: tuple[int, dict[str, Unavailable]] = (-1, {})
-
-
-def _unavailable_ports() -> dict[str, Unavailable]:
-    """Return the ports that only node types not available yet act through, each refusing in that type's name
-    (worked out once per set of registered types: batches build ports often)."""
-    global _unavailable
-    if _unavailable[0] != registry.version:
-        _unavailable = (registry.version, {port: Unavailable(node_type.type) for node_type in registry
-                                           if not node_type.available for port in node_type.ports})
-    return _unavailable[1]
-
-
 def live_ports(*, book: ContactBook, origin: Origin, workspace, pending: list[PendingEnrollment], activity) -> Ports:
-    # Notifications and outbound webhooks have no live implementation yet: their node types say so.
-    unavailable = _unavailable_ports()
     return Ports(
         contacts=LiveContacts(book, origin),
         campaigns=LiveCampaigns(book, str(workspace.pk)),
         email=LiveEmail(book, origin, workspace),
         tasks=LiveTasks(book, workspace),
         notify=LiveNotify(book, origin, workspace),
-        webhooks=unavailable["webhooks"],
+        webhooks=LiveWebhooks(book, workspace),
         workflows=LiveWorkflows(pending),
         activity=activity,
     )

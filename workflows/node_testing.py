@@ -29,11 +29,12 @@ from workflows.engine.errors import pydantic_details
 from workflows.engine.fakes import FakeWorld
 from workflows.engine.graph import Graph, Node, freeze
 from workflows.engine.node_test import TEST_NODE, node_test
-from workflows.engine.ports import EmailResult, PortError
+from workflows.engine.ports import EmailResult, PortError, WebhookResult
 from workflows.engine.registry import registry
 from workflows.engine.simulator import SimulatedContact
 from workflows.notify_port import notify_preview
 from workflows.services import node_publish_errors
+from workflows.webhook_port import webhook_request_preview
 
 __all__ = ["node_type_test"]
 
@@ -64,7 +65,8 @@ def node_type_test(
         node_type, config, contact=tested.data, event=event, now=now, activity=tested.activity,
         segments=tested.segments,
         previews={"email": lambda world, fake: _PreviewEmail(world, fake, workspace, tested, context),
-                  "notify": lambda world, fake: _PreviewNotify(world, fake, workspace, tested, context)},
+                  "notify": lambda world, fake: _PreviewNotify(world, fake, workspace, tested, context),
+                  "webhooks": lambda world, fake: _PreviewWebhooks(world, fake, workspace, tested, context)},
     )
     return answer.as_dict()
 
@@ -162,3 +164,23 @@ class _PreviewNotify:
         if len(self.world.actions) > recorded:
             self.world.actions[-1]["notification"] = notification
         return detail
+
+
+class _PreviewWebhooks:
+    """The simulator's webhook port, with the request built, signed and addressed exactly as the step would send
+    it (the builder the live port uses), and not sent."""
+
+    def __init__(self, world: FakeWorld, fake, workspace, contact: _TestedContact, context: dict[str, Any]) -> None:
+        self.world, self.fake, self.workspace, self.contact = world, fake, workspace, contact
+        self.context = context
+
+    def call(self, *, key: str, contact_id: str, url: str, method: str, headers: dict[str, str], body: Any,
+             timeout_s: int) -> WebhookResult:
+        request = webhook_request_preview(workspace=self.workspace, key=key, url=url, method=method, headers=headers,
+                                          body=body, data={**self.context, "contact": self.contact.data})
+        recorded = len(self.world.actions)
+        result = self.fake.call(key=key, contact_id=contact_id, url=url, method=method, headers=headers, body=body,
+                                timeout_s=timeout_s)
+        if len(self.world.actions) > recorded:
+            self.world.actions[-1]["request"] = request
+        return result

@@ -16,6 +16,8 @@ from contacts.models import Contact, Segment, Suppression, email_hash
 from contacts.selectors import segment_contacts
 from penguinflow.common.errors import Conflict, InvalidInput, InvalidTransition, NotAllowedNow
 from penguinflow.common.states import transition
+from penguinflow.outbound.addresses import allowed_networks, literal_url_refusal
+from penguinflow.workspaces.services import signing_secrets_in_use
 from tasks import services as task_services
 from workflows import version_graphs as graphs
 from workflows.counters import Counters
@@ -212,6 +214,31 @@ def _unavailable_errors(graph) -> list[dict[str, Any]]:
     ]
 
 
+def _refused_webhook_urls(graph) -> list[dict[str, Any]]:
+    """Refuse webhook URLs the outbound guard would refuse, judging literal hosts only (no DNS while publishing;
+    a host with Liquid in it, or a name, is judged when the step sends)."""
+    errors = []
+    for node in graph.nodes:
+        url = node.config_dict().get("url") if node.type == "webhook" else None
+        reason = literal_url_refusal(url, allowed_networks()) if isinstance(url, str) else None
+        if reason:
+            errors.append({"code": "webhook_url_refused", "node_id": node.id,
+                           "message": f"The webhook URL is refused: {reason}"})
+    return errors
+
+
+def _webhook_secret_errors(workspace, graph) -> list[dict[str, Any]]:
+    """Refuse webhook steps while the workspace has no signing secret in use (none made yet, or all revoked):
+    every call would fail until one is made."""
+    webhooks = [node.id for node in graph.nodes if node.type == "webhook"]
+    if not webhooks or signing_secrets_in_use(workspace=workspace):
+        return []
+    return [{"code": "webhook_secret_missing", "node_id": node_id,
+             "message": "The workspace has no webhook signing secret in use: make one with POST "
+                        "/api/v1/webhook-signing-secrets/rotate (its value is shown once, for the receivers)."}
+            for node_id in webhooks]
+
+
 def _reference_exists(workspace, reference: Reference, value: Any) -> bool:
     model = apps.get_model(reference.model)
     try:
@@ -272,7 +299,8 @@ def workflow_validation_report(*, workflow: Workflow, graph, settings) -> dict[s
 def node_publish_errors(*, workspace, graph) -> list[dict[str, Any]]:
     """Return what publishing refuses in the nodes' configs beyond the engine's own checks: what the workspace
     holds (the objects a config names) and what this PenguinFlow can run. The node test answers with these too."""
-    return _unavailable_errors(graph) + _reference_errors(workspace, graph) + _member_errors(workspace, graph)
+    return (_unavailable_errors(graph) + _reference_errors(workspace, graph) + _member_errors(workspace, graph)
+            + _refused_webhook_urls(graph) + _webhook_secret_errors(workspace, graph))
 
 
 def _after_lifecycle_change() -> None:

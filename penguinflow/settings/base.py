@@ -6,6 +6,7 @@ Development needs no variables at all. With DEBUG off (production), the starred 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -324,6 +325,23 @@ EMAIL_SMTP_CONNECTIONS = int(os.environ.get("EMAIL_SMTP_CONNECTIONS", "4"))
 # A worker keeps those connections open for its next delivery job this long (0: close them after each job). A
 # connection the server closed meanwhile is noticed before anything is sent, and the message goes on a new one.
 EMAIL_SMTP_KEEP_SECONDS = float(os.environ.get("EMAIL_SMTP_KEEP_SECONDS", "60"))
+
+
+def _networks(name: str) -> list[str]:
+    """Read comma-separated CIDRs; one that is not a network stops start-up (a typo must not open nothing, or
+    quietly open more than meant)."""
+    values = env_list(name, "")
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not a network, e.g. 127.0.0.1/32 or 10.0.0.0/8.") from None
+    return values
+
+
+# Outbound requests (the webhook action) never reach loopback, private, link-local, metadata... addresses
+# (penguinflow/outbound/addresses.py); these networks are the only exemption, for development and tests.
+OUTBOUND_ALLOWED_NETWORKS = _networks("OUTBOUND_ALLOWED_NETWORKS")
 
 LOGGING = {
     "version": 1,

@@ -1,4 +1,5 @@
-"""The tenant (`Workspace`), who may use it (`Membership`) and how machines reach it (`WorkspaceAPIKey`)."""
+"""The tenant (`Workspace`), who may use it (`Membership`), how machines reach it (`WorkspaceAPIKey`) and how its
+outbound webhooks are signed (`WebhookSigningSecret`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
+
+from penguinflow.common.models import WorkspaceScopedModel
 
 
 class Workspace(models.Model):
@@ -53,3 +56,28 @@ class WorkspaceAPIKey(AbstractAPIKey):
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "API key"
         verbose_name_plural = "API keys"
+
+
+class WebhookSigningSecret(WorkspaceScopedModel):
+    """A secret the workspace signs its outbound webhooks with (Standard Webhooks, `whsec_...`).
+
+    Stored as it is, not hashed: signing needs the secret itself (HMAC), unlike an API key, which only has to be
+    recognised. The newest secret that is neither revoked nor expired is current; an older one keeps signing
+    beside it until its `expires_at` (the overlap of a rotation), so receivers can switch without losing a call.
+    """
+
+    secret = models.CharField(max_length=100, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Set when a newer secret replaced it.")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "webhook signing secret"
+
+    @property
+    def hint(self) -> str:
+        """Enough of the secret to tell which one a receiver holds, never enough to sign."""
+        return f"{self.secret[:10]}…"
+
+    def __str__(self) -> str:
+        return f"{self.hint} ({self.workspace_id})"

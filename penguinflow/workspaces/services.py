@@ -1,8 +1,14 @@
 from __future__ import annotations
 
-from django.db import transaction
+from datetime import datetime, timedelta
 
-from penguinflow.workspaces.models import Workspace, WorkspaceAPIKey
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from penguinflow.common.errors import InvalidInput
+from penguinflow.outbound.signing import new_secret
+from penguinflow.workspaces.models import WebhookSigningSecret, Workspace, WorkspaceAPIKey
 
 
 @transaction.atomic
@@ -14,3 +20,43 @@ def api_key_create(*, workspace: Workspace, name: str) -> tuple[WorkspaceAPIKey,
     """Create a key and return it with its secret, which is shown this once and stored only hashed."""
     api_key, secret = WorkspaceAPIKey.objects.create_key(workspace=workspace, name=name)
     return api_key, secret
+
+
+# --- webhook signing secrets ------------------------------------------------------------------------------------
+
+DEFAULT_OVERLAP_HOURS = 24
+MAX_OVERLAP_HOURS = 24 * 7
+
+
+def signing_secrets_in_use(*, workspace: Workspace, now: datetime | None = None) -> list[WebhookSigningSecret]:
+    """The secrets that sign the workspace's webhooks now, newest first: neither revoked nor expired."""
+    now = now or timezone.now()
+    return list(WebhookSigningSecret.objects.for_workspace(workspace)
+                .filter(revoked_at__isnull=True)
+                .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+                .order_by("-created_at"))
+
+
+@transaction.atomic
+def signing_secret_rotate(*, workspace: Workspace, overlap_hours: float = DEFAULT_OVERLAP_HOURS
+                          ) -> WebhookSigningSecret:
+    """Make a new current secret (the first, if there is none); the ones in use keep signing beside it for
+    ``overlap_hours`` (0: they stop now). The new secret's value is on the returned row: show it this once."""
+    if not 0 <= overlap_hours <= MAX_OVERLAP_HOURS:
+        raise InvalidInput("The overlap must be between 0 and 168 hours.",
+                           details={"overlap_hours": f"Must be between 0 and {MAX_OVERLAP_HOURS}."})
+    now = timezone.now()
+    ends = now + timedelta(hours=overlap_hours)
+    # Locked, so two rotations at once cannot both leave an old secret without an end.
+    in_use = (WebhookSigningSecret.objects.for_workspace(workspace).select_for_update()
+              .filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=ends)))
+    in_use.update(expires_at=ends, updated_at=now)
+    return WebhookSigningSecret.objects.create(workspace=workspace, secret=new_secret())
+
+
+def signing_secret_revoke(*, secret: WebhookSigningSecret) -> WebhookSigningSecret:
+    """Stop signing with this secret at once (a leaked secret); revoking twice keeps the first time."""
+    if secret.revoked_at is None:
+        secret.revoked_at = timezone.now()
+        secret.save(update_fields=["revoked_at", "updated_at"])
+    return secret

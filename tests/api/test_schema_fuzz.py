@@ -195,7 +195,7 @@ def _beyond_the_clock(event: Any) -> bool:
 @pytest.fixture
 def fuzz_workspace(db) -> FuzzWorkspace:
     from contacts.models import Segment
-    from penguinflow.workspaces.services import api_key_create
+    from penguinflow.workspaces.services import api_key_create, signing_secret_rotate
     from tasks.services import task_create
     from tests.engine.graphs import chain, node
     from tests.factories import CampaignFactory, ContactFactory, EmailTemplateFactory, WorkspaceFactory
@@ -222,6 +222,7 @@ def fuzz_workspace(db) -> FuzzWorkspace:
             "workflows": str(workflow.pk),
             "executions": str(Enrollment.objects.get(workflow=workflow).pk),
             "tasks": str(task_create(workspace=workspace, title="Call Ada", contact=contact).pk),
+            "webhook-signing-secrets": str(signing_secret_rotate(workspace=workspace).pk),
         },
         external_id=contact.external_id,
         webhook_token=hook_workflow.webhook_token,

@@ -174,7 +174,7 @@ def test_every_trigger_declares_how_it_is_entered() -> None:
 
 
 def test_availability_references_and_ports_are_declared_on_the_node_types() -> None:
-    assert {node.type for node in registry if not node.available} == {"webhook"}
+    assert {node.type for node in registry if not node.available} == set()
     references = {
         node.type: [(r.path, r.model, r.optional) for r in node.references]
         for node in registry
@@ -189,4 +189,4 @@ def test_availability_references_and_ports_are_declared_on_the_node_types() -> N
         "enroll_in_workflow": [("workflow_id", "workflows.Workflow", False)],
     }
     unavailable_ports = {port for node in registry if not node.available for port in node.ports}
-    assert unavailable_ports == {"webhooks"}
+    assert unavailable_ports == set()

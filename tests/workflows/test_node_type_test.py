@@ -7,9 +7,11 @@ import json
 
 import pytest
 from django.utils import timezone
+from standardwebhooks import Webhook
 
 from contacts.models import Contact
 from events.services import NewEvent, events_emit
+from penguinflow.workspaces.services import signing_secret_rotate
 from tasks.models import Task
 from templates.models import OutboxMessage
 from tests.engine.graphs import chain, node
@@ -208,6 +210,8 @@ def test_an_action_preset_would_do_what_a_simulation_does(api, workspace, preset
     preset = _with_real_objects(workspace, preset)
     if preset["type"] in ("create_task", "notify"):
         MembershipFactory(workspace=workspace, user=UserFactory(email="sales@example.com"), role="admin")
+    if preset["type"] == "webhook":
+        signing_secret_rotate(workspace=workspace)
     contact = {"email": "ada@example.com", "first_name": "Ada", **preset["example"].get("contact", {})}
     response = _test(api, preset["type"], config=preset["config"], contact=contact)
     assert response.status_code == 200, response.json()
@@ -265,3 +269,22 @@ def test_an_expression_that_does_not_compile_is_a_400_with_its_position(api):
     response = _test(api, "condition", config={"rule": {"js": "contact.score >>> 2"}}, contact={})
     assert response.status_code == 400
     assert "config" in str(response.json()["error"]["details"])
+
+
+def test_a_webhook_shows_the_signed_request_it_would_send_and_sends_nothing(api, workspace):
+    secret = signing_secret_rotate(workspace=workspace).secret
+    body = _test(api, "webhook", config={"url": "https://crm.example.com/hook?email={{ contact.email }}",
+                                         "body": {"email": "{{ contact.email }}", "note": 'say "hi"'}},
+                 contact={"email": "ada@example.com"}).json()
+    request = body["would"]["actions"][0]["request"]
+    assert request["url"] == "https://crm.example.com/hook?email=ada@example.com"
+    assert json.loads(request["body"]) == {"email": "ada@example.com", "note": 'say "hi"'}
+    headers = {name.lower(): value for name, value in request["headers"].items()}
+    # Signed as the receiver will check it (Standard Webhooks' own verifier).
+    assert Webhook(secret).verify(request["body"], headers) == json.loads(request["body"])
+
+
+def test_a_webhook_without_a_signing_secret_is_refused_as_publishing_would(api):
+    response = _test(api, "webhook", config={"url": "https://crm.example.com/hook"}, contact={})
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]["errors"][0]["code"] == "webhook_secret_missing"

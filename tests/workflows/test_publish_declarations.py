@@ -1,19 +1,22 @@
-"""Publishing refuses what the node types declare: actions not available yet, and references to objects the
-workspace does not have (required ones, then the schedule audience's optional segment), in that order."""
+"""Publishing refuses what the node types declare: references to objects the workspace does not have (required
+ones, then the schedule audience's optional segment), then webhook URLs the outbound guard refuses, in that
+order."""
 
 from __future__ import annotations
 
+from penguinflow.workspaces.services import signing_secret_rotate
 from tests.engine.graphs import chain, node
 
 NOWHERE = "3f1e7bde-0000-4000-8000-000000000000"
 
 
-def test_publish_lists_unavailable_actions_then_required_then_optional_references(api):
+def test_publish_lists_required_then_optional_references_then_refused_webhook_urls(api, workspace):
+    signing_secret_rotate(workspace=workspace)
     graph = {
         "nodes": [
             node("s", "trigger_schedule", {"at": "2030-01-01T09:00:00Z", "audience": {"segment_id": NOWHERE}}),
             node("m", "send_email", {"template_id": NOWHERE}),
-            node("h", "webhook", {"url": "https://example.com/hook"}),
+            node("h", "webhook", {"url": "http://169.254.169.254/latest/meta-data"}),
             node("w", "enroll_in_workflow", {"workflow_id": "not-a-uuid"}),
         ],
         "edges": chain("s", "m", "h", "w"),
@@ -23,12 +26,11 @@ def test_publish_lists_unavailable_actions_then_required_then_optional_reference
     assert published.status_code == 422
     errors = [(e["code"], e["node_id"], e["message"]) for e in published.json()["error"]["details"]["errors"]]
     assert errors == [
-        ("action_not_available", "h", "The webhook action cannot run in this PenguinFlow version yet: remove it "
-                                      "to publish (simulation shows what it would do)."),
         ("unknown_reference", "m", f"The email template '{NOWHERE}' does not exist in this workspace: choose "
                                    "another one."),
         ("unknown_reference", "w", "The workflow 'not-a-uuid' does not exist in this workspace: choose another one."),
         ("unknown_reference", "s", f"The segment '{NOWHERE}' does not exist in this workspace."),
+        ("webhook_url_refused", "h", "The webhook URL is refused: 169.254.169.254 is a cloud metadata address"),
     ]
 
 

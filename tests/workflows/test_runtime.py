@@ -14,6 +14,7 @@ from events.models import Event
 from tests.engine.graphs import chain, edge, node
 from tests.factories import CampaignFactory, ContactFactory
 from tests.workflows.builders import publish, run_due
+from workflows.engine.registry import NodeType, node_type, registry
 from workflows.models import Enrollment, StepRun, Workflow, WorkflowVersion
 from workflows.runtime_gateway import RuntimeGateway
 from workflows.selectors import workflow_analytics
@@ -476,15 +477,33 @@ def test_unsubscribed_by_an_earlier_step_is_not_mailed(api, workspace):
     assert Enrollment.objects.get(contact=contact).status == "completed"
 
 
-def test_publish_refuses_actions_whose_effects_are_not_available_yet(api, workspace):
-    graph = {"nodes": [node("t", "trigger_manual"),
-                       node("n", "webhook", {"url": "https://example.com/hook"})],
-             "edges": chain("t", "n")}
+@pytest.fixture
+def not_yet_available_type():
+    """A node type that declares itself not available yet (every built-in one runs today)."""
+
+    @node_type("test_only_not_yet", kind="action", label="Not yet", description="Declared, not runnable yet.")
+    class NotYet(NodeType):
+        available = False
+        unavailable_because = "its side effects ship later"
+
+        def run(self, ctx, config):  # pragma: no cover - publishing refuses it first
+            raise AssertionError("never run")
+
+    yield NotYet.type
+    registry._types.pop(NotYet.type)
+    registry.version += 1
+    registry._described = None
+
+
+def test_publish_refuses_actions_whose_effects_are_not_available_yet(api, workspace, not_yet_available_type):
+    graph = {"nodes": [node("t", "trigger_manual"), node("n", not_yet_available_type)], "edges": chain("t", "n")}
     workflow_id = api.post("/api/v1/workflows", {"name": "X", "graph": graph}, format="json").json()["id"]
+    report = api.post(f"/api/v1/workflows/{workflow_id}/validate", {}, format="json").json()
     response = api.post(f"/api/v1/workflows/{workflow_id}/publish")
     assert response.status_code == 422
     assert [(e["code"], e["node_id"]) for e in response.json()["error"]["details"]["errors"]] == [
         ("action_not_available", "n")]
+    assert report["errors"] == response.json()["error"]["details"]["errors"]
 
 
 def test_cancelling_a_waiting_enrollment_moves_its_counters(api, workspace):

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from penguinflow.workspaces.services import signing_secret_rotate
 from tests.engine.graphs import chain, node
 from tests.factories import (
     CampaignFactory,
@@ -65,6 +66,7 @@ def test_validate_reports_exactly_what_publish_refuses(api, workspace, type_, na
         config = _own_objects(workspace, config)
         # People the team actions name are members of the workspace.
         MembershipFactory(workspace=workspace, user=UserFactory(email="sales@example.com"), role="admin")
+        signing_secret_rotate(workspace=workspace)  # webhook steps sign with it
     if registry.get(type_).kind == "trigger":
         graph = {"nodes": [node("n", type_, config)], "edges": []}
     else:

@@ -253,10 +253,27 @@ class _Webhooks:
         timeout_s: int,
     ) -> WebhookResult:
         if self.world.first_time(key, "webhook"):
+            url = self._render(url)
             self.world.record(
-                key=key, type="webhook", summary=f"Would call {method} {url} (not called in simulation)"
+                key=key, type="webhook", summary=f"Would call {method} {url} (not called in simulation)",
+                request={"method": method, "url": url, "headers": {self._render(name): self._render(value)
+                                                                   for name, value in headers.items()},
+                         "body": self._render_leaves(body)},
             )
         return WebhookResult(status_code=None, detail={"simulated": True})
+
+    def _render(self, text: str) -> str:
+        """Render as the live port does (the signature headers are left out: the simulator holds no secret)."""
+        return _render(self.world, text, "The webhook")
+
+    def _render_leaves(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self._render(value)
+        if isinstance(value, dict):
+            return {key: self._render_leaves(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._render_leaves(item) for item in value]
+        return value
 
 
 class _Workflows:

@@ -9,7 +9,7 @@ key, so a step that is run again after a crash or a retry does not act twice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 __all__ = [
@@ -35,11 +35,13 @@ def effect_key(enrollment_id: str, node_id: str, visit: int) -> str:
 
 
 class PortError(Exception):
-    """Raised by a port that could not act; ``retryable`` says whether trying again later may succeed."""
+    """Raised by a port that could not act; ``retryable`` says whether trying again later may succeed, and
+    ``retry_after`` how long the other side asked us to wait (Retry-After): a retry comes no earlier."""
 
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+    def __init__(self, message: str, *, retryable: bool = True, retry_after: timedelta | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,8 @@ def step(*, prepared: PreparedNode | None, ctx: StepContext) -> Outcome:
     """Execute one node for one enrollment and return its outcome; never raise for the workflow's problems.
 
     A rule that cannot be evaluated, an invalid config or an unknown type gives ``Fail``; a port that may work
-    later gives ``Retry`` (``Fail`` once the type's ``RetryPolicy`` attempts are spent); an unexpected exception gives ``Fail``
+    later gives ``Retry`` after the policy's delay or the port's ``retry_after``, whichever is longer (``Fail`` once
+    the type's ``RetryPolicy`` attempts are spent); an unexpected exception gives ``Fail``
     with its traceback in ``detail["error"]``.
     """
     if prepared is None:
@@ -125,6 +126,8 @@ def step(*, prepared: PreparedNode | None, ctx: StepContext) -> Outcome:
         policy = prepared.node_type.retry  # type: ignore[union-attr]
         if error.retryable and ctx.attempt + 1 < policy.max_attempts:
             after = retry_delay(attempt=ctx.attempt, seed=ctx.seed, node_id=ctx.node.id, policy=policy)
+            if error.retry_after is not None:
+                after = max(after, error.retry_after)
             return Retry(
                 after, str(error), detail={"error": _error("PortError", str(error)), "attempt": ctx.attempt}
             )

@@ -6,6 +6,7 @@ They act only through the engine's ports, so they live with the engine's own nod
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -17,7 +18,7 @@ from workflows.engine.presets import PLACEHOLDER_WORKFLOW, Preset
 from workflows.engine.registry import NodeConfig, NodeType, Reference, RetryPolicy, StepContext, node_type
 from workflows.engine.types import Duration, EmailAddress
 
-__all__ = ["CreateTask", "EnrollInWorkflow", "Notify", "Webhook"]
+__all__ = ["RESERVED_WEBHOOK_HEADERS", "CreateTask", "EnrollInWorkflow", "Notify", "Webhook", "webhook_header_problem"]
 
 # Notifications and outbound webhooks ship their side effects with a later issue.
 NOT_YET = "its side effects ship with a later PenguinFlow version"
@@ -104,11 +105,37 @@ class Notify(NodeType):
                                "message_ids": sent["message_ids"]})
 
 
+# Headers the webhook sets itself: the signature's (a config must not forge or drop them), and those that frame
+# the HTTP message or the connection (overriding them would let a config smuggle a second request).
+RESERVED_WEBHOOK_HEADERS = frozenset({
+    "webhook-id", "webhook-timestamp", "webhook-signature", "host", "content-length", "transfer-encoding",
+    "connection", "keep-alive", "te", "trailer", "upgrade", "expect", "proxy-authorization", "proxy-connection",
+})
+# RFC 9110 token characters: what a header name may hold.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def webhook_header_problem(name: str, value: str) -> str | None:
+    """Why a header (as written, or as rendered) cannot be sent, or None."""
+    if not _HEADER_NAME.fullmatch(name):
+        return f"the header name {name!r} is not a valid HTTP header name"
+    if name.lower() in RESERVED_WEBHOOK_HEADERS:
+        return f"the header {name!r} is set by PenguinFlow and cannot be given"
+    if any(char in value for char in "\r\n\x00"):
+        return f"the value of header {name!r} contains a line break or NUL"
+    try:
+        value.encode("latin-1")  # what HTTP/1.1 header values can carry
+    except UnicodeEncodeError:
+        return f"the value of header {name!r} has characters a header cannot carry (percent-encode them)"
+    return None
+
+
 @node_type(
     "webhook",
     kind="action",
     label="Webhook",
-    description="Call an external URL (signed per Standard Webhooks).",
+    description="Call an external URL (signed per Standard Webhooks); Liquid in the URL, headers and body's "
+                "strings. The answer (status, headers, up to 64 KiB of body) is kept on the step.",
 )
 class Webhook(NodeType):
     presets = (
@@ -120,8 +147,6 @@ class Webhook(NodeType):
     # Receivers fail in bursts (deploys, rate limits): six tries over about half an hour.
     retry = RetryPolicy(max_attempts=6, base_seconds=30, cap_seconds=900)
     ports = ("webhooks",)
-    available = False
-    unavailable_because = NOT_YET
 
     class Config(NodeConfig):
         url: str = Field(min_length=8, max_length=2000)
@@ -138,6 +163,17 @@ class Webhook(NodeType):
                 raise ValueError("must be an http:// or https:// URL with a host")
             return value
 
+        @field_validator("headers")
+        @classmethod
+        def _sendable_headers(cls, value: dict[str, str]) -> dict[str, str]:
+            for name, text in value.items():
+                if "{" in name:
+                    continue  # a Liquid name is checked once rendered
+                problem = webhook_header_problem(name, text)
+                if problem:
+                    raise ValueError(problem)
+            return value
+
     def run(self, ctx: StepContext, config: Config) -> Outcome:
         result = ctx.webhooks.call(
             key=ctx.effect_key,
@@ -148,7 +184,8 @@ class Webhook(NodeType):
             body=config.body,
             timeout_s=config.timeout_s,
         )
-        return Advance(detail={"url": config.url, "method": config.method, "status_code": result.status_code})
+        return Advance(detail={"url": config.url, "method": config.method, "status_code": result.status_code,
+                               **result.detail})
 
 
 @node_type(

@@ -1,0 +1,39 @@
+"""The webhook signing secrets as the API shows them: a hint only, the value once, when it is made."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from penguinflow.workspaces.services import DEFAULT_OVERLAP_HOURS, MAX_OVERLAP_HOURS
+
+
+class SigningSecretSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    hint = serializers.CharField(read_only=True, help_text="The secret's first characters, to tell secrets apart.")
+    created_at = serializers.DateTimeField(read_only=True)
+    expires_at = serializers.DateTimeField(read_only=True, allow_null=True,
+                                           help_text="When it stops signing (set when a newer secret replaced it).")
+    revoked_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    in_use = serializers.SerializerMethodField(help_text="Whether it signs webhooks now.")
+
+    def get_in_use(self, secret) -> bool:
+        return secret.pk in self.context.get("in_use", ())
+
+
+class NewSigningSecretSerializer(SigningSecretSerializer):
+    secret = serializers.CharField(read_only=True, help_text="The secret (`whsec_...`): shown this once.")
+
+
+class _NumberField(serializers.FloatField):
+    """A JSON number, and only that: DRF's FloatField takes `false` or `"2"` too, which the schema does not."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class RotateSerializer(serializers.Serializer):
+    overlap_hours = _NumberField(
+        required=False, default=DEFAULT_OVERLAP_HOURS, min_value=0, max_value=MAX_OVERLAP_HOURS,
+        help_text="How long the secrets in use keep signing beside the new one (0: they stop now).")

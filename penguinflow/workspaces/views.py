@@ -1,0 +1,46 @@
+"""`GET /api/v1/webhook-signing-secrets`, `POST /api/v1/webhook-signing-secrets/rotate`,
+`DELETE /api/v1/webhook-signing-secrets/{id}`: the secrets the workspace signs its outbound webhooks with."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from penguinflow.common.api import WorkspaceScopedViewSet
+from penguinflow.workspaces import services
+from penguinflow.workspaces.models import WebhookSigningSecret
+from penguinflow.workspaces.serializers import (
+    NewSigningSecretSerializer,
+    RotateSerializer,
+    SigningSecretSerializer,
+)
+
+
+class WebhookSigningSecretViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
+    """The workspace's webhook signing secrets, newest first; values are never listed, only hints."""
+
+    model = WebhookSigningSecret
+    serializer_class = SigningSecretSerializer
+
+    def get_serializer_context(self):
+        in_use = {secret.pk for secret in services.signing_secrets_in_use(workspace=self.workspace)}
+        return {**super().get_serializer_context(), "in_use": in_use}
+
+    @extend_schema(request=RotateSerializer, responses={201: NewSigningSecretSerializer},
+                   description="Make a new signing secret (the first one, too) and show it once; the secrets in "
+                               "use keep signing beside it for `overlap_hours` (default 24), so receivers can "
+                               "switch without losing a call.")
+    @action(detail=False, methods=["post"])
+    def rotate(self, request):
+        serializer = RotateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        secret = services.signing_secret_rotate(workspace=self.workspace, **serializer.validated_data)
+        context = {**self.get_serializer_context()}
+        return Response(NewSigningSecretSerializer(secret, context=context).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None}, description="Revoke the secret: it stops signing at once.")
+    def destroy(self, request, pk=None):
+        services.signing_secret_revoke(secret=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
