@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from penguinflow.common.api import WorkspaceScopedViewSet
+from penguinflow.common.filtering import UtcDateTimeFilter
 from workflows.engine.registry import registry
 from workflows.models import Enrollment, StepRun
 from workflows.serializers import NodeTypeSerializer
@@ -54,8 +55,8 @@ class ExecutionFilter(django_filters.FilterSet):
     workflow = django_filters.UUIDFilter(field_name="workflow_id")
     status = django_filters.ChoiceFilter(choices=Enrollment.Status.choices)
     contact = django_filters.UUIDFilter(field_name="contact_id")
-    since = django_filters.IsoDateTimeFilter(field_name="entered_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="entered_at", lookup_expr="lt")
+    since = UtcDateTimeFilter(field_name="entered_at", lookup_expr="gte")
+    until = UtcDateTimeFilter(field_name="entered_at", lookup_expr="lt")
 
     class Meta:
         model = Enrollment

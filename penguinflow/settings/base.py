@@ -224,7 +224,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"api_key": API_THROTTLE_RATE},
     "DEFAULT_PAGINATION_CLASS": "penguinflow.common.pagination.CreatedCursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["penguinflow.common.filtering.StrictFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "penguinflow.common.schema.AutoSchema",
     "EXCEPTION_HANDLER": "penguinflow.common.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
