@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from contacts.activity import ActivityReader
 from contacts.models import Contact, Segment
+from contacts.rule_sql import RuleNotCompilable, compile_rule_sql
 from contacts.selectors import contact_as_data
 from events.models import Event
 from events.services import NewEvent, events_emit
@@ -33,6 +34,9 @@ logger = logging.getLogger(__name__)
 # 250,000 operations is about 50 ms. Hundreds of ordinary segments cost a few thousand; only segments that loop
 # over long lists, several at the per-rule limit, reach it.
 WORKSPACE_SEGMENTS_COST = 250_000
+# From this many changed contacts on, a refresh asks SQL (one statement per segment) instead of evaluating each
+# contact in Python: for one contact (a contact write) the Python evaluation is cheaper than the statements.
+SQL_FROM_CONTACTS = 50
 
 
 @dataclass
@@ -41,8 +45,8 @@ class SegmentChanges:
     exited: list[tuple[UUID, UUID]] = field(default_factory=list)
 
 
-def _members_by_rule(segments: list[Segment], contacts: list[Contact]) -> set[tuple[UUID, UUID]]:
-    now = timezone.now()
+def _members_by_rule(segments: list[Segment], contacts: list[Contact], now=None) -> set[tuple[UUID, UUID]]:
+    now = now or timezone.now()
     activity = ActivityReader(contacts=[(c.workspace_id, c.pk) for c in contacts], now=now)
     data = [(contact.pk, {"contact": contact_as_data(contact)}) for contact in contacts]
     wanted: set[tuple[UUID, UUID]] = set()
@@ -68,6 +72,125 @@ def _members_by_rule(segments: list[Segment], contacts: list[Contact]) -> set[tu
                 segment.pk, len(over_budget), len(data), over_budget[0],
             )  # fmt: skip
     return wanted
+
+
+def rule_members(*, workspace_id: UUID, rule, now=None, contact_ids: Collection[UUID] | None = None,
+                 id_range: tuple[UUID | None, UUID] | None = None) -> set[UUID]:
+    """Return the contacts of the workspace (among `contact_ids`, or within `id_range` = (after, up to)) that
+    `rule` holds for, as the Python evaluator decides.
+
+    The rule compiled to SQL selects the sure rows in one statement; the rows it marks unsure (values the SQL
+    does not model exactly) and every row of a rule that does not compile are evaluated in Python.
+    """
+    now = now or timezone.now()
+    try:
+        compiled = compile_rule_sql(rule, now=now)
+    except RuleNotCompilable:
+        compiled = None
+    scope, params = ["c.workspace_id = %s"], [workspace_id]
+    if contact_ids is not None:
+        scope.append("c.id = ANY(%s::uuid[])")
+        params.append(list(contact_ids))
+    if id_range is not None:
+        after, up_to = id_range
+        if after is not None:
+            scope.append("c.id > %s")
+            params.append(after)
+        scope.append("c.id <= %s")
+        params.append(up_to)
+    where = " AND ".join(scope)
+    if compiled is None:
+        return _python_members(rule, now, f"SELECT c.id FROM contacts_contact c WHERE {where}", params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT c.id FROM contacts_contact c WHERE {where} AND NOT {compiled.unsure.text} "
+                       f"AND {compiled.where.text}", [*params, *compiled.unsure.params, *compiled.where.params])
+        members = {row[0] for row in cursor.fetchall()}
+    unsure_sql = f"SELECT c.id FROM contacts_contact c WHERE {where} AND {compiled.unsure.text}"
+    return members | _python_members(rule, now, unsure_sql, [*params, *compiled.unsure.params])
+
+
+def _python_members(rule, now, select_ids: str, params: list, chunk: int = 2000) -> set[UUID]:
+    """Evaluate `rule` in Python for the contacts `select_ids` returns, a chunk at a time."""
+    with connection.cursor() as cursor:
+        cursor.execute(select_ids, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
+        return set()
+    segment = Segment(rule=rule)
+    members: set[UUID] = set()
+    for start in range(0, len(ids), chunk):
+        contacts = list(Contact.objects.filter(pk__in=ids[start:start + chunk]))
+        members |= {contact for _, contact in _members_by_rule([segment], contacts, now=now)}
+    return members
+
+
+def segment_members_rebuild(*, segment: Segment, chunk_size: int = 20_000,
+                            source: str = Event.Source.SYSTEM) -> SegmentChanges:
+    """Compute the segment's membership in full (after a create or a rule change) and emit the changes.
+
+    Contacts are taken in ranges of ids, `chunk_size` at a time, each range in a transaction of its own: one
+    INSERT ... SELECT for the contacts that enter and one DELETE for those that leave, then the segment.entered /
+    segment.exited events of that range. So a workspace of a million contacts never holds one huge transaction or
+    one huge list of events, and a concurrent `segments_refresh` cannot make a change be reported twice (both
+    write with ON CONFLICT / DELETE ... RETURNING and report only what they changed).
+    """
+    changes = SegmentChanges()
+    now = timezone.now()
+    after: UUID | None = None
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT max(id) FROM (SELECT id FROM contacts_contact WHERE workspace_id = %s"
+                + (" AND id > %s" if after else "") + " ORDER BY id LIMIT %s) AS chunk",
+                [segment.workspace_id, *([after] if after else []), chunk_size],
+            )
+            up_to = cursor.fetchone()[0]
+        if up_to is None:
+            break
+        with transaction.atomic():
+            entered, exited = _rebuild_range(segment, after, up_to, now)
+            _emit(segment.workspace_id, [(segment.pk, c) for c in entered], [(segment.pk, c) for c in exited],
+                  source)
+        changes.entered += [(segment.pk, c) for c in entered]
+        changes.exited += [(segment.pk, c) for c in exited]
+        after = up_to
+    Segment.objects.filter(pk=segment.pk).update(members_as_of=now)
+    segment.members_as_of = now
+    return changes
+
+
+def _rebuild_range(segment: Segment, after: UUID | None, up_to: UUID, now) -> tuple[list[UUID], list[UUID]]:
+    wanted = sorted(rule_members(workspace_id=segment.workspace_id, rule=segment.rule, now=now,
+                                 id_range=(after, up_to)))
+    in_range = "m.contact_id <= %s" + (" AND m.contact_id > %s" if after else "")
+    range_params = [up_to, *([after] if after else [])]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO contacts_segmentmembership (segment_id, contact_id, entered_at) "
+            "SELECT %s, c, %s FROM unnest(%s::uuid[]) AS t(c) "
+            "ON CONFLICT (segment_id, contact_id) DO NOTHING RETURNING contact_id",
+            [segment.pk, now, wanted],
+        )
+        entered = sorted(row[0] for row in cursor.fetchall())
+        cursor.execute(
+            f"DELETE FROM contacts_segmentmembership m WHERE m.segment_id = %s AND {in_range} "
+            "AND m.contact_id <> ALL(%s::uuid[]) RETURNING m.contact_id",
+            [segment.pk, *range_params, wanted],
+        )
+        exited = sorted(row[0] for row in cursor.fetchall())
+    return entered, exited
+
+
+def _emit(workspace_id, entered, exited, source) -> None:
+    new_events = [
+        NewEvent(type="segment.entered", contact_id=contact, properties={"segment_id": str(segment)}, source=source)
+        for segment, contact in entered
+    ] + [
+        NewEvent(type="segment.exited", contact_id=contact, properties={"segment_id": str(segment)}, source=source)
+        for segment, contact in exited
+    ]
+    if new_events:
+        events_emit(workspace=workspace_id, events=new_events)
 
 
 def segments_cost_check(*, workspace, rule, replacing: Segment | None = None) -> None:
@@ -116,7 +239,7 @@ def segments_refresh(
     if not contacts:
         return changes
     present = [c.pk for c in contacts]
-    wanted = _members_by_rule(segments, contacts)
+    wanted = _members_wanted(workspace, segments, contacts)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT segment_id, contact_id FROM contacts_segmentmembership "
@@ -141,13 +264,26 @@ def segments_refresh(
                 [[s for s, _ in leave], [c for _, c in leave]],
             )
             changes.exited = sorted(cursor.fetchall())
-        new_events = [
-            NewEvent(type="segment.entered", contact_id=contact, properties={"segment_id": str(segment)}, source=source)
-            for segment, contact in changes.entered
-        ] + [
-            NewEvent(type="segment.exited", contact_id=contact, properties={"segment_id": str(segment)}, source=source)
-            for segment, contact in changes.exited
-        ]
-        if new_events:
-            events_emit(workspace=workspace, events=new_events)
+        _emit(getattr(workspace, "pk", workspace), changes.entered, changes.exited, source)
     return changes
+
+
+def _members_wanted(workspace, segments: list[Segment], contacts: list[Contact]) -> set[tuple[UUID, UUID]]:
+    """Which (segment, contact) pairs the rules hold for: by SQL for the rules that compile (one statement each,
+    over these contacts only), by the Python evaluator for the others."""
+    if len(contacts) < SQL_FROM_CONTACTS:
+        return _members_by_rule(segments, contacts)
+    now = timezone.now()
+    workspace_id = getattr(workspace, "pk", workspace)
+    ids = [c.pk for c in contacts]
+    wanted: set[tuple[UUID, UUID]] = set()
+    by_python = []
+    for segment in segments:
+        try:
+            compile_rule_sql(segment.rule, now=now)
+        except RuleNotCompilable:
+            by_python.append(segment)
+            continue
+        wanted |= {(segment.pk, c) for c in rule_members(workspace_id=workspace_id, rule=segment.rule, now=now,
+                                                         contact_ids=ids)}
+    return wanted | (_members_by_rule(by_python, contacts, now=now) if by_python else set())
