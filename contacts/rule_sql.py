@@ -16,13 +16,14 @@ Some values are outside what the SQL models exactly: strings Python's `float()` 
 that could make the evaluator fail. For those rows the compiled rule raises an *unsure* flag; callers evaluate
 the unsure rows with the Python evaluator (`rule_select`), so the selected set is always the evaluator's.
 
-Refused (`RuleNotCompilable`, with the reason): operations with no exact SQL form that is also fast. Reasons
-that mark `at_save=True` are refused when a segment is saved; the others fall back to Python evaluation.
-- `regex`: PostgreSQL's `~` is a backtracking engine with no time bound and a syntax other than RE2's (the
-  evaluator's); no subset is accepted, since proving a pattern safe and equivalent is not worth the risk.
+Refused (`RuleNotCompilable`, with the reason). `at_save=True`: refused when a segment is saved (422), because
+no exact SQL can also be fast, or the rule reads what a segment cannot; the other refusals fall back to Python
+evaluation, contact by contact (correct, slow on large workspaces).
+- `regex` (at save): PostgreSQL's `~` backtracks with no time bound and reads another syntax than the
+  evaluator's RE2; no subset is accepted, since proving a pattern both safe and equivalent is not worth the risk.
+- reading a whole object (`contact`, `contact.fields`), `length`/index paths into values, computed keys.
 - `map`, `filter`, `reduce`, `all`, `some`, `none`, `merge`: they build or walk lists with per-item rules.
-- `substr`, arithmetic (`+ - * / % min max`): exact in principle, not compiled (yet): Python evaluation.
-- a rule reading a whole object (`contact`, `contact.fields`), `length`/index paths into values, computed keys.
+- `substr`, arithmetic (`+ - * / % min max`): exact SQL exists, not written yet.
 """
 
 from __future__ import annotations
@@ -405,6 +406,8 @@ _COLUMNS = {"email", "first_name", "last_name", "timezone", "status"}
 _REFUSED = {
     "regex": "regex is not compiled to SQL: PostgreSQL's ~ has no time bound (it backtracks) and reads another "
              "syntax than the evaluator's RE2; use contains, in, ==, or a tag",
+}
+_FALLBACK = {  # no SQL form here: the rule is evaluated in Python, contact by contact
     "map": "map builds a list with a rule per item; not compiled to SQL",
     "filter": "filter builds a list with a rule per item; not compiled to SQL",
     "reduce": "reduce folds a list with a rule per item; not compiled to SQL",
@@ -412,8 +415,6 @@ _REFUSED = {
     "some": "some runs a rule per list item; not compiled to SQL; use in or contains for one item",
     "none": "none runs a rule per list item; not compiled to SQL; use ! with in or contains",
     "merge": "merge builds lists; not compiled to SQL",
-}
-_FALLBACK = {  # exact SQL exists but is not written: the rule is evaluated in Python instead
     "substr": "substr is evaluated in Python, not compiled to SQL",
     **{op: f"arithmetic ({op}) is evaluated in Python, not compiled to SQL" for op in ("+", "-", "*", "/", "%",
                                                                                           "min", "max")},
@@ -614,10 +615,10 @@ _ISO_CREATED = (
 
 def _var(ctx: Context, args: list[Any]) -> list[Case]:
     if not args or args[0] in (None, ""):
-        raise RuleNotCompilable("var without a key reads the whole data, which is not compiled to SQL", at_save=True)
+        raise RuleNotCompilable("var without a key reads the whole data, which is not compiled to SQL")
     key = args[0]
     if not isinstance(key, str):
-        raise RuleNotCompilable("var with a computed or numeric key is not compiled to SQL", at_save=True)
+        raise RuleNotCompilable("var with a computed or numeric key is not compiled to SQL")
     default = _compile(ctx, args[1]) if len(args) > 1 else _single(constant(None))
     found = _path(key)
     out: list[Case] = []
@@ -632,19 +633,18 @@ def _var(ctx: Context, args: list[Any]) -> list[Case]:
 def _path(key: str) -> list[Case]:
     parts = key.split(".")
     if any(part == "" for part in parts):
-        raise RuleNotCompilable(f"the path {key!r} has an empty part", at_save=True)
+        raise RuleNotCompilable(f"the path {key!r} has an empty part")
     if parts[0] != "contact":
         return _single(constant(None))  # a segment's rule sees only the contact: anything else is null
     if len(parts) == 1:
-        raise RuleNotCompilable("reading the whole contact object is not compiled to SQL", at_save=True)
+        raise RuleNotCompilable("reading the whole contact object is not compiled to SQL")
     name, rest = parts[1], parts[2:]
     if name == "fields":
         if not rest:
-            raise RuleNotCompilable("reading the whole fields object is not compiled to SQL", at_save=True)
+            raise RuleNotCompilable("reading the whole fields object is not compiled to SQL")
         return _json_cases(rest)
     if rest:
-        raise RuleNotCompilable(f"the path {key!r} reads into a value (an index or length); not compiled to SQL",
-                                at_save=True)
+        raise RuleNotCompilable(f"the path {key!r} reads into a value (an index or length); not compiled to SQL")
     if name in _COLUMNS:
         return _single(Value(STR, Sql(f'c."{name}"')))
     if name == "id":
@@ -705,7 +705,7 @@ def _check_object(op: str, args: Any) -> dict[str, Any]:
     try:  # the evaluator's own parameter checks, so that both refuse the same rules
         (_compile_email_event if op == "email_event" else _compile_event_count)(args)
     except ConditionError as error:
-        raise RuleNotCompilable(str(error), at_save=True) from None
+        raise RuleNotCompilable(str(error)) from None
     return args
 
 
@@ -756,7 +756,7 @@ def _email_event(ctx: Context, args: Any) -> list[Case]:
 def _in_segment(ctx: Context, args: list[Any]) -> list[Case]:
     segment_id = args[0] if args else None
     if not isinstance(segment_id, str) or not segment_id:
-        raise RuleNotCompilable("in_segment needs a segment id written in the rule", at_save=True)
+        raise RuleNotCompilable("in_segment needs a segment id written in the rule")
     ctx.uses_history = True
     try:
         from uuid import UUID
@@ -782,7 +782,7 @@ def _days_since(ctx: Context, args: list[Any]) -> list[Case]:
 
                 moment = _timestamp(value.const) if value.const != "" else None
             except ConditionError as error:
-                raise RuleNotCompilable(f"days_since: {error}", at_save=True) from None
+                raise RuleNotCompilable(f"days_since: {error}") from None
             out.append((guard, constant(None) if moment is None else _days(ctx, param(moment, "timestamptz"))))
         elif value.kind == STR:
             out.extend(_days_of_text(ctx, guard, value.sql))
@@ -819,12 +819,11 @@ def _missing(ctx: Context, op: str, args: list[Any]) -> list[Case]:
     if op == "missing_some":
         need, keys = ([*args, None, None])[:2]
         if not isinstance(need, (int, float)) or isinstance(need, bool) or not isinstance(keys, list):
-            raise RuleNotCompilable("missing_some is compiled with a literal count and a literal list of keys",
-                                    at_save=True)
+            raise RuleNotCompilable("missing_some is compiled with a literal count and a literal list of keys")
     else:
         keys = args[0] if args and isinstance(args[0], list) else args
     if not all(isinstance(key, str) and key for key in keys):
-        raise RuleNotCompilable(f"{op} is compiled with literal keys only", at_save=True)
+        raise RuleNotCompilable(f"{op} is compiled with literal keys only")
     absent = []
     for key in keys:
         parts = []

@@ -140,13 +140,14 @@ def segment_members_rebuild(*, segment: Segment, chunk_size: int = 20_000,
     while True:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT max(id) FROM (SELECT id FROM contacts_contact WHERE workspace_id = %s"
-                + (" AND id > %s" if after else "") + " ORDER BY id LIMIT %s) AS chunk",
+                "SELECT id FROM (SELECT id FROM contacts_contact WHERE workspace_id = %s"
+                + (" AND id > %s" if after else "") + " ORDER BY id LIMIT %s) AS chunk ORDER BY id DESC LIMIT 1",
                 [segment.workspace_id, *([after] if after else []), chunk_size],
             )
-            up_to = cursor.fetchone()[0]
-        if up_to is None:
+            last = cursor.fetchone()
+        if last is None:
             break
+        up_to = last[0]
         with transaction.atomic():
             entered, exited = _rebuild_range(segment, after, up_to, now)
             _emit(segment.workspace_id, [(segment.pk, c) for c in entered], [(segment.pk, c) for c in exited],
@@ -213,12 +214,38 @@ def segments_cost_check(*, workspace, rule, replacing: Segment | None = None) ->
         )
 
 
-@transaction.atomic
 def segment_save(*, workspace, serializer, replacing: Segment | None = None) -> Segment:
-    """Save a validated segment serializer within the workspace's segment budget."""
+    """Save a validated segment serializer within the workspace's segment budget, then compute its membership
+    in full when it is new or its rule changed.
+
+    A rule with an operation that SQL cannot run both exactly and fast (`regex`) is refused (422
+    `rule_not_compilable`): its membership over a large workspace would be a contact-by-contact evaluation.
+    Other rules that do not compile (yet) are kept and evaluated in Python.
+    """
+    rule = serializer.validated_data.get("rule", getattr(replacing, "rule", {}))
+    try:
+        compile_rule_sql(rule, now=timezone.now())
+    except RuleNotCompilable as refused:
+        if refused.at_save:
+            raise NotAllowedNow(
+                f"This rule cannot be used for a segment: {refused.reason}.",
+                details={"rule": refused.reason}, code="rule_not_compilable",
+            ) from None
+    old_rule = replacing.rule if replacing is not None else None
+    segment = _segment_save_locked(workspace=workspace, serializer=serializer, replacing=replacing, rule=rule)
+    if replacing is None or segment.rule != old_rule or segment.members_as_of is None:
+        # After the save's transaction: the rebuild commits range by range (see segment_members_rebuild).
+        segment_members_rebuild(segment=segment)
+    return segment
+
+
+@transaction.atomic
+def _segment_save_locked(*, workspace, serializer, replacing: Segment | None, rule) -> Segment:
     Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
-    segments_cost_check(workspace=workspace, rule=serializer.validated_data.get("rule", getattr(replacing, "rule", {})),
-                        replacing=replacing)
+    segments_cost_check(workspace=workspace, rule=rule, replacing=replacing)
+    if replacing is not None and rule != replacing.rule:
+        # The kept membership is the old rule's: until the rebuild ends, members are found by the new rule.
+        return serializer.save(workspace=workspace, members_as_of=None)
     return serializer.save(workspace=workspace)
 
 
