@@ -245,7 +245,7 @@ def number(ctx: Context, v: Value) -> Sql:
         from json_logic.builtins import to_number
 
         found = to_number(v.const)
-        return Sql("NULL::float8") if isinstance(found, float) and math.isnan(found) else param(float(found), "float8")
+        return Sql(_NAN) if isinstance(found, float) and math.isnan(found) else param(float(found), "float8")
     if v.kind == STR:
         ctx.doubt(sql("(NOT {} OR ({} ~ {} AND {} !~ {}))", _ascii(v), v.sql, param(_NUMBER_LIKE, "text"),
                       v.sql, param(_STRICT_NUMBER, "text")))
@@ -318,7 +318,7 @@ def loose_equal(ctx: Context, a: Value, b: Value) -> Sql:
             return sql("({} = {})", a.sql, b.sql)
         return sql("({} = {})", a.sql, b.sql)
     if a.kind in _NUMERIC or b.kind in _NUMERIC:
-        return is_true(sql("({} = {})", number(ctx, a), number(ctx, b)))
+        return _numbers(ctx, "=", a, b)
     if NULL in (a.kind, b.kind):
         return FALSE
     if a.kind in _LISTS and b.kind in _LISTS:
@@ -354,11 +354,22 @@ def order(ctx: Context, op: str, a: Value, b: Value) -> Sql:
         return FALSE
     sign = _SQL_ORDER[op]
     if a.kind in _NUMERIC or b.kind in _NUMERIC:
-        return is_true(sql("({} " + sign + " {})", number(ctx, a), number(ctx, b)))
+        return _numbers(ctx, sign, a, b)
     if a.kind == STR or b.kind == STR:
         # Python orders strings by code point: the "C" collation orders UTF-8 bytes, which is the same order.
         return sql("({} COLLATE \"C\" " + sign + " {})", text(ctx, a), text(ctx, b))
-    return is_true(sql("({} " + sign + " {})", number(ctx, a), number(ctx, b)))
+    return _numbers(ctx, sign, a, b)
+
+
+_NAN = "NULL::float8"
+
+
+def _numbers(ctx: Context, sign: str, a: Value, b: Value) -> Sql:
+    """Compare as numbers (json_logic's to_number on both sides); NaN compares false with anything."""
+    left, right = number(ctx, a), number(ctx, b)
+    if _NAN in (left.text, right.text):
+        return FALSE
+    return is_true(sql("({} " + sign + " {})", left, right))
 
 
 def member(ctx: Context, needle: Value, haystack: Value, *, casefold_text: bool) -> Sql:
@@ -438,11 +449,29 @@ def compile_rule_sql(rule: Any, *, now: datetime) -> CompiledSql:
     if problems:
         raise RuleNotCompilable("; ".join(problems), at_save=True)
     ctx = Context(now=now)
-    cases = _compile(ctx, rule)
     # Never NULL, even if a piece were: a NULL would drop the row from both the sure and the unsure selection.
-    holds = sql("COALESCE({}, FALSE)", _case_truth(ctx, cases))
+    holds = sql("COALESCE({}, FALSE)", _truth_of(ctx, rule))
     unsure = sql("COALESCE({}, TRUE)", any_of(ctx.unsure))
     return CompiledSql(where=holds, unsure=unsure, uses_history=ctx.uses_history)
+
+
+def _truth_of(ctx: Context, logic: Any) -> Sql:
+    """The truth of `logic` as SQL. `and`, `or`, `!` and `!!` are written as SQL's own connectives here: only
+    the truth of their value matters, and the CASE lists of their values would repeat every earlier argument.
+    (Where the evaluator would stop early, SQL may evaluate more: every argument is safe to evaluate, and the
+    unsure rows are collected from all of them anyway.)"""
+    if isinstance(logic, dict) and len(logic) == 1:
+        ((op, args),) = logic.items()
+        if op in ("and", "or") and isinstance(args, list) and args:
+            parts = [_truth_of(ctx, arg) for arg in args]
+            joiner = " AND " if op == "and" else " OR "
+            return Sql("(" + joiner.join(p.text for p in parts) + ")", tuple(x for p in parts for x in p.params))
+        if op in ("!", "!!"):
+            args = args if isinstance(args, list) else [args]
+            if args:
+                inner = _truth_of(ctx, args[0])
+                return negate(inner) if op == "!" else inner
+    return _case_truth(ctx, _compile(ctx, logic))
 
 
 def _case_truth(ctx: Context, cases: list[Case]) -> Sql:

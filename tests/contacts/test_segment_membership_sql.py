@@ -130,3 +130,21 @@ def test_a_refresh_of_many_contacts_by_sql_agrees_with_python_and_falls_back_for
     expected_sql = {(by_sql.pk, c.pk) for c in contacts if c.score > 9 and c.score % 3 == 0}
     expected_python = {(by_python.pk, c.pk) for c in contacts if c.score % 3 == 0}
     assert set(changes.entered) == expected_sql | expected_python
+
+
+def test_audience_candidates_leave_out_only_the_contacts_the_rule_surely_fails(workspace):
+    from django.db import connection
+
+    from contacts.segments import rule_candidates
+
+    recent = ContactFactory(workspace=workspace, fields={"renewal": "2026-11-30"})
+    ContactFactory(workspace=workspace, fields={"renewal": "2025-01-01"})
+    unreadable = ContactFactory(workspace=workspace, fields={"renewal": "soon"})  # the evaluator fails: kept
+    rule = {"<": [{"days_since": [{"var": "contact.fields.renewal"}]}, 10]}
+
+    sql, params = rule_candidates(workspace_id=workspace.pk, rule=rule, now=NOW)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        assert {row[0] for row in cursor.fetchall()} == {recent.pk, unreadable.pk}
+    assert rule_candidates(workspace_id=workspace.pk, now=NOW,
+                           rule={">": [{"event_count": {"type": "email.opened"}}, 0]}) is None
