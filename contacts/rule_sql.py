@@ -816,7 +816,8 @@ def _days_since(ctx: Context, args: list[Any]) -> list[Case]:
         elif value.kind == STR:
             out.extend(_days_of_text(ctx, guard, value.sql))
         else:
-            out.append((guard, Value(DICT)))  # a number or a list: the evaluator fails; Python decides
+            _fails(ctx, guard)  # a number, a boolean, a list: the evaluator fails
+            out.append((guard, Value(DICT)))
     return out
 
 
@@ -837,11 +838,21 @@ def _days_of_text(ctx: Context, guard: Sql, value: Sql) -> list[Case]:
     moment = sql("(CASE WHEN {} THEN ({})::timestamptz ELSE ({})::timestamp AT TIME ZONE 'UTC' END)",
                  zoned, value, value)
     readable = both(any_of([date_only, stamp]), when(any_of([date_only, stamp]), day_fits))
+    unreadable = both(guard, both(sql("({} <> '')", value), negate(readable)))
+    _fails(ctx, unreadable)  # the evaluator fails, or reads a form the SQL does not: Python decides
     return [
         (both(guard, sql("({} = '')", value)), constant(None)),
         (both(guard, both(sql("({} <> '')", value), readable)), _days(ctx, moment)),
-        (both(guard, both(sql("({} <> '')", value), negate(readable))), Value(DICT)),
+        (unreadable, Value(DICT)),
     ]
+
+
+def _fails(ctx: Context, guard: Sql) -> None:
+    """Mark unsure the rows where the evaluator may fail: a failure anywhere makes the whole rule fail for the
+    contact (it is no member), whatever the operations around it would have made of a value."""
+    outer, ctx.guard = ctx.guard, TRUE
+    ctx.doubt(both(outer, guard))
+    ctx.guard = outer
 
 
 def _missing(ctx: Context, op: str, args: list[Any]) -> list[Case]:

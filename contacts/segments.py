@@ -4,7 +4,12 @@
 change, and by event ingestion for the contacts it created (`contacts.apps` hands it to `events.ingest`). It is
 batch-shaped: a constant number of queries whatever the number of contacts and segments, and it emits
 `segment.entered` / `segment.exited` only for rows it really inserted or deleted, so two concurrent refreshes of
-one contact cannot both report the same change.
+one contact cannot both report the same change. For a few contacts the rules are evaluated in Python (one read of
+their history per batch); from `SQL_FROM_CONTACTS` contacts on, each rule that compiles to SQL
+(`contacts.rule_sql`) is one statement over those contacts.
+
+`segment_members_rebuild` computes a segment's whole membership when it is created or its rule changes; from
+then on the membership table is the source of truth for its members (`Segment.members_as_of`).
 """
 
 from __future__ import annotations
@@ -74,10 +79,9 @@ def _members_by_rule(segments: list[Segment], contacts: list[Contact], now=None)
     return wanted
 
 
-def rule_members(*, workspace_id: UUID, rule, now=None, contact_ids: Collection[UUID] | None = None,
-                 id_range: tuple[UUID | None, UUID] | None = None) -> set[UUID]:
-    """Return the contacts of the workspace (among `contact_ids`, or within `id_range` = (after, up to)) that
-    `rule` holds for, as the Python evaluator decides.
+def rule_members(*, workspace_id: UUID, rule, now=None, contact_ids: Collection[UUID] | None = None) -> set[UUID]:
+    """Return the contacts of the workspace (among `contact_ids` when given) that `rule` holds for, as the Python
+    evaluator decides.
 
     The rule compiled to SQL selects the sure rows in one statement; the rows it marks unsure (values the SQL
     does not model exactly) and every row of a rule that does not compile are evaluated in Python.
@@ -91,13 +95,6 @@ def rule_members(*, workspace_id: UUID, rule, now=None, contact_ids: Collection[
     if contact_ids is not None:
         scope.append("c.id = ANY(%s::uuid[])")
         params.append(list(contact_ids))
-    if id_range is not None:
-        after, up_to = id_range
-        if after is not None:
-            scope.append("c.id > %s")
-            params.append(after)
-        scope.append("c.id <= %s")
-        params.append(up_to)
     where = " AND ".join(scope)
     if compiled is None:
         return _python_members(rule, now, f"SELECT c.id FROM contacts_contact c WHERE {where}", params)
