@@ -22,12 +22,14 @@ evaluation, contact by contact (correct, slow on large workspaces).
 - `regex` (at save): PostgreSQL's `~` backtracks with no time bound and reads another syntax than the
   evaluator's RE2; no subset is accepted, since proving a pattern both safe and equivalent is not worth the risk.
 - reading a whole object (`contact`, `contact.fields`), `length`/index paths into values, computed keys.
-- `map`, `filter`, `reduce`, `all`, `some`, `none`, `merge`: they build or walk lists with per-item rules.
+- `map`, `filter`, `reduce`, `merge`: they build lists; `all`, `some`, `none` over anything but `contact.tags`
+  (over the tags, with a body reading only the tag, they compile to EXISTS over unnest).
 - `substr`, arithmetic (`+ - * / % min max`): exact SQL exists, not written yet.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +37,7 @@ from typing import Any
 
 from workflows.engine.conditions import (
     _EMAIL_EVENTS,
+    ASSUMED_LIST_ITEMS,
     ConditionError,
     check_rule,
 )
@@ -199,6 +202,7 @@ class Context:
     unsure: list[Sql] = field(default_factory=list)
     guard: Sql = TRUE
     uses_history: bool = False
+    item: Value | None = None  # inside the body of a loop over the tags: the current tag
 
     def doubt(self, condition: Sql) -> None:
         """Mark as unsure the rows of the current guard where `condition` holds."""
@@ -275,8 +279,8 @@ def text(ctx: Context, v: Value) -> Sql:
         return param(to_string(v.const), "text")
     if v.kind == STR:
         return v.sql
-    if v.kind == BOOL:
-        return sql("(CASE WHEN {} THEN 'true' ELSE 'false' END)", v.sql)
+    if v.kind == BOOL:  # json_logic tests int before True/False, and bool is an int: str(True) is "True"
+        return sql("(CASE WHEN {} THEN 'True' ELSE 'False' END)", v.sql)
     if v.kind == NUM and v.text is not None:
         ctx.doubt(v.text_unsure)
         return v.text
@@ -422,9 +426,9 @@ _FALLBACK = {  # no SQL form here: the rule is evaluated in Python, contact by c
     "map": "map builds a list with a rule per item; not compiled to SQL",
     "filter": "filter builds a list with a rule per item; not compiled to SQL",
     "reduce": "reduce folds a list with a rule per item; not compiled to SQL",
-    "all": "all runs a rule per list item; not compiled to SQL; use in or contains for one item",
-    "some": "some runs a rule per list item; not compiled to SQL; use in or contains for one item",
-    "none": "none runs a rule per list item; not compiled to SQL; use ! with in or contains",
+    "all": "all is compiled over contact.tags only; over other lists it runs a rule per item in Python",
+    "some": "some is compiled over contact.tags only; over other lists it runs a rule per item in Python",
+    "none": "none is compiled over contact.tags only; over other lists it runs a rule per item in Python",
     "merge": "merge builds lists; not compiled to SQL",
     "substr": "substr is evaluated in Python, not compiled to SQL",
     **{op: f"arithmetic ({op}) is evaluated in Python, not compiled to SQL" for op in ("+", "-", "*", "/", "%",
@@ -520,6 +524,8 @@ def _compile(ctx: Context, logic: Any) -> list[Case]:
     ((op, args),) = logic.items()
     if op in _REFUSED:
         raise RuleNotCompilable(_REFUSED[op], at_save=True)
+    if op in _TAG_LOOPS and isinstance(args, list) and len(args) >= 2 and args[0] == {"var": "contact.tags"}:
+        return _tags_loop(ctx, op, args[1])
     if op in _FALLBACK:
         raise RuleNotCompilable(_FALLBACK[op])
     if op == "event_count":
@@ -633,6 +639,35 @@ def _if(ctx: Context, args: list[Any]) -> list[Case]:
     return cases
 
 
+# --- loops over the tags --------------------------------------------------------------------------------------------
+
+_TAG_LOOPS = ("some", "all", "none")
+
+
+def _tags_loop(ctx: Context, op: str, body: Any) -> list[Case]:
+    """`some`, `all` or `none` over the contact's tags, with a body that reads only the tag: EXISTS over unnest."""
+    if ctx.item is not None:
+        raise RuleNotCompilable("a loop inside a loop is not compiled to SQL")
+    if "cat" in json.dumps(body):
+        # cat is charged by the length it builds: with it, a loop's cost may pass the rule budget on long tags
+        raise RuleNotCompilable("a loop whose body uses cat is not compiled to SQL")
+    inner = Context(now=ctx.now, item=Value(STR, Sql("t.x::text")))
+    holds = _truth_of(inner, body)
+    ctx.uses_history = ctx.uses_history or inner.uses_history
+    over = "FROM unnest(c.tags) AS t(x) WHERE"
+    # The evaluator charges a loop its list's length times its body's cost: check_rule bounded that cost for lists
+    # of ASSUMED_LIST_ITEMS; a contact with more tags may go over the budget there (no member): Python decides.
+    ctx.doubt(any_of([sql(f"EXISTS (SELECT 1 {over} {{}})", any_of(inner.unsure)) if inner.unsure else FALSE,
+                      sql("(cardinality(c.tags) > {})", param(ASSUMED_LIST_ITEMS, "int"))]))
+    if op == "some":
+        result = sql(f"EXISTS (SELECT 1 {over} {{}})", holds)
+    elif op == "none":
+        result = sql(f"(NOT EXISTS (SELECT 1 {over} {{}}))", holds)
+    else:
+        result = sql(f"(cardinality(c.tags) > 0 AND NOT EXISTS (SELECT 1 {over} NOT {{}}))", holds)
+    return _single(Value(BOOL, result))
+
+
 # --- reading the contact ------------------------------------------------------------------------------------------
 
 _ISO_CREATED = (
@@ -643,6 +678,10 @@ _ISO_CREATED = (
 
 
 def _var(ctx: Context, args: list[Any]) -> list[Case]:
+    if ctx.item is not None:
+        if args and args[0] not in (None, ""):
+            raise RuleNotCompilable("a loop body reading more than its item ({\"var\": \"\"}) is not compiled to SQL")
+        return _single(ctx.item)
     if not args or args[0] in (None, ""):
         raise RuleNotCompilable("var without a key reads the whole data, which is not compiled to SQL")
     key = args[0]

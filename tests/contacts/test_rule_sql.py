@@ -102,7 +102,16 @@ def _extend(inner):
     )
 
 
-RULES = st.recursive(LEAVES, _extend, max_leaves=6)
+ITEM_RULES = st.recursive(
+    st.one_of(st.just({"var": ""}), SCALARS),
+    lambda inner: st.builds(lambda op, args: {op: list(args)},
+                            st.sampled_from(["==", "!=", "===", "<", ">=", "in", "contains", "and", "or"]),
+                            st.tuples(inner, inner)),
+    max_leaves=3,
+)
+TAG_LOOPS = st.builds(lambda op, body: {op: [{"var": "contact.tags"}, body]}, st.sampled_from(["some", "all", "none"]),
+                      ITEM_RULES)
+RULES = st.recursive(st.one_of(LEAVES, TAG_LOOPS), _extend, max_leaves=6)
 
 
 def _python_members(rule, contacts) -> set:

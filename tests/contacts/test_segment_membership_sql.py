@@ -18,9 +18,12 @@ TAG = {"var": "contact.tags"}
 
 @pytest.mark.parametrize(("rule", "reason", "at_save"), [
     ({"regex": [{"var": "contact.email"}, "^a+$"]}, "PostgreSQL's ~ has no time bound", True),
-    ({"some": [TAG, {"==": [{"var": ""}, "vip"]}]}, "some runs a rule per list item", False),
-    ({"all": [TAG, {"==": [{"var": ""}, "vip"]}]}, "all runs a rule per list item", False),
-    ({"none": [TAG, {"==": [{"var": ""}, "vip"]}]}, "none runs a rule per list item", False),
+    ({"some": [{"var": "contact.fields.a"}, {"==": [{"var": ""}, 1]}]}, "some is compiled over contact.tags only",
+     False),
+    ({"all": [["a"], {"==": [{"var": ""}, "a"]}]}, "all is compiled over contact.tags only", False),
+    ({"none": [{"merge": [TAG]}, True]}, "none is compiled over contact.tags only", False),
+    ({"some": [TAG, {"==": [{"var": "contact.score"}, 1]}]}, "a loop body reading more than its item", False),
+    ({"some": [TAG, {"==": [{"cat": [{"var": ""}, "x"]}, "vipx"]}]}, "body uses cat", False),
     ({"map": [TAG, {"var": ""}]}, "map builds a list", False),
     ({"filter": [TAG, True]}, "filter builds a list", False),
     ({"reduce": [TAG, 1, 0]}, "reduce folds a list", False),
@@ -123,7 +126,7 @@ def test_a_refresh_of_many_contacts_by_sql_agrees_with_python_and_falls_back_for
                 for index in range(SQL_FROM_CONTACTS + 5)]
     by_sql = SegmentFactory(workspace=workspace, rule={"and": [{">": [{"var": "contact.fields.n"}, 9]},
                                                               {"in": ["vip", TAG]}]})
-    by_python = SegmentFactory(workspace=workspace, rule={"some": [TAG, {"==": [{"var": ""}, "vip"]}]})
+    by_python = SegmentFactory(workspace=workspace, rule={"some": [{"merge": [TAG]}, {"==": [{"var": ""}, "vip"]}]})
 
     changes = segments_refresh(workspace=workspace, contact_ids=[c.pk for c in contacts])
 
@@ -148,3 +151,21 @@ def test_audience_candidates_leave_out_only_the_contacts_the_rule_surely_fails(w
         assert {row[0] for row in cursor.fetchall()} == {recent.pk, unreadable.pk}
     assert rule_candidates(workspace_id=workspace.pk, now=NOW,
                            rule={">": [{"event_count": {"type": "email.opened"}}, 0]}) is None
+
+
+def test_a_loop_over_more_tags_than_the_budget_assumes_is_left_to_the_evaluator(workspace):
+    from django.db import connection
+
+    from contacts.segments import rule_members
+
+    many = ContactFactory(workspace=workspace, tags=[f"t{index}" for index in range(150)] + ["vip"])
+    few = ContactFactory(workspace=workspace, tags=["vip"])
+    ContactFactory(workspace=workspace, tags=["new"])
+    rule = {"some": [TAG, {"==": [{"var": ""}, "vip"]}]}
+    compiled = compile_rule_sql(rule, now=NOW)
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT c.id FROM contacts_contact c WHERE c.workspace_id = %s AND {compiled.unsure.text}",
+                       [workspace.pk, *compiled.unsure.params])
+        assert [row[0] for row in cursor.fetchall()] == [many.pk]
+    assert rule_members(workspace_id=workspace.pk, rule=rule, now=NOW) == {many.pk, few.pk}
