@@ -194,10 +194,12 @@ def _wanted_select(cursor, wanted: str, segment: Segment, now) -> None:
     else:
         with transaction.atomic():
             cursor.execute("SET LOCAL jit = off")  # see rule_members
+            # Each expression once per contact (OFFSET 0 keeps the subquery from being flattened into the filter).
             cursor.execute(
-                f"INSERT INTO {wanted} SELECT c.id, {compiled.unsure.text} FROM contacts_contact c "
-                f"WHERE c.workspace_id = %s AND ({compiled.unsure.text} OR {compiled.where.text})",
-                [*compiled.unsure.params, segment.workspace_id, *compiled.unsure.params, *compiled.where.params],
+                f"INSERT INTO {wanted} SELECT id, unsure FROM (SELECT c.id, {compiled.unsure.text} AS unsure, "
+                f"{compiled.where.text} AS holds FROM contacts_contact c WHERE c.workspace_id = %s OFFSET 0) AS r "
+                "WHERE unsure OR holds",
+                [*compiled.unsure.params, *compiled.where.params, segment.workspace_id],
             )
     # The unsure rows (all of them for a rule that does not compile), by the Python evaluator, a chunk at a time.
     after = None
