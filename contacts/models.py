@@ -59,6 +59,10 @@ class Segment(WorkspaceScopedModel):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     rule = models.JSONField()
+    members_as_of = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="When membership was last computed in full for the rule; empty: members are found by the rule.",
+    )
 
     def __str__(self) -> str:
         return self.name

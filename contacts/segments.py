@@ -4,7 +4,12 @@
 change, and by event ingestion for the contacts it created (`contacts.apps` hands it to `events.ingest`). It is
 batch-shaped: a constant number of queries whatever the number of contacts and segments, and it emits
 `segment.entered` / `segment.exited` only for rows it really inserted or deleted, so two concurrent refreshes of
-one contact cannot both report the same change.
+one contact cannot both report the same change. For a few contacts the rules are evaluated in Python (one read of
+their history per batch); from `SQL_FROM_CONTACTS` contacts on, each rule that compiles to SQL
+(`contacts.rule_sql`) is one statement over those contacts.
+
+`segment_members_rebuild` computes a segment's whole membership when it is created or its rule changes; from
+then on the membership table is the source of truth for its members (`Segment.members_as_of`).
 """
 
 from __future__ import annotations
@@ -12,13 +17,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from contacts.activity import ActivityReader
 from contacts.models import Contact, Segment
+from contacts.rule_sql import RuleNotCompilable, compile_rule_sql
 from contacts.selectors import contact_as_data
 from events.models import Event
 from events.services import NewEvent, events_emit
@@ -33,6 +39,9 @@ logger = logging.getLogger(__name__)
 # 250,000 operations is about 50 ms. Hundreds of ordinary segments cost a few thousand; only segments that loop
 # over long lists, several at the per-rule limit, reach it.
 WORKSPACE_SEGMENTS_COST = 250_000
+# From this many changed contacts on, a refresh asks SQL (one statement per segment) instead of evaluating each
+# contact in Python: for one contact (a contact write) the Python evaluation is cheaper than the statements.
+SQL_FROM_CONTACTS = 50
 
 
 @dataclass
@@ -41,8 +50,8 @@ class SegmentChanges:
     exited: list[tuple[UUID, UUID]] = field(default_factory=list)
 
 
-def _members_by_rule(segments: list[Segment], contacts: list[Contact]) -> set[tuple[UUID, UUID]]:
-    now = timezone.now()
+def _members_by_rule(segments: list[Segment], contacts: list[Contact], now=None) -> set[tuple[UUID, UUID]]:
+    now = now or timezone.now()
     activity = ActivityReader(contacts=[(c.workspace_id, c.pk) for c in contacts], now=now)
     data = [(contact.pk, {"contact": contact_as_data(contact)}) for contact in contacts]
     wanted: set[tuple[UUID, UUID]] = set()
@@ -70,6 +79,182 @@ def _members_by_rule(segments: list[Segment], contacts: list[Contact]) -> set[tu
     return wanted
 
 
+def rule_members(*, workspace_id: UUID, rule, now=None, contact_ids: Collection[UUID] | None = None) -> set[UUID]:
+    """Return the contacts of the workspace (among `contact_ids` when given) that `rule` holds for, as the Python
+    evaluator decides.
+
+    The rule compiled to SQL selects the sure rows in one statement; the rows it marks unsure (values the SQL
+    does not model exactly) and every row of a rule that does not compile are evaluated in Python.
+    """
+    now = now or timezone.now()
+    try:
+        compiled = compile_rule_sql(rule, now=now)
+    except RuleNotCompilable:
+        compiled = None
+    scope, params = ["c.workspace_id = %s"], [workspace_id]
+    if contact_ids is not None:
+        scope.append("c.id = ANY(%s::uuid[])")
+        params.append(list(contact_ids))
+    where = " AND ".join(scope)
+    if compiled is None:
+        return _python_members(rule, now, f"SELECT c.id FROM contacts_contact c WHERE {where}", params)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A compiled rule is a large expression: PostgreSQL's JIT spends seconds compiling it, for a scan that
+        # takes milliseconds per thousands of contacts. SET LOCAL: for this transaction only.
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(f"SELECT c.id, {compiled.unsure.text} FROM contacts_contact c WHERE {where} "
+                       f"AND ({compiled.unsure.text} OR {compiled.where.text})",
+                       [*compiled.unsure.params, *params, *compiled.unsure.params, *compiled.where.params])
+        rows = cursor.fetchall()
+    members = {contact for contact, unsure in rows if not unsure}
+    unsure = [contact for contact, unsure in rows if unsure]
+    if not unsure:
+        return members
+    unsure_sql = "SELECT c.id FROM contacts_contact c WHERE c.id = ANY(%s::uuid[])"
+    return members | _python_members(rule, now, unsure_sql, [unsure])
+
+
+def rule_candidates(*, workspace_id: UUID, rule, now) -> tuple[str, list] | None:
+    """Return SQL (and its parameters) selecting the ids of the workspace's contacts `rule` may hold for: the sure
+    matches and the unsure rows, never a contact for whom it is surely false. None when the rule does not compile
+    or reads the contact's history (callers that evaluate without history must keep seeing every contact).
+
+    For callers that still evaluate each candidate in Python (and report the contacts it fails for): a sure
+    row cannot fail, so leaving out the sure non-matches changes nothing but the time it takes.
+    """
+    try:
+        compiled = compile_rule_sql(rule, now=now)
+    except RuleNotCompilable:
+        return None
+    if compiled.uses_history:
+        return None
+    return (f"SELECT c.id FROM contacts_contact c WHERE c.workspace_id = %s AND ({compiled.unsure.text} OR "
+            f"{compiled.where.text})", [workspace_id, *compiled.unsure.params, *compiled.where.params])
+
+
+def _python_members(rule, now, select_ids: str, params: list, chunk: int = 2000) -> set[UUID]:
+    """Evaluate `rule` in Python for the contacts `select_ids` returns, a chunk at a time."""
+    with connection.cursor() as cursor:
+        cursor.execute(select_ids, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
+        return set()
+    segment = Segment(rule=rule)
+    members: set[UUID] = set()
+    for start in range(0, len(ids), chunk):
+        contacts = list(Contact.objects.filter(pk__in=ids[start:start + chunk]))
+        members |= {contact for _, contact in _members_by_rule([segment], contacts, now=now)}
+    return members
+
+
+def segment_members_rebuild(*, segment: Segment, chunk_size: int = 50_000,
+                            source: str = Event.Source.SYSTEM) -> SegmentChanges:
+    """Compute the segment's membership in full (after a create or a rule change) and emit the changes.
+
+    The members wanted are selected first, by one scan of the workspace's contacts (the compiled rule; its unsure
+    rows, or every row of a rule that does not compile, evaluated in Python), into a temporary table of ids. The
+    changes are then written range of ids by range of ids, each range in a transaction of its own: one
+    INSERT ... SELECT for those who enter, one DELETE for those who leave, and that range's segment.entered /
+    segment.exited events. So a workspace of a million contacts never holds one huge transaction, nor its ids or
+    events in memory at once; and a concurrent `segments_refresh` cannot make a change be reported twice (both
+    write with ON CONFLICT DO NOTHING / DELETE ... RETURNING and report only what they changed).
+    """
+    changes = SegmentChanges()
+    now = timezone.now()
+    wanted = f"segment_wanted_{uuid4().hex}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {wanted} (id uuid PRIMARY KEY, unsure boolean NOT NULL)")
+        try:
+            _wanted_select(cursor, wanted, segment, now)
+            cursor.execute(f"SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM {wanted}) AS t "
+                           "WHERE n %% %s = 0 ORDER BY id", [chunk_size])
+            bounds = [row[0] for row in cursor.fetchall()]
+            for after, up_to in zip([None, *bounds], [*bounds, None], strict=True):
+                with transaction.atomic():
+                    entered, exited = _apply_range(cursor, wanted, segment, after, up_to, now)
+                    _emit(segment.workspace_id, entered, exited, source)
+                changes.entered += entered
+                changes.exited += exited
+        finally:
+            cursor.execute(f"DROP TABLE IF EXISTS {wanted}")
+    Segment.objects.filter(pk=segment.pk).update(members_as_of=now)
+    segment.members_as_of = now
+    return changes
+
+
+def _wanted_select(cursor, wanted: str, segment: Segment, now) -> None:
+    """Fill the table `wanted` with the ids of the contacts the segment's rule holds for."""
+    try:
+        compiled = compile_rule_sql(segment.rule, now=now)
+    except RuleNotCompilable:
+        compiled = None
+    if compiled is None:
+        cursor.execute(f"INSERT INTO {wanted} SELECT id, TRUE FROM contacts_contact WHERE workspace_id = %s",
+                       [segment.workspace_id])
+    else:
+        with transaction.atomic():
+            cursor.execute("SET LOCAL jit = off")  # see rule_members
+            # Each expression once per contact (OFFSET 0 keeps the subquery from being flattened into the filter).
+            cursor.execute(
+                f"INSERT INTO {wanted} SELECT id, unsure FROM (SELECT c.id, {compiled.unsure.text} AS unsure, "
+                f"{compiled.where.text} AS holds FROM contacts_contact c WHERE c.workspace_id = %s OFFSET 0) AS r "
+                "WHERE unsure OR holds",
+                [*compiled.unsure.params, *compiled.where.params, segment.workspace_id],
+            )
+    # The unsure rows (all of them for a rule that does not compile), by the Python evaluator, a chunk at a time.
+    after = None
+    while True:
+        cursor.execute(f"SELECT id FROM {wanted} WHERE unsure" + (" AND id > %s" if after else "")
+                       + " ORDER BY id LIMIT 2000", [after] if after else [])
+        ids = [row[0] for row in cursor.fetchall()]
+        if not ids:
+            break
+        contacts = list(Contact.objects.filter(pk__in=ids))
+        members = [c for _, c in _members_by_rule([segment], contacts, now=now)]
+        cursor.execute(f"DELETE FROM {wanted} WHERE id = ANY(%s::uuid[]) AND NOT id = ANY(%s::uuid[])",
+                       [ids, members])
+        cursor.execute(f"UPDATE {wanted} SET unsure = FALSE WHERE id = ANY(%s::uuid[])", [members])
+        after = ids[-1]
+
+
+def _apply_range(cursor, wanted: str, segment: Segment, after, up_to, now) -> tuple[list, list]:
+    """Write the membership changes of the ids in (after, up_to] (None: unbounded); return them."""
+    bounds, params = [], []
+    if after is not None:
+        bounds.append("{id} > %s")
+        params.append(after)
+    if up_to is not None:
+        bounds.append("{id} <= %s")
+        params.append(up_to)
+    within = "".join(f" AND {b}" for b in bounds)
+    cursor.execute(
+        "INSERT INTO contacts_segmentmembership (segment_id, contact_id, entered_at) "
+        f"SELECT %s, w.id, %s FROM {wanted} w JOIN contacts_contact c ON c.id = w.id WHERE TRUE"
+        + within.format(id="w.id") + " ON CONFLICT (segment_id, contact_id) DO NOTHING RETURNING contact_id",
+        [segment.pk, now, *params],
+    )
+    entered = sorted((segment.pk, row[0]) for row in cursor.fetchall())
+    cursor.execute(
+        "DELETE FROM contacts_segmentmembership m WHERE m.segment_id = %s" + within.format(id="m.contact_id")
+        + f" AND NOT EXISTS (SELECT 1 FROM {wanted} w WHERE w.id = m.contact_id) RETURNING m.contact_id",
+        [segment.pk, *params],
+    )
+    exited = sorted((segment.pk, row[0]) for row in cursor.fetchall())
+    return entered, exited
+
+
+def _emit(workspace_id, entered, exited, source) -> None:
+    new_events = [
+        NewEvent(type="segment.entered", contact_id=contact, properties={"segment_id": str(segment)}, source=source)
+        for segment, contact in entered
+    ] + [
+        NewEvent(type="segment.exited", contact_id=contact, properties={"segment_id": str(segment)}, source=source)
+        for segment, contact in exited
+    ]
+    if new_events:
+        events_emit(workspace=workspace_id, events=new_events)
+
+
 def segments_cost_check(*, workspace, rule, replacing: Segment | None = None) -> None:
     """Refuse (422) a segment rule that would take the workspace's segments over `WORKSPACE_SEGMENTS_COST`.
 
@@ -90,12 +275,38 @@ def segments_cost_check(*, workspace, rule, replacing: Segment | None = None) ->
         )
 
 
-@transaction.atomic
 def segment_save(*, workspace, serializer, replacing: Segment | None = None) -> Segment:
-    """Save a validated segment serializer within the workspace's segment budget."""
+    """Save a validated segment serializer within the workspace's segment budget, then compute its membership
+    in full when it is new or its rule changed.
+
+    A rule with an operation that SQL cannot run both exactly and fast (`regex`) is refused (422
+    `rule_not_compilable`): its membership over a large workspace would be a contact-by-contact evaluation.
+    Other rules that do not compile (yet) are kept and evaluated in Python.
+    """
+    rule = serializer.validated_data.get("rule", getattr(replacing, "rule", {}))
+    try:
+        compile_rule_sql(rule, now=timezone.now())
+    except RuleNotCompilable as refused:
+        if refused.at_save:
+            raise NotAllowedNow(
+                f"This rule cannot be used for a segment: {refused.reason}.",
+                details={"rule": refused.reason}, code="rule_not_compilable",
+            ) from None
+    old_rule = replacing.rule if replacing is not None else None
+    segment = _segment_save_locked(workspace=workspace, serializer=serializer, replacing=replacing, rule=rule)
+    if replacing is None or segment.rule != old_rule or segment.members_as_of is None:
+        # After the save's transaction: the rebuild commits range by range (see segment_members_rebuild).
+        segment_members_rebuild(segment=segment)
+    return segment
+
+
+@transaction.atomic
+def _segment_save_locked(*, workspace, serializer, replacing: Segment | None, rule) -> Segment:
     Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
-    segments_cost_check(workspace=workspace, rule=serializer.validated_data.get("rule", getattr(replacing, "rule", {})),
-                        replacing=replacing)
+    segments_cost_check(workspace=workspace, rule=rule, replacing=replacing)
+    if replacing is not None and rule != replacing.rule:
+        # The kept membership is the old rule's: until the rebuild ends, members are found by the new rule.
+        return serializer.save(workspace=workspace, members_as_of=None)
     return serializer.save(workspace=workspace)
 
 
@@ -116,7 +327,7 @@ def segments_refresh(
     if not contacts:
         return changes
     present = [c.pk for c in contacts]
-    wanted = _members_by_rule(segments, contacts)
+    wanted = _members_wanted(workspace, segments, contacts)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT segment_id, contact_id FROM contacts_segmentmembership "
@@ -141,13 +352,26 @@ def segments_refresh(
                 [[s for s, _ in leave], [c for _, c in leave]],
             )
             changes.exited = sorted(cursor.fetchall())
-        new_events = [
-            NewEvent(type="segment.entered", contact_id=contact, properties={"segment_id": str(segment)}, source=source)
-            for segment, contact in changes.entered
-        ] + [
-            NewEvent(type="segment.exited", contact_id=contact, properties={"segment_id": str(segment)}, source=source)
-            for segment, contact in changes.exited
-        ]
-        if new_events:
-            events_emit(workspace=workspace, events=new_events)
+        _emit(getattr(workspace, "pk", workspace), changes.entered, changes.exited, source)
     return changes
+
+
+def _members_wanted(workspace, segments: list[Segment], contacts: list[Contact]) -> set[tuple[UUID, UUID]]:
+    """Which (segment, contact) pairs the rules hold for: by SQL for the rules that compile (one statement each,
+    over these contacts only), by the Python evaluator for the others."""
+    if len(contacts) < SQL_FROM_CONTACTS:
+        return _members_by_rule(segments, contacts)
+    now = timezone.now()
+    workspace_id = getattr(workspace, "pk", workspace)
+    ids = [c.pk for c in contacts]
+    wanted: set[tuple[UUID, UUID]] = set()
+    by_python = []
+    for segment in segments:
+        try:
+            compile_rule_sql(segment.rule, now=now)
+        except RuleNotCompilable:
+            by_python.append(segment)
+            continue
+        wanted |= {(segment.pk, c) for c in rule_members(workspace_id=workspace_id, rule=segment.rule, now=now,
+                                                         contact_ids=ids)}
+    return wanted | (_members_by_rule(by_python, contacts, now=now) if by_python else set())

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from contacts.models import Contact, Segment
-from workflows.engine.conditions import ConditionError, evaluate
 
 
 def contact_as_data(contact: Contact) -> dict[str, Any]:
@@ -25,18 +24,16 @@ def contact_as_data(contact: Contact) -> dict[str, Any]:
     }
 
 
-def segment_contacts(*, segment: Segment, chunk_size: int = 2000):
-    """Return the contacts of the segment's workspace that its rule matches, as a queryset.
+def segment_contacts(*, segment: Segment):
+    """Return the contacts of the segment, as a queryset.
 
-    The rule is evaluated with the engine's JsonLogic evaluator over each contact, in chunks; a contact whose
-    evaluation errors is not a member.
+    The membership table is the source of truth once it was computed in full for the segment's rule
+    (`members_as_of`, set by `contacts.segments.segment_members_rebuild`); before that, the rule itself selects
+    them (compiled to SQL where it compiles, evaluated in Python otherwise).
     """
-    matching = []
-    contacts = Contact.objects.for_workspace(segment.workspace).order_by("pk")
-    for contact in contacts.iterator(chunk_size=chunk_size):
-        try:
-            if evaluate(segment.rule, {"contact": contact_as_data(contact)}):
-                matching.append(contact.pk)
-        except ConditionError:
-            continue
-    return Contact.objects.for_workspace(segment.workspace).filter(pk__in=matching)
+    contacts = Contact.objects.for_workspace(segment.workspace_id)
+    if segment.members_as_of is not None:
+        return contacts.filter(segment_memberships__segment=segment)
+    from contacts.segments import rule_members  # segments imports this module (contact_as_data)
+
+    return contacts.filter(pk__in=list(rule_members(workspace_id=segment.workspace_id, rule=segment.rule)))

@@ -12,6 +12,7 @@ from contacts.segments import segment_save
 from contacts.serializers import ContactSerializer, SegmentSerializer, TagsChangeSerializer
 from events.models import Event
 from penguinflow.common.api import WorkspaceScopedViewSet
+from penguinflow.common.pagination import CreatedCursorPagination
 from penguinflow.common.schema import error_responses
 
 _TAGS = {"type": "array", "maxItems": 200, "items": {"type": "string", "maxLength": 64, "pattern": r"\S",
@@ -75,7 +76,15 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspace
 
 
 OVER_SEGMENT_BUDGET = error_responses(422, descriptions={
-    422: "The rule would take the workspace's segments over the cost every contact change may spend on them."})
+    422: "The rule would take the workspace's segments over the cost every contact change may spend on them "
+         "(`segment_budget_exceeded`), or it uses an operation segments cannot run exactly and fast, such as regex "
+         "(`rule_not_compilable`; `details.rule` says which)."})
+
+
+class MembersCursorPagination(CreatedCursorPagination):
+    """Members by contact id: the (segment, contact) unique index of the membership table walks them in order."""
+
+    ordering = ("id",)
 
 
 @extend_schema_view(create=extend_schema(responses={201: SegmentSerializer, **OVER_SEGMENT_BUDGET}),
@@ -98,8 +107,10 @@ class SegmentViewSet(
     def perform_update(self, serializer):
         segment_save(workspace=self.workspace, serializer=serializer, replacing=serializer.instance)
 
-    @extend_schema(responses=ContactSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses=ContactSerializer(many=True),
+                   description="The segment's members, in the order of their ids (a cursor over the membership "
+                               "table: each page is one indexed read, however large the segment).")
+    @action(detail=True, methods=["get"], pagination_class=MembersCursorPagination)
     def contacts(self, request, pk=None):
         segment = self.get_object()
         queryset = selectors.segment_contacts(segment=segment)

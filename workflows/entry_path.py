@@ -29,12 +29,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from contacts.activity import ActivityReader
 from contacts.models import Contact, Segment
+from contacts.segments import rule_candidates
 from contacts.selectors import contact_as_data, segment_contacts
 from contacts.services import contact_create
 from events.gateway import EventRecord
@@ -239,10 +241,14 @@ class _Contact:
 
 
 class _StoredContacts:
-    """The subscribed contacts of one workspace, read in chunks, as time-based triggers ask for them."""
+    """The subscribed contacts of one workspace, read in chunks, as time-based triggers ask for them.
 
-    def __init__(self, workspace_id: UUID) -> None:
+    With an `audience_rule` (a schedule's audience), only the contacts its SQL form may hold for are read: the
+    trigger still evaluates the rule on each of them."""
+
+    def __init__(self, workspace_id: UUID, *, audience_rule: Any = None, now: datetime | None = None) -> None:
         self.workspace_id = workspace_id
+        self.audience_rule, self.now = audience_rule, now
 
     def _subscribed(self):
         return Contact.objects.filter(workspace_id=self.workspace_id, status=Contact.Status.SUBSCRIBED)
@@ -257,6 +263,14 @@ class _StoredContacts:
             if segment is None:
                 return iter(())
             contacts = segment_contacts(segment=segment).filter(status=Contact.Status.SUBSCRIBED)
+        if self.audience_rule is not None:
+            candidates = rule_candidates(workspace_id=self.workspace_id, rule=self.audience_rule,
+                                         now=self.now or timezone.now())
+            if candidates is not None:
+                contacts = contacts.filter(pk__in=RawSQL(*candidates))
+                if connection.in_atomic_block:  # as in contacts.segments.rule_members: no JIT for this expression
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET LOCAL jit = off")
         return (_Contact(row) for row in contacts.iterator(chunk_size=2000))
 
     def with_field(self, *, field: str) -> Iterator[_Contact]:
@@ -286,7 +300,9 @@ def _time_trigger_fire(step: TriggerStep, trigger: TriggerType, config: Any, now
     if version is None:
         return 0
     firing = trigger.fire(config, fired_until=cursor.fired_until, now=now,
-                          contacts=_StoredContacts(step.workspace_id), timezone=version.settings.timezone)
+                          contacts=_StoredContacts(step.workspace_id, now=now,
+                                                   audience_rule=getattr(getattr(config, "audience", None), "rule", None)),
+                          timezone=version.settings.timezone)
     if firing is None:
         return 0
     not_entered_record([NotEntered(step.version_id, step.node_id, contact_id, reason)

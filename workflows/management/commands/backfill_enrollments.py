@@ -4,8 +4,11 @@ import hashlib
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
 from contacts.models import Contact, Segment
+from contacts.segments import rule_candidates
 from contacts.selectors import contact_as_data
 from workflows.engine.conditions import ConditionError, check_rule, compile_rule
 from workflows.enrollment_starts import Entry, enrollments_start
@@ -57,6 +60,10 @@ class Command(BaseCommand):
                                                 ).hexdigest()[:16]
         if after:
             contacts = contacts.filter(pk__gt=after)
+        # Only the contacts the rule's SQL form may hold for are read (each is still evaluated below).
+        candidates = rule_candidates(workspace_id=target.workspace_id, rule=parsed_rule, now=timezone.now())
+        if candidates is not None:
+            contacts = contacts.filter(pk__in=RawSQL(*candidates))
         matched = started = 0
         last = None
         batch: list[Contact] = []
