@@ -32,6 +32,12 @@ def _make_task(workspace):
     return task_create(workspace=workspace, title="Theirs")
 
 
+def _make_signing_secret(workspace):
+    from penguinflow.workspaces.services import signing_secret_rotate
+
+    return signing_secret_rotate(workspace=workspace)
+
+
 FACTORIES = {
     "contacts": lambda ws: ContactFactory(workspace=ws),
     "segments": lambda ws: SegmentFactory(workspace=ws),
@@ -40,6 +46,7 @@ FACTORIES = {
     "workflows": _make_workflow,
     "executions": make_enrollment,
     "tasks": _make_task,
+    "webhook-signing-secrets": _make_signing_secret,
 }
 
 
