@@ -1,0 +1,221 @@
+import { useCallback, useEffect, useMemo, useState, type DragEvent } from "react";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { Link } from "react-router";
+import {
+  Background,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  useReactFlow,
+  type Connection,
+  type NodeTypes,
+} from "@xyflow/react";
+import { useStore } from "zustand";
+import { api, ApiError } from "../api/client";
+import { queryKeys } from "../api/queries";
+import type { Issue, NodeTypeInfo, Preset, Workflow } from "../api/types";
+import { ErrorNotice } from "../components/ErrorNotice";
+import { Palette, PALETTE_MIME } from "../palette/Palette";
+import type { PaletteItem } from "../palette/paletteLogic";
+import { NodePanel } from "../panel/NodePanel";
+import { useCanvas, useGraph } from "./CanvasContext";
+import { FlowNode } from "./FlowNode";
+import { SaveBanner, SaveStatusText } from "./SaveStatus";
+import { useDraftAutosave } from "./useDraftAutosave";
+
+interface EditorProps {
+  workflow: Workflow;
+  nodeTypes: NodeTypeInfo[];
+  presets: Preset[];
+}
+
+export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
+  const { store } = useCanvas();
+  const nodes = useGraph((state) => state.nodes);
+  const edges = useGraph((state) => state.edges);
+  const validation = useGraph((state) => state.validation);
+  const history = useStore(store.temporal, (state) => state);
+  const flow = useReactFlow();
+  const autosave = useDraftAutosave(store, workflow);
+  const [refusal, setRefusal] = useState<string | null>(null);
+  const [showIssues, setShowIssues] = useState(false);
+  const publish = usePublish(workflow, autosave.saveNow, (errors) => {
+    store.getState().setValidation({ errors, warnings: validation?.warnings ?? [] });
+    setShowIssues(true);
+  });
+
+  // One component draws every node type: React Flow picks it by the node's `type`.
+  const flowNodeTypes = useMemo<NodeTypes>(
+    () => Object.fromEntries(nodeTypes.map((info) => [info.type, FlowNode])),
+    [nodeTypes],
+  );
+  const selected = nodes.filter((node) => node.selected);
+  const errors = validation?.errors ?? [];
+  const warnings = validation?.warnings ?? [];
+
+  const addItem = useCallback(
+    (item: PaletteItem, position: { x: number; y: number }) => {
+      const id = store.getState().addNode({ type: item.type, label: item.label, config: item.config, ...position });
+      // Select the new step so its settings open.
+      store.getState().onNodesChange([
+        ...store.getState().nodes.map((node) => ({ type: "select" as const, id: node.id, selected: node.id === id })),
+      ]);
+    },
+    [store],
+  );
+
+  const onDrop = (event: DragEvent) => {
+    event.preventDefault();
+    const raw = event.dataTransfer.getData(PALETTE_MIME);
+    if (!raw) return;
+    addItem(JSON.parse(raw) as PaletteItem, flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
+  };
+
+  const onConnect = (connection: Connection) => setRefusal(store.getState().connect(connection));
+
+  useUndoShortcuts(history.undo, history.redo);
+
+  return (
+    <main className="canvas-page">
+      <header className="canvas-header">
+        <Link to="/">← Workflows</Link>
+        <h1>{workflow.name}</h1>
+        <SaveStatusText status={autosave.status} />
+        <button type="button" onClick={() => history.undo()} disabled={history.pastStates.length === 0}>
+          Undo
+        </button>
+        <button type="button" onClick={() => history.redo()} disabled={history.futureStates.length === 0}>
+          Redo
+        </button>
+        <button
+          type="button"
+          className={errors.length ? "issues-button has-errors" : "issues-button"}
+          onClick={() => setShowIssues(!showIssues)}
+          aria-expanded={showIssues}
+        >
+          {errors.length === 0 ? "No errors" : `${errors.length} error${errors.length === 1 ? "" : "s"}`}
+          {warnings.length > 0 && `, ${warnings.length} warning${warnings.length === 1 ? "" : "s"}`}
+        </button>
+        <button
+          type="button"
+          className="primary"
+          disabled={errors.length > 0 || validation === null || publish.isPending || autosave.status.kind === "conflict"}
+          title={errors.length ? "Fix the errors first: the list is one click away, on the left." : undefined}
+          onClick={() => publish.mutate()}
+        >
+          {publish.isPending ? "Publishing…" : "Publish"}
+        </button>
+      </header>
+      <SaveBanner status={autosave.status} onKeepMine={autosave.keepMine} onTakeTheirs={autosave.takeTheirs} onRetry={autosave.saveNow} />
+      {publish.data && (
+        <p className="notice notice-ok" role="status">
+          Published version {publish.data.version}. New contacts enter it; those already in stay on their version.
+        </p>
+      )}
+      {publish.error && !(publish.error instanceof ApiError && publish.error.status === 422) && (
+        <ErrorNotice error={publish.error} />
+      )}
+      {refusal && (
+        <p className="notice notice-warning" role="alert">
+          {refusal}
+        </p>
+      )}
+      {showIssues && <IssueList errors={errors} warnings={warnings} onFocusNode={(id) => focusNode(flow, id)} />}
+      <div className="canvas-body">
+        <Palette nodeTypes={nodeTypes} presets={presets} onAdd={(item) => addItem(item, viewCenter(flow))} />
+        <div className="canvas-flow" onDrop={onDrop} onDragOver={(event) => event.preventDefault()}>
+          <ReactFlow
+            nodes={nodes}
+            edges={edges}
+            nodeTypes={flowNodeTypes}
+            onNodesChange={store.getState().onNodesChange}
+            onEdgesChange={store.getState().onEdgesChange}
+            onConnect={onConnect}
+            onNodeDragStart={store.getState().beginGesture}
+            onNodeDragStop={store.getState().endGesture}
+            onlyRenderVisibleElements
+            fitView
+            fitViewOptions={{ maxZoom: 1 }}
+            deleteKeyCode={["Backspace", "Delete"]}
+          >
+            <Background />
+            <MiniMap pannable zoomable ariaLabel="Overview of the workflow" />
+            <Controls />
+          </ReactFlow>
+        </div>
+        {selected.length === 1 && selected[0] && (
+          <NodePanel
+            nodeId={selected[0].id}
+            onClose={() => store.getState().onNodesChange([{ type: "select", id: selected[0]!.id, selected: false }])}
+          />
+        )}
+      </div>
+    </main>
+  );
+}
+
+function usePublish(workflow: Workflow, saveNow: () => Promise<void>, onRefused: (errors: Issue[]) => void) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async () => {
+      await saveNow();
+      return api<{ version: number }>(`workflows/${workflow.id}/publish`, { method: "POST" });
+    },
+    onSuccess: () => client.invalidateQueries({ queryKey: queryKeys.workflows }),
+    onError: (error) => {
+      if (error instanceof ApiError && error.status === 422 && Array.isArray(error.details.errors)) {
+        onRefused(error.details.errors as Issue[]);
+      }
+    },
+  });
+}
+
+function IssueList({ errors, warnings, onFocusNode }: { errors: Issue[]; warnings: Issue[]; onFocusNode: (id: string) => void }) {
+  if (errors.length === 0 && warnings.length === 0) {
+    return <p className="notice notice-ok">The server finds nothing wrong with this draft.</p>;
+  }
+  return (
+    <ul className="issue-list" aria-label="Problems in this draft">
+      {[...errors.map((issue) => ({ issue, level: "error" })), ...warnings.map((issue) => ({ issue, level: "warning" }))].map(
+        ({ issue, level }, index) => (
+          <li key={index} className={`issue-${level}`}>
+            <strong>{level === "error" ? "Error" : "Warning"}:</strong> {issue.message}
+            {issue.node_id && (
+              <button type="button" onClick={() => onFocusNode(issue.node_id!)}>
+                Show the step
+              </button>
+            )}
+          </li>
+        ),
+      )}
+    </ul>
+  );
+}
+
+type Flow = ReturnType<typeof useReactFlow>;
+
+function viewCenter(flow: Flow): { x: number; y: number } {
+  const bounds = document.querySelector(".canvas-flow")?.getBoundingClientRect();
+  if (!bounds) return { x: 0, y: 0 };
+  return flow.screenToFlowPosition({ x: bounds.left + bounds.width / 2, y: bounds.top + bounds.height / 2 });
+}
+
+function focusNode(flow: Flow, nodeId: string) {
+  void flow.fitView({ nodes: [{ id: nodeId }], maxZoom: 1.2, duration: 300 });
+}
+
+function useUndoShortcuts(undo: () => void, redo: () => void) {
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      const target = event.target as HTMLElement | null;
+      // Typing in a field keeps the field's own undo.
+      if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
+      if (!(event.ctrlKey || event.metaKey) || event.key.toLowerCase() !== "z" && event.key.toLowerCase() !== "y") return;
+      event.preventDefault();
+      if (event.key.toLowerCase() === "y" || event.shiftKey) redo();
+      else undo();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [undo, redo]);
+}
