@@ -20,7 +20,9 @@ HOME_URL = "/builder/"
 
 
 def built_index() -> Path:
-    return Path(settings.BASE_DIR) / "static" / "builder" / "index.html"
+    """The built app's index page (`npm run build` in frontend/ writes it; BUILDER_BUILD_DIR moves it in tests)."""
+    build_dir = getattr(settings, "BUILDER_BUILD_DIR", None) or Path(settings.BASE_DIR) / "static" / "builder"
+    return Path(build_dir) / "index.html"
 
 
 @never_cache

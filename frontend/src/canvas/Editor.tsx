@@ -36,6 +36,8 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
   const validation = useGraph((state) => state.validation);
   const history = useStore(store.temporal, (state) => state);
   const flow = useReactFlow();
+  // Fit the loaded draft in view once; an empty canvas keeps its view, or the first drop would move it.
+  const [fitLoadedDraft] = useState(() => store.getState().nodes.length > 0);
   const autosave = useDraftAutosave(store, workflow);
   const [refusal, setRefusal] = useState<string | null>(null);
   const [showIssues, setShowIssues] = useState(false);
@@ -134,7 +136,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
             onNodeDragStart={store.getState().beginGesture}
             onNodeDragStop={store.getState().endGesture}
             onlyRenderVisibleElements
-            fitView
+            fitView={fitLoadedDraft}
             fitViewOptions={{ maxZoom: 1 }}
             deleteKeyCode={["Backspace", "Delete"]}
           >
