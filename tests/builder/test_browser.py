@@ -89,3 +89,95 @@ def test_builder_journey_from_login_to_delete(logged_in, screenshot, workspace):
     dialog.get_by_role("button", name="Delete for good").click()
     expect(page.get_by_text("No workflows yet")).to_be_visible()
     assert not Workflow.objects.filter(name="Welcome journey").exists()
+
+
+def test_a_conflicting_save_is_explained_and_nothing_typed_is_lost(logged_in, screenshot, workspace):
+    from workflows import services, version_graphs
+
+    page = logged_in
+    workflow = services.workflow_create(workspace=workspace, name="Shared draft")
+
+    def save_theirs(label: str) -> None:
+        """Another editor saves the draft meanwhile, with a manual trigger of theirs."""
+        draft = version_graphs.draft_of(workflow)
+        theirs = {"nodes": [{"id": "theirs", "type": "trigger_manual", "position": {"x": 0, "y": 0},
+                             "data": {"label": label, "config": {}}}], "edges": []}
+        services.workflow_draft_save(workflow=workflow, graph=theirs, settings=draft.settings,
+                                     revision=draft.revision)
+
+    def saved_labels() -> list[str]:
+        return [node.label for node in version_graphs.graph_of(version_graphs.draft_of(workflow)).nodes]
+
+    page.goto(f"/builder/workflows/{workflow.id}")
+    expect(page.get_by_role("heading", name="Shared draft")).to_be_visible()
+    save_theirs("Their trigger")
+    drop_from_palette(page, "Event", 300, 60)
+    conflict = page.get_by_role("alert").filter(has_text="Someone else saved this draft")
+    expect(conflict).to_be_visible()
+    expect(page.get_by_text("Not saved: conflict")).to_be_visible()
+    expect(page.get_by_role("button", name="Publish")).to_be_disabled()
+    expect(canvas_node(page, "Event")).to_be_visible()
+    screenshot("conflict")
+    page.get_by_role("button", name="Keep my version").click()
+    expect(page.get_by_text("All changes saved")).to_be_visible()
+    expect(conflict).to_be_hidden()
+    assert saved_labels() == ["Event"]
+
+    # Again, and this time the user takes theirs: their version is shown, and Undo brings the user's back.
+    save_theirs("Their second trigger")
+    drop_from_palette(page, "Send email", 300, 260)
+    expect(conflict).to_be_visible()
+    page.get_by_role("button", name="Load their version").click()
+    expect(canvas_node(page, "Their second trigger")).to_be_visible()
+    expect(canvas_node(page, "Event")).to_be_hidden()
+    page.get_by_role("button", name="Undo").click()
+    expect(canvas_node(page, "Event")).to_be_visible()
+    expect(canvas_node(page, "Send email")).to_be_visible()
+    expect(page.get_by_text("All changes saved")).to_be_visible()
+    assert sorted(saved_labels()) == ["Event", "Send email"]
+
+
+def test_list_searches_filters_sorts_and_edits_and_explains_a_refused_delete(logged_in, screenshot, workspace):
+    from django.utils import timezone
+
+    from tests.factories import ContactFactory
+    from workflows import services, version_graphs
+    from workflows.models import Enrollment, Workflow
+
+    page = logged_in
+    busy = services.workflow_create(workspace=workspace, name="Welcome", description="greets sign-ups")
+    services.workflow_create(workspace=workspace, name="Cart recovery", description="abandoned carts")
+    Enrollment.objects.create(workspace=workspace, workflow=busy, version=version_graphs.draft_of(busy),
+                              contact=ContactFactory(workspace=workspace), entered_at=timezone.now(),
+                              status="waiting", entry_key="once")
+    page.reload()
+    rows = page.locator("tbody tr")
+    names = rows.locator("td:first-child a")
+    expect(rows).to_have_count(2)
+
+    page.get_by_label("Search").fill("ABANDONED")
+    expect(names).to_have_text(["Cart recovery"])
+    page.get_by_label("Search").fill("")
+    page.get_by_label("Sort by").select_option(label="Name (A to Z)")
+    expect(names).to_have_text(["Cart recovery", "Welcome"])
+
+    page.get_by_role("button", name="Duplicate Welcome").click()
+    expect(names).to_have_text(["Cart recovery", "Welcome", "Welcome (copy)"])
+    page.get_by_role("button", name="Rename Welcome (copy)").click()
+    page.get_by_role("dialog").get_by_label("New name").fill("Welcome again")
+    page.get_by_role("dialog").get_by_role("button", name="Rename").click()
+    expect(names).to_have_text(["Cart recovery", "Welcome", "Welcome again"])
+    page.get_by_role("button", name="Archive Welcome again").click()
+    page.get_by_label("Status").select_option(label="Archived")
+    expect(names).to_have_text(["Welcome again"])
+    page.get_by_label("Status").select_option(label="All")
+    screenshot("list")
+
+    page.get_by_role("button", name="Delete Welcome", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Delete for good").click()
+    expect(dialog.get_by_role("alert")).to_contain_text(
+        "Not deleted: 1 contact is still going through “Welcome”. Archive or pause it, let them finish")
+    screenshot("delete-refused")
+    assert Workflow.objects.filter(pk=busy.pk).exists()
+    assert Workflow.objects.get(name="Welcome again").status == "archived"

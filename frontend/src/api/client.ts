@@ -30,12 +30,17 @@ export function csrfToken(cookie: string = document.cookie): string {
 
 /** Say in words what a failed answer means when the server sent no error body of ours. */
 export function fallbackError(status: number): ApiErrorBody {
-  if (status === 401 || status === 403) {
+  if (status === 401) {
     return {
       code: "not_logged_in",
-      message: "Your session has ended. Log in again in another tab, then retry: nothing on this page is lost.",
+      message:
+        "Your session has ended. Log in again at /builder/login in another tab, then retry: nothing on this page " +
+        "is lost.",
       details: {},
     };
+  }
+  if (status === 403) {
+    return { code: "forbidden", message: "You are not allowed to do this in this workspace.", details: {} };
   }
   if (status >= 500) {
     return { code: "server_error", message: `The server failed (HTTP ${status}). Try again in a moment.`, details: {} };
@@ -78,10 +83,8 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
     payload = undefined;
   }
   if (!response.ok) {
-    const body = isErrorBody(payload) ? payload.error : fallbackError(response.status);
-    if (response.status === 401 || response.status === 403) {
-      throw new ApiError(response.status, { ...fallbackError(response.status), details: body.details ?? {} });
-    }
+    // A 401 is always the session (the API's own words speak of API keys); anything else is said by the server.
+    const body = isErrorBody(payload) && response.status !== 401 ? payload.error : fallbackError(response.status);
     throw new ApiError(response.status, body);
   }
   return payload as T;

@@ -19,20 +19,22 @@ export function DeleteWorkflowDialog({ workflow, onClose }: { workflow: Workflow
     finishedEnrollments: finished,
     liveEnrollments: live,
   });
-  const conflict = remove.error instanceof ApiError && remove.error.status === 409;
+  const conflict = remove.error instanceof ApiError && remove.error.status === 409 ? remove.error : null;
+  const stillIn = conflict?.details.live_enrollments;
+  const who = typeof stillIn === "number" ? (stillIn === 1 ? "1 contact is" : `${stillIn} contacts are`) : "contacts are";
   return (
     <Dialog title={`Delete “${workflow.name}”?`} open onClose={onClose}>
       <p>{loss}</p>
       {live !== null && live > 0 && (
         <p className="notice notice-warning">
-          {plural(live, "contact")} are in this workflow right now. It cannot be deleted until they have left it:
-          archive it first so that nobody new enters.
+          {live === 1 ? "1 contact is" : `${plural(live, "contact")} are`} in this workflow right now. It cannot be
+          deleted until they have left it: archive it first so that nobody new enters.
         </p>
       )}
       {conflict ? (
         <p className="notice notice-error" role="alert">
-          Not deleted: contacts are still going through “{workflow.name}”. Archive or pause it, let them finish,
-          then delete it. (The server said: {remove.error?.message})
+          Not deleted: {who} still going through “{workflow.name}”. Archive or pause it, let them finish, then delete it. (The server said:{" "}
+          {conflict.message})
         </p>
       ) : (
         <ErrorNotice error={remove.error} />

@@ -26,18 +26,20 @@ export function WorkflowsList() {
         </button>
       </header>
       <div className="list-filters" role="search">
-        <label>
-          Search
+        <div>
+          <label htmlFor="workflow-search">Search</label>
           <input
+            id="workflow-search"
             type="search"
             value={query.search}
             placeholder="Name or description"
             onChange={(event) => setQuery({ ...query, search: event.target.value })}
           />
-        </label>
-        <label>
-          Status
+        </div>
+        <div>
+          <label htmlFor="workflow-status">Status</label>
           <select
+            id="workflow-status"
             value={query.status}
             onChange={(event) => setQuery({ ...query, status: event.target.value as WorkflowStatus | "all" })}
           >
@@ -48,17 +50,17 @@ export function WorkflowsList() {
               </option>
             ))}
           </select>
-        </label>
-        <label>
-          Sort by
-          <select value={query.sort} onChange={(event) => setQuery({ ...query, sort: event.target.value as SortKey })}>
+        </div>
+        <div>
+          <label htmlFor="workflow-sort">Sort by</label>
+          <select id="workflow-sort" value={query.sort} onChange={(event) => setQuery({ ...query, sort: event.target.value as SortKey })}>
             {Object.entries(SORT_LABELS).map(([value, label]) => (
               <option key={value} value={value}>
                 {label}
               </option>
             ))}
           </select>
-        </label>
+        </div>
       </div>
       <ErrorNotice error={workflows.error} onRetry={() => void workflows.refetch()} />
       {[actions.duplicate, actions.archive].map((mutation, index) => (
