@@ -10,6 +10,12 @@ from playwright.sync_api import Page, expect
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def open_canvas(page: Page, workflow) -> None:
+    """Open a workflow on the canvas and wait until its view is settled (fitted to the draft)."""
+    page.goto(f"/builder/workflows/{workflow.id}")
+    expect(page.locator(".canvas-flow[data-view-ready=true]")).to_be_visible()
+
+
 def drop_from_palette(page: Page, label: str, x: int, y: int) -> None:
     """Drag a palette item onto the canvas at (x, y) of the canvas's box."""
     page.get_by_role("button", name=label, exact=True).drag_to(
@@ -39,6 +45,7 @@ def test_builder_journey_from_login_to_delete(logged_in, screenshot, workspace):
     page.get_by_role("button", name="Create and open").click()
     expect(page.get_by_role("heading", name="Welcome journey")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/builder/workflows/[0-9a-f-]+$"))
+    expect(page.locator(".canvas-flow[data-view-ready=true]")).to_be_visible()
 
     drop_from_palette(page, "Event", 420, 80)
     drop_from_palette(page, "Send email", 420, 300)
@@ -108,7 +115,7 @@ def test_a_conflicting_save_is_explained_and_nothing_typed_is_lost(logged_in, sc
     def saved_labels() -> list[str]:
         return [node.label for node in version_graphs.graph_of(version_graphs.draft_of(workflow)).nodes]
 
-    page.goto(f"/builder/workflows/{workflow.id}")
+    open_canvas(page, workflow)
     expect(page.get_by_role("heading", name="Shared draft")).to_be_visible()
     save_theirs("Their trigger")
     drop_from_palette(page, "Event", 300, 60)
@@ -181,3 +188,81 @@ def test_list_searches_filters_sorts_and_edits_and_explains_a_refused_delete(log
     screenshot("delete-refused")
     assert Workflow.objects.filter(pk=busy.pk).exists()
     assert Workflow.objects.get(name="Welcome again").status == "archived"
+
+
+def test_branches_are_labelled_one_edge_each_and_edits_undo_and_redo(logged_in, screenshot, workspace):
+    from workflows import services
+
+    page = logged_in
+    graph = {"nodes": [
+        {"id": "start", "type": "trigger_event", "position": {"x": 0, "y": 0},
+         "data": {"label": "Signed up", "config": {"event": "contact.created"}}},
+        {"id": "check", "type": "condition", "position": {"x": 0, "y": 150},
+         "data": {"label": "Is VIP", "config": {"rule": {"==": [{"var": "contact.status"}, "vip"]}}}},
+        {"id": "vip", "type": "add_tag", "position": {"x": -200, "y": 320},
+         "data": {"label": "Tag VIP", "config": {"tag": "vip"}}},
+        {"id": "other", "type": "add_tag", "position": {"x": 200, "y": 320},
+         "data": {"label": "Tag other", "config": {"tag": "other"}}},
+    ], "edges": [{"id": "e1", "source": "start", "target": "check", "sourceHandle": "default"}]}
+    workflow = services.workflow_create(workspace=workspace, name="Branches", graph=graph)
+    open_canvas(page, workflow)
+    check = canvas_node(page, "Is VIP")
+    expect(check.locator(".branch-label")).to_have_text(["yes", "no"])
+    edges = page.locator(".react-flow__edge")
+    expect(edges).to_have_count(1)
+
+    yes = check.locator(".react-flow__handle[data-handleid=yes]")
+    yes.drag_to(canvas_node(page, "Tag VIP").locator(".react-flow__handle.target"))
+    expect(edges).to_have_count(2)
+    expect(page.locator(".react-flow__edge-text")).to_have_text(["yes"])
+    # The same branch cannot lead to a second step: refused in the browser, with the reason.
+    yes.drag_to(canvas_node(page, "Tag other").locator(".react-flow__handle.target"))
+    expect(page.get_by_role("alert").filter(has_text="The “yes” branch already leads to another step")).to_be_visible()
+    expect(edges).to_have_count(2)
+    check.locator(".react-flow__handle[data-handleid=no]").drag_to(
+        canvas_node(page, "Tag other").locator(".react-flow__handle.target"))
+    expect(edges).to_have_count(3)
+    screenshot("branches")
+
+    page.get_by_role("button", name="Undo").click()
+    expect(edges).to_have_count(2)
+    page.get_by_role("button", name="Redo").click()
+    expect(edges).to_have_count(3)
+    page.locator(".react-flow__pane").click()  # keyboard shortcuts act on the canvas, not in a field
+    page.keyboard.press("Control+z")
+    page.keyboard.press("Control+z")
+    expect(edges).to_have_count(1)
+    page.keyboard.press("Control+Shift+z")
+    expect(edges).to_have_count(2)
+    expect(page.get_by_text("All changes saved")).to_be_visible()
+    open_canvas(page, workflow)
+    expect(page.locator(".react-flow__edge")).to_have_count(2)
+
+
+def test_an_ended_session_loses_no_edit_and_the_save_resumes_after_logging_in(logged_in, workspace, screenshot):
+    from workflows import services, version_graphs
+
+    page = logged_in
+    workflow = services.workflow_create(workspace=workspace, name="Long edit")
+    open_canvas(page, workflow)
+    expect(page.get_by_role("heading", name="Long edit")).to_be_visible()
+    page.context.clear_cookies()
+    # From the keyboard: the palette's items add the step in the middle of the view.
+    page.get_by_role("button", name="Manual", exact=True).press("Enter")
+    expect(page.get_by_role("alert").filter(has_text="Your session has ended")).to_be_visible()
+    expect(canvas_node(page, "Manual")).to_be_visible()
+    expect(page.get_by_text("This step has no settings.")).to_be_visible()
+    screenshot("session-ended")
+
+    other_tab = page.context.new_page()
+    other_tab.goto("/builder/login")
+    other_tab.get_by_label("User name").fill("marketer")
+    other_tab.get_by_label("Password").fill("pw")
+    other_tab.get_by_role("button", name="Log in").click()
+    expect(other_tab.get_by_role("heading", name="Workflows")).to_be_visible()
+    other_tab.close()
+
+    page.get_by_role("button", name="Retry").click()
+    expect(page.get_by_text("All changes saved")).to_be_visible()
+    saved = version_graphs.graph_of(version_graphs.draft_of(workflow))
+    assert [node.type for node in saved.nodes] == ["trigger_manual"]

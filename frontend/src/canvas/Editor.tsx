@@ -36,8 +36,10 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
   const validation = useGraph((state) => state.validation);
   const history = useStore(store.temporal, (state) => state);
   const flow = useReactFlow();
-  // Fit the loaded draft in view once; an empty canvas keeps its view, or the first drop would move it.
+  // Fit the loaded draft in view once; an empty canvas keeps its view, or the first drop would move it. The canvas
+  // says when its view is settled (data-view-ready), for whoever must act on positions: a browser test, a bench.
   const [fitLoadedDraft] = useState(() => store.getState().nodes.length > 0);
+  const [viewReady, setViewReady] = useState(false);
   const autosave = useDraftAutosave(store, workflow);
   const [refusal, setRefusal] = useState<string | null>(null);
   const [showIssues, setShowIssues] = useState(false);
@@ -125,7 +127,12 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
       {showIssues && <IssueList errors={errors} warnings={warnings} onFocusNode={(id) => focusNode(flow, id)} />}
       <div className="canvas-body">
         <Palette nodeTypes={nodeTypes} presets={presets} onAdd={(item) => addItem(item, viewCenter(flow))} />
-        <div className="canvas-flow" onDrop={onDrop} onDragOver={(event) => event.preventDefault()}>
+        <div
+          className="canvas-flow"
+          data-view-ready={viewReady}
+          onDrop={onDrop}
+          onDragOver={(event) => event.preventDefault()}
+        >
           <ReactFlow
             nodes={nodes}
             edges={edges}
@@ -136,8 +143,10 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
             onNodeDragStart={store.getState().beginGesture}
             onNodeDragStop={store.getState().endGesture}
             onlyRenderVisibleElements
-            fitView={fitLoadedDraft}
-            fitViewOptions={{ maxZoom: 1 }}
+            onInit={(instance) => {
+              if (!fitLoadedDraft) setViewReady(true);
+              else void instance.fitView({ maxZoom: 1 }).then(() => setViewReady(true));
+            }}
             deleteKeyCode={["Backspace", "Delete"]}
           >
             <Background />
@@ -196,10 +205,14 @@ function IssueList({ errors, warnings, onFocusNode }: { errors: Issue[]; warning
 
 type Flow = ReturnType<typeof useReactFlow>;
 
+// About half a node's size: a step added from the keyboard is centred in the view, not hung from its corner.
+const NODE_HALF = { x: 100, y: 30 };
+
 function viewCenter(flow: Flow): { x: number; y: number } {
   const bounds = document.querySelector(".canvas-flow")?.getBoundingClientRect();
   if (!bounds) return { x: 0, y: 0 };
-  return flow.screenToFlowPosition({ x: bounds.left + bounds.width / 2, y: bounds.top + bounds.height / 2 });
+  const center = flow.screenToFlowPosition({ x: bounds.left + bounds.width / 2, y: bounds.top + bounds.height / 2 });
+  return { x: center.x - NODE_HALF.x, y: center.y - NODE_HALF.y };
 }
 
 function focusNode(flow: Flow, nodeId: string) {

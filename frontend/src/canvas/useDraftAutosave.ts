@@ -27,14 +27,15 @@ export function useDraftAutosave(store: GraphStore, workflow: Workflow) {
   const draft = workflow.draft;
   const revision = useRef(draft?.revision ?? 1);
   const lastSaved = useRef(draftText(store));
+  const lastSeen = useRef(lastSaved.current);
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-  const saving = useRef<Promise<void> | null>(null);
+  const saving = useRef<Promise<unknown> | null>(null);
   const blocked = useRef(false);
   const [status, setStatus] = useState<SaveStatus>({ kind: "saved" });
 
   const saveNow = useCallback(async (): Promise<void> => {
     clearTimeout(timer.current);
-    if (saving.current) await saving.current;
+    if (saving.current) await saving.current.catch(() => undefined);
     if (blocked.current) return;
     const text = draftText(store);
     if (text === lastSaved.current) {
@@ -59,12 +60,15 @@ export function useDraftAutosave(store: GraphStore, workflow: Workflow) {
         } else {
           setStatus({ kind: "error", error });
         }
+        throw error;
       },
     );
     saving.current = request;
-    await request;
+    const failed = await request.then(() => false, () => true);
     saving.current = null;
-    if (!blocked.current && draftText(store) !== lastSaved.current) schedule();
+    // Edits made during the save go next; after a failure, the next edit or Retry tries again (no retry loop
+    // against a server that refuses, or a session that has ended).
+    if (!failed && !blocked.current && draftText(store) !== lastSaved.current) schedule();
   }, [store, workflow.id, draft?.settings]);
 
   const schedule = useCallback(() => {
@@ -77,7 +81,11 @@ export function useDraftAutosave(store: GraphStore, workflow: Workflow) {
     () =>
       store.subscribe((state, previous) => {
         if (state.nodes === previous.nodes && state.edges === previous.edges) return;
-        if (draftText(store) === lastSaved.current) return;
+        // Selecting or measuring a node changes no draft: only a changed draft is an edit to save.
+        const text = draftText(store);
+        if (text === lastSeen.current) return;
+        lastSeen.current = text;
+        if (text === lastSaved.current) return;
         setStatus((current) => (current.kind === "conflict" ? current : { kind: "pending" }));
         schedule();
       }),

@@ -34,7 +34,9 @@ export function NodePanel({ nodeId, onClose }: { nodeId: string; onClose: () => 
         maxLength={200}
         onChange={(event) => store.getState().updateLabel(nodeId, event.target.value)}
       />
-      {info ? (
+      {info && Object.keys((info.config_schema.properties ?? {}) as object).length === 0 ? (
+        <p className="muted">This step has no settings.</p>
+      ) : info ? (
         <Suspense fallback={<p>Loading the form…</p>}>
           <SchemaForm
             key={nodeId}
