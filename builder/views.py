@@ -33,7 +33,8 @@ def app(request: HttpRequest, route: str = "") -> HttpResponse:
     index = built_index()
     if not index.exists():
         return HttpResponse(
-            "The builder is not built yet. `make run` builds it; by hand: cd frontend && npm ci && npm run build",
+            "The builder is not built yet. `make run` builds it, or `make frontend` alone (npm ci, the API types "
+            "from the OpenAPI schema, npm run build).",
             status=503, content_type="text/plain; charset=utf-8",
         )
     return HttpResponse(index.read_text(encoding="utf-8"), content_type="text/html; charset=utf-8")

@@ -6,8 +6,9 @@ either does not answer, starts a real embedded one under ./var/ (the `embedded-p
 installed on first need). The Makefile calls this after installing the virtual environment.
 
 `run` and `test` first build the visual builder (frontend/, into static/builder/) when it is missing or stale:
-`npm ci` when node_modules is missing or package-lock.json changed, `npm run build` when the sources changed since
-the last build (hashes kept in stamp files, not dates). `frontend` does only that.
+`npm ci` when node_modules is missing or package-lock.json changed, then its API types are generated from the
+OpenAPI schema (so that a schema that drifts from the client fails the build), then `npm run build` when the
+sources changed since the last build (hashes kept in stamp files, not dates). `frontend` does only that.
 
 `test-engine` runs tests/engine in a virtual environment of its own (var/engine-venv) holding the engine's
 packages and not Django: the engine is plain Python, and this proves it.
@@ -207,6 +208,7 @@ def ensure_frontend() -> None:
         say("installing the builder's packages (npm ci)")
         npm("ci", "--no-audit", "--no-fund")
         installed.write_text(lock_hash)
+    write_api_types()
     built = BUILDER_BUILD / ".source-hash"
     source_hash = files_hash(frontend_inputs())
     if (BUILDER_BUILD / "index.html").exists() and built.exists() and built.read_text() == source_hash:
@@ -219,6 +221,18 @@ def ensure_frontend() -> None:
 
     for line in size_report(BUILDER_BUILD):
         say(line)
+
+
+def write_api_types() -> None:
+    """Write the builder's API types (frontend/src/api/schema.gen.ts) from the OpenAPI schema of this code."""
+    VAR.mkdir(exist_ok=True)
+    # The schema needs the settings but no database or Redis: development settings, whatever this shell says.
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "penguinflow.settings.base", "DEBUG": "true"}
+    subprocess.run([PYTHON, str(ROOT / "manage.py"), "spectacular", "--format", "openapi-json",
+                    "--file", str(VAR / "openapi.json")], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    subprocess.run([shutil.which("npm") or "npm", "run", "--silent", "api-types"], cwd=FRONTEND, check=True,
+                   stdout=subprocess.DEVNULL)
 
 
 def manage(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:

@@ -75,7 +75,7 @@ def test_builder_says_how_to_build_it_when_it_is_not_built(member, settings, tmp
     client.force_login(member)
     response = client.get("/builder/")
     assert response.status_code == 503
-    assert "npm run build" in response.content.decode()
+    assert "make frontend" in response.content.decode()
 
 
 def test_logout_takes_a_post_and_ends_the_session(member, fake_build):

@@ -1,85 +1,24 @@
-// The shapes of CONTRACT §5, §5a and §6 the builder reads. Written by hand for now: see the report's follow-ups
-// (generating them from /api/schema/ would make a drifting schema break the build).
+// The shapes the builder reads, taken from the types generated out of the OpenAPI schema (schema.gen.ts, written
+// by `make frontend` before each build): when the API's schema drifts from what a screen uses, the build fails.
+import type { components } from "./schema.gen";
 
-export type WorkflowStatus = "draft" | "active" | "paused" | "archived";
+type Schemas = components["schemas"];
 
-export interface GraphNodeJson {
-  id: string;
-  type: string;
-  position: { x: number; y: number };
-  data: { label?: string; config: Record<string, unknown>; [extra: string]: unknown };
-}
-
-export interface GraphEdgeJson {
-  id: string;
-  source: string;
-  target: string;
-  sourceHandle: string;
-}
-
-export interface GraphJson {
-  nodes: GraphNodeJson[];
-  edges: GraphEdgeJson[];
-}
-
-export interface Workflow {
-  id: string;
-  name: string;
-  description: string;
-  status: WorkflowStatus;
-  published_version: number | null;
-  draft: { graph: GraphJson; settings: Record<string, unknown>; revision: number } | null;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface Page<T> {
-  next: string | null;
-  previous: string | null;
-  results: T[];
-}
-
-export interface Issue {
-  code: string;
-  message: string;
-  node_id?: string;
-  edge_id?: string;
-}
-
-export interface ValidationReport {
-  errors: Issue[];
-  warnings: Issue[];
-}
-
-export interface DraftSaved {
-  revision: number;
-  validation: ValidationReport;
-}
-
-export type NodeKind = "trigger" | "logic" | "wait" | "action";
+export type WorkflowStatus = Schemas["WorkflowStatusEnum"];
+// The answer always carries every field; the schema marks some optional because requests may leave them out.
+export type Workflow = Required<Schemas["Workflow"]>;
+export type GraphJson = Schemas["Graph"];
+export type GraphNodeJson = Schemas["GraphNode"];
+export type GraphEdgeJson = Schemas["GraphEdge"];
+export type Page<T> = { next?: string | null; previous?: string | null; results: T[] };
+export type Issue = Schemas["Issue"];
+export type ValidationReport = Schemas["ValidationReport"];
+export type DraftSaved = Schemas["DraftSaved"];
+export type NodeKind = Schemas["KindEnum"];
+export type NodeTypeInfo = Schemas["NodeType"];
+export type Preset = Schemas["Preset"];
+export type WorkflowAnalytics = Schemas["Analytics"];
 
 export interface JsonSchema {
   [keyword: string]: unknown;
-}
-
-export interface NodeTypeInfo {
-  type: string;
-  kind: NodeKind;
-  label: string;
-  description: string;
-  config_schema: JsonSchema;
-  branches: string[] | "dynamic";
-}
-
-export interface Preset {
-  id: string;
-  label: string;
-  description: string;
-  category: string;
-  type: string;
-  config: Record<string, unknown>;
-}
-
-export interface WorkflowAnalytics {
-  enrollments: { active: number; waiting: number; completed: number; exited: number; failed: number };
 }

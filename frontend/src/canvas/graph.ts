@@ -19,18 +19,22 @@ export interface Branch {
 }
 
 export function fromGraphJson(graph: GraphJson): { nodes: FlowNode[]; edges: FlowEdge[] } {
+  // The API lets a graph leave out positions, data and branches (each has a default): the canvas fills them in.
   return {
-    nodes: graph.nodes.map((node) => ({
+    nodes: (graph.nodes ?? []).map((node) => ({
       id: node.id,
       type: node.type,
-      position: { x: node.position.x, y: node.position.y },
-      data: { ...node.data, label: node.data.label ?? "", config: node.data.config ?? {} },
+      position: { x: node.position?.x ?? 0, y: node.position?.y ?? 0 },
+      data: { ...node.data, label: node.data?.label ?? "", config: node.data?.config ?? {} },
     })),
-    edges: graph.edges.map((edge) => flowEdge(edge.id, edge.source, edge.target, edge.sourceHandle)),
+    edges: (graph.edges ?? []).map((edge) => flowEdge(edge.id, edge.source, edge.target, edge.sourceHandle)),
   };
 }
 
-export function toGraphJson(nodes: readonly FlowNode[], edges: readonly FlowEdge[]): GraphJson {
+export function toGraphJson(
+  nodes: readonly FlowNode[],
+  edges: readonly FlowEdge[],
+): Required<GraphJson> {
   return {
     nodes: nodes.map((node) => ({
       id: node.id,

@@ -8,8 +8,8 @@ const types: NodeTypeInfo[] = [
   { type: "delay", kind: "wait", label: "Delay", description: "Wait a while", config_schema: {}, branches: ["default"] },
 ];
 const presets: Preset[] = [
-  { id: "signup", label: "Signed up", description: "A contact is created", category: "contact", type: "trigger_event", config: { event: "contact.created" } },
-  { id: "orphan", label: "Gone", description: "Its type no longer exists", category: "x", type: "removed_type", config: {} },
+  { id: "signup", label: "Signed up", description: "A contact is created", category: "contact", type: "trigger_event", config: { event: "contact.created" }, example: {} },
+  { id: "orphan", label: "Gone", description: "Its type no longer exists", category: "x", type: "removed_type", config: {}, example: {} },
 ];
 
 describe("palette", () => {

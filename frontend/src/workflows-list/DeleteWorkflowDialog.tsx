@@ -14,7 +14,7 @@ export function DeleteWorkflowDialog({ workflow, onClose }: { workflow: Workflow
   const live = enrollments ? enrollments.active + enrollments.waiting : null;
   const finished = enrollments ? enrollments.completed + enrollments.exited + enrollments.failed : null;
   const loss = deletionLoss(workflow, {
-    draftSteps: workflow.draft?.graph.nodes.length ?? 0,
+    draftSteps: workflow.draft?.graph.nodes?.length ?? 0,
     publishedVersions: workflow.published_version ?? 0,
     finishedEnrollments: finished,
     liveEnrollments: live,

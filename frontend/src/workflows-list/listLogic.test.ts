@@ -8,7 +8,17 @@ function workflow(fields: Partial<Workflow> & { name: string }): Workflow {
     description: "",
     status: "draft",
     published_version: null,
-    draft: null,
+    draft: {
+      graph: { nodes: [], edges: [] },
+      settings: {
+        reenrollment: { mode: "never", after: null },
+        exit_conditions: [],
+        on_exit_enroll: null,
+        timezone: "UTC",
+        max_steps_per_enrollment: 1000,
+      },
+      revision: 1,
+    },
     created_at: "2026-01-01T00:00:00Z",
     updated_at: "2026-01-01T00:00:00Z",
     ...fields,
