@@ -50,6 +50,9 @@ def page(browser, live_server, request):
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"uncaught error in the page: {error}"))
+    # Everything is bundled: the builder fetches nothing from another origin (no CDN, font or script).
+    context.on("request", lambda sent: None if sent.url.startswith((live_server.url, "data:"))
+               else problems.append(f"request to another origin: {sent.url}"))
     yield page
     context.close()
     assert not problems, problems

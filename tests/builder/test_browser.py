@@ -89,6 +89,11 @@ def test_builder_journey_from_login_to_delete(logged_in, screenshot, workspace):
     row = page.locator("tr", has_text="Welcome journey")
     expect(row.get_by_text("Active")).to_be_visible()
     screenshot("list")
+    # Opened again from the list, the canvas shows the draft as saved, not as it was first loaded.
+    row.get_by_role("link", name="Welcome journey").click()
+    expect(canvas_node(page, "Send email")).to_be_visible()
+    expect(page.locator(".react-flow__edge")).to_have_count(1)
+    page.get_by_role("link", name="← Workflows").click()
     row.get_by_role("button", name="Delete Welcome journey").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("removes its draft (2 steps) and 1 published version")

@@ -7,7 +7,7 @@ export const WORKFLOW_PAGE_LIMIT = 500;
 
 export const queryKeys = {
   workflows: ["workflows"] as const,
-  workflow: (id: string) => ["workflows", id] as const,
+  canvas: (id: string) => ["canvas", id] as const,
   analytics: (id: string) => ["workflows", id, "analytics"] as const,
   nodeTypes: ["node-types"] as const,
   triggerTemplates: ["trigger-templates"] as const,

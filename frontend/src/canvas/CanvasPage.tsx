@@ -16,10 +16,12 @@ import { createGraphStore } from "./graphStore";
 export default function CanvasPage() {
   const { workflowId = "" } = useParams();
   const workflow = useQuery({
-    queryKey: queryKeys.workflow(workflowId),
+    queryKey: queryKeys.canvas(workflowId),
     queryFn: () => api<Workflow>(`workflows/${workflowId}`),
-    // The editor owns the draft once it is open: a refetch must not reload it under the user's hands.
+    // The editor owns the draft once it is open: nothing refetches it under the user's hands (its key is outside
+    // the list's, which writes invalidate), and it is dropped on leaving, so reopening loads the saved draft.
     staleTime: Infinity,
+    gcTime: 0,
   });
   const nodeTypes = useNodeTypes();
   const triggers = useTriggerTemplates();

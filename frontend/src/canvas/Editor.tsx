@@ -20,6 +20,7 @@ import type { PaletteItem } from "../palette/paletteLogic";
 import { NodePanel } from "../panel/NodePanel";
 import { useCanvas, useGraph } from "./CanvasContext";
 import { FlowNode } from "./FlowNode";
+import { withIssues } from "./graph";
 import { SaveBanner, SaveStatusText } from "./SaveStatus";
 import { useDraftAutosave } from "./useDraftAutosave";
 
@@ -54,6 +55,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
     [nodeTypes],
   );
   const selected = nodes.filter((node) => node.selected);
+  const shownEdges = useMemo(() => withIssues(edges, validation), [edges, validation]);
   const errors = validation?.errors ?? [];
   const warnings = validation?.warnings ?? [];
 
@@ -135,7 +137,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
         >
           <ReactFlow
             nodes={nodes}
-            edges={edges}
+            edges={shownEdges}
             nodeTypes={flowNodeTypes}
             onNodesChange={store.getState().onNodesChange}
             onEdgesChange={store.getState().onEdgesChange}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GraphJson, NodeTypeInfo } from "../api/types";
-import { branchesOf, fromGraphJson, toGraphJson } from "./graph";
+import { branchesOf, flowEdge, fromGraphJson, toGraphJson, withIssues } from "./graph";
 
 function info(branches: NodeTypeInfo["branches"]): NodeTypeInfo {
   return { type: "t", kind: "logic", label: "T", description: "", config_schema: {}, branches };
@@ -37,5 +37,18 @@ describe("branchesOf", () => {
       { id: "a", label: "Short subject" },
       { id: "b", label: "b" },
     ]);
+  });
+});
+
+describe("withIssues", () => {
+  it("labels the edges the server names, an error over a warning, and leaves the others alone", () => {
+    const edges = [flowEdge("e1", "a", "b", "yes"), flowEdge("e2", "b", "c", "default")];
+    const shown = withIssues(edges, {
+      errors: [{ code: "bad", message: "This edge leaves by a branch that does not exist.", edge_id: "e1" }],
+      warnings: [{ code: "meh", message: "Hmm.", edge_id: "e1" }, { code: "meh", message: "Node only.", node_id: "b" }],
+    });
+    expect(shown[0]).toMatchObject({ className: "edge-error", label: "This edge leaves by a branch that does not exist." });
+    expect(shown[1]).toBe(edges[1]);
+    expect(withIssues(edges, null)).toBe(edges);
   });
 });

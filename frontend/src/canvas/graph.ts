@@ -1,7 +1,7 @@
 // Conversions between the draft's JSON (CONTRACT §5 "Graph", React Flow's own shape) and the canvas's nodes and
 // edges, and the branch rules every node type shares: nothing here is written per node type.
 import type { Edge, Node } from "@xyflow/react";
-import type { GraphJson, NodeTypeInfo } from "../api/types";
+import type { GraphJson, NodeTypeInfo, ValidationReport } from "../api/types";
 
 export const DEFAULT_BRANCH = "default";
 
@@ -107,4 +107,17 @@ export function newId(prefix: string): string {
   const bytes = new Uint8Array(6);
   crypto.getRandomValues(bytes);
   return `${prefix}_${Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** Mark the edges the server's findings name, with the finding as their label (errors before warnings). */
+export function withIssues(edges: FlowEdge[], report: ValidationReport | null): FlowEdge[] {
+  if (!report) return edges;
+  const named = new Map<string, { message: string; level: "error" | "warning" }>();
+  for (const issue of report.warnings) if (issue.edge_id) named.set(issue.edge_id, { message: issue.message, level: "warning" });
+  for (const issue of report.errors) if (issue.edge_id) named.set(issue.edge_id, { message: issue.message, level: "error" });
+  if (named.size === 0) return edges;
+  return edges.map((edge) => {
+    const issue = named.get(edge.id);
+    return issue ? { ...edge, label: issue.message, className: `edge-${issue.level}`, ariaLabel: issue.message } : edge;
+  });
 }
