@@ -112,7 +112,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
           {publish.isPending ? "Publishing…" : "Publish"}
         </button>
       </header>
-      <SaveBanner status={autosave.status} onKeepMine={autosave.keepMine} onTakeTheirs={autosave.takeTheirs} onRetry={autosave.saveNow} />
+      <SaveBanner status={autosave.status} onKeepMine={autosave.keepMine} onTakeTheirs={autosave.takeTheirs} onRetry={() => void autosave.saveNow()} />
       {publish.data && (
         <p className="notice notice-ok" role="status">
           Published version {publish.data.version}. New contacts enter it; those already in stay on their version.
@@ -167,11 +167,14 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
   );
 }
 
-function usePublish(workflow: Workflow, saveNow: () => Promise<void>, onRefused: (errors: Issue[]) => void) {
+function usePublish(workflow: Workflow, saveNow: () => Promise<boolean>, onRefused: (errors: Issue[]) => void) {
   const client = useQueryClient();
   return useMutation({
     mutationFn: async () => {
-      await saveNow();
+      if (!(await saveNow())) {
+        // Publishing now would publish an older draft than the one on the canvas.
+        throw new Error("Not published: the draft on the canvas is not saved yet. Resolve the message above, then publish.");
+      }
       return api<{ version: number }>(`workflows/${workflow.id}/publish`, { method: "POST" });
     },
     onSuccess: () => client.invalidateQueries({ queryKey: queryKeys.workflows }),

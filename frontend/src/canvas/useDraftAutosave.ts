@@ -33,14 +33,15 @@ export function useDraftAutosave(store: GraphStore, workflow: Workflow) {
   const blocked = useRef(false);
   const [status, setStatus] = useState<SaveStatus>({ kind: "saved" });
 
-  const saveNow = useCallback(async (): Promise<void> => {
+  /** Save the canvas now; answer whether the server then holds the draft the canvas shows. */
+  const saveNow = useCallback(async (): Promise<boolean> => {
     clearTimeout(timer.current);
     if (saving.current) await saving.current.catch(() => undefined);
-    if (blocked.current) return;
+    if (blocked.current) return false;
     const text = draftText(store);
     if (text === lastSaved.current) {
       setStatus({ kind: "saved" });
-      return;
+      return true;
     }
     setStatus({ kind: "saving" });
     const request = api<DraftSaved>(`workflows/${workflow.id}/draft`, {
@@ -68,7 +69,9 @@ export function useDraftAutosave(store: GraphStore, workflow: Workflow) {
     saving.current = null;
     // Edits made during the save go next; after a failure, the next edit or Retry tries again (no retry loop
     // against a server that refuses, or a session that has ended).
-    if (!failed && !blocked.current && draftText(store) !== lastSaved.current) schedule();
+    const current = draftText(store) === lastSaved.current;
+    if (!failed && !blocked.current && !current) schedule();
+    return !failed && current;
   }, [store, workflow.id, draft?.settings]);
 
   const schedule = useCallback(() => {

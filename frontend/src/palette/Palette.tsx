@@ -45,6 +45,7 @@ export function Palette({ nodeTypes, presets, onAdd }: PaletteProps) {
                   data-node-type={item.type}
                 >
                   {item.label}
+                  {item.presetOf && <span className="preset-of"> · {item.presetOf} preset</span>}
                 </button>
               </li>
             ))}

@@ -8,6 +8,8 @@ export interface PaletteItem {
   label: string;
   description: string;
   config: Record<string, unknown>;
+  /** For a preset, its group (e.g. `email`): it tells it apart from the bare type of the same name. */
+  presetOf?: string;
 }
 
 export const KIND_LABELS: Record<NodeKind, string> = {
@@ -32,7 +34,15 @@ export function paletteItems(types: readonly NodeTypeInfo[], presets: readonly P
   const fromPresets = presets.flatMap((preset) => {
     const kind = kindOf.get(preset.type);
     return kind
-      ? [{ key: `preset:${preset.id}`, type: preset.type, kind, label: preset.label, description: preset.description, config: preset.config }]
+      ? [{
+          key: `preset:${preset.id}`,
+          type: preset.type,
+          kind,
+          label: preset.label,
+          description: preset.description,
+          config: preset.config,
+          presetOf: preset.category,
+        }]
       : [];
   });
   return [...fromTypes, ...fromPresets];
