@@ -16,6 +16,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "static" / "builder"
 SCREENSHOTS = ROOT / "var" / "screenshots"
+AXE = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 # Generous: the machine may be busy. Every wait is on a condition; none is a fixed sleep.
 TIMEOUT_MS = 20_000
 
@@ -96,3 +97,12 @@ def logged_in(page, marketer):
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Workflows")).to_be_visible()
     return page
+
+
+def assert_accessible(page) -> None:
+    """Fail on any serious or critical accessibility violation axe-core finds on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate("""async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+        .filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => `${v.id}: ${v.help} (${v.nodes.length}x, e.g. ${v.nodes[0].html.slice(0, 160)})`)""")
+    assert not violations, violations

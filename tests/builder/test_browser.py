@@ -7,6 +7,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.builder.conftest import assert_accessible
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -38,6 +40,7 @@ def test_builder_journey_from_login_to_delete(logged_in, screenshot, workspace):
     template = EmailTemplateFactory(workspace=workspace, name="Welcome email")
     expect(page.get_by_text("No workflows yet")).to_be_visible()
     screenshot("list-empty")
+    assert_accessible(page)
 
     page.get_by_role("button", name="New workflow").click()
     page.get_by_role("dialog").get_by_label("Name", exact=True).fill("Welcome journey")
@@ -61,12 +64,14 @@ def test_builder_journey_from_login_to_delete(logged_in, screenshot, workspace):
     publish = page.get_by_role("button", name="Publish")
     expect(publish).to_be_disabled()
     screenshot("canvas-with-errors")
+    assert_accessible(page)
 
     trigger.click()
     page.locator("#root_event").fill("contact.created")
     email.click()
     page.locator("#root_template_id").fill(str(template.id))
     screenshot("config-panel")
+    assert_accessible(page)
     expect(page.get_by_role("button", name=re.compile("^No errors"))).to_be_visible()
     expect(page.get_by_text("All changes saved")).to_be_visible()
     expect(publish).to_be_enabled()
@@ -89,6 +94,7 @@ def test_builder_journey_from_login_to_delete(logged_in, screenshot, workspace):
     row = page.locator("tr", has_text="Welcome journey")
     expect(row.get_by_text("Active")).to_be_visible()
     screenshot("list")
+    assert_accessible(page)
     # Opened again from the list, the canvas shows the draft as saved, not as it was first loaded.
     row.get_by_role("link", name="Welcome journey").click()
     expect(canvas_node(page, "Send email")).to_be_visible()

@@ -17,7 +17,7 @@ export const FlowNode = memo(function FlowNode({ id, type, data, selected }: Nod
       data-node-id={id}
       aria-label={`${data.label || info?.label || type} (${info?.label ?? type})${errors.length ? `, ${errors.length} error(s)` : ""}`}
     >
-      {info?.kind !== "trigger" && <Handle type="target" position={Position.Top} aria-label="Entry" />}
+      {info?.kind !== "trigger" && <Handle type="target" position={Position.Top} title="Entry" />}
       <div className="flow-node-type">{info?.label ?? `Unknown type ${type}`}</div>
       <div className="flow-node-label">{data.label || info?.label || type}</div>
       {(errors.length > 0 || warnings.length > 0) && (
@@ -46,7 +46,7 @@ export const FlowNode = memo(function FlowNode({ id, type, data, selected }: Nod
             position={Position.Bottom}
             id={branch.id}
             style={{ left: branchLeft(index, branches.length) }}
-            aria-label={branch.label ? `Branch ${branch.label}` : "Exit"}
+            title={branch.label ? `Branch “${branch.label}”` : "Exit"}
             data-branch={branch.id}
           />
         </Fragment>

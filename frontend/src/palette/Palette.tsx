@@ -31,7 +31,7 @@ export function Palette({ nodeTypes, presets, onAdd }: PaletteProps) {
       {groups.length === 0 && <p className="muted">No step matches “{search}”.</p>}
       {groups.map(([kind, group]) => (
         <section key={kind} aria-label={KIND_LABELS[kind]}>
-          <h3>{KIND_LABELS[kind]}</h3>
+          <h2>{KIND_LABELS[kind]}</h2>
           <ul>
             {group.map((item) => (
               <li key={item.key}>
