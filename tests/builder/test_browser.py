@@ -277,3 +277,37 @@ def test_an_ended_session_loses_no_edit_and_the_save_resumes_after_logging_in(lo
     expect(page.get_by_text("All changes saved")).to_be_visible()
     saved = version_graphs.graph_of(version_graphs.draft_of(workflow))
     assert [node.type for node in saved.nodes] == ["trigger_manual"]
+
+
+def test_steps_copied_in_one_workflow_paste_into_another_as_one_step(logged_in, screenshot, workspace):
+    from workflows import services
+
+    page = logged_in
+    graph = {"nodes": [
+        {"id": "start", "type": "trigger_manual", "position": {"x": 0, "y": 0}, "data": {"label": "Start", "config": {}}},
+        {"id": "tag", "type": "add_tag", "position": {"x": 0, "y": 150}, "data": {"label": "Tag it", "config": {"tag": "a"}}},
+        {"id": "untag", "type": "remove_tag", "position": {"x": 0, "y": 300},
+         "data": {"label": "Clear it", "config": {"tag": "b"}}},
+    ], "edges": [{"id": "e1", "source": "start", "target": "tag", "sourceHandle": "default"},
+                 {"id": "e2", "source": "tag", "target": "untag", "sourceHandle": "default"}]}
+    source = services.workflow_create(workspace=workspace, name="Source", graph=graph)
+    target = services.workflow_create(workspace=workspace, name="Target")
+
+    open_canvas(page, source)
+    canvas_node(page, "Tag it").click()
+    canvas_node(page, "Clear it").click(modifiers=["Control"])
+    expect(page.locator(".react-flow__node.selected")).to_have_count(2)
+    page.keyboard.press("Control+c")
+
+    open_canvas(page, target)
+    page.get_by_role("button", name="Paste").click()
+    nodes = page.locator(".react-flow__node")
+    expect(nodes).to_have_count(2)
+    expect(page.locator(".react-flow__edge")).to_have_count(1)  # the edge between the two copied steps
+    page.keyboard.press("Control+d")
+    expect(nodes).to_have_count(4)
+    screenshot("pasted-and-duplicated")
+    page.keyboard.press("Control+z")
+    expect(nodes).to_have_count(2)
+    page.keyboard.press("Control+z")
+    expect(nodes).to_have_count(0)

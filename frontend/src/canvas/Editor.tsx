@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState, type DragEvent } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Link } from "react-router";
 import {
@@ -20,7 +20,7 @@ import type { PaletteItem } from "../palette/paletteLogic";
 import { NodePanel } from "../panel/NodePanel";
 import { useCanvas, useGraph } from "./CanvasContext";
 import { FlowNode } from "./FlowNode";
-import { withIssues } from "./graph";
+import { copySelection, readCopied, storeCopied, withIssues, type CopiedSteps } from "./graph";
 import { SaveBanner, SaveStatusText } from "./SaveStatus";
 import { useDraftAutosave } from "./useDraftAutosave";
 
@@ -42,7 +42,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
   const [fitLoadedDraft] = useState(() => store.getState().nodes.length > 0);
   const [viewReady, setViewReady] = useState(false);
   const autosave = useDraftAutosave(store, workflow);
-  const [refusal, setRefusal] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const [showIssues, setShowIssues] = useState(false);
   const publish = usePublish(workflow, autosave.saveNow, (errors) => {
     store.getState().setValidation({ errors, warnings: validation?.warnings ?? [] });
@@ -77,9 +77,14 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
     addItem(JSON.parse(raw) as PaletteItem, flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
   };
 
-  const onConnect = (connection: Connection) => setRefusal(store.getState().connect(connection));
+  const onConnect = (connection: Connection) => setNotice(store.getState().connect(connection));
 
-  useUndoShortcuts(history.undo, history.redo);
+  const clipboard = useClipboard(setNotice);
+  const shortcuts = useMemo(
+    () => ({ undo: history.undo, redo: history.redo, ...clipboard }),
+    [history.undo, history.redo, clipboard],
+  );
+  useCanvasShortcuts(shortcuts);
 
   return (
     <main className="canvas-page">
@@ -92,6 +97,15 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
         </button>
         <button type="button" onClick={() => history.redo()} disabled={history.futureStates.length === 0}>
           Redo
+        </button>
+        <button type="button" onClick={clipboard.copy} disabled={selected.length === 0} title="Ctrl+C">
+          Copy
+        </button>
+        <button type="button" onClick={clipboard.paste} title="Ctrl+V: also steps copied in another workflow">
+          Paste
+        </button>
+        <button type="button" onClick={clipboard.duplicate} disabled={selected.length === 0} title="Ctrl+D">
+          Duplicate
         </button>
         <button
           type="button"
@@ -121,9 +135,9 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
       {publish.error && !(publish.error instanceof ApiError && publish.error.status === 422) && (
         <ErrorNotice error={publish.error} />
       )}
-      {refusal && (
+      {notice && (
         <p className="notice notice-warning" role="alert">
-          {refusal}
+          {notice}
         </p>
       )}
       {showIssues && <IssueList errors={errors} warnings={warnings} onFocusNode={(id) => focusNode(flow, id)} />}
@@ -165,6 +179,44 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
       </div>
     </main>
   );
+}
+
+// Pasted steps land this far from the copied ones, and further on each paste, so that copies never hide each other.
+const PASTE_STEP = 40;
+
+/** Copy, paste and duplicate the selected steps; what was copied is kept for any workflow's canvas. */
+function useClipboard(say: (message: string | null) => void) {
+  const { store } = useCanvas();
+  const pastes = useRef(0);
+  return useMemo(() => {
+    const selection = () => copySelection(store.getState().nodes, store.getState().edges);
+    const pasteAt = (copied: CopiedSteps) => {
+      pastes.current += 1;
+      store.getState().paste(copied, { x: PASTE_STEP * pastes.current, y: PASTE_STEP * pastes.current });
+    };
+    return {
+      copy: () => {
+        const copied = selection();
+        if (!copied) return say("Select one or more steps to copy (Ctrl+click adds a step to the selection).");
+        storeCopied(copied);
+        pastes.current = 0;
+        say(null);
+      },
+      paste: () => {
+        const copied = readCopied();
+        if (!copied) return say("Nothing is copied yet: select steps and press Ctrl+C (or Copy), then paste.");
+        pasteAt(copied);
+        say(null);
+      },
+      duplicate: () => {
+        const copied = selection();
+        if (!copied) return say("Select one or more steps to duplicate.");
+        pastes.current = 0;
+        pasteAt(copied);
+        say(null);
+      },
+    };
+  }, [store, say]);
 }
 
 function usePublish(workflow: Workflow, saveNow: () => Promise<boolean>, onRefused: (errors: Issue[]) => void) {
@@ -224,18 +276,34 @@ function focusNode(flow: Flow, nodeId: string) {
   void flow.fitView({ nodes: [{ id: nodeId }], maxZoom: 1.2, duration: 300 });
 }
 
-function useUndoShortcuts(undo: () => void, redo: () => void) {
+interface ShortcutActions {
+  undo: () => void;
+  redo: () => void;
+  copy: () => void;
+  paste: () => void;
+  duplicate: () => void;
+}
+
+/** Ctrl (or ⌘) with Z, Shift+Z or Y, C, V, D, on the canvas; typing in a field keeps the field's own keys. */
+function useCanvasShortcuts(actions: ShortcutActions) {
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       const target = event.target as HTMLElement | null;
-      // Typing in a field keeps the field's own undo.
       if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
-      if (!(event.ctrlKey || event.metaKey) || event.key.toLowerCase() !== "z" && event.key.toLowerCase() !== "y") return;
+      if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
+      const key = event.key.toLowerCase();
+      const action =
+        key === "z" ? (event.shiftKey ? actions.redo : actions.undo)
+        : key === "y" ? actions.redo
+        : key === "c" ? actions.copy
+        : key === "v" ? actions.paste
+        : key === "d" ? actions.duplicate
+        : null;
+      if (!action) return;
       event.preventDefault();
-      if (event.key.toLowerCase() === "y" || event.shiftKey) redo();
-      else undo();
+      action();
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [undo, redo]);
+  }, [actions]);
 }

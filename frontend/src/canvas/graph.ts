@@ -121,3 +121,56 @@ export function withIssues(edges: FlowEdge[], report: ValidationReport | null): 
     return issue ? { ...edge, label: issue.message, className: `edge-${issue.level}`, ariaLabel: issue.message } : edge;
   });
 }
+
+/** What Copy keeps: selected steps and the edges between them, in the draft's own JSON (so any workflow takes it). */
+export interface CopiedSteps {
+  nodes: Required<GraphJson>["nodes"];
+  edges: Required<GraphJson>["edges"];
+}
+
+export function copySelection(nodes: readonly FlowNode[], edges: readonly FlowEdge[]): CopiedSteps | null {
+  const chosen = nodes.filter((node) => node.selected);
+  if (chosen.length === 0) return null;
+  const ids = new Set(chosen.map((node) => node.id));
+  const inside = edges.filter((edge) => ids.has(edge.source) && ids.has(edge.target));
+  return toGraphJson(chosen, inside);
+}
+
+/** Copies of the copied steps with fresh ids, moved by `offset`, selected; their edges follow the new ids. */
+export function pastedSteps(
+  copied: CopiedSteps,
+  offset: { x: number; y: number },
+  idFor: (prefix: string) => string = newId,
+): { nodes: FlowNode[]; edges: FlowEdge[] } {
+  const ids = new Map(copied.nodes.map((node) => [node.id, idFor("n")]));
+  const { nodes, edges } = fromGraphJson(copied);
+  return {
+    nodes: nodes.map((node) => ({
+      ...node,
+      id: ids.get(node.id)!,
+      position: { x: node.position.x + offset.x, y: node.position.y + offset.y },
+      selected: true,
+    })),
+    edges: edges.flatMap((edge) => {
+      const source = ids.get(edge.source);
+      const target = ids.get(edge.target);
+      return source && target ? [flowEdge(idFor("e"), source, target, edge.sourceHandle)] : [];
+    }),
+  };
+}
+
+const CLIPBOARD_KEY = "penguinflow.builder.copied-steps";
+
+/** Keep copied steps where any workflow's canvas finds them (this browser's storage for this site). */
+export function storeCopied(copied: CopiedSteps, storage: Storage = localStorage): void {
+  storage.setItem(CLIPBOARD_KEY, JSON.stringify(copied));
+}
+
+export function readCopied(storage: Storage = localStorage): CopiedSteps | null {
+  try {
+    const value = JSON.parse(storage.getItem(CLIPBOARD_KEY) ?? "null") as CopiedSteps | null;
+    return value && Array.isArray(value.nodes) && Array.isArray(value.edges) ? value : null;
+  } catch {
+    return null;
+  }
+}

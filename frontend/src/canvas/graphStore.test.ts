@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { copySelection, readCopied, storeCopied } from "./graph";
 import { createGraphStore, TYPING_MERGE_MS } from "./graphStore";
 
 function storeWithTwoNodes() {
@@ -93,5 +94,52 @@ describe("graph store branch rules", () => {
     expect(store.getState().connect({ source: a, sourceHandle: "default", target: a, targetHandle: null })).toMatch(
       /itself/,
     );
+  });
+});
+
+describe("graph store copy and paste", () => {
+  it("pastes copies with fresh ids, their inner edges only, selected, as one step of history", () => {
+    const { store, a, b } = storeWithTwoNodes();
+    const c = store.getState().addNode({ type: "add_tag", label: "Tag", config: { tag: "x" }, x: 0, y: 400 });
+    store.getState().connect({ source: a, sourceHandle: "default", target: b, targetHandle: null });
+    store.getState().connect({ source: b, sourceHandle: "default", target: c, targetHandle: null });
+    store.getState().onNodesChange([
+      { type: "select", id: a, selected: true },
+      { type: "select", id: b, selected: true },
+    ]);
+    const copied = copySelection(store.getState().nodes, store.getState().edges)!;
+    expect(copied.nodes.map((node) => node.id)).toEqual([a, b]);
+    expect(copied.edges).toHaveLength(1);
+
+    const steps = store.temporal.getState().pastStates.length;
+    store.getState().paste(copied, { x: 40, y: 40 });
+    const { nodes, edges } = store.getState();
+    expect(nodes).toHaveLength(5);
+    const pasted = nodes.slice(3);
+    expect(pasted.map((node) => node.data.label)).toEqual(["Signed up", "Welcome"]);
+    expect(pasted.every((node) => node.selected && ![a, b, c].includes(node.id))).toBe(true);
+    expect(pasted[1]?.position).toEqual({ x: 40, y: 240 });
+    expect(nodes.slice(0, 3).some((node) => node.selected)).toBe(false);
+    const newEdge = edges[2]!;
+    expect([newEdge.source, newEdge.target]).toEqual([pasted[0]?.id, pasted[1]?.id]);
+    expect(store.temporal.getState().pastStates).toHaveLength(steps + 1);
+
+    store.temporal.getState().undo();
+    expect(store.getState().nodes).toHaveLength(3);
+    expect(store.getState().edges).toHaveLength(2);
+  });
+
+  it("keeps copied steps in storage any workflow's canvas reads, and ignores what is not steps", () => {
+    const memory = new Map<string, string>();
+    const storage = {
+      getItem: (key: string) => memory.get(key) ?? null,
+      setItem: (key: string, value: string) => void memory.set(key, value),
+    } as Storage;
+    expect(readCopied(storage)).toBeNull();
+    const copied = { nodes: [{ id: "n1", type: "add_tag", position: { x: 0, y: 0 }, data: { label: "T", config: {} } }], edges: [] };
+    storeCopied(copied, storage);
+    expect(readCopied(storage)).toEqual(copied);
+    memory.set("penguinflow.builder.copied-steps", "{not json");
+    expect(readCopied(storage)).toBeNull();
   });
 });

@@ -5,7 +5,7 @@ import { applyEdgeChanges, applyNodeChanges, type Connection, type EdgeChange, t
 import { temporal } from "zundo";
 import { createStore } from "zustand/vanilla";
 import type { ValidationReport } from "../api/types";
-import { branchTaken, flowEdge, newId, type FlowEdge, type FlowNode } from "./graph";
+import { branchTaken, flowEdge, newId, pastedSteps, type CopiedSteps, type FlowEdge, type FlowNode } from "./graph";
 
 export interface GraphState {
   nodes: FlowNode[];
@@ -16,6 +16,7 @@ export interface GraphState {
   onEdgesChange: (changes: EdgeChange<FlowEdge>[]) => void;
   addNode: (node: { type: string; label: string; config: Record<string, unknown>; x: number; y: number }) => string;
   connect: (connection: Connection) => string | null;
+  paste: (copied: CopiedSteps, offset: { x: number; y: number }) => void;
   updateConfig: (nodeId: string, config: Record<string, unknown>, now?: number) => void;
   updateLabel: (nodeId: string, label: string, now?: number) => void;
   beginGesture: () => void;
@@ -88,6 +89,15 @@ export function createGraphStore(initial: { nodes: FlowNode[]; edges: FlowEdge[]
             lastEdit = null;
             set({ edges: [...get().edges, flowEdge(newId("e"), source, target, sourceHandle)] });
             return null;
+          },
+          paste: (copied, offset) => {
+            const pasted = pastedSteps(copied, offset);
+            lastEdit = null;
+            // One step of history: the pasted steps arrive selected, everything else is let go.
+            set({
+              nodes: [...get().nodes.map((node) => (node.selected ? { ...node, selected: false } : node)), ...pasted.nodes],
+              edges: [...get().edges, ...pasted.edges],
+            });
           },
           updateConfig: (nodeId, config, now = Date.now()) =>
             edit(`config:${nodeId}`, now, (state) => ({
