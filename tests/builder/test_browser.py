@@ -28,6 +28,17 @@ def canvas_node(page: Page, text: str):
     return page.locator(".react-flow__node", has=page.locator(".flow-node-label", has_text=text))
 
 
+# How many pairs of steps on the canvas overlap, measured in the page.
+OVERLAPPING_PAIRS = """() => {
+    const boxes = [...document.querySelectorAll(".react-flow__node")].map((node) => node.getBoundingClientRect());
+    let pairs = 0;
+    boxes.forEach((a, i) => boxes.slice(i + 1).forEach((b) => {
+        if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) pairs += 1;
+    }));
+    return pairs;
+}"""
+
+
 def connect(page: Page, source, target) -> None:
     source.locator(".react-flow__handle.source").drag_to(target.locator(".react-flow__handle.target"))
 
@@ -307,6 +318,13 @@ def test_steps_copied_in_one_workflow_paste_into_another_as_one_step(logged_in, 
     page.keyboard.press("Control+d")
     expect(nodes).to_have_count(4)
     screenshot("pasted-and-duplicated")
+    assert page.evaluate(OVERLAPPING_PAIRS) > 0  # the duplicates sit 40 px off their originals
+
+    page.get_by_role("button", name="Tidy up").click()
+    page.wait_for_function(f"({OVERLAPPING_PAIRS})() === 0")
+    screenshot("tidied-up")
+    page.keyboard.press("Control+z")  # the layout is one step
+    expect(nodes).to_have_count(4)
     page.keyboard.press("Control+z")
     expect(nodes).to_have_count(2)
     page.keyboard.press("Control+z")

@@ -22,6 +22,7 @@ import { useCanvas, useGraph } from "./CanvasContext";
 import { FlowNode } from "./FlowNode";
 import { copySelection, readCopied, storeCopied, withIssues, type CopiedSteps } from "./graph";
 import { SaveBanner, SaveStatusText } from "./SaveStatus";
+import type { GraphStore } from "./graphStore";
 import { useDraftAutosave } from "./useDraftAutosave";
 
 interface EditorProps {
@@ -97,6 +98,9 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
         </button>
         <button type="button" onClick={() => history.redo()} disabled={history.futureStates.length === 0}>
           Redo
+        </button>
+        <button type="button" onClick={() => void tidyUp(store, flow)} disabled={nodes.length < 2}>
+          Tidy up
         </button>
         <button type="button" onClick={clipboard.copy} disabled={selected.length === 0} title="Ctrl+C">
           Copy
@@ -179,6 +183,17 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
       </div>
     </main>
   );
+}
+
+/**
+ * Lay the graph out with dagre (loaded on first use). The layout is computed from the graph as it is when the
+ * code has arrived and applied in the same moment, so it never overwrites edits made while it was loading.
+ */
+async function tidyUp(store: GraphStore, flow: Flow) {
+  const { layoutPositions } = await import("./layout");
+  const { nodes, edges, moveTo } = store.getState();
+  moveTo(layoutPositions(nodes, edges));
+  await flow.fitView({ maxZoom: 1, duration: 200 });
 }
 
 // Pasted steps land this far from the copied ones, and further on each paste, so that copies never hide each other.

@@ -143,3 +143,15 @@ describe("graph store copy and paste", () => {
     expect(readCopied(storage)).toBeNull();
   });
 });
+
+describe("graph store moves", () => {
+  it("moves many steps as one step of history and leaves unnamed steps where they are", () => {
+    const { store, a, b } = storeWithTwoNodes();
+    const steps = store.temporal.getState().pastStates.length;
+    store.getState().moveTo({ [a]: { x: 10, y: 10 }, [b]: { x: 10, y: 110 }, gone: { x: 5, y: 5 } });
+    expect(store.getState().nodes.map((node) => node.position)).toEqual([{ x: 10, y: 10 }, { x: 10, y: 110 }]);
+    expect(store.temporal.getState().pastStates).toHaveLength(steps + 1);
+    store.temporal.getState().undo();
+    expect(store.getState().nodes.map((node) => node.position)).toEqual([{ x: 0, y: 0 }, { x: 0, y: 200 }]);
+  });
+});

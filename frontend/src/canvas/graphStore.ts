@@ -17,6 +17,8 @@ export interface GraphState {
   addNode: (node: { type: string; label: string; config: Record<string, unknown>; x: number; y: number }) => string;
   connect: (connection: Connection) => string | null;
   paste: (copied: CopiedSteps, offset: { x: number; y: number }) => void;
+  /** Move the steps to these positions as one step of history; steps added since it was computed stay put. */
+  moveTo: (positions: Record<string, { x: number; y: number }>) => void;
   updateConfig: (nodeId: string, config: Record<string, unknown>, now?: number) => void;
   updateLabel: (nodeId: string, label: string, now?: number) => void;
   beginGesture: () => void;
@@ -97,6 +99,15 @@ export function createGraphStore(initial: { nodes: FlowNode[]; edges: FlowEdge[]
             set({
               nodes: [...get().nodes.map((node) => (node.selected ? { ...node, selected: false } : node)), ...pasted.nodes],
               edges: [...get().edges, ...pasted.edges],
+            });
+          },
+          moveTo: (positions) => {
+            lastEdit = null;
+            set({
+              nodes: get().nodes.map((node) => {
+                const position = positions[node.id];
+                return position ? { ...node, position } : node;
+              }),
             });
           },
           updateConfig: (nodeId, config, now = Date.now()) =>
