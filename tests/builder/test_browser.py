@@ -329,3 +329,10 @@ def test_steps_copied_in_one_workflow_paste_into_another_as_one_step(logged_in, 
     expect(nodes).to_have_count(2)
     page.keyboard.press("Control+z")
     expect(nodes).to_have_count(0)
+
+    page.keyboard.press("?")
+    shortcuts = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(shortcuts.get_by_role("row", name=re.compile("Ctrl\\+D Duplicate"))).to_be_visible()
+    screenshot("shortcuts")
+    page.keyboard.press("Escape")
+    expect(shortcuts).to_be_hidden()

@@ -22,6 +22,7 @@ import { useCanvas, useGraph } from "./CanvasContext";
 import { FlowNode } from "./FlowNode";
 import { copySelection, readCopied, storeCopied, withIssues, type CopiedSteps } from "./graph";
 import { SaveBanner, SaveStatusText } from "./SaveStatus";
+import { ShortcutsDialog } from "./ShortcutsDialog";
 import type { GraphStore } from "./graphStore";
 import { useDraftAutosave } from "./useDraftAutosave";
 
@@ -45,6 +46,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
   const autosave = useDraftAutosave(store, workflow);
   const [notice, setNotice] = useState<string | null>(null);
   const [showIssues, setShowIssues] = useState(false);
+  const [showShortcuts, setShowShortcuts] = useState(false);
   const publish = usePublish(workflow, autosave.saveNow, (errors) => {
     store.getState().setValidation({ errors, warnings: validation?.warnings ?? [] });
     setShowIssues(true);
@@ -82,7 +84,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
 
   const clipboard = useClipboard(setNotice);
   const shortcuts = useMemo(
-    () => ({ undo: history.undo, redo: history.redo, ...clipboard }),
+    () => ({ undo: history.undo, redo: history.redo, help: () => setShowShortcuts(true), ...clipboard }),
     [history.undo, history.redo, clipboard],
   );
   useCanvasShortcuts(shortcuts);
@@ -120,6 +122,9 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
           {errors.length === 0 ? "No errors" : `${errors.length} error${errors.length === 1 ? "" : "s"}`}
           {warnings.length > 0 && `, ${warnings.length} warning${warnings.length === 1 ? "" : "s"}`}
         </button>
+        <button type="button" onClick={() => setShowShortcuts(true)} aria-label="Keyboard shortcuts" title="?">
+          ?
+        </button>
         <button
           type="button"
           className="primary"
@@ -145,6 +150,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
         </p>
       )}
       {showIssues && <IssueList errors={errors} warnings={warnings} onFocusNode={(id) => focusNode(flow, id)} />}
+      <ShortcutsDialog open={showShortcuts} onClose={() => setShowShortcuts(false)} />
       <div className="canvas-body">
         <Palette nodeTypes={nodeTypes} presets={presets} onAdd={(item) => addItem(item, viewCenter(flow))} />
         <div
@@ -297,14 +303,20 @@ interface ShortcutActions {
   copy: () => void;
   paste: () => void;
   duplicate: () => void;
+  help: () => void;
 }
 
-/** Ctrl (or ⌘) with Z, Shift+Z or Y, C, V, D, on the canvas; typing in a field keeps the field's own keys. */
+/** Ctrl (or ⌘) with Z, Shift+Z or Y, C, V, D, and ? for help, on the canvas (ShortcutsDialog lists them);
+ * typing in a field keeps the field's own keys. */
 function useCanvasShortcuts(actions: ShortcutActions) {
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       const target = event.target as HTMLElement | null;
       if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
+      if (event.key === "?" && !event.ctrlKey && !event.metaKey) {
+        actions.help();
+        return;
+      }
       if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
       const key = event.key.toLowerCase();
       const action =
