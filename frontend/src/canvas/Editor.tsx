@@ -1,5 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from "react";
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useCallback, useMemo, useState, type DragEvent } from "react";
 import { Link } from "react-router";
 import {
   Background,
@@ -11,20 +10,23 @@ import {
   type NodeTypes,
 } from "@xyflow/react";
 import { useStore } from "zustand";
-import { api, ApiError } from "../api/client";
-import { queryKeys } from "../api/queries";
-import type { Issue, NodeTypeInfo, Preset, Workflow } from "../api/types";
+import { ApiError } from "../api/client";
+import type { NodeTypeInfo, Preset, Workflow } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Palette, PALETTE_MIME } from "../palette/Palette";
 import type { PaletteItem } from "../palette/paletteLogic";
 import { NodePanel } from "../panel/NodePanel";
 import { useCanvas, useGraph } from "./CanvasContext";
 import { FlowNode } from "./FlowNode";
-import { copySelection, readCopied, storeCopied, withIssues, type CopiedSteps } from "./graph";
+import { withIssues } from "./graph";
+import { IssueList } from "./IssueList";
 import { SaveBanner, SaveStatusText } from "./SaveStatus";
 import { ShortcutsDialog } from "./ShortcutsDialog";
 import type { GraphStore } from "./graphStore";
+import { useCanvasShortcuts } from "./useCanvasShortcuts";
+import { useClipboard } from "./useClipboard";
 import { useDraftAutosave } from "./useDraftAutosave";
+import { usePublish } from "./usePublish";
 
 interface EditorProps {
   workflow: Workflow;
@@ -202,85 +204,6 @@ async function tidyUp(store: GraphStore, flow: Flow) {
   await flow.fitView({ maxZoom: 1, duration: 200 });
 }
 
-// Pasted steps land this far from the copied ones, and further on each paste, so that copies never hide each other.
-const PASTE_STEP = 40;
-
-/** Copy, paste and duplicate the selected steps; what was copied is kept for any workflow's canvas. */
-function useClipboard(say: (message: string | null) => void) {
-  const { store } = useCanvas();
-  const pastes = useRef(0);
-  return useMemo(() => {
-    const selection = () => copySelection(store.getState().nodes, store.getState().edges);
-    const pasteAt = (copied: CopiedSteps) => {
-      pastes.current += 1;
-      store.getState().paste(copied, { x: PASTE_STEP * pastes.current, y: PASTE_STEP * pastes.current });
-    };
-    return {
-      copy: () => {
-        const copied = selection();
-        if (!copied) return say("Select one or more steps to copy (Ctrl+click adds a step to the selection).");
-        storeCopied(copied);
-        pastes.current = 0;
-        say(null);
-      },
-      paste: () => {
-        const copied = readCopied();
-        if (!copied) return say("Nothing is copied yet: select steps and press Ctrl+C (or Copy), then paste.");
-        pasteAt(copied);
-        say(null);
-      },
-      duplicate: () => {
-        const copied = selection();
-        if (!copied) return say("Select one or more steps to duplicate.");
-        pastes.current = 0;
-        pasteAt(copied);
-        say(null);
-      },
-    };
-  }, [store, say]);
-}
-
-function usePublish(workflow: Workflow, saveNow: () => Promise<boolean>, onRefused: (errors: Issue[]) => void) {
-  const client = useQueryClient();
-  return useMutation({
-    mutationFn: async () => {
-      if (!(await saveNow())) {
-        // Publishing now would publish an older draft than the one on the canvas.
-        throw new Error("Not published: the draft on the canvas is not saved yet. Resolve the message above, then publish.");
-      }
-      return api<{ version: number }>(`workflows/${workflow.id}/publish`, { method: "POST" });
-    },
-    onSuccess: () => client.invalidateQueries({ queryKey: queryKeys.workflows }),
-    onError: (error) => {
-      if (error instanceof ApiError && error.status === 422 && Array.isArray(error.details.errors)) {
-        onRefused(error.details.errors as Issue[]);
-      }
-    },
-  });
-}
-
-function IssueList({ errors, warnings, onFocusNode }: { errors: Issue[]; warnings: Issue[]; onFocusNode: (id: string) => void }) {
-  if (errors.length === 0 && warnings.length === 0) {
-    return <p className="notice notice-ok">The server finds nothing wrong with this draft.</p>;
-  }
-  return (
-    <ul className="issue-list" aria-label="Problems in this draft">
-      {[...errors.map((issue) => ({ issue, level: "error" })), ...warnings.map((issue) => ({ issue, level: "warning" }))].map(
-        ({ issue, level }, index) => (
-          <li key={index} className={`issue-${level}`}>
-            <strong>{level === "error" ? "Error" : "Warning"}:</strong> {issue.message}
-            {issue.node_id && (
-              <button type="button" onClick={() => onFocusNode(issue.node_id!)}>
-                Show the step
-              </button>
-            )}
-          </li>
-        ),
-      )}
-    </ul>
-  );
-}
-
 type Flow = ReturnType<typeof useReactFlow>;
 
 // About half a node's size: a step added from the keyboard is centred in the view, not hung from its corner.
@@ -295,42 +218,4 @@ function viewCenter(flow: Flow): { x: number; y: number } {
 
 function focusNode(flow: Flow, nodeId: string) {
   void flow.fitView({ nodes: [{ id: nodeId }], maxZoom: 1.2, duration: 300 });
-}
-
-interface ShortcutActions {
-  undo: () => void;
-  redo: () => void;
-  copy: () => void;
-  paste: () => void;
-  duplicate: () => void;
-  help: () => void;
-}
-
-/** Ctrl (or ⌘) with Z, Shift+Z or Y, C, V, D, and ? for help, on the canvas (ShortcutsDialog lists them);
- * typing in a field keeps the field's own keys. */
-function useCanvasShortcuts(actions: ShortcutActions) {
-  useEffect(() => {
-    const onKey = (event: KeyboardEvent) => {
-      const target = event.target as HTMLElement | null;
-      if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
-      if (event.key === "?" && !event.ctrlKey && !event.metaKey) {
-        actions.help();
-        return;
-      }
-      if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
-      const key = event.key.toLowerCase();
-      const action =
-        key === "z" ? (event.shiftKey ? actions.redo : actions.undo)
-        : key === "y" ? actions.redo
-        : key === "c" ? actions.copy
-        : key === "v" ? actions.paste
-        : key === "d" ? actions.duplicate
-        : null;
-      if (!action) return;
-      event.preventDefault();
-      action();
-    };
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, [actions]);
 }
