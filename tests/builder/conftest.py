@@ -86,12 +86,13 @@ def marketer(transactional_db, workspace):
 
 
 @pytest.fixture
-def logged_in(page, marketer):
+def logged_in(page, marketer, screenshot):
     """The page, logged in through the builder's own login form."""
     from playwright.sync_api import expect
 
     page.goto("/builder/")
     expect(page).to_have_url(re.compile(r"/builder/login\?next="))
+    screenshot("login")
     page.get_by_label("User name").fill("marketer")
     page.get_by_label("Password").fill("pw")
     page.get_by_role("button", name="Log in").click()
