@@ -336,3 +336,23 @@ def test_steps_copied_in_one_workflow_paste_into_another_as_one_step(logged_in, 
     screenshot("shortcuts")
     page.keyboard.press("Escape")
     expect(shortcuts).to_be_hidden()
+
+
+def test_a_large_workflow_opens_and_only_its_visible_steps_are_drawn(logged_in, workspace):
+    from workflows import services
+
+    page = logged_in
+    columns = 20
+    nodes = [{"id": "start", "type": "trigger_manual", "position": {"x": 0, "y": -200},
+              "data": {"label": "Start", "config": {}}}]
+    nodes += [{"id": f"n{i}", "type": "add_tag", "position": {"x": (i % columns) * 260, "y": (i // columns) * 160},
+               "data": {"label": f"Tag {i}", "config": {"tag": f"t{i}"}}} for i in range(499)]
+    edges = [{"id": f"e{i}", "source": "start" if i == 0 else f"n{i - 1}", "target": f"n{i}",
+              "sourceHandle": "default"} for i in range(499)]
+    workflow = services.workflow_create(workspace=workspace, name="Large", graph={"nodes": nodes, "edges": edges})
+
+    open_canvas(page, workflow)
+    # Fitted at the smallest zoom, the 20 columns are wider than the view: the steps outside it are not drawn.
+    expect(page.locator(".react-flow__node").first).to_be_visible()
+    drawn = page.locator(".react-flow__node").count()
+    assert 0 < drawn < 500, drawn
