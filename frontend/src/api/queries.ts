@@ -21,12 +21,15 @@ export function useWorkflows() {
   });
 }
 
-/** Enrollment counts of one workflow, refreshed while the page is open (the list has no counts of its own). */
+/**
+ * Enrollment counts of one workflow, refreshed while the page is in view. The list answer carries no counts, so
+ * this is one request per row; counts in the list answer itself would make it one.
+ */
 export function useWorkflowCounts(id: string) {
   return useQuery({
     queryKey: queryKeys.analytics(id),
     queryFn: () => api<WorkflowAnalytics>(`workflows/${id}/analytics`),
-    refetchInterval: 15_000,
+    refetchInterval: 30_000,
   });
 }
 
