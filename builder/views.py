@@ -1,0 +1,52 @@
+"""Serve the builder's single-page app (built from frontend/ into static/builder/) to logged-in users.
+
+The app calls /api/v1/ with the session cookie and sends the CSRF token from the `csrftoken` cookie on unsafe
+methods, which `ensure_csrf_cookie` guarantees is set.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+LOGIN_URL = "/builder/login"
+HOME_URL = "/builder/"
+
+
+def built_index() -> Path:
+    """The built app's index page (`npm run build` in frontend/ writes it; BUILDER_BUILD_DIR moves it in tests)."""
+    build_dir = getattr(settings, "BUILDER_BUILD_DIR", None) or Path(settings.BASE_DIR) / "static" / "builder"
+    return Path(build_dir) / "index.html"
+
+
+@never_cache
+@login_required(login_url=LOGIN_URL)
+@ensure_csrf_cookie
+def app(request: HttpRequest, route: str = "") -> HttpResponse:
+    """Answer every route under /builder/ with the app's index page: the app routes in the browser."""
+    index = built_index()
+    if not index.exists():
+        return HttpResponse(
+            "The builder is not built yet. `make run` builds it, or `make frontend` alone (npm ci, the API types "
+            "from the OpenAPI schema, npm run build).",
+            status=503, content_type="text/plain; charset=utf-8",
+        )
+    return HttpResponse(index.read_text(encoding="utf-8"), content_type="text/html; charset=utf-8")
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "builder/login.html"
+    redirect_authenticated_user = True
+    next_page = HOME_URL
+
+
+class LogoutView(auth_views.LogoutView):
+    """Log out on POST only (Django's rule: a link a page embeds must not end a session)."""
+
+    next_page = LOGIN_URL

@@ -1,0 +1,48 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { api, ApiError, csrfToken } from "./client";
+
+function answer(status: number, body: unknown) {
+  return vi.fn(async () => new Response(body === undefined ? null : JSON.stringify(body), { status }));
+}
+
+beforeEach(() => vi.stubGlobal("document", { cookie: "csrftoken=t" }));
+afterEach(() => vi.unstubAllGlobals());
+
+describe("api", () => {
+  it("sends the CSRF token from the cookie on writes only", async () => {
+    const fetch = answer(200, { ok: true });
+    vi.stubGlobal("fetch", fetch);
+    vi.stubGlobal("document", { cookie: "sessionid=abc; csrftoken=tok%3D1" });
+    await api("workflows", { method: "POST", body: { name: "x" } });
+    await api("workflows");
+    const [post, get] = fetch.mock.calls as unknown as [[string, RequestInit], [string, RequestInit]];
+    expect((post[1].headers as Record<string, string>)["X-CSRFToken"]).toBe("tok=1");
+    expect((get[1].headers as Record<string, string>)["X-CSRFToken"]).toBeUndefined();
+  });
+
+  it("raises the server's own error message, code and details", async () => {
+    vi.stubGlobal("fetch", answer(409, { error: { code: "stale_revision", message: "Reload it.", details: { revision: 3 } } }));
+    const error = await api("workflows/1/draft", { method: "PUT", body: {} }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status: 409, code: "stale_revision", message: "Reload it.", details: { revision: 3 } });
+  });
+
+  it("says a 401 means the session ended, and a bare 500 that the server failed", async () => {
+    vi.stubGlobal("fetch", answer(401, { error: { code: "not_authenticated", message: "Bearer key", details: {} } }));
+    await expect(api("workflows")).rejects.toThrow(/session has ended/);
+    vi.stubGlobal("fetch", answer(500, undefined));
+    await expect(api("workflows")).rejects.toThrow(/server failed \(HTTP 500\)/);
+  });
+
+  it("says so in words when the server does not answer", async () => {
+    vi.stubGlobal("fetch", vi.fn(async () => Promise.reject(new TypeError("Failed to fetch"))));
+    await expect(api("workflows")).rejects.toThrow(/did not answer/);
+  });
+});
+
+describe("csrfToken", () => {
+  it("reads the token out of the cookie string, or nothing", () => {
+    expect(csrfToken("a=1; csrftoken=xyz; b=2")).toBe("xyz");
+    expect(csrfToken("a=1")).toBe("");
+  });
+});

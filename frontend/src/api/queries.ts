@@ -1,0 +1,58 @@
+import { useQuery } from "@tanstack/react-query";
+import { api } from "./client";
+import type { NodeTypeInfo, Page, Preset, Workflow, WorkflowAnalytics } from "./types";
+
+// The server's page size limit: the list page shows up to this many workflows (sorting is done in the browser).
+export const WORKFLOW_PAGE_LIMIT = 500;
+
+export const queryKeys = {
+  workflows: ["workflows"] as const,
+  canvas: (id: string) => ["canvas", id] as const,
+  analytics: (id: string) => ["workflows", id, "analytics"] as const,
+  nodeTypes: ["node-types"] as const,
+  triggerTemplates: ["trigger-templates"] as const,
+  actionTemplates: ["action-templates"] as const,
+};
+
+export function useWorkflows() {
+  return useQuery({
+    queryKey: queryKeys.workflows,
+    queryFn: () => api<Page<Workflow>>(`workflows?limit=${WORKFLOW_PAGE_LIMIT}`).then((page) => page.results),
+  });
+}
+
+/**
+ * Enrollment counts of one workflow, refreshed while the page is in view. The list answer carries no counts, so
+ * this is one request per row; counts in the list answer itself would make it one.
+ */
+export function useWorkflowCounts(id: string) {
+  return useQuery({
+    queryKey: queryKeys.analytics(id),
+    queryFn: () => api<WorkflowAnalytics>(`workflows/${id}/analytics`),
+    refetchInterval: 30_000,
+  });
+}
+
+export function useNodeTypes() {
+  return useQuery({
+    queryKey: queryKeys.nodeTypes,
+    queryFn: () => api<NodeTypeInfo[]>("node-types"),
+    staleTime: Infinity,
+  });
+}
+
+export function useTriggerTemplates() {
+  return useQuery({
+    queryKey: queryKeys.triggerTemplates,
+    queryFn: () => api<Preset[]>("trigger-templates"),
+    staleTime: Infinity,
+  });
+}
+
+export function useActionTemplates() {
+  return useQuery({
+    queryKey: queryKeys.actionTemplates,
+    queryFn: () => api<Preset[]>("action-templates"),
+    staleTime: Infinity,
+  });
+}

@@ -1,0 +1,67 @@
+import { useEffect, useMemo, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { Link, useParams } from "react-router";
+import { ReactFlowProvider } from "@xyflow/react";
+import "@xyflow/react/dist/style.css";
+import { api } from "../api/client";
+import { queryKeys, useActionTemplates, useNodeTypes, useTriggerTemplates } from "../api/queries";
+import type { NodeTypeInfo, Preset, Workflow } from "../api/types";
+import { ErrorNotice } from "../components/ErrorNotice";
+import { CanvasContext } from "./CanvasContext";
+import { Editor } from "./Editor";
+import { fromGraphJson } from "./graph";
+import { createGraphStore } from "./graphStore";
+
+/** The canvas route: loads the workflow, the node types and the presets, then opens the editor on the draft. */
+export default function CanvasPage() {
+  const { workflowId = "" } = useParams();
+  const workflow = useQuery({
+    queryKey: queryKeys.canvas(workflowId),
+    queryFn: () => api<Workflow>(`workflows/${workflowId}`),
+    // The editor owns the draft once it is open: nothing refetches it under the user's hands (its key is outside
+    // the list's, which writes invalidate), and it is dropped on leaving, so reopening loads the saved draft.
+    staleTime: Infinity,
+    gcTime: 0,
+  });
+  const nodeTypes = useNodeTypes();
+  const triggers = useTriggerTemplates();
+  const actions = useActionTemplates();
+  const failed = [workflow, nodeTypes, triggers, actions].find((query) => query.error);
+  if (failed) {
+    return (
+      <main className="canvas-page">
+        <ErrorNotice error={failed.error} onRetry={() => void failed.refetch()} />
+        <Link to="/">Back to the workflows</Link>
+      </main>
+    );
+  }
+  if (!workflow.data || !nodeTypes.data || !triggers.data || !actions.data) {
+    return <p className="loading">Loading the workflow…</p>;
+  }
+  return (
+    <LoadedCanvas
+      key={workflow.data.id}
+      workflow={workflow.data}
+      nodeTypes={nodeTypes.data}
+      presets={[...triggers.data, ...actions.data]}
+    />
+  );
+}
+
+function LoadedCanvas({ workflow, nodeTypes, presets }: { workflow: Workflow; nodeTypes: NodeTypeInfo[]; presets: Preset[] }) {
+  const [store] = useState(() => createGraphStore(fromGraphJson(workflow.draft?.graph ?? { nodes: [], edges: [] })));
+  const context = useMemo(
+    () => ({ store, nodeTypes: new Map(nodeTypes.map((info) => [info.type, info])) }),
+    [store, nodeTypes],
+  );
+  useEffect(() => {
+    document.title = `${workflow.name} · PenguinFlow builder`;
+  }, [workflow.name]);
+  return (
+    <CanvasContext.Provider value={context}>
+      <ReactFlowProvider>
+        <Editor workflow={workflow} nodeTypes={nodeTypes} presets={presets} />
+      </ReactFlowProvider>
+    </CanvasContext.Provider>
+  );
+}

@@ -1,0 +1,176 @@
+// Conversions between the draft's JSON (CONTRACT §5 "Graph", React Flow's own shape) and the canvas's nodes and
+// edges, and the branch rules every node type shares: nothing here is written per node type.
+import type { Edge, Node } from "@xyflow/react";
+import type { GraphJson, NodeTypeInfo, ValidationReport } from "../api/types";
+
+export const DEFAULT_BRANCH = "default";
+
+export interface FlowNodeData extends Record<string, unknown> {
+  label: string;
+  config: Record<string, unknown>;
+}
+
+export type FlowNode = Node<FlowNodeData>;
+export type FlowEdge = Edge;
+
+export interface Branch {
+  id: string;
+  label: string;
+}
+
+export function fromGraphJson(graph: GraphJson): { nodes: FlowNode[]; edges: FlowEdge[] } {
+  // The API lets a graph leave out positions, data and branches (each has a default): the canvas fills them in.
+  return {
+    nodes: (graph.nodes ?? []).map((node) => ({
+      id: node.id,
+      type: node.type,
+      position: { x: node.position?.x ?? 0, y: node.position?.y ?? 0 },
+      data: { ...node.data, label: node.data?.label ?? "", config: node.data?.config ?? {} },
+    })),
+    edges: (graph.edges ?? []).map((edge) => flowEdge(edge.id, edge.source, edge.target, edge.sourceHandle)),
+  };
+}
+
+export function toGraphJson(
+  nodes: readonly FlowNode[],
+  edges: readonly FlowEdge[],
+): Required<GraphJson> {
+  return {
+    nodes: nodes.map((node) => ({
+      id: node.id,
+      type: node.type ?? "",
+      position: { x: Math.round(node.position.x), y: Math.round(node.position.y) },
+      data: { ...node.data },
+    })),
+    edges: edges.map((edge) => ({
+      id: edge.id,
+      source: edge.source,
+      target: edge.target,
+      sourceHandle: edge.sourceHandle ?? DEFAULT_BRANCH,
+    })),
+  };
+}
+
+export function flowEdge(id: string, source: string, target: string, branch: string | null | undefined): FlowEdge {
+  const sourceHandle = branch ?? DEFAULT_BRANCH;
+  return {
+    id,
+    source,
+    target,
+    sourceHandle,
+    ...(sourceHandle !== DEFAULT_BRANCH && { label: sourceHandle }),
+  };
+}
+
+/**
+ * The branches a node can leave by: the type's list, or for "dynamic" types the ids of the items in the config's
+ * lists of objects (a switch's cases, a split's variants), labelled with their `label` when they have one.
+ *
+ * The node-types answer does not say which list a dynamic type reads, nor whether it adds a `default` branch
+ * (a switch does, a split does not); the server's validation reports an edge from a branch that does not exist.
+ */
+export function branchesOf(info: NodeTypeInfo | undefined, config: Record<string, unknown>): Branch[] {
+  if (!info) return [{ id: DEFAULT_BRANCH, label: "" }];
+  if (info.branches !== "dynamic") {
+    return info.branches.map((id) => ({ id, label: id === DEFAULT_BRANCH ? "" : id }));
+  }
+  const branches: Branch[] = [];
+  for (const value of Object.values(config)) {
+    if (!Array.isArray(value)) continue;
+    for (const item of value) {
+      if (typeof item === "object" && item !== null && typeof (item as { id?: unknown }).id === "string") {
+        const { id, label } = item as { id: string; label?: unknown };
+        if (!branches.some((branch) => branch.id === id)) {
+          branches.push({ id, label: typeof label === "string" && label ? label : id });
+        }
+      }
+    }
+  }
+  return branches;
+}
+
+/** Say why `source`'s branch cannot take another edge, or return null when it can. */
+export function branchTaken(
+  edges: readonly FlowEdge[],
+  source: string,
+  branch: string | null | undefined,
+): string | null {
+  const wanted = branch ?? DEFAULT_BRANCH;
+  const taken = edges.some((edge) => edge.source === source && (edge.sourceHandle ?? DEFAULT_BRANCH) === wanted);
+  if (!taken) return null;
+  const which = wanted === DEFAULT_BRANCH ? "This step's exit" : `The “${wanted}” branch`;
+  return `${which} already leads to another step. Delete that connection first, then connect it again.`;
+}
+
+/** A random id for a new node or edge (the draft keeps ids as given; crypto.randomUUID needs HTTPS). */
+export function newId(prefix: string): string {
+  const bytes = new Uint8Array(6);
+  crypto.getRandomValues(bytes);
+  return `${prefix}_${Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** Mark the edges the server's findings name, with the finding as their label (errors before warnings). */
+export function withIssues(edges: FlowEdge[], report: ValidationReport | null): FlowEdge[] {
+  if (!report) return edges;
+  const named = new Map<string, { message: string; level: "error" | "warning" }>();
+  for (const issue of report.warnings) if (issue.edge_id) named.set(issue.edge_id, { message: issue.message, level: "warning" });
+  for (const issue of report.errors) if (issue.edge_id) named.set(issue.edge_id, { message: issue.message, level: "error" });
+  if (named.size === 0) return edges;
+  return edges.map((edge) => {
+    const issue = named.get(edge.id);
+    return issue ? { ...edge, label: issue.message, className: `edge-${issue.level}`, ariaLabel: issue.message } : edge;
+  });
+}
+
+/** What Copy keeps: selected steps and the edges between them, in the draft's own JSON (so any workflow takes it). */
+export interface CopiedSteps {
+  nodes: Required<GraphJson>["nodes"];
+  edges: Required<GraphJson>["edges"];
+}
+
+export function copySelection(nodes: readonly FlowNode[], edges: readonly FlowEdge[]): CopiedSteps | null {
+  const chosen = nodes.filter((node) => node.selected);
+  if (chosen.length === 0) return null;
+  const ids = new Set(chosen.map((node) => node.id));
+  const inside = edges.filter((edge) => ids.has(edge.source) && ids.has(edge.target));
+  return toGraphJson(chosen, inside);
+}
+
+/** Copies of the copied steps with fresh ids, moved by `offset`, selected; their edges follow the new ids. */
+export function pastedSteps(
+  copied: CopiedSteps,
+  offset: { x: number; y: number },
+  idFor: (prefix: string) => string = newId,
+): { nodes: FlowNode[]; edges: FlowEdge[] } {
+  const ids = new Map(copied.nodes.map((node) => [node.id, idFor("n")]));
+  const { nodes, edges } = fromGraphJson(copied);
+  return {
+    nodes: nodes.map((node) => ({
+      ...node,
+      id: ids.get(node.id)!,
+      position: { x: node.position.x + offset.x, y: node.position.y + offset.y },
+      selected: true,
+    })),
+    edges: edges.flatMap((edge) => {
+      const source = ids.get(edge.source);
+      const target = ids.get(edge.target);
+      return source && target ? [flowEdge(idFor("e"), source, target, edge.sourceHandle)] : [];
+    }),
+  };
+}
+
+const CLIPBOARD_KEY = "penguinflow.builder.copied-steps";
+
+/** Keep copied steps where any workflow's canvas finds them (this browser's storage for this site). */
+export function storeCopied(copied: CopiedSteps, storage: Storage = localStorage): void {
+  storage.setItem(CLIPBOARD_KEY, JSON.stringify(copied));
+}
+
+export function readCopied(storage: Storage = localStorage): CopiedSteps | null {
+  try {
+    const value = JSON.parse(storage.getItem(CLIPBOARD_KEY) ?? "null") as CopiedSteps | null;
+    return value && Array.isArray(value.nodes) && Array.isArray(value.edges) ? value : null;
+  } catch {
+    return null;
+  }
+}

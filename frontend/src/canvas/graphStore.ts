@@ -1,0 +1,151 @@
+// The canvas's one store: the nodes and edges being edited, with undo history (zundo). A gesture (dragging
+// several nodes, typing into one field) is one step of history, and so is any change made in one call (deleting
+// a selection with its edges).
+import { applyEdgeChanges, applyNodeChanges, type Connection, type EdgeChange, type NodeChange } from "@xyflow/react";
+import { temporal } from "zundo";
+import { createStore } from "zustand/vanilla";
+import type { ValidationReport } from "../api/types";
+import { branchTaken, flowEdge, newId, pastedSteps, type CopiedSteps, type FlowEdge, type FlowNode } from "./graph";
+
+export interface GraphState {
+  nodes: FlowNode[];
+  edges: FlowEdge[];
+  validation: ValidationReport | null;
+  load: (graph: { nodes: FlowNode[]; edges: FlowEdge[] }) => void;
+  onNodesChange: (changes: NodeChange<FlowNode>[]) => void;
+  onEdgesChange: (changes: EdgeChange<FlowEdge>[]) => void;
+  addNode: (node: { type: string; label: string; config: Record<string, unknown>; x: number; y: number }) => string;
+  connect: (connection: Connection) => string | null;
+  paste: (copied: CopiedSteps, offset: { x: number; y: number }) => void;
+  /** Move the steps to these positions as one step of history; steps added since it was computed stay put. */
+  moveTo: (positions: Record<string, { x: number; y: number }>) => void;
+  updateConfig: (nodeId: string, config: Record<string, unknown>, now?: number) => void;
+  updateLabel: (nodeId: string, label: string, now?: number) => void;
+  beginGesture: () => void;
+  endGesture: () => void;
+  setValidation: (report: ValidationReport | null) => void;
+}
+
+type Tracked = Pick<GraphState, "nodes" | "edges">;
+
+const HISTORY_LIMIT = 200;
+// Edits of one field closer together than this are one step of history (typing a word is one undo).
+export const TYPING_MERGE_MS = 1500;
+
+/** The part of the state history keeps: what the draft saves, without React Flow's view state. */
+export function tracked(state: Tracked): Tracked {
+  return {
+    nodes: state.nodes.map(({ id, type, position, data }) => ({ id, type, position, data })),
+    edges: state.edges.map(({ id, source, target, sourceHandle, label }) => ({
+      id, source, target, sourceHandle, ...(label !== undefined && { label }),
+    })),
+  };
+}
+
+function sameGraph(a: Tracked, b: Tracked): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export function createGraphStore(initial: { nodes: FlowNode[]; edges: FlowEdge[] } = { nodes: [], edges: [] }) {
+  let gestureStart: Tracked | null = null;
+  let lastEdit: { key: string; at: number } | null = null;
+
+  const store = createStore<GraphState>()(
+    temporal(
+      (set, get) => {
+        /** Apply an edit, merged into the previous step when it continues the same typing. */
+        const edit = (key: string, now: number, change: (state: GraphState) => Partial<GraphState>) => {
+          const continues = lastEdit !== null && lastEdit.key === key && now - lastEdit.at < TYPING_MERGE_MS;
+          lastEdit = { key, at: now };
+          const history = store.temporal.getState();
+          if (continues) history.pause();
+          set(change(get()));
+          if (continues) history.resume();
+        };
+        return {
+          ...initial,
+          validation: null,
+          load: (graph) => set({ nodes: graph.nodes, edges: graph.edges }),
+          onNodesChange: (changes) => {
+            const removed = new Set(changes.flatMap((change) => (change.type === "remove" ? [change.id] : [])));
+            const { nodes, edges } = get();
+            // A removed node takes its edges with it in the same step, so one undo brings both back.
+            set({
+              nodes: applyNodeChanges(changes, nodes),
+              edges: removed.size
+                ? edges.filter((edge) => !removed.has(edge.source) && !removed.has(edge.target))
+                : edges,
+            });
+          },
+          onEdgesChange: (changes) => set({ edges: applyEdgeChanges(changes, get().edges) }),
+          addNode: ({ type, label, config, x, y }) => {
+            const id = newId("n");
+            lastEdit = null;
+            set({ nodes: [...get().nodes, { id, type, position: { x, y }, data: { label, config } }] });
+            return id;
+          },
+          connect: ({ source, sourceHandle, target }) => {
+            const refusal = branchTaken(get().edges, source, sourceHandle);
+            if (refusal) return refusal;
+            if (source === target) return "A step cannot lead to itself.";
+            lastEdit = null;
+            set({ edges: [...get().edges, flowEdge(newId("e"), source, target, sourceHandle)] });
+            return null;
+          },
+          paste: (copied, offset) => {
+            const pasted = pastedSteps(copied, offset);
+            lastEdit = null;
+            // One step of history: the pasted steps arrive selected, everything else is let go.
+            set({
+              nodes: [...get().nodes.map((node) => (node.selected ? { ...node, selected: false } : node)), ...pasted.nodes],
+              edges: [...get().edges, ...pasted.edges],
+            });
+          },
+          moveTo: (positions) => {
+            lastEdit = null;
+            set({
+              nodes: get().nodes.map((node) => {
+                const position = positions[node.id];
+                return position ? { ...node, position } : node;
+              }),
+            });
+          },
+          updateConfig: (nodeId, config, now = Date.now()) =>
+            edit(`config:${nodeId}`, now, (state) => ({
+              nodes: state.nodes.map((node) => (node.id === nodeId ? { ...node, data: { ...node.data, config } } : node)),
+            })),
+          updateLabel: (nodeId, label, now = Date.now()) =>
+            edit(`label:${nodeId}`, now, (state) => ({
+              nodes: state.nodes.map((node) => (node.id === nodeId ? { ...node, data: { ...node.data, label } } : node)),
+            })),
+          beginGesture: () => {
+            gestureStart = tracked(get());
+            store.temporal.getState().pause();
+          },
+          endGesture: () => {
+            const history = store.temporal.getState();
+            history.resume();
+            const before = gestureStart;
+            gestureStart = null;
+            lastEdit = null;
+            if (before && !sameGraph(before, tracked(get()))) {
+              store.temporal.setState({
+                pastStates: [...history.pastStates, before].slice(-HISTORY_LIMIT),
+                futureStates: [],
+              });
+            }
+          },
+          setValidation: (validation) => set({ validation }),
+        };
+      },
+      {
+        partialize: (state) => tracked(state) as GraphState,
+        equality: (past, current) => sameGraph(past, current),
+        limit: HISTORY_LIMIT,
+      },
+    ),
+  );
+  return store;
+}
+
+export type GraphStore = ReturnType<typeof createGraphStore>;

@@ -1,0 +1,33 @@
+// Auto-layout with dagre (a layered layout, top to bottom like the canvas's handles); loaded only when asked for.
+import dagre from "@dagrejs/dagre";
+import type { FlowEdge, FlowNode } from "./graph";
+
+// Used for a node React Flow has not measured yet (outside the view, with only visible elements rendered).
+const FALLBACK_SIZE = { width: 220, height: 70 };
+const GAPS = { nodesep: 40, ranksep: 70 };
+
+export type Positions = Record<string, { x: number; y: number }>;
+
+/** Top-left positions that lay the graph out in ranks from its triggers down, keeping its current origin. */
+export function layoutPositions(nodes: readonly FlowNode[], edges: readonly FlowEdge[]): Positions {
+  const graph = new dagre.graphlib.Graph();
+  graph.setGraph({ rankdir: "TB", ...GAPS });
+  graph.setDefaultEdgeLabel(() => ({}));
+  for (const node of nodes) {
+    const width = node.measured?.width ?? FALLBACK_SIZE.width;
+    const height = node.measured?.height ?? FALLBACK_SIZE.height;
+    graph.setNode(node.id, { width, height });
+  }
+  for (const edge of edges) graph.setEdge(edge.source, edge.target);
+  dagre.layout(graph);
+  const origin = {
+    x: Math.min(...nodes.map((node) => node.position.x)),
+    y: Math.min(...nodes.map((node) => node.position.y)),
+  };
+  const laidOut = nodes.map((node) => {
+    const { x, y, width, height } = graph.node(node.id);
+    return { id: node.id, x: x - width / 2, y: y - height / 2 };
+  });
+  const shift = { x: origin.x - Math.min(...laidOut.map((p) => p.x)), y: origin.y - Math.min(...laidOut.map((p) => p.y)) };
+  return Object.fromEntries(laidOut.map((p) => [p.id, { x: Math.round(p.x + shift.x), y: Math.round(p.y + shift.y) }]));
+}

@@ -1,0 +1,39 @@
+import { useEffect } from "react";
+
+export interface ShortcutActions {
+  undo: () => void;
+  redo: () => void;
+  copy: () => void;
+  paste: () => void;
+  duplicate: () => void;
+  help: () => void;
+}
+
+/** Ctrl (or ⌘) with Z, Shift+Z or Y, C, V, D, and ? for help, on the canvas (ShortcutsDialog lists them);
+ * typing in a field keeps the field's own keys. */
+export function useCanvasShortcuts(actions: ShortcutActions) {
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      const target = event.target as HTMLElement | null;
+      if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
+      if (event.key === "?" && !event.ctrlKey && !event.metaKey) {
+        actions.help();
+        return;
+      }
+      if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
+      const key = event.key.toLowerCase();
+      const action =
+        key === "z" ? (event.shiftKey ? actions.redo : actions.undo)
+        : key === "y" ? actions.redo
+        : key === "c" ? actions.copy
+        : key === "v" ? actions.paste
+        : key === "d" ? actions.duplicate
+        : null;
+      if (!action) return;
+      event.preventDefault();
+      action();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [actions]);
+}

@@ -1,0 +1,149 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import { api, ApiError } from "../api/client";
+import type { DraftSaved, ValidationReport, Workflow } from "../api/types";
+import { fromGraphJson, toGraphJson } from "./graph";
+import type { GraphStore } from "./graphStore";
+
+export const AUTOSAVE_DELAY_MS = 800;
+
+export type SaveStatus =
+  | { kind: "saved" }
+  | { kind: "pending" }
+  | { kind: "saving" }
+  | { kind: "conflict" }
+  | { kind: "error"; error: unknown };
+
+function draftText(store: GraphStore): string {
+  const { nodes, edges } = store.getState();
+  return JSON.stringify(toGraphJson(nodes, edges));
+}
+
+/**
+ * Save the draft a moment after each edit, with the revision it was loaded at. A 409 (someone else saved in
+ * between) stops saving until the user chooses whose version to keep; the canvas keeps what they typed either way
+ * (taking the other version is itself a step of history, so undo brings theirs back).
+ */
+export function useDraftAutosave(store: GraphStore, workflow: Workflow) {
+  const draft = workflow.draft;
+  const revision = useRef(draft?.revision ?? 1);
+  const lastSaved = useRef(draftText(store));
+  const lastSeen = useRef(lastSaved.current);
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const saving = useRef<Promise<unknown> | null>(null);
+  const blocked = useRef(false);
+  const [status, setStatus] = useState<SaveStatus>({ kind: "saved" });
+
+  /** Save the canvas now; answer whether the server then holds the draft the canvas shows. */
+  const saveNow = useCallback(async (): Promise<boolean> => {
+    clearTimeout(timer.current);
+    if (saving.current) await saving.current.catch(() => undefined);
+    if (blocked.current) return false;
+    const text = draftText(store);
+    if (text === lastSaved.current) {
+      setStatus({ kind: "saved" });
+      return true;
+    }
+    setStatus({ kind: "saving" });
+    const request = api<DraftSaved>(`workflows/${workflow.id}/draft`, {
+      method: "PUT",
+      body: { graph: JSON.parse(text), settings: draft?.settings ?? {}, revision: revision.current },
+    }).then(
+      (saved) => {
+        revision.current = saved.revision;
+        lastSaved.current = text;
+        store.getState().setValidation(saved.validation);
+        setStatus(draftText(store) === text ? { kind: "saved" } : { kind: "pending" });
+      },
+      (error: unknown) => {
+        if (error instanceof ApiError && error.status === 409) {
+          blocked.current = true;
+          setStatus({ kind: "conflict" });
+        } else {
+          setStatus({ kind: "error", error });
+        }
+        throw error;
+      },
+    );
+    saving.current = request;
+    const failed = await request.then(() => false, () => true);
+    saving.current = null;
+    // Edits made during the save go next; after a failure, the next edit or Retry tries again (no retry loop
+    // against a server that refuses, or a session that has ended).
+    const current = draftText(store) === lastSaved.current;
+    if (!failed && !blocked.current && !current) schedule();
+    return !failed && current;
+  }, [store, workflow.id, draft?.settings]);
+
+  const schedule = useCallback(() => {
+    clearTimeout(timer.current);
+    if (blocked.current) return;
+    timer.current = setTimeout(() => void saveNow(), AUTOSAVE_DELAY_MS);
+  }, [saveNow]);
+
+  useEffect(
+    () =>
+      store.subscribe((state, previous) => {
+        if (state.nodes === previous.nodes && state.edges === previous.edges) return;
+        // Selecting or measuring a node changes no draft: only a changed draft is an edit to save.
+        const text = draftText(store);
+        if (text === lastSeen.current) return;
+        lastSeen.current = text;
+        if (text === lastSaved.current) return;
+        setStatus((current) => (current.kind === "conflict" ? current : { kind: "pending" }));
+        schedule();
+      }),
+    [store, schedule],
+  );
+
+  // The server's findings on the draft as loaded, before any edit.
+  useEffect(() => {
+    api<ValidationReport>(`workflows/${workflow.id}/validate`, { method: "POST", body: {} }).then(
+      (report) => store.getState().setValidation(report),
+      (error: unknown) => setStatus({ kind: "error", error }),
+    );
+  }, [store, workflow.id]);
+
+  // Leaving with unsaved edits: the browser asks first.
+  useEffect(() => {
+    const warn = (event: BeforeUnloadEvent) => {
+      if (draftText(store) !== lastSaved.current) event.preventDefault();
+    };
+    window.addEventListener("beforeunload", warn);
+    return () => {
+      window.removeEventListener("beforeunload", warn);
+      clearTimeout(timer.current);
+    };
+  }, [store]);
+
+  const latest = () => api<Workflow>(`workflows/${workflow.id}`);
+
+  /** Resolve a conflict by writing this canvas over the version saved meanwhile. */
+  const keepMine = async () => {
+    try {
+      const current = await latest();
+      revision.current = current.draft?.revision ?? revision.current;
+      blocked.current = false;
+      await saveNow();
+    } catch (error) {
+      setStatus({ kind: "error", error });
+    }
+  };
+
+  /** Resolve a conflict by loading the version saved meanwhile (undo brings this canvas back). */
+  const takeTheirs = async () => {
+    try {
+      const current = await latest();
+      if (!current.draft) return;
+      revision.current = current.draft.revision;
+      const graph = fromGraphJson(current.draft.graph);
+      store.getState().load(graph);
+      lastSaved.current = draftText(store);
+      blocked.current = false;
+      setStatus({ kind: "saved" });
+    } catch (error) {
+      setStatus({ kind: "error", error });
+    }
+  };
+
+  return { status, saveNow, keepMine, takeTheirs };
+}

@@ -1,0 +1,43 @@
+import { lazy, StrictMode, Suspense } from "react";
+import { createRoot } from "react-dom/client";
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { createBrowserRouter, RouterProvider } from "react-router";
+import { WorkflowsList } from "./workflows-list/WorkflowsList";
+import { AppShell } from "./components/AppShell";
+import "./styles.css";
+
+// The canvas (React Flow, the store, the forms) is a chunk of its own: the list page loads without it.
+const CanvasPage = lazy(() => import("./canvas/CanvasPage"));
+
+const queryClient = new QueryClient({
+  defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } },
+});
+
+const router = createBrowserRouter(
+  [
+    {
+      element: <AppShell />,
+      children: [
+        { index: true, element: <WorkflowsList /> },
+        {
+          path: "workflows/:workflowId",
+          element: (
+            <Suspense fallback={<p className="loading">Loading the canvas…</p>}>
+              <CanvasPage />
+            </Suspense>
+          ),
+        },
+        { path: "*", element: <p className="empty">There is no such page in the builder.</p> },
+      ],
+    },
+  ],
+  { basename: "/builder" },
+);
+
+createRoot(document.getElementById("root")!).render(
+  <StrictMode>
+    <QueryClientProvider client={queryClient}>
+      <RouterProvider router={router} />
+    </QueryClientProvider>
+  </StrictMode>,
+);

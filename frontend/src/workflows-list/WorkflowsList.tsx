@@ -1,0 +1,159 @@
+import { useState } from "react";
+import { Link } from "react-router";
+import { useWorkflowCounts, useWorkflows } from "../api/queries";
+import type { Workflow, WorkflowStatus } from "../api/types";
+import { ErrorNotice } from "../components/ErrorNotice";
+import { CreateWorkflowDialog } from "./CreateWorkflowDialog";
+import { DeleteWorkflowDialog } from "./DeleteWorkflowDialog";
+import { RenameWorkflowDialog } from "./RenameWorkflowDialog";
+import { SORT_LABELS, STATUS_LABELS, visibleWorkflows, type ListQuery, type SortKey } from "./listLogic";
+import { useWorkflowActions } from "./useWorkflowActions";
+
+type Dialogs = { kind: "create" } | { kind: "rename" | "delete"; workflow: Workflow } | null;
+
+export function WorkflowsList() {
+  const workflows = useWorkflows();
+  const [query, setQuery] = useState<ListQuery>({ search: "", status: "all", sort: "updated" });
+  const [dialog, setDialog] = useState<Dialogs>(null);
+  const actions = useWorkflowActions();
+  const shown = visibleWorkflows(workflows.data ?? [], query);
+  return (
+    <main className="list-page">
+      <header className="page-header">
+        <h1>Workflows</h1>
+        <button type="button" className="primary" onClick={() => setDialog({ kind: "create" })}>
+          New workflow
+        </button>
+      </header>
+      <div className="list-filters" role="search">
+        <div>
+          <label htmlFor="workflow-search">Search</label>
+          <input
+            id="workflow-search"
+            type="search"
+            value={query.search}
+            placeholder="Name or description"
+            onChange={(event) => setQuery({ ...query, search: event.target.value })}
+          />
+        </div>
+        <div>
+          <label htmlFor="workflow-status">Status</label>
+          <select
+            id="workflow-status"
+            value={query.status}
+            onChange={(event) => setQuery({ ...query, status: event.target.value as WorkflowStatus | "all" })}
+          >
+            <option value="all">All</option>
+            {Object.entries(STATUS_LABELS).map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label htmlFor="workflow-sort">Sort by</label>
+          <select id="workflow-sort" value={query.sort} onChange={(event) => setQuery({ ...query, sort: event.target.value as SortKey })}>
+            {Object.entries(SORT_LABELS).map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+      <ErrorNotice error={workflows.error} onRetry={() => void workflows.refetch()} />
+      {[actions.duplicate, actions.archive].map((mutation, index) => (
+        <ErrorNotice key={index} error={mutation.error} />
+      ))}
+      {workflows.isPending && <p>Loading workflows…</p>}
+      {workflows.data && shown.length === 0 && (
+        <p className="empty">
+          {workflows.data.length === 0
+            ? "No workflows yet. Create one to start."
+            : "No workflow matches this search or filter."}
+        </p>
+      )}
+      {shown.length > 0 && (
+        <table className="workflow-table">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Status</th>
+              <th scope="col">In it now</th>
+              <th scope="col">Finished</th>
+              <th scope="col">Last edited</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((workflow) => (
+              <WorkflowRow
+                key={workflow.id}
+                workflow={workflow}
+                onRename={() => setDialog({ kind: "rename", workflow })}
+                onDelete={() => setDialog({ kind: "delete", workflow })}
+                onDuplicate={() => actions.duplicate.mutate(workflow.id)}
+                onArchive={() => actions.archive.mutate(workflow.id)}
+              />
+            ))}
+          </tbody>
+        </table>
+      )}
+      <CreateWorkflowDialog open={dialog?.kind === "create"} onClose={() => setDialog(null)} />
+      {dialog?.kind === "rename" && <RenameWorkflowDialog workflow={dialog.workflow} onClose={() => setDialog(null)} />}
+      {dialog?.kind === "delete" && <DeleteWorkflowDialog workflow={dialog.workflow} onClose={() => setDialog(null)} />}
+    </main>
+  );
+}
+
+interface RowProps {
+  workflow: Workflow;
+  onRename: () => void;
+  onDelete: () => void;
+  onDuplicate: () => void;
+  onArchive: () => void;
+}
+
+function WorkflowRow({ workflow, onRename, onDelete, onDuplicate, onArchive }: RowProps) {
+  const counts = useWorkflowCounts(workflow.id);
+  const enrollments = counts.data?.enrollments;
+  const countText = (value: number | undefined) => (counts.error ? "?" : (value ?? "…"));
+  return (
+    <tr data-workflow={workflow.name}>
+      <td>
+        <Link to={`/workflows/${workflow.id}`}>{workflow.name}</Link>
+        {workflow.description && <div className="muted">{workflow.description}</div>}
+      </td>
+      <td>
+        <span className={`status status-${workflow.status}`}>{STATUS_LABELS[workflow.status]}</span>
+        {workflow.published_version !== null && <span className="muted"> v{workflow.published_version}</span>}
+      </td>
+      <td title={counts.error ? "The counts could not be loaded" : "Active or waiting"}>
+        {countText(enrollments && enrollments.active + enrollments.waiting)}
+      </td>
+      <td title="Completed, exited or failed">
+        {countText(enrollments && enrollments.completed + enrollments.exited + enrollments.failed)}
+      </td>
+      <td>{new Date(workflow.updated_at).toLocaleString()}</td>
+      <td className="row-actions">
+        <button type="button" onClick={onRename} aria-label={`Rename ${workflow.name}`}>
+          Rename
+        </button>
+        <button type="button" onClick={onDuplicate} aria-label={`Duplicate ${workflow.name}`}>
+          Duplicate
+        </button>
+        {workflow.status !== "archived" && (
+          <button type="button" onClick={onArchive} aria-label={`Archive ${workflow.name}`}>
+            Archive
+          </button>
+        )}
+        <button type="button" className="danger" onClick={onDelete} aria-label={`Delete ${workflow.name}`}>
+          Delete
+        </button>
+      </td>
+    </tr>
+  );
+}
