@@ -24,7 +24,11 @@ evaluation, contact by contact (correct, slow on large workspaces).
 - reading a whole object (`contact`, `contact.fields`), `length`/index paths into values, computed keys.
 - `map`, `filter`, `reduce`, `merge`: they build lists; `all`, `some`, `none` over anything but `contact.tags`
   (over the tags, with a body reading only the tag, they compile to EXISTS over unnest).
-- `substr`, arithmetic (`+ - * / % min max`): exact SQL exists, not written yet.
+- `substr`, arithmetic (`+ - * / % min max`): exact SQL exists, not written yet (the reasons say what it must
+  keep).
+
+The string operations of expressions (`starts_with`, `ends_with`, `lower`, `upper`, `length`) compile; `lower`
+and `upper` map ASCII letters only, and leave rows with non-ASCII text to the evaluator.
 """
 
 from __future__ import annotations
@@ -415,6 +419,67 @@ def member(ctx: Context, needle: Value, haystack: Value, *, casefold_text: bool)
     return FALSE
 
 
+# --- the string operations of expressions (starts_with, ends_with, lower, upper, length) ----------------------
+
+_ASCII_UPPER, _ASCII_LOWER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
+
+
+def affix(ctx: Context, value: Value, affix_: Value, *, at_end: bool) -> Sql:
+    """`starts_with` / `ends_with`: false unless the value is text; the affix is json_logic's to_string of it.
+
+    Compared by a slice of the value's characters (left/right count code points, as Python does) and `=`
+    (byte equality under a deterministic collation): no LIKE pattern, so `%`, `_` and `\\` are plain text."""
+    _no_missing(value, affix_)
+    if value.kind == DICT:
+        ctx.doubt(TRUE)
+        return FALSE
+    if value.kind != STR:
+        return FALSE
+    if value.is_const and affix_.is_const:
+        from json_logic.builtins import to_string
+
+        found = value.const.endswith if at_end else value.const.startswith
+        return TRUE if found(to_string(affix_.const)) else FALSE
+    wanted = text(ctx, affix_)
+    side = "right" if at_end else "left"
+    return sql(f"({side}({{}}, char_length({{}})) = {{}})", value.sql, wanted, wanted)
+
+
+def case_mapped(ctx: Context, value: Value, *, upper: bool) -> Value:
+    """`lower` / `upper`: null unless the value is text.
+
+    Python's str.lower()/upper() and PostgreSQL's lower()/upper() (which follow the database's locale) agree on
+    ASCII letters only ('ß'.upper() is 'SS' in Python, 'İ'.lower() two code points): translate() maps exactly
+    A-Z or a-z, whatever the locale, and rows with non-ASCII text are left to the evaluator."""
+    _no_missing(value)
+    if value.kind == DICT:
+        ctx.doubt(TRUE)
+        return value
+    if value.kind != STR:
+        return constant(None)
+    if value.is_const:
+        return constant(value.const.upper() if upper else value.const.lower())
+    ctx.doubt(negate(_ascii(value)))
+    source, target = (_ASCII_LOWER, _ASCII_UPPER) if upper else (_ASCII_UPPER, _ASCII_LOWER)
+    mapped = sql("translate({}, {}, {})", value.sql, param(source, "text"), param(target, "text"))
+    return Value(STR, mapped, ascii=value.ascii)
+
+
+def length(ctx: Context, value: Value) -> Value:
+    """`length`: characters (code points: char_length in UTF-8) of text, items of a list, null otherwise."""
+    _no_missing(value)
+    if value.kind == DICT:
+        ctx.doubt(TRUE)
+        return value
+    if value.is_const and value.kind in (STR, LIST):
+        return constant(len(value.const))
+    counts = {STR: "char_length({})", TAGS: "cardinality({})", JLIST: "jsonb_array_length({})"}
+    if value.kind not in counts:
+        return constant(None)
+    count = sql(counts[value.kind], value.sql)
+    return Value(NUM, sql("({})::float8", count), text=sql("({})::text", count))
+
+
 # --- the compiler -------------------------------------------------------------------------------------------------
 
 _COLUMNS = {"email", "first_name", "last_name", "timezone", "status"}
@@ -430,8 +495,11 @@ _FALLBACK = {  # no SQL form here: the rule is evaluated in Python, contact by c
     "some": "some is compiled over contact.tags only; over other lists it runs a rule per item in Python",
     "none": "none is compiled over contact.tags only; over other lists it runs a rule per item in Python",
     "merge": "merge builds lists; not compiled to SQL",
-    "substr": "substr is evaluated in Python, not compiled to SQL",
-    **{op: f"arithmetic ({op}) is evaluated in Python, not compiled to SQL" for op in ("+", "-", "*", "/", "%",
+    "substr": "substr is evaluated in Python, not compiled to SQL (Python slicing of a start and length coerced "
+              "to numbers, negative ones counted from the end: exact SQL is possible, not written yet)",
+    **{op: f"arithmetic ({op}) is evaluated in Python, not compiled to SQL: its results keep Python's int/float "
+           "distinction, which shows in their text (2 against 2.0, '%.15g'), % takes the divisor's sign, a division "
+           "by zero fails the rule for that contact; not modelled exactly yet" for op in ("+", "-", "*", "/", "%",
                                                                                           "min", "max")},
 }
 
@@ -572,7 +640,24 @@ def _compile(ctx: Context, logic: Any) -> list[Case]:
         return _combine(ctx, [arg(0), arg(1)], lambda h, n: member(ctx, n, h, casefold_text=True))
     if op == "cat":
         return _cat(ctx, compiled)
+    if op in ("starts_with", "ends_with"):
+        at_end = op == "ends_with"
+        return _combine(ctx, [arg(0), arg(1)], lambda a, b: affix(ctx, a, b, at_end=at_end))
+    if op in ("lower", "upper"):
+        return _map_cases(ctx, arg(0), lambda v: case_mapped(ctx, v, upper=op == "upper"))
+    if op == "length":
+        return _map_cases(ctx, arg(0), lambda v: length(ctx, v))
     raise RuleNotCompilable(f"{op} is not compiled to SQL")
+
+
+def _map_cases(ctx: Context, cases: list[Case], fn) -> list[Case]:
+    """Apply `fn` (a value to a value) to each case, under that case's guard (for the rows it marks unsure)."""
+    outer, out = ctx.guard, []
+    for guard, value in cases:
+        ctx.guard = both(outer, guard)
+        out.append((guard, fn(value)))
+    ctx.guard = outer
+    return out
 
 
 def _maybe_not(flip: bool, condition: Sql) -> Sql:

@@ -169,3 +169,30 @@ def test_a_loop_over_more_tags_than_the_budget_assumes_is_left_to_the_evaluator(
                        [workspace.pk, *compiled.unsure.params])
         assert [row[0] for row in cursor.fetchall()] == [many.pk]
     assert rule_members(workspace_id=workspace.pk, rule=rule, now=NOW) == {many.pk, few.pk}
+
+
+def _unsure_ids(compiled, workspace) -> set:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT c.id FROM contacts_contact c WHERE c.workspace_id = %s AND {compiled.unsure.text}",
+                       [workspace.pk, *compiled.unsure.params])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_the_string_methods_of_expressions_compile_and_leave_only_non_ascii_case_mapping_to_python(workspace):
+    from contacts.segments import rule_members
+
+    pro = ContactFactory(workspace=workspace, email="a%b@example.com", fields={"plan": "PRO"})
+    ContactFactory(workspace=workspace, email="axb@example.com", fields={"plan": "free"})
+    turkish = ContactFactory(workspace=workspace, email="c@example.com", fields={"plan": "PRİ"})
+    starts = {"starts_with": [{"var": "contact.email"}, "a%"]}  # % is text here, not a LIKE wildcard
+    lowered = {"===": [{"lower": [{"var": "contact.fields.plan"}]}, "pro"]}
+    counted = {"===": [{"length": [{"var": "contact.fields.plan"}]}, 3]}
+
+    assert rule_members(workspace_id=workspace.pk, rule=starts, now=NOW) == {pro.pk}
+    assert _unsure_ids(compile_rule_sql(starts, now=NOW), workspace) == set()
+    assert rule_members(workspace_id=workspace.pk, rule=lowered, now=NOW) == {pro.pk}
+    assert _unsure_ids(compile_rule_sql(lowered, now=NOW), workspace) == {turkish.pk}
+    assert rule_members(workspace_id=workspace.pk, rule=counted, now=NOW) == {pro.pk, turkish.pk}
+    assert _unsure_ids(compile_rule_sql(counted, now=NOW), workspace) == set()
