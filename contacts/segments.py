@@ -14,9 +14,11 @@ then on the membership table is the source of truth for its members (`Segment.me
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from functools import lru_cache
 from uuid import UUID, uuid4
 
 from django.db import connection, transaction
@@ -273,6 +275,23 @@ def segments_cost_check(*, workspace, rule, replacing: Segment | None = None) ->
             details={"rule": f"Costs {cost:,} operations; {max(0, WORKSPACE_SEGMENTS_COST - spent):,} left."},
             code="segment_budget_exceeded",
         )
+
+
+def rule_sql_note(rule) -> str:
+    """Why the members of a segment with `rule` are found by evaluating it in Python, contact by contact (slow on
+    large workspaces), instead of by one SQL statement; empty when the rule compiles to SQL."""
+    return _sql_note_of(json.dumps(rule, sort_keys=True))
+
+
+@lru_cache(maxsize=1024)
+def _sql_note_of(rule_json: str) -> str:
+    # Cached by the rule's text: a page of segments asks for each, and whether a rule compiles depends on the
+    # rule alone (not on the time given to compile_rule_sql, which only fills parameters).
+    try:
+        compile_rule_sql(json.loads(rule_json), now=timezone.now())
+    except RuleNotCompilable as refused:
+        return refused.reason
+    return ""
 
 
 def segment_save(*, workspace, serializer, replacing: Segment | None = None) -> Segment:

@@ -196,3 +196,18 @@ def test_the_string_methods_of_expressions_compile_and_leave_only_non_ascii_case
     assert _unsure_ids(compile_rule_sql(lowered, now=NOW), workspace) == {turkish.pk}
     assert rule_members(workspace_id=workspace.pk, rule=counted, now=NOW) == {pro.pk, turkish.pk}
     assert _unsure_ids(compile_rule_sql(counted, now=NOW), workspace) == set()
+
+
+def test_the_segment_api_says_whether_the_rule_runs_as_sql_and_why_not(api, workspace):
+    compiled = api.post("/api/v1/segments", {"name": "C", "rule": {"js": 'contact.email.startsWith("a")'}},
+                        format="json").json()
+    slow_rule = {"some": [{"filter": [TAG, True]}, {"==": [{"var": ""}, "vip"]}]}
+    slow = api.post("/api/v1/segments", {"name": "S", "rule": slow_rule}, format="json").json()
+
+    assert (compiled["sql_compiled"], compiled["sql_note"]) == (True, "")
+    assert slow["sql_compiled"] is False
+    assert "some is compiled over contact.tags only" in slow["sql_note"]
+    listed = {s["id"]: s for s in api.get("/api/v1/segments").json()["results"]}
+    assert listed[slow["id"]]["sql_note"] == slow["sql_note"]
+    assert api.patch(f"/api/v1/segments/{slow['id']}", {"rule": {"in": ["vip", TAG]}},
+                     format="json").json()["sql_compiled"] is True
