@@ -24,11 +24,10 @@ evaluation, contact by contact (correct, slow on large workspaces).
 - reading a whole object (`contact`, `contact.fields`), `length`/index paths into values, computed keys.
 - `map`, `filter`, `reduce`, `merge`: they build lists; `all`, `some`, `none` over anything but `contact.tags`
   (over the tags, with a body reading only the tag, they compile to EXISTS over unnest).
-- `substr`, arithmetic (`+ - * / % min max`): exact SQL exists, not written yet (the reasons say what it must
-  keep).
+- arithmetic (`+ - * / % min max`): exact SQL exists, not written yet (the reason says what it must keep).
 
-The string operations of expressions (`starts_with`, `ends_with`, `lower`, `upper`, `length`) compile; `lower`
-and `upper` map ASCII letters only, and leave rows with non-ASCII text to the evaluator.
+The string operations of expressions (`starts_with`, `ends_with`, `lower`, `upper`, `length`) and `substr`
+compile; `lower` and `upper` map ASCII letters only, and leave rows with non-ASCII text to the evaluator.
 
 The package, by job: `fragments` (SQL pieces and connectives), `values` (kinds of values, cases, the compilation
 context), `coercions` (json_logic's to_bool, to_number, to_string), `operations` (comparisons, membership, string

@@ -25,6 +25,7 @@ from contacts.rule_sql.operations import (
     member,
     order,
     strict_equal,
+    substring,
 )
 from contacts.rule_sql.values import (
     BOOL,
@@ -53,12 +54,10 @@ _FALLBACK = {  # no SQL form here: the rule is evaluated in Python, contact by c
     "some": "some is compiled over contact.tags only; over other lists it runs a rule per item in Python",
     "none": "none is compiled over contact.tags only; over other lists it runs a rule per item in Python",
     "merge": "merge builds lists; not compiled to SQL",
-    "substr": "substr is evaluated in Python, not compiled to SQL (Python slicing of a start and length coerced "
-              "to numbers, negative ones counted from the end: exact SQL is possible, not written yet)",
-    **{op: f"arithmetic ({op}) is evaluated in Python, not compiled to SQL: its results keep Python's int/float "
-           "distinction, which shows in their text (2 against 2.0, '%.15g'), % takes the divisor's sign, a division "
-           "by zero fails the rule for that contact; not modelled exactly yet" for op in ("+", "-", "*", "/", "%",
-                                                                                          "min", "max")},
+    **{op: f"arithmetic ({op}) is evaluated in Python, not compiled to SQL: its results are Python ints or floats "
+           "(ints exact past 2**53 until * turns them to floats, text by str() or '%.15g'), % takes the divisor's "
+           "sign, a division by zero fails the rule for that contact; not modelled exactly yet"
+        for op in ("+", "-", "*", "/", "%", "min", "max")},
 }
 
 
@@ -113,19 +112,25 @@ def _case_truth(ctx: Context, cases: list[Case]) -> Sql:
     return any_of(parts) if len(parts) > 1 else parts[0]
 
 
-def _combine(ctx: Context, args: list[list[Case]], fn) -> list[Case]:
-    """Apply `fn` to every combination of the arguments' cases; a boolean result is one case."""
+def _each_combination(ctx: Context, args: list[list[Case]], fn) -> list[tuple[Sql, Any]]:
+    """Apply `fn` to every combination of the arguments' cases, under that combination's guard."""
     combos: list[tuple[Sql, list[Value]]] = [(TRUE, [])]
     for cases in args:
         combos = [(both(g, guard), [*values, value]) for g, values in combos for guard, value in cases]
         if len(combos) > MAX_CASES:
             raise RuleNotCompilable("the rule has too many combinations of value types to compile to SQL")
     outer = ctx.guard
-    results: list[tuple[Sql, Sql]] = []
+    results: list[tuple[Sql, Any]] = []
     for guard, values in combos:
         ctx.guard = both(outer, guard)
         results.append((guard, fn(*values)))
     ctx.guard = outer
+    return results
+
+
+def _combine(ctx: Context, args: list[list[Case]], fn) -> list[Case]:
+    """Apply `fn` (values to a condition) to every combination of the arguments' cases: one boolean case."""
+    results = _each_combination(ctx, args, fn)
     if len(results) == 1:
         return single(Value(BOOL, when(*results[0])))
     branches = [r for r in results if r[1] is not FALSE]
@@ -203,6 +208,8 @@ def _compile(ctx: Context, logic: Any) -> list[Case]:
         return _map_cases(ctx, arg(0), lambda v: case_mapped(ctx, v, upper=op == "upper"))
     if op == "length":
         return _map_cases(ctx, arg(0), lambda v: length(ctx, v))
+    if op == "substr":
+        return _each_combination(ctx, [arg(0), arg(1), arg(2)], lambda s, i, n: substring(ctx, s, i, n))
     raise RuleNotCompilable(f"{op} is not compiled to SQL")
 
 

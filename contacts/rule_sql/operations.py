@@ -189,3 +189,29 @@ def length(ctx: Context, value: Value) -> Value:
         return constant(None)
     count = sql(counts[value.kind], value.sql)
     return Value(NUM, sql("({})::float8", count), text=sql("({})::text", count))
+
+
+def substring(ctx: Context, string: Value, index: Value, count: Value) -> Value:
+    """json_logic's substr: the text of `string` sliced from `index` (negative: from the end) for `count`
+    characters (negative: up to that many from the end; null or absent: to the end), both read by to_number and
+    truncated toward zero; NaN reads as 0 for the index, as an empty slice for the count.
+
+    Written step by step after json_logic's op_substr, one subquery level per step so that each input is
+    written once (a substr of a substr would otherwise grow the SQL manyfold). The arithmetic is in float8 and
+    only the final start and count, within the text's length, are cast to int: PostgreSQL may fold a CASE arm of
+    constants at planning even when no row reaches it, so a cast of a huge index there would fail the query."""
+    no_missing(string, index, count)
+    n = Sql("NULL::float8") if count.kind == NULL else number(ctx, count)
+    inputs = sql("SELECT {} AS w, {} AS i, {} AS n", text(ctx, string), number(ctx, index), n)
+    start = ("(CASE WHEN i IS NULL THEN 0 WHEN i < 0 THEN (CASE WHEN -i >= size THEN 0 ELSE size - trunc(-i) END) "
+             "WHEN i >= size THEN size ELSE trunc(i) END)")
+    if count.kind == NULL:
+        end = "size"
+    else:
+        end = ("(CASE WHEN n IS NULL THEN start WHEN n < 0 THEN (CASE WHEN -n >= size THEN start ELSE "
+               "greatest(size - trunc(-n), start) END) WHEN n >= size THEN size "
+               "ELSE least(start + trunc(n), size) END)")
+    sliced = sql(f"(SELECT substr(w, (start + 1)::int, ({end} - start)::int) FROM (SELECT w, n, size, {start} AS start "
+                 "FROM (SELECT w, i, n, char_length(w)::float8 AS size FROM ({}) AS substr_inputs) AS substr_sized) "
+                 "AS substr_started)", inputs)
+    return Value(STR, sliced, ascii=known_ascii(string) or string.kind in (NULL, BOOL, NUM))

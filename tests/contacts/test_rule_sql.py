@@ -97,6 +97,7 @@ def _extend(inner):
                                                                       "in", "contains", "cat", "starts_with",
                                                                       "ends_with"]), two),
         st.builds(lambda op, arg: {op: [arg]}, st.sampled_from(["lower", "upper", "length"]), inner),
+        st.builds(lambda args: {"substr": list(args)}, st.one_of(st.tuples(inner, inner), st.tuples(inner, inner, inner))),
         st.builds(lambda op, args: {op: list(args)}, st.sampled_from(["<", "<="]), st.tuples(inner, inner, inner)),
         st.builds(lambda op, arg: {op: [arg]}, st.sampled_from(["!", "!!"]), inner),
         st.builds(lambda op, args: {op: args}, st.sampled_from(["and", "or", "if"]),
@@ -190,7 +191,7 @@ def _check(rule, compiled, specs) -> None:
     assert rule_members(workspace_id=workspace_id, rule=rule, now=NOW) == expected
 
 
-# The string operations of expressions, drawn more often than RULES draws them: text from every kind of value,
+# The string operations of expressions and substr, drawn more often than RULES draws them: text from every kind of value,
 # affixes holding LIKE's special characters, and non-ASCII text whose case mapping differs between the sides.
 TEXTS = st.one_of(_var(), SCALARS, st.builds(lambda op, p: {op: [{"var": p}]}, st.sampled_from(["lower", "upper"]),
                                              st.sampled_from(PATHS)))
@@ -198,6 +199,10 @@ STRING_RULES = st.one_of(
     st.builds(lambda op, a, b: {op: [a, b]}, st.sampled_from(["starts_with", "ends_with"]), TEXTS, TEXTS),
     st.builds(lambda op, a, b: {op: [a, b]}, st.sampled_from(["==", "===", "<", "in"]), TEXTS, TEXTS),
     st.builds(lambda op, a, n: {op: [{"length": [a]}, n]}, st.sampled_from(["==", "===", ">"]), TEXTS, SCALARS),
+    st.builds(lambda s, i, b: {"===": [{"substr": [s, i]}, b]}, TEXTS, st.one_of(SCALARS, _var()),
+              st.one_of(TEXTS, st.sampled_from(["", "a", "ab", "é", "1"]))),
+    st.builds(lambda s, i, n, b: {"==": [{"substr": [s, i, n]}, b]}, TEXTS, st.one_of(SCALARS, _var()),
+              st.one_of(SCALARS, _var(), st.integers(-6, 6)), st.one_of(TEXTS, st.sampled_from(["", "a", "b", "1"]))),
     st.builds(lambda op, body: {op: [{"var": "contact.tags"}, body]}, st.sampled_from(["some", "all"]),
               st.builds(lambda f, a: {"===": [{f: [{"var": ""}]}, a]}, st.sampled_from(["lower", "upper", "length"]),
                         SCALARS)),
@@ -212,7 +217,7 @@ def test_the_string_operations_of_expressions_select_what_the_evaluator_does(rul
     try:
         compiled = compile_rule_sql(rule, now=NOW)
     except RuleNotCompilable as refused:  # only for what == and the like refuse anyway (two lists)
-        assert not any(op in refused.reason for op in ("starts_with", "ends_with", "lower", "upper", "length"))
+        assert not any(op in refused.reason for op in ("starts_with", "ends_with", "lower", "upper", "length", "substr"))
         event(f"refused: {refused.reason[:40]}")
         return
     with transaction.atomic():

@@ -34,7 +34,6 @@ TAG = {"var": "contact.tags"}
     ({"filter": [TAG, True]}, "filter builds a list", False),
     ({"reduce": [TAG, 1, 0]}, "reduce folds a list", False),
     ({"merge": [TAG, ["a"]]}, "merge builds lists", False),
-    ({"substr": [{"var": "contact.email"}, 1]}, "substr is evaluated in Python", False),
     ({">": [{"+": [{"var": "contact.score"}, 1]}, 2]}, "arithmetic (+)", False),
     ({"!!": {"var": "contact"}}, "whole contact object", False),
     ({"!!": {"var": "contact.fields"}}, "whole fields object", False),
