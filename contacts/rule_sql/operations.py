@@ -211,7 +211,8 @@ def substring(ctx: Context, string: Value, index: Value, count: Value) -> Value:
         end = ("(CASE WHEN n IS NULL THEN start WHEN n < 0 THEN (CASE WHEN -n >= size THEN start ELSE "
                "greatest(size - trunc(-n), start) END) WHEN n >= size THEN size "
                "ELSE least(start + trunc(n), size) END)")
+    # OFFSET 0: a level PostgreSQL flattened would have its expressions copied into every reference again.
     sliced = sql(f"(SELECT substr(w, (start + 1)::int, ({end} - start)::int) FROM (SELECT w, n, size, {start} AS start "
-                 "FROM (SELECT w, i, n, char_length(w)::float8 AS size FROM ({}) AS substr_inputs) AS substr_sized) "
-                 "AS substr_started)", inputs)
+                 "FROM (SELECT w, i, n, char_length(w)::float8 AS size FROM ({} OFFSET 0) AS substr_inputs OFFSET 0) "
+                 "AS substr_sized OFFSET 0) AS substr_started)", inputs)
     return Value(STR, sliced, ascii=known_ascii(string) or string.kind in (NULL, BOOL, NUM))
