@@ -8,19 +8,24 @@ one contact cannot both report the same change. For a few contacts the rules are
 their history per batch); from `SQL_FROM_CONTACTS` contacts on, each rule that compiles to SQL
 (`contacts.rule_sql`) is one statement over those contacts.
 
-`segment_members_rebuild` computes a segment's whole membership when it is created or its rule changes; from
-then on the membership table is the source of truth for its members (`Segment.members_as_of`).
+`segment_members_rebuild` computes a segment's whole membership when it is created or its rule changes, in an RQ
+job (`segment_rebuild_job`); from then on the membership table is the source of truth for its members
+(`Segment.members_as_of`); until then they are read through the rule.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from functools import lru_cache
 from uuid import UUID, uuid4
 
+import django_rq
 from django.db import connection, transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from contacts.activity import ActivityReader
 from contacts.models import Contact, Segment
@@ -42,6 +47,8 @@ WORKSPACE_SEGMENTS_COST = 250_000
 # From this many changed contacts on, a refresh asks SQL (one statement per segment) instead of evaluating each
 # contact in Python: for one contact (a contact write) the Python evaluation is cheaper than the statements.
 SQL_FROM_CONTACTS = 50
+# The queue of the full rebuilds of segments (after a create or a rule change).
+REBUILD_QUEUE = "default"
 
 
 @dataclass
@@ -162,7 +169,11 @@ def segment_members_rebuild(*, segment: Segment, chunk_size: int = 50_000,
     changes = SegmentChanges()
     now = timezone.now()
     wanted = f"segment_wanted_{uuid4().hex}"
+    lock = f"segment-rebuild:{segment.pk}"
     with connection.cursor() as cursor:
+        # One rebuild of a segment at a time (two jobs after two quick rule changes): the later one starts from
+        # what the earlier one wrote.
+        cursor.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [lock])
         cursor.execute(f"CREATE TEMPORARY TABLE {wanted} (id uuid PRIMARY KEY, unsure boolean NOT NULL)")
         try:
             _wanted_select(cursor, wanted, segment, now)
@@ -177,8 +188,10 @@ def segment_members_rebuild(*, segment: Segment, chunk_size: int = 50_000,
                 changes.exited += exited
         finally:
             cursor.execute(f"DROP TABLE IF EXISTS {wanted}")
-    Segment.objects.filter(pk=segment.pk).update(members_as_of=now)
-    segment.members_as_of = now
+            cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [lock])
+    # Only if the rule is still the one computed: after a change meanwhile, the change's own rebuild sets it.
+    if Segment.objects.filter(pk=segment.pk, rule=segment.rule).update(members_as_of=now):
+        segment.members_as_of = now
     return changes
 
 
@@ -275,9 +288,26 @@ def segments_cost_check(*, workspace, rule, replacing: Segment | None = None) ->
         )
 
 
+def rule_sql_note(rule) -> str:
+    """Why the members of a segment with `rule` are found by evaluating it in Python, contact by contact (slow on
+    large workspaces), instead of by one SQL statement; empty when the rule compiles to SQL."""
+    return _sql_note_of(json.dumps(rule, sort_keys=True))
+
+
+@lru_cache(maxsize=1024)
+def _sql_note_of(rule_json: str) -> str:
+    # Cached by the rule's text: a page of segments asks for each, and whether a rule compiles depends on the
+    # rule alone (not on the time given to compile_rule_sql, which only fills parameters).
+    try:
+        compile_rule_sql(json.loads(rule_json), now=timezone.now())
+    except RuleNotCompilable as refused:
+        return refused.reason
+    return ""
+
+
 def segment_save(*, workspace, serializer, replacing: Segment | None = None) -> Segment:
-    """Save a validated segment serializer within the workspace's segment budget, then compute its membership
-    in full when it is new or its rule changed.
+    """Save a validated segment serializer within the workspace's segment budget, then have its membership
+    computed in full, in a job, when it is new or its rule changed (`segment_rebuild_enqueue`).
 
     A rule with an operation that SQL cannot run both exactly and fast (`regex`) is refused (422
     `rule_not_compilable`): its membership over a large workspace would be a contact-by-contact evaluation.
@@ -295,9 +325,33 @@ def segment_save(*, workspace, serializer, replacing: Segment | None = None) -> 
     old_rule = replacing.rule if replacing is not None else None
     segment = _segment_save_locked(workspace=workspace, serializer=serializer, replacing=replacing, rule=rule)
     if replacing is None or segment.rule != old_rule or segment.members_as_of is None:
-        # After the save's transaction: the rebuild commits range by range (see segment_members_rebuild).
-        segment_members_rebuild(segment=segment)
+        segment_rebuild_enqueue(segment)
     return segment
+
+
+def segment_rebuild_enqueue(segment: Segment) -> None:
+    """Run the segment's full rebuild as an RQ job (queue `REBUILD_QUEUE`) once the caller's transaction commits,
+    so that a save answers without scanning the workspace. Until the job ends, `members_as_of` is None and members
+    are read through the rule, so reads stay right meanwhile. If Redis cannot take the job, the rebuild runs here.
+    """
+
+    def enqueue() -> None:
+        try:
+            django_rq.get_queue(REBUILD_QUEUE).enqueue("contacts.segments.segment_rebuild_job", str(segment.pk),
+                                                       result_ttl=60, failure_ttl=86400)
+        except RedisError:
+            logger.exception("Could not enqueue the rebuild of segment %s; rebuilding it now", segment.pk)
+            segment_members_rebuild(segment=segment)
+
+    transaction.on_commit(enqueue)
+
+
+def segment_rebuild_job(segment_id: str) -> None:
+    """RQ job: the full rebuild of a segment for its rule as it is when the job runs. Safe to run twice (the
+    rebuild reports only the changes it makes) and after the segment was deleted (nothing to do)."""
+    segment = Segment.objects.filter(pk=segment_id).first()
+    if segment is not None:
+        segment_members_rebuild(segment=segment)
 
 
 @transaction.atomic

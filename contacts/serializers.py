@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from contacts.models import Contact, Segment
+from contacts.segments import rule_sql_note
 from penguinflow.common.fields import StrictCharField
 from penguinflow.common.validators import StorableJSONField, StrictJSONObjectField, TimeZoneField
 from workflows.engine.conditions import check_rule
@@ -47,11 +48,23 @@ class SegmentSerializer(serializers.ModelSerializer):
     name = StrictCharField(max_length=200)
     description = StrictCharField(required=False, allow_blank=True, max_length=10_000)
     rule = StorableJSONField()
+    sql_compiled = serializers.SerializerMethodField(
+        help_text="Whether the rule runs as one database query. When false, members are found by evaluating the "
+                  "rule contact by contact, which is slow on large workspaces; sql_note says why.")
+    sql_note = serializers.SerializerMethodField(
+        help_text="Why the rule is not compiled to a database query (which operation, and what to use instead "
+                  "where there is something); empty when sql_compiled is true.")
 
     class Meta:
         model = Segment
-        fields = ["id", "name", "description", "rule", "created_at", "updated_at"]
+        fields = ["id", "name", "description", "rule", "sql_compiled", "sql_note", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+
+    def get_sql_compiled(self, segment: Segment) -> bool:
+        return not rule_sql_note(segment.rule)
+
+    def get_sql_note(self, segment: Segment) -> str:
+        return rule_sql_note(segment.rule)
 
     def validate_rule(self, rule):
         if isinstance(rule, dict) and set(rule) == {"js"}:  # an expression (CONTRACT §7a): its JsonLogic is stored

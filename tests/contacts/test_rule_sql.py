@@ -36,7 +36,7 @@ SCALARS = st.one_of(
     st.sampled_from(["", "0", "1", "2", " 3 ", "2.5", "1e3", "-1", "1_000", "inf", "nan", "Infinity", "abc", "ABC",
                      "vip", "Vip", "pro", "true", "false", "null", "a,b", "é", "É", "١٢", "ß", "1.", ".5",
                      "2026-11-01", "2026-11-30T08:00:00Z", "2026-12-01 10:30", "2026-02-30", "2026-11-01T09:00:00.123456+02:00",
-                     "10", "9", "K"]),
+                     "10", "9", "K", "a%", "%", "_", "a_b", "\\", "a\\", "İ", "ǅ", "Straße", "STRASSE"]),
     st.text(alphabet="aZ09 .-_eé", max_size=4),
 )
 VALUES = st.one_of(SCALARS, st.lists(st.one_of(st.sampled_from(["vip", "a", "1", ""]), st.integers(0, 2),
@@ -49,9 +49,9 @@ CONTACT = st.fixed_dictionaries({
         lambda fields: st.one_of(st.just(fields), st.builds(lambda n: {**fields, "n": n},
                                                             st.one_of(st.dictionaries(st.just("x"), VALUES),
                                                                       SCALARS)))),
-    "tags": st.lists(st.sampled_from(["vip", "Vip", "new", "1", "é"]), unique=True, max_size=3),
+    "tags": st.lists(st.sampled_from(["vip", "Vip", "new", "1", "é", "V_p", "VIP"]), unique=True, max_size=3),
     "score": st.integers(-5, 100),
-    "first_name": st.sampled_from(["", "Ada", "ada", "José", "10", "9", "Zoë"]),
+    "first_name": st.sampled_from(["", "Ada", "ada", "ADA", "José", "10", "9", "Zoë", "a%d", "A_a", "a\\"]),
     "status": st.sampled_from(["subscribed", "unsubscribed"]),
     "external_id": st.one_of(st.none(), st.sampled_from(["", "x1", "5"])),
     "age_days": st.floats(0, 400, allow_nan=False),
@@ -94,7 +94,10 @@ def _extend(inner):
     two = st.tuples(inner, inner)
     return st.one_of(
         st.builds(lambda op, args: {op: list(args)}, st.sampled_from(["==", "!=", "===", "!==", "<", ">", "<=", ">=",
-                                                                      "in", "contains", "cat"]), two),
+                                                                      "in", "contains", "cat", "starts_with",
+                                                                      "ends_with"]), two),
+        st.builds(lambda op, arg: {op: [arg]}, st.sampled_from(["lower", "upper", "length"]), inner),
+        st.builds(lambda args: {"substr": list(args)}, st.one_of(st.tuples(inner, inner), st.tuples(inner, inner, inner))),
         st.builds(lambda op, args: {op: list(args)}, st.sampled_from(["<", "<="]), st.tuples(inner, inner, inner)),
         st.builds(lambda op, arg: {op: [arg]}, st.sampled_from(["!", "!!"]), inner),
         st.builds(lambda op, args: {op: args}, st.sampled_from(["and", "or", "if"]),
@@ -105,8 +108,10 @@ def _extend(inner):
 ITEM_RULES = st.recursive(
     st.one_of(st.just({"var": ""}), SCALARS),
     lambda inner: st.builds(lambda op, args: {op: list(args)},
-                            st.sampled_from(["==", "!=", "===", "<", ">=", "in", "contains", "and", "or"]),
-                            st.tuples(inner, inner)),
+                            st.sampled_from(["==", "!=", "===", "<", ">=", "in", "contains", "and", "or",
+                                             "starts_with", "ends_with"]),
+                            st.tuples(inner, inner))
+    | st.builds(lambda op, arg: {op: [arg]}, st.sampled_from(["lower", "upper", "length"]), inner),
     max_leaves=3,
 )
 TAG_LOOPS = st.builds(lambda op, body: {op: [{"var": "contact.tags"}, body]}, st.sampled_from(["some", "all", "none"]),
@@ -184,3 +189,37 @@ def _check(rule, compiled, specs) -> None:
             data = contact_as_data(Contact.objects.get(pk=contact_id))
             assert holds == (contact_id in expected), (rule, data["fields"], data["score"], data["tags"])
     assert rule_members(workspace_id=workspace_id, rule=rule, now=NOW) == expected
+
+
+# The string operations of expressions and substr, drawn more often than RULES draws them: text from every kind of value,
+# affixes holding LIKE's special characters, and non-ASCII text whose case mapping differs between the sides.
+TEXTS = st.one_of(_var(), SCALARS, st.builds(lambda op, p: {op: [{"var": p}]}, st.sampled_from(["lower", "upper"]),
+                                             st.sampled_from(PATHS)))
+STRING_RULES = st.one_of(
+    st.builds(lambda op, a, b: {op: [a, b]}, st.sampled_from(["starts_with", "ends_with"]), TEXTS, TEXTS),
+    st.builds(lambda op, a, b: {op: [a, b]}, st.sampled_from(["==", "===", "<", "in"]), TEXTS, TEXTS),
+    st.builds(lambda op, a, n: {op: [{"length": [a]}, n]}, st.sampled_from(["==", "===", ">"]), TEXTS, SCALARS),
+    st.builds(lambda s, i, b: {"===": [{"substr": [s, i]}, b]}, TEXTS, st.one_of(SCALARS, _var()),
+              st.one_of(TEXTS, st.sampled_from(["", "a", "ab", "é", "1"]))),
+    st.builds(lambda s, i, n, b: {"==": [{"substr": [s, i, n]}, b]}, TEXTS, st.one_of(SCALARS, _var()),
+              st.one_of(SCALARS, _var(), st.integers(-6, 6)), st.one_of(TEXTS, st.sampled_from(["", "a", "b", "1"]))),
+    st.builds(lambda op, body: {op: [{"var": "contact.tags"}, body]}, st.sampled_from(["some", "all"]),
+              st.builds(lambda f, a: {"===": [{f: [{"var": ""}]}, a]}, st.sampled_from(["lower", "upper", "length"]),
+                        SCALARS)),
+)
+
+
+@pytest.mark.django_db
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                   HealthCheck.too_slow])
+@given(rule=STRING_RULES, specs=st.lists(CONTACT, min_size=1, max_size=6))
+def test_the_string_operations_of_expressions_select_what_the_evaluator_does(rule, specs):
+    try:
+        compiled = compile_rule_sql(rule, now=NOW)
+    except RuleNotCompilable as refused:  # only for what == and the like refuse anyway (two lists)
+        assert not any(op in refused.reason for op in ("starts_with", "ends_with", "lower", "upper", "length", "substr"))
+        event(f"refused: {refused.reason[:40]}")
+        return
+    with transaction.atomic():
+        _check(rule, compiled, specs)
+        transaction.set_rollback(True)

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from workflows.engine.ports import ActivityPort
 
 __all__ = [
+    "EMAIL_EVENTS",
     "MAX_DEPTH",
     "MAX_LIST_ITEMS",
     "MAX_RULE_BYTES",
@@ -53,9 +54,12 @@ __all__ = [
     "RuleBudgetExceeded",
     "check_rule",
     "compile_rule",
+    "email_event_params",
     "evaluate",
+    "event_count_params",
     "known_operators",
     "rule_cost",
+    "timestamp_of",
     "truthy",
 ]
 
@@ -139,7 +143,7 @@ _LOOPS = ("filter", "map", "reduce", "all", "some", "none")
 _CONTROL_FORMS = ("if", "?:", "and", "or", *_LOOPS)
 _GROWING = ("cat", "merge")  # they build a string or list as long as their arguments together
 _OBJECT_OPERATIONS = ("email_event", "event_count")
-_EMAIL_EVENTS = ("sent", "delivered", "opened", "clicked", "replied", "bounced", "complained", "unsubscribed")
+EMAIL_EVENTS = ("sent", "delivered", "opened", "clicked", "replied", "bounced", "complained", "unsubscribed")
 
 
 def known_operators() -> frozenset[str]:
@@ -177,7 +181,8 @@ def _regex_match(scope: Scope, value: Any = None, pattern: Any = None, *_ignored
     return _regex(pattern).search(to_string(value)) is not None
 
 
-def _timestamp(value: Any) -> datetime:
+def timestamp_of(value: Any) -> datetime:
+    """Read a timestamp as ``days_since`` does (ISO 8601, 'Z' allowed, UTC when naive); raise ``ConditionError``."""
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str):
@@ -199,7 +204,7 @@ def _now(scope: Scope) -> datetime:
 def _days_since(scope: Scope, value: Any = None, *_ignored: Any) -> float | None:
     if value is None or value == "":
         return None  # an empty date field compares like null instead of failing the step
-    return (_now(scope) - _timestamp(value)).total_seconds() / 86400
+    return (_now(scope) - timestamp_of(value)).total_seconds() / 86400
 
 
 def _activity(scope: Scope, operation: str) -> ActivityPort:
@@ -269,17 +274,24 @@ def _object_params(op: str, args: Any, allowed: dict[str, type]) -> dict[str, An
     return args
 
 
-def _compile_email_event(args: Any) -> Evaluator:
+def email_event_params(args: Any) -> dict[str, Any]:
+    """Check the object argument of ``email_event`` and return its parameters, ``event`` as the full event type
+    ('email.opened') and ``within`` as a timedelta; raise ``ConditionError`` with what to fix."""
     params = _object_params(
         "email_event", args, {"event": str, "node": str, "url_contains": str, "within": str}
     )
     event = params.get("event")
     if not event:
-        raise ConditionError("email_event needs 'event', one of " + ", ".join(_EMAIL_EVENTS))
+        raise ConditionError("email_event needs 'event', one of " + ", ".join(EMAIL_EVENTS))
     short = event.removeprefix("email.")
-    if short not in _EMAIL_EVENTS:
-        raise ConditionError(f"email_event.event {event!r} is not one of " + ", ".join(_EMAIL_EVENTS))
-    event_type = f"email.{short}"
+    if short not in EMAIL_EVENTS:
+        raise ConditionError(f"email_event.event {event!r} is not one of " + ", ".join(EMAIL_EVENTS))
+    return {**params, "event": f"email.{short}"}
+
+
+def _compile_email_event(args: Any) -> Evaluator:
+    params = email_event_params(args)
+    event_type = params["event"]
     node_id = params.get("node")
     url_contains = params.get("url_contains")
     within: timedelta | None = params.get("within")
@@ -300,11 +312,18 @@ def _compile_email_event(args: Any) -> Evaluator:
     return email_event
 
 
-def _compile_event_count(args: Any) -> Evaluator:
+def event_count_params(args: Any) -> dict[str, Any]:
+    """Check the object argument of ``event_count`` and return its parameters, ``within`` as a timedelta; raise
+    ``ConditionError`` with what to fix."""
     params = _object_params("event_count", args, {"type": str, "within": str})
-    event_type = params.get("type")
-    if not event_type:
+    if not params.get("type"):
         raise ConditionError("event_count needs 'type', an event type such as 'email.opened'")
+    return params
+
+
+def _compile_event_count(args: Any) -> Evaluator:
+    params = event_count_params(args)
+    event_type = params["type"]
     within: timedelta | None = params.get("within")
 
     def event_count(data: Any, scope: Scope) -> int:
