@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from io import StringIO
 from typing import Any
 
@@ -215,6 +216,14 @@ class _BudgetedEnvironment(Environment):
 
 
 text_env = _BudgetedEnvironment()
+
+
+@lru_cache(maxsize=2048)
+def text_template(source: str):
+    """Return `source` parsed in `text_env`, parsed once per process: a step's Liquid texts (a webhook's URL and
+    body, a task's title, a field's value) repeat for every contact, and parsing costs twice the render. A
+    source that does not parse raises its LiquidError each time (errors are not cached)."""
+    return text_env.from_string(source)
 html_env = _BudgetedEnvironment(autoescape=True)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")

@@ -27,14 +27,13 @@ from events.services import NewEvent
 from penguinflow.common.db import bulk_update_rows
 from tasks import services as task_services
 from templates.outbox import HeldContacts, OutboxBatch
-from templates.rendering import text_env
+from templates.rendering import text_template
 from workflows.email_port import send_through_outbox
 from workflows.engine.ports import EmailResult, PortError, Ports
 from workflows.notify_port import LiveNotify
 from workflows.webhook_port import LiveWebhooks
 
 logger = logging.getLogger(__name__)
-liquid = text_env  # the email templates' budgeted environment: a field value is a template too
 
 
 @dataclass(frozen=True)
@@ -184,7 +183,7 @@ class LiveContacts:
             return value
 
         try:
-            return liquid.from_string(value).render(contact=contact_as_data(contact))
+            return text_template(value).render(contact=contact_as_data(contact))
         except LiquidError as error:
             raise PortError(f"The field value could not be rendered: {error.message}", retryable=False) from error
 
@@ -302,7 +301,7 @@ def _render_text(text: str, data: dict[str, Any], what: str) -> str:
     if "{" not in text:
         return text
     try:
-        return liquid.from_string(text).render(**data)
+        return text_template(text).render(**data)
     except LiquidError as error:
         raise PortError(f"The task's {what} could not be rendered: {error.message}", retryable=False) from error
 

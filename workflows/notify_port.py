@@ -25,7 +25,7 @@ from penguinflow.common.errors import InvalidInput
 from tasks import services as task_services
 from templates.headers import clean_address
 from templates.notifications import notification_send, notification_sender
-from templates.rendering import contact_variables, single_line, text_env, workspace_variables
+from templates.rendering import contact_variables, single_line, text_template, workspace_variables
 from workflows.engine.ports import PortError
 from workflows.models import Workflow
 
@@ -115,7 +115,7 @@ def _render(source: str, variables: dict[str, Any], what: str) -> str:
     if "{" not in source:
         return source
     try:
-        return text_env.from_string(source).render(**variables)
+        return text_template(source).render(**variables)
     except LiquidError as error:  # the budget's limits are LiquidErrors too
         raise PortError(f"The notification's {what} could not be rendered: {error.message}",
                         retryable=False) from error

@@ -50,7 +50,7 @@ from penguinflow.outbound.client import (
 )
 from penguinflow.outbound.signing import message_id, signature_headers
 from penguinflow.workspaces.services import signing_secrets_in_use
-from templates.rendering import text_env
+from templates.rendering import text_template
 from workflows.engine.nodes.actions import webhook_header_problem
 from workflows.engine.ports import PortError, WebhookResult
 
@@ -209,7 +209,7 @@ def _render(text: str, data: dict[str, Any], what: str) -> str:
     if "{" not in text:
         return text
     try:
-        return text_env.from_string(text).render(**data)
+        return text_template(text).render(**data)
     except LiquidError as error:
         raise PortError(f"The webhook's {what} could not be rendered: {error.message}", retryable=False) from error
 
