@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def pg_params() -> dict[str, Any]:
@@ -22,6 +27,13 @@ def recreate_database(params: dict[str, Any], name: str) -> None:
     with psycopg.connect(**params, dbname="postgres", autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {name}")
+
+
+def recreate_migrated(params: dict[str, Any], name: str, env: dict[str, str]) -> None:
+    """Drop and create the scratch database `name`, then migrate it with the bench's environment `env`."""
+    recreate_database(params, name)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input"], env=env, cwd=ROOT, check=True,
+                   capture_output=True)
 
 
 def drop_database(params: dict[str, Any], name: str) -> None:

@@ -29,7 +29,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, TextIO
 
-from bench._support import drop_database, pg_params, recreate_database
+from bench._support import drop_database, pg_params, recreate_migrated
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "penguinflow_bench_runtime"
@@ -372,9 +372,7 @@ def run(*, out: TextIO, quick: bool = False) -> None:
         out.write(f"{name}  {value}\n")
         out.flush()
 
-    recreate_database(params, DB_NAME)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input"], env=env, cwd=ROOT, check=True,
-                   capture_output=True)
+    recreate_migrated(params, DB_NAME, env)
     redis.Redis(db=redis_db).flushdb()
     say("database", f"{DB_NAME} (recreated), redis db {redis_db}, cpus {os.cpu_count()}")
 

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from bench._support import drop_database, pg_params, recreate_database
+from bench._support import drop_database, pg_params, recreate_migrated
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "penguinflow_bench_segments"
@@ -55,10 +55,8 @@ def run(*, out: TextIO, quick: bool = False) -> None:
     count = 50_000 if quick else 1_000_000
     params = pg_params()
     env = _env(params)
-    recreate_database(params, DB_NAME)
     try:
-        subprocess.run([sys.executable, "manage.py", "migrate", "--no-input"], env=env, cwd=ROOT, check=True,
-                       capture_output=True)
+        recreate_migrated(params, DB_NAME, env)
         result = subprocess.run([sys.executable, "-m", "bench.segments", str(count)], env=env, cwd=ROOT,
                                 capture_output=True, text=True)
         if result.returncode != 0:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bench import runtime as runtime_bench
-from bench._support import drop_database, pg_params, recreate_database
+from bench._support import drop_database, pg_params, recreate_migrated
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "penguinflow_bench_webhooks"
@@ -150,9 +150,7 @@ def run(*, out: TextIO, quick: bool = False) -> None:
         out.write(f"{name}  {value}\n")
         out.flush()
 
-    recreate_database(params, DB_NAME)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input"], env=env, cwd=ROOT, check=True,
-                   capture_output=True)
+    recreate_migrated(params, DB_NAME, env)
     redis.Redis(db=redis_db).flushdb()
     say("database", f"{DB_NAME} (recreated), redis db {redis_db}, cpus {os.cpu_count()}, batch size {BATCH_SIZE}")
 

@@ -20,22 +20,14 @@ from tests.factories import (
     ContactFactory,
     EmailTemplateFactory,
     MembershipFactory,
-    SegmentFactory,
     UserFactory,
 )
+from tests.workflows.presets_support import with_real_objects
 from workflows.engine.graph import Graph, WorkflowSettings
 from workflows.engine.node_test import TEST_NODE
-from workflows.engine.presets import (
-    PLACEHOLDER_CAMPAIGN,
-    PLACEHOLDER_SEGMENT,
-    PLACEHOLDER_TEMPLATE,
-    PLACEHOLDER_WORKFLOW,
-    action_presets,
-    trigger_presets,
-)
+from workflows.engine.presets import action_presets, trigger_presets
 from workflows.engine.registry import registry
 from workflows.engine.simulator import simulate
-from workflows.services import workflow_create
 
 pytestmark = pytest.mark.django_db
 
@@ -179,21 +171,9 @@ EVENT_TRIGGER_PRESETS = [preset for preset in trigger_presets(registry)
                          if registry.get(preset["type"]).entered_by == "event"]
 
 
-def _with_real_objects(workspace, preset: dict) -> dict:
-    """A preset names workspace objects by placeholders (`<segment-id>`); tests use real ones in their place."""
-    text = json.dumps(preset)
-    for placeholder, make in ((PLACEHOLDER_SEGMENT, SegmentFactory), (PLACEHOLDER_CAMPAIGN, CampaignFactory),
-                              (PLACEHOLDER_TEMPLATE, EmailTemplateFactory)):
-        if placeholder in text:
-            text = text.replace(placeholder, str(make(workspace=workspace).pk))
-    if PLACEHOLDER_WORKFLOW in text:
-        text = text.replace(PLACEHOLDER_WORKFLOW, str(workflow_create(workspace=workspace, name="Other").pk))
-    return json.loads(text)
-
-
 @pytest.mark.parametrize("preset", EVENT_TRIGGER_PRESETS, ids=lambda preset: preset["id"])
 def test_an_event_trigger_preset_fires_on_its_example_as_a_simulation_enters(api, workspace, preset):
-    preset = _with_real_objects(workspace, preset)
+    preset = with_real_objects(workspace, preset)
     example = preset["example"]
     event = {"type": example["event"]["type"], "properties": example["event"].get("properties", {})}
     contact = {"email": "ada@example.com", **example.get("contact", {})}
@@ -207,7 +187,7 @@ def test_an_event_trigger_preset_fires_on_its_example_as_a_simulation_enters(api
 
 @pytest.mark.parametrize("preset", action_presets(registry), ids=lambda preset: preset["id"])
 def test_an_action_preset_would_do_what_a_simulation_does(api, workspace, preset):
-    preset = _with_real_objects(workspace, preset)
+    preset = with_real_objects(workspace, preset)
     if preset["type"] in ("create_task", "notify"):
         MembershipFactory(workspace=workspace, user=UserFactory(email="sales@example.com"), role="admin")
     if preset["type"] == "webhook":

@@ -3,32 +3,20 @@ registry, with configs that are valid, empty, naming objects the workspace does 
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from penguinflow.workspaces.services import signing_secret_rotate
 from tests.engine.graphs import chain, node
 from tests.factories import (
-    CampaignFactory,
-    EmailTemplateFactory,
     MembershipFactory,
-    SegmentFactory,
     UserFactory,
 )
-from workflows.engine.presets import (
-    PLACEHOLDER_CAMPAIGN,
-    PLACEHOLDER_SEGMENT,
-    PLACEHOLDER_TEMPLATE,
-    PLACEHOLDER_WORKFLOW,
-)
+from tests.workflows.presets_support import with_ids, with_real_objects
 from workflows.engine.registry import registry
-from workflows.services import workflow_create
 
 pytestmark = pytest.mark.django_db
 
 NOWHERE = "3f1e7bde-0000-4000-8000-000000000000"
-PLACEHOLDERS = (PLACEHOLDER_TEMPLATE, PLACEHOLDER_SEGMENT, PLACEHOLDER_CAMPAIGN, PLACEHOLDER_WORKFLOW)
 
 
 def _configs(node_type) -> list[tuple[str, dict]]:
@@ -36,25 +24,9 @@ def _configs(node_type) -> list[tuple[str, dict]]:
     (ids that name nothing), pointed at nowhere, and pointed at the workspace's own objects."""
     configs = [("empty", {})]
     for preset in node_type.presets:
-        configs += [(f"{preset.id}-placeholder", preset.config), (f"{preset.id}-nowhere", _replaced(preset.config, NOWHERE)),
+        configs += [(f"{preset.id}-placeholder", preset.config), (f"{preset.id}-nowhere", with_ids(preset.config, NOWHERE)),
                     (f"{preset.id}-own", preset.config)]
     return configs
-
-
-def _replaced(config: dict, value: str) -> dict:
-    text = json.dumps(config)
-    for placeholder in PLACEHOLDERS:
-        text = text.replace(placeholder, value)
-    return json.loads(text)
-
-
-def _own_objects(workspace, config: dict) -> dict:
-    text = json.dumps(config)
-    for placeholder, make in ((PLACEHOLDER_SEGMENT, SegmentFactory), (PLACEHOLDER_CAMPAIGN, CampaignFactory),
-                              (PLACEHOLDER_TEMPLATE, EmailTemplateFactory)):
-        text = text.replace(placeholder, str(make(workspace=workspace).pk))
-    text = text.replace(PLACEHOLDER_WORKFLOW, str(workflow_create(workspace=workspace, name="Other").pk))
-    return json.loads(text)
 
 
 CASES = [(node_type.type, name, config) for node_type in registry for name, config in _configs(node_type)]
@@ -63,7 +35,7 @@ CASES = [(node_type.type, name, config) for node_type in registry for name, conf
 @pytest.mark.parametrize(("type_", "name", "config"), CASES, ids=[f"{t}-{n}" for t, n, _ in CASES])
 def test_validate_reports_exactly_what_publish_refuses(api, workspace, type_, name, config):
     if name.endswith("-own"):
-        config = _own_objects(workspace, config)
+        config = with_real_objects(workspace, config)
         # People the team actions name are members of the workspace.
         MembershipFactory(workspace=workspace, user=UserFactory(email="sales@example.com"), role="admin")
         signing_secret_rotate(workspace=workspace)  # webhook steps sign with it
