@@ -429,3 +429,16 @@ def _members_wanted(workspace, segments: list[Segment], contacts: list[Contact])
         wanted |= {(segment.pk, c) for c in rule_members(workspace_id=workspace_id, rule=segment.rule, now=now,
                                                          contact_ids=ids)}
     return wanted | (_members_by_rule(by_python, contacts, now=now) if by_python else set())
+
+
+def segment_contacts(*, segment: Segment):
+    """Return the contacts of the segment, as a queryset.
+
+    The membership table is the source of truth once it was computed in full for the segment's rule
+    (`members_as_of`, set by `segment_members_rebuild`); before that, the rule itself selects
+    them (compiled to SQL where it compiles, evaluated in Python otherwise).
+    """
+    contacts = Contact.objects.for_workspace(segment.workspace_id)
+    if segment.members_as_of is not None:
+        return contacts.filter(segment_memberships__segment=segment)
+    return contacts.filter(pk__in=list(rule_members(workspace_id=segment.workspace_id, rule=segment.rule)))

@@ -1,10 +1,10 @@
-"""Reads of contacts: a contact as rules, templates and the engine see it, and the members of a segment."""
+"""Reads of contacts: a contact as rules, templates and the engine see it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from contacts.models import Contact, Segment
+from contacts.models import Contact
 
 
 def contact_as_data(contact: Contact) -> dict[str, Any]:
@@ -22,18 +22,3 @@ def contact_as_data(contact: Contact) -> dict[str, Any]:
         "external_id": contact.external_id,
         "created_at": contact.created_at.isoformat() if contact.created_at else None,
     }
-
-
-def segment_contacts(*, segment: Segment):
-    """Return the contacts of the segment, as a queryset.
-
-    The membership table is the source of truth once it was computed in full for the segment's rule
-    (`members_as_of`, set by `contacts.segments.segment_members_rebuild`); before that, the rule itself selects
-    them (compiled to SQL where it compiles, evaluated in Python otherwise).
-    """
-    contacts = Contact.objects.for_workspace(segment.workspace_id)
-    if segment.members_as_of is not None:
-        return contacts.filter(segment_memberships__segment=segment)
-    from contacts.segments import rule_members  # segments imports this module (contact_as_data)
-
-    return contacts.filter(pk__in=list(rule_members(workspace_id=segment.workspace_id, rule=segment.rule)))

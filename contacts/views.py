@@ -5,10 +5,10 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from contacts import selectors, services
+from contacts import services
 from contacts.filters import ContactFilter
 from contacts.models import Contact, Segment
-from contacts.segments import segment_save
+from contacts.segments import segment_contacts, segment_save
 from contacts.serializers import ContactSerializer, SegmentSerializer, TagsChangeSerializer
 from events.models import Event
 from penguinflow.common.api import WorkspaceScopedViewSet
@@ -113,6 +113,6 @@ class SegmentViewSet(
     @action(detail=True, methods=["get"], pagination_class=MembersCursorPagination)
     def contacts(self, request, pk=None):
         segment = self.get_object()
-        queryset = selectors.segment_contacts(segment=segment)
+        queryset = segment_contacts(segment=segment)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(ContactSerializer(page, many=True).data)

@@ -36,8 +36,8 @@ from django.utils import timezone
 
 from contacts.activity import ActivityReader
 from contacts.models import Contact, Segment
-from contacts.segments import rule_candidates
-from contacts.selectors import contact_as_data, segment_contacts
+from contacts.segments import rule_candidates, segment_contacts
+from contacts.selectors import contact_as_data
 from contacts.services import contact_create
 from events.gateway import EventRecord
 from events.models import Event

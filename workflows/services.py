@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from contacts.models import Contact, Segment, Suppression, email_hash
-from contacts.selectors import segment_contacts
+from contacts.segments import segment_contacts
 from penguinflow.common.errors import Conflict, InvalidInput, InvalidTransition, NotAllowedNow
 from penguinflow.common.states import transition
 from penguinflow.outbound.addresses import allowed_networks, literal_url_refusal
