@@ -75,3 +75,16 @@ def test_a_switch_explains_only_the_cases_before_the_one_that_matched():
     would = _test("switch", config)["would"]
     assert would["branch"] == "trial"
     assert [clause["rule"] for clause in would["explain"]] == ["cases[0].rule"]
+
+
+def test_a_schedule_is_asked_about_its_next_occurrence_only():
+    # Walking a year of FREQ=SECONDLY occurrences one by one would take minutes; the next one answers.
+    answer = _test("trigger_schedule", {"rrule": "FREQ=SECONDLY"})
+    assert answer["fires"] is True
+    assert answer["would"]["occasion"] == "2026-12-01T08:00:01+00:00"
+
+
+def test_a_schedule_without_a_coming_occurrence_does_not_fire():
+    answer = _test("trigger_schedule", {"at": "2026-11-30T08:00:00Z"})
+    assert answer["fires"] is False
+    assert "no occurrence" in answer["reasons"][0]

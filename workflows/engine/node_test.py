@@ -179,6 +179,14 @@ def _time_trigger_test(
     audience = _Audience(contact, ports.activity)
     timezone = str(contact.get("timezone") or "UTC")
     until = now + _TIME_HORIZON
+    next_run = getattr(trigger, "next_run", None)
+    if next_run is not None:
+        # A schedule is asked about its next occurrence only: over the whole horizon a rule such as
+        # FREQ=SECONDLY would be walked occurrence by occurrence, millions of them.
+        upcoming = next_run(config, after=now)
+        if upcoming is None or upcoming > until:
+            return NodeTestResult(False, [f"It has no occurrence before {until.isoformat()}."], {"entered_by": "time"})
+        until = upcoming
     try:
         firing = trigger.fire(config, fired_until=now, now=until, contacts=audience, timezone=timezone)
     except ConditionError as error:
