@@ -29,6 +29,24 @@ def recreate_database(params: dict[str, Any], name: str) -> None:
         admin.execute(f"CREATE DATABASE {name}")
 
 
+def bench_env(params: dict[str, Any], *, db_name: str, redis_db: int | str) -> dict[str, str]:
+    """Return the environment of a bench's child processes: production settings on the scratch database
+    `db_name` and Redis database `redis_db`."""
+    auth = params["user"] + (f":{params['password']}" if params["password"] else "")
+    env = dict(os.environ)
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "penguinflow.settings.base",
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        "DATABASE_URL": f"postgres://{auth}@{params['host']}:{params['port']}/{db_name}",
+        "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
+        "ALLOWED_HOSTS": "testserver,127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    })
+    return env
+
+
 def recreate_migrated(params: dict[str, Any], name: str, env: dict[str, str]) -> None:
     """Drop and create the scratch database `name`, then migrate it with the bench's environment `env`."""
     recreate_database(params, name)

@@ -29,30 +29,13 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, TextIO
 
-from bench._support import drop_database, pg_params, recreate_migrated
+from bench._support import bench_env, drop_database, pg_params, recreate_migrated
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "penguinflow_bench_runtime"
 # The naive comparison runs on the "default" queue (nothing else uses it in the bench's Redis database).
 NAIVE_QUEUE = "default"
 
-
-
-def _env(params: dict[str, Any], redis_db: int) -> dict[str, str]:
-    auth = params["user"] + (f":{params['password']}" if params["password"] else "")
-    env = dict(os.environ)
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "penguinflow.settings.base",
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
-        "DATABASE_URL": f"postgres://{auth}@{params['host']}:{params['port']}/{DB_NAME}",
-        "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-        # The bench's workflows emit events; nobody dispatches them here (the events bench measures that).
-    })
-    return env
 
 
 def _child(env: dict[str, str], *args: str) -> dict[str, Any]:
@@ -321,14 +304,14 @@ def child_naive(workflow_id: str) -> None:
 # --- the orchestration --------------------------------------------------------------------------------------------
 
 
-def _progress(workflow_id: str) -> tuple[int, int, float]:
+def _progress(env: dict[str, str], workflow_id: str) -> tuple[int, int, float]:
     """Return (completed enrollments, step runs, seconds from the first step to the last) of a workflow.
 
     Read with plain psycopg: polling through a Django child process per look would itself load the CPU.
     """
     import psycopg
 
-    with psycopg.connect(**pg_params(), dbname=DB_NAME, autocommit=True) as conn:
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
         completed = conn.execute(
             "SELECT count(*) FROM workflows_enrollment WHERE workflow_id = %s AND status = 'completed'",
             [workflow_id]).fetchone()[0]
@@ -343,7 +326,7 @@ def _wait_done(env, workflow_id: str, expected: int, timeout: float) -> tuple[fl
     """Wait until `expected` enrollments completed; return (seconds from first to last step, step runs)."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
-        completed, steps, window = _progress(workflow_id)
+        completed, steps, window = _progress(env, workflow_id)
         if completed >= expected:
             return window, steps
         time.sleep(1)
@@ -366,7 +349,7 @@ def run(*, out: TextIO, quick: bool = False) -> None:
     big_waiting = 100_000 if quick else 1_000_000
     redis_db = int(os.environ.get("BENCH_REDIS_DB", "13"))
     params = pg_params()
-    env = _env(params, redis_db)
+    env = bench_env(params, db_name=DB_NAME, redis_db=redis_db)
 
     def say(name: str, value: Any) -> None:
         out.write(f"{name}  {value}\n")
@@ -427,7 +410,7 @@ def run(*, out: TextIO, quick: bool = False) -> None:
         # Measured over a fixed window (the naive way may not finish a large run in reasonable time).
         window = 20 if quick else 60
         time.sleep(window)
-        steps = _progress(prepared["workflow"])[1]
+        steps = _progress(env, prepared["workflow"])[1]
         naive_rate = steps / (time.monotonic() - began)
         say("steps_per_s_naive", f"{naive_rate:.0f}  ({steps} steps in {window} s; one job per step, forking x2)")
         say("batched_over_naive", f"{rate / naive_rate:.1f}x")

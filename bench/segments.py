@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from bench._support import drop_database, pg_params, recreate_migrated
+from bench._support import bench_env, drop_database, pg_params, recreate_migrated
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "penguinflow_bench_segments"
@@ -35,26 +35,11 @@ RULE = {"and": [
 ]}
 
 
-def _env(params: dict[str, Any]) -> dict[str, str]:
-    auth = params["user"] + (f":{params['password']}" if params["password"] else "")
-    env = dict(os.environ)
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "penguinflow.settings.base",
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
-        "DATABASE_URL": f"postgres://{auth}@{params['host']}:{params['port']}/{DB_NAME}",
-        "REDIS_URL": f"redis://127.0.0.1:6379/{os.environ.get('BENCH_REDIS_DB', '13')}",  # required; not used
-        "ALLOWED_HOSTS": "testserver,127.0.0.1",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-    })
-    return env
-
-
 def run(*, out: TextIO, quick: bool = False) -> None:
     count = 50_000 if quick else 1_000_000
     params = pg_params()
-    env = _env(params)
+    # Redis is required by the settings but unused here.
+    env = bench_env(params, db_name=DB_NAME, redis_db=os.environ.get("BENCH_REDIS_DB", "13"))
     try:
         recreate_migrated(params, DB_NAME, env)
         result = subprocess.run([sys.executable, "-m", "bench.segments", str(count)], env=env, cwd=ROOT,

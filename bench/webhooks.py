@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bench import runtime as runtime_bench
-from bench._support import drop_database, pg_params, recreate_migrated
+from bench._support import bench_env, drop_database, pg_params, recreate_migrated
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "penguinflow_bench_webhooks"
@@ -142,8 +142,7 @@ def run(*, out: TextIO, quick: bool = False) -> None:
     enrollments = 1_000 if quick else 10_000
     redis_db = int(os.environ.get("BENCH_REDIS_DB", "13"))
     params = pg_params()
-    runtime_bench.DB_NAME = DB_NAME  # its helpers (environment, progress) point at this bench's database
-    env = runtime_bench._env(params, redis_db)
+    env = bench_env(params, db_name=DB_NAME, redis_db=redis_db)
     env["OUTBOUND_ALLOWED_NETWORKS"] = "127.0.0.1/32"
 
     def say(name: str, value: Any) -> None:
