@@ -107,3 +107,14 @@ def test_start_up_stops_on_a_misspelt_debug():
     result = _check_with({"DEBUG": "flase"})
     assert result.returncode != 0
     assert "DEBUG='flase' is not a yes/no value" in result.stderr
+
+
+def test_the_image_builds_the_visual_builder_from_the_lock_file():
+    # Without a Node stage the image answered 503 at /builder/ (the build is never committed).
+    stages = (ROOT / "Dockerfile").read_text().split("\nFROM ")
+    node = next(stage for stage in stages if stage.startswith("node:20"))
+    assert "npm ci" in node and "npm run build" in node and "api-types" in node
+    final = stages[-1]
+    assert "COPY --from=builder /app/static/builder ./static/builder" in final
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {"frontend/node_modules", "static/builder", ".venv"} <= set(ignored)
