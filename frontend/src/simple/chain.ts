@@ -77,6 +77,9 @@ function startOf(nodes: FlowNode[], edges: FlowEdge[], trigger: FlowNode | undef
 }
 
 function walk(start: FlowNode, byId: Map<string, FlowNode>, edges: FlowEdge[], types: ChainTypes): ChainResult {
+  // Edges by end, once: a long list is read on every change of the graph (a drag included), so no quadratic walk.
+  const incoming = groupedBy(edges, (edge) => edge.target);
+  const outgoing = groupedBy(edges, (edge) => edge.source);
   const steps: string[] = [];
   const seen = new Set<string>();
   let current: FlowNode | undefined = start;
@@ -84,15 +87,14 @@ function walk(start: FlowNode, byId: Map<string, FlowNode>, edges: FlowEdge[], t
     if (seen.has(current.id)) return { ok: false, reason: `The steps loop back to ${named(current)}.` };
     seen.add(current.id);
     steps.push(current.id);
-    const id: string = current.id;
-    const incoming = edges.filter((edge) => edge.target === id);
-    if (incoming.length > 1) return { ok: false, reason: `${named(current)} is reached from ${incoming.length} steps.` };
-    const outgoing = edges.filter((edge) => edge.source === id);
-    if (outgoing.length > 1) return { ok: false, reason: `${named(current)} leads to ${outgoing.length} steps.` };
-    if (outgoing.length === 1 && types.shapeOf(current.type ?? "") === "terminal") {
+    const entries = incoming.get(current.id)?.length ?? 0;
+    if (entries > 1) return { ok: false, reason: `${named(current)} is reached from ${entries} steps.` };
+    const exits: FlowEdge[] = outgoing.get(current.id) ?? [];
+    if (exits.length > 1) return { ok: false, reason: `${named(current)} leads to ${exits.length} steps.` };
+    if (exits.length === 1 && types.shapeOf(current.type ?? "") === "terminal") {
       return { ok: false, reason: `${named(current)} ends the workflow, yet a step follows it.` };
     }
-    current = outgoing[0] ? byId.get(outgoing[0].target) : undefined;
+    current = exits[0] ? byId.get(exits[0].target) : undefined;
   }
   const left = byId.size - steps.length;
   if (left > 0) {
@@ -105,6 +107,17 @@ function walk(start: FlowNode, byId: Map<string, FlowNode>, edges: FlowEdge[], t
     };
   }
   return { ok: true, steps };
+}
+
+function groupedBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
 }
 
 /** Connect the steps in this order by their `default` exits, keeping the ids of connections that stay. */
