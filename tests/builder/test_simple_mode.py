@@ -67,7 +67,15 @@ def test_a_new_workflow_is_built_as_a_list_and_a_branch_opens_the_graph(logged_i
     add_step(page, "Add a trigger", "Event")
     # The new step is selected: its settings open in the canvas's own panel.
     page.locator("#root_event").fill("contact.created")
-    add_step(page, "Add a step at the end", "Send email")
+    # The picker offers what fits here: steps after a trigger, not a second trigger.
+    page.get_by_role("button", name="Add a step at the end", exact=True).click()
+    picker = page.get_by_role("dialog", name="Add a step")
+    expect(picker.get_by_role("region", name="Actions")).to_be_visible()
+    expect(picker.get_by_role("region", name="Triggers")).to_have_count(0)
+    screenshot("simple-step-picker")
+    assert_accessible(page)
+    picker.get_by_role("button", name="Send email", exact=True).click()
+    expect(picker).to_be_hidden()
     add_step(page, "Add a step at the end", "Delay")
     expect(step_labels(page)).to_have_text(["Event", "Send email", "Delay"])
     expect(card(page, "Event").locator(".step-summary")).to_contain_text("contact.created")
@@ -81,6 +89,10 @@ def test_a_new_workflow_is_built_as_a_list_and_a_branch_opens_the_graph(logged_i
     page.keyboard.press("Alt+ArrowDown")
     expect(step_labels(page)).to_have_text(["Event", "Send email", "Delay"])
     expect(card(page, "Delay").locator(".step-open")).to_be_focused()
+    card(page, "Delay").drag_to(card(page, "Send email"))
+    expect(step_labels(page)).to_have_text(["Event", "Delay", "Send email"])
+    card(page, "Delay").drag_to(card(page, "Send email"))
+    expect(step_labels(page)).to_have_text(["Event", "Send email", "Delay"])
 
     # The email's settings, in the panel; its card sums them up.
     card(page, "Send email").locator(".step-open").click()

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useRef, useState, type DragEvent } from "react";
 import type { NodeTypeInfo, Preset } from "../api/types";
 import { useCanvas, useGraph } from "../canvas/CanvasContext";
 import { branchesOf, DEFAULT_BRANCH } from "../canvas/graph";
@@ -48,11 +48,38 @@ export function SimpleList({ steps, types, nodeTypes, presets }: SimpleListProps
     store.getState().onNodesChange(
       store.getState().nodes.map((node) => ({ type: "select" as const, id: node.id, selected: node.id === id })),
     );
-  const move = (index: number, by: -1 | 1, control: string) => {
-    if (!canMove(nodes, steps, index, index + by, types)) return;
+  const move = (index: number, to: number, control: string) => {
+    if (!canMove(nodes, steps, index, to, types)) return;
     focusAfter.current = { id: steps[index]!, control };
-    store.getState().applyGraph(moveStep(graph(), steps, index, index + by));
+    store.getState().applyGraph(moveStep(graph(), steps, index, to));
   };
+  // Dragging a card onto another puts it in that card's place (the buttons and Alt+arrows do the same).
+  const dragging = useRef<number | null>(null);
+  const [dropAt, setDropAt] = useState<number | null>(null);
+  const dragProps = (index: number) => ({
+    draggable: true,
+    onDragStart: (event: DragEvent) => {
+      dragging.current = index;
+      event.dataTransfer.effectAllowed = "move";
+      event.dataTransfer.setData("text/plain", nameOf(steps[index]));
+    },
+    onDragOver: (event: DragEvent) => {
+      const from = dragging.current;
+      if (from === null || !canMove(nodes, steps, from, index, types)) return;
+      event.preventDefault();
+      setDropAt(index);
+    },
+    onDragLeave: () => setDropAt((current) => (current === index ? null : current)),
+    onDrop: (event: DragEvent) => {
+      event.preventDefault();
+      const from = dragging.current;
+      if (from !== null) move(from, index, "open");
+    },
+    onDragEnd: () => {
+      dragging.current = null;
+      setDropAt(null);
+    },
+  });
   const remove = (index: number) => {
     // Focus goes to the card that takes its place (or the one before, for the last).
     const neighbour = steps[index + 1] ?? steps[index - 1];
@@ -94,19 +121,24 @@ export function SimpleList({ steps, types, nodeTypes, presets }: SimpleListProps
       {steps.length === 0 && (
         <p className="muted">Start with a trigger: what makes a contact enter this workflow. Steps then run one after the other.</p>
       )}
+      {steps.length > 1 && (
+        <p className="muted">Open a step to change its settings. Move it with its arrows, Alt+↑ and Alt+↓, or by dragging it.</p>
+      )}
       {addButton(0)}
       <ol>
         {steps.map((id, index) => (
           <li key={id} data-step-id={id}>
-            <StepCard
-              nodeId={id}
-              number={index + 1}
-              canMoveUp={canMove(nodes, steps, index, index - 1, types)}
-              canMoveDown={canMove(nodes, steps, index, index + 1, types)}
-              onOpen={() => select(id)}
-              onMove={(by, control) => move(index, by, control)}
-              onRemove={() => remove(index)}
-            />
+            <div className={dropAt === index ? "step-drag drop-target" : "step-drag"} {...dragProps(index)}>
+              <StepCard
+                nodeId={id}
+                number={index + 1}
+                canMoveUp={canMove(nodes, steps, index, index - 1, types)}
+                canMoveDown={canMove(nodes, steps, index, index + 1, types)}
+                onOpen={() => select(id)}
+                onMove={(by, control) => move(index, index + by, control)}
+                onRemove={() => remove(index)}
+              />
+            </div>
             {addButton(index + 1)}
           </li>
         ))}
