@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type DragEvent } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { NodeTypeInfo, Preset } from "../api/types";
 import { useCanvas, useGraph } from "../canvas/CanvasContext";
 import { branchesOf, DEFAULT_BRANCH } from "../canvas/graph";
@@ -6,6 +6,7 @@ import type { PaletteItem } from "../palette/paletteLogic";
 import { canMove, insertStep, moveStep, removeStep, slotAccepts, type ChainTypes } from "./chain";
 import { StepCard } from "./StepCard";
 import { StepPicker } from "./StepPicker";
+import { useCardDrag } from "./useCardDrag";
 import "./simple.css";
 
 interface SimpleListProps {
@@ -53,33 +54,10 @@ export function SimpleList({ steps, types, nodeTypes, presets }: SimpleListProps
     focusAfter.current = { id: steps[index]!, control };
     store.getState().applyGraph(moveStep(graph(), steps, index, to));
   };
-  // Dragging a card onto another puts it in that card's place (the buttons and Alt+arrows do the same).
-  const dragging = useRef<number | null>(null);
-  const [dropAt, setDropAt] = useState<number | null>(null);
-  const dragProps = (index: number) => ({
-    draggable: true,
-    onDragStart: (event: DragEvent) => {
-      dragging.current = index;
-      event.dataTransfer.effectAllowed = "move";
-      event.dataTransfer.setData("text/plain", nameOf(steps[index]));
-    },
-    onDragOver: (event: DragEvent) => {
-      const from = dragging.current;
-      if (from === null || !canMove(nodes, steps, from, index, types)) return;
-      event.preventDefault();
-      setDropAt(index);
-    },
-    onDragLeave: () => setDropAt((current) => (current === index ? null : current)),
-    onDrop: (event: DragEvent) => {
-      event.preventDefault();
-      const from = dragging.current;
-      if (from !== null) move(from, index, "open");
-    },
-    onDragEnd: () => {
-      dragging.current = null;
-      setDropAt(null);
-    },
-  });
+  const drag = useCardDrag(
+    (from, to) => canMove(nodes, steps, from, to, types),
+    (from, to) => move(from, to, "open"),
+  );
   const remove = (index: number) => {
     // Focus goes to the card that takes its place (or the one before, for the last).
     const neighbour = steps[index + 1] ?? steps[index - 1];
@@ -128,7 +106,7 @@ export function SimpleList({ steps, types, nodeTypes, presets }: SimpleListProps
       <ol>
         {steps.map((id, index) => (
           <li key={id} data-step-id={id}>
-            <div className={dropAt === index ? "step-drag drop-target" : "step-drag"} {...dragProps(index)}>
+            <div className={drag.dropAt === index ? "step-drag drop-target" : "step-drag"} {...drag.dragProps(index, nameOf(id))}>
               <StepCard
                 nodeId={id}
                 number={index + 1}
