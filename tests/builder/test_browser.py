@@ -15,6 +15,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def open_canvas(page: Page, workflow) -> None:
     """Open a workflow on the canvas and wait until its view is settled (fitted to the draft)."""
     page.goto(f"/builder/workflows/{workflow.id}")
+    show_graph(page)
+
+
+def show_graph(page: Page) -> None:
+    """Choose the graph editor (a branchless workflow opens as a list), remembered for the workflow's reloads."""
+    page.get_by_role("button", name="Graph", exact=True).click()
     expect(page.locator(".canvas-flow[data-view-ready=true]")).to_be_visible()
 
 
@@ -59,7 +65,7 @@ def test_builder_journey_from_login_to_delete(logged_in, screenshot, workspace):
     page.get_by_role("button", name="Create and open").click()
     expect(page.get_by_role("heading", name="Welcome journey")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/builder/workflows/[0-9a-f-]+$"))
-    expect(page.locator(".canvas-flow[data-view-ready=true]")).to_be_visible()
+    show_graph(page)
 
     drop_from_palette(page, "Event", 420, 80)
     drop_from_palette(page, "Send email", 420, 300)

@@ -1,4 +1,4 @@
-import { useCallback, useMemo, useState, type DragEvent } from "react";
+import { useCallback, useEffect, useMemo, useState, type DragEvent } from "react";
 import { Link } from "react-router";
 import {
   Background,
@@ -16,6 +16,9 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { Palette, PALETTE_MIME } from "../palette/Palette";
 import type { PaletteItem } from "../palette/paletteLogic";
 import { NodePanel } from "../panel/NodePanel";
+import { ModeToggle } from "../simple/ModeToggle";
+import { SimpleList } from "../simple/SimpleList";
+import { useEditorMode } from "../simple/useEditorMode";
 import { useCanvas, useGraph } from "./CanvasContext";
 import { FlowNode } from "./FlowNode";
 import { withIssues } from "./graph";
@@ -41,12 +44,17 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
   const validation = useGraph((state) => state.validation);
   const history = useStore(store.temporal, (state) => state);
   const flow = useReactFlow();
-  // Fit the loaded draft in view once; an empty canvas keeps its view, or the first drop would move it. The canvas
-  // says when its view is settled (data-view-ready), for whoever must act on positions: a browser test, a bench.
-  const [fitLoadedDraft] = useState(() => store.getState().nodes.length > 0);
+  // Fit the draft in view when the canvas opens (on load, or on leaving simple mode); an empty canvas keeps its
+  // view, or the first drop would move it. The canvas says when its view is settled (data-view-ready), for whoever
+  // must act on positions: a browser test, a bench.
   const [viewReady, setViewReady] = useState(false);
   const autosave = useDraftAutosave(store, workflow);
   const [notice, setNotice] = useState<string | null>(null);
+  const editorMode = useEditorMode(workflow.id, setNotice);
+  // The canvas is mounted anew on leaving simple mode: its view is settled again only once fitted.
+  useEffect(() => {
+    if (editorMode.mode === "simple") setViewReady(false);
+  }, [editorMode.mode]);
   const [showIssues, setShowIssues] = useState(false);
   const [showShortcuts, setShowShortcuts] = useState(false);
   const publish = usePublish(workflow, autosave.saveNow, (errors) => {
@@ -96,6 +104,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
       <header className="canvas-header">
         <Link to="/">← Workflows</Link>
         <h1>{workflow.name}</h1>
+        <ModeToggle mode={editorMode.mode} notAList={editorMode.notAList} choose={editorMode.choose} />
         <SaveStatusText status={autosave.status} />
         <button type="button" onClick={() => history.undo()} disabled={history.pastStates.length === 0}>
           Undo
@@ -154,34 +163,40 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
       {showIssues && <IssueList errors={errors} warnings={warnings} onFocusNode={(id) => focusNode(flow, id)} />}
       <ShortcutsDialog open={showShortcuts} onClose={() => setShowShortcuts(false)} />
       <div className="canvas-body">
-        <Palette nodeTypes={nodeTypes} presets={presets} onAdd={(item) => addItem(item, viewCenter(flow))} />
-        <div
-          className="canvas-flow"
-          data-view-ready={viewReady}
-          onDrop={onDrop}
-          onDragOver={(event) => event.preventDefault()}
-        >
-          <ReactFlow
-            nodes={nodes}
-            edges={shownEdges}
-            nodeTypes={flowNodeTypes}
-            onNodesChange={store.getState().onNodesChange}
-            onEdgesChange={store.getState().onEdgesChange}
-            onConnect={onConnect}
-            onNodeDragStart={store.getState().beginGesture}
-            onNodeDragStop={store.getState().endGesture}
-            onlyRenderVisibleElements
-            onInit={(instance) => {
-              if (!fitLoadedDraft) setViewReady(true);
-              else void instance.fitView({ maxZoom: 1 }).then(() => setViewReady(true));
-            }}
-            deleteKeyCode={["Backspace", "Delete"]}
+        {editorMode.mode === "graph" && (
+          <Palette nodeTypes={nodeTypes} presets={presets} onAdd={(item) => addItem(item, viewCenter(flow))} />
+        )}
+        {editorMode.mode === "simple" && editorMode.steps ? (
+          <SimpleList steps={editorMode.steps} types={editorMode.types} nodeTypes={nodeTypes} presets={presets} />
+        ) : (
+          <div
+            className="canvas-flow"
+            data-view-ready={viewReady}
+            onDrop={onDrop}
+            onDragOver={(event) => event.preventDefault()}
           >
-            <Background />
-            <MiniMap pannable zoomable ariaLabel="Overview of the workflow" />
-            <Controls />
-          </ReactFlow>
-        </div>
+            <ReactFlow
+              nodes={nodes}
+              edges={shownEdges}
+              nodeTypes={flowNodeTypes}
+              onNodesChange={store.getState().onNodesChange}
+              onEdgesChange={store.getState().onEdgesChange}
+              onConnect={onConnect}
+              onNodeDragStart={store.getState().beginGesture}
+              onNodeDragStop={store.getState().endGesture}
+              onlyRenderVisibleElements
+              onInit={(instance) => {
+                if (store.getState().nodes.length === 0) setViewReady(true);
+                else void instance.fitView({ maxZoom: 1 }).then(() => setViewReady(true));
+              }}
+              deleteKeyCode={["Backspace", "Delete"]}
+            >
+              <Background />
+              <MiniMap pannable zoomable ariaLabel="Overview of the workflow" />
+              <Controls />
+            </ReactFlow>
+          </div>
+        )}
         {selected.length === 1 && selected[0] && (
           <NodePanel
             nodeId={selected[0].id}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { copySelection, readCopied, storeCopied } from "./graph";
-import { createGraphStore, TYPING_MERGE_MS } from "./graphStore";
+import { createGraphStore, tracked, TYPING_MERGE_MS } from "./graphStore";
 
 function storeWithTwoNodes() {
   const store = createGraphStore();
@@ -153,5 +153,34 @@ describe("graph store moves", () => {
     expect(store.temporal.getState().pastStates).toHaveLength(steps + 1);
     store.temporal.getState().undo();
     expect(store.getState().nodes.map((node) => node.position)).toEqual([{ x: 0, y: 0 }, { x: 0, y: 200 }]);
+  });
+});
+
+describe("graph store batches", () => {
+  it("applies an added node, rewired edges and moved steps as one step of history", () => {
+    const { store, a, b } = storeWithTwoNodes();
+    store.getState().connect({ source: a, sourceHandle: "default", target: b, targetHandle: null });
+    const before = tracked(store.getState());
+    const steps = store.temporal.getState().pastStates.length;
+    const middle = { id: "m", type: "delay", position: { x: 0, y: 100 }, data: { label: "Wait", config: {} } };
+    store.getState().applyGraph({
+      nodes: [...store.getState().nodes.map((node) => (node.id === b ? { ...node, position: { x: 0, y: 300 } } : node)), middle],
+      edges: [
+        { id: "e1", source: a, target: "m", sourceHandle: "default" },
+        { id: "e2", source: "m", target: b, sourceHandle: "default" },
+      ],
+    });
+    expect(store.temporal.getState().pastStates).toHaveLength(steps + 1);
+    store.temporal.getState().undo();
+    expect(tracked(store.getState())).toEqual(before);
+  });
+
+  it("ends a run of typing: the next keystroke after a batch is a step of its own", () => {
+    const { store, b } = storeWithTwoNodes();
+    store.getState().updateConfig(b, { template_id: "t" }, 1_000);
+    store.getState().applyGraph({ nodes: store.getState().nodes, edges: [] });
+    const steps = store.temporal.getState().pastStates.length;
+    store.getState().updateConfig(b, { template_id: "te" }, 1_100);
+    expect(store.temporal.getState().pastStates).toHaveLength(steps + 1);
   });
 });

@@ -19,6 +19,8 @@ export interface GraphState {
   paste: (copied: CopiedSteps, offset: { x: number; y: number }) => void;
   /** Move the steps to these positions as one step of history; steps added since it was computed stay put. */
   moveTo: (positions: Record<string, { x: number; y: number }>) => void;
+  /** Replace the nodes and edges with an edited copy as one step of history (a list edit: add and rewire). */
+  applyGraph: (graph: { nodes: FlowNode[]; edges: FlowEdge[] }) => void;
   updateConfig: (nodeId: string, config: Record<string, unknown>, now?: number) => void;
   updateLabel: (nodeId: string, label: string, now?: number) => void;
   beginGesture: () => void;
@@ -109,6 +111,10 @@ export function createGraphStore(initial: { nodes: FlowNode[]; edges: FlowEdge[]
                 return position ? { ...node, position } : node;
               }),
             });
+          },
+          applyGraph: ({ nodes, edges }) => {
+            lastEdit = null;
+            set({ nodes, edges });
           },
           updateConfig: (nodeId, config, now = Date.now()) =>
             edit(`config:${nodeId}`, now, (state) => ({

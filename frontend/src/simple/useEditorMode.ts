@@ -1,0 +1,43 @@
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCanvas, useGraph } from "../canvas/CanvasContext";
+import { chainOf, chainTypes } from "./chain";
+import { initialMode, readModeChoice, storeModeChoice, type EditorMode } from "./modePreference";
+
+/**
+ * Which editor shows the draft: the list while the graph is a chain (unless the user chose the graph for this
+ * workflow), else the graph. When an edit makes the graph something a list cannot show (a branching step added,
+ * an undo back to a branch, steps pasted beside the list), the graph takes over and `onSwitched` says why.
+ */
+export function useEditorMode(workflowId: string, onSwitched: (notice: string) => void) {
+  const { nodeTypes } = useCanvas();
+  const nodes = useGraph((state) => state.nodes);
+  const edges = useGraph((state) => state.edges);
+  const types = useMemo(() => chainTypes(nodeTypes), [nodeTypes]);
+  const chain = useMemo(() => chainOf({ nodes, edges }, types), [nodes, edges, types]);
+  const [mode, setMode] = useState<EditorMode>(() => initialMode(readModeChoice(workflowId), chain.ok));
+
+  useEffect(() => {
+    if (mode === "simple" && !chain.ok) {
+      setMode("graph");
+      onSwitched(`Switched to the graph editor: ${chain.reason}`);
+    }
+  }, [mode, chain, onSwitched]);
+
+  const choose = useCallback(
+    (next: EditorMode) => {
+      if (next === "simple" && !chain.ok) return;
+      storeModeChoice(workflowId, next);
+      setMode(next);
+    },
+    [workflowId, chain.ok],
+  );
+
+  return {
+    mode: mode === "simple" && chain.ok ? ("simple" as const) : ("graph" as const),
+    steps: chain.ok ? chain.steps : null,
+    /** Why the list cannot show this graph, or null when it can. */
+    notAList: chain.ok ? null : chain.reason,
+    types,
+    choose,
+  };
+}
