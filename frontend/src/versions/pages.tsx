@@ -119,7 +119,7 @@ function VersionTable({ workflowId, versions }: { workflowId: string; versions: 
               </Link>
               <Link
                 to={`/workflows/${workflowId}/compare?from=${version.number}&to=draft`}
-                aria-label={`Compare version ${version.number} with the draft`}
+                aria-label={`Compare with the draft, version ${version.number}`}
               >
                 Compare with the draft
               </Link>
