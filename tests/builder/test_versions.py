@@ -118,6 +118,7 @@ def test_history_read_only_version_diff_publish_summary_and_pause(logged_in, scr
     version_canvas = page.get_by_role("region", name="Version 1, read-only")
     email = version_canvas.locator(".react-flow__node", has_text="Welcome")
     expect(email).to_be_visible()
+    screenshot("version-read-only")
     # Nothing is editable: no step can be dragged, selected, connected or opened in the settings panel.
     expect(version_canvas.locator(".react-flow__node.draggable, .react-flow__node.selectable")).to_have_count(0)
     trigger = version_canvas.locator(".react-flow__node", has_text="Manual entry")
@@ -132,7 +133,6 @@ def test_history_read_only_version_diff_publish_summary_and_pause(logged_in, scr
     page.mouse.click(*center(email))
     expect(page.locator("#root_template_id")).to_have_count(0)
     expect(page.get_by_role("button", name="Undo")).to_have_count(0)
-    screenshot("version-read-only")
     assert_accessible(page)
 
     page.get_by_role("link", name="Compare with the draft").click()
@@ -179,6 +179,8 @@ def test_history_read_only_version_diff_publish_summary_and_pause(logged_in, scr
     services.workflow_pause(workflow=Workflow.objects.get(pk=workflow.pk))
     page.get_by_role("button", name="Pause").click()
     expect(page.get_by_role("alert")).to_contain_text("Only an active workflow can be paused; this one is paused.")
+    expect(page.get_by_role("status", name="Status: Paused")).to_be_visible()
+    expect(page.get_by_role("button", name="Resume")).to_be_visible()
     screenshot("pause-refused")
 
 

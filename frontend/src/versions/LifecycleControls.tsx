@@ -6,6 +6,7 @@ import type { Workflow, WorkflowStatus } from "../api/types";
 import { Dialog } from "../components/Dialog";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { useWorkflowStatus, versionKeys } from "./versionQueries";
+import "./versions.css";
 
 type Action = "pause" | "resume" | "archive";
 
@@ -42,6 +43,8 @@ export function LifecycleControls({ workflow }: { workflow: Workflow }) {
       client.setQueryData(versionKeys.status(workflow.id), updated.status);
       void client.invalidateQueries({ queryKey: queryKeys.workflows, exact: true });
     },
+    // A refusal (409) usually means the status changed elsewhere: show the status as it is now.
+    onError: () => void client.invalidateQueries({ queryKey: versionKeys.status(workflow.id) }),
   });
   const current = status.data;
   const run = (action: Action) => (action === "archive" ? setConfirmArchive(true) : change.mutate(action));

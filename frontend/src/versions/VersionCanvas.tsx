@@ -1,10 +1,10 @@
-import { useMemo, useState } from "react";
-import { Background, Controls, MiniMap, ReactFlow, type NodeTypes } from "@xyflow/react";
+import { useEffect, useMemo, useState } from "react";
+import { applyNodeChanges, Background, Controls, MiniMap, ReactFlow, type NodeChange, type NodeTypes } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import type { GraphJson, NodeTypeInfo } from "../api/types";
 import { CanvasContext } from "../canvas/CanvasContext";
 import { FlowNode } from "../canvas/FlowNode";
-import { fromGraphJson } from "../canvas/graph";
+import { fromGraphJson, type FlowNode as FlowNodeModel } from "../canvas/graph";
 import { createGraphStore } from "../canvas/graphStore";
 import type { EdgeStatus, NodeStatus } from "./diffCanvas";
 import { stepName } from "./describeDiff";
@@ -60,12 +60,20 @@ export function VersionCanvas({ graph, nodeTypes, label, nodeStatus, edgeStatus 
       }),
     };
   }, [graph, nodeStatus, edgeStatus, types]);
+  // Only the measured sizes flow back in (the minimap draws steps from them); nothing else can change here.
+  const [shownNodes, setShownNodes] = useState<FlowNodeModel[]>(nodes);
+  useEffect(() => setShownNodes(nodes), [nodes]);
+  const onNodesChange = (changes: NodeChange<FlowNodeModel>[]) => {
+    const sizes = changes.filter((change) => change.type === "dimensions");
+    if (sizes.length > 0) setShownNodes((current) => applyNodeChanges(sizes, current));
+  };
   return (
     <CanvasContext.Provider value={context}>
       <div className="version-canvas" role="region" aria-label={label} data-read-only="true">
         <ReactFlow
-          nodes={nodes}
+          nodes={shownNodes}
           edges={edges}
+          onNodesChange={onNodesChange}
           nodeTypes={flowNodeTypes}
           nodesDraggable={false}
           nodesConnectable={false}
