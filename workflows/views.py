@@ -216,9 +216,9 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
             from django.http import Http404
 
             raise Http404
-        live = versions_in_flight(workflow=workflow)
-        return Response({**_version_summary(version, in_flight=live.get(version.number, 0)), "graph": version_graphs.graph_of(version).to_builder(),
-                         "settings": version.settings})
+        in_flight = versions_in_flight(workflow=workflow).get(version.number, 0)
+        return Response({**_version_summary(version, in_flight=in_flight),
+                         "graph": version_graphs.graph_of(version).to_builder(), "settings": version.settings})
 
 
 def _version_summary(version: WorkflowVersion, *, in_flight: int) -> dict:

@@ -113,7 +113,7 @@ def test_history_read_only_version_diff_publish_summary_and_pause(logged_in, scr
     assert_accessible(page)
 
     row.get_by_role("link", name="Open version 1, read-only").click()
-    expect(page).to_have_url(re.compile(rf"/versions/1$"))
+    expect(page).to_have_url(re.compile(r"/versions/1$"))
     expect(page.get_by_text("Version 1, read-only", exact=True)).to_be_visible()
     version_canvas = page.get_by_role("region", name="Version 1, read-only")
     email = version_canvas.locator(".react-flow__node", has_text="Welcome")
