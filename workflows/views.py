@@ -147,7 +147,7 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
     })
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
-        version = services.workflow_publish(workflow=self.get_object())
+        version = services.workflow_publish(workflow=self.get_object(), published_by=_actor_name(request))
         return Response({"version": version.number})
 
     @extend_schema(request={"application/json": ref("EnrollRequest")}, responses={
@@ -223,4 +223,12 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
 
 def _version_summary(version: WorkflowVersion, *, in_flight: int) -> dict:
     return {"number": version.number, "published_at": version.published_at, "revision": version.revision,
-            "in_flight": in_flight}
+            "published_by": version.published_by, "in_flight": in_flight}
+
+
+def _actor_name(request) -> str:
+    """Name who makes this request, as the version history shows it: a user's name, or "API key"."""
+    user = request.user
+    if getattr(user, "is_authenticated", False) and hasattr(user, "get_username"):
+        return user.get_full_name() or user.get_username()
+    return "API key"

@@ -36,7 +36,7 @@ def test_versions_say_how_many_enrollments_are_still_live_on_each(api, workspace
     assert api.post(f"/api/v1/workflows/{workflow_id}/publish").status_code == 200
 
     listed = api.get(f"/api/v1/workflows/{workflow_id}/versions").json()
-    assert [(v["number"], v["in_flight"]) for v in listed] == [(2, 0), (1, 2)]
+    assert [(v["number"], v["in_flight"], v["published_by"]) for v in listed] == [(2, 0, "API key"), (1, 2, "API key")]
     detail = api.get(f"/api/v1/workflows/{workflow_id}/versions/1").json()
     assert detail["in_flight"] == 2
     assert [n["id"] for n in detail["graph"]["nodes"]] == ["t", "d", "tag"]
@@ -166,6 +166,12 @@ def test_history_read_only_version_diff_publish_summary_and_pause(logged_in, scr
     expect(publish).to_be_disabled()
     expect(page.get_by_text("Version 2 is live")).to_be_visible()
     assert workflow.versions.filter(number=2).exists()
+
+    # The history names who published version 2; version 1 was published by nobody known (a service call).
+    page.get_by_role("button", name="History").click()
+    expect(page.get_by_role("row", name=re.compile("Version 2"))).to_contain_text("marketer")
+    expect(page.get_by_role("row", name=re.compile("Version 1"))).to_contain_text("not known")
+    page.get_by_role("link", name="← Back to the draft").click()
 
     page.get_by_role("button", name="Pause").click()
     expect(page.get_by_role("status", name="Status: Paused")).to_be_visible()

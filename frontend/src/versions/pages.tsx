@@ -98,6 +98,7 @@ function VersionTable({ workflowId, versions }: { workflowId: string; versions: 
         <tr>
           <th scope="col">Version</th>
           <th scope="col">Published</th>
+          <th scope="col">By</th>
           <th scope="col">Contacts still on it</th>
           <th scope="col">
             <span className="visually-hidden">Actions</span>
@@ -112,6 +113,7 @@ function VersionTable({ workflowId, versions }: { workflowId: string; versions: 
               {index === 0 && <span className="status status-active">Latest</span>}
             </th>
             <td>{formatDate(version.published_at)}</td>
+            <td>{version.published_by || <span className="muted">not known</span>}</td>
             <td>{version.in_flight}</td>
             <td className="row-actions">
               <Link to={`/workflows/${workflowId}/versions/${version.number}`} aria-label={`Open version ${version.number}, read-only`}>
