@@ -189,6 +189,18 @@ def test_history_read_only_version_diff_publish_summary_and_pause(logged_in, scr
     expect(page.get_by_role("button", name="Resume")).to_be_visible()
     screenshot("pause-refused")
 
+    # Archive asks first; once archived, nothing can be published, paused or resumed from here.
+    page.get_by_role("button", name="Archive").click()
+    confirm = page.get_by_role("dialog", name="Archive this workflow?")
+    expect(confirm).to_contain_text("contacts already inside run to their end")
+    confirm.get_by_role("button", name="Archive").click()
+    expect(page.get_by_role("status", name="Status: Archived")).to_be_visible()
+    assert Workflow.objects.get(pk=workflow.pk).status == "archived"
+    expect(page.get_by_role("button", name="Resume")).to_have_count(0)
+    expect(publish).to_be_disabled()
+    expect(publish).to_have_attribute("title", re.compile("archived workflow cannot be published"))
+    screenshot("archived")
+
 
 @pytest.mark.django_db(transaction=True)
 def test_after_a_conflict_their_draft_is_shown_against_mine_and_nothing_typed_is_lost(logged_in, screenshot,

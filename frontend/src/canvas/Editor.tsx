@@ -135,7 +135,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
           ?
         </button>
         {/* Saved first, so the history and its comparisons show the draft as it is on the canvas. */}
-        <button type="button" onClick={() => void autosave.saveNow().then(() => navigate("versions"))}>
+        <button type="button" onClick={() => void autosave.saveNow().then((saved) => saved && navigate("versions"))}>
           History
         </button>
         <PublishButton

@@ -1,7 +1,8 @@
-import { useState } from "react";
+import { useDeferredValue, useState } from "react";
 import type { GraphJson, NodeTypeInfo, Workflow } from "../api/types";
 import { PublishDialog } from "./PublishDialog";
 import { usePublishReadiness } from "./publishReadiness";
+import { useWorkflowStatus } from "./versionQueries";
 
 interface PublishButtonProps {
   workflow: Workflow;
@@ -19,20 +20,29 @@ interface PublishButtonProps {
  */
 export function PublishButton({ workflow, canvas, nodeTypes, blockedBecause, isPending, publish }: PublishButtonProps) {
   const [open, setOpen] = useState(false);
-  const readiness = usePublishReadiness(workflow.id, canvas, workflow.draft?.settings ?? {});
+  // Compared at low priority: dragging a step changes the canvas on every frame, and the answer can wait.
+  const deferredCanvas = useDeferredValue(canvas);
+  const readiness = usePublishReadiness(workflow.id, deferredCanvas, workflow.draft?.settings ?? {});
+  const status = useWorkflowStatus(workflow).data;
   const unchangedReason = readiness.unchanged && readiness.latest
     ? `Nothing to publish: the draft is the same as version ${readiness.latest.number}.`
     : null;
-  const reason = blockedBecause ?? unchangedReason;
+  const archivedReason =
+    status === "archived" ? "An archived workflow cannot be published: duplicate it from the list instead." : null;
+  const reason = blockedBecause ?? archivedReason ?? unchangedReason;
   return (
     <>
-      {unchangedReason && !blockedBecause && <span className="save-status">Version {readiness.latest?.number} is live</span>}
+      {unchangedReason && !blockedBecause && !archivedReason && <span className="save-status">Version {readiness.latest?.number} is live</span>}
       <button
         type="button"
         className="primary"
         disabled={reason !== null || isPending}
         title={reason ?? undefined}
-        onClick={() => setOpen(true)}
+        onClick={() => {
+          // The counts of contacts inside move all the time: read them again for the summary.
+          void readiness.refresh();
+          setOpen(true);
+        }}
       >
         {isPending ? "Publishing…" : "Publish"}
       </button>

@@ -20,6 +20,7 @@ export function usePublishReadiness(workflowId: string, canvas: GraphJson, setti
     isLoading,
     error,
     unchanged: diff !== null && !hasAnyDifference(diff),
+    refresh: () => versions.refetch(),
   };
 }
 
