@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GraphEdgeJson, GraphNodeJson, NodeTypeInfo } from "../api/types";
-import { headline, summaryLines } from "./describeDiff";
+import { fieldName, formatValue, headline, summaryLines } from "./describeDiff";
 import { diffGraphs, fieldChanges, hasAnyDifference, hasChanges, type Snapshot } from "./graphDiff";
 import { diffCanvas } from "./diffCanvas";
 
@@ -209,5 +209,17 @@ describe("diffCanvas", () => {
       "m-tag": "added",
       "c-d": "removed",
     });
+  });
+});
+
+describe("the words of a diff", () => {
+  it("names fields by their schema title, else their path in words, and says an unset value", () => {
+    expect(fieldName("config.template_id", "send_email", TYPES)).toBe("template");
+    expect(fieldName("config.window.days", "send_email", TYPES)).toBe("window days");
+    expect(fieldName("config.cases.0.rule", "switch", TYPES)).toBe("cases #1 rule");
+    expect(fieldName("label", "send_email", TYPES)).toBe("name");
+    expect(formatValue(undefined)).toBe("(not set)");
+    expect(formatValue("P1D")).toBe("“P1D”");
+    expect(formatValue({ "==": [1, 2] })).toBe('{"==":[1,2]}');
   });
 });
