@@ -51,6 +51,8 @@ class WorkflowVersion(models.Model):
     revision = models.PositiveIntegerField(default=1, help_text="Bumped by every draft save (optimistic locking).")
     settings = models.JSONField(default=dict, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # Who published it, as they were named then (a user, or an API key): the history outlives accounts and keys.
+    published_by = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -38,5 +38,18 @@ def workflow_analytics(*, workflow: Workflow, version_number: int | None = None)
     }
 
 
+def versions_in_flight(*, workflow: Workflow) -> dict[int, int]:
+    """Return, per published version number, how many enrollments are still live on it (active or waiting).
+
+    Read from the same counters as analytics, in one query: a publish summary shows it for every version.
+    """
+    keys = [f"enrollments.{EnrollmentStatus.ACTIVE}", f"enrollments.{EnrollmentStatus.WAITING}"]
+    rows = WorkflowCounter.objects.filter(version__workflow=workflow, version__number__isnull=False, key__in=keys)
+    live: dict[int, int] = {}
+    for number, value in rows.values_list("version__number", "value"):
+        live[number] = live.get(number, 0) + max(0, value)
+    return live
+
+
 def execution_steps(*, enrollment: Enrollment) -> list[StepRun]:
     return list(StepRun.objects.filter(enrollment=enrollment).order_by("sequence"))

@@ -253,6 +253,10 @@ class VersionSummarySerializer(serializers.Serializer):
     number = serializers.IntegerField()
     published_at = serializers.DateTimeField()
     revision = serializers.IntegerField(help_text="The draft revision it was published from.")
+    published_by = serializers.CharField(help_text="Who published it: a user's name, \"API key\", or empty "
+                                                   "when not known (versions published before this was kept).")
+    in_flight = serializers.IntegerField(help_text="Enrollments still live on this version (active or waiting): "
+                                                   "they stay on it when a newer version is published.")
 
 
 class VersionSerializer(VersionSummarySerializer):

@@ -308,10 +308,11 @@ def _after_lifecycle_change() -> None:
 
 
 @transaction.atomic
-def workflow_publish(*, workflow: Workflow) -> WorkflowVersion:
+def workflow_publish(*, workflow: Workflow, published_by: str = "") -> WorkflowVersion:
     """Turn the draft into the next immutable version and make the workflow active; 422 when it is invalid.
 
-    Running enrollments stay on the version they entered with; new ones enter this version.
+    Running enrollments stay on the version they entered with; new ones enter this version. `published_by` names
+    who published it, for the version history ("" when nobody is known: a command, a test).
     """
 
     workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
@@ -332,7 +333,7 @@ def workflow_publish(*, workflow: Workflow) -> WorkflowVersion:
     number = (last.number if last else 0) + 1
     version = WorkflowVersion.objects.create(
         workflow=workflow, number=number, revision=draft.revision, settings=draft.settings,
-        published_at=timezone.now(),
+        published_at=timezone.now(), published_by=published_by[:200],
     )
     _write_rows(version, graph)
     Workflow.objects.filter(pk=workflow.pk).update(

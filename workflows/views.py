@@ -13,7 +13,7 @@ from penguinflow.common.schema import error_responses
 from workflows import services, version_graphs
 from workflows.models import Workflow, WorkflowVersion
 from workflows.openapi import COMPONENTS, ref
-from workflows.selectors import workflow_analytics
+from workflows.selectors import versions_in_flight, workflow_analytics
 from workflows.serializers import (
     AnalyticsSerializer,
     DraftSavedSerializer,
@@ -147,7 +147,7 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
     })
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
-        version = services.workflow_publish(workflow=self.get_object())
+        version = services.workflow_publish(workflow=self.get_object(), published_by=_actor_name(request))
         return Response({"version": version.number})
 
     @extend_schema(request={"application/json": ref("EnrollRequest")}, responses={
@@ -202,7 +202,8 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
     def versions(self, request, pk=None):
         workflow = self.get_object()
         rows = WorkflowVersion.objects.filter(workflow=workflow, number__isnull=False).order_by("-number")
-        return Response([_version_summary(v) for v in rows])
+        live = versions_in_flight(workflow=workflow)
+        return Response([_version_summary(v, in_flight=live.get(v.number, 0)) for v in rows])
 
     @extend_schema(operation_id="v1_workflows_version_detail", responses=VersionSerializer)
     @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>[0-9]+)")
@@ -215,9 +216,19 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
             from django.http import Http404
 
             raise Http404
-        return Response({**_version_summary(version), "graph": version_graphs.graph_of(version).to_builder(),
-                         "settings": version.settings})
+        in_flight = versions_in_flight(workflow=workflow).get(version.number, 0)
+        return Response({**_version_summary(version, in_flight=in_flight),
+                         "graph": version_graphs.graph_of(version).to_builder(), "settings": version.settings})
 
 
-def _version_summary(version: WorkflowVersion) -> dict:
-    return {"number": version.number, "published_at": version.published_at, "revision": version.revision}
+def _version_summary(version: WorkflowVersion, *, in_flight: int) -> dict:
+    return {"number": version.number, "published_at": version.published_at, "revision": version.revision,
+            "published_by": version.published_by, "in_flight": in_flight}
+
+
+def _actor_name(request) -> str:
+    """Name who makes this request, as the version history shows it: a user's name, or "API key"."""
+    user = request.user
+    if getattr(user, "is_authenticated", False) and hasattr(user, "get_username"):
+        return user.get_full_name() or user.get_username()
+    return "API key"

@@ -8,6 +8,10 @@ import "./styles.css";
 
 // The canvas (React Flow, the store, the forms) is a chunk of its own: the list page loads without it.
 const CanvasPage = lazy(() => import("./canvas/CanvasPage"));
+// The versions screens (history, one version read-only, a comparison): one chunk, loaded on first visit.
+const HistoryPage = lazy(() => import("./versions/pages").then((pages) => ({ default: pages.HistoryPage })));
+const VersionPage = lazy(() => import("./versions/pages").then((pages) => ({ default: pages.VersionPage })));
+const ComparePage = lazy(() => import("./versions/pages").then((pages) => ({ default: pages.ComparePage })));
 
 const queryClient = new QueryClient({
   defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } },
@@ -27,6 +31,18 @@ const router = createBrowserRouter(
             </Suspense>
           ),
         },
+        ...[
+          { path: "workflows/:workflowId/versions", Page: HistoryPage },
+          { path: "workflows/:workflowId/versions/:number", Page: VersionPage },
+          { path: "workflows/:workflowId/compare", Page: ComparePage },
+        ].map(({ path, Page }) => ({
+          path,
+          element: (
+            <Suspense fallback={<p className="loading">Loading the versions…</p>}>
+              <Page />
+            </Suspense>
+          ),
+        })),
         { path: "*", element: <p className="empty">There is no such page in the builder.</p> },
       ],
     },

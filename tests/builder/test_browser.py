@@ -102,6 +102,8 @@ def test_builder_journey_from_login_to_delete(logged_in, screenshot, workspace):
     assert workflow.status == "draft"
 
     page.get_by_role("button", name="Publish").click()
+    # Publishing asks first, with what goes live and what happens to contacts already inside.
+    page.get_by_role("dialog").get_by_role("button", name="Publish version 1").click()
     expect(page.get_by_text("Published version 1.")).to_be_visible()
     screenshot("published")
     workflow.refresh_from_db()

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useState, type DragEvent } from "react";
-import { Link } from "react-router";
+import { Link, useNavigate } from "react-router";
 import {
   Background,
   Controls,
@@ -21,7 +21,7 @@ import { SimpleList } from "../simple/SimpleList";
 import { useEditorMode } from "../simple/useEditorMode";
 import { useCanvas, useGraph } from "./CanvasContext";
 import { FlowNode } from "./FlowNode";
-import { withIssues } from "./graph";
+import { toGraphJson, withIssues } from "./graph";
 import { IssueList } from "./IssueList";
 import { SaveBanner, SaveStatusText } from "./SaveStatus";
 import { ShortcutsDialog } from "./ShortcutsDialog";
@@ -30,6 +30,9 @@ import { useCanvasShortcuts } from "./useCanvasShortcuts";
 import { useClipboard } from "./useClipboard";
 import { useDraftAutosave } from "./useDraftAutosave";
 import { usePublish } from "./usePublish";
+import { LifecycleControls } from "../versions/LifecycleControls";
+import { PublishButton } from "../versions/PublishButton";
+import { TheirDraftDialog } from "../versions/TheirDraftDialog";
 
 interface EditorProps {
   workflow: Workflow;
@@ -38,7 +41,7 @@ interface EditorProps {
 }
 
 export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
-  const { store } = useCanvas();
+  const { store, nodeTypes: typeMap } = useCanvas();
   const nodes = useGraph((state) => state.nodes);
   const edges = useGraph((state) => state.edges);
   const validation = useGraph((state) => state.validation);
@@ -57,6 +60,9 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
   }, [editorMode.mode]);
   const [showIssues, setShowIssues] = useState(false);
   const [showShortcuts, setShowShortcuts] = useState(false);
+  const [showTheirs, setShowTheirs] = useState(false);
+  const navigate = useNavigate();
+  const canvasGraph = useMemo(() => toGraphJson(nodes, edges), [nodes, edges]);
   const publish = usePublish(workflow, autosave.saveNow, (errors) => {
     store.getState().setValidation({ errors, warnings: validation?.warnings ?? [] });
     setShowIssues(true);
@@ -105,6 +111,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
         <Link to="/">← Workflows</Link>
         <h1>{workflow.name}</h1>
         <ModeToggle mode={editorMode.mode} notAList={editorMode.notAList} choose={editorMode.choose} />
+        <LifecycleControls workflow={workflow} />
         <SaveStatusText status={autosave.status} />
         <button type="button" onClick={() => history.undo()} disabled={history.pastStates.length === 0}>
           Undo
@@ -136,17 +143,35 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
         <button type="button" onClick={() => setShowShortcuts(true)} aria-label="Keyboard shortcuts" title="?">
           ?
         </button>
-        <button
-          type="button"
-          className="primary"
-          disabled={errors.length > 0 || validation === null || publish.isPending || autosave.status.kind === "conflict"}
-          title={errors.length ? "Fix the errors first: the list is one click away, on the left." : undefined}
-          onClick={() => publish.mutate()}
-        >
-          {publish.isPending ? "Publishing…" : "Publish"}
+        {/* Saved first, so the history and its comparisons show the draft as it is on the canvas. */}
+        <button type="button" onClick={() => void autosave.saveNow().then((saved) => saved && navigate("versions"))}>
+          History
         </button>
+        <PublishButton
+          workflow={workflow}
+          canvas={canvasGraph}
+          nodeTypes={typeMap}
+          blockedBecause={
+            errors.length ? "Fix the errors first: the list is one click away, on the left."
+              : validation === null ? "The draft is being checked."
+              : autosave.status.kind === "conflict" ? "Resolve the save conflict first." : null
+          }
+          isPending={publish.isPending}
+          publish={() => publish.mutate()}
+        />
       </header>
-      <SaveBanner status={autosave.status} onKeepMine={autosave.keepMine} onTakeTheirs={autosave.takeTheirs} onRetry={() => void autosave.saveNow()} />
+      <SaveBanner status={autosave.status} onKeepMine={autosave.keepMine} onTakeTheirs={autosave.takeTheirs} onRetry={() => void autosave.saveNow()} onSeeTheirs={() => setShowTheirs(true)} />
+      {showTheirs && autosave.status.kind === "conflict" && (
+        <TheirDraftDialog
+          workflowId={workflow.id}
+          mine={canvasGraph}
+          settings={workflow.draft?.settings ?? {}}
+          nodeTypes={nodeTypes}
+          onClose={() => setShowTheirs(false)}
+          onKeepMine={() => void autosave.keepMine().then(() => setShowTheirs(false))}
+          onTakeTheirs={() => void autosave.takeTheirs().then(() => setShowTheirs(false))}
+        />
+      )}
       {publish.data && (
         <p className="notice notice-ok" role="status">
           Published version {publish.data.version}. New contacts enter it; those already in stay on their version.

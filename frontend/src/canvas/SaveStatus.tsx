@@ -22,9 +22,11 @@ interface BannerProps {
   onKeepMine: () => void;
   onTakeTheirs: () => void;
   onRetry: () => void;
+  /** Show the other draft beside this canvas before choosing. */
+  onSeeTheirs?: () => void;
 }
 
-export function SaveBanner({ status, onKeepMine, onTakeTheirs, onRetry }: BannerProps) {
+export function SaveBanner({ status, onKeepMine, onTakeTheirs, onRetry, onSeeTheirs }: BannerProps) {
   if (status.kind === "error") return <ErrorNotice error={status.error} onRetry={onRetry} />;
   if (status.kind !== "conflict") return null;
   return (
@@ -33,6 +35,11 @@ export function SaveBanner({ status, onKeepMine, onTakeTheirs, onRetry }: Banner
         Someone else saved this draft while you were editing it, so your latest changes were not saved. They are
         still here on the canvas. Keep yours (it replaces theirs), or load theirs (Undo brings yours back).
       </p>
+      {onSeeTheirs && (
+        <button type="button" onClick={onSeeTheirs}>
+          See their version
+        </button>
+      )}
       <button type="button" onClick={onKeepMine}>
         Keep my version
       </button>

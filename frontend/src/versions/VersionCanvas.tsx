@@ -1,0 +1,93 @@
+import { useEffect, useMemo, useState } from "react";
+import { applyNodeChanges, Background, Controls, MiniMap, ReactFlow, type NodeChange, type NodeTypes } from "@xyflow/react";
+import "@xyflow/react/dist/style.css";
+import type { GraphJson, NodeTypeInfo } from "../api/types";
+import { CanvasContext } from "../canvas/CanvasContext";
+import { FlowNode } from "../canvas/FlowNode";
+import { fromGraphJson, type FlowNode as FlowNodeModel } from "../canvas/graph";
+import { createGraphStore } from "../canvas/graphStore";
+import type { EdgeStatus, NodeStatus } from "./diffCanvas";
+import { stepName } from "./describeDiff";
+import "./versions.css";
+
+const STATUS_WORDS: Record<NodeStatus | EdgeStatus, string> = {
+  added: "added",
+  removed: "removed",
+  changed: "changed",
+  moved: "moved",
+  rebranched: "moved to another branch",
+  same: "",
+};
+
+interface VersionCanvasProps {
+  graph: GraphJson;
+  nodeTypes: NodeTypeInfo[];
+  /** Said to screen readers as the canvas's name: "Version 3, read-only". */
+  label: string;
+  nodeStatus?: ReadonlyMap<string, NodeStatus>;
+  edgeStatus?: ReadonlyMap<string, EdgeStatus>;
+}
+
+/**
+ * A graph drawn as the editor draws it (the same node component), with nothing to edit: no dragging, connecting,
+ * selecting or deleting. In a diff, each step and connection is marked with its status (a class and its name).
+ */
+export function VersionCanvas({ graph, nodeTypes, label, nodeStatus, edgeStatus }: VersionCanvasProps) {
+  const types = useMemo(() => new Map(nodeTypes.map((info) => [info.type, info])), [nodeTypes]);
+  // The node component reads the canvas context (types, validation): a store of its own, never edited.
+  const [store] = useState(() => createGraphStore());
+  const context = useMemo(() => ({ store, nodeTypes: types }), [store, types]);
+  const flowNodeTypes = useMemo<NodeTypes>(
+    () => Object.fromEntries(nodeTypes.map((info) => [info.type, FlowNode])),
+    [nodeTypes],
+  );
+  const { nodes, edges } = useMemo(() => {
+    const flow = fromGraphJson(graph);
+    const byId = new Map((graph.nodes ?? []).map((node) => [node.id, node]));
+    return {
+      nodes: flow.nodes.map((node) => {
+        const status = nodeStatus?.get(node.id) ?? "same";
+        const name = stepName(byId.get(node.id)!, types);
+        return {
+          ...node,
+          className: `diff-node diff-${status}`,
+          ariaLabel: status === "same" ? name : `${name}: ${STATUS_WORDS[status]}`,
+        };
+      }),
+      edges: flow.edges.map((edge) => {
+        const status = edgeStatus?.get(edge.id) ?? "same";
+        return { ...edge, className: `diff-edge diff-edge-${status}`, ariaLabel: STATUS_WORDS[status] || undefined };
+      }),
+    };
+  }, [graph, nodeStatus, edgeStatus, types]);
+  // Only the measured sizes flow back in (the minimap draws steps from them); nothing else can change here.
+  const [shownNodes, setShownNodes] = useState<FlowNodeModel[]>(nodes);
+  useEffect(() => setShownNodes(nodes), [nodes]);
+  const onNodesChange = (changes: NodeChange<FlowNodeModel>[]) => {
+    const sizes = changes.filter((change) => change.type === "dimensions");
+    if (sizes.length > 0) setShownNodes((current) => applyNodeChanges(sizes, current));
+  };
+  return (
+    <CanvasContext.Provider value={context}>
+      <div className="version-canvas" role="region" aria-label={label} data-read-only="true">
+        <ReactFlow
+          nodes={shownNodes}
+          edges={edges}
+          onNodesChange={onNodesChange}
+          nodeTypes={flowNodeTypes}
+          nodesDraggable={false}
+          nodesConnectable={false}
+          elementsSelectable={false}
+          edgesFocusable={false}
+          deleteKeyCode={null}
+          fitView
+          fitViewOptions={{ maxZoom: 1 }}
+        >
+          <Background />
+          <MiniMap pannable zoomable ariaLabel={`Overview of ${label}`} />
+          <Controls showInteractive={false} />
+        </ReactFlow>
+      </div>
+    </CanvasContext.Provider>
+  );
+}
