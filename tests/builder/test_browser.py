@@ -8,20 +8,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.builder.conftest import assert_accessible
+from tests.builder.pages import open_canvas, show_graph
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def open_canvas(page: Page, workflow) -> None:
-    """Open a workflow on the canvas and wait until its view is settled (fitted to the draft)."""
-    page.goto(f"/builder/workflows/{workflow.id}")
-    show_graph(page)
-
-
-def show_graph(page: Page) -> None:
-    """Choose the graph editor (a branchless workflow opens as a list), remembered for the workflow's reloads."""
-    page.get_by_role("button", name="Graph", exact=True).click()
-    expect(page.locator(".canvas-flow[data-view-ready=true]")).to_be_visible()
 
 
 def drop_from_palette(page: Page, label: str, x: int, y: int) -> None:

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.builder.conftest import assert_accessible
+from tests.builder.pages import open_canvas
 from tests.engine.graphs import chain, node
 
 GRAPH = {
@@ -91,7 +92,7 @@ def test_history_read_only_version_diff_publish_summary_and_pause(logged_in, scr
     services.workflow_enroll(workflow=workflow, contacts=[{"id": str(ContactFactory(workspace=workspace).id)}
                                                           for _ in range(2)])
 
-    page.goto(f"/builder/workflows/{workflow.id}")
+    open_canvas(page, workflow)
     publish = page.get_by_role("button", name="Publish", exact=True)
     expect(page.get_by_role("status", name="Status: Active")).to_be_visible()
     # The draft is what version 1 is: nothing to publish.
@@ -209,8 +210,7 @@ def test_after_a_conflict_their_draft_is_shown_against_mine_and_nothing_typed_is
 
     page = logged_in
     workflow = services.workflow_create(workspace=workspace, name="Shared draft")
-    page.goto(f"/builder/workflows/{workflow.id}")
-    expect(page.locator(".canvas-flow[data-view-ready=true]")).to_be_visible()
+    open_canvas(page, workflow)
     draft = version_graphs.draft_of(workflow)
     theirs = {"nodes": [node("theirs", "trigger_manual", label="Their trigger", y=0)], "edges": []}
     services.workflow_draft_save(workflow=workflow, graph=theirs, settings=draft.settings, revision=draft.revision)
