@@ -1,0 +1,70 @@
+"""What a simulation's emails would look like (test mode, CONTRACT §8): each `send_email` action of the answer
+carries the email rendered and addressed as the outbox would store it, for the contact as the run has it at that
+moment, with nothing stored or sent.
+
+The engine stays free of Django: the simulator takes ports that wrap its recording fakes (as node tests do), and
+this module gives the one that renders through `templates.previews.email_preview`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from penguinflow.common.errors import InvalidInput
+from templates.authoring import contact_for_preview
+from templates.models import EmailTemplate
+from templates.previews import email_preview
+from templates.rendering import TemplateRenderError
+from workflows.engine.fakes import FakeWorld
+from workflows.engine.ports import EmailResult
+
+__all__ = ["simulation_previews"]
+
+
+def simulation_previews(*, workspace) -> dict[str, Any]:
+    """Return the port wrappers `simulate(previews=...)` takes for a run in `workspace`."""
+    return {"email": lambda world, fake: _RenderedEmail(world, fake, workspace)}
+
+
+class _RenderedEmail:
+    """The simulator's email port, which also renders each email it records as sent.
+
+    Rendering never changes the run: a template that is gone or does not render is said on the action
+    (`email_error`), and the step goes on as the simulation always had it."""
+
+    def __init__(self, world: FakeWorld, fake, workspace) -> None:
+        self.world, self.fake, self.workspace = world, fake, workspace
+
+    def send(self, *, key: str, template_id: str, from_email: str | None, reply_to: str | None,
+             track_opens: bool, track_clicks: bool, **rest: Any) -> EmailResult:
+        recorded = len(self.world.actions)
+        # The contact as it is when the email goes: a field set by an earlier step shows in the email.
+        contact = contact_for_preview(workspace=self.workspace, data=dict(self.world.contact))
+        result = self.fake.send(key=key, template_id=template_id, from_email=from_email, reply_to=reply_to,
+                                track_opens=track_opens, track_clicks=track_clicks, **rest)
+        if len(self.world.actions) > recorded and result.status == "queued":
+            self.world.actions[-1].update(self._render(template_id, contact, from_email=from_email,
+                                                       reply_to=reply_to, track_opens=track_opens,
+                                                       track_clicks=track_clicks))
+        return result
+
+    def _render(self, template_id: str, contact, **sending: Any) -> dict[str, Any]:
+        template = EmailTemplate.objects.for_workspace(self.workspace).filter(pk=_uuid_or_none(template_id)).first()
+        if template is None:
+            return {"email_error": f"The email template {template_id} does not exist (deleted?): live, this step "
+                                   "would fail."}
+        context = {"event": {}, "enrollment": {"id": "simulation"}}
+        try:
+            email = email_preview(workspace=self.workspace, template=template, contact=contact, context=context,
+                                  **sending)
+        except (TemplateRenderError, InvalidInput) as error:
+            return {"email_error": f"The email would not render: {error}"}
+        return {"email": email}
+
+
+def _uuid_or_none(value: Any) -> str | None:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return None
