@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { useReactFlow } from "@xyflow/react";
 import { useWorkflowVersions } from "../api/queries";
 import type { NodeTypeInfo, SimulationResult, Workflow } from "../api/types";
 import { useCanvas, useGraph } from "../canvas/CanvasContext";
@@ -56,10 +57,19 @@ export function TestModePanel({ workflow, nodeTypes, saveNow, onHighlight, onFoc
   );
   const highlight = useMemo(() => (result ? highlightOf(result, edges) : null), [result, edges]);
   useEffect(() => onHighlight(highlight), [highlight, onHighlight]);
-  // A new result is announced by moving to it: it is below the form, often out of view.
+  const flow = useReactFlow();
+  // A new result is announced by moving to it (it is below the form, often out of view), and the canvas, narrowed
+  // by this panel, is fitted so that the whole path and what it left out are in view.
   useEffect(() => {
-    if (result) document.getElementById("test-result-heading")?.focus();
-  }, [result]);
+    // Once the canvas has taken its narrower width (next frame), fit the workflow in what is left of it.
+    const frame = requestAnimationFrame(() => void flow.fitView({ maxZoom: 1 }));
+    return () => cancelAnimationFrame(frame);
+  }, [flow]);
+  useEffect(() => {
+    if (!result) return;
+    document.getElementById("test-result-heading")?.focus();
+    void flow.fitView({ maxZoom: 1, duration: 200 });
+  }, [result, flow]);
 
   const apiProblems = problemsFromDetails(detailsOf(simulation.error));
   const problems = { ...apiProblems, ...formProblems };

@@ -10,7 +10,7 @@ export function TestRunBadges({ highlight }: { highlight: PathHighlight | null }
   return (
     <>
       {[...highlight.visitsByNode].map(([nodeId, visits]) => (
-        <NodeToolbar key={nodeId} nodeId={nodeId} isVisible position={Position.Right} offset={6}>
+        <NodeToolbar key={nodeId} nodeId={nodeId} isVisible position={Position.Top} align="start" offset={4}>
           <ol className="test-badge" data-testid={`test-badge-${nodeId}`}>
             {visits.map((visit) => (
               <li key={visit.number}>
