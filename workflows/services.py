@@ -446,7 +446,8 @@ def workflow_simulate(
         result = simulate(
             graph=graph, settings=settings, contact=contact, start=start or timezone.now(), events=events,
             until=until, seed=seed, segments_existing=segments,
-            previews=simulation_previews(workspace=workflow.workspace),
+            previews=simulation_previews(workspace=workflow.workspace, workflow_id=str(workflow.pk),
+                                         version=str(version)),
         )
     except EngineInputError as error:
         raise InvalidInput("The simulation request is not valid.", details=error.details) from error

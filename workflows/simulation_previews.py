@@ -22,9 +22,10 @@ from workflows.engine.ports import EmailResult
 __all__ = ["simulation_previews"]
 
 
-def simulation_previews(*, workspace) -> dict[str, Any]:
-    """Return the port wrappers `simulate(previews=...)` takes for a run in `workspace`."""
-    return {"email": lambda world, fake: _RenderedEmail(world, fake, workspace)}
+def simulation_previews(*, workspace, workflow_id: str, version: str) -> dict[str, Any]:
+    """Return the port wrappers `simulate(previews=...)` takes for a run of `version` of a workflow."""
+    enrollment = {"workflow_id": workflow_id, "version": int(version) if version.isdigit() else version}
+    return {"email": lambda world, fake: _RenderedEmail(world, fake, workspace, enrollment)}
 
 
 class _RenderedEmail:
@@ -33,8 +34,8 @@ class _RenderedEmail:
     Rendering never changes the run: a template that is gone or does not render is said on the action
     (`email_error`), and the step goes on as the simulation always had it."""
 
-    def __init__(self, world: FakeWorld, fake, workspace) -> None:
-        self.world, self.fake, self.workspace = world, fake, workspace
+    def __init__(self, world: FakeWorld, fake, workspace, enrollment: dict[str, Any]) -> None:
+        self.world, self.fake, self.workspace, self.enrollment = world, fake, workspace, enrollment
 
     def send(self, *, key: str, template_id: str, from_email: str | None, reply_to: str | None,
              track_opens: bool, track_clicks: bool, **rest: Any) -> EmailResult:
@@ -54,7 +55,10 @@ class _RenderedEmail:
         if template is None:
             return {"email_error": f"The email template {template_id} does not exist (deleted?): live, this step "
                                    "would fail."}
-        context = {"event": {}, "enrollment": {"id": "simulation"}}
+        # As the runtime gives templates (workflows.runtime._run_one): the trigger's event, and the enrollment.
+        given = self.world.template_context
+        context = {"event": given.get("event") or {},
+                   "enrollment": {**self.enrollment, **(given.get("enrollment") or {})}}
         try:
             email = email_preview(workspace=self.workspace, template=template, contact=contact, context=context,
                                   **sending)

@@ -60,3 +60,22 @@ def test_no_email_is_rendered_for_a_contact_who_would_not_be_sent_one(api, works
     (sent,) = answer["actions"]
     assert sent["summary"].startswith("Did not send")
     assert "email" not in sent and "email_error" not in sent
+
+
+def test_a_simulated_email_sees_the_trigger_event_and_the_enrollment_as_live_runs_give_them(api, workspace):
+    template = EmailTemplateFactory(workspace=workspace, subject="Order {{ event.properties.order }}",
+                                    html="<p>{{ enrollment.workflow_id }} v{{ enrollment.version }} "
+                                         "{{ enrollment.entered_at }}</p>")
+    graph = {"nodes": [node("t", "trigger_event", {"event": "custom.ordered"}),
+                       node("s", "send_email", {"template_id": str(template.pk)})],
+             "edges": chain("t", "s")}
+    workflow_id = api.post("/api/v1/workflows", {"name": "X", "graph": graph}, format="json").json()["id"]
+    response = api.post(f"/api/v1/workflows/{workflow_id}/simulate", {
+        "contact": {"email": "ada@x.test"}, "start": "2026-11-23T08:00:00Z",
+        "events": [{"after": "PT1H", "type": "custom.ordered", "properties": {"order": "A-17"}}],
+    }, format="json")
+    assert response.status_code == 200, response.content
+
+    (sent,) = response.json()["actions"]
+    assert sent["email"]["subject"] == "Order A-17"
+    assert f"{workflow_id} vdraft 2026-11-23T09:00:00+00:00" in sent["email"]["html"]

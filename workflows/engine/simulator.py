@@ -334,6 +334,10 @@ def _run_enrollment(run: _Run, entry: _Entry) -> EnrollmentState:
         trigger_event=entry.trigger_event,
         seed=run.seed,
     )
+    run.world.template_context = {
+        "event": entry.trigger_event or {},
+        "enrollment": {"id": SIMULATION_ID, "entered_at": entry.at.isoformat()},
+    }
     state = run.advance(state, None)
     for _ in range(MAX_RESUMES):
         resume = _next_resume(run, state) if state.status == EnrollmentStatus.WAITING else None
