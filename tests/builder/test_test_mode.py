@@ -113,10 +113,14 @@ def test_problems_are_said_beside_their_fields_and_an_existing_contact_fills_the
     page = logged_in
     ContactFactory(workspace=workspace, email="grace@example.com", first_name="Grace", tags=["vip"],
                    fields={"plan": "team"})
+    from workflows import services
+
     workflow = _opens_then_decides(workspace)
+    services.workflow_publish(workflow=workflow)
     open_canvas(page, workflow)
     page.get_by_role("button", name="Test", exact=True).click()
     panel = _panel(page)
+    panel.get_by_label("Version to test").select_option(label="Published version 1")
 
     panel.get_by_role("button", name="Pick an existing one").click()
     panel.get_by_label("Search contacts by email or name").fill("grace")
@@ -143,8 +147,11 @@ def test_problems_are_said_beside_their_fields_and_an_existing_contact_fills_the
     assert_accessible(page)
 
     panel.get_by_label("Stop after").fill("10 days")
-    panel.get_by_role("button", name="Run the test").click()
-    # Grace is not on trial: the reply is not an open, so the wait times out after three days.
+    with page.expect_request(lambda sent: sent.url.endswith("/simulate")) as simulated:
+        panel.get_by_role("button", name="Run the test").click()
+    assert simulated.value.post_data_json["version"] == "1"
+    assert simulated.value.post_data_json["contact"]["fields"] == {"plan": "team"}
+    # Version 1 runs for Grace: the reply is not an open, so the wait times out after three days.
     expect(panel.get_by_role("status").filter(has_text="Completed")).to_be_visible()
     expect(canvas_node(page, "Tag no open")).to_have_class(re.compile(r"\btest-visited\b"))
     expect(panel.get_by_text(re.compile(r"^No awaited event by .*: took “timeout”\.$"))).to_be_visible()
