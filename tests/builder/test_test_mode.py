@@ -89,6 +89,7 @@ def test_a_scripted_open_shows_the_path_the_decision_and_the_email(logged_in, sc
     expect(timeline.get_by_text(re.compile(r"^Waits for email\.opened 3 days, until "))).to_be_visible()
     expect(timeline.get_by_text(re.compile(r"email\.opened arrived at .*: took “event”"))).to_be_visible()
     expect(timeline.get_by_text(re.compile(r"^The rule held \(its value: true\) for .*: took “yes”\.$"))).to_be_visible()
+    expect(timeline.get_by_text('It read: contact.tags was ["trial"].')).to_be_visible()
     email = page.frame_locator("iframe.test-email-frame")
     expect(email.locator("body")).to_contain_text("Hi Ada, your plan is pro.")
     expect(panel.get_by_text("Welcome, Ada", exact=True)).to_be_visible()

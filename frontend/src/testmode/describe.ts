@@ -54,6 +54,7 @@ function describeStep(step: SimulationStep, detail: Detail, config?: Record<stri
     return [
       `The rule ${detail.result ? "held" : "did not hold"} (its value: ${shown(detail.value)})` +
         `${rule ? ` for ${rule}` : ""}: took “${step.branch}”.`,
+      ...seenText(detail),
     ];
   }
   if ("checked" in detail) {
@@ -62,6 +63,7 @@ function describeStep(step: SimulationStep, detail: Detail, config?: Record<stri
       detail.case
         ? `Case “${String(detail.case)}” matched (checked ${checked}): took “${step.branch}”.`
         : `No case matched (checked ${checked}): took “default”.`,
+      ...seenText(detail),
     ];
   }
   if ("variant" in detail) {
@@ -78,6 +80,14 @@ function describeStep(step: SimulationStep, detail: Detail, config?: Record<stri
   }
   if ("waited_until" in detail) return [`Waited until ${momentText(String(detail.waited_until))}.`];
   return [];
+}
+
+/** The values the rule read (the engine records them as `seen`), as one sentence. */
+function seenText(detail: Detail): string[] {
+  const seen = detail.seen;
+  if (typeof seen !== "object" || seen === null || Array.isArray(seen)) return [];
+  const parts = Object.entries(seen as Detail).map(([path, value]) => `${path} was ${value === null ? "empty" : shown(value)}`);
+  return parts.length ? [`It read: ${parts.join("; ")}.`] : [];
 }
 
 function describeWait(step: SimulationStep, detail: Detail): string {

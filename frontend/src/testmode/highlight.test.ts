@@ -15,7 +15,7 @@ const path: SimulationStep[] = [
   step("s", "advance", "default", "2026-11-23T08:00:00+00:00", { template_id: "tpl", status: "queued" }),
   step("w", "wait", null, "2026-11-23T08:00:00+00:00", { event: "email.opened", timeout_at: "2026-11-26T08:00:00+00:00" }),
   step("w", "advance", "event", "2026-11-23T10:00:00+00:00", { event: "email.opened", occurred_at: "2026-11-23T10:00:00+00:00" }),
-  step("c", "advance", "yes", "2026-11-23T10:00:00+00:00", { value: true, result: true }),
+  step("c", "advance", "yes", "2026-11-23T10:00:00+00:00", { value: true, result: true, seen: { "contact.tags": ["trial"] } }),
   step("yes", "advance", "default", "2026-11-23T10:00:00+00:00", { tag: "engaged" }),
 ];
 const result: SimulationResult = {
@@ -83,14 +83,20 @@ describe("describeVisit", () => {
     expect(wait).toMatch(/^Waits for email\.opened 3 days, until .+\. email\.opened arrived at .+: took “event”\.$/);
     expect(describeVisit(visits[3]!, { rule: { in: ["trial", { var: "contact.tags" }] } })).toEqual([
       'The rule held (its value: true) for {"in":["trial",{"var":"contact.tags"}]}: took “yes”.',
+      'It read: contact.tags was ["trial"].',
     ]);
     expect(describeVisit(visits[0]!)).toEqual(["Entered by hand (no trigger heard an event of the script)."]);
   });
 
   it("says switch cases, split variants, timeouts, delays and failures", () => {
     const one = (s: SimulationStep) => describeVisit({ number: 1, nodeId: s.node_id, steps: [s], at: s.at, branch: s.branch });
-    expect(one(step("sw", "advance", "default", "2026-11-23T08:00:00Z", { case: null, checked: ["a", "b"] }))).toEqual([
+    expect(
+      one(step("sw", "advance", "default", "2026-11-23T08:00:00Z", {
+        case: null, checked: ["a", "b"], seen: { "contact.fields.plan": "free", "contact.score": null },
+      })),
+    ).toEqual([
       "No case matched (checked a, b): took “default”.",
+      "It read: contact.fields.plan was “free”; contact.score was empty.",
     ]);
     expect(one(step("sw", "advance", "a", "2026-11-23T08:00:00Z", { case: "a", checked: ["a"] }))[0]).toContain("Case “a” matched");
     expect(one(step("sp", "advance", "b", "2026-11-23T08:00:00Z", { variant: "b", bucket: 0.55 }))[0]).toContain("Drew variant “b”");
