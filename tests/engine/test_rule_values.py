@@ -38,3 +38,13 @@ def test_a_value_is_a_copy_that_a_later_step_cannot_change():
     values = rule_values([{"var": "contact.tags"}], lambda rule: evaluate(rule, {"contact": contact}))
     contact["tags"].append("engaged")
     assert values == {"contact.tags": ["trial"]}
+
+
+def test_reading_values_compiles_each_path_once():
+    from workflows.engine import conditions
+
+    rule_values([{"var": "contact.score"}], read)
+    before = len(conditions._compiled_by_identity)
+    for _ in range(50):
+        rule_values([{"var": "contact.score"}], read)
+    assert len(conditions._compiled_by_identity) == before

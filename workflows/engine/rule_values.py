@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from workflows.engine.conditions import ConditionError
@@ -28,10 +29,17 @@ def rule_values(rules: list[Any], evaluate: Callable[[Any], Any]) -> dict[str, A
     values: dict[str, Any] = {}
     for path in paths[:MAX_VALUES]:
         try:
-            values[path] = _small(evaluate({"var": path}))
+            values[path] = _small(evaluate(_var_rule(path)))
         except ConditionError:
             values[path] = None
     return values
+
+
+@lru_cache(maxsize=1024)
+def _var_rule(path: str) -> dict[str, str]:
+    # One object per path: compiled rules are cached by identity (conditions.compile_rule), and a fresh dict per
+    # step would fill that cache and evict the workflows' own rules. Nobody changes the dict returned.
+    return {"var": path}
 
 
 def _collect(rule: Any, paths: list[str]) -> None:
