@@ -100,6 +100,12 @@ def test_a_scripted_open_shows_the_path_the_decision_and_the_email(logged_in, sc
     page.set_viewport_size({"width": 1920, "height": 1080})
     screenshot("test-mode-result-1920")
 
+    # An edit that could change the path says the result is of the workflow as it was.
+    canvas_node(page, "Tag cold").click()
+    page.keyboard.press("Delete")
+    expect(canvas_node(page, "Tag cold")).to_have_count(0)
+    expect(panel.get_by_role("status").filter(has_text="The workflow changed since this run")).to_be_visible()
+
     panel.get_by_role("button", name="Leave test mode").click()
     expect(_panel(page)).to_have_count(0)
     expect(page.locator(".react-flow__node.test-visited, .react-flow__node.test-dimmed")).to_have_count(0)

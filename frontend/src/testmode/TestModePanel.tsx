@@ -7,7 +7,7 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { ContactSection } from "./ContactSection";
 import { EventScriptSection } from "./EventScriptSection";
 import { FieldProblem, problemId, problemProps } from "./FieldProblem";
-import { highlightOf, type PathHighlight } from "./highlight";
+import { graphSignature, highlightOf, type PathHighlight } from "./highlight";
 import { ResultView } from "./ResultView";
 import {
   buildRequest,
@@ -49,6 +49,8 @@ export function TestModePanel({ workflow, nodeTypes, saveNow, onHighlight, onFoc
   }));
   const [formProblems, setFormProblems] = useState<FieldProblems>({});
   const [result, setResult] = useState<SimulationResult | null>(null);
+  const [ranOn, setRanOn] = useState<string | null>(null);
+  const signature = useMemo(() => graphSignature(nodes, edges), [nodes, edges]);
   const simulation = useSimulation(workflow.id, saveNow);
 
   const eventTypes = useMemo(
@@ -84,7 +86,14 @@ export function TestModePanel({ workflow, nodeTypes, saveNow, onHighlight, onFoc
     }
     setFormProblems({});
     simulation.reset();
-    simulation.mutate(built.request, { onSuccess: setResult });
+    // Only a run of the draft is of what the canvas shows.
+    const graphRun = built.request.version === "draft" ? signature : null;
+    simulation.mutate(built.request, {
+      onSuccess: (answer) => {
+        setResult(answer);
+        setRanOn(graphRun);
+      },
+    });
   };
 
   const set = (change: Partial<TestScript>) => setScript((current) => ({ ...current, ...change }));
@@ -162,6 +171,11 @@ export function TestModePanel({ workflow, nodeTypes, saveNow, onHighlight, onFoc
           {simulation.isPending ? "Running…" : "Run the test"}
         </button>
       </form>
+      {result && ranOn !== null && ranOn !== signature && (
+        <p className="notice notice-warning" role="status">
+          The workflow changed since this run: run the test again to see the path it takes now.
+        </p>
+      )}
       {result && highlight && (
         <ResultView
           result={result}

@@ -110,3 +110,16 @@ describe("describeVisit", () => {
     expect(statusText("waiting", null)).toContain("Still waiting");
   });
 });
+
+describe("graphSignature", () => {
+  it("changes with what the run depends on, not with where steps sit or which is selected", async () => {
+    const { graphSignature } = await import("./highlight");
+    const nodes = ["t", "s"].map(node);
+    const before = graphSignature(nodes, edges);
+    const moved = nodes.map((n) => ({ ...n, position: { x: 50, y: 80 }, selected: true }));
+    expect(graphSignature(moved, edges)).toBe(before);
+    const edited = [nodes[0]!, { ...nodes[1]!, data: { label: "s", config: { tag: "x" } } }];
+    expect(graphSignature(edited, edges)).not.toBe(before);
+    expect(graphSignature(nodes, edges.slice(1))).not.toBe(before);
+  });
+});

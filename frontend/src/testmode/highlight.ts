@@ -96,3 +96,14 @@ export function momentText(iso: string, timeZone?: string): string {
     ...(timeZone ? { timeZone } : {}),
   }).format(new Date(iso));
 }
+
+/**
+ * What a run depends on in the canvas: the steps (id, type, config) and how they are joined. Moving or selecting
+ * a step does not change it; any edit that could change the path does.
+ */
+export function graphSignature(nodes: readonly FlowNode[], edges: readonly FlowEdge[]): string {
+  return JSON.stringify([
+    nodes.map((node) => [node.id, node.type, node.data.config]),
+    edges.map((edge) => [edge.source, edge.target, edge.sourceHandle ?? "default"]),
+  ]);
+}
