@@ -64,6 +64,8 @@ class _RenderedEmail:
                                   **sending)
         except (TemplateRenderError, InvalidInput) as error:
             return {"email_error": f"The email would not render: {error}"}
+        except ValueError as error:  # an address no SMTP envelope can carry (delivery's own check)
+            return {"email_error": f"The email could not be addressed: {error}"}
         return {"email": email}
 
 

@@ -79,3 +79,25 @@ def test_a_simulated_email_sees_the_trigger_event_and_the_enrollment_as_live_run
     (sent,) = response.json()["actions"]
     assert sent["email"]["subject"] == "Order A-17"
     assert f"{workflow_id} vdraft 2026-11-23T09:00:00+00:00" in sent["email"]["html"]
+
+
+@pytest.mark.parametrize("contact", [{}, {"email": None}, {"email": "not an address"}, {"email": "a@x.test\r\nBcc: b@x.test"}])
+def test_a_contact_without_a_usable_address_gets_a_reason_not_a_500(api, workspace, contact):
+    template = EmailTemplateFactory(workspace=workspace)
+    graph = {"nodes": [node("t", "trigger_manual"), node("s", "send_email", {"template_id": str(template.pk)})],
+             "edges": chain("t", "s")}
+    answer = _simulate(api, graph, {"contact": contact})
+
+    assert answer["status"] == "completed"  # rendering never changes the run
+    (sent,) = answer["actions"]
+    assert "email" in sent or "email_error" in sent
+
+
+def test_a_template_that_does_not_render_is_said_on_the_action(api, workspace):
+    template = EmailTemplateFactory(workspace=workspace, html="<p>{{ contact.fields.amount | divided_by: 0 }}</p>")
+    graph = {"nodes": [node("t", "trigger_manual"), node("s", "send_email", {"template_id": str(template.pk)})],
+             "edges": chain("t", "s")}
+    answer = _simulate(api, graph, {"contact": {"email": "ada@x.test", "fields": {"amount": 3}}})
+
+    (sent,) = answer["actions"]
+    assert "email" in sent or sent["email_error"].startswith("The email would not render")
