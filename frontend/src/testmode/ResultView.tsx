@@ -39,6 +39,7 @@ export function ResultView({ result, highlight, nodes, nodeTypes, onFocusNode }:
       <p className={`notice ${STATUS_CLASS[result.status] ?? "notice-warning"} test-status`} role="status">
         {statusText(result.status, result.reason)}
       </p>
+      <p className="muted">Times are in your time zone ({Intl.DateTimeFormat().resolvedOptions().timeZone}).</p>
       {highlight.visits.length === 0 ? (
         <p className="muted">The contact took no step.</p>
       ) : (
