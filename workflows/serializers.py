@@ -197,11 +197,31 @@ class SimulationStepSerializer(serializers.Serializer):
     error = serializers.DictField(required=False, child=serializers.JSONField(allow_null=True))
 
 
+class SimulatedEmailSerializer(serializers.Serializer):
+    """The email a simulated send_email step would send (templates.previews.email_preview)."""
+
+    to = serializers.CharField()
+    reply_to = serializers.CharField(allow_null=True, allow_blank=True)
+    subject = serializers.CharField(allow_blank=True)
+    headers = serializers.DictField(child=serializers.CharField())
+    text = serializers.CharField(allow_blank=True)
+    html = serializers.CharField(allow_blank=True)
+    links = serializers.ListField(child=serializers.JSONField())
+
+
+# `from` is a Python keyword: the field is declared beside the class body.
+SimulatedEmailSerializer._declared_fields["from"] = serializers.CharField()
+
+
 class SimulationActionSerializer(serializers.Serializer):
     node_id = serializers.CharField()
     type = serializers.CharField()
     at = serializers.DateTimeField()
     summary = serializers.CharField(help_text="What the action would have done, in words.")
+    email = SimulatedEmailSerializer(required=False, help_text="send_email: the email as it would be sent to the "
+                                   "contact as the run had it then (nothing is stored or sent).")
+    email_error = serializers.CharField(required=False, help_text="send_email: why the email could not be "
+                                        "rendered (live, the step would fail).")
 
 
 class SimulationResultSerializer(serializers.Serializer):

@@ -30,6 +30,7 @@ from workflows.engine.statuses import transition as transition_status
 from workflows.enrollment_starts import Entry, enrollments_start
 from workflows.live_versions import manual_entry_node, published_version_of
 from workflows.models import Connection, Enrollment, Step, Workflow, WorkflowVersion
+from workflows.simulation_previews import simulation_previews
 from workflows.trigger_index import trigger_index_invalidate
 
 
@@ -446,6 +447,8 @@ def workflow_simulate(
         result = simulate(
             graph=graph, settings=settings, contact=contact, start=start or timezone.now(), events=events,
             until=until, seed=seed, segments_existing=segments,
+            previews=simulation_previews(workspace=workflow.workspace, workflow_id=str(workflow.pk),
+                                         version=str(version)),
         )
     except EngineInputError as error:
         raise InvalidInput("The simulation request is not valid.", details=error.details) from error

@@ -45,7 +45,7 @@ def test_condition_takes_yes_when_the_rule_holds_and_records_the_value() -> None
         ("c", "advance", "yes"),
         ("y", "advance", "default"),
     ]
-    assert run.records[1].detail == {"value": True, "result": True}
+    assert run.records[1].detail == {"value": True, "result": True, "seen": {"contact.score": 12}}
     assert run.state.status == "completed"
     assert run.contact["tags"] == ["yes-tag"]
 
@@ -136,6 +136,7 @@ def test_switch_takes_the_first_matching_case_else_default(
     run = Harness(switch_graph(), at=AT, contact={"id": "c1", "score": score})
     records = run.run()
     assert (records[1].branch, records[1].detail["checked"]) == (branch, checked)
+    assert records[1].detail["seen"] == {"contact.score": score}
     assert run.contact["tags"] == [branch]
 
 

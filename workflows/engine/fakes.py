@@ -34,6 +34,9 @@ class FakeWorld:
     actions: list[dict[str, Any]] = field(default_factory=list)
     segments: set[str] = field(default_factory=set)
     last_email: dict[str, Any] | None = None
+    # What templates see of the run besides the contact (``event``, ``enrollment``), as live runs give it; set
+    # by the simulator once the contact has entered, read by ports that render (the email preview).
+    template_context: dict[str, Any] = field(default_factory=dict)
     _keys: set[tuple[str, str]] = field(default_factory=set)
     _sequence: int = 0
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -192,6 +192,7 @@ class _Run:
         graph: Graph,
         settings: WorkflowSettings,
         segments_existing: Collection[str] | None,
+        previews: Mapping[str, Callable[[FakeWorld, Any], Any]] | None = None,
     ) -> None:
         self.graph, self.settings, self.seed = graph, settings, request.seed
         self.begin = self.now = request.start
@@ -204,6 +205,12 @@ class _Run:
             self.person["id"] = f"sim-{seeded}"
         self.world = FakeWorld(contact=self.person, clock=lambda: self.now, segments=segments)
         self.ports = fake_ports(self.world)
+        if previews:
+            # As in node tests: a caller puts ports that show more (the email as it would be rendered) in front
+            # of the recording fakes; what the run does stays the fakes' decision.
+            self.ports = replace(
+                self.ports, **{name: make(self.world, getattr(self.ports, name)) for name, make in previews.items()}
+            )
         self.trigger_activity: Any = self.ports.activity
         if segments_existing is not None:
             known = {str(segment_id) for segment_id in segments_existing}
@@ -327,6 +334,10 @@ def _run_enrollment(run: _Run, entry: _Entry) -> EnrollmentState:
         trigger_event=entry.trigger_event,
         seed=run.seed,
     )
+    run.world.template_context = {
+        "event": entry.trigger_event or {},
+        "enrollment": {"id": SIMULATION_ID, "entered_at": entry.at.isoformat()},
+    }
     state = run.advance(state, None)
     for _ in range(MAX_RESUMES):
         resume = _next_resume(run, state) if state.status == EnrollmentStatus.WAITING else None
@@ -370,12 +381,14 @@ def simulate(
     until: str | timedelta = "P60D",
     seed: int = 0,
     segments_existing: Collection[str] | None = None,
+    previews: Mapping[str, Callable[[FakeWorld, Any], Any]] | None = None,
 ) -> SimulationResult:
     """Run ``graph`` for one simulated contact from ``start`` for ``until`` over an event timeline.
 
     ``events`` items are ``{after?: duration | at?: timestamp, type, properties?}`` (neither: at ``start``).
     ``segments_existing``, when given, are the segment ids that exist: a trigger filter asking about another
-    one cannot be evaluated, as in live runs. Raise ``SimulationInputError`` (details map paths such as
+    one cannot be evaluated, as in live runs. ``previews`` replace fake ports by name (``email``...) with ones
+    that wrap them and show more, as ``node_test`` takes them. Raise ``SimulationInputError`` (details map paths such as
     ``events[1].at`` to messages) for bad input.
     """
     request = _parse_request(
@@ -387,7 +400,7 @@ def simulate(
             "seed": seed,
         }
     )
-    run = _Run(request, graph=graph, settings=settings, segments_existing=segments_existing)
+    run = _Run(request, graph=graph, settings=settings, segments_existing=segments_existing, previews=previews)
     entry = _enter(run)
     if entry is None:
         return _not_entered_result(run)

@@ -1,6 +1,6 @@
 import { useQuery } from "@tanstack/react-query";
 import { api } from "./client";
-import type { NodeTypeInfo, Page, Preset, Workflow, WorkflowAnalytics } from "./types";
+import type { Contact, NodeTypeInfo, Page, Preset, VersionSummary, Workflow, WorkflowAnalytics } from "./types";
 
 // The server's page size limit: the list page shows up to this many workflows (sorting is done in the browser).
 export const WORKFLOW_PAGE_LIMIT = 500;
@@ -12,6 +12,8 @@ export const queryKeys = {
   nodeTypes: ["node-types"] as const,
   triggerTemplates: ["trigger-templates"] as const,
   actionTemplates: ["action-templates"] as const,
+  versions: (id: string) => ["workflows", id, "versions"] as const,
+  contactSearch: (q: string) => ["contacts", "search", q] as const,
 };
 
 export function useWorkflows() {
@@ -54,5 +56,21 @@ export function useActionTemplates() {
     queryKey: queryKeys.actionTemplates,
     queryFn: () => api<Preset[]>("action-templates"),
     staleTime: Infinity,
+  });
+}
+
+export function useWorkflowVersions(id: string) {
+  return useQuery({
+    queryKey: queryKeys.versions(id),
+    queryFn: () => api<VersionSummary[]>(`workflows/${id}/versions`),
+  });
+}
+
+/** Contacts whose email or name match `q` (the list's `q` filter), the first page only; nothing for an empty q. */
+export function useContactSearch(q: string) {
+  return useQuery({
+    queryKey: queryKeys.contactSearch(q),
+    queryFn: () => api<Page<Contact>>(`contacts?q=${encodeURIComponent(q)}&limit=10`).then((page) => page.results),
+    enabled: q.trim().length > 0,
   });
 }

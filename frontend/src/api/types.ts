@@ -22,3 +22,10 @@ export type WorkflowAnalytics = Schemas["Analytics"];
 export interface JsonSchema {
   [keyword: string]: unknown;
 }
+export type Contact = Schemas["Contact"];
+export type SimulationRequest = Schemas["SimulationRequest"];
+export type SimulationResult = Schemas["SimulationResult"];
+export type SimulationStep = Schemas["SimulationStep"];
+export type SimulationAction = Schemas["SimulationAction"];
+export type VersionSummary = Schemas["VersionSummary"];
+export type TimeZone = Schemas["TimeZone"];

@@ -19,6 +19,9 @@ import { NodePanel } from "../panel/NodePanel";
 import { ModeToggle } from "../simple/ModeToggle";
 import { SimpleList } from "../simple/SimpleList";
 import { useEditorMode } from "../simple/useEditorMode";
+import { markEdges, markNodes, type PathHighlight } from "../testmode/highlight";
+import { TestModePanel } from "../testmode/TestModePanel";
+import { TestRunBadges } from "../testmode/TestRunBadges";
 import { useCanvas, useGraph } from "./CanvasContext";
 import { FlowNode } from "./FlowNode";
 import { toGraphJson, withIssues } from "./graph";
@@ -63,6 +66,9 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
   const [showTheirs, setShowTheirs] = useState(false);
   const navigate = useNavigate();
   const canvasGraph = useMemo(() => toGraphJson(nodes, edges), [nodes, edges]);
+  // Test mode: its panel, and the marks of its last run on the canvas (gone when test mode is left).
+  const [testing, setTesting] = useState(false);
+  const [testPath, setTestPath] = useState<PathHighlight | null>(null);
   const publish = usePublish(workflow, autosave.saveNow, (errors) => {
     store.getState().setValidation({ errors, warnings: validation?.warnings ?? [] });
     setShowIssues(true);
@@ -74,7 +80,8 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
     [nodeTypes],
   );
   const selected = nodes.filter((node) => node.selected);
-  const shownEdges = useMemo(() => withIssues(edges, validation), [edges, validation]);
+  const shownEdges = useMemo(() => markEdges(withIssues(edges, validation), testPath), [edges, validation, testPath]);
+  const shownNodes = useMemo(() => markNodes(nodes, testPath), [nodes, testPath]);
   const errors = validation?.errors ?? [];
   const warnings = validation?.warnings ?? [];
 
@@ -140,6 +147,17 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
           {errors.length === 0 ? "No errors" : `${errors.length} error${errors.length === 1 ? "" : "s"}`}
           {warnings.length > 0 && `, ${warnings.length} warning${warnings.length === 1 ? "" : "s"}`}
         </button>
+        <button
+          type="button"
+          // A run is painted on the graph: test mode opens the graph editor.
+          onClick={() => {
+            editorMode.choose("graph");
+            setTesting(true);
+          }}
+          aria-pressed={testing}
+        >
+          Test
+        </button>
         <button type="button" onClick={() => setShowShortcuts(true)} aria-label="Keyboard shortcuts" title="?">
           ?
         </button>
@@ -201,7 +219,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
             onDragOver={(event) => event.preventDefault()}
           >
             <ReactFlow
-              nodes={nodes}
+              nodes={shownNodes}
               edges={shownEdges}
               nodeTypes={flowNodeTypes}
               onNodesChange={store.getState().onNodesChange}
@@ -219,10 +237,25 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
               <Background />
               <MiniMap pannable zoomable ariaLabel="Overview of the workflow" />
               <Controls />
+              <TestRunBadges highlight={testPath} />
             </ReactFlow>
           </div>
         )}
-        {selected.length === 1 && selected[0] && (
+        {testing && (
+          <TestModePanel
+            workflow={workflow}
+            nodeTypes={nodeTypes}
+            saveNow={autosave.saveNow}
+            onHighlight={setTestPath}
+            onFocusNode={(id) => focusNode(flow, id)}
+            onClose={() => {
+              setTesting(false);
+              setTestPath(null);
+            }}
+          />
+        )}
+        {!testing && selected.length === 1 && selected[0] && (
+
           <NodePanel
             nodeId={selected[0].id}
             onClose={() => store.getState().onNodesChange([{ type: "select", id: selected[0]!.id, selected: false }])}

@@ -11,6 +11,7 @@ from workflows.engine.conditions import truthy
 from workflows.engine.outcomes import Advance, Exit, Fail, Outcome
 from workflows.engine.presets import Preset
 from workflows.engine.registry import NodeConfig, NodeType, StepContext, node_type
+from workflows.engine.rule_values import rule_values
 from workflows.engine.types import Rule
 
 __all__ = ["Condition", "ExitNode", "Split", "Switch", "split_bucket"]
@@ -48,7 +49,10 @@ class Condition(NodeType):
     def run(self, ctx: StepContext, config: Config) -> Outcome:
         value = ctx.evaluate(config.rule)
         branch = "yes" if truthy(value) else "no"
-        return Advance(branch, detail={"value": _seen(value), "result": branch == "yes"})
+        detail = {"value": _seen(value), "result": branch == "yes"}
+        if seen := rule_values([config.rule], ctx.evaluate):
+            detail["seen"] = seen  # the values behind the decision, for whoever reads the run
+        return Advance(branch, detail=detail)
 
 
 class Case(NodeConfig):
@@ -96,8 +100,16 @@ class Switch(NodeType):
         for case in config.cases:
             checked.append(case.id)
             if ctx.holds(case.rule):
-                return Advance(case.id, detail={"case": case.id, "checked": checked})
-        return Advance("default", detail={"case": None, "checked": checked})
+                return Advance(case.id, detail=self._detail(ctx, config, case.id, checked))
+        return Advance("default", detail=self._detail(ctx, config, None, checked))
+
+    @staticmethod
+    def _detail(ctx: StepContext, config: Config, case: str | None, checked: list[str]) -> dict[str, Any]:
+        detail: dict[str, Any] = {"case": case, "checked": checked}
+        rules = [c.rule for c in config.cases if c.id in checked]
+        if seen := rule_values(rules, ctx.evaluate):
+            detail["seen"] = seen  # what the cases looked at, up to the one that matched
+        return detail
 
 
 class Variant(NodeConfig):
