@@ -1,0 +1,98 @@
+// Loaded on demand (RuleField's React.lazy): react-querybuilder stays out of the builder's first load.
+import { type KeyboardEvent, useState } from "react";
+import { ExpressionView, JsonView } from "./TextViews";
+import { VisualBuilder } from "./VisualBuilder";
+import { type Imported, importRule } from "./ruleModel";
+import "./conditions.css";
+
+const VIEWS = [
+  { id: "visual", label: "Visual" },
+  { id: "expression", label: "Expression" },
+  { id: "json", label: "JSON" },
+] as const;
+type View = (typeof VIEWS)[number]["id"];
+
+interface RuleEditorProps {
+  id: string;
+  rule: unknown;
+  onChange: (rule: unknown) => void;
+}
+
+/**
+ * One rule, three views of it: the visual builder, the expression text (CONTRACT §7a) and the JsonLogic. Each view
+ * reads the rule when it opens and writes it as it is edited, so switching never loses what was applied. A rule
+ * the visual builder cannot show opens in the expression view, with the reason said, and is never rewritten.
+ */
+export default function RuleEditor({ id, rule, onChange }: RuleEditorProps) {
+  const [imported, setImported] = useState<Imported>(() => importRule(rule));
+  const [view, setView] = useState<View>(() => ("query" in imported ? "visual" : "expression"));
+  // A new builder (and a new text view) for each opening, so each starts from the rule as it is now.
+  const [opening, setOpening] = useState(0);
+
+  const open = (next: View) => {
+    if (next === view) return;
+    if (next === "visual") setImported(importRule(rule));
+    setView(next);
+    setOpening((count) => count + 1);
+  };
+  // Text views say at once whether what they applied can be shown visually.
+  const onTextChange = (next: unknown) => {
+    onChange(next);
+    setImported(importRule(next));
+  };
+  const onTabKey = (event: KeyboardEvent<HTMLButtonElement>) => {
+    const step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
+    if (!step) return;
+    const index = (VIEWS.findIndex((item) => item.id === view) + step + VIEWS.length) % VIEWS.length;
+    const next = VIEWS[index]!.id;
+    open(next);
+    document.getElementById(`${id}-tab-${next}`)?.focus();
+  };
+
+  return (
+    <div className="rule-editor">
+      <div role="tablist" aria-label="How to edit the rule" className="rule-tabs">
+        {VIEWS.map((item) => (
+          <button
+            key={item.id}
+            type="button"
+            role="tab"
+            id={`${id}-tab-${item.id}`}
+            aria-selected={view === item.id}
+            aria-controls={`${id}-view`}
+            tabIndex={view === item.id ? 0 : -1}
+            onClick={() => open(item.id)}
+            onKeyDown={onTabKey}
+          >
+            {item.label}
+          </button>
+        ))}
+      </div>
+      {"problem" in imported && (
+        <p className="notice rule-note" role="note">
+          The visual builder cannot show this rule: {imported.problem}. It is kept exactly as it is; edit it as an
+          expression or as JSON.
+        </p>
+      )}
+      <div role="tabpanel" id={`${id}-view`} aria-labelledby={`${id}-tab-${view}`} key={opening}>
+        {view === "visual" &&
+          ("query" in imported ? (
+            <VisualBuilder imported={imported} onChange={onChange} />
+          ) : (
+            <button
+              type="button"
+              onClick={() => {
+                onChange(undefined);
+                setImported(importRule(undefined));
+                setOpening((count) => count + 1);
+              }}
+            >
+              Clear this rule and build a new one here
+            </button>
+          ))}
+        {view === "expression" && <ExpressionView id={id} rule={rule} onChange={onTextChange} />}
+        {view === "json" && <JsonView id={id} rule={rule} onChange={onTextChange} />}
+      </div>
+    </div>
+  );
+}
