@@ -1,6 +1,6 @@
 import { useId, useMemo, useState } from "react";
 import { QueryBuilder, type RuleGroupType } from "react-querybuilder";
-import { FieldPicker, ValueInput, type BuilderContext } from "./controls";
+import { FieldPicker, NamedSelect, ValueInput, type BuilderContext } from "./controls";
 import { type Imported, exportQuery } from "./ruleModel";
 import { EVENT_SUGGESTIONS, FIELD_SUGGESTIONS, OPERATOR_LABELS, defaultValue, fitQuery, operatorsFor } from "./rows";
 
@@ -44,7 +44,12 @@ export function VisualBuilder({ imported, onChange }: VisualBuilderProps) {
         getOperators={(field) => operatorsFor(field).map((name) => ({ name, value: name, label: OPERATOR_LABELS[name] ?? name }))}
         getDefaultOperator={(field) => operatorsFor(field)[0] ?? "=="}
         getDefaultValue={(rule) => defaultValue(rule.field, rule.operator)}
-        controlElements={{ fieldSelector: FieldPicker, valueEditor: ValueInput }}
+        controlElements={{
+          fieldSelector: FieldPicker,
+          valueEditor: ValueInput,
+          combinatorSelector: NamedSelect,
+          operatorSelector: NamedSelect,
+        }}
         translations={TRANSLATIONS}
         context={context}
         showNotToggle

@@ -1,6 +1,6 @@
 // The builder's own row controls: what a row tests (a path of the data, typed freely, perhaps through a measure,
 // or a history operation) and a value editor per operator. Every control has a label for screen readers.
-import type { FieldSelectorProps, ValueEditorProps } from "react-querybuilder";
+import type { FieldSelectorProps, FullOption, ValueEditorProps, ValueSelectorProps } from "react-querybuilder";
 import {
   EMAIL_EVENT,
   EMAIL_EVENTS,
@@ -66,6 +66,20 @@ export function FieldPicker({ value = "", handleOnChange, context, disabled }: F
         />
       )}
     </span>
+  );
+}
+
+/** The library's selects (combinator, operator) with an accessible name, not a tooltip alone. */
+export function NamedSelect({ options, value, handleOnChange, title, className, disabled }: ValueSelectorProps) {
+  return (
+    <select aria-label={title} title={title} className={className} value={value} disabled={disabled}
+      onChange={(event) => handleOnChange(event.target.value)}>
+      {(options as FullOption[]).map((option) => (
+        <option key={option.name} value={option.name}>
+          {option.label}
+        </option>
+      ))}
+    </select>
   );
 }
 

@@ -88,11 +88,13 @@ describe("importRule then exportQuery", () => {
     expect(exportQuery(imported.query)).toEqual({ "!": [{ in_segment: ["s1"] }] });
   });
 
-  it("treats no rule as an empty builder, and an empty builder as no rule", () => {
-    const imported = importRule(undefined);
-    if (!("query" in imported)) throw new Error(imported.problem);
-    expect(imported.query.rules).toEqual([]);
-    expect(exportQuery(imported.query)).toBeUndefined();
+  it("treats no rule (or the form's empty object) as an empty builder, and an empty builder as no rule", () => {
+    for (const rule of [undefined, null, {}]) {
+      const imported = importRule(rule);
+      if (!("query" in imported)) throw new Error(imported.problem);
+      expect(imported.query.rules).toEqual([]);
+      expect(exportQuery(imported.query)).toBeUndefined();
+    }
   });
 });
 
@@ -104,6 +106,19 @@ describe("rules the visual builder cannot show", () => {
       if ("problem" in imported) expect(imported.problem.length).toBeGreaterThan(10);
     });
   }
+});
+
+describe("the reason given for a rule the builder cannot show", () => {
+  it("names the part at fault", () => {
+    const reason = (rule: unknown) => {
+      const imported = importRule(rule);
+      return "problem" in imported ? imported.problem : "shown";
+    };
+    expect(reason(UNREPRESENTABLE.arithmetic)).toMatch(/^arithmetic \(“\+”\)/);
+    expect(reason(UNREPRESENTABLE["var with a default"])).toMatch(/^a “var” with a default value/);
+    expect(reason(UNREPRESENTABLE.some)).toMatch(/^“some”/);
+    expect(reason(UNREPRESENTABLE["unknown operation"])).toMatch(/^the operation “frobnicate”/);
+  });
 });
 
 describe("canonical", () => {

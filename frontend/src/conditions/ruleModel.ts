@@ -233,7 +233,9 @@ export type Imported = { query: RuleGroupType } | { problem: string };
 
 /** Read a rule into the builder, or say why it cannot be shown there (it is then left as it is). */
 export function importRule(rule: Json): Imported {
-  if (rule === undefined || rule === null) return { query: EMPTY_QUERY };
+  // {} is what the form fills in for a required rule not given yet: no condition, like a missing rule.
+  const empty = typeof rule === "object" && rule !== null && !Array.isArray(rule) && Object.keys(rule).length === 0;
+  if (rule === undefined || rule === null || empty) return { query: EMPTY_QUERY };
   const normal = canonical(rule);
   const problem = unrepresentable(normal);
   if (problem) return { problem };
@@ -272,8 +274,23 @@ function describe(op: string, args: Json): string {
   if (ARITHMETIC.has(op)) return `arithmetic (“${op}”)`;
   if (op === "var") return Array.isArray(args) && args.length > 1 ? "a “var” with a default value" : "a bare value used as a test";
   if (["if", "?:", "filter", "map", "reduce", "all", "some", "none", "!!"].includes(op)) return `“${op}”`;
-  if (leafOperations.has(op)) return `“${op}” with arguments the builder has no row for`;
+  if (leafOperations.has(op)) return nestedCulprit(args) ?? `“${op}” with arguments the builder has no row for`;
   return `the operation “${op}”`;
+}
+
+const SUBJECT_OPERATIONS = new Set(["var", "event_count", ...MEASURES]);
+
+/** Name what, inside a leaf's arguments, has no place in a row (arithmetic, a var with a default...). */
+function nestedCulprit(args: Json): string | null {
+  for (const arg of Array.isArray(args) ? args : []) {
+    if (!isOperation(arg)) continue;
+    const [op, inner] = only(arg);
+    if (op === "var" && Array.isArray(inner) && inner.length > 1) return "a “var” with a default value";
+    if (!SUBJECT_OPERATIONS.has(op)) return describe(op, inner);
+    const deeper = nestedCulprit(inner);
+    if (deeper) return deeper;
+  }
+  return null;
 }
 
 function short(value: Json): string {
