@@ -1,6 +1,6 @@
 // Loaded on demand (RuleField's React.lazy): react-querybuilder stays out of the builder's first load.
-import { type KeyboardEvent, useState } from "react";
-import { ExpressionView, JsonView } from "./TextViews";
+import { type KeyboardEvent, useRef, useState } from "react";
+import { ExpressionView, type Flush, JsonView } from "./TextViews";
 import { VisualBuilder } from "./VisualBuilder";
 import { type Imported, importRule } from "./ruleModel";
 import "./conditions.css";
@@ -29,15 +29,25 @@ export default function RuleEditor({ id, rule, onChange }: RuleEditorProps) {
   // A new builder (and a new text view) for each opening, so each starts from the rule as it is now.
   const [opening, setOpening] = useState(0);
 
-  const open = (next: View) => {
+  // The rule as last written by a view: the form's copy (`rule`) catches up on its next render.
+  const latest = useRef(rule);
+  // The expression view's typing not compiled yet: applied (or refused, with the reason) before leaving the view.
+  const flush = useRef<Flush | null>(null);
+
+  const open = async (next: View) => {
     if (next === view) return;
-    if (next === "visual") setImported(importRule(rule));
+    if (flush.current && !(await flush.current())) return; // the expression view says what to fix
+    if (next === "visual") setImported(importRule(latest.current));
     setView(next);
     setOpening((count) => count + 1);
   };
+  const onVisualChange = (next: unknown) => {
+    latest.current = next;
+    onChange(next);
+  };
   // Text views say at once whether what they applied can be shown visually.
   const onTextChange = (next: unknown) => {
-    onChange(next);
+    onVisualChange(next);
     setImported(importRule(next));
   };
   const onTabKey = (event: KeyboardEvent<HTMLButtonElement>) => {
@@ -45,8 +55,7 @@ export default function RuleEditor({ id, rule, onChange }: RuleEditorProps) {
     if (!step) return;
     const index = (VIEWS.findIndex((item) => item.id === view) + step + VIEWS.length) % VIEWS.length;
     const next = VIEWS[index]!.id;
-    open(next);
-    document.getElementById(`${id}-tab-${next}`)?.focus();
+    void open(next).then(() => document.getElementById(`${id}-tab-${next}`)?.focus());
   };
 
   return (
@@ -61,7 +70,7 @@ export default function RuleEditor({ id, rule, onChange }: RuleEditorProps) {
             aria-selected={view === item.id}
             aria-controls={`${id}-view`}
             tabIndex={view === item.id ? 0 : -1}
-            onClick={() => open(item.id)}
+            onClick={() => void open(item.id)}
             onKeyDown={onTabKey}
           >
             {item.label}
@@ -77,12 +86,12 @@ export default function RuleEditor({ id, rule, onChange }: RuleEditorProps) {
       <div role="tabpanel" id={`${id}-view`} aria-labelledby={`${id}-tab-${view}`} key={opening}>
         {view === "visual" &&
           ("query" in imported ? (
-            <VisualBuilder imported={imported} onChange={onChange} />
+            <VisualBuilder imported={imported} onChange={onVisualChange} />
           ) : (
             <button
               type="button"
               onClick={() => {
-                onChange(undefined);
+                onVisualChange(undefined);
                 setImported(importRule(undefined));
                 setOpening((count) => count + 1);
               }}
@@ -90,8 +99,8 @@ export default function RuleEditor({ id, rule, onChange }: RuleEditorProps) {
               Clear this rule and build a new one here
             </button>
           ))}
-        {view === "expression" && <ExpressionView id={id} rule={rule} onChange={onTextChange} />}
-        {view === "json" && <JsonView id={id} rule={rule} onChange={onTextChange} />}
+        {view === "expression" && <ExpressionView id={id} rule={latest.current} onChange={onTextChange} flush={flush} />}
+        {view === "json" && <JsonView id={id} rule={latest.current} onChange={onTextChange} flush={flush} />}
       </div>
     </div>
   );

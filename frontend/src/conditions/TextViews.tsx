@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { type MutableRefObject, useEffect, useRef, useState } from "react";
 import { errorText } from "../api/client";
 import { compileExpression, compileProblem, renderExpression } from "./expressionApi";
 
@@ -8,13 +8,16 @@ interface TextViewProps {
   onChange: (rule: unknown) => void;
 }
 
+/** Apply what is typed now; resolves false when it cannot be (the view then shows why). */
+export type Flush = () => Promise<boolean>;
+
 type Status = { kind: "loading" } | { kind: "applied" } | { kind: "checking" } | { kind: "problem"; text: string };
 
 // Compile after a pause in typing, not on every keystroke.
 const COMPILE_PAUSE_MS = 400;
 
 /** The rule as the expression text of CONTRACT §7a, rendered and compiled by the server. */
-export function ExpressionView({ id, rule, onChange }: TextViewProps) {
+export function ExpressionView({ id, rule, onChange, flush }: TextViewProps & { flush: MutableRefObject<Flush | null> }) {
   const [text, setText] = useState("");
   const [status, setStatus] = useState<Status>({ kind: "loading" });
   const [renderFailure, setRenderFailure] = useState<string | null>(null);
@@ -39,24 +42,51 @@ export function ExpressionView({ id, rule, onChange }: TextViewProps) {
     };
   }, []);
 
+  // Compile `value` and apply it when it is still the newest text; say why when it does not compile.
+  const apply = (value: string, number: number): Promise<boolean> => {
+    if (!value.trim()) {
+      onChange(undefined);
+      setStatus({ kind: "applied" });
+      return Promise.resolve(true);
+    }
+    const compiling = compileExpression(value).then(
+      (compiled) => {
+        if (number !== latest.current) return true;
+        onChange(compiled);
+        setStatus({ kind: "applied" });
+        return true;
+      },
+      (error: unknown) => {
+        if (number === latest.current) setStatus({ kind: "problem", text: compileProblem(error) });
+        return false;
+      },
+    );
+    running.current = compiling;
+    return compiling;
+  };
+  const pending = useRef<string | null>(null); // typed, waiting for the pause
+  const running = useRef<Promise<boolean> | null>(null); // the newest compile, perhaps still on its way
+  useEffect(() => {
+    flush.current = () => {
+      if (pending.current === null) return running.current ?? Promise.resolve(status.kind !== "problem");
+      const value = pending.current;
+      pending.current = null;
+      return apply(value, ++latest.current);
+    };
+    return () => {
+      flush.current = null;
+    };
+  });
+
   const edit = (value: string) => {
     setText(value);
     setStatus({ kind: "checking" });
+    pending.current = value;
     const number = ++latest.current;
     window.setTimeout(() => {
-      if (number !== latest.current) return;
-      if (!value.trim()) {
-        onChange(undefined);
-        setStatus({ kind: "applied" });
-        return;
-      }
-      compileExpression(value)
-        .then((compiled) => {
-          if (number !== latest.current) return;
-          onChange(compiled);
-          setStatus({ kind: "applied" });
-        })
-        .catch((error: unknown) => number === latest.current && setStatus({ kind: "problem", text: compileProblem(error) }));
+      if (number !== latest.current || pending.current === null) return;
+      pending.current = null;
+      void apply(value, number);
     }, COMPILE_PAUSE_MS);
   };
 
@@ -86,9 +116,16 @@ export function ExpressionView({ id, rule, onChange }: TextViewProps) {
 }
 
 /** The rule as JsonLogic text; applied whenever it parses. */
-export function JsonView({ id, rule, onChange }: TextViewProps) {
+export function JsonView({ id, rule, onChange, flush }: TextViewProps & { flush: MutableRefObject<Flush | null> }) {
   const [text, setText] = useState(() => (rule === undefined ? "" : JSON.stringify(rule, null, 2)));
   const [status, setStatus] = useState<Status>({ kind: "applied" });
+  // Text that does not parse yet is not left behind by switching views.
+  useEffect(() => {
+    flush.current = () => Promise.resolve(status.kind !== "problem");
+    return () => {
+      flush.current = null;
+    };
+  });
   return (
     <div className="rule-text">
       <label htmlFor={`${id}-json`}>JsonLogic</label>
@@ -125,7 +162,7 @@ function TextStatus({ id, status }: { id: string; status: Status }) {
     loading: "Writing the rule as an expression…",
     checking: "Checking…",
     applied: "Applied to the rule.",
-    problem: status.kind === "problem" ? `Not applied: ${status.text}` : "",
+    problem: status.kind === "problem" ? `Not applied: ${status.text}. Fix it (or empty it to remove the rule) to switch views.` : "",
   }[status.kind];
   return (
     <p id={id} className={status.kind === "problem" ? "field-problem" : "muted"} role="status">
