@@ -13,25 +13,40 @@ from tests.builder.conftest import TIMEOUT_MS, assert_accessible
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TAGS = {"var": "contact.tags"}
-EXPECTED = {"and": [
-    {"contains": [TAGS, "trial"]},
-    {"or": [
-        {"email_event": {"event": "clicked", "within": "P3D"}},
-        {">=": [{"event_count": {"type": "email.opened", "within": "P30D"}}, 2]},
-    ]},
-]}
+EXPECTED = {
+    "and": [
+        {"contains": [TAGS, "trial"]},
+        {
+            "or": [
+                {"email_event": {"event": "clicked", "within": "P3D"}},
+                {">=": [{"event_count": {"type": "email.opened", "within": "P30D"}}, 2]},
+            ]
+        },
+    ]
+}
 
 
 def _workflow(workspace, rule=None):
     from workflows import services
 
     config = {} if rule is None else {"rule": rule}
-    graph = {"nodes": [
-        {"id": "start", "type": "trigger_event", "position": {"x": 0, "y": 0},
-         "data": {"label": "Signed up", "config": {"event": "contact.created"}}},
-        {"id": "check", "type": "condition", "position": {"x": 0, "y": 160},
-         "data": {"label": "Qualified?", "config": config}},
-    ], "edges": [{"id": "e1", "source": "start", "target": "check", "sourceHandle": "default"}]}
+    graph = {
+        "nodes": [
+            {
+                "id": "start",
+                "type": "trigger_event",
+                "position": {"x": 0, "y": 0},
+                "data": {"label": "Signed up", "config": {"event": "contact.created"}},
+            },
+            {
+                "id": "check",
+                "type": "condition",
+                "position": {"x": 0, "y": 160},
+                "data": {"label": "Qualified?", "config": config},
+            },
+        ],
+        "edges": [{"id": "e1", "source": "start", "target": "check", "sourceHandle": "default"}],
+    }
     return services.workflow_create(workspace=workspace, name="Qualify trials", graph=graph)
 
 
@@ -72,7 +87,9 @@ def _rule(panel, path: str):
     return panel.locator(f'.rule[data-path="{path}"]')
 
 
-def test_a_rule_built_visually_is_saved_as_json_logic_and_survives_every_view(logged_in, screenshot, workspace):
+def test_a_rule_built_visually_is_saved_as_json_logic_and_survives_every_view(
+    logged_in, screenshot, workspace
+):
     page = logged_in
     workflow = _workflow(workspace)
     node, panel = _open_condition(page, workflow)
@@ -90,7 +107,8 @@ def test_a_rule_built_visually_is_saved_as_json_logic_and_survives_every_view(lo
     root.locator(":scope > .ruleGroup-header").get_by_role("button", name="+ Group").click()
     inner = _group(panel, "[1]")
     inner.locator(":scope > .ruleGroup-header").get_by_role(
-        "combobox", name="How the conditions of this group combine").select_option("or")
+        "combobox", name="How the conditions of this group combine"
+    ).select_option("or")
     inner_add = inner.locator(":scope > .ruleGroup-header").get_by_role("button", name="+ Condition")
     inner_add.click()
     inner_add.click()
@@ -115,7 +133,8 @@ def test_a_rule_built_visually_is_saved_as_json_logic_and_survives_every_view(lo
     expression = panel.get_by_role("textbox", name="Expression", exact=True)
     expect(expression).to_have_value(
         '$contains(contact.tags, "trial") && (emailEvent({event: "clicked", within: "P3D"}) '
-        '|| eventCount("email.opened", "P30D") >= 2)')
+        '|| eventCount("email.opened", "P30D") >= 2)'
+    )
     screenshot("expression-view")
     assert_accessible(page)
 
@@ -144,7 +163,8 @@ def test_a_rule_built_visually_is_saved_as_json_logic_and_survives_every_view(lo
 
 
 def test_an_expression_is_checked_and_a_rule_the_builder_cannot_show_is_kept_as_it_is(
-        logged_in, screenshot, workspace):
+    logged_in, screenshot, workspace
+):
     page = logged_in
     page.set_viewport_size({"width": 1920, "height": 1080})
     arithmetic = {">": [{"+": [{"var": "contact.score"}, 1]}, 5]}
@@ -175,10 +195,15 @@ def test_an_expression_is_checked_and_a_rule_the_builder_cannot_show_is_kept_as_
     expect(panel.get_by_role("tab", name="Visual")).to_have_attribute("aria-selected", "true")
     expect(panel.get_by_role("note")).to_have_count(0)
     expect(_rule(panel, "[0]").get_by_label("Value", exact=True)).to_have_value("subscribed")
-    expect(_group(panel, "[1]").locator(":scope > .ruleGroup-header").get_by_role("checkbox", name="NOT")).to_be_checked()
+    expect(
+        _group(panel, "[1]").locator(":scope > .ruleGroup-header").get_by_role("checkbox", name="NOT")
+    ).to_be_checked()
     expect(_rule(panel, "[1,0]").get_by_label("Segment id")).to_have_value("seg-1")
-    _wait_for_saved_rule(page, workflow, {"and": [
-        {"==": [{"var": "contact.status"}, "subscribed"]}, {"!": [{"in_segment": ["seg-1"]}]}]})
+    _wait_for_saved_rule(
+        page,
+        workflow,
+        {"and": [{"==": [{"var": "contact.status"}, "subscribed"]}, {"!": [{"in_segment": ["seg-1"]}]}]},
+    )
     expect(node.locator(".issue-error")).to_have_count(0)
     screenshot("expression-applied-visual")
     assert_accessible(page)

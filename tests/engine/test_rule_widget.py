@@ -1,12 +1,18 @@
-"""Every JsonLogic rule property tells the builder to edit it with the condition builder (``x-widget: rule``)."""
+"""Every JsonLogic rule property tells the builder to edit it with the condition builder (``x-widget: rule``), and
+the rules that builder writes are ones the server accepts."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
+from workflows.engine.conditions import check_rule
+from workflows.engine.expression_render import rule_normalise, rule_render
+from workflows.engine.expressions import expression_compile
 from workflows.engine.graph import WorkflowSettings
 from workflows.engine.registry import registry
 
@@ -48,10 +54,19 @@ def _rule_options(node: dict[str, Any]) -> list[dict[str, Any]]:
         (WorkflowSettings.model_json_schema(), ("exit_conditions", "[]", "rule")),
         (WorkflowSettings.model_json_schema(), ("exit_conditions", "[]", "filter")),
     ],
-    ids=["condition", "switch case", "trigger_event", "wait_for_event", "schedule audience", "exit rule",
-         "exit filter"],
+    ids=[
+        "condition",
+        "switch case",
+        "trigger_event",
+        "wait_for_event",
+        "schedule audience",
+        "exit rule",
+        "exit filter",
+    ],
 )
-def test_rule_property_is_marked_for_the_condition_builder(schema: dict[str, Any], path: tuple[str, ...]) -> None:
+def test_rule_property_is_marked_for_the_condition_builder(
+    schema: dict[str, Any], path: tuple[str, ...]
+) -> None:
     (option,) = _rule_options(_at(schema, *path))
     assert option["x-widget"] == "rule"
     assert option["type"] == ["object", "boolean"]
@@ -71,3 +86,16 @@ def test_only_rules_carry_the_rule_widget_and_schemas_stay_valid() -> None:
         for node in _walk(schema):
             if node.get("x-widget") == "rule":
                 assert node["type"] == ["object", "boolean"], type_name
+
+
+# The condition builder's corpus (frontend/src/conditions/ruleCorpus.json): what the builder writes must be rules
+# the server accepts, and the expression view (render, then compile) must give each of them back.
+CORPUS = json.loads(
+    (Path(__file__).resolve().parents[2] / "frontend/src/conditions/ruleCorpus.json").read_text()
+)
+
+
+@pytest.mark.parametrize("rule", CORPUS["representable"].values(), ids=CORPUS["representable"].keys())
+def test_rules_the_condition_builder_writes_are_valid_and_survive_the_expression_view(rule: Any) -> None:
+    assert check_rule(rule) == []
+    assert rule_normalise(expression_compile(rule_render(rule))) == rule_normalise(rule)

@@ -1,77 +1,12 @@
 import { describe, expect, it } from "vitest";
+import corpus from "./ruleCorpus.json";
 import { canonical, exportQuery, importRule, sameJson } from "./ruleModel";
 
-const email = { var: "contact.email" };
-const tags = { var: "contact.tags" };
-
-// Every operation of CONTRACT §7 and the evaluator's string operations, alone, negated and nested.
-const REPRESENTABLE: Record<string, unknown> = {
-  "==": { "==": [{ var: "contact.status" }, "subscribed"] },
-  "!=": { "!=": [{ var: "contact.status" }, "bounced"] },
-  "===": { "===": [{ var: "contact.score" }, 10] },
-  "!==": { "!==": [{ var: "event.type" }, "email.opened"] },
-  "<": { "<": [{ var: "contact.score" }, 5] },
-  "<=": { "<=": [{ var: "contact.score" }, 5.5] },
-  ">": { ">": [{ var: "enrollment.steps" }, 3] },
-  ">=": { ">=": [{ var: "contact.fields.age" }, 18] },
-  "boolean value": { "==": [{ var: "contact.fields.vip" }, true] },
-  contains: { contains: [tags, "trial"] },
-  "contains in a free field": { contains: [{ var: "contact.fields.company name" }, "acme"] },
-  regex: { regex: [email, "@example\\.(com|org)$"] },
-  starts_with: { starts_with: [{ var: "event.properties.url" }, "https://"] },
-  ends_with: { ends_with: [email, ".edu"] },
-  lower: { "==": [{ lower: [email] }, "ada@example.com"] },
-  upper: { starts_with: [{ upper: [{ var: "contact.fields.country" }] }, "FR"] },
-  length: { ">": [{ length: [tags] }, 2] },
-  days_since: { ">=": [{ days_since: [{ var: "enrollment.entered_at" }] }, 7] },
-  "in (one of a list)": { in: [{ var: "contact.status" }, ["subscribed", "unsubscribed"]] },
-  "in (includes)": { in: ["trial", tags] },
-  email_event: { email_event: { event: "clicked", node: "n3", url_contains: "/book-demo", within: "P3D" } },
-  "email_event, event only": { email_event: { event: "opened" } },
-  event_count: { ">=": [{ event_count: { type: "email.opened", within: "P30D" } }, 2] },
-  "event_count without window": { "<": [{ event_count: { type: "page.viewed" } }, 1] },
-  in_segment: { in_segment: ["5f0c7a4e-9b1d-4c7e-8a55-0e2d1f6b9c11"] },
-  "NOT of a leaf": { "!": [{ in_segment: ["seg-1"] }] },
-  "NOT of a group": { "!": [{ or: [{ contains: [tags, "a"] }, { contains: [tags, "b"] }] }] },
-  "the issue's example": {
-    and: [
-      { contains: [tags, "trial"] },
-      {
-        or: [
-          { email_event: { event: "clicked", within: "P3D" } },
-          { ">=": [{ event_count: { type: "email.opened", within: "P30D" } }, 2] },
-        ],
-      },
-    ],
-  },
-  "deep nesting": {
-    or: [
-      { and: [{ "==": [{ var: "contact.status" }, "subscribed"] }, { "!": [{ and: [{ regex: [email, "x"] }, { in_segment: ["s"] }] }] }] },
-      { and: [{ "<": [{ days_since: [{ var: "contact.fields.trial_end" }] }, 3] }, { "!": [{ email_event: { event: "replied" } }] }] },
-    ],
-  },
-};
-
-// Rules the builder has no row for: they must be refused, never rewritten.
-const UNREPRESENTABLE: Record<string, unknown> = {
-  arithmetic: { ">": [{ "+": [{ var: "contact.score" }, 1] }, 5] },
-  "var with a default": { "==": [{ var: ["contact.status", "subscribed"] }, "subscribed"] },
-  "reversed comparison": { ">": [5, { var: "contact.score" }] },
-  "two fields compared": { "==": [{ var: "contact.email" }, { var: "contact.fields.backup" }] },
-  "between (three arguments)": { "<": [1, { var: "contact.score" }, 10] },
-  "a constant": true,
-  "a bare var": { var: "contact.fields.vip" },
-  "double negation": { "!!": [{ var: "contact.tags" }] },
-  if: { if: [{ var: "contact.fields.vip" }, true, false] },
-  some: { some: [tags, { "==": [{ var: "" }, "vip"] }] },
-  "event_count alone": { event_count: { type: "email.opened" } },
-  "null value": { "==": [{ var: "contact.fields.plan" }, null] },
-  "unknown operation": { frobnicate: [1] },
-  "an operation nested in a value": { "==": [{ var: "contact.status" }, { cat: ["a", "b"] }] },
-  "empty and": { and: [] },
-  "a path with a colon": { "==": [{ var: "contact.fields.a:b" }, 1] },
-  "a leaf inside an odd place": { and: [{ contains: [tags, "a"] }, { "+": [1, 2] }] },
-};
+// Every operation of CONTRACT §7 and the evaluator's string operations, alone, negated and nested; and rules the
+// builder has no row for, which must be refused, never rewritten. Shared with the server's tests
+// (tests/engine/test_rule_widget.py checks the first list against its validator and expression round trip).
+const REPRESENTABLE = corpus.representable as Record<string, unknown>;
+const UNREPRESENTABLE = corpus.unrepresentable as Record<string, unknown>;
 
 describe("importRule then exportQuery", () => {
   for (const [name, rule] of Object.entries(REPRESENTABLE)) {
