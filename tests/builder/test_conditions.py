@@ -70,13 +70,7 @@ def _saved_rule(page: Page, workflow):
 
 def _wait_for_saved_rule(page: Page, workflow, expected) -> None:
     """Wait (polling the API, bounded) until the autosaved draft holds ``expected``."""
-    expect(page.get_by_text("All changes saved")).to_be_visible()
-    deadline = time.monotonic() + TIMEOUT_MS / 1000
-    found = _saved_rule(page, workflow)
-    while found != expected and time.monotonic() < deadline:
-        page.wait_for_timeout(200)  # a polling interval, not a wait for time to pass: the loop checks the API
-        found = _saved_rule(page, workflow)
-    assert found == expected
+    _wait_for_config(page, lambda: _saved_rule(page, workflow), expected)
 
 
 def _group(panel, level_path: str):
@@ -207,3 +201,97 @@ def test_an_expression_is_checked_and_a_rule_the_builder_cannot_show_is_kept_as_
     expect(node.locator(".issue-error")).to_have_count(0)
     screenshot("expression-applied-visual")
     assert_accessible(page)
+
+
+def test_every_rule_property_gets_the_builder_switch_cases_and_an_optional_filter(
+    logged_in, screenshot, workspace
+):
+    from workflows import services
+
+    page = logged_in
+    graph = {
+        "nodes": [
+            {
+                "id": "start",
+                "type": "trigger_event",
+                "position": {"x": 0, "y": 0},
+                "data": {"label": "Form sent", "config": {"event": "form.submitted"}},
+            },
+            {
+                "id": "route",
+                "type": "switch",
+                "position": {"x": 0, "y": 160},
+                "data": {
+                    "label": "Route by plan",
+                    "config": {
+                        "cases": [
+                            {
+                                "id": "pro",
+                                "label": "Pro",
+                                "rule": {"==": [{"var": "contact.fields.plan"}, "pro"]},
+                            },
+                            {
+                                "id": "free",
+                                "label": "Free",
+                                "rule": {"==": [{"var": "contact.fields.plan"}, "free"]},
+                            },
+                        ]
+                    },
+                },
+            },
+        ],
+        "edges": [{"id": "e1", "source": "start", "target": "route", "sourceHandle": "default"}],
+    }
+    workflow = services.workflow_create(workspace=workspace, name="Routing", graph=graph)
+    page.goto(f"/builder/workflows/{workflow.id}")
+    expect(page.locator(".canvas-flow[data-view-ready=true]")).to_be_visible()
+
+    def node(label):
+        return page.locator(".react-flow__node", has=page.locator(".flow-node-label", has_text=label))
+
+    node("Route by plan").click()
+    panel = page.get_by_role("complementary", name="Settings of Route by plan")
+    expect(panel.get_by_role("tablist", name="How to edit the rule")).to_have_count(2)
+    second = panel.locator(".rule-field").nth(1)
+    value = second.locator('.rule[data-path="[0]"]').get_by_label("Value", exact=True)
+    expect(value).to_have_value("free")
+    value.fill("starter")
+    screenshot("switch-cases")
+    assert_accessible(page)
+
+    def saved_config(node_id):
+        nodes = page.request.get(f"/api/v1/workflows/{workflow.id}").json()["draft"]["graph"]["nodes"]
+        return next(item for item in nodes if item["id"] == node_id)["data"]["config"]
+
+    _wait_for_config(page, lambda: saved_config("route")["cases"][1]["rule"]["=="][1], "starter")
+    cases = saved_config("route")["cases"]
+    assert [case["rule"] for case in cases] == [
+        {"==": [{"var": "contact.fields.plan"}, "pro"]},
+        {"==": [{"var": "contact.fields.plan"}, "starter"]},
+    ]
+
+    # An optional filter: built, then emptied again, is left out of the config (no filter), not saved as {}.
+    node("Form sent").click()
+    panel = page.get_by_role("complementary", name="Settings of Form sent")
+    root = panel.locator('.ruleGroup[data-path="[]"]')
+    root.locator(":scope > .ruleGroup-header").get_by_role("button", name="+ Condition").click()
+    panel.locator('.rule[data-path="[0]"]').get_by_label("Field (a path of the data").fill(
+        "event.properties.form"
+    )
+    panel.locator('.rule[data-path="[0]"]').get_by_label("Value", exact=True).fill("demo")
+    _wait_for_config(
+        page, lambda: saved_config("start").get("filter"), {"==": [{"var": "event.properties.form"}, "demo"]}
+    )
+    panel.locator('.rule[data-path="[0]"]').get_by_role("button", name="Remove").click()
+    _wait_for_config(page, lambda: saved_config("start").get("filter"), None)
+
+
+def _wait_for_config(page: Page, read, expected) -> None:
+    """Wait (polling the API, bounded) until ``read()`` answers ``expected``."""
+    expect(page.get_by_text("All changes saved")).to_be_visible()
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    found = read()
+    while found != expected and time.monotonic() < deadline:
+        page.wait_for_timeout(200)  # polling the API until the autosave lands
+        found = read()
+    assert found == expected
