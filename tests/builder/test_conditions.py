@@ -159,8 +159,11 @@ def test_a_rule_built_visually_is_saved_as_json_logic_and_survives_every_view(
 def test_an_expression_is_checked_and_a_rule_the_builder_cannot_show_is_kept_as_it_is(
     logged_in, screenshot, workspace
 ):
+    from tests.factories import SegmentFactory
+
     page = logged_in
     page.set_viewport_size({"width": 1920, "height": 1080})
+    segment = SegmentFactory(workspace=workspace, name="Trial users")
     arithmetic = {">": [{"+": [{"var": "contact.score"}, 1]}, 5]}
     workflow = _workflow(workspace, rule=arithmetic)
     node, panel = _open_condition(page, workflow)
@@ -184,7 +187,7 @@ def test_an_expression_is_checked_and_a_rule_the_builder_cannot_show_is_kept_as_
     expect(panel.get_by_text("to switch views")).to_be_visible()
     expect(panel.get_by_role("tab", name="Expression")).to_have_attribute("aria-selected", "true")
     # Switching at once, before the pause after typing: what was typed is compiled and applied first.
-    expression.fill('contact.status == "subscribed" && !inSegment("seg-1")')
+    expression.fill(f'contact.status == "subscribed" && !inSegment("{segment.id}")')
     panel.get_by_role("tab", name="Visual").click()
     expect(panel.get_by_role("tab", name="Visual")).to_have_attribute("aria-selected", "true")
     expect(panel.get_by_role("note")).to_have_count(0)
@@ -192,11 +195,17 @@ def test_an_expression_is_checked_and_a_rule_the_builder_cannot_show_is_kept_as_
     expect(
         _group(panel, "[1]").locator(":scope > .ruleGroup-header").get_by_role("checkbox", name="NOT")
     ).to_be_checked()
-    expect(_rule(panel, "[1,0]").get_by_label("Segment id")).to_have_value("seg-1")
+    expect(_rule(panel, "[1,0]").get_by_label("Segment id")).to_have_value(str(segment.id))
+    expect(_rule(panel, "[1,0]").get_by_text("“Trial users”")).to_be_visible()
     _wait_for_saved_rule(
         page,
         workflow,
-        {"and": [{"==": [{"var": "contact.status"}, "subscribed"]}, {"!": [{"in_segment": ["seg-1"]}]}]},
+        {
+            "and": [
+                {"==": [{"var": "contact.status"}, "subscribed"]},
+                {"!": [{"in_segment": [str(segment.id)]}]},
+            ]
+        },
     )
     expect(node.locator(".issue-error")).to_have_count(0)
     screenshot("expression-applied-visual")

@@ -2,6 +2,8 @@ import { useId, useMemo, useState } from "react";
 import { QueryBuilder, type RuleGroupType } from "react-querybuilder";
 import { FieldPicker, NamedSelect, ValueInput, type BuilderContext } from "./controls";
 import { type Imported, exportQuery } from "./ruleModel";
+import { useSegments } from "./segments";
+import { errorText } from "../api/client";
 import { EVENT_SUGGESTIONS, FIELD_SUGGESTIONS, OPERATOR_LABELS, defaultValue, fitQuery, operatorsFor } from "./rows";
 
 const FIELDS = [{ name: "contact.email", value: "contact.email", label: "contact.email" }];
@@ -28,7 +30,16 @@ interface VisualBuilderProps {
 export function VisualBuilder({ imported, onChange }: VisualBuilderProps) {
   const [query, setQuery] = useState<RuleGroupType>(imported.query);
   const ids = useId();
-  const context: BuilderContext = useMemo(() => ({ fieldList: `${ids}-fields`, eventList: `${ids}-events` }), [ids]);
+  const segments = useSegments();
+  const context: BuilderContext = useMemo(
+    () => ({
+      fieldList: `${ids}-fields`,
+      eventList: `${ids}-events`,
+      segmentList: `${ids}-segments`,
+      segmentNames: new Map((segments.data ?? []).map((segment) => [segment.id, segment.name])),
+    }),
+    [ids, segments.data],
+  );
   return (
     <div className="rule-visual">
       <QueryBuilder
@@ -61,6 +72,16 @@ export function VisualBuilder({ imported, onChange }: VisualBuilderProps) {
           <option key={path} value={path} />
         ))}
       </datalist>
+      <datalist id={context.segmentList}>
+        {(segments.data ?? []).map((segment) => (
+          <option key={segment.id} value={segment.id}>
+            {segment.name}
+          </option>
+        ))}
+      </datalist>
+      {segments.error && (
+        <p className="muted">The segments could not be listed ({errorText(segments.error)}); a segment's id can still be typed.</p>
+      )}
       <datalist id={context.eventList}>
         {EVENT_SUGGESTIONS.map((type) => (
           <option key={type} value={type} />

@@ -18,6 +18,9 @@ export interface BuilderContext {
   /** The id of the page's list of suggested paths (one per editor: ids must be unique on the page). */
   fieldList: string;
   eventList: string;
+  segmentList: string;
+  /** Segment names by id, to say which segment a typed or picked id is. */
+  segmentNames: Map<string, string>;
 }
 
 const KINDS: { value: string; label: string }[] = [
@@ -85,20 +88,26 @@ export function NamedSelect({ options, value, handleOnChange, title, className, 
 
 export function ValueInput(props: ValueEditorProps) {
   const { field, operator, value, handleOnChange, disabled } = props;
-  const { eventList } = props.context as BuilderContext;
+  const { eventList, segmentList, segmentNames } = props.context as BuilderContext;
   if (field === EMAIL_EVENT) return <EmailEventInputs value={value as EmailEventValue} onChange={handleOnChange} disabled={disabled} />;
   if (field === EVENT_COUNT) {
     return <EventCountInputs value={value as EventCountValue} onChange={handleOnChange} disabled={disabled} eventList={eventList} />;
   }
   if (field === IN_SEGMENT) {
+    const name = segmentNames.get(String(value ?? ""));
     return (
-      <input
-        aria-label="Segment id"
-        placeholder="segment id"
-        value={String(value ?? "")}
-        disabled={disabled}
-        onChange={(event) => handleOnChange(event.target.value)}
-      />
+      <span className="rule-history">
+        <input
+          aria-label="Segment id"
+          placeholder="pick a segment or type its id"
+          list={segmentList}
+          value={String(value ?? "")}
+          disabled={disabled}
+          spellCheck={false}
+          onChange={(event) => handleOnChange(event.target.value)}
+        />
+        {value && <span className="muted">{name ? `“${name}”` : "not a segment of the list"}</span>}
+      </span>
     );
   }
   if (operator === "one_of") {
