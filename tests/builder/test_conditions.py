@@ -287,9 +287,15 @@ def test_every_rule_property_gets_the_builder_switch_cases_and_an_optional_filte
     panel.locator('.rule[data-path="[0]"]').get_by_label("Field (a path of the data").fill(
         "event.properties.form"
     )
-    panel.locator('.rule[data-path="[0]"]').get_by_label("Value", exact=True).fill("demo")
+    row = panel.locator('.rule[data-path="[0]"]')
+    row.get_by_role("combobox", name="Comparison").select_option("one_of")
+    # Typed key by key: the comma stays in the field while the list follows it.
+    row.get_by_label("Values, separated by commas").press_sequentially("demo, trial")
+    expect(row.get_by_label("Values, separated by commas")).to_have_value("demo, trial")
     _wait_for_config(
-        page, lambda: saved_config("start").get("filter"), {"==": [{"var": "event.properties.form"}, "demo"]}
+        page,
+        lambda: saved_config("start").get("filter"),
+        {"in": [{"var": "event.properties.form"}, ["demo", "trial"]]},
     )
     panel.locator('.rule[data-path="[0]"]').get_by_role("button", name="Remove").click()
     _wait_for_config(page, lambda: saved_config("start").get("filter"), None)

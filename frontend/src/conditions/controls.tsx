@@ -1,5 +1,6 @@
 // The builder's own row controls: what a row tests (a path of the data, typed freely, perhaps through a measure,
 // or a history operation) and a value editor per operator. Every control has a label for screen readers.
+import { useState } from "react";
 import type { FieldSelectorProps, FullOption, ValueEditorProps, ValueSelectorProps } from "react-querybuilder";
 import {
   EMAIL_EVENT,
@@ -111,17 +112,7 @@ export function ValueInput(props: ValueEditorProps) {
     );
   }
   if (operator === "one_of") {
-    return (
-      <input
-        aria-label="Values, separated by commas"
-        placeholder="a, b, c"
-        value={(Array.isArray(value) ? value : []).join(", ")}
-        disabled={disabled}
-        onChange={(event) =>
-          handleOnChange(event.target.value.split(",").map((item) => item.trim()).filter(Boolean))
-        }
-      />
-    );
+    return <ListInput key={field} value={Array.isArray(value) ? (value as string[]) : []} onChange={handleOnChange} disabled={disabled} />;
   }
   if (typeof value === "boolean") {
     return (
@@ -132,7 +123,7 @@ export function ValueInput(props: ValueEditorProps) {
     );
   }
   if (typeof value === "number" || isNumeric(field)) {
-    return <NumberInput label="Value" value={value} onChange={handleOnChange} disabled={disabled} />;
+    return <NumberInput key={`${field} ${operator}`} label="Value" value={value} onChange={handleOnChange} disabled={disabled} />;
   }
   return (
     <input
@@ -144,17 +135,36 @@ export function ValueInput(props: ValueEditorProps) {
   );
 }
 
+// The text as typed is kept while the value follows it: "1." or "a," would otherwise be rewritten mid-typing.
 function NumberInput({ label, value, onChange, disabled }: { label: string; value: unknown; onChange: (value: number | "") => void; disabled?: boolean }) {
+  const [text, setText] = useState(typeof value === "number" ? String(value) : "");
   return (
     <input
       type="number"
       aria-label={label}
       className="rule-number"
-      value={typeof value === "number" ? value : ""}
+      value={text}
       disabled={disabled}
       onChange={(event) => {
+        setText(event.target.value);
         const number = event.target.valueAsNumber;
         onChange(Number.isFinite(number) ? number : "");
+      }}
+    />
+  );
+}
+
+function ListInput({ value, onChange, disabled }: { value: string[]; onChange: (value: string[]) => void; disabled?: boolean }) {
+  const [text, setText] = useState(value.join(", "));
+  return (
+    <input
+      aria-label="Values, separated by commas"
+      placeholder="a, b, c"
+      value={text}
+      disabled={disabled}
+      onChange={(event) => {
+        setText(event.target.value);
+        onChange(event.target.value.split(",").map((item) => item.trim()).filter(Boolean));
       }}
     />
   );
