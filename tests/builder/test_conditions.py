@@ -155,6 +155,17 @@ def test_a_rule_built_visually_is_saved_as_json_logic_and_survives_every_view(
     _wait_for_saved_rule(page, workflow, edited)
     screenshot("visual-after-json-edit")
 
+    # Undo and redo on the canvas (the panel's edits are one step); the builder opens on the rule as it is then.
+    page.get_by_role("button", name="Undo").click()
+    _wait_for_saved_rule(page, workflow, None)
+    node.click()
+    expect(panel.get_by_role("tab", name="Visual")).to_have_attribute("aria-selected", "true")
+    expect(panel.locator(".rule")).to_have_count(0)
+    page.get_by_role("button", name="Redo").click()
+    _wait_for_saved_rule(page, workflow, edited)
+    node.click()
+    expect(_rule(panel, "[0]").get_by_label("Value", exact=True)).to_have_value("vip")
+
 
 def test_an_expression_is_checked_and_a_rule_the_builder_cannot_show_is_kept_as_it_is(
     logged_in, screenshot, workspace

@@ -1,8 +1,8 @@
 // Loaded on demand (RuleField's React.lazy): react-querybuilder stays out of the builder's first load.
-import { type KeyboardEvent, useRef, useState } from "react";
+import { type KeyboardEvent, useEffect, useRef, useState } from "react";
 import { ExpressionView, type Flush, JsonView } from "./TextViews";
 import { VisualBuilder } from "./VisualBuilder";
-import { type Imported, importRule } from "./ruleModel";
+import { type Imported, importRule, sameRule } from "./ruleModel";
 import "./conditions.css";
 
 const VIEWS = [
@@ -33,6 +33,16 @@ export default function RuleEditor({ id, rule, onChange }: RuleEditorProps) {
   const latest = useRef(rule);
   // The expression view's typing not compiled yet: applied (or refused, with the reason) before leaving the view.
   const flush = useRef<Flush | null>(null);
+
+  // A change that did not come from here (undo, redo, a draft reloaded): every view starts again from it.
+  useEffect(() => {
+    if (sameRule(rule, latest.current)) return;
+    latest.current = rule;
+    const next = importRule(rule);
+    setImported(next);
+    if (!("query" in next)) setView((current) => (current === "visual" ? "expression" : current));
+    setOpening((count) => count + 1);
+  }, [rule]);
 
   const open = async (next: View) => {
     if (next === view) return;

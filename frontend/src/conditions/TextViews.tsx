@@ -1,6 +1,7 @@
 import { type MutableRefObject, useEffect, useRef, useState } from "react";
 import { errorText } from "../api/client";
 import { compileExpression, compileProblem, renderExpression } from "./expressionApi";
+import { isNoRule } from "./ruleModel";
 
 interface TextViewProps {
   id: string;
@@ -26,7 +27,7 @@ export function ExpressionView({ id, rule, onChange, flush }: TextViewProps & { 
 
   useEffect(() => {
     let live = true;
-    if (initial.current === undefined || initial.current === null) {
+    if (isNoRule(initial.current)) {
       setStatus({ kind: "applied" });
       return;
     }
@@ -117,7 +118,7 @@ export function ExpressionView({ id, rule, onChange, flush }: TextViewProps & { 
 
 /** The rule as JsonLogic text; applied whenever it parses. */
 export function JsonView({ id, rule, onChange, flush }: TextViewProps & { flush: MutableRefObject<Flush | null> }) {
-  const [text, setText] = useState(() => (rule === undefined ? "" : JSON.stringify(rule, null, 2)));
+  const [text, setText] = useState(() => (isNoRule(rule) ? "" : JSON.stringify(rule, null, 2)));
   const [status, setStatus] = useState<Status>({ kind: "applied" });
   // Text that does not parse yet is not left behind by switching views.
   useEffect(() => {

@@ -229,13 +229,22 @@ export function exportQuery(query: RuleGroupType): Json {
   return logic === false ? undefined : canonical(logic);
 }
 
+/** Whether `rule` holds no condition: missing, null, or {} (what the form fills in for a required rule). */
+export function isNoRule(rule: Json): boolean {
+  if (rule === undefined || rule === null) return true;
+  return typeof rule === "object" && !Array.isArray(rule) && Object.keys(rule).length === 0;
+}
+
+/** Whether two rules are the same for the editor (any two ways of saying "no rule" are). */
+export function sameRule(a: Json, b: Json): boolean {
+  return (isNoRule(a) && isNoRule(b)) || sameJson(a, b);
+}
+
 export type Imported = { query: RuleGroupType } | { problem: string };
 
 /** Read a rule into the builder, or say why it cannot be shown there (it is then left as it is). */
 export function importRule(rule: Json): Imported {
-  // {} is what the form fills in for a required rule not given yet: no condition, like a missing rule.
-  const empty = typeof rule === "object" && rule !== null && !Array.isArray(rule) && Object.keys(rule).length === 0;
-  if (rule === undefined || rule === null || empty) return { query: EMPTY_QUERY };
+  if (isNoRule(rule)) return { query: EMPTY_QUERY };
   const normal = canonical(rule);
   const problem = unrepresentable(normal);
   if (problem) return { problem };
