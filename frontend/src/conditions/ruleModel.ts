@@ -167,7 +167,7 @@ export function leafRule(op: string, args: Json): RuleType | null {
   }
   if (op === "in") {
     const subject = subjectOf(left);
-    if (subject && Array.isArray(right) && right.length && right.every((item) => typeof item === "string")) {
+    if (subject && Array.isArray(right) && right.every((item) => typeof item === "string")) {
       return row(subject, "one_of", right);
     }
     const container = subjectOf(right);
