@@ -31,7 +31,7 @@ export default function RuleEditor({ id, rule, onChange }: RuleEditorProps) {
 
   // The rule as last written by a view: the form's copy (`rule`) catches up on its next render.
   const latest = useRef(rule);
-  // The expression view's typing not compiled yet: applied (or refused, with the reason) before leaving the view.
+  // What the open text view holds but has not applied yet: applied (or refused, with the reason) before leaving it.
   const flush = useRef<Flush | null>(null);
 
   // A change that did not come from here (undo, redo, a draft reloaded): every view starts again from it.
@@ -46,7 +46,7 @@ export default function RuleEditor({ id, rule, onChange }: RuleEditorProps) {
 
   const open = async (next: View) => {
     if (next === view) return;
-    if (flush.current && !(await flush.current())) return; // the expression view says what to fix
+    if (flush.current && !(await flush.current())) return; // the text view says what to fix
     if (next === "visual") setImported(importRule(latest.current));
     setView(next);
     setOpening((count) => count + 1);
