@@ -89,6 +89,7 @@ def test_a_rule_built_visually_is_saved_as_json_logic_and_survives_every_view(
     node, panel = _open_condition(page, workflow)
     expect(node.locator(".issue-error", has_text="rule")).to_be_visible()
     expect(panel.get_by_role("tab", name="Visual")).to_have_attribute("aria-selected", "true")
+    expect(panel.get_by_text("No condition yet")).to_be_visible()
     screenshot("empty-builder")
 
     root = _group(panel, "[]")

@@ -67,6 +67,9 @@ export function VisualBuilder({ imported, onChange }: VisualBuilderProps) {
         resetOnFieldChange={false}
         resetOnOperatorChange={false}
       />
+      {query.rules.length === 0 && (
+        <p className="muted">No condition yet: add one with “+ Condition”, or write the rule in the Expression view.</p>
+      )}
       <datalist id={context.fieldList}>
         {FIELD_SUGGESTIONS.map((path) => (
           <option key={path} value={path} />
