@@ -197,6 +197,8 @@ Rule = Annotated[
     WithJsonSchema({
         "description": 'A JsonLogic rule, or {"js": "<expression>"} (CONTRACT §7a), stored as its JsonLogic',
         "type": ["object", "boolean"],
+        # The builder edits every property of this type with its condition builder (frontend/src/conditions).
+        "x-widget": "rule",
     }),
 ]
 

@@ -4,6 +4,7 @@ import Form from "@rjsf/core";
 import type { FieldProps, RegistryFieldsType, RJSFSchema } from "@rjsf/utils";
 import validator from "@rjsf/validator-ajv8";
 import type { JsonSchema } from "../api/types";
+import { RuleField } from "../conditions/RuleField";
 import { parseJsonText, uiSchemaFor, withoutNullOptions } from "./schemaUi";
 
 interface SchemaFormProps {
@@ -69,4 +70,4 @@ function JsonField({ formData, onChange, idSchema, schema, name }: FieldProps) {
   );
 }
 
-const fields: RegistryFieldsType = { json: JsonField };
+const fields: RegistryFieldsType = { json: JsonField, rule: RuleField };

@@ -1,4 +1,5 @@
 import type { JsonSchema } from "../api/types";
+import { mergeUi, ruleUiSchema } from "../conditions/ruleUi";
 
 /**
  * Build the form's uiSchema from a config schema alone: a property that holds free JSON (a JsonLogic rule, an
@@ -11,7 +12,8 @@ export function uiSchemaFor(schema: JsonSchema): Record<string, unknown> {
   for (const [name, property] of Object.entries(properties)) {
     if (holdsFreeJson(property)) ui[name] = { "ui:field": "json" };
   }
-  return ui;
+  // Rules (x-widget: "rule", at any depth) get the condition builder instead of JSON text.
+  return mergeUi(ui, ruleUiSchema(schema));
 }
 
 export function holdsFreeJson(property: JsonSchema): boolean {
