@@ -45,8 +45,10 @@ class _RenderedEmail:
         result = self.fake.send(key=key, template_id=template_id, from_email=from_email, reply_to=reply_to,
                                 track_opens=track_opens, track_clicks=track_clicks, **rest)
         if len(self.world.actions) > recorded and result.status == "queued":
+            # Without the open pixel: a browser showing the preview would fetch it, and a simulation has no
+            # message for it to count. Tracked links stay, as the contact would see them.
             self.world.actions[-1].update(self._render(template_id, contact, from_email=from_email,
-                                                       reply_to=reply_to, track_opens=track_opens,
+                                                       reply_to=reply_to, track_opens=False,
                                                        track_clicks=track_clicks))
         return result
 

@@ -101,3 +101,13 @@ def test_a_template_that_does_not_render_is_said_on_the_action(api, workspace):
 
     (sent,) = answer["actions"]
     assert "email" in sent or sent["email_error"].startswith("The email would not render")
+
+
+def test_a_previewed_email_carries_no_open_pixel_for_a_browser_to_fetch(api, workspace):
+    template = EmailTemplateFactory(workspace=workspace, html="<p>Hi</p>")
+    graph = {"nodes": [node("t", "trigger_manual"), node("s", "send_email", {"template_id": str(template.pk)})],
+             "edges": chain("t", "s")}
+    answer = _simulate(api, graph, {"contact": {"email": "ada@x.test"}})
+
+    html = answer["actions"][0]["email"]["html"]
+    assert "<p>Hi</p>" in html and "/t/o/" not in html
