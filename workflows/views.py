@@ -215,7 +215,7 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
             from django.http import Http404
 
             raise Http404
-        return Response({**_version_summary(version), "graph": version_graphs.graph_of(version).to_builder(),
+        return Response({**_version_summary(version), "graph": version_graphs.builder_graph_of(version),
                          "settings": version.settings})
 
 
