@@ -283,5 +283,5 @@ class NodeTypeSerializer(serializers.Serializer):
     config_schema = serializers.DictField(child=serializers.JSONField(allow_null=True),
                                           help_text="The JSON Schema of the node's `data.config`.")
     branches = BranchesField()
-    branch_source = BranchSourceSerializer(allow_null=True, help_text="Where `dynamic` branches are in the config; "
+    branch_source = BranchSourceSerializer(allow_null=True, required=False, help_text="Where `dynamic` branches are in the config; "
                                            "null for a fixed list.")
