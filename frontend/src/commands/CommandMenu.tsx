@@ -1,4 +1,4 @@
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { Command } from "cmdk";
 import { Dialog } from "../components/Dialog";
 import type { PaletteItem } from "../palette/paletteLogic";
@@ -27,12 +27,18 @@ export function CommandMenu({ purpose, title, items, commands, onChooseStep, onC
 
 function CommandList({ purpose, items, commands, onChooseStep, onClose }: Omit<CommandMenuProps, "title"> & { purpose: CommandMenuPurpose }) {
   const [search, setSearch] = useState("");
+  const input = useRef<HTMLInputElement>(null);
+  // The dialog opens (showModal) after its content mounts, and moves focus itself: take it for the search once open.
+  useEffect(() => {
+    const frame = requestAnimationFrame(() => input.current?.focus());
+    return () => cancelAnimationFrame(frame);
+  }, []);
   const sections = useMemo(() => commandSections(purpose, items, commands, search), [purpose, items, commands, search]);
   const placeholder = purpose.kind === "insert" ? "Search steps to insert" : "Search steps and commands";
   return (
     // Our own filter (every word, in labels, descriptions and type names), the same as the palette's.
     <Command className="command-menu" label={placeholder} shouldFilter={false} loop>
-      <Command.Input value={search} onValueChange={setSearch} placeholder={placeholder} autoFocus />
+      <Command.Input ref={input} value={search} onValueChange={setSearch} placeholder={placeholder} />
       <Command.List className="command-menu-list">
         {sections.length === 0 && (
           <p className="muted command-menu-empty">Nothing matches “{search}”. Try fewer or other words.</p>
