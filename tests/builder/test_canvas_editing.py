@@ -282,6 +282,8 @@ def test_a_step_is_inserted_on_an_edge_as_one_undo_step_and_by_a_drop(logged_in,
     page = logged_in
     workflow = workflow_with(workspace, {"nodes": [SIGNED_UP, TAG_VIP], "edges": [edge("e1", "start", "tag")]})
     open_canvas(page, workflow)
+    # The connection is named by the steps it joins, not by their ids.
+    expect(page.locator(".react-flow__edge")).to_have_attribute("aria-label", "From Event “Signed up” to Add tag “Tag VIP”")
     plus = page.get_by_role("button", name="Insert a step on this connection")
     expect(plus).to_have_css("opacity", "0")
     # Hovering the connection (above its middle, where the "+" is) shows the "+".
@@ -352,6 +354,9 @@ def test_a_sticky_note_is_added_edited_resized_deleted_and_kept(logged_in, scree
     text = page.get_by_role("textbox", name="Note text")
     text.fill("Ask Ada before changing the trigger.")
     note = page.locator(".react-flow__node-sticky-note")
+    # A new note does not cover the steps.
+    step_box, note_box = canvas_node(page, "Signed up").bounding_box(), note.bounding_box()
+    assert step_box["x"] + step_box["width"] <= note_box["x"] or note_box["x"] + note_box["width"] <= step_box["x"]
     handle = note.locator(".react-flow__resize-control.handle.bottom.right")
     start = handle.bounding_box()
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)

@@ -27,6 +27,7 @@ import { EdgeInsertContext, InsertableEdge } from "./InsertableEdge";
 import { edgeAtPoint, insertStepOnEdge, markDropTarget } from "./insertOnEdge";
 import { isNote, NOTE_TYPE } from "./notes";
 import { StickyNote } from "./StickyNote";
+import { useNamedEdges } from "./useNamedEdges";
 import { useSelectedInView } from "./useSelectedInView";
 import { SaveBanner, SaveStatusText } from "./SaveStatus";
 import { ShortcutsDialog } from "./ShortcutsDialog";
@@ -72,7 +73,8 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
   );
   // The selected steps (notes are edited where they are, and are not copied).
   const selected = nodes.filter((node) => node.selected && !isNote(node));
-  const shownEdges = useMemo(() => withIssues(edges, validation), [edges, validation]);
+  const namedEdges = useNamedEdges(edges);
+  const shownEdges = useMemo(() => withIssues(namedEdges, validation), [namedEdges, validation]);
   const errors = validation?.errors ?? [];
   const warnings = validation?.warnings ?? [];
 

@@ -169,3 +169,13 @@ describe("issue texts name steps as the canvas does", () => {
     );
   });
 });
+
+describe("a new sticky note", () => {
+  it("goes where it covers no step", () => {
+    const store = createGraphStore(fromGraphJson({ nodes: [{ id: "a", type: "send_email", position: { x: 0, y: 0 } }], edges: [] }));
+    const id = store.getState().addNote({ x: 10, y: 10 });
+    const note = store.getState().nodes.find((node) => node.id === id)!;
+    expect(note.position.y).toBe(10);
+    expect(note.position.x).toBeGreaterThanOrEqual(220);
+  });
+});

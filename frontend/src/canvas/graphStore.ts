@@ -7,7 +7,7 @@ import { createStore } from "zustand/vanilla";
 import type { ValidationReport } from "../api/types";
 import { branchTaken, flowEdge, newId, pastedSteps, type CopiedSteps, type FlowEdge, type FlowNode } from "./graph";
 import { insertedOnEdge, type NewStep } from "./insertOnEdge";
-import { NOTE_SIZE, NOTE_TYPE } from "./notes";
+import { freeNoteSpot, NOTE_SIZE, NOTE_TYPE } from "./notes";
 
 export interface GraphState {
   nodes: FlowNode[];
@@ -20,7 +20,7 @@ export interface GraphState {
   connect: (connection: Connection) => string | null;
   /** Put a new step on an edge, between its source and target, as one step of history; answer its id. */
   insertOnEdge: (edgeId: string, step: NewStep, exitBranch: string | null) => string | null;
-  /** Add an empty sticky note with its top-left corner here, selected; answer its id. */
+  /** Add an empty sticky note, selected, near `position` (its top-left) where it covers nothing; answer its id. */
   addNote: (position: { x: number; y: number }) => string;
   paste: (copied: CopiedSteps, offset: { x: number; y: number }) => void;
   /** Move the steps to these positions as one step of history; steps added since it was computed stay put. */
@@ -108,12 +108,13 @@ export function createGraphStore(initial: { nodes: FlowNode[]; edges: FlowEdge[]
             set({ nodes: inserted.nodes, edges: inserted.edges });
             return inserted.id;
           },
-          addNote: ({ x, y }) => {
+          addNote: (near) => {
             const id = newId("note");
             lastEdit = null;
             const others = get().nodes.map((node) => (node.selected ? { ...node, selected: false } : node));
             const note: FlowNode = {
-              id, type: NOTE_TYPE, position: { x, y }, ...NOTE_SIZE, data: { label: "", config: {} }, selected: true,
+              id, type: NOTE_TYPE, position: freeNoteSpot(near, others), ...NOTE_SIZE,
+              data: { label: "", config: {} }, selected: true,
             };
             set({ nodes: [note, ...others] });
             return id;

@@ -41,3 +41,24 @@ export function noteJson(node: FlowNode): NoteJson {
 function clamp(value: number, low: number, high: number): number {
   return Math.min(high, Math.max(low, value));
 }
+
+// A step not measured yet (outside the view) is taken to be about this big.
+const STEP_SIZE = { width: 220, height: 70 };
+const NUDGE = 40;
+
+/** Where a new note goes: at `start` (its top-left), or moved right until it covers no step or note. */
+export function freeNoteSpot(start: { x: number; y: number }, nodes: readonly FlowNode[]): { x: number; y: number } {
+  const boxes = nodes.map((node) => ({
+    left: node.position.x,
+    top: node.position.y,
+    right: node.position.x + (node.width ?? node.measured?.width ?? STEP_SIZE.width),
+    bottom: node.position.y + (node.height ?? node.measured?.height ?? STEP_SIZE.height),
+  }));
+  for (let tries = 0; tries < 60; tries += 1) {
+    const spot = { x: start.x + tries * NUDGE, y: start.y };
+    const covers = boxes.some((box) => spot.x < box.right && box.left < spot.x + NOTE_SIZE.width
+      && spot.y < box.bottom && box.top < spot.y + NOTE_SIZE.height);
+    if (!covers) return spot;
+  }
+  return start;
+}
