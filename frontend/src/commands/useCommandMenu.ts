@@ -1,6 +1,7 @@
 import { useCallback, useMemo, useState } from "react";
 import type { NodeTypeInfo, Preset } from "../api/types";
 import { useCanvas } from "../canvas/CanvasContext";
+import { createHoveredEdgeStore } from "../canvas/InsertableEdge";
 import { insertStepOnEdge } from "../canvas/insertOnEdge";
 import { nodeName } from "../canvas/issueNames";
 import { paletteItems, type PaletteItem } from "../palette/paletteLogic";
@@ -20,11 +21,11 @@ interface CommandMenuOptions {
 export function useCommandMenu({ nodeTypes, presets, onAdd, actions, state }: CommandMenuOptions) {
   const { store, nodeTypes: byName } = useCanvas();
   const [purpose, setPurpose] = useState<CommandMenuPurpose | null>(null);
-  const [hovered, setHovered] = useState<string | null>(null);
+  const [hover] = useState(createHoveredEdgeStore);
   const items = useMemo(() => paletteItems(nodeTypes, presets), [nodeTypes, presets]);
   const open = useCallback(() => setPurpose({ kind: "anything" }), []);
   const insertOn = useCallback((edgeId: string) => setPurpose({ kind: "insert", edgeId }), []);
-  const edgeInsert = useMemo(() => ({ insertOn, hovered }), [insertOn, hovered]);
+  const edgeInsert = useMemo(() => ({ insertOn, hover }), [insertOn, hover]);
 
   const chooseStep = (item: PaletteItem, chosenFor: CommandMenuPurpose) => {
     if (chosenFor.kind === "anything") return onAdd(item);
@@ -33,7 +34,7 @@ export function useCommandMenu({ nodeTypes, presets, onAdd, actions, state }: Co
 
   return {
     open,
-    hoverEdge: setHovered,
+    hoverEdge: (edgeId: string | null) => hover.setState({ hovered: edgeId }),
     edgeInsert,
     props: {
       purpose,
