@@ -50,6 +50,8 @@ class WorkflowVersion(models.Model):
     number = models.PositiveIntegerField(null=True, blank=True, help_text="Empty for the draft.")
     revision = models.PositiveIntegerField(default=1, help_text="Bumped by every draft save (optimistic locking).")
     settings = models.JSONField(default=dict, blank=True)
+    # The canvas's sticky notes (workflows.canvas_notes): kept with the graph, never read by the engine.
+    notes = models.JSONField(default=list, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     # Who published it, as they were named then (a user, or an API key): the history outlives accounts and keys.
     published_by = models.CharField(max_length=200, blank=True, default="")

@@ -41,7 +41,7 @@ def _node_section(node: NodeType) -> str:
     lines = [f"### `{node.type}`: {node.label}\n", f"Kind: {node.kind}. {_cell(node.description)}\n"]
     if not node.available:
         lines.append(f"Not available yet: {node.unavailable_because}.\n")
-    branches = node.branches if node.branches == "dynamic" else ", ".join(f"`{b}`" for b in node.branches)
+    branches = _dynamic_branches(node) if node.branches == "dynamic" else ", ".join(f"`{b}`" for b in node.branches)
     lines.append(f"Branches: {branches or 'none (the enrollment ends here)'}.\n")
     schema = node.Config.model_json_schema()
     lines.append(_fields_table(schema))
@@ -57,6 +57,14 @@ def _node_section(node: NodeType) -> str:
         lines.extend(f"- `{p.id}` ({p.category}): **{p.label}**. {_cell(p.description)}" for p in presets)
         lines.append("")
     return "\n".join(lines)
+
+
+def _dynamic_branches(node: NodeType) -> str:
+    source = node.branch_source
+    if source is None:
+        return "dynamic (from the config)"
+    always = "".join(f", then `{branch}`" for branch in source.always)
+    return f"dynamic: the `{source.id}` of each item of `{source.items}`{always}"
 
 
 def _fields_table(schema: dict[str, Any]) -> str:

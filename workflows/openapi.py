@@ -71,6 +71,25 @@ GRAPH = {
     "properties": {
         "nodes": {"type": "array", "items": ref("GraphNode")},
         "edges": {"type": "array", "items": ref("GraphEdge")},
+        "notes": {"type": "array", "maxItems": 100, "items": ref("GraphNote"),
+                  "description": "The canvas's sticky notes: kept with the draft and its published versions, never "
+                                 "run. Left out of answers when there are none."},
+    },
+}
+
+GRAPH_NOTE = {
+    "type": "object",
+    "required": ["id", "text", "position"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string", "minLength": 1, "maxLength": 64,
+               "description": "Unique among the graph's notes (a repeat is a 400)."},
+        "text": {"type": "string", "maxLength": 5000},
+        "position": {"type": "object", "required": ["x", "y"], "additionalProperties": False,
+                     "properties": {"x": {"type": "number", "minimum": -1_000_000, "maximum": 1_000_000},
+                                    "y": {"type": "number", "minimum": -1_000_000, "maximum": 1_000_000}}},
+        "width": {"type": "number", "minimum": 80, "maximum": 2000, "default": 220},
+        "height": {"type": "number", "minimum": 60, "maximum": 2000, "default": 140},
     },
 }
 
@@ -218,6 +237,7 @@ COMPONENTS = {
     "TimeZone": time_zone_schema,
     "GraphNode": GRAPH_NODE,
     "GraphEdge": GRAPH_EDGE,
+    "GraphNote": GRAPH_NOTE,
     "Graph": GRAPH,
     "ExitCondition": EXIT_CONDITION,
     "WorkflowSettingsRequest": WORKFLOW_SETTINGS,

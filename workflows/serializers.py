@@ -80,7 +80,7 @@ class WorkflowSerializer(serializers.ModelSerializer):
         draft = next((v for v in workflow.versions.all() if v.number is None), None)
         if draft is None:
             return None
-        graph = version_graphs.graph_of(draft).to_builder()
+        graph = version_graphs.builder_graph_of(draft)
         return {"graph": graph, "settings": draft.settings, "revision": draft.revision}
 
 
@@ -291,6 +291,14 @@ class BranchesField(serializers.JSONField):
     pass
 
 
+class BranchSourceSerializer(serializers.Serializer):
+    items = serializers.CharField(help_text="The config key of the list whose items are branches.")
+    id = serializers.CharField(help_text="The key of an item's branch id (the edge `sourceHandle`).")
+    label = serializers.CharField(help_text="The key of an item's label.")
+    always = serializers.ListField(child=serializers.CharField(),
+                                   help_text="Branches every node of the type has, after the items' (e.g. `default`).")
+
+
 class NodeTypeSerializer(serializers.Serializer):
     type = serializers.CharField()
     kind = serializers.ChoiceField(choices=["trigger", "logic", "wait", "action"])
@@ -299,3 +307,5 @@ class NodeTypeSerializer(serializers.Serializer):
     config_schema = serializers.DictField(child=serializers.JSONField(allow_null=True),
                                           help_text="The JSON Schema of the node's `data.config`.")
     branches = BranchesField()
+    branch_source = BranchSourceSerializer(allow_null=True, required=False, help_text="Where `dynamic` branches are in the config; "
+                                           "null for a fixed list.")

@@ -20,6 +20,7 @@ from penguinflow.outbound.addresses import allowed_networks, literal_url_refusal
 from penguinflow.workspaces.services import signing_secrets_in_use
 from tasks import services as task_services
 from workflows import version_graphs as graphs
+from workflows.canvas_notes import notes_parse
 from workflows.counters import Counters
 from workflows.engine.errors import EngineInputError
 from workflows.engine.registry import Reference, registry
@@ -56,7 +57,7 @@ def _parse_for_storage(graph_json: Any, settings_json: Any):
     details.update(graph_unstorable_texts(graph))
     if details:
         raise InvalidInput("The graph cannot be saved.", details=details, code="graph_invalid")
-    return graph, settings
+    return graph, settings, notes_parse(graph_json)
 
 
 # (builder path, graph attribute, model, column) of each text of a graph that is stored in a bounded column.
@@ -92,9 +93,11 @@ def workflow_create(
     *, workspace, name: str, description: str = "", graph: Any = None, settings: Any = None
 ) -> Workflow:
     """Create a workflow in status `draft` with its draft version (an empty graph when none is given)."""
-    parsed_graph, parsed_settings = _parse_for_storage(graph or {"nodes": [], "edges": []}, settings or {})
+    parsed_graph, parsed_settings, notes = _parse_for_storage(graph or {"nodes": [], "edges": []}, settings or {})
     workflow = Workflow.objects.create(workspace=workspace, name=name, description=description)
-    draft = WorkflowVersion.objects.create(workflow=workflow, settings=graphs.settings_to_json(parsed_settings))
+    draft = WorkflowVersion.objects.create(
+        workflow=workflow, settings=graphs.settings_to_json(parsed_settings), notes=notes
+    )
     _write_rows(draft, parsed_graph)
     return workflow
 
@@ -102,9 +105,10 @@ def workflow_create(
 @transaction.atomic
 def workflow_draft_save(*, workflow: Workflow, graph: Any, settings: Any, revision: int) -> DraftSaved:
     """Replace the draft's graph and settings if `revision` is the current one (else 409); validate the result."""
-    parsed_graph, parsed_settings = _parse_for_storage(graph, settings)
+    parsed_graph, parsed_settings, notes = _parse_for_storage(graph, settings)
     updated = WorkflowVersion.objects.filter(workflow=workflow, number__isnull=True, revision=revision).update(
-        revision=F("revision") + 1, settings=graphs.settings_to_json(parsed_settings), updated_at=timezone.now()
+        revision=F("revision") + 1, settings=graphs.settings_to_json(parsed_settings), notes=notes,
+        updated_at=timezone.now(),
     )
     draft = WorkflowVersion.objects.get(workflow=workflow, number__isnull=True)
     if not updated:
@@ -126,7 +130,7 @@ def workflow_duplicate(*, workflow: Workflow) -> Workflow:
     copy = Workflow.objects.create(
         workspace=workflow.workspace, name=f"{workflow.name} (copy)"[:200], description=workflow.description
     )
-    new_draft = WorkflowVersion.objects.create(workflow=copy, settings=draft.settings)
+    new_draft = WorkflowVersion.objects.create(workflow=copy, settings=draft.settings, notes=draft.notes)
     _write_rows(new_draft, graphs.graph_of(draft))
     return copy
 
@@ -333,7 +337,7 @@ def workflow_publish(*, workflow: Workflow, published_by: str = "") -> WorkflowV
     last = WorkflowVersion.objects.filter(workflow=workflow, number__isnull=False).order_by("-number").first()
     number = (last.number if last else 0) + 1
     version = WorkflowVersion.objects.create(
-        workflow=workflow, number=number, revision=draft.revision, settings=draft.settings,
+        workflow=workflow, number=number, revision=draft.revision, settings=draft.settings, notes=draft.notes,
         published_at=timezone.now(), published_by=published_by[:200],
     )
     _write_rows(version, graph)

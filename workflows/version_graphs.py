@@ -54,5 +54,14 @@ def graph_of(version: WorkflowVersion) -> Graph:
     return Graph.from_rows(list(version.steps.all()), list(version.connections.all()))
 
 
+def builder_graph_of(version: WorkflowVersion) -> dict[str, Any]:
+    """Return the version's graph as the builder's JSON, with the canvas's notes beside nodes and edges.
+
+    ``notes`` is left out when there are none, so that graphs without notes answer exactly as they always did.
+    """
+    graph = graph_of(version).to_builder()
+    return {**graph, "notes": version.notes} if version.notes else graph
+
+
 def validation_report(graph: Graph, settings: WorkflowSettings) -> dict[str, list[dict[str, Any]]]:
     return split_issues(validate(graph, settings))

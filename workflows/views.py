@@ -218,7 +218,7 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
             raise Http404
         in_flight = versions_in_flight(workflow=workflow).get(version.number, 0)
         return Response({**_version_summary(version, in_flight=in_flight),
-                         "graph": version_graphs.graph_of(version).to_builder(), "settings": version.settings})
+                         "graph": version_graphs.builder_graph_of(version), "settings": version.settings})
 
 
 def _version_summary(version: WorkflowVersion, *, in_flight: int) -> dict:

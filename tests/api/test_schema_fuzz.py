@@ -160,10 +160,10 @@ def beyond_the_schema(case) -> str | None:
             return "Liquid that does not parse"
     graph = body.get("graph")
     if isinstance(graph, dict):
-        for kind in ("nodes", "edges"):
+        for kind in ("nodes", "edges", "notes"):
             ids = [item.get("id") for item in _items(graph.get(kind)) if isinstance(item, dict)]
             if len(ids) != len(set(map(str, ids))):
-                return "node or edge ids that repeat"
+                return "node, edge or note ids that repeat"
     return None
 
 

@@ -48,7 +48,7 @@ def test_describe_covers_every_contract_type_with_its_kind() -> None:
 
 def test_describe_entries_have_exactly_the_api_keys() -> None:
     for entry in registry.describe():
-        assert set(entry) == {"type", "kind", "label", "description", "config_schema", "branches"}
+        assert set(entry) == {"type", "kind", "label", "description", "config_schema", "branches", "branch_source"}
         assert entry["label"] and entry["description"]
 
 

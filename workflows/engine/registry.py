@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "KINDS",
     "WAIT_KINDS",
+    "BranchSource",
     "NodeConfig",
     "NodeType",
     "Reference",
@@ -71,6 +72,22 @@ class NodeConfig(BaseModel):
 
 class EmptyConfig(NodeConfig):
     """The config of node types that take none (``{}``)."""
+
+
+@dataclass(frozen=True)
+class BranchSource:
+    """Where a type with dynamic branches finds them in its config, so a builder can draw them without knowing it.
+
+    The branches are ``config[items][*][id]`` (labelled by ``label``), then ``always`` (e.g. a switch's ``default``).
+    """
+
+    items: str
+    id: str = "id"
+    label: str = "label"
+    always: tuple[str, ...] = ()
+
+    def describe(self) -> dict[str, Any]:
+        return {"items": self.items, "id": self.id, "label": self.label, "always": list(self.always)}
 
 
 class StepContext:
@@ -243,6 +260,8 @@ class NodeType:
     Config: ClassVar[type[NodeConfig]] = EmptyConfig
     # The branches a node can take; "dynamic" when they come from the config (see ``branches_for``).
     branches: ClassVar[tuple[str, ...] | Literal["dynamic"]] = (DEFAULT_BRANCH,)
+    # For dynamic branches: where in the config they are (the builder draws exits from it; None otherwise).
+    branch_source: ClassVar[BranchSource | None] = None
     # Retries of a transient port failure (PortError(retryable=True)); exhaustion fails the enrollment.
     retry: ClassVar[RetryPolicy] = RetryPolicy()
     # Config values naming objects of the workspace (templates, campaigns, segments, workflows): publish checks them.
@@ -288,6 +307,7 @@ class NodeType:
             "description": self.description,
             "config_schema": self.Config.model_json_schema(),
             "branches": self.branches if self.branches == "dynamic" else list(self.branches),
+            "branch_source": self.branch_source.describe() if self.branch_source else None,
         }
 
 

@@ -7,12 +7,15 @@ import {
   ReactFlow,
   useReactFlow,
   type Connection,
+  type EdgeTypes,
   type NodeTypes,
 } from "@xyflow/react";
 import { useStore } from "zustand";
 import { ApiError } from "../api/client";
 import type { NodeTypeInfo, Preset, Workflow } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { useCommandMenu } from "../commands/useCommandMenu";
+import { CommandMenu } from "../commands/CommandMenu";
 import { Palette, PALETTE_MIME } from "../palette/Palette";
 import type { PaletteItem } from "../palette/paletteLogic";
 import { NodePanel } from "../panel/NodePanel";
@@ -26,6 +29,12 @@ import { useCanvas, useGraph } from "./CanvasContext";
 import { FlowNode } from "./FlowNode";
 import { toGraphJson, withIssues } from "./graph";
 import { IssueList } from "./IssueList";
+import { EdgeInsertContext, InsertableEdge } from "./InsertableEdge";
+import { edgeAtPoint, insertStepOnEdge, markDropTarget } from "./insertOnEdge";
+import { isNote, NOTE_TYPE } from "./notes";
+import { StickyNote } from "./StickyNote";
+import { useNamedEdges } from "./useNamedEdges";
+import { useSelectedInView } from "./useSelectedInView";
 import { SaveBanner, SaveStatusText } from "./SaveStatus";
 import { ShortcutsDialog } from "./ShortcutsDialog";
 import type { GraphStore } from "./graphStore";
@@ -43,8 +52,11 @@ interface EditorProps {
   presets: Preset[];
 }
 
+// Every edge is drawn with a "+" to insert a step on it.
+const EDGE_TYPES: EdgeTypes = { default: InsertableEdge };
+
 export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
-  const { store, nodeTypes: typeMap } = useCanvas();
+  const { store, nodeTypes: nodeTypesByName } = useCanvas();
   const nodes = useGraph((state) => state.nodes);
   const edges = useGraph((state) => state.edges);
   const validation = useGraph((state) => state.validation);
@@ -76,11 +88,16 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
 
   // One component draws every node type: React Flow picks it by the node's `type`.
   const flowNodeTypes = useMemo<NodeTypes>(
-    () => Object.fromEntries(nodeTypes.map((info) => [info.type, FlowNode])),
+    () => ({ ...Object.fromEntries(nodeTypes.map((info) => [info.type, FlowNode])), [NOTE_TYPE]: StickyNote }),
     [nodeTypes],
   );
-  const selected = nodes.filter((node) => node.selected);
-  const shownEdges = useMemo(() => markEdges(withIssues(edges, validation), testPath), [edges, validation, testPath]);
+  // The selected steps (notes are edited where they are, and are not copied).
+  const selected = nodes.filter((node) => node.selected && !isNote(node));
+  const namedEdges = useNamedEdges(edges);
+  const shownEdges = useMemo(
+    () => markEdges(withIssues(namedEdges, validation), testPath),
+    [namedEdges, validation, testPath],
+  );
   const shownNodes = useMemo(() => markNodes(nodes, testPath), [nodes, testPath]);
   const errors = validation?.errors ?? [];
   const warnings = validation?.warnings ?? [];
@@ -98,19 +115,45 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
 
   const onDrop = (event: DragEvent) => {
     event.preventDefault();
+    markDropTarget(null);
     const raw = event.dataTransfer.getData(PALETTE_MIME);
     if (!raw) return;
-    addItem(JSON.parse(raw) as PaletteItem, flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
+    const item = JSON.parse(raw) as PaletteItem;
+    // Dropped on a connection: the step goes between the two steps it joins (a trigger cannot: nothing leads in).
+    const edgeId = item.kind === "trigger" ? null : edgeAtPoint(event.clientX, event.clientY);
+    if (edgeId && insertStepOnEdge(store, nodeTypesByName, edgeId, item)) return;
+    addItem(item, flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
   };
 
   const onConnect = (connection: Connection) => setNotice(store.getState().connect(connection));
 
   const clipboard = useClipboard(setNotice);
+  const menu = useCommandMenu({
+    nodeTypes, presets,
+    onAdd: (item) => addItem(item, viewCenter(flow)),
+    actions: {
+      addNote: () => store.getState().addNote(viewCenter(flow)),
+      tidyUp: () => void tidyUp(store, flow),
+      fitView: () => void flow.fitView({ maxZoom: 1, duration: 200 }),
+      undo: history.undo,
+      redo: history.redo,
+      publish: () => publish.mutate(),
+      help: () => setShowShortcuts(true),
+    },
+    state: {
+      canUndo: history.pastStates.length > 0,
+      canRedo: history.futureStates.length > 0,
+      canTidy: stepCount(nodes) >= 2,
+      publishBlockedBecause: errors.length > 0 ? "Fix the errors first" : validation === null ? "Checking the draft…"
+        : publish.isPending ? "Publishing…" : autosave.status.kind === "conflict" ? "Resolve the conflict first" : null,
+    },
+  });
   const shortcuts = useMemo(
-    () => ({ undo: history.undo, redo: history.redo, help: () => setShowShortcuts(true), ...clipboard }),
-    [history.undo, history.redo, clipboard],
+    () => ({ undo: history.undo, redo: history.redo, help: () => setShowShortcuts(true), commands: menu.open, ...clipboard }),
+    [history.undo, history.redo, clipboard, menu.open],
   );
   useCanvasShortcuts(shortcuts);
+  useSelectedInView(selected.length === 1 ? selected[0]!.id : null);
 
   return (
     <main className="canvas-page">
@@ -126,7 +169,13 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
         <button type="button" onClick={() => history.redo()} disabled={history.futureStates.length === 0}>
           Redo
         </button>
-        <button type="button" onClick={() => void tidyUp(store, flow)} disabled={nodes.length < 2}>
+        <button type="button" onClick={menu.open} title="Ctrl+K or /" aria-keyshortcuts="Control+K /">
+          Commands
+        </button>
+        <button type="button" onClick={() => store.getState().addNote(viewCenter(flow))}>
+          Add note
+        </button>
+        <button type="button" onClick={() => void tidyUp(store, flow)} disabled={stepCount(nodes) < 2}>
           Tidy up
         </button>
         <button type="button" onClick={clipboard.copy} disabled={selected.length === 0} title="Ctrl+C">
@@ -168,7 +217,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
         <PublishButton
           workflow={workflow}
           canvas={canvasGraph}
-          nodeTypes={typeMap}
+          nodeTypes={nodeTypesByName}
           blockedBecause={
             errors.length ? "Fix the errors first: the list is one click away, on the left."
               : validation === null ? "The draft is being checked."
@@ -205,6 +254,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
       )}
       {showIssues && <IssueList errors={errors} warnings={warnings} onFocusNode={(id) => focusNode(flow, id)} />}
       <ShortcutsDialog open={showShortcuts} onClose={() => setShowShortcuts(false)} />
+      <CommandMenu {...menu.props} />
       <div className="canvas-body">
         {editorMode.mode === "graph" && (
           <Palette nodeTypes={nodeTypes} presets={presets} onAdd={(item) => addItem(item, viewCenter(flow))} />
@@ -216,29 +266,38 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
             className="canvas-flow"
             data-view-ready={viewReady}
             onDrop={onDrop}
-            onDragOver={(event) => event.preventDefault()}
+            onDragOver={(event) => {
+              event.preventDefault();
+              markDropTarget(edgeAtPoint(event.clientX, event.clientY));
+            }}
+            onDragLeave={() => markDropTarget(null)}
           >
-            <ReactFlow
-              nodes={shownNodes}
-              edges={shownEdges}
-              nodeTypes={flowNodeTypes}
-              onNodesChange={store.getState().onNodesChange}
-              onEdgesChange={store.getState().onEdgesChange}
-              onConnect={onConnect}
-              onNodeDragStart={store.getState().beginGesture}
-              onNodeDragStop={store.getState().endGesture}
-              onlyRenderVisibleElements
-              onInit={(instance) => {
-                if (store.getState().nodes.length === 0) setViewReady(true);
-                else void instance.fitView({ maxZoom: 1 }).then(() => setViewReady(true));
-              }}
-              deleteKeyCode={["Backspace", "Delete"]}
-            >
-              <Background />
-              <MiniMap pannable zoomable ariaLabel="Overview of the workflow" />
-              <Controls />
-              <TestRunBadges highlight={testPath} />
-            </ReactFlow>
+            <EdgeInsertContext.Provider value={menu.edgeInsert}>
+              <ReactFlow
+                nodes={shownNodes}
+                edges={shownEdges}
+                nodeTypes={flowNodeTypes}
+                edgeTypes={EDGE_TYPES}
+                onEdgeMouseEnter={(_, edge) => menu.hoverEdge(edge.id)}
+                onEdgeMouseLeave={() => menu.hoverEdge(null)}
+                onNodesChange={store.getState().onNodesChange}
+                onEdgesChange={store.getState().onEdgesChange}
+                onConnect={onConnect}
+                onNodeDragStart={store.getState().beginGesture}
+                onNodeDragStop={store.getState().endGesture}
+                onlyRenderVisibleElements
+                onInit={(instance) => {
+                  if (store.getState().nodes.length === 0) setViewReady(true);
+                  else void instance.fitView({ maxZoom: 1 }).then(() => setViewReady(true));
+                }}
+                deleteKeyCode={["Backspace", "Delete"]}
+              >
+                <Background />
+                <MiniMap pannable zoomable ariaLabel="Overview of the workflow" />
+                <Controls />
+                <TestRunBadges highlight={testPath} />
+              </ReactFlow>
+            </EdgeInsertContext.Provider>
           </div>
         )}
         {testing && (
@@ -255,7 +314,6 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
           />
         )}
         {!testing && selected.length === 1 && selected[0] && (
-
           <NodePanel
             nodeId={selected[0].id}
             onClose={() => store.getState().onNodesChange([{ type: "select", id: selected[0]!.id, selected: false }])}
@@ -278,6 +336,10 @@ async function tidyUp(store: GraphStore, flow: Flow) {
 }
 
 type Flow = ReturnType<typeof useReactFlow>;
+
+function stepCount(nodes: readonly { type?: string }[]): number {
+  return nodes.filter((node) => !isNote(node)).length;
+}
 
 // About half a node's size: a step added from the keyboard is centred in the view, not hung from its corner.
 const NODE_HALF = { x: 100, y: 30 };

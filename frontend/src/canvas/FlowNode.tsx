@@ -2,15 +2,29 @@ import { Fragment, memo } from "react";
 import { Handle, Position, type NodeProps } from "@xyflow/react";
 import { branchesOf, type FlowNode as FlowNodeModel } from "./graph";
 import { useCanvas, useGraph } from "./CanvasContext";
+import { namedMessage } from "./issueNames";
+
+// Between the findings in the one text a node's selector answers (no finding's message contains it).
+const SEPARATOR = "\u001e";
 
 /** Every node type is drawn by this one component, from what /node-types says about it. */
 export const FlowNode = memo(function FlowNode({ id, type, data, selected }: NodeProps<FlowNodeModel>) {
-  const info = useCanvas().nodeTypes.get(type);
-  const issues = useGraph((state) => state.validation);
-  const errors = issues?.errors.filter((issue) => issue.node_id === id) ?? [];
-  const warnings = issues?.warnings.filter((issue) => issue.node_id === id) ?? [];
+  const { nodeTypes } = useCanvas();
+  const info = nodeTypes.get(type);
+  // The findings on this node, with the nodes they name by id named as on the canvas. One text (a string compares
+  // by value), so a node re-renders only when its own findings' texts change.
+  const named = useGraph((state) => {
+    const report = state.validation;
+    if (!report) return "";
+    const mine = (level: string, list: typeof report.errors) =>
+      list.filter((issue) => issue.node_id === id).map((issue) => `${level}${namedMessage(issue.message, state.nodes, nodeTypes)}`);
+    return [...mine("e", report.errors), ...mine("w", report.warnings)].join(SEPARATOR);
+  });
+  const lines = named ? named.split(SEPARATOR) : [];
+  const errors = lines.filter((line) => line.startsWith("e")).map((line) => line.slice(1));
+  const warnings = lines.filter((line) => line.startsWith("w")).map((line) => line.slice(1));
   const branches = branchesOf(info, data.config);
-  const problems = [...errors, ...warnings].map((issue) => issue.message).join("\n");
+  const problems = [...errors, ...warnings].join("\n");
   return (
     <div
       className={`flow-node kind-${info?.kind ?? "unknown"}${selected ? " selected" : ""}${errors.length ? " has-errors" : ""}`}
@@ -22,14 +36,14 @@ export const FlowNode = memo(function FlowNode({ id, type, data, selected }: Nod
       <div className="flow-node-label">{data.label || info?.label || type}</div>
       {(errors.length > 0 || warnings.length > 0) && (
         <ul className="flow-node-issues" title={problems}>
-          {errors.map((issue, index) => (
+          {errors.map((message, index) => (
             <li key={`e${index}`} className="issue-error">
-              {issue.message}
+              {message}
             </li>
           ))}
-          {warnings.map((issue, index) => (
+          {warnings.map((message, index) => (
             <li key={`w${index}`} className="issue-warning">
-              {issue.message}
+              {message}
             </li>
           ))}
         </ul>

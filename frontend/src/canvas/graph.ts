@@ -2,6 +2,7 @@
 // edges, and the branch rules every node type shares: nothing here is written per node type.
 import type { Edge, Node } from "@xyflow/react";
 import type { GraphJson, NodeTypeInfo, ValidationReport } from "../api/types";
+import { isNote, noteJson, noteNode } from "./notes";
 
 export const DEFAULT_BRANCH = "default";
 
@@ -20,23 +21,34 @@ export interface Branch {
 
 export function fromGraphJson(graph: GraphJson): { nodes: FlowNode[]; edges: FlowEdge[] } {
   // The API lets a graph leave out positions, data and branches (each has a default): the canvas fills them in.
+  // Sticky notes are nodes of the canvas too (moved, resized, deleted and undone like steps), drawn first: below.
   return {
-    nodes: (graph.nodes ?? []).map((node) => ({
-      id: node.id,
-      type: node.type,
-      position: { x: node.position?.x ?? 0, y: node.position?.y ?? 0 },
-      data: { ...node.data, label: node.data?.label ?? "", config: node.data?.config ?? {} },
-    })),
+    nodes: [
+      ...(graph.notes ?? []).map(noteNode),
+      ...(graph.nodes ?? []).map((node) => ({
+        id: node.id,
+        type: node.type,
+        position: { x: node.position?.x ?? 0, y: node.position?.y ?? 0 },
+        data: { ...node.data, label: node.data?.label ?? "", config: node.data?.config ?? {} },
+      })),
+    ],
     edges: (graph.edges ?? []).map((edge) => flowEdge(edge.id, edge.source, edge.target, edge.sourceHandle)),
   };
 }
 
+/** The draft's JSON as the canvas writes it: every node and edge, and the notes when there are some. */
+export type DraftGraphJson = Required<Pick<GraphJson, "nodes" | "edges">> & Pick<GraphJson, "notes">;
+
 export function toGraphJson(
   nodes: readonly FlowNode[],
   edges: readonly FlowEdge[],
-): Required<GraphJson> {
+): DraftGraphJson {
+  const steps = nodes.filter((node) => !isNote(node));
+  const notes = nodes.filter(isNote).map(noteJson);
   return {
-    nodes: nodes.map((node) => ({
+    // Left out when there are none, as the server answers it: a graph without notes reads as it always did.
+    ...(notes.length > 0 && { notes }),
+    nodes: steps.map((node) => ({
       id: node.id,
       type: node.type ?? "",
       position: { x: Math.round(node.position.x), y: Math.round(node.position.y) },
@@ -63,29 +75,34 @@ export function flowEdge(id: string, source: string, target: string, branch: str
 }
 
 /**
- * The branches a node can leave by: the type's list, or for "dynamic" types the ids of the items in the config's
- * lists of objects (a switch's cases, a split's variants), labelled with their `label` when they have one.
- *
- * The node-types answer does not say which list a dynamic type reads, nor whether it adds a `default` branch
- * (a switch does, a split does not); the server's validation reports an edge from a branch that does not exist.
+ * The branches a node can leave by: the type's list, or for "dynamic" types what its `branch_source` names: the ids
+ * of the items of one list of the config (a switch's cases, a split's variants), labelled with their label, then
+ * the branches every such node has (a switch's `default`).
  */
 export function branchesOf(info: NodeTypeInfo | undefined, config: Record<string, unknown>): Branch[] {
   if (!info) return [{ id: DEFAULT_BRANCH, label: "" }];
   if (info.branches !== "dynamic") {
     return info.branches.map((id) => ({ id, label: id === DEFAULT_BRANCH ? "" : id }));
   }
+  const source = info.branch_source;
+  // A server from before branch_source: any list of objects with ids, as well as can be guessed.
+  const lists = source ? [config[source.items]] : Object.values(config);
+  const idKey = source?.id ?? "id";
+  const labelKey = source?.label ?? "label";
   const branches: Branch[] = [];
-  for (const value of Object.values(config)) {
+  const add = (id: string, label: string) => {
+    if (!branches.some((branch) => branch.id === id)) branches.push({ id, label });
+  };
+  for (const value of lists) {
     if (!Array.isArray(value)) continue;
     for (const item of value) {
-      if (typeof item === "object" && item !== null && typeof (item as { id?: unknown }).id === "string") {
-        const { id, label } = item as { id: string; label?: unknown };
-        if (!branches.some((branch) => branch.id === id)) {
-          branches.push({ id, label: typeof label === "string" && label ? label : id });
-        }
-      }
+      if (typeof item !== "object" || item === null) continue;
+      const id = (item as Record<string, unknown>)[idKey];
+      const label = (item as Record<string, unknown>)[labelKey];
+      if (typeof id === "string" && id) add(id, typeof label === "string" && label ? label : id);
     }
   }
+  for (const id of source?.always ?? []) add(id, id);
   return branches;
 }
 
@@ -129,11 +146,13 @@ export interface CopiedSteps {
 }
 
 export function copySelection(nodes: readonly FlowNode[], edges: readonly FlowEdge[]): CopiedSteps | null {
-  const chosen = nodes.filter((node) => node.selected);
+  // Notes belong to their workflow's canvas: Copy takes the steps.
+  const chosen = nodes.filter((node) => node.selected && !isNote(node));
   if (chosen.length === 0) return null;
   const ids = new Set(chosen.map((node) => node.id));
   const inside = edges.filter((edge) => ids.has(edge.source) && ids.has(edge.target));
-  return toGraphJson(chosen, inside);
+  const { nodes: steps, edges: between } = toGraphJson(chosen, inside);
+  return { nodes: steps, edges: between };
 }
 
 /** Copies of the copied steps with fresh ids, moved by `offset`, selected; their edges follow the new ids. */
@@ -143,7 +162,7 @@ export function pastedSteps(
   idFor: (prefix: string) => string = newId,
 ): { nodes: FlowNode[]; edges: FlowEdge[] } {
   const ids = new Map(copied.nodes.map((node) => [node.id, idFor("n")]));
-  const { nodes, edges } = fromGraphJson(copied);
+  const { nodes, edges } = fromGraphJson({ nodes: copied.nodes, edges: copied.edges });
   return {
     nodes: nodes.map((node) => ({
       ...node,

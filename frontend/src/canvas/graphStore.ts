@@ -6,6 +6,8 @@ import { temporal } from "zundo";
 import { createStore } from "zustand/vanilla";
 import type { ValidationReport } from "../api/types";
 import { branchTaken, flowEdge, newId, pastedSteps, type CopiedSteps, type FlowEdge, type FlowNode } from "./graph";
+import { insertedOnEdge, type NewStep } from "./insertOnEdge";
+import { freeNoteSpot, NOTE_SIZE, NOTE_TYPE } from "./notes";
 
 export interface GraphState {
   nodes: FlowNode[];
@@ -16,6 +18,10 @@ export interface GraphState {
   onEdgesChange: (changes: EdgeChange<FlowEdge>[]) => void;
   addNode: (node: { type: string; label: string; config: Record<string, unknown>; x: number; y: number }) => string;
   connect: (connection: Connection) => string | null;
+  /** Put a new step on an edge, between its source and target, as one step of history; answer its id. */
+  insertOnEdge: (edgeId: string, step: NewStep, exitBranch: string | null) => string | null;
+  /** Add an empty sticky note, selected, near `position` (its top-left) where it covers nothing; answer its id. */
+  addNote: (position: { x: number; y: number }) => string;
   paste: (copied: CopiedSteps, offset: { x: number; y: number }) => void;
   /** Move the steps to these positions as one step of history; steps added since it was computed stay put. */
   moveTo: (positions: Record<string, { x: number; y: number }>) => void;
@@ -37,7 +43,10 @@ export const TYPING_MERGE_MS = 1500;
 /** The part of the state history keeps: what the draft saves, without React Flow's view state. */
 export function tracked(state: Tracked): Tracked {
   return {
-    nodes: state.nodes.map(({ id, type, position, data }) => ({ id, type, position, data })),
+    // A note's size is part of the draft (a resize is undone); a step's is measured by React Flow, not kept.
+    nodes: state.nodes.map(({ id, type, position, data, width, height }) => ({
+      id, type, position, data, ...(width !== undefined && { width }), ...(height !== undefined && { height }),
+    })),
     edges: state.edges.map(({ id, source, target, sourceHandle, label }) => ({
       id, source, target, sourceHandle, ...(label !== undefined && { label }),
     })),
@@ -93,6 +102,24 @@ export function createGraphStore(initial: { nodes: FlowNode[]; edges: FlowEdge[]
             lastEdit = null;
             set({ edges: [...get().edges, flowEdge(newId("e"), source, target, sourceHandle)] });
             return null;
+          },
+          insertOnEdge: (edgeId, step, exitBranch) => {
+            const inserted = insertedOnEdge(get().nodes, get().edges, edgeId, step, exitBranch);
+            if (!inserted) return null;
+            lastEdit = null;
+            set({ nodes: inserted.nodes, edges: inserted.edges });
+            return inserted.id;
+          },
+          addNote: (near) => {
+            const id = newId("note");
+            lastEdit = null;
+            const others = get().nodes.map((node) => (node.selected ? { ...node, selected: false } : node));
+            const note: FlowNode = {
+              id, type: NOTE_TYPE, position: freeNoteSpot(near, others), ...NOTE_SIZE,
+              data: { label: "", config: {} }, selected: true,
+            };
+            set({ nodes: [note, ...others] });
+            return id;
           },
           paste: (copied, offset) => {
             const pasted = pastedSteps(copied, offset);

@@ -1,6 +1,7 @@
 // Auto-layout with dagre (a layered layout, top to bottom like the canvas's handles); loaded only when asked for.
 import dagre from "@dagrejs/dagre";
 import type { FlowEdge, FlowNode } from "./graph";
+import { isNote } from "./notes";
 
 // Used for a node React Flow has not measured yet (outside the view, with only visible elements rendered).
 const FALLBACK_SIZE = { width: 220, height: 70 };
@@ -9,7 +10,10 @@ const GAPS = { nodesep: 40, ranksep: 70 };
 export type Positions = Record<string, { x: number; y: number }>;
 
 /** Top-left positions that lay the graph out in ranks from its triggers down, keeping its current origin. */
-export function layoutPositions(nodes: readonly FlowNode[], edges: readonly FlowEdge[]): Positions {
+export function layoutPositions(allNodes: readonly FlowNode[], edges: readonly FlowEdge[]): Positions {
+  // Notes stay where people put them: the layout is of the steps.
+  const nodes = allNodes.filter((node) => !isNote(node));
+  if (nodes.length === 0) return {};
   const graph = new dagre.graphlib.Graph();
   graph.setGraph({ rankdir: "TB", ...GAPS });
   graph.setDefaultEdgeLabel(() => ({}));

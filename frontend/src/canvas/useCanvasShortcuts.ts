@@ -7,9 +7,12 @@ export interface ShortcutActions {
   paste: () => void;
   duplicate: () => void;
   help: () => void;
+  /** Open the command menu. */
+  commands: () => void;
 }
 
-/** Ctrl (or ⌘) with Z, Shift+Z or Y, C, V, D, and ? for help, on the canvas (ShortcutsDialog lists them);
+/** Ctrl (or ⌘) with Z, Shift+Z or Y, C, V, D, K; ? for help and / for the command menu, on the canvas
+ * (ShortcutsDialog lists them);
  * typing in a field keeps the field's own keys. */
 export function useCanvasShortcuts(actions: ShortcutActions) {
   useEffect(() => {
@@ -20,6 +23,11 @@ export function useCanvasShortcuts(actions: ShortcutActions) {
         actions.help();
         return;
       }
+      if (event.key === "/" && !event.ctrlKey && !event.metaKey && !event.altKey) {
+        event.preventDefault();
+        actions.commands();
+        return;
+      }
       if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
       const key = event.key.toLowerCase();
       const action =
@@ -28,6 +36,7 @@ export function useCanvasShortcuts(actions: ShortcutActions) {
         : key === "c" ? actions.copy
         : key === "v" ? actions.paste
         : key === "d" ? actions.duplicate
+        : key === "k" && !event.shiftKey ? actions.commands
         : null;
       if (!action) return;
       event.preventDefault();

@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from workflows.engine.conditions import truthy
 from workflows.engine.outcomes import Advance, Exit, Fail, Outcome
 from workflows.engine.presets import Preset
-from workflows.engine.registry import NodeConfig, NodeType, StepContext, node_type
+from workflows.engine.registry import BranchSource, NodeConfig, NodeType, StepContext, node_type
 from workflows.engine.rule_values import rule_values
 from workflows.engine.types import Rule
 
@@ -69,6 +69,7 @@ class Case(NodeConfig):
     branches="dynamic",
 )
 class Switch(NodeType):
+    branch_source = BranchSource(items="cases", always=("default",))
     presets = (
         Preset("switch-on-plan", "By plan", "One branch per plan in a contact field, else 'default'.", "logic",
                {"cases": [{"id": "pro", "label": "Pro", "rule": {"==": [{"var": "contact.fields.plan"}, "pro"]}},
@@ -132,6 +133,7 @@ def split_bucket(*, contact_id: str, node_id: str) -> float:
     branches="dynamic",
 )
 class Split(NodeType):
+    branch_source = BranchSource(items="variants")
     presets = (
         Preset("ab-split", "A/B split", "Half of the contacts down 'a', half down 'b'.", "logic",
                {"variants": [{"id": "a", "label": "A", "weight": 50}, {"id": "b", "label": "B", "weight": 50}]}),

@@ -1,0 +1,59 @@
+import { createContext, useContext } from "react";
+import { BaseEdge, EdgeLabelRenderer, getBezierPath, type EdgeProps } from "@xyflow/react";
+import { useStore } from "zustand";
+import { createStore, type StoreApi } from "zustand/vanilla";
+import "./canvasEditing.css";
+
+/** The edge under the pointer: kept apart, so that hovering re-renders the two edges concerned, not all of them. */
+export type HoveredEdgeStore = StoreApi<{ hovered: string | null }>;
+
+export function createHoveredEdgeStore(): HoveredEdgeStore {
+  return createStore(() => ({ hovered: null as string | null }));
+}
+
+/** What the "+" on an edge does (the editor opens the command menu to choose the step), and which edge is hovered. */
+export const EdgeInsertContext = createContext<{ insertOn: (edgeId: string) => void; hover: HoveredEdgeStore }>({
+  insertOn: () => undefined,
+  hover: createHoveredEdgeStore(),
+});
+
+/** The canvas's edge: React Flow's curve and label, with a "+" at its middle shown on hover, focus or selection. */
+export function InsertableEdge(props: EdgeProps) {
+  const { id, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, selected } = props;
+  const { insertOn, hover } = useContext(EdgeInsertContext);
+  const hovered = useStore(hover, (state) => state.hovered === id);
+  const [path, middleX, middleY] = getBezierPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition });
+  return (
+    <>
+      <BaseEdge
+        id={id}
+        path={path}
+        markerEnd={props.markerEnd}
+        style={props.style}
+        interactionWidth={props.interactionWidth}
+        label={props.label}
+        // The label sits halfway to the middle, which is the "+"'s place.
+        labelX={(sourceX + middleX) / 2}
+        labelY={(sourceY + middleY) / 2}
+        labelStyle={props.labelStyle}
+        labelShowBg={props.labelShowBg}
+        labelBgStyle={props.labelBgStyle}
+        labelBgPadding={props.labelBgPadding}
+        labelBgBorderRadius={props.labelBgBorderRadius}
+      />
+      <EdgeLabelRenderer>
+        <button
+          type="button"
+          className={`edge-insert nodrag nopan${selected || hovered ? " shown" : ""}`}
+          style={{ transform: `translate(-50%, -50%) translate(${middleX}px, ${middleY}px)` }}
+          aria-label="Insert a step on this connection"
+          title="Insert a step here"
+          data-edge-id={id}
+          onClick={() => insertOn(id)}
+        >
+          +
+        </button>
+      </EdgeLabelRenderer>
+    </>
+  );
+}

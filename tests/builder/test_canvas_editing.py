@@ -1,0 +1,416 @@
+"""Canvas editing: dynamic branches described by the server, sticky notes stored with the graph, and the journeys
+through the canvas that use them (command menu, insert on an edge, notes, labelled issues, the side panel)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import IntegrityError, transaction
+from playwright.sync_api import Page, expect
+
+from tests.builder.conftest import assert_accessible
+from workflows.canvas_notes import MAX_NOTE_TEXT, MAX_NOTES
+from workflows.engine.graph import Graph
+from workflows.engine.registry import registry
+from workflows.models import Step, WorkflowVersion
+
+GRAPH = {
+    "nodes": [
+        {
+            "id": "n1",
+            "type": "trigger_event",
+            "position": {"x": 0, "y": 0},
+            "data": {"label": "Signed up", "config": {"event": "contact.created"}},
+        },
+        {
+            "id": "n2",
+            "type": "delay",
+            "position": {"x": 0, "y": 150},
+            "data": {"label": "Wait a day", "config": {"duration": "P1D"}},
+        },
+    ],
+    "edges": [{"id": "e1", "source": "n1", "target": "n2", "sourceHandle": "default"}],
+}
+NOTE = {
+    "id": "note_1",
+    "text": "Ask Ada before changing the delay.",
+    "position": {"x": 300, "y": 40},
+    "width": 240,
+    "height": 150,
+}
+
+
+def note(**changes):
+    return {**NOTE, **changes}
+
+
+# --- dynamic branches ----------------------------------------------------------------------------------------
+
+
+def node_type_answer(api, type_name: str) -> dict:
+    response = api.get("/api/v1/node-types")
+    assert response.status_code == 200
+    return next(item for item in response.json() if item["type"] == type_name)
+
+
+def test_switch_describes_its_cases_and_its_default_branch(api):
+    switch = node_type_answer(api, "switch")
+    assert switch["branches"] == "dynamic"
+    assert switch["branch_source"] == {"items": "cases", "id": "id", "label": "label", "always": ["default"]}
+
+
+def test_split_describes_its_variants_with_no_branch_of_its_own(api):
+    split = node_type_answer(api, "split")
+    assert split["branches"] == "dynamic"
+    assert split["branch_source"] == {"items": "variants", "id": "id", "label": "label", "always": []}
+
+
+def test_a_fixed_list_of_branches_has_no_branch_source(api):
+    assert node_type_answer(api, "condition")["branch_source"] is None
+
+
+def test_every_dynamic_type_says_where_its_branches_are_and_agrees_with_the_engine():
+    for node in registry.all():
+        if node.branches != "dynamic":
+            continue
+        source = node.branch_source
+        assert source is not None, f"{node.type} has dynamic branches but no branch_source"
+        # The items' ids then `always`, as the builder computes them, are the branches the engine takes.
+        sample = {"cases": [{"id": "a", "rule": {"==": [1, 1]}}], "variants": [{"id": "a", "weight": 1}]}
+        config = node.parse_config({source.items: sample[source.items]})
+        assert node.branches_for(config) == ("a", *source.always)
+
+
+# --- sticky notes ------------------------------------------------------------------------------------------------
+
+
+def create(api, graph) -> dict:
+    response = api.post("/api/v1/workflows", {"name": "Notes", "graph": graph}, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def save(api, workflow_id: str, graph, revision: int = 1):
+    return api.put(
+        f"/api/v1/workflows/{workflow_id}/draft",
+        {"graph": graph, "settings": {}, "revision": revision},
+        format="json",
+    )
+
+
+def test_notes_round_trip_with_the_draft(api):
+    workflow = create(api, {**GRAPH, "notes": [NOTE]})
+    assert workflow["draft"]["graph"]["notes"] == [NOTE]
+    moved = note(text="Moved", position={"x": 10.4, "y": -20.6})
+    assert save(api, workflow["id"], {**GRAPH, "notes": [moved]}).status_code == 200
+    stored = api.get(f"/api/v1/workflows/{workflow['id']}").json()["draft"]["graph"]
+    assert stored["notes"] == [note(text="Moved", position={"x": 10, "y": -21})]
+    assert stored["nodes"] == GRAPH["nodes"]
+
+
+def test_a_graph_without_notes_answers_as_before(api):
+    workflow = create(api, GRAPH)
+    assert workflow["draft"]["graph"] == GRAPH
+    assert WorkflowVersion.objects.get(workflow_id=workflow["id"]).notes == []
+
+
+def test_saving_without_notes_removes_them(api):
+    workflow = create(api, {**GRAPH, "notes": [NOTE]})
+    assert save(api, workflow["id"], GRAPH).status_code == 200
+    assert "notes" not in api.get(f"/api/v1/workflows/{workflow['id']}").json()["draft"]["graph"]
+
+
+@pytest.mark.parametrize(
+    ("notes", "path"),
+    [
+        ("not a list", "graph.notes"),
+        ([note(text="x" * (MAX_NOTE_TEXT + 1))], "graph.notes[0].text"),
+        ([note(id="")], "graph.notes[0].id"),
+        ([note(id="x" * 65)], "graph.notes[0].id"),
+        ([note(width=10)], "graph.notes[0].width"),
+        ([note(height=5000)], "graph.notes[0].height"),
+        ([note(position={"x": "0", "y": 0})], "graph.notes[0].position.x"),
+        ([note(position={"x": 1e12, "y": 0})], "graph.notes[0].position.x"),
+        ([note(colour="red")], "graph.notes[0].colour"),
+        ([note(), note()], "graph.notes"),
+        ([note(id=f"n{index}") for index in range(MAX_NOTES + 1)], "graph.notes"),
+    ],
+)
+def test_bad_notes_are_refused_with_400_naming_the_field_and_nothing_is_written(api, notes, path):
+    workflow = create(api, {**GRAPH, "notes": [NOTE]})
+    response = save(api, workflow["id"], {**GRAPH, "notes": notes})
+    assert response.status_code == 400, response.content
+    assert path in response.json()["error"]["details"], response.json()
+    draft = WorkflowVersion.objects.get(workflow_id=workflow["id"], number__isnull=True)
+    assert (draft.revision, draft.notes) == (1, [NOTE])
+
+
+def test_as_many_notes_as_allowed_are_kept(api):
+    notes = [note(id=f"n{index}", text="x" * MAX_NOTE_TEXT) for index in range(MAX_NOTES)]
+    workflow = create(api, {**GRAPH, "notes": notes})
+    assert len(workflow["draft"]["graph"]["notes"]) == MAX_NOTES
+
+
+def test_publish_copies_the_notes_into_the_version_and_they_stay_put(api):
+    workflow = create(api, {**GRAPH, "notes": [NOTE]})
+    response = api.post(f"/api/v1/workflows/{workflow['id']}/publish")
+    assert response.status_code == 200, response.content
+    version = api.get(f"/api/v1/workflows/{workflow['id']}/versions/1").json()
+    assert version["graph"]["notes"] == [NOTE]
+    # Later draft edits leave the published notes as they were, and the database refuses to change them.
+    assert save(api, workflow["id"], {**GRAPH, "notes": []}, revision=1).status_code == 200
+    assert api.get(f"/api/v1/workflows/{workflow['id']}/versions/1").json()["graph"]["notes"] == [NOTE]
+    published = WorkflowVersion.objects.get(workflow_id=workflow["id"], number=1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        WorkflowVersion.objects.filter(pk=published.pk).update(notes=[])
+
+
+def test_duplicate_copies_the_notes(api):
+    workflow = create(api, {**GRAPH, "notes": [NOTE]})
+    copy = api.post(f"/api/v1/workflows/{workflow['id']}/duplicate").json()
+    assert copy["draft"]["graph"]["notes"] == [NOTE]
+
+
+def test_the_engine_never_sees_notes(api):
+    assert Graph.from_builder({**GRAPH, "notes": [NOTE]}) == Graph.from_builder(GRAPH)
+    workflow = create(api, {**GRAPH, "notes": [NOTE]})
+    api.post(f"/api/v1/workflows/{workflow['id']}/publish")
+    published = WorkflowVersion.objects.get(workflow_id=workflow["id"], number=1)
+    assert sorted(Step.objects.filter(version=published).values_list("node_id", flat=True)) == ["n1", "n2"]
+    assert all("notes" not in step.extra for step in Step.objects.filter(version=published))
+    simulated = api.post(
+        f"/api/v1/workflows/{workflow['id']}/simulate",
+        {
+            "version": "draft",
+            "contact": {"email": "ada@example.com"},
+            "events": [{"after": "PT1M", "type": "contact.created"}],
+            "until": "P3D",
+        },
+        format="json",
+    )
+    assert simulated.status_code == 200, simulated.content
+    assert simulated.json()["status"] == "completed"
+    assert {step["node_id"] for step in simulated.json()["path"]} == {"n1", "n2"}
+
+
+# --- in the browser -----------------------------------------------------------------------------------------------
+
+browser_db = pytest.mark.django_db(transaction=True)
+
+
+def node(node_id: str, node_type: str, label: str, x: int, y: int, config: dict | None = None) -> dict:
+    return {"id": node_id, "type": node_type, "position": {"x": x, "y": y},
+            "data": {"label": label, "config": config or {}}}
+
+
+def edge(edge_id: str, source: str, target: str, branch: str = "default") -> dict:
+    return {"id": edge_id, "source": source, "target": target, "sourceHandle": branch}
+
+
+SIGNED_UP = node("start", "trigger_event", "Signed up", 0, 0, {"event": "contact.created"})
+TAG_VIP = node("tag", "add_tag", "Tag VIP", 0, 400, {"tag": "vip"})
+
+
+def workflow_with(workspace, graph: dict, name: str = "Canvas editing"):
+    from workflows import services
+
+    return services.workflow_create(workspace=workspace, name=name, graph=graph)
+
+
+def open_canvas(page: Page, workflow) -> None:
+    page.goto(f"/builder/workflows/{workflow.id}")
+    expect(page.locator(".canvas-flow[data-view-ready=true]")).to_be_visible()
+
+
+def canvas_node(page: Page, text: str):
+    return page.locator(".react-flow__node", has=page.locator(".flow-node-label", has_text=text))
+
+
+def draft_graph(workflow) -> dict:
+    from workflows import version_graphs
+
+    return version_graphs.builder_graph_of(version_graphs.draft_of(workflow))
+
+
+def wait_saved(page: Page) -> None:
+    expect(page.get_by_text("All changes saved")).to_be_visible()
+
+
+@browser_db
+def test_the_command_menu_opens_from_the_keyboard_and_adds_a_step(logged_in, screenshot, workspace):
+    page = logged_in
+    workflow = workflow_with(workspace, {"nodes": [SIGNED_UP], "edges": []})
+    open_canvas(page, workflow)
+    page.locator(".react-flow__pane").click()
+    page.keyboard.press("Control+k")
+    menu = page.get_by_role("dialog", name="Add a step or run a command")
+    expect(menu).to_be_visible()
+    search = menu.get_by_role("combobox")
+    expect(search).to_be_focused()
+    expect(menu.get_by_role("option", name=re.compile("^Tidy up"))).to_be_visible()
+    screenshot("command-menu")
+    assert_accessible(page)
+
+    search.fill("send email")
+    expect(menu.get_by_role("option").first).to_contain_text("Send email")
+    screenshot("command-menu-filtered")
+    page.keyboard.press("Enter")
+    expect(menu).to_be_hidden()
+    added = canvas_node(page, "Send email")
+    expect(added).to_be_visible()
+    # The new step is selected, so its settings are open beside the canvas.
+    expect(page.get_by_role("complementary", name=re.compile("^Settings of"))).to_be_visible()
+
+    # "/" opens it too, and a canvas command runs from it.
+    page.locator(".react-flow__pane").click()
+    page.keyboard.press("/")
+    expect(menu).to_be_visible()
+    menu.get_by_role("combobox").fill("shortcuts")
+    page.keyboard.press("Enter")
+    shortcuts = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(shortcuts.get_by_text("Open the command menu")).to_be_visible()
+    expect(shortcuts.get_by_text("Insert a step on that connection")).to_be_visible()
+    screenshot("shortcuts")
+    page.keyboard.press("Escape")
+    wait_saved(page)
+    assert [item["type"] for item in draft_graph(workflow)["nodes"]] == ["trigger_event", "send_email"]
+
+
+@browser_db
+def test_a_step_is_inserted_on_an_edge_as_one_undo_step_and_by_a_drop(logged_in, screenshot, workspace):
+    page = logged_in
+    workflow = workflow_with(workspace, {"nodes": [SIGNED_UP, TAG_VIP], "edges": [edge("e1", "start", "tag")]})
+    open_canvas(page, workflow)
+    # The connection is named by the steps it joins, not by their ids.
+    expect(page.locator(".react-flow__edge")).to_have_attribute("aria-label", "From Event “Signed up” to Add tag “Tag VIP”")
+    plus = page.get_by_role("button", name="Insert a step on this connection")
+    expect(plus).to_have_css("opacity", "0")
+    # Hovering the connection (above its middle, where the "+" is) shows the "+".
+    middle = plus.bounding_box()
+    page.mouse.move(middle["x"] + middle["width"] / 2, middle["y"] - 40)
+    expect(plus).to_have_css("opacity", "1")
+    screenshot("edge-plus")
+    plus.focus()
+    page.keyboard.press("Enter")
+    menu = page.get_by_role("dialog", name="Insert a step between Event “Signed up” and Add tag “Tag VIP”")
+    expect(menu).to_be_visible()
+    # Nothing leads into a trigger: none is offered here.
+    expect(menu.get_by_role("option", name=re.compile("^Event"))).to_have_count(0)
+    menu.get_by_role("combobox").fill("delay")
+    page.keyboard.press("Enter")
+    expect(page.locator(".react-flow__node")).to_have_count(3)
+    expect(page.locator(".react-flow__edge")).to_have_count(2)
+    screenshot("inserted")
+    wait_saved(page)
+    graph = draft_graph(workflow)
+    delay = next(item["id"] for item in graph["nodes"] if item["type"] == "delay")
+    assert sorted((e["source"], e["target"], e["sourceHandle"]) for e in graph["edges"]) == sorted(
+        [("start", delay, "default"), (delay, "tag", "default")])
+
+    page.locator(".react-flow__pane").click()
+    page.keyboard.press("Control+z")
+    expect(page.locator(".react-flow__node")).to_have_count(2)
+    expect(page.locator(".react-flow__edge")).to_have_count(1)
+
+    # A palette item dropped on the connection goes between its two steps as well.
+    box = page.get_by_role("button", name="Insert a step on this connection").bounding_box()
+    canvas = page.locator(".canvas-flow").bounding_box()
+    page.get_by_role("button", name="Add tag", exact=True).drag_to(page.locator(".canvas-flow"), target_position={
+        "x": box["x"] + box["width"] / 2 - canvas["x"], "y": box["y"] + box["height"] + 30 - canvas["y"]})
+    expect(page.locator(".react-flow__node")).to_have_count(3)
+    expect(page.locator(".react-flow__edge")).to_have_count(2)
+    screenshot("dropped-on-edge")
+    wait_saved(page)
+    graph = draft_graph(workflow)
+    added = next(item["id"] for item in graph["nodes"] if item["id"] not in ("start", "tag"))
+    assert sorted((e["source"], e["target"]) for e in graph["edges"]) == sorted([("start", added), (added, "tag")])
+
+
+@browser_db
+def test_a_switch_shows_its_cases_and_its_default_exit(logged_in, screenshot, workspace):
+    page = logged_in
+    switch = node("plan", "switch", "By plan", 0, 150, {"cases": [
+        {"id": "pro", "label": "Pro", "rule": {"==": [{"var": "contact.fields.plan"}, "pro"]}}]})
+    workflow = workflow_with(workspace, {"nodes": [SIGNED_UP, switch, TAG_VIP], "edges": [edge("e1", "start", "plan")]})
+    open_canvas(page, workflow)
+    plan = canvas_node(page, "By plan")
+    expect(plan.locator(".branch-label")).to_have_text(["Pro", "default"])
+    plan.locator(".react-flow__handle[data-handleid=default]").drag_to(
+        canvas_node(page, "Tag VIP").locator(".react-flow__handle.target"))
+    expect(page.locator(".react-flow__edge")).to_have_count(2)
+    screenshot("switch-default")
+    wait_saved(page)
+    assert ("plan", "tag", "default") in [(e["source"], e["target"], e["sourceHandle"])
+                                          for e in draft_graph(workflow)["edges"]]
+
+
+@browser_db
+def test_a_sticky_note_is_added_edited_resized_deleted_and_kept(logged_in, screenshot, workspace):
+    page = logged_in
+    workflow = workflow_with(workspace, {"nodes": [SIGNED_UP], "edges": []})
+    open_canvas(page, workflow)
+    page.get_by_role("button", name="Add note").click()
+    text = page.get_by_role("textbox", name="Note text")
+    text.fill("Ask Ada before changing the trigger.")
+    note = page.locator(".react-flow__node-sticky-note")
+    # A new note does not cover the steps.
+    step_box, note_box = canvas_node(page, "Signed up").bounding_box(), note.bounding_box()
+    assert step_box["x"] + step_box["width"] <= note_box["x"] or note_box["x"] + note_box["width"] <= step_box["x"]
+    handle = note.locator(".react-flow__resize-control.handle.bottom.right")
+    start = handle.bounding_box()
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(start["x"] + 120, start["y"] + 80, steps=8)
+    page.mouse.up()
+    screenshot("note")
+    wait_saved(page)
+    [stored] = draft_graph(workflow)["notes"]
+    assert stored["text"] == "Ask Ada before changing the trigger."
+    assert stored["width"] > 300 and stored["height"] > 200
+
+    open_canvas(page, workflow)
+    expect(page.get_by_role("textbox", name="Note text")).to_have_value("Ask Ada before changing the trigger.")
+    assert_accessible(page)
+    page.get_by_role("button", name="Delete this note").click()
+    expect(page.locator(".react-flow__node-sticky-note")).to_have_count(0)
+    page.locator(".react-flow__pane").click()
+    page.keyboard.press("Control+z")
+    expect(page.get_by_role("textbox", name="Note text")).to_have_value("Ask Ada before changing the trigger.")
+    screenshot("note-after-reload-delete-undo")
+    wait_saved(page)
+    assert len(draft_graph(workflow)["notes"]) == 1
+
+
+@browser_db
+def test_findings_name_steps_by_type_and_name_not_by_id(logged_in, screenshot, workspace):
+    page = logged_in
+    unset = node("n1", "trigger_event", "Signed up", 0, 0, {})
+    workflow = workflow_with(workspace, {"nodes": [unset], "edges": []})
+    open_canvas(page, workflow)
+    page.get_by_role("button", name=re.compile(r"^\d+ errors?")).click()
+    issues = page.get_by_role("list", name="Problems in this draft")
+    expect(issues).to_contain_text("Event “Signed up”")
+    expect(issues).not_to_contain_text("(n1)")
+    expect(canvas_node(page, "Signed up").locator(".issue-error").first).to_contain_text("Event “Signed up”")
+    screenshot("issues-named")
+
+
+@browser_db
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
+def test_the_settings_panel_leaves_the_selected_step_in_view(logged_in, screenshot, workspace, size):
+    page = logged_in
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    far = node("far", "add_tag", "Far right", 1400, 0, {"tag": "x"})
+    workflow = workflow_with(workspace, {"nodes": [SIGNED_UP, far], "edges": []})
+    open_canvas(page, workflow)
+    canvas_node(page, "Far right").click()
+    panel = page.get_by_role("complementary", name=re.compile("^Settings of"))
+    expect(panel).to_be_visible()
+    page.wait_for_function("""() => {
+        const step = document.querySelector('.react-flow__node[data-id="far"]').getBoundingClientRect();
+        const canvas = document.querySelector('.canvas-flow').getBoundingClientRect();
+        const panel = document.querySelector('.node-panel').getBoundingClientRect();
+        return step.left >= canvas.left && step.right <= canvas.right && step.right <= panel.left;
+    }""")
+    screenshot(f"panel-{size[0]}x{size[1]}")
