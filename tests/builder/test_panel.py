@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from itertools import pairwise
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -21,7 +22,7 @@ def node(node_id: str, type_name: str, label: str, config: dict, y: int) -> dict
 
 def chain(*nodes: dict) -> dict:
     edges = [{"id": f"e{index}", "source": a["id"], "target": b["id"], "sourceHandle": "default"}
-             for index, (a, b) in enumerate(zip(nodes, nodes[1:], strict=False))]
+             for index, (a, b) in enumerate(pairwise(nodes))]
     return {"nodes": list(nodes), "edges": edges}
 
 

@@ -2,6 +2,7 @@
 // (POST /api/v1/liquid/preview), refreshed a moment after typing stops; a Liquid mistake is said in words.
 import { useQuery } from "@tanstack/react-query";
 import { api, errorText } from "../api/client";
+import type { LiquidPreviewAnswer, LiquidPreviewRequest } from "./apiTypes";
 import { usePreviewContact } from "./previewContact";
 import { containsLiquid } from "./schemaUi";
 import { useDebounced } from "./useDebounced";
@@ -12,8 +13,10 @@ export function LiquidPreview({ value, id }: { value: unknown; id?: string }) {
   const hasLiquid = containsLiquid(settled);
   const preview = useQuery({
     queryKey: ["liquid-preview", contact?.value, JSON.stringify(settled ?? null)],
-    queryFn: () =>
-      api<{ value: unknown }>("liquid/preview", { method: "POST", body: { value: settled, contact_id: contact?.value } }),
+    queryFn: () => {
+      const body: LiquidPreviewRequest = { value: settled, contact_id: contact?.value ?? "" };
+      return api<LiquidPreviewAnswer>("liquid/preview", { method: "POST", body });
+    },
     enabled: Boolean(contact) && hasLiquid,
     retry: false,
     staleTime: 10_000,

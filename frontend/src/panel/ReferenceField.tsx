@@ -4,6 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import type { FieldProps } from "@rjsf/utils";
 import { api, ApiError, errorText } from "../api/client";
 import type { Page } from "../api/types";
+import type { TemplatePreview } from "./apiTypes";
 import { Picker } from "./Picker";
 import { usePreviewContact } from "./previewContact";
 import { type Choice, type Collection, collectionOf, listPath, referenceShape, type Row } from "./references";
@@ -154,7 +155,7 @@ function TemplateSubject({ templateId }: { templateId: string }) {
   const preview = useQuery({
     queryKey: ["template-preview", templateId, contact?.value],
     queryFn: () =>
-      api<{ subject: string }>(`templates/${encodeURIComponent(templateId)}/preview`, {
+      api<TemplatePreview>(`templates/${encodeURIComponent(templateId)}/preview`, {
         method: "POST",
         body: { contact_id: contact?.value },
       }),

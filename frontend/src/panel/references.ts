@@ -1,3 +1,5 @@
+import type { Member } from "./apiTypes";
+
 // The collections a picker lists (the `x-reference` annotation of node-type schemas names one): where they are
 // read from, how an object is named, and what a picker stores. Written per collection, never per node type.
 
@@ -46,8 +48,11 @@ export const COLLECTIONS: Record<string, Collection> = {
   },
   members: {
     noun: "member", path: "members", searchable: true, readsOne: false,
-    toChoice: (row) => ({ value: text(row.email), label: text(row.name) || text(row.email),
-                          detail: `${text(row.email)} · ${text(row.role)}` }),
+    toChoice: (row) => {
+      const member = row as Partial<Member>;
+      return { value: text(member.email), label: text(member.name) || text(member.email),
+               detail: `${text(member.email)} · ${text(member.role)}` };
+    },
   },
   contacts: {
     noun: "contact", path: "contacts", searchable: true, readsOne: true,
