@@ -34,6 +34,7 @@ export function DurationWidget({ id, value, onChange, schema, required, disabled
       setProblem(parsed.problem);
     }
   };
+  const fallback = typeof schema.default === "string" && schema.default ? formatDuration(schema.default) : null;
   const hintId = `${id}-hint`;
   const problemId = `${id}-problem`;
   const example = allowNegative ? "e.g. “3 days before”, “2 hours after”, “0 minutes”" : "e.g. “2 days”, “3h”, “1 week 2 days”";
@@ -43,6 +44,7 @@ export function DurationWidget({ id, value, onChange, schema, required, disabled
         id={id}
         type="text"
         value={text}
+        placeholder={fallback ?? undefined}
         required={required}
         disabled={disabled || readonly}
         aria-invalid={problem ? true : undefined}
@@ -57,7 +59,12 @@ export function DurationWidget({ id, value, onChange, schema, required, disabled
         </p>
       )}
       <p id={hintId} className="muted">
-        {stored ? `Saved as ${stored} (${formatDuration(stored)}).` : "Not set."} Type it in words, {example}.
+        {stored
+          ? `Saved as ${stored} (${formatDuration(stored)}).`
+          : fallback
+            ? `Left empty: ${fallback}, the default.`
+            : "Not set."}{" "}
+        Type it in words, {example}.
       </p>
     </div>
   );

@@ -16,7 +16,7 @@ import { JsonField } from "./JsonField";
 import { LiquidWidget } from "./LiquidWidget";
 import { PreviewContactPicker } from "./PreviewContactPicker";
 import { ReferenceField } from "./ReferenceField";
-import { needsPreviewContact, uiSchemaFor, withoutNullOptions } from "./schemaUi";
+import { needsPreviewContact, uiSchemaFor, withoutNullOptions, withPlainDefaults } from "./schemaUi";
 import { WindowField } from "./WindowField";
 import "./panel.css";
 
@@ -40,13 +40,14 @@ export default function SchemaForm({ schema, config, onChange }: SchemaFormProps
   const formSchema = useMemo(() => withoutNullOptions(schema) as RJSFSchema, [schema]);
   const uiSchema = useMemo(() => uiSchemaFor(formSchema), [formSchema]);
   const schemaUtils = useMemo(() => createSchemaUtils(validator, formSchema, defaultsBehavior), [formSchema]);
+  const shown = useMemo(() => withPlainDefaults(formSchema, config), [formSchema, config]);
   return (
     <div className="schema-form">
       {needsPreviewContact(formSchema) && <PreviewContactPicker />}
       <Form
         schema={formSchema}
         uiSchema={uiSchema}
-        formData={config}
+        formData={shown}
         validator={validator}
         fields={fields}
         widgets={widgets}
@@ -57,7 +58,7 @@ export default function SchemaForm({ schema, config, onChange }: SchemaFormProps
           const next = (event.formData ?? {}) as Record<string, unknown>;
           // The form also reports the config with its defaults filled in, on opening and after an undo or redo
           // changed the config under it: that is no edit, and saving it would cut the redo history.
-          if (deepEquals(next, config) || deepEquals(next, schemaUtils.getDefaultFormState(formSchema, config))) return;
+          if (deepEquals(next, shown) || deepEquals(next, schemaUtils.getDefaultFormState(formSchema, shown))) return;
           onChange(next);
         }}
       >

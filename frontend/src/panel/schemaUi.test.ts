@@ -7,6 +7,7 @@ import {
   resolveRef,
   uiSchemaFor,
   withoutNullOptions,
+  withPlainDefaults,
   X_WIDGET_UI,
 } from "./schemaUi";
 
@@ -130,5 +131,23 @@ describe("previews", () => {
     expect(needsPreviewContact({ properties: { subject: { type: "string", "x-liquid": true } } })).toBe(true);
     expect(needsPreviewContact({ properties: { template_id: { type: "string", "x-reference": "templates" } } })).toBe(true);
     expect(needsPreviewContact({ properties: { campaign_id: { type: "string", "x-reference": "campaigns" } } })).toBe(false);
+  });
+});
+
+describe("withPlainDefaults", () => {
+  it("shows the server's plain defaults for what the config leaves out, and nothing for objects", () => {
+    const schema = {
+      properties: {
+        method: { enum: ["GET", "POST"], default: "POST" },
+        timeout_s: { type: "integer", default: 10 },
+        track: { type: "boolean", default: false },
+        window: { $ref: "#/$defs/Window" },
+        headers: { type: "object", default: {} },
+        url: { type: "string" },
+      },
+    };
+    expect(withPlainDefaults(schema, { method: "GET", url: "https://x.test" })).toEqual({
+      method: "GET", url: "https://x.test", timeout_s: 10, track: false,
+    });
   });
 });

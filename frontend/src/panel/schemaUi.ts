@@ -122,3 +122,19 @@ export function needsPreviewContact(schema: JsonSchema): boolean {
   const text = JSON.stringify(schema);
   return text.includes('"x-liquid":true') || text.includes('"x-reference":"templates"');
 }
+
+/**
+ * The config as the form shows it: each top-level property left out that has a plain default (a text, number or
+ * true/false) shows that default, as the server will apply it. Without this, a select whose value is left out
+ * shows its first option (a webhook's method read "GET" while the server sends POST).
+ */
+export function withPlainDefaults(schema: JsonSchema, config: Record<string, unknown>): Record<string, unknown> {
+  const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
+  const shown = { ...config };
+  for (const [name, property] of Object.entries(properties)) {
+    const fallback = property.default;
+    const plain = ["string", "number", "boolean"].includes(typeof fallback);
+    if (plain && !(name in shown)) shown[name] = fallback;
+  }
+  return shown;
+}
