@@ -232,6 +232,8 @@ def test_missing_objects_are_said_in_words_and_people_are_picked_by_name(logged_
 
     panel = open_panel(page, "Send gone")
     expect(panel.locator(".chosen").get_by_text("The email template chosen here no longer exists")).to_be_visible()
+    # Values the config leaves out show the server's defaults (tracking is on unless switched off).
+    expect(panel.get_by_label("Track Opens")).to_be_checked()
     screenshot("deleted-template")
     assert_accessible(page)
 
@@ -251,3 +253,48 @@ def test_missing_objects_are_said_in_words_and_people_are_picked_by_name(logged_
     task = config_when(workflow, "task", lambda config: config.get("assignee_email") == "mary@acme.test")
     assert task["assignee_email"] == "mary@acme.test"
     assert config_when(workflow, "tell", lambda config: config["to"] == "workspace_admins")["to"] == "workspace_admins"
+
+
+def test_liquid_values_offsets_and_bodies(logged_in, screenshot, workspace):
+    from tests.factories import ContactFactory
+    from workflows import services
+
+    page = logged_in
+    ContactFactory(workspace=workspace, first_name="Grace", last_name="Hopper", email="grace@example.com")
+    workflow = services.workflow_create(workspace=workspace, name="Texts", graph=chain(
+        node("start", "trigger_date_field", "Renewal", {"field": "renewal_date"}, 0),
+        node("set", "update_field", "Set nickname", {"field": "nickname", "op": "set", "value": "x"}, 150),
+        node("hook", "webhook", "Call CRM", {"url": "https://crm.example.com/h"}, 300),
+    ))
+    open_canvas(page, workflow)
+
+    # An offset before the date, typed in words.
+    panel = open_panel(page, "Renewal")
+    offset = panel.get_by_label("Offset")
+    expect(offset).to_have_value("0 minutes")  # the server's default, shown while the config leaves it out
+    offset.fill("3 days before")
+    expect(panel.get_by_text("Saved as -P3D (3 days before).")).to_be_visible()
+
+    # A field's value in Liquid, typed as plain text and previewed for a contact.
+    panel = open_panel(page, "Set nickname")
+    pick(panel, "Preview for (a contact)", "Grace", "Grace Hopper")
+    value = panel.get_by_label("Value (a text, or JSON)")
+    value.fill("{{ contact.first_name | upcase }}-vip")
+    expect(panel.locator(".liquid-rendered", has_text="GRACE-vip")).to_be_visible()
+
+    # A webhook's URL and body, each text of the body rendered.
+    panel = open_panel(page, "Call CRM")
+    expect(panel.get_by_label("Method").locator("option:checked")).to_have_text("POST")
+    panel.get_by_label("Url").fill("https://crm.example.com/{{ contact.email }}")
+    expect(panel.locator(".liquid-rendered", has_text="https://crm.example.com/grace@example.com")).to_be_visible()
+    panel.get_by_label("Body (a text, or JSON)").fill('{"name": "{{ contact.last_name }}", "n": 1}')
+    expect(panel.locator(".liquid-rendered", has_text='"name": "Hopper"')).to_be_visible()
+    screenshot("webhook-previews")
+    assert_accessible(page)
+    saved(page)
+
+    assert config_when(workflow, "start", lambda config: config.get("offset") == "-P3D")["offset"] == "-P3D"
+    nickname = config_when(workflow, "set", lambda config: config.get("value") != "x")
+    assert nickname["value"] == "{{ contact.first_name | upcase }}-vip"
+    body = config_when(workflow, "hook", lambda config: "body" in config)["body"]
+    assert body == {"name": "{{ contact.last_name }}", "n": 1}
