@@ -15,7 +15,7 @@ class CampaignConfig(NodeConfig):
     campaign_id: str = Field(min_length=1, max_length=100)
 
 
-CAMPAIGN = Reference("campaign_id", "campaigns.Campaign", "campaign")
+CAMPAIGN = Reference("campaign_id", "campaigns.Campaign", "campaign", collection="campaigns")
 
 
 @node_type(

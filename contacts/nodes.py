@@ -88,7 +88,8 @@ class UpdateField(NodeType):
     ports = ("contacts",)
     class Config(NodeConfig):
         field: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-        value: Any = None
+        # A text value is rendered with Liquid for the contact (LiveContacts._render); numbers are kept as given.
+        value: Any = Field(default=None, json_schema_extra={"x-liquid": True})
         op: Literal["set", "increment", "unset"] = "set"
 
         @model_validator(mode="after")

@@ -33,7 +33,7 @@ class SendEmail(NodeType):
     )
     # A mail server or ESP that is down usually comes back within the hour: retry longer, back off further.
     retry = RetryPolicy(max_attempts=8, base_seconds=60, cap_seconds=3 * 3600)
-    references = (Reference("template_id", "templates.EmailTemplate", "email template"),)
+    references = (Reference("template_id", "templates.EmailTemplate", "email template", collection="templates"),)
     ports = ("email",)
 
     class Config(NodeConfig):

@@ -3,6 +3,7 @@ from django.urls import path
 from penguinflow.common.api import OptionalSlashRouter
 from workflows.executions import ExecutionViewSet, NodeTypesView
 from workflows.expression_views import ExpressionCompileView, ExpressionRenderView
+from workflows.liquid_preview_views import LiquidPreviewView
 from workflows.node_test_views import NodeTypeTestView
 from workflows.preset_views import ActionTemplatesView, TriggerTemplatesView
 from workflows.views import WorkflowViewSet
@@ -19,6 +20,7 @@ urlpatterns = [
     path("action-templates", ActionTemplatesView.as_view(), name="action-templates"),
     path("expressions/compile", ExpressionCompileView.as_view(), name="expressions-compile"),
     path("expressions/render", ExpressionRenderView.as_view(), name="expressions-render"),
+    path("liquid/preview", LiquidPreviewView.as_view(), name="liquid-preview"),
     path("hooks/workflows/<str:token>", WorkflowWebhookView.as_view(), name="workflow-webhook"),
     *router.urls,
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from penguinflow.workspaces.models import Membership
 from penguinflow.workspaces.services import DEFAULT_OVERLAP_HOURS, MAX_OVERLAP_HOURS
 
 
@@ -37,3 +38,15 @@ class RotateSerializer(serializers.Serializer):
     overlap_hours = _NumberField(
         required=False, default=DEFAULT_OVERLAP_HOURS, min_value=0, max_value=MAX_OVERLAP_HOURS,
         help_text="How long the secrets in use keep signing beside the new one (0: they stop now).")
+
+
+class MemberSerializer(serializers.Serializer):
+    """A person of the workspace, as pickers show them: the user's id, address, name and role here."""
+
+    id = serializers.IntegerField(source="user.id", read_only=True, help_text="The user's id.")
+    email = serializers.EmailField(source="user.email", read_only=True)
+    name = serializers.SerializerMethodField(help_text="The user's full name, or their username when it is empty.")
+    role = serializers.ChoiceField(choices=Membership.Role.choices, read_only=True)
+
+    def get_name(self, membership: Membership) -> str:
+        return membership.user.get_full_name() or membership.user.get_username()

@@ -1,17 +1,21 @@
 """`GET /api/v1/webhook-signing-secrets`, `POST /api/v1/webhook-signing-secrets/rotate`,
-`DELETE /api/v1/webhook-signing-secrets/{id}`: the secrets the workspace signs its outbound webhooks with."""
+`DELETE /api/v1/webhook-signing-secrets/{id}`: the secrets the workspace signs its outbound webhooks with.
+`GET /api/v1/members`: the people of the workspace (read-only), for the builder's pickers of people."""
 
 from __future__ import annotations
 
+import django_filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from penguinflow.common.api import WorkspaceScopedViewSet
 from penguinflow.workspaces import services
-from penguinflow.workspaces.models import WebhookSigningSecret
+from penguinflow.workspaces.models import Membership, WebhookSigningSecret
+from penguinflow.workspaces.selectors import memberships_of
 from penguinflow.workspaces.serializers import (
+    MemberSerializer,
     NewSigningSecretSerializer,
     RotateSerializer,
     SigningSecretSerializer,
@@ -44,3 +48,26 @@ class WebhookSigningSecretViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet)
     def destroy(self, request, pk=None):
         services.signing_secret_revoke(secret=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MemberFilter(django_filters.FilterSet):
+    # Declared for the schema and the one-value check; the selector applies it (it spans the user's fields).
+    q = django_filters.CharFilter(method="filter_q", help_text="Part of the email, name or username.")
+
+    class Meta:
+        model = Membership
+        fields = ["q"]
+
+    def filter_q(self, queryset, name, value):
+        return queryset  # applied by memberships_of
+
+
+class MemberViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The people of the request's workspace, newest member first; another workspace's people never show."""
+
+    serializer_class = MemberSerializer
+    filterset_class = MemberFilter
+
+    def get_queryset(self):
+        return memberships_of(workspace=getattr(self.request, "workspace", None),
+                              q=self.request.query_params.get("q", "").strip())

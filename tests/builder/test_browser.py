@@ -75,7 +75,9 @@ def test_builder_journey_from_login_to_delete(logged_in, screenshot, workspace):
     trigger.click()
     page.locator("#root_event").fill("contact.created")
     email.click()
-    page.locator("#root_template_id").fill(str(template.id))
+    # The template is picked by its name (the panel's picker of the node type's `x-reference`).
+    page.get_by_role("combobox", name="Template (required)").fill("Welcome")
+    page.get_by_role("option", name=re.compile(template.name)).click()
     screenshot("config-panel")
     assert_accessible(page)
     expect(page.get_by_role("button", name=re.compile("^No errors"))).to_be_visible()

@@ -235,12 +235,15 @@ class Reference:
     ``path`` is the key in the config (dotted for nested objects: ``audience.segment_id``); ``model`` names the
     object's model by its label (``"templates.EmailTemplate"``): the engine knows no models, the runtime looks
     them up. A required reference must name an existing object; an optional one is checked only when given.
+    ``collection`` is the API collection the builder picks such objects from (``"templates"`` for
+    ``/api/v1/templates``): the config schema marks the property with ``"x-reference": collection``.
     """
 
     path: str
     model: str
     noun: str
     optional: bool = False
+    collection: str = ""
 
     def value_in(self, config: Mapping[str, Any]) -> Any:
         """Return the value at ``path`` in a raw config (``None`` where a part is missing or not an object)."""
@@ -305,10 +308,39 @@ class NodeType:
             "kind": self.kind,
             "label": self.label,
             "description": self.description,
-            "config_schema": self.Config.model_json_schema(),
+            "config_schema": annotate_references(self.Config.model_json_schema(), self.references),
             "branches": self.branches if self.branches == "dynamic" else list(self.branches),
             "branch_source": self.branch_source.describe() if self.branch_source else None,
         }
+
+
+def annotate_references(schema: dict[str, Any], references: Iterable[Reference]) -> dict[str, Any]:
+    """Mark the property at each reference's path with ``"x-reference": <collection>`` (a JSON Schema extension
+    keyword) so the builder offers a picker of that collection; nested paths follow ``$ref`` into ``$defs``."""
+    for reference in references:
+        if not reference.collection:
+            continue
+        node: dict[str, Any] | None = schema
+        *parents, leaf = reference.path.split(".")
+        for key in parents:
+            node = _resolved(schema, ((node or {}).get("properties") or {}).get(key))
+        prop = ((node or {}).get("properties") or {}).get(leaf)
+        if isinstance(prop, dict):
+            prop["x-reference"] = reference.collection
+    return schema
+
+
+def _resolved(schema: dict[str, Any], prop: Any) -> dict[str, Any] | None:
+    """Return the object schema a property stands for: itself, its ``$ref``'s target, or its one non-null option."""
+    if not isinstance(prop, dict):
+        return None
+    options = [option for option in prop.get("anyOf", ()) if option.get("type") != "null"]
+    if len(options) == 1:
+        prop = options[0]
+    ref = prop.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        return (schema.get("$defs") or {}).get(ref.rsplit("/", 1)[-1])
+    return prop
 
 
 class Registry:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from workflows.engine.registry import NodeConfig, StepContext
 from workflows.engine.timing import next_opening
@@ -16,6 +16,9 @@ __all__ = ["Window", "window_opening"]
 
 class Window(NodeConfig):
     """The hours a step may run in; outside them ``on_miss`` says whether to wait for the next opening."""
+
+    # The builder edits a window with its own editor (days, hours, zone, what to do outside) rather than field by field.
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"x-widget": "window"})
 
     days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS[:5]), min_length=1)
     start: ClockTime = "09:00"

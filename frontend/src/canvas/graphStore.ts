@@ -178,7 +178,26 @@ export function createGraphStore(initial: { nodes: FlowNode[]; edges: FlowEdge[]
       },
     ),
   );
+  keepSelectionThroughHistory(store);
   return store;
+}
+
+/**
+ * History keeps the graph without React Flow's view state, so an undo would also let go of the selected steps
+ * and close the settings panel being edited: the steps selected before an undo or redo stay selected after it
+ * (a change of selection alone is no step of history).
+ */
+function keepSelectionThroughHistory(store: GraphStore) {
+  const { undo, redo } = store.temporal.getState();
+  const keeping = (move: (steps?: number) => void) => (steps?: number) => {
+    const selected = new Set(store.getState().nodes.filter((node) => node.selected).map((node) => node.id));
+    move(steps);
+    if (selected.size === 0) return;
+    store.setState({
+      nodes: store.getState().nodes.map((node) => (selected.has(node.id) ? { ...node, selected: true } : node)),
+    });
+  };
+  store.temporal.setState({ undo: keeping(undo), redo: keeping(redo) });
 }
 
 export type GraphStore = ReturnType<typeof createGraphStore>;

@@ -1,11 +1,25 @@
 // Loaded only when a node's panel opens (the form library and its validator are the canvas's heaviest parts).
-import { useMemo, useRef, useState } from "react";
+import { useMemo } from "react";
 import Form from "@rjsf/core";
-import type { FieldProps, RegistryFieldsType, RJSFSchema } from "@rjsf/utils";
-import validator from "@rjsf/validator-ajv8";
+import {
+  createSchemaUtils,
+  deepEquals,
+  type Experimental_DefaultFormStateBehavior,
+  type RegistryFieldsType,
+  type RegistryWidgetsType,
+  type RJSFSchema,
+} from "@rjsf/utils";
+import { customizeValidator } from "@rjsf/validator-ajv8";
 import type { JsonSchema } from "../api/types";
 import { RuleField } from "../conditions/RuleField";
-import { parseJsonText, uiSchemaFor, withoutNullOptions } from "./schemaUi";
+import { DurationWidget } from "./DurationWidget";
+import { JsonField } from "./JsonField";
+import { LiquidWidget } from "./LiquidWidget";
+import { PreviewContactPicker } from "./PreviewContactPicker";
+import { ReferenceField } from "./ReferenceField";
+import { needsPreviewContact, uiSchemaFor, withoutNullOptions, withPlainDefaults } from "./schemaUi";
+import { WindowField } from "./WindowField";
+import "./panel.css";
 
 interface SchemaFormProps {
   schema: JsonSchema;
@@ -13,61 +27,45 @@ interface SchemaFormProps {
   onChange: (config: Record<string, unknown>) => void;
 }
 
+// The editors that annotations name (schemaUi.ts maps annotations to these names): one entry each.
+const fields: RegistryFieldsType = { json: JsonField, reference: ReferenceField, window: WindowField, rule: RuleField };
+const widgets: RegistryWidgetsType = { duration: DurationWidget, liquid: LiquidWidget };
+
+// The server's durations may be negative (an offset before a date: "-P3D"); ajv's own format refuses a sign.
+const validator = customizeValidator({
+  customFormats: { duration: /^[-+]?P(?!$)(\d+W|(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?)$/ },
+});
+const defaultsBehavior: Experimental_DefaultFormStateBehavior = { emptyObjectFields: "populateRequiredDefaults" };
+
 export default function SchemaForm({ schema, config, onChange }: SchemaFormProps) {
-  const formSchema = useMemo(() => withoutNullOptions(schema), [schema]);
+  const formSchema = useMemo(() => withoutNullOptions(schema) as RJSFSchema, [schema]);
   const uiSchema = useMemo(() => uiSchemaFor(formSchema), [formSchema]);
-  // The form reports a change when it fills in defaults on opening; only what the user does is an edit.
-  const touched = useRef(false);
+  const schemaUtils = useMemo(() => createSchemaUtils(validator, formSchema, defaultsBehavior), [formSchema]);
+  const shown = useMemo(() => withPlainDefaults(formSchema, config), [formSchema, config]);
   return (
-    <div onChangeCapture={() => (touched.current = true)} onInputCapture={() => (touched.current = true)}>
-    <Form
-      schema={formSchema as RJSFSchema}
-      uiSchema={uiSchema}
-      formData={config}
-      validator={validator}
-      fields={fields}
-      liveValidate
-      showErrorList={false}
-      experimental_defaultFormStateBehavior={{ emptyObjectFields: "populateRequiredDefaults" }}
-      onChange={(event) => {
-        if (touched.current) onChange((event.formData ?? {}) as Record<string, unknown>);
-      }}
-    >
-      {/* The draft saves itself: no submit button. */}
-      <></>
-    </Form>
-    </div>
-  );
-}
-
-/** Free JSON as text: applied when it parses, with the parse error said in words until it does. */
-function JsonField({ formData, onChange, idSchema, schema, name }: FieldProps) {
-  const [text, setText] = useState(() => (formData === undefined ? "" : JSON.stringify(formData, null, 2)));
-  const [problem, setProblem] = useState<string | null>(null);
-  const id = idSchema.$id;
-  return (
-    <div className="json-field">
-      <label htmlFor={id}>{schema.title ?? name} (JSON)</label>
-      {schema.description && <p className="muted">{schema.description}</p>}
-      <textarea
-        id={id}
-        value={text}
-        rows={4}
-        spellCheck={false}
+    <div className="schema-form">
+      {needsPreviewContact(formSchema) && <PreviewContactPicker />}
+      <Form
+        schema={formSchema}
+        uiSchema={uiSchema}
+        formData={shown}
+        validator={validator}
+        fields={fields}
+        widgets={widgets}
+        liveValidate
+        showErrorList={false}
+        experimental_defaultFormStateBehavior={defaultsBehavior}
         onChange={(event) => {
-          setText(event.target.value);
-          const parsed = parseJsonText(event.target.value);
-          if ("problem" in parsed) {
-            setProblem(parsed.problem);
-          } else {
-            setProblem(null);
-            onChange(parsed.value);
-          }
+          const next = (event.formData ?? {}) as Record<string, unknown>;
+          // The form also reports the config with its defaults filled in, on opening and after an undo or redo
+          // changed the config under it: that is no edit, and saving it would cut the redo history.
+          if (deepEquals(next, shown) || deepEquals(next, schemaUtils.getDefaultFormState(formSchema, shown))) return;
+          onChange(next);
         }}
-      />
-      {problem && <p className="field-problem">{problem}</p>}
+      >
+        {/* The draft saves itself: no submit button. */}
+        <></>
+      </Form>
     </div>
   );
 }
-
-const fields: RegistryFieldsType = { json: JsonField, rule: RuleField };

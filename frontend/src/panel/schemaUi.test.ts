@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { parseJsonText, uiSchemaFor, withoutNullOptions } from "./schemaUi";
+import {
+  annotationUi,
+  containsLiquid,
+  needsPreviewContact,
+  parseJsonText,
+  resolveRef,
+  uiSchemaFor,
+  withoutNullOptions,
+  withPlainDefaults,
+  X_WIDGET_UI,
+} from "./schemaUi";
 
 describe("uiSchemaFor", () => {
   it("edits free JSON properties (rules, untyped objects) as JSON text and leaves the rest to the form", () => {
@@ -18,6 +28,65 @@ describe("uiSchemaFor", () => {
       filter: { "ui:field": "json" },
       headers: { "ui:field": "json" },
     });
+  });
+});
+
+describe("annotations choose the editor", () => {
+  const WINDOW = { type: "object", "x-widget": "window", properties: { start: { type: "string" } } };
+
+  it("maps each annotation to its field or widget, in any node type's schema", () => {
+    const schema = {
+      $defs: {
+        Window: WINDOW,
+        Audience: { type: "object", properties: { segment_id: { type: "string", "x-reference": "segments" } } },
+      },
+      properties: {
+        template_id: { type: "string", "x-reference": "templates" },
+        to: { anyOf: [{ type: "array", items: { type: "string" } }, { const: "workspace_admins" }], "x-reference": "members" },
+        window: { $ref: "#/$defs/Window" },
+        duration: { type: "string", format: "duration" },
+        subject: { type: "string", "x-liquid": true },
+        body: { "x-liquid": true },
+        audience: { $ref: "#/$defs/Audience" },
+        at_time: { type: "string", pattern: "^..:..$" },
+      },
+    };
+    expect(uiSchemaFor(schema)).toEqual({
+      template_id: { "ui:field": "reference", "ui:fieldReplacesAnyOrOneOf": true },
+      to: { "ui:field": "reference", "ui:fieldReplacesAnyOrOneOf": true },
+      window: { "ui:field": "window" },
+      duration: { "ui:widget": "duration" },
+      subject: { "ui:widget": "liquid" },
+      body: { "ui:field": "json" },
+      audience: { segment_id: { "ui:field": "reference", "ui:fieldReplacesAnyOrOneOf": true } },
+    });
+  });
+
+  it("walks lists of objects", () => {
+    const schema = {
+      properties: {
+        cases: { type: "array", items: { type: "object", properties: { rule: { type: ["object", "boolean"] } } } },
+        tags: { type: "array", items: { type: "string" } },
+      },
+    };
+    expect(uiSchemaFor(schema)).toEqual({ cases: { items: { rule: { "ui:field": "json" } } } });
+  });
+
+  it("lets an x-widget editor be added by one entry in the map", () => {
+    expect(annotationUi({ type: ["object", "boolean"], "x-widget": "colour" })).toEqual({ "ui:field": "json" });
+    X_WIDGET_UI.colour = { "ui:field": "colour" };
+    try {
+      expect(annotationUi({ type: ["object", "boolean"], "x-widget": "colour" })).toEqual({ "ui:field": "colour" });
+    } finally {
+      delete X_WIDGET_UI.colour;
+    }
+    expect(annotationUi({ type: ["object", "boolean"], "x-widget": "rule" })).toEqual({ "ui:field": "rule" });
+  });
+
+  it("resolves a $ref into the root's $defs, keeping the referring keywords", () => {
+    const root = { $defs: { Window: WINDOW } };
+    expect(resolveRef({ $ref: "#/$defs/Window", title: "Window" }, root)).toEqual({ ...WINDOW, title: "Window" });
+    expect(resolveRef({ $ref: "#/$defs/Nope" }, root)).toEqual({ $ref: "#/$defs/Nope" });
   });
 });
 
@@ -46,6 +115,40 @@ describe("withoutNullOptions", () => {
         window: { $ref: "#/$defs/Window" },
         either: { anyOf: [{ type: "string" }, { type: "number" }] },
       },
+    });
+  });
+});
+
+describe("previews", () => {
+  it("finds Liquid in a text or in any text of a JSON value", () => {
+    expect(containsLiquid("Hi {{ contact.first_name }}")).toBe(true);
+    expect(containsLiquid("{% if x %}y{% endif %}")).toBe(true);
+    expect(containsLiquid("Hi there")).toBe(false);
+    expect(containsLiquid({ a: [1, "{{ contact.email }}"] })).toBe(true);
+    expect(containsLiquid({ a: 1 })).toBe(false);
+  });
+
+  it("asks for a preview contact where a form has Liquid or an email template to show", () => {
+    expect(needsPreviewContact({ properties: { subject: { type: "string", "x-liquid": true } } })).toBe(true);
+    expect(needsPreviewContact({ properties: { template_id: { type: "string", "x-reference": "templates" } } })).toBe(true);
+    expect(needsPreviewContact({ properties: { campaign_id: { type: "string", "x-reference": "campaigns" } } })).toBe(false);
+  });
+});
+
+describe("withPlainDefaults", () => {
+  it("shows the server's plain defaults for what the config leaves out, and nothing for objects", () => {
+    const schema = {
+      properties: {
+        method: { enum: ["GET", "POST"], default: "POST" },
+        timeout_s: { type: "integer", default: 10 },
+        track: { type: "boolean", default: false },
+        window: { $ref: "#/$defs/Window" },
+        headers: { type: "object", default: {} },
+        url: { type: "string" },
+      },
+    };
+    expect(withPlainDefaults(schema, { method: "GET", url: "https://x.test" })).toEqual({
+      method: "GET", url: "https://x.test", timeout_s: 10, track: false,
     });
   });
 });

@@ -1,19 +1,70 @@
 import type { JsonSchema } from "../api/types";
-import { mergeUi, ruleUiSchema } from "../conditions/ruleUi";
+
+export type UiEntry = Record<string, unknown>;
 
 /**
- * Build the form's uiSchema from a config schema alone: a property that holds free JSON (a JsonLogic rule, an
- * object with no declared properties, a value of several types) is edited as JSON text, since no generated
- * widget fits it. Nothing here is written per node type.
+ * How the form edits a value marked with `"x-widget": <name>` by the server: one line per editor, so another
+ * editor is added here (and its field registered in SchemaForm's `fields`) without touching the rest.
  */
-export function uiSchemaFor(schema: JsonSchema): Record<string, unknown> {
+export const X_WIDGET_UI: Record<string, UiEntry> = {
+  window: { "ui:field": "window" },
+  // JsonLogic rules (workflows/engine/types.py `Rule`): the condition builder, not JSON text.
+  rule: { "ui:field": "rule" },
+};
+
+/** The ui:field/ui:widget for one property, read from its annotations and type alone (never its node type). */
+export function annotationUi(property: JsonSchema): UiEntry | null {
+  const widget = property["x-widget"];
+  if (typeof widget === "string" && X_WIDGET_UI[widget]) return X_WIDGET_UI[widget];
+  // A picker replaces the choice between a list and "workspace_admins" that the schema's anyOf would show.
+  if (typeof property["x-reference"] === "string") {
+    return { "ui:field": "reference", "ui:fieldReplacesAnyOrOneOf": true };
+  }
+  if (property.format === "duration") return { "ui:widget": "duration" };
+  if (property["x-liquid"] === true && property.type === "string") return { "ui:widget": "liquid" };
+  if (holdsFreeJson(property)) return { "ui:field": "json" };
+  return null;
+}
+
+/**
+ * Build the form's uiSchema from a config schema alone: each property gets the editor its annotations ask for
+ * (annotationUi), objects and lists of objects are walked (following `$ref` into the root's `$defs`), and a
+ * property that holds free JSON (a JsonLogic rule, an object with no declared properties, a value of several
+ * types) is edited as JSON text, since no generated widget fits it. Nothing here is written per node type.
+ */
+export function uiSchemaFor(schema: JsonSchema, root: JsonSchema = schema): Record<string, unknown> {
   const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
   const ui: Record<string, unknown> = {};
   for (const [name, property] of Object.entries(properties)) {
-    if (holdsFreeJson(property)) ui[name] = { "ui:field": "json" };
+    const entry = uiForProperty(property, root);
+    if (entry) ui[name] = entry;
   }
-  // Rules (x-widget: "rule", at any depth) get the condition builder instead of JSON text.
-  return mergeUi(ui, ruleUiSchema(schema));
+  return ui;
+}
+
+function uiForProperty(property: JsonSchema, root: JsonSchema): UiEntry | null {
+  const resolved = resolveRef(property, root);
+  const own = annotationUi(resolved);
+  if (own) return own;
+  if (resolved.type === "object" && resolved.properties) {
+    const nested = uiSchemaFor(resolved, root);
+    return Object.keys(nested).length ? nested : null;
+  }
+  if (resolved.type === "array" && typeof resolved.items === "object" && resolved.items !== null) {
+    const items = uiForProperty(resolved.items as JsonSchema, root);
+    return items ? { items } : null;
+  }
+  return null;
+}
+
+/** The schema a `$ref` to the root's `$defs` points at, with the referring schema's own keywords on top. */
+export function resolveRef(property: JsonSchema, root: JsonSchema): JsonSchema {
+  const ref = property.$ref;
+  if (typeof ref !== "string" || !ref.startsWith("#/$defs/")) return property;
+  const target = ((root.$defs ?? {}) as Record<string, JsonSchema>)[ref.slice("#/$defs/".length)];
+  if (!target) return property;
+  const { $ref: _ref, ...rest } = property;
+  return { ...target, ...rest };
 }
 
 export function holdsFreeJson(property: JsonSchema): boolean {
@@ -22,7 +73,8 @@ export function holdsFreeJson(property: JsonSchema): boolean {
   if (type === "object") return !property.properties && !property.$ref;
   const options = (property.anyOf ?? property.oneOf) as JsonSchema[] | undefined;
   if (options) return options.filter((option) => option.type !== "null").some(holdsFreeJson);
-  return false;
+  // No type, no choice, no reference: any JSON value at all (a webhook's body, a field's value).
+  return type === undefined && !property.$ref && !property.enum && !("const" in property) && !property.properties;
 }
 
 /** Parse JSON typed in a field: the value, or a sentence saying what is wrong. */
@@ -57,4 +109,34 @@ function unwrap(value: unknown): unknown {
     }
   }
   return Object.fromEntries(Object.entries(node).map(([key, child]) => [key, unwrap(child)]));
+}
+
+/** Whether a value (a text, or a JSON value's texts) holds Liquid to render: `{{ ... }}` or `{% ... %}`. */
+export function containsLiquid(value: unknown): boolean {
+  if (typeof value === "string") return /\{\{|\{%/.test(value);
+  if (Array.isArray(value)) return value.some(containsLiquid);
+  if (typeof value === "object" && value !== null) return Object.values(value).some(containsLiquid);
+  return false;
+}
+
+/** Whether a form has anything to preview for a contact: a Liquid text, or an email template to pick. */
+export function needsPreviewContact(schema: JsonSchema): boolean {
+  const text = JSON.stringify(schema);
+  return text.includes('"x-liquid":true') || text.includes('"x-reference":"templates"');
+}
+
+/**
+ * The config as the form shows it: each top-level property left out that has a plain default (a text, number or
+ * true/false) shows that default, as the server will apply it. Without this, a select whose value is left out
+ * shows its first option (a webhook's method read "GET" while the server sends POST).
+ */
+export function withPlainDefaults(schema: JsonSchema, config: Record<string, unknown>): Record<string, unknown> {
+  const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
+  const shown = { ...config };
+  for (const [name, property] of Object.entries(properties)) {
+    const fallback = property.default;
+    const plain = ["string", "number", "boolean"].includes(typeof fallback);
+    if (plain && !(name in shown)) shown[name] = fallback;
+  }
+  return shown;
 }

@@ -7,10 +7,10 @@ They act only through the engine's ports, so they live with the engine's own nod
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, WithJsonSchema, field_validator
 
 from workflows.engine.durations import parse_duration
 from workflows.engine.outcomes import Advance, Outcome
@@ -19,6 +19,12 @@ from workflows.engine.registry import NodeConfig, NodeType, Reference, RetryPoli
 from workflows.engine.types import Duration, EmailAddress
 
 __all__ = ["RESERVED_WEBHOOK_HEADERS", "CreateTask", "EnrollInWorkflow", "Notify", "Webhook", "webhook_header_problem"]
+
+# Schema annotations the builder reads (JSON Schema extension keywords): a text rendered with Liquid for the
+# contact (the builder previews it), and a value naming people of the workspace (a picker of /api/v1/members).
+LIQUID: dict[str, Any] = {"x-liquid": True}
+MEMBERS: dict[str, Any] = {"x-reference": "members"}
+LiquidText = Annotated[str, WithJsonSchema({"type": "string", "x-liquid": True})]
 
 # Notifications and outbound webhooks ship their side effects with a later issue.
 NOT_YET = "its side effects ship with a later PenguinFlow version"
@@ -40,9 +46,9 @@ class CreateTask(NodeType):
     ports = ("tasks",)
 
     class Config(NodeConfig):
-        title: str = Field(min_length=1, max_length=200)
-        description: str = Field(default="", max_length=10_000)
-        assignee_email: EmailAddress | None = None
+        title: str = Field(min_length=1, max_length=200, json_schema_extra=LIQUID)
+        description: str = Field(default="", max_length=10_000, json_schema_extra=LIQUID)
+        assignee_email: EmailAddress | None = Field(default=None, json_schema_extra=MEMBERS)
         due_in: Duration | None = None
 
     def run(self, ctx: StepContext, config: Config) -> Outcome:
@@ -79,10 +85,10 @@ class Notify(NodeType):
 
     class Config(NodeConfig):
         to: list[EmailAddress] | Literal["workspace_admins"] = Field(
-            description="Email addresses, or 'workspace_admins'"
+            description="Email addresses, or 'workspace_admins'", json_schema_extra=MEMBERS
         )
-        subject: str = Field(min_length=1, max_length=200)
-        message: str = Field(default="", max_length=10_000)
+        subject: str = Field(min_length=1, max_length=200, json_schema_extra=LIQUID)
+        message: str = Field(default="", max_length=10_000, json_schema_extra=LIQUID)
 
         @field_validator("to")
         @classmethod
@@ -149,10 +155,10 @@ class Webhook(NodeType):
     ports = ("webhooks",)
 
     class Config(NodeConfig):
-        url: str = Field(min_length=8, max_length=2000)
+        url: str = Field(min_length=8, max_length=2000, json_schema_extra=LIQUID)
         method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
-        headers: dict[str, str] = Field(default_factory=dict, max_length=50)
-        body: Any = None
+        headers: dict[str, LiquidText] = Field(default_factory=dict, max_length=50)
+        body: Any = Field(default=None, json_schema_extra=LIQUID)
         timeout_s: int = Field(default=10, ge=1, le=30)
 
         @field_validator("url")
@@ -200,7 +206,7 @@ class EnrollInWorkflow(NodeType):
                "workflow", {"workflow_id": PLACEHOLDER_WORKFLOW},
                {"fill_in": f"Replace {PLACEHOLDER_WORKFLOW} with the id of a workflow."}),
     )
-    references = (Reference("workflow_id", "workflows.Workflow", "workflow"),)
+    references = (Reference("workflow_id", "workflows.Workflow", "workflow", collection="workflows"),)
     ports = ("workflows",)
 
     class Config(NodeConfig):

@@ -157,7 +157,7 @@ class SegmentTrigger(TriggerType):
                 "fill_in": f"Replace {PLACEHOLDER_SEGMENT} with the id of a segment."}),
     )
     entered_by = "event"
-    references = (Reference("segment_id", "contacts.Segment", "segment"),)
+    references = (Reference("segment_id", "contacts.Segment", "segment", collection="segments"),)
 
     class Config(NodeConfig):
         segment_id: str = Field(min_length=1)
@@ -197,7 +197,8 @@ class ScheduleTrigger(TriggerType):
     )
     entered_by = "time"
     # Checked only when given: a schedule without a segment speaks to every subscribed contact.
-    references = (Reference("audience.segment_id", "contacts.Segment", "segment", optional=True),)
+    references = (Reference("audience.segment_id", "contacts.Segment", "segment", optional=True,
+                            collection="segments"),)
 
     class Config(NodeConfig):
         at: AwareDatetime | None = None
@@ -294,7 +295,8 @@ class DateFieldTrigger(TriggerType):
 
     class Config(NodeConfig):
         field: str = Field(min_length=1, max_length=100)
-        offset: Duration = Field(default="PT0S", description="ISO 8601, negative for before (e.g. -P3D)")
+        offset: Duration = Field(default="PT0S", description="ISO 8601, negative for before (e.g. -P3D)",
+                                 json_schema_extra={"x-allows-negative": True})
         at_time: ClockTime = "09:00"
 
     def fire_at(self, config: Config, *, value: date, timezone: str | None, fallback: str = "UTC") -> datetime:
