@@ -1,5 +1,6 @@
 import { lazy, Suspense } from "react";
 import { useCanvas, useGraph } from "../canvas/CanvasContext";
+import { namedMessage } from "../canvas/issueNames";
 
 const SchemaForm = lazy(() => import("./SchemaForm"));
 
@@ -23,7 +24,7 @@ export function NodePanel({ nodeId, onClose }: { nodeId: string; onClose: () => 
       {errors.length > 0 && (
         <ul className="panel-errors" aria-label="Problems with this step">
           {errors.map((issue, index) => (
-            <li key={index}>{issue.message}</li>
+            <li key={index}>{namedMessage(issue.message, store.getState().nodes, nodeTypes)}</li>
           ))}
         </ul>
       )}
