@@ -1,4 +1,4 @@
-"""Steps that many builder journeys take: opening a workflow's canvas in the graph editor."""
+"""Steps that many builder journeys take: opening a canvas in the graph editor, finding, adding and joining steps."""
 
 from __future__ import annotations
 
@@ -15,3 +15,17 @@ def show_graph(page: Page) -> None:
     """Choose the graph editor (a branchless workflow opens as a list), remembered for the workflow's reloads."""
     page.get_by_role("button", name="Graph", exact=True).click()
     expect(page.locator(".canvas-flow[data-view-ready=true]")).to_be_visible()
+
+
+def drop_from_palette(page: Page, label: str, x: int, y: int) -> None:
+    """Drag a palette item onto the canvas at (x, y) of the canvas's box."""
+    page.get_by_role("button", name=label, exact=True).drag_to(
+        page.locator(".canvas-flow"), target_position={"x": x, "y": y})
+
+
+def canvas_node(page: Page, text: str):
+    return page.locator(".react-flow__node", has=page.locator(".flow-node-label", has_text=text))
+
+
+def connect(page: Page, source, target) -> None:
+    source.locator(".react-flow__handle.source").drag_to(target.locator(".react-flow__handle.target"))

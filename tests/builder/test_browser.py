@@ -5,22 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests.builder.conftest import assert_accessible
-from tests.builder.pages import open_canvas, show_graph
+from tests.builder.pages import canvas_node, connect, drop_from_palette, open_canvas, show_graph
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def drop_from_palette(page: Page, label: str, x: int, y: int) -> None:
-    """Drag a palette item onto the canvas at (x, y) of the canvas's box."""
-    page.get_by_role("button", name=label, exact=True).drag_to(
-        page.locator(".canvas-flow"), target_position={"x": x, "y": y})
-
-
-def canvas_node(page: Page, text: str):
-    return page.locator(".react-flow__node", has=page.locator(".flow-node-label", has_text=text))
 
 
 # How many pairs of steps on the canvas overlap, measured in the page.
@@ -32,10 +22,6 @@ OVERLAPPING_PAIRS = """() => {
     }));
     return pairs;
 }"""
-
-
-def connect(page: Page, source, target) -> None:
-    source.locator(".react-flow__handle.source").drag_to(target.locator(".react-flow__handle.target"))
 
 
 def test_builder_journey_from_login_to_delete(logged_in, screenshot, workspace):
