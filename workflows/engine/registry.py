@@ -70,7 +70,7 @@ class NodeConfig(BaseModel):
 
 
 class EmptyConfig(NodeConfig):
-    """The config of node types that take none (``{}``)."""
+    """The config of node types that take none: an empty object."""
 
 
 class StepContext:

@@ -15,7 +15,7 @@ __all__ = ["Window", "window_opening"]
 
 
 class Window(NodeConfig):
-    """The hours a step may run in; outside them ``on_miss`` says whether to wait for the next opening."""
+    """The hours a step may run in; outside them, on_miss says whether to wait for the next opening."""
 
     days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS[:5]), min_length=1)
     start: ClockTime = "09:00"
