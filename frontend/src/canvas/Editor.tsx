@@ -16,6 +16,7 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { Palette, PALETTE_MIME } from "../palette/Palette";
 import type { PaletteItem } from "../palette/paletteLogic";
 import { NodePanel } from "../panel/NodePanel";
+import { useDraftBackup } from "../session/draftBackup";
 import { useCanvas, useGraph } from "./CanvasContext";
 import { FlowNode } from "./FlowNode";
 import { withIssues } from "./graph";
@@ -46,6 +47,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
   const [fitLoadedDraft] = useState(() => store.getState().nodes.length > 0);
   const [viewReady, setViewReady] = useState(false);
   const autosave = useDraftAutosave(store, workflow);
+  useDraftBackup(store, workflow.id, workflow.draft?.revision ?? 1);
   const [notice, setNotice] = useState<string | null>(null);
   const [showIssues, setShowIssues] = useState(false);
   const [showShortcuts, setShowShortcuts] = useState(false);
