@@ -77,6 +77,13 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
     [store],
   );
 
+  // Stable callbacks: the palette and the panel are memoised, and the editor redraws on every frame of a drag.
+  const addAtCenter = useCallback((item: PaletteItem) => addItem(item, viewCenter(flow)), [addItem, flow]);
+  const panelNodeId = selected.length === 1 ? selected[0]!.id : null;
+  const closePanel = useCallback(() => {
+    if (panelNodeId) store.getState().onNodesChange([{ type: "select", id: panelNodeId, selected: false }]);
+  }, [store, panelNodeId]);
+
   const onDrop = (event: DragEvent) => {
     event.preventDefault();
     const raw = event.dataTransfer.getData(PALETTE_MIME);
@@ -156,7 +163,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
       {showIssues && <IssueList errors={errors} warnings={warnings} onFocusNode={(id) => focusNode(flow, id)} />}
       <ShortcutsDialog open={showShortcuts} onClose={() => setShowShortcuts(false)} />
       <div className="canvas-body">
-        <Palette nodeTypes={nodeTypes} presets={presets} onAdd={(item) => addItem(item, viewCenter(flow))} />
+        <Palette nodeTypes={nodeTypes} presets={presets} onAdd={addAtCenter} />
         <div
           className="canvas-flow"
           data-view-ready={viewReady}
@@ -185,10 +192,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
           </ReactFlow>
         </div>
         {selected.length === 1 && selected[0] && (
-          <NodePanel
-            nodeId={selected[0].id}
-            onClose={() => store.getState().onNodesChange([{ type: "select", id: selected[0]!.id, selected: false }])}
-          />
+          <NodePanel nodeId={selected[0].id} onClose={closePanel} />
         )}
       </div>
     </main>
