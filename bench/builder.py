@@ -303,12 +303,14 @@ def _drag(page, target: dict[str, Any]) -> list[float]:
     return frames[1:]
 
 
-def run(*, out: TextIO, quick: bool = False, nodes: int | None = None, edges: int | None = None) -> dict[str, Any]:
+def run(*, out: TextIO, quick: bool = False, nodes: int | None = None, edges: int | None = None,
+        db_name: str = DB_NAME) -> dict[str, Any]:
+    """Print the figures above; `nodes`, `edges` and `db_name` let a test run it small, beside a real run."""
     node_count = nodes or (40 if quick else 500)
     edge_count = edges or (48 if quick else 600)
     redis_db = int(os.environ.get("BENCH_REDIS_DB", "12"))
     params = pg_params()
-    env = bench_env(params, db_name=DB_NAME, redis_db=redis_db)
+    env = bench_env(params, db_name=db_name, redis_db=redis_db)
     # Plain HTTP on 127.0.0.1: no redirect to HTTPS (the cookies stay Secure; Chromium keeps them on 127.0.0.1).
     env["SECURE_SSL_REDIRECT"] = "0"
 
@@ -320,11 +322,11 @@ def run(*, out: TextIO, quick: bool = False, nodes: int | None = None, edges: in
         raise RuntimeError(f"Chromium is not installed at {CHROMIUM}")
     if not (ROOT / "static" / "builder" / "index.html").exists():
         raise RuntimeError("The builder is not built: run `make frontend` first.")
-    recreate_migrated(params, DB_NAME, env)
+    recreate_migrated(params, db_name, env)
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"], env=env, cwd=ROOT,
                    check=True, capture_output=True)
     prepared = _child(env, "prepare", str(node_count), str(edge_count))
-    say("database", f"{DB_NAME} (recreated), cpus {os.cpu_count()}, "
+    say("database", f"{db_name} (recreated), cpus {os.cpu_count()}, "
         f"python_speed_ms {python_speed_ms():.0f} (fixed pure-Python work; lower is a faster machine)")
     say("builder.workflow", f"{prepared['nodes']} nodes, {prepared['edges']} edges")
     port = _free_port()
@@ -337,7 +339,7 @@ def run(*, out: TextIO, quick: bool = False, nodes: int | None = None, edges: in
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
-    drop_database(params, DB_NAME)
+    drop_database(params, db_name)
     return {**figures, **prepared}
 
 
