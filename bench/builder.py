@@ -274,7 +274,7 @@ def _canvas_figures(browser, logged_in, base: str, workflow_id: str, node_count:
     say("builder.rendered_nodes", f"{rendered} of {node_count}  (only visible elements: "
         f"{_verdict(rendered < node_count)})")
 
-    frames = _drag(page, target)
+    frames = _drag(page, target, say)
     figures.update(drag_frames=len(frames), drag_p50_ms=_percentile(frames, 0.5),
                    drag_p95_ms=_percentile(frames, 0.95), drag_max_ms=max(frames, default=0.0))
     say("builder.drag_frame_ms", f"p50 {figures['drag_p50_ms']:.1f}  p95 {figures['drag_p95_ms']:.1f}  "
@@ -290,8 +290,17 @@ def _canvas_figures(browser, logged_in, base: str, workflow_id: str, node_count:
     return figures
 
 
-def _drag(page, target: dict[str, Any]) -> list[float]:
-    """Drag the node at `target` 600 px across the canvas with 120 mouse moves; answer the frame deltas (ms)."""
+def _drag(page, target: dict[str, Any], say=None) -> list[float]:
+    """Drag the node at `target` 600 px across the canvas with 120 mouse moves; answer the frame deltas (ms).
+
+    With BENCH_BUILDER_PROFILE=1, the page's JavaScript is profiled (CDP) during the drag and the functions that
+    took the most time of their own are said: where to look when the frames are slow.
+    """
+    profiler = page.context.new_cdp_session(page) if os.environ.get("BENCH_BUILDER_PROFILE") == "1" else None
+    if profiler is not None:
+        profiler.send("Profiler.enable")
+        profiler.send("Profiler.setSamplingInterval", {"interval": 200})
+        profiler.send("Profiler.start")
     page.mouse.move(target["x"], target["y"])
     page.evaluate(FRAMES_START_JS)
     page.mouse.down()
@@ -299,8 +308,23 @@ def _drag(page, target: dict[str, Any]) -> list[float]:
     page.mouse.move(target["x"] + 300, target["y"] - 40, steps=60)
     page.mouse.up()
     frames = page.evaluate(FRAMES_STOP_JS)
+    if profiler is not None and say is not None:
+        _say_profile(profiler.send("Profiler.stop")["profile"], say)
     # The first frame may straddle the evaluate round trip; the rest are the drag's.
     return frames[1:]
+
+
+def _say_profile(profile: dict[str, Any], say) -> None:
+    """Say the 12 functions with the most self time in a CDP CPU profile."""
+    nodes = {node["id"]: node for node in profile["nodes"]}
+    deltas = profile.get("timeDeltas", [])
+    self_ms: dict[str, float] = {}
+    for sample, delta in zip(profile.get("samples", []), deltas, strict=False):
+        frame = nodes[sample]["callFrame"]
+        name = f"{frame['functionName'] or '(anonymous)'} {frame['url'].rsplit('/', 1)[-1]}:{frame['lineNumber']}"
+        self_ms[name] = self_ms.get(name, 0.0) + delta / 1000
+    for name, spent in sorted(self_ms.items(), key=lambda item: -item[1])[:12]:
+        say("builder.drag_profile", f"{spent:7.1f} ms  {name}")
 
 
 def run(*, out: TextIO, quick: bool = False, nodes: int | None = None, edges: int | None = None,

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { isSessionEnded, markSessionRestored } from "../session/sessionState";
-import { api, ApiError, csrfToken, fallbackError } from "./client";
+import { api, ApiError, csrfToken, errorText, fallbackError } from "./client";
 
 function answer(status: number, body: unknown) {
   return vi.fn(async () => new Response(body === undefined ? null : JSON.stringify(body), { status }));
@@ -51,6 +51,17 @@ describe("api", () => {
   it("says so in words when the server does not answer", async () => {
     vi.stubGlobal("fetch", vi.fn(async () => Promise.reject(new TypeError("Failed to fetch"))));
     await expect(api("workflows")).rejects.toThrow(/did not answer/);
+  });
+});
+
+describe("errorText", () => {
+  it("says the server's sentence, then what it said about each field", () => {
+    const error = new ApiError(400, {
+      code: "validation_error",
+      message: "The request is not valid.",
+      details: { name: ["Ensure this field has no more than 200 characters."], nested: { a: 1 } },
+    });
+    expect(errorText(error)).toBe("The request is not valid. name: Ensure this field has no more than 200 characters.");
   });
 });
 

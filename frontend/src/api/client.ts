@@ -104,7 +104,15 @@ async function send<T>(path: string, init: { method?: string; body?: unknown }):
   return payload as T;
 }
 
+/** The error in words: the server's sentence, then what it said about each field (`details`), when it did. */
 export function errorText(error: unknown): string {
+  if (error instanceof ApiError) {
+    const fields = Object.entries(error.details).flatMap(([field, said]) => {
+      const words = (Array.isArray(said) ? said : [said]).filter((item): item is string => typeof item === "string");
+      return words.length ? [`${field === "non_field_errors" ? "" : `${field}: `}${words.join(" ")}`] : [];
+    });
+    return [error.message, ...fields].join(" ");
+  }
   if (error instanceof Error) return error.message;
   return "Something went wrong. Try again.";
 }
