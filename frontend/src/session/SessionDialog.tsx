@@ -91,6 +91,10 @@ export function SessionDialog() {
         />
         <ErrorNotice error={error} />
         <div className="dialog-actions">
+          {/* Logged in in another tab: send what was held again (a 401 brings this dialog back). */}
+          <button type="button" onClick={markSessionRestored} title="If you logged in again in another tab">
+            Retry
+          </button>
           <button type="submit" className="primary" disabled={pending}>
             {pending ? "Logging in…" : "Log in"}
           </button>
