@@ -6,14 +6,20 @@ methods, which `ensure_csrf_cookie` guarantees is set.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.forms import AuthenticationForm
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
+from django.views.decorators.http import require_POST
+
+from penguinflow.common.errors import error_response
 
 LOGIN_URL = "/builder/login"
 HOME_URL = "/builder/"
@@ -50,3 +56,25 @@ class LogoutView(auth_views.LogoutView):
     """Log out on POST only (Django's rule: a link a page embeds must not end a session)."""
 
     next_page = LOGIN_URL
+
+
+@require_POST
+@csrf_protect
+@never_cache
+def session_login(request: HttpRequest) -> HttpResponse:
+    """Log in from inside the builder, without leaving the page: a session that ended mid-edit is renewed and the
+    page retries what it was sending. JSON `{username, password}` → 200 `{username}`, or 400 in the API's error
+    format. The CSRF token is checked as the HTML form's is (the `csrftoken` cookie outlives the session)."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return error_response(400, "invalid_json", "The request body is not valid JSON.")
+    if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ("username", "password")):
+        return error_response(400, "validation_error", "Give a user name and a password.",
+                              {"username": "A string is required.", "password": "A string is required."})
+    form = AuthenticationForm(request, data={"username": body["username"], "password": body["password"]})
+    if not form.is_valid():
+        return error_response(400, "invalid_credentials",
+                              "That user name and password do not match. Check them and try again.")
+    auth_login(request, form.get_user())
+    return JsonResponse({"username": form.get_user().get_username()})

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+from uuid import UUID
+
+from django.db.models import Sum
 
 from workflows.engine.statuses import EnrollmentStatus
 from workflows.models import Enrollment, StepRun, Workflow, WorkflowCounter, WorkflowVersion
@@ -53,3 +57,24 @@ def versions_in_flight(*, workflow: Workflow) -> dict[int, int]:
 
 def execution_steps(*, enrollment: Enrollment) -> list[StepRun]:
     return list(StepRun.objects.filter(enrollment=enrollment).order_by("sequence"))
+
+
+def enrollment_counts_by_workflow(workflow_ids: Iterable[UUID]) -> dict[UUID, dict[str, int]]:
+    """Return each workflow's enrollments per status (CONTRACT §5 analytics' `enrollments`, all published versions),
+    for a whole page of workflows in one grouped query over the counters; a workflow with none counts zeros."""
+    ids = list(workflow_ids)
+    totals: dict[UUID, dict[str, int]] = {pk: {} for pk in ids}
+    if ids:
+        rows = (
+            WorkflowCounter.objects.filter(version__workflow_id__in=ids, version__number__isnull=False,
+                                           key__startswith="enrollments.")
+            .values_list("version__workflow_id", "key")
+            .annotate(total=Sum("value"))
+            .order_by()
+        )
+        for workflow_id, key, total in rows:
+            totals[workflow_id][key] = total
+    return {
+        pk: {status.value: max(0, counters.get(f"enrollments.{status}", 0)) for status in EnrollmentStatus}
+        for pk, counters in totals.items()
+    }

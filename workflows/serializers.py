@@ -244,6 +244,20 @@ class EnrollmentCountsSerializer(serializers.Serializer):
     cancelled = serializers.IntegerField()
 
 
+class WorkflowListItemSerializer(WorkflowSerializer):
+    """A workflow as the list answers it: beside the detail's fields, its enrollments per status (all published
+    versions), which the view reads for the whole page at once and passes in the context as `counts`."""
+
+    counts = serializers.SerializerMethodField()
+
+    class Meta(WorkflowSerializer.Meta):
+        fields = [*WorkflowSerializer.Meta.fields, "counts"]
+
+    @extend_schema_field(EnrollmentCountsSerializer)
+    def get_counts(self, workflow: Workflow) -> dict:
+        return self.context["counts"][workflow.pk]
+
+
 class NodeCountsSerializer(serializers.Serializer):
     entered = serializers.IntegerField()
     succeeded = serializers.IntegerField()

@@ -13,7 +13,7 @@ from penguinflow.common.schema import error_responses
 from workflows import services, version_graphs
 from workflows.models import Workflow, WorkflowVersion
 from workflows.openapi import COMPONENTS, ref
-from workflows.selectors import versions_in_flight, workflow_analytics
+from workflows.selectors import enrollment_counts_by_workflow, versions_in_flight, workflow_analytics
 from workflows.serializers import (
     AnalyticsSerializer,
     DraftSavedSerializer,
@@ -28,6 +28,7 @@ from workflows.serializers import (
     VersionSerializer,
     VersionSummarySerializer,
     WorkflowCreateSerializer,
+    WorkflowListItemSerializer,
     WorkflowSerializer,
     WorkflowUpdateSerializer,
 )
@@ -61,6 +62,16 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
     def _detail(self, workflow: Workflow, *, status_code: int = 200) -> Response:
         workflow = self.get_queryset().get(pk=workflow.pk)
         return Response(WorkflowSerializer(workflow).data, status=status_code)
+
+    @extend_schema(responses=WorkflowListItemSerializer(many=True))
+    def list(self, request, *args, **kwargs):
+        # The page's enrollment counts in one grouped query, however many workflows the page holds.
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        workflows = list(queryset if page is None else page)
+        context = {**self.get_serializer_context(), "counts": enrollment_counts_by_workflow(w.pk for w in workflows)}
+        data = WorkflowListItemSerializer(workflows, many=True, context=context).data
+        return Response(data) if page is None else self.get_paginated_response(data)
 
     @extend_schema(request=WorkflowCreateSerializer, responses={201: WorkflowSerializer})
     def create(self, request):

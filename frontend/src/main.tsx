@@ -4,6 +4,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { createBrowserRouter, RouterProvider } from "react-router";
 import { WorkflowsList } from "./workflows-list/WorkflowsList";
 import { AppShell } from "./components/AppShell";
+import { SessionDialog } from "./session/SessionDialog";
 import "./styles.css";
 
 // The canvas (React Flow, the store, the forms) is a chunk of its own: the list page loads without it.
@@ -54,6 +55,7 @@ createRoot(document.getElementById("root")!).render(
   <StrictMode>
     <QueryClientProvider client={queryClient}>
       <RouterProvider router={router} />
+      <SessionDialog />
     </QueryClientProvider>
   </StrictMode>,
 );

@@ -256,7 +256,7 @@ def test_an_ended_session_loses_no_edit_and_the_save_resumes_after_logging_in(lo
     page.context.clear_cookies()
     # From the keyboard: the palette's items add the step in the middle of the view.
     page.get_by_role("button", name="Manual", exact=True).press("Enter")
-    expect(page.get_by_role("alert").filter(has_text="Your session has ended")).to_be_visible()
+    expect(page.get_by_role("dialog", name="Your session ended — log in again")).to_be_visible()
     expect(canvas_node(page, "Manual")).to_be_visible()
     expect(page.get_by_text("This step has no settings.")).to_be_visible()
     screenshot("session-ended")
@@ -269,7 +269,7 @@ def test_an_ended_session_loses_no_edit_and_the_save_resumes_after_logging_in(lo
     expect(other_tab.get_by_role("heading", name="Workflows")).to_be_visible()
     other_tab.close()
 
-    page.get_by_role("button", name="Retry").click()
+    page.get_by_role("dialog").get_by_role("button", name="Retry").click()
     expect(page.get_by_text("All changes saved")).to_be_visible()
     saved = version_graphs.graph_of(version_graphs.draft_of(workflow))
     assert [node.type for node in saved.nodes] == ["trigger_manual"]

@@ -71,7 +71,7 @@ class NodeConfig(BaseModel):
 
 
 class EmptyConfig(NodeConfig):
-    """The config of node types that take none (``{}``)."""
+    """The config of node types that take none: an empty object."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ __all__ = ["Window", "window_opening"]
 
 
 class Window(NodeConfig):
-    """The hours a step may run in; outside them ``on_miss`` says whether to wait for the next opening."""
+    """The hours a step may run in; outside them, on_miss says whether to wait for the next opening."""
 
     # The builder edits a window with its own editor (days, hours, zone, what to do outside) rather than field by field.
     model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"x-widget": "window"})

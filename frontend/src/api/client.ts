@@ -1,5 +1,8 @@
 // The one way the builder talks to /api/v1/: the session cookie, the CSRF token on unsafe methods, and every
-// error turned into an ApiError whose message says what happened in words (CONTRACT §2's error format).
+// error turned into an ApiError whose message says what happened in words (CONTRACT §2's error format). When the
+// session ends (a 401), requests are held, not failed: the session dialog asks the user to log in again on the
+// page, and they are sent again then (so a draft save made meanwhile is saved, not lost).
+import { markSessionEnded, untilSessionRestored } from "../session/sessionState";
 
 export interface ApiErrorBody {
   code: string;
@@ -34,8 +37,7 @@ export function fallbackError(status: number): ApiErrorBody {
     return {
       code: "not_logged_in",
       message:
-        "Your session has ended. Log in again at /builder/login in another tab, then retry: nothing on this page " +
-        "is lost.",
+        "Your session has ended. Log in again in the dialog on this page: nothing on this page is lost.",
       details: {},
     };
   }
@@ -55,6 +57,18 @@ function isErrorBody(value: unknown): value is { error: ApiErrorBody } {
 }
 
 export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  for (;;) {
+    await untilSessionRestored();
+    try {
+      return await send<T>(path, init);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 401)) throw error;
+      markSessionEnded();
+    }
+  }
+}
+
+async function send<T>(path: string, init: { method?: string; body?: unknown }): Promise<T> {
   const method = init.method ?? "GET";
   const headers: Record<string, string> = { Accept: "application/json" };
   if (init.body !== undefined) headers["Content-Type"] = "application/json";
@@ -90,7 +104,15 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   return payload as T;
 }
 
+/** The error in words: the server's sentence, then what it said about each field (`details`), when it did. */
 export function errorText(error: unknown): string {
+  if (error instanceof ApiError) {
+    const fields = Object.entries(error.details).flatMap(([field, said]) => {
+      const words = (Array.isArray(said) ? said : [said]).filter((item): item is string => typeof item === "string");
+      return words.length ? [`${field === "non_field_errors" ? "" : `${field}: `}${words.join(" ")}`] : [];
+    });
+    return [error.message, ...fields].join(" ");
+  }
   if (error instanceof Error) return error.message;
   return "Something went wrong. Try again.";
 }

@@ -1,6 +1,6 @@
 import { useQuery } from "@tanstack/react-query";
 import { api } from "./client";
-import type { Contact, NodeTypeInfo, Page, Preset, VersionSummary, Workflow, WorkflowAnalytics } from "./types";
+import type { Contact, NodeTypeInfo, Page, Preset, VersionSummary, WorkflowAnalytics, WorkflowListItem } from "./types";
 
 // The server's page size limit: the list page shows up to this many workflows (sorting is done in the browser).
 export const WORKFLOW_PAGE_LIMIT = 500;
@@ -16,16 +16,21 @@ export const queryKeys = {
   contactSearch: (q: string) => ["contacts", "search", q] as const,
 };
 
+// How often the list refreshes its counts while the page is in view (TanStack pauses it in a hidden tab).
+export const WORKFLOW_LIST_REFRESH_MS = 15_000;
+
+/** The workflows, each with its enrollment counts (in the list answer itself), refreshed while in view. */
 export function useWorkflows() {
   return useQuery({
     queryKey: queryKeys.workflows,
-    queryFn: () => api<Page<Workflow>>(`workflows?limit=${WORKFLOW_PAGE_LIMIT}`).then((page) => page.results),
+    queryFn: () => api<Page<WorkflowListItem>>(`workflows?limit=${WORKFLOW_PAGE_LIMIT}`).then((page) => page.results),
+    refetchInterval: WORKFLOW_LIST_REFRESH_MS,
   });
 }
 
 /**
- * Enrollment counts of one workflow, refreshed while the page is in view. The list answer carries no counts, so
- * this is one request per row; counts in the list answer itself would make it one.
+ * Enrollment counts (and step counts) of one workflow, refreshed while the page is in view. The list page reads
+ * its counts from the list answer instead (useWorkflows): one request for the page, not one per row.
  */
 export function useWorkflowCounts(id: string) {
   return useQuery({

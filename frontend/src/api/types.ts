@@ -7,6 +7,9 @@ type Schemas = components["schemas"];
 export type WorkflowStatus = Schemas["WorkflowStatusEnum"];
 // The answer always carries every field; the schema marks some optional because requests may leave them out.
 export type Workflow = Required<Schemas["Workflow"]>;
+// A workflow as the list answers it: with its enrollments per status, counted for the whole page at once.
+export type WorkflowListItem = Required<Schemas["WorkflowListItem"]>;
+export type EnrollmentCounts = Schemas["EnrollmentCounts"];
 export type GraphJson = Schemas["Graph"];
 export type GraphNodeJson = Schemas["GraphNode"];
 export type GraphEdgeJson = Schemas["GraphEdge"];

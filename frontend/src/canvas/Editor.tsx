@@ -25,6 +25,7 @@ import { useEditorMode } from "../simple/useEditorMode";
 import { markEdges, markNodes, type PathHighlight } from "../testmode/highlight";
 import { TestModePanel } from "../testmode/TestModePanel";
 import { TestRunBadges } from "../testmode/TestRunBadges";
+import { useDraftBackup } from "../session/draftBackup";
 import { useCanvas, useGraph } from "./CanvasContext";
 import { FlowNode } from "./FlowNode";
 import { toGraphJson, withIssues } from "./graph";
@@ -67,6 +68,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
   // must act on positions: a browser test, a bench.
   const [viewReady, setViewReady] = useState(false);
   const autosave = useDraftAutosave(store, workflow);
+  useDraftBackup(store, workflow.id, workflow.draft?.revision ?? 1);
   const [notice, setNotice] = useState<string | null>(null);
   const editorMode = useEditorMode(workflow.id, setNotice);
   // The canvas is mounted anew on leaving simple mode: its view is settled again only once fitted.
@@ -112,6 +114,13 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
     },
     [store],
   );
+
+  // Stable callbacks: the palette and the panel are memoised, and the editor redraws on every frame of a drag.
+  const addAtCenter = useCallback((item: PaletteItem) => addItem(item, viewCenter(flow)), [addItem, flow]);
+  const panelNodeId = selected.length === 1 ? selected[0]!.id : null;
+  const closePanel = useCallback(() => {
+    if (panelNodeId) store.getState().onNodesChange([{ type: "select", id: panelNodeId, selected: false }]);
+  }, [store, panelNodeId]);
 
   const onDrop = (event: DragEvent) => {
     event.preventDefault();
@@ -257,7 +266,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
       <CommandMenu {...menu.props} />
       <div className="canvas-body">
         {editorMode.mode === "graph" && (
-          <Palette nodeTypes={nodeTypes} presets={presets} onAdd={(item) => addItem(item, viewCenter(flow))} />
+          <Palette nodeTypes={nodeTypes} presets={presets} onAdd={addAtCenter} />
         )}
         {editorMode.mode === "simple" && editorMode.steps ? (
           <SimpleList steps={editorMode.steps} types={editorMode.types} nodeTypes={nodeTypes} presets={presets} />
@@ -314,10 +323,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
           />
         )}
         {!testing && selected.length === 1 && selected[0] && (
-          <NodePanel
-            nodeId={selected[0].id}
-            onClose={() => store.getState().onNodesChange([{ type: "select", id: selected[0]!.id, selected: false }])}
-          />
+          <NodePanel nodeId={selected[0].id} onClose={closePanel} />
         )}
       </div>
     </main>

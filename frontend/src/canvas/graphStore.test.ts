@@ -19,15 +19,30 @@ describe("graph store history", () => {
     expect(store.getState().nodes.map((node) => node.data.label)).toEqual(["Signed up", "Welcome"]);
   });
 
-  it("deletes a node and its edges as one step, and one undo brings both back", () => {
+  it("deletes a node and its edges as one step, and one undo brings both back", async () => {
     const { store, a, b } = storeWithTwoNodes();
     expect(store.getState().connect({ source: a, sourceHandle: "default", target: b, targetHandle: null })).toBeNull();
+    const edge = store.getState().edges[0]!.id;
+    // As React Flow deletes a step: its edges first, then the step, in two calls of the same tick.
+    store.getState().onEdgesChange([{ type: "remove", id: edge }]);
     store.getState().onNodesChange([{ type: "remove", id: b }]);
+    await Promise.resolve(); // the tick's changes are one step once it ends
     expect(store.getState().edges).toHaveLength(0);
-    // React Flow then reports the edge's removal too: nothing left to remove, no extra step.
-    store.getState().onEdgesChange([{ type: "remove", id: "gone" }]);
     store.temporal.getState().undo();
     expect(store.getState().nodes).toHaveLength(2);
+    expect(store.getState().edges).toHaveLength(1);
+    store.temporal.getState().redo();
+    expect(store.getState().nodes).toHaveLength(1);
+    expect(store.getState().edges).toHaveLength(0);
+  });
+
+  it("takes a removed node's edges with it even when React Flow reports only the node", async () => {
+    const { store, a, b } = storeWithTwoNodes();
+    store.getState().connect({ source: a, sourceHandle: "default", target: b, targetHandle: null });
+    store.getState().onNodesChange([{ type: "remove", id: b }]);
+    await Promise.resolve();
+    expect(store.getState().edges).toHaveLength(0);
+    store.temporal.getState().undo();
     expect(store.getState().edges).toHaveLength(1);
   });
 

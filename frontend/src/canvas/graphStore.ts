@@ -53,17 +53,65 @@ export function tracked(state: Tracked): Tracked {
   };
 }
 
+/**
+ * Whether two tracked states are the same draft, field by field (a step's data is serialised only when it is
+ * another object): this runs on every change of the store, and serialising a 500-step graph twice each time was
+ * most of the cost of a click or a drag.
+ */
 function sameGraph(a: Tracked, b: Tracked): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  if (a === b) return true;
+  if (a.nodes.length !== b.nodes.length || a.edges.length !== b.edges.length) return false;
+  const sameNodes = a.nodes.every((node, index) => {
+    const other = b.nodes[index]!;
+    return node.id === other.id && node.type === other.type &&
+      (node.data === other.data || JSON.stringify(node.data) === JSON.stringify(other.data)) &&
+      node.position.x === other.position.x && node.position.y === other.position.y &&
+      node.width === other.width && node.height === other.height; // a note's size is kept (see tracked)
+  });
+  return sameNodes && a.edges.every((edge, index) => {
+    const other = b.edges[index]!;
+    return edge.id === other.id && edge.source === other.source && edge.target === other.target &&
+      edge.sourceHandle === other.sourceHandle && edge.label === other.label;
+  });
 }
+
+// What history is given while it is paused (a drag): it keeps nothing then, so nothing is copied for it.
+const UNTRACKED: Tracked = { nodes: [], edges: [] };
 
 export function createGraphStore(initial: { nodes: FlowNode[]; edges: FlowEdge[] } = { nodes: [], edges: [] }) {
   let gestureStart: Tracked | null = null;
+  let tickStart: Tracked | null = null;
   let lastEdit: { key: string; at: number } | null = null;
 
   const store = createStore<GraphState>()(
     temporal(
       (set, get) => {
+        /** Resume history and keep what changed since `before` as one step of it. */
+        const recordSince = (before: Tracked | null) => {
+          const history = store.temporal.getState();
+          history.resume();
+          lastEdit = null;
+          if (before && !sameGraph(before, tracked(get()))) {
+            store.temporal.setState({
+              pastStates: [...history.pastStates, before].slice(-HISTORY_LIMIT),
+              futureStates: [],
+            });
+          }
+        };
+        /**
+         * Make the changes of this tick one step of history. Deleting a step, React Flow removes its edges and then
+         * the step in two calls of the same tick: without this, one undo brought the step back without its edges.
+         */
+        const groupThisTick = () => {
+          if (gestureStart !== null || tickStart !== null) return; // a drag, or a group already open
+          tickStart = tracked(get());
+          store.temporal.getState().pause();
+          queueMicrotask(() => {
+            const before = tickStart;
+            tickStart = null;
+            recordSince(before);
+          });
+        };
         /** Apply an edit, merged into the previous step when it continues the same typing. */
         const edit = (key: string, now: number, change: (state: GraphState) => Partial<GraphState>) => {
           const continues = lastEdit !== null && lastEdit.key === key && now - lastEdit.at < TYPING_MERGE_MS;
@@ -79,6 +127,7 @@ export function createGraphStore(initial: { nodes: FlowNode[]; edges: FlowEdge[]
           load: (graph) => set({ nodes: graph.nodes, edges: graph.edges }),
           onNodesChange: (changes) => {
             const removed = new Set(changes.flatMap((change) => (change.type === "remove" ? [change.id] : [])));
+            if (removed.size) groupThisTick();
             const { nodes, edges } = get();
             // A removed node takes its edges with it in the same step, so one undo brings both back.
             set({
@@ -88,7 +137,10 @@ export function createGraphStore(initial: { nodes: FlowNode[]; edges: FlowEdge[]
                 : edges,
             });
           },
-          onEdgesChange: (changes) => set({ edges: applyEdgeChanges(changes, get().edges) }),
+          onEdgesChange: (changes) => {
+            if (changes.some((change) => change.type === "remove")) groupThisTick();
+            set({ edges: applyEdgeChanges(changes, get().edges) });
+          },
           addNode: ({ type, label, config, x, y }) => {
             const id = newId("n");
             lastEdit = null;
@@ -156,29 +208,26 @@ export function createGraphStore(initial: { nodes: FlowNode[]; edges: FlowEdge[]
             store.temporal.getState().pause();
           },
           endGesture: () => {
-            const history = store.temporal.getState();
-            history.resume();
             const before = gestureStart;
             gestureStart = null;
-            lastEdit = null;
-            if (before && !sameGraph(before, tracked(get()))) {
-              store.temporal.setState({
-                pastStates: [...history.pastStates, before].slice(-HISTORY_LIMIT),
-                futureStates: [],
-              });
-            }
+            recordSince(before);
           },
           setValidation: (validation) => set({ validation }),
         };
       },
       {
-        partialize: (state) => tracked(state) as GraphState,
+        // zundo asks for this on every change, paused or not: while paused (a drag), skip the copy.
+        partialize: (state) => (isTracking() ? tracked(state) : UNTRACKED) as GraphState,
         equality: (past, current) => sameGraph(past, current),
         limit: HISTORY_LIMIT,
       },
     ),
   );
   keepSelectionThroughHistory(store);
+  function isTracking(): boolean {
+    // Undefined while the store is being created (its first state is tracked).
+    return (store as typeof store | undefined)?.temporal.getState().isTracking ?? true;
+  }
   return store;
 }
 

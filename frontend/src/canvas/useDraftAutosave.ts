@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { api, ApiError } from "../api/client";
 import type { DraftSaved, ValidationReport, Workflow } from "../api/types";
 import { fromGraphJson, toGraphJson } from "./graph";
-import type { GraphStore } from "./graphStore";
+import type { GraphState, GraphStore } from "./graphStore";
 
 export const AUTOSAVE_DELAY_MS = 800;
 
@@ -12,6 +12,30 @@ export type SaveStatus =
   | { kind: "saving" }
   | { kind: "conflict" }
   | { kind: "error"; error: unknown };
+
+type Drawn = Pick<GraphState, "nodes" | "edges">;
+
+/** Whether the draft may have changed between two states: a node's place, type or data, or an edge, is another. */
+export function draftMayDiffer(before: Drawn, after: Drawn): boolean {
+  if (before.nodes !== after.nodes) {
+    if (before.nodes.length !== after.nodes.length) return true;
+    for (let index = 0; index < after.nodes.length; index++) {
+      const a = before.nodes[index]!;
+      const b = after.nodes[index]!;
+      if (a.id !== b.id || a.type !== b.type || a.position !== b.position || a.data !== b.data) return true;
+    }
+  }
+  if (before.edges !== after.edges) {
+    if (before.edges.length !== after.edges.length) return true;
+    for (let index = 0; index < after.edges.length; index++) {
+      const a = before.edges[index]!;
+      const b = after.edges[index]!;
+      if (a.id !== b.id || a.source !== b.source || a.target !== b.target || a.sourceHandle !== b.sourceHandle ||
+          a.label !== b.label) return true;
+    }
+  }
+  return false;
+}
 
 function draftText(store: GraphStore): string {
   const { nodes, edges } = store.getState();
@@ -27,7 +51,6 @@ export function useDraftAutosave(store: GraphStore, workflow: Workflow) {
   const draft = workflow.draft;
   const revision = useRef(draft?.revision ?? 1);
   const lastSaved = useRef(draftText(store));
-  const lastSeen = useRef(lastSaved.current);
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const saving = useRef<Promise<unknown> | null>(null);
   const blocked = useRef(false);
@@ -83,13 +106,10 @@ export function useDraftAutosave(store: GraphStore, workflow: Workflow) {
   useEffect(
     () =>
       store.subscribe((state, previous) => {
-        if (state.nodes === previous.nodes && state.edges === previous.edges) return;
-        // Selecting or measuring a node changes no draft: only a changed draft is an edit to save.
-        const text = draftText(store);
-        if (text === lastSeen.current) return;
-        lastSeen.current = text;
-        if (text === lastSaved.current) return;
-        setStatus((current) => (current.kind === "conflict" ? current : { kind: "pending" }));
+        // Selecting or measuring a node changes no draft: only a changed draft is an edit to save. The check is
+        // by reference (no serialising of the whole graph on each frame of a drag); the save compares texts.
+        if (!draftMayDiffer(previous, state)) return;
+        setStatus((current) => (current.kind === "conflict" || current.kind === "pending" ? current : { kind: "pending" }));
         schedule();
       }),
     [store, schedule],

@@ -1,4 +1,4 @@
-import { useMemo, useState, type DragEvent } from "react";
+import { memo, useMemo, useState, type DragEvent } from "react";
 import type { NodeTypeInfo, Preset } from "../api/types";
 import { groupedPalette, KIND_LABELS, paletteItems, type PaletteItem } from "./paletteLogic";
 
@@ -11,7 +11,8 @@ interface PaletteProps {
   onAdd: (item: PaletteItem) => void;
 }
 
-export function Palette({ nodeTypes, presets, onAdd }: PaletteProps) {
+// Memoised: the canvas redraws on every frame of a drag, and the palette has nothing to do with it.
+export const Palette = memo(function Palette({ nodeTypes, presets, onAdd }: PaletteProps) {
   const [search, setSearch] = useState("");
   const items = useMemo(() => paletteItems(nodeTypes, presets), [nodeTypes, presets]);
   const groups = groupedPalette(items, search);
@@ -54,4 +55,4 @@ export function Palette({ nodeTypes, presets, onAdd }: PaletteProps) {
       ))}
     </aside>
   );
-}
+});

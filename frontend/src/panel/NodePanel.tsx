@@ -1,15 +1,19 @@
-import { lazy, Suspense } from "react";
+import { lazy, memo, Suspense } from "react";
 import { useCanvas, useGraph } from "../canvas/CanvasContext";
 import { namedMessage } from "../canvas/issueNames";
 
 const SchemaForm = lazy(() => import("./SchemaForm"));
 
 /** The selected step's name and its config form, generated from its type's JSON Schema. */
-export function NodePanel({ nodeId, onClose }: { nodeId: string; onClose: () => void }) {
+export const NodePanel = memo(function NodePanel({ nodeId, onClose }: { nodeId: string; onClose: () => void }) {
   const { store, nodeTypes } = useCanvas();
-  const node = useGraph((state) => state.nodes.find((candidate) => candidate.id === nodeId));
+  // The step's type and data, not the node: dragging it changes its position every frame, and the form would be
+  // drawn again each time.
+  const type = useGraph((state) => state.nodes.find((candidate) => candidate.id === nodeId)?.type);
+  const data = useGraph((state) => state.nodes.find((candidate) => candidate.id === nodeId)?.data);
   const issues = useGraph((state) => state.validation);
-  if (!node) return null;
+  if (!data) return null;
+  const node = { type, data };
   const info = nodeTypes.get(node.type ?? "");
   const errors = issues?.errors.filter((issue) => issue.node_id === nodeId) ?? [];
   return (
@@ -54,4 +58,4 @@ export function NodePanel({ nodeId, onClose }: { nodeId: string; onClose: () => 
       )}
     </aside>
   );
-}
+});

@@ -1,12 +1,12 @@
 import { useState } from "react";
 import { Link } from "react-router";
-import { useWorkflowCounts, useWorkflows } from "../api/queries";
-import type { Workflow, WorkflowStatus } from "../api/types";
+import { useWorkflows } from "../api/queries";
+import type { Workflow, WorkflowListItem, WorkflowStatus } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { CreateWorkflowDialog } from "./CreateWorkflowDialog";
 import { DeleteWorkflowDialog } from "./DeleteWorkflowDialog";
 import { RenameWorkflowDialog } from "./RenameWorkflowDialog";
-import { SORT_LABELS, STATUS_LABELS, visibleWorkflows, type ListQuery, type SortKey } from "./listLogic";
+import { countColumns, SORT_LABELS, STATUS_LABELS, visibleWorkflows, type ListQuery, type SortKey } from "./listLogic";
 import { useWorkflowActions } from "./useWorkflowActions";
 
 type Dialogs = { kind: "create" } | { kind: "rename" | "delete"; workflow: Workflow } | null;
@@ -110,7 +110,7 @@ export function WorkflowsList() {
 }
 
 interface RowProps {
-  workflow: Workflow;
+  workflow: WorkflowListItem;
   onRename: () => void;
   onDelete: () => void;
   onDuplicate: () => void;
@@ -118,9 +118,8 @@ interface RowProps {
 }
 
 function WorkflowRow({ workflow, onRename, onDelete, onDuplicate, onArchive }: RowProps) {
-  const counts = useWorkflowCounts(workflow.id);
-  const enrollments = counts.data?.enrollments;
-  const countText = (value: number | undefined) => (counts.error ? "?" : (value ?? "…"));
+  // The counts come with the list answer (one request for the page) and refresh with it while the page is in view.
+  const { inNow, finished } = countColumns(workflow.counts);
   return (
     <tr data-workflow={workflow.name}>
       <td>
@@ -131,11 +130,11 @@ function WorkflowRow({ workflow, onRename, onDelete, onDuplicate, onArchive }: R
         <span className={`status status-${workflow.status}`}>{STATUS_LABELS[workflow.status]}</span>
         {workflow.published_version !== null && <span className="muted"> v{workflow.published_version}</span>}
       </td>
-      <td title={counts.error ? "The counts could not be loaded" : "Active or waiting"}>
-        {countText(enrollments && enrollments.active + enrollments.waiting)}
+      <td title="Active or waiting" data-count="in-now">
+        {inNow}
       </td>
-      <td title="Completed, exited or failed">
-        {countText(enrollments && enrollments.completed + enrollments.exited + enrollments.failed)}
+      <td title="Completed, exited, failed or cancelled" data-count="finished">
+        {finished}
       </td>
       <td>{new Date(workflow.updated_at).toLocaleString()}</td>
       <td className="row-actions">

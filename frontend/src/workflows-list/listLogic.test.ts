@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Workflow } from "../api/types";
-import { deletionLoss, visibleWorkflows } from "./listLogic";
+import { countColumns, deletionLoss, visibleWorkflows } from "./listLogic";
 
 function workflow(fields: Partial<Workflow> & { name: string }): Workflow {
   return {
@@ -68,5 +68,14 @@ describe("deletionLoss", () => {
       draftSteps: 1, publishedVersions: 0, finishedEnrollments: null, liveEnrollments: null,
     });
     expect(text).toContain("its draft (1 step) and the history of every contact who went through it");
+  });
+});
+
+describe("countColumns", () => {
+  it("counts active and waiting as in it now, and every ended enrollment as finished", () => {
+    expect(countColumns({ active: 2, waiting: 3, completed: 5, exited: 7, failed: 11, cancelled: 13 })).toEqual({
+      inNow: 5,
+      finished: 36,
+    });
   });
 });

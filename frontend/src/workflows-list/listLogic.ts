@@ -1,4 +1,4 @@
-import type { Workflow, WorkflowStatus } from "../api/types";
+import type { EnrollmentCounts, Workflow, WorkflowStatus } from "../api/types";
 
 export type SortKey = "updated" | "created" | "name" | "status";
 
@@ -26,7 +26,7 @@ export interface ListQuery {
 }
 
 /** Filter and sort the loaded workflows as the list page shows them. */
-export function visibleWorkflows(workflows: readonly Workflow[], query: ListQuery): Workflow[] {
+export function visibleWorkflows<W extends Workflow>(workflows: readonly W[], query: ListQuery): W[] {
   const needle = query.search.trim().toLocaleLowerCase();
   const matching = workflows.filter(
     (workflow) =>
@@ -76,4 +76,12 @@ export function plural(count: number, noun: string): string {
 function joinWords(parts: string[]): string {
   if (parts.length < 2) return parts.join("");
   return `${parts.slice(0, -1).join(", ")} and ${parts[parts.length - 1]}`;
+}
+
+/** The list's two count columns: contacts in the workflow now, and enrollments that have ended (any way). */
+export function countColumns(counts: EnrollmentCounts): { inNow: number; finished: number } {
+  return {
+    inNow: counts.active + counts.waiting,
+    finished: counts.completed + counts.exited + counts.failed + counts.cancelled,
+  };
 }

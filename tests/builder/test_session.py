@@ -1,0 +1,94 @@
+"""A session that ends mid-edit loses nothing: the builder logs in again on the page and saves the held edit."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.builder.conftest import assert_accessible
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+GRAPH = {
+    "nodes": [
+        {"id": "t", "type": "trigger_manual", "position": {"x": 0, "y": 0}, "data": {"label": "Start", "config": {}}},
+        {"id": "a", "type": "add_tag", "position": {"x": 0, "y": 160},
+         "data": {"label": "Tag them", "config": {"tag": "vip"}}},
+    ],
+    "edges": [{"id": "e", "source": "t", "target": "a", "sourceHandle": "default"}],
+}
+
+
+def _draft_labels(workflow) -> dict[str, str]:
+    from workflows.models import Workflow
+    from workflows.serializers import WorkflowSerializer
+
+    fresh = Workflow.objects.prefetch_related("versions").get(pk=workflow.pk)
+    return {node["id"]: node["data"]["label"] for node in WorkflowSerializer(fresh).data["draft"]["graph"]["nodes"]}
+
+
+def test_an_edit_made_after_the_session_ended_is_saved_after_logging_in_again(logged_in, screenshot, workspace):
+    from workflows import services
+
+    page = logged_in
+    workflow = services.workflow_create(workspace=workspace, name="Session", graph=GRAPH)
+    page.goto(f"/builder/workflows/{workflow.id}")
+    expect(page.locator(".canvas-flow[data-view-ready=true]")).to_be_visible()
+    page.locator(".react-flow__node", has_text="Tag them").click()
+    expect(page.get_by_label("Name on the canvas")).to_have_value("Tag them")
+
+    page.context.clear_cookies(name="sessionid")
+    page.get_by_label("Name on the canvas").fill("Tag the VIPs")
+
+    dialog = page.get_by_role("dialog", name="Your session ended — log in again")
+    expect(dialog).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text=re.compile("Saving|Unsaved"))).to_be_visible()
+    backup = page.evaluate(f"() => localStorage.getItem('penguinflow:draft:{workflow.id}:1')")
+    assert backup is not None and "Tag the VIPs" in backup
+    assert _draft_labels(workflow)["a"] == "Tag them"  # nothing was written without a session
+    screenshot("session-ended")
+    assert_accessible(page)
+
+    dialog.get_by_label("Password").fill("wrong")
+    dialog.get_by_label("User name").fill("marketer")
+    dialog.get_by_role("button", name="Log in").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("do not match")
+    screenshot("wrong-password")
+    dialog.get_by_label("Password").fill("pw")
+    dialog.get_by_role("button", name="Log in").click()
+
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("status").filter(has_text="All changes saved")).to_be_visible()
+    assert _draft_labels(workflow)["a"] == "Tag the VIPs"
+    assert page.evaluate(f"() => localStorage.getItem('penguinflow:draft:{workflow.id}:1')") is None
+    page.reload()
+    expect(page.locator(".react-flow__node", has_text="Tag the VIPs")).to_be_visible()
+    screenshot("saved-after-login")
+
+
+def test_json_login_checks_csrf_and_answers_errors_in_the_api_format(client, marketer):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    refused = strict.post("/builder/session", json.dumps({"username": "marketer", "password": "pw"}),
+                          content_type="application/json")
+    assert refused.status_code == 403
+    assert "_auth_user_id" not in strict.session
+
+    wrong = client.post("/builder/session", json.dumps({"username": "marketer", "password": "nope"}),
+                        content_type="application/json")
+    assert wrong.status_code == 400
+    assert wrong.json()["error"]["code"] == "invalid_credentials"
+    malformed = client.post("/builder/session", "{", content_type="application/json")
+    assert malformed.status_code == 400 and malformed.json()["error"]["code"] == "invalid_json"
+    missing = client.post("/builder/session", json.dumps({"username": 3}), content_type="application/json")
+    assert missing.status_code == 400 and set(missing.json()["error"]["details"]) == {"username", "password"}
+    assert client.get("/builder/session").status_code == 405
+
+    ok = client.post("/builder/session", json.dumps({"username": "marketer", "password": "pw"}),
+                     content_type="application/json")
+    assert ok.status_code == 200 and ok.json() == {"username": "marketer"}
+    assert client.get("/api/v1/workflows").status_code == 200
