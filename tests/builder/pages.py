@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 
@@ -29,3 +31,9 @@ def canvas_node(page: Page, text: str):
 
 def connect(page: Page, source, target) -> None:
     source.locator(".react-flow__handle.source").drag_to(target.locator(".react-flow__handle.target"))
+
+
+def pick(page: Page, field: str, search: str, option: str) -> None:
+    """Choose an object in a picker of the settings panel (a template, a campaign...) by its name."""
+    page.get_by_role("combobox", name=field).fill(search)
+    page.get_by_role("option", name=re.compile(re.escape(option))).click()

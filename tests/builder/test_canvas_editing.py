@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from playwright.sync_api import Page, expect
 
 from tests.builder.conftest import assert_accessible
+from tests.builder.pages import open_canvas
 from workflows.canvas_notes import MAX_NOTE_TEXT, MAX_NOTES
 from workflows.engine.graph import Graph
 from workflows.engine.registry import registry
@@ -218,11 +219,6 @@ def workflow_with(workspace, graph: dict, name: str = "Canvas editing"):
     return services.workflow_create(workspace=workspace, name=name, graph=graph)
 
 
-def open_canvas(page: Page, workflow) -> None:
-    page.goto(f"/builder/workflows/{workflow.id}")
-    expect(page.locator(".canvas-flow[data-view-ready=true]")).to_be_visible()
-
-
 def canvas_node(page: Page, text: str):
     return page.locator(".react-flow__node", has=page.locator(".flow-node-label", has_text=text))
 
@@ -408,7 +404,9 @@ def test_the_settings_panel_leaves_the_selected_step_in_view(logged_in, screensh
     panel = page.get_by_role("complementary", name=re.compile("^Settings of"))
     expect(panel).to_be_visible()
     page.wait_for_function("""() => {
-        const step = document.querySelector('.react-flow__node[data-id="far"]').getBoundingClientRect();
+        const element = document.querySelector('.react-flow__node[data-id="far"]');
+        if (!element) return false;  // not drawn while outside the view: wait for the pan to bring it back
+        const step = element.getBoundingClientRect();
         const canvas = document.querySelector('.canvas-flow').getBoundingClientRect();
         const panel = document.querySelector('.node-panel').getBoundingClientRect();
         return step.left >= canvas.left && step.right <= canvas.right && step.right <= panel.left;

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.builder.conftest import TIMEOUT_MS, assert_accessible
+from tests.builder.pages import open_canvas
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,8 +52,7 @@ def _workflow(workspace, rule=None):
 
 
 def _open_condition(page: Page, workflow):
-    page.goto(f"/builder/workflows/{workflow.id}")
-    expect(page.locator(".canvas-flow[data-view-ready=true]")).to_be_visible()
+    open_canvas(page, workflow)
     node = page.locator(".react-flow__node", has=page.locator(".flow-node-label", has_text="Qualified?"))
     node.click()
     panel = page.get_by_role("complementary", name="Settings of Qualified?")
@@ -156,12 +156,13 @@ def test_a_rule_built_visually_is_saved_as_json_logic_and_survives_every_view(
     _wait_for_saved_rule(page, workflow, edited)
     screenshot("visual-after-json-edit")
 
-    # Undo and redo on the canvas (the panel's edits are one step); the builder opens on the rule as it is then.
+    # Undo and redo on the canvas: undo takes back the last edit (the JSON one), and the builder opens on the rule
+    # as it is then.
     page.get_by_role("button", name="Undo").click()
-    _wait_for_saved_rule(page, workflow, None)
+    _wait_for_saved_rule(page, workflow, EXPECTED)
     node.click()
     expect(panel.get_by_role("tab", name="Visual")).to_have_attribute("aria-selected", "true")
-    expect(panel.locator(".rule")).to_have_count(0)
+    expect(_rule(panel, "[0]").get_by_label("Value", exact=True)).to_have_value("trial")
     page.get_by_role("button", name="Redo").click()
     _wait_for_saved_rule(page, workflow, edited)
     node.click()
@@ -264,8 +265,7 @@ def test_every_rule_property_gets_the_builder_switch_cases_and_an_optional_filte
         "edges": [{"id": "e1", "source": "start", "target": "route", "sourceHandle": "default"}],
     }
     workflow = services.workflow_create(workspace=workspace, name="Routing", graph=graph)
-    page.goto(f"/builder/workflows/{workflow.id}")
-    expect(page.locator(".canvas-flow[data-view-ready=true]")).to_be_visible()
+    open_canvas(page, workflow)
 
     def node(label):
         return page.locator(".react-flow__node", has=page.locator(".flow-node-label", has_text=label))

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.builder.conftest import assert_accessible
+from tests.builder.pages import open_canvas
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,11 +25,6 @@ def chain(*nodes: dict) -> dict:
     edges = [{"id": f"e{index}", "source": a["id"], "target": b["id"], "sourceHandle": "default"}
              for index, (a, b) in enumerate(pairwise(nodes))]
     return {"nodes": list(nodes), "edges": edges}
-
-
-def open_canvas(page: Page, workflow) -> None:
-    page.goto(f"/builder/workflows/{workflow.id}")
-    expect(page.locator(".canvas-flow[data-view-ready=true]")).to_be_visible()
 
 
 def open_panel(page: Page, label: str):

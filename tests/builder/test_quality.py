@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.builder.conftest import assert_accessible
+from tests.builder.pages import open_canvas
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,8 +55,7 @@ def test_screens_are_accessible_and_fit_the_window_at_two_sizes(logged_in, scree
         expect(row.locator("[data-count=finished]")).to_have_text("0")
         check_screen(page, screenshot, f"list-{size}")
 
-        page.goto(f"/builder/workflows/{workflow.id}")
-        expect(page.locator(".canvas-flow[data-view-ready=true]")).to_be_visible()
+        open_canvas(page, workflow)
         page.locator(".react-flow__node", has_text="Wait a day").click()
         expect(page.get_by_role("complementary", name="Settings of Wait a day")).to_be_visible()
         check_screen(page, screenshot, f"canvas-panel-{size}")

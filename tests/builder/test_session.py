@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.builder.conftest import assert_accessible
+from tests.builder.pages import open_canvas
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,8 +36,7 @@ def test_an_edit_made_after_the_session_ended_is_saved_after_logging_in_again(lo
 
     page = logged_in
     workflow = services.workflow_create(workspace=workspace, name="Session", graph=GRAPH)
-    page.goto(f"/builder/workflows/{workflow.id}")
-    expect(page.locator(".canvas-flow[data-view-ready=true]")).to_be_visible()
+    open_canvas(page, workflow)
     page.locator(".react-flow__node", has_text="Tag them").click()
     expect(page.get_by_label("Name on the canvas")).to_have_value("Tag them")
 

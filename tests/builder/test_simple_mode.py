@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.builder.conftest import assert_accessible
+from tests.builder.pages import pick
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -97,7 +98,7 @@ def test_a_new_workflow_is_built_as_a_list_and_a_branch_opens_the_graph(logged_i
     # The email's settings, in the panel; its card sums them up.
     card(page, "Send email").locator(".step-open").click()
     expect(page.get_by_role("complementary", name=re.compile("^Settings of Send email"))).to_be_visible()
-    page.locator("#root_template_id").fill(str(template.id))
+    pick(page, "Template (required)", "Welcome", "Welcome email")
     email_summary = card(page, "Send email").locator(".step-summary")
     expect(email_summary).to_contain_text(str(template.id))
     expect(card(page, "Send email")).to_have_class(re.compile(r"\bselected\b"))

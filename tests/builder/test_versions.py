@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.builder.conftest import assert_accessible
-from tests.builder.pages import open_canvas
+from tests.builder.pages import open_canvas, pick
 from tests.engine.graphs import chain, node
 
 GRAPH = {
@@ -101,7 +101,7 @@ def test_history_read_only_version_diff_publish_summary_and_pause(logged_in, scr
 
     # Edit the draft: the email's template.
     canvas_node(page, "Welcome").click()
-    page.locator("#root_template_id").fill(str(second.id))
+    pick(page, "Template (required)", "Hello again", "Hello again")
     expect(page.get_by_text("All changes saved")).to_be_visible()
     expect(publish).to_be_enabled()
     screenshot("draft-edited")

@@ -14,10 +14,17 @@ export function useSelectedInView(nodeId: string | null) {
     if (!nodeId) return;
     // The canvas is resized by the panel's layout: measure after the browser has laid it out.
     const frame = requestAnimationFrame(() => {
-      const element = document.querySelector(`.react-flow__node[data-id="${CSS.escape(nodeId)}"]`);
+      // From React Flow's own record of the step, not its element: a step the narrowed canvas no longer shows is
+      // not drawn at all (only visible elements render), and it is the one that most needs bringing back.
+      const step = flow.getInternalNode(nodeId);
       const canvas = document.querySelector(".canvas-flow");
-      if (!element || !canvas) return;
-      const box = element.getBoundingClientRect();
+      if (!step || !canvas) return;
+      const topLeft = flow.flowToScreenPosition(step.internals.positionAbsolute);
+      const bottomRight = flow.flowToScreenPosition({
+        x: step.internals.positionAbsolute.x + (step.measured.width ?? 0),
+        y: step.internals.positionAbsolute.y + (step.measured.height ?? 0),
+      });
+      const box = { left: topLeft.x, top: topLeft.y, right: bottomRight.x, bottom: bottomRight.y };
       const view = canvas.getBoundingClientRect();
       const dx = box.right + MARGIN > view.right ? view.right - MARGIN - box.right
         : box.left - MARGIN < view.left ? view.left + MARGIN - box.left : 0;

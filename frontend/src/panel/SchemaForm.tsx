@@ -17,7 +17,7 @@ import { JsonField } from "./JsonField";
 import { LiquidWidget } from "./LiquidWidget";
 import { PreviewContactPicker } from "./PreviewContactPicker";
 import { ReferenceField } from "./ReferenceField";
-import { needsPreviewContact, uiSchemaFor, withoutNullOptions, withPlainDefaults } from "./schemaUi";
+import { needsPreviewContact, uiSchemaFor, withoutNullOptions, withoutUntouchedDefaults, withPlainDefaults } from "./schemaUi";
 import { WindowField } from "./WindowField";
 import "./panel.css";
 
@@ -60,7 +60,7 @@ export default function SchemaForm({ schema, config, onChange }: SchemaFormProps
           // The form also reports the config with its defaults filled in, on opening and after an undo or redo
           // changed the config under it: that is no edit, and saving it would cut the redo history.
           if (deepEquals(next, shown) || deepEquals(next, schemaUtils.getDefaultFormState(formSchema, shown))) return;
-          onChange(next);
+          onChange(withoutUntouchedDefaults(formSchema as JsonSchema, config, next));
         }}
       >
         {/* The draft saves itself: no submit button. */}

@@ -7,6 +7,7 @@ import {
   resolveRef,
   uiSchemaFor,
   withoutNullOptions,
+  withoutUntouchedDefaults,
   withPlainDefaults,
   X_WIDGET_UI,
 } from "./schemaUi";
@@ -149,6 +150,28 @@ describe("withPlainDefaults", () => {
     };
     expect(withPlainDefaults(schema, { method: "GET", url: "https://x.test" })).toEqual({
       method: "GET", url: "https://x.test", timeout_s: 10, track: false,
+    });
+  });
+});
+
+describe("withoutUntouchedDefaults", () => {
+  const schema = {
+    properties: {
+      template_id: { type: "string" },
+      track_opens: { type: "boolean", default: true },
+      track_clicks: { type: "boolean", default: true },
+    },
+  };
+
+  it("writes only the fields the user set, not the defaults the form showed", () => {
+    const shown = withPlainDefaults(schema, {});
+    expect(withoutUntouchedDefaults(schema, {}, { ...shown, template_id: "t1" })).toEqual({ template_id: "t1" });
+  });
+
+  it("keeps a default the config already held, and a default changed by the user", () => {
+    const config = { template_id: "t1", track_opens: true };
+    expect(withoutUntouchedDefaults(schema, config, { ...config, track_clicks: false })).toEqual({
+      template_id: "t1", track_opens: true, track_clicks: false,
     });
   });
 });

@@ -130,6 +130,24 @@ export function needsPreviewContact(schema: JsonSchema): boolean {
  * true/false) shows that default, as the server will apply it. Without this, a select whose value is left out
  * shows its first option (a webhook's method read "GET" while the server sends POST).
  */
+/**
+ * The inverse of `withPlainDefaults` for what the form sends back: a default it showed and the user left alone
+ * stays out of the config, so an edit of one field writes that field only (a version diff would otherwise list
+ * "track opens: (not set) → true", a change that changes nothing).
+ */
+export function withoutUntouchedDefaults(
+  schema: JsonSchema,
+  config: Record<string, unknown>,
+  next: Record<string, unknown>,
+): Record<string, unknown> {
+  const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
+  const kept = { ...next };
+  for (const [name, property] of Object.entries(properties)) {
+    if (!(name in config) && name in kept && kept[name] === property.default) delete kept[name];
+  }
+  return kept;
+}
+
 export function withPlainDefaults(schema: JsonSchema, config: Record<string, unknown>): Record<string, unknown> {
   const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
   const shown = { ...config };
