@@ -15,6 +15,7 @@ from django.db import connection
 
 from workflows.engine.state import EnrollmentState, RunResult, WaitState
 from workflows.engine.statuses import EnrollmentStatus
+from workflows.live_updates import counters_changed
 from workflows.models import WorkflowCounter
 
 
@@ -33,6 +34,7 @@ class Counters:
         self.deltas.clear()
         if not items:
             return
+        counters_changed(items)  # published to the live screens after commit, with the batch
         placeholders = ", ".join(["(%s, %s, %s)"] * len(items))
         params: list[Any] = [p for item in sorted(items) for p in item]
         with connection.cursor() as cursor:
