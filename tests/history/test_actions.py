@@ -10,7 +10,7 @@ from django.core.management import call_command
 from tests.engine.graphs import chain, node
 from tests.factories import ContactFactory, EmailTemplateFactory
 from tests.history.conftest import Failing
-from tests.workflows.builders import publish, run_due
+from tests.workflows.builders import run_due
 from workflows.models import Enrollment, Workflow
 from workflows.selectors import workflow_analytics
 
