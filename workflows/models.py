@@ -269,6 +269,24 @@ class WorkflowCounter(models.Model):
         return f"{self.key}={self.value}"
 
 
+class WorkflowDailyCounter(models.Model):
+    """Counters by UTC day, for the charts: `entries` (enrollments started) and `goals.reached`, bumped with the
+    all-time counters (`workflows.counters.DAILY_KEYS`), in the same upsert round. A day is a row per version and
+    key: a year of a workflow's charts is 730 rows per version, read by one index range."""
+
+    version = models.ForeignKey(WorkflowVersion, on_delete=models.CASCADE, related_name="daily_counters",
+                                db_index=False)
+    day = models.DateField()
+    key = models.CharField(max_length=64)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["version", "day", "key"], name="workflow_daily_counter_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.key}={self.value}"
+
+
 class TriggerCursor(models.Model):
     """How far a time-based trigger (schedule, date field, inactivity) of a version has fired."""
 
