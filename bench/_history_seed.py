@@ -47,7 +47,9 @@ def seed_history(*, workspace, executions: int, steps_per_execution: int = 10) -
     from workflows.engine.state import STATE_FORMAT
 
     pairs = _workflows(workspace)
-    contacts = max(1, executions // 2)
+    # Not a multiple of WORKFLOWS: a contact's two executions are in two workflows (none is live twice in one).
+    contacts = max(1, executions // 2 + 1)
+    contacts += 1 if contacts % WORKFLOWS == 0 else 0
     workflow_ids = "(ARRAY[" + ",".join(f"'{w}'::uuid" for w, _ in pairs) + "])"
     version_ids = "(ARRAY[" + ",".join(f"'{v}'::uuid" for _, v in pairs) + "])"
     types = "(ARRAY[" + ",".join(f"'{t}'" for t in ERROR_TYPES) + "])"

@@ -64,7 +64,9 @@ def _before(field: str, tie_field: str, rank: int, cursor: Position | None) -> Q
         return Q(**{f"{field}__lte": cursor.at})
     if rank > cursor.rank:
         return Q(**{f"{field}__lt": cursor.at})
-    return Q(**{f"{field}__lt": cursor.at}) | Q(**{field: cursor.at, f"{tie_field}__lt": int(cursor.tie)})
+    # `at <= cursor` bounds the index range; the OR alone would filter the rows from the newest on.
+    return Q(**{f"{field}__lte": cursor.at}) & (
+        Q(**{f"{field}__lt": cursor.at}) | Q(**{field: cursor.at, f"{tie_field}__lt": int(cursor.tie)}))
 
 
 def contact_timeline(*, contact, kind: Kind | None = None, workflow_id: UUID | None = None,

@@ -55,7 +55,9 @@ def row_batches(queryset: QuerySet[Enrollment]) -> Iterator[list[tuple]]:
                                 x_error_message=KT("error__message")).order_by("-entered_at", "-pk")
     after = None
     while True:
-        page = columns if after is None else columns.filter(
+        # The plain `entered_at <= last` bounds the index range; the OR alone would be a filter over every row
+        # from the newest on, so each batch would read all earlier ones again.
+        page = columns if after is None else columns.filter(entered_at__lte=after[0]).filter(
             Q(entered_at__lt=after[0]) | Q(entered_at=after[0], pk__lt=after[1]))
         rows = list(page.values_list(*_COLUMNS)[:BATCH])
         if not rows:

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -32,6 +33,7 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 MAX_IDS = 200  # ids per message; beyond that `more` is set and a screen refetches its page
+PUBLISH_INTERVAL = 0.1  # seconds between two rounds of a process's publisher thread
 _version_owner: dict[UUID, tuple[UUID, UUID]] = {}  # version id -> (workspace id, workflow id); never changes
 
 
@@ -152,8 +154,13 @@ class _ThreadPublisher:
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
+        last = 0.0
         while True:
             updates = self.queue.get()
+            # At most one round per PUBLISH_INTERVAL: what commits meanwhile joins this round, so a burst fans out
+            # to the groups a few times a second, not once per batch.
+            time.sleep(max(0.0, last + PUBLISH_INTERVAL - time.monotonic()))
+            last = time.monotonic()
             while True:  # merge whatever else is queued: one send per workflow per round
                 try:
                     _merge(updates, self.queue.get_nowait())
