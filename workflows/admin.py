@@ -94,7 +94,7 @@ class EnrollmentAdmin(ReadOnlyAdmin):
     raw_id_fields = ["contact", "workflow", "version"]
     show_full_result_count = False
     inlines = [StepRunInline]
-    actions = ["retry_from_failed_step", "retry_from_start_on_latest", "cancel_selected"]
+    actions = ["action_retry_from_failed_step", "action_retry_from_start_on_latest", "action_cancel_selected"]
 
     def _report(self, request, report, verb: str) -> None:
         # The same services as the API's bulk actions and `retry_failed` (workflows.execution_actions).
@@ -104,16 +104,16 @@ class EnrollmentAdmin(ReadOnlyAdmin):
             self.message_user(request, f"{enrollment_id}: {reason} ({code})", level=messages.WARNING)
 
     @admin.action(description="Retry selected failed enrollments at their failed step")
-    def retry_from_failed_step(self, request, queryset):
+    def action_retry_from_failed_step(self, request, queryset):
         self._report(request, execution_actions.executions_retry(enrollments=queryset), "retried")
 
     @admin.action(description="Retry selected failed enrollments from the start, on the latest published version")
-    def retry_from_start_on_latest(self, request, queryset):
+    def action_retry_from_start_on_latest(self, request, queryset):
         report = execution_actions.executions_retry(enrollments=queryset, start_from="start", version="latest")
         self._report(request, report, "retried")
 
     @admin.action(description="Cancel selected enrollments")
-    def cancel_selected(self, request, queryset):
+    def action_cancel_selected(self, request, queryset):
         self._report(request, execution_actions.executions_cancel(enrollments=queryset), "cancelled")
 
 

@@ -7,7 +7,7 @@ their options. Each filter is served by an index of `Enrollment` (migration 0007
 |---|---|---|
 | (none), since, until | `entered_at` in [since, until) | enrollment_ws_entered (workspace, entered_at) |
 | workflow | the workflow's id | enrollment_wf_entered (workflow, entered_at) |
-| version | the version number (with workflow) or a version id | enrollment_version_entered |
+| version | a version number (of `workflow`, or of every workflow) or a version id | enrollment_version_entered |
 | status | one of the enrollment statuses | enrollment_ws_status_entered (workspace, status, entered_at) |
 | contact | the contact's id | enrollment_contact (contact, entered_at) |
 | node | where the execution stands now: the node it waits at, failed at or finished at (`current_node_id`);
@@ -22,6 +22,7 @@ and of the export.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -61,6 +62,11 @@ class ExecutionQuery:
         return {k: v.isoformat() if isinstance(v, datetime) else str(v) for k, v in values.items() if v is not None}
 
 
+VERSION_PATTERN = (r"^(?:[1-9][0-9]{0,8}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                   r"[0-9a-fA-F]{12})$")
+MAX_TEXT = 200
+
+
 def _one(params: Mapping[str, Any], name: str) -> Any:
     getlist = getattr(params, "getlist", None)
     if getlist is not None:
@@ -72,65 +78,83 @@ def _one(params: Mapping[str, Any], name: str) -> Any:
     return params.get(name)
 
 
-def _uuid(value: Any, name: str, errors: dict) -> uuid.UUID | None:
+def _uuid(value: str, name: str, errors: dict) -> uuid.UUID | None:
     try:
-        return uuid.UUID(str(value))
+        return uuid.UUID(value)
     except ValueError:
         errors[name] = "Must be a UUID."
         return None
 
 
-def _moment(value: Any, name: str, errors: dict) -> datetime | None:
-    parsed = parse_datetime(str(value)) if isinstance(value, str) else None
+def _moment(value: str, name: str, errors: dict) -> datetime | None:
+    try:
+        parsed = parse_datetime(value.upper())
+    except ValueError:
+        parsed = None
     if parsed is None or parsed.tzinfo is None:
         errors[name] = "Must be an ISO 8601 time with a zone, e.g. 2026-11-22T10:00:00Z."
         return None
-    return parsed.astimezone(UTC)
-
-
-def _text(value: Any, name: str, errors: dict, limit: int = 200) -> str | None:
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        errors[name] = f"Must be a text of 1 to {limit} characters."
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        errors[name] = "Must be a time PostgreSQL can hold (years 1 to 9999 in UTC)."
         return None
-    return value.strip()
 
 
-def execution_query_parse(params: Mapping[str, Any], *, also_allowed: tuple[str, ...] = ()) -> ExecutionQuery:
-    """Read the filters from a query string or a JSON object; anything unknown or malformed is a 400 that names
-    each bad parameter (`details`). `also_allowed` names the other parameters the caller reads (cursor, limit)."""
+def _read(params: Mapping[str, Any], *, body: bool, errors: dict) -> dict[str, str]:
+    """The given filters as texts. In a query string an empty value means "not given"; in a JSON body a filter is
+    a non-empty string or absent (null, "" and other types are refused, as the schema says)."""
+    raw = {}
+    for name in FILTERS:
+        value = _one(params, name)
+        if value is None and not (body and name in params):
+            continue
+        if not body and value == "":
+            continue
+        if not isinstance(value, str) or value == "":
+            errors[name] = "Must be a non-empty string."
+        elif "\x00" in value or len(value) > MAX_TEXT:
+            errors[name] = f"Must be at most {MAX_TEXT} characters, without NUL."
+        else:
+            raw[name] = value
+    return raw
+
+
+def execution_query_parse(params: Mapping[str, Any], *, also_allowed: tuple[str, ...] = (),
+                          body: bool = False) -> ExecutionQuery:
+    """Read the filters from a query string (or, `body=True`, a JSON object); anything unknown or malformed is a
+    400 that names each bad parameter (`details`). `also_allowed` names the other parameters the caller reads."""
     errors: dict[str, str] = {}
     for name in params:
         if name not in FILTERS and name not in also_allowed:
             errors[name] = f"Unknown filter. Known: {', '.join(FILTERS)}."
+    raw = _read(params, body=body, errors=errors)
     values: dict[str, Any] = {}
-    raw = {name: _one(params, name) for name in FILTERS}
-    raw = {name: value for name, value in raw.items() if value not in (None, "")}
     for name in ("workflow", "contact"):
         if name in raw:
             values[name] = _uuid(raw[name], name, errors)
     if "version" in raw:
-        version = str(raw["version"])
-        if version.isascii() and version.isdigit() and 1 <= int(version) <= 2**31 - 1:
+        version = raw["version"]
+        if not re.match(VERSION_PATTERN, version):
+            errors["version"] = "Must be a version number or a version's id."
+        elif version.isdigit():
             values["version"] = int(version)
-            if "workflow" not in raw:
-                errors["version"] = "A version number needs the workflow filter (or give the version's id)."
         else:
-            values["version"] = _uuid(version, "version", errors)
+            values["version"] = uuid.UUID(version)
     if "status" in raw:
         if raw["status"] not in Enrollment.Status.values:
             errors["status"] = f"Must be one of: {', '.join(Enrollment.Status.values)}."
         values["status"] = raw["status"]
     for name in ("node", "error_type"):
         if name in raw:
-            values[name] = _text(raw[name], name, errors)
+            values[name] = raw[name]
     for name in ("since", "until"):
         if name in raw:
             values[name] = _moment(raw[name], name, errors)
     if "q" in raw:
-        q = _text(raw["q"], "q", errors)
-        if q is not None and len(q) < MIN_SEARCH:
+        if len(raw["q"]) < MIN_SEARCH:
             errors["q"] = f"Search with at least {MIN_SEARCH} characters."
-        values["q"] = q
+        values["q"] = raw["q"]
     if errors:
         raise InvalidInput("The filters are not valid.", details=errors)
     return ExecutionQuery(**values)
@@ -144,7 +168,8 @@ def executions_matching(*, workspace, query: ExecutionQuery) -> QuerySet[Enrollm
     if query.workflow:
         queryset = queryset.filter(workflow_id=query.workflow)
     if isinstance(query.version, int):
-        queryset = queryset.filter(version__workflow_id=query.workflow, version__number=query.version)
+        # With `workflow`, that workflow's version; alone, version N of every workflow.
+        queryset = queryset.filter(version__number=query.version)
     elif query.version is not None:
         queryset = queryset.filter(version_id=query.version)
     if query.status:

@@ -191,8 +191,8 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
         parameters=[OpenApiParameter("version", {"type": "integer", "minimum": 1, "maximum": MAX_VERSION},
                                      description="Only this published version's counts."),
                     OpenApiParameter("since", OpenApiTypes.DATE, description="First day of the time series (UTC; "
-                                     "default: 29 days before `until`)."),
-                    OpenApiParameter("until", OpenApiTypes.DATE, description="Last day of the series (default today).")],
+                                     "default: 29 days before `until`; never before the workflow was created)."),
+                    OpenApiParameter("until", OpenApiTypes.DATE, description="Last day of the series (default and at most: today).")],
         responses=AnalyticsSerializer,
     )
     @action(detail=True, methods=["get"])

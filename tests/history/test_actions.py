@@ -124,6 +124,9 @@ def test_bulk_cancel_and_bad_bodies(api, failing, other_api):
     assert api.post("/api/v1/executions/cancel", {"colour": 1}, format="json").status_code == 400
     assert api.post("/api/v1/executions/cancel", {"dry_run": "yes"}, format="json").status_code == 400
     assert api.post("/api/v1/executions/retry", [1], format="json").status_code == 400
+    for body in ({"workflow": ""}, {"status": None}, {"version": 2}, {"node": ["c"]}, {"from": "middle"}):
+        response = api.post("/api/v1/executions/retry", body, format="json")
+        assert response.status_code == 400, body
 
 
 def test_bulk_retry_of_a_contact_live_again_is_refused_for_that_one(api, workspace, failing):
@@ -157,11 +160,11 @@ def test_admin_actions_call_the_services(client, workspace, failing, django_user
     user = django_user_model.objects.create_superuser("ops", "ops@example.com", "pw")
     Membership.objects.get_or_create(user=user, workspace=workspace)
     client.force_login(user)
-    response = client.post("/admin/workflows/enrollment/", {"action": "retry_from_failed_step",
+    response = client.post("/admin/workflows/enrollment/", {"action": "action_retry_from_failed_step",
                                                              "_selected_action": [str(enrollment.pk)]})
     assert response.status_code == 302
     enrollment.refresh_from_db()
     assert enrollment.status == "active"
-    client.post("/admin/workflows/enrollment/", {"action": "cancel_selected", "_selected_action": [str(enrollment.pk)]})
+    client.post("/admin/workflows/enrollment/", {"action": "action_cancel_selected", "_selected_action": [str(enrollment.pk)]})
     enrollment.refresh_from_db()
     assert enrollment.status == "cancelled"

@@ -26,20 +26,33 @@ def test_entries_are_counted_by_day_and_served_as_a_series(api, workspace):
     assert WorkflowDailyCounter.objects.get(key="entries", day=today).value == 3
     body = api.get(f"/api/v1/workflows/{failing.workflow.pk}/analytics").json()
     days = body["series"]["days"]
-    assert len(days) == 30 and days[-1] == {"day": today.isoformat(), "entries": 3, "goals": 0}
+    # The workflow was made today: the default 30 days start at its creation.
+    assert days == [{"day": today.isoformat(), "entries": 3, "goals": 0}]
     assert body["enrollments"]["completed"] == 3  # the contract's totals are unchanged
+    WorkflowDailyCounter.objects.create(version=failing.workflow.versions.get(number=1), key="goals.reached",
+                                        day=today - timedelta(days=2), value=4)
+    type(failing.workflow).objects.filter(pk=failing.workflow.pk).update(created_at=timezone.now() - timedelta(days=9))
     week = api.get(f"/api/v1/workflows/{failing.workflow.pk}/analytics",
                    {"since": (today - timedelta(days=6)).isoformat(), "until": today.isoformat(), "version": 1})
-    assert [d["entries"] for d in week.json()["series"]["days"]] == [0] * 6 + [3]
+    days = week.json()["series"]["days"]
+    assert [d["entries"] for d in days] == [0] * 6 + [3] and [d["goals"] for d in days] == [0] * 4 + [4, 0, 0]
 
 
 @pytest.mark.parametrize(("params", "field"), [({"since": "monday"}, "since"), ({"until": "2026-13-01"}, "until"),
-                                               ({"since": "2026-11-22", "until": "2026-11-01"}, "since"),
-                                               ({"since": "2020-01-01", "until": "2026-01-01"}, "since")])
-def test_bad_ranges_are_a_400(api, workspace, params, field):
+                                               ({"since": "2026-11-22T10:00:00Z"}, "since")])
+def test_malformed_days_are_a_400(api, workspace, params, field):
     failing = Failing(workspace)
     response = api.get(f"/api/v1/workflows/{failing.workflow.pk}/analytics", params)
     assert response.status_code == 400 and field in response.json()["error"]["details"]
+
+
+def test_the_series_stays_within_the_workflow_s_life(api, workspace):
+    failing = Failing(workspace)
+    url = f"/api/v1/workflows/{failing.workflow.pk}/analytics"
+    today = timezone.now().date().isoformat()
+    whole = api.get(url, {"since": "0001-01-01", "until": "9999-12-31"}).json()["series"]
+    assert (whole["since"], whole["until"], len(whole["days"])) == (today, today, 1)
+    assert api.get(url, {"since": "2026-11-22", "until": "2026-11-01"}).json()["series"]["days"] == []
 
 
 def test_split_tests_give_each_variant_its_rate_and_chance_of_being_best(api, workspace):

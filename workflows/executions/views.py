@@ -20,7 +20,14 @@ from penguinflow.common.pagination import CreatedCursorPagination
 from workflows import execution_actions as actions
 from workflows.engine.registry import registry
 from workflows.execution_export import csv_chunks
-from workflows.execution_query import FILTERS, execution_query_parse, executions_matching
+from workflows.execution_query import (
+    FILTERS,
+    MAX_TEXT,
+    MIN_SEARCH,
+    VERSION_PATTERN,
+    execution_query_parse,
+    executions_matching,
+)
 from workflows.executions.serializers import (
     BulkCancelAnswerSerializer,
     BulkCancelRequestSerializer,
@@ -33,16 +40,18 @@ from workflows.executions.serializers import (
 from workflows.models import Enrollment, StepRun
 from workflows.serializers import NodeTypeSerializer
 
+_TEXT = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
 _FILTER_DOCS = {
     "workflow": (OpenApiTypes.UUID, "The workflow's id."),
-    "version": (OpenApiTypes.STR, "A version number (with `workflow`) or a version's id."),
-    "status": (OpenApiTypes.STR, "active, waiting, completed, exited, failed or cancelled."),
+    "version": ({"type": "string", "pattern": VERSION_PATTERN},
+                "A version number (of `workflow`, or of every workflow) or a version's id."),
+    "status": ({"type": "string", "enum": list(Enrollment.Status.values)}, "The execution's status."),
     "contact": (OpenApiTypes.UUID, "The contact's id."),
-    "node": (OpenApiTypes.STR, "The node the execution stands at now (waits at, failed at, finished at)."),
-    "error_type": (OpenApiTypes.STR, "The type of the error it failed with, e.g. PortError."),
+    "node": (_TEXT, "The node the execution stands at now (waits at, failed at, finished at)."),
+    "error_type": (_TEXT, "The type of the error it failed with, e.g. PortError."),
     "since": (OpenApiTypes.DATETIME, "Entered at or after (ISO 8601 with a zone)."),
     "until": (OpenApiTypes.DATETIME, "Entered before (ISO 8601 with a zone)."),
-    "q": (OpenApiTypes.STR, "Part of the contact's email or of the error message (3 characters at least)."),
+    "q": ({**_TEXT, "minLength": MIN_SEARCH}, "Part of the contact's email or of the error message."),
 }
 FILTER_PARAMETERS = [OpenApiParameter(name, kind, OpenApiParameter.QUERY, description=text)
                      for name, (kind, text) in _FILTER_DOCS.items()]
@@ -62,8 +71,8 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
     def get_serializer_class(self):
         return ExecutionDetailSerializer if self.action == "retrieve" else ExecutionSerializer
 
-    def _filtered(self, params, *, also_allowed=()):
-        query = execution_query_parse(params, also_allowed=also_allowed)
+    def _filtered(self, params, *, also_allowed=(), body=False):
+        query = execution_query_parse(params, also_allowed=also_allowed, body=body)
         return executions_matching(workspace=self.workspace, query=query)
 
     def scoped_queryset(self, queryset):
@@ -106,7 +115,7 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
             choice = "own"
         options = _valid(RetrySerializer, {"from": body.pop("from", "failed_step"), "version": choice})
         dry_run = _dry_run(body)
-        report = actions.executions_retry(enrollments=self._filtered(body), start_from=options["from"],
+        report = actions.executions_retry(enrollments=self._filtered(body, body=True), start_from=options["from"],
                                           version=options["version"], dry_run=dry_run)
         refused = {str(pk): code for pk, (code, _) in list(report.refused.items())[:100]}
         return Response({"matched": report.matched, "retried": report.done, "refused": refused})
@@ -117,7 +126,7 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
     def bulk_cancel(self, request):
         body = _body(request)
         dry_run = _dry_run(body)
-        report = actions.executions_cancel(enrollments=self._filtered(body), dry_run=dry_run)
+        report = actions.executions_cancel(enrollments=self._filtered(body, body=True), dry_run=dry_run)
         return Response({"matched": report.matched, "cancelled": report.done})
 
     @extend_schema(operation_id="v1_executions_export_csv", parameters=FILTER_PARAMETERS,
