@@ -10,6 +10,7 @@ from workflows.models import (
     TriggerCursor,
     Workflow,
     WorkflowCounter,
+    WorkflowDailyCounter,
     WorkflowVersion,
 )
 
@@ -130,6 +131,13 @@ class StepRunAdmin(ReadOnlyAdmin):
 class WorkflowCounterAdmin(ReadOnlyAdmin):
     list_display = ["key", "value", "version"]
     list_filter = ["version__workflow"]
+    search_fields = ["key", "version__workflow__name"]
+
+
+@admin.register(WorkflowDailyCounter)
+class WorkflowDailyCounterAdmin(ReadOnlyAdmin):
+    list_display = ["day", "key", "value", "version"]
+    list_filter = ["key"]
     search_fields = ["key", "version__workflow__name"]
 
 

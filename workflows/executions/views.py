@@ -8,7 +8,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.db.models import Prefetch
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from penguinflow.common.api import WorkspaceScopedViewSet
 from penguinflow.common.errors import InvalidInput
 from penguinflow.common.pagination import CreatedCursorPagination
+from penguinflow.common.schema import error_responses
 from workflows import execution_actions as actions
 from workflows.engine.registry import registry
 from workflows.execution_export import csv_chunks
@@ -87,8 +88,8 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
         page = self.paginate_queryset(queryset.select_related("contact", "version"))
         return self.get_paginated_response(ExecutionSerializer(page, many=True).data)
 
-    @extend_schema(request=RetrySerializer, responses={202: ExecutionSerializer, 409: OpenApiResponse(
-        description="It did not fail, or cannot be retried as asked (`error.code` and the message say why).")})
+    @extend_schema(request=RetrySerializer, responses={202: ExecutionSerializer, **error_responses(409, descriptions={
+        409: "It did not fail, or cannot be retried as asked (`error.code` and the message say why)."})})
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
         options = _valid(RetrySerializer, request.data)
@@ -96,8 +97,8 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
                                               version=options["version"])
         return Response(ExecutionSerializer(enrollment).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=None, responses={200: ExecutionSerializer, 409: OpenApiResponse(
-        description="It has finished already.")})
+    @extend_schema(request=None, responses={200: ExecutionSerializer, **error_responses(409, descriptions={
+        409: "It has finished already."})})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         enrollment = actions.enrollment_cancel(enrollment=self.get_object())
