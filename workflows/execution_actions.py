@@ -1,7 +1,7 @@
 """Retry and cancel executions, one or many: the single service behind the API, the admin and `retry_failed`.
 
 Bulk actions go in batches of `BATCH` enrollments, each in its own transaction: the batch's rows are locked
-(FOR UPDATE), the new states are computed in Python, and written with ONE statement (`bulk_update_rows`), with
+(FOR UPDATE), the new states are computed in Python, and written with ONE statement (an UPDATE from arrays), with
 the analytics counters in one more. 10,000 failed executions are 10 statements of each kind, not 10,000 saves.
 """
 
@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from django.db import transaction
+import msgspec
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
@@ -28,8 +29,7 @@ from workflows.models import Enrollment, Step, Workflow, WorkflowVersion
 BATCH = 1000
 RetryFrom = Literal["failed_step", "start"]
 RetryVersion = Literal["own", "latest"]
-_RETRY_FIELDS = ["status", "version", "context", "current_node_id", "next_run_at", "waiting_for", "step_count",
-                 "error", "finished_at", "lease_owner", "lease_expires_at", "crashes", "updated_at"]
+_json = msgspec.json.Encoder(decimal_format="number").encode
 _CANCEL_FIELDS = ["status", "next_run_at", "waiting_for", "lease_owner", "lease_expires_at", "finished_at",
                   "updated_at"]
 _LIVE = [status.value for status in LIVE_STATUSES]
@@ -117,10 +117,33 @@ def _retry_batch(ids: list[UUID], start_from: RetryFrom, version: RetryVersion, 
         counters.add(target, f"enrollments.{EnrollmentStatus.ACTIVE}", 1)
         _restart(row, start_from, target, now)
         retried.append(row)
-    bulk_update_rows(retried, _RETRY_FIELDS)
+    _write_retried(retried, now)
     counters.flush()
     report.done += len(retried)
     _announce(retried)
+
+
+def _write_retried(rows: list[Enrollment], now: datetime) -> None:
+    """One UPDATE for the batch: the per-row columns as arrays (unnest), the rest as constants (a retried row is
+    active, due now, unleased, without error), so that no per-row, per-field work is done in Python."""
+    if not rows:
+        return
+    columns = ([row.pk for row in rows], [row.version_id for row in rows],
+               [_json(row.context).decode() for row in rows], [row.current_node_id for row in rows],
+               [row.step_count for row in rows])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {Enrollment._meta.db_table} AS t
+            SET status = %b, version_id = v.version_id, context = v.context::jsonb, current_node_id = v.node,
+                step_count = v.steps, next_run_at = %b, waiting_for = '', error = NULL, finished_at = NULL,
+                lease_owner = '', lease_expires_at = NULL, crashes = 0, updated_at = %b
+            FROM unnest(%b::uuid[], %b::uuid[], %b::text[], %b::text[], %b::int[]) AS v(id, version_id, context, node,
+                                                                                    steps)
+            WHERE t.id = v.id
+            """,
+            [EnrollmentStatus.ACTIVE.value, now, now, *columns],
+        )
 
 
 def _retry_refusal(row: Enrollment, targets: dict, start_from: RetryFrom, version: RetryVersion,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from penguinflow.common.fields import StrictCharField
-from workflows.execution_query import MAX_TEXT, MIN_SEARCH, VERSION_PATTERN
 from workflows.models import Enrollment, StepRun
 
 
@@ -67,42 +65,8 @@ def _retry_fields() -> dict[str, serializers.Field]:
     }
 
 
-def _filter_fields() -> dict[str, serializers.Field]:
-    """The list filters as a JSON body states them (workflows.execution_query reads and checks them)."""
-    text = {"required": False, "max_length": MAX_TEXT, "trim_whitespace": False}
-    return {
-        "workflow": serializers.UUIDField(required=False, help_text="The workflow's id."),
-        "version": serializers.RegexField(VERSION_PATTERN, required=False,
-                                          help_text="A version number (of `workflow`, or of every workflow) or a "
-                                                    "version's id."),
-        "status": serializers.ChoiceField(choices=Enrollment.Status.values, required=False),
-        "contact": serializers.UUIDField(required=False, help_text="The contact's id."),
-        "node": StrictCharField(**text, help_text="The node the execution stands at now."),
-        "error_type": StrictCharField(**text, help_text="The type of the error it failed with."),
-        "since": serializers.DateTimeField(required=False, help_text="Entered at or after."),
-        "until": serializers.DateTimeField(required=False, help_text="Entered before."),
-        "q": StrictCharField(**text, min_length=MIN_SEARCH,
-                             help_text="Part of the contact's email or of the error message."),
-    }
-
-
 class RetrySerializer(serializers.Serializer):
     locals().update(_retry_fields())
-
-
-class BulkCancelRequestSerializer(serializers.Serializer):
-    """The list filters (as in the query string of the list) and `dry_run`: count, change nothing."""
-
-    dry_run = serializers.BooleanField(default=False)
-    locals().update(_filter_fields())
-
-
-class BulkRetryRequestSerializer(BulkCancelRequestSerializer):
-    locals().update(_retry_fields())
-    version = serializers.RegexField(
-        rf"^(?:own|latest|{VERSION_PATTERN[4:-2]})$", required=False, default="own",
-        help_text='"own" or "latest": the version to run on (as for one retry). Any other value is the list '
-                  "filter `version` (a version number with `workflow`, or a version id), which then runs on own.")
 
 
 class BulkRetryAnswerSerializer(serializers.Serializer):

@@ -31,14 +31,13 @@ from workflows.execution_query import (
 )
 from workflows.executions.serializers import (
     BulkCancelAnswerSerializer,
-    BulkCancelRequestSerializer,
     BulkRetryAnswerSerializer,
-    BulkRetryRequestSerializer,
     ExecutionDetailSerializer,
     ExecutionSerializer,
     RetrySerializer,
 )
 from workflows.models import Enrollment, StepRun
+from workflows.openapi import ref
 from workflows.serializers import NodeTypeSerializer
 
 _TEXT = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
@@ -56,6 +55,26 @@ _FILTER_DOCS = {
 }
 FILTER_PARAMETERS = [OpenApiParameter(name, kind, OpenApiParameter.QUERY, description=text)
                      for name, (kind, text) in _FILTER_DOCS.items()]
+_BODY_TYPES = {OpenApiTypes.UUID: {"type": "string", "format": "uuid"},
+               OpenApiTypes.DATETIME: {"type": "string", "format": "date-time"}}
+
+
+def _bulk_body(**extra: dict) -> dict:
+    """A bulk body: the list filters (no others: an unknown one is a 400) and `dry_run`."""
+    properties = {name: {**(kind if isinstance(kind, dict) else _BODY_TYPES[kind]), "description": text}
+                  for name, (kind, text) in _FILTER_DOCS.items()}
+    properties["dry_run"] = {"type": "boolean", "default": False, "description": "Count only; change nothing."}
+    return {"type": "object", "additionalProperties": False, "properties": {**properties, **extra}}
+
+
+BULK_COMPONENTS = {
+    "BulkCancelRequest": _bulk_body(),
+    "BulkRetryRequest": _bulk_body(
+        **{"from": {"type": "string", "enum": ["failed_step", "start"], "default": "failed_step"},
+           "version": {"type": "string", "pattern": rf"^(?:own|latest|{VERSION_PATTERN[4:-2]})$", "default": "own",
+                       "description": '"own" or "latest": the version to run on (as for one retry). Any other value '
+                                      "is the list filter `version`, and the retry runs on the execution's own."}}),
+}
 
 
 class ExecutionPagination(CreatedCursorPagination):
@@ -66,6 +85,7 @@ class ExecutionPagination(CreatedCursorPagination):
 
 class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceScopedViewSet):
     model = Enrollment
+    schema_components = BULK_COMPONENTS
     pagination_class = ExecutionPagination
     filter_backends: list = []  # the filters are read by workflows.execution_query, strictly
 
@@ -104,7 +124,7 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
         enrollment = actions.enrollment_cancel(enrollment=self.get_object())
         return Response(ExecutionSerializer(enrollment).data)
 
-    @extend_schema(operation_id="v1_executions_bulk_retry", request=BulkRetryRequestSerializer,
+    @extend_schema(operation_id="v1_executions_bulk_retry", request={"application/json": ref("BulkRetryRequest")},
                    responses=BulkRetryAnswerSerializer)
     @action(detail=False, methods=["post"], url_path="retry")
     def bulk_retry(self, request):
@@ -121,7 +141,7 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
         refused = {str(pk): code for pk, (code, _) in list(report.refused.items())[:100]}
         return Response({"matched": report.matched, "retried": report.done, "refused": refused})
 
-    @extend_schema(operation_id="v1_executions_bulk_cancel", request=BulkCancelRequestSerializer,
+    @extend_schema(operation_id="v1_executions_bulk_cancel", request={"application/json": ref("BulkCancelRequest")},
                    responses=BulkCancelAnswerSerializer)
     @action(detail=False, methods=["post"], url_path="cancel")
     def bulk_cancel(self, request):
