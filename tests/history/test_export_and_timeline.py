@@ -36,15 +36,20 @@ def test_export_streams_a_header_and_one_row_per_filtered_execution(api, workspa
     assert api.get("/api/v1/executions/export.csv", {"status": "nope"}).status_code == 400
 
 
-def test_export_walks_keyset_batches(workspace, failing, monkeypatch):
+def test_export_lists_every_execution_once_newest_first_in_chunks(workspace, failing, monkeypatch):
     from workflows import execution_export
     from workflows.execution_query import ExecutionQuery, executions_matching
 
-    failing.enroll(*[ContactFactory(workspace=workspace) for _ in range(7)])
+    failing.enroll(*[ContactFactory(workspace=workspace, email=f"zoë{n}@example.com") for n in range(7)])
     run_due()
-    monkeypatch.setattr(execution_export, "BATCH", 2)
-    text = "".join(execution_export.csv_chunks(executions_matching(workspace=workspace, query=ExecutionQuery())))
-    assert sorted(r["id"] for r in _rows(text)) == sorted(str(pk) for pk in Enrollment.objects.values_list("pk", flat=True))
+    monkeypatch.setattr(execution_export, "CHUNK", 100)  # several chunks, split between rows
+    chunks = list(execution_export.csv_chunks(executions_matching(workspace=workspace, query=ExecutionQuery())))
+    assert len(chunks) > 3
+    rows = _rows("".join(chunks))
+    assert sorted(r["id"] for r in rows) == sorted(str(pk) for pk in Enrollment.objects.values_list("pk", flat=True))
+    assert [r["entered_at"] for r in rows] == sorted((r["entered_at"] for r in rows), reverse=True)
+    assert rows[0]["entered_at"].count("T") == 1 and rows[0]["finished_at"] and rows[0]["next_run_at"] == ""
+    assert {r["contact_email"][:3] for r in rows} == {"zoë"} and rows[0]["version"] == "1"
 
 
 def test_export_command_writes_a_file_or_stdout(tmp_path, workspace, failing):
