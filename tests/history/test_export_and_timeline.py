@@ -99,3 +99,4 @@ def test_timeline_bad_input_and_isolation(api, other_api, workspace):
                           ({"colour": "red"}, "colour")):
         response = api.get(url, params)
         assert response.status_code == 400 and field in response.json()["error"]["details"]
+
