@@ -78,8 +78,3 @@ class BulkRetryAnswerSerializer(serializers.Serializer):
 class BulkCancelAnswerSerializer(serializers.Serializer):
     matched = serializers.IntegerField(help_text="Live or failed executions that match the filters.")
     cancelled = serializers.IntegerField(help_text="Cancelled now (0 in a dry run).")
-
-
-class ExecutionActionAnswerSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    status = serializers.CharField()
