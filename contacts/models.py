@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 
 from penguinflow.common.models import WorkspaceScopedModel
 
@@ -47,6 +47,8 @@ class Contact(WorkspaceScopedModel):
             GinIndex(fields=["tags"], name="contact_tags_gin"),
             models.Index(fields=["workspace", "status"], name="contact_ws_status"),
             models.Index(fields=["workspace", "-created_at"], name="contact_ws_created"),
+            # Search by part of an email (`q` of the contact list and of the execution history): pg_trgm.
+            GinIndex(OpClass(Upper("email"), name="gin_trgm_ops"), name="contact_email_trgm"),
         ]
 
     def __str__(self) -> str:

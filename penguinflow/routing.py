@@ -1,3 +1,6 @@
-"""Websocket routes; the execution-history issue adds /ws/workflows/{id}/ and /ws/executions/{id}/."""
+"""Websocket routes: the list the WEBSOCKET_URLPATTERNS setting names (the project package imports no app)."""
 
-websocket_urlpatterns: list = []
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+websocket_urlpatterns: list = list(import_string(settings.WEBSOCKET_URLPATTERNS))

@@ -1,7 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from penguinflow.common.admin import ReadOnlyAdmin, ReadOnlyInline, service_action
-from workflows import services
+from workflows import execution_actions, services
 from workflows.models import (
     Connection,
     Enrollment,
@@ -10,6 +10,7 @@ from workflows.models import (
     TriggerCursor,
     Workflow,
     WorkflowCounter,
+    WorkflowDailyCounter,
     WorkflowVersion,
 )
 
@@ -94,12 +95,27 @@ class EnrollmentAdmin(ReadOnlyAdmin):
     raw_id_fields = ["contact", "workflow", "version"]
     show_full_result_count = False
     inlines = [StepRunInline]
-    actions = [
-        service_action("Retry selected failed enrollments", lambda e: services.enrollment_retry(enrollment=e),
-                       done="enrollment(s) retried at their failed step"),
-        service_action("Cancel selected enrollments", lambda e: services.enrollment_cancel(enrollment=e),
-                       done="enrollment(s) cancelled"),
-    ]
+    actions = ["action_retry_from_failed_step", "action_retry_from_start_on_latest", "action_cancel_selected"]
+
+    def _report(self, request, report, verb: str) -> None:
+        # The same services as the API's bulk actions and `retry_failed` (workflows.execution_actions).
+        self.message_user(request, f"{report.done} of {report.matched} matching enrollment(s) {verb}.",
+                          level=messages.SUCCESS if report.done else messages.WARNING)
+        for enrollment_id, (code, reason) in list(report.refused.items())[:20]:
+            self.message_user(request, f"{enrollment_id}: {reason} ({code})", level=messages.WARNING)
+
+    @admin.action(description="Retry selected failed enrollments at their failed step")
+    def action_retry_from_failed_step(self, request, queryset):
+        self._report(request, execution_actions.executions_retry(enrollments=queryset), "retried")
+
+    @admin.action(description="Retry selected failed enrollments from the start, on the latest published version")
+    def action_retry_from_start_on_latest(self, request, queryset):
+        report = execution_actions.executions_retry(enrollments=queryset, start_from="start", version="latest")
+        self._report(request, report, "retried")
+
+    @admin.action(description="Cancel selected enrollments")
+    def action_cancel_selected(self, request, queryset):
+        self._report(request, execution_actions.executions_cancel(enrollments=queryset), "cancelled")
 
 
 @admin.register(StepRun)
@@ -115,6 +131,13 @@ class StepRunAdmin(ReadOnlyAdmin):
 class WorkflowCounterAdmin(ReadOnlyAdmin):
     list_display = ["key", "value", "version"]
     list_filter = ["version__workflow"]
+    search_fields = ["key", "version__workflow__name"]
+
+
+@admin.register(WorkflowDailyCounter)
+class WorkflowDailyCounterAdmin(ReadOnlyAdmin):
+    list_display = ["day", "key", "value", "version"]
+    list_filter = ["key"]
     search_fields = ["key", "version__workflow__name"]
 
 

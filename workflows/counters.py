@@ -15,11 +15,15 @@ from django.db import connection
 
 from workflows.engine.state import EnrollmentState, RunResult, WaitState
 from workflows.engine.statuses import EnrollmentStatus
-from workflows.models import WorkflowCounter
+from workflows.live_updates import counters_changed
+from workflows.models import WorkflowCounter, WorkflowDailyCounter
+
+# Counters also kept by UTC day (WorkflowDailyCounter), for the analytics' time series.
+DAILY_KEYS = frozenset({"entries", "goals.reached"})
 
 
 class Counters:
-    """Counter increments of one batch, written with one upsert."""
+    """Counter increments of one batch, written with one upsert (two when some are kept by day too)."""
 
     def __init__(self) -> None:
         self.deltas: Counter[tuple[UUID, str]] = Counter()
@@ -33,8 +37,10 @@ class Counters:
         self.deltas.clear()
         if not items:
             return
+        counters_changed(items)  # published to the live screens after commit, with the batch
         placeholders = ", ".join(["(%s, %s, %s)"] * len(items))
         params: list[Any] = [p for item in sorted(items) for p in item]
+        daily = [(vid, key, value) for vid, key, value in sorted(items) if key in DAILY_KEYS]
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {WorkflowCounter._meta.db_table} (version_id, key, value) VALUES {placeholders} "
@@ -42,6 +48,14 @@ class Counters:
                 f"{WorkflowCounter._meta.db_table}.value + EXCLUDED.value",
                 params,
             )
+            if daily:
+                table = WorkflowDailyCounter._meta.db_table
+                cursor.execute(
+                    f"INSERT INTO {table} (version_id, day, key, value) "
+                    f"VALUES {', '.join(['(%s, (now() AT TIME ZONE %s)::date, %s, %s)'] * len(daily))} "
+                    f"ON CONFLICT (version_id, day, key) DO UPDATE SET value = {table}.value + EXCLUDED.value",
+                    [p for vid, key, value in daily for p in (vid, "UTC", key, value)],
+                )
 
 
 def status_key(status: str) -> str:

@@ -104,6 +104,7 @@ def enrollments_start(
     events = _insert_enrollments(version, rows, report)
     batch_counters = counters or Counters()
     batch_counters.add(version.id, status_key(INITIAL_STATUS), len(report.started))
+    batch_counters.add(version.id, "entries", len(report.started))  # also by day: the analytics' time series
     if events:
         events_store(workspace=version.workspace_id, events=events)
     if counters is None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import secrets
 import uuid
 
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models import F
+from django.db.models.fields.json import KT
+from django.db.models.functions import Upper
 
 from penguinflow.common.models import WorkspaceScopedModel
 from workflows.engine import statuses as enrollment_statuses
@@ -140,7 +144,8 @@ class Enrollment(WorkspaceScopedModel):
     # are served by the composite indexes of Meta that start with them (Django would add one more each).
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False)
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="enrollments", db_index=False)
-    version = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="enrollments")
+    version = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="enrollments",
+                                db_index=False)
     contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="enrollments",
                                 db_index=False)
     status = models.CharField(
@@ -186,6 +191,16 @@ class Enrollment(WorkspaceScopedModel):
             models.Index(fields=["workflow", "status"], name="enrollment_workflow_status"),
             models.Index(fields=["contact", "-entered_at"], name="enrollment_contact"),
             models.Index(fields=["workspace", "-created_at"], name="enrollment_ws_created"),
+            # The history's filters, each served by one index in list order (workflows.execution_query).
+            models.Index(fields=["workspace", "-entered_at", "-id"], name="enrollment_ws_entered"),
+            models.Index(fields=["workflow", "-entered_at"], name="enrollment_wf_entered"),
+            models.Index(fields=["version", "-entered_at"], name="enrollment_version_entered"),
+            models.Index(fields=["workspace", "status", "-entered_at"], name="enrollment_ws_status_entered"),
+            models.Index(fields=["workspace", "current_node_id", "-entered_at"], name="enrollment_ws_node_entered"),
+            models.Index(F("workspace"), KT("error__type"), F("entered_at").desc(), name="enrollment_ws_error_type",
+                         condition=models.Q(error__isnull=False)),
+            GinIndex(OpClass(Upper(KT("error__message")), name="gin_trgm_ops"), name="enrollment_error_trgm",
+                     condition=models.Q(error__isnull=False)),
             models.Index(
                 fields=["contact", "waiting_for"],
                 condition=models.Q(status=enrollment_statuses.EnrollmentStatus.WAITING.value)
@@ -256,6 +271,24 @@ class WorkflowCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
+
+
+class WorkflowDailyCounter(models.Model):
+    """Counters by UTC day, for the charts: `entries` (enrollments started) and `goals.reached`, bumped with the
+    all-time counters (`workflows.counters.DAILY_KEYS`), in the same upsert round. A day is a row per version and
+    key: a year of a workflow's charts is 730 rows per version, read by one index range."""
+
+    version = models.ForeignKey(WorkflowVersion, on_delete=models.CASCADE, related_name="daily_counters",
+                                db_index=False)
+    day = models.DateField()
+    key = models.CharField(max_length=64)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["version", "day", "key"], name="workflow_daily_counter_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.key}={self.value}"
 
 
 class TriggerCursor(models.Model):

@@ -42,6 +42,7 @@ from workflows.engine.statuses import EnrollmentStatus
 from workflows.engine.statuses import transition as status_transition
 from workflows.enrollment_starts import event_data, pending_enrollments_start
 from workflows.live_ports import ContactBook, PendingEnrollment, live_ports
+from workflows.live_updates import executions_changed
 from workflows.live_versions import LiveVersion, versions_load
 from workflows.models import Enrollment, StepRun, Workflow
 from workflows.step_log import step_runs_insert
@@ -264,6 +265,7 @@ class _Batch:
     def write(self) -> None:
         """Write what the batch did: rows, outbox, step log, contacts, counters, new enrollments, events."""
         bulk_update_rows(self.updated, _MIRRORED_FIELDS)
+        executions_changed([(e.workspace_id, e.workflow_id, e.pk, e.status) for e in self.updated])
         self.book.flush_outbox()
         step_runs_insert(self.step_runs)
         changed_contacts = self.book.flush()

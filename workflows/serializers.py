@@ -275,12 +275,40 @@ class SplitCountsSerializer(serializers.Serializer):
     goal_reached = serializers.IntegerField()
 
 
+class AnalyticsDaySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    entries = serializers.IntegerField()
+    goals = serializers.IntegerField()
+
+
+class AnalyticsSeriesSerializer(serializers.Serializer):
+    since = serializers.DateField()
+    until = serializers.DateField()
+    days = AnalyticsDaySerializer(many=True, help_text="One per UTC day, zeros included.")
+
+
+class SplitVariantTestSerializer(serializers.Serializer):
+    entered = serializers.IntegerField()
+    goal_reached = serializers.IntegerField()
+    rate = serializers.FloatField()
+    probability_best = serializers.FloatField(help_text="Chance this variant has the highest goal rate.")
+
+
+class SplitTestSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=["exact", "monte_carlo"], help_text="How probability_best was found.")
+    samples = serializers.IntegerField(help_text="Monte Carlo draws behind probability_best (0 when exact).")
+    variants = serializers.DictField(child=SplitVariantTestSerializer())
+
+
 class AnalyticsSerializer(serializers.Serializer):
     enrollments = EnrollmentCountsSerializer()
     nodes = serializers.DictField(child=NodeCountsSerializer(), help_text="By node id.")
     goals = GoalCountsSerializer()
     splits = serializers.DictField(child=serializers.DictField(child=SplitCountsSerializer()),
                                    help_text="By split node id, then variant id.")
+    # Added by the execution history (workflows.analytics): the charts' series and the split tests.
+    series = AnalyticsSeriesSerializer()
+    split_tests = serializers.DictField(child=SplitTestSerializer(), help_text="By split node id.")
 
 
 class VersionSummarySerializer(serializers.Serializer):

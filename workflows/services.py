@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -21,14 +21,13 @@ from penguinflow.workspaces.services import signing_secrets_in_use
 from tasks import services as task_services
 from workflows import version_graphs as graphs
 from workflows.canvas_notes import notes_parse
-from workflows.counters import Counters
 from workflows.engine.errors import EngineInputError
 from workflows.engine.registry import Reference, registry
 from workflows.engine.simulator import simulate
-from workflows.engine.state import EnrollmentState
-from workflows.engine.statuses import EnrollmentStatus
-from workflows.engine.statuses import transition as transition_status
 from workflows.enrollment_starts import Entry, enrollments_start
+
+# Retry and cancel live in workflows.execution_actions (one service for the API, the admin and the commands).
+from workflows.execution_actions import enrollment_cancel, enrollment_retry  # noqa: F401
 from workflows.live_versions import manual_entry_node, published_version_of
 from workflows.models import Connection, Enrollment, Step, Workflow, WorkflowVersion
 from workflows.simulation_previews import simulation_previews
@@ -182,28 +181,6 @@ def _not_from(workflow: Workflow, verb: str):
         f"Only {'an active' if verb == 'pause' else 'a paused'} workflow can be {verb}d; this one is {workflow.status}.",
         details={"status": workflow.status},
     )
-
-
-@transaction.atomic
-def enrollment_cancel(*, enrollment: Enrollment) -> Enrollment:
-    """Cancel a live or failed enrollment: it stops where it is and is never scheduled again."""
-
-    before = enrollment.status
-    parked = (enrollment.context or {}).get("wait") or {}
-    enrollment = transition(
-        enrollment,
-        to=Enrollment.Status.CANCELLED,
-        allowed=Enrollment.TRANSITIONS,
-        extra={"next_run_at": None, "lease_owner": "", "lease_expires_at": None, "finished_at": timezone.now(),
-               "waiting_for": ""},
-    )
-    counters = Counters()
-    counters.add(enrollment.version_id, f"enrollments.{before}", -1)
-    counters.add(enrollment.version_id, "enrollments.cancelled", 1)
-    if before == Enrollment.Status.WAITING and parked.get("node_id") and not parked.get("retry"):
-        counters.add(enrollment.version_id, f"node.{parked['node_id']}.waiting", -1)
-    counters.flush()
-    return enrollment
 
 
 # --- publishing and lifecycle ----------------------------------------------------------------------------------------
@@ -457,58 +434,3 @@ def workflow_simulate(
     except EngineInputError as error:
         raise InvalidInput("The simulation request is not valid.", details=error.details) from error
     return result.as_dict()
-
-
-@transaction.atomic
-def enrollment_retry(*, enrollment: Enrollment) -> Enrollment:
-    """Resume a failed enrollment at the step that failed, with a fresh set of attempts (one-click retry).
-
-    Refused (409) when the contact has meanwhile entered the workflow again and that enrollment is live.
-    """
-    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
-    state = EnrollmentState.from_dict(enrollment.context)
-    if enrollment.status == EnrollmentStatus.FAILED:  # otherwise the row's transition below refuses (409)
-        # The row's status is the one that moves: an enrollment failed after crashes keeps the context it
-        # crashed with, whose status may still read active.
-        state.status = transition_status(enrollment.status, EnrollmentStatus.ACTIVE)
-    state.attempt, state.error, state.finished_at, state.wait = 0, None, None, None
-    now = timezone.now()
-    try:
-        with transaction.atomic():
-            transition(
-                enrollment,
-                to=EnrollmentStatus.ACTIVE,
-                # Of the table's moves, a retry makes only this one: from failed back to active.
-                allowed={EnrollmentStatus.FAILED: {EnrollmentStatus.ACTIVE}},
-                extra={"context": state.to_dict(), "next_run_at": now, "error": None, "finished_at": None,
-                       "lease_owner": "", "lease_expires_at": None, "crashes": 0},
-            )
-    except IntegrityError as error:
-        raise Conflict("The contact is in this workflow again already; that enrollment is live.",
-                       code="already_enrolled") from error
-    counters = Counters()
-    counters.add(enrollment.version_id, f"enrollments.{EnrollmentStatus.FAILED}", -1)
-    counters.add(enrollment.version_id, f"enrollments.{EnrollmentStatus.ACTIVE}", 1)
-    counters.flush()
-    return enrollment
-
-
-def enrollments_failed(
-    *, workflow_id=None, node_id: str | None = None, error_type: str | None = None, since=None, until=None,
-    workspace=None,
-):
-    """Return failed enrollments matching the filters (by the failing step's node and error type)."""
-    queryset = Enrollment.objects.filter(status=Enrollment.Status.FAILED)
-    if workspace is not None:
-        queryset = queryset.filter(workspace=workspace)
-    if workflow_id:
-        queryset = queryset.filter(workflow_id=workflow_id)
-    if node_id:
-        queryset = queryset.filter(error__node_id=node_id)
-    if error_type:
-        queryset = queryset.filter(error__type=error_type)
-    if since:
-        queryset = queryset.filter(finished_at__gte=since)
-    if until:
-        queryset = queryset.filter(finished_at__lt=until)
-    return queryset.order_by("finished_at", "pk")

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Prefetch, Q
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -11,6 +13,7 @@ from penguinflow.common.api import WorkspaceScopedViewSet
 from penguinflow.common.errors import InvalidInput
 from penguinflow.common.schema import error_responses
 from workflows import services, version_graphs
+from workflows.analytics import analytics_extras, analytics_range
 from workflows.models import Workflow, WorkflowVersion
 from workflows.openapi import COMPONENTS, ref
 from workflows.selectors import enrollment_counts_by_workflow, versions_in_flight, workflow_analytics
@@ -197,7 +200,10 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
 
     @extend_schema(
         parameters=[OpenApiParameter("version", {"type": "integer", "minimum": 1, "maximum": MAX_VERSION},
-                                     description="Only this published version's counts.")],
+                                     description="Only this published version's counts."),
+                    OpenApiParameter("since", OpenApiTypes.DATE, description="First day of the time series (UTC; "
+                                     "default: 29 days before `until`; never before the workflow was created)."),
+                    OpenApiParameter("until", OpenApiTypes.DATE, description="Last day of the series (default and at most: today).")],
         responses=AnalyticsSerializer,
     )
     @action(detail=True, methods=["get"])
@@ -205,8 +211,11 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
         version = request.query_params.get("version")
         if version and not (version.isascii() and version.isdigit() and 1 <= int(version) <= MAX_VERSION):
             raise InvalidInput("The request is not valid.", details={"version": "Must be a version number."})
-        return Response(workflow_analytics(workflow=self.get_object(),
-                                           version_number=int(version) if version else None))
+        since, until = analytics_range(request.query_params)
+        workflow, number = self.get_object(), int(version) if version else None
+        result = workflow_analytics(workflow=workflow, version_number=number)
+        return Response({**result, **analytics_extras(workflow=workflow, version_number=number, since=since,
+                                                      until=until, splits=result["splits"], today=timezone.now().date())})
 
     @extend_schema(responses=VersionSummarySerializer(many=True))
     @action(detail=True, methods=["get"], url_path="versions", pagination_class=None)

@@ -146,6 +146,12 @@ if DATABASE_POOL:
 # with its own async pool of at most this many connections per server process, on top of the pool above.
 EVENTS_FASTPATH = env_bool("EVENTS_FASTPATH", True)
 EVENTS_FASTPATH_CLASS = "events.fastpath.EventsFastPath"  # an ASGI app class taking the app it stands in front of
+# The websocket routes (the history screens' live updates), named here as the project package imports no app.
+WEBSOCKET_URLPATTERNS = "workflows.routing.websocket_urlpatterns"
+# How committed changes reach the Channels groups: "thread" (a background publisher per process, so the runtime
+# never waits on Redis) or "inline" (from the committing thread; the tests). LIVE_UPDATES=0 turns them off.
+LIVE_UPDATES_PUBLISH = os.environ.get("LIVE_UPDATES_PUBLISH", "thread")
+LIVE_UPDATES_ENABLED = os.environ.get("LIVE_UPDATES", "1") != "0"
 EVENTS_FASTPATH_POOL_MIN_SIZE = int(os.environ.get("EVENTS_FASTPATH_POOL_MIN_SIZE", "2"))
 EVENTS_FASTPATH_POOL_MAX_SIZE = int(os.environ.get("EVENTS_FASTPATH_POOL_MAX_SIZE", "8"))
 # The event dispatcher (`manage.py dispatch_events`) keeps at most this many batches waiting in the `events` RQ

@@ -26,13 +26,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("scenario", nargs="?", help=f"One of: {', '.join(scenarios())}; all when omitted.")
         parser.add_argument("--quick", action="store_true", help="Smaller sizes, for a smoke run.")
+        parser.add_argument("--executions", type=int, help="Scenario `history`: executions to seed (default 1,000,000).")
 
-    def handle(self, *args, scenario: str | None, quick: bool, **options):
+    def handle(self, *args, scenario: str | None, quick: bool, executions: int | None, **options):
         names = [scenario] if scenario else scenarios()
         for name in names:
             if name not in scenarios():
                 raise CommandError(f"Unknown scenario '{name}'. Known: {', '.join(scenarios())}.")
             module = importlib.import_module(f"bench.{name}")
             self.stdout.write(f"== bench {name}")
-            takes_quick = "quick" in inspect.signature(module.run).parameters
-            module.run(out=self.stdout, **({"quick": quick} if takes_quick else {}))
+            accepted = inspect.signature(module.run).parameters
+            extra = {"quick": quick} if "quick" in accepted else {}
+            if executions is not None and "executions" in accepted:
+                extra["executions"] = executions
+            module.run(out=self.stdout, **extra)
