@@ -254,6 +254,8 @@ SPECTACULAR_SETTINGS = {
         "WorkflowStatusEnum": "workflows.models.Workflow.Status",
         "ExecutionStatusEnum": "workflows.models.Enrollment.Status",
         "StepRunStatusEnum": "workflows.models.StepRun.Status",
+        # The node kinds kept their first name when the timeline's `kind` (event | step) arrived beside them.
+        "KindEnum": ["trigger", "logic", "wait", "action"],
     },
 }
 
