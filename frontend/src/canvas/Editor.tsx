@@ -137,6 +137,10 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
   const onConnect = (connection: Connection) => setNotice(store.getState().connect(connection));
 
   const clipboard = useClipboard(setNotice);
+  // Why Publish is off, said once for the header's button and the command menu.
+  const publishBlockedBecause = errors.length ? "Fix the errors first: the list is one click away, on the left."
+    : validation === null ? "The draft is being checked."
+    : autosave.status.kind === "conflict" ? "Resolve the save conflict first." : null;
   const menu = useCommandMenu({
     nodeTypes, presets,
     onAdd: (item) => addItem(item, viewCenter(flow)),
@@ -153,8 +157,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
       canUndo: history.pastStates.length > 0,
       canRedo: history.futureStates.length > 0,
       canTidy: stepCount(nodes) >= 2,
-      publishBlockedBecause: errors.length > 0 ? "Fix the errors first" : validation === null ? "Checking the draft…"
-        : publish.isPending ? "Publishing…" : autosave.status.kind === "conflict" ? "Resolve the conflict first" : null,
+      publishBlockedBecause: publishBlockedBecause ?? (publish.isPending ? "Publishing…" : null),
     },
   });
   const shortcuts = useMemo(
@@ -227,11 +230,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
           workflow={workflow}
           canvas={canvasGraph}
           nodeTypes={nodeTypesByName}
-          blockedBecause={
-            errors.length ? "Fix the errors first: the list is one click away, on the left."
-              : validation === null ? "The draft is being checked."
-              : autosave.status.kind === "conflict" ? "Resolve the save conflict first." : null
-          }
+          blockedBecause={publishBlockedBecause}
           isPending={publish.isPending}
           publish={() => publish.mutate()}
         />
