@@ -2,7 +2,7 @@
 // stored as ISO 8601 ("P2D"), shown back in words; what cannot be read is explained beneath.
 import { useEffect, useState } from "react";
 import type { WidgetProps } from "@rjsf/utils";
-import { formatDuration, parseDuration } from "./durations";
+import { formatDuration, parseDuration } from "../time/durations";
 
 export function DurationWidget({ id, value, onChange, schema, required, disabled, readonly, onBlur, onFocus }: WidgetProps) {
   const allowNegative = schema["x-allows-negative"] === true;

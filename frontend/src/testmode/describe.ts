@@ -2,7 +2,7 @@
 // keys (a decision's value, the case matched, the variant drawn, what a wait waits for and until when), not a
 // list of node types: a new node type that records the same kind of detail reads the same way.
 import type { SimulationStep } from "../api/types";
-import { durationInWords, spanInWords } from "./durations";
+import { formatDuration, spanInWords } from "../time/durations";
 import type { Visit } from "./highlight";
 import { momentText } from "./highlight";
 
@@ -93,7 +93,7 @@ function seenText(detail: Detail): string[] {
 function describeWait(step: SimulationStep, detail: Detail): string {
   const until = typeof detail.until === "string" ? detail.until : typeof detail.timeout_at === "string" ? detail.timeout_at : null;
   const what = typeof detail.event === "string" && "timeout_at" in detail ? `for ${detail.event} ` : "";
-  const length = typeof detail.duration === "string" ? durationInWords(detail.duration) : until ? spanInWords(step.at, until) : null;
+  const length = typeof detail.duration === "string" ? formatDuration(detail.duration) : until ? spanInWords(step.at, until) : null;
   const deferred = typeof detail.window_deferred_from === "string" ? " (deferred to the window's next opening)" : "";
   if (!until) return `Waits ${what}with no deadline.`;
   return `Waits ${what}${length ? `${length}, ` : ""}until ${momentText(until)}${deferred}.`;

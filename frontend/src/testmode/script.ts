@@ -1,7 +1,7 @@
 // The test-mode form (a contact, a start, a script of events, an end) and the simulate request it makes
 // (CONTRACT §8). Every problem is said per field, with the same keys the API uses in its 400 details.
 import type { Contact, NodeTypeInfo, SimulationRequest, TimeZone } from "../api/types";
-import { parseDuration } from "./durations";
+import { parseDuration } from "../time/durations";
 
 export interface KeyValue {
   key: string;
@@ -181,7 +181,7 @@ export function buildRequest(script: TestScript): BuiltRequest {
   const start = localToIso(script.start);
   if (!start) problems.start = "Give the moment the test starts.";
   const until = parseDuration(script.until);
-  if (!until.ok) problems.until = until.error;
+  if ("problem" in until) problems.until = until.problem;
 
   const events = script.events.map((event, index) => {
     const path = `events[${index}]`;
@@ -196,8 +196,8 @@ export function buildRequest(script: TestScript): BuiltRequest {
       return { type, at: at ?? "", properties };
     }
     const after = parseDuration(event.timing.text);
-    if (!after.ok) problems[`${path}.after`] = after.error;
-    return { type, after: after.ok ? after.iso : "", properties };
+    if ("problem" in after) problems[`${path}.after`] = after.problem;
+    return { type, after: "iso" in after ? after.iso : "", properties };
   });
 
   const fields = pairsToObject(contact.fields, "contact.fields", problems);
@@ -218,7 +218,7 @@ export function buildRequest(script: TestScript): BuiltRequest {
       },
       start: start!,
       events,
-      until: until.ok ? until.iso : "P60D",
+      until: "iso" in until ? until.iso : "P60D",
       seed: 0,
     },
   };

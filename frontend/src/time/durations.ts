@@ -1,3 +1,4 @@
+// Shared by the side panel (duration inputs) and test mode (event timings, waits in words).
 // Durations as people type them ("2 days", "3h", "1 week 2 days", "3 days before") and as the server stores them
 // (ISO 8601: "P2D", "-P3D"; CONTRACT: durations are ISO 8601). Weeks, days, hours, minutes and seconds only: the
 // server refuses months and years, whose length depends on the calendar.
@@ -118,4 +119,10 @@ export function formatDuration(iso: string): string {
     rest -= count * SECONDS[unit];
   }
   return words.join(" ") + (seconds < 0 ? " before" : "");
+}
+
+/** How long from one moment to another, in words ("3 days 30 minutes"). */
+export function spanInWords(fromIso: string, toIso: string): string {
+  const seconds = Math.max(0, Math.round((Date.parse(toIso) - Date.parse(fromIso)) / 1000));
+  return formatDuration(isoOf(seconds));
 }
