@@ -14,10 +14,18 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from django.db import connection, transaction
 
-from bench.history import PORT, say
+# The child processes of `bench history` (python -m bench._history_tasks <task> <executions>): each prints its
+# figures as JSON lines, which the parent (bench/history.py) reads and reports.
+PORT = int(os.environ.get("BENCH_HISTORY_PORT", "8765"))
+
+
+def say(name: str, value: Any, note: str = "") -> None:
+    print(json.dumps({"name": name, "value": value, "note": note}), flush=True)
+
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 40  # requests per figure
@@ -248,7 +256,7 @@ def _produce(workspace_id, workflow_id, version_id, seconds: float) -> int:
 def _runtime_rate_in_a_process(live_on: bool) -> float:
     """The runtime runs in a process of its own, as a worker does (the subscribers live in this one)."""
     env = {**os.environ, "LIVE_UPDATES": "1" if live_on else "0"}
-    result = subprocess.run([sys.executable, "-m", "bench.history", "runtime_rate", "0"], env=env, cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "bench._history_tasks", "runtime_rate", "0"], env=env, cwd=ROOT,
                             capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])["value"]
 
@@ -279,3 +287,10 @@ def _runtime_rate(workspace, workflow) -> float:
     elapsed = time.perf_counter() - started
     time.sleep(PUBLISH_GRACE)  # let the publisher thread send its last round before the process ends
     return steps / elapsed
+
+
+if __name__ == "__main__":
+    import django
+
+    django.setup()
+    globals()[sys.argv[1]](int(sys.argv[2]))

@@ -25,13 +25,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from bench._support import bench_env, drop_database, pg_params, recreate_migrated
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "penguinflow_bench_history"
-PORT = int(os.environ.get("BENCH_HISTORY_PORT", "8765"))
 
 
 def run(*, out: TextIO, quick: bool = False, executions: int | None = None) -> None:
@@ -52,7 +51,7 @@ def run(*, out: TextIO, quick: bool = False, executions: int | None = None) -> N
 
 
 def _child(env: dict[str, str], out: TextIO, *args: str) -> None:
-    process = subprocess.Popen([sys.executable, "-m", "bench.history", *args], env=env, cwd=ROOT,
+    process = subprocess.Popen([sys.executable, "-m", "bench._history_tasks", *args], env=env, cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None
     for line in process.stdout:
@@ -62,15 +61,3 @@ def _child(env: dict[str, str], out: TextIO, *args: str) -> None:
     if process.wait() != 0:
         raise RuntimeError(f"bench child {args[0]} failed:\n{process.stderr.read()[-4000:]}")
 
-
-def say(name: str, value: Any, note: str = "") -> None:
-    print(json.dumps({"name": name, "value": value, "note": note}), flush=True)
-
-
-if __name__ == "__main__":
-    import django
-
-    django.setup()
-    from bench import _history_tasks
-
-    getattr(_history_tasks, sys.argv[1])(int(sys.argv[2]))

@@ -1,18 +1,12 @@
 // Conversions between the draft's JSON (CONTRACT §5 "Graph", React Flow's own shape) and the canvas's nodes and
 // edges, and the branch rules every node type shares: nothing here is written per node type.
-import type { Edge, Node } from "@xyflow/react";
 import type { GraphJson, NodeTypeInfo, ValidationReport } from "../api/types";
 import { isNote, noteJson, noteNode } from "./notes";
 
 export const DEFAULT_BRANCH = "default";
 
-export interface FlowNodeData extends Record<string, unknown> {
-  label: string;
-  config: Record<string, unknown>;
-}
-
-export type FlowNode = Node<FlowNodeData>;
-export type FlowEdge = Edge;
+export type { FlowEdge, FlowNode, FlowNodeData } from "./flowTypes";
+import type { FlowEdge, FlowNode } from "./flowTypes";
 
 export interface Branch {
   id: string;

@@ -2,7 +2,6 @@
 // new step by its default branch (or its first one). Nothing here knows a node type: the caller names the branch.
 import { DEFAULT_BRANCH, branchesOf, flowEdge, newId, type FlowEdge, type FlowNode } from "./graph";
 import type { NodeTypeInfo } from "../api/types";
-import type { GraphStore } from "./graphStore";
 
 export interface NewStep {
   type: string;
@@ -86,7 +85,8 @@ function following(edges: readonly FlowEdge[], start: string, stop: string): Set
 
 /** Put a palette item on an edge, leaving by its default (or first) branch: one step of history. */
 export function insertStepOnEdge(
-  store: GraphStore,
+  // What it needs of the graph store, said here so that the store and this module do not import each other.
+  store: { getState(): { insertOnEdge(edgeId: string, step: NewStep, exitBranch: string | null): string | null } },
   nodeTypes: ReadonlyMap<string, NodeTypeInfo>,
   edgeId: string,
   step: NewStep,

@@ -2,7 +2,7 @@
 // server keeps them with each version and never runs them). On the canvas a note is a node of its own type, so it
 // moves, resizes, deletes and undoes like a step; everything that means "the steps" leaves notes out (isNote).
 import type { GraphJson } from "../api/types";
-import type { FlowNode } from "./graph";
+import type { FlowNode } from "./flowTypes";
 
 export type NoteJson = NonNullable<GraphJson["notes"]>[number];
 
