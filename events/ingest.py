@@ -176,6 +176,9 @@ def _check(event: EventIn, index: int, now: datetime) -> tuple[_Item | None, dic
     occurred_at = event.occurred_at or now
     if problem := _occurred_at_error(occurred_at, now):
         errors["occurred_at"] = problem
+    else:
+        # Stored in UTC: ISO 8601 allows offsets up to ±23:59, PostgreSQL only to ±15:59 (it refused +21:20).
+        occurred_at = occurred_at.astimezone(UTC)
     properties_json, property_errors = _properties(event.properties, event.type)
     errors.update(property_errors)
     kind, value = None, None

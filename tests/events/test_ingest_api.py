@@ -47,6 +47,13 @@ def test_occurred_at_defaults_to_receipt(post, workspace):
     assert before <= row.occurred_at <= timezone.now()
 
 
+def test_an_offset_beyond_what_postgresql_takes_is_stored_as_the_same_moment_in_utc(post, workspace):
+    # ISO 8601 allows offsets up to ±23:59; PostgreSQL refused +21:20 with a 500 before moments were stored in UTC.
+    assert post(event(occurred_at="2026-11-22T10:00:00+21:20")).status_code == 202
+    row = stored(workspace, "order.completed")[0]
+    assert row.occurred_at.isoformat() == "2026-11-21T12:40:00+00:00"
+
+
 def test_batch_stores_valid_items_and_lists_invalid_ones_with_field_paths(post, workspace):
     ContactFactory(workspace=workspace, email="ada@example.com")
     response = post({"events": [

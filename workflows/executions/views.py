@@ -40,12 +40,13 @@ from workflows.models import Enrollment, StepRun
 from workflows.openapi import ref
 from workflows.serializers import NodeTypeSerializer
 
-_TEXT = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
+# Text PostgreSQL can compare: no NUL (refused with a 400, as the pattern says).
+_TEXT = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": r"^[^\u0000]*$"}
 _FILTER_DOCS = {
     "workflow": (OpenApiTypes.UUID, "The workflow's id."),
     "version": ({"type": "string", "pattern": VERSION_PATTERN},
                 "A version number (of `workflow`, or of every workflow) or a version's id."),
-    "status": ({"type": "string", "enum": list(Enrollment.Status.values)}, "The execution's status."),
+    "status": (ref("ExecutionStatusEnum"), "The execution's status."),
     "contact": (OpenApiTypes.UUID, "The contact's id."),
     "node": (_TEXT, "The node the execution stands at now (waits at, failed at, finished at)."),
     "error_type": (_TEXT, "The type of the error it failed with, e.g. PortError."),
