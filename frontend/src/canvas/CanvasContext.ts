@@ -1,6 +1,7 @@
-import { createContext, useContext } from "react";
+import { createContext, useContext, useRef } from "react";
 import { useStore } from "zustand";
 import type { NodeTypeInfo } from "../api/types";
+import { sameSteps, type FlowNode } from "./graph";
 import type { GraphState, GraphStore } from "./graphStore";
 
 export interface CanvasContextValue {
@@ -18,4 +19,18 @@ export function useCanvas(): CanvasContextValue {
 
 export function useGraph<T>(selector: (state: GraphState) => T): T {
   return useStore(useCanvas().store, selector);
+}
+
+/**
+ * The steps, as they stand apart from where they sit: the same array while only positions, sizes or selection
+ * change (React Flow keeps a node's `data` object through those changes). What depends on the graph's shape and
+ * names (the editor mode, edge names, findings) reads this, so that a drag re-renders none of it.
+ */
+export function useGraphSteps(): FlowNode[] {
+  const last = useRef<FlowNode[] | null>(null);
+  return useGraph((state) => {
+    if (last.current && sameSteps(last.current, state.nodes)) return last.current;
+    last.current = state.nodes;
+    return state.nodes;
+  });
 }

@@ -1,15 +1,6 @@
 import { useCallback, useEffect, useMemo, useState, type DragEvent } from "react";
 import { Link, useNavigate } from "react-router";
-import {
-  Background,
-  Controls,
-  MiniMap,
-  ReactFlow,
-  useReactFlow,
-  type Connection,
-  type EdgeTypes,
-  type NodeTypes,
-} from "@xyflow/react";
+import { useReactFlow, type Connection, type NodeTypes } from "@xyflow/react";
 import { useStore } from "zustand";
 import { ApiError } from "../api/client";
 import type { NodeTypeInfo, Preset, Workflow } from "../api/types";
@@ -22,19 +13,17 @@ import { NodePanel } from "../panel/NodePanel";
 import { ModeToggle } from "../simple/ModeToggle";
 import { SimpleList } from "../simple/SimpleList";
 import { useEditorMode } from "../simple/useEditorMode";
-import { markEdges, markNodes, type PathHighlight } from "../testmode/highlight";
+import type { PathHighlight } from "../testmode/highlight";
 import { TestModePanel } from "../testmode/TestModePanel";
-import { TestRunBadges } from "../testmode/TestRunBadges";
 import { useDraftBackup } from "../session/draftBackup";
 import { useCanvas, useGraph } from "./CanvasContext";
 import { FlowNode } from "./FlowNode";
-import { toGraphJson, withIssues } from "./graph";
+import { FlowCanvas } from "./FlowCanvas";
+import { toGraphJson } from "./graph";
 import { IssueList } from "./IssueList";
-import { EdgeInsertContext, InsertableEdge } from "./InsertableEdge";
 import { edgeAtPoint, insertStepOnEdge, markDropTarget } from "./insertOnEdge";
 import { isNote, NOTE_TYPE } from "./notes";
 import { StickyNote } from "./StickyNote";
-import { useNamedEdges } from "./useNamedEdges";
 import { useSelectedInView } from "./useSelectedInView";
 import { SaveBanner, SaveStatusText } from "./SaveStatus";
 import { ShortcutsDialog } from "./ShortcutsDialog";
@@ -53,13 +42,11 @@ interface EditorProps {
   presets: Preset[];
 }
 
-// Every edge is drawn with a "+" to insert a step on it.
-const EDGE_TYPES: EdgeTypes = { default: InsertableEdge };
-
 export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
   const { store, nodeTypes: nodeTypesByName } = useCanvas();
-  const nodes = useGraph((state) => state.nodes);
-  const edges = useGraph((state) => state.edges);
+  // Narrow selections only: the editor must not redraw on every frame of a drag (FlowCanvas follows the graph).
+  const selectedIds = useGraph((state) => selectedStepIds(state.nodes));
+  const steps = useGraph((state) => stepCount(state.nodes));
   const validation = useGraph((state) => state.validation);
   const history = useStore(store.temporal, (state) => state);
   const flow = useReactFlow();
@@ -67,6 +54,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
   // view, or the first drop would move it. The canvas says when its view is settled (data-view-ready), for whoever
   // must act on positions: a browser test, a bench.
   const [viewReady, setViewReady] = useState(false);
+  const markViewReady = useCallback(() => setViewReady(true), []);
   const autosave = useDraftAutosave(store, workflow);
   useDraftBackup(store, workflow.id, workflow.draft?.revision ?? 1);
   const [notice, setNotice] = useState<string | null>(null);
@@ -79,7 +67,6 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
   const [showShortcuts, setShowShortcuts] = useState(false);
   const [showTheirs, setShowTheirs] = useState(false);
   const navigate = useNavigate();
-  const canvasGraph = useMemo(() => toGraphJson(nodes, edges), [nodes, edges]);
   // Test mode: its panel, and the marks of its last run on the canvas (gone when test mode is left).
   const [testing, setTesting] = useState(false);
   const [testPath, setTestPath] = useState<PathHighlight | null>(null);
@@ -94,13 +81,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
     [nodeTypes],
   );
   // The selected steps (notes are edited where they are, and are not copied).
-  const selected = nodes.filter((node) => node.selected && !isNote(node));
-  const namedEdges = useNamedEdges(edges);
-  const shownEdges = useMemo(
-    () => markEdges(withIssues(namedEdges, validation), testPath),
-    [namedEdges, validation, testPath],
-  );
-  const shownNodes = useMemo(() => markNodes(nodes, testPath), [nodes, testPath]);
+  const selected = selectedIds ? selectedIds.split(" ") : [];
   const errors = validation?.errors ?? [];
   const warnings = validation?.warnings ?? [];
 
@@ -117,7 +98,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
 
   // Stable callbacks: the palette and the panel are memoised, and the editor redraws on every frame of a drag.
   const addAtCenter = useCallback((item: PaletteItem) => addItem(item, viewCenter(flow)), [addItem, flow]);
-  const panelNodeId = selected.length === 1 ? selected[0]!.id : null;
+  const panelNodeId = selected.length === 1 ? selected[0]! : null;
   const closePanel = useCallback(() => {
     if (panelNodeId) store.getState().onNodesChange([{ type: "select", id: panelNodeId, selected: false }]);
   }, [store, panelNodeId]);
@@ -156,7 +137,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
     state: {
       canUndo: history.pastStates.length > 0,
       canRedo: history.futureStates.length > 0,
-      canTidy: stepCount(nodes) >= 2,
+      canTidy: steps >= 2,
       publishBlockedBecause: publishBlockedBecause ?? (publish.isPending ? "Publishing…" : null),
     },
   });
@@ -165,7 +146,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
     [history.undo, history.redo, clipboard, menu.open],
   );
   useCanvasShortcuts(shortcuts);
-  useSelectedInView(selected.length === 1 ? selected[0]!.id : null);
+  useSelectedInView(panelNodeId);
 
   return (
     <main className="canvas-page">
@@ -187,7 +168,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
         <button type="button" onClick={() => store.getState().addNote(viewCenter(flow))}>
           Add note
         </button>
-        <button type="button" onClick={() => void tidyUp(store, flow)} disabled={stepCount(nodes) < 2}>
+        <button type="button" onClick={() => void tidyUp(store, flow)} disabled={steps < 2}>
           Tidy up
         </button>
         <button type="button" onClick={clipboard.copy} disabled={selected.length === 0} title="Ctrl+C">
@@ -226,9 +207,8 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
         <button type="button" onClick={() => void autosave.saveNow().then((saved) => saved && navigate("versions"))}>
           History
         </button>
-        <PublishButton
+        <DraftPublishButton
           workflow={workflow}
-          canvas={canvasGraph}
           nodeTypes={nodeTypesByName}
           blockedBecause={publishBlockedBecause}
           isPending={publish.isPending}
@@ -239,7 +219,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
       {showTheirs && autosave.status.kind === "conflict" && (
         <TheirDraftDialog
           workflowId={workflow.id}
-          mine={canvasGraph}
+          mine={toGraphJson(store.getState().nodes, store.getState().edges)}
           settings={workflow.draft?.settings ?? {}}
           nodeTypes={nodeTypes}
           onClose={() => setShowTheirs(false)}
@@ -270,43 +250,16 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
         {editorMode.mode === "simple" && editorMode.steps ? (
           <SimpleList steps={editorMode.steps} types={editorMode.types} nodeTypes={nodeTypes} presets={presets} />
         ) : (
-          <div
-            className="canvas-flow"
-            data-view-ready={viewReady}
+          <FlowCanvas
+            nodeTypes={flowNodeTypes}
+            edgeInsert={menu.edgeInsert}
+            onHoverEdge={menu.hoverEdge}
+            onConnect={onConnect}
             onDrop={onDrop}
-            onDragOver={(event) => {
-              event.preventDefault();
-              markDropTarget(edgeAtPoint(event.clientX, event.clientY));
-            }}
-            onDragLeave={() => markDropTarget(null)}
-          >
-            <EdgeInsertContext.Provider value={menu.edgeInsert}>
-              <ReactFlow
-                nodes={shownNodes}
-                edges={shownEdges}
-                nodeTypes={flowNodeTypes}
-                edgeTypes={EDGE_TYPES}
-                onEdgeMouseEnter={(_, edge) => menu.hoverEdge(edge.id)}
-                onEdgeMouseLeave={() => menu.hoverEdge(null)}
-                onNodesChange={store.getState().onNodesChange}
-                onEdgesChange={store.getState().onEdgesChange}
-                onConnect={onConnect}
-                onNodeDragStart={store.getState().beginGesture}
-                onNodeDragStop={store.getState().endGesture}
-                onlyRenderVisibleElements
-                onInit={(instance) => {
-                  if (store.getState().nodes.length === 0) setViewReady(true);
-                  else void instance.fitView({ maxZoom: 1 }).then(() => setViewReady(true));
-                }}
-                deleteKeyCode={["Backspace", "Delete"]}
-              >
-                <Background />
-                <MiniMap pannable zoomable ariaLabel="Overview of the workflow" />
-                <Controls />
-                <TestRunBadges highlight={testPath} />
-              </ReactFlow>
-            </EdgeInsertContext.Provider>
-          </div>
+            testPath={testPath}
+            viewReady={viewReady}
+            onViewReady={markViewReady}
+          />
         )}
         {testing && (
           <TestModePanel
@@ -321,9 +274,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
             }}
           />
         )}
-        {!testing && selected.length === 1 && selected[0] && (
-          <NodePanel nodeId={selected[0].id} onClose={closePanel} />
-        )}
+        {!testing && panelNodeId && <NodePanel nodeId={panelNodeId} onClose={closePanel} />}
       </div>
     </main>
   );
@@ -344,6 +295,19 @@ type Flow = ReturnType<typeof useReactFlow>;
 
 function stepCount(nodes: readonly { type?: string }[]): number {
   return nodes.filter((node) => !isNote(node)).length;
+}
+
+/** The selected steps' ids, space-separated: one string, so a selector answering it changes only with them. */
+function selectedStepIds(nodes: readonly { id: string; type?: string; selected?: boolean }[]): string {
+  return nodes.filter((node) => node.selected && !isNote(node)).map((node) => node.id).join(" ");
+}
+
+/** Publish, with the canvas as it is: this follows every move of the graph so the editor does not have to. */
+function DraftPublishButton(props: Omit<React.ComponentProps<typeof PublishButton>, "canvas">) {
+  const nodes = useGraph((state) => state.nodes);
+  const edges = useGraph((state) => state.edges);
+  const canvas = useMemo(() => toGraphJson(nodes, edges), [nodes, edges]);
+  return <PublishButton {...props} canvas={canvas} />;
 }
 
 // About half a node's size: a step added from the keyboard is centred in the view, not hung from its corner.

@@ -2,10 +2,7 @@ import { Fragment, memo } from "react";
 import { Handle, Position, type NodeProps } from "@xyflow/react";
 import { branchesOf, type FlowNode as FlowNodeModel } from "./graph";
 import { useCanvas, useGraph } from "./CanvasContext";
-import { namedMessage } from "./issueNames";
-
-// Between the findings in the one text a node's selector answers (no finding's message contains it).
-const SEPARATOR = "\u001e";
+import { FINDING_SEPARATOR, findingsByNode } from "./issueNames";
 
 /** Every node type is drawn by this one component, from what /node-types says about it. */
 export const FlowNode = memo(function FlowNode({ id, type, data, selected }: NodeProps<FlowNodeModel>) {
@@ -13,14 +10,9 @@ export const FlowNode = memo(function FlowNode({ id, type, data, selected }: Nod
   const info = nodeTypes.get(type);
   // The findings on this node, with the nodes they name by id named as on the canvas. One text (a string compares
   // by value), so a node re-renders only when its own findings' texts change.
-  const named = useGraph((state) => {
-    const report = state.validation;
-    if (!report) return "";
-    const mine = (level: string, list: typeof report.errors) =>
-      list.filter((issue) => issue.node_id === id).map((issue) => `${level}${namedMessage(issue.message, state.nodes, nodeTypes)}`);
-    return [...mine("e", report.errors), ...mine("w", report.warnings)].join(SEPARATOR);
-  });
-  const lines = named ? named.split(SEPARATOR) : [];
+  const named = useGraph((state) =>
+    state.validation ? findingsByNode(state.validation, state.nodes, nodeTypes).get(id) ?? "" : "");
+  const lines = named ? named.split(FINDING_SEPARATOR) : [];
   const errors = lines.filter((line) => line.startsWith("e")).map((line) => line.slice(1));
   const warnings = lines.filter((line) => line.startsWith("w")).map((line) => line.slice(1));
   const branches = branchesOf(info, data.config);

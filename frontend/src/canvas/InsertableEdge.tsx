@@ -1,5 +1,6 @@
-import { createContext, useContext } from "react";
-import { BaseEdge, EdgeLabelRenderer, getBezierPath, type EdgeProps } from "@xyflow/react";
+import { createContext, useContext, useLayoutEffect } from "react";
+import { createPortal } from "react-dom";
+import { BaseEdge, getBezierPath, useStore as useFlowStore, type EdgeProps } from "@xyflow/react";
 import { useStore } from "zustand";
 import { createStore, type StoreApi } from "zustand/vanilla";
 import "./canvasEditing.css";
@@ -17,11 +18,29 @@ export const EdgeInsertContext = createContext<{ insertOn: (edgeId: string) => v
   hover: createHoveredEdgeStore(),
 });
 
+/**
+ * The layer React Flow keeps for edges' HTML labels. Its own <EdgeLabelRenderer> looks that element up with
+ * `querySelector` in a store selector, so once per drawn edge on every store update: during a drag of a 500-node
+ * canvas that was the largest single cost of a frame. The canvas finds the layer once (EdgeLabelLayerFinder, a
+ * child of <ReactFlow>) and hands it to the edges through this context.
+ */
+export const EdgeLabelLayerContext = createContext<HTMLElement | null>(null);
+
+/** Render inside <ReactFlow>: reports its edge-label layer whenever React Flow's root element changes. */
+export function EdgeLabelLayerFinder({ onFound }: { onFound: (layer: HTMLElement | null) => void }) {
+  const root = useFlowStore((state) => state.domNode);
+  useLayoutEffect(() => {
+    onFound(root?.querySelector<HTMLElement>(".react-flow__edgelabel-renderer") ?? null);
+  }, [root, onFound]);
+  return null;
+}
+
 /** The canvas's edge: React Flow's curve and label, with a "+" at its middle shown on hover, focus or selection. */
 export function InsertableEdge(props: EdgeProps) {
   const { id, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, selected } = props;
   const { insertOn, hover } = useContext(EdgeInsertContext);
   const hovered = useStore(hover, (state) => state.hovered === id);
+  const labelLayer = useContext(EdgeLabelLayerContext);
   const [path, middleX, middleY] = getBezierPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition });
   return (
     <>
@@ -41,7 +60,7 @@ export function InsertableEdge(props: EdgeProps) {
         labelBgPadding={props.labelBgPadding}
         labelBgBorderRadius={props.labelBgBorderRadius}
       />
-      <EdgeLabelRenderer>
+      {labelLayer && createPortal(
         <button
           type="button"
           className={`edge-insert nodrag nopan${selected || hovered ? " shown" : ""}`}
@@ -52,8 +71,9 @@ export function InsertableEdge(props: EdgeProps) {
           onClick={() => insertOn(id)}
         >
           +
-        </button>
-      </EdgeLabelRenderer>
+        </button>,
+        labelLayer,
+      )}
     </>
   );
 }

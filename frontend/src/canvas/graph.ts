@@ -187,3 +187,15 @@ export function readCopied(storage: Storage = localStorage): CopiedSteps | null 
     return null;
   }
 }
+
+/** Whether two node lists hold the same steps in the same order, with the same type and data (by reference). */
+export function sameSteps(a: readonly FlowNode[], b: readonly FlowNode[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let index = 0; index < a.length; index++) {
+    const before = a[index]!;
+    const after = b[index]!;
+    if (before.id !== after.id || before.type !== after.type || before.data !== after.data) return false;
+  }
+  return true;
+}

@@ -50,7 +50,9 @@ function draftText(store: GraphStore): string {
 export function useDraftAutosave(store: GraphStore, workflow: Workflow) {
   const draft = workflow.draft;
   const revision = useRef(draft?.revision ?? 1);
-  const lastSaved = useRef(draftText(store));
+  // Read once, not on every render: the editor redraws on every frame of a drag, and this serialises the graph.
+  const [loadedText] = useState(() => draftText(store));
+  const lastSaved = useRef(loadedText);
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const saving = useRef<Promise<unknown> | null>(null);
   const blocked = useRef(false);

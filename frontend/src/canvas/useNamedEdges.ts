@@ -1,10 +1,7 @@
 import { useMemo } from "react";
-import { useCanvas, useGraph } from "./CanvasContext";
+import { useCanvas, useGraphSteps } from "./CanvasContext";
 import type { FlowEdge } from "./graph";
 import { nodeName } from "./issueNames";
-
-const FIELD = "\u001f";
-const RECORD = "\u001e";
 
 /**
  * The edges with a name for screen readers that says which steps they join ("From Event “Signed up” to Delay"),
@@ -12,16 +9,17 @@ const RECORD = "\u001e";
  */
 export function useNamedEdges(edges: FlowEdge[]): FlowEdge[] {
   const { nodeTypes } = useCanvas();
-  // One string (compared by value), so dragging a step re-renders nothing here.
-  const key = useGraph((state) =>
-    state.nodes.map((node) => [node.id, nodeName(node, nodeTypes.get(node.type ?? ""))].join(FIELD)).join(RECORD),
+  // The same steps while they only move: dragging a step recomputes nothing here.
+  const steps = useGraphSteps();
+  const names = useMemo(
+    () => new Map(steps.map((node) => [node.id, nodeName(node, nodeTypes.get(node.type ?? ""))])),
+    [steps, nodeTypes],
   );
   return useMemo(() => {
-    const names = new Map(key ? key.split(RECORD).map((record) => record.split(FIELD) as [string, string]) : []);
     return edges.map((edge) => {
       const branch = edge.sourceHandle && edge.sourceHandle !== "default" ? `, branch “${edge.sourceHandle}”` : "";
       const ariaLabel = `From ${names.get(edge.source) ?? "a missing step"} to ${names.get(edge.target) ?? "a missing step"}${branch}`;
       return edge.ariaLabel ? edge : { ...edge, ariaLabel };
     });
-  }, [edges, key]);
+  }, [edges, names]);
 }

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
-import { useCanvas, useGraph } from "../canvas/CanvasContext";
+import { useCanvas, useGraph, useGraphSteps } from "../canvas/CanvasContext";
 import { chainOf, chainTypes } from "./chain";
 import { initialMode, readModeChoice, storeModeChoice, type EditorMode } from "./modePreference";
 
@@ -10,7 +10,8 @@ import { initialMode, readModeChoice, storeModeChoice, type EditorMode } from ".
  */
 export function useEditorMode(workflowId: string, onSwitched: (notice: string) => void) {
   const { nodeTypes } = useCanvas();
-  const nodes = useGraph((state) => state.nodes);
+  // Steps apart from their positions: a drag neither walks the chain again nor redraws the editor.
+  const nodes = useGraphSteps();
   const edges = useGraph((state) => state.edges);
   const types = useMemo(() => chainTypes(nodeTypes), [nodeTypes]);
   const chain = useMemo(() => chainOf({ nodes, edges }, types), [nodes, edges, types]);

@@ -1,0 +1,96 @@
+import { useMemo, useState, type DragEvent } from "react";
+import {
+  Background,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  type Connection,
+  type EdgeTypes,
+  type NodeTypes,
+  type ReactFlowInstance,
+} from "@xyflow/react";
+import { markEdges, markNodes, type PathHighlight } from "../testmode/highlight";
+import { TestRunBadges } from "../testmode/TestRunBadges";
+import { useCanvas, useGraph } from "./CanvasContext";
+import type { FlowEdge, FlowNode } from "./graph";
+import { withIssues } from "./graph";
+import { EdgeInsertContext, EdgeLabelLayerContext, EdgeLabelLayerFinder, InsertableEdge } from "./InsertableEdge";
+import { edgeAtPoint, markDropTarget } from "./insertOnEdge";
+import { useNamedEdges } from "./useNamedEdges";
+
+// Every edge is drawn with a "+" to insert a step on it.
+const EDGE_TYPES: EdgeTypes = { default: InsertableEdge };
+
+interface FlowCanvasProps {
+  nodeTypes: NodeTypes;
+  edgeInsert: React.ContextType<typeof EdgeInsertContext>;
+  onHoverEdge: (edgeId: string | null) => void;
+  onConnect: (connection: Connection) => void;
+  onDrop: (event: DragEvent) => void;
+  testPath: PathHighlight | null;
+  viewReady: boolean;
+  onViewReady: () => void;
+}
+
+/**
+ * React Flow over the draft. The one part of the editor that follows every move of the graph: a drag changes the
+ * store on every frame, and only this component (and the steps that moved) redraw; the header, the palette and the
+ * panels read the narrower selections they need.
+ */
+export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDrop, testPath, viewReady, onViewReady }: FlowCanvasProps) {
+  const { store } = useCanvas();
+  const nodes = useGraph((state) => state.nodes);
+  const edges = useGraph((state) => state.edges);
+  const validation = useGraph((state) => state.validation);
+  const [edgeLabelLayer, setEdgeLabelLayer] = useState<HTMLElement | null>(null);
+  const namedEdges = useNamedEdges(edges);
+  const shownEdges = useMemo(
+    () => markEdges(withIssues(namedEdges, validation), testPath),
+    [namedEdges, validation, testPath],
+  );
+  const shownNodes = useMemo(() => markNodes(nodes, testPath), [nodes, testPath]);
+  const { onNodesChange, onEdgesChange, beginGesture, endGesture } = store.getState();
+  const onInit = (instance: ReactFlowInstance<FlowNode, FlowEdge>) => {
+    if (store.getState().nodes.length === 0) onViewReady();
+    else void instance.fitView({ maxZoom: 1 }).then(onViewReady);
+  };
+  return (
+    <div
+      className="canvas-flow"
+      data-view-ready={viewReady}
+      onDrop={onDrop}
+      onDragOver={(event) => {
+        event.preventDefault();
+        markDropTarget(edgeAtPoint(event.clientX, event.clientY));
+      }}
+      onDragLeave={() => markDropTarget(null)}
+    >
+      <EdgeInsertContext.Provider value={edgeInsert}>
+        <EdgeLabelLayerContext.Provider value={edgeLabelLayer}>
+          <ReactFlow
+            nodes={shownNodes}
+            edges={shownEdges}
+            nodeTypes={nodeTypes}
+            edgeTypes={EDGE_TYPES}
+            onEdgeMouseEnter={(_, edge) => onHoverEdge(edge.id)}
+            onEdgeMouseLeave={() => onHoverEdge(null)}
+            onNodesChange={onNodesChange}
+            onEdgesChange={onEdgesChange}
+            onConnect={onConnect}
+            onNodeDragStart={beginGesture}
+            onNodeDragStop={endGesture}
+            onlyRenderVisibleElements
+            onInit={onInit}
+            deleteKeyCode={["Backspace", "Delete"]}
+          >
+            <Background />
+            <MiniMap pannable zoomable ariaLabel="Overview of the workflow" />
+            <Controls />
+            <TestRunBadges highlight={testPath} />
+            <EdgeLabelLayerFinder onFound={setEdgeLabelLayer} />
+          </ReactFlow>
+        </EdgeLabelLayerContext.Provider>
+      </EdgeInsertContext.Provider>
+    </div>
+  );
+}
