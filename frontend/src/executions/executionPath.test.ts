@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import type { FlowEdge } from "../canvas/graph";
+import { pathHighlightOf } from "../testmode/highlight";
+import { pathOfSteps } from "./executionPath";
+import type { StepRun } from "./types";
+
+function step(node_id: string, status: StepRun["status"], branch = "default"): StepRun {
+  return { id: node_id, node_id, type: "t", status, started_at: "2026-12-02T10:00:00Z", duration_ms: 1, branch, error: null };
+}
+
+const edge = (source: string, target: string, sourceHandle = "default") =>
+  ({ id: `${source}-${sourceHandle}-${target}`, source, target, sourceHandle }) as FlowEdge;
+
+describe("an execution's path on the canvas", () => {
+  it("marks the steps run and the branches taken, and the failed step as failed", () => {
+    const edges = [edge("t", "if"), edge("if", "tag", "yes"), edge("if", "mail", "no")];
+    const path = pathOfSteps([step("t", "succeeded"), step("if", "succeeded", "no"), step("mail", "failed", "")]);
+    const highlight = pathHighlightOf(path, edges);
+    expect([...highlight.edgesTaken]).toEqual(["t-default-if", "if-no-mail"]);
+    expect([...highlight.visitsByNode.keys()]).toEqual(["t", "if", "mail"]);
+    expect(highlight.visits.map((visit) => visit.steps.map((s) => s.outcome))).toEqual([["advance"], ["advance"], ["fail"]]);
+  });
+
+  it("keeps a wait and its waking as one visit", () => {
+    const path = pathOfSteps([step("t", "succeeded"), step("d", "waiting", ""), step("d", "succeeded")]);
+    expect(pathHighlightOf(path, []).visits.map((visit) => visit.nodeId)).toEqual(["t", "d"]);
+  });
+});
