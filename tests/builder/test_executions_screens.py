@@ -30,6 +30,9 @@ def test_filters_and_search_narrow_the_table_and_stay_in_the_address(logged_in, 
     expect(rows(page)).to_have_count(3)
     screenshot("executions")
     assert_accessible(page)
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    screenshot("executions-1920")
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     page.get_by_label("Status").select_option("failed")
     apply_filters(page)
@@ -45,6 +48,17 @@ def test_filters_and_search_narrow_the_table_and_stay_in_the_address(logged_in, 
 
     page.get_by_role("button", name="Clear filters").click()
     expect(rows(page)).to_have_count(3)
+    page.get_by_role("combobox", name="Contact").fill("bob")
+    page.get_by_role("option", name=re.compile("bob@builder.test")).click()
+    apply_filters(page)
+    expect(rows(page)).to_have_count(1)
+    expect(page).to_have_url(re.compile(rf"[?&]contact={seeded.bob.contact_id}"))
+    page.reload()
+    expect(page.get_by_role("group", name="Contact")).to_contain_text("bob@builder.test")
+    expect(rows(page)).to_have_count(1)
+    page.get_by_role("button", name="Any contact").click()
+    apply_filters(page)
+    expect(rows(page)).to_have_count(3)
     page.get_by_label("Search").fill("Campaign")  # part of the error message
     apply_filters(page)
     expect(rows(page)).to_have_count(2)
@@ -55,6 +69,9 @@ def test_filters_and_search_narrow_the_table_and_stay_in_the_address(logged_in, 
     expect(rows(page).first).to_contain_text("carol@example.com")
     expect(page.get_by_label("Workflow")).to_have_value(str(seeded.onboarding.pk))
     expect(page.get_by_label("Step")).to_have_value("a")
+    page.get_by_label("Step").select_option(label="Add to launch (c)")
+    apply_filters(page)
+    expect(rows(page)).to_have_count(2)
 
     page.get_by_label("Entered from").fill("2099-01-01")
     apply_filters(page)
@@ -63,7 +80,7 @@ def test_filters_and_search_narrow_the_table_and_stay_in_the_address(logged_in, 
     page.get_by_label("Entered from").fill("")
     page.get_by_label("Entered to").fill("2099-01-01")
     apply_filters(page)
-    expect(rows(page)).to_have_count(1)
+    expect(rows(page)).to_have_count(2)  # ada and bob, failed at "c"
 
     page.get_by_label("Search").fill("ab")
     apply_filters(page)
@@ -169,6 +186,9 @@ def test_an_execution_shows_its_steps_retries_and_paints_its_path(logged_in, wor
     expect(canvas.locator('.react-flow__edge.test-taken[data-id="if-yes-c"]')).to_have_count(1)
     screenshot("execution-on-canvas")
     assert_accessible(page)
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    screenshot("execution-on-canvas-1920")
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     page.get_by_role("button", name="Retry…").click()
     dialog = page.get_by_role("dialog", name="Retry this execution")

@@ -66,7 +66,7 @@ function ExecutionView({ execution }: { execution: ExecutionDetail }) {
             )}
           </div>
         )}
-        <StepTimeline steps={execution.steps} nodes={nodes} nodeTypes={typesByName} />
+        <StepTimeline steps={execution.steps} nodes={nodes} nodeTypes={typesByName} waiting={execution.status === "waiting"} />
       </section>
     </>
   );

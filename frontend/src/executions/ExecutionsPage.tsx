@@ -39,9 +39,12 @@ export function ExecutionsPage() {
           <button type="button" className="danger" onClick={() => setBulk("cancel")}>
             Cancel…
           </button>
-          <a className="button-link" href={exportHref(params.filters)} download>
-            Export CSV
-          </a>
+          {/* No export of filters the server refused: it would download the refusal instead of a CSV. */}
+          {Object.keys(problems).length === 0 && (
+            <a className="button-link" href={exportHref(params.filters)} download>
+              Export CSV
+            </a>
+          )}
         </div>
       </header>
       <FilterForm filters={params.filters} onApply={apply} problems={problems} />

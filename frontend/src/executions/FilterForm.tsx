@@ -1,6 +1,8 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { useWorkflows } from "../api/queries";
 import { dayOfSince, dayOfUntil, sinceOfDay, untilOfDay, type ExecutionFilters, type FilterName } from "./filters";
+import { ContactFilter } from "./ContactFilter";
+import { StepFilter } from "./StepFilter";
 import { FILTER_LABELS, type FilterProblems } from "./filterProblems";
 import { EXECUTION_STATUSES } from "./types";
 import { STATUS_WORDS } from "./words";
@@ -61,15 +63,13 @@ export function FilterForm({ filters, onApply, problems }: FilterFormProps) {
           </select>
         )}
       </Field>
-      <Field name="node" problem={problems.node} hint="The step's id, where it stands now">
-        {(props) => <input {...props} value={draft.node ?? ""} onChange={(e) => set("node")(e.target.value)} />}
+      <Field name="node" problem={problems.node} hint="Where the executions stand now">
+        {(props) => <StepFilter workflowId={draft.workflow} control={props} value={draft.node ?? ""} onChange={set("node")} />}
       </Field>
       <Field name="error_type" problem={problems.error_type} hint="e.g. PortError">
         {(props) => <input {...props} value={draft.error_type ?? ""} onChange={(e) => set("error_type")(e.target.value)} />}
       </Field>
-      <Field name="contact" problem={problems.contact}>
-        {(props) => <input {...props} value={draft.contact ?? ""} onChange={(e) => set("contact")(e.target.value)} />}
-      </Field>
+      <ContactFilter value={draft.contact} onChange={set("contact")} problem={problems.contact} />
       <Field name="since" problem={problems.since}>
         {(props) => (
           <input {...props} type="date" value={dayOfSince(draft.since)} onChange={(e) => set("since")(sinceOfDay(e.target.value))} />

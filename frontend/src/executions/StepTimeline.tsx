@@ -1,4 +1,5 @@
 import type { GraphNodeJson, NodeTypeInfo } from "../api/types";
+import { visitNumbers } from "./executionPath";
 import { errorOf, type StepRun } from "./types";
 import { durationText, momentText, valueText } from "./words";
 
@@ -6,7 +7,7 @@ const STEP_STATUS_WORDS: Record<StepRun["status"], string> = {
   succeeded: "Succeeded",
   failed: "Failed",
   skipped: "Skipped",
-  waiting: "Waiting",
+  waiting: "Waited", // a wait that is over; the one the execution is in now says "Waiting"
 };
 
 interface StepTimelineProps {
@@ -15,15 +16,19 @@ interface StepTimelineProps {
   nodes: ReadonlyMap<string, GraphNodeJson>;
   /** The node types by name: their labels ("Condition"), and whether they choose between branches. */
   nodeTypes: ReadonlyMap<string, NodeTypeInfo>;
+  /** Whether the execution waits now (at its last step). */
+  waiting: boolean;
 }
 
 /** The step log, in the order the steps ran: what each did, the values behind its decision, how it failed. */
-export function StepTimeline({ steps, nodes, nodeTypes }: StepTimelineProps) {
+export function StepTimeline({ steps, nodes, nodeTypes, waiting }: StepTimelineProps) {
   if (steps.length === 0) return <p className="empty">No step has run yet.</p>;
+  const numbers = visitNumbers(steps);
   return (
     <ol className="step-timeline">
       {steps.map((step, index) => (
-        <StepEntry key={step.id} number={index + 1} step={step} node={nodes.get(step.node_id)} type={nodeTypes.get(step.type)} />
+        <StepEntry key={step.id} number={numbers[index]!} step={step} node={nodes.get(step.node_id)}
+          type={nodeTypes.get(step.type)} waitingNow={waiting && index === steps.length - 1} />
       ))}
     </ol>
   );
@@ -34,6 +39,7 @@ interface StepEntryProps {
   step: StepRun;
   node?: GraphNodeJson;
   type?: NodeTypeInfo;
+  waitingNow: boolean;
 }
 
 /** Whether a type chooses a branch (a condition, a switch, a split): only then is the branch taken news. */
@@ -41,7 +47,7 @@ function choosesBranch(type: NodeTypeInfo | undefined): boolean {
   return !type || type.branches === "dynamic" || type.branches.length > 1;
 }
 
-function StepEntry({ number, step, node, type }: StepEntryProps) {
+function StepEntry({ number, step, node, type, waitingNow }: StepEntryProps) {
   const typeLabel = type?.label ?? step.type;
   const name = node?.data?.label?.trim() || typeLabel;
   const error = errorOf(step.error);
@@ -52,11 +58,13 @@ function StepEntry({ number, step, node, type }: StepEntryProps) {
         <span className="muted">
           {typeLabel} · <code>{step.node_id}</code>
         </span>
-        <span className={`status step-status-${step.status}`}>{STEP_STATUS_WORDS[step.status]}</span>
+        <span className={`status step-status-${step.status}`}>
+          {step.status === "waiting" && waitingNow ? "Waiting" : STEP_STATUS_WORDS[step.status]}
+        </span>
       </h3>
       <p className="step-facts">
         <span>Started {momentText(step.started_at)}</span>
-        <span>Took {durationText(step.duration_ms)}</span>
+        {step.status !== "waiting" && <span>Took {durationText(step.duration_ms)}</span>}
         <span>Attempt {step.attempt ?? 1}</span>
         {(step.visit ?? 1) > 1 && <span>Visit {step.visit}</span>}
         {step.branch && choosesBranch(type) && (

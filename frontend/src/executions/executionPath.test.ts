@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { FlowEdge } from "../canvas/graph";
 import { pathHighlightOf } from "../testmode/highlight";
-import { pathOfSteps } from "./executionPath";
+import { pathOfSteps, visitNumbers } from "./executionPath";
 import type { StepRun } from "./types";
 
 function step(node_id: string, status: StepRun["status"], branch = "default"): StepRun {
@@ -21,8 +21,14 @@ describe("an execution's path on the canvas", () => {
     expect(highlight.visits.map((visit) => visit.steps.map((s) => s.outcome))).toEqual([["advance"], ["advance"], ["fail"]]);
   });
 
-  it("keeps a wait and its waking as one visit", () => {
-    const path = pathOfSteps([step("t", "succeeded"), step("d", "waiting", ""), step("d", "succeeded")]);
-    expect(pathHighlightOf(path, []).visits.map((visit) => visit.nodeId)).toEqual(["t", "d"]);
+  it("keeps a wait and its waking as one visit, numbered alike in the timeline and on the canvas", () => {
+    const steps = [step("t", "succeeded"), step("d", "waiting", ""), step("d", "succeeded"), step("a", "succeeded")];
+    const visits = pathHighlightOf(pathOfSteps(steps), []).visits;
+    expect(visits.map((visit) => [visit.number, visit.nodeId])).toEqual([[1, "t"], [2, "d"], [3, "a"]]);
+    expect(visitNumbers(steps)).toEqual([1, 2, 2, 3]);
+  });
+
+  it("numbers a step visited again (a loop, a retry) as a visit of its own", () => {
+    expect(visitNumbers([step("t", "succeeded"), step("c", "failed"), step("c", "succeeded")])).toEqual([1, 2, 3]);
   });
 });

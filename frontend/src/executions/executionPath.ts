@@ -21,3 +21,16 @@ export function pathOfSteps(steps: readonly StepRun[]): SimulationStep[] {
     detail: step.detail ?? null,
   }));
 }
+
+/** Each step run's number on the canvas: its visit's (a wait and its waking share one), as the badges say. */
+export function visitNumbers(steps: readonly StepRun[]): number[] {
+  const numbers: number[] = [];
+  let number = 0;
+  steps.forEach((step, index) => {
+    const previous = steps[index - 1];
+    const wakes = previous && previous.node_id === step.node_id && previous.status === "waiting";
+    if (!wakes) number += 1;
+    numbers.push(number);
+  });
+  return numbers;
+}

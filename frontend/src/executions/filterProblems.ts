@@ -10,7 +10,7 @@ export const FILTER_LABELS: Record<FilterName, string> = {
   status: "Status",
   node: "Step",
   error_type: "Error type",
-  contact: "Contact id",
+  contact: "Contact",
   since: "Entered from",
   until: "Entered to",
 };
