@@ -1,6 +1,6 @@
 // The server state of the executions screens. The keys are a contract with the live updates (websocket messages
-// invalidate these prefixes): ["executions", {filters, cursor}] for a page of the list, ["execution", id] for
-// one execution.
+// invalidate these prefixes): ["executions", {...filters, cursor?}] for a page of the list, ["execution", id]
+// for one execution.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, ApiError } from "../api/client";
 import type { Page } from "../api/types";
@@ -9,7 +9,8 @@ import type { BulkCancelAnswer, BulkRetryAnswer, Execution, ExecutionDetail, Ret
 
 export const executionKeys = {
   all: ["executions"] as const,
-  list: (params: ListParams) => ["executions", params] as const,
+  // The filters object as the address bar has it, with the page's cursor beside them when past the first page.
+  list: ({ filters, cursor }: ListParams) => ["executions", cursor ? { ...filters, cursor } : { ...filters }] as const,
   one: (id: string) => ["execution", id] as const,
   anyOne: ["execution"] as const,
 };
