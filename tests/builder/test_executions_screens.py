@@ -199,7 +199,7 @@ def test_an_execution_shows_its_steps_retries_and_paints_its_path(logged_in, wor
     assert (ada.status, ada.current_node_id, ada.error) == ("active", "c", None)
 
 
-def test_a_refused_retry_says_why(logged_in, workspace, screenshot):
+def test_a_refused_retry_says_why_and_cancel_stops_it(logged_in, workspace, screenshot):
     from workflows.execution_actions import enrollment_retry
     from workflows.models import Enrollment
 
@@ -215,3 +215,12 @@ def test_a_refused_retry_says_why(logged_in, workspace, screenshot):
     expect(page.locator(".execution-facts")).to_contain_text("Running")
     screenshot("refused-retry")
     assert Enrollment.objects.filter(pk=seeded.bob.pk, status="active").count() == 1
+    dialog.get_by_role("button", name="Keep it as it is").click()
+
+    page.get_by_role("button", name="Cancel execution…").click()
+    dialog = page.get_by_role("dialog", name="Cancel this execution")
+    dialog.get_by_role("button", name="Cancel execution").click()
+    expect(page.get_by_role("status").filter(has_text="Cancelled: it will not run again.")).to_be_visible()
+    expect(page.locator(".execution-facts")).to_contain_text("Cancelled")
+    expect(page.get_by_role("button", name="Cancel execution…")).to_be_disabled()
+    assert Enrollment.objects.get(pk=seeded.bob.pk).status == "cancelled"
