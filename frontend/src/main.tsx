@@ -13,6 +13,9 @@ const CanvasPage = lazy(() => import("./canvas/CanvasPage"));
 const HistoryPage = lazy(() => import("./versions/pages").then((pages) => ({ default: pages.HistoryPage })));
 const VersionPage = lazy(() => import("./versions/pages").then((pages) => ({ default: pages.VersionPage })));
 const ComparePage = lazy(() => import("./versions/pages").then((pages) => ({ default: pages.ComparePage })));
+// The executions screens (the list and one execution): one chunk.
+const ExecutionsPage = lazy(() => import("./executions/pages").then((pages) => ({ default: pages.ExecutionsPage })));
+const ExecutionPage = lazy(() => import("./executions/pages").then((pages) => ({ default: pages.ExecutionPage })));
 
 const queryClient = new QueryClient({
   defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } },
@@ -40,6 +43,17 @@ const router = createBrowserRouter(
           path,
           element: (
             <Suspense fallback={<p className="loading">Loading the versions…</p>}>
+              <Page />
+            </Suspense>
+          ),
+        })),
+        ...[
+          { path: "executions", Page: ExecutionsPage },
+          { path: "executions/:executionId", Page: ExecutionPage },
+        ].map(({ path, Page }) => ({
+          path,
+          element: (
+            <Suspense fallback={<p className="loading">Loading the executions…</p>}>
               <Page />
             </Suspense>
           ),

@@ -42,7 +42,12 @@ export function visitsOf(path: readonly SimulationStep[]): Visit[] {
 
 /** Which edges the run took: from each visit, by the branch it left by, to the node visited next. */
 export function highlightOf(result: SimulationResult, edges: readonly FlowEdge[]): PathHighlight {
-  const visits = visitsOf(result.path);
+  return pathHighlightOf(result.path, edges);
+}
+
+/** The marks of any path in the simulation's shape: a test run's, or a real execution's step log (executions/). */
+export function pathHighlightOf(path: readonly SimulationStep[], edges: readonly FlowEdge[]): PathHighlight {
+  const visits = visitsOf(path);
   const visitsByNode = new Map<string, Visit[]>();
   for (const visit of visits) visitsByNode.set(visit.nodeId, [...(visitsByNode.get(visit.nodeId) ?? []), visit]);
   const edgesTaken = new Set<string>();
