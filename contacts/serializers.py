@@ -44,6 +44,52 @@ class TagsChangeSerializer(serializers.Serializer):
         return attrs
 
 
+class ContactReferenceSerializer(serializers.Serializer):
+    """A contact named by its id or its email (exactly one)."""
+
+    id = serializers.UUIDField(required=False)
+    email = serializers.EmailField(required=False, max_length=254)
+
+    def validate(self, attrs):
+        if ("id" in attrs) == ("email" in attrs):
+            raise serializers.ValidationError("Give exactly one of 'id' or 'email'.")
+        return {name: str(value) for name, value in attrs.items()}
+
+
+class ContactReferencesSerializer(serializers.Serializer):
+    contacts = serializers.ListField(child=ContactReferenceSerializer(), min_length=1, max_length=1000)
+
+
+class SkippedContactSerializer(serializers.Serializer):
+    contact = serializers.DictField(child=serializers.CharField(), help_text="The reference as it was given.")
+    reason = serializers.CharField(help_text="A code, e.g. `not_found`.")
+    message = serializers.CharField()
+
+
+class FindOrCreateResultSerializer(ContactSerializer):
+    created = serializers.BooleanField(read_only=True, help_text="Whether the contact was created by this call.")
+
+    class Meta(ContactSerializer.Meta):
+        fields = [*ContactSerializer.Meta.fields, "created"]
+
+
+class FieldSetSerializer(serializers.Serializer):
+    field = StrictCharField(max_length=64, help_text="The custom field's name (a key of `fields`).")
+    value = StorableJSONField(allow_null=True, help_text="Its new value, any JSON; null removes the field.")
+
+
+class ScoreChangeSerializer(serializers.Serializer):
+    delta = serializers.IntegerField(required=False, min_value=-(2**31), max_value=2**31 - 1,
+                                     help_text="Added to the score (negative to lower it).")
+    set = serializers.IntegerField(required=False, min_value=-(2**31), max_value=2**31 - 1,
+                                   help_text="The new score.")
+
+    def validate(self, attrs):
+        if ("delta" in attrs) == ("set" in attrs):
+            raise serializers.ValidationError("Give exactly one of 'delta' or 'set'.")
+        return attrs
+
+
 class SegmentSerializer(serializers.ModelSerializer):
     name = StrictCharField(max_length=200)
     description = StrictCharField(required=False, allow_blank=True, max_length=10_000)
