@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contacts.models import Contact, Segment
 from contacts.segments import rule_sql_note
 from penguinflow.common.fields import StrictCharField
+from penguinflow.common.schema import one_of_keys
 from penguinflow.common.validators import StorableJSONField, StrictJSONObjectField, TimeZoneField
 from workflows.engine.conditions import check_rule
 from workflows.engine.expressions import ExpressionError, expression_compile
@@ -44,6 +46,11 @@ class TagsChangeSerializer(serializers.Serializer):
         return attrs
 
 
+CONTACT_REFERENCE_SCHEMA = one_of_keys({"id": {"type": "string", "format": "uuid"},
+                                        "email": {"type": "string", "format": "email", "maxLength": 254}})
+
+
+@extend_schema_field(CONTACT_REFERENCE_SCHEMA)
 class ContactReferenceSerializer(serializers.Serializer):
     """A contact named by its id or its email (exactly one)."""
 
@@ -56,8 +63,13 @@ class ContactReferenceSerializer(serializers.Serializer):
         return {name: str(value) for name, value in attrs.items()}
 
 
+@extend_schema_field({"type": "array", "minItems": 1, "maxItems": 1000, "items": CONTACT_REFERENCE_SCHEMA})
+class _ContactReferenceList(serializers.ListField):
+    """Described by hand: drf-spectacular would make the items a component without their one-of rule."""
+
+
 class ContactReferencesSerializer(serializers.Serializer):
-    contacts = serializers.ListField(child=ContactReferenceSerializer(), min_length=1, max_length=1000)
+    contacts = _ContactReferenceList(child=ContactReferenceSerializer(), min_length=1, max_length=1000)
 
 
 class SkippedContactSerializer(serializers.Serializer):

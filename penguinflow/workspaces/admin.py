@@ -4,6 +4,7 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from penguinflow.workspaces.models import (
     ApiScope,
+    IdempotentRequest,
     Membership,
     WebhookSigningSecret,
     Workspace,
@@ -84,3 +85,19 @@ class WebhookSigningSecretAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for secret in queryset:
             signing_secret_revoke(secret=secret)
+
+
+@admin.register(IdempotentRequest)
+class IdempotentRequestAdmin(admin.ModelAdmin):
+    """The Idempotency-Keys of the last day, to see what a client sent; read-only (the middleware writes them)."""
+
+    list_display = ["key", "owner", "status", "created_at"]
+    search_fields = ["key", "owner"]
+    fields = ["owner", "key", "fingerprint", "status", "content_type", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
