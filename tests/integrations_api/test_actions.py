@@ -142,3 +142,10 @@ def _key_id(api) -> str:
 
     secret = api._credentials["HTTP_AUTHORIZATION"].split(" ", 1)[1]
     return principal_for_key_uncached(secret).key_id
+
+
+def test_the_path_with_or_without_its_slash_is_the_same_request(api, workspace):
+    first = api.post("/api/v1/contacts", {"email": "g@example.com"}, format="json", HTTP_IDEMPOTENCY_KEY="slash")
+    repeat = api.post("/api/v1/contacts/", {"email": "g@example.com"}, format="json", HTTP_IDEMPOTENCY_KEY="slash")
+    assert first.status_code == repeat.status_code == 201
+    assert repeat["Idempotent-Replayed"] == "true"

@@ -201,3 +201,16 @@ def test_the_admin_form_offers_the_scopes(admin_client, workspace):
     _, api_key = _client(workspace)
     page = admin_client.get(f"/admin/workspaces/workspaceapikey/{api_key.pk}/change/").content.decode()
     assert 'name="scopes"' in page and 'value="events"' in page and "Label" in page
+
+
+def test_a_refused_scope_does_not_use_up_the_idempotency_key(workspace, django_capture_on_commit_callbacks):
+    from penguinflow.workspaces.models import IdempotentRequest
+    from penguinflow.workspaces.services import api_key_change
+
+    client, api_key = _client(workspace, scopes=["read"])
+    body = {"email": "a@example.com"}
+    _insufficient(client.post("/api/v1/contacts", body, format="json", HTTP_IDEMPOTENCY_KEY="k"), "write")
+    assert not IdempotentRequest.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        api_key_change(api_key=api_key, scopes=["read", "write"])
+    assert client.post("/api/v1/contacts", body, format="json", HTTP_IDEMPOTENCY_KEY="k").status_code == 201
