@@ -44,6 +44,7 @@ class EmailTemplateViewSet(
 ):
     model = EmailTemplate
     serializer_class = EmailTemplateSerializer
+    api_key_scope = {"preview": "read"}  # renders, stores and sends nothing
 
     def create(self, request):
         serializer = self.get_serializer(data=request.data)

@@ -61,6 +61,8 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
     serializer_class = WorkflowSerializer
     filterset_class = WorkflowFilter
     schema_components = COMPONENTS
+    # POSTs that compute and change nothing: an API key with the read scope may call them.
+    api_key_scope = {"validate": "read", "simulate": "read"}
 
     def scoped_queryset(self, queryset):
         drafts = WorkflowVersion.objects.filter(number__isnull=True).prefetch_related("steps", "connections")

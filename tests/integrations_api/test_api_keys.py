@@ -214,3 +214,21 @@ def test_a_refused_scope_does_not_use_up_the_idempotency_key(workspace, django_c
     with django_capture_on_commit_callbacks(execute=True):
         api_key_change(api_key=api_key, scopes=["read", "write"])
     assert client.post("/api/v1/contacts", body, format="json", HTTP_IDEMPOTENCY_KEY="k").status_code == 201
+
+
+def test_a_read_key_may_call_the_posts_that_change_nothing(workspace):
+    from tests.factories import EmailTemplateFactory
+
+    client, _ = _client(workspace, scopes=["read"])
+    contact = ContactFactory(workspace=workspace)
+    template = EmailTemplateFactory(workspace=workspace)
+    workflow = client.get("/api/v1/workflows").json()  # a read key cannot create one: made below
+    assert workflow["results"] == []
+    from workflows.services import workflow_create
+
+    workflow = workflow_create(workspace=workspace, name="W")
+    assert client.post(f"/api/v1/workflows/{workflow.pk}/validate", {}, format="json").status_code == 200
+    assert client.post("/api/v1/expressions/compile", {"js": "contact.score > 3"}, format="json").status_code == 200
+    assert client.post(f"/api/v1/templates/{template.pk}/preview", {"contact_id": str(contact.pk)},
+                       format="json").status_code == 200
+    _insufficient(client.post(f"/api/v1/workflows/{workflow.pk}/publish", format="json"), "write")
