@@ -124,7 +124,8 @@ def request_owner(request) -> str | None:
     if scheme.lower() == "bearer":
         raw_key = raw_key.strip()
         principal = principal_for_key(raw_key) if raw_key and " " not in raw_key else None
-        return f"key:{principal.key_id}" if principal is not None else None
+        # The prefix (unique, public), not the primary key, which embeds the key's hash.
+        return f"key:{principal.prefix or principal.key_id}" if principal is not None else None
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
