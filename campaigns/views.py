@@ -8,7 +8,9 @@ from rest_framework.response import Response
 
 from campaigns import services
 from campaigns.models import Campaign
-from campaigns.serializers import CampaignSerializer
+from campaigns.serializers import CampaignMembershipResultSerializer, CampaignSerializer
+from contacts.selectors import contacts_by_reference
+from contacts.serializers import ContactReferencesSerializer
 from penguinflow.common.api import WorkspaceScopedViewSet
 from penguinflow.common.schema import error_responses
 
@@ -61,3 +63,28 @@ class CampaignViewSet(
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
         return self._set_status(Campaign.Status.COMPLETED)
+
+    # --- actions for integrations (docs/integrations-actions.md) ---------------------------------------------
+
+    def _members_change(self, request, change) -> Response:
+        campaign = self.get_object()
+        serializer = ContactReferencesSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        contacts, skipped = contacts_by_reference(workspace=self.workspace,
+                                                  references=serializer.validated_data["contacts"])
+        changed = sum(change(campaign=campaign, contact=contact) for contact in contacts)
+        return Response({"changed": changed, "unchanged": len(contacts) - changed, "skipped": skipped})
+
+    @extend_schema(request=ContactReferencesSerializer, responses=CampaignMembershipResultSerializer,
+                   description="Add contacts (by id or email) to the campaign; one already in it is `unchanged`. "
+                               "Each added contact emits `campaign.contact_added`.")
+    @action(detail=True, methods=["post"], url_path="add-contacts")
+    def add_contacts(self, request, pk=None):
+        return self._members_change(request, services.campaign_contact_add)
+
+    @extend_schema(request=ContactReferencesSerializer, responses=CampaignMembershipResultSerializer,
+                   description="Remove contacts (by id or email) from the campaign; one not in it is `unchanged`. "
+                               "Each removed contact emits `campaign.contact_removed`.")
+    @action(detail=True, methods=["post"], url_path="remove-contacts")
+    def remove_contacts(self, request, pk=None):
+        return self._members_change(request, services.campaign_contact_remove)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterable, Mapping
 from typing import Any
+from uuid import UUID
 
 from contacts.models import Contact
 
@@ -22,3 +25,29 @@ def contact_as_data(contact: Contact) -> dict[str, Any]:
         "external_id": contact.external_id,
         "created_at": contact.created_at.isoformat() if contact.created_at else None,
     }
+
+
+def contacts_by_reference(*, workspace, references: Iterable[Mapping[str, str]]
+                          ) -> tuple[list[Contact], list[dict[str, Any]]]:
+    """Find the workspace's contacts named `{"id"}` or `{"email"}`; return them (each once) and the references
+    that name no contact, each as `{contact, reason: "not_found", message}`."""
+    references = list(references)
+    ids, emails = set(), set()
+    for reference in references:
+        if reference.get("id"):
+            with contextlib.suppress(ValueError):
+                ids.add(UUID(str(reference["id"])))
+        elif reference.get("email"):
+            emails.add(reference["email"].strip().lower())
+    scope = Contact.objects.for_workspace(workspace)
+    found = {contact.pk: contact for contact in scope.filter(pk__in=ids)}
+    found.update({contact.pk: contact for contact in scope.filter(email__in=emails)})
+    known_ids = {str(pk) for pk in found}
+    known_emails = {contact.email for contact in found.values()}
+    missing = [
+        {"contact": dict(reference), "reason": "not_found", "message": "No contact of this workspace is named so."}
+        for reference in references
+        if not (str(reference.get("id") or "").lower() in known_ids
+                or (reference.get("email") or "").strip().lower() in known_emails)
+    ]
+    return list(found.values()), missing

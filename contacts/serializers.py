@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contacts.models import Contact, Segment
 from contacts.segments import rule_sql_note
 from penguinflow.common.fields import StrictCharField
+from penguinflow.common.schema import one_of_keys
 from penguinflow.common.validators import StorableJSONField, StrictJSONObjectField, TimeZoneField
 from workflows.engine.conditions import check_rule
 from workflows.engine.expressions import ExpressionError, expression_compile
@@ -41,6 +43,62 @@ class TagsChangeSerializer(serializers.Serializer):
     def validate(self, attrs):
         if not attrs["add"] and not attrs["remove"]:
             raise serializers.ValidationError({"add": "Give tags to add or to remove."})
+        return attrs
+
+
+CONTACT_REFERENCE_SCHEMA = one_of_keys({"id": {"type": "string", "format": "uuid"},
+                                        "email": {"type": "string", "format": "email", "maxLength": 254}})
+
+
+@extend_schema_field(CONTACT_REFERENCE_SCHEMA)
+class ContactReferenceSerializer(serializers.Serializer):
+    """A contact named by its id or its email (exactly one)."""
+
+    id = serializers.UUIDField(required=False)
+    email = serializers.EmailField(required=False, max_length=254)
+
+    def validate(self, attrs):
+        if ("id" in attrs) == ("email" in attrs):
+            raise serializers.ValidationError("Give exactly one of 'id' or 'email'.")
+        return {name: str(value) for name, value in attrs.items()}
+
+
+@extend_schema_field({"type": "array", "minItems": 1, "maxItems": 1000, "items": CONTACT_REFERENCE_SCHEMA})
+class _ContactReferenceList(serializers.ListField):
+    """Described by hand: drf-spectacular would make the items a component without their one-of rule."""
+
+
+class ContactReferencesSerializer(serializers.Serializer):
+    contacts = _ContactReferenceList(child=ContactReferenceSerializer(), min_length=1, max_length=1000)
+
+
+class SkippedContactSerializer(serializers.Serializer):
+    contact = serializers.DictField(child=serializers.CharField(), help_text="The reference as it was given.")
+    reason = serializers.CharField(help_text="A code, e.g. `not_found`.")
+    message = serializers.CharField()
+
+
+class FindOrCreateResultSerializer(ContactSerializer):
+    created = serializers.BooleanField(read_only=True, help_text="Whether the contact was created by this call.")
+
+    class Meta(ContactSerializer.Meta):
+        fields = [*ContactSerializer.Meta.fields, "created"]
+
+
+class FieldSetSerializer(serializers.Serializer):
+    field = StrictCharField(max_length=64, help_text="The custom field's name (a key of `fields`).")
+    value = StorableJSONField(allow_null=True, help_text="Its new value, any JSON; null removes the field.")
+
+
+class ScoreChangeSerializer(serializers.Serializer):
+    delta = serializers.IntegerField(required=False, min_value=-(2**31), max_value=2**31 - 1,
+                                     help_text="Added to the score (negative to lower it).")
+    set = serializers.IntegerField(required=False, min_value=-(2**31), max_value=2**31 - 1,
+                                   help_text="The new score.")
+
+    def validate(self, attrs):
+        if ("delta" in attrs) == ("set" in attrs):
+            raise serializers.ValidationError("Give exactly one of 'delta' or 'set'.")
         return attrs
 
 

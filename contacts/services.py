@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -12,7 +13,7 @@ from contacts.models import Contact, Suppression, email_hash
 from contacts.segments import segments_refresh
 from events.models import Event
 from events.services import NewEvent, event_emit, events_emit
-from penguinflow.common.errors import Conflict
+from penguinflow.common.errors import Conflict, InvalidInput
 
 # Contact attributes that `contact_update` may change, and that `contact.updated` reports.
 UPDATABLE_FIELDS = ("email", "first_name", "last_name", "timezone", "status", "score", "fields", "external_id")
@@ -144,6 +145,59 @@ def contact_tags_change(
         )
         segments_refresh(workspace=contact.workspace, contact_ids=[contact.id])
     return contact
+
+
+MAX_FIELDS_BYTES = 32 * 1024
+SCORE_RANGE = (-(2**31), 2**31 - 1)
+
+
+@transaction.atomic
+def contact_find_or_create(*, workspace, email: str, source: str = Event.Source.SYSTEM, **attributes: Any
+                           ) -> tuple[Contact, bool]:
+    """Return the workspace's contact with this email unchanged, or create it with `attributes` (as
+    `contact_create`); the bool says whether it was created. Two callers at once get the same contact."""
+    email = email.strip().lower()
+    existing = Contact.objects.for_workspace(workspace).filter(email=email).first()
+    if existing is not None:
+        return existing, False
+    try:
+        return contact_create(workspace=workspace, email=email, source=source, **attributes), True
+    except Conflict:
+        # Created meanwhile by a concurrent call (its commit is visible now), or the external_id is taken.
+        existing = Contact.objects.for_workspace(workspace).filter(email=email).first()
+        if existing is None:
+            raise
+        return existing, False
+
+
+@transaction.atomic
+def contact_field_set(*, contact: Contact, field: str, value: Any, source: str = Event.Source.SYSTEM) -> Contact:
+    """Set one custom field (`fields[field]`), or remove it when `value` is None; emits `contact.updated`."""
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    fields = dict(contact.fields)
+    if value is None:
+        fields.pop(field, None)
+    else:
+        fields[field] = value
+    if len(json.dumps(fields, separators=(",", ":"))) > MAX_FIELDS_BYTES:
+        raise InvalidInput("The contact's fields would be over 32 KiB.",
+                           details={"value": f"The fields must stay under {MAX_FIELDS_BYTES} bytes."})
+    return contact_update(contact=contact, changes={"fields": fields}, source=source)
+
+
+@transaction.atomic
+def contact_score_change(*, contact: Contact, delta: int | None = None, set_to: int | None = None,
+                         source: str = Event.Source.SYSTEM) -> Contact:
+    """Add `delta` to the score, or set it to `set_to` (kept within a 32-bit integer); emits `contact.updated`."""
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    new = set_to if set_to is not None else contact.score + (delta or 0)
+    new = max(SCORE_RANGE[0], min(SCORE_RANGE[1], new))
+    return contact_update(contact=contact, changes={"score": new}, source=source)
+
+
+def contact_unsubscribe(*, contact: Contact, source: str = Event.Source.SYSTEM) -> Contact:
+    """Unsubscribe the contact (status `unsubscribed`; nothing happens if it already is)."""
+    return contact_update(contact=contact, changes={"status": Contact.Status.UNSUBSCRIBED}, source=source)
 
 
 @transaction.atomic

@@ -9,7 +9,14 @@ from contacts import services
 from contacts.filters import ContactFilter
 from contacts.models import Contact, Segment
 from contacts.segments import segment_contacts, segment_save
-from contacts.serializers import ContactSerializer, SegmentSerializer, TagsChangeSerializer
+from contacts.serializers import (
+    ContactSerializer,
+    FieldSetSerializer,
+    FindOrCreateResultSerializer,
+    ScoreChangeSerializer,
+    SegmentSerializer,
+    TagsChangeSerializer,
+)
 from events.models import Event
 from penguinflow.common.api import WorkspaceScopedViewSet
 from penguinflow.common.pagination import CreatedCursorPagination
@@ -23,6 +30,16 @@ TAGS_CHANGE_SCHEMA = {
     "properties": {"add": _TAGS, "remove": _TAGS},
     "anyOf": [{"required": ["add"], "properties": {"add": {"minItems": 1}}},
               {"required": ["remove"], "properties": {"remove": {"minItems": 1}}}],
+}
+
+_SCORE = {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}
+# What ScoreChangeSerializer takes: exactly one of delta and set.
+SCORE_CHANGE_SCHEMA = {
+    "type": "object",
+    "properties": {"delta": {**_SCORE, "description": "Added to the score (negative to lower it)."},
+                   "set": {**_SCORE, "description": "The new score."}},
+    "oneOf": [{"required": ["delta"], "not": {"required": ["set"]}},
+              {"required": ["set"], "not": {"required": ["delta"]}}],
 }
 
 # Email and external_id are unique in a workspace.
@@ -72,6 +89,51 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspace
         serializer = TagsChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         contact = services.contact_tags_change(contact=contact, source=Event.Source.API, **serializer.validated_data)
+        return Response(ContactSerializer(contact).data)
+
+    # --- actions for integrations (docs/integrations-actions.md) ---------------------------------------------
+
+    @extend_schema(request=ContactSerializer,
+                   responses={200: FindOrCreateResultSerializer, 201: FindOrCreateResultSerializer, **DUPLICATE},
+                   description="The contact with this email, unchanged (200), or a new one made from the body "
+                               "(201), as `POST /api/v1/contacts` makes it. `created` says which. A 409 only when "
+                               "the new contact's external_id is another contact's.")
+    @action(detail=False, methods=["post"], url_path="find-or-create")
+    def find_or_create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        contact, created = services.contact_find_or_create(workspace=self.workspace, source=Event.Source.API,
+                                                           **serializer.validated_data)
+        return Response({**ContactSerializer(contact).data, "created": created},
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(request=FieldSetSerializer, responses=ContactSerializer,
+                   description="Set one custom field of the contact (`fields[field]`); a null value removes it.")
+    @action(detail=True, methods=["post"], url_path="set-field")
+    def set_field(self, request, pk=None):
+        contact = self.get_object()
+        serializer = FieldSetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        contact = services.contact_field_set(contact=contact, source=Event.Source.API, **serializer.validated_data)
+        return Response(ContactSerializer(contact).data)
+
+    @extend_schema(request={"application/json": SCORE_CHANGE_SCHEMA}, responses=ContactSerializer,
+                   description="Add `delta` to the contact's score, or `set` it; the score stays a 32-bit integer.")
+    @action(detail=True, methods=["post"])
+    def score(self, request, pk=None):
+        contact = self.get_object()
+        serializer = ScoreChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        contact = services.contact_score_change(contact=contact, delta=data.get("delta"), set_to=data.get("set"),
+                                                source=Event.Source.API)
+        return Response(ContactSerializer(contact).data)
+
+    @extend_schema(request=None, responses=ContactSerializer,
+                   description="Unsubscribe the contact (status `unsubscribed`); already unsubscribed changes nothing.")
+    @action(detail=True, methods=["post"])
+    def unsubscribe(self, request, pk=None):
+        contact = services.contact_unsubscribe(contact=self.get_object(), source=Event.Source.API)
         return Response(ContactSerializer(contact).data)
 
 

@@ -103,12 +103,16 @@ class ThrottleWindow:
         return max(1, math.ceil(self.ends_at - now))
 
 
-def throttle_window(key_id: str, now: float | None = None) -> ThrottleWindow | None:
+def throttle_window(key_id: str, now: float | None = None, *, per_minute: int | None = None
+                    ) -> ThrottleWindow | None:
     """Return the window of `key_id`'s current request, or None when no rate is configured.
 
+    `per_minute` is the key's own rate (`rate_limit_per_minute`), which replaces the server's default.
     The counter is one Redis key per key and window (INCR, EXPIRE period + 1), shared by all server processes.
     """
     rate = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get("api_key")
+    if per_minute is not None:
+        rate = f"{per_minute}/m"
     if not rate:
         return None
     count, _, period_name = rate.partition("/")
@@ -116,6 +120,16 @@ def throttle_window(key_id: str, now: float | None = None) -> ThrottleWindow | N
     now = time.time() if now is None else now
     window = int(now // period)
     return ThrottleWindow(f"pf:throttle:events:{key_id}:{window}", int(count), period, (window + 1) * period)
+
+
+def scope_refusal(scopes) -> Refusal | None:
+    """Refuse a key that may not record events (neither `events` nor `write`), naming the scope it needs."""
+    if "events" in scopes or "write" in scopes:
+        return None
+    return Refusal(403, "insufficient_scope",
+                   "This API key does not have the 'events' scope this request needs; its scopes are: "
+                   f"{', '.join(sorted(scopes)) or 'none'}.",
+                   {"required_scope": "events", "key_scopes": sorted(scopes)})
 
 
 def throttled(wait: int) -> Refusal:

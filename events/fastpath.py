@@ -49,6 +49,7 @@ from events.admission import (
     body_size_refusal,
     content_length_refusal,
     content_type_refusal,
+    scope_refusal,
     throttle_window,
     throttled,
 )
@@ -70,6 +71,8 @@ from penguinflow.common.auth import (
     ApiKeyPrincipal,
     key_cache,
     key_digest,
+    key_last_used_due,
+    key_last_used_record,
     principal_for_key,
     principal_for_key_at,
 )
@@ -101,6 +104,13 @@ def _new_principal_in_thread(raw_key: str) -> ApiKeyPrincipal | None:
     """The principal of a key this process has not cached (reads the key generation itself)."""
     try:
         return principal_for_key(raw_key)
+    finally:
+        close_old_connections()
+
+
+def _record_use_in_thread(key_id: str) -> None:
+    try:
+        key_last_used_record(key_id)
     finally:
         close_old_connections()
 
@@ -203,6 +213,8 @@ class EventsFastPath:
         if scope.get("root_path"):
             return False
         headers = _headers(scope)
+        if "idempotency-key" in headers:
+            return False  # Django's idempotency middleware answers repeats; the fast path keeps no answers
         host = headers.get("host")
         if settings.USE_X_FORWARDED_HOST and "x-forwarded-host" in headers:
             host = headers["x-forwarded-host"]
@@ -247,6 +259,11 @@ class EventsFastPath:
             return _refusal(INVALID_KEY)
         if wait is not None:
             return _refusal(throttled(wait))
+        if refusal := scope_refusal(principal.scopes):
+            return _refusal(refusal)
+        if key_last_used_due(principal.key_id):
+            # Not awaited: recording the use (at most once a minute per key) never delays the answer.
+            asyncio.get_running_loop().run_in_executor(self._pool_of("keys"), _record_use_in_thread, principal.key_id)
         if refusal := content_type_refusal(headers.get("content-type", "")):
             return _refusal(refusal)
         if refusal := body_size_refusal(size):
@@ -272,20 +289,23 @@ class EventsFastPath:
             principal = await self._in_thread("keys", _new_principal_in_thread, raw_key)
             if principal is None:
                 return None, None
-            wait, _ = await self._retry_after(principal.key_id)
+            wait, _ = await self._retry_after(principal.key_id, principal.rate_limit_per_minute)
             return principal, wait
         cached_generation, principal = cached
-        wait, generation = await self._retry_after(principal.key_id)
+        wait, generation = await self._retry_after(principal.key_id, principal.rate_limit_per_minute)
         if generation is None or generation != cached_generation:
             principal = await self._in_thread("keys", _principal_in_thread, raw_key, generation)
         return principal, wait
 
-    async def _in_thread(self, pool_name: str, function, *args):
+    def _pool_of(self, pool_name: str) -> ThreadPoolExecutor:
         pool = self._threads.get(pool_name)
         if pool is None:
             size = _KEY_THREADS if pool_name == "keys" else _STORE_THREADS
             pool = self._threads[pool_name] = ThreadPoolExecutor(size, thread_name_prefix=f"events-{pool_name}")
-        return await asyncio.get_running_loop().run_in_executor(pool, function, *args)
+        return pool
+
+    async def _in_thread(self, pool_name: str, function, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._pool_of(pool_name), function, *args)
 
     async def _store_slowly(self, workspace, prepared: Prepared, now) -> IngestResult:
         """The sync `ingest_store`, at most `_STORES_PER_WORKSPACE` at once per workspace."""
@@ -409,11 +429,11 @@ class EventsFastPath:
                     if not done.done() and done not in {entry[2] for entry in later}:
                         done.set_exception(error)
 
-    async def _retry_after(self, key_id: str) -> tuple[int | None, bytes | None]:
+    async def _retry_after(self, key_id: str, per_minute: int | None) -> tuple[int | None, bytes | None]:
         """`events.views._retry_after` on the loop, and the current key generation, in one pipelined round
         trip; without Redis, no wait (it fails open) and no generation (cached keys are not trusted)."""
         now = time.time()
-        window = throttle_window(key_id, now)
+        window = throttle_window(key_id, now, per_minute=per_minute)
         try:
             count, generation = await self._count(window.key if window else None, window.period + 1 if window else 0)
         except Exception:

@@ -28,6 +28,7 @@ from events.admission import (
     bearer_key,
     body_size_refusal,
     content_type_refusal,
+    scope_refusal,
     throttle_window,
     throttled,
 )
@@ -35,7 +36,7 @@ from events.ingest import CAMPAIGN_LEVEL_TYPES, MAX_BATCH, MAX_ID_CHARS, TYPE_PA
 from events.models import Event
 from events.selectors import events_readable
 from penguinflow.common.api import WorkspaceScopedViewSet
-from penguinflow.common.auth import principal_for_key
+from penguinflow.common.auth import key_last_used_touch, principal_for_key
 from penguinflow.common.errors import InvalidInput, error_response
 from penguinflow.common.pagination import limit_parameter_schema, page_size_from
 from penguinflow.common.redis_client import redis_client
@@ -43,14 +44,14 @@ from penguinflow.common.validators import StoredJSONField
 
 logger = logging.getLogger(__name__)
 
-def _retry_after(key_id: str) -> int | None:
+def _retry_after(key_id: str, per_minute: int | None = None) -> int | None:
     """Count this request against the key's fixed window; return seconds to wait when over, else None.
 
     One Redis round trip (INCR + EXPIRE pipelined), shared by all server processes. Fails open when Redis is
     unavailable: ingestion must not stop because the rate limiter cannot count.
     """
     now = time.time()
-    window = throttle_window(key_id, now)
+    window = throttle_window(key_id, now, per_minute=per_minute)
     if window is None:
         return None
     try:
@@ -85,9 +86,12 @@ def post_events(request) -> HttpResponse:
     principal = principal_for_key(raw_key)
     if principal is None:
         return _refusal(INVALID_KEY)
-    wait = _retry_after(principal.key_id)
+    key_last_used_touch(principal.key_id)
+    wait = _retry_after(principal.key_id, principal.rate_limit_per_minute)
     if wait is not None:
         return _refusal(throttled(wait))
+    if refusal := scope_refusal(principal.scopes):
+        return _refusal(refusal)
     if refusal := content_type_refusal(request.META.get("CONTENT_TYPE") or ""):
         return _refusal(refusal)
     body = request.body
@@ -260,7 +264,7 @@ class EventViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     pagination_class = OccurredCursorPagination
     filter_backends: list = []
     # What `post_events` can answer (it runs outside DRF: no 403, no content negotiation).
-    error_statuses = {"POST": {400, 401, 413, 415, 429}}
+    error_statuses = {"POST": {400, 401, 403, 413, 415, 429}}
     schema_components = {
         "EventContact": EVENT_CONTACT_SCHEMA,
         "ContactEvent": CONTACT_EVENT_SCHEMA,

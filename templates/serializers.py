@@ -3,6 +3,7 @@ from __future__ import annotations
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
+from contacts.serializers import ContactReferenceSerializer
 from penguinflow.common.fields import StrictCharField
 from penguinflow.common.validators import StrictJSONObjectField
 from templates.models import EmailTemplate
@@ -63,3 +64,17 @@ class TemplatePreviewResultSerializer(serializers.Serializer):
     subject = serializers.CharField()
     html = serializers.CharField()
     text = serializers.CharField()
+
+
+class TemplateSendSerializer(serializers.Serializer):
+    contact = ContactReferenceSerializer(help_text="The contact to send to, by id or email.")
+    from_email = StrictCharField(required=False, max_length=254, help_text="The sender; default: the workspace's.")
+    reply_to = serializers.EmailField(required=False, max_length=254)
+
+
+class TemplateSendResultSerializer(serializers.Serializer):
+    message_id = serializers.UUIDField(help_text="The outbox message.")
+    outcome = serializers.ChoiceField(choices=["queued", "suppressed", "not_subscribed"],
+                                      help_text="`queued`: it will be sent; otherwise why it will not be.")
+    status = serializers.CharField(help_text="The message's status: `queued`, or `skipped`.")
+    detail = serializers.CharField(allow_blank=True)

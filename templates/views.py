@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
@@ -7,13 +9,19 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from contacts.models import Contact
+from contacts.selectors import contacts_by_reference
 from penguinflow.common.api import WorkspaceScopedViewSet
+from penguinflow.common.errors import NotFound
+from penguinflow.common.schema import error_responses
 from templates import authoring
 from templates.models import EmailTemplate
+from templates.outbox import email_send
 from templates.serializers import (
     EmailTemplateSerializer,
     TemplatePreviewResultSerializer,
     TemplatePreviewSerializer,
+    TemplateSendResultSerializer,
+    TemplateSendSerializer,
 )
 
 _OBJECT = {"type": "object", "additionalProperties": {}}
@@ -36,6 +44,7 @@ class EmailTemplateViewSet(
 ):
     model = EmailTemplate
     serializer_class = EmailTemplateSerializer
+    api_key_scope = {"preview": "read"}  # renders, stores and sends nothing
 
     def create(self, request):
         serializer = self.get_serializer(data=request.data)
@@ -75,3 +84,23 @@ class EmailTemplateViewSet(
             template=template, contact=contact, contact_data=data.get("contact"), context=context
         )
         return Response({"subject": rendered.subject, "html": rendered.html, "text": rendered.text})
+
+
+    @extend_schema(request=TemplateSendSerializer, responses={202: TemplateSendResultSerializer, **error_responses(
+        422, descriptions={422: "The template does not render for this contact (`template_render_error`)."})},
+        description="Send the template to one contact now, outside any workflow. A suppressed or unsubscribed "
+                    "contact is not mailed: `outcome` says so. Send it with an `Idempotency-Key` to be sure a "
+                    "retry does not send it twice.")
+    @action(detail=True, methods=["post"])
+    def send(self, request, pk=None):
+        template = self.get_object()
+        serializer = TemplateSendSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        contact, _ = contacts_by_reference(workspace=self.workspace, references=[data["contact"]])
+        if not contact:
+            raise NotFound("No contact of this workspace is named so.", details={"contact": "Not found."})
+        result = email_send(key=f"api:{uuid.uuid4()}", workspace=self.workspace, contact=contact[0],
+                            template=template, from_email=data.get("from_email"), reply_to=data.get("reply_to"))
+        return Response({"message_id": result.message_id, "outcome": result.outcome, "status": result.status,
+                         "detail": result.detail}, status=status.HTTP_202_ACCEPTED)

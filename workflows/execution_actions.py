@@ -215,6 +215,14 @@ def executions_cancel(*, enrollments: QuerySet[Enrollment], dry_run: bool = Fals
     return report
 
 
+def workflow_unenroll(*, workflow: Workflow, contacts: Iterable) -> ActionReport:
+    """Take contacts out of a workflow: their live enrollments in it (any version) are cancelled; a contact with
+    none is no error (a repeat changes nothing)."""
+    live = Enrollment.objects.filter(workflow=workflow, contact__in=[contact.pk for contact in contacts],
+                                     status__in=_LIVE)
+    return executions_cancel(enrollments=live)
+
+
 def enrollment_cancel(*, enrollment: Enrollment) -> Enrollment:
     """Cancel one enrollment; 409 when it has finished already (completed, exited, cancelled)."""
     report = ActionReport()

@@ -54,6 +54,9 @@ class RenderedExpressionSerializer(serializers.Serializer):
 class ExpressionCompileView(APIView):
     """Compile an expression to the JsonLogic rule that is stored and run."""
 
+    # Computes and changes nothing: an API key with the read scope may call it.
+    api_key_scope = "read"
+
     @extend_schema(
         request=ExpressionSerializer,
         responses={200: CompiledRuleSerializer, **error_responses(400, descriptions={
@@ -77,6 +80,9 @@ class ExpressionCompileView(APIView):
 
 class ExpressionRenderView(APIView):
     """Write a JsonLogic rule as an expression."""
+
+    # Computes and changes nothing: an API key with the read scope may call it.
+    api_key_scope = "read"
 
     @extend_schema(
         request=RuleSerializer,

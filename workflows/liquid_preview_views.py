@@ -26,6 +26,9 @@ class LiquidPreviewAnswerSerializer(serializers.Serializer):
 class LiquidPreviewView(APIView):
     """Render a config value's Liquid for a contact (no event, no enrollment), changing nothing."""
 
+    # Computes and changes nothing: an API key with the read scope may call it.
+    api_key_scope = "read"
+
     @extend_schema(
         request=LiquidPreviewRequestSerializer,
         responses={200: LiquidPreviewAnswerSerializer, **error_responses(400, 404, descriptions={

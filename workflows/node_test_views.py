@@ -51,6 +51,9 @@ class NodeTypeTestAnswerSerializer(serializers.Serializer):
 class NodeTypeTestView(APIView):
     """Test a node of this type with a config, a contact and (for triggers) an event, without acting."""
 
+    # Computes and changes nothing: an API key with the read scope may call it.
+    api_key_scope = "read"
+
     @extend_schema(
         request=NodeTypeTestRequestSerializer,
         responses={200: NodeTypeTestAnswerSerializer, **error_responses(404, 422, descriptions={

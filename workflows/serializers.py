@@ -4,6 +4,7 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from contacts.serializers import SkippedContactSerializer
 from penguinflow.common.fields import StrictCharField
 from penguinflow.common.validators import StorableJSONField
 from workflows import version_graphs
@@ -351,3 +352,8 @@ class NodeTypeSerializer(serializers.Serializer):
     branches = BranchesField()
     branch_source = BranchSourceSerializer(allow_null=True, required=False, help_text="Where `dynamic` branches are in the config; "
                                            "null for a fixed list.")
+
+
+class UnenrollResultSerializer(serializers.Serializer):
+    cancelled = serializers.IntegerField(help_text="Live enrollments of these contacts in the workflow, cancelled.")
+    skipped = SkippedContactSerializer(many=True, help_text="References that name no contact of the workspace.")

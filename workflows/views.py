@@ -9,11 +9,14 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from contacts.selectors import contacts_by_reference
+from contacts.serializers import ContactReferencesSerializer
 from penguinflow.common.api import WorkspaceScopedViewSet
 from penguinflow.common.errors import InvalidInput
 from penguinflow.common.schema import error_responses
 from workflows import services, version_graphs
 from workflows.analytics import analytics_extras, analytics_range
+from workflows.execution_actions import workflow_unenroll
 from workflows.models import Workflow, WorkflowVersion
 from workflows.openapi import COMPONENTS, ref
 from workflows.selectors import enrollment_counts_by_workflow, versions_in_flight, workflow_analytics
@@ -26,6 +29,7 @@ from workflows.serializers import (
     PublishedSerializer,
     SimulateSerializer,
     SimulationResultSerializer,
+    UnenrollResultSerializer,
     ValidateSerializer,
     ValidationReportSerializer,
     VersionSerializer,
@@ -57,6 +61,8 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
     serializer_class = WorkflowSerializer
     filterset_class = WorkflowFilter
     schema_components = COMPONENTS
+    # POSTs that compute and change nothing: an API key with the read scope may call them.
+    api_key_scope = {"validate": "read", "simulate": "read"}
 
     def scoped_queryset(self, queryset):
         drafts = WorkflowVersion.objects.filter(number__isnull=True).prefetch_related("steps", "connections")
@@ -180,6 +186,19 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
             segment_id=str(data["segment_id"]) if data.get("segment_id") else None,
         )
         return Response({"enrolled": result.enrolled, "skipped": result.skipped}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=ContactReferencesSerializer, responses=UnenrollResultSerializer,
+                   description="Take contacts (by id or email) out of the workflow: their live executions in it "
+                               "are cancelled. A contact with none is no error.")
+    @action(detail=True, methods=["post"])
+    def unenroll(self, request, pk=None):
+        workflow = self.get_object()
+        serializer = ContactReferencesSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        contacts, skipped = contacts_by_reference(workspace=self.workspace,
+                                                  references=serializer.validated_data["contacts"])
+        report = workflow_unenroll(workflow=workflow, contacts=contacts)
+        return Response({"cancelled": report.done, "skipped": skipped})
 
     @extend_schema(request={"application/json": ref("SimulationRequest")}, responses=SimulationResultSerializer)
     @action(detail=True, methods=["post"])

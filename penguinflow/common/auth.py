@@ -18,7 +18,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from penguinflow.common.redis_client import redis_client
-from penguinflow.workspaces.models import Membership, Workspace, WorkspaceAPIKey
+from penguinflow.workspaces.models import ApiScope, Membership, Workspace, WorkspaceAPIKey, all_scopes
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +33,16 @@ KEY_GENERATION = "pf:auth:key-generation"
 
 @dataclass(frozen=True)
 class ApiKeyPrincipal:
-    """The `request.user` of a call made with an API key: acts with admin rights in its own workspace."""
+    """The `request.user` of a call made with an API key: acts with admin rights in its own workspace, within
+    the key's scopes."""
 
     key_id: str
     workspace: Workspace
     expires_at: datetime | None = None
+    prefix: str = ""
+    label: str = ""
+    scopes: frozenset[str] = frozenset(all_scopes())
+    rate_limit_per_minute: int | None = None
     role: str = Membership.Role.ADMIN
     is_authenticated: bool = True
     is_active: bool = True
@@ -48,6 +53,10 @@ class ApiKeyPrincipal:
     @property
     def pk(self) -> str:
         return self.key_id
+
+    def allows(self, scope: str) -> bool:
+        """Whether the key holds `scope`; `write` covers `events` (recording an event is a write too)."""
+        return scope in self.scopes or (scope == ApiScope.EVENTS and ApiScope.WRITE in self.scopes)
 
     def __str__(self) -> str:
         return f"api-key:{self.key_id}"
@@ -147,7 +156,48 @@ def principal_for_key_uncached(raw_key: str) -> ApiKeyPrincipal | None:
         return None
     if api_key.has_expired:
         return None
-    return ApiKeyPrincipal(key_id=str(api_key.pk), workspace=api_key.workspace, expires_at=api_key.expiry_date)
+    return ApiKeyPrincipal(key_id=str(api_key.pk), workspace=api_key.workspace, expires_at=api_key.expiry_date,
+                           prefix=api_key.prefix, label=api_key.name, scopes=frozenset(api_key.scopes or ()),
+                           rate_limit_per_minute=api_key.rate_limit_per_minute)
+
+
+# --- last use ----------------------------------------------------------------------------------------------------
+
+# When a key was last used is written at most once a minute per key, whatever the traffic: first this process
+# remembers when it last wrote (no I/O at all on most requests), then Redis (SET NX with a TTL) lets one process
+# of all write it, then one UPDATE. A missed write only makes `last_used_at` up to a minute older than true.
+LAST_USED_EVERY_SECONDS = 60
+LAST_USED_MARK = "pf:auth:last-used:"
+_last_used_here: dict[str, float] = {}
+
+
+def key_last_used_due(key_id: str) -> bool:
+    """Whether this process should try to record a use of the key now (cheap: no I/O)."""
+    now = time.monotonic()
+    if now - _last_used_here.get(key_id, -LAST_USED_EVERY_SECONDS) < LAST_USED_EVERY_SECONDS:
+        return False
+    if len(_last_used_here) > 10_000:
+        _last_used_here.clear()
+    _last_used_here[key_id] = now
+    return True
+
+
+def key_last_used_record(key_id: str) -> None:
+    """Record that the key was used now, unless another process did within the minute. Never raises: a use
+    that is not recorded must not fail the request."""
+    try:
+        if not redis_client().set(LAST_USED_MARK + key_id, 1, nx=True, ex=LAST_USED_EVERY_SECONDS):
+            return
+        # An UPDATE, not save(): no signal, so the key caches stay valid (nothing they hold changed).
+        WorkspaceAPIKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
+    except Exception:
+        logger.warning("Could not record the use of an API key", exc_info=True)
+
+
+def key_last_used_touch(key_id: str) -> None:
+    """`key_last_used_record` when due: for sync callers (the Django views)."""
+    if key_last_used_due(key_id):
+        key_last_used_record(key_id)
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -166,6 +216,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         principal = principal_for_key(raw_key)
         if principal is None:
             raise exceptions.AuthenticationFailed("This API key is not valid, or has been revoked.")
+        key_last_used_touch(principal.key_id)
         request._request.workspace = principal.workspace
         return principal, principal
 

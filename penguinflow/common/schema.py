@@ -62,10 +62,13 @@ class ErrorSerializer(serializers.Serializer):
 ERROR_DESCRIPTIONS = {
     400: "Malformed JSON, or a request that failed validation: `details` maps field paths to messages.",
     401: "Missing or invalid API key (or no session).",
-    403: "Logged in, but the session's role in the workspace does not allow this.",
+    403: "Logged in, but the session's role in the workspace does not allow this, or the API key lacks the "
+         "scope the request needs (`insufficient_scope`; `details.required_scope` names it).",
     404: "Not found, or not in your workspace.",
     406: "The `Accept` header rules out JSON, the only format this API answers in.",
-    409: "Conflict with the current state (a duplicate, a stale revision, a transition not allowed now).",
+    409: "Conflict with the current state (a duplicate, a stale revision, a transition not allowed now), or an "
+         "`Idempotency-Key` already used for another request (`idempotency_key_reused`) or still running "
+         "(`idempotency_key_in_use`).",
     413: "The body is over this endpoint's size limit (`details.limit_bytes`).",
     415: "The body is not `application/json`.",
     422: "Well-formed, but not allowed now: `details` says why.",
@@ -83,6 +86,17 @@ def error_responses(*statuses: int, descriptions: dict[int, str] | None = None) 
     return {status: error_response(status, descriptions.get(status)) for status in statuses}
 
 
+IDEMPOTENCY_KEY_PARAMETER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    "description": "Run this change at most once (kept 24 hours, per API key): a repeat with the same method, "
+                   "path and body answers the first answer (header `Idempotent-Replayed: true`) without running "
+                   "again; the same key with another body is a 409. Printable ASCII without spaces, e.g. a UUID.",
+}
+
+
 class AutoSchema(SpectacularAutoSchema):
     """Add to each operation the error answers it can give, with the contract's error body.
 
@@ -97,6 +111,8 @@ class AutoSchema(SpectacularAutoSchema):
             return None
         for name, component in getattr(self.view, "schema_components", {}).items():
             register_component(self, name, component)
+        if self.honours_idempotency_key():
+            operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
         responses = operation["responses"]
         for status in sorted(self.error_statuses(operation)):
             responses.setdefault(str(status), self._get_response_for_code(error_response(status), str(status)))
@@ -132,10 +148,17 @@ class AutoSchema(SpectacularAutoSchema):
             schema["pattern"] = r"\S"
         return schema
 
+    def honours_idempotency_key(self) -> bool:
+        """Whether `penguinflow.common.idempotency` applies: a change under /api/v1/ by an authenticated sender."""
+        return (self.method in {"POST", "PUT", "PATCH", "DELETE"} and self.path.startswith("/api/v1/")
+                and bool(self.view.get_authenticators()))
+
     def error_statuses(self, operation: dict[str, Any]) -> set[int]:
+        # An invalid Idempotency-Key is a 400; one reused with another body, or still running, a 409.
+        keyed = {400, 409} if self.honours_idempotency_key() else set()
         declared = getattr(self.view, "error_statuses", {}).get(self.method)
         if declared is not None:
-            return set(declared)
+            return set(declared) | keyed
         locations = {parameter["in"] for parameter in operation.get("parameters", [])}
         # DRF's content negotiation refuses an Accept header that rules JSON out, on every view.
         statuses = {406}
@@ -150,7 +173,7 @@ class AutoSchema(SpectacularAutoSchema):
             statuses |= {401, 403}
         if self.view.get_throttles():
             statuses.add(429)
-        return statuses
+        return statuses | keyed
 
 
 # --- fields whose schema drf-spectacular cannot guess ----------------------------------------------------------

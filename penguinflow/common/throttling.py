@@ -6,9 +6,18 @@ from penguinflow.common.auth import ApiKeyPrincipal
 
 
 class ApiKeyRateThrottle(SimpleRateThrottle):
-    """Throttle each API key (and each session user) on its own; 429 answers carry Retry-After."""
+    """Throttle each API key (and each session user) on its own; 429 answers carry Retry-After.
+
+    A key with its own `rate_limit_per_minute` gets that rate instead of the server's default (API_THROTTLE_RATE).
+    """
 
     scope = "api_key"
+
+    def allow_request(self, request, view) -> bool:
+        user = request.user
+        if isinstance(user, ApiKeyPrincipal) and user.rate_limit_per_minute is not None:
+            self.num_requests, self.duration = user.rate_limit_per_minute, 60
+        return super().allow_request(request, view)
 
     def get_cache_key(self, request, view):
         user = request.user

@@ -1,8 +1,16 @@
+from django import forms
 from django.contrib import admin
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
-from penguinflow.workspaces.models import Membership, WebhookSigningSecret, Workspace, WorkspaceAPIKey
-from penguinflow.workspaces.services import signing_secret_revoke
+from penguinflow.workspaces.models import (
+    ApiScope,
+    IdempotentRequest,
+    Membership,
+    WebhookSigningSecret,
+    Workspace,
+    WorkspaceAPIKey,
+)
+from penguinflow.workspaces.services import api_key_revoke, signing_secret_revoke
 
 
 class MembershipInline(admin.TabularInline):
@@ -27,12 +35,36 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "workspace"]
 
 
+class WorkspaceAPIKeyForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(choices=ApiScope.choices, widget=forms.CheckboxSelectMultiple,
+                                       help_text="read: every GET; write: every change, events included; "
+                                                 "events: only POST /api/v1/events.")
+
+    class Meta:
+        model = WorkspaceAPIKey
+        fields = ["workspace", "name", "scopes", "rate_limit_per_minute", "expiry_date", "revoked"]
+        labels = {"name": "Label"}
+
+
 @admin.register(WorkspaceAPIKey)
 class WorkspaceAPIKeyAdmin(APIKeyModelAdmin):
-    list_display = [*APIKeyModelAdmin.list_display, "workspace"]
-    list_filter = [*APIKeyModelAdmin.list_filter, "workspace"]
+    """Create (the key is shown once), label, scope and revoke keys; a change takes effect on the next request
+    in every process (saving bumps the key generation the caches check)."""
+
+    form = WorkspaceAPIKeyForm
+    list_display = ["prefix", "name", "workspace", "scopes", "last_used_at", "created", "expiry_date", "revoked"]
+    list_filter = [*APIKeyModelAdmin.list_filter, "revoked", "workspace"]
     search_fields = [*APIKeyModelAdmin.search_fields, "workspace__slug"]
     autocomplete_fields = ["workspace"]
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "last_used_at")
+
+    @admin.action(description="Revoke: refuse the selected keys from the next request on")
+    def revoke(self, request, queryset):
+        for api_key in queryset:
+            api_key_revoke(api_key=api_key)
 
 
 @admin.register(WebhookSigningSecret)
@@ -53,3 +85,19 @@ class WebhookSigningSecretAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for secret in queryset:
             signing_secret_revoke(secret=secret)
+
+
+@admin.register(IdempotentRequest)
+class IdempotentRequestAdmin(admin.ModelAdmin):
+    """The Idempotency-Keys of the last day, to see what a client sent; read-only (the middleware writes them)."""
+
+    list_display = ["key", "owner", "status", "created_at"]
+    search_fields = ["key", "owner"]
+    fields = ["owner", "key", "fingerprint", "status", "content_type", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

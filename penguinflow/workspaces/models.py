@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
 
@@ -48,10 +49,34 @@ class Membership(models.Model):
         return f"{self.user} in {self.workspace} ({self.role})"
 
 
+class ApiScope(models.TextChoices):
+    """What a key may do. `read`: every GET; `write`: every change (and events, which are writes too);
+    `events`: `POST /api/v1/events` only, for a website or a backend that just reports what happened."""
+
+    READ = "read", "Read"
+    WRITE = "write", "Write"
+    EVENTS = "events", "Events only"
+
+
+def all_scopes() -> list[str]:
+    """Full access: what keys made before scopes existed have, and what a key gets unless told otherwise."""
+    return [scope.value for scope in ApiScope]
+
+
 class WorkspaceAPIKey(AbstractAPIKey):
-    """An API key of one workspace; only its hash is stored (djangorestframework-api-key)."""
+    """An API key of one workspace; only its hash is stored (djangorestframework-api-key).
+
+    `name` is the key's label. Scopes, label and rate are read into the per-process key cache; a change to any
+    of them (a save) makes every process's cache stale (see `penguinflow.common.auth`).
+    """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="api_keys")
+    scopes = ArrayField(models.CharField(max_length=16, choices=ApiScope.choices), default=all_scopes,
+                        help_text="read, write, events (events: only POST /api/v1/events).")
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                        help_text="Recorded at most once a minute.")
+    rate_limit_per_minute = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Most requests a minute for this key; empty: the server's default.")
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "API key"
@@ -81,3 +106,26 @@ class WebhookSigningSecret(WorkspaceScopedModel):
 
     def __str__(self) -> str:
         return f"{self.hint} ({self.workspace_id})"
+
+
+class IdempotentRequest(models.Model):
+    """A request made with an `Idempotency-Key` header, and the answer it got (Stripe's semantics).
+
+    The row is claimed (inserted) before the request runs, so a concurrent repeat finds it and does not run; the
+    answer is stored once the request is done. `owner` is who sent it (an API key or a session user): keys are
+    scoped to their sender, never shared. Rows older than a day are forgotten.
+    """
+
+    owner = models.CharField(max_length=200)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body.")
+    created_at = models.DateTimeField(db_index=True)
+    status = models.PositiveSmallIntegerField(null=True, help_text="Empty while the first request runs.")
+    content_type = models.CharField(max_length=200, blank=True)
+    body = models.BinaryField(null=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "key"], name="idempotent_request_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.owner}:{self.key}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from penguinflow.workspaces.models import Membership
+from penguinflow.workspaces.models import ApiScope, Membership
 from penguinflow.workspaces.services import DEFAULT_OVERLAP_HOURS, MAX_OVERLAP_HOURS
 
 
@@ -50,3 +50,33 @@ class MemberSerializer(serializers.Serializer):
 
     def get_name(self, membership: Membership) -> str:
         return membership.user.get_full_name() or membership.user.get_username()
+
+
+class MeWorkspaceSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    slug = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+class MeKeySerializer(serializers.Serializer):
+    id = serializers.CharField(read_only=True, source="prefix",
+                               help_text="The key's public id: its first characters (the part before the dot), "
+                                         "as the admin shows it. Never the secret.")
+    label = serializers.CharField(read_only=True)
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=ApiScope.choices), read_only=True)
+
+
+class MeUserSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)
+    email = serializers.CharField(read_only=True)
+    role = serializers.ChoiceField(choices=Membership.Role.choices, read_only=True)
+
+
+class MeSerializer(serializers.Serializer):
+    """Who is calling: the workspace, and the API key (null for a browser session, which has `user` instead)."""
+
+    workspace = MeWorkspaceSerializer(read_only=True)
+    key = MeKeySerializer(read_only=True, allow_null=True, help_text="The API key of the call; null for a session.")
+    user = MeUserSerializer(read_only=True, allow_null=True,
+                            help_text="The logged-in user and their role, for a session; null for an API key.")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -8,7 +9,13 @@ from django.utils import timezone
 
 from penguinflow.common.errors import InvalidInput
 from penguinflow.outbound.signing import new_secret
-from penguinflow.workspaces.models import WebhookSigningSecret, Workspace, WorkspaceAPIKey
+from penguinflow.workspaces.models import (
+    ApiScope,
+    WebhookSigningSecret,
+    Workspace,
+    WorkspaceAPIKey,
+    all_scopes,
+)
 
 
 @transaction.atomic
@@ -16,10 +23,45 @@ def workspace_get_or_create(*, slug: str, name: str | None = None) -> tuple[Work
     return Workspace.objects.get_or_create(slug=slug, defaults={"name": name or slug.replace("-", " ").title()})
 
 
-def api_key_create(*, workspace: Workspace, name: str) -> tuple[WorkspaceAPIKey, str]:
-    """Create a key and return it with its secret, which is shown this once and stored only hashed."""
-    api_key, secret = WorkspaceAPIKey.objects.create_key(workspace=workspace, name=name)
+def _scopes_checked(scopes: Iterable[str]) -> list[str]:
+    scopes = list(dict.fromkeys(scopes))
+    unknown = [scope for scope in scopes if scope not in ApiScope.values]
+    if unknown or not scopes:
+        raise InvalidInput(f"Scopes are some of {', '.join(ApiScope.values)}; got {', '.join(scopes) or 'none'}.",
+                           details={"scopes": "Unknown scope." if unknown else "Give at least one scope."})
+    return scopes
+
+
+def api_key_create(*, workspace: Workspace, name: str, scopes: Iterable[str] | None = None,
+                   rate_limit_per_minute: int | None = None) -> tuple[WorkspaceAPIKey, str]:
+    """Create a key (full access unless `scopes` says less) and return it with its secret, which is shown this
+    once and stored only hashed."""
+    api_key, secret = WorkspaceAPIKey.objects.create_key(
+        workspace=workspace, name=name, scopes=_scopes_checked(scopes) if scopes is not None else all_scopes(),
+        rate_limit_per_minute=rate_limit_per_minute)
     return api_key, secret
+
+
+def api_key_change(*, api_key: WorkspaceAPIKey, name: str | None = None, scopes: Iterable[str] | None = None,
+                   rate_limit_per_minute: int | None = None, default_rate: bool = False) -> WorkspaceAPIKey:
+    """Relabel, rescope or re-rate a key (None: unchanged; `default_rate`: back to the server's rate); effective
+    on the next request everywhere (the save bumps the key generation that every process's key cache checks)."""
+    if name is not None:
+        api_key.name = name
+    if scopes is not None:
+        api_key.scopes = _scopes_checked(scopes)
+    if rate_limit_per_minute is not None or default_rate:
+        api_key.rate_limit_per_minute = rate_limit_per_minute
+    api_key.save()
+    return api_key
+
+
+def api_key_revoke(*, api_key: WorkspaceAPIKey) -> WorkspaceAPIKey:
+    """Revoke a key for good: refused from the next request on, in every process. Revoking twice is a no-op."""
+    if not api_key.revoked:
+        api_key.revoked = True
+        api_key.save()
+    return api_key
 
 
 # --- webhook signing secrets ------------------------------------------------------------------------------------

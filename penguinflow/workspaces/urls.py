@@ -1,8 +1,10 @@
+from django.urls import re_path
+
 from penguinflow.common.api import OptionalSlashRouter
-from penguinflow.workspaces.views import MemberViewSet, WebhookSigningSecretViewSet
+from penguinflow.workspaces.views import MemberViewSet, MeView, WebhookSigningSecretViewSet
 
 router = OptionalSlashRouter()
 router.register("members", MemberViewSet, basename="member")
 router.register("webhook-signing-secrets", WebhookSigningSecretViewSet, basename="webhook-signing-secret")
 
-urlpatterns = router.urls
+urlpatterns = [re_path(r"^me/?$", MeView.as_view(), name="me"), *router.urls]

@@ -1,6 +1,7 @@
 """`GET /api/v1/webhook-signing-secrets`, `POST /api/v1/webhook-signing-secrets/rotate`,
 `DELETE /api/v1/webhook-signing-secrets/{id}`: the secrets the workspace signs its outbound webhooks with.
-`GET /api/v1/members`: the people of the workspace (read-only), for the builder's pickers of people."""
+`GET /api/v1/members`: the people of the workspace (read-only), for the builder's pickers of people.
+`GET /api/v1/me`: who is calling (Zapier's connection test and label)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from penguinflow.common.api import WorkspaceScopedViewSet
+from penguinflow.common.auth import ApiKeyPrincipal, request_role
+from penguinflow.common.permissions import ANY_SCOPE
 from penguinflow.workspaces import services
 from penguinflow.workspaces.models import Membership, WebhookSigningSecret
 from penguinflow.workspaces.selectors import memberships_of
 from penguinflow.workspaces.serializers import (
     MemberSerializer,
+    MeSerializer,
     NewSigningSecretSerializer,
     RotateSerializer,
     SigningSecretSerializer,
@@ -71,3 +76,24 @@ class MemberViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         return memberships_of(workspace=getattr(self.request, "workspace", None),
                               q=self.request.query_params.get("q", "").strip())
+
+
+class MeView(APIView):
+    """`GET /api/v1/me`: the caller's workspace and key; any valid key may ask, whatever its scopes."""
+
+    api_key_scope = ANY_SCOPE
+
+    @extend_schema(responses=MeSerializer,
+                   description="The workspace of the call and the API key used, `{id, label, scopes}` (`id` is "
+                               "the key's prefix). For a browser session `key` is null and `user` describes the "
+                               "logged-in user; for a key `user` is null.")
+    def get(self, request):
+        workspace = request.workspace
+        caller = request.user
+        key = user = None
+        if isinstance(caller, ApiKeyPrincipal):
+            key = {"prefix": caller.prefix, "label": caller.label, "scopes": sorted(caller.scopes)}
+        else:
+            user = {"id": caller.pk, "username": caller.get_username(), "email": caller.email,
+                    "role": request_role(request)}
+        return Response(MeSerializer({"workspace": workspace, "key": key, "user": user}).data)

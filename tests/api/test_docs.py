@@ -62,7 +62,7 @@ def resolve(schema: dict, node: dict) -> dict:
 
 def test_events_ingestion_and_listing_are_documented(schema):
     post = operation(schema, "POST", "/api/v1/events")
-    assert set(post["responses"]) == {"202", "400", "401", "413", "415", "429"}
+    assert set(post["responses"]) == {"202", "400", "401", "403", "409", "413", "415", "429"}
     body = post["requestBody"]["content"]["application/json"]["schema"]
     assert [resolve(schema, variant) for variant in body["oneOf"]][1]["properties"]["events"]["maxItems"] == 1000
     listing = resolve(schema, response_schema(schema, "GET", "/api/v1/events", "200"))

@@ -11,6 +11,7 @@ from django.db import close_old_connections, connection
 
 from events import partitions
 from events.processing import events_dispatch, events_dispatch_forever
+from penguinflow.common.idempotency import idempotent_requests_forget
 from penguinflow.common.processes import stop_on_signals
 from templates.recovery import outbox_sweep
 from workflows.entry_path import time_triggers_fire
@@ -62,6 +63,7 @@ class Command(BaseCommand):
                 if time.monotonic() - last_partitions > 3600:
                     with connection.cursor() as cursor:
                         partitions.ensure(cursor, now=datetime.now(UTC), retention_days=settings.EVENT_RETENTION_DAYS)
+                    idempotent_requests_forget()
                     last_partitions = time.monotonic()
             except Exception:  # the database or Redis blinked: log, wait, go on; leases make retries safe
                 logger.exception("Scheduler tick failed")
