@@ -92,3 +92,51 @@ def test_json_login_checks_csrf_and_answers_errors_in_the_api_format(client, mar
                      content_type="application/json")
     assert ok.status_code == 200 and ok.json() == {"username": "marketer"}
     assert client.get("/api/v1/workflows").status_code == 200
+
+
+@pytest.fixture
+def forget_login_attempts():
+    """Drop the attempts a test counted (the counters live in Redis for a minute, past the test)."""
+    from django.test import RequestFactory
+
+    from penguinflow.common.throttling import SessionLoginThrottle
+
+    def forget():
+        for address in ("127.0.0.1", "10.0.0.9"):
+            for username in ("marketer", "someone-else"):
+                SessionLoginThrottle(username).forget(RequestFactory().post("/", REMOTE_ADDR=address))
+
+    forget()
+    yield
+    forget()
+
+
+def test_json_login_is_throttled_per_address_and_user_name_with_retry_after(client, marketer, forget_login_attempts):
+    def attempt(username: str, password: str, address: str = "127.0.0.1"):
+        return client.post("/builder/session", json.dumps({"username": username, "password": password}),
+                           content_type="application/json", REMOTE_ADDR=address)
+
+    for _ in range(5):
+        assert attempt("marketer", "nope").status_code == 400
+    refused = attempt("marketer", "pw")
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "throttled"
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert "_auth_user_id" not in client.session  # the right password is not even checked once throttled
+
+    # Another user name from the same address, and the same name from elsewhere, are counted apart.
+    assert attempt("someone-else", "nope").status_code == 400
+    assert attempt("marketer", "pw", address="10.0.0.9").status_code == 200
+
+
+def test_a_successful_login_forgets_the_failed_attempts_before_it(client, marketer, forget_login_attempts):
+    def attempt(password: str):
+        return client.post("/builder/session", json.dumps({"username": "marketer", "password": password}),
+                           content_type="application/json")
+
+    for _ in range(4):
+        assert attempt("nope").status_code == 400
+    assert attempt("pw").status_code == 200
+    for _ in range(5):
+        assert attempt("nope").status_code == 400
+    assert attempt("nope").status_code == 429
