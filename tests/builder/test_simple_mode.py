@@ -98,7 +98,7 @@ def test_a_new_workflow_is_built_as_a_list_and_a_branch_opens_the_graph(logged_i
     # The email's settings, in the panel; its card sums them up.
     card(page, "Send email").locator(".step-open").click()
     expect(page.get_by_role("complementary", name=re.compile("^Settings of Send email"))).to_be_visible()
-    pick(page, "Template (required)", "Welcome", "Welcome email")
+    pick(page, "Email template (required)", "Welcome", "Welcome email")
     email_summary = card(page, "Send email").locator(".step-summary")
     expect(email_summary).to_contain_text(str(template.id))
     expect(card(page, "Send email")).to_have_class(re.compile(r"\bselected\b"))

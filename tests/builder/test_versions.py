@@ -101,7 +101,7 @@ def test_history_read_only_version_diff_publish_summary_and_pause(logged_in, scr
 
     # Edit the draft: the email's template.
     canvas_node(page, "Welcome").click()
-    pick(page, "Template (required)", "Hello again", "Hello again")
+    pick(page, "Email template (required)", "Hello again", "Hello again")
     expect(page.get_by_text("All changes saved")).to_be_visible()
     expect(publish).to_be_enabled()
     screenshot("draft-edited")
