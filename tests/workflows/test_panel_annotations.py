@@ -47,6 +47,10 @@ def test_fields_carry_the_labels_the_forms_show(type_name, field, title):
     assert _schema(type_name)["properties"][field]["title"] == title
 
 
+def test_a_config_schema_has_no_class_name_for_a_title():
+    assert {"title" in node_type.describe()["config_schema"] for node_type in registry} == {False}
+
+
 def test_no_field_is_labelled_with_its_title_cased_key():
     """pydantic's default title ("Template Id", "Reply To") reads like a key: every field says it in words."""
     def properties(schema: dict):

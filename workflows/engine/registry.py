@@ -316,10 +316,17 @@ class NodeType:
             "kind": self.kind,
             "label": self.label,
             "description": self.description,
-            "config_schema": annotate_references(self.Config.model_json_schema(), self.references),
+            "config_schema": annotate_references(_untitled(self.Config.model_json_schema()), self.references),
             "branches": self.branches if self.branches == "dynamic" else list(self.branches),
             "branch_source": self.branch_source.describe() if self.branch_source else None,
         }
+
+
+def _untitled(schema: dict[str, Any]) -> dict[str, Any]:
+    """Drop the config's own title: it is the class's name ("Config", "TagConfig"), which a form would show as a
+    heading; the builder titles the form with the node type's label."""
+    schema.pop("title", None)
+    return schema
 
 
 def annotate_references(schema: dict[str, Any], references: Iterable[Reference]) -> dict[str, Any]:
