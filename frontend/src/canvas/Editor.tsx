@@ -210,9 +210,9 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
         </button>
         <button
           type="button"
-          // A run is painted on the graph: test mode opens the graph editor.
+          // A run is painted on the graph: test mode shows the graph editor while it is open (not as a choice).
           onClick={() => {
-            editorMode.choose("graph");
+            editorMode.holdGraph(true);
             setTesting(true);
           }}
           aria-pressed={testing}
@@ -318,6 +318,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
             onClose={() => {
               setTesting(false);
               setTestPath(null);
+              editorMode.holdGraph(false);
             }}
           />
         )}
