@@ -140,3 +140,82 @@ def test_a_successful_login_forgets_the_failed_attempts_before_it(client, market
     for _ in range(5):
         assert attempt("nope").status_code == 400
     assert attempt("nope").status_code == 429
+
+
+def _backup_offer(page):
+    return page.get_by_role("region", name=re.compile("^Edits kept in this browser were never saved"))
+
+
+def test_edits_kept_while_the_session_had_ended_are_offered_back_when_the_canvas_opens(logged_in, screenshot,
+                                                                                         workspace):
+    from workflows import services
+
+    page = logged_in
+    workflow = services.workflow_create(workspace=workspace, name="Session", graph=GRAPH)
+    open_canvas(page, workflow)
+    page.locator(".react-flow__node", has_text="Tag them").click()
+    page.context.clear_cookies(name="sessionid")
+    page.get_by_label("Name on the canvas").fill("Tag the VIPs")
+    expect(page.get_by_role("dialog", name="Your session ended — log in again")).to_be_visible()
+    key = f"penguinflow:draft:{workflow.id}:1"
+    page.wait_for_function(f"() => (localStorage.getItem('{key}') || '').includes('Tag the VIPs')")
+
+    # The tab is left without logging in again (the browser asks first: the edit is unsaved), then the user
+    # logs in on the login page and opens the workflow.
+    page.on("dialog", lambda prompt: prompt.accept())
+    page.goto("/builder/")
+    page.get_by_label("User name").fill("marketer")
+    page.get_by_label("Password").fill("pw")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Workflows")).to_be_visible()
+    open_canvas(page, workflow)
+
+    offer = _backup_offer(page)
+    expect(offer).to_contain_text("made on revision 1, which is still the saved draft's revision")
+    expect(offer).to_contain_text("changed step “Tag the VIPs”")
+    expect(page.locator(".react-flow__node", has_text="Tag them")).to_be_visible()  # nothing applied unasked
+    screenshot("backup-offered")
+    assert_accessible(page)
+
+    offer.get_by_role("button", name="Restore my edits").click()
+    expect(offer).to_have_count(0)
+    expect(page.locator(".react-flow__node", has_text="Tag the VIPs")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="All changes saved")).to_be_visible()
+    assert _draft_labels(workflow)["a"] == "Tag the VIPs"
+    assert page.evaluate(f"() => localStorage.getItem('{key}')") is None
+    page.reload()
+    expect(page.locator(".react-flow__node", has_text="Tag the VIPs")).to_be_visible()
+    expect(_backup_offer(page)).to_have_count(0)
+
+
+def test_a_declined_backup_and_one_the_server_has_moved_past_are_discarded(logged_in, screenshot, workspace):
+    from workflows import services
+
+    page = logged_in
+    workflow = services.workflow_create(workspace=workspace, name="Session", graph=GRAPH)
+    saved = json.loads(json.dumps(GRAPH))
+    saved["nodes"][1]["data"]["label"] = "Tag them all"
+    services.workflow_draft_save(workflow=workflow, graph=saved, settings={}, revision=1)  # now at revision 2
+
+    later = json.loads(json.dumps(saved))
+    later["nodes"][1]["data"]["label"] = "Tag them later"
+    stale, current = f"penguinflow:draft:{workflow.id}:1", f"penguinflow:draft:{workflow.id}:2"
+    page.evaluate("""([stale, current, graph]) => {
+        localStorage.setItem(stale, JSON.stringify({savedAt: new Date().toISOString(), graph}));
+        localStorage.setItem(current, JSON.stringify({savedAt: new Date().toISOString(), graph}));
+    }""", [stale, current, later])
+    open_canvas(page, workflow)
+
+    offer = _backup_offer(page)
+    expect(offer).to_contain_text("made on revision 2")
+    expect(offer).to_contain_text("changed step “Tag them later”")
+    # Made on revision 1, which the server's draft has moved past: dropped without asking.
+    assert page.evaluate(f"() => localStorage.getItem('{stale}')") is None
+    offer.get_by_role("button", name="Discard them").click()
+    expect(offer).to_have_count(0)
+    assert page.evaluate(f"() => localStorage.getItem('{current}')") is None
+    expect(page.locator(".react-flow__node", has_text="Tag them all")).to_be_visible()
+    assert _draft_labels(workflow)["a"] == "Tag them all"
+    page.reload()
+    expect(page.locator(".canvas-flow[data-view-ready=true]")).to_be_visible()
+    expect(_backup_offer(page)).to_have_count(0)

@@ -26,6 +26,7 @@ import { markEdges, markNodes, type PathHighlight } from "../testmode/highlight"
 import { TestModePanel } from "../testmode/TestModePanel";
 import { TestRunBadges } from "../testmode/TestRunBadges";
 import { useDraftBackup } from "../session/draftBackup";
+import { BackupOffer } from "../session/BackupOffer";
 import { useCanvas, useGraph } from "./CanvasContext";
 import { FlowNode } from "./FlowNode";
 import { toGraphJson, withIssues } from "./graph";
@@ -68,7 +69,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
   // must act on positions: a browser test, a bench.
   const [viewReady, setViewReady] = useState(false);
   const autosave = useDraftAutosave(store, workflow);
-  useDraftBackup(store, workflow.id, workflow.draft?.revision ?? 1);
+  useDraftBackup(store, workflow.id, autosave.baseRevision);
   const [notice, setNotice] = useState<string | null>(null);
   const editorMode = useEditorMode(workflow.id, setNotice);
   // The canvas is mounted anew on leaving simple mode: its view is settled again only once fitted.
@@ -235,6 +236,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
           publish={() => publish.mutate()}
         />
       </header>
+      <BackupOffer store={store} workflow={workflow} />
       <SaveBanner status={autosave.status} onKeepMine={autosave.keepMine} onTakeTheirs={autosave.takeTheirs} onRetry={() => void autosave.saveNow()} onSeeTheirs={() => setShowTheirs(true)} />
       {showTheirs && autosave.status.kind === "conflict" && (
         <TheirDraftDialog
