@@ -7,6 +7,7 @@ methods, which `ensure_csrf_cookie` guarantees is set.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 from django.views.decorators.http import require_POST
 
 from penguinflow.common.errors import error_response
+from penguinflow.common.throttling import SessionLoginThrottle
 
 LOGIN_URL = "/builder/login"
 HOME_URL = "/builder/"
@@ -64,7 +66,8 @@ class LogoutView(auth_views.LogoutView):
 def session_login(request: HttpRequest) -> HttpResponse:
     """Log in from inside the builder, without leaving the page: a session that ended mid-edit is renewed and the
     page retries what it was sending. JSON `{username, password}` → 200 `{username}`, or 400 in the API's error
-    format. The CSRF token is checked as the HTML form's is (the `csrftoken` cookie outlives the session)."""
+    format. The CSRF token is checked as the HTML form's is (the `csrftoken` cookie outlives the session). A few
+    attempts a minute per address and user name, then 429 with Retry-After (a password cannot be guessed here)."""
     try:
         body = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
@@ -72,9 +75,21 @@ def session_login(request: HttpRequest) -> HttpResponse:
     if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ("username", "password")):
         return error_response(400, "validation_error", "Give a user name and a password.",
                               {"username": "A string is required.", "password": "A string is required."})
+    throttle = SessionLoginThrottle(body["username"])
+    if not throttle.allow_request(request, None):
+        return _throttled(throttle.wait())
     form = AuthenticationForm(request, data={"username": body["username"], "password": body["password"]})
     if not form.is_valid():
         return error_response(400, "invalid_credentials",
                               "That user name and password do not match. Check them and try again.")
+    throttle.forget(request)
     auth_login(request, form.get_user())
     return JsonResponse({"username": form.get_user().get_username()})
+
+
+def _throttled(wait: float | None) -> HttpResponse:
+    seconds = max(1, math.ceil(wait or 1))
+    response = error_response(429, "throttled",
+                              f"Too many login attempts. Wait {seconds} seconds, then try again.")
+    response["Retry-After"] = str(seconds)
+    return response

@@ -90,7 +90,7 @@ class UpdateField(NodeType):
         field: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
         # A text value is rendered with Liquid for the contact (LiveContacts._render); numbers are kept as given.
         value: Any = Field(default=None, json_schema_extra={"x-liquid": True})
-        op: Literal["set", "increment", "unset"] = "set"
+        op: Literal["set", "increment", "unset"] = Field(default="set", title="Operation")
 
         @model_validator(mode="after")
         def _value_fits_op(self) -> UpdateField.Config:
@@ -151,7 +151,7 @@ class UpdateScore(NodeType):
     retry = CONTACT_RETRY
     ports = ("contacts",)
     class Config(NodeConfig):
-        delta: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
+        delta: int | None = Field(default=None, ge=-1_000_000, le=1_000_000, title="Change by")
         set_to: int | None = Field(default=None, alias="set", ge=-1_000_000, le=1_000_000)
 
         @model_validator(mode="after")

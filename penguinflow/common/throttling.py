@@ -28,3 +28,27 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         else:
             ident = f"ip:{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class SessionLoginThrottle(SimpleRateThrottle):
+    """Throttle password attempts of the builder's JSON login per client address and user name.
+
+    The login is a plain Django view (no DRF view to hang a throttle on): call ``allow_request(request, None)``
+    before checking the password, and ``forget(request)`` after a success so that a user who got it right is not
+    held back by the typos before. Keyed on both address and name: guessing one user's password from one place is
+    slowed without one office's shared address locking out its colleagues.
+    """
+
+    scope = "builder_session"
+
+    def __init__(self, username: str) -> None:
+        super().__init__()
+        self.username = username.strip().lower()
+
+    def get_cache_key(self, request, view):
+        ident = f"{self.get_ident(request)}:{self.username}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def forget(self, request) -> None:
+        """Drop the attempts counted for this address and user name."""
+        self.cache.delete(self.get_cache_key(request, None))

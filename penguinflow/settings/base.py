@@ -230,7 +230,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["penguinflow.common.permissions.WorkspaceRolePermission"],
     "DEFAULT_THROTTLE_CLASSES": ["penguinflow.common.throttling.ApiKeyRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"api_key": API_THROTTLE_RATE},
+    # builder_session: password attempts of the builder's in-page login, per client address and user name.
+    "DEFAULT_THROTTLE_RATES": {"api_key": API_THROTTLE_RATE, "builder_session": "5/min"},
     "DEFAULT_PAGINATION_CLASS": "penguinflow.common.pagination.CreatedCursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["penguinflow.common.filtering.StrictFilterBackend"],

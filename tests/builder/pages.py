@@ -7,9 +7,13 @@ import re
 from playwright.sync_api import Page, expect
 
 
-def open_canvas(page: Page, workflow) -> None:
-    """Open a workflow on the canvas and wait until its view is settled (fitted to the draft)."""
+def open_canvas(page: Page, workflow, mode: str = "graph") -> None:
+    """Open a workflow on the canvas and wait until its view is settled (fitted to the draft); with
+    ``mode="simple"``, leave a branchless workflow in the list it opens as, and wait for its steps."""
     page.goto(f"/builder/workflows/{workflow.id}")
+    if mode == "simple":
+        expect(page.locator(".simple-list .step-card").first).to_be_visible()
+        return
     show_graph(page)
 
 

@@ -62,7 +62,7 @@ def test_builder_journey_from_login_to_delete(logged_in, screenshot, workspace):
     page.locator("#root_event").fill("contact.created")
     email.click()
     # The template is picked by its name (the panel's picker of the node type's `x-reference`).
-    page.get_by_role("combobox", name="Template (required)").fill("Welcome")
+    page.get_by_role("combobox", name="Email template (required)").fill("Welcome")
     page.get_by_role("option", name=re.compile(template.name)).click()
     screenshot("config-panel")
     assert_accessible(page)

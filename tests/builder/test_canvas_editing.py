@@ -412,3 +412,34 @@ def test_the_settings_panel_leaves_the_selected_step_in_view(logged_in, screensh
         return step.left >= canvas.left && step.right <= canvas.right && step.right <= panel.left;
     }""")
     screenshot(f"panel-{size[0]}x{size[1]}")
+
+
+@browser_db
+def test_a_selected_step_is_brought_out_from_under_the_minimap(logged_in, screenshot, workspace):
+    page = logged_in
+    page.set_viewport_size({"width": 1280, "height": 800})
+    # Fitted to the view, the far step lands in the bottom-right corner, where the minimap is drawn.
+    corner = node("corner", "add_tag", "Tag the VIPs", 1400, 900, {"tag": "vip"})
+    workflow = workflow_with(workspace, {"nodes": [SIGNED_UP, corner], "edges": [edge("e1", "start", "corner")]})
+    open_canvas(page, workflow)
+    step = page.get_by_label("Tag the VIPs (Add tag)")
+    minimap = page.get_by_role("img", name="Overview of the workflow")
+    expect(minimap).to_be_visible()
+    # Selected from the keyboard: the pointer could not reach it under the minimap.
+    step.locator("xpath=..").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("complementary", name="Settings of Tag the VIPs")).to_be_visible()
+    # Looked up afresh each time: a step outside the narrowed view is not drawn until the pan brings it back.
+    page.wait_for_function("""() => {
+        const step = document.querySelector('[aria-label^="Tag the VIPs (Add tag)"]');
+        const minimap = [...document.querySelectorAll('svg[role="img"]')]
+            .find((svg) => svg.querySelector('title')?.textContent === 'Overview of the workflow')
+            ?.closest('.react-flow__panel');
+        if (!step || !minimap) return false;
+        const box = step.getBoundingClientRect();
+        const map = minimap.getBoundingClientRect();
+        const canvas = document.querySelector('.canvas-flow').getBoundingClientRect();
+        const clear = box.right <= map.left || box.bottom <= map.top;
+        return clear && box.left >= canvas.left && box.right <= canvas.right && box.bottom <= canvas.bottom;
+    }""")
+    screenshot("step-clear-of-minimap")

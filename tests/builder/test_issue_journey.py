@@ -46,7 +46,7 @@ def test_build_check_publish_test_compare_and_delete_one_workflow(logged_in, scr
     trigger.click()
     page.locator("#root_event").fill("contact.created")
     email.click()
-    page.get_by_role("combobox", name="Template (required)").fill("Trial")
+    page.get_by_role("combobox", name="Email template (required)").fill("Trial")
     page.get_by_role("option", name=re.compile(template.name)).click()
     condition.click()
     panel = page.get_by_role("complementary", name="Settings of Condition")

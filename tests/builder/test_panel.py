@@ -88,7 +88,7 @@ def test_panel_edits_by_annotation_and_saves_what_the_api_stores(logged_in, scre
 
     # A template picked by its name; the panel names it and never shows its id.
     panel = open_panel(page, "Send welcome")
-    box = panel.get_by_role("combobox", name="Template (required)")
+    box = panel.get_by_role("combobox", name="Email template (required)")
     box.fill("welc")
     expect(panel.get_by_role("listbox")).to_be_visible()
     expect(panel.get_by_role("option")).to_have_count(1)
@@ -229,7 +229,7 @@ def test_missing_objects_are_said_in_words_and_people_are_picked_by_name(logged_
     panel = open_panel(page, "Send gone")
     expect(panel.locator(".chosen").get_by_text("The email template chosen here no longer exists")).to_be_visible()
     # Values the config leaves out show the server's defaults (tracking is on unless switched off).
-    expect(panel.get_by_label("Track Opens")).to_be_checked()
+    expect(panel.get_by_label("Track opens")).to_be_checked()
     screenshot("deleted-template")
     assert_accessible(page)
 

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.builder.conftest import assert_accessible
-from tests.builder.pages import pick
+from tests.builder.pages import open_canvas, pick
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -98,9 +98,10 @@ def test_a_new_workflow_is_built_as_a_list_and_a_branch_opens_the_graph(logged_i
     # The email's settings, in the panel; its card sums them up.
     card(page, "Send email").locator(".step-open").click()
     expect(page.get_by_role("complementary", name=re.compile("^Settings of Send email"))).to_be_visible()
-    pick(page, "Template (required)", "Welcome", "Welcome email")
+    pick(page, "Email template (required)", "Welcome", "Welcome email")
     email_summary = card(page, "Send email").locator(".step-summary")
-    expect(email_summary).to_contain_text(str(template.id))
+    # The card names the template as the panel does, never by its id.
+    expect(email_summary).to_have_text("Email template: Welcome email")
     expect(card(page, "Send email")).to_have_class(re.compile(r"\bselected\b"))
     screenshot("simple-three-steps-and-panel")
     assert_accessible(page)
@@ -110,11 +111,11 @@ def test_a_new_workflow_is_built_as_a_list_and_a_branch_opens_the_graph(logged_i
     expect(step_labels(page)).to_have_text(["Event", "Delay"])
     page.get_by_role("button", name="Undo").click()
     expect(step_labels(page)).to_have_text(["Event", "Send email", "Delay"])
-    expect(email_summary).to_contain_text(str(template.id))
+    expect(email_summary).to_have_text("Email template: Welcome email")
     page.get_by_role("button", name="Undo").click()
-    expect(email_summary).not_to_contain_text(str(template.id))
+    expect(email_summary).not_to_contain_text("Welcome email")
     page.get_by_role("button", name="Redo").click()
-    expect(email_summary).to_contain_text(str(template.id))
+    expect(email_summary).to_have_text("Email template: Welcome email")
     expect(page.get_by_text("All changes saved")).to_be_visible()
 
     workflow = Workflow.objects.get(name="Onboarding")
@@ -126,7 +127,8 @@ def test_a_new_workflow_is_built_as_a_list_and_a_branch_opens_the_graph(logged_i
 
     page.reload()
     expect(step_labels(page)).to_have_text(["Event", "Send email", "Delay"])
-    expect(card(page, "Send email").locator(".step-summary")).to_contain_text(str(template.id))
+    expect(card(page, "Send email").locator(".step-summary")).to_have_text("Email template: Welcome email")
+    expect(card(page, "Send email").locator(".step-summary")).not_to_contain_text(str(template.id))
 
     page.set_viewport_size({"width": 1920, "height": 1080})
     card(page, "Delay").locator(".step-open").click()
@@ -148,6 +150,31 @@ def test_a_new_workflow_is_built_as_a_list_and_a_branch_opens_the_graph(logged_i
     graph = saved_graph(page, workflow)
     assert saved_chain(graph) == ["trigger_event", "send_email", "delay", "condition"]
     assert [edge["sourceHandle"] for edge in graph["edges"]] == ["default"] * 3
+
+
+def test_a_card_names_the_template_it_sends_and_says_when_it_was_deleted(logged_in, screenshot, workspace):
+    from tests.factories import EmailTemplateFactory
+    from workflows import services
+
+    page = logged_in
+    kept = EmailTemplateFactory(workspace=workspace, name="Renewal reminder")
+    gone = EmailTemplateFactory(workspace=workspace, name="Old promo")
+    workflow = services.workflow_create(workspace=workspace, name="Renewals", graph={"nodes": [
+        {"id": "t", "type": "trigger_event", "position": {"x": 0, "y": 0},
+         "data": {"label": "Plan renews", "config": {"event": "plan.renewing"}}},
+        {"id": "a", "type": "send_email", "position": {"x": 0, "y": 150},
+         "data": {"label": "Remind", "config": {"template_id": str(kept.id)}}},
+        {"id": "b", "type": "send_email", "position": {"x": 0, "y": 300},
+         "data": {"label": "Promote", "config": {"template_id": str(gone.id)}}},
+    ], "edges": [{"id": "e1", "source": "t", "target": "a", "sourceHandle": "default"},
+                 {"id": "e2", "source": "a", "target": "b", "sourceHandle": "default"}]})
+    gone.delete()
+
+    open_canvas(page, workflow, mode="simple")
+    expect(card(page, "Remind").locator(".step-summary")).to_have_text("Email template: Renewal reminder")
+    expect(card(page, "Promote").locator(".step-summary")).to_have_text("Email template: deleted email template")
+    screenshot("simple-cards-name-templates")
+    assert_accessible(page)
 
 
 def test_a_branched_workflow_opens_as_a_graph_and_a_chosen_graph_is_remembered(logged_in, screenshot, workspace):

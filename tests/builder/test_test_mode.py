@@ -163,3 +163,29 @@ def test_problems_are_said_beside_their_fields_and_an_existing_contact_fills_the
     expect(canvas_node(page, "Tag no open")).to_have_class(re.compile(r"\btest-visited\b"))
     expect(panel.get_by_text(re.compile(r"^No awaited event by .*: took “timeout”\.$"))).to_be_visible()
     screenshot("test-mode-timeout")
+
+
+def test_leaving_test_mode_returns_a_list_workflow_to_the_list_without_choosing_the_graph(logged_in, screenshot,
+                                                                                         workspace):
+    from tests.builder.pages import open_canvas
+    from workflows import services
+
+    page = logged_in
+    workflow = services.workflow_create(workspace=workspace, name="Tagging", graph={"nodes": [
+        _node("t", "trigger_manual", "Enrolled", {}, 0, 0),
+        _node("tag", "add_tag", "Tag trial", {"tag": "trial"}, 0, 150),
+    ], "edges": [{"id": "e1", "source": "t", "target": "tag", "sourceHandle": "default"}]})
+    open_canvas(page, workflow, mode="simple")
+
+    page.get_by_role("button", name="Test", exact=True).click()
+    expect(_panel(page)).to_be_visible()
+    expect(page.locator(".canvas-flow[data-view-ready=true]")).to_be_visible()  # the run is painted on the graph
+    screenshot("test-mode-from-a-list")
+    _panel(page).get_by_role("button", name="Leave test mode").click()
+
+    expect(_panel(page)).to_have_count(0)
+    expect(page.locator(".simple-list .step-label")).to_have_text(["Enrolled", "Tag trial"])
+    expect(page.get_by_role("button", name="Simple", exact=True)).to_have_attribute("aria-pressed", "true")
+    assert page.evaluate(f"() => localStorage.getItem('penguinflow.builder.editor-mode.{workflow.id}')") is None
+    page.reload()
+    expect(page.locator(".simple-list .step-label")).to_have_text(["Enrolled", "Tag trial"])

@@ -101,7 +101,7 @@ def test_history_read_only_version_diff_publish_summary_and_pause(logged_in, scr
 
     # Edit the draft: the email's template.
     canvas_node(page, "Welcome").click()
-    pick(page, "Template (required)", "Hello again", "Hello again")
+    pick(page, "Email template (required)", "Hello again", "Hello again")
     expect(page.get_by_text("All changes saved")).to_be_visible()
     expect(publish).to_be_enabled()
     screenshot("draft-edited")
@@ -139,8 +139,8 @@ def test_history_read_only_version_diff_publish_summary_and_pause(logged_in, scr
     page.get_by_role("link", name="Compare with the draft").click()
     expect(page).to_have_url(re.compile(r"/compare\?from=1&to=draft$"))
     changes = page.get_by_role("region", name="Changes")
-    expect(changes).to_contain_text("1 step changed: Send email “Welcome” template id changed.")
-    field = changes.get_by_role("row", name=re.compile("template id"))
+    expect(changes).to_contain_text("1 step changed: Send email “Welcome” email template changed.")
+    field = changes.get_by_role("row", name=re.compile("email template"))
     expect(field).to_contain_text(str(first.id))
     expect(field).to_contain_text(str(second.id))
     diff_canvas = page.get_by_role("region", name=re.compile("^Differences"))
@@ -156,7 +156,7 @@ def test_history_read_only_version_diff_publish_summary_and_pause(logged_in, scr
     page.get_by_role("link", name="← Back to the draft").click()
     publish.click()
     dialog = page.get_by_role("dialog", name="Publish version 2?")
-    expect(dialog).to_contain_text("Against version 1: 1 step changed: Send email “Welcome” template id changed.")
+    expect(dialog).to_contain_text("Against version 1: 1 step changed: Send email “Welcome” email template changed.")
     expect(dialog).to_contain_text("2 contacts on version 1 stay on version 1 until they finish.")
     expect(dialog).to_contain_text("New contacts enter version 2.")
     screenshot("publish-summary")

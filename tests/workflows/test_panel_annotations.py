@@ -34,6 +34,36 @@ def test_a_nested_reference_is_annotated_where_its_object_is_defined():
     assert schema["$defs"]["Audience"]["properties"]["segment_id"]["x-reference"] == "segments"
 
 
+@pytest.mark.parametrize(("type_name", "field", "title"), [
+    ("send_email", "template_id", "Email template"),
+    ("send_email", "from_email", "From email"),
+    ("add_to_campaign", "campaign_id", "Campaign"),
+    ("enroll_in_workflow", "workflow_id", "Workflow"),
+    ("create_task", "assignee_email", "Assignee"),
+    ("webhook", "timeout_s", "Timeout (seconds)"),
+    ("webhook", "url", "URL"),
+])
+def test_fields_carry_the_labels_the_forms_show(type_name, field, title):
+    assert _schema(type_name)["properties"][field]["title"] == title
+
+
+def test_a_config_schema_has_no_class_name_for_a_title():
+    assert {"title" in node_type.describe()["config_schema"] for node_type in registry} == {False}
+
+
+def test_no_field_is_labelled_with_its_title_cased_key():
+    """pydantic's default title ("Template Id", "Reply To") reads like a key: every field says it in words."""
+    def properties(schema: dict):
+        yield from (schema.get("properties") or {}).items()
+        for nested in (schema.get("$defs") or {}).values():
+            yield from (nested.get("properties") or {}).items()
+
+    for node_type in registry:
+        for key, prop in properties(node_type.describe()["config_schema"]):
+            if "_" in key:
+                assert prop.get("title") != key.replace("_", " ").title(), (node_type.type, key)
+
+
 def test_every_declared_reference_is_annotated_on_its_property():
     for node_type in registry:
         schema = node_type.describe()["config_schema"]

@@ -64,10 +64,18 @@ KINDS: tuple[str, ...] = ("trigger", "logic", "wait", "action")
 WAIT_KINDS = frozenset({"wait"})
 
 
+def field_title(name: str, _info: Any = None) -> str:
+    """Return a config field's label for the builder's forms: ``from_email`` → "From email" (pydantic's default
+    title-cases every word, "From Email", which reads like a key). A field declares ``Field(title=...)`` where
+    words alone say it badly (an acronym, a unit); references are named by their noun (``annotate_references``)."""
+    words = name.replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
 class NodeConfig(BaseModel):
     """Base of node configs: unknown keys are refused and a parsed config cannot change."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, field_title_generator=field_title)
 
 
 class EmptyConfig(NodeConfig):
@@ -308,15 +316,24 @@ class NodeType:
             "kind": self.kind,
             "label": self.label,
             "description": self.description,
-            "config_schema": annotate_references(self.Config.model_json_schema(), self.references),
+            "config_schema": annotate_references(_untitled(self.Config.model_json_schema()), self.references),
             "branches": self.branches if self.branches == "dynamic" else list(self.branches),
             "branch_source": self.branch_source.describe() if self.branch_source else None,
         }
 
 
+def _untitled(schema: dict[str, Any]) -> dict[str, Any]:
+    """Drop the config's own title: it is the class's name ("Config", "TagConfig"), which a form would show as a
+    heading; the builder titles the form with the node type's label."""
+    schema.pop("title", None)
+    return schema
+
+
 def annotate_references(schema: dict[str, Any], references: Iterable[Reference]) -> dict[str, Any]:
     """Mark the property at each reference's path with ``"x-reference": <collection>`` (a JSON Schema extension
-    keyword) so the builder offers a picker of that collection; nested paths follow ``$ref`` into ``$defs``."""
+    keyword) so the builder offers a picker of that collection; nested paths follow ``$ref`` into ``$defs``. Its
+    title becomes the reference's noun ("Email template" rather than "Template id"), unless the field declared
+    one of its own."""
     for reference in references:
         if not reference.collection:
             continue
@@ -327,6 +344,8 @@ def annotate_references(schema: dict[str, Any], references: Iterable[Reference])
         prop = ((node or {}).get("properties") or {}).get(leaf)
         if isinstance(prop, dict):
             prop["x-reference"] = reference.collection
+            if prop.get("title") == field_title(leaf):
+                prop["title"] = field_title(reference.noun)
     return schema
 
 

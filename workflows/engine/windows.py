@@ -24,7 +24,7 @@ class Window(NodeConfig):
     start: ClockTime = "09:00"
     end: ClockTime = "17:00"
     timezone: str = Field(default="contact", description="'contact' (the contact's zone) or an IANA zone")
-    on_miss: Literal["wait", "send"] = "wait"
+    on_miss: Literal["wait", "send"] = Field(default="wait", title="Outside the window")
 
     @model_validator(mode="after")
     def _coherent(self) -> Window:

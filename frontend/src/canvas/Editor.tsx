@@ -16,6 +16,7 @@ import { useEditorMode } from "../simple/useEditorMode";
 import type { PathHighlight } from "../testmode/highlight";
 import { TestModePanel } from "../testmode/TestModePanel";
 import { useDraftBackup } from "../session/draftBackup";
+import { BackupOffer } from "../session/BackupOffer";
 import { useCanvas, useGraph } from "./CanvasContext";
 import { FlowNode } from "./FlowNode";
 import { FlowCanvas } from "./FlowCanvas";
@@ -56,7 +57,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
   const [viewReady, setViewReady] = useState(false);
   const markViewReady = useCallback(() => setViewReady(true), []);
   const autosave = useDraftAutosave(store, workflow);
-  useDraftBackup(store, workflow.id, workflow.draft?.revision ?? 1);
+  useDraftBackup(store, workflow.id, autosave.baseRevision);
   const [notice, setNotice] = useState<string | null>(null);
   const editorMode = useEditorMode(workflow.id, setNotice);
   // The canvas is mounted anew on leaving simple mode: its view is settled again only once fitted.
@@ -191,9 +192,9 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
         </button>
         <button
           type="button"
-          // A run is painted on the graph: test mode opens the graph editor.
+          // A run is painted on the graph: test mode shows the graph editor while it is open (not as a choice).
           onClick={() => {
-            editorMode.choose("graph");
+            editorMode.holdGraph(true);
             setTesting(true);
           }}
           aria-pressed={testing}
@@ -215,6 +216,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
           publish={() => publish.mutate()}
         />
       </header>
+      <BackupOffer store={store} workflow={workflow} />
       <SaveBanner status={autosave.status} onKeepMine={autosave.keepMine} onTakeTheirs={autosave.takeTheirs} onRetry={() => void autosave.saveNow()} onSeeTheirs={() => setShowTheirs(true)} />
       {showTheirs && autosave.status.kind === "conflict" && (
         <TheirDraftDialog
@@ -271,6 +273,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
             onClose={() => {
               setTesting(false);
               setTestPath(null);
+              editorMode.holdGraph(false);
             }}
           />
         )}

@@ -167,5 +167,8 @@ export function useDraftAutosave(store: GraphStore, workflow: Workflow) {
     }
   };
 
-  return { status, saveNow, keepMine, takeTheirs };
+  /** The revision the canvas's edits are based on: the last one saved (a session backup is keyed by it). */
+  const baseRevision = useCallback(() => revision.current, []);
+
+  return { status, saveNow, keepMine, takeTheirs, baseRevision };
 }

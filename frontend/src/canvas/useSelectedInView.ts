@@ -1,12 +1,15 @@
 import { useEffect } from "react";
 import { useReactFlow } from "@xyflow/react";
+import { panToShow } from "./viewRoom";
 
 // Room kept between the step and the canvas's edge when it is brought into view.
 const MARGIN = 24;
 
 /**
  * When a step is selected (its settings panel opens beside the canvas, which narrows it), pan the view so that
- * the step is not hidden under the panel or beyond the canvas's edge. The zoom stays as it is.
+ * the step is not hidden under the panel, beyond the canvas's edge, or under what React Flow draws over the
+ * canvas (the minimap, the zoom controls: its panels). The zoom stays as it is. The side panels, the palette and
+ * the toolbar sit beside the canvas, not over it: measuring the canvas's own box already leaves them out.
  */
 export function useSelectedInView(nodeId: string | null) {
   const flow = useReactFlow();
@@ -25,11 +28,8 @@ export function useSelectedInView(nodeId: string | null) {
         y: step.internals.positionAbsolute.y + (step.measured.height ?? 0),
       });
       const box = { left: topLeft.x, top: topLeft.y, right: bottomRight.x, bottom: bottomRight.y };
-      const view = canvas.getBoundingClientRect();
-      const dx = box.right + MARGIN > view.right ? view.right - MARGIN - box.right
-        : box.left - MARGIN < view.left ? view.left + MARGIN - box.left : 0;
-      const dy = box.bottom + MARGIN > view.bottom ? view.bottom - MARGIN - box.bottom
-        : box.top - MARGIN < view.top ? view.top + MARGIN - box.top : 0;
+      const overlays = [...canvas.querySelectorAll(".react-flow__panel")].map((panel) => panel.getBoundingClientRect());
+      const { dx, dy } = panToShow(box, canvas.getBoundingClientRect(), overlays, MARGIN);
       if (dx === 0 && dy === 0) return;
       const { x, y, zoom } = flow.getViewport();
       void flow.setViewport({ x: x + dx, y: y + dy, zoom }, { duration: 200 });

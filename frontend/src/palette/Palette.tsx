@@ -1,8 +1,9 @@
-import { memo, useMemo, useState, type DragEvent } from "react";
+import { memo, useMemo, useState } from "react";
 import type { NodeTypeInfo, Preset } from "../api/types";
-import { groupedPalette, KIND_LABELS, paletteItems, type PaletteItem } from "./paletteLogic";
+import { paletteItems, type PaletteItem } from "./paletteLogic";
+import { StepList } from "./StepList";
 
-export const PALETTE_MIME = "application/x-penguinflow-node";
+export { PALETTE_MIME } from "./StepList";
 
 interface PaletteProps {
   nodeTypes: readonly NodeTypeInfo[];
@@ -15,44 +16,10 @@ interface PaletteProps {
 export const Palette = memo(function Palette({ nodeTypes, presets, onAdd }: PaletteProps) {
   const [search, setSearch] = useState("");
   const items = useMemo(() => paletteItems(nodeTypes, presets), [nodeTypes, presets]);
-  const groups = groupedPalette(items, search);
-  const startDrag = (event: DragEvent, item: PaletteItem) => {
-    event.dataTransfer.setData(PALETTE_MIME, JSON.stringify(item));
-    event.dataTransfer.effectAllowed = "move";
-  };
+  const behaviour = useMemo(() => ({ kind: "drag-and-add" as const, onAdd }), [onAdd]);
   return (
     <aside className="palette" aria-label="Steps you can add">
-      <input
-        type="search"
-        aria-label="Search steps"
-        placeholder="Search steps"
-        value={search}
-        onChange={(event) => setSearch(event.target.value)}
-      />
-      {groups.length === 0 && <p className="muted">No step matches “{search}”.</p>}
-      {groups.map(([kind, group]) => (
-        <section key={kind} aria-label={KIND_LABELS[kind]}>
-          <h2>{KIND_LABELS[kind]}</h2>
-          <ul>
-            {group.map((item) => (
-              <li key={item.key}>
-                <button
-                  type="button"
-                  className={`palette-item kind-${item.kind}`}
-                  draggable
-                  onDragStart={(event) => startDrag(event, item)}
-                  onClick={() => onAdd(item)}
-                  title={`${item.description} Drag it onto the canvas, or press Enter to add it.`}
-                  data-node-type={item.type}
-                >
-                  {item.label}
-                  {item.presetOf && <span className="preset-of"> · {item.presetOf} preset</span>}
-                </button>
-              </li>
-            ))}
-          </ul>
-        </section>
-      ))}
+      <StepList items={items} search={search} onSearch={setSearch} behaviour={behaviour} headingLevel={2} />
     </aside>
   );
 });

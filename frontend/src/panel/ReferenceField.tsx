@@ -3,23 +3,11 @@
 import { useQuery } from "@tanstack/react-query";
 import type { FieldProps } from "@rjsf/utils";
 import { api, ApiError, errorText } from "../api/client";
-import type { Page } from "../api/types";
 import type { TemplatePreview } from "./apiTypes";
+import { chosenQuery } from "./chosenQuery";
 import { Picker } from "./Picker";
 import { usePreviewContact } from "./previewContact";
-import { type Choice, type Collection, collectionOf, listPath, referenceShape, type Row } from "./references";
-
-/** Names of the fixed options schemas offer beside a collection. */
-const CONSTANT_LABELS: Record<string, string> = { workspace_admins: "All workspace admins" };
-
-export function constantLabel(value: string): string {
-  return CONSTANT_LABELS[value] ?? value.replaceAll("_", " ");
-}
-
-/** "Template Id" → "Template", "Assignee Email" → "Assignee": the field names the object, not its key. */
-export function referenceLabel(title: string): string {
-  return title.replace(/\s+(Id|Email)$/i, "") || title;
-}
+import { type Choice, type Collection, collectionOf, constantLabel, referenceLabel, referenceShape } from "./references";
 
 export function ReferenceField({ schema, formData, onChange, idSchema, name, required }: FieldProps) {
   const collection = collectionOf(schema["x-reference"]);
@@ -84,7 +72,7 @@ export function ReferenceField({ schema, formData, onChange, idSchema, name, req
 function ChosenObject({ collection, value, onRemove, canRemove }: {
   collection: Collection; value: string; onRemove: () => void; canRemove: boolean;
 }) {
-  const found = useChosen(collection, value);
+  const found = useQuery(chosenQuery(collection, value));
   if (found.isPending) return <p className="muted">Loading the chosen {collection.noun}…</p>;
   if (found.error && !(found.error instanceof ApiError && found.error.status === 404)) {
     return <p className="field-problem">The chosen {collection.noun} could not be read: {errorText(found.error)}</p>;
@@ -131,22 +119,6 @@ function Chosen({ label, detail, link, onRemove, removeLabel }: {
       )}
     </p>
   );
-}
-
-/** The chosen object by its value: one read where the collection answers one, else a search of its list. */
-function useChosen(collection: Collection, value: string) {
-  return useQuery({
-    queryKey: ["picked", collection.path, value],
-    queryFn: async (): Promise<Choice | null> => {
-      if (collection.readsOne) {
-        return collection.toChoice(await api<Row>(`${collection.path}/${encodeURIComponent(value)}`));
-      }
-      const page = await api<Page<Row>>(listPath(collection, value));
-      return page.results.map(collection.toChoice).find((choice) => choice.value === value) ?? null;
-    },
-    retry: false,
-    staleTime: 60_000,
-  });
 }
 
 /** The chosen email template's subject as the preview contact would read it. */

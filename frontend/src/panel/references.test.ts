@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { COLLECTIONS, filterChoices, listPath, referenceShape } from "./references";
-import { constantLabel, referenceLabel } from "./ReferenceField";
+import { COLLECTIONS, constantLabel, filterChoices, listPath, referenceLabel, referenceShape } from "./references";
 
 const CHOICES = [
   { value: "1", label: "Welcome", detail: "Hello {{ contact.first_name }}" },

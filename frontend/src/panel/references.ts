@@ -103,3 +103,15 @@ export function referenceShape(schema: Record<string, unknown>): { multiple: boo
   );
   return { multiple, constants };
 }
+
+/** Names of the fixed options schemas offer beside a collection. */
+const CONSTANT_LABELS: Record<string, string> = { workspace_admins: "All workspace admins" };
+
+export function constantLabel(value: string): string {
+  return CONSTANT_LABELS[value] ?? value.replaceAll("_", " ");
+}
+
+/** "Template Id" → "Template", "Assignee Email" → "Assignee": the field names the object, not its key. */
+export function referenceLabel(title: string): string {
+  return title.replace(/\s+(Id|Email)$/i, "") || title;
+}

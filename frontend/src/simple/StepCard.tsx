@@ -1,6 +1,7 @@
 import type { KeyboardEvent } from "react";
 import { useCanvas, useGraph } from "../canvas/CanvasContext";
 import { configSummary } from "./summary";
+import { useReferenceNames } from "./useReferenceNames";
 
 interface StepCardProps {
   nodeId: string;
@@ -18,11 +19,12 @@ export function StepCard({ nodeId, number, canMoveUp, canMoveDown, onOpen, onMov
   const { nodeTypes } = useCanvas();
   const node = useGraph((state) => state.nodes.find((candidate) => candidate.id === nodeId));
   const validation = useGraph((state) => state.validation);
+  const info = nodeTypes.get(node?.type ?? "");
+  const nameOf = useReferenceNames(node?.data.config ?? {}, info?.config_schema);
   if (!node) return null;
-  const info = nodeTypes.get(node.type ?? "");
   const typeLabel = info?.label ?? `Unknown type ${node.type}`;
   const name = node.data.label || typeLabel;
-  const summary = configSummary(node.data.config, info?.config_schema);
+  const summary = configSummary(node.data.config, info?.config_schema, nameOf);
   const errors = validation?.errors.filter((issue) => issue.node_id === nodeId) ?? [];
   const warnings = validation?.warnings.filter((issue) => issue.node_id === nodeId) ?? [];
 

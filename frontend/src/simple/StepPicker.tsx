@@ -1,7 +1,8 @@
 import { useMemo, useState } from "react";
 import type { NodeTypeInfo, Preset } from "../api/types";
 import { Dialog } from "../components/Dialog";
-import { groupedPalette, KIND_LABELS, paletteItems, type PaletteItem } from "../palette/paletteLogic";
+import { paletteItems, type PaletteItem } from "../palette/paletteLogic";
+import { StepList } from "../palette/StepList";
 import type { ChainTypes } from "./chain";
 
 export interface SlotAccepts {
@@ -26,49 +27,19 @@ export function StepPicker({ title, accepts, nodeTypes, presets, types, onPick, 
   const [search, setSearch] = useState("");
   const items = useMemo(() => paletteItems(nodeTypes, presets), [nodeTypes, presets]);
   const fitting = accepts ? items.filter((item) => fits(item, accepts, types)) : [];
-  const groups = groupedPalette(fitting, search);
   const close = () => {
     setSearch("");
     onClose();
   };
+  const choose = (item: PaletteItem) => {
+    setSearch("");
+    onPick(item);
+  };
+  const note = (item: PaletteItem) => (types.shapeOf(item.type) === "branching" ? "opens the graph" : null);
   return (
     <Dialog title={title} open={accepts !== null} onClose={close}>
-      <input
-        type="search"
-        aria-label="Search steps"
-        placeholder="Search steps"
-        value={search}
-        autoFocus
-        onChange={(event) => setSearch(event.target.value)}
-      />
-      <div className="step-picker">
-        {groups.length === 0 && <p className="muted">No step matches “{search}”.</p>}
-        {groups.map(([kind, group]) => (
-          <section key={kind} aria-label={KIND_LABELS[kind]}>
-            <h3>{KIND_LABELS[kind]}</h3>
-            <ul>
-              {group.map((item) => (
-                <li key={item.key}>
-                  <button
-                    type="button"
-                    className={`palette-item kind-${item.kind}`}
-                    title={item.description}
-                    data-node-type={item.type}
-                    onClick={() => {
-                      setSearch("");
-                      onPick(item);
-                    }}
-                  >
-                    {item.label}
-                    {item.presetOf && <span className="preset-of"> · {item.presetOf} preset</span>}
-                    {types.shapeOf(item.type) === "branching" && <span className="preset-of"> · opens the graph</span>}
-                  </button>
-                </li>
-              ))}
-            </ul>
-          </section>
-        ))}
-      </div>
+      <StepList items={fitting} search={search} onSearch={setSearch} behaviour={{ kind: "choose", onChoose: choose, note }}
+                headingLevel={3} className="step-picker" autoFocus />
       <div className="dialog-actions">
         <button type="button" onClick={close}>
           Cancel

@@ -7,6 +7,8 @@ import { initialMode, readModeChoice, storeModeChoice, type EditorMode } from ".
  * Which editor shows the draft: the list while the graph is a chain (unless the user chose the graph for this
  * workflow), else the graph. When an edit makes the graph something a list cannot show (a branching step added,
  * an undo back to a branch, steps pasted beside the list), the graph takes over and `onSwitched` says why.
+ * A screen that needs the graph for a while (test mode paints its run on it) holds it with `holdGraph`: the list
+ * comes back when it lets go, and the user's choice is neither changed nor stored.
  */
 export function useEditorMode(workflowId: string, onSwitched: (notice: string) => void) {
   const { nodeTypes } = useCanvas();
@@ -16,6 +18,7 @@ export function useEditorMode(workflowId: string, onSwitched: (notice: string) =
   const types = useMemo(() => chainTypes(nodeTypes), [nodeTypes]);
   const chain = useMemo(() => chainOf({ nodes, edges }, types), [nodes, edges, types]);
   const [mode, setMode] = useState<EditorMode>(() => initialMode(readModeChoice(workflowId), chain.ok));
+  const [graphHeld, setGraphHeld] = useState(false);
 
   useEffect(() => {
     if (mode === "simple" && !chain.ok) {
@@ -29,12 +32,14 @@ export function useEditorMode(workflowId: string, onSwitched: (notice: string) =
       if (next === "simple" && !chain.ok) return;
       storeModeChoice(workflowId, next);
       setMode(next);
+      setGraphHeld(false);
     },
     [workflowId, chain.ok],
   );
 
   return {
-    mode: mode === "simple" && chain.ok ? ("simple" as const) : ("graph" as const),
+    mode: mode === "simple" && chain.ok && !graphHeld ? ("simple" as const) : ("graph" as const),
+    holdGraph: setGraphHeld,
     steps: chain.ok ? chain.steps : null,
     /** Why the list cannot show this graph, or null when it can. */
     notAList: chain.ok ? null : chain.reason,

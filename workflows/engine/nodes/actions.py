@@ -48,7 +48,7 @@ class CreateTask(NodeType):
     class Config(NodeConfig):
         title: str = Field(min_length=1, max_length=200, json_schema_extra=LIQUID)
         description: str = Field(default="", max_length=10_000, json_schema_extra=LIQUID)
-        assignee_email: EmailAddress | None = Field(default=None, json_schema_extra=MEMBERS)
+        assignee_email: EmailAddress | None = Field(default=None, title="Assignee", json_schema_extra=MEMBERS)
         due_in: Duration | None = None
 
     def run(self, ctx: StepContext, config: Config) -> Outcome:
@@ -155,11 +155,11 @@ class Webhook(NodeType):
     ports = ("webhooks",)
 
     class Config(NodeConfig):
-        url: str = Field(min_length=8, max_length=2000, json_schema_extra=LIQUID)
+        url: str = Field(min_length=8, max_length=2000, title="URL", json_schema_extra=LIQUID)
         method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
         headers: dict[str, LiquidText] = Field(default_factory=dict, max_length=50)
         body: Any = Field(default=None, json_schema_extra=LIQUID)
-        timeout_s: int = Field(default=10, ge=1, le=30)
+        timeout_s: int = Field(default=10, ge=1, le=30, title="Timeout (seconds)")
 
         @field_validator("url")
         @classmethod

@@ -201,8 +201,8 @@ class ScheduleTrigger(TriggerType):
                             collection="segments"),)
 
     class Config(NodeConfig):
-        at: AwareDatetime | None = None
-        rrule: str | None = Field(default=None, examples=["FREQ=WEEKLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0"])
+        at: AwareDatetime | None = Field(default=None, title="At (date and time)")
+        rrule: str | None = Field(default=None, title="Repeat rule (RRULE)", examples=["FREQ=WEEKLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0"])
         timezone: TimeZoneName = "UTC"
         audience: Audience = Audience()
 
@@ -297,7 +297,7 @@ class DateFieldTrigger(TriggerType):
         field: str = Field(min_length=1, max_length=100)
         offset: Duration = Field(default="PT0S", description="ISO 8601, negative for before (e.g. -P3D)",
                                  json_schema_extra={"x-allows-negative": True})
-        at_time: ClockTime = "09:00"
+        at_time: ClockTime = Field(default="09:00", title="At (time of day)")
 
     def fire_at(self, config: Config, *, value: date, timezone: str | None, fallback: str = "UTC") -> datetime:
         """Return the moment this trigger fires for a contact whose field holds ``value``, in the contact's

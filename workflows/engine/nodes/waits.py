@@ -84,7 +84,7 @@ class WaitUntil(NodeType):
                {"weekdays": ["mon"], "time": "09:00", "timezone": "contact"}),
     )
     class Config(NodeConfig):
-        datetime: AwareDatetime | None = None
+        datetime: AwareDatetime | None = Field(default=None, title="Date and time")
         weekdays: list[Weekday] | None = Field(default=None, min_length=1)
         time: ClockTime | None = None
         timezone: str = Field(default="contact", description="'contact' or an IANA zone")
