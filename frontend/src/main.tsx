@@ -13,6 +13,9 @@ const CanvasPage = lazy(() => import("./canvas/CanvasPage"));
 const HistoryPage = lazy(() => import("./versions/pages").then((pages) => ({ default: pages.HistoryPage })));
 const VersionPage = lazy(() => import("./versions/pages").then((pages) => ({ default: pages.VersionPage })));
 const ComparePage = lazy(() => import("./versions/pages").then((pages) => ({ default: pages.ComparePage })));
+// The contact screens (search, one contact's page): one chunk, loaded on first visit.
+const ContactsSearch = lazy(() => import("./contacts/pages").then((pages) => ({ default: pages.ContactsSearch })));
+const ContactPage = lazy(() => import("./contacts/pages").then((pages) => ({ default: pages.ContactPage })));
 
 const queryClient = new QueryClient({
   defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } },
@@ -40,6 +43,17 @@ const router = createBrowserRouter(
           path,
           element: (
             <Suspense fallback={<p className="loading">Loading the versions…</p>}>
+              <Page />
+            </Suspense>
+          ),
+        })),
+        ...[
+          { path: "contacts", Page: ContactsSearch },
+          { path: "contacts/:contactId", Page: ContactPage },
+        ].map(({ path, Page }) => ({
+          path,
+          element: (
+            <Suspense fallback={<p className="loading">Loading the contacts…</p>}>
               <Page />
             </Suspense>
           ),

@@ -1,4 +1,4 @@
-import { Link, Outlet } from "react-router";
+import { Link, NavLink, Outlet } from "react-router";
 import { csrfToken } from "../api/client";
 
 /** The bar on every page: home, and logging out (a POST with the CSRF token, as Django requires). */
@@ -9,6 +9,9 @@ export function AppShell() {
         <Link to="/" className="brand">
           PenguinFlow builder
         </Link>
+        <NavLink to="/contacts" className="nav-link">
+          Contacts
+        </NavLink>
         <form method="post" action="/builder/logout">
           <input type="hidden" name="csrfmiddlewaretoken" value={csrfToken()} />
           <button type="submit">Log out</button>
