@@ -49,7 +49,7 @@ export function ContactEnrollments({ contactId, named }: { contactId: string; na
                     <Moment at={enrollment.entered_at} />
                   </td>
                   <td>
-                    <Link to={`/executions/${enrollment.id}`} aria-label={`Open the execution in ${name}`}>
+                    <Link to={`/executions/${enrollment.id}`} aria-label={`Open execution in ${name}`}>
                       Open execution
                     </Link>
                   </td>

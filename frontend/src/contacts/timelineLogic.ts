@@ -71,7 +71,8 @@ export function stepSummary(detail: Record<string, unknown>): string | null {
   if (text(detail.event)) parts.push(`Event ${text(detail.event)}`);
   if (text(detail.url)) parts.push(`${text(detail.method) ?? "Called"} ${text(detail.url)}${detail.status_code ? ` → ${detail.status_code}` : ""}`);
   const branch = text(detail.branch);
-  if (branch && !detail.case && !detail.variant && !("result" in detail)) parts.push(`Took branch ${branch}`);
+  // "default" is the only exit of most steps: worth saying only when a step chose among several.
+  if (branch && branch !== "default" && !detail.case && !detail.variant && !("result" in detail)) parts.push(`Took branch ${branch}`);
   const attempt = typeof detail.attempt === "number" ? detail.attempt : 1;
   if (attempt > 1) parts.push(`Attempt ${attempt}`);
   return parts.length ? parts.join(" · ") : null;
