@@ -184,6 +184,7 @@ def test_contact_page_shows_the_next_step_live_without_a_reload(logged_in, scree
     run_due()
     _open_contact(page, ada)
     expect(page.get_by_role("table", name="In workflows now")).to_contain_text("Waiting")
+    expect(page.get_by_role("list", name="Tags")).not_to_contain_text("onboarded")
     expect(_timeline(page)).to_have_count(3)  # workflow.enrolled, the trigger's step, the delay's (waiting)
     expect(_added_tag(page)).to_have_count(0)
     _mark_page(page)
@@ -193,6 +194,7 @@ def test_contact_page_shows_the_next_step_live_without_a_reload(logged_in, scree
     expect(_added_tag(page)).to_have_count(1)
     expect(_timeline(page).first).to_contain_text("Add tag")  # the newest (the runtime ran it two days on)
     expect(page.get_by_text("Not in any workflow right now.")).to_be_visible()
+    expect(page.get_by_role("list", name="Tags")).to_contain_text("onboarded")  # the profile follows too
     _assert_not_reloaded(page)
     screenshot("contact-page-after-live-step")
 
@@ -241,3 +243,9 @@ def test_after_the_server_drops_the_socket_the_page_reconnects_and_refetches(
     expect(_added_tag(page)).to_have_count(1)
     expect(page.get_by_text("Not in any workflow right now.")).to_be_visible()
     _assert_not_reloaded(page)
+
+
+def test_an_unknown_contact_is_said_in_words(logged_in):
+    page = logged_in
+    page.goto("/builder/contacts/00000000-0000-0000-0000-000000000000")
+    expect(page.get_by_text("There is no such contact in this workspace")).to_be_visible()

@@ -1,4 +1,5 @@
 import { Link, useParams } from "react-router";
+import { ApiError } from "../api/client";
 import type { Contact } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { LiveIndicator } from "../live/LiveIndicator";
@@ -19,8 +20,13 @@ export function ContactPage() {
   const contact = useContact(contactId);
   const { named, workflows } = useNamed();
   // The workspace's socket: a message does not say whose executions moved, and an enrollment that starts now is
-  // in a workflow this page did not know of, so any message refreshes the two lists (at most once a second).
-  const live = useLiveUpdates("/ws/workspace/", [contactKeys.timelineOf(contactId), contactKeys.enrollments(contactId)]);
+  // in a workflow this page did not know of, so any message refreshes the page's reads (at most once a second);
+  // the contact too, as its workflows change its tags and fields.
+  const live = useLiveUpdates("/ws/workspace/", [
+    contactKeys.contact(contactId),
+    contactKeys.timelineOf(contactId),
+    contactKeys.enrollments(contactId),
+  ]);
   return (
     <main className="contact-page">
       <p className="back-link">
@@ -32,7 +38,11 @@ export function ContactPage() {
           <LiveIndicator status={live} />
         </div>
       </header>
-      <ErrorNotice error={contact.error} onRetry={() => void contact.refetch()} />
+      {contact.error instanceof ApiError && contact.error.status === 404 ? (
+        <p className="empty">There is no such contact in this workspace: it may have been erased. Find it from Contacts.</p>
+      ) : (
+        <ErrorNotice error={contact.error} onRetry={() => void contact.refetch()} />
+      )}
       {contact.isPending && <p className="muted">Loading the contact…</p>}
       {contact.data && (
         <div className="contact-layout">

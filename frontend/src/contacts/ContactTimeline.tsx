@@ -80,7 +80,7 @@ export function ContactTimeline({ contactId, named, workflows }: Props) {
 
 function TimelineEntry({ item, named }: { item: TimelineItem; named: Named }) {
   const title = itemTitle(item, named);
-  const summary = itemSummary(item);
+  const summary = itemSummary(item, named);
   const status = item.status ?? "";
   return (
     <li className={`timeline-item timeline-${item.kind} timeline-status-${status}`} data-kind={item.kind}>

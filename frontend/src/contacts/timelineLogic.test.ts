@@ -17,6 +17,9 @@ describe("timeline words", () => {
     expect(stepSummary({ error: { type: "NotFound", message: "Campaign gone" }, attempt: 2 })).toBe(
       "Error (NotFound): Campaign gone · Attempt 2",
     );
+    expect(stepSummary({ error: { type: "PortError", message: "Campaign x gone (deleted)" }, reason: "Campaign x gone" })).toBe(
+      "Error (PortError): Campaign x gone (deleted)",
+    );
     expect(stepSummary({ template_id: "t", status: "suppressed", attempt: 1 })).toBe("Email suppressed");
     expect(stepSummary({ value: true, result: false, branch: "no", attempt: 1 })).toBe("Condition was false");
     expect(stepSummary({ branch: "b", attempt: 1 })).toBe("Took branch b");
@@ -28,6 +31,9 @@ describe("timeline words", () => {
       "From api · a: 1 · b: x · c: true · and 1 more",
     );
     expect(eventSummary({ properties: {} })).toBeNull();
+    expect(eventSummary({ source: "system", properties: { version: 1, workflow_id: "w1" } }, named)).toBe(
+      "From system · Workflow: wf w1 · version: 1",
+    );
   });
 
   it("names a contact by name, else by email", () => {

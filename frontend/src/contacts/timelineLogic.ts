@@ -60,7 +60,9 @@ export function stepSummary(detail: Record<string, unknown>): string | null {
     parts.push(`Email ${text(detail.status) ?? "handed to the outbox"}${text(detail.message_id) ? ` (message ${text(detail.message_id)})` : ""}`);
   }
   if (detail.outside_window === true) parts.push("Outside its sending window");
-  if (detail.skipped_reason || detail.reason) parts.push(`Reason: ${text(detail.skipped_reason) ?? text(detail.reason)}`);
+  const reason = text(detail.skipped_reason) ?? text(detail.reason);
+  // A failed step's reason repeats its error's message: said once.
+  if (reason && !(error?.message && error.message.includes(reason))) parts.push(`Reason: ${reason}`);
   if ("result" in detail && typeof detail.result === "boolean") parts.push(`Condition was ${detail.result ? "true" : "false"}`);
   if (text(detail.case)) parts.push(`Matched case ${text(detail.case)}`);
   if (text(detail.variant)) parts.push(`Variant ${text(detail.variant)}`);
@@ -78,22 +80,28 @@ export function stepSummary(detail: Record<string, unknown>): string | null {
   return parts.length ? parts.join(" · ") : null;
 }
 
-/** The event's source and up to three of its properties, as "key: value". */
-export function eventSummary(detail: Record<string, unknown>): string | null {
+/** The event's source and up to three of its properties, as "key: value" (a workflow by its name). */
+export function eventSummary(detail: Record<string, unknown>, named?: Named): string | null {
   const parts: string[] = [];
   const source = text(detail.source);
   if (source) parts.push(`From ${source}`);
   const properties = detail.properties;
   if (properties && typeof properties === "object" && !Array.isArray(properties)) {
     const entries = Object.entries(properties as Record<string, unknown>);
+    // The runtime's workflow.* events name their workflow by id: said by name, first.
+    const workflowId = text((properties as Record<string, unknown>).workflow_id);
+    if (workflowId && named) {
+      parts.push(`Workflow: ${named.workflowName(workflowId)}`);
+      entries.splice(entries.findIndex(([key]) => key === "workflow_id"), 1);
+    }
     for (const [key, value] of entries.slice(0, 3)) parts.push(`${key}: ${text(value) ?? JSON.stringify(value)}`);
     if (entries.length > 3) parts.push(`and ${entries.length - 3} more`);
   }
   return parts.length ? parts.join(" · ") : null;
 }
 
-export function itemSummary(item: TimelineItem): string | null {
-  return item.kind === "event" ? eventSummary(item.detail) : stepSummary(item.detail);
+export function itemSummary(item: TimelineItem, named?: Named): string | null {
+  return item.kind === "event" ? eventSummary(item.detail, named) : stepSummary(item.detail);
 }
 
 export function contactName(contact: { email: string; first_name?: string; last_name?: string }): string {
