@@ -20,6 +20,7 @@ from tests.builder.conftest import assert_accessible
 
 DAYS_LATER = timedelta(days=2)  # past the onboarding's one-day delay
 MARKER = "window.__notReloaded"
+OVERFLOW = "() => document.scrollingElement.scrollWidth - window.innerWidth"
 
 
 pytestmark = pytest.mark.usefixtures("asgi_live_server")  # the pages talk to the ASGI server (websockets)
@@ -31,7 +32,7 @@ def onboarding(workspace):
     from tests.engine.graphs import chain, node
     from tests.workflows.builders import publish
 
-    nodes = [node("t", "trigger_manual"), node("d", "delay", {"duration": "P1D"}),
+    nodes = [node("t", "trigger_manual"), node("d", "delay", {"duration": "P1D"}, "Wait a day"),
              node("a", "add_tag", {"tag": "onboarded"})]
     return publish(workspace, nodes, chain("t", "d", "a"), name="Onboarding")
 
@@ -130,6 +131,7 @@ def test_contact_page_shows_events_and_steps_newest_first_filters_and_pages(
     expect(onboarding_row).to_contain_text("v1")
     expect(onboarding_row).to_contain_text("Waiting")
     expect(onboarding_row.locator("code")).to_have_text("d")
+    expect(onboarding_row).to_contain_text("Wait a day")  # the step's label in the version it runs on
     expect(onboarding_row.locator("td").nth(4).locator("time")).to_be_visible()  # waiting until
 
     # Newest first: the four steps, then the page views; fifty to a page.
@@ -249,3 +251,24 @@ def test_an_unknown_contact_is_said_in_words(logged_in):
     page = logged_in
     page.goto("/builder/contacts/00000000-0000-0000-0000-000000000000")
     expect(page.get_by_text("There is no such contact in this workspace")).to_be_visible()
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (1920, 1080)])
+def test_contact_screens_fit_the_window_and_are_accessible(logged_in, screenshot, onboarding, ada, width, height):
+    from tests.workflows.builders import run_due
+
+    page = logged_in
+    page.set_viewport_size({"width": width, "height": height})
+    _enroll(onboarding, ada)
+    run_due()
+    page.goto("/builder/contacts?tag=vip")
+    expect(page.get_by_role("link", name="Ada Lovelace")).to_be_visible()
+    assert_accessible(page)
+    assert page.evaluate(OVERFLOW) <= 0, "the contact search is wider than the window"
+    screenshot(f"contacts-{width}x{height}")
+    _open_contact(page, ada)
+    expect(_timeline(page)).to_have_count(3)
+    _timeline(page).first.get_by_text("All details").click()
+    assert_accessible(page)
+    assert page.evaluate(OVERFLOW) <= 0, "the contact page is wider than the window"
+    screenshot(f"contact-{width}x{height}")

@@ -2,10 +2,12 @@ import { Link } from "react-router";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { useContactEnrollments } from "./contactQueries";
 import { ENROLLMENT_STATUS_WORDS, type Named } from "./timelineLogic";
+import { useStepLabels } from "./useStepLabels";
 
 /** The workflows the contact is in right now: where it stands in each, and until when it waits. */
 export function ContactEnrollments({ contactId, named }: { contactId: string; named: Named }) {
   const enrollments = useContactEnrollments(contactId);
+  const stepLabel = useStepLabels(enrollments.data ?? []);
   return (
     <section className="contact-section" aria-labelledby="enrollments-heading">
       <h2 id="enrollments-heading">In workflows now</h2>
@@ -37,7 +39,8 @@ export function ContactEnrollments({ contactId, named }: { contactId: string; na
                   </td>
                   <td>v{enrollment.version}</td>
                   <td>
-                    <code>{enrollment.current_node}</code>
+                    {stepLabel(enrollment.workflow, enrollment.version, enrollment.current_node)}{" "}
+                    <code className="muted">{enrollment.current_node}</code>
                   </td>
                   <td>
                     <span className={`status status-${enrollment.status}`}>

@@ -103,6 +103,11 @@ function TimelineEntry({ item, named }: { item: TimelineItem; named: Named }) {
             )}
           </div>
         )}
+        {item.kind === "event" && enrollmentOf(item) && (
+          <div className="muted">
+            <Link to={`/executions/${enrollmentOf(item)}`}>Open execution</Link>
+          </div>
+        )}
         {summary && <p className="timeline-summary">{summary}</p>}
         <details>
           <summary>All details</summary>
@@ -111,4 +116,12 @@ function TimelineEntry({ item, named }: { item: TimelineItem; named: Named }) {
       </div>
     </li>
   );
+}
+
+/** The execution a runtime event (workflow.enrolled, .completed, .failed...) is about, when it names one. */
+function enrollmentOf(item: TimelineItem): string | null {
+  const properties = item.detail.properties;
+  if (!properties || typeof properties !== "object") return null;
+  const id = (properties as Record<string, unknown>).enrollment_id;
+  return typeof id === "string" && id ? id : null;
 }
