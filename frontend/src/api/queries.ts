@@ -20,14 +20,14 @@ export const queryKeys = {
 export const WORKFLOW_LIST_REFRESH_MS = 15_000;
 
 /**
- * The workflows, each with its enrollment counts (in the list answer itself), refreshed while in view. `poll:
- * false` when a live socket refreshes them instead (the list page polls only while its socket is down).
+ * The workflows, each with its enrollment counts (in the list answer itself), refreshed while in view every
+ * `refreshMs` (false: never; a screen with a live socket refreshes them on its messages instead).
  */
-export function useWorkflows({ poll = true }: { poll?: boolean } = {}) {
+export function useWorkflows({ refreshMs = WORKFLOW_LIST_REFRESH_MS }: { refreshMs?: number | false } = {}) {
   return useQuery({
     queryKey: queryKeys.workflows,
     queryFn: () => api<Page<WorkflowListItem>>(`workflows?limit=${WORKFLOW_PAGE_LIMIT}`).then((page) => page.results),
-    refetchInterval: poll ? WORKFLOW_LIST_REFRESH_MS : false,
+    refetchInterval: refreshMs,
   });
 }
 

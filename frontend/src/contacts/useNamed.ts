@@ -4,8 +4,8 @@ import type { Named } from "./timelineLogic";
 
 /** Workflow names and node-type labels for the contact screens (both already cached by the other screens). */
 export function useNamed() {
-  // The contact page keeps these fresh itself (its socket); the list's polling is for the list page.
-  const workflows = useWorkflows({ poll: false });
+  // Only the names are read here: the list page's polling of the counts is not needed.
+  const workflows = useWorkflows({ refreshMs: false });
   const nodeTypes = useNodeTypes();
   const named = useMemo<Named>(() => {
     const workflowNames = new Map((workflows.data ?? []).map((workflow) => [workflow.id, workflow.name]));
