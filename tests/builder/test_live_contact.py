@@ -98,11 +98,13 @@ def _open_contact(page: Page, contact) -> None:
 
 def test_contact_page_shows_events_and_steps_newest_first_filters_and_pages(
         logged_in, screenshot, workspace, onboarding, ada):
+    from tests.factories import ContactFactory
     from tests.history.conftest import Failing
     from tests.workflows.builders import run_due
 
     page = logged_in
     billing = Failing(workspace, name="Billing")
+    ContactFactory(workspace=workspace, email="bob@example.com", first_name="Bob")  # not found by "ada"
     _page_views(workspace, ada, 55)
     _enroll(onboarding, ada)
     billing.enroll(ada)
@@ -112,6 +114,8 @@ def test_contact_page_shows_events_and_steps_newest_first_filters_and_pages(
     expect(page.get_by_role("heading", name="Contacts")).to_be_visible()
     page.get_by_label("Email or name").fill("ada")
     page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"/builder/contacts\?q=ada$"))  # the search is in the address
+    expect(page.get_by_role("table", name="Contacts").get_by_role("row")).to_have_count(2)
     screenshot("contact-search")
     page.get_by_role("link", name="Ada Lovelace").click()
     expect(page).to_have_url(re.compile(rf"/builder/contacts/{ada.pk}$"))

@@ -1,7 +1,7 @@
 // The contact screens' server state: the contact, its timeline (cursor pages), its live enrollments, and the
 // contacts list the search page pages through. Keys start with the contact's id so that a live message can
 // invalidate everything of one contact at once.
-import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { api } from "../api/client";
 import type { Contact, Page } from "../api/types";
 import type { components } from "../api/schema.gen";
@@ -95,5 +95,7 @@ export function useContactList(filters: ContactListFilters) {
     queryFn: ({ pageParam }) => api<Page<Contact>>(contactListPath(filters, pageParam)),
     initialPageParam: null as string | null,
     getNextPageParam: (last) => cursorOf(last.next),
+    // The last results stay on screen while a new search loads, instead of a blank "Loading…".
+    placeholderData: keepPreviousData,
   });
 }
