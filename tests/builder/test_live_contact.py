@@ -192,6 +192,7 @@ def test_contact_page_shows_the_next_step_live_without_a_reload(logged_in, scree
     expect(page.get_by_role("table", name="In workflows now")).to_contain_text("Waiting")
     expect(page.get_by_role("list", name="Tags")).not_to_contain_text("onboarded")
     expect(_timeline(page)).to_have_count(3)  # workflow.enrolled, the trigger's step, the delay's (waiting)
+    expect(_timeline(page).first).to_contain_text("Wait a day")  # the step's label in its version
     expect(_added_tag(page)).to_have_count(0)
     _mark_page(page)
 
@@ -236,6 +237,7 @@ def test_after_the_server_drops_the_socket_the_page_reconnects_and_refetches(
     run_due()
     _open_contact(page, ada)
     expect(_timeline(page)).to_have_count(3)  # workflow.enrolled, the trigger's step, the delay's (waiting)
+    expect(_timeline(page).first).to_contain_text("Wait a day")  # the step's label in its version
     expect(_added_tag(page)).to_have_count(0)
     _mark_page(page)
 

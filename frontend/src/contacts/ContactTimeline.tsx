@@ -5,6 +5,7 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { Moment } from "./ContactEnrollments";
 import { useContactTimeline, type TimelineFilters, type TimelineItem } from "./contactQueries";
 import { itemSummary, itemTitle, STEP_STATUS_WORDS, type Named } from "./timelineLogic";
+import { useStepLabels } from "./useStepLabels";
 
 interface Props {
   contactId: string;
@@ -17,6 +18,9 @@ export function ContactTimeline({ contactId, named, workflows }: Props) {
   const [filters, setFilters] = useState<TimelineFilters>({ kind: "", workflow: "" });
   const timeline = useContactTimeline(contactId, filters);
   const items = timeline.data?.pages.flatMap((page) => page.results) ?? [];
+  const stepLabel = useStepLabels(
+    items.flatMap((item) => (item.workflow && item.version ? [{ workflow: item.workflow, version: item.version }] : [])),
+  );
   return (
     <section className="contact-section" aria-labelledby="timeline-heading">
       <h2 id="timeline-heading">Timeline</h2>
@@ -62,7 +66,12 @@ export function ContactTimeline({ contactId, named, workflows }: Props) {
       {items.length > 0 && (
         <ol className="timeline" aria-label="Timeline, newest first">
           {items.map((item) => (
-            <TimelineEntry key={`${item.kind}-${item.id}`} item={item} named={named} />
+            <TimelineEntry
+              key={`${item.kind}-${item.id}`}
+              item={item}
+              named={named}
+              label={item.workflow && item.version && item.node_id ? stepLabel(item.workflow, item.version, item.node_id) : undefined}
+            />
           ))}
         </ol>
       )}
@@ -78,8 +87,9 @@ export function ContactTimeline({ contactId, named, workflows }: Props) {
   );
 }
 
-function TimelineEntry({ item, named }: { item: TimelineItem; named: Named }) {
-  const title = itemTitle(item, named);
+/** One event or step; a step is named by its label in the version it ran on, when it has one. */
+function TimelineEntry({ item, named, label }: { item: TimelineItem; named: Named; label: string | undefined }) {
+  const title = label ?? itemTitle(item, named);
   const summary = itemSummary(item, named);
   const status = item.status ?? "";
   return (
@@ -89,6 +99,7 @@ function TimelineEntry({ item, named }: { item: TimelineItem; named: Named }) {
         <div className="timeline-head">
           <span className="timeline-kind">{item.kind === "event" ? "Event" : "Step"}</span>
           <strong>{title}</strong>
+          {label && <span className="muted">{itemTitle(item, named)}</span>}
           {item.kind === "step" && <span className={`status step-${status}`}>{STEP_STATUS_WORDS[status] ?? status}</span>}
         </div>
         {item.kind === "step" && item.workflow && (
