@@ -31,7 +31,7 @@ describe("timeline words", () => {
       "From api · a: 1 · b: x · c: true · and 1 more",
     );
     expect(eventSummary({ properties: {} })).toBeNull();
-    expect(eventSummary({ source: "system", properties: { version: 1, workflow_id: "w1" } }, named)).toBe(
+    expect(eventSummary({ source: "system", properties: { version: 1, workflow_id: "w1", enrollment_id: "e" } }, named)).toBe(
       "From system · Workflow: wf w1 · version: 1",
     );
   });

@@ -87,15 +87,16 @@ export function eventSummary(detail: Record<string, unknown>, named?: Named): st
   if (source) parts.push(`From ${source}`);
   const properties = detail.properties;
   if (properties && typeof properties === "object" && !Array.isArray(properties)) {
-    const entries = Object.entries(properties as Record<string, unknown>);
-    // The runtime's workflow.* events name their workflow by id: said by name, first.
-    const workflowId = text((properties as Record<string, unknown>).workflow_id);
-    if (workflowId && named) {
-      parts.push(`Workflow: ${named.workflowName(workflowId)}`);
-      entries.splice(entries.findIndex(([key]) => key === "workflow_id"), 1);
-    }
-    for (const [key, value] of entries.slice(0, 3)) parts.push(`${key}: ${text(value) ?? JSON.stringify(value)}`);
-    if (entries.length > 3) parts.push(`and ${entries.length - 3} more`);
+    const values = properties as Record<string, unknown>;
+    // The runtime's workflow.* events name their workflow by id: said by name, first. The execution they name is
+    // a link beside the summary, not a raw id in it.
+    const workflowId = named ? text(values.workflow_id) : null;
+    if (workflowId && named) parts.push(`Workflow: ${named.workflowName(workflowId)}`);
+    const rest = Object.entries(values).filter(
+      ([key]) => key !== "enrollment_id" && !(workflowId && key === "workflow_id"),
+    );
+    for (const [key, value] of rest.slice(0, 3)) parts.push(`${key}: ${text(value) ?? JSON.stringify(value)}`);
+    if (rest.length > 3) parts.push(`and ${rest.length - 3} more`);
   }
   return parts.length ? parts.join(" · ") : null;
 }
