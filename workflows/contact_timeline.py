@@ -98,10 +98,12 @@ def _steps(contact, workflow_id, position: Position | None, limit: int) -> list[
     enrollments = Enrollment.objects.filter(contact=contact)
     if workflow_id is not None:
         enrollments = enrollments.filter(workflow_id=workflow_id)
-    workflow_of = dict(enrollments.values_list("pk", "workflow_id"))
-    if not workflow_of:
+    # The version too, so that a client can name a step by its label in the graph it ran on.
+    run_of = {pk: (workflow_id, number) for pk, workflow_id, number in
+              enrollments.values_list("pk", "workflow_id", "version__number")}
+    if not run_of:
         return []
-    rows = (StepRun.objects.filter(enrollment_id__in=list(workflow_of))
+    rows = (StepRun.objects.filter(enrollment_id__in=list(run_of))
             .filter(_before("started_at", "sequence", _RANK["step"], position))
             .order_by("-started_at", "-sequence")
             .values_list("id", "sequence", "enrollment_id", "started_at", "node_id", "type", "status", "attempt",
@@ -109,9 +111,10 @@ def _steps(contact, workflow_id, position: Position | None, limit: int) -> list[
     items = []
     for pk, sequence, enrollment_id, at, node_id, type_, status, attempt, branch, detail, error_type, message in rows:
         error = {"type": error_type, "message": message} if error_type or message else None
+        workflow_id, version = run_of[enrollment_id]
         items.append((Position(at, _RANK["step"], _tie(sequence)), {
-            "at": at, "kind": "step", "type": type_, "id": str(pk), "workflow": str(workflow_of[enrollment_id]),
-            "execution": str(enrollment_id), "node_id": node_id, "status": status,
+            "at": at, "kind": "step", "type": type_, "id": str(pk), "workflow": str(workflow_id),
+            "version": version, "execution": str(enrollment_id), "node_id": node_id, "status": status,
             "detail": {**detail, "attempt": attempt, "branch": branch, "error": error},
         }))
     return items

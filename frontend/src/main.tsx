@@ -1,4 +1,4 @@
-import { lazy, StrictMode, Suspense } from "react";
+import { lazy, StrictMode, Suspense, type ComponentType } from "react";
 import { createRoot } from "react-dom/client";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { createBrowserRouter, RouterProvider } from "react-router";
@@ -16,6 +16,21 @@ const ComparePage = lazy(() => import("./versions/pages").then((pages) => ({ def
 // The executions screens (the list and one execution): one chunk.
 const ExecutionsPage = lazy(() => import("./executions/pages").then((pages) => ({ default: pages.ExecutionsPage })));
 const ExecutionPage = lazy(() => import("./executions/pages").then((pages) => ({ default: pages.ExecutionPage })));
+// The contact screens (search, one contact's page): one chunk, loaded on first visit.
+const ContactsSearch = lazy(() => import("./contacts/pages").then((pages) => ({ default: pages.ContactsSearch })));
+const ContactPage = lazy(() => import("./contacts/pages").then((pages) => ({ default: pages.ContactPage })));
+
+/** Routes whose pages come in a chunk of their own, with what is said while it loads. */
+function lazyRoutes(loading: string, routes: { path: string; Page: ComponentType }[]) {
+  return routes.map(({ path, Page }) => ({
+    path,
+    element: (
+      <Suspense fallback={<p className="loading">{loading}</p>}>
+        <Page />
+      </Suspense>
+    ),
+  }));
+}
 
 const queryClient = new QueryClient({
   defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } },
@@ -35,29 +50,19 @@ const router = createBrowserRouter(
             </Suspense>
           ),
         },
-        ...[
+        ...lazyRoutes("Loading the versions…", [
           { path: "workflows/:workflowId/versions", Page: HistoryPage },
           { path: "workflows/:workflowId/versions/:number", Page: VersionPage },
           { path: "workflows/:workflowId/compare", Page: ComparePage },
-        ].map(({ path, Page }) => ({
-          path,
-          element: (
-            <Suspense fallback={<p className="loading">Loading the versions…</p>}>
-              <Page />
-            </Suspense>
-          ),
-        })),
-        ...[
+        ]),
+        ...lazyRoutes("Loading the executions…", [
           { path: "executions", Page: ExecutionsPage },
           { path: "executions/:executionId", Page: ExecutionPage },
-        ].map(({ path, Page }) => ({
-          path,
-          element: (
-            <Suspense fallback={<p className="loading">Loading the executions…</p>}>
-              <Page />
-            </Suspense>
-          ),
-        })),
+        ]),
+        ...lazyRoutes("Loading the contacts…", [
+          { path: "contacts", Page: ContactsSearch },
+          { path: "contacts/:contactId", Page: ContactPage },
+        ]),
         { path: "*", element: <p className="empty">There is no such page in the builder.</p> },
       ],
     },

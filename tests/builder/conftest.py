@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.live_server import asgi_live_server  # noqa: F401  (a live server with websockets: see its module)
+
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "static" / "builder"
@@ -46,6 +48,9 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server, request):
+    # A test that asks for `asgi_live_server` (websockets, tests/live_server.py) gets its page on that server.
+    if "asgi_live_server" in request.fixturenames:
+        live_server = request.getfixturevalue("asgi_live_server")
     context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=live_server.url)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()

@@ -77,6 +77,7 @@ def test_timeline_merges_events_and_steps_newest_first_with_cursor_pages(api, wo
     assert ats == sorted(ats, reverse=True)
     step = next(item for item in everything["results"] if item["kind"] == "step" and item["node_id"] == "c")
     assert step["status"] == "failed" and step["workflow"] == str(failing.workflow.pk)
+    assert step["version"] == 1
     assert step["detail"]["error"]["type"] == "PortError"
     walked, url = [], f"/api/v1/contacts/{contact.pk}/timeline?limit=1"
     while url:

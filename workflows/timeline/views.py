@@ -22,6 +22,7 @@ _ITEM_FIELDS = {
     "type": serializers.CharField(help_text="The event's type, or the step's node type."),
     "id": serializers.CharField(),
     "workflow": serializers.UUIDField(required=False, help_text="Steps: the workflow."),
+    "version": serializers.IntegerField(required=False, help_text="Steps: the number of the version it ran on."),
     "execution": serializers.UUIDField(required=False, help_text="Steps: the execution (enrollment)."),
     "node_id": serializers.CharField(required=False),
     "status": serializers.CharField(required=False, help_text="Steps: succeeded, failed, skipped or waiting."),

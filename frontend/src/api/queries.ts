@@ -19,12 +19,15 @@ export const queryKeys = {
 // How often the list refreshes its counts while the page is in view (TanStack pauses it in a hidden tab).
 export const WORKFLOW_LIST_REFRESH_MS = 15_000;
 
-/** The workflows, each with its enrollment counts (in the list answer itself), refreshed while in view. */
-export function useWorkflows() {
+/**
+ * The workflows, each with its enrollment counts (in the list answer itself), refreshed while in view every
+ * `refreshMs` (false: never; a screen with a live socket refreshes them on its messages instead).
+ */
+export function useWorkflows({ refreshMs = WORKFLOW_LIST_REFRESH_MS }: { refreshMs?: number | false } = {}) {
   return useQuery({
     queryKey: queryKeys.workflows,
     queryFn: () => api<Page<WorkflowListItem>>(`workflows?limit=${WORKFLOW_PAGE_LIMIT}`).then((page) => page.results),
-    refetchInterval: WORKFLOW_LIST_REFRESH_MS,
+    refetchInterval: refreshMs,
   });
 }
 

@@ -12,6 +12,9 @@ export function AppShell() {
         <NavLink to="/executions" className="topbar-link">
           Executions
         </NavLink>
+        <NavLink to="/contacts" className="topbar-link">
+          Contacts
+        </NavLink>
         <form method="post" action="/builder/logout">
           <input type="hidden" name="csrfmiddlewaretoken" value={csrfToken()} />
           <button type="submit">Log out</button>

@@ -1,8 +1,10 @@
 import { useState } from "react";
 import { Link } from "react-router";
-import { useWorkflows } from "../api/queries";
+import { queryKeys, useWorkflows, WORKFLOW_LIST_REFRESH_MS } from "../api/queries";
 import type { Workflow, WorkflowListItem, WorkflowStatus } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { LiveIndicator } from "../live/LiveIndicator";
+import { useLiveUpdates } from "../live/useLiveUpdates";
 import { CreateWorkflowDialog } from "./CreateWorkflowDialog";
 import { DeleteWorkflowDialog } from "./DeleteWorkflowDialog";
 import { RenameWorkflowDialog } from "./RenameWorkflowDialog";
@@ -11,8 +13,15 @@ import { useWorkflowActions } from "./useWorkflowActions";
 
 type Dialogs = { kind: "create" } | { kind: "rename" | "delete"; workflow: Workflow } | null;
 
+// The workspace's socket says which workflows moved; the list refetches its counts then (and on each reconnect).
+const LIVE_KEYS = [queryKeys.workflows];
+const LIVE_LIST_REFRESH_MS = 60_000;
+
 export function WorkflowsList() {
-  const workflows = useWorkflows();
+  const live = useLiveUpdates("/ws/workspace/", LIVE_KEYS);
+  // While the socket is live its messages refresh the counts, and a slow poll still picks up what it does not
+  // carry (workflows a teammate created or renamed); while it is down, the usual poll keeps the counts coming.
+  const workflows = useWorkflows({ refreshMs: live === "live" ? LIVE_LIST_REFRESH_MS : WORKFLOW_LIST_REFRESH_MS });
   const [query, setQuery] = useState<ListQuery>({ search: "", status: "all", sort: "updated" });
   const [dialog, setDialog] = useState<Dialogs>(null);
   const actions = useWorkflowActions();
@@ -20,7 +29,10 @@ export function WorkflowsList() {
   return (
     <main className="list-page">
       <header className="page-header">
-        <h1>Workflows</h1>
+        <div className="page-title">
+          <h1>Workflows</h1>
+          <LiveIndicator status={live} />
+        </div>
         <button type="button" className="primary" onClick={() => setDialog({ kind: "create" })}>
           New workflow
         </button>

@@ -1,0 +1,3 @@
+// The contact screens' chunk (loaded on first visit, see main.tsx).
+export { ContactPage } from "./ContactPage";
+export { ContactsSearch } from "./ContactsSearch";
