@@ -5,6 +5,8 @@ import { Link, useParams } from "react-router";
 import { ReactFlowProvider } from "@xyflow/react";
 import { useNodeTypes } from "../api/queries";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { LiveIndicator } from "../live/LiveIndicator";
+import { useLiveUpdates } from "../live/useLiveUpdates";
 import { useVersion, useWorkflow } from "../versions/versionQueries";
 import { ExecutionActions } from "./ExecutionActions";
 import { useExecution } from "./executionQueries";
@@ -17,6 +19,8 @@ import "./executions.css";
 export function ExecutionPage() {
   const { executionId = "" } = useParams();
   const execution = useExecution(executionId);
+  // Live: the execution is read again whenever it moves; its socket refuses an id of another workspace.
+  const live = useLiveUpdates(executionId ? `/ws/executions/${executionId}/` : null, [["execution", executionId]]);
   const email = execution.data ? contactOf(execution.data).email : "";
   useEffect(() => {
     document.title = `Execution${email ? ` of ${email}` : ""} · PenguinFlow builder`;
@@ -26,12 +30,12 @@ export function ExecutionPage() {
       <Link to="/executions">← All executions</Link>
       <ErrorNotice error={execution.error} onRetry={() => void execution.refetch()} />
       {execution.isPending && <p className="loading">Loading the execution…</p>}
-      {execution.data && <ExecutionView execution={execution.data} />}
+      {execution.data && <ExecutionView execution={execution.data} live={<LiveIndicator status={live} />} />}
     </main>
   );
 }
 
-function ExecutionView({ execution }: { execution: ExecutionDetail }) {
+function ExecutionView({ execution, live }: { execution: ExecutionDetail; live: ReactNode }) {
   const workflow = useWorkflow(execution.workflow);
   const version = useVersion(execution.workflow, execution.version);
   const nodeTypes = useNodeTypes();
@@ -42,7 +46,10 @@ function ExecutionView({ execution }: { execution: ExecutionDetail }) {
   return (
     <>
       <header className="page-header">
-        <h1>Execution of {contact.email || contact.id}</h1>
+        <div className="page-title">
+          <h1>Execution of {contact.email || contact.id}</h1>
+          {live}
+        </div>
         <ExecutionActions execution={execution} />
       </header>
       <ExecutionFacts execution={execution} workflowName={workflow.data?.name} />

@@ -5,6 +5,8 @@ import { useEffect, useMemo, useState } from "react";
 import { useSearchParams } from "react-router";
 import { useWorkflows } from "../api/queries";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { LiveIndicator } from "../live/LiveIndicator";
+import { useLiveUpdates } from "../live/useLiveUpdates";
 import { BulkDialog } from "./BulkDialog";
 import { exportHref, useExecutions, type BulkKind } from "./executionQueries";
 import { ExecutionTable } from "./ExecutionTable";
@@ -13,10 +15,15 @@ import { filterProblems, problemsText } from "./filterProblems";
 import { cursorOf, hasFilters, listParamsFromSearch, searchOf, type ExecutionFilters } from "./filters";
 import "./executions.css";
 
+const LIVE_KEYS = [["executions"]] as const;
+
 export function ExecutionsPage() {
   const [search, setSearch] = useSearchParams();
   const params = useMemo(() => listParamsFromSearch(search), [search]);
   const executions = useExecutions(params);
+  // Live: the page of rows is read again when executions move (one workflow's socket when the table shows one).
+  const workflowId = params.filters.workflow;
+  const live = useLiveUpdates(workflowId ? `/ws/workflows/${workflowId}/` : "/ws/workspace/", LIVE_KEYS);
   const workflows = useWorkflows();
   const workflowNames = useMemo(() => new Map(workflows.data?.map((w) => [w.id, w.name])), [workflows.data]);
   const [bulk, setBulk] = useState<BulkKind | null>(null);
@@ -31,7 +38,10 @@ export function ExecutionsPage() {
   return (
     <main className="list-page executions-page">
       <header className="page-header">
-        <h1>Executions</h1>
+        <div className="page-title">
+          <h1>Executions</h1>
+          <LiveIndicator status={live} />
+        </div>
         <div className="row-actions">
           <button type="button" onClick={() => setBulk("retry")}>
             Retry failed…
