@@ -13,6 +13,8 @@ const CanvasPage = lazy(() => import("./canvas/CanvasPage"));
 const HistoryPage = lazy(() => import("./versions/pages").then((pages) => ({ default: pages.HistoryPage })));
 const VersionPage = lazy(() => import("./versions/pages").then((pages) => ({ default: pages.VersionPage })));
 const ComparePage = lazy(() => import("./versions/pages").then((pages) => ({ default: pages.ComparePage })));
+// The analytics screen and its chart library: loaded on first visit only.
+const AnalyticsPage = lazy(() => import("./analytics/AnalyticsPage"));
 
 const queryClient = new QueryClient({
   defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } },
@@ -44,6 +46,14 @@ const router = createBrowserRouter(
             </Suspense>
           ),
         })),
+        {
+          path: "workflows/:workflowId/analytics",
+          element: (
+            <Suspense fallback={<p className="loading">Loading the analytics…</p>}>
+              <AnalyticsPage />
+            </Suspense>
+          ),
+        },
         { path: "*", element: <p className="empty">There is no such page in the builder.</p> },
       ],
     },

@@ -46,6 +46,7 @@ import { usePublish } from "./usePublish";
 import { LifecycleControls } from "../versions/LifecycleControls";
 import { PublishButton } from "../versions/PublishButton";
 import { TheirDraftDialog } from "../versions/TheirDraftDialog";
+import { CountsToggle, DraftCounters } from "../analytics/CanvasCounters";
 
 interface EditorProps {
   workflow: Workflow;
@@ -226,6 +227,8 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
         <button type="button" onClick={() => void autosave.saveNow().then((saved) => saved && navigate("versions"))}>
           History
         </button>
+        <CountsToggle />
+        <Link to={`/workflows/${workflow.id}/analytics`}>Analytics</Link>
         <PublishButton
           workflow={workflow}
           canvas={canvasGraph}
@@ -304,6 +307,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
                 <MiniMap pannable zoomable ariaLabel="Overview of the workflow" />
                 <Controls />
                 <TestRunBadges highlight={testPath} />
+                <DraftCounters workflowId={workflow.id} />
               </ReactFlow>
             </EdgeInsertContext.Provider>
           </div>

@@ -138,6 +138,9 @@ function WorkflowRow({ workflow, onRename, onDelete, onDuplicate, onArchive }: R
       </td>
       <td>{new Date(workflow.updated_at).toLocaleString()}</td>
       <td className="row-actions">
+        <Link to={`/workflows/${workflow.id}/analytics`} aria-label={`Analytics of ${workflow.name}`}>
+          Analytics
+        </Link>
         <button type="button" onClick={onRename} aria-label={`Rename ${workflow.name}`}>
           Rename
         </button>

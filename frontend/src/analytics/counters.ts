@@ -1,0 +1,39 @@
+// What a step's badge on the canvas says, and where each of its counts leads. Pure: the badges and tests share it.
+import type { WorkflowAnalytics } from "../api/types";
+
+export interface NodeFigures {
+  entered: number;
+  waitingNow: number;
+  failed: number;
+  /** Goal conversions of the contacts that went through this step: known for splits only (per variant). */
+  goals: number | null;
+}
+
+/** The figures of one step in one version's analytics (zeros for a step nothing has reached yet). */
+export function nodeFigures(analytics: WorkflowAnalytics, nodeId: string): NodeFigures {
+  const counts = analytics.nodes[nodeId];
+  const variants = analytics.splits[nodeId];
+  return {
+    entered: counts?.entered ?? 0,
+    waitingNow: counts?.waiting_now ?? 0,
+    failed: counts?.failed ?? 0,
+    goals: variants ? Object.values(variants).reduce((sum, variant) => sum + (variant.goal_reached ?? 0), 0) : null,
+  };
+}
+
+export type ExecutionStatusFilter = "failed" | "waiting";
+
+/** The executions table at one step: `/executions?workflow=<id>&node=<nodeId>[&status=…]` (under /builder/). */
+export function executionsLink(workflowId: string, nodeId: string, status?: ExecutionStatusFilter): string {
+  const query = new URLSearchParams({ workflow: workflowId, node: nodeId });
+  if (status) query.set("status", status);
+  return `/executions?${query}`;
+}
+
+/** Which version the canvas counts, said on screen. */
+export function countsCaption(version: number | null, viewing: "draft" | "version"): string {
+  if (version === null) return "No version is published yet: counts appear once contacts go through a published version.";
+  return viewing === "draft"
+    ? `Counts of version ${version}, the latest published (you are editing the draft).`
+    : `Counts of version ${version}.`;
+}
