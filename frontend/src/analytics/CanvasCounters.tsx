@@ -18,7 +18,7 @@ import "./counters.css";
 export function CountsToggle() {
   const { shown, toggle } = useCountsPreference();
   return (
-    <button type="button" onClick={toggle} aria-pressed={shown} title="Show how many contacts reached each step">
+    <button type="button" className="counts-toggle" onClick={toggle} aria-pressed={shown} title="Show how many contacts reached each step">
       Show counts
     </button>
   );
@@ -67,7 +67,7 @@ function CountersLayer({ workflowId, version, steps }: { workflowId: string; ver
   const publishedIds = published.data ? new Set((published.data.graph.nodes ?? []).map((node) => node.id)) : null;
   return (
     <>
-      <Panel position="top-right" className="counts-caption" aria-live="polite">
+      <Panel position="top-right" className="counts-caption">
         {summary.error ? (
           <span role="alert">The counts could not be loaded: {errorText(summary.error)}</span>
         ) : !summary.data ? (
@@ -126,7 +126,7 @@ const CounterBadge = memo(function CounterBadge({ workflowId, version, step }: {
         <li>
           <Link
             to={`/workflows/${workflowId}/analytics#split-${encodeURIComponent(step.id)}`}
-            aria-label={`${figures.goals} goal conversions after “${step.name}”: see the split test`}
+            aria-label={`${figures.goals} goals reached after “${step.name}”: see the split test`}
             data-count="goals"
           >
             <b>{figures.goals.toLocaleString("en")}</b> goals

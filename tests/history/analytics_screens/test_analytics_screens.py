@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.builder.conftest import assert_accessible, browser, logged_in, marketer, page, screenshot  # noqa: F401
+from tests.builder.conftest import assert_accessible
 from tests.builder.pages import show_graph
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,8 +48,9 @@ class Journey:
         ]
         edges = [_edge("t", "k"), _edge("k", "c", "yes"), _edge("k", "s", "no"), _edge("s", "dA", "A"),
                  _edge("s", "dB", "B"), _edge("dA", "tA"), _edge("dB", "tB")]
-        self.workflow = publish(workspace, nodes, edges, name="Onboarding",
-                                settings={"exit_conditions": [{"event": "custom.purchase", "goal": "Purchased"}]})
+        self.nodes, self.edges = nodes, edges
+        self.settings = {"exit_conditions": [{"event": "custom.purchase", "goal": "Purchased"}]}
+        self.workflow = publish(workspace, nodes, edges, name="Onboarding", settings=self.settings)
         campaign.delete()
         vips = [ContactFactory(workspace=workspace, tags=["vip"]) for _ in range(self.VIPS)]
         others = [ContactFactory(workspace=workspace, tags=[]) for _ in range(self.OTHERS)]
@@ -135,6 +136,13 @@ def test_the_funnel_series_and_split_show_the_runtime_s_counts(logged_in, journe
     expect(test.locator("[data-verdict=too-early]")).to_contain_text("Too early to call")
     expect(test.get_by_role("img", name=re.compile("^Chance of being best by variant"))).to_be_visible()
     screenshot("analytics-page")
+    _check_fits_and_is_accessible(page)
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    screenshot("analytics-page-1920")
+    _check_fits_and_is_accessible(page)
+
+
+def _check_fits_and_is_accessible(page: Page) -> None:
     assert_accessible(page)
     assert page.evaluate("() => document.scrollingElement.scrollWidth - window.innerWidth") <= 0
 
@@ -174,8 +182,14 @@ def test_an_unpublished_workflow_says_there_is_nothing_to_measure(logged_in, wor
 
 
 def test_canvas_counts_show_each_step_s_figures_and_open_its_executions(logged_in, journey, screenshot):
+    from workflows.services import workflow_draft_save
+
     page: Page = logged_in
     nodes = journey.analytics()["nodes"]
+    # A step added to the draft since the publish has no counts of the published version, and says so.
+    draft = journey.workflow.versions.get(number__isnull=True)
+    graph = {"nodes": [*journey.nodes, _node("new", "add_tag", "New step", 0, 640, {"tag": "n"})], "edges": journey.edges}
+    workflow_draft_save(workflow=journey.workflow, graph=graph, settings=journey.settings, revision=draft.revision)
     page.goto(f"/builder/workflows/{journey.workflow.id}")
     show_graph(page)
     toggle = page.get_by_role("button", name="Show counts")
@@ -191,7 +205,21 @@ def test_canvas_counts_show_each_step_s_figures_and_open_its_executions(logged_i
         expect(badge.locator("[data-count=failed] b")).to_have_text(str(nodes[node_id]["failed"]))
     expect(page.locator("[data-counts-node=s] [data-count=goals] b")).to_have_text("7")
     expect(page.locator("[data-counts-node=dA] [data-count=goals]")).to_have_count(0)
+    expect(page.locator(".counts-none")).to_have_text("Not in version 1 yet")
     screenshot("canvas-counts")
+    assert_accessible(page)
     page.get_by_role("link", name="3 failed at “Add to VIP campaign”: show their executions").click()
     expect(page).to_have_url(re.compile(
         rf"/builder/executions\?workflow={journey.workflow.id}&node=c&status=failed$"))
+    page.go_back()
+    waiting = nodes["dB"]["waiting_now"]
+    # From the keyboard (the minimap covers this badge at this size).
+    page.get_by_role("link", name=f"{waiting} waiting at “Wait a week (B)” now: show them").focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(
+        rf"/builder/executions\?workflow={journey.workflow.id}&node=dB&status=waiting$"))
+    page.go_back()
+    # A split's goal conversions lead to its test on the analytics screen.
+    page.locator("[data-counts-node=s] [data-count=goals]").click()
+    expect(page).to_have_url(re.compile(rf"/builder/workflows/{journey.workflow.id}/analytics#split-s$"))
+    expect(page.locator("[data-split=s]")).to_be_in_viewport()
