@@ -23,7 +23,8 @@ export function SplitTestsSection({ tests, graph, types }: SplitTestsSectionProp
           <p className="muted">
             A variant’s goal rate is the share of the contacts who took it and then reached the workflow’s goal. The
             chance of being best weighs the rates against how many contacts each is measured on; the range is where the
-            true rate lies with 95% probability.
+            true rate lies with 95% probability. Contacts still in the workflow may yet convert, so rates rise while
+            the test runs.
           </p>
           {views.map((view) => (
             <SplitTest key={view.nodeId} view={view} />

@@ -219,6 +219,12 @@ def test_canvas_counts_show_each_step_s_figures_and_open_its_executions(logged_i
     expect(page).to_have_url(re.compile(
         rf"/builder/executions\?workflow={journey.workflow.id}&node=dB&status=waiting$"))
     page.go_back()
+    # A published version's canvas counts that version's (the choice to show counts is remembered).
+    page.goto(f"/builder/workflows/{journey.workflow.id}/versions/1")
+    expect(page.get_by_text("Counts of version 1.")).to_be_visible()
+    expect(page.locator("[data-counts-node=s] [data-count=entered] b")).to_have_text("20")
+    expect(page.locator(".counts-none")).to_have_count(0)
+    page.go_back()
     # A split's goal conversions lead to its test on the analytics screen.
     page.locator("[data-counts-node=s] [data-count=goals]").click()
     expect(page).to_have_url(re.compile(rf"/builder/workflows/{journey.workflow.id}/analytics#split-s$"))
