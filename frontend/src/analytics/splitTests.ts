@@ -3,6 +3,7 @@
 // call a winner on too little data. Pure: the page and its tests share it.
 import type { GraphJson, NodeTypeInfo } from "../api/types";
 import { branchesOf } from "../canvas/graph";
+import { betaQuantile } from "./beta";
 import { stepName } from "./funnel";
 
 export interface VariantFigures {
@@ -25,7 +26,7 @@ export interface VariantRow {
   goals: number;
   /** Goal conversions per contact that took the variant (0..1). */
   rate: number;
-  /** A 95% credible range of the rate (Beta posterior with a uniform prior, normal approximation), 0..1. */
+  /** A 95% credible range of the rate (Beta posterior with a uniform prior), 0..1. */
   low: number;
   high: number;
   probabilityBest: number;
@@ -50,10 +51,16 @@ export const MIN_SAMPLE = 100;
 // The chance of being best at which a variant is called the winner.
 export const WINNER_CHANCE = 0.95;
 
+// Up to this many contacts the range is exact (Beta quantiles); beyond, the normal approximation agrees with it.
+const EXACT_RANGE_UP_TO = 20_000;
+
 /** A 95% range of a goal rate with `goals` conversions out of `entered` (Beta(1 + goals, 1 + misses)). */
 export function rateRange(goals: number, entered: number): { low: number; high: number } {
   const alpha = 1 + Math.max(0, goals);
   const beta = 1 + Math.max(0, entered - goals);
+  if (entered <= EXACT_RANGE_UP_TO) {
+    return { low: betaQuantile(0.025, alpha, beta), high: betaQuantile(0.975, alpha, beta) };
+  }
   const mean = alpha / (alpha + beta);
   const sd = Math.sqrt((alpha * beta) / ((alpha + beta) ** 2 * (alpha + beta + 1)));
   return { low: Math.max(0, mean - 1.96 * sd), high: Math.min(1, mean + 1.96 * sd) };
