@@ -208,6 +208,7 @@ def test_canvas_counts_show_each_step_s_figures_and_open_its_executions(logged_i
     expect(page.locator(".counts-none")).to_have_text("Not in version 1 yet")
     screenshot("canvas-counts")
     assert_accessible(page)
+    _dragging_a_step_moves_its_counts_only(page)
     page.get_by_role("link", name="3 failed at “Add to VIP campaign”: show their executions").click()
     expect(page).to_have_url(re.compile(
         rf"/builder/executions\?workflow={journey.workflow.id}&node=c&status=failed$"))
@@ -229,3 +230,22 @@ def test_canvas_counts_show_each_step_s_figures_and_open_its_executions(logged_i
     page.locator("[data-counts-node=s] [data-count=goals]").click()
     expect(page).to_have_url(re.compile(rf"/builder/workflows/{journey.workflow.id}/analytics#split-s$"))
     expect(page.locator("[data-split=s]")).to_be_in_viewport()
+
+
+def _dragging_a_step_moves_its_counts_only(page: Page) -> None:
+    from tests.builder.pages import canvas_node
+
+    moved, still = page.locator("[data-counts-node=dA]"), page.locator("[data-counts-node=k]")
+    before, other = moved.bounding_box(), still.bounding_box()
+    step = canvas_node(page, "Wait a week (A)")
+    box = step.bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + 10)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 20 - 90, box["y"] + 10 + 30, steps=6)
+    page.mouse.up()
+    # The badge moved with its step (by as much as the step did, past React Flow's drag threshold); others stayed.
+    after, step_after = moved.bounding_box(), step.bounding_box()
+    assert step_after["x"] < box["x"] - 40
+    assert (round(after["x"] - before["x"]), round(after["y"] - before["y"])) == (
+        round(step_after["x"] - box["x"]), round(step_after["y"] - box["y"]))
+    assert still.bounding_box() == other
