@@ -10,7 +10,7 @@ import { useGraph } from "../canvas/CanvasContext";
 import { isNote } from "../canvas/notes";
 import { useVersion } from "../versions/versionQueries";
 import { useCanvasCounts, type CanvasCounts } from "./analyticsQueries";
-import { countsCaption, executionsLink, nodeFigures } from "./counters";
+import { countsCaption, executionsLink, goalsLink, nodeFigures } from "./counters";
 import { useCountsPreference } from "./countsPreference";
 import "./counters.css";
 
@@ -122,17 +122,15 @@ const CounterBadge = memo(function CounterBadge({ workflowId, version, step }: {
           <b>{figures.failed.toLocaleString("en")}</b> failed
         </Link>
       </li>
-      {figures.goals !== null && (
-        <li>
-          <Link
-            to={`/workflows/${workflowId}/analytics#split-${encodeURIComponent(step.id)}`}
-            aria-label={`${figures.goals} goals reached after “${step.name}”: see the split test`}
-            data-count="goals"
-          >
-            <b>{figures.goals.toLocaleString("en")}</b> goals
-          </Link>
-        </li>
-      )}
+      <li>
+        <Link
+          to={goalsLink(workflowId, step.id, figures.isSplit)}
+          aria-label={`${figures.goals} goals reached after “${step.name}”: see ${figures.isSplit ? "the split test" : "the funnel"}`}
+          data-count="goals"
+        >
+          <b>{figures.goals.toLocaleString("en")}</b> goals
+        </Link>
+      </li>
     </ul>
   );
 });

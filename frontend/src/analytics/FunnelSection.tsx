@@ -1,5 +1,6 @@
 import { Bar, BarChart, CartesianGrid, LabelList, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import type { GraphJson, NodeTypeInfo, WorkflowAnalytics } from "../api/types";
+import { useHashTarget } from "./useHashTarget";
 import { buildFunnel, type FunnelStep } from "./funnel";
 import { percent } from "./splitTests";
 
@@ -15,6 +16,7 @@ const ROW_HEIGHT = 34;
 
 /** How many contacts entered each step, in graph order, as bars and as a table with what was lost between steps. */
 export function FunnelSection({ graph, analytics, types, scope, graphVersion }: FunnelSectionProps) {
+  const hashTarget = useHashTarget();
   const funnel = buildFunnel(graph, analytics.nodes, types);
   const data = funnel.steps.map((step) => ({ name: indented(step), entered: step.entered }));
   const summary = funnel.steps.map((step) => `${step.name}: ${step.entered}`).join("; ");
@@ -47,11 +49,12 @@ export function FunnelSection({ graph, analytics, types, scope, graphVersion }: 
             <th scope="col">From the step before</th>
             <th scope="col">Waiting now</th>
             <th scope="col">Failed</th>
+            <th scope="col">Goal conversions after it</th>
           </tr>
         </thead>
         <tbody>
           {funnel.steps.map((step) => (
-            <tr key={step.nodeId} data-node={step.nodeId}>
+            <tr key={step.nodeId} data-node={step.nodeId} id={`step-${step.nodeId}`} ref={hashTarget(`step-${step.nodeId}`)}>
               <th scope="row" style={{ paddingLeft: `${0.5 + step.depth * 0.9}rem` }}>
                 {step.name} <span className="muted">({step.typeLabel})</span>
               </th>
@@ -60,6 +63,7 @@ export function FunnelSection({ graph, analytics, types, scope, graphVersion }: 
               <td data-cell="from-before">{fromBefore(step)}</td>
               <td data-cell="waiting">{step.waitingNow.toLocaleString("en")}</td>
               <td data-cell="failed">{step.failed.toLocaleString("en")}</td>
+              <td data-cell="goals">{goalsText(step)}</td>
             </tr>
           ))}
         </tbody>
@@ -77,6 +81,11 @@ export function FunnelSection({ graph, analytics, types, scope, graphVersion }: 
 // Branches are told apart by indentation in the chart's labels too (a non-breaking space per level).
 function indented(step: FunnelStep): string {
   return `${"\u00a0\u00a0".repeat(step.depth)}${step.name}`;
+}
+
+function goalsText(step: FunnelStep): string {
+  if (step.entered === 0 || step.goals === 0) return step.goals.toLocaleString("en");
+  return `${step.goals.toLocaleString("en")} (${percent(step.goals / step.entered, 1)})`;
 }
 
 /** What became of the contacts between the step before and this one, in words. */

@@ -1,7 +1,6 @@
 import { Bar, BarChart, CartesianGrid, LabelList, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { useEffect, useRef } from "react";
-import { useLocation } from "react-router";
 import type { GraphJson, NodeTypeInfo } from "../api/types";
+import { useHashTarget } from "./useHashTarget";
 import { percent, plural, splitTestViews, type SplitTestFigures, type SplitTestView } from "./splitTests";
 
 interface SplitTestsSectionProps {
@@ -36,12 +35,7 @@ export function SplitTestsSection({ tests, graph, types }: SplitTestsSectionProp
 }
 
 function SplitTest({ view }: { view: SplitTestView }) {
-  // A split's badge on the canvas links here (#split-<id>): bring it into view once its figures are drawn.
-  const { hash } = useLocation();
-  const self = useRef<HTMLElement>(null);
-  useEffect(() => {
-    if (hash === `#split-${encodeURIComponent(view.nodeId)}`) self.current?.scrollIntoView({ block: "start" });
-  }, [hash, view.nodeId]);
+  const hashTarget = useHashTarget();
   const data = view.variants.map((variant) => ({
     name: variant.label,
     rate: round(variant.rate * 100),
@@ -56,7 +50,7 @@ function SplitTest({ view }: { view: SplitTestView }) {
     .map((variant) => `${variant.label}: goal rate ${percent(variant.rate, 1)} of ${variant.entered} contacts, ${percent(variant.probabilityBest)} chance of being best`)
     .join("; ");
   return (
-    <article ref={self} className="split-test" id={`split-${view.nodeId}`} aria-labelledby={`split-title-${view.nodeId}`} data-split={view.nodeId}>
+    <article ref={hashTarget(`split-${view.nodeId}`)} className="split-test" id={`split-${view.nodeId}`} aria-labelledby={`split-title-${view.nodeId}`} data-split={view.nodeId}>
       <h3 id={`split-title-${view.nodeId}`}>{view.name}</h3>
       <p className={`verdict verdict-${view.verdict.kind}`} data-verdict={view.verdict.kind}>
         {view.verdict.text}

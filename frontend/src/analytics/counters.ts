@@ -5,20 +5,26 @@ export interface NodeFigures {
   entered: number;
   waitingNow: number;
   failed: number;
-  /** Goal conversions of the contacts that went through this step: known for splits only (per variant). */
-  goals: number | null;
+  /** Goal conversions of the contacts that went through this step. */
+  goals: number;
+  isSplit: boolean;
 }
 
 /** The figures of one step in one version's analytics (zeros for a step nothing has reached yet). */
 export function nodeFigures(analytics: WorkflowAnalytics, nodeId: string): NodeFigures {
   const counts = analytics.nodes[nodeId];
-  const variants = analytics.splits[nodeId];
   return {
     entered: counts?.entered ?? 0,
     waitingNow: counts?.waiting_now ?? 0,
     failed: counts?.failed ?? 0,
-    goals: variants ? Object.values(variants).reduce((sum, variant) => sum + (variant.goal_reached ?? 0), 0) : null,
+    goals: counts?.goal_reached ?? 0,
+    isSplit: nodeId in analytics.splits,
   };
+}
+
+/** Where a step's goal conversions are explained: its split test, or its row of the funnel. */
+export function goalsLink(workflowId: string, nodeId: string, isSplit: boolean): string {
+  return `/workflows/${workflowId}/analytics#${isSplit ? "split" : "step"}-${encodeURIComponent(nodeId)}`;
 }
 
 export type ExecutionStatusFilter = "failed" | "waiting";

@@ -37,7 +37,7 @@ const GRAPH: GraphJson = {
   edges: [edge("s", "tagB", "B"), edge("k", "s", "no"), edge("t", "k"), edge("k", "vip", "yes"), edge("s", "tagA", "A")],
 };
 
-const counts = (entered: number, waiting_now = 0, failed = 0) => ({ entered, succeeded: 0, failed, waiting_now });
+const counts = (entered: number, waiting_now = 0, failed = 0, goal_reached = 0) => ({ entered, succeeded: 0, failed, waiting_now, goal_reached });
 
 describe("graphOrder", () => {
   it("walks from the trigger breadth-first, each step's branches in its type's order, unreachable steps last", () => {
@@ -64,7 +64,7 @@ describe("graphOrder", () => {
 describe("buildFunnel", () => {
   const funnel = buildFunnel(
     GRAPH,
-    { t: counts(200), k: counts(200), vip: counts(40), s: counts(150, 0, 0), tagA: counts(70), tagB: counts(80, 3, 2), gone: counts(9) },
+    { t: counts(200), k: counts(200), vip: counts(40), s: counts(150, 0, 0), tagA: counts(70), tagB: counts(80, 3, 2, 9), gone: counts(9) },
     TYPES,
   );
 
@@ -75,7 +75,7 @@ describe("buildFunnel", () => {
     expect(byId.get("k")).toMatchObject({ entered: 200, dropOff: 0, branchShare: null });
     expect(byId.get("s")).toMatchObject({ name: "Split", entered: 150, dropOff: null, previous: { name: "Is VIP?", branch: "no" } });
     expect(byId.get("s")!.branchShare).toBeCloseTo(0.75);
-    expect(byId.get("tagB")).toMatchObject({ entered: 80, waitingNow: 3, failed: 2, reach: 0.4, previous: { branch: "Long" } });
+    expect(byId.get("tagB")).toMatchObject({ entered: 80, waitingNow: 3, failed: 2, goals: 9, reach: 0.4, previous: { branch: "Long" } });
     expect(byId.get("orphan")).toMatchObject({ entered: 0, reach: 0, previous: null });
   });
 

@@ -8,6 +8,7 @@ export interface NodeCounts {
   succeeded: number;
   failed: number;
   waiting_now: number;
+  goal_reached: number;
 }
 
 export interface FunnelStep {
@@ -20,6 +21,8 @@ export interface FunnelStep {
   entered: number;
   waitingNow: number;
   failed: number;
+  /** Goal conversions of the contacts that went through the step. */
+  goals: number;
   /** Share of all the workflow's entries (0..1), null when nothing entered the workflow. */
   reach: number | null;
   /** The step contacts came from, when there is exactly one. */
@@ -37,7 +40,7 @@ export interface Funnel {
   entries: number;
 }
 
-const ZERO: NodeCounts = { entered: 0, succeeded: 0, failed: 0, waiting_now: 0 };
+const ZERO: NodeCounts = { entered: 0, succeeded: 0, failed: 0, waiting_now: 0, goal_reached: 0 };
 
 /**
  * Order the graph's steps as a contact meets them: breadth-first from the triggers, each step's exits in the order
@@ -117,6 +120,7 @@ export function buildFunnel(
       entered: mine.entered,
       waitingNow: mine.waiting_now,
       failed: mine.failed,
+      goals: mine.goal_reached,
       reach: entries > 0 ? mine.entered / entries : null,
       previous: parent && parentCounts
         ? {

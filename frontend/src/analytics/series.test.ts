@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { executionsLink, nodeFigures } from "./counters";
+import { executionsLink, goalsLink, nodeFigures } from "./counters";
 import { rangeProblem, seriesView, shiftDay, todayUtc } from "./series";
 import type { WorkflowAnalytics } from "../api/types";
 
@@ -26,18 +26,23 @@ describe("seriesView", () => {
 
 describe("canvas counters", () => {
   const analytics = {
-    nodes: { s: { entered: 12, succeeded: 12, failed: 1, waiting_now: 0 }, d: { entered: 5, succeeded: 0, failed: 0, waiting_now: 4 } },
+    nodes: {
+      s: { entered: 12, succeeded: 12, failed: 1, waiting_now: 0, goal_reached: 3 },
+      d: { entered: 5, succeeded: 0, failed: 0, waiting_now: 4, goal_reached: 1 },
+    },
     splits: { s: { A: { entered: 6, goal_reached: 2 }, B: { entered: 6, goal_reached: 1 } } },
   } as unknown as WorkflowAnalytics;
 
-  it("gives each step its figures, goal conversions for a split only, zeros for a step not reached", () => {
-    expect(nodeFigures(analytics, "s")).toEqual({ entered: 12, waitingNow: 0, failed: 1, goals: 3 });
-    expect(nodeFigures(analytics, "d")).toEqual({ entered: 5, waitingNow: 4, failed: 0, goals: null });
-    expect(nodeFigures(analytics, "new")).toEqual({ entered: 0, waitingNow: 0, failed: 0, goals: null });
+  it("gives each step its figures, zeros for a step not reached", () => {
+    expect(nodeFigures(analytics, "s")).toEqual({ entered: 12, waitingNow: 0, failed: 1, goals: 3, isSplit: true });
+    expect(nodeFigures(analytics, "d")).toEqual({ entered: 5, waitingNow: 4, failed: 0, goals: 1, isSplit: false });
+    expect(nodeFigures(analytics, "new")).toEqual({ entered: 0, waitingNow: 0, failed: 0, goals: 0, isSplit: false });
   });
 
   it("links to the executions at the step, with the status when there is one", () => {
     expect(executionsLink("w1", "n 1")).toBe("/executions?workflow=w1&node=n+1");
     expect(executionsLink("w1", "d", "waiting")).toBe("/executions?workflow=w1&node=d&status=waiting");
+    expect(goalsLink("w1", "s", true)).toBe("/workflows/w1/analytics#split-s");
+    expect(goalsLink("w1", "d", false)).toBe("/workflows/w1/analytics#step-d");
   });
 });

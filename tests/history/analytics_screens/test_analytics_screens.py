@@ -85,6 +85,10 @@ def _cells(row):
     return {name: row.locator(f"[data-cell={name}]").inner_text() for name in ("entered", "waiting", "failed")}
 
 
+def _goals_text(goals, entered):
+    return f"{goals} ({goals / entered:.1%})" if goals and entered else str(goals)
+
+
 def test_the_funnel_series_and_split_show_the_runtime_s_counts(logged_in, journey, screenshot):
     page: Page = logged_in
     counts = journey.analytics()
@@ -94,6 +98,7 @@ def test_the_funnel_series_and_split_show_the_runtime_s_counts(logged_in, journe
     assert (nodes["c"]["entered"], nodes["c"]["failed"], nodes["s"]["entered"]) == (3, 3, 20)
     assert nodes["dA"]["entered"] + nodes["dB"]["entered"] == 20
     assert split["A"]["goal_reached"] + split["B"]["goal_reached"] == 7 == counts["goals"]["reached"]
+    assert nodes["t"]["goal_reached"] == nodes["s"]["goal_reached"] == 7 and nodes["c"]["goal_reached"] == 0
 
     page.get_by_role("link", name="Analytics of Onboarding").click()
     expect(page).to_have_url(re.compile(rf"/builder/workflows/{journey.workflow.id}/analytics$"))
@@ -110,6 +115,8 @@ def test_the_funnel_series_and_split_show_the_runtime_s_counts(logged_in, journe
         expected = nodes.get(node_id, {"entered": 0, "waiting_now": 0, "failed": 0})
         assert _cells(row) == {"entered": str(expected["entered"]), "waiting": str(expected["waiting_now"]),
                                "failed": str(expected["failed"])}
+        expect(row.locator("[data-cell=goals]")).to_have_text(
+            _goals_text(expected.get("goal_reached", 0), expected["entered"]))
     expect(funnel.locator("tr[data-node=k] [data-cell=from-before]")).to_have_text("none lost")
     expect(funnel.locator("tr[data-node=s] [data-cell=from-before]")).to_have_text(
         "87.0% of “Is VIP?” took “no”")
@@ -203,8 +210,8 @@ def test_canvas_counts_show_each_step_s_figures_and_open_its_executions(logged_i
         expect(badge.locator("[data-count=entered] b")).to_have_text(str(nodes[node_id]["entered"]))
         expect(badge.locator("[data-count=waiting] b")).to_have_text(str(nodes[node_id]["waiting_now"]))
         expect(badge.locator("[data-count=failed] b")).to_have_text(str(nodes[node_id]["failed"]))
+        expect(badge.locator("[data-count=goals] b")).to_have_text(str(nodes[node_id]["goal_reached"]))
     expect(page.locator("[data-counts-node=s] [data-count=goals] b")).to_have_text("7")
-    expect(page.locator("[data-counts-node=dA] [data-count=goals]")).to_have_count(0)
     expect(page.locator(".counts-none")).to_have_text("Not in version 1 yet")
     screenshot("canvas-counts")
     assert_accessible(page)
@@ -226,7 +233,12 @@ def test_canvas_counts_show_each_step_s_figures_and_open_its_executions(logged_i
     expect(page.locator("[data-counts-node=s] [data-count=entered] b")).to_have_text("20")
     expect(page.locator(".counts-none")).to_have_count(0)
     page.go_back()
-    # A split's goal conversions lead to its test on the analytics screen.
+    # A step's goal conversions lead to its row of the funnel, a split's to its test, on the analytics screen.
+    page.locator("[data-counts-node=dB] [data-count=goals]").focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/builder/workflows/{journey.workflow.id}/analytics#step-dB$"))
+    expect(page.locator("tr[data-node=dB]")).to_be_in_viewport()
+    page.go_back()
     page.locator("[data-counts-node=s] [data-count=goals]").click()
     expect(page).to_have_url(re.compile(rf"/builder/workflows/{journey.workflow.id}/analytics#split-s$"))
     expect(page.locator("[data-split=s]")).to_be_in_viewport()
