@@ -100,7 +100,7 @@ def test_the_funnel_series_and_split_show_the_runtime_s_counts(logged_in, journe
     assert split["A"]["goal_reached"] + split["B"]["goal_reached"] == 7 == counts["goals"]["reached"]
     assert nodes["t"]["goal_reached"] == nodes["s"]["goal_reached"] == 7 and nodes["c"]["goal_reached"] == 0
 
-    page.get_by_role("link", name="Analytics of Onboarding").click()
+    page.locator("tr[data-workflow=Onboarding]").get_by_role("link", name="Analytics", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/builder/workflows/{journey.workflow.id}/analytics$"))
     expect(page.get_by_role("heading", name="Analytics of Onboarding")).to_be_visible()
     expect(page.get_by_label("Version")).to_have_value("1")
