@@ -1,8 +1,9 @@
 """The analytics counters (`WorkflowCounter`): a batch's increments, and what one run counts.
 
 Counters are per version: `enrollments.<status>` (how many enrollments are in each status), per step
-`node.<id>.entered|succeeded|failed|waiting`, per split variant `split.<id>.<variant>.entered`, and
-`goals.reached`. A batch adds its increments up in `Counters` and writes them with one upsert.
+`node.<id>.entered|succeeded|failed|waiting|goal_reached`, per split variant
+`split.<id>.<variant>.entered|goal_reached`, and `goals.reached` (the goal credits are added by the runtime, which
+reads the converted enrollment's path). A batch adds its increments up in `Counters` and writes them with one upsert.
 """
 
 from __future__ import annotations

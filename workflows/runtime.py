@@ -64,13 +64,18 @@ class AdvanceReport:
         self.by_status.update(other.by_status)
 
 
-def _split_variants(enrollment_id: UUID, records: list[StepRecord]) -> list[tuple[str, str]]:
-    seen = {(r.node_id, r.branch) for r in records if r.type == "split" and r.outcome == "advance" and r.branch}
-    seen |= set(
-        StepRun.objects.filter(enrollment_id=enrollment_id, type="split", status="succeeded")
-        .values_list("node_id", "branch")
-    )
-    return sorted(seen)
+def _goal_credits(enrollment_id: UUID, records: list[StepRecord]) -> list[str]:
+    """Return the counters a goal conversion credits: each step the enrollment went through
+    (`node.<id>.goal_reached`) and each split variant it took (`split.<id>.<variant>.goal_reached`), read from its
+    step log and this batch's steps in one query."""
+    taken = {(r.node_id, r.type, r.branch if r.outcome == "advance" else "") for r in records}
+    logged = StepRun.objects.filter(enrollment_id=enrollment_id).values_list("node_id", "type", "branch", "status")
+    taken |= {(node_id, type_, branch if status == "succeeded" else "")
+              for node_id, type_, branch, status in logged.distinct()}
+    nodes = sorted({node_id for node_id, _, _ in taken})
+    variants = sorted({(node_id, branch) for node_id, type_, branch in taken if type_ == "split" and branch})
+    return [f"node.{node_id}.goal_reached" for node_id in nodes] + [
+        f"split.{node_id}.{variant}.goal_reached" for node_id, variant in variants]
 
 
 def _finish_events(version: LiveVersion, enrollment: Enrollment, state: EnrollmentState) -> list[NewEvent]:
@@ -270,8 +275,8 @@ class _Batch:
         step_runs_insert(self.step_runs)
         changed_contacts = self.book.flush()
         for version, enrollment, records in self.goal_exits:
-            for node_id, variant in _split_variants(enrollment.pk, records):
-                self.counters.add(version.id, f"split.{node_id}.{variant}.goal_reached")
+            for key in _goal_credits(enrollment.pk, records):
+                self.counters.add(version.id, key)
         pending_enrollments_start(self.pending, self.counters, self.now)
         self.counters.flush()
         _events_store_by_workspace(self.book, self.book.events + self.workflow_events)

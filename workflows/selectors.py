@@ -27,7 +27,8 @@ def workflow_analytics(*, workflow: Workflow, version_number: int | None = None)
         parts = key.split(".")
         if parts[0] == "node" and len(parts) >= 3:
             node_id, measure = ".".join(parts[1:-1]), parts[-1]
-            entry = nodes.setdefault(node_id, {"entered": 0, "succeeded": 0, "failed": 0, "waiting_now": 0})
+            entry = nodes.setdefault(node_id, {"entered": 0, "succeeded": 0, "failed": 0, "waiting_now": 0,
+                                               "goal_reached": 0})
             entry["waiting_now" if measure == "waiting" else measure] = max(0, value)
         elif parts[0] == "split" and len(parts) >= 4:
             node_id, variant, measure = ".".join(parts[1:-2]), parts[-2], parts[-1]

@@ -264,6 +264,9 @@ class NodeCountsSerializer(serializers.Serializer):
     succeeded = serializers.IntegerField()
     failed = serializers.IntegerField()
     waiting_now = serializers.IntegerField()
+    # Added for the canvas's counts (docs/api-additions.md).
+    goal_reached = serializers.IntegerField(help_text="Goal conversions of the enrollments that went through this "
+                                                      "step (counted from when this counter was added).")
 
 
 class GoalCountsSerializer(serializers.Serializer):

@@ -31,6 +31,8 @@ function lazyRoutes(loading: string, routes: { path: string; Page: ComponentType
     ),
   }));
 }
+// The analytics screen and its chart library: loaded on first visit only.
+const AnalyticsPage = lazy(() => import("./analytics/AnalyticsPage"));
 
 const queryClient = new QueryClient({
   defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } },
@@ -55,6 +57,7 @@ const router = createBrowserRouter(
           { path: "workflows/:workflowId/versions/:number", Page: VersionPage },
           { path: "workflows/:workflowId/compare", Page: ComparePage },
         ]),
+        ...lazyRoutes("Loading the analytics…", [{ path: "workflows/:workflowId/analytics", Page: AnalyticsPage }]),
         ...lazyRoutes("Loading the executions…", [
           { path: "executions", Page: ExecutionsPage },
           { path: "executions/:executionId", Page: ExecutionPage },

@@ -59,7 +59,8 @@ def test_analytics_endpoint_reports_counters(api, workspace):
     run_due()
     body = api.get(f"/api/v1/workflows/{workflow.pk}/analytics").json()
     assert body["enrollments"]["completed"] == 1
-    assert body["nodes"]["a"] == {"entered": 1, "succeeded": 1, "failed": 0, "waiting_now": 0}
+    assert body["nodes"]["a"] == {"entered": 1, "succeeded": 1, "failed": 0, "waiting_now": 0,
+                                  "goal_reached": 0}
     assert api.get(f"/api/v1/workflows/{workflow.pk}/analytics?version=1").json()["enrollments"]["completed"] == 1
     assert api.get(f"/api/v1/workflows/{workflow.pk}/analytics?version=x").status_code == 400
 

@@ -115,7 +115,7 @@ def test_enrolled_contact_runs_to_a_wait_then_resumes_when_due(api, workspace):
     analytics = workflow_analytics(workflow=workflow)
     assert analytics["enrollments"]["completed"] == 1
     assert analytics["enrollments"]["active"] == 0 and analytics["enrollments"]["waiting"] == 0
-    assert analytics["nodes"]["d"] == {"entered": 1, "succeeded": 1, "failed": 0, "waiting_now": 0}
+    assert analytics["nodes"]["d"] == {"entered": 1, "succeeded": 1, "failed": 0, "waiting_now": 0, "goal_reached": 0}
     assert analytics["nodes"]["b"]["entered"] == 1
 
 
@@ -235,6 +235,9 @@ def test_exit_condition_with_goal_exits_at_once_and_counts_the_conversion(api, w
     analytics = workflow_analytics(workflow=workflow)
     assert analytics["goals"] == {"reached": 1, "rate": 1.0}
     assert analytics["splits"] == {"s": {"A": {"entered": 1, "goal_reached": 1}}}
+    # Each step it went through is credited with the conversion; the step it never reached is not.
+    assert {node_id: counts["goal_reached"] for node_id, counts in analytics["nodes"].items()} == {
+        "t": 1, "s": 1, "d": 1}
     assert analytics["nodes"]["d"]["waiting_now"] == 0
     contact.refresh_from_db()
     assert "late" not in contact.tags

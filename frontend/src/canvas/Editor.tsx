@@ -36,6 +36,7 @@ import { usePublish } from "./usePublish";
 import { LifecycleControls } from "../versions/LifecycleControls";
 import { PublishButton } from "../versions/PublishButton";
 import { TheirDraftDialog } from "../versions/TheirDraftDialog";
+import { CountsToggle, DraftCounters } from "../analytics/CanvasCounters";
 
 interface EditorProps {
   workflow: Workflow;
@@ -208,6 +209,8 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
         <button type="button" onClick={() => void autosave.saveNow().then((saved) => saved && navigate("versions"))}>
           History
         </button>
+        <CountsToggle />
+        <Link to={`/workflows/${workflow.id}/analytics`}>Analytics</Link>
         <DraftPublishButton
           workflow={workflow}
           nodeTypes={nodeTypesByName}
@@ -261,7 +264,9 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
             testPath={testPath}
             viewReady={viewReady}
             onViewReady={markViewReady}
-          />
+          >
+            <DraftCounters workflowId={workflow.id} />
+          </FlowCanvas>
         )}
         {testing && (
           <TestModePanel

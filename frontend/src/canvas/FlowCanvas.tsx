@@ -1,4 +1,4 @@
-import { useMemo, useState, type DragEvent } from "react";
+import { useMemo, useState, type DragEvent, type ReactNode } from "react";
 import {
   Background,
   Controls,
@@ -30,6 +30,8 @@ interface FlowCanvasProps {
   testPath: PathHighlight | null;
   viewReady: boolean;
   onViewReady: () => void;
+  /** Drawn inside React Flow (panels, node toolbars: the steps' counts). */
+  children?: ReactNode;
 }
 
 /**
@@ -37,7 +39,7 @@ interface FlowCanvasProps {
  * store on every frame, and only this component (and the steps that moved) redraw; the header, the palette and the
  * panels read the narrower selections they need.
  */
-export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDrop, testPath, viewReady, onViewReady }: FlowCanvasProps) {
+export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDrop, testPath, viewReady, onViewReady, children }: FlowCanvasProps) {
   const { store } = useCanvas();
   const nodes = useGraph((state) => state.nodes);
   const edges = useGraph((state) => state.edges);
@@ -88,6 +90,7 @@ export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDr
             <Controls />
             <TestRunBadges highlight={testPath} />
             <EdgeLabelLayerFinder onFound={setEdgeLabelLayer} />
+            {children}
           </ReactFlow>
         </EdgeLabelLayerContext.Provider>
       </EdgeInsertContext.Provider>

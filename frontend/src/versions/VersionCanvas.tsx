@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useState, type ReactNode } from "react";
 import { applyNodeChanges, Background, Controls, MiniMap, ReactFlow, type NodeChange, type NodeTypes } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import type { GraphJson, NodeTypeInfo } from "../api/types";
@@ -31,13 +31,15 @@ interface VersionCanvasProps {
   edgeStatus?: ReadonlyMap<string, EdgeStatus>;
   /** A run's path, painted as test mode paints one (an execution's "Show on canvas"). */
   path?: PathHighlight | null;
+  /** Drawn inside the canvas (React Flow panels and node toolbars: a version's counts). */
+  children?: ReactNode;
 }
 
 /**
  * A graph drawn as the editor draws it (the same node component), with nothing to edit: no dragging, connecting,
  * selecting or deleting. In a diff, each step and connection is marked with its status (a class and its name).
  */
-export function VersionCanvas({ graph, nodeTypes, label, nodeStatus, edgeStatus, path = null }: VersionCanvasProps) {
+export function VersionCanvas({ graph, nodeTypes, label, nodeStatus, edgeStatus, path = null, children }: VersionCanvasProps) {
   const types = useMemo(() => new Map(nodeTypes.map((info) => [info.type, info])), [nodeTypes]);
   // The node component reads the canvas context (types, validation): a store of its own, never edited.
   const [store] = useState(() => createGraphStore());
@@ -93,6 +95,7 @@ export function VersionCanvas({ graph, nodeTypes, label, nodeStatus, edgeStatus,
           <MiniMap pannable zoomable ariaLabel={`Overview of ${label}`} />
           <Controls showInteractive={false} />
           <TestRunBadges highlight={path} />
+          {children}
         </ReactFlow>
       </div>
     </CanvasContext.Provider>

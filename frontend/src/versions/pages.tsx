@@ -18,6 +18,7 @@ import {
   type Side,
   type VersionSummary,
 } from "./versionQueries";
+import { CountsToggle, VersionCounters } from "../analytics/CanvasCounters";
 import "./versions.css";
 
 function formatDate(value: string | null | undefined): string {
@@ -199,6 +200,8 @@ export function VersionPage() {
         <Link className="button-link" to={`/workflows/${workflow.id}/compare?from=${number}&to=draft`}>
           Compare with the draft
         </Link>
+        <CountsToggle />
+        <Link to={`/workflows/${workflow.id}/analytics?version=${number}`}>Analytics</Link>
       </PageHeader>
       {versionNumber === null ? (
         <p className="empty">There is no version “{number}”: versions are numbered from 1.</p>
@@ -209,7 +212,13 @@ export function VersionPage() {
       ) : (
         <div className="canvas-body">
           <ReactFlowProvider>
-            <VersionCanvas graph={version.data.graph} nodeTypes={basics.nodeTypes} label={`Version ${number}, read-only`} />
+            <VersionCanvas graph={version.data.graph} nodeTypes={basics.nodeTypes} label={`Version ${number}, read-only`}>
+              <VersionCounters
+                workflowId={workflow.id}
+                version={version.data.number}
+                steps={(version.data.graph.nodes ?? []).map((node) => ({ id: node.id, name: node.data?.label || node.id }))}
+              />
+            </VersionCanvas>
           </ReactFlowProvider>
         </div>
       )}

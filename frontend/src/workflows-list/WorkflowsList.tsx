@@ -150,6 +150,10 @@ function WorkflowRow({ workflow, onRename, onDelete, onDuplicate, onArchive }: R
       </td>
       <td>{new Date(workflow.updated_at).toLocaleString()}</td>
       <td className="row-actions">
+        {/* Named "Analytics" alone: a name with the workflow's would also answer to the workflow's own link's. */}
+        <Link to={`/workflows/${workflow.id}/analytics`}>
+          Analytics
+        </Link>
         <button type="button" onClick={onRename} aria-label={`Rename ${workflow.name}`}>
           Rename
         </button>
