@@ -34,16 +34,16 @@ def test_filters_and_search_narrow_the_table_and_stay_in_the_address(logged_in, 
     screenshot("executions-1920")
     page.set_viewport_size({"width": 1280, "height": 800})
 
-    page.get_by_label("Status").select_option("failed")
+    page.get_by_label("Status", exact=True).select_option("failed")
     apply_filters(page)
     expect(rows(page)).to_have_count(2)
     expect(page).to_have_url(re.compile(r"[?&]status=failed"))
-    page.get_by_label("Search").fill("LOVELACE")
+    page.get_by_label("Search", exact=True).fill("LOVELACE")
     apply_filters(page)
     expect(rows(page)).to_have_count(1)
     expect(rows(page).first).to_contain_text("ada@lovelace.test")
     page.reload()
-    expect(page.get_by_label("Search")).to_have_value("LOVELACE")
+    expect(page.get_by_label("Search", exact=True)).to_have_value("LOVELACE")
     expect(rows(page)).to_have_count(1)
 
     page.get_by_role("button", name="Clear filters").click()
@@ -59,7 +59,7 @@ def test_filters_and_search_narrow_the_table_and_stay_in_the_address(logged_in, 
     page.get_by_role("button", name="Any contact").click()
     apply_filters(page)
     expect(rows(page)).to_have_count(3)
-    page.get_by_label("Search").fill("Campaign")  # part of the error message
+    page.get_by_label("Search", exact=True).fill("Campaign")  # part of the error message
     apply_filters(page)
     expect(rows(page)).to_have_count(2)
 
@@ -67,9 +67,9 @@ def test_filters_and_search_narrow_the_table_and_stay_in_the_address(logged_in, 
     page.goto(f"/builder/executions?workflow={seeded.onboarding.pk}&node=a")
     expect(rows(page)).to_have_count(1)
     expect(rows(page).first).to_contain_text("carol@example.com")
-    expect(page.get_by_label("Workflow")).to_have_value(str(seeded.onboarding.pk))
-    expect(page.get_by_label("Step")).to_have_value("a")
-    page.get_by_label("Step").select_option(label="Add to launch (c)")
+    expect(page.get_by_label("Workflow", exact=True)).to_have_value(str(seeded.onboarding.pk))
+    expect(page.get_by_label("Step", exact=True)).to_have_value("a")
+    page.get_by_label("Step", exact=True).select_option(label="Add to launch (c)")
     apply_filters(page)
     expect(rows(page)).to_have_count(2)
 
@@ -82,11 +82,11 @@ def test_filters_and_search_narrow_the_table_and_stay_in_the_address(logged_in, 
     apply_filters(page)
     expect(rows(page)).to_have_count(2)  # ada and bob, failed at "c"
 
-    page.get_by_label("Search").fill("ab")
+    page.get_by_label("Search", exact=True).fill("ab")
     apply_filters(page)
     expect(page.get_by_role("alert")).to_have_text(
         "These filters cannot be used. Search: Search with at least 3 characters. Change them, then apply again.")
-    expect(page.get_by_label("Search")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Search", exact=True)).to_have_attribute("aria-invalid", "true")
     screenshot("bad-filter")
 
 

@@ -6,6 +6,8 @@ import { Link, useParams, useSearchParams } from "react-router";
 import { useNodeTypes } from "../api/queries";
 import type { GraphJson, NodeTypeInfo, WorkflowAnalytics } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { LiveIndicator } from "../live/LiveIndicator";
+import { useLiveUpdates } from "../live/useLiveUpdates";
 import { useVersion, useVersions, useWorkflow } from "../versions/versionQueries";
 import { useAnalytics, type AnalyticsParams } from "./analyticsQueries";
 import { FunnelSection } from "./FunnelSection";
@@ -35,6 +37,8 @@ export default function AnalyticsPage() {
     for (const [key, value] of Object.entries(changes)) next.set(key, value);
     setSearch(next, { replace: true });
   };
+  // Live: the figures are read again as contacts move through the workflow (at most once a second).
+  const live = useLiveUpdates(`/ws/workflows/${workflowId}/`, [["analytics", workflowId]]);
   useEffect(() => {
     document.title = `Analytics of ${workflow.data?.name ?? "a workflow"} · PenguinFlow builder`;
   }, [workflow.data?.name]);
@@ -55,6 +59,7 @@ export default function AnalyticsPage() {
         <Link to="/">← Workflows</Link>
         <Link to={`/workflows/${workflowId}`}>Open the canvas</Link>
         <h1>Analytics of {workflow.data.name}</h1>
+        <LiveIndicator status={live} />
       </header>
       {latest === null ? (
         <p className="empty">

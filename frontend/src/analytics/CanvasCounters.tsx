@@ -6,10 +6,12 @@ import { memo, useCallback } from "react";
 import { Link } from "react-router";
 import { NodeToolbar, Panel, Position } from "@xyflow/react";
 import { errorText } from "../api/client";
+import { LiveIndicator } from "../live/LiveIndicator";
+import { useLiveUpdates } from "../live/useLiveUpdates";
 import { useGraph } from "../canvas/CanvasContext";
 import { isNote } from "../canvas/notes";
 import { useVersion } from "../versions/versionQueries";
-import { useCanvasCounts, type CanvasCounts } from "./analyticsQueries";
+import { COUNTERS_REFRESH_LIVE_MS, COUNTERS_REFRESH_MS, useCanvasCounts, type CanvasCounts } from "./analyticsQueries";
 import { countsCaption, executionsLink, goalsLink, nodeFigures } from "./counters";
 import { useCountsPreference } from "./countsPreference";
 import "./counters.css";
@@ -60,7 +62,10 @@ export function VersionCounters({ workflowId, version, steps }: { workflowId: st
 const selectVersion = (counts: CanvasCounts) => ({ version: counts.version, goals: counts.analytics?.goals ?? null });
 
 function CountersLayer({ workflowId, version, steps }: { workflowId: string; version: number | null; steps: StepRef[] }) {
-  const summary = useCanvasCounts(workflowId, version, true, selectVersion);
+  // Live while shown: the workflow's socket says when contacts moved, and the counts are read again.
+  const live = useLiveUpdates(`/ws/workflows/${workflowId}/`, [["workflow-counters", workflowId]]);
+  const poll = live === "live" ? COUNTERS_REFRESH_LIVE_MS : COUNTERS_REFRESH_MS;
+  const summary = useCanvasCounts(workflowId, version, true, selectVersion, poll);
   const counted = summary.data?.version ?? null;
   // The steps of the counted version: a step added in the draft since has no counts, and says so.
   const published = useVersion(workflowId, counted);
@@ -68,6 +73,7 @@ function CountersLayer({ workflowId, version, steps }: { workflowId: string; ver
   return (
     <>
       <Panel position="top-right" className="counts-caption">
+        <LiveIndicator status={live} />{" "}
         {summary.error ? (
           <span role="alert">The counts could not be loaded: {errorText(summary.error)}</span>
         ) : !summary.data ? (

@@ -48,8 +48,10 @@ function countsOf(workflowId: string, version: number): Promise<CanvasCounts> {
   );
 }
 
-// While the counts are shown, they are refreshed this often (live updates refresh them sooner).
+// While the counts are shown, they are read again this often when the workflow's socket is down; while it is live,
+// its messages bring them sooner, and the slow poll only covers what a socket cannot say (a publish meanwhile).
 export const COUNTERS_REFRESH_MS = 15_000;
+export const COUNTERS_REFRESH_LIVE_MS = 60_000;
 
 /**
  * The counters of the version a canvas shows: `version` when given (a published version's canvas), else the latest
@@ -60,6 +62,7 @@ export function useCanvasCounts<T>(
   version: number | null,
   enabled: boolean,
   select: (counts: CanvasCounts) => T,
+  pollMs: number | false = false,
 ) {
   return useQuery({
     queryKey: version === null ? analyticsKeys.counters(workflowId) : analyticsKeys.versionCounters(workflowId, version),
@@ -72,6 +75,7 @@ export function useCanvasCounts<T>(
     },
     enabled,
     select,
-    refetchInterval: COUNTERS_REFRESH_MS,
+    // One observer (the canvas's layer) polls; the badges share its answer.
+    refetchInterval: pollMs,
   });
 }
