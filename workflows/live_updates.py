@@ -137,9 +137,31 @@ def _merge(into: dict, more: dict) -> None:
 class _InlinePublisher:
     def put(self, updates) -> None:
         try:
-            async_to_sync(_send)(updates)
+            if _loop_running_here():
+                # A thread that runs an event loop of its own (a browser test's, where Playwright keeps one) cannot
+                # wait on async code: send from a thread of its own, still before the caller goes on.
+                sender = threading.Thread(target=_send_in_a_loop_of_its_own, args=(updates,), name="live-update-inline")
+                sender.start()
+                sender.join()
+            else:
+                async_to_sync(_send)(updates)
         except Exception:  # a live screen is a convenience: never fail the caller's committed work
             logger.exception("Could not publish a live update")
+
+
+def _send_in_a_loop_of_its_own(updates) -> None:
+    try:
+        asyncio.run(_send(updates))
+    except Exception:
+        logger.exception("Could not publish a live update")
+
+
+def _loop_running_here() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 class _ThreadPublisher:
