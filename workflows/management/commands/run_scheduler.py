@@ -13,6 +13,7 @@ from events import partitions
 from events.processing import events_dispatch, events_dispatch_forever
 from penguinflow.common.processes import stop_on_signals
 from templates.recovery import outbox_sweep
+from webhooks.dispatch import deliveries_dispatch, deliveries_dispatch_forever
 from workflows.entry_path import time_triggers_fire
 from workflows.scheduler import scheduler_tick
 
@@ -23,8 +24,8 @@ class Command(BaseCommand):
     help = (
         "Run PenguinFlow's periodic work in a loop: claim due enrollments (with leases; expired leases are claimed "
         "again), fire schedule/date/inactivity triggers, sweep the email outbox, and keep the event partitions "
-        "ahead of time; and, in a thread of its own, hand unprocessed events to workers (as dispatch_events "
-        "does). Several schedulers may run at once; they coordinate through PostgreSQL."
+        "ahead of time; and, in threads of their own, hand unprocessed events to workers (as dispatch_events "
+        "does) and due webhook deliveries to the `webhooks` queue. Several schedulers may run at once; they coordinate through PostgreSQL."
     )
 
     def add_arguments(self, parser):
@@ -47,6 +48,14 @@ class Command(BaseCommand):
                 daemon=True,
             )  # fmt: skip
             dispatcher.start()
+        webhooks = None
+        if once:
+            deliveries_dispatch()
+        else:
+            # Its own loop too: a backlog of deliveries must not delay events or enrollments.
+            webhooks = threading.Thread(target=deliveries_dispatch_forever, kwargs={"should_stop": stopping.is_set},
+                                        name="webhooks-dispatch", daemon=True)
+            webhooks.start()
         last_triggers = last_partitions = last_sweep = 0.0
         while not stopping.is_set():
             close_old_connections()
@@ -70,5 +79,6 @@ class Command(BaseCommand):
                 break
             if not busy:
                 time.sleep(interval)
-        if dispatcher is not None:
-            dispatcher.join(timeout=10)
+        for thread in (dispatcher, webhooks):
+            if thread is not None:
+                thread.join(timeout=10)
