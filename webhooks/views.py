@@ -75,10 +75,11 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.De
                                "it (a second `v1,` signature) for `overlap_hours` (default 24).")
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, pk=None):
+        subscription = self.get_object()  # another workspace's id is a 404 whatever the body
         serializer = RotateSecretSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         subscription = services.subscription_rotate_secret(
-            subscription=self.get_object(), overlap=timedelta(hours=serializer.validated_data["overlap_hours"]))
+            subscription=subscription, overlap=timedelta(hours=serializer.validated_data["overlap_hours"]))
         return Response(NewSubscriptionSerializer(subscription).data)
 
     @extend_schema(
@@ -114,10 +115,10 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.De
                    description="Send again every delivery made since `since` that is no longer pending.")
     @action(detail=True, methods=["post"])
     def replay(self, request, pk=None):
+        subscription = self.get_object()
         serializer = ReplaySinceSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        count = services.deliveries_replay_since(subscription=self.get_object(),
-                                                 since=serializer.validated_data["since"])
+        count = services.deliveries_replay_since(subscription=subscription, since=serializer.validated_data["since"])
         return Response({"replayed": count}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
