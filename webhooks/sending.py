@@ -3,12 +3,11 @@
 A worker process keeps one pool of sender threads (`Sender`), shared by its jobs, so that an endpoint that hangs
 costs only its own deliveries:
 
-- a job splits its batch into chunks of one subscription (at most CHUNK deliveries, one kept-alive connection)
-  and runs the chunks in the pool at once;
-- the job waits for its chunks at most JOB_WAIT_S, then records what finished and returns to take the next
-  batch; a chunk still running (a slow endpoint) records its own outcomes when it ends;
-- a subscription has at most PER_SUBSCRIPTION chunks under way in a process: more are released (due again a
-  moment later, no attempt counted), so a hanging endpoint holds a few threads, not the pool;
+- a job splits its batch into chunks of one subscription (at most CHUNK deliveries, one kept-alive connection),
+  hands them to the pool and returns to take the next batch (it waits only while the pool is full);
+- a recorder thread writes the outcomes of all chunks in batches, so no job waits for a slow endpoint;
+- a subscription has at most WEBHOOKS_PER_SUBSCRIPTION chunks under way in a process: more are released (due
+  again a moment later, no attempt counted), so a hanging endpoint holds a few threads, not the pool;
 - in a chunk, an attempt that gets no answer (timeout, refused connection) ends the chunk: the rest is released
   until the subscription's block ends (see `webhooks.outcomes`); no attempt starts after CHUNK_DEADLINE_S.
 
@@ -21,11 +20,12 @@ at each attempt (the name is resolved again). A worker must not fork per job (RQ
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -43,7 +43,8 @@ logger = logging.getLogger(__name__)
 
 USER_AGENT = "PenguinFlow-Webhooks/1"
 CHUNK = 20
-JOB_WAIT_S = 1.0
+RECORD_EVERY_S = 0.05
+RECORD_MAX = 1000
 CHUNK_DEADLINE_S = 30.0
 RELEASE_FOR = timedelta(seconds=2)
 
@@ -94,59 +95,98 @@ def _released(item: Attempt, until: datetime) -> Outcome:
                    round_attempts=item.round_attempts, at=datetime.now(UTC), attempted=False, release_until=until)
 
 
-class _Collector:
-    """The outcomes a job is still waiting for; once it stops waiting, chunks record their own."""
+class _Recorder:
+    """Writes the outcomes of every chunk of the process in batches, from a thread of its own: one transaction
+    for many chunks, and no job waits for a slow endpoint to record the others. Outcomes still in memory when
+    the process dies are not lost work: their deliveries' leases expire and they are attempted again (at least
+    once; receivers deduplicate on webhook-id)."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.open = True
-        self.outcomes: list[Outcome] = []
+        self.queue: queue.SimpleQueue[list[Outcome]] = queue.SimpleQueue()
+        self.written = threading.Condition()
+        self.pending = 0
+        threading.Thread(target=self._loop, name="webhook-recorder", daemon=True).start()
 
-    def offer(self, outcomes: list[Outcome]) -> bool:
-        with self.lock:
-            if self.open:
-                self.outcomes.extend(outcomes)
-            return self.open
+    def put(self, outcomes: list[Outcome]) -> None:
+        if outcomes:
+            with self.written:
+                self.pending += len(outcomes)
+            self.queue.put(outcomes)
 
-    def close(self) -> list[Outcome]:
-        with self.lock:
-            self.open = False
-            return self.outcomes
+    def _loop(self) -> None:
+        while True:
+            batch = list(self.queue.get())
+            deadline = time.monotonic() + RECORD_EVERY_S
+            while len(batch) < RECORD_MAX and (left := deadline - time.monotonic()) > 0:
+                try:
+                    batch += self.queue.get(timeout=left)
+                except queue.Empty:
+                    break
+            try:
+                outcomes_record(batch)
+            except Exception:
+                logger.exception("Could not record %d webhook outcomes; their leases bring them back", len(batch))
+                connection.close()
+            if self.queue.empty():
+                connection.close()  # idle: the connection goes back to the process's pool
+            with self.written:
+                self.pending -= len(batch)
+                self.written.notify_all()
 
 
 class Sender:
-    """The process's sender threads and how many chunks each subscription has under way in them."""
+    """The process's sender threads, its recorder, and what is under way: chunks per subscription (at most
+    ``per_subscription``) and the deliveries themselves (a job run twice at once attempts nothing twice)."""
 
     def __init__(self, *, threads: int, per_subscription: int, resolver: Resolver = system_resolver) -> None:
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="webhook-sender")
+        # Backpressure: a job waits while the pool has this many chunks started or queued, so a worker takes
+        # no more batches than it can send (their leases would run out in the queue).
+        self.capacity = threading.BoundedSemaphore(threads * 2)
         self.per_subscription = per_subscription
         self.resolver = resolver
         self.lock = threading.Lock()
         self.under_way: Counter[UUID] = Counter()
+        self.in_flight: set[UUID] = set()
+        self.recorder = _Recorder()
 
-    def run(self, items: Sequence[Attempt], *, wait_s: float = JOB_WAIT_S) -> int:
-        """Attempt ``items`` (a claimed batch); record what is done within ``wait_s``; return how many were
-        attempted or released by then (the rest records itself when it ends)."""
-        collector = _Collector()
+    def run(self, items: Sequence[Attempt]) -> int:
+        """Start attempting ``items`` (a claimed batch) and return how many were taken: chunks run in the pool
+        and their outcomes are recorded as they end. Blocks only while the pool is full."""
         released: list[Outcome] = []
-        futures = []
+        taken = 0
         for chunk in _chunks(items):
             sub_id = chunk[0].subscription_id
             with self.lock:
+                chunk = [item for item in chunk if item.delivery_id not in self.in_flight]
                 busy = self.under_way[sub_id] >= self.per_subscription
-                if not busy:
+                if chunk and not busy:
                     self.under_way[sub_id] += 1
+                    self.in_flight.update(item.delivery_id for item in chunk)
+            if not chunk:
+                continue
+            taken += len(chunk)
             if busy:
                 until = datetime.now(UTC) + RELEASE_FOR
                 released += [_released(item, until) for item in chunk]
                 continue
-            futures.append(self.pool.submit(self._chunk, chunk, collector))
-        wait(futures, timeout=wait_s)
-        outcomes = collector.close() + released
-        outcomes_record(outcomes)
-        return len(outcomes)
+            self.capacity.acquire()
+            self.pool.submit(self._chunk, chunk)
+        self.recorder.put(released)
+        return taken
 
-    def _chunk(self, chunk: list[Attempt], collector: _Collector) -> None:
+    def idle(self, timeout: float) -> bool:
+        """Wait until nothing is under way or unrecorded in this process (tests, a clean stop)."""
+        deadline = time.monotonic() + timeout
+        with self.recorder.written:
+            while self.in_flight or self.recorder.pending:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.recorder.written.wait(min(left, 0.05))
+        return True
+
+    def _chunk(self, chunk: list[Attempt]) -> None:
         outcomes: list[Outcome] = []
         kept = Connections()
         started = time.monotonic()
@@ -165,15 +205,11 @@ class Sender:
             logger.exception("A webhook chunk failed")
         finally:
             kept.close()
+            self.recorder.put(outcomes)
             with self.lock:
                 self.under_way[chunk[0].subscription_id] -= 1
-        if not collector.offer(outcomes):
-            try:
-                outcomes_record(outcomes)
-            except Exception:
-                logger.exception("Could not record %d webhook outcomes; the lease brings them back", len(outcomes))
-            finally:
-                connection.close()  # back to the pool: this thread may wait long for its next chunk
+                self.in_flight.difference_update(item.delivery_id for item in chunk)
+            self.capacity.release()
 
 
 def _chunks(items: Sequence[Attempt]) -> list[list[Attempt]]:
