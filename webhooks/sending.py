@@ -3,8 +3,7 @@
 A worker process keeps one pool of sender threads (`Sender`), shared by its jobs, so that an endpoint that hangs
 costs only its own deliveries:
 
-- a job splits its batch into chunks of one subscription (at most CHUNK deliveries, one kept-alive connection),
-  hands them to the pool and returns to take the next batch (it waits only while the pool is full);
+- a job splits its batch into chunks of one subscription (at most CHUNK deliveries), hands them to the pool and returns to take the next batch (it waits only while the pool is full);
 - a recorder thread writes the outcomes of all chunks in batches, so no job waits for a slow endpoint;
 - a subscription has at most WEBHOOKS_PER_SUBSCRIPTION chunks under way in a process: more are released (due
   again a moment later, no attempt counted), so a hanging endpoint holds a few threads, not the pool;
@@ -43,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 USER_AGENT = "PenguinFlow-Webhooks/1"
 CHUNK = 20
+KEEP_ALIVE_S = 4.0
+STALE_FAILURE_MS = 200
 RECORD_EVERY_S = 0.05
 RECORD_MAX = 1000
 CHUNK_DEADLINE_S = 30.0
@@ -188,7 +189,7 @@ class Sender:
 
     def _chunk(self, chunk: list[Attempt]) -> None:
         outcomes: list[Outcome] = []
-        kept = Connections()
+        kept = _kept_connections()
         started = time.monotonic()
         try:
             for index, item in enumerate(chunk):
@@ -196,6 +197,11 @@ class Sender:
                     outcomes += [_released(rest, datetime.now(UTC)) for rest in chunk[index:]]
                     break
                 outcome = attempt_once(item, connections=kept, resolver=self.resolver)
+                if outcome.no_answer and (outcome.latency_ms or 0) < STALE_FAILURE_MS:
+                    # A kept-alive connection the receiver closed meanwhile fails at once: try once more on a
+                    # new one (a connection that was really refused is refused again, as fast).
+                    kept.close()
+                    outcome = attempt_once(item, connections=kept, resolver=self.resolver)
                 outcomes.append(outcome)
                 if outcome.no_answer:
                     until = datetime.now(UTC) + BLOCK_AFTER_NO_ANSWER
@@ -203,13 +209,31 @@ class Sender:
                     break
         except Exception:  # a bug, not the endpoint: the lease brings the unrecorded ones back
             logger.exception("A webhook chunk failed")
-        finally:
             kept.close()
+        finally:
+            if outcomes and outcomes[-1].no_answer:
+                kept.close()
             self.recorder.put(outcomes)
             with self.lock:
                 self.under_way[chunk[0].subscription_id] -= 1
                 self.in_flight.difference_update(item.delivery_id for item in chunk)
             self.capacity.release()
+
+
+_local = threading.local()
+
+
+def _kept_connections() -> Connections:
+    """This sender thread's kept-alive connections, reused from chunk to chunk (many subscriptions share a
+    receiver's host: Zapier's, a customer's gateway). Each request is still resolved and checked; a connection
+    serves only the very address it was checked for. Closed after KEEP_ALIVE_S unused."""
+    kept = getattr(_local, "connections", None)
+    if kept is None or time.monotonic() - _local.used > KEEP_ALIVE_S:
+        if kept is not None:
+            kept.close()
+        kept = _local.connections = Connections()
+    _local.used = time.monotonic()
+    return kept
 
 
 def _chunks(items: Sequence[Attempt]) -> list[list[Attempt]]:
