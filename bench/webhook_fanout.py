@@ -16,7 +16,9 @@ Figures (one per line; nothing is asserted):
 2. `fanout.deliveries_per_s`: deliveries received by the fast server, from its first to its last.
 3. `fanout.event_to_delivery_p50_ms` / `_p99_ms`: from the event's `received_at` to its arrival at the fast
    server, over every event but the hanging endpoint's.
-4. `fanout.hanging_endpoint`: requests the hanging endpoint received, and what its deliveries were left at:
+4. `fanout.cpu_ms_per_delivery`: CPU time the workers and the scheduler spent per delivery (PostgreSQL's not
+   counted), and how busy the whole machine was: on a shared machine, what a delivery costs says more than the rate.
+5. `fanout.hanging_endpoint`: requests the hanging endpoint received, and what its deliveries were left at:
    the proof that it costs only its own deliveries is figure 3 measured while it hangs.
 
 The bench (re)creates the database `penguinflow_bench_fanout` and uses Redis database BENCH_REDIS_DB (default 13).
@@ -36,7 +38,7 @@ import time
 from typing import Any, TextIO
 
 from bench import runtime as runtime_bench
-from bench._support import bench_env, drop_database, pg_params, recreate_migrated
+from bench._support import bench_env, drop_database, machine_cpu, pg_params, process_cpu, recreate_migrated
 
 DB_NAME = "penguinflow_bench_fanout"
 TYPES = ("email.sent", "email.delivered", "email.opened", "email.clicked", "email.replied", "email.bounced",
@@ -229,9 +231,13 @@ def run(*, out: TextIO, quick: bool = False) -> None:
     processes.append(runtime_bench._spawn(env, "run_scheduler", "--interval", "0.05"))
     try:
         _warm_up(prepared, fast, redis_db)
+        cpu_before = sum(process_cpu(p.pid) for p in processes)
+        machine_before = machine_cpu()
         written, took, for_hanging = _write_events(prepared, rate, seconds)
         say("fanout.events_per_s", f"{written / took:.0f}  ({written} events in {took:.1f} s)")
         _wait_for(fast, written - for_hanging, timeout=120 + seconds)
+        cpu = sum(process_cpu(p.pid) for p in processes) - cpu_before
+        machine = [after - before for after, before in zip(machine_cpu(), machine_before, strict=True)]
         hanging_requests = hanging.requests
         states = _hanging_states(hanging_sub)
     finally:
@@ -253,6 +259,9 @@ def run(*, out: TextIO, quick: bool = False) -> None:
         say("fanout.event_to_delivery_p50_ms", f"{at(0.5):.0f}")
         say("fanout.event_to_delivery_p99_ms", f"{at(0.99):.0f}  (max {delays[-1]:.0f}; every endpoint but the "
                                                f"hanging one, while it hangs {HANG_SECONDS} s)")
+    say("fanout.cpu_ms_per_delivery", f"{cpu * 1000 / max(len(times), 1):.2f}  (the 2 workers and the scheduler: "
+                                      f"event processing and fan-out included; the machine was "
+                                      f"{100 * machine[0] / max(machine[1], 0.001):.0f}% busy meanwhile)")
     say("fanout.hanging_endpoint", f"{hanging_requests} requests received for {for_hanging} events; its deliveries: "
                                    f"{json.dumps(states)}")
     drop_database(params, DB_NAME)
