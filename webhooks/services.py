@@ -206,3 +206,13 @@ def _require_active(subscription: WebhookSubscription) -> None:
     if subscription.status != Status.ACTIVE:
         raise InvalidTransition("The subscription is disabled: enable it first (PATCH with {\"status\": "
                                 "\"active\"}), then replay.", code="subscription_disabled")
+
+
+def deliveries_prune(*, older_than: timedelta, limit: int = 10_000, now: datetime | None = None) -> int:
+    """Delete up to ``limit`` finished deliveries (not pending) made more than ``older_than`` ago; return how many.
+    The scheduler calls this hourly with the events' retention, so the log keeps what the event log keeps."""
+    cutoff = (now or timezone.now()) - older_than
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM webhooks_webhookdelivery WHERE id IN (SELECT id FROM webhooks_webhookdelivery "
+                       "WHERE created_at < %s AND status <> 'pending' LIMIT %s)", [cutoff, limit])
+        return cursor.rowcount

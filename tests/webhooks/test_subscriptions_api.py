@@ -159,3 +159,26 @@ def test_other_workspaces_subscriptions_are_not_found(api, other_api):
 
 def test_unauthenticated_is_401(client):
     assert client.get("/api/v1/webhooks").status_code == 401
+
+
+def test_prune_keeps_pending_and_recent_deliveries(api, workspace):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webhooks.models import WebhookDelivery
+    from webhooks.services import deliveries_prune
+
+    sub = WebhookSubscription.objects.get(pk=api.post("/api/v1/webhooks", {"url": URL, "events": ["*"]},
+                                                       format="json").json()["id"])
+    old, now = timezone.now() - timedelta(days=100), timezone.now()
+
+    def delivery(event_id, status, created_at):
+        return WebhookDelivery.objects.create(workspace=workspace, subscription=sub, event_id=event_id,
+                                              event_type="contact.created", msg_id=f"msg_{event_id}", payload="{}",
+                                              status=status, next_attempt_at=now, created_at=created_at)
+
+    delivery(1, "succeeded", old)
+    kept = [delivery(2, "pending", old).pk, delivery(3, "failed", now).pk]
+    assert deliveries_prune(older_than=timedelta(days=90)) == 1
+    assert sorted(WebhookDelivery.objects.values_list("pk", flat=True)) == sorted(kept)

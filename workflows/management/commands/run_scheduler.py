@@ -3,7 +3,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -14,6 +14,7 @@ from events.processing import events_dispatch, events_dispatch_forever
 from penguinflow.common.processes import stop_on_signals
 from templates.recovery import outbox_sweep
 from webhooks.dispatch import deliveries_dispatch, deliveries_dispatch_forever
+from webhooks.services import deliveries_prune
 from workflows.entry_path import time_triggers_fire
 from workflows.scheduler import scheduler_tick
 
@@ -71,6 +72,7 @@ class Command(BaseCommand):
                 if time.monotonic() - last_partitions > 3600:
                     with connection.cursor() as cursor:
                         partitions.ensure(cursor, now=datetime.now(UTC), retention_days=settings.EVENT_RETENTION_DAYS)
+                    deliveries_prune(older_than=timedelta(days=settings.EVENT_RETENTION_DAYS))
                     last_partitions = time.monotonic()
             except Exception:  # the database or Redis blinked: log, wait, go on; leases make retries safe
                 logger.exception("Scheduler tick failed")
