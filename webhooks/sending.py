@@ -3,7 +3,9 @@
 A worker process keeps one pool of sender threads (`Sender`), shared by its jobs, so that an endpoint that hangs
 costs only its own deliveries:
 
-- a job splits its batch into chunks of one subscription (at most CHUNK deliveries), hands them to the pool and returns to take the next batch (it waits only while the pool is full);
+- a job splits its batch into chunks of one subscription (at most CHUNK deliveries), hands them to the pool
+  and returns to take the next batch (it waits only while the pool is full);
+- a sender thread keeps its connections alive from chunk to chunk (each request still checked by the guard);
 - a recorder thread writes the outcomes of all chunks in batches, so no job waits for a slow endpoint;
 - a subscription has at most WEBHOOKS_PER_SUBSCRIPTION chunks under way in a process: more are released (due
   again a moment later, no attempt counted), so a hanging endpoint holds a few threads, not the pool;
