@@ -40,6 +40,14 @@ DISABLED = error_responses(409, descriptions={
     409: "The subscription is disabled (`subscription_disabled`): enable it, then replay."})
 
 
+def _one_parameter(request, name: str) -> str | None:
+    """The query parameter ``name`` given at most once (as the filters everywhere else: twice is a 400)."""
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        raise InvalidInput("A query parameter was given more than once.", details={name: "Give this parameter once."})
+    return values[0] if values else None
+
+
 class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
                      WorkspaceScopedViewSet):
     model = WebhookSubscription
@@ -90,7 +98,7 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.De
     )
     @action(detail=True, methods=["get"], pagination_class=CreatedCursorPagination)
     def deliveries(self, request, pk=None):
-        wanted = request.query_params.get("status") or None
+        wanted = _one_parameter(request, "status") or None
         if wanted is not None and wanted not in WebhookDelivery.Status.values:
             raise InvalidInput("Unknown delivery status.",
                                details={"status": f"One of {', '.join(WebhookDelivery.Status.values)}."})
@@ -129,7 +137,7 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.De
     )
     @action(detail=False, methods=["get"], pagination_class=None)
     def samples(self, request):
-        event_type = request.query_params.get("event", "")
+        event_type = _one_parameter(request, "event") or ""
         if not event_type or event_type.endswith("*") or type_problem(event_type):
             raise InvalidInput("Name one event type.", details={"event": "One event type, e.g. email.opened."})
         return Response(selectors.samples_of(workspace=self.workspace, event_type=event_type))
