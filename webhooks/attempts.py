@@ -22,6 +22,12 @@ def attempts_load(*, delivery_ids: Sequence[str], claimed_until: datetime) -> li
                 .order_by("event_id"))
     subscriptions = {sub.pk: sub for sub in WebhookSubscription.objects.filter(
         pk__in={row[1] for row in rows}, status=WebhookSubscription.Status.ACTIVE)}
+    orphans = [row[0] for row in rows if row[1] not in subscriptions]
+    if orphans:
+        # Fanned out while their subscription was being disabled (the fan-out read it as active): cancel them
+        # as the disabling did its other pending deliveries, rather than claim them again forever.
+        WebhookDelivery.objects.filter(pk__in=orphans, status=WebhookDelivery.Status.PENDING).update(
+            status=WebhookDelivery.Status.CANCELLED, claimed_until=None, error="The subscription was disabled.")
     secrets = {pk: tuple(secrets_in_use(sub, now)) for pk, sub in subscriptions.items()}
     return [Attempt(delivery_id=pk, subscription_id=sub_id, url=subscriptions[sub_id].url, secrets=secrets[sub_id],
                     msg_id=msg_id, payload=payload, round_attempts=rounds)

@@ -252,3 +252,17 @@ def test_a_job_run_twice_sends_nothing_twice(api, receiver):
     assert deliver_batch([str(i) for i in ids], until) == 0
     work_queue()
     assert len(receiver.requests) == 1
+
+
+def test_a_delivery_left_pending_on_a_disabled_subscription_is_cancelled_not_claimed_forever(api, receiver):
+    sub = subscribe(api, receiver.url, ["email.opened"])
+    ingest(api, _opened())
+    from events.processing import events_process_pending
+    from webhooks.models import WebhookSubscription
+
+    events_process_pending()
+    # The race: disabled after the fan-out read it as active, so one delivery is still pending.
+    WebhookSubscription.objects.filter(pk=sub["id"]).update(status="disabled")
+    pump()
+    wait_until(lambda: WebhookDelivery.objects.filter(status="cancelled").exists(), what="the cancellation")
+    assert receiver.requests == []
