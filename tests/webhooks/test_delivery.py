@@ -266,3 +266,18 @@ def test_a_delivery_left_pending_on_a_disabled_subscription_is_cancelled_not_cla
     pump()
     wait_until(lambda: WebhookDelivery.objects.filter(status="cancelled").exists(), what="the cancellation")
     assert receiver.requests == []
+
+
+def test_a_lost_job_is_claimed_again_when_its_lease_expires(api, receiver):
+    from events.processing import events_process_pending
+    from webhooks.dispatch import LEASE
+
+    subscribe(api, receiver.url, ["email.opened"])
+    ingest(api, _opened())
+    events_process_pending()
+    lost = []
+    assert deliveries_dispatch(enqueue=lambda ids, until: lost.append(ids)) == 1  # Redis lost this job
+    assert deliveries_dispatch() == 0  # still under its lease
+    pump(now=timezone.now() + LEASE + timedelta(seconds=1))
+    wait_until(lambda: WebhookDelivery.objects.filter(status="succeeded").exists(), what="the delivery")
+    assert len(receiver.requests) == 1
