@@ -281,3 +281,24 @@ def test_a_lost_job_is_claimed_again_when_its_lease_expires(api, receiver):
     pump(now=timezone.now() + LEASE + timedelta(seconds=1))
     wait_until(lambda: WebhookDelivery.objects.filter(status="succeeded").exists(), what="the delivery")
     assert len(receiver.requests) == 1
+
+
+def test_workflow_events_reach_subscribers(api, workspace, receiver):
+    from tests.engine.graphs import chain, node
+    from tests.factories import ContactFactory
+    from tests.workflows.builders import publish, run_due
+
+    sub = subscribe(api, receiver.url, ["workflow.*"])
+    workflow = publish(workspace, [node("t", "trigger_manual"), node("a", "add_tag", {"tag": "hooked"})],
+                       chain("t", "a"))
+    contact = ContactFactory(workspace=workspace)
+    response = api.post(f"/api/v1/workflows/{workflow.pk}/enroll", {"contacts": [{"id": str(contact.pk)}]},
+                        format="json")
+    assert response.status_code == 202, response.content
+    run_due()
+    pump()
+    wait_until(lambda: settled(sub["id"]) and len(receiver.requests) == 2, what="the workflow events")
+    bodies = sorted((json.loads(r.body) for r in receiver.requests), key=lambda body: body["data"]["id"])
+    assert [body["type"] for body in bodies] == ["workflow.enrolled", "workflow.completed"]
+    assert {body["data"]["properties"]["workflow_id"] for body in bodies} == {str(workflow.pk)}
+    assert {body["data"]["contact"]["id"] for body in bodies} == {str(contact.pk)}
