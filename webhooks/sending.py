@@ -14,8 +14,8 @@ costs only its own deliveries:
 
 Every attempt has one deadline (TIMEOUT_SECONDS for connect, send and answer), reads at most BODY_KEPT_BYTES of
 the answer, follows no redirect (a 3xx is a failed attempt) and reaches only addresses the guard allows, checked
-at each attempt (the name is resolved again). A worker must not fork per job (RQ's SimpleWorker, as
-`run_all` starts): the pool lives in the process.
+at each attempt (the name is resolved again). The pool lives in the worker process: run RQ's SimpleWorker, as
+`run_all` does (in a forking worker's work horse the job waits for its own attempts, see `webhooks.jobs`).
 """
 
 from __future__ import annotations

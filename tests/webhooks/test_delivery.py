@@ -302,3 +302,23 @@ def test_workflow_events_reach_subscribers(api, workspace, receiver):
     assert [body["type"] for body in bodies] == ["workflow.enrolled", "workflow.completed"]
     assert {body["data"]["properties"]["workflow_id"] for body in bodies} == {str(workflow.pk)}
     assert {body["data"]["contact"]["id"] for body in bodies} == {str(contact.pk)}
+
+
+def test_a_forking_worker_waits_for_its_attempts_before_the_work_horse_exits(api, receiver):
+    """RQ's default worker forks a work horse per job, which exits when the job returns: the job then waits for
+    its sender threads, so the deliveries are made (with SimpleWorker it returns at once)."""
+    import django_rq
+    from rq import Worker
+
+    from events.processing import events_process_pending
+    from webhooks.dispatch import QUEUE
+
+    subscribe(api, receiver.url, ["email.opened"])
+    ingest(api, _opened())
+    events_process_pending()
+    assert deliveries_dispatch() == 1
+    queue = django_rq.get_queue(QUEUE)
+    Worker([queue], connection=queue.connection).work(burst=True)  # forks
+    wait_until(lambda: WebhookDelivery.objects.filter(status="succeeded").exists(), timeout=30,
+               what="the delivery made by the work horse")
+    assert len(receiver.requests) == 1
