@@ -21,6 +21,7 @@ at each attempt (the name is resolved again). The pool lives in the worker proce
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -245,16 +246,16 @@ def _chunks(items: Sequence[Attempt]) -> list[list[Attempt]]:
     return [group[start:start + CHUNK] for group in by_sub.values() for start in range(0, len(group), CHUNK)]
 
 
-_sender: Sender | None = None
+_sender: tuple[int, Sender] | None = None
 _sender_lock = threading.Lock()
 
 
 def process_sender() -> Sender:
     """This process's sender, made on first use (sizes from WEBHOOKS_SENDER_THREADS and
-    WEBHOOKS_PER_SUBSCRIPTION)."""
+    WEBHOOKS_PER_SUBSCRIPTION). A forked child makes its own: threads do not survive a fork."""
     global _sender
     with _sender_lock:
-        if _sender is None:
-            _sender = Sender(threads=settings.WEBHOOKS_SENDER_THREADS,
-                             per_subscription=settings.WEBHOOKS_PER_SUBSCRIPTION)
-        return _sender
+        if _sender is None or _sender[0] != os.getpid():
+            _sender = (os.getpid(), Sender(threads=settings.WEBHOOKS_SENDER_THREADS,
+                                           per_subscription=settings.WEBHOOKS_PER_SUBSCRIPTION))
+        return _sender[1]
