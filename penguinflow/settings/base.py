@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "tasks",
     "events",
     "workflows",
+    "webhooks",  # outbound webhook subscriptions and their deliveries (CONTRACT §14)
     "builder",  # the visual builder: serves the single-page app of frontend/
     "bench",  # `manage.py bench` (no models)
 ]
@@ -174,7 +175,7 @@ CACHES = {
 
 RQ_QUEUES = {
     name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}
-    for name in ("default", "events", "engine", "email")
+    for name in ("default", "events", "engine", "email", "webhooks")
 }
 
 CHANNEL_LAYERS = {
@@ -257,6 +258,8 @@ SPECTACULAR_SETTINGS = {
         "WorkflowStatusEnum": "workflows.models.Workflow.Status",
         "ExecutionStatusEnum": "workflows.models.Enrollment.Status",
         "StepRunStatusEnum": "workflows.models.StepRun.Status",
+        "WebhookStatusEnum": "webhooks.models.WebhookSubscription.Status",
+        "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
         # The node kinds kept their first name when the timeline's `kind` (event | step) arrived beside them.
         "KindEnum": ["trigger", "logic", "wait", "action"],
     },
@@ -354,6 +357,11 @@ def _networks(name: str) -> list[str]:
 # Outbound requests (the webhook action) never reach loopback, private, link-local, metadata... addresses
 # (penguinflow/outbound/addresses.py); these networks are the only exemption, for development and tests.
 OUTBOUND_ALLOWED_NETWORKS = _networks("OUTBOUND_ALLOWED_NETWORKS")
+# Webhook subscriptions (webhooks/sending.py): sender threads per worker process, how many of them one
+# subscription may hold at once, and how many claimed batches may wait in the `webhooks` queue.
+WEBHOOKS_SENDER_THREADS = int(os.environ.get("WEBHOOKS_SENDER_THREADS", "16"))
+WEBHOOKS_PER_SUBSCRIPTION = int(os.environ.get("WEBHOOKS_PER_SUBSCRIPTION", "2"))
+WEBHOOKS_DISPATCH_MAX_QUEUED = int(os.environ.get("WEBHOOKS_DISPATCH_MAX_QUEUED", "2"))
 
 LOGGING = {
     "version": 1,

@@ -38,6 +38,12 @@ def _make_signing_secret(workspace):
     return signing_secret_rotate(workspace=workspace)
 
 
+def _make_webhook(workspace):
+    from webhooks.services import subscription_create
+
+    return subscription_create(workspace=workspace, url="https://hooks.example.com/theirs", events=["*"])
+
+
 FACTORIES = {
     "contacts": lambda ws: ContactFactory(workspace=ws),
     "segments": lambda ws: SegmentFactory(workspace=ws),
@@ -47,6 +53,7 @@ FACTORIES = {
     "executions": make_enrollment,
     "tasks": _make_task,
     "webhook-signing-secrets": _make_signing_secret,
+    "webhooks": _make_webhook,
 }
 
 

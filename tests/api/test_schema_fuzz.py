@@ -78,6 +78,8 @@ class FuzzWorkspace:
             params["token"] = self.webhook_token
         if "id" in params and kind in self.ids and _is_uuid(params["id"]):
             params["id"] = self.ids[kind]
+        if "delivery_id" in params and _is_uuid(params["delivery_id"]):
+            params["delivery_id"] = self.ids["webhook-deliveries"]
         if "number" in params and re.fullmatch(r"[0-9]+", str(params["number"])):
             params["number"] = 1
         if isinstance(case.query, dict):
@@ -158,6 +160,10 @@ def beyond_the_schema(case) -> str | None:
         parts = {part: body[part] for part in ("subject", "html", "text") if isinstance(body.get(part), str)}
         if template_syntax_errors(**{"subject": "", "html": "", "text": "", **parts}):
             return "Liquid that does not parse"
+    if _kind_of(case.path) == "webhooks" and (case.method != "GET" or case.path.endswith("/samples/")):
+        # The outbound guard judges a URL by what it resolves to; event types must be known (the catalogue, or
+        # a custom type the workspace recorded); `url` or `target_url`, `events` or `event`, one of each.
+        return "a URL the outbound guard refuses, an unknown event type, or a duplicate subscription"
     graph = body.get("graph")
     if isinstance(graph, dict):
         for kind in ("nodes", "edges", "notes"):
@@ -192,6 +198,20 @@ def _beyond_the_clock(event: Any) -> bool:
         return True
 
 
+def _webhook_with_a_delivery(workspace):
+    from django.utils import timezone
+
+    from webhooks.models import WebhookDelivery
+    from webhooks.services import subscription_create
+
+    subscription = subscription_create(workspace=workspace, url="https://hooks.example.com/in", events=["*"])
+    delivery = WebhookDelivery.objects.create(
+        workspace=workspace, subscription=subscription, event_id=1, event_type="contact.created", msg_id="msg_1",
+        payload="{}", status=WebhookDelivery.Status.SUCCEEDED, next_attempt_at=timezone.now(),
+        created_at=timezone.now())
+    return subscription, delivery
+
+
 @pytest.fixture
 def fuzz_workspace(db) -> FuzzWorkspace:
     from contacts.models import Segment
@@ -212,6 +232,7 @@ def fuzz_workspace(db) -> FuzzWorkspace:
     workflow_enroll(workflow=workflow, contacts=[{"id": str(contact.pk)}])
     hook_workflow = publish(workspace, [node("t", "trigger_webhook"), node("a", "add_tag", {"tag": "hooked"})],
                             chain("t", "a"), name="Hooked")
+    subscription, delivery = _webhook_with_a_delivery(workspace)
     return FuzzWorkspace(
         headers={"Authorization": f"Bearer {secret}"},
         ids={
@@ -223,6 +244,8 @@ def fuzz_workspace(db) -> FuzzWorkspace:
             "executions": str(Enrollment.objects.get(workflow=workflow).pk),
             "tasks": str(task_create(workspace=workspace, title="Call Ada", contact=contact).pk),
             "webhook-signing-secrets": str(signing_secret_rotate(workspace=workspace).pk),
+            "webhooks": str(subscription.pk),
+            "webhook-deliveries": str(delivery.pk),
         },
         external_id=contact.external_id,
         webhook_token=hook_workflow.webhook_token,

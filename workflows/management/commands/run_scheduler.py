@@ -3,7 +3,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -14,6 +14,8 @@ from events.processing import events_dispatch, events_dispatch_forever
 from penguinflow.common.idempotency import idempotent_requests_forget
 from penguinflow.common.processes import stop_on_signals
 from templates.recovery import outbox_sweep
+from webhooks.dispatch import deliveries_dispatch, deliveries_dispatch_forever
+from webhooks.services import deliveries_prune
 from workflows.entry_path import time_triggers_fire
 from workflows.scheduler import scheduler_tick
 
@@ -24,8 +26,8 @@ class Command(BaseCommand):
     help = (
         "Run PenguinFlow's periodic work in a loop: claim due enrollments (with leases; expired leases are claimed "
         "again), fire schedule/date/inactivity triggers, sweep the email outbox, and keep the event partitions "
-        "ahead of time; and, in a thread of its own, hand unprocessed events to workers (as dispatch_events "
-        "does). Several schedulers may run at once; they coordinate through PostgreSQL."
+        "ahead of time; and, in threads of their own, hand unprocessed events to workers (as dispatch_events "
+        "does) and due webhook deliveries to the `webhooks` queue. Several schedulers may run at once; they coordinate through PostgreSQL."
     )
 
     def add_arguments(self, parser):
@@ -48,6 +50,14 @@ class Command(BaseCommand):
                 daemon=True,
             )  # fmt: skip
             dispatcher.start()
+        webhooks = None
+        if once:
+            deliveries_dispatch()
+        else:
+            # Its own loop too: a backlog of deliveries must not delay events or enrollments.
+            webhooks = threading.Thread(target=deliveries_dispatch_forever, kwargs={"should_stop": stopping.is_set},
+                                        name="webhooks-dispatch", daemon=True)
+            webhooks.start()
         last_triggers = last_partitions = last_sweep = 0.0
         while not stopping.is_set():
             close_old_connections()
@@ -64,6 +74,7 @@ class Command(BaseCommand):
                     with connection.cursor() as cursor:
                         partitions.ensure(cursor, now=datetime.now(UTC), retention_days=settings.EVENT_RETENTION_DAYS)
                     idempotent_requests_forget()
+                    deliveries_prune(older_than=timedelta(days=settings.EVENT_RETENTION_DAYS))
                     last_partitions = time.monotonic()
             except Exception:  # the database or Redis blinked: log, wait, go on; leases make retries safe
                 logger.exception("Scheduler tick failed")
@@ -72,5 +83,6 @@ class Command(BaseCommand):
                 break
             if not busy:
                 time.sleep(interval)
-        if dispatcher is not None:
-            dispatcher.join(timeout=10)
+        for thread in (dispatcher, webhooks):
+            if thread is not None:
+                thread.join(timeout=10)
