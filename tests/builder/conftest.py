@@ -112,3 +112,14 @@ def assert_accessible(page) -> None:
         .filter((v) => v.impact === "serious" || v.impact === "critical")
         .map((v) => `${v.id}: ${v.help} (${v.nodes.length}x, e.g. ${v.nodes[0].html.slice(0, 160)})`)""")
     assert not violations, violations
+
+
+@pytest.fixture
+def onboarding(workspace):
+    """t (manual) → d (delay 1 day, "Wait a day") → a (add tag "onboarded"), published as version 1."""
+    from tests.engine.graphs import chain, node
+    from tests.workflows.builders import publish
+
+    nodes = [node("t", "trigger_manual"), node("d", "delay", {"duration": "P1D"}, "Wait a day"),
+             node("a", "add_tag", {"tag": "onboarded"})]
+    return publish(workspace, nodes, chain("t", "d", "a"), name="Onboarding")

@@ -17,24 +17,13 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from tests.builder.conftest import assert_accessible
+from tests.builder.live import DAYS_LATER_THAN_THE_DELAY, assert_not_reloaded, enroll, mark_page
 
-DAYS_LATER = timedelta(days=2)  # past the onboarding's one-day delay
-MARKER = "window.__notReloaded"
+DAYS_LATER = timedelta(days=DAYS_LATER_THAN_THE_DELAY)
 OVERFLOW = "() => document.scrollingElement.scrollWidth - window.innerWidth"
 
 
 pytestmark = pytest.mark.usefixtures("asgi_live_server")  # the pages talk to the ASGI server (websockets)
-
-
-@pytest.fixture
-def onboarding(workspace):
-    """t (manual) → d (delay 1 day) → a (add tag "onboarded")."""
-    from tests.engine.graphs import chain, node
-    from tests.workflows.builders import publish
-
-    nodes = [node("t", "trigger_manual"), node("d", "delay", {"duration": "P1D"}, "Wait a day"),
-             node("a", "add_tag", {"tag": "onboarded"})]
-    return publish(workspace, nodes, chain("t", "d", "a"), name="Onboarding")
 
 
 @pytest.fixture
@@ -45,13 +34,6 @@ def ada(workspace):
                           tags=["vip", "beta"], fields={"plan": "pro"})
 
 
-def _enroll(workflow, *contacts) -> None:
-    from workflows.enrollment_starts import Entry, enrollments_start
-    from workflows.live_versions import published_version_of
-
-    enrollments_start(version=published_version_of(workflow), entries=[Entry(c.pk, "t") for c in contacts])
-
-
 def _page_views(workspace, contact, count: int) -> None:
     """`count` page views of the contact, a minute apart, all before anything the workflows do."""
     from events.services import NewEvent, events_store
@@ -60,14 +42,6 @@ def _page_views(workspace, contact, count: int) -> None:
     events_store(workspace=workspace.pk, events=[
         NewEvent(type="page.viewed", contact_id=contact.pk, properties={"path": f"/page-{i}"}, source="api",
                  occurred_at=now - timedelta(hours=1, minutes=i)) for i in range(count)])
-
-
-def _mark_page(page: Page) -> None:
-    page.evaluate(f"{MARKER} = true")
-
-
-def _assert_not_reloaded(page: Page) -> None:
-    assert page.evaluate(MARKER) is True, "the page reloaded"
 
 
 def _expect_live(page: Page) -> None:
@@ -106,7 +80,7 @@ def test_contact_page_shows_events_and_steps_newest_first_filters_and_pages(
     billing = Failing(workspace, name="Billing")
     ContactFactory(workspace=workspace, email="bob@example.com", first_name="Bob")  # not found by "ada"
     _page_views(workspace, ada, 55)
-    _enroll(onboarding, ada)
+    enroll(onboarding, ada)
     billing.enroll(ada)
     run_due()  # onboarding: t, then waits at d; billing: t, then fails at c
 
@@ -186,7 +160,7 @@ def test_contact_page_shows_the_next_step_live_without_a_reload(logged_in, scree
     from tests.workflows.builders import run_due
 
     page = logged_in
-    _enroll(onboarding, ada)
+    enroll(onboarding, ada)
     run_due()
     _open_contact(page, ada)
     expect(page.get_by_role("table", name="In workflows now")).to_contain_text("Waiting")
@@ -194,7 +168,7 @@ def test_contact_page_shows_the_next_step_live_without_a_reload(logged_in, scree
     expect(_timeline(page)).to_have_count(3)  # workflow.enrolled, the trigger's step, the delay's (waiting)
     expect(_timeline(page).first).to_contain_text("Wait a day")  # the step's label in its version
     expect(_added_tag(page)).to_have_count(0)
-    _mark_page(page)
+    mark_page(page)
 
     run_due(now=timezone.now() + DAYS_LATER)  # the delay ends: d succeeds, a adds the tag, the run completes
 
@@ -202,7 +176,7 @@ def test_contact_page_shows_the_next_step_live_without_a_reload(logged_in, scree
     expect(_timeline(page).first).to_contain_text("Add tag")  # the newest (the runtime ran it two days on)
     expect(page.get_by_text("Not in any workflow right now.")).to_be_visible()
     expect(page.get_by_role("list", name="Tags")).to_contain_text("onboarded")  # the profile follows too
-    _assert_not_reloaded(page)
+    assert_not_reloaded(page)
     screenshot("contact-page-after-live-step")
 
 
@@ -215,16 +189,16 @@ def test_workflow_list_counts_follow_the_runtime_live(logged_in, screenshot, wor
     _expect_live(page)
     row = page.locator("tr[data-workflow='Onboarding']")
     expect(row.locator("[data-count=in-now]")).to_have_text("0")
-    _mark_page(page)
+    mark_page(page)
 
-    _enroll(onboarding, *ContactFactory.create_batch(2, workspace=workspace))
+    enroll(onboarding, *ContactFactory.create_batch(2, workspace=workspace))
     run_due()
     # With the socket live the list polls once a minute only: within the 20 s this waits, a message refreshed it.
     expect(row.locator("[data-count=in-now]")).to_have_text("2")
     run_due(now=timezone.now() + DAYS_LATER)
     expect(row.locator("[data-count=in-now]")).to_have_text("0")
     expect(row.locator("[data-count=finished]")).to_have_text("2")
-    _assert_not_reloaded(page)
+    assert_not_reloaded(page)
     screenshot("workflow-list-live")
 
 
@@ -233,13 +207,13 @@ def test_after_the_server_drops_the_socket_the_page_reconnects_and_refetches(
     from tests.workflows.builders import run_due
 
     page = logged_in
-    _enroll(onboarding, ada)
+    enroll(onboarding, ada)
     run_due()
     _open_contact(page, ada)
     expect(_timeline(page)).to_have_count(3)  # workflow.enrolled, the trigger's step, the delay's (waiting)
     expect(_timeline(page).first).to_contain_text("Wait a day")  # the step's label in its version
     expect(_added_tag(page)).to_have_count(0)
-    _mark_page(page)
+    mark_page(page)
 
     asgi_live_server.stop()
     expect(page.get_by_role("status", name=re.compile("^Live updates: reconnecting"))).to_be_visible()
@@ -252,7 +226,7 @@ def test_after_the_server_drops_the_socket_the_page_reconnects_and_refetches(
     expect(page.get_by_role("status", name=re.compile("^Live updates: on"))).to_be_visible(timeout=45_000)
     expect(_added_tag(page)).to_have_count(1)
     expect(page.get_by_text("Not in any workflow right now.")).to_be_visible()
-    _assert_not_reloaded(page)
+    assert_not_reloaded(page)
 
 
 def test_an_unknown_contact_is_said_in_words(logged_in):
@@ -267,7 +241,7 @@ def test_contact_screens_fit_the_window_and_are_accessible(logged_in, screenshot
 
     page = logged_in
     page.set_viewport_size({"width": width, "height": height})
-    _enroll(onboarding, ada)
+    enroll(onboarding, ada)
     run_due()
     page.goto("/builder/contacts?tag=vip")
     expect(page.get_by_role("link", name="Ada Lovelace")).to_be_visible()

@@ -14,42 +14,16 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from tests.builder.live import DAYS_LATER_THAN_THE_DELAY, assert_not_reloaded, enroll, mark_page
 from tests.builder.pages import open_canvas
 
-DAYS_LATER = timedelta(days=2)  # past the onboarding's one-day delay
-MARKER = "window.__notReloaded"
+DAYS_LATER = timedelta(days=DAYS_LATER_THAN_THE_DELAY)
 
 pytestmark = pytest.mark.usefixtures("asgi_live_server")  # the pages talk to the ASGI server (websockets)
 
 
-@pytest.fixture
-def onboarding(workspace):
-    """t (manual) → d (delay 1 day, "Wait a day") → a (add tag "onboarded"), published as version 1."""
-    from tests.engine.graphs import chain, node
-    from tests.workflows.builders import publish
-
-    nodes = [node("t", "trigger_manual"), node("d", "delay", {"duration": "P1D"}, "Wait a day"),
-             node("a", "add_tag", {"tag": "onboarded"})]
-    return publish(workspace, nodes, chain("t", "d", "a"), name="Onboarding")
-
-
-def _enroll(workflow, contact) -> None:
-    from workflows.enrollment_starts import Entry, enrollments_start
-    from workflows.live_versions import published_version_of
-
-    enrollments_start(version=published_version_of(workflow), entries=[Entry(contact.pk, "t")])
-
-
 def _count(page: Page, node_id: str, which: str):
     return page.locator(f"[data-counts-node='{node_id}'] [data-count='{which}'] b")
-
-
-def _mark(page: Page) -> None:
-    page.evaluate(f"{MARKER} = true")
-
-
-def _not_reloaded(page: Page) -> None:
-    assert page.evaluate(MARKER) is True, "the page reloaded"
 
 
 def test_a_running_enrollment_appears_and_advances_live_on_the_canvas_and_in_the_table(
@@ -62,17 +36,17 @@ def test_a_running_enrollment_appears_and_advances_live_on_the_canvas_and_in_the
     canvas.get_by_role("button", name=re.compile("counts", re.I)).click()
     expect(_count(canvas, "d", "entered")).to_have_text("0")
     expect(canvas.get_by_role("status", name=re.compile("^Live updates: on"))).to_be_visible()
-    _mark(canvas)
+    mark_page(canvas)
 
     table = canvas.context.new_page()
     table.goto(f"/builder/executions?workflow={onboarding.id}")
     expect(table.get_by_role("status", name=re.compile("^Live updates: on"))).to_be_visible()
     rows = table.get_by_role("table", name="Executions, newest first").locator("tbody tr")
     expect(rows).to_have_count(0)
-    _mark(table)
+    mark_page(table)
 
     ada = ContactFactory(workspace=workspace, email="ada@example.com")
-    _enroll(onboarding, ada)
+    enroll(onboarding, ada)
     run_due()  # t runs, the enrollment waits at d
 
     expect(rows).to_have_count(1)
@@ -88,8 +62,8 @@ def test_a_running_enrollment_appears_and_advances_live_on_the_canvas_and_in_the
     expect(rows.first).to_contain_text("Completed")
     expect(_count(canvas, "d", "waiting")).to_have_text("0")
     expect(_count(canvas, "a", "entered")).to_have_text("1")
-    _not_reloaded(canvas)
-    _not_reloaded(table)
+    assert_not_reloaded(canvas)
+    assert_not_reloaded(table)
     canvas.bring_to_front()
     screenshot("canvas-counts-live-completed")
     table.close()
