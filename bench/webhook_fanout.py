@@ -27,17 +27,15 @@ The bench (re)creates the database `penguinflow_bench_fanout` and uses Redis dat
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import os
 import random
 import sys
-import threading
 import time
 from typing import Any, TextIO
 
 from bench import runtime as runtime_bench
+from bench._receiver import Receiver
 from bench._support import bench_env, drop_database, machine_cpu, pg_params, process_cpu, recreate_migrated
 
 DB_NAME = "penguinflow_bench_fanout"
@@ -47,63 +45,11 @@ CONTACTS_PER_WORKSPACE = 50
 HANG_SECONDS = 30
 
 
-class Server:
-    """An HTTP/1.1 server in a thread: records when each event's delivery arrived (wall clock); answers 200 at
-    once, or after ``hang`` seconds."""
-
-    def __init__(self, hang: float = 0.0) -> None:
-        self.hang = hang
-        self.arrived: dict[int, float] = {}
-        self.requests = 0
-        self.port = 0
-        self.ready = threading.Event()
-        self.loop: asyncio.AbstractEventLoop | None = None
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                body = await reader.readexactly(length) if length else b""
-                now = time.time()
-                self.requests += 1
-                self.arrived.setdefault(json.loads(body)["data"]["id"], now)
-                if self.hang:
-                    await asyncio.sleep(self.hang)
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, ValueError, KeyError):
-            pass
-        finally:
-            writer.close()
-
-    def _run(self) -> None:
-        async def main() -> None:
-            server = await asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=2048)
-            self.port = server.sockets[0].getsockname()[1]
-            self.ready.set()
-            async with server:
-                await server.serve_forever()
-
-        self.loop = asyncio.new_event_loop()
-        with contextlib.suppress(RuntimeError):
-            self.loop.run_until_complete(main())
-
-    def start(self) -> Server:
-        threading.Thread(target=self._run, daemon=True).start()
-        self.ready.wait(10)
-        return self
-
-    def stop(self) -> None:
-        if self.loop is not None:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-
-
 # --- child entry point (Django set up against the bench database) ------------------------------------------------
+
+
+def _event_id(body: dict) -> int:
+    return body["data"]["id"]
 
 
 def child_prepare(workspaces: int, fast_port: int, hanging_port: int) -> None:
@@ -185,7 +131,7 @@ def _hanging_states(sub_id: str) -> dict[str, int]:
     return dict(rows)
 
 
-def _warm_up(prepared: list[dict], fast: Server, redis_db: int) -> None:
+def _warm_up(prepared: list[dict], fast: Receiver, redis_db: int) -> None:
     """Wait for the 2 workers to register, then send a second of light load through and forget it, so the
     figures do not count start-up (imports, first connections) as delivery time."""
     import redis
@@ -200,7 +146,7 @@ def _warm_up(prepared: list[dict], fast: Server, redis_db: int) -> None:
     fast.arrived.clear()
 
 
-def _wait_for(server: Server, expected: int, timeout: float) -> None:
+def _wait_for(server: Receiver, expected: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while len(server.arrived) < expected and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -223,7 +169,8 @@ def run(*, out: TextIO, quick: bool = False) -> None:
     redis.Redis(db=redis_db).flushdb()
     say("database", f"{DB_NAME} (recreated), redis db {redis_db}, cpus {os.cpu_count()}, "
                     f"{workspaces * len(TYPES)} subscriptions in {workspaces} workspaces")
-    fast, hanging = Server().start(), Server(hang=HANG_SECONDS).start()
+    fast = Receiver(_event_id).start()
+    hanging = Receiver(_event_id, hang=HANG_SECONDS).start()
     prepared = _child(env, "prepare", str(workspaces), str(fast.port), str(hanging.port))["workspaces"]
     hanging_sub = prepared[0]["subs"][TYPES[0]]
     processes = [runtime_bench._spawn(env, "rqworker", "events", "webhooks", "--worker-class",

@@ -17,18 +17,16 @@ uses Redis database BENCH_REDIS_DB (default 13). `--quick` shrinks N for a smoke
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any, TextIO
 
 from bench import runtime as runtime_bench
+from bench._receiver import Receiver
 from bench._support import bench_env, drop_database, pg_params, recreate_migrated
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,55 +34,6 @@ DB_NAME = "penguinflow_bench_webhooks"
 CONTACTS_FILE = Path("/tmp/pf-bench-webhook-contacts.json")
 # The scheduler's default: a batch sends its webhooks one after another, so its size bounds the last one's wait.
 BATCH_SIZE = 100
-
-
-class Receiver:
-    """Counts the webhooks it gets and when each enrollment's arrived (wall clock, as the step log's)."""
-
-    def __init__(self) -> None:
-        self.arrived: dict[str, float] = {}
-        self.port = 0
-        self.ready = threading.Event()
-        self.loop: asyncio.AbstractEventLoop | None = None
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Answer the requests of one connection (HTTP/1.1 keep-alive) until the client closes it."""
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                body = await reader.readexactly(length) if length else b""
-                self.arrived.setdefault(json.loads(body)["enrollment"], time.time())
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, ValueError, KeyError):
-            pass
-        finally:
-            writer.close()
-
-    def run(self) -> None:
-        async def main() -> None:
-            server = await asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=1024)
-            self.port = server.sockets[0].getsockname()[1]
-            self.ready.set()
-            async with server:
-                await server.serve_forever()
-
-        self.loop = asyncio.new_event_loop()
-        with contextlib.suppress(RuntimeError):  # stop() ends the loop before serve_forever returns
-            self.loop.run_until_complete(main())
-
-    def start(self) -> None:
-        threading.Thread(target=self.run, daemon=True).start()
-        self.ready.wait(10)
-
-    def stop(self) -> None:
-        if self.loop is not None:
-            self.loop.call_soon_threadsafe(self.loop.stop)
 
 
 # --- child entry points (Django set up against the bench database) -------------------------------------------------
@@ -153,7 +102,7 @@ def run(*, out: TextIO, quick: bool = False) -> None:
     redis.Redis(db=redis_db).flushdb()
     say("database", f"{DB_NAME} (recreated), redis db {redis_db}, cpus {os.cpu_count()}, batch size {BATCH_SIZE}")
 
-    receiver = Receiver()
+    receiver = Receiver(lambda body: body["enrollment"])
     receiver.start()
     processes = [runtime_bench._spawn(env, "rqworker", "engine", "--worker-class", "rq.worker.SimpleWorker")
                  for _ in range(2)]
