@@ -24,6 +24,8 @@ from penguinflow.workspaces.services import api_key_create
 from tasks.models import Task
 from tests.engine.graphs import chain, node
 from tests.factories import CampaignFactory, ContactFactory, EmailTemplateFactory
+from tests.webhook_receiver import receiver_server
+from tests.webhooks.conftest import pump, wait_until
 from tests.workflows.builders import publish
 from webhooks.models import WebhookSubscription
 
@@ -89,3 +91,39 @@ def test_the_zapier_apps_own_tests_pass_against_a_live_server(workspace, live_se
     # Every change carried an Idempotency-Key of the app's; every REST hook it made was unsubscribed again.
     assert IdempotentRequest.objects.filter(key__startswith="zapier-").count() >= 25
     assert not WebhookSubscription.objects.filter(workspace=workspace).exists()
+
+
+def _invoke(kind: str, key: str, operation: str, bundle: dict) -> object:
+    result = subprocess.run(["node", "test/invoke.js", kind, key, operation, json.dumps(bundle)], cwd=APP,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(next(line for line in result.stdout.splitlines() if line.startswith("ANSWER "))[7:])
+
+
+def test_a_trigger_subscribed_by_the_app_gets_a_real_delivery_it_can_read(workspace, live_server, settings):
+    if not (APP / "node_modules").exists():
+        pytest.fail("integrations/zapier has no node_modules: run `make install` (or npm ci there)")
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    _, key = api_key_create(workspace=workspace, name="Zapier")
+    contact = ContactFactory(workspace=workspace, email="ada@example.com")
+    auth = {"base_url": live_server.url, "api_key": key}
+    with receiver_server() as receiver:
+        hook = _invoke("triggers", "contact_tagged", "performSubscribe",
+                       {"authData": auth, "inputData": {}, "targetUrl": receiver.url, "meta": {}})
+
+        event_emit(workspace=workspace, type="contact.tagged", contact_id=contact.pk, properties={"tag": "vip"})
+        pump()
+        wait_until(lambda: receiver.requests, what="the delivery to the Zap's hook")
+
+    delivered = json.loads(receiver.requests[0].body)
+    items = _invoke("triggers", "contact_tagged", "perform",
+                    {"authData": auth, "inputData": {}, "cleanedRequest": delivered, "meta": {}})
+    samples = _invoke("triggers", "contact_tagged", "performList", {"authData": auth, "inputData": {}, "meta": {}})
+    assert items == [delivered]
+    assert delivered["data"]["properties"] == {"tag": "vip"}
+    # The polling fallback lists the same event under the same id: Zapier deduplicates the two.
+    assert [sample["id"] for sample in samples] == [delivered["id"]]
+    assert samples[0].keys() == delivered.keys()
+    _invoke("triggers", "contact_tagged", "performUnsubscribe",
+            {"authData": auth, "inputData": {}, "subscribeData": hook, "meta": {}})
+    assert not WebhookSubscription.objects.filter(pk=hook["id"]).exists()
