@@ -36,6 +36,7 @@ describe.each(cases)('the %s trigger (%s)', (key, type, inputData) => {
     expect(made.status).toBe(200);
     expect(made.data.url).toBe(targetUrl);
     expect(made.data.events).toEqual([type]);
+    expect(subscribeData).not.toHaveProperty('secret');
 
     await appTester(trigger.operation.performUnsubscribe, bundleWith(inputData, { subscribeData }));
     expect((await apiGet(`/webhooks/${subscribeData.id}`)).status).toBe(404);

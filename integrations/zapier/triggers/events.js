@@ -53,7 +53,9 @@ const hookOperation = (eventOf, { inputFields = [], sampleType }) => ({
   performSubscribe: async (z, bundle) => {
     const { data } = await change(z, bundle, 'POST', '/webhooks',
       { target_url: bundle.targetUrl, event: eventOf(bundle) });
-    return data; // kept by Zapier as bundle.subscribeData
+    // Kept by Zapier as bundle.subscribeData; the signing secret is left out (Zapier does not check signatures).
+    const { secret, ...subscription } = data; // eslint-disable-line no-unused-vars
+    return subscription;
   },
   performUnsubscribe: async (z, bundle) => {
     await change(z, bundle, 'DELETE', `/webhooks/${bundle.subscribeData.id}`);
