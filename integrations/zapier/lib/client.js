@@ -89,7 +89,7 @@ const change = async (z, bundle, method, path, body) => {
   for (let attempt = 1; attempt <= ATTEMPTS; attempt += 1) {
     try {
       response = await z.request({
-        url: apiUrl(bundle, path), method, body: body === undefined ? undefined : body,
+        url: apiUrl(bundle, path), method, body,
         headers: { 'Idempotency-Key': key, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
         skipThrowForStatus: true,
       });
