@@ -13,7 +13,9 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+# Also the node packages (the builder's, the Zapier app's in integrations/zapier): npm ci only when a lock changed.
 install: $(STAMP)
+	$(VENV)/bin/python scripts/dev.py packages
 
 run: $(STAMP)
 	$(VENV)/bin/python scripts/dev.py run

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
+from django.db import connection
+
 from contacts.models import Contact
 
 
@@ -51,3 +53,17 @@ def contacts_by_reference(*, workspace, references: Iterable[Mapping[str, str]]
                 or (reference.get("email") or "").strip().lower() in known_emails)
     ]
     return list(found.values()), missing
+
+
+TAGS_LISTED_AT_MOST = 1000
+
+
+def tags_in_use(*, workspace) -> list[dict[str, Any]]:
+    """Return the tags the workspace's contacts carry, by name, each with how many contacts carry it (at most
+    TAGS_LISTED_AT_MOST of them: a dropdown's worth)."""
+    # unnest() in FROM: the ORM cannot group by a set-returning function.
+    sql = (f"SELECT tag, count(*) FROM {Contact._meta.db_table}, unnest(tags) AS tag "
+           "WHERE workspace_id = %s GROUP BY tag ORDER BY tag LIMIT %s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [workspace.pk, TAGS_LISTED_AT_MOST])
+        return [{"name": name, "contacts": count} for name, count in cursor.fetchall()]

@@ -36,6 +36,15 @@ class ContactSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
+class TagInUseSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    contacts = serializers.IntegerField(help_text="How many of the workspace's contacts carry the tag.")
+
+
+class TagListSerializer(serializers.Serializer):
+    results = TagInUseSerializer(many=True)
+
+
 class TagsChangeSerializer(serializers.Serializer):
     add = serializers.ListField(child=tag_field(), required=False, default=list, max_length=200)
     remove = serializers.ListField(child=tag_field(), required=False, default=list, max_length=200)

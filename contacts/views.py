@@ -9,12 +9,14 @@ from contacts import services
 from contacts.filters import ContactFilter
 from contacts.models import Contact, Segment
 from contacts.segments import segment_contacts, segment_save
+from contacts.selectors import tags_in_use
 from contacts.serializers import (
     ContactSerializer,
     FieldSetSerializer,
     FindOrCreateResultSerializer,
     ScoreChangeSerializer,
     SegmentSerializer,
+    TagListSerializer,
     TagsChangeSerializer,
 )
 from events.models import Event
@@ -106,6 +108,13 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspace
                                                            **serializer.validated_data)
         return Response({**ContactSerializer(contact).data, "created": created},
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(responses={200: TagListSerializer},
+                   description="The tags the workspace's contacts carry, by name, each with how many contacts "
+                               "carry it (at most 1,000 tags): what a tag dropdown offers.")
+    @action(detail=False, methods=["get"], url_path="tags", url_name="tags-in-use", pagination_class=None)
+    def tags_in_use(self, request):
+        return Response({"results": tags_in_use(workspace=self.workspace)})
 
     @extend_schema(request=FieldSetSerializer, responses=ContactSerializer,
                    description="Set one custom field of the contact (`fields[field]`); a null value removes it.")

