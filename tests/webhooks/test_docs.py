@@ -1,5 +1,5 @@
 """docs/integrations.md cannot drift: its curl examples run, as written, against a live server (uvicorn, this
-test's database), its signature checks (Python and Node.js) verify a real delivery and refuse a tampered one,
+test's database), its signature checks (Python, Node.js and the shell's) verify a real delivery and refuse a tampered one,
 and its envelope has the keys a real delivery has."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def _blocks(language: str) -> list[str]:
 
 def test_the_doc_has_its_examples():
     assert len(_blocks("bash")) >= 6
-    assert len(_blocks("python")) == len(_blocks("js")) == len(_blocks("go")) == 1
+    assert len(_blocks("python")) == len(_blocks("js")) == len(_blocks("go")) == len(_blocks("shell")) == 1
 
 
 def _run_block(block: str, env: dict[str, str], state: Path) -> subprocess.CompletedProcess:
@@ -94,6 +94,18 @@ def test_the_node_check_verifies_a_real_delivery(delivered, tmp_path):
     result = subprocess.run(["node", "-e", harness], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [True, False]
+
+
+def test_the_shell_check_verifies_a_real_delivery(delivered, tmp_path):
+    secret, headers, body = delivered
+    script = tmp_path / "verify-delivery.sh"
+    script.write_text(_blocks("shell")[0])
+    args = ["bash", str(script), secret, headers["webhook-id"], headers["webhook-timestamp"],
+            headers["webhook-signature"]]
+    good = subprocess.run(args, input=body, capture_output=True, timeout=60)
+    tampered = subprocess.run(args, input=body + b" ", capture_output=True, timeout=60)
+    assert (good.returncode, good.stdout.strip()) == (0, b"valid"), good.stderr
+    assert (tampered.returncode, tampered.stdout.strip()) == (1, b"invalid"), tampered.stderr
 
 
 def test_the_documented_envelope_has_the_keys_of_a_real_one(delivered):
