@@ -117,7 +117,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
     addItem(item, flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
   };
 
-  const onConnect = (connection: Connection) => setNotice(store.getState().connect(connection));
+  const onConnect = useCallback((connection: Connection) => setNotice(store.getState().connect(connection)), [store]);
 
   const clipboard = useClipboard(setNotice);
   // Why Publish is off, said once for the header's button and the command menu.

@@ -1,4 +1,4 @@
-import { useMemo, useState, type DragEvent, type ReactNode } from "react";
+import { useCallback, useMemo, useState, type DragEvent, type ReactNode } from "react";
 import {
   Background,
   Controls,
@@ -20,6 +20,7 @@ import { useNamedEdges } from "./useNamedEdges";
 
 // Every edge is drawn with a "+" to insert a step on it.
 const EDGE_TYPES: EdgeTypes = { default: InsertableEdge };
+const DELETE_KEYS = ["Backspace", "Delete"];
 
 interface FlowCanvasProps {
   nodeTypes: NodeTypes;
@@ -52,10 +53,14 @@ export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDr
   );
   const shownNodes = useMemo(() => markNodes(nodes, testPath), [nodes, testPath]);
   const { onNodesChange, onEdgesChange, beginGesture, endGesture } = store.getState();
-  const onInit = (instance: ReactFlowInstance<FlowNode, FlowEdge>) => {
+  // Every prop given to React Flow keeps its identity from one frame of a drag to the next: a new callback or array
+  // there makes React Flow draw every visible edge again (its edge components take the callbacks as props).
+  const onInit = useCallback((instance: ReactFlowInstance<FlowNode, FlowEdge>) => {
     if (store.getState().nodes.length === 0) onViewReady();
     else void instance.fitView({ maxZoom: 1 }).then(onViewReady);
-  };
+  }, [store, onViewReady]);
+  const onEdgeMouseEnter = useCallback((_: unknown, edge: FlowEdge) => onHoverEdge(edge.id), [onHoverEdge]);
+  const onEdgeMouseLeave = useCallback(() => onHoverEdge(null), [onHoverEdge]);
   return (
     <div
       className="canvas-flow"
@@ -74,8 +79,8 @@ export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDr
             edges={shownEdges}
             nodeTypes={nodeTypes}
             edgeTypes={EDGE_TYPES}
-            onEdgeMouseEnter={(_, edge) => onHoverEdge(edge.id)}
-            onEdgeMouseLeave={() => onHoverEdge(null)}
+            onEdgeMouseEnter={onEdgeMouseEnter}
+            onEdgeMouseLeave={onEdgeMouseLeave}
             onNodesChange={onNodesChange}
             onEdgesChange={onEdgesChange}
             onConnect={onConnect}
@@ -83,7 +88,7 @@ export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDr
             onNodeDragStop={endGesture}
             onlyRenderVisibleElements
             onInit={onInit}
-            deleteKeyCode={["Backspace", "Delete"]}
+            deleteKeyCode={DELETE_KEYS}
           >
             <Background />
             <MiniMap pannable zoomable ariaLabel="Overview of the workflow" />

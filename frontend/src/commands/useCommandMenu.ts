@@ -26,6 +26,7 @@ export function useCommandMenu({ nodeTypes, presets, onAdd, actions, state }: Co
   const open = useCallback(() => setPurpose({ kind: "anything" }), []);
   const insertOn = useCallback((edgeId: string) => setPurpose({ kind: "insert", edgeId }), []);
   const edgeInsert = useMemo(() => ({ insertOn, hover }), [insertOn, hover]);
+  const hoverEdge = useCallback((edgeId: string | null) => hover.setState({ hovered: edgeId }), [hover]);
 
   const chooseStep = (item: PaletteItem, chosenFor: CommandMenuPurpose) => {
     if (chosenFor.kind === "anything") return onAdd(item);
@@ -34,7 +35,7 @@ export function useCommandMenu({ nodeTypes, presets, onAdd, actions, state }: Co
 
   return {
     open,
-    hoverEdge: (edgeId: string | null) => hover.setState({ hovered: edgeId }),
+    hoverEdge,
     edgeInsert,
     props: {
       purpose,
