@@ -226,13 +226,18 @@ async def _live(workspace, workflow, version_id, cookie: str) -> None:
     say("live_p99_ms", round(statistics.quantiles(latencies, n=100)[98]) if len(latencies) > 1 else None,
         f"{SUBSCRIBERS} subscribers, {commits:,} commits of 10 step changes in 10 s, {len(latencies):,} deliveries; "
         f"p50 {statistics.median(latencies):.0f} ms" if latencies else "no delivery")
-    rates = {False: [], True: []}
+    runs: dict[bool, list[dict[str, float]]] = {False: [], True: []}
     for live_on in (False, True, False, True):  # alternated: a warm-up or a neighbour's load hits both alike
-        rates[live_on].append(await asyncio.to_thread(_runtime_rate_in_a_process, live_on))
-    off, on = statistics.mean(rates[False]), statistics.mean(rates[True])
+        runs[live_on].append(await asyncio.to_thread(_runtime_rate_in_a_process, live_on))
+    off, on = (statistics.mean(run["rate"] for run in runs[live]) for live in (False, True))
+    cpu_off, cpu_on = (statistics.mean(run["cpu_ms_per_step"] for run in runs[live]) for live in (False, True))
     say("runtime_steps_per_s_live_off", round(off), "2,000 enrollments x 10 steps, batches of 100, in-process; mean of 2 runs")
     say("runtime_steps_per_s_live_on", round(on), f"the same with live updates and {SUBSCRIBERS} subscribers "
-                                                  f"({(on - off) / off:+.1%})")
+                                                  f"({(on - off) / off:+.1%}; on 2 cores the subscribers and their "
+                                                  "server compete with the runtime for the CPU)")
+    say("runtime_cpu_ms_per_step_live_off", round(cpu_off, 3), "the runtime process's own CPU per step")
+    say("runtime_cpu_ms_per_step_live_on", round(cpu_on, 3), f"the same with live updates published "
+                                                              f"({(cpu_on - cpu_off) / cpu_off:+.1%}: the runtime's own cost of them)")
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -258,7 +263,7 @@ def _runtime_rate_in_a_process(live_on: bool) -> float:
     env = {**os.environ, "LIVE_UPDATES": "1" if live_on else "0"}
     result = subprocess.run([sys.executable, "-m", "bench._history_tasks", "runtime_rate", "0"], env=env, cwd=ROOT,
                             capture_output=True, text=True, check=True)
-    return json.loads(result.stdout.strip().splitlines()[-1])["value"]
+    return json.loads(result.stdout.strip().splitlines()[-1])["value"]  # {"rate", "cpu_ms_per_step"}
 
 
 def runtime_rate(_: int) -> None:
@@ -269,7 +274,9 @@ def runtime_rate(_: int) -> None:
     say("runtime_rate", _runtime_rate(workspace, workflow))
 
 
-def _runtime_rate(workspace, workflow) -> float:
+def _runtime_rate(workspace, workflow) -> dict[str, float]:
+    """Steps a second by the wall clock, and the CPU this process spent per step (its publisher thread included:
+    the runtime's own cost, which a busy neighbour on the machine does not change)."""
     from contacts.models import Contact
     from workflows.enrollment_starts import Entry, enrollments_start
     from workflows.live_versions import published_version_of
@@ -281,12 +288,12 @@ def _runtime_rate(workspace, workflow) -> float:
     version = published_version_of(workflow)
     enrollments_start(version=version, entries=[Entry(c.pk, "t") for c in contacts])
     ids = list(Enrollment.objects.filter(contact__in=contacts).values_list("pk", flat=True))
-    started, steps = time.perf_counter(), 0
+    started, cpu_started, steps = time.perf_counter(), time.process_time(), 0
     for offset in range(0, len(ids), 100):
         steps += enrollments_advance(enrollment_ids=ids[offset:offset + 100]).steps
     elapsed = time.perf_counter() - started
     time.sleep(PUBLISH_GRACE)  # let the publisher thread send its last round before the process ends
-    return steps / elapsed
+    return {"rate": steps / elapsed, "cpu_ms_per_step": (time.process_time() - cpu_started) * 1000 / steps}
 
 
 if __name__ == "__main__":
