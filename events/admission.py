@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from penguinflow.common.auth import ApiKeyPrincipal
+from penguinflow.workspaces.models import ApiScope
+
 EVENTS_PATH = "/api/v1/events"
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -122,14 +125,13 @@ def throttle_window(key_id: str, now: float | None = None, *, per_minute: int | 
     return ThrottleWindow(f"pf:throttle:events:{key_id}:{window}", int(count), period, (window + 1) * period)
 
 
-def scope_refusal(scopes) -> Refusal | None:
+def scope_refusal(principal: ApiKeyPrincipal) -> Refusal | None:
     """Refuse a key that may not record events (neither `events` nor `write`), naming the scope it needs."""
-    if "events" in scopes or "write" in scopes:
+    missing = principal.missing(ApiScope.EVENTS)
+    if missing is None:
         return None
-    return Refusal(403, "insufficient_scope",
-                   "This API key does not have the 'events' scope this request needs; its scopes are: "
-                   f"{', '.join(sorted(scopes)) or 'none'}.",
-                   {"required_scope": "events", "key_scopes": sorted(scopes)})
+    message, details = missing
+    return Refusal(403, "insufficient_scope", message, details)
 
 
 def throttled(wait: int) -> Refusal:

@@ -259,7 +259,7 @@ class EventsFastPath:
             return _refusal(INVALID_KEY)
         if wait is not None:
             return _refusal(throttled(wait))
-        if refusal := scope_refusal(principal.scopes):
+        if refusal := scope_refusal(principal):
             return _refusal(refusal)
         if key_last_used_due(principal.key_id):
             # Not awaited: recording the use (at most once a minute per key) never delays the answer.

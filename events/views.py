@@ -90,7 +90,7 @@ def post_events(request) -> HttpResponse:
     wait = _retry_after(principal.key_id, principal.rate_limit_per_minute)
     if wait is not None:
         return _refusal(throttled(wait))
-    if refusal := scope_refusal(principal.scopes):
+    if refusal := scope_refusal(principal):
         return _refusal(refusal)
     if refusal := content_type_refusal(request.META.get("CONTENT_TYPE") or ""):
         return _refusal(refusal)

@@ -58,6 +58,15 @@ class ApiKeyPrincipal:
         """Whether the key holds `scope`; `write` covers `events` (recording an event is a write too)."""
         return scope in self.scopes or (scope == ApiScope.EVENTS and ApiScope.WRITE in self.scopes)
 
+    def missing(self, scope: str) -> tuple[str, dict] | None:
+        """Why the key may not make a request that needs `scope` (the message and the error's details), or None
+        when it may: one wording for the API's 403 and the events fast path's."""
+        if self.allows(scope):
+            return None
+        scopes = sorted(self.scopes)
+        return (f"This API key does not have the '{scope}' scope this request needs; its scopes are: "
+                f"{', '.join(scopes) or 'none'}.", {"required_scope": scope, "key_scopes": scopes})
+
     def __str__(self) -> str:
         return f"api-key:{self.key_id}"
 

@@ -32,12 +32,10 @@ def required_scope(request, view) -> str:
 
 def scope_check(principal: ApiKeyPrincipal, scope: str) -> None:
     """Raise ScopeRequired unless the key holds `scope` (ANY_SCOPE: any key passes)."""
-    if scope == ANY_SCOPE or principal.allows(scope):
-        return
-    raise ScopeRequired(
-        f"This API key does not have the '{scope}' scope this request needs; its scopes are: "
-        f"{', '.join(sorted(principal.scopes)) or 'none'}.",
-        details={"required_scope": scope, "key_scopes": sorted(principal.scopes)})
+    missing = None if scope == ANY_SCOPE else principal.missing(scope)
+    if missing:
+        message, details = missing
+        raise ScopeRequired(message, details=details)
 
 
 class WorkspaceRolePermission(permissions.BasePermission):
