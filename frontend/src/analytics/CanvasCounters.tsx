@@ -7,11 +7,12 @@ import { Link } from "react-router";
 import { NodeToolbar, Panel, Position } from "@xyflow/react";
 import { errorText } from "../api/client";
 import { LiveIndicator } from "../live/LiveIndicator";
+import { pollMs } from "../live/liveLogic";
 import { useLiveUpdates } from "../live/useLiveUpdates";
 import { useGraph } from "../canvas/CanvasContext";
 import { isNote } from "../canvas/notes";
 import { useVersion } from "../versions/versionQueries";
-import { COUNTERS_REFRESH_LIVE_MS, COUNTERS_REFRESH_MS, useCanvasCounts, type CanvasCounts } from "./analyticsQueries";
+import { COUNTERS_REFRESH_MS, useCanvasCounts, type CanvasCounts } from "./analyticsQueries";
 import { countsCaption, executionsLink, goalsLink, nodeFigures } from "./counters";
 import { useCountsPreference } from "./countsPreference";
 import "./counters.css";
@@ -64,8 +65,7 @@ const selectVersion = (counts: CanvasCounts) => ({ version: counts.version, goal
 function CountersLayer({ workflowId, version, steps }: { workflowId: string; version: number | null; steps: StepRef[] }) {
   // Live while shown: the workflow's socket says when contacts moved, and the counts are read again.
   const live = useLiveUpdates(`/ws/workflows/${workflowId}/`, [["workflow-counters", workflowId]]);
-  const poll = live === "live" ? COUNTERS_REFRESH_LIVE_MS : COUNTERS_REFRESH_MS;
-  const summary = useCanvasCounts(workflowId, version, true, selectVersion, poll);
+  const summary = useCanvasCounts(workflowId, version, true, selectVersion, pollMs(live, COUNTERS_REFRESH_MS));
   const counted = summary.data?.version ?? null;
   // The steps of the counted version: a step added in the draft since has no counts, and says so.
   const published = useVersion(workflowId, counted);

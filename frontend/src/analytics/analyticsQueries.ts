@@ -48,10 +48,8 @@ function countsOf(workflowId: string, version: number): Promise<CanvasCounts> {
   );
 }
 
-// While the counts are shown, they are read again this often when the workflow's socket is down; while it is live,
-// its messages bring them sooner, and the slow poll only covers what a socket cannot say (a publish meanwhile).
+// While the counts are shown, they are read again this often when the workflow's socket is down (live/pollMs).
 export const COUNTERS_REFRESH_MS = 15_000;
-export const COUNTERS_REFRESH_LIVE_MS = 60_000;
 
 /**
  * The counters of the version a canvas shows: `version` when given (a published version's canvas), else the latest

@@ -67,3 +67,12 @@ export function throttle(run: () => void, intervalMs: number) {
     },
   };
 }
+
+// While a screen's socket is live, its messages bring changes; a slow poll still covers what a socket does not say
+// (a workflow a teammate created, a publish meanwhile).
+export const LIVE_POLL_MS = 60_000;
+
+/** How often a screen that also listens live should poll: slowly while its socket is live, else `downMs`. */
+export function pollMs(status: LiveStatus, downMs: number): number {
+  return status === "live" ? LIVE_POLL_MS : downMs;
+}

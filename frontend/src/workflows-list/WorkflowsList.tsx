@@ -4,6 +4,7 @@ import { queryKeys, useWorkflows, WORKFLOW_LIST_REFRESH_MS } from "../api/querie
 import type { Workflow, WorkflowListItem, WorkflowStatus } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { LiveIndicator } from "../live/LiveIndicator";
+import { pollMs } from "../live/liveLogic";
 import { useLiveUpdates } from "../live/useLiveUpdates";
 import { CreateWorkflowDialog } from "./CreateWorkflowDialog";
 import { DeleteWorkflowDialog } from "./DeleteWorkflowDialog";
@@ -15,13 +16,10 @@ type Dialogs = { kind: "create" } | { kind: "rename" | "delete"; workflow: Workf
 
 // The workspace's socket says which workflows moved; the list refetches its counts then (and on each reconnect).
 const LIVE_KEYS = [queryKeys.workflows];
-const LIVE_LIST_REFRESH_MS = 60_000;
 
 export function WorkflowsList() {
   const live = useLiveUpdates("/ws/workspace/", LIVE_KEYS);
-  // While the socket is live its messages refresh the counts, and a slow poll still picks up what it does not
-  // carry (workflows a teammate created or renamed); while it is down, the usual poll keeps the counts coming.
-  const workflows = useWorkflows({ refreshMs: live === "live" ? LIVE_LIST_REFRESH_MS : WORKFLOW_LIST_REFRESH_MS });
+  const workflows = useWorkflows({ refreshMs: pollMs(live, WORKFLOW_LIST_REFRESH_MS) });
   const [query, setQuery] = useState<ListQuery>({ search: "", status: "all", sort: "updated" });
   const [dialog, setDialog] = useState<Dialogs>(null);
   const actions = useWorkflowActions();
