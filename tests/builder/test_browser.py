@@ -221,7 +221,10 @@ def test_branches_are_labelled_one_edge_each_and_edits_undo_and_redo(logged_in, 
     yes = check.locator(".react-flow__handle[data-handleid=yes]")
     yes.drag_to(canvas_node(page, "Tag VIP").locator(".react-flow__handle.target"))
     expect(edges).to_have_count(2)
-    expect(page.locator(".react-flow__edge-text")).to_have_text(["yes"])
+    expect(page.locator(".edge-label")).to_have_text(["yes"])
+    # The edge's name says the branch; its drawn label is not read a second time.
+    expect(page.locator(".edge-label")).to_have_attribute("aria-hidden", "true")
+    expect(page.locator('.react-flow__edge[aria-label$=", branch “yes”"]')).to_have_count(1)
     # The same branch cannot lead to a second step: refused in the browser, with the reason.
     yes.drag_to(canvas_node(page, "Tag other").locator(".react-flow__handle.target"))
     expect(page.get_by_role("alert").filter(has_text="The “yes” branch already leads to another step")).to_be_visible()

@@ -393,6 +393,23 @@ def test_findings_name_steps_by_type_and_name_not_by_id(logged_in, screenshot, w
 
 
 @browser_db
+def test_a_finding_on_an_edge_labels_it_in_the_danger_colour_and_names_it(logged_in, screenshot, workspace):
+    page = logged_in
+    other = node("other", "add_tag", "Tag other", 300, 400, {"tag": "other"})
+    graph = {"nodes": [SIGNED_UP, TAG_VIP, other], "edges": [edge("e1", "start", "tag"), edge("e2", "start", "other")]}
+    workflow = workflow_with(workspace, graph)
+    open_canvas(page, workflow)
+    message = re.compile(r"^The 'default' branch of .* has more than one edge")
+    label = page.locator(".edge-label")
+    expect(label).to_have_text(message)
+    expect(label).to_have_class(re.compile(r"\bedge-error\b"))
+    expect(label).to_have_css("color", "rgb(179, 38, 30)")  # --danger
+    # Screen readers hear the finding once, as the edge's name; the drawn label is not read again.
+    expect(label).to_have_attribute("aria-hidden", "true")
+    expect(page.locator('.react-flow__edge[data-id="e2"]')).to_have_attribute("aria-label", message)
+    screenshot("edge-finding")
+
+@browser_db
 @pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
 def test_the_settings_panel_leaves_the_selected_step_in_view(logged_in, screenshot, workspace, size):
     page = logged_in

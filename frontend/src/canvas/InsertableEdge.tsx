@@ -35,11 +35,20 @@ export function EdgeLabelLayerFinder({ onFound }: { onFound: (layer: HTMLElement
   return null;
 }
 
-/** The canvas's edge: React Flow's curve and label, with a "+" at its middle shown on hover, focus or selection. */
+/**
+ * The canvas's edge: React Flow's curve, its label (a branch's name or a finding) and a "+" at its middle shown on
+ * hover, focus or selection. The label is HTML in the label layer, not React Flow's SVG <EdgeText>: that one
+ * measures its text with getBBox after every mount (a forced layout, then a second render to place it), and while
+ * a drag pans the view near the canvas's border, edges mount and unmount on every frame. The edge's own name
+ * (aria-label) already says the branch or the finding, so the label is hidden from screen readers: it would be read
+ * twice, and apart from its edge.
+ */
 export function InsertableEdge(props: EdgeProps) {
-  const { id, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, selected } = props;
+  const { id, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, selected, label } = props;
   const { insertOn, hover } = useContext(EdgeInsertContext);
   const hovered = useStore(hover, (state) => state.hovered === id);
+  // The edge's marks (a finding's level, test mode's dimming) style its label too, which lives outside the edge.
+  const marks = useFlowStore((state) => (label ? state.edgeLookup.get(id)?.className : undefined));
   const labelLayer = useContext(EdgeLabelLayerContext);
   const [path, middleX, middleY] = getBezierPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition });
   return (
@@ -50,28 +59,32 @@ export function InsertableEdge(props: EdgeProps) {
         markerEnd={props.markerEnd}
         style={props.style}
         interactionWidth={props.interactionWidth}
-        label={props.label}
-        // The label sits halfway to the middle, which is the "+"'s place.
-        labelX={(sourceX + middleX) / 2}
-        labelY={(sourceY + middleY) / 2}
-        labelStyle={props.labelStyle}
-        labelShowBg={props.labelShowBg}
-        labelBgStyle={props.labelBgStyle}
-        labelBgPadding={props.labelBgPadding}
-        labelBgBorderRadius={props.labelBgBorderRadius}
       />
       {labelLayer && createPortal(
-        <button
-          type="button"
-          className={`edge-insert nodrag nopan${selected || hovered ? " shown" : ""}`}
-          style={{ transform: `translate(-50%, -50%) translate(${middleX}px, ${middleY}px)` }}
-          aria-label="Insert a step on this connection"
-          title="Insert a step here"
-          data-edge-id={id}
-          onClick={() => insertOn(id)}
-        >
-          +
-        </button>,
+        <>
+          {label && (
+            <div
+              className={marks ? `edge-label ${marks}` : "edge-label"}
+              // The label sits halfway to the middle, which is the "+"'s place.
+              style={{ transform: `translate(-50%, -50%) translate(${(sourceX + middleX) / 2}px, ${(sourceY + middleY) / 2}px)` }}
+              aria-hidden="true"
+              data-edge-id={id}
+            >
+              {label}
+            </div>
+          )}
+          <button
+            type="button"
+            className={`edge-insert nodrag nopan${selected || hovered ? " shown" : ""}`}
+            style={{ transform: `translate(-50%, -50%) translate(${middleX}px, ${middleY}px)` }}
+            aria-label="Insert a step on this connection"
+            title="Insert a step here"
+            data-edge-id={id}
+            onClick={() => insertOn(id)}
+          >
+            +
+          </button>
+        </>,
         labelLayer,
       )}
     </>
