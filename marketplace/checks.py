@@ -133,7 +133,7 @@ def _run_problems(manifest: TemplateManifest, values: dict[Ref, Any]) -> dict[st
         return error.details or {"graph": error.message}
     report = version_graphs.validation_report(graph, settings)
     if report["errors"]:
-        return {f"graph.{e.get('node_id') or e.get('edge_id') or e['code']}": e["message"] for e in report["errors"]}
+        return {f"graph.errors[{index}]": error["message"] for index, error in enumerate(report["errors"])}
     sample = installed.sample
     segments = [value for (kind, _), value in values.items() if kind == "segment"]
     try:
