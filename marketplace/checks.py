@@ -20,14 +20,31 @@ from penguinflow.common.errors import InvalidInput
 from templates.authoring import template_syntax_errors
 from templates.rendering import template_budget_errors
 from workflows import version_graphs
+from workflows.engine.conditions import check_rule
 from workflows.engine.errors import EngineInputError
+from workflows.engine.registry import registry
 from workflows.engine.simulator import simulate
 
 __all__ = ["Installed", "example_values", "path_visits", "template_graph", "template_problems"]
 
 # Example values of required parameters without an ``example``, by type, for the checks' sample run.
-_EXAMPLES = {"duration": "P1D", "text": "Example", "number": 1, "tag": "example", "email": "sales@example.com",
-             "emails": ["sales@example.com"], "url": "https://hooks.example.com/penguinflow"}
+# The placeholder kind of each model a node type's config may name (``Reference.model``).
+KIND_OF_MODEL = {
+    "templates.EmailTemplate": "email",
+    "contacts.Segment": "segment",
+    "campaigns.Campaign": "campaign",
+    "workflows.Workflow": "workflow",
+}
+
+_EXAMPLES = {
+    "duration": "P1D",
+    "text": "Example",
+    "number": 1,
+    "tag": "example",
+    "email": "sales@example.com",
+    "emails": ["sales@example.com"],
+    "url": "https://hooks.example.com/penguinflow",
+}
 
 
 @dataclass(frozen=True)
@@ -51,7 +68,9 @@ def example_values(manifest: TemplateManifest) -> dict[Ref, Any]:
     values: dict[Ref, Any] = {}
     for requirement in manifest.requires:
         if requirement.is_resource:
-            values[(requirement.kind, requirement.id)] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{manifest.slug}/{requirement.id}"))
+            values[(requirement.kind, requirement.id)] = str(
+                uuid.uuid5(uuid.NAMESPACE_URL, f"{manifest.slug}/{requirement.id}")
+            )
     for email in manifest.emails:
         values[("email", email.id)] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{manifest.slug}/email/{email.id}"))
     for parameter in manifest.parameters:
@@ -78,8 +97,12 @@ def _manifest_problems(manifest: TemplateManifest) -> dict[str, str]:
     kinds = {r.id: r.kind for r in manifest.requires} | {e.id: "email" for e in manifest.emails}
     kinds |= {p.id: "param" for p in manifest.parameters}
     found = placeholders_in(
-        {"steps": [s.model_dump() for s in manifest.steps or []], "graph": manifest.graph or {},
-         "settings": manifest.settings, "sample": manifest.sample.model_dump()}
+        {
+            "steps": [s.model_dump() for s in manifest.steps or []],
+            "graph": manifest.graph or {},
+            "settings": manifest.settings,
+            "sample": manifest.sample.model_dump(),
+        }
     )
     found += placeholders_in({"emails": [e.model_dump() for e in manifest.emails]})
     used = set()
@@ -91,10 +114,10 @@ def _manifest_problems(manifest: TemplateManifest) -> dict[str, str]:
             problems[path] = f"'${{{kind}.{key}}}' names a {kinds[key]}; write '${{{kinds[key]}.{key}}}'."
         else:
             problems[path] = f"'${{{kind}.{key}}}' is not declared in requires, emails or parameters."
-    for path, email in enumerate(manifest.emails):
-        for (kind, key), where in placeholders_in(email.model_dump()):
+    for index, email in enumerate(manifest.emails):
+        for (kind, _key), where in placeholders_in(email.model_dump()):
             if kind != "param":
-                problems[f"emails[{path}].{where}"] = "Emails may only use ${param.*} placeholders."
+                problems[f"emails[{index}].{where}"] = "Emails may only use ${param.*} placeholders."
     for ref, section in declared.items():
         if ref not in used:
             index = [item.id for item in getattr(manifest, section)].index(ref[1])
@@ -102,10 +125,40 @@ def _manifest_problems(manifest: TemplateManifest) -> dict[str, str]:
     return problems
 
 
+def _reference_problems(manifest: TemplateManifest) -> dict[str, str]:
+    """Name the config values that should name an object of the workspace and hold anything but a placeholder of
+    that object's kind: a template that names a workspace's own object would need what its manifest does not say."""
+    problems = {}
+    for index, node in enumerate(template_graph(manifest).get("nodes", [])):
+        node_type = registry.get(node.get("type", "")) if isinstance(node, dict) else None
+        config = (node.get("data") or {}).get("config") or {} if node_type is not None else {}
+        for reference in node_type.references if node_type is not None else ():
+            value = reference.value_in(config)
+            kind = KIND_OF_MODEL.get(reference.model)
+            if value in (None, "") and reference.optional:
+                continue
+            found = placeholders_in(value) if isinstance(value, str) else []
+            if not (len(found) == 1 and found[0][0][0] == kind and value == f"${{{kind}.{found[0][0][1]}}}"):
+                problems[f"graph.nodes[{index}].data.config.{reference.path}"] = (
+                    f"Must be a placeholder of a declared {reference.noun}, e.g. '${{{kind}.<id>}}'; "
+                    "a template cannot name one workspace's own objects."
+                )
+    for index, requirement in enumerate(manifest.requires):
+        if requirement.kind == "segment":
+            errors = (
+                check_rule(requirement.rule) if requirement.rule is not None else ["A segment needs a rule."]
+            )
+            if errors:
+                problems[f"requires[{index}].rule"] = "; ".join(errors)
+    return problems
+
+
 def _email_problems(manifest: TemplateManifest, values: dict[Ref, Any]) -> dict[str, str]:
     problems = {}
     for index, email in enumerate(manifest.emails):
-        parts = placeholders_replace({"subject": email.subject, "html": email.html, "text": email.text}, values)
+        parts = placeholders_replace(
+            {"subject": email.subject, "html": email.html, "text": email.text}, values
+        )
         errors = template_syntax_errors(**parts) or template_budget_errors(**parts)
         problems |= {f"emails[{index}].{part}": message for part, message in errors.items()}
     return problems
@@ -137,22 +190,33 @@ def _run_problems(manifest: TemplateManifest, values: dict[Ref, Any]) -> dict[st
     sample = installed.sample
     segments = [value for (kind, _), value in values.items() if kind == "segment"]
     try:
-        result = simulate(graph=graph, settings=settings, contact=sample["contact"], start=sample["start"],
-                          events=sample["events"], until=sample["until"], segments_existing=segments)
+        result = simulate(
+            graph=graph,
+            settings=settings,
+            contact=sample["contact"],
+            start=sample["start"],
+            events=sample["events"],
+            until=sample["until"],
+            segments_existing=segments,
+        )
     except EngineInputError as error:
-        return {f"sample.{path}": message for path, message in error.details.items()} or {"sample": error.message}
+        return {f"sample.{path}": message for path, message in error.details.items()} or {
+            "sample": error.message
+        }
     problems = {}
     visits = path_visits(result.as_dict()["path"])
     if visits != sample["expected_path"]:
         problems["sample.expected_path"] = f"The sample run took {visits}, not {sample['expected_path']}."
     if result.status != sample["expected_status"]:
-        problems["sample.expected_status"] = f"The sample run ended {result.status}, not {sample['expected_status']}."
+        problems["sample.expected_status"] = (
+            f"The sample run ended {result.status}, not {sample['expected_status']}."
+        )
     return problems
 
 
 def template_problems(manifest: TemplateManifest) -> dict[str, str]:
     """Return ``{path: message}`` for everything that stops the template from installing and running as shown."""
-    problems = _manifest_problems(manifest)
+    problems = _manifest_problems(manifest) | _reference_problems(manifest)
     if problems:
         return problems
     values = example_values(manifest)

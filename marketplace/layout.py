@@ -11,7 +11,7 @@ from typing import Any
 
 from marketplace.manifest import Step
 
-__all__ = ["graph_from_steps", "ROW_HEIGHT", "COLUMN_WIDTH"]
+__all__ = ["COLUMN_WIDTH", "ROW_HEIGHT", "graph_from_steps"]
 
 ROW_HEIGHT = 140
 COLUMN_WIDTH = 280
@@ -42,12 +42,14 @@ def graph_from_steps(steps: list[Step]) -> dict[str, Any]:
     for step in steps:
         row = rows[depths[step.id]]
         column = row.index(step.id) - (len(row) - 1) / 2
-        nodes.append({
-            "id": step.id,
-            "type": step.type,
-            "position": {"x": round(column * COLUMN_WIDTH), "y": depths[step.id] * ROW_HEIGHT},
-            "data": {"label": step.label, "config": dict(step.config)},
-        })
+        nodes.append(
+            {
+                "id": step.id,
+                "type": step.type,
+                "position": {"x": round(column * COLUMN_WIDTH), "y": depths[step.id] * ROW_HEIGHT},
+                "data": {"label": step.label, "config": dict(step.config)},
+            }
+        )
     edges = [
         {"id": f"{step.id}-{branch}", "source": step.id, "target": target, "sourceHandle": branch}
         for step in steps

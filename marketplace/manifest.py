@@ -24,8 +24,8 @@ __all__ = [
     "Requirement",
     "Sample",
     "Step",
-    "TemplateManifest",
     "TemplateFormatError",
+    "TemplateManifest",
     "manifest_parse",
 ]
 
@@ -79,7 +79,9 @@ class Parameter(_Strict):
     label: str = Field(min_length=1, max_length=120)
     type: Literal["duration", "text", "number", "tag", "email", "emails", "url"]
     default: Any = None
-    example: Any = Field(default=None, description="The value the checks and the sample run use when there is no default")
+    example: Any = Field(
+        default=None, description="The value the checks and the sample run use when there is no default"
+    )
     description: str = Field(default="", max_length=500)
 
     @property
@@ -179,11 +181,15 @@ class TemplateManifest(_Strict):
     @model_validator(mode="after")
     def _one_graph_form(self) -> TemplateManifest:
         if (self.steps is None) == (self.graph is None):
-            raise ValueError("give the workflow as 'steps' (compact) or as 'graph' (the builder's JSON), not both")
+            raise ValueError(
+                "give the workflow as 'steps' (compact) or as 'graph' (the builder's JSON), not both"
+            )
         keys = [p.id for p in self.parameters] + [r.id for r in self.requires] + [e.id for e in self.emails]
         repeated = sorted({key for key in keys if keys.count(key) > 1})
         if repeated:
-            raise ValueError(f"ids must be unique across parameters, requires and emails: {', '.join(repeated)}")
+            raise ValueError(
+                f"ids must be unique across parameters, requires and emails: {', '.join(repeated)}"
+            )
         return self
 
     def requirement(self, key: str) -> Requirement | None:

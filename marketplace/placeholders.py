@@ -22,9 +22,15 @@ def placeholders_in(value: Any, path: str = "") -> list[tuple[Ref, str]]:
     if isinstance(value, str):
         return [((m.group(1), m.group(2)), path) for m in PLACEHOLDER.finditer(value)]
     if isinstance(value, Mapping):
-        return [found for key, item in value.items() for found in placeholders_in(item, f"{path}.{key}" if path else str(key))]
+        return [
+            found
+            for key, item in value.items()
+            for found in placeholders_in(item, f"{path}.{key}" if path else str(key))
+        ]
     if isinstance(value, list):
-        return [found for index, item in enumerate(value) for found in placeholders_in(item, f"{path}[{index}]")]
+        return [
+            found for index, item in enumerate(value) for found in placeholders_in(item, f"{path}[{index}]")
+        ]
     return []
 
 
