@@ -149,7 +149,10 @@ def _sample_for(graph: dict) -> dict[str, Any]:
 
 def _with_its_own_run(document: dict) -> dict:
     """Record the sample run's path and status as the expected ones (a saved workflow's behaviour is its own)."""
-    manifest = manifest_parse(document)
+    try:
+        manifest = manifest_parse(document)
+    except TemplateFormatError:  # the checks that follow name what is wrong
+        return document
     installed = template_installed(manifest, example_values(manifest))
     sample = installed.sample
     try:
@@ -169,7 +172,8 @@ def _with_its_own_run(document: dict) -> dict:
 
 
 def _unique_slug(name: str) -> str:
-    base = (slugify(name)[:60] or "template").strip("-")
+    base = slugify(name)[:60].strip("-")
+    base = base if len(base) >= 3 else f"{base}-template".strip("-")
     slug, number = base, 1
     while slug in shipped_templates() or WorkflowTemplate.objects.filter(slug=slug).exists():
         number += 1

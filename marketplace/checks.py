@@ -60,7 +60,14 @@ def template_graph(manifest: TemplateManifest) -> dict[str, Any]:
     """Return the template's graph in the builder's form, placeholders still in it."""
     if manifest.steps is not None:
         return graph_from_steps(manifest.steps)
-    return manifest.graph or {"nodes": [], "edges": []}
+    return manifest.graph.model_dump() if manifest.graph is not None else {"nodes": [], "edges": []}
+
+
+def node_config(node: dict[str, Any]) -> dict[str, Any]:
+    """Return a builder node's ``data.config``, or an empty one where the node is not shaped as one."""
+    data = node.get("data")
+    config = data.get("config") if isinstance(data, dict) else None
+    return config if isinstance(config, dict) else {}
 
 
 def example_values(manifest: TemplateManifest) -> dict[Ref, Any]:
@@ -99,7 +106,7 @@ def _manifest_problems(manifest: TemplateManifest) -> dict[str, str]:
     found = placeholders_in(
         {
             "steps": [s.model_dump() for s in manifest.steps or []],
-            "graph": manifest.graph or {},
+            "graph": manifest.graph.model_dump() if manifest.graph is not None else {},
             "settings": manifest.settings,
             "sample": manifest.sample.model_dump(),
         }
@@ -130,8 +137,8 @@ def _reference_problems(manifest: TemplateManifest) -> dict[str, str]:
     that object's kind: a template that names a workspace's own object would need what its manifest does not say."""
     problems = {}
     for index, node in enumerate(template_graph(manifest).get("nodes", [])):
-        node_type = registry.get(node.get("type", "")) if isinstance(node, dict) else None
-        config = (node.get("data") or {}).get("config") or {} if node_type is not None else {}
+        node_type = registry.get(str(node.get("type", "")))
+        config = node_config(node)
         for reference in node_type.references if node_type is not None else ():
             value = reference.value_in(config)
             kind = KIND_OF_MODEL.get(reference.model)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marketplace.checks import template_graph
+from marketplace.checks import node_config, template_graph
 from marketplace.manifest import TemplateManifest
 from marketplace.placeholders import placeholders_in
 from penguinflow.outbound.addresses import literal_url_refusal
@@ -60,11 +60,7 @@ def _text_problem(text: str) -> str | None:
 def _webhook_problems(manifest: TemplateManifest) -> dict[str, str]:
     problems = {}
     for index, node in enumerate(template_graph(manifest).get("nodes", [])):
-        url = (
-            ((node.get("data") or {}).get("config") or {}).get("url")
-            if node.get("type") == "webhook"
-            else None
-        )
+        url = node_config(node).get("url") if node.get("type") == "webhook" else None
         if not isinstance(url, str) or placeholders_in(url):
             continue
         refusal = literal_url_refusal(url) or (

@@ -137,6 +137,14 @@ class Step(_Strict):
         return dict(self.next)
 
 
+class GraphJSON(BaseModel):
+    """The builder's graph (CONTRACT §5), checked for its outer shape here and in full by the engine."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    nodes: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_STEPS)
+    edges: list[dict[str, Any]] = Field(default_factory=list, max_length=4 * MAX_STEPS)
+
+
 class Sample(_Strict):
     """A contact and scripted events (CONTRACT §8's timeline) and the path the simulation must take.
 
@@ -168,7 +176,7 @@ class TemplateManifest(_Strict):
     emails: list[Email] = Field(default_factory=list, max_length=MAX_EMAILS)
     settings: dict[str, Any] = Field(default_factory=dict)
     steps: list[Step] | None = Field(default=None, max_length=MAX_STEPS)
-    graph: dict[str, Any] | None = None
+    graph: GraphJSON | None = None
     sample: Sample
 
     @field_validator("category")

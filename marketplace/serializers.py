@@ -117,8 +117,10 @@ class InstalledSerializer(serializers.Serializer):
 class TemplateSaveSerializer(serializers.Serializer):
     workflow_id = serializers.UUIDField()
     visibility = serializers.ChoiceField(choices=WorkflowTemplate.Visibility.choices)
-    name = StrictCharField(max_length=120, required=False)
-    description = StrictCharField(max_length=1000, required=False)
+    name = StrictCharField(
+        max_length=120, required=False, allow_blank=True, help_text="Default: the workflow's name."
+    )
+    description = StrictCharField(max_length=1000, required=False, allow_blank=True)
     category = serializers.ChoiceField(choices=list(CATEGORIES), required=False)
 
 
