@@ -132,7 +132,7 @@ class TemplateImportSerializer(serializers.Serializer):
 
 
 class TemplateChangeSerializer(serializers.Serializer):
-    visibility = serializers.ChoiceField(choices=WorkflowTemplate.Visibility.choices)
+    visibility = serializers.ChoiceField(choices=WorkflowTemplate.Visibility.choices, required=False)
 
 
 class TemplateVersionSerializer(serializers.Serializer):

@@ -110,9 +110,11 @@ class TemplateListView(APIView):
             ),
             OpenApiParameter("sort", OpenApiTypes.STR, enum=["popular", "newest"]),
             OpenApiParameter(
-                "limit", OpenApiTypes.INT, description="1 to 500 (default 100); X-Total-Count says all."
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+                description="1 to 500 (default 100); the X-Total-Count header says how many match.",
             ),
-            OpenApiParameter("offset", OpenApiTypes.INT),
+            OpenApiParameter("offset", {"type": "integer", "minimum": 0, "maximum": 10**9, "default": 0}),
         ],
         responses={200: TemplateListItemSerializer(many=True), **error_responses(400)},
     )
@@ -196,9 +198,9 @@ class TemplateDetailView(APIView):
     def patch(self, request, slug: str):
         """Change who sees a template of this workspace (community: checked again, then moderated)."""
         data = _body(TemplateChangeSerializer, request)
-        template = authoring.template_visibility_set(
-            template=_own_template(request.workspace, slug), visibility=data["visibility"]
-        )
+        template = _own_template(request.workspace, slug)
+        if "visibility" in data:
+            template = authoring.template_visibility_set(template=template, visibility=data["visibility"])
         return Response(_saved(template))
 
 
@@ -257,9 +259,13 @@ class TemplateVersionsView(APIView):
 class TemplateShareLinkView(APIView):
     @extend_schema(
         operation_id="v1_workflow_templates_share_link",
-        responses=inline_serializer(
-            "ShareLink", {"token": serializers.CharField(), "path": serializers.CharField()}
-        ),
+        request=None,
+        responses={
+            201: inline_serializer(
+                "ShareLink", {"token": serializers.CharField(), "path": serializers.CharField()}
+            ),
+            **error_responses(404),
+        },
     )
     def post(self, request, slug: str):
         """Make a signed link to this workspace's template: whoever holds it may see and install it."""
@@ -330,19 +336,24 @@ class SharedTemplateInstallView(APIView):
 class WorkflowTemplateOriginView(APIView):
     @extend_schema(
         operation_id="v1_workflows_template_origin",
-        responses=inline_serializer(
-            "TemplateOrigin",
-            {
-                "template_slug": serializers.CharField(allow_null=True),
-                "installed_version": serializers.IntegerField(allow_null=True),
-                "latest_version": serializers.IntegerField(allow_null=True),
-                "update_available": serializers.BooleanField(),
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                "TemplateOrigin",
+                {
+                    "template_slug": serializers.CharField(allow_null=True),
+                    "installed_version": serializers.IntegerField(allow_null=True),
+                    "latest_version": serializers.IntegerField(allow_null=True),
+                    "update_available": serializers.BooleanField(),
+                },
+            ),
+            **error_responses(404),
+        },
     )
     def get(self, request, workflow_id: str):
         """Which template a workflow was installed from, and whether that template has a newer version."""
-        workflow = _workflow(request.workspace, workflow_id)
+        workflow = Workflow.objects.for_workspace(request.workspace).filter(pk=workflow_id).first()
+        if workflow is None:
+            raise Http404
         record = TemplateInstall.objects.for_workspace(request.workspace).filter(workflow=workflow).first()
         if record is None:
             return Response(

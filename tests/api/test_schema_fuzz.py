@@ -164,6 +164,12 @@ def beyond_the_schema(case) -> str | None:
         # The outbound guard judges a URL by what it resolves to; event types must be known (the catalogue, or
         # a custom type the workspace recorded); `url` or `target_url`, `events` or `event`, one of each.
         return "a URL the outbound guard refuses, an unknown event type, or a duplicate subscription"
+    if case.path == "/api/v1/workflow-templates/import" or (
+        case.path == "/api/v1/workflow-templates" and case.method == "POST" and body.get("visibility") == "community"
+    ):
+        # A template document must follow docs/templates.md and pass its checks (the sample runs to its path; a
+        # community one holds no secret or personal data): rules of content, not of shape.
+        return "a template that does not pass the checks of docs/templates.md"
     graph = body.get("graph")
     if isinstance(graph, dict):
         for kind in ("nodes", "edges", "notes"):
