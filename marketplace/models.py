@@ -56,10 +56,19 @@ class WorkflowTemplate(WorkspaceScopedModel):
         "workflows.Workflow", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     current_version = models.PositiveIntegerField(default=1)
+    # A copy of TemplateStats.installs, so that the catalogue sorts by popularity without a join per row.
+    installs = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [
             models.Index(fields=["visibility", "moderation_status"], name="template_visibility"),
+            # The catalogue's two orders over the community's templates (marketplace.selectors.catalogue_list).
+            models.Index(
+                fields=["visibility", "moderation_status", "-installs", "name"], name="template_popular"
+            ),
+            models.Index(
+                fields=["visibility", "moderation_status", "-created_at", "name"], name="template_newest"
+            ),
             models.Index(fields=["category"], name="template_category"),
         ]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db.models import Q
@@ -55,10 +55,35 @@ def visible_stored(workspace):
     )
 
 
+def _visible_parts(workspace):
+    """Return ``visible_stored`` as two disjoint querysets: the approved community templates of other
+    workspaces, and the workspace's own and its organization's shared ones."""
+    organization = organization_workspace_ids(workspace)
+    community = WorkflowTemplate.objects.filter(
+        visibility=WorkflowTemplate.Visibility.COMMUNITY,
+        moderation_status=WorkflowTemplate.Moderation.APPROVED,
+    ).exclude(workspace=workspace)
+    near = WorkflowTemplate.objects.filter(
+        Q(workspace=workspace)
+        | Q(visibility=WorkflowTemplate.Visibility.ORGANIZATION, workspace__in=organization)
+    ).exclude(
+        Q(
+            visibility=WorkflowTemplate.Visibility.COMMUNITY,
+            moderation_status=WorkflowTemplate.Moderation.APPROVED,
+        )
+        & ~Q(workspace=workspace)
+    )
+    return community, near
+
+
 def _source(template: WorkflowTemplate, workspace) -> str:
-    if template.workspace_id == workspace.pk:
+    return _source_of({"workspace_id": template.workspace_id, "visibility": template.visibility}, workspace)
+
+
+def _source_of(row: dict[str, Any], workspace) -> str:
+    if row["workspace_id"] == workspace.pk:
         return "workspace"
-    return "organization" if template.visibility == WorkflowTemplate.Visibility.ORGANIZATION else "community"
+    return "organization" if row["visibility"] == WorkflowTemplate.Visibility.ORGANIZATION else "community"
 
 
 def stored_manifest(template: WorkflowTemplate, number: int | None = None) -> TemplateManifest:
@@ -95,6 +120,7 @@ class ListedTemplate:
     source: str
     summary: dict[str, Any]
     created_at: str
+    installs: int = 0
 
 
 def _shipped_rows(category: str, q: str) -> list[ListedTemplate]:
@@ -138,38 +164,62 @@ def catalogue_list(
     """Return the number of matches and one page of the templates ``workspace`` sees.
 
     ``popular``: most installed first (ties by name); ``newest``: saved templates newest first, then the shipped.
+    The saved ones are sorted and cut in SQL (only the first ``offset + limit`` are read, however many match),
+    then merged with the shipped matches, which live in memory.
     """
     q = q.strip().lower()
-    stored = visible_stored(workspace)
-    if category:
-        stored = stored.filter(category=category)
-    if q:
-        stored = stored.filter(search_text__contains=q)
-    stored_rows = [
-        ListedTemplate(
-            t.slug,
-            t.name,
-            t.category,
-            t.description,
-            _source(t, workspace),
-            t.summary,
-            t.created_at.isoformat(),
-        )
-        for t in stored.only(
-            "slug", "name", "category", "description", "visibility", "workspace_id", "summary", "created_at"
-        )
-    ]
-    rows = _shipped_rows(category, q) + stored_rows
-    installs = dict(
-        TemplateStats.objects.filter(template_slug__in=[r.slug for r in rows]).values_list(
+    order = ("-created_at", "name") if sort == "newest" else ("-installs", "name")
+    fields = (
+        "slug",
+        "name",
+        "category",
+        "description",
+        "visibility",
+        "workspace_id",
+        "summary",
+        "created_at",
+        "installs",
+    )
+    top, total = [], 0
+    # The community's templates (most of them, served in order by an index) and the workspace's and its
+    # organization's (a few) are two queries: one query with an OR between them would sort every match.
+    for stored in _visible_parts(workspace):
+        if category:
+            stored = stored.filter(category=category)
+        if q:
+            stored = stored.filter(search_text__contains=q)
+        total += stored.count()
+        top += [
+            ListedTemplate(
+                row["slug"],
+                row["name"],
+                row["category"],
+                row["description"],
+                _source_of(row, workspace),
+                row["summary"],
+                row["created_at"].isoformat(),
+                row["installs"],
+            )
+            for row in stored.order_by(*order).values(*fields)[: offset + limit]
+        ]
+    shipped = _shipped_rows(category, q)
+    shipped_installs = dict(
+        TemplateStats.objects.filter(template_slug__in=[r.slug for r in shipped]).values_list(
             "template_slug", "installs"
         )
     )
+    shipped = [replace(row, installs=shipped_installs.get(row.slug, 0)) for row in shipped]
+    rows = top + shipped
     if sort == "newest":
-        rows.sort(key=lambda r: (r.created_at, r.name), reverse=True)
+        rows.sort(key=lambda r: (_negated(r.created_at), r.name))
     else:
-        rows.sort(key=lambda r: (-installs.get(r.slug, 0), r.name))
-    return len(rows), rows[offset : offset + limit]
+        rows.sort(key=lambda r: (-r.installs, r.name))
+    return total + len(shipped), rows[offset : offset + limit]
+
+
+def _negated(moment: str) -> tuple[int, ...]:
+    """A key that sorts ISO timestamps newest first (and the shipped templates, which have none, last)."""
+    return (0, *(-ord(char) for char in moment)) if moment else (1,)
 
 
 def installs_of(*, workspace, slug: str):

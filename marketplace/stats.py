@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db.models import Count, F, Q
 
-from marketplace.models import TemplateInstall, TemplateStats
+from marketplace.models import TemplateInstall, TemplateStats, WorkflowTemplate
 from workflows.models import Enrollment
 
 __all__ = [
@@ -34,6 +34,7 @@ def template_stats_count_install(*, slug: str) -> None:
     _, created = TemplateStats.objects.get_or_create(template_slug=slug, defaults={"installs": 1})
     if not created:
         TemplateStats.objects.filter(pk=slug).update(installs=F("installs") + 1)
+    WorkflowTemplate.objects.filter(slug=slug).update(installs=F("installs") + 1)
 
 
 def template_stats_refresh(*, slugs: Iterable[str] | None = None) -> int:
@@ -64,6 +65,7 @@ def template_stats_refresh(*, slugs: Iterable[str] | None = None) -> int:
             .values_list("workflow_id", flat=True)
             .distinct()
         }
+        WorkflowTemplate.objects.filter(slug=slug).update(installs=entry["installs"])
         TemplateStats.objects.update_or_create(
             template_slug=slug,
             defaults={

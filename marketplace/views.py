@@ -46,7 +46,7 @@ def _query(request) -> dict[str, str]:
     }
     if params.get("category") and params["category"] not in CATEGORIES:
         details["category"] = f"Must be one of {', '.join(CATEGORIES)}."
-    if params.get("sort", "popular") not in ("popular", "newest"):
+    if (params.get("sort") or "popular") not in ("popular", "newest"):
         details["sort"] = "Must be popular or newest."
     for name, top in (("limit", 500), ("offset", 10**9)):
         raw = params.get(name)
