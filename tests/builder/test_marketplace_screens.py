@@ -40,7 +40,9 @@ def test_the_gallery_filters_by_category_and_finds_templates_by_search(logged_in
     screenshot("searched")
 
 
-def test_a_template_page_shows_the_workflow_and_installs_creating_what_is_missing(logged_in, workspace, screenshot):
+def test_a_template_page_shows_the_workflow_and_installs_creating_what_is_missing(
+    logged_in, workspace, screenshot
+):
     from contacts.models import Segment
     from workflows.models import Workflow
 
@@ -50,9 +52,12 @@ def test_a_template_page_shows_the_workflow_and_installs_creating_what_is_missin
     expect(page.get_by_role("heading", name="Webinar promotion")).to_be_visible()
     canvas = page.get_by_role("region", name="The template's workflow, read-only")
     expect(canvas.locator(".react-flow__node")).to_have_count(4)
-    expect(canvas.locator(".react-flow__node.test-visited")).to_have_count(4)  # the sample run's path, painted
+    expect(canvas.locator(".react-flow__node.test-visited")).to_have_count(
+        4
+    )  # the sample run's path, painted
     expect(page.get_by_role("list", name="Sample path").get_by_role("listitem")).to_have_text(
-        ["In the audience", "Invitation", "Wait 3 days", "Reminder"])
+        ["In the audience", "Invitation", "Wait 3 days", "Reminder"]
+    )
     expect(page.get_by_text("Webinar invitation:")).to_be_visible()
     screenshot("template")
     assert_accessible(page)
@@ -94,7 +99,9 @@ def test_install_asks_for_a_required_setting_and_can_use_an_existing_object(logg
     page.goto("/builder/templates/customer-onboarding")
     page.get_by_role("button", name="Install this template").click()
     dialog = page.get_by_role("dialog", name="Install “New customer onboarding”")
-    dialog.get_by_label("Campaign: Customer onboarding", exact=True).select_option(label="Use “Existing onboarding”")
+    dialog.get_by_label("Campaign: Customer onboarding", exact=True).select_option(
+        label="Use “Existing onboarding”"
+    )
     dialog.get_by_role("button", name="Install and open").click()
     expect(page).to_have_url(re.compile(r"/builder/workflows/[0-9a-f-]{36}$"))
     assert Campaign.objects.for_workspace(workspace).count() == 1
