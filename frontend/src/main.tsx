@@ -72,6 +72,7 @@ const router = createBrowserRouter(
         ...lazyRoutes("Loading the templates…", [
           { path: "templates", Page: GalleryPage },
           { path: "templates/:slug", Page: TemplatePage },
+          { path: "templates/shared/:token", Page: TemplatePage },
         ]),
         { path: "*", element: <p className="empty">There is no such page in the builder.</p> },
       ],

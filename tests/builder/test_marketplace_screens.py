@@ -108,3 +108,52 @@ def test_install_asks_for_a_required_setting_and_can_use_an_existing_object(logg
     installed = Workflow.objects.for_workspace(workspace).get(name="New customer onboarding")
     step = installed.versions.get(number__isnull=True).steps.get(node_id="add_campaign")
     assert step.config["campaign_id"] == str(mine.pk)
+
+
+def test_a_workflow_saved_as_a_template_is_shared_by_a_link_that_installs_it(
+    logged_in, workspace, screenshot
+):
+    from templates.models import EmailTemplate
+    from workflows.models import Workflow
+    from workflows.services import workflow_create
+
+    email = EmailTemplate.objects.create(workspace=workspace, name="Hello", subject="Hello", html="<p>Hi</p>")
+    nodes = [
+        {
+            "id": "t",
+            "type": "trigger_manual",
+            "position": {"x": 0, "y": 0},
+            "data": {"label": "Start", "config": {}},
+        },
+        {
+            "id": "s",
+            "type": "send_email",
+            "position": {"x": 0, "y": 120},
+            "data": {"label": "Say hello", "config": {"template_id": str(email.pk)}},
+        },
+    ]
+    edges = [{"id": "e", "source": "t", "target": "s", "sourceHandle": "default"}]
+    workflow_create(workspace=workspace, name="Hello flow", graph={"nodes": nodes, "edges": edges})
+
+    page = logged_in
+    _open_gallery(page)
+    page.get_by_role("button", name="Save a workflow as a template").click()
+    dialog = page.get_by_role("dialog", name="Save a workflow as a template")
+    dialog.get_by_label("Workflow", exact=True).select_option(label="Hello flow")
+    dialog.get_by_label("Category", exact=True).select_option(label="Onboarding and trials")
+    dialog.get_by_role("button", name="Save as a template").click()
+    expect(page.get_by_role("heading", name="Hello flow")).to_be_visible()
+    expect(page.locator("summary", has_text="Hello: Hello")).to_be_visible()  # the email, found and copied
+
+    page.get_by_role("button", name="Make a share link").click()
+    link = page.get_by_label("Share link", exact=True)
+    expect(link).to_contain_text("/builder/templates/shared/")
+    screenshot("shared")
+    page.goto(link.inner_text())
+    expect(page.get_by_role("heading", name="Hello flow")).to_be_visible()
+    page.get_by_role("button", name="Install this template").click()
+    page.get_by_role("dialog", name="Install “Hello flow”").get_by_role(
+        "button", name="Install and open"
+    ).click()
+    expect(page).to_have_url(re.compile(r"/builder/workflows/[0-9a-f-]{36}$"))
+    assert Workflow.objects.for_workspace(workspace).filter(name="Hello flow").count() == 2

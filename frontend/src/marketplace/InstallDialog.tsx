@@ -12,7 +12,18 @@ import type { Installed, MissingItem, TemplateDetail, TemplateParameter } from "
  * Install a template: ask only for what this workspace is missing (an object to create or pick, a parameter
  * without a default), offer the other parameters to change, then open the new draft in the builder.
  */
-export function InstallDialog({ template, open, onClose }: { template: TemplateDetail; open: boolean; onClose: () => void }) {
+export function InstallDialog({
+  template,
+  apiPath,
+  open,
+  onClose,
+}: {
+  template: TemplateDetail;
+  /** Where the template was read: its install is `<apiPath>/install`. */
+  apiPath: string;
+  open: boolean;
+  onClose: () => void;
+}) {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const missing = template.install.missing as unknown as MissingItem[];
@@ -20,7 +31,7 @@ export function InstallDialog({ template, open, onClose }: { template: TemplateD
   const [customised, setCustomised] = useState<Answers>({});
   const install = useMutation({
     mutationFn: () =>
-      api<Installed>(`workflow-templates/${template.slug}/install`, {
+      api<Installed>(`${apiPath}/install`, {
         method: "POST",
         body: installBody(missing, answers, template.parameters, customised),
       }),

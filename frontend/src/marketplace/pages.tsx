@@ -8,6 +8,7 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { pathHighlightOf } from "../testmode/highlight";
 import { VersionCanvas } from "../versions/VersionCanvas";
 import { InstallDialog } from "./InstallDialog";
+import { SaveTemplateDialog, ShareLink } from "./SaveTemplateDialog";
 import { statsText, type GalleryFilters } from "./installLogic";
 import { useTemplate, useTemplateCategories, useTemplates } from "./queries";
 import type { TemplateDetail, TemplateListItem } from "./types";
@@ -29,6 +30,7 @@ export function GalleryPage() {
     sort: params.get("sort") === "newest" ? "newest" : "popular",
   };
   const [search, setSearch] = useState(filters.q);
+  const [saving, setSaving] = useState(false);
   const categories = useTemplateCategories();
   const templates = useTemplates(filters);
   const change = (key: keyof GalleryFilters, value: string) => {
@@ -42,6 +44,10 @@ export function GalleryPage() {
       <header className="marketplace-header">
         <h1>Workflow templates</h1>
         <p>Proven journeys to start from: install one, adjust it on the canvas, publish.</p>
+        <button type="button" onClick={() => setSaving(true)}>
+          Save a workflow as a template
+        </button>
+        <SaveTemplateDialog open={saving} onClose={() => setSaving(false)} categories={categories.data ?? []} />
       </header>
       <div className="marketplace-layout">
         <nav aria-label="Categories" className="marketplace-categories">
@@ -106,8 +112,9 @@ function TemplateCard({ template }: { template: TemplateListItem }) {
 
 /** One template: what it does, drawn read-only with its sample run's path, its emails, parameters and needs. */
 export function TemplatePage() {
-  const { slug = "" } = useParams();
-  const template = useTemplate(slug);
+  const { slug = "", token = "" } = useParams();
+  const apiPath = token ? `shared-templates/${token}` : `workflow-templates/${slug}`;
+  const template = useTemplate(apiPath);
   const nodeTypes = useNodeTypes();
   const [installing, setInstalling] = useState(false);
   useTitle(template.data?.name ?? "Template");
@@ -131,6 +138,7 @@ export function TemplatePage() {
         <p className="template-stats">{statsText(detail.stats)}</p>
         {detail.stats.rates_hidden_because && <p className="hint">{detail.stats.rates_hidden_because}</p>}
         <ModerationNote detail={detail} />
+        {detail.source === "workspace" && <ShareLink slug={detail.slug} />}
         <button type="button" className="primary" onClick={() => setInstalling(true)}>
           Install this template
         </button>
@@ -179,7 +187,7 @@ export function TemplatePage() {
           </ul>
         )}
       </section>
-      <InstallDialog template={detail} open={installing} onClose={() => setInstalling(false)} />
+      <InstallDialog template={detail} apiPath={apiPath} open={installing} onClose={() => setInstalling(false)} />
     </main>
   );
 }

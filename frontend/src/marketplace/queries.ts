@@ -27,8 +27,9 @@ export function useTemplateCategories() {
   });
 }
 
-export function useTemplate(slug: string) {
-  return useQuery({ queryKey: marketplaceKeys.detail(slug), queryFn: () => api<TemplateDetail>(`workflow-templates/${slug}`) });
+/** A template's detail at `path`: `workflow-templates/<slug>`, or `shared-templates/<token>` (a share link). */
+export function useTemplate(path: string) {
+  return useQuery({ queryKey: marketplaceKeys.detail(path), queryFn: () => api<TemplateDetail>(path) });
 }
 
 // The API collection of each kind of object a template may ask for, for "use an existing one".
