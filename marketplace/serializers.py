@@ -9,7 +9,7 @@ from marketplace.models import WorkflowTemplate
 from penguinflow.common.fields import StrictCharField
 
 
-class RequirementSerializer(serializers.Serializer):
+class TemplateRequirementSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="The key `resources` of an install uses.")
     kind = serializers.ChoiceField(
         choices=["segment", "campaign", "workflow", "tag", "event", "field"],
@@ -20,7 +20,7 @@ class RequirementSerializer(serializers.Serializer):
     description = serializers.CharField()
 
 
-class ParameterSerializer(serializers.Serializer):
+class TemplateParameterSerializer(serializers.Serializer):
     id = serializers.CharField()
     label = serializers.CharField()
     type = serializers.ChoiceField(choices=["duration", "text", "number", "tag", "email", "emails", "url"])
@@ -29,7 +29,7 @@ class ParameterSerializer(serializers.Serializer):
     required = serializers.BooleanField(help_text="True when there is no default: installing needs a value.")
 
 
-class StatsSerializer(serializers.Serializer):
+class TemplateStatsSerializer(serializers.Serializer):
     installs = serializers.IntegerField()
     published = serializers.IntegerField(help_text="Workflows made from it that were published.")
     enrollments = serializers.IntegerField(allow_null=True)
@@ -46,15 +46,17 @@ class TemplateListItemSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=list(CATEGORIES))
     description = serializers.CharField()
     outcome = serializers.CharField()
-    source = serializers.ChoiceField(choices=["shipped", "workspace", "organization", "community"])
+    source = serializers.CharField(
+        help_text="shipped, workspace (this workspace's), organization, community, or shared (reached by a link)."
+    )
     version = serializers.IntegerField()
     email_count = serializers.IntegerField()
-    requires = RequirementSerializer(many=True)
-    parameters = ParameterSerializer(many=True)
-    stats = StatsSerializer()
+    requires = TemplateRequirementSerializer(many=True)
+    parameters = TemplateParameterSerializer(many=True)
+    stats = TemplateStatsSerializer()
 
 
-class EmailSerializer(serializers.Serializer):
+class TemplateEmailSerializer(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()
     subject = serializers.CharField()
@@ -62,7 +64,7 @@ class EmailSerializer(serializers.Serializer):
     text = serializers.CharField()
 
 
-class SampleSerializer(serializers.Serializer):
+class TemplateSampleSerializer(serializers.Serializer):
     contact = serializers.DictField()
     start = serializers.CharField()
     events = serializers.ListField(child=serializers.DictField())
@@ -74,7 +76,7 @@ class SampleSerializer(serializers.Serializer):
     )
 
 
-class InstallPlanSerializer(serializers.Serializer):
+class TemplateInstallPlanSerializer(serializers.Serializer):
     missing = serializers.ListField(
         child=serializers.DictField(),
         help_text="What installing into this workspace needs a choice or a value for.",
@@ -88,16 +90,16 @@ class InstallPlanSerializer(serializers.Serializer):
 class TemplateDetailSerializer(TemplateListItemSerializer):
     graph = serializers.DictField()
     settings = serializers.DictField()
-    emails = EmailSerializer(many=True)
-    sample = SampleSerializer()
-    install = InstallPlanSerializer(help_text="What installing into the asking workspace needs.")
+    emails = TemplateEmailSerializer(many=True)
+    sample = TemplateSampleSerializer()
+    install = TemplateInstallPlanSerializer(help_text="What installing into the asking workspace needs.")
     moderation = serializers.DictField(
         allow_null=True, help_text="Saved templates, for their authors: status and reason."
     )
     versions = serializers.ListField(child=serializers.DictField())
 
 
-class InstallSerializer(serializers.Serializer):
+class TemplateInstallSerializer(serializers.Serializer):
     parameters = serializers.DictField(child=serializers.JSONField(), required=False, default=dict)
     resources = serializers.DictField(
         child=StrictCharField(max_length=100),
@@ -108,7 +110,7 @@ class InstallSerializer(serializers.Serializer):
     version = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
 
 
-class InstalledSerializer(serializers.Serializer):
+class TemplateInstalledSerializer(serializers.Serializer):
     workflow_id = serializers.UUIDField()
     created = serializers.ListField(child=serializers.DictField())
     reused = serializers.ListField(child=serializers.DictField())

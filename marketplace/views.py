@@ -19,12 +19,12 @@ from marketplace.models import TemplateInstall, TemplateStats, WorkflowTemplate
 from marketplace.presentation import detail_of, list_item_of
 from marketplace.selectors import CatalogueEntry, catalogue_entry, catalogue_list, stored_manifest
 from marketplace.serializers import (
-    InstalledSerializer,
-    InstallSerializer,
     SavedTemplateSerializer,
     TemplateChangeSerializer,
     TemplateDetailSerializer,
     TemplateImportSerializer,
+    TemplateInstalledSerializer,
+    TemplateInstallSerializer,
     TemplateListItemSerializer,
     TemplateSaveSerializer,
     TemplateVersionSerializer,
@@ -207,11 +207,11 @@ class TemplateDetailView(APIView):
 class TemplateInstallView(APIView):
     @extend_schema(
         operation_id="v1_workflow_templates_install",
-        request=InstallSerializer,
-        responses={201: InstalledSerializer, **error_responses(400, 404, 422)},
+        request=TemplateInstallSerializer,
+        responses={201: TemplateInstalledSerializer, **error_responses(400, 404, 422)},
     )
     def post(self, request, slug: str):
-        data = _body(InstallSerializer, request)
+        data = _body(TemplateInstallSerializer, request)
         result = services.template_install(
             workspace=request.workspace,
             slug=slug,
@@ -313,12 +313,12 @@ class SharedTemplateView(APIView):
 class SharedTemplateInstallView(APIView):
     @extend_schema(
         operation_id="v1_shared_templates_install",
-        request=InstallSerializer,
-        responses={201: InstalledSerializer, **error_responses(400, 404, 422)},
+        request=TemplateInstallSerializer,
+        responses={201: TemplateInstalledSerializer, **error_responses(400, 404, 422)},
     )
     def post(self, request, token: str):
         template = _shared(token)
-        data = _body(InstallSerializer, request)
+        data = _body(TemplateInstallSerializer, request)
         result = services.template_install(
             workspace=request.workspace,
             slug=template.slug,

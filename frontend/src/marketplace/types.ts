@@ -5,10 +5,10 @@ type Schemas = components["schemas"];
 
 export type TemplateListItem = Schemas["TemplateListItem"];
 export type TemplateDetail = Schemas["TemplateDetail"];
-export type TemplateStats = Schemas["Stats"];
-export type TemplateParameter = Schemas["Parameter"];
+export type TemplateStats = Schemas["TemplateStats"];
+export type TemplateParameter = Schemas["TemplateParameter"];
 export type TemplateCategory = Schemas["TemplateCategory"];
-export type Installed = Schemas["Installed"];
+export type Installed = Schemas["TemplateInstalled"];
 
 /** One thing installing into this workspace needs a choice or a value for (the detail's `install.missing`). */
 export interface MissingItem {
