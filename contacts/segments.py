@@ -329,6 +329,22 @@ def segment_save(*, workspace, serializer, replacing: Segment | None = None) -> 
     return segment
 
 
+class _NewSegment:
+    """What ``segment_save`` needs of a serializer, for a segment made by code rather than by the API."""
+
+    def __init__(self, **data) -> None:
+        self.validated_data = data
+
+    def save(self, **extra) -> Segment:
+        return Segment.objects.create(**self.validated_data, **extra)
+
+
+def segment_create(*, workspace, name: str, rule, description: str = "") -> Segment:
+    """Create a segment from a rule the caller has checked (a workflow template's), as ``POST /segments`` does:
+    within the workspace's segment budget, its membership computed by a job after commit."""
+    return segment_save(workspace=workspace, serializer=_NewSegment(name=name, rule=rule, description=description))
+
+
 def segment_rebuild_enqueue(segment: Segment) -> None:
     """Run the segment's full rebuild as an RQ job (queue `REBUILD_QUEUE`) once the caller's transaction commits,
     so that a save answers without scanning the workspace. Until the job ends, `members_as_of` is None and members

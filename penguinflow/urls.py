@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("templates.urls")),
     path("", include("events.urls")),
     path("", include("workflows.urls")),
+    path("", include("marketplace.urls")),
     path("", include("webhooks.urls")),
     path("", include("penguinflow.workspaces.urls")),
 ]

@@ -31,6 +31,9 @@ function lazyRoutes(loading: string, routes: { path: string; Page: ComponentType
     ),
   }));
 }
+// The template gallery and a template's page (the marketplace): one chunk, loaded on first visit.
+const GalleryPage = lazy(() => import("./marketplace/pages").then((pages) => ({ default: pages.GalleryPage })));
+const TemplatePage = lazy(() => import("./marketplace/pages").then((pages) => ({ default: pages.TemplatePage })));
 // The analytics screen and its chart library: loaded on first visit only.
 const AnalyticsPage = lazy(() => import("./analytics/AnalyticsPage"));
 
@@ -65,6 +68,11 @@ const router = createBrowserRouter(
         ...lazyRoutes("Loading the contacts…", [
           { path: "contacts", Page: ContactsSearch },
           { path: "contacts/:contactId", Page: ContactPage },
+        ]),
+        ...lazyRoutes("Loading the templates…", [
+          { path: "templates", Page: GalleryPage },
+          { path: "templates/:slug", Page: TemplatePage },
+          { path: "templates/shared/:token", Page: TemplatePage },
         ]),
         { path: "*", element: <p className="empty">There is no such page in the builder.</p> },
       ],

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "events",
     "workflows",
     "webhooks",  # outbound webhook subscriptions and their deliveries (CONTRACT §14)
+    "marketplace",  # workflow templates: the shipped catalogue, shared and community templates (CONTRACT §15)
     "builder",  # the visual builder: serves the single-page app of frontend/
     "bench",  # `manage.py bench` (no models)
 ]

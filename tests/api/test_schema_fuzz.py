@@ -180,6 +180,12 @@ def beyond_the_schema(case) -> str | None:
         except ValueError as error:
             if all(path.split(".")[-1] == "per" or ".regions." in f".{path}." for path in error.args[0]):
                 return "a cap's span outside one minute to one year, or a region that is not an ISO 3166 code"
+    if case.path == "/api/v1/workflow-templates/import" or (
+        case.path == "/api/v1/workflow-templates" and case.method == "POST" and body.get("visibility") == "community"
+    ):
+        # A template document must follow docs/templates.md and pass its checks (the sample runs to its path; a
+        # community one holds no secret or personal data): rules of content, not of shape.
+        return "a template that does not pass the checks of docs/templates.md"
     graph = body.get("graph")
     if isinstance(graph, dict):
         for kind in ("nodes", "edges", "notes"):

@@ -53,9 +53,16 @@ def test_seed_demo_is_idempotent_and_its_key_lists_demo_contacts(tmp_path, monke
     assert len(response.json()["results"]) == 200
     assert client.get("/api/v1/templates").json()["results"]
     assert client.get("/api/v1/campaigns").json()["results"]
-    workflows = client.get("/api/v1/workflows").json()["results"]
-    assert [w["name"] for w in workflows] == ["Welcome series"]
-    assert client.post(f"/api/v1/workflows/{workflows[0]['id']}/validate", {}, format="json").json()["errors"] == []
+    workflows = {w["name"]: w for w in client.get("/api/v1/workflows?limit=500").json()["results"]}
+    assert len(workflows) == 6  # the welcome series and five installed templates, each installed once
+    welcome = workflows["Welcome series"]
+    assert client.post(f"/api/v1/workflows/{welcome['id']}/validate", {}, format="json").json()["errors"] == []
+    live = sorted(name for name, w in workflows.items() if w["status"] == "active")
+    assert live == ["Lead qualification by company size", "NPS survey and follow-up"]
+    assert "Templates installed: none new" in second.getvalue()
+    stats = client.get("/api/v1/workflow-templates/lead-qualification").json()["stats"]
+    assert stats["installs"] == 1 and stats["published"] == 1
+    assert stats["completion_rate"] == 1.0  # the demo's own figures, above the minimum sample
     from django.contrib.auth import authenticate
 
     assert authenticate(username="demo", password="demo") is not None

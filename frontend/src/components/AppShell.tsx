@@ -1,7 +1,7 @@
 import { Link, NavLink, Outlet } from "react-router";
 import { csrfToken } from "../api/client";
 
-/** The bar on every page: home, the executions, and logging out (a POST with the CSRF token, as Django requires). */
+/** The bar on every page: home, the templates, the executions, and logging out (a POST with the CSRF token, as Django requires). */
 export function AppShell() {
   return (
     <div className="shell">
@@ -9,6 +9,9 @@ export function AppShell() {
         <Link to="/" className="brand">
           PenguinFlow builder
         </Link>
+        <NavLink to="/templates" className="topbar-link">
+          Templates
+        </NavLink>
         <NavLink to="/executions" className="topbar-link">
           Executions
         </NavLink>
