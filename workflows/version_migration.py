@@ -601,7 +601,9 @@ def _release(job: VersionMigration, owner: str) -> None:
     )
 
 
-def migrations_resume(*, lease_seconds: float = LEASE_SECONDS, max_wait: float = 300.0) -> list[ApplyReport]:
+def migrations_resume(
+    *, lease_seconds: float = LEASE_SECONDS, max_wait: float = 300.0, chunk: int = CHUNK
+) -> list[ApplyReport]:
     """Apply every running job whose lease is free (its applier died, or it waited too long for workers)."""
     reports = []
     now = timezone.now()
@@ -610,7 +612,9 @@ def migrations_resume(*, lease_seconds: float = LEASE_SECONDS, max_wait: float =
         .filter(_lease_free("", now))
         .values_list("pk", flat=True)
     ):
-        reports.append(migration_apply(migration_id=job_id, lease_seconds=lease_seconds, max_wait=max_wait))
+        reports.append(
+            migration_apply(migration_id=job_id, lease_seconds=lease_seconds, max_wait=max_wait, chunk=chunk)
+        )
     return reports
 
 
