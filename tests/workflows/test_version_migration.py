@@ -306,3 +306,25 @@ def test_publish_without_migrate_answers_as_before(api, workspace):
     workflow = _workflow_with_waiting_contacts(workspace, api, count=1)
     assert api.post(f"/api/v1/workflows/{workflow.pk}/publish").json() == {"version": 2}
     assert Enrollment.objects.get(workflow=workflow).version.number == 1
+
+
+def test_the_scheduler_hands_a_migration_whose_applier_died_to_a_worker(api, workspace):
+    import django_rq
+    from rq.worker import SimpleWorker
+
+    from workflows.migration_jobs import stale_migrations_enqueue
+
+    workflow = _workflow_with_waiting_contacts(workspace, api, count=2)
+    _save_draft(workflow, _v2_nodes(), V1_EDGES)
+    outcome = workflow_publish_migrating(
+        workflow=workflow, request=MigrateRequest((1,), {}, dry_run=False), apply_now=False
+    )
+    VersionMigration.objects.filter(pk=outcome.migration.pk).update(
+        lease_owner="dead-host:1", lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert stale_migrations_enqueue() == 1
+    queue = django_rq.get_queue("engine")
+    SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=False)
+    job = VersionMigration.objects.get(pk=outcome.migration.pk)
+    assert (job.status, job.moved) == ("done", 2)
+    assert stale_migrations_enqueue() == 0
