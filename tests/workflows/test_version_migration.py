@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.test import TestCase
 from django.utils import timezone
 
 from tests.engine.graphs import chain, edge, node
@@ -322,7 +323,8 @@ def test_the_scheduler_hands_a_migration_whose_applier_died_to_a_worker(api, wor
     VersionMigration.objects.filter(pk=outcome.migration.pk).update(
         lease_owner="dead-host:1", lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
-    assert stale_migrations_enqueue() == 1
+    with TestCase.captureOnCommitCallbacks(execute=True):  # django-rq enqueues on commit
+        assert stale_migrations_enqueue() == 1
     queue = django_rq.get_queue("engine")
     SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=False)
     job = VersionMigration.objects.get(pk=outcome.migration.pk)
