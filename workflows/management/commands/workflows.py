@@ -7,12 +7,15 @@ with its reasons; nothing is changed by a refused `apply`.
 from __future__ import annotations
 
 import json
+import json as json_module
 import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from penguinflow.common.errors import DomainError
+from penguinflow.common.errors import DomainError, NotAllowedNow
+from penguinflow.workspaces.models import Workspace
+from workflows.as_code import as_code_apply, as_code_plan, plan_lines, workspace_export
 from workflows.version_migration import migrations_resume
 
 
@@ -25,32 +28,51 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         commands = parser.add_subparsers(dest="subcommand", required=True)
-        export = commands.add_parser("export", help="Write the workspace's workflows, templates and settings.")
+        export = commands.add_parser(
+            "export", help="Write the workspace's workflows, templates and settings."
+        )
         export.add_argument("--workspace", required=True, help="The workspace's slug.")
         export.add_argument("--format", choices=["yaml", "json"], default="yaml")
         export.add_argument("directory", help="Where to write (one file per workflow and template).")
-        for name, text in (("plan", "Show what apply would change (nothing is changed)."),
-                           ("apply", "Make the workspace match the files (idempotent).")):
+        for name, text in (
+            ("plan", "Show what apply would change (nothing is changed)."),
+            ("apply", "Make the workspace match the files (idempotent)."),
+        ):
             sub = commands.add_parser(name, help=text)
             sub.add_argument("--workspace", required=True, help="The workspace's slug.")
             sub.add_argument("paths", nargs="+", help="A directory or files.")
-            sub.add_argument("--migrate", action="store_true",
-                             help="Move the live contacts of older versions onto each newly published version "
-                                  "(per the file's `migrate` mapping, if any).")
+            sub.add_argument(
+                "--migrate",
+                action="store_true",
+                help="Move the live contacts of older versions onto each newly published version "
+                "(per the file's `migrate` mapping, if any).",
+            )
             sub.add_argument("--json", action="store_true", help="Print the plan as JSON.")
         diff = commands.add_parser("diff", help="Describe in words the change from A to B.")
-        diff.add_argument("a", help="A file, or <workflow id or name>@<version number|draft> with --workspace.")
+        diff.add_argument(
+            "a", help="A file, or <workflow id or name>@<version number|draft> with --workspace."
+        )
         diff.add_argument("b")
         diff.add_argument("--workspace", help="The workspace's slug (for versions).")
         test = commands.add_parser("test", help="Run journey tests with the simulator.")
-        test.add_argument("paths", nargs="+", help="Journey files or directories (and the workflows beside them).")
-        test.add_argument("--workspace", help="Run against the workspace's published versions instead of files.")
+        test.add_argument(
+            "paths", nargs="+", help="Journey files or directories (and the workflows beside them)."
+        )
+        test.add_argument(
+            "--workspace", help="Run against the workspace's published versions instead of files."
+        )
         test.add_argument("--junit", help="Write JUnit XML to this file.")
-        resume = commands.add_parser("resume", help="Apply migrations whose applier stopped (a crash) to the end.")
+        resume = commands.add_parser(
+            "resume", help="Apply migrations whose applier stopped (a crash) to the end."
+        )
         resume.add_argument("--lease", type=float, default=60.0, help="Seconds an applier holds a job.")
         resume.add_argument("--chunk", type=int, default=5000, help="Enrollments per transaction.")
-        resume.add_argument("--max-wait", type=float, default=300.0,
-                            help="Seconds to wait for workers to end the steps of enrollments they hold.")
+        resume.add_argument(
+            "--max-wait",
+            type=float,
+            default=300.0,
+            help="Seconds to wait for workers to end the steps of enrollments they hold.",
+        )
 
     def handle(self, *args, subcommand: str, **options):
         try:
@@ -59,6 +81,39 @@ class Command(BaseCommand):
             raise CommandError(_refusal_text(error)) from None
         if code:
             sys.exit(code)
+
+    def _export(self, *, workspace: str, format: str, directory: str, **options) -> int:
+        files = workspace_export(workspace=_workspace(workspace), fmt=format)
+        root = Path(directory)
+        for path, text in files.items():
+            target = root / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        self.stdout.write(f"wrote {len(files)} file(s) to {root}")
+        return 0
+
+    def _plan(self, *, workspace: str, paths: list[str], migrate: bool, json: bool, **options) -> int:
+        plan = as_code_plan(workspace=_workspace(workspace), files=_read(paths), migrate=migrate)
+        self._print_plan(plan, as_json=json)
+        return 1 if plan.problems else 0
+
+    def _apply(self, *, workspace: str, paths: list[str], migrate: bool, json: bool, **options) -> int:
+        files = _read(paths)
+        try:
+            plan = as_code_apply(workspace=_workspace(workspace), files=files, migrate=migrate)
+        except NotAllowedNow as refusal:
+            plan = as_code_plan(workspace=_workspace(workspace), files=files, migrate=migrate)
+            self._print_plan(plan, as_json=json)
+            raise CommandError(refusal.message) from None
+        self._print_plan(plan, as_json=json, done=True)
+        return 0
+
+    def _print_plan(self, plan, *, as_json: bool, done: bool = False) -> None:
+        if as_json:
+            self.stdout.write(json_module.dumps(plan.as_dict(), indent=2, default=str))
+            return
+        for line in plan_lines(plan, done=done):
+            self.stdout.write(line)
 
     def _resume(self, *, lease: float, chunk: int, max_wait: float, **options) -> int:
         reports = migrations_resume(lease_seconds=lease, max_wait=max_wait, chunk=chunk)
@@ -87,3 +142,20 @@ def _files(paths: list[str]) -> list[Path]:
         else:
             raise CommandError(f"{given}: no such file or directory")
     return found
+
+
+def _workspace(slug: str) -> Workspace:
+    workspace = Workspace.objects.filter(slug=slug).first()
+    if workspace is None:
+        raise CommandError(f"No workspace has the slug {slug!r}.")
+    return workspace
+
+
+def _read(paths: list[str]) -> dict[str, str]:
+    """Return the files' texts by path (relative to a directory given, so that plans name them as in the repo)."""
+    texts = {}
+    for given in map(Path, paths):
+        for path in _files([str(given)]):
+            name = str(path.relative_to(given)) if given.is_dir() else path.name
+            texts[name] = path.read_text(encoding="utf-8")
+    return texts
