@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from penguinflow.common.errors import DomainError, NotAllowedNow
 from penguinflow.workspaces.models import Workspace
 from workflows.as_code import as_code_apply, as_code_plan, plan_lines, workspace_export
+from workflows.journeys import journeys_junit, journeys_run, published_versions_by_name
 from workflows.version_migration import migrations_resume
 
 
@@ -114,6 +115,22 @@ class Command(BaseCommand):
             return
         for line in plan_lines(plan, done=done):
             self.stdout.write(line)
+
+    def _test(self, *, paths: list[str], workspace: str | None, junit: str | None, **options) -> int:
+        versions = published_versions_by_name(workspace=_workspace(workspace)) if workspace else None
+        results = journeys_run(files=_read(paths), versions=versions)
+        for result in results:
+            mark = "ok  " if result.passed else ("ERROR" if result.error else "FAIL")
+            self.stdout.write(f"{mark} {result.file}: {result.name} ({result.workflow})")
+            for text in [result.error] if result.error else result.failures:
+                self.stdout.write("    " + text.replace("\n", "\n    "))
+        failed = sum(not r.passed for r in results)
+        self.stdout.write(f"{len(results) - failed} passed, {failed} failed")
+        if junit:
+            Path(junit).write_text(journeys_junit(results), encoding="utf-8")
+        if not results:
+            raise CommandError("No journey found: journey files have `kind: journey`.")
+        return 1 if failed else 0
 
     def _resume(self, *, lease: float, chunk: int, max_wait: float, **options) -> int:
         reports = migrations_resume(lease_seconds=lease, max_wait=max_wait, chunk=chunk)
