@@ -17,6 +17,7 @@ from penguinflow.common.errors import DomainError, NotAllowedNow
 from penguinflow.workspaces.models import Workspace
 from workflows.as_code import as_code_apply, as_code_plan, plan_lines, workspace_export
 from workflows.journeys import journeys_junit, journeys_run, published_versions_by_name
+from workflows.version_diff import diff_lines, workflows_diff
 from workflows.version_migration import migrations_resume
 
 
@@ -131,6 +132,12 @@ class Command(BaseCommand):
         if not results:
             raise CommandError("No journey found: journey files have `kind: journey`.")
         return 1 if failed else 0
+
+    def _diff(self, *, a: str, b: str, workspace: str | None, **options) -> int:
+        report = workflows_diff(a, b, workspace=_workspace(workspace) if workspace else None)
+        for line in diff_lines(report):
+            self.stdout.write(line)
+        return 0
 
     def _resume(self, *, lease: float, chunk: int, max_wait: float, **options) -> int:
         reports = migrations_resume(lease_seconds=lease, max_wait=max_wait, chunk=chunk)
