@@ -241,6 +241,10 @@ def test_the_commands_export_plan_and_apply(workspace, template, tmp_path):
         "workflows/welcome.yaml: change workflow 'Welcome'",
         "    Node a1 (add_tag) changed: config.tag (done → finished).",
     ]
+    call_command(
+        "workflows", "apply", "--dry-run", "--workspace", "acme", str(tmp_path), stdout=io.StringIO()
+    )
+    assert Workflow.objects.get(name="Welcome").published_version == 1
     call_command("workflows", "apply", "--workspace", "acme", str(tmp_path), stdout=io.StringIO())
     assert Workflow.objects.get(name="Welcome").published_version == 2
     out = io.StringIO()

@@ -50,6 +50,10 @@ class Command(BaseCommand):
                 "(per the file's `migrate` mapping, if any).",
             )
             sub.add_argument("--json", action="store_true", help="Print the plan as JSON.")
+            if name == "apply":
+                sub.add_argument(
+                    "--dry-run", action="store_true", help="Only plan (as `plan` does): change nothing."
+                )
         diff = commands.add_parser("diff", help="Describe in words the change from A to B.")
         diff.add_argument(
             "a", help="A file, or <workflow id or name>@<version number|draft> with --workspace."
@@ -99,7 +103,11 @@ class Command(BaseCommand):
         self._print_plan(plan, as_json=json)
         return 1 if plan.problems else 0
 
-    def _apply(self, *, workspace: str, paths: list[str], migrate: bool, json: bool, **options) -> int:
+    def _apply(
+        self, *, workspace: str, paths: list[str], migrate: bool, json: bool, dry_run: bool, **options
+    ) -> int:
+        if dry_run:
+            return self._plan(workspace=workspace, paths=paths, migrate=migrate, json=json)
         files = _read(paths)
         try:
             plan = as_code_apply(workspace=_workspace(workspace), files=files, migrate=migrate)
