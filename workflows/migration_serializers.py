@@ -99,3 +99,14 @@ class MigrationPlanSerializer(serializers.Serializer):
     totals = serializers.DictField()
     version = serializers.IntegerField(required=False, help_text="The new published version (not a dry run).")
     migration = MigrationJobSerializer(required=False)
+
+
+class PublishAnswerSerializer(MigrationPlanSerializer):
+    """Publish's answer: `{version}` alone (CONTRACT §5), or, with `migrate`, the plan (and the new version unless
+    a dry run). One shape whose fields are all optional, so that each answer matches it exactly once."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for field in fields.values():
+            field.required = False
+        return fields

@@ -4,7 +4,7 @@ import django_filters
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -18,7 +18,7 @@ from workflows import services, version_graphs, version_migration
 from workflows.analytics import analytics_extras, analytics_range
 from workflows.execution_actions import workflow_unenroll
 from workflows.migration_jobs import enqueue_migration
-from workflows.migration_serializers import MigrateSerializer, MigrationPlanSerializer, PublishSerializer
+from workflows.migration_serializers import MigrateSerializer, PublishAnswerSerializer, PublishSerializer
 from workflows.models import Workflow, WorkflowVersion
 from workflows.openapi import COMPONENTS, ref
 from workflows.selectors import enrollment_counts_by_workflow, versions_in_flight, workflow_analytics
@@ -28,7 +28,6 @@ from workflows.serializers import (
     DraftSaveSerializer,
     EnrollResultSerializer,
     EnrollSerializer,
-    PublishedSerializer,
     SimulateSerializer,
     SimulationResultSerializer,
     UnenrollResultSerializer,
@@ -161,9 +160,7 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
         return self._detail(services.workflow_archive(workflow=self.get_object()))
 
     @extend_schema(request=PublishSerializer, responses={
-        200: PolymorphicProxySerializer(component_name="PublishAnswer",
-                                        serializers=[PublishedSerializer, MigrationPlanSerializer],
-                                        resource_type_field_name=None),
+        200: PublishAnswerSerializer,
         **error_responses(400, 409, 422, descriptions={
             400: "The `migrate` body is malformed, names unknown versions or nodes.",
             409: "An archived workflow cannot be published; or a newer version was published since the plan.",

@@ -3,7 +3,9 @@ import { api } from "../api/client";
 import type { components } from "../api/schema.gen";
 
 type Schemas = components["schemas"];
-export type MigrationPlan = Schemas["MigrationPlan"];
+// The answer of a dry run carries every field of the plan (the schema marks them optional: publish answers
+// `{version}` alone without `migrate`).
+export type MigrationPlan = Required<Schemas["PublishAnswer"]>;
 export type PlannedMove = Schemas["PlannedMove"];
 export type Unmigratable = Schemas["Unmigratable"];
 
