@@ -303,3 +303,57 @@ class TriggerCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.node_id} until {self.fired_until:%Y-%m-%d %H:%M}"
+
+
+class VersionMigration(models.Model):
+    """A job that moves the live enrollments of older versions onto a newer one (CONTRACT §17).
+
+    The plan (`moves`: one rule per old node, as `workflows.engine.migration` makes them) is fixed when the job
+    is made; the enrollments it still has to move are its items. Each batch moves enrollments and deletes their
+    items in one transaction, so a crash loses or repeats nothing: the job resumes with the items left.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="migrations")
+    to_version = models.ForeignKey(WorkflowVersion, on_delete=models.CASCADE, related_name="+")
+    from_versions = models.JSONField(help_text="The numbers of the versions whose enrollments move.")
+    moves = models.JSONField(help_text="Per old version and node: where its contacts go and what their timer does.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    total = models.PositiveIntegerField(default=0)
+    moved = models.PositiveIntegerField(default=0)
+    exited = models.PositiveIntegerField(default=0)
+    # Contacts that reached a node without a move after the plan was made (a removed node nobody stood at then):
+    # they stay on their version, and are counted here.
+    left = models.PositiveIntegerField(default=0)
+    # Who applies it now: a process takes over a job whose lease ran out (its applier died).
+    lease_owner = models.CharField(max_length=128, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status"], name="version_migration_status",
+                                condition=models.Q(status="running"))]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} → v{self.to_version_id} ({self.status})"
+
+
+class VersionMigrationItem(models.Model):
+    """An enrollment a migration still has to move (deleted in the transaction that moves it)."""
+
+    id = models.BigAutoField(primary_key=True)
+    migration = models.ForeignKey(VersionMigration, on_delete=models.CASCADE, related_name="items",
+                                  db_index=False)
+    enrollment_id = models.UUIDField()
+
+    class Meta:
+        indexes = [models.Index(fields=["migration", "id"], name="version_migration_item_order")]
+
+    def __str__(self) -> str:
+        return f"{self.enrollment_id} in {self.migration_id}"

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from penguinflow.common.api import OptionalSlashRouter
+from workflows.as_code_views import WorkflowsApplyView, WorkflowsExportView, WorkflowsPlanView
 from workflows.executions import ExecutionViewSet, NodeTypesView
 from workflows.expression_views import ExpressionCompileView, ExpressionRenderView
 from workflows.liquid_preview_views import LiquidPreviewView
@@ -15,6 +16,9 @@ router.register("workflows", WorkflowViewSet, basename="workflow")
 router.register("executions", ExecutionViewSet, basename="execution")
 
 urlpatterns = [
+    path("workflows-as-code/export", WorkflowsExportView.as_view(), name="workflows-as-code-export"),
+    path("workflows-as-code/plan", WorkflowsPlanView.as_view(), name="workflows-as-code-plan"),
+    path("workflows-as-code/apply", WorkflowsApplyView.as_view(), name="workflows-as-code-apply"),
     path("node-types", NodeTypesView.as_view(), name="node-types"),
     path("node-types/<str:node_type>/test", NodeTypeTestView.as_view(), name="node-type-test"),
     path("trigger-templates", TriggerTemplatesView.as_view(), name="trigger-templates"),

@@ -14,9 +14,11 @@ from contacts.serializers import ContactReferencesSerializer
 from penguinflow.common.api import WorkspaceScopedViewSet
 from penguinflow.common.errors import InvalidInput
 from penguinflow.common.schema import error_responses
-from workflows import services, version_graphs
+from workflows import services, version_graphs, version_migration
 from workflows.analytics import analytics_extras, analytics_range
 from workflows.execution_actions import workflow_unenroll
+from workflows.migration_jobs import enqueue_migration
+from workflows.migration_serializers import MigrateSerializer, PublishAnswerSerializer, PublishSerializer
 from workflows.models import Workflow, WorkflowVersion
 from workflows.openapi import COMPONENTS, ref
 from workflows.selectors import enrollment_counts_by_workflow, versions_in_flight, workflow_analytics
@@ -26,7 +28,6 @@ from workflows.serializers import (
     DraftSaveSerializer,
     EnrollResultSerializer,
     EnrollSerializer,
-    PublishedSerializer,
     SimulateSerializer,
     SimulationResultSerializer,
     UnenrollResultSerializer,
@@ -158,15 +159,22 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
     def archive(self, request, pk=None):
         return self._detail(services.workflow_archive(workflow=self.get_object()))
 
-    @extend_schema(request=None, responses={
-        200: PublishedSerializer,
-        **error_responses(409, 422, descriptions={
-            409: "An archived workflow cannot be published.",
-            422: "The draft has errors: `details.errors` lists them, as `validate` reports them.",
+    @extend_schema(request=PublishSerializer, responses={
+        200: PublishAnswerSerializer,
+        **error_responses(400, 409, 422, descriptions={
+            400: "The `migrate` body is malformed, names unknown versions or nodes.",
+            409: "An archived workflow cannot be published; or a newer version was published since the plan.",
+            422: "The draft has errors: `details.errors` lists them, as `validate` reports them; or the "
+                 "migration would strand contacts (`migration_refused`, with the plan in `details.plan`).",
         }),
     })
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
+        body = PublishSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        if "migrate" in body.validated_data:
+            return _publish_migrating(self.get_object(), MigrateSerializer.request_of(body.validated_data["migrate"]),
+                                      _actor_name(request))
         version = services.workflow_publish(workflow=self.get_object(), published_by=_actor_name(request))
         return Response({"version": version.number})
 
@@ -271,3 +279,14 @@ def _actor_name(request) -> str:
     if getattr(user, "is_authenticated", False) and hasattr(user, "get_username"):
         return user.get_full_name() or user.get_username()
     return "API key"
+
+
+def _publish_migrating(workflow, migrate, actor: str) -> Response:
+    """Publish with a migration of contacts in flight (CONTRACT §17): the plan, and unless a dry run the version."""
+    outcome = version_migration.workflow_publish_migrating(
+        workflow=workflow, request=migrate, published_by=actor, enqueue=enqueue_migration)
+    body = {"dry_run": outcome.version is None, **outcome.plan.as_dict()}
+    if outcome.version is not None:
+        body["version"] = outcome.version.number
+        body["migration"] = version_migration.migration_as_dict(outcome.migration)
+    return Response(body)

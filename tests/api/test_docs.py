@@ -78,7 +78,7 @@ def test_answers_are_documented_with_their_real_shapes(schema):
         ("GET", "/api/v1/workflows/{id}/analytics", "Analytics"),
         ("POST", "/api/v1/workflows/{id}/validate", "ValidationReport"),
         ("POST", "/api/v1/workflows/{id}/simulate", "SimulationResult"),
-        ("POST", "/api/v1/workflows/{id}/publish", "Published"),
+        ("POST", "/api/v1/workflows/{id}/publish", "PublishAnswer"),  # `{version}`, or with `migrate` the plan
         ("PUT", "/api/v1/workflows/{id}/draft", "DraftSaved"),
         ("GET", "/api/v1/workflows/{id}/versions/{number}", "Version"),
     ]:

@@ -154,6 +154,10 @@ def beyond_the_schema(case) -> str | None:
                 expression_compile(body.get("js"))
         except ExpressionError:
             return "an expression outside the subset of CONTRACT §7a"
+    if _kind_of(case.path) == "workflows-as-code":
+        return "files whose texts must be workflow, template or workspace documents (YAML or JSON)"
+    if _kind_of(case.path) == "workflows" and case.path.endswith("/publish") and "migrate" in body:
+        return "a migration naming versions and nodes that the workflow has"
     if _kind_of(case.path) == "templates" and not case.path.endswith("/preview/"):
         from templates.authoring import template_syntax_errors
 

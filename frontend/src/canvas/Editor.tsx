@@ -216,7 +216,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
           nodeTypes={nodeTypesByName}
           blockedBecause={publishBlockedBecause}
           isPending={publish.isPending}
-          publish={() => publish.mutate()}
+          publish={(migrate) => publish.mutate(migrate)}
         />
       </header>
       <BackupOffer store={store} workflow={workflow} />
@@ -234,7 +234,12 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
       )}
       {publish.data && (
         <p className="notice notice-ok" role="status">
-          Published version {publish.data.version}. New contacts enter it; those already in stay on their version.
+          Published version {publish.data.version}.{" "}
+          {publish.data.migration
+            ? `New contacts enter it; ${publish.data.migration.moved} contact(s) moved to it` +
+              (publish.data.migration.exited ? `, ${publish.data.migration.exited} left the workflow` : "") +
+              (publish.data.migration.status === "done" ? "." : " so far; the rest follow once their steps end.")
+            : "New contacts enter it; those already in stay on their version."}
         </p>
       )}
       {publish.error && !(publish.error instanceof ApiError && publish.error.status === 422) && (

@@ -1,5 +1,6 @@
 import { useDeferredValue, useState } from "react";
 import type { GraphJson, NodeTypeInfo, Workflow } from "../api/types";
+import type { MigrateRequest } from "./migrationPlan";
 import { PublishDialog } from "./PublishDialog";
 import { usePublishReadiness } from "./publishReadiness";
 import { useWorkflowStatus } from "./versionQueries";
@@ -11,7 +12,7 @@ interface PublishButtonProps {
   /** Why the editor refuses a publish now (errors, a conflict), or null when it does not. */
   blockedBecause: string | null;
   isPending: boolean;
-  publish: () => void;
+  publish: (migrate?: MigrateRequest) => void;
 }
 
 /**
@@ -49,11 +50,13 @@ export function PublishButton({ workflow, canvas, nodeTypes, blockedBecause, isP
       <PublishDialog
         open={open}
         onClose={() => setOpen(false)}
-        onConfirm={() => {
+        onConfirm={(migrate) => {
           setOpen(false);
-          publish();
+          publish(migrate);
         }}
         readiness={readiness}
+        workflowId={workflow.id}
+        draftRevision={workflow.draft?.revision}
         canvas={canvas}
         nodeTypes={nodeTypes}
       />

@@ -17,6 +17,7 @@ from templates.recovery import outbox_sweep
 from webhooks.dispatch import deliveries_dispatch, deliveries_dispatch_forever
 from webhooks.services import deliveries_prune
 from workflows.entry_path import time_triggers_fire
+from workflows.migration_jobs import stale_migrations_enqueue
 from workflows.scheduler import scheduler_tick
 
 logger = logging.getLogger("penguinflow.scheduler")
@@ -66,6 +67,7 @@ class Command(BaseCommand):
                 busy |= scheduler_tick(batch_size=batch_size) > 0
                 if time.monotonic() - last_triggers > 30:
                     time_triggers_fire()
+                    stale_migrations_enqueue()  # a migration whose applier died goes on in a worker
                     last_triggers = time.monotonic()
                 if time.monotonic() - last_sweep > settings.EMAIL_SWEEP_INTERVAL_SECONDS:
                     outbox_sweep(grace_seconds=settings.EMAIL_SWEEP_GRACE_SECONDS)
