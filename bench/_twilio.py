@@ -83,8 +83,10 @@ class TwilioServer:
                 if self.hold is not None:
                     await asyncio.get_running_loop().run_in_executor(None, self.hold.wait, 60)
                 data = json.dumps(answer).encode()
-                writer.write(b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                             % (status, len(data), data))
+                writer.write(
+                    b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                    % (status, len(data), data)
+                )
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, ValueError):
             pass
@@ -103,7 +105,11 @@ class TwilioServer:
         form = dict(parse_qsl(body.decode(), keep_blank_values=True))
         to = form.get("To", "")
         if not _E164.match(to):
-            return 400, {"code": 21211, "message": f"The 'To' number {to} is not a valid phone number.", "status": 400}
+            return 400, {
+                "code": 21211,
+                "message": f"The 'To' number {to} is not a valid phone number.",
+                "status": 400,
+            }
         sid = "SM" + uuid.uuid4().hex
         received = Received(sid, to, form.get("From") or form.get("MessagingServiceSid", ""), form.get("Body", ""),
                             form.get("StatusCallback", ""), time.time())  # fmt: skip
@@ -117,8 +123,15 @@ class TwilioServer:
     # -- status callbacks ----------------------------------------------------------------------------------
     def _queue_callbacks(self, message: Received) -> None:
         for status in self.callbacks:
-            params = {"MessageSid": message.sid, "SmsSid": message.sid, "AccountSid": self.account_sid,
-                      "MessageStatus": status, "SmsStatus": status, "To": message.to, "From": message.sender}
+            params = {
+                "MessageSid": message.sid,
+                "SmsSid": message.sid,
+                "AccountSid": self.account_sid,
+                "MessageStatus": status,
+                "SmsStatus": status,
+                "To": message.to,
+                "From": message.sender,
+            }
             with self._post_ready:
                 self._to_post.append((message.callback, params))
                 self._post_ready.notify()
@@ -134,9 +147,12 @@ class TwilioServer:
     def post_signed(self, url: str, params: dict[str, str], *, signature: str | None = None) -> int:
         """POST `params` to `url` signed as Twilio signs (or with the given `signature`); return the status."""
         signed = signature if signature is not None else twilio_sign(self.auth_token, url, params.items())
-        request = urllib.request.Request(url, data=urlencode(params).encode(), method="POST",
-                                         headers={"X-Twilio-Signature": signed,
-                                                  "Content-Type": "application/x-www-form-urlencoded"})
+        request = urllib.request.Request(
+            url,
+            data=urlencode(params).encode(),
+            method="POST",
+            headers={"X-Twilio-Signature": signed, "Content-Type": "application/x-www-form-urlencoded"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as answer:
                 status = answer.status

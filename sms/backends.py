@@ -81,16 +81,22 @@ def provider_config(url: str) -> ProviderConfig:
     if scheme in {"twilio", "twilio+http", "twilio+https"}:
         sid, token = unquote(parts.username or ""), unquote(parts.password or "")
         if not sid or not token:
-            raise ImproperlyConfigured("SMS_URL: a Twilio URL needs ACCOUNT_SID:AUTH_TOKEN@ (twilio://AC...:token@).")
+            raise ImproperlyConfigured(
+                "SMS_URL: a Twilio URL needs ACCOUNT_SID:AUTH_TOKEN@ (twilio://AC...:token@)."
+            )
         if scheme == "twilio":
             base = TWILIO_API
         elif not parts.hostname:
-            raise ImproperlyConfigured(f"SMS_URL: {scheme}:// needs a host and port (twilio+http://SID:TOKEN@host:port).")
+            raise ImproperlyConfigured(
+                f"SMS_URL: {scheme}:// needs a host and port (twilio+http://SID:TOKEN@host:port)."
+            )
         else:
             host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
             base = f"{scheme.removeprefix('twilio+')}://{host}{f':{parts.port}' if parts.port else ''}"
         return ProviderConfig("twilio", account_sid=sid, auth_token=token, base_url=base)
-    raise ImproperlyConfigured(f"SMS_URL: unknown scheme '{parts.scheme}' (console, twilio, twilio+http, twilio+https).")
+    raise ImproperlyConfigured(
+        f"SMS_URL: unknown scheme '{parts.scheme}' (console, twilio, twilio+http, twilio+https)."
+    )
 
 
 @cache
@@ -145,8 +151,13 @@ class TwilioBackend:
         self.headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
         # One pool per delivery job, closed after it: a connection kept idle between jobs may have been closed by
         # the server, and a POST on it fails in a way that cannot tell "not received" from "received".
-        self.pool = urllib3.PoolManager(num_pools=1, maxsize=max(1, connections), block=True, retries=False,
-                                        timeout=urllib3.Timeout(connect=5, read=settings.SMS_TIMEOUT_SECONDS))
+        self.pool = urllib3.PoolManager(
+            num_pools=1,
+            maxsize=max(1, connections),
+            block=True,
+            retries=False,
+            timeout=urllib3.Timeout(connect=5, read=settings.SMS_TIMEOUT_SECONDS),
+        )
 
     def send(self, message: Outgoing) -> str:
         fields = {"To": message.to, "Body": message.body}
@@ -158,7 +169,10 @@ class TwilioBackend:
                                          encode_multipart=False)  # fmt: skip
         except (NewConnectionError, ConnectTimeoutError) as error:
             raise SendError(f"The provider could not be reached: {error}", verdict="retry") from error
-        except (ReadTimeoutError, ProtocolError) as error:  # the request went out; its answer did not come back
+        except (
+            ReadTimeoutError,
+            ProtocolError,
+        ) as error:  # the request went out; its answer did not come back
             raise SendError(f"The provider's answer was lost: {error}", verdict="unknown") from error
         except urllib3.exceptions.HTTPError as error:
             raise SendError(f"The request failed: {error}", verdict="unknown") from error

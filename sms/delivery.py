@@ -111,8 +111,9 @@ def sms_deliver(*, sms_ids: list, now: datetime | None = None) -> DeliveryReport
     return report
 
 
-def _deliver_group(group: list[_Pending], *, backend: SmsBackend, pool: ThreadPoolExecutor,
-                   report: DeliveryReport) -> None:
+def _deliver_group(
+    group: list[_Pending], *, backend: SmsBackend, pool: ThreadPoolExecutor, report: DeliveryReport
+) -> None:
     """Claim a group, hand it over side by side, record the outcomes (the sent ones in one transaction)."""
     eligible = _still_reachable(group, report=report)
     claimed = _claim(row.pk for row in eligible)
@@ -164,7 +165,8 @@ def _claim(row_ids) -> set:
         cursor.execute(
             f"UPDATE {SmsMessage._meta.db_table} SET status = %s, claimed_at = now(), updated_at = now(), "
             "attempts = attempts + 1 WHERE id = ANY(%s) AND status = %s RETURNING id",
-            [str(Status.SENDING), list(row_ids), str(Status.QUEUED)], prepare=True,
+            [str(Status.SENDING), list(row_ids), str(Status.QUEUED)],
+            prepare=True,
         )
         return {pk for (pk,) in cursor.fetchall()}
 
@@ -205,7 +207,8 @@ def _record_sent(handed: list[_Handed]) -> int:
         for outcome in handed:
             if outcome.row.pk in recorded:
                 by_workspace.setdefault(outcome.row.workspace_id, []).append(
-                    sent_event(outcome.row, provider_sid=outcome.sid, at=now))
+                    sent_event(outcome.row, provider_sid=outcome.sid, at=now)
+                )
         for workspace_id, events in by_workspace.items():
             events_store(workspace=workspace_id, events=events)
     return len(recorded)

@@ -26,14 +26,23 @@ class SmsMessage(WorkspaceScopedModel):
     TRANSITIONS = {
         Status.QUEUED: {Status.SENDING, Status.FAILED, Status.SKIPPED},
         # DELIVERED from SENDING: the provider's callback may overtake the worker recording its hand-off.
-        Status.SENDING: {Status.SENT, Status.DELIVERED, Status.QUEUED, Status.FAILED, Status.UNKNOWN, Status.SKIPPED},
+        Status.SENDING: {
+            Status.SENT,
+            Status.DELIVERED,
+            Status.QUEUED,
+            Status.FAILED,
+            Status.UNKNOWN,
+            Status.SKIPPED,
+        },
         # The provider's callback settles an unknown row (it was handed over); a person may resend deliberately.
         Status.UNKNOWN: {Status.SENT, Status.DELIVERED, Status.FAILED, Status.QUEUED},
         Status.SENT: {Status.DELIVERED, Status.FAILED},
         Status.FAILED: {Status.QUEUED},
     }
 
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False)
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     key = models.CharField(max_length=255)
     contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
     node_id = models.CharField(max_length=100, blank=True)
@@ -41,12 +50,16 @@ class SmsMessage(WorkspaceScopedModel):
     enrollment_id = models.UUIDField(null=True, blank=True)
     topic = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    to_phone = models.CharField(max_length=20, blank=True, help_text="E.164, as it was when the message was stored.")
+    to_phone = models.CharField(
+        max_length=20, blank=True, help_text="E.164, as it was when the message was stored."
+    )
     from_phone = models.CharField(max_length=32, blank=True)
     body = models.TextField(blank=True)
     encoding = models.CharField(max_length=8, blank=True)
     segments = models.PositiveSmallIntegerField(default=0)
-    provider_sid = models.CharField(max_length=64, null=True, blank=True, help_text="The provider's message id.")
+    provider_sid = models.CharField(
+        max_length=64, null=True, blank=True, help_text="The provider's message id."
+    )
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -55,7 +68,9 @@ class SmsMessage(WorkspaceScopedModel):
     error = models.TextField(blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["workspace", "key"], name="sms_unique_key_per_workspace")]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key"], name="sms_unique_key_per_workspace")
+        ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="sms_live_status",
                          condition=models.Q(status__in=["queued", "sending"])),

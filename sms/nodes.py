@@ -41,12 +41,22 @@ class SendSms(NodeType):
     ports = ("sms",)
 
     class Config(NodeConfig):
-        text: str = Field(min_length=1, max_length=5000, json_schema_extra=SMS_TEXT,
-                          description="Liquid; at most 1,600 characters and 10 segments once rendered")
+        text: str = Field(
+            min_length=1,
+            max_length=5000,
+            json_schema_extra=SMS_TEXT,
+            description="Liquid; at most 1,600 characters and 10 segments once rendered",
+        )
         window: Window | None = None
-        transactional: bool = Field(default=False, description="Exempt from frequency caps (quiet hours still apply)")
-        topic: str | None = Field(default=None, min_length=1, max_length=100,
-                                  description="Contacts who opted out of this topic are not sent it")
+        transactional: bool = Field(
+            default=False, description="Exempt from frequency caps (quiet hours still apply)"
+        )
+        topic: str | None = Field(
+            default=None,
+            min_length=1,
+            max_length=100,
+            description="Contacts who opted out of this topic are not sent it",
+        )
 
         @field_validator("text")
         @classmethod
@@ -56,8 +66,10 @@ class SendSms(NodeType):
             if "{" not in text:  # no Liquid: its length is known now rather than at the first send
                 shape = sms_shape(text)
                 if shape.too_long:
-                    raise ValueError(f"the text takes {shape.segments} {shape.encoding} segments and "
-                                     f"{shape.characters} characters: at most 10 segments and {MAX_CHARACTERS}")
+                    raise ValueError(
+                        f"the text takes {shape.segments} {shape.encoding} segments and "
+                        f"{shape.characters} characters: at most 10 segments and {MAX_CHARACTERS}"
+                    )
             return text
 
     def run(self, ctx: StepContext, config: Config) -> Outcome:
@@ -66,9 +78,16 @@ class SendSms(NodeType):
             opening = window_opening(ctx, config.window, ctx.now)
             if opening > ctx.now:
                 return Wait(until=opening, detail={"outside_window": True, "until": opening.isoformat()})
-        result = ctx.ports.sms.send(key=ctx.effect_key, node_id=ctx.node.id, contact_id=ctx.contact_id,
-                                    text=config.text, topic=config.topic)
+        result = ctx.ports.sms.send(
+            key=ctx.effect_key,
+            node_id=ctx.node.id,
+            contact_id=ctx.contact_id,
+            text=config.text,
+            topic=config.topic,
+        )
         if result.status == "deferred":  # the recipient's quiet hours: wait for their end, never drop
             until = datetime.fromisoformat(result.detail["until"])
-            return Wait(until=until, detail={"quiet_hours": True, "until": until.isoformat()})
+            return Wait(
+                until=until, detail={**result.detail, "quiet_hours": True, "until": until.isoformat()}
+            )
         return Advance(detail={"message_id": result.message_id, "status": result.status, **result.detail})

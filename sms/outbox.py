@@ -105,7 +105,11 @@ def sms_text_check(text: str) -> SmsShape:
 
 
 def _locked(workspace, contact: Contact) -> Contact:
-    found = Contact.objects.select_for_update(no_key=True).filter(pk=contact.pk, workspace_id=workspace.pk).first()
+    found = (
+        Contact.objects.select_for_update(no_key=True)
+        .filter(pk=contact.pk, workspace_id=workspace.pk)
+        .first()
+    )
     if found is None:
         raise Contact.DoesNotExist(f"No contact {contact.pk} in workspace {workspace.pk}.")
     return found

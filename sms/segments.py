@@ -57,8 +57,13 @@ def sms_shape(text: str) -> SmsShape:
         units = [2 if ord(ch) > 0xFFFF else 1 for ch in text]  # a surrogate pair is two UTF-16 units
         encoding = "UCS-2"
     total = sum(units)
-    return SmsShape(encoding=encoding, segments=_segments(units, encoding), characters=len(text), units=total,
-                    non_gsm=non_gsm[:20])
+    return SmsShape(
+        encoding=encoding,
+        segments=_segments(units, encoding),
+        characters=len(text),
+        units=total,
+        non_gsm=non_gsm[:20],
+    )
 
 
 def _segments(units: list[int], encoding: str) -> int:

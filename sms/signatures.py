@@ -16,8 +16,9 @@ def twilio_signature(*, auth_token: str, url: str, params: Iterable[tuple[str, s
     return base64.b64encode(digest).decode()
 
 
-def twilio_signature_valid(*, auth_token: str, urls: Iterable[str], params: list[tuple[str, str]],
-                           signature: str) -> bool:
+def twilio_signature_valid(
+    *, auth_token: str, urls: Iterable[str], params: list[tuple[str, str]], signature: str
+) -> bool:
     """Whether `signature` signs `params` at one of `urls` (the address as we see it, or as configured publicly)."""
     if not signature or not auth_token:
         return False

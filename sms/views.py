@@ -21,13 +21,20 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
     """The answer to a callback we must not act on (not Twilio, or not signed by it); None when it may go on."""
     provider = current_provider()
     if provider.scheme != "twilio":
-        return error_response(404, "not_found", "SMS_URL names no Twilio-compatible provider: no callbacks here.")
+        return error_response(
+            404, "not_found", "SMS_URL names no Twilio-compatible provider: no callbacks here."
+        )
     params = [(name, value) for name, values in request.POST.lists() for value in values]
     urls = [request.build_absolute_uri(), f"{settings.PUBLIC_BASE_URL}{request.get_full_path()}"]
     signature = request.headers.get("X-Twilio-Signature", "")
-    if not twilio_signature_valid(auth_token=provider.auth_token, urls=urls, params=params, signature=signature):
-        return error_response(403, "invalid_signature",
-                              "X-Twilio-Signature does not sign this request with the account's auth token.")
+    if not twilio_signature_valid(
+        auth_token=provider.auth_token, urls=urls, params=params, signature=signature
+    ):
+        return error_response(
+            403,
+            "invalid_signature",
+            "X-Twilio-Signature does not sign this request with the account's auth token.",
+        )
     return None
 
 

@@ -19,13 +19,17 @@ def at(tz, *args) -> datetime:
 
 def test_inside_the_allowed_hours_a_message_goes_now():
     assert quiet_until(at(PARIS, 2026, 6, 3, 12, 0), quiet_hours=QuietHours(), tz=PARIS) is None
-    assert quiet_until(at(PARIS, 2026, 6, 3, 8, 0), quiet_hours=QuietHours(), tz=PARIS) is None  # the end is allowed
+    assert (
+        quiet_until(at(PARIS, 2026, 6, 3, 8, 0), quiet_hours=QuietHours(), tz=PARIS) is None
+    )  # the end is allowed
 
 
 def test_in_the_evening_a_message_waits_for_eight_the_next_morning_local_time():
     until = quiet_until(at(PARIS, 2026, 6, 3, 21, 0), quiet_hours=QuietHours(), tz=PARIS)
     assert until == at(PARIS, 2026, 6, 4, 8, 0)
-    assert quiet_until(at(PARIS, 2026, 6, 4, 2, 30), quiet_hours=QuietHours(), tz=PARIS) == at(PARIS, 2026, 6, 4, 8, 0)
+    assert quiet_until(at(PARIS, 2026, 6, 4, 2, 30), quiet_hours=QuietHours(), tz=PARIS) == at(
+        PARIS, 2026, 6, 4, 8, 0
+    )
 
 
 def test_the_wait_spans_the_spring_forward_night_by_wall_clock_not_by_hours():
@@ -53,16 +57,26 @@ def test_quiet_hours_ending_inside_the_skipped_hour_open_when_the_clock_jumps():
 
 
 def test_a_region_rule_only_adds_quiet_time_and_closed_days():
-    quiet = quiet_hours_parse({"start": "21:00", "end": "08:00",
-                               "regions": {"FR": {"start": "20:00", "end": "10:00", "closed_days": ["sun"]}}})
+    quiet = quiet_hours_parse(
+        {
+            "start": "21:00",
+            "end": "08:00",
+            "regions": {"FR": {"start": "20:00", "end": "10:00", "closed_days": ["sun"]}},
+        }
+    )
     saturday_evening = at(PARIS, 2026, 6, 6, 20, 30)  # allowed by the workspace, quiet in France
     assert quiet_until(saturday_evening, quiet_hours=quiet, tz=PARIS, region="US") is None
     # Sunday is closed in France, Monday opens at 10:00 (the stricter of 08:00 and 10:00).
-    assert quiet_until(saturday_evening, quiet_hours=quiet, tz=PARIS, region="FR") == at(PARIS, 2026, 6, 8, 10, 0)
+    assert quiet_until(saturday_evening, quiet_hours=quiet, tz=PARIS, region="FR") == at(
+        PARIS, 2026, 6, 8, 10, 0
+    )
 
 
 def test_no_quiet_time_when_start_equals_end():
-    assert quiet_until(at(PARIS, 2026, 6, 3, 3, 0), quiet_hours=QuietHours(start="00:00", end="00:00"), tz=PARIS) is None
+    assert (
+        quiet_until(at(PARIS, 2026, 6, 3, 3, 0), quiet_hours=QuietHours(start="00:00", end="00:00"), tz=PARIS)
+        is None
+    )
 
 
 @pytest.mark.parametrize("bad", [{"start": "25:00"}, {"regions": {"france": {}}},

@@ -50,5 +50,7 @@ def test_twilio_signature_matches_the_example_in_twilios_documentation():
     # https://www.twilio.com/docs/usage/security#validating-requests
     params = [("CallSid", "CA1234567890ABCDE"), ("Caller", "+12349013030"), ("Digits", "1234"),
               ("From", "+12349013030"), ("To", "+18005551212")]  # fmt: skip
-    signature = twilio_signature(auth_token="12345", url="https://mycompany.com/myapp.php?foo=1&bar=2", params=params)
+    signature = twilio_signature(
+        auth_token="12345", url="https://mycompany.com/myapp.php?foo=1&bar=2", params=params
+    )
     assert signature == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="

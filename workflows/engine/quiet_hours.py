@@ -22,7 +22,14 @@ from workflows.engine.registry import NodeConfig
 from workflows.engine.timing import local_moment
 from workflows.engine.types import WEEKDAYS, ClockTime, Weekday, parse_clock_time
 
-__all__ = ["DEFAULT_QUIET_HOURS", "QuietHours", "QuietHoursError", "QuietRule", "quiet_hours_parse", "quiet_until"]
+__all__ = [
+    "DEFAULT_QUIET_HOURS",
+    "QuietHours",
+    "QuietHoursError",
+    "QuietRule",
+    "quiet_hours_parse",
+    "quiet_until",
+]
 
 # How far ahead an opening is looked for: a rule that never opens (every day closed) is refused when parsed.
 _HORIZON_DAYS = 9
@@ -97,11 +104,14 @@ def quiet_hours_parse(data: Mapping[str, Any] | None) -> QuietHours:
     try:
         return QuietHours.model_validate(dict(data))
     except ValidationError as error:
-        raise QuietHoursError("The quiet hours are invalid.",
-                              details=pydantic_details(error, prefix="quiet_hours")) from None
+        raise QuietHoursError(
+            "The quiet hours are invalid.", details=pydantic_details(error, prefix="quiet_hours")
+        ) from None
 
 
-def quiet_until(moment: datetime, *, quiet_hours: QuietHours, tz: tzinfo, region: str | None = None) -> datetime | None:
+def quiet_until(
+    moment: datetime, *, quiet_hours: QuietHours, tz: tzinfo, region: str | None = None
+) -> datetime | None:
     """Return None when a message may go out at `moment`, else the UTC instant it may (every rule allows it)."""
     rules = quiet_hours.rules_for(region)
     candidate = moment
@@ -112,7 +122,9 @@ def quiet_until(moment: datetime, *, quiet_hours: QuietHours, tz: tzinfo, region
         if moved == candidate:
             return None if candidate == moment else candidate
         candidate = moved
-    raise QuietHoursError("The quiet hours never end.", details={"quiet_hours": "No allowed time within a week."})
+    raise QuietHoursError(
+        "The quiet hours never end.", details={"quiet_hours": "No allowed time within a week."}
+    )
 
 
 def _opening(day, at: time, tz: tzinfo) -> datetime:
