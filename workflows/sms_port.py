@@ -49,7 +49,7 @@ class LiveSms:
                               topic=topic)  # fmt: skip
         except InvalidInput as error:
             raise PortError(f"The SMS cannot be sent: {error.message}", retryable=False) from error
-        detail = {"outcome": result.outcome, **({"reason": result.reason} if result.reason else {}),
+        detail = {**({"reason": result.reason} if result.reason else {}),
                   "encoding": result.shape.get("encoding"), "segments": result.shape.get("segments")}  # fmt: skip
         status = "suppressed" if result.status == "skipped" else result.status
         return MessageResult(message_id=result.message_id, status=status, detail=detail)
