@@ -17,6 +17,7 @@ from contacts.models import Contact
 from penguinflow.common.errors import InvalidInput
 from sms.delivery_queue import schedule_delivery
 from sms.models import SmsMessage
+from sms.outbox_sql import insert_new
 from sms.segments import MAX_CHARACTERS, MAX_SEGMENTS, SmsShape, sms_shape
 
 Status = SmsMessage.Status
@@ -50,6 +51,7 @@ def sms_send(
     contact: Contact,
     text: str,
     locked: bool = False,
+    batch: SmsBatch | None = None,
     node_id: str | None = None,
     workflow_id=None,
     enrollment_id=None,
@@ -59,19 +61,22 @@ def sms_send(
 
     Exactly once per (workspace, key). Consent is asked (`contacts.consent.reachability`) in this transaction
     with the contact row locked: by the caller (`locked=True`: it holds `select_for_update` on the row and passes
-    it as it now is) or here. Raises InvalidInput (400) for a key, or a text that is empty or too long to send
-    (over MAX_CHARACTERS characters or MAX_SEGMENTS segments): nothing is stored and trying again gives the same
-    answer.
+    it as it now is) or here. A caller that sends many SMS in one transaction and holds their contacts (a
+    runtime batch) passes a `batch`: the rows are then written in one statement by `SmsBatch.flush` before it
+    commits. Raises InvalidInput (400) for a key, or a text that is empty or too long to send (over
+    MAX_CHARACTERS characters or MAX_SEGMENTS segments): nothing is stored and trying again gives the same answer.
     """
     if not key or len(key) > 255:
         raise InvalidInput("The SMS key must be 1 to 255 characters.", details={"key": "Invalid length."})
     shape = sms_text_check(text)
+    in_transaction = transaction.get_connection().in_atomic_block
+    if batch is not None and not (locked and in_transaction):
+        raise ValueError("An SmsBatch needs the caller's transaction and its locked contacts.")
+    if batch is not None and (earlier := batch.get(workspace.pk, key)) is not None:
+        return _result(earlier, outcome="exists", shape=shape)
     with transaction.atomic(savepoint=False):
-        if not locked or not transaction.get_connection().in_atomic_block:
+        if not locked or not in_transaction:
             contact = _locked(workspace, contact)
-        existing = _existing(workspace, key)
-        if existing is not None:
-            return existing
         reach = reachability(contact, "sms", topic=topic)
         row = SmsMessage(
             id=uuid.uuid4(), workspace_id=workspace.pk, key=key, contact_id=contact.pk, node_id=node_id or "",
@@ -82,12 +87,66 @@ def sms_send(
             row.status, row.next_attempt_at = Status.QUEUED, timezone.now()
         else:
             row.status, row.error = Status.SKIPPED, f"Not reachable by SMS: {reach.reason}."
-        if not _insert_if_new(row):
-            return _existing(workspace, key) or _lost(key)
-    if row.status == Status.QUEUED:
+        if batch is not None:
+            batch.add(
+                row
+            )  # a key already stored is found by the flush (SmsConflict: the caller redoes its work)
+        elif not insert_new([row]):
+            # This key has its row: a step run again, or another process at the same moment (we waited on its
+            # unique-index entry until it committed).
+            existing = _existing(workspace, key)
+            if existing is None:  # pragma: no cover - a conflicting row cannot vanish once committed
+                raise RuntimeError(f"SMS key {key!r} conflicted but is not there")
+            return existing
+    if batch is None and row.status == Status.QUEUED:
         schedule_delivery(row.pk)
-        return SmsResult("queued", str(row.pk), row.status, shape=shape.as_dict())
-    return SmsResult("suppressed", str(row.pk), row.status, reason=reach.reason, shape=shape.as_dict())
+    return _result(row, outcome="queued" if reach.ok else "suppressed", shape=shape, reason=reach.reason)
+
+
+def _result(row: SmsMessage, *, outcome: str, shape: SmsShape, reason: str | None = None) -> SmsResult:
+    return SmsResult(outcome, str(row.pk), row.status, reason=reason, shape=shape.as_dict())
+
+
+class SmsConflict(Exception):
+    """`SmsBatch.flush` found keys that were already stored: the answers it gave for them were wrong, so the
+    caller's transaction must roll back (and its work be done again without a batch)."""
+
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__(f"{len(keys)} SMS keys already existed: {', '.join(keys[:5])}")
+        self.keys = keys
+
+
+class SmsBatch:
+    """The SMS rows of one transaction, written in one statement at its end instead of one INSERT per send (the
+    runtime's batches; see templates.outbox.OutboxBatch, which this mirrors). Valid for one transaction."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[Any, str], SmsMessage] = {}
+        self._flushed = False
+
+    def get(self, workspace_id, key: str) -> SmsMessage | None:
+        return self._rows.get((workspace_id, key))
+
+    def add(self, row: SmsMessage) -> None:
+        if self._flushed:  # a send after the flush would never be written: a bug of the caller's, said loudly
+            raise RuntimeError("This SMS batch was flushed already; a later send needs a batch of its own.")
+        self._rows[(row.workspace_id, row.key)] = row
+
+    def flush(self) -> int:
+        """INSERT the collected rows in one statement, enqueue the delivery of the queued ones after commit;
+        return how many were written. Raises SmsConflict (nothing to keep: roll back) if a key existed."""
+        rows = list(self._rows.values())
+        self._rows.clear()
+        self._flushed = True
+        if not rows:
+            return 0
+        written = insert_new(rows)
+        if len(written) != len(rows):
+            raise SmsConflict(sorted(row.key for row in rows if (row.workspace_id, row.key) not in written))
+        for row in rows:
+            if row.status == Status.QUEUED:
+                schedule_delivery(row.pk)
+        return len(rows)
 
 
 def sms_text_check(text: str) -> SmsShape:
@@ -115,13 +174,6 @@ def _locked(workspace, contact: Contact) -> Contact:
     return found
 
 
-def _insert_if_new(row: SmsMessage) -> bool:
-    """INSERT unless the (workspace, key) exists: ON CONFLICT waits for a concurrent inserter of the same key and
-    then does nothing (no savepoint, no error to recover from). Return whether it was inserted."""
-    SmsMessage.objects.bulk_create([row], ignore_conflicts=True)
-    return SmsMessage.objects.filter(pk=row.pk).exists()
-
-
 def _existing(workspace, key: str) -> SmsResult | None:
     row = (SmsMessage.objects.filter(workspace_id=workspace.pk, key=key)
            .only("id", "status", "error", "encoding", "segments").first())  # fmt: skip
@@ -129,10 +181,6 @@ def _existing(workspace, key: str) -> SmsResult | None:
         return None
     return SmsResult("exists", str(row.pk), row.status, reason=row.error or None,
                      shape={"encoding": row.encoding, "segments": row.segments})  # fmt: skip
-
-
-def _lost(key: str) -> SmsResult:  # pragma: no cover - a conflicting row cannot vanish once committed
-    raise RuntimeError(f"SMS key {key!r} conflicted but is not there")
 
 
 def sms_event_properties(row, **extra) -> dict[str, Any]:

@@ -4,6 +4,7 @@ the batch's row lock, so a retry never sends again and nobody without consent is
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -45,8 +46,8 @@ class LiveSms:
                 )
         try:
             result = sms_send(key=key, workspace=self.workspace, contact=contact, text=body, locked=True,
-                              node_id=node_id, workflow_id=self.origin.workflow_id, enrollment_id=enrollment_id,
-                              topic=topic)  # fmt: skip
+                              batch=self.book.sms_outbox, node_id=node_id, workflow_id=self.origin.workflow_id,
+                              enrollment_id=enrollment_id, topic=topic)  # fmt: skip
         except InvalidInput as error:
             raise PortError(f"The SMS cannot be sent: {error.message}", retryable=False) from error
         detail = {**({"reason": result.reason} if result.reason else {}),
@@ -94,6 +95,7 @@ def sms_quiet_until(moment: datetime, *, workspace, contact: Contact) -> datetim
     return quiet_until(moment, quiet_hours=workspace_quiet_hours(workspace), tz=tz, region=region)
 
 
+@functools.lru_cache(maxsize=4096)
 def _number_region(phone: str) -> tuple[str | None, str | None]:
     """The ISO region of an E.164 number and its time zone when the number has exactly one."""
     if not phone:
