@@ -179,9 +179,9 @@ class TwilioServer:
 
     def start(self) -> TwilioServer:
         threading.Thread(target=self._run, daemon=True, name="twilio-stand-in").start()
-        if self.callbacks:
-            self._poster = threading.Thread(target=self._post_forever, daemon=True, name="twilio-callbacks")
-            self._poster.start()
+        # Always there: a test may ask for callbacks after the server started.
+        self._poster = threading.Thread(target=self._post_forever, daemon=True, name="twilio-callbacks")
+        self._poster.start()
         if not self.ready.wait(10):
             raise RuntimeError("the Twilio stand-in did not start")
         return self
