@@ -45,7 +45,6 @@ def produce(workspace_id: str, contact_ids: list[str], first: int) -> int:
     from workflows.sms_port import LiveSms
 
     workspace = Workspace.objects.get(pk=workspace_id)
-    workspace.settings = {**(getattr(workspace, "settings", None) or {}), "quiet_hours": NO_QUIET_HOURS}
     origin = Origin(workflow_id=str(uuid.UUID(int=1)), version_id=str(uuid.UUID(int=2)))
     with transaction.atomic():
         book = ContactBook.lock(contact_ids, batch_outbox=True)
@@ -128,7 +127,8 @@ def _workspace(slug: str, count: int):
     from contacts.models import Contact
     from penguinflow.workspaces.models import Workspace
 
-    workspace = Workspace.objects.create(slug=slug, name="Bench SMS", timezone="Europe/Paris")
+    workspace = Workspace.objects.create(slug=slug, name="Bench SMS", timezone="Europe/Paris",
+                                         settings={"quiet_hours": NO_QUIET_HOURS})
     consent = {"sms": {"status": "subscribed", "source": "bench", "at": timezone.now().isoformat()}}
     contacts = Contact.objects.bulk_create(
         Contact(

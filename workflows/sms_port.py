@@ -78,9 +78,9 @@ def sms_preview(*, text: str, workspace, contact: Contact, context: Mapping[str,
 
 def workspace_quiet_hours(workspace) -> QuietHours:
     """The workspace's `quiet_hours` setting (`Workspace.settings`), or the default (no SMS 21:00-08:00)."""
-    settings = getattr(workspace, "settings", None) or {}
+    settings = workspace.settings or {}
     try:
-        return quiet_hours_parse(settings.get("quiet_hours") if isinstance(settings, Mapping) else None)
+        return quiet_hours_parse(settings.get("quiet_hours"))
     except QuietHoursError as error:  # refused when saved; a setting stored otherwise must not stop sending
         raise PortError(
             f"The workspace's quiet hours are invalid: {error.details}", retryable=False
