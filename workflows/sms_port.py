@@ -31,13 +31,20 @@ class LiveSms:
     def __init__(self, book, origin, workspace, *, clock: Callable[[], datetime] = timezone.now) -> None:
         self.book, self.origin, self.workspace, self.clock = book, origin, workspace, clock
 
+    @functools.cached_property
+    def quiet_hours(self) -> QuietHours:
+        """The workspace's quiet hours, read once per batch."""
+        return workspace_quiet_hours(self.workspace)
+
     def send(self, *, key: str, node_id: str, contact_id: str, text: str, topic: str | None) -> MessageResult:
         contact = self.book.get(contact_id)
         enrollment_id = key.split(":", 1)[0]
         body = sms_render(text=text, workspace=self.workspace, contact=contact,
                           context=self.book.template_context.get(enrollment_id, {}))  # fmt: skip
         if reachability(contact, "sms", topic=topic).ok:
-            until = sms_quiet_until(self.clock(), workspace=self.workspace, contact=contact)
+            until = sms_quiet_until(
+                self.clock(), workspace=self.workspace, contact=contact, quiet_hours=self.quiet_hours
+            )
             if until is not None:  # nothing stored: the step waits and sends when it is run again
                 return MessageResult(
                     message_id=None,
@@ -87,12 +94,21 @@ def workspace_quiet_hours(workspace) -> QuietHours:
         ) from error
 
 
-def sms_quiet_until(moment: datetime, *, workspace, contact: Contact) -> datetime | None:
+def sms_quiet_until(
+    moment: datetime, *, workspace, contact: Contact, quiet_hours: QuietHours | None = None
+) -> datetime | None:
     """When an SMS to `contact` may go out if not at `moment` (None: now), in the recipient's zone: the
-    contact's own, else that of their number's region when it has one, else the workspace's."""
-    region, number_zone = _number_region(contact.phone)
+    contact's own, else that of their number's region when it has one, else the workspace's. `quiet_hours`: the
+    workspace's, when the caller has read them already."""
+    quiet_hours = quiet_hours or workspace_quiet_hours(workspace)
+    if quiet_hours.start == quiet_hours.end and not quiet_hours.regions:
+        return None  # no quiet time at all: spare the number's parse
+    # Parsing the number (for its region and zone) costs more than the rest of a send's checks: only when needed.
+    region, number_zone = (
+        _number_region(contact.phone) if quiet_hours.regions or not contact.timezone else (None, None)
+    )
     tz = zone_or(contact.timezone or number_zone, fallback=workspace.timezone or "UTC")
-    return quiet_until(moment, quiet_hours=workspace_quiet_hours(workspace), tz=tz, region=region)
+    return quiet_until(moment, quiet_hours=quiet_hours, tz=tz, region=region)
 
 
 @functools.lru_cache(maxsize=4096)
