@@ -9,7 +9,16 @@ from sms.models import SmsMessage
 class SmsMessageAdmin(ReadOnlyAdmin):
     """The SMS outbox: every SMS, its status and last error. `unknown` ones wait for a person's decision."""
 
-    list_display = ["to_phone", "status", "segments", "attempts", "workspace", "node_id", "created_at", "sent_at"]
+    list_display = [
+        "to_phone",
+        "status",
+        "segments",
+        "attempts",
+        "workspace",
+        "node_id",
+        "created_at",
+        "sent_at",
+    ]
     list_filter = ["status", "workspace", "created_at"]
     search_fields = ["to_phone", "key", "provider_sid", "=id"]
     list_select_related = ["workspace"]

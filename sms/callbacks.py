@@ -102,7 +102,7 @@ def sms_inbound_record(*, params: Mapping[str, str]) -> list[str]:
     keyword = keyword_of(body)
     recorded: list[str] = []
     now = timezone.now()
-    for contact in Contact.objects.filter(phone=sender).only("id", "workspace_id"):
+    for contact in _contacts_with(sender):
         properties = {"text": body[:1600], "from": sender, "to": params.get("To") or "", "provider_sid": sid,
                       "keyword": keyword}  # fmt: skip
         with transaction.atomic():
@@ -118,6 +118,17 @@ def sms_inbound_record(*, params: Mapping[str, str]) -> list[str]:
     if not recorded:
         logger.info("Inbound SMS %s from a number no contact has: dropped", sid)
     return recorded
+
+
+def _contacts_with(phone: str):
+    """The contacts with this number: in the workspaces that texted it (through their phone index), else, for a
+    number we never texted, in every workspace (a scan, for rare messages from strangers)."""
+    workspaces = list(
+        SmsMessage.objects.filter(to_phone=phone).values_list("workspace_id", flat=True).distinct()
+    )
+    contacts = Contact.objects.filter(phone=phone).only("id", "workspace_id")
+    found = list(contacts.filter(workspace_id__in=workspaces)) if workspaces else []
+    return found or list(contacts)
 
 
 def _consent_from_keyword(contact_id, *, keyword: str, params: Mapping[str, str], at) -> None:

@@ -133,7 +133,9 @@ def _deliver_group(
 
 def _still_reachable(group: list[_Pending], *, report: DeliveryReport) -> list[_Pending]:
     """The rows whose contact may still be sent an SMS; the others are skipped with the reason."""
-    contacts = Contact.objects.in_bulk([row.contact_id for row in group])
+    contacts = Contact.objects.only("id", "email", "status", "phone", "channels", "topic_opt_outs").in_bulk(
+        [row.contact_id for row in group]
+    )
     eligible = []
     for row in group:
         contact = contacts.get(row.contact_id)

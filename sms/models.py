@@ -76,6 +76,8 @@ class SmsMessage(WorkspaceScopedModel):
                          condition=models.Q(status__in=["queued", "sending"])),
             models.Index(fields=["provider_sid"], name="sms_provider_sid", condition=models.Q(provider_sid__isnull=False)),
             models.Index(fields=["workspace", "status", "-created_at"], name="sms_ws_status_created"),
+            # An inbound SMS (a reply, STOP) finds the workspaces that texted its sender.
+            models.Index(fields=["to_phone", "workspace"], name="sms_to_phone"),
         ]  # fmt: skip
 
     def __str__(self) -> str:

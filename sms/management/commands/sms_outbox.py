@@ -15,16 +15,24 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--sweep", action="store_true", help="Mark stale sends unknown, re-enqueue lost jobs.")
-        parser.add_argument("--resend", metavar="ID", action="append", default=[], help="SMS id (repeatable).")
-        parser.add_argument("--dry-run", action="store_true", help="Report what would change; change nothing.")
+        parser.add_argument(
+            "--sweep", action="store_true", help="Mark stale sends unknown, re-enqueue lost jobs."
+        )
+        parser.add_argument(
+            "--resend", metavar="ID", action="append", default=[], help="SMS id (repeatable)."
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Report what would change; change nothing."
+        )
 
     def handle(self, *args, sweep: bool, resend: list[str], dry_run: bool, **options):
         if not sweep and not resend:
             raise CommandError("Give --sweep and/or --resend ID.")
         if sweep and dry_run:
             stale = SmsMessage.objects.filter(status=SmsMessage.Status.SENDING).count()
-            self.stdout.write(f"would look at {stale} SMS in 'sending' (those past SMS_SEND_LEASE_SECONDS: unknown)")
+            self.stdout.write(
+                f"would look at {stale} SMS in 'sending' (those past SMS_SEND_LEASE_SECONDS: unknown)"
+            )
         elif sweep:
             report = recovery.sms_sweep()
             self.stdout.write(f"marked {report.unknown} unknown; re-enqueued {report.requeued} queued")
