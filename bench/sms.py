@@ -127,8 +127,9 @@ def _workspace(slug: str, count: int):
     from contacts.models import Contact
     from penguinflow.workspaces.models import Workspace
 
-    workspace = Workspace.objects.create(slug=slug, name="Bench SMS", timezone="Europe/Paris",
-                                         settings={"quiet_hours": NO_QUIET_HOURS})
+    workspace = Workspace.objects.create(
+        slug=slug, name="Bench SMS", timezone="Europe/Paris", settings={"quiet_hours": NO_QUIET_HOURS}
+    )
     consent = {"sms": {"status": "subscribed", "source": "bench", "at": timezone.now().isoformat()}}
     contacts = Contact.objects.bulk_create(
         Contact(

@@ -13,8 +13,14 @@ from sms.backends import TWILIO_API, ProviderConfig, SendError, _twilio_answer, 
     [
         ("console://", ProviderConfig("console")),
         ("twilio://AC123:s%40cret@", ProviderConfig("twilio", "AC123", "s@cret", TWILIO_API)),
-        ("twilio+http://AC1:tok@127.0.0.1:8899", ProviderConfig("twilio", "AC1", "tok", "http://127.0.0.1:8899")),
-        ("twilio+https://AC1:tok@sms.example.com", ProviderConfig("twilio", "AC1", "tok", "https://sms.example.com")),
+        (
+            "twilio+http://AC1:tok@127.0.0.1:8899",
+            ProviderConfig("twilio", "AC1", "tok", "http://127.0.0.1:8899"),
+        ),
+        (
+            "twilio+https://AC1:tok@sms.example.com",
+            ProviderConfig("twilio", "AC1", "tok", "https://sms.example.com"),
+        ),
     ],
 )
 def test_sms_url_names_the_provider(url, expected):

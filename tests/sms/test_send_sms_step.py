@@ -191,12 +191,19 @@ def test_the_workspaces_quiet_hours_and_a_stricter_region_decide_when_a_step_may
 ):
     from tests.sms.conftest import opted_in
 
-    workspace.settings = {"quiet_hours": {"start": "22:00", "end": "07:00", "regions": {"US": {"start": "20:00",
-                                                                                               "end": "09:00"}}}}
+    workspace.settings = {
+        "quiet_hours": {
+            "start": "22:00",
+            "end": "07:00",
+            "regions": {"US": {"start": "20:00", "end": "09:00"}},
+        }
+    }
     workspace.save(update_fields=["settings"])
     new_york = ZoneInfo("America/New_York")
     french = opted_in(ContactFactory(workspace=workspace, timezone="Europe/Paris"), phone="+33612345678")
-    american = opted_in(ContactFactory(workspace=workspace, timezone=""), phone="+12125550123")  # zone from the number
+    american = opted_in(
+        ContactFactory(workspace=workspace, timezone=""), phone="+12125550123"
+    )  # zone from the number
     workflow = _sms_workflow(workspace)
     _enroll(api, workflow, french, american)
     day = (timezone.now() + timedelta(days=2)).astimezone(new_york).date()
@@ -207,5 +214,7 @@ def test_the_workspaces_quiet_hours_and_a_stricter_region_decide_when_a_step_may
     waits = {e.contact_id: e.next_run_at for e in Enrollment.objects.filter(workflow=workflow)}
     paris_morning = datetime.combine(moment.astimezone(PARIS).date(), time(7, 0), tzinfo=PARIS)
     assert waits[french.pk] == paris_morning  # the workspace's 07:00
-    assert waits[american.pk] == datetime.combine(day + timedelta(days=1), time(9, 0), tzinfo=new_york)  # US: 09:00
+    assert waits[american.pk] == datetime.combine(
+        day + timedelta(days=1), time(9, 0), tzinfo=new_york
+    )  # US: 09:00
     assert twilio.messages == []
