@@ -32,4 +32,5 @@ urlpatterns = [
     path("builder/", include("builder.urls")),
     path("", include("templates.public_urls")),
     path("anymail/", include("anymail.urls")),
+    path("hooks/sms/", include("sms.urls")),
 ]

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.utils import timezone
 from liquid.exceptions import LiquidError
 
 from campaigns import services as campaign_services
@@ -25,12 +26,14 @@ from contacts.selectors import contact_as_data
 from events.models import Event
 from events.services import NewEvent
 from penguinflow.common.db import bulk_update_rows
+from sms.outbox import SmsBatch, SmsConflict
 from tasks import services as task_services
-from templates.outbox import HeldContacts, OutboxBatch
+from templates.outbox import HeldContacts, OutboxBatch, OutboxConflict
 from templates.rendering import text_template
 from workflows.email_port import send_through_outbox
 from workflows.engine.ports import EmailResult, MessageResult, PortError, Ports
 from workflows.notify_port import LiveNotify
+from workflows.sms_port import LiveSms
 from workflows.webhook_port import LiveWebhooks
 
 logger = logging.getLogger(__name__)
@@ -63,6 +66,8 @@ class ContactBook:
     _held: HeldContacts | None = None
     # The batch's outbox rows, written in one statement by `flush_outbox` (None: each send inserts its own).
     outbox: OutboxBatch | None = None
+    # Likewise the batch's SMS rows (`sms.outbox.SmsBatch`), flushed with the email ones.
+    sms_outbox: SmsBatch | None = None
 
     @classmethod
     def lock(cls, contact_ids: Iterable[UUID | str], *, batch_outbox: bool = False) -> ContactBook:
@@ -70,12 +75,18 @@ class ContactBook:
         # Locked in id order, so two batches that share contacts wait for each other instead of deadlocking.
         rows = Contact.objects.select_for_update().filter(pk__in=ids).order_by("pk")
         return cls(contacts={str(contact.pk): contact for contact in rows},
-                   outbox=OutboxBatch() if batch_outbox else None)
+                   outbox=OutboxBatch() if batch_outbox else None,
+                   sms_outbox=SmsBatch() if batch_outbox else None)
 
     def flush_outbox(self) -> None:
         """Write the batch's outbox rows (OutboxConflict: a key existed; the transaction must roll back)."""
         if self.outbox is not None:
             self.outbox.flush()
+        if self.sms_outbox is not None:
+            try:
+                self.sms_outbox.flush()
+            except SmsConflict as conflict:  # the runtime redoes the batch without batching, as for email
+                raise OutboxConflict(conflict.keys) from conflict
 
     def get(self, contact_id: str) -> Contact:
         try:
@@ -308,7 +319,7 @@ def _render_text(text: str, data: dict[str, Any], what: str) -> str:
 
 class ChannelNotSetUp:
     """The port of a channel whose sending is not part of this build: any send fails the step for good, saying so.
-    (No node type sends on it yet; the SMS and push apps replace this with their outboxes.)"""
+    (Web push's until the push app replaces it with its outbox.)"""
 
     def __init__(self, channel: str) -> None:
         self.channel = channel
@@ -317,12 +328,14 @@ class ChannelNotSetUp:
         raise PortError(f"Sending by {self.channel} is not set up in this PenguinFlow.", retryable=False)
 
 
-def live_ports(*, book: ContactBook, origin: Origin, workspace, pending: list[PendingEnrollment], activity) -> Ports:
+def live_ports(*, book: ContactBook, origin: Origin, workspace, pending: list[PendingEnrollment], activity,
+               now: datetime | None = None) -> Ports:
+    """The ports of one batch; `now` is the batch's clock (quiet hours are judged at it; default: the time)."""
     return Ports(
         contacts=LiveContacts(book, origin),
         campaigns=LiveCampaigns(book, str(workspace.pk)),
         email=LiveEmail(book, origin, workspace),
-        sms=ChannelNotSetUp("SMS"),
+        sms=LiveSms(book, origin, workspace, clock=(lambda: now) if now is not None else timezone.now),
         push=ChannelNotSetUp("web push"),
         tasks=LiveTasks(book, workspace),
         notify=LiveNotify(book, origin, workspace),

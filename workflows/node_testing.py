@@ -29,11 +29,12 @@ from workflows.engine.errors import pydantic_details
 from workflows.engine.fakes import FakeWorld
 from workflows.engine.graph import Graph, Node, freeze
 from workflows.engine.node_test import TEST_NODE, node_test
-from workflows.engine.ports import EmailResult, PortError, WebhookResult
+from workflows.engine.ports import EmailResult, MessageResult, PortError, WebhookResult
 from workflows.engine.registry import registry
 from workflows.engine.simulator import SimulatedContact
 from workflows.notify_port import notify_preview
 from workflows.services import node_publish_errors
+from workflows.sms_port import sms_preview_send
 from workflows.webhook_port import webhook_request_preview
 
 __all__ = ["node_type_test"]
@@ -42,7 +43,12 @@ SAMPLE_CONTACT_ID = "sample-contact"
 
 
 def node_type_test(
-    *, workspace, type_name: str, config: dict[str, Any], contact: dict[str, Any], event: dict[str, Any] | None,
+    *,
+    workspace,
+    type_name: str,
+    config: dict[str, Any],
+    contact: dict[str, Any],
+    event: dict[str, Any] | None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Return `{fires?, reasons?, would}` for a node of `type_name` with `config`; 404 for an unknown type,
@@ -53,8 +59,9 @@ def node_type_test(
     try:
         node_type.parse_config(config)
     except ValidationError as error:
-        raise InvalidInput("The config is not valid for this node type.",
-                           details=pydantic_details(error, prefix="config")) from None
+        raise InvalidInput(
+            "The config is not valid for this node type.", details=pydantic_details(error, prefix="config")
+        ) from None
     _refuse_what_publish_refuses(workspace, type_name, config)
     now = now or timezone.now()
     tested = _TestedContact.of(workspace, contact, now)
@@ -62,11 +69,19 @@ def node_type_test(
     # What templates may show of the enrollment, as the runtime gives it (workflows.runtime._run_one).
     context = {"event": event or {}, "enrollment": {"id": "test", "entered_at": now.isoformat()}}
     answer = node_test(
-        node_type, config, contact=tested.data, event=event, now=now, activity=tested.activity,
+        node_type,
+        config,
+        contact=tested.data,
+        event=event,
+        now=now,
+        activity=tested.activity,
         segments=tested.segments,
-        previews={"email": lambda world, fake: _PreviewEmail(world, fake, workspace, tested, context),
-                  "notify": lambda world, fake: _PreviewNotify(world, fake, workspace, tested, context),
-                  "webhooks": lambda world, fake: _PreviewWebhooks(world, fake, workspace, tested, context)},
+        previews={
+            "email": lambda world, fake: _PreviewEmail(world, fake, workspace, tested, context),
+            "notify": lambda world, fake: _PreviewNotify(world, fake, workspace, tested, context),
+            "webhooks": lambda world, fake: _PreviewWebhooks(world, fake, workspace, tested, context),
+            "sms": lambda world, fake: _PreviewSms(world, fake, workspace, tested, context),
+        },
     )
     return answer.as_dict()
 
@@ -75,8 +90,11 @@ def _refuse_what_publish_refuses(workspace, type_name: str, config: dict[str, An
     graph = Graph(nodes=(Node(id=TEST_NODE, type=type_name, config=freeze(config)),), edges=())
     errors = node_publish_errors(workspace=workspace, graph=graph)
     if errors:
-        raise NotAllowedNow("Publishing would refuse this config: `details.errors` says why.",
-                            details={"errors": errors}, code="invalid_config")
+        raise NotAllowedNow(
+            "Publishing would refuse this config: `details.errors` says why.",
+            details={"errors": errors},
+            code="invalid_config",
+        )
 
 
 class _TestedContact:
@@ -90,20 +108,28 @@ class _TestedContact:
         if set(given) == {"id"}:
             stored = Contact.objects.for_workspace(workspace).filter(pk=_uuid_or_none(given["id"])).first()
             if stored is None:
-                raise InvalidInput("The contact is not valid.",
-                                   details={"contact.id": "No contact with this id in this workspace."})
+                raise InvalidInput(
+                    "The contact is not valid.",
+                    details={"contact.id": "No contact with this id in this workspace."},
+                )
             activity = ActivityReader(contacts=[(stored.workspace_id, stored.pk)], now=now)
             return cls(contact_as_data(stored), stored=stored, activity=activity)
         try:
             parsed = SimulatedContact.model_validate(given).model_dump()
         except ValidationError as error:
-            raise InvalidInput("The contact is not valid.", details=pydantic_details(error, prefix="contact")) from None
+            raise InvalidInput(
+                "The contact is not valid.", details=pydantic_details(error, prefix="contact")
+            ) from None
         segments = parsed.pop("segments", [])
         parsed["id"] = parsed.get("id") or SAMPLE_CONTACT_ID
         return cls(parsed, stored=None, segments=segments)
 
     def for_email(self, workspace) -> Contact:
-        return self.stored if self.stored is not None else contact_for_preview(workspace=workspace, data=self.data)
+        return (
+            self.stored
+            if self.stored is not None
+            else contact_for_preview(workspace=workspace, data=self.data)
+        )
 
 
 def _uuid_or_none(value: Any) -> str | None:
@@ -117,32 +143,60 @@ def _event(event: dict[str, Any] | None, now: datetime) -> dict[str, Any] | None
     if event is None:
         return None
     occurred = event.get("occurred_at") or now
-    return {"type": event["type"], "properties": event.get("properties") or {},
-            "occurred_at": occurred.isoformat() if isinstance(occurred, datetime) else occurred}
+    return {
+        "type": event["type"],
+        "properties": event.get("properties") or {},
+        "occurred_at": occurred.isoformat() if isinstance(occurred, datetime) else occurred,
+    }
 
 
 class _PreviewEmail:
     """The simulator's email port, with the email rendered and addressed as the outbox would store it."""
 
-    def __init__(self, world: FakeWorld, fake, workspace, contact: _TestedContact, context: dict[str, Any]) -> None:
+    def __init__(
+        self, world: FakeWorld, fake, workspace, contact: _TestedContact, context: dict[str, Any]
+    ) -> None:
         self.world, self.fake, self.workspace, self.contact = world, fake, workspace, contact
         self.context = context
 
-    def send(self, *, key: str, template_id: str, from_email: str | None, reply_to: str | None,
-             track_opens: bool, track_clicks: bool, **rest: Any) -> EmailResult:
-        template = EmailTemplate.objects.for_workspace(self.workspace).filter(pk=_uuid_or_none(template_id)).first()
+    def send(
+        self,
+        *,
+        key: str,
+        template_id: str,
+        from_email: str | None,
+        reply_to: str | None,
+        track_opens: bool,
+        track_clicks: bool,
+        **rest: Any,
+    ) -> EmailResult:
+        template = (
+            EmailTemplate.objects.for_workspace(self.workspace).filter(pk=_uuid_or_none(template_id)).first()
+        )
         if template is None:
             raise PortError(f"The email template {template_id} no longer exists (deleted?).", retryable=False)
         try:
             email = email_preview(
-                workspace=self.workspace, template=template, contact=self.contact.for_email(self.workspace),
-                context=self.context, from_email=from_email,
-                reply_to=reply_to, track_opens=track_opens, track_clicks=track_clicks,
+                workspace=self.workspace,
+                template=template,
+                contact=self.contact.for_email(self.workspace),
+                context=self.context,
+                from_email=from_email,
+                reply_to=reply_to,
+                track_opens=track_opens,
+                track_clicks=track_clicks,
             )
         except (TemplateRenderError, InvalidInput) as error:
             raise as_port_error(error) from error
-        result = self.fake.send(key=key, template_id=template_id, from_email=from_email, reply_to=reply_to,
-                                track_opens=track_opens, track_clicks=track_clicks, **rest)
+        result = self.fake.send(
+            key=key,
+            template_id=template_id,
+            from_email=from_email,
+            reply_to=reply_to,
+            track_opens=track_opens,
+            track_clicks=track_clicks,
+            **rest,
+        )
         if result.status == "queued":
             self.world.actions[-1]["email"] = email
         return result
@@ -152,13 +206,23 @@ class _PreviewNotify:
     """The simulator's notify port, with the notification rendered and addressed to the members it would reach
     now (a non-member or a workspace without admins fails the step as it would live)."""
 
-    def __init__(self, world: FakeWorld, fake, workspace, contact: _TestedContact, context: dict[str, Any]) -> None:
+    def __init__(
+        self, world: FakeWorld, fake, workspace, contact: _TestedContact, context: dict[str, Any]
+    ) -> None:
         self.world, self.fake, self.workspace, self.contact = world, fake, workspace, contact
         self.context = context
 
-    def notify(self, *, key: str, contact_id: str, to: list[str] | str, subject: str, message: str) -> dict[str, Any]:
-        notification = notify_preview(workspace=self.workspace, contact=self.contact.for_email(self.workspace), to=to,
-                                      subject=subject, message=message, context=self.context)
+    def notify(
+        self, *, key: str, contact_id: str, to: list[str] | str, subject: str, message: str
+    ) -> dict[str, Any]:
+        notification = notify_preview(
+            workspace=self.workspace,
+            contact=self.contact.for_email(self.workspace),
+            to=to,
+            subject=subject,
+            message=message,
+            context=self.context,
+        )
         recorded = len(self.world.actions)
         detail = self.fake.notify(key=key, contact_id=contact_id, to=to, subject=subject, message=message)
         if len(self.world.actions) > recorded:
@@ -170,17 +234,73 @@ class _PreviewWebhooks:
     """The simulator's webhook port, with the request built, signed and addressed exactly as the step would send
     it (the builder the live port uses), and not sent."""
 
-    def __init__(self, world: FakeWorld, fake, workspace, contact: _TestedContact, context: dict[str, Any]) -> None:
+    def __init__(
+        self, world: FakeWorld, fake, workspace, contact: _TestedContact, context: dict[str, Any]
+    ) -> None:
         self.world, self.fake, self.workspace, self.contact = world, fake, workspace, contact
         self.context = context
 
-    def call(self, *, key: str, contact_id: str, url: str, method: str, headers: dict[str, str], body: Any,
-             timeout_s: int) -> WebhookResult:
-        request = webhook_request_preview(workspace=self.workspace, key=key, url=url, method=method, headers=headers,
-                                          body=body, data={**self.context, "contact": self.contact.data})
+    def call(
+        self,
+        *,
+        key: str,
+        contact_id: str,
+        url: str,
+        method: str,
+        headers: dict[str, str],
+        body: Any,
+        timeout_s: int,
+    ) -> WebhookResult:
+        request = webhook_request_preview(
+            workspace=self.workspace,
+            key=key,
+            url=url,
+            method=method,
+            headers=headers,
+            body=body,
+            data={**self.context, "contact": self.contact.data},
+        )
         recorded = len(self.world.actions)
-        result = self.fake.call(key=key, contact_id=contact_id, url=url, method=method, headers=headers, body=body,
-                                timeout_s=timeout_s)
+        result = self.fake.call(
+            key=key,
+            contact_id=contact_id,
+            url=url,
+            method=method,
+            headers=headers,
+            body=body,
+            timeout_s=timeout_s,
+        )
         if len(self.world.actions) > recorded:
             self.world.actions[-1]["request"] = request
         return result
+
+
+class _PreviewSms:
+    """The simulator's SMS port, with the text rendered for the contact and its encoding and segments shown (as
+    the live port would store it), and the recipient's quiet hours applied at the test's `now`."""
+
+    def __init__(
+        self, world: FakeWorld, fake, workspace, contact: _TestedContact, context: dict[str, Any]
+    ) -> None:
+        self.world, self.fake, self.workspace, self.contact = world, fake, workspace, contact
+        self.context = context
+
+    def send(self, *, key: str, node_id: str, contact_id: str, text: str, topic: str | None) -> MessageResult:
+        contact = self.contact.for_email(self.workspace)
+        if self.contact.stored is None:  # given inline: its number and consent as the fake port reads them
+            data = self.contact.data
+            contact.phone = str(data.get("phone") or "")
+            contact.channels = data.get("channels") if isinstance(data.get("channels"), dict) else {}
+            contact.topic_opt_outs = [str(t) for t in data.get("topic_opt_outs") or [] if isinstance(t, str)]
+        return sms_preview_send(
+            world=self.world,
+            fake=self.fake,
+            workspace=self.workspace,
+            contact=contact,
+            context=self.context,
+            key=key,
+            node_id=node_id,
+            contact_id=contact_id,
+            text=text,
+            topic=topic,
+        )

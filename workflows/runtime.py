@@ -263,7 +263,7 @@ class _Batch:
         if ports is None:
             ports = self.ports_by_version[version.id] = live_ports(
                 book=self.book, origin=version.origin, workspace=enrollment.workflow.workspace,
-                pending=self.pending, activity=self.activity,
+                pending=self.pending, activity=self.activity, now=self.now,
             )
         return ports
 

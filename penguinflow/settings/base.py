@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "campaigns",
     "templates",
     "tasks",
+    "sms",  # SMS: outbox, delivery through SMS_URL, the provider's callbacks (CONTRACT §13)
     "events",
     "workflows",
     "webhooks",  # outbound webhook subscriptions and their deliveries (CONTRACT §14)
@@ -176,7 +177,7 @@ CACHES = {
 
 RQ_QUEUES = {
     name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}
-    for name in ("default", "events", "engine", "email", "webhooks")
+    for name in ("default", "events", "engine", "email", "sms", "webhooks")
 }
 
 CHANNEL_LAYERS = {
@@ -341,6 +342,22 @@ EMAIL_SMTP_CONNECTIONS = int(os.environ.get("EMAIL_SMTP_CONNECTIONS", "4"))
 # A worker keeps those connections open for its next delivery job this long (0: close them after each job). A
 # connection the server closed meanwhile is noticed before anything is sent, and the message goes on a new one.
 EMAIL_SMTP_KEEP_SECONDS = float(os.environ.get("EMAIL_SMTP_KEEP_SECONDS", "60"))
+
+# SMS (CONTRACT §13): the provider (console://, twilio://SID:TOKEN@, twilio+http://SID:TOKEN@host:port) and the
+# sender, a number in E.164 or a Messaging Service SID ("MG..."). Status callbacks come to PUBLIC_BASE_URL.
+SMS_URL = os.environ.get("SMS_URL", "console://")
+SMS_FROM = os.environ.get("SMS_FROM", "")
+SMS_STATUS_CALLBACKS = env_bool("SMS_STATUS_CALLBACKS", True)
+SMS_TIMEOUT_SECONDS = float(os.environ.get("SMS_TIMEOUT_SECONDS", "15"))
+# An SMS found in `sending` this long after it was claimed became `unknown` (its worker died mid-send).
+SMS_SEND_LEASE_SECONDS = int(os.environ.get("SMS_SEND_LEASE_SECONDS", "300"))
+SMS_SWEEP_GRACE_SECONDS = int(os.environ.get("SMS_SWEEP_GRACE_SECONDS", "300"))
+SMS_MAX_ATTEMPTS = int(os.environ.get("SMS_MAX_ATTEMPTS", "6"))
+SMS_DELIVERY_BATCH = int(os.environ.get("SMS_DELIVERY_BATCH", "100"))
+# Claimed and recorded this many per statement: a worker killed mid-group leaves up to this many `unknown`.
+SMS_CLAIM_GROUP = int(os.environ.get("SMS_CLAIM_GROUP", "20"))
+# Hand-offs a delivery job makes side by side (one HTTP connection each): the provider's API is a round trip.
+SMS_CONNECTIONS = int(os.environ.get("SMS_CONNECTIONS", "8"))
 
 
 def _networks(name: str) -> list[str]:

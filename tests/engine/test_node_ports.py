@@ -34,6 +34,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "notify": {"to": ["sales@example.com"], "subject": "New lead", "message": "A lead arrived."},
     "webhook": {"url": "https://hooks.example.com/lead"},
     "enroll_in_workflow": {"workflow_id": "w-2"},
+    "send_sms": {"text": "Your order has shipped."},
 }
 
 # Every step may read the contact's history through the activity port: it is a read, not an action.

@@ -34,6 +34,7 @@ CONTRACT_TYPES = {
         "notify",
         "webhook",
         "enroll_in_workflow",
+        "send_sms",
     },
 }
 

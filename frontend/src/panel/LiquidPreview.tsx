@@ -7,7 +7,8 @@ import { usePreviewContact } from "./previewContact";
 import { containsLiquid } from "./schemaUi";
 import { useDebounced } from "./useDebounced";
 
-export function LiquidPreview({ value, id }: { value: unknown; id?: string }) {
+/** The value rendered for the preview contact, once typing has settled (one query, shared by every reader). */
+export function useLiquidPreview(value: unknown) {
   const contact = usePreviewContact();
   const settled = useDebounced(value, 400);
   const hasLiquid = containsLiquid(settled);
@@ -21,6 +22,11 @@ export function LiquidPreview({ value, id }: { value: unknown; id?: string }) {
     retry: false,
     staleTime: 10_000,
   });
+  return { contact, settled, hasLiquid, preview };
+}
+
+export function LiquidPreview({ value, id }: { value: unknown; id?: string }) {
+  const { contact, hasLiquid, preview } = useLiquidPreview(value);
   if (!hasLiquid) return null;
   return (
     <div className="liquid-preview" id={id} aria-live="polite">

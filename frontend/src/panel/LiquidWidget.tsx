@@ -2,6 +2,7 @@
 // contact. Long texts (a message, a description) get a text area.
 import type { WidgetProps } from "@rjsf/utils";
 import { LiquidPreview } from "./LiquidPreview";
+import { SmsSegments } from "./SmsSegments";
 
 const LONG_TEXT = 500;
 
@@ -9,13 +10,15 @@ export function LiquidWidget({ id, value, onChange, schema, required, disabled, 
   const text = typeof value === "string" ? value : "";
   const maxLength = typeof schema.maxLength === "number" ? schema.maxLength : undefined;
   const previewId = `${id}-preview`;
+  // An SMS text also says how it would travel (encoding, segments): the schema asks for it, not the node type.
+  const segments = schema["x-sms-segments"] === true;
   const props = {
     id,
     value: text,
     required,
     maxLength,
     disabled: disabled || readonly,
-    "aria-describedby": previewId,
+    "aria-describedby": segments ? `${previewId} ${id}-segments` : previewId,
     spellCheck: true,
     onBlur: () => onBlur(id, text),
     onFocus: () => onFocus(id, text),
@@ -29,6 +32,7 @@ export function LiquidWidget({ id, value, onChange, schema, required, disabled, 
         <textarea rows={4} {...props} onChange={(event) => change(event.target.value)} />
       )}
       <LiquidPreview value={text} id={previewId} />
+      {segments && <SmsSegments value={text} id={`${id}-segments`} />}
     </div>
   );
 }

@@ -7,3 +7,5 @@ export type LiquidPreviewRequest = Schemas["LiquidPreviewRequestRequest"];
 export type LiquidPreviewAnswer = Schemas["LiquidPreviewAnswer"];
 export type TemplatePreview = Schemas["TemplatePreviewResult"];
 export type Member = Schemas["Member"];
+export type SmsSegmentsRequest = Schemas["SmsSegmentsRequestRequest"];
+export type SmsSegmentsAnswer = Schemas["SmsSegmentsAnswer"];

@@ -13,6 +13,7 @@ from events import partitions
 from events.processing import events_dispatch, events_dispatch_forever
 from penguinflow.common.idempotency import idempotent_requests_forget
 from penguinflow.common.processes import stop_on_signals
+from sms.recovery import sms_sweep
 from templates.recovery import outbox_sweep
 from webhooks.dispatch import deliveries_dispatch, deliveries_dispatch_forever
 from webhooks.services import deliveries_prune
@@ -26,7 +27,7 @@ logger = logging.getLogger("penguinflow.scheduler")
 class Command(BaseCommand):
     help = (
         "Run PenguinFlow's periodic work in a loop: claim due enrollments (with leases; expired leases are claimed "
-        "again), fire schedule/date/inactivity triggers, sweep the email outbox, and keep the event partitions "
+        "again), fire schedule/date/inactivity triggers, sweep the email and SMS outboxes, and keep the event partitions "
         "ahead of time; and, in threads of their own, hand unprocessed events to workers (as dispatch_events "
         "does) and due webhook deliveries to the `webhooks` queue. Several schedulers may run at once; they coordinate through PostgreSQL."
     )
@@ -71,6 +72,7 @@ class Command(BaseCommand):
                     last_triggers = time.monotonic()
                 if time.monotonic() - last_sweep > settings.EMAIL_SWEEP_INTERVAL_SECONDS:
                     outbox_sweep(grace_seconds=settings.EMAIL_SWEEP_GRACE_SECONDS)
+                    sms_sweep()
                     last_sweep = time.monotonic()
                 if time.monotonic() - last_partitions > 3600:
                     with connection.cursor() as cursor:
