@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("events.urls")),
     path("", include("workflows.urls")),
     path("", include("webhooks.urls")),
+    path("", include("push.urls")),
     path("", include("penguinflow.workspaces.urls")),
 ]
 
@@ -30,5 +31,6 @@ urlpatterns = [
     re_path(r"^api/", common_views.api_not_found, name="api-not-found"),
     path("builder/", include("builder.urls")),
     path("", include("templates.public_urls")),
+    path("", include("push.public_urls")),
     path("anymail/", include("anymail.urls")),
 ]

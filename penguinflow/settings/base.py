@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "events",
     "workflows",
     "webhooks",  # outbound webhook subscriptions and their deliveries (CONTRACT §14)
+    "push",  # web push: VAPID keys, browsers' subscriptions, the push outbox (CONTRACT §13)
     "builder",  # the visual builder: serves the single-page app of frontend/
     "bench",  # `manage.py bench` (no models)
 ]
@@ -175,7 +176,7 @@ CACHES = {
 
 RQ_QUEUES = {
     name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}
-    for name in ("default", "events", "engine", "email", "webhooks")
+    for name in ("default", "events", "engine", "email", "webhooks", "push")
 }
 
 CHANNEL_LAYERS = {
@@ -362,6 +363,19 @@ OUTBOUND_ALLOWED_NETWORKS = _networks("OUTBOUND_ALLOWED_NETWORKS")
 WEBHOOKS_SENDER_THREADS = int(os.environ.get("WEBHOOKS_SENDER_THREADS", "16"))
 WEBHOOKS_PER_SUBSCRIPTION = int(os.environ.get("WEBHOOKS_PER_SUBSCRIPTION", "2"))
 WEBHOOKS_DISPATCH_MAX_QUEUED = int(os.environ.get("WEBHOOKS_DISPATCH_MAX_QUEUED", "2"))
+
+# Web push (push/): what a delivery job sends per batch, how long a push service may take, how long a service keeps
+# a message for an offline browser (TTL), attempts before a message fails, the lease of a claimed message (then the
+# sweep marks it `unknown`), and the CA file that verifies push services (empty: the system's; tests: their own).
+PUSH_DELIVERY_BATCH = int(os.environ.get("PUSH_DELIVERY_BATCH", "200"))
+PUSH_TIMEOUT_SECONDS = float(os.environ.get("PUSH_TIMEOUT_SECONDS", "10"))
+PUSH_TTL_SECONDS = int(os.environ.get("PUSH_TTL_SECONDS", str(24 * 3600)))
+PUSH_MAX_ATTEMPTS = int(os.environ.get("PUSH_MAX_ATTEMPTS", "6"))
+PUSH_SEND_LEASE_SECONDS = int(os.environ.get("PUSH_SEND_LEASE_SECONDS", "120"))
+PUSH_SWEEP_GRACE_SECONDS = int(os.environ.get("PUSH_SWEEP_GRACE_SECONDS", "300"))
+PUSH_CA_CERTS = os.environ.get("PUSH_CA_CERTS", "")
+# The key that encrypts the workspaces' VAPID private keys at rest (empty: derived from SECRET_KEY).
+PUSH_KEY_SECRET = os.environ.get("PUSH_KEY_SECRET", "")
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,97 @@
+"""The push outbox: `push_send` stores a notification for each browser of a contact under the step's key, once
+per (workspace, key), after checking push consent in the caller's transaction; its delivery is enqueued on queue
+"push" once that transaction commits (`push.delivery` hands it over)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from contacts import consent
+from contacts.models import Contact
+from penguinflow.common.errors import InvalidInput
+from push.delivery_queue import schedule_delivery
+from push.models import PushMessage, PushSubscription
+
+Status = PushMessage.Status
+NO_DEVICE = uuid.UUID(int=0)  # the `device` of the one row that records a send that reached no browser
+
+
+@dataclass(frozen=True)
+class Notification:
+    """What a push step shows, rendered for the contact."""
+
+    title: str
+    body: str = ""
+    url: str = ""
+    icon: str = ""
+    topic: str = ""
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What `push_send` did. outcome: "queued" (rows for `devices` browsers, delivered after commit), "exists"
+    (this key was sent before: nothing new), or the reason nothing goes out ("no_consent", "unsubscribed",
+    "topic_opted_out", "no_address": no browser); the last ones store one `skipped` row so a repeat says "exists".
+    """
+
+    outcome: str
+    message_ids: list[str] = field(default_factory=list)
+    status: str = Status.QUEUED
+
+    @property
+    def message_id(self) -> str | None:
+        return self.message_ids[0] if self.message_ids else None
+
+
+def push_send(
+    *,
+    key: str,
+    workspace,
+    contact: Contact,
+    notification: Notification,
+    node_id: str = "",
+    workflow_id=None,
+    held: bool = False,
+) -> PushResult:
+    """Store `notification` for each of the contact's browsers under `key`; deliver after commit.
+
+    Exactly once per (workspace, key). Consent (`contacts.consent.reachability`) is checked here with the contact
+    row locked: with `held` the caller holds that lock in its open transaction (the runtime's batches), else this
+    takes it.
+    """
+    if not key or len(key) > 255:
+        raise InvalidInput("The outbox key must be 1 to 255 characters.", details={"key": "Invalid length."})
+    with transaction.atomic(savepoint=False):
+        if not held:
+            contact = Contact.objects.select_for_update().get(pk=contact.pk)
+        earlier = list(PushMessage.objects.filter(workspace=workspace, key=key).values_list("id", "status"))
+        if earlier:
+            return PushResult(
+                outcome="exists", message_ids=[str(pk) for pk, _ in earlier], status=earlier[0][1]
+            )
+        reach = consent.reachability(contact, "push", topic=notification.topic or None)
+        devices = list(PushSubscription.objects.filter(contact_id=contact.pk).order_by("created_at")
+                       .values_list("id", flat=True)) if reach.ok else []  # fmt: skip
+        now = timezone.now()
+        common = dict(workspace=workspace, key=key, contact_id=contact.pk, node_id=node_id or "",
+                      workflow_id=workflow_id, title=notification.title, body=notification.body, url=notification.url,
+                      icon=notification.icon, topic=notification.topic)  # fmt: skip
+        if not devices:
+            reason = reach.reason if not reach.ok else "no_address"
+            row = PushMessage.objects.create(
+                device=NO_DEVICE, status=Status.SKIPPED, error=reason or "", **common
+            )
+            return PushResult(
+                outcome=reason or "no_address", message_ids=[str(row.pk)], status=Status.SKIPPED
+            )
+        rows = PushMessage.objects.bulk_create([
+            PushMessage(device=device, subscription_id=device, status=Status.QUEUED, next_attempt_at=now, **common)
+            for device in devices
+        ])  # fmt: skip
+    for row in rows:
+        schedule_delivery(row.pk)
+    return PushResult(outcome="queued", message_ids=[str(row.pk) for row in rows])

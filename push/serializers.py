@@ -1,0 +1,104 @@
+"""The push API's shapes (CONTRACT §13): subscriptions as browsers give them, the workspace's push settings."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from rest_framework import serializers
+
+from push.models import PushSettings, PushSubscription
+
+
+class KeysSerializer(serializers.Serializer):
+    p256dh = serializers.CharField(max_length=200, help_text="The browser's P-256 public key, base64url.")
+    auth = serializers.CharField(max_length=100, help_text="The browser's 16-byte auth secret, base64url.")
+
+
+class SubscriptionInSerializer(serializers.Serializer):
+    """`PushSubscription.toJSON()` of the browser: `{endpoint, keys: {p256dh, auth}}` (expirationTime ignored)."""
+
+    endpoint = serializers.CharField(max_length=2000, help_text="The push service URL (https).")
+    keys = KeysSerializer()
+    expirationTime = serializers.IntegerField(required=False, allow_null=True)
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    push_service = serializers.SerializerMethodField(
+        help_text="The origin of the endpoint (the browser's vendor)."
+    )
+
+    class Meta:
+        model = PushSubscription
+        fields = [
+            "id",
+            "contact_id",
+            "endpoint",
+            "push_service",
+            "source",
+            "user_agent",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_push_service(self, subscription: PushSubscription) -> str:
+        parts = urlsplit(subscription.endpoint)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+class VapidPublicKeySerializer(serializers.Serializer):
+    public_key = serializers.CharField(
+        help_text="The applicationServerKey for PushManager.subscribe (base64url)."
+    )
+
+
+def _origin(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+    ):
+        raise serializers.ValidationError(f"{value!r} is not an origin such as https://www.example.com.")
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+class PushSettingsSerializer(serializers.ModelSerializer):
+    allowed_origins = serializers.ListField(
+        child=serializers.CharField(max_length=255),
+        max_length=50,
+        required=False,
+        help_text="Origins whose pages may subscribe through the public endpoint, e.g. https://www.example.com.",
+    )
+
+    class Meta:
+        model = PushSettings
+        fields = ["vapid_public_key", "site_key", "subject", "allowed_origins", "updated_at"]
+        read_only_fields = ["vapid_public_key", "site_key", "updated_at"]
+
+    def validate_allowed_origins(self, values: list[str]) -> list[str]:
+        return list(dict.fromkeys(_origin(value) for value in values))
+
+    def validate_subject(self, value: str) -> str:
+        if value and not ((value.startswith("mailto:") and "@" in value) or value.startswith("https://")):
+            raise serializers.ValidationError("A mailto: address or an https:// URL (RFC 8292 'sub').")
+        return value
+
+
+class IdentitySecretSerializer(serializers.Serializer):
+    identity_secret = serializers.CharField(
+        help_text="Shown this once. The site's backend signs a visitor's address with it: "
+        "hex(HMAC-SHA256(secret, lower-cased email))."
+    )
+
+
+class PublicSubscribeSerializer(serializers.Serializer):
+    subscription = SubscriptionInSerializer()
+    email = serializers.EmailField(max_length=254)
+    signature = serializers.CharField(
+        max_length=128, help_text="hex(HMAC-SHA256(identity secret, lower(email)))"
+    )
+
+
+class PublicUnsubscribeSerializer(serializers.Serializer):
+    endpoint = serializers.CharField(max_length=2000)
