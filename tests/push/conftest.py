@@ -65,11 +65,18 @@ def run_push_jobs(push_queue):
 def contact(workspace):
     from tests.factories import ContactFactory
 
-    return ContactFactory(workspace=workspace, email="ada@example.com", first_name="Ada", last_name="Lovelace")
+    return ContactFactory(
+        workspace=workspace, email="ada@example.com", first_name="Ada", last_name="Lovelace"
+    )
 
 
 def subscribe(workspace, contact, browser: dict):
     """Store a browser of the local push service for `contact` (as the API does)."""
-    subscription, _ = subscription_store(workspace=workspace, contact=contact, endpoint=browser["endpoint"],
-                                         p256dh=browser["keys"]["p256dh"], auth=browser["keys"]["auth"])
+    subscription, _ = subscription_store(
+        workspace=workspace,
+        contact=contact,
+        endpoint=browser["endpoint"],
+        p256dh=browser["keys"]["p256dh"],
+        auth=browser["keys"]["auth"],
+    )
     return subscription

@@ -21,14 +21,24 @@ from tests.push.conftest import subscribe
 
 pytestmark = pytest.mark.django_db
 
-HELLO = Notification(title="Hello Ada", body="Your plan is ready.", url="https://example.com/plan?x=1",
-                     icon="https://example.com/icon.png")
+HELLO = Notification(
+    title="Hello Ada",
+    body="Your plan is ready.",
+    url="https://example.com/plan?x=1",
+    icon="https://example.com/icon.png",
+)
 
 
 def send(workspace, contact, capture, *, key="enr-1:n2:1", notification=HELLO):
     with capture(execute=True):
-        return push_send(key=key, workspace=workspace, contact=contact, notification=notification, node_id="n2",
-                         workflow_id="6f1c1f4e-8b1e-4a51-9f3a-1d2b3c4d5e6f")
+        return push_send(
+            key=key,
+            workspace=workspace,
+            contact=contact,
+            notification=notification,
+            node_id="n2",
+            workflow_id="6f1c1f4e-8b1e-4a51-9f3a-1d2b3c4d5e6f",
+        )
 
 
 def test_a_push_is_decrypted_by_the_browser_and_signed_with_the_workspaces_vapid_key(
@@ -44,9 +54,13 @@ def test_a_push_is_decrypted_by_the_browser_and_signed_with_the_workspaces_vapid
     assert run_push_jobs() == 1
     (message,) = push_service.messages_for(browser)
     row = PushMessage.objects.get(pk=result.message_id)
-    assert message.payload == {"id": str(row.pk), "title": "Hello Ada", "body": "Your plan is ready.",
-                               "url": f"https://pf.example.test/t/p/{click_token(row.pk)}",
-                               "icon": "https://example.com/icon.png"}
+    assert message.payload == {
+        "id": str(row.pk),
+        "title": "Hello Ada",
+        "body": "Your plan is ready.",
+        "url": f"https://pf.example.test/t/p/{click_token(row.pk)}",
+        "icon": "https://example.com/icon.png",
+    }
     assert message.vapid_key == push_settings_get(workspace=workspace).vapid_public_key
     assert message.claims["aud"] == push_service.origin and message.claims["sub"].startswith("mailto:")
     assert message.headers["ttl"] == "86400"
@@ -54,8 +68,13 @@ def test_a_push_is_decrypted_by_the_browser_and_signed_with_the_workspaces_vapid
     assert (row.status, row.attempts, row.response_status) == ("sent", 1, 201)
     sent = Event.objects.get(type="push.sent")
     assert sent.contact_id == contact.pk
-    assert sent.properties == {"message_id": str(row.pk), "device": str(row.device), "title": "Hello Ada",
-                               "node_id": "n2", "workflow_id": "6f1c1f4e-8b1e-4a51-9f3a-1d2b3c4d5e6f"}
+    assert sent.properties == {
+        "message_id": str(row.pk),
+        "device": str(row.device),
+        "title": "Hello Ada",
+        "node_id": "n2",
+        "workflow_id": "6f1c1f4e-8b1e-4a51-9f3a-1d2b3c4d5e6f",
+    }
 
 
 def test_every_browser_of_the_contact_gets_it_and_a_repeated_key_sends_nothing_more(
@@ -86,8 +105,12 @@ def test_a_contact_without_push_consent_or_browser_gets_nothing_and_a_skipped_ro
     subscribe(workspace, contact, browser)
     from contacts.consent import consent_set
 
-    consent_set(contact=Contact.objects.get(pk=contact.pk), channel="push", status="unsubscribed", source="test")
-    withdrawn = send(workspace, Contact.objects.get(pk=contact.pk), django_capture_on_commit_callbacks, key="enr-2:n2:1")
+    consent_set(
+        contact=Contact.objects.get(pk=contact.pk), channel="push", status="unsubscribed", source="test"
+    )
+    withdrawn = send(
+        workspace, Contact.objects.get(pk=contact.pk), django_capture_on_commit_callbacks, key="enr-2:n2:1"
+    )
     run_push_jobs()
 
     assert (nobody.outcome, nobody.status) == ("no_address", "skipped")
@@ -103,7 +126,9 @@ def test_consent_withdrawn_after_the_send_and_before_delivery_stops_the_message(
     result = send(workspace, contact, django_capture_on_commit_callbacks)
     from contacts.consent import consent_set
 
-    consent_set(contact=Contact.objects.get(pk=contact.pk), channel="push", status="unsubscribed", source="test")
+    consent_set(
+        contact=Contact.objects.get(pk=contact.pk), channel="push", status="unsubscribed", source="test"
+    )
     run_push_jobs()
 
     assert push_service.received == []
@@ -128,7 +153,9 @@ def test_an_expired_subscription_is_removed_and_the_push_fails(
     assert not PushSubscription.objects.filter(pk=subscription.pk).exists()
     assert Contact.objects.get(pk=contact.pk).channels["push"]["devices"] == 0
     failed = Event.objects.get(type="push.failed")
-    assert failed.properties["reason"] == "subscription_expired" and failed.properties["status_code"] == answer
+    assert (
+        failed.properties["reason"] == "subscription_expired" and failed.properties["status_code"] == answer
+    )
     # With no browser left, the next push reaches nobody.
     assert send(workspace, contact, django_capture_on_commit_callbacks, key="enr-9:n2:1").status == "skipped"
 
@@ -150,7 +177,9 @@ def test_a_push_service_error_is_retried_later_and_a_refusal_fails_for_good(
     assert retried.status == "queued" and retried.next_attempt_at > timezone.now() and retried.attempts == 1
     assert (failed.status, failed.response_status) == ("failed", 400)
     del push_service.answers[flaky["endpoint"].rsplit("/", 1)[-1]]
-    assert push_deliver(message_ids=[retried.pk], now=retried.next_attempt_at + timedelta(seconds=1)).sent == 1
+    assert (
+        push_deliver(message_ids=[retried.pk], now=retried.next_attempt_at + timedelta(seconds=1)).sent == 1
+    )
     assert len(push_service.messages_for(flaky)) == 1 and push_service.messages_for(refusing) == []
 
 
