@@ -122,11 +122,22 @@ class PushService:
 
     def browser(self) -> dict[str, Any]:
         """Make a subscription as a browser would; return its `PushSubscription.toJSON()`."""
-        browser = Browser(id=secrets.token_urlsafe(12), private_key=ec.generate_private_key(ec.SECP256R1()),
-                          auth=secrets.token_bytes(16))
+        browser = Browser(
+            id=secrets.token_urlsafe(12),
+            private_key=ec.generate_private_key(ec.SECP256R1()),
+            auth=secrets.token_bytes(16),
+        )
         self.browsers[browser.id] = browser
-        return {"endpoint": f"{self.origin}/push/{browser.id}",
-                "keys": {"p256dh": browser.public_key(), "auth": b64url(browser.auth)}}
+        return {
+            "endpoint": f"{self.origin}/push/{browser.id}",
+            "keys": {"p256dh": browser.public_key(), "auth": b64url(browser.auth)},
+        }
+
+    def add_browsers(self, browsers: list[tuple[str, bytes, bytes]]) -> None:
+        """Know browsers made elsewhere: (id, private key in PEM, auth secret) each (the bench makes them)."""
+        for browser_id, pem, auth in browsers:
+            key = serialization.load_pem_private_key(pem, password=None)
+            self.browsers[browser_id] = Browser(id=browser_id, private_key=key, auth=auth)  # type: ignore[arg-type]
 
     def messages_for(self, subscription: dict[str, Any]) -> list[Message]:
         browser = subscription["endpoint"].rsplit("/", 1)[-1]
@@ -176,8 +187,16 @@ class PushService:
         except Exception as error:
             self.refused.append(Refusal(browser_id, f"{type(error).__name__}: {error}"))
             return 400 if not isinstance(error, (KeyError,)) else 401
-        self.received.append(Message(browser_id, payload if self.record_payloads else {"id": payload.get("id")},
-                                     claims, key, headers if self.record_payloads else {}, time.time()))
+        self.received.append(
+            Message(
+                browser_id,
+                payload if self.record_payloads else {"id": payload.get("id")},
+                claims,
+                key,
+                headers if self.record_payloads else {},
+                time.time(),
+            )
+        )
         self.arrivals += 1
         return 201
 
