@@ -13,14 +13,16 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import uuid
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from pywebpush import WebPusher
 
@@ -71,12 +73,37 @@ class _Outcome:
     retry_after: timedelta | None = None
 
 
-@dataclass
 class _Job:
-    """What one delivery job keeps between its rows: settings per workspace, open connections."""
+    """What one delivery job keeps between its rows: settings per workspace, and sender threads, each with its
+    own open connections (a push service answers in a round trip; several in flight keep the worker busy)."""
 
-    connections: Connections = field(default_factory=Connections)
-    settings_by_workspace: dict[Any, PushSettings] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.settings_by_workspace: dict[Any, PushSettings] = {}
+        self._local = threading.local()
+        self._connections: list[Connections] = []
+        self._lock = threading.Lock()
+        self.pool = ThreadPoolExecutor(
+            max_workers=max(1, settings.PUSH_SENDER_THREADS), thread_name_prefix="push-sender"
+        )
+
+    def connections(self) -> Connections:
+        kept = getattr(self._local, "connections", None)
+        if kept is None:
+            kept = self._local.connections = Connections()
+            with self._lock:
+                self._connections.append(kept)
+        return kept
+
+    def settings_of(self, row: PushMessage) -> PushSettings:
+        found = self.settings_by_workspace.get(row.workspace_id)
+        if found is None:
+            found = self.settings_by_workspace[row.workspace_id] = push_settings_get(workspace=row.workspace)
+        return found
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+        for connections in self._connections:
+            connections.close()
 
 
 def push_deliver(*, message_ids: list, now: datetime | None = None) -> DeliveryReport:
@@ -93,32 +120,39 @@ def push_deliver(*, message_ids: list, now: datetime | None = None) -> DeliveryR
         for start in range(0, len(due), GROUP):
             _deliver_group(due[start : start + GROUP], job=job, report=report)
     finally:
-        job.connections.close()
+        job.close()
     return report
 
 
 def _deliver_group(group: list[PushMessage], *, job: _Job, report: DeliveryReport) -> None:
+    """Claim a group, hand its rows over (several at once), record the outcomes (whatever happened meanwhile)."""
     eligible = []
     for row in group:
         reason = _skip_reason(row)
         if reason is None:
             eligible.append(row)
-        elif _move(
-            row.pk,
-            frm=Status.QUEUED,
-            to=Status.SKIPPED if reason != "subscription_removed" else Status.FAILED,
-            error=reason,
-        ):
-            report.skipped += 1
+            job.settings_of(row)  # read here: the sender threads use no database connection
+        else:
+            final = Status.FAILED if reason == "subscription_removed" else Status.SKIPPED
+            if _move(row.pk, frm=Status.QUEUED, to=final, error=reason):
+                report.skipped += 1
     claimed = _claim([row.pk for row in eligible])
+    rows = [row for row in eligible if row.pk in claimed]  # the others: another job has them
     outcomes: list[_Outcome] = []
     try:
-        for row in eligible:
-            if row.pk in claimed:
-                row.attempts += 1
-                outcomes.append(_hand_over(row, job=job))
+        for row in rows:
+            row.attempts += 1
+        outcomes.extend(job.pool.map(lambda row: _hand_over_safely(row, job=job), rows))
     finally:
         _record(outcomes, report=report)
+
+
+def _hand_over_safely(row: PushMessage, *, job: _Job) -> _Outcome:
+    try:
+        return _hand_over(row, job=job)
+    except Exception as error:  # a bug or the unforeseen: maybe sent, so never retried blindly
+        logger.exception("Push message %s: outcome unknown", row.pk)
+        return _Outcome(row, "unknown", error=f"{type(error).__name__}: {error}")
 
 
 def _skip_reason(row: PushMessage) -> str | None:
@@ -187,7 +221,7 @@ def _hand_over(row: PushMessage, *, job: _Job) -> _Outcome:
             timeout_s=settings.PUSH_TIMEOUT_SECONDS,
             allowed=allowed_networks(),
             ca_certs=settings.PUSH_CA_CERTS or None,
-            connections=job.connections,
+            connections=job.connections(),
         )
     except OutboundRefused as error:
         return _Outcome(row, "failed", error=f"Refused by the outbound guard: {error}")
@@ -241,49 +275,42 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _record(outcomes: list[_Outcome], *, report: DeliveryReport) -> None:
-    """Record what became of handed-over rows, and emit their `push.sent` / `push.failed`, in one transaction;
-    then remove the subscriptions the push services said are gone."""
+    """Record what became of handed-over rows, and emit their `push.sent` / `push.failed`, in one transaction
+    (the sent ones in one statement); then remove the subscriptions the push services said are gone."""
     if not outcomes:
         return
     now = timezone.now()
     events: dict[Any, list[NewEvent]] = {}
     retries: list[tuple[str, datetime]] = []
     with transaction.atomic():
+        sent = [outcome for outcome in outcomes if outcome.status == "sent"]
+        for row_id in _record_sent(sent, now=now):
+            row = next(outcome.row for outcome in sent if outcome.row.pk == row_id)
+            report.sent += 1
+            _emit(events, row, "push.sent", push_event_properties(row), now)
         for outcome in outcomes:
+            if outcome.status == "sent":
+                continue
             row = outcome.row
-            values: dict[str, Any] = {
-                "response_status": outcome.response_status,
-                "error": outcome.error[:2000],
-                "attempts": row.attempts,
-            }
-            to, event = outcome.status, None
-            if to == "sent":
-                to, event, values["sent_at"] = Status.SENT, "push.sent", now
-            elif to == "retry" and row.attempts < settings.PUSH_MAX_ATTEMPTS:
+            values: dict[str, Any] = {"response_status": outcome.response_status, "error": outcome.error[:2000],
+                                      "attempts": row.attempts}  # fmt: skip
+            to, event = Status.UNKNOWN, None
+            if outcome.status == "retry" and row.attempts < settings.PUSH_MAX_ATTEMPTS:
                 at = now + max(backoff(row.attempts), outcome.retry_after or timedelta(0))
                 to, values["next_attempt_at"] = Status.QUEUED, at
                 retries.append((str(row.pk), at))
-            elif to in ("retry", "failed"):
+            elif outcome.status in ("retry", "failed"):
                 to, event = Status.FAILED, "push.failed"
-            elif to == "gone":
+            elif outcome.status == "gone":
                 to, event = Status.GONE, "push.failed"
-            else:
-                to = Status.UNKNOWN
             if not _move(row.pk, frm={Status.SENDING, Status.UNKNOWN}, to=to, **values):
                 continue
             counter = _COUNTERS[to]
             setattr(report, counter, getattr(report, counter) + 1)
             if event is not None:
-                properties = push_event_properties(row)
-                if event == "push.failed":
-                    properties.update(
-                        reason="subscription_expired" if to == Status.GONE else "push_service_error",
-                        error=outcome.error[:500],
-                        status_code=outcome.response_status,
-                    )
-                events.setdefault(row.workspace_id, []).append(NewEvent(
-                    type=event, contact_id=row.contact_id, properties=properties, occurred_at=now,
-                    source=Event.Source.SYSTEM))  # fmt: skip
+                _emit(events, row, event, push_event_properties(
+                    row, reason="subscription_expired" if to == Status.GONE else "push_service_error",
+                    error=outcome.error[:500], status_code=outcome.response_status), now)  # fmt: skip
         for workspace_id, items in events.items():
             events_store(workspace=workspace_id, events=items)
     for outcome in outcomes:
@@ -291,6 +318,45 @@ def _record(outcomes: list[_Outcome], *, report: DeliveryReport) -> None:
             subscription_remove(subscription_id=outcome.row.subscription_id, reason="expired")
     for message_id, at in retries:
         enqueue_delivery([message_id], at=at)
+
+
+_RECORD_SENT_SQL = f"""
+UPDATE {PushMessage._meta.db_table} AS m
+SET status = %s, sent_at = %s, updated_at = %s, error = '', attempts = v.attempts, response_status = v.answer
+FROM unnest(%s::uuid[], %s::int[], %s::int[]) AS v(id, attempts, answer)
+WHERE m.id = v.id AND m.status = ANY(%s)
+RETURNING m.id
+"""
+
+
+def _record_sent(sent: list[_Outcome], *, now: datetime) -> list[uuid.UUID]:
+    """sending (or unknown: a slow worker recording after the sweep) → sent for these rows in one statement;
+    return the ids recorded."""
+    if not sent:
+        return []
+    sources = [Status.SENDING, Status.UNKNOWN]
+    assert all(Status.SENT in PushMessage.TRANSITIONS[source] for source in sources)
+    with connection.cursor() as cursor:
+        cursor.execute(_RECORD_SENT_SQL, [
+            str(Status.SENT), now, now, [outcome.row.pk for outcome in sent],
+            [outcome.row.attempts for outcome in sent], [outcome.response_status or 0 for outcome in sent],
+            [str(source) for source in sources],
+        ])  # fmt: skip
+        return [row_id for (row_id,) in cursor.fetchall()]
+
+
+def _emit(
+    events: dict[Any, list[NewEvent]], row: PushMessage, type_: str, properties: dict[str, Any], now: datetime
+) -> None:
+    events.setdefault(row.workspace_id, []).append(
+        NewEvent(
+            type=type_,
+            contact_id=row.contact_id,
+            properties=properties,
+            occurred_at=now,
+            source=Event.Source.SYSTEM,
+        )
+    )
 
 
 def push_event_properties(row: PushMessage, **extra: Any) -> dict[str, Any]:

@@ -56,12 +56,14 @@ def push_send(
     node_id: str = "",
     workflow_id=None,
     held: bool = False,
+    devices: list | None = None,
 ) -> PushResult:
     """Store `notification` for each of the contact's browsers under `key`; deliver after commit.
 
     Exactly once per (workspace, key). Consent (`contacts.consent.reachability`) is checked here with the contact
     row locked: with `held` the caller holds that lock in its open transaction (the runtime's batches), else this
-    takes it.
+    takes it. `devices`: the ids of the contact's subscriptions, read by a caller that holds the lock (the
+    runtime reads those of a whole batch in one query); None: read here.
     """
     if not key or len(key) > 255:
         raise InvalidInput("The outbox key must be 1 to 255 characters.", details={"key": "Invalid length."})
@@ -74,8 +76,11 @@ def push_send(
                 outcome="exists", message_ids=[str(pk) for pk, _ in earlier], status=earlier[0][1]
             )
         reach = consent.reachability(contact, "push", topic=notification.topic or None)
-        devices = list(PushSubscription.objects.filter(contact_id=contact.pk).order_by("created_at")
-                       .values_list("id", flat=True)) if reach.ok else []  # fmt: skip
+        if not reach.ok:
+            devices = []
+        elif devices is None or not held:
+            devices = list(PushSubscription.objects.filter(contact_id=contact.pk).order_by("created_at")
+                           .values_list("id", flat=True))  # fmt: skip
         now = timezone.now()
         common = dict(workspace=workspace, key=key, contact_id=contact.pk, node_id=node_id or "",
                       workflow_id=workflow_id, title=notification.title, body=notification.body, url=notification.url,
@@ -95,3 +100,13 @@ def push_send(
     for row in rows:
         schedule_delivery(row.pk)
     return PushResult(outcome="queued", message_ids=[str(row.pk) for row in rows])
+
+
+def devices_of(contact_ids) -> dict:
+    """The subscription ids of each of these contacts (in the order they were stored), in one query. Read it
+    while holding the contacts' row locks: stores and removals take them too, so the answer stays current."""
+    found: dict = {}
+    for contact_id, device in (PushSubscription.objects.filter(contact_id__in=list(contact_ids))
+                               .order_by("created_at").values_list("contact_id", "id")):  # fmt: skip
+        found.setdefault(contact_id, []).append(device)
+    return found

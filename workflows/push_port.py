@@ -10,7 +10,7 @@ from liquid.exceptions import LiquidError
 
 from contacts.selectors import contact_as_data
 from penguinflow.common.errors import InvalidInput
-from push.outbox import Notification, push_send
+from push.outbox import Notification, devices_of, push_send
 from templates.rendering import single_line, text_template
 from workflows.engine.ports import MessageResult, PortError
 
@@ -18,6 +18,14 @@ from workflows.engine.ports import MessageResult, PortError
 class LivePush:
     def __init__(self, book, origin, workspace) -> None:
         self.book, self.origin, self.workspace = book, origin, workspace
+        self._devices: dict | None = None  # the browsers of the batch's contacts, read at the first send
+
+    def devices(self, contact) -> list:
+        """The contact's browsers: those of every contact of the batch are read in one query (the batch holds
+        their row locks, which stores and removals of subscriptions take too)."""
+        if self._devices is None:
+            self._devices = devices_of(contact.pk for contact in self.book.contacts.values())
+        return self._devices.get(contact.pk, [])
 
     def send(
         self,

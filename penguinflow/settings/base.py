@@ -368,6 +368,7 @@ WEBHOOKS_DISPATCH_MAX_QUEUED = int(os.environ.get("WEBHOOKS_DISPATCH_MAX_QUEUED"
 # a message for an offline browser (TTL), attempts before a message fails, the lease of a claimed message (then the
 # sweep marks it `unknown`), and the CA file that verifies push services (empty: the system's; tests: their own).
 PUSH_DELIVERY_BATCH = int(os.environ.get("PUSH_DELIVERY_BATCH", "200"))
+PUSH_SENDER_THREADS = int(os.environ.get("PUSH_SENDER_THREADS", "8"))  # requests in flight per delivery job
 PUSH_TIMEOUT_SECONDS = float(os.environ.get("PUSH_TIMEOUT_SECONDS", "10"))
 PUSH_TTL_SECONDS = int(os.environ.get("PUSH_TTL_SECONDS", str(24 * 3600)))
 PUSH_MAX_ATTEMPTS = int(os.environ.get("PUSH_MAX_ATTEMPTS", "6"))
