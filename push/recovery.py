@@ -44,7 +44,10 @@ def push_sweep(*, now: datetime | None = None, grace_seconds: int | None = None)
         lost = list(PushMessage.objects.filter(status=Status.QUEUED, next_attempt_at__lt=now - timedelta(seconds=grace))
                     .select_for_update(skip_locked=True).order_by("next_attempt_at")
                     .values_list("pk", flat=True)[:10000])  # fmt: skip
-        PushMessage.objects.filter(pk__in=lost).update(next_attempt_at=now, updated_at=now)
+        # Due at once (never later than the real now, whatever `now` says), and not "lost" again for `grace`.
+        PushMessage.objects.filter(pk__in=lost).update(
+            next_attempt_at=min(now, timezone.now()), updated_at=now
+        )
     if lost:
         enqueue_delivery([str(pk) for pk in lost])
     if unknown:
