@@ -95,12 +95,13 @@ class Signers:
         with self._lock:
             cached = self._headers.get((workspace_id, audience))
             known = self._keys.get(workspace_id)
-        if known is None or known[0] != push_settings.vapid_private_key_encrypted:
+        subject = subject_of(push_settings, workspace)
+        if known is None or known[0] != push_settings.vapid_private_key_encrypted or known[2] != subject:
             pem = _fernet().decrypt(push_settings.vapid_private_key_encrypted.encode())
             known = (
                 push_settings.vapid_private_key_encrypted,
                 Vapid02.from_pem(pem),
-                subject_of(push_settings, workspace),
+                subject,
             )
             with self._lock:
                 self._keys[workspace_id] = known
