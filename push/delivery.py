@@ -178,6 +178,11 @@ def _claim(ids: list) -> set:
     return claimed
 
 
+# Push services take at most 4096 bytes of encrypted record (RFC 8291 §4: about 3,990 of plaintext); the body
+# gives way first, so that a long rendered text shortens the notification instead of failing it (413).
+MAX_PAYLOAD = 3800
+
+
 def payload_of(row: PushMessage) -> bytes:
     """The notification as the service worker reads it (JSON): the URL is the signed click URL."""
     data = {"id": str(row.pk), "title": row.title, "body": row.body}
@@ -185,7 +190,20 @@ def payload_of(row: PushMessage) -> bytes:
         data["url"] = tracking.click_url(row.pk)
     if row.icon:
         data["icon"] = row.icon
-    return json.dumps(data, separators=(",", ":")).encode()
+    encoded = _json(data)
+    if len(encoded) > MAX_PAYLOAD:
+        body, low, high = data["body"], 0, len(data["body"])
+        while low < high:  # the longest start of the body that fits
+            middle = (low + high + 1) // 2
+            data["body"] = body[:middle].rstrip() + "…"
+            low, high = (middle, high) if len(_json(data)) <= MAX_PAYLOAD else (low, middle - 1)
+        data["body"] = body[:low].rstrip() + "…" if low else ""
+        encoded = _json(data)
+    return encoded
+
+
+def _json(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _hand_over(row: PushMessage, *, job: _Job) -> _Outcome:

@@ -3,6 +3,7 @@ real local push service that decrypts it (RFC 8291) and checks the JWT (RFC 8292
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -222,3 +223,18 @@ def test_a_click_records_push_clicked_and_redirects_to_the_stored_url_only(
     assert clicked.contact_id == contact.pk and clicked.properties["url"] == "https://example.com/plan?x=1"
     assert clicked.properties["message_id"] == result.message_id
     assert push_click(token="not-a-token") is None and Event.objects.filter(type="push.clicked").count() == 1
+
+
+def test_a_long_body_is_shortened_to_fit_a_push_message_instead_of_failing(
+    workspace, contact, push_service, run_push_jobs, django_capture_on_commit_callbacks
+):
+    subscribe(workspace, contact, push_service.browser())
+    long = Notification(title="Weekly digest", body="€ news " * 2000, url="https://example.com/")
+
+    send(workspace, contact, django_capture_on_commit_callbacks, notification=long)
+    run_push_jobs()
+
+    (message,) = push_service.received
+    assert message.payload["body"].startswith("€ news") and message.payload["body"].endswith("…")
+    assert 3700 < len(json.dumps(message.payload, separators=(",", ":"), ensure_ascii=False).encode()) <= 3800
+    assert PushMessage.objects.get().status == "sent"
