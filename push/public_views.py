@@ -6,16 +6,37 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError
+from rest_framework.throttling import SimpleRateThrottle
 
 from penguinflow.common.errors import DomainError, error_response, flatten_errors
 from push import engagement
 from push.models import PushSubscription
 from push.serializers import PublicSubscribeSerializer, PublicUnsubscribeSerializer
 from push.subscriptions import subscription_remove, subscription_store
+
+
+class SiteThrottle(SimpleRateThrottle):
+    """Writes through a site's public endpoints, per client address and site (PUSH_SITE_RATE, default 60/min):
+    each one resolves a host and locks a contact, which nobody should be able to ask for in bulk."""
+
+    scope = "push_site"
+
+    def __init__(self, site_key: str) -> None:
+        self.rate = settings.PUSH_SITE_RATE
+        super().__init__()
+        self.site_key = site_key
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {
+            "scope": self.scope,
+            "ident": f"{self.get_ident(request)}:{self.site_key}",
+        }
+
 
 _NO_STORE = "no-store, no-cache, must-revalidate, private, max-age=0"
 _SCRIPTS = Path(__file__).resolve().parent / "scripts"
@@ -56,6 +77,12 @@ def _site_call(request, site_key: str, handle):
             return _cors(response, origin)
         body = None
         if request.method == "POST":
+            throttle = SiteThrottle(site_key)
+            if not throttle.allow_request(request, None):
+                wait = max(1, int(throttle.wait() or 1))
+                response = error_response(429, "throttled", f"Too many requests: try again in {wait} s.")
+                response["Retry-After"] = str(wait)
+                return _cors(response, origin)
             try:
                 body = json.loads(request.body or b"null")
             except (ValueError, UnicodeDecodeError):

@@ -377,6 +377,8 @@ PUSH_SWEEP_GRACE_SECONDS = int(os.environ.get("PUSH_SWEEP_GRACE_SECONDS", "300")
 PUSH_CA_CERTS = os.environ.get("PUSH_CA_CERTS", "")
 # The key that encrypts the workspaces' VAPID private keys at rest (empty: derived from SECRET_KEY).
 PUSH_KEY_SECRET = os.environ.get("PUSH_KEY_SECRET", "")
+# Subscribes and unsubscribes through a site's public endpoints, per client address and site.
+PUSH_SITE_RATE = os.environ.get("PUSH_SITE_RATE", "60/min")
 
 LOGGING = {
     "version": 1,

@@ -150,3 +150,19 @@ def test_the_script_and_service_worker_are_served(client, db):
     assert script.status_code == worker.status_code == 200
     assert script["Content-Type"].startswith("text/javascript")
     assert b"PenguinFlowPush" in script.content and b"notificationclick" in worker.content
+
+
+def test_writes_through_a_site_are_throttled_per_address(client, workspace, site, settings):
+    settings.PUSH_SITE_RATE = "3/min"
+    settings_, _ = site
+    path = f"/push/sites/{settings_.site_key}/unsubscribe"
+
+    answers = [post(client, path, {"endpoint": f"https://push.example/{n}"}).status_code for n in range(4)]
+    last = post(client, path, {"endpoint": "https://push.example/x"})
+
+    assert answers == [204, 204, 204, 429]
+    assert (
+        last.status_code == 429
+        and int(last["Retry-After"]) >= 1
+        and last["Access-Control-Allow-Origin"] == SITE
+    )
