@@ -35,6 +35,7 @@ class SendEmail(NodeType):
     retry = RetryPolicy(max_attempts=8, base_seconds=60, cap_seconds=3 * 3600)
     references = (Reference("template_id", "templates.EmailTemplate", "email template", collection="templates"),)
     ports = ("email",)
+    channel = "email"
 
     class Config(NodeConfig):
         template_id: str = Field(min_length=1, max_length=100)

@@ -21,6 +21,9 @@ class Workspace(models.Model):
     from_email = models.CharField(max_length=254, blank=True, help_text="Default sender, e.g. 'Acme <hi@acme.test>'.")
     reply_to = models.EmailField(blank=True)
     send_rate_per_minute = models.PositiveIntegerField(default=600, help_text="Most messages sent per minute.")
+    settings = models.JSONField(default=dict, db_default={}, blank=True,
+                                help_text="Sending on every channel: frequency caps, quiet hours, topics, push "
+                                          "origins (penguinflow.workspaces.messaging_settings).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -9,6 +10,7 @@ from django.utils import timezone
 
 from penguinflow.common.errors import InvalidInput
 from penguinflow.outbound.signing import new_secret
+from penguinflow.workspaces.messaging_settings import settings_validate
 from penguinflow.workspaces.models import (
     ApiScope,
     WebhookSigningSecret,
@@ -102,3 +104,16 @@ def signing_secret_revoke(*, secret: WebhookSigningSecret) -> WebhookSigningSecr
         secret.revoked_at = timezone.now()
         secret.save(update_fields=["revoked_at", "updated_at"])
     return secret
+
+
+@transaction.atomic
+def workspace_settings_change(*, workspace: Workspace, changes: dict[str, Any]) -> Workspace:
+    """Apply `changes` (top-level settings, each replaced whole) after validating the result; 400 naming each
+    problem (`details` keyed by path) and nothing stored when anything is wrong."""
+    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    try:
+        workspace.settings = settings_validate(changes, workspace.settings or {})
+    except ValueError as error:
+        raise InvalidInput("The settings are not valid.", details=error.args[0]) from None
+    workspace.save(update_fields=["settings", "updated_at"])
+    return workspace
