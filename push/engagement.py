@@ -13,6 +13,7 @@ from contacts.models import Contact
 from events.models import Event
 from events.services import NewEvent, events_emit
 from penguinflow.common.errors import DomainError, NotFound
+from penguinflow.workspaces.messaging_settings import messaging_settings
 from push import tracking
 from push.delivery import push_event_properties
 from push.models import PushMessage, PushSettings
@@ -59,11 +60,14 @@ def site_settings(site_key: str) -> PushSettings:
 
 
 def origin_check(push_settings: PushSettings, origin: str | None) -> str:
-    """Return the request's Origin if the workspace lets pages of it subscribe; OriginNotAllowed (403) if not."""
-    if not origin or origin.lower() not in push_settings.allowed_origins:
+    """Return the request's Origin if the workspace lets pages of it subscribe (its setting `push_origins`);
+    OriginNotAllowed (403) if not, or if the request names none."""
+    allowed = {
+        value.lower().rstrip("/") for value in messaging_settings(push_settings.workspace).push_origins
+    }
+    if not origin or origin.lower() not in allowed:
         raise OriginNotAllowed(
-            "This page's origin may not subscribe: add it to the workspace's push settings "
-            "(allowed_origins).",
+            "This page's origin may not subscribe: add it to the workspace's settings (push_origins).",
             details={"origin": origin or "(none sent)"},
         )
     return origin

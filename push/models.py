@@ -3,18 +3,18 @@ push outbox (one row per message and browser, stored before it is handed to the 
 
 from __future__ import annotations
 
-from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from penguinflow.common.models import WorkspaceScopedModel
 
 
 class PushSettings(WorkspaceScopedModel):
-    """A workspace's VAPID key pair and what its websites may do. One per workspace, made on first use.
+    """A workspace's VAPID key pair and the keys of its websites. One per workspace, made on first use.
 
     The private key is stored encrypted (`push.vapid`) and never leaves the server: the API shows only the public
     key. `site_key` names the workspace to a website's script (public, like the VAPID public key);
-    `identity_secret` lets the site's backend vouch for who the visitor is (an HMAC of the address).
+    `identity_secret` lets the site's backend vouch for who the visitor is (an HMAC of the address). Which sites
+    may subscribe is the workspace's setting `push_origins` (penguinflow.workspaces.messaging_settings).
     """
 
     vapid_public_key = models.CharField(max_length=100, help_text="Uncompressed P-256 point, base64url.")
@@ -24,12 +24,6 @@ class PushSettings(WorkspaceScopedModel):
     )
     site_key = models.CharField(max_length=40, unique=True)
     identity_secret = models.CharField(max_length=64, editable=False)
-    allowed_origins = ArrayField(
-        models.CharField(max_length=255),
-        default=list,
-        blank=True,
-        help_text="Origins (scheme://host[:port]) whose pages may subscribe.",
-    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace"], name="push_settings_one_per_workspace")]

@@ -41,6 +41,7 @@ class PushResult:
     outcome: str
     message_ids: list[str] = field(default_factory=list)
     status: str = Status.QUEUED
+    reason: str = ""  # why nothing went out (a skipped send, or the repeat of one)
 
     @property
     def message_id(self) -> str | None:
@@ -70,11 +71,13 @@ def push_send(
     with transaction.atomic(savepoint=False):
         if not held:
             contact = Contact.objects.select_for_update().get(pk=contact.pk)
-        earlier = list(PushMessage.objects.filter(workspace=workspace, key=key).values_list("id", "status"))
+        earlier = list(
+            PushMessage.objects.filter(workspace=workspace, key=key).values_list("id", "status", "error")
+        )
         if earlier:
-            return PushResult(
-                outcome="exists", message_ids=[str(pk) for pk, _ in earlier], status=earlier[0][1]
-            )
+            skipped = earlier[0][1] == Status.SKIPPED
+            return PushResult(outcome="exists", message_ids=[str(pk) for pk, _, _ in earlier], status=earlier[0][1],
+                              reason=earlier[0][2] if skipped else "")  # fmt: skip
         reach = consent.reachability(contact, "push", topic=notification.topic or None)
         if not reach.ok:
             devices = []
@@ -90,9 +93,8 @@ def push_send(
             row = PushMessage.objects.create(
                 device=NO_DEVICE, status=Status.SKIPPED, error=reason or "", **common
             )
-            return PushResult(
-                outcome=reason or "no_address", message_ids=[str(row.pk)], status=Status.SKIPPED
-            )
+            return PushResult(outcome=reason or "no_address", message_ids=[str(row.pk)], status=Status.SKIPPED,
+                              reason=reason or "no_address")  # fmt: skip
         rows = PushMessage.objects.bulk_create([
             PushMessage(device=device, subscription_id=device, status=Status.QUEUED, next_attempt_at=now, **common)
             for device in devices

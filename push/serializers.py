@@ -51,33 +51,11 @@ class VapidPublicKeySerializer(serializers.Serializer):
     )
 
 
-def _origin(value: str) -> str:
-    parts = urlsplit(value.strip())
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or parts.path not in ("", "/")
-        or parts.query
-    ):
-        raise serializers.ValidationError(f"{value!r} is not an origin such as https://www.example.com.")
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
 class PushSettingsSerializer(serializers.ModelSerializer):
-    allowed_origins = serializers.ListField(
-        child=serializers.CharField(max_length=255),
-        max_length=50,
-        required=False,
-        help_text="Origins whose pages may subscribe through the public endpoint, e.g. https://www.example.com.",
-    )
-
     class Meta:
         model = PushSettings
-        fields = ["vapid_public_key", "site_key", "subject", "allowed_origins", "updated_at"]
+        fields = ["vapid_public_key", "site_key", "subject", "updated_at"]
         read_only_fields = ["vapid_public_key", "site_key", "updated_at"]
-
-    def validate_allowed_origins(self, values: list[str]) -> list[str]:
-        return list(dict.fromkeys(_origin(value) for value in values))
 
     def validate_subject(self, value: str) -> str:
         if value and not ((value.startswith("mailto:") and "@" in value) or value.startswith("https://")):

@@ -31,6 +31,7 @@ from templates.rendering import text_template
 from workflows.email_port import send_through_outbox
 from workflows.engine.ports import EmailResult, MessageResult, PortError, Ports
 from workflows.notify_port import LiveNotify
+from workflows.push_port import LivePush
 from workflows.webhook_port import LiveWebhooks
 
 logger = logging.getLogger(__name__)
@@ -323,7 +324,7 @@ def live_ports(*, book: ContactBook, origin: Origin, workspace, pending: list[Pe
         campaigns=LiveCampaigns(book, str(workspace.pk)),
         email=LiveEmail(book, origin, workspace),
         sms=ChannelNotSetUp("SMS"),
-        push=ChannelNotSetUp("web push"),
+        push=LivePush(book, origin, workspace),
         tasks=LiveTasks(book, workspace),
         notify=LiveNotify(book, origin, workspace),
         webhooks=LiveWebhooks(book, workspace),

@@ -64,15 +64,12 @@ class LivePush:
             raise PortError(
                 f"The notification could not be stored: {error.message}", retryable=False
             ) from error
-        status = result.status if result.outcome in ("queued", "exists") else result.outcome
+        if result.reason:  # nothing went out, now or the first time this key was sent
+            return MessageResult(message_id=None, status="suppressed", detail={"reason": result.reason})
         return MessageResult(
             message_id=result.message_id,
-            status=status,
-            detail={
-                "outcome": result.outcome,
-                "devices": len(result.message_ids) if result.outcome == "queued" else 0,
-                "message_ids": result.message_ids,
-            },
+            status="queued",
+            detail={"devices": len(result.message_ids), "message_ids": result.message_ids},
         )
 
 

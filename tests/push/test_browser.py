@@ -27,10 +27,11 @@ from pathlib import Path
 import pytest
 
 from events.models import Event
+from penguinflow.workspaces.services import workspace_settings_change
 from push.engagement import identity_signature
 from push.models import PushMessage, PushSubscription
 from push.outbox import Notification, push_send
-from push.services import identity_secret_rotate, push_settings_update
+from push.services import identity_secret_rotate
 from push.vapid import push_settings_get
 from tests.factories import ContactFactory
 
@@ -98,7 +99,7 @@ def test_the_script_subscribes_a_visitor_and_the_service_worker_shows_and_opens_
     browser_keys = push_service.browser()
     with site_server(tmp_path) as site:
         (tmp_path / "landing.html").write_text("<p>landed</p>")
-        push_settings_update(workspace=workspace, allowed_origins=[site])
+        workspace_settings_change(workspace=workspace, changes={"push_origins": [site]})
         site_key = push_settings_get(workspace=workspace).site_key
         context = chromium.new_context()
         context.set_default_timeout(TIMEOUT_MS)

@@ -8,9 +8,10 @@ import json
 import pytest
 
 from contacts.models import Contact
+from penguinflow.workspaces.services import workspace_settings_change
 from push.engagement import identity_signature
 from push.models import PushSubscription
-from push.services import identity_secret_rotate, push_settings_update
+from push.services import identity_secret_rotate
 from push.vapid import push_settings_get
 from tests.factories import ContactFactory
 
@@ -21,7 +22,7 @@ SITE = "https://www.acme.test"
 
 @pytest.fixture
 def site(workspace):
-    push_settings_update(workspace=workspace, allowed_origins=[SITE])
+    workspace_settings_change(workspace=workspace, changes={"push_origins": [SITE]})
     secret = identity_secret_rotate(workspace=workspace)
     return push_settings_get(workspace=workspace), secret
 

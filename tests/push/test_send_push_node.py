@@ -48,7 +48,7 @@ def test_send_push_is_declared_for_the_push_channel_with_its_config_schema():
 
 
 def test_a_send_push_step_sends_the_rendered_notification_to_each_browser_once(
-    api, workspace, push_service, run_push_jobs
+    api, workspace, push_service, run_push_jobs, django_capture_on_commit_callbacks
 ):
     contact = ContactFactory(workspace=workspace, first_name="Ada", fields={"plan": "pro"})
     phone, laptop = push_service.browser(), push_service.browser()
@@ -57,7 +57,9 @@ def test_a_send_push_step_sends_the_rendered_notification_to_each_browser_once(
     workflow = _workflow(workspace)
     _enroll(api, workflow, contact)
 
-    run_due()
+    capture = django_capture_on_commit_callbacks
+    with capture(execute=True):  # the delivery job is enqueued once the runtime's batch commits
+        run_due()
     run_push_jobs()
 
     assert Enrollment.objects.get(workflow=workflow).status == "completed"
@@ -71,7 +73,7 @@ def test_a_send_push_step_sends_the_rendered_notification_to_each_browser_once(
 
 
 def test_a_contact_without_consent_is_skipped_and_the_step_says_why(
-    api, workspace, push_service, run_push_jobs
+    api, workspace, push_service, run_push_jobs, django_capture_on_commit_callbacks
 ):
     contact = ContactFactory(workspace=workspace, fields={"plan": "pro"})
     subscribe(workspace, contact, push_service.browser())
@@ -81,23 +83,28 @@ def test_a_contact_without_consent_is_skipped_and_the_step_says_why(
     workflow = _workflow(workspace)
     _enroll(api, workflow, contact)
 
-    run_due()
+    capture = django_capture_on_commit_callbacks
+    with capture(execute=True):  # the delivery job is enqueued once the runtime's batch commits
+        run_due()
     run_push_jobs()
 
     step = StepRun.objects.get(enrollment__workflow=workflow, node_id="p")
-    assert step.status == "succeeded" and step.detail["status"] == "unsubscribed"
+    assert step.status == "succeeded" and step.detail["status"] == "suppressed"
+    assert step.detail["reason"] == "unsubscribed" and step.detail["message_id"] is None
     assert push_service.received == []
 
 
 def test_a_url_that_is_not_one_once_rendered_fails_the_step_for_good(
-    api, workspace, push_service, run_push_jobs
+    api, workspace, push_service, run_push_jobs, django_capture_on_commit_callbacks
 ):
     contact = ContactFactory(workspace=workspace, fields={"plan": "javascript:alert(1)//"})
     subscribe(workspace, contact, push_service.browser())
     workflow = _workflow(workspace, url="{{ contact.fields.plan }}")
     _enroll(api, workflow, contact)
 
-    run_due()
+    capture = django_capture_on_commit_callbacks
+    with capture(execute=True):  # the delivery job is enqueued once the runtime's batch commits
+        run_due()
     run_push_jobs()
 
     step = StepRun.objects.filter(enrollment__workflow=workflow, node_id="p").latest("started_at")

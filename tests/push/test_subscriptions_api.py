@@ -157,16 +157,13 @@ def test_another_workspaces_contact_is_a_404_and_nothing_is_stored(other_api, wo
     assert response.status_code == 404 and not PushSubscription.objects.exists()
 
 
-def test_push_settings_take_origins_and_refuse_what_is_not_one(api):
-    updated = api.patch(
-        "/api/v1/push/settings",
-        {"allowed_origins": ["https://www.Example.com", "http://localhost:3000/"]},
-        format="json",
-    )
-    bad = api.patch("/api/v1/push/settings", {"allowed_origins": ["https://example.com/page"]}, format="json")
+def test_push_settings_take_a_vapid_subject_and_show_the_identity_secret_once(api):
+    updated = api.patch("/api/v1/push/settings", {"subject": "mailto:ops@acme.test"}, format="json")
+    bad = api.patch("/api/v1/push/settings", {"subject": "ops@acme.test"}, format="json")
     secret = api.post("/api/v1/push/settings/identity-secret")
+    shown = api.get("/api/v1/push/settings")
 
-    assert updated.status_code == 200
-    assert updated.json()["allowed_origins"] == ["https://www.example.com", "http://localhost:3000"]
-    assert bad.status_code == 400 and "allowed_origins" in str(bad.json()["error"]["details"])
+    assert updated.status_code == 200 and updated.json()["subject"] == "mailto:ops@acme.test"
+    assert bad.status_code == 400 and "subject" in bad.json()["error"]["details"]
     assert secret.status_code == 200 and len(secret.json()["identity_secret"]) > 30
+    assert secret.json()["identity_secret"] not in shown.content.decode()
