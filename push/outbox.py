@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from contacts import consent
@@ -71,13 +71,6 @@ def push_send(
     with transaction.atomic(savepoint=False):
         if not held:
             contact = Contact.objects.select_for_update().get(pk=contact.pk)
-        earlier = list(
-            PushMessage.objects.filter(workspace=workspace, key=key).values_list("id", "status", "error")
-        )
-        if earlier:
-            skipped = earlier[0][1] == Status.SKIPPED
-            return PushResult(outcome="exists", message_ids=[str(pk) for pk, _, _ in earlier], status=earlier[0][1],
-                              reason=earlier[0][2] if skipped else "")  # fmt: skip
         reach = consent.reachability(contact, "push", topic=notification.topic or None)
         if not reach.ok:
             devices = []
@@ -85,23 +78,68 @@ def push_send(
             devices = list(PushSubscription.objects.filter(contact_id=contact.pk).order_by("created_at")
                            .values_list("id", flat=True))  # fmt: skip
         now = timezone.now()
-        common = dict(workspace=workspace, key=key, contact_id=contact.pk, node_id=node_id or "",
+        common = dict(workspace_id=workspace.pk, key=key, contact_id=contact.pk, node_id=node_id or "",
                       workflow_id=workflow_id, title=notification.title, body=notification.body, url=notification.url,
                       icon=notification.icon, topic=notification.topic)  # fmt: skip
-        if not devices:
+        if devices:
+            rows = [PushMessage(device=device, subscription_id=device, status=Status.QUEUED, next_attempt_at=now,
+                                **common) for device in devices]  # fmt: skip
+        else:
             reason = reach.reason if not reach.ok else "no_address"
-            row = PushMessage.objects.create(
-                device=NO_DEVICE, status=Status.SKIPPED, error=reason or "", **common
-            )
-            return PushResult(outcome=reason or "no_address", message_ids=[str(row.pk)], status=Status.SKIPPED,
-                              reason=reason or "no_address")  # fmt: skip
-        rows = PushMessage.objects.bulk_create([
-            PushMessage(device=device, subscription_id=device, status=Status.QUEUED, next_attempt_at=now, **common)
-            for device in devices
-        ])  # fmt: skip
+            rows = [PushMessage(device=NO_DEVICE, status=Status.SKIPPED, error=reason or "", **common)]
+        if not insert_if_new(rows, now=now):
+            return _exists(workspace, key)
+    if not devices:
+        return PushResult(outcome=rows[0].error, message_ids=[str(rows[0].pk)], status=Status.SKIPPED,
+                          reason=rows[0].error)  # fmt: skip
     for row in rows:
         schedule_delivery(row.pk)
     return PushResult(outcome="queued", message_ids=[str(row.pk) for row in rows])
+
+
+def _exists(workspace, key: str) -> PushResult:
+    """What a repeat of `key` answers: the rows of the first send (and why nothing went out, if it did not)."""
+    earlier = list(
+        PushMessage.objects.filter(workspace=workspace, key=key).values_list("id", "status", "error")
+    )
+    skipped = earlier[0][1] == Status.SKIPPED
+    return PushResult(outcome="exists", message_ids=[str(pk) for pk, _, _ in earlier], status=earlier[0][1],
+                      reason=earlier[0][2] if skipped else "")  # fmt: skip
+
+
+# Each with its type: VALUES in a SELECT would otherwise read parameters (and NULLs) as text.
+_COLUMNS = {"id": "uuid", "workspace_id": "uuid", "created_at": "timestamptz", "updated_at": "timestamptz",
+            "key": "text", "device": "uuid", "contact_id": "uuid", "subscription_id": "uuid", "node_id": "text",
+            "workflow_id": "uuid", "status": "text", "title": "text", "body": "text", "url": "text", "icon": "text",
+            "topic": "text", "attempts": "integer", "next_attempt_at": "timestamptz", "error": "text"}  # fmt: skip
+_TABLE = PushMessage._meta.db_table
+
+
+def insert_if_new(rows: list[PushMessage], *, now) -> bool:
+    """INSERT the rows of one send unless a row with their key exists already, in one statement; return whether
+    they were written. (The key's rows are written together, under the contact's lock, so one is enough to ask.)"""
+    for row in rows:
+        row.id, row.created_at, row.updated_at, row.attempts = uuid.uuid4(), now, now, 0
+    values = ", ".join(["(" + ", ".join(f"%s::{kind}" for kind in _COLUMNS.values()) + ")"] * len(rows))
+    sql = (
+        f"INSERT INTO {_TABLE} ({', '.join(_COLUMNS)}) SELECT * FROM (VALUES {values}) AS new ({', '.join(_COLUMNS)}) "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {_TABLE} WHERE workspace_id = %s AND key = %s) RETURNING id"
+    )
+    params = [_value(row, column) for row in rows for column in _COLUMNS] + [
+        rows[0].workspace_id,
+        rows[0].key,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        written = cursor.fetchall()
+    for row in rows:
+        row._state.adding, row._state.db = False, "default"
+    return bool(written)
+
+
+def _value(row: PushMessage, column: str):
+    value = getattr(row, column)
+    return str(value) if value is not None and _COLUMNS[column] == "uuid" else value
 
 
 def devices_of(contact_ids) -> dict:

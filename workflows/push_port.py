@@ -59,6 +59,7 @@ class LivePush:
                 node_id=node_id,
                 workflow_id=self.origin.workflow_id,
                 held=True,
+                devices=self.devices(contact),
             )
         except InvalidInput as error:
             raise PortError(
