@@ -16,7 +16,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from penguinflow.common.errors import DomainError, error_response, flatten_errors
 from push import engagement
 from push.models import PushSubscription
-from push.serializers import PublicSubscribeSerializer, PublicUnsubscribeSerializer
+from push.serializers import PushSiteSubscribeSerializer, PushSiteUnsubscribeSerializer
 from push.subscriptions import subscription_remove, subscription_store
 
 
@@ -119,7 +119,7 @@ def site_subscribe(request, site_key: str):
     """`POST /push/sites/<site key>/subscriptions` `{subscription, email, signature}` → 201 (200 if known)."""
 
     def handle(push_settings, body):
-        serializer = PublicSubscribeSerializer(data=body if isinstance(body, dict) else {})
+        serializer = PushSiteSubscribeSerializer(data=body if isinstance(body, dict) else {})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         contact = engagement.visitor_contact(push_settings, email=data["email"], signature=data["signature"])
@@ -140,7 +140,7 @@ def site_unsubscribe(request, site_key: str):
     """`POST /push/sites/<site key>/unsubscribe` `{endpoint}` → 204: the browser's own endpoint is the proof."""
 
     def handle(push_settings, body):
-        serializer = PublicUnsubscribeSerializer(data=body if isinstance(body, dict) else {})
+        serializer = PushSiteUnsubscribeSerializer(data=body if isinstance(body, dict) else {})
         serializer.is_valid(raise_exception=True)
         found = PushSubscription.objects.filter(
             workspace=push_settings.workspace, endpoint=serializer.validated_data["endpoint"]

@@ -9,20 +9,20 @@ from rest_framework import serializers
 from push.models import PushSettings, PushSubscription
 
 
-class KeysSerializer(serializers.Serializer):
+class PushKeysSerializer(serializers.Serializer):
     p256dh = serializers.CharField(max_length=200, help_text="The browser's P-256 public key, base64url.")
     auth = serializers.CharField(max_length=100, help_text="The browser's 16-byte auth secret, base64url.")
 
 
-class SubscriptionInSerializer(serializers.Serializer):
+class PushSubscriptionInSerializer(serializers.Serializer):
     """`PushSubscription.toJSON()` of the browser: `{endpoint, keys: {p256dh, auth}}` (expirationTime ignored)."""
 
     endpoint = serializers.CharField(max_length=2000, help_text="The push service URL (https).")
-    keys = KeysSerializer()
+    keys = PushKeysSerializer()
     expirationTime = serializers.IntegerField(required=False, allow_null=True)
 
 
-class SubscriptionSerializer(serializers.ModelSerializer):
+class PushSubscriptionSerializer(serializers.ModelSerializer):
     push_service = serializers.SerializerMethodField(
         help_text="The origin of the endpoint (the browser's vendor)."
     )
@@ -45,7 +45,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         return f"{parts.scheme}://{parts.netloc}"
 
 
-class VapidPublicKeySerializer(serializers.Serializer):
+class PushVapidPublicKeySerializer(serializers.Serializer):
     public_key = serializers.CharField(
         help_text="The applicationServerKey for PushManager.subscribe (base64url)."
     )
@@ -64,20 +64,20 @@ class PushSettingsSerializer(serializers.ModelSerializer):
         read_only_fields = ["vapid_public_key", "site_key", "updated_at"]
 
 
-class IdentitySecretSerializer(serializers.Serializer):
+class PushIdentitySecretSerializer(serializers.Serializer):
     identity_secret = serializers.CharField(
         help_text="Shown this once. The site's backend signs a visitor's address with it: "
         "hex(HMAC-SHA256(secret, lower-cased email))."
     )
 
 
-class PublicSubscribeSerializer(serializers.Serializer):
-    subscription = SubscriptionInSerializer()
+class PushSiteSubscribeSerializer(serializers.Serializer):
+    subscription = PushSubscriptionInSerializer()
     email = serializers.EmailField(max_length=254)
     signature = serializers.CharField(
         max_length=128, help_text="hex(HMAC-SHA256(identity secret, lower(email)))"
     )
 
 
-class PublicUnsubscribeSerializer(serializers.Serializer):
+class PushSiteUnsubscribeSerializer(serializers.Serializer):
     endpoint = serializers.CharField(max_length=2000)

@@ -15,11 +15,11 @@ from penguinflow.common.schema import error_responses
 from push import services
 from push.models import PushSubscription
 from push.serializers import (
-    IdentitySecretSerializer,
+    PushIdentitySecretSerializer,
     PushSettingsSerializer,
-    SubscriptionInSerializer,
-    SubscriptionSerializer,
-    VapidPublicKeySerializer,
+    PushSubscriptionInSerializer,
+    PushSubscriptionSerializer,
+    PushVapidPublicKeySerializer,
 )
 from push.subscriptions import subscription_remove, subscription_store
 from push.vapid import push_settings_get
@@ -34,7 +34,7 @@ def _contact(request, contact_id) -> Contact:
 
 class VapidPublicKeyView(APIView):
     @extend_schema(
-        responses={200: VapidPublicKeySerializer},
+        responses={200: PushVapidPublicKeySerializer},
         summary="The workspace's VAPID public key",
         description="The `applicationServerKey` a page passes to `PushManager.subscribe`. The private key "
         "never leaves the server.",
@@ -64,7 +64,7 @@ class PushSettingsView(APIView):
 class IdentitySecretView(APIView):
     @extend_schema(
         request=None,
-        responses={200: IdentitySecretSerializer},
+        responses={200: PushIdentitySecretSerializer},
         description="Make a new identity secret and show it once (the old one stops working).",
     )
     def post(self, request):
@@ -72,14 +72,18 @@ class IdentitySecretView(APIView):
 
 
 class ContactSubscriptionsView(APIView):
-    @extend_schema(responses={200: SubscriptionSerializer(many=True)}, summary="The contact's browsers")
+    @extend_schema(responses={200: PushSubscriptionSerializer(many=True)}, summary="The contact's browsers")
     def get(self, request, contact_id: uuid.UUID):
         rows = PushSubscription.objects.filter(contact=_contact(request, contact_id)).order_by("created_at")
-        return Response(SubscriptionSerializer(rows, many=True).data)
+        return Response(PushSubscriptionSerializer(rows, many=True).data)
 
     @extend_schema(
-        request=SubscriptionInSerializer,
-        responses={201: SubscriptionSerializer, 200: SubscriptionSerializer, **error_responses(400, 404)},
+        request=PushSubscriptionInSerializer,
+        responses={
+            201: PushSubscriptionSerializer,
+            200: PushSubscriptionSerializer,
+            **error_responses(400, 404),
+        },
         summary="Store a browser's push subscription",
         description="Body: the browser's `PushSubscription.toJSON()`. Records push consent (source "
         "`push_subscription`). 201 when new, 200 when the endpoint was known (keys updated, "
@@ -89,7 +93,7 @@ class ContactSubscriptionsView(APIView):
     )
     def post(self, request, contact_id: uuid.UUID):
         contact = _contact(request, contact_id)
-        serializer = SubscriptionInSerializer(data=request.data)
+        serializer = PushSubscriptionInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         subscription, created = subscription_store(
@@ -97,7 +101,7 @@ class ContactSubscriptionsView(APIView):
             auth=data["keys"]["auth"], source="api", user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )  # fmt: skip
         return Response(
-            SubscriptionSerializer(subscription).data,
+            PushSubscriptionSerializer(subscription).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
