@@ -167,6 +167,14 @@ def beyond_the_schema(case) -> str | None:
     if case.path.endswith("/push-subscriptions") and case.method == "POST":
         # Keys must be a P-256 point and a 16-byte secret; the endpoint https and allowed by the outbound guard.
         return "push keys that encrypt nothing, or an endpoint the outbound guard refuses"
+    if _kind_of(case.path) == "contacts" and isinstance(body.get("phone"), str) and body["phone"].strip():
+        from contacts.phones import phone_normalise
+        from penguinflow.common.errors import InvalidInput
+
+        try:
+            phone_normalise(body["phone"])
+        except InvalidInput:
+            return "a phone number that is not a valid number with its country code"
     if _kind_of(case.path) == "workspace" and case.method == "PATCH":
         from penguinflow.workspaces.messaging_settings import settings_validate
 
