@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -58,13 +59,15 @@ def push_send(
     workflow_id=None,
     held: bool = False,
     devices: list | None = None,
+    batch: PushBatch | None = None,
 ) -> PushResult:
     """Store `notification` for each of the contact's browsers under `key`; deliver after commit.
 
     Exactly once per (workspace, key). Consent (`contacts.consent.reachability`) is checked here with the contact
     row locked: with `held` the caller holds that lock in its open transaction (the runtime's batches), else this
     takes it. `devices`: the ids of the contact's subscriptions, read by a caller that holds the lock (the
-    runtime reads those of a whole batch in one query); None: read here.
+    runtime reads those of a whole batch in one query); None: read here. `batch` (with `held`): collect the rows
+    in it instead of one INSERT per send; the caller flushes it before it commits (PushConflict: roll back).
     """
     if not key or len(key) > 255:
         raise InvalidInput("The outbox key must be 1 to 255 characters.", details={"key": "Invalid length."})
@@ -87,6 +90,12 @@ def push_send(
         else:
             reason = reach.reason if not reach.ok else "no_address"
             rows = [PushMessage(device=NO_DEVICE, status=Status.SKIPPED, error=reason or "", **common)]
+        if batch is not None and held:
+            earlier = batch.get(workspace.pk, key)
+            if earlier is not None:  # a repeat within the batch: what the first send answered
+                return _result_of("exists", earlier)
+            batch.add(rows)
+            return _result_of("queued" if devices else rows[0].error, rows)
         if not insert_if_new(rows, now=now):
             return _exists(workspace, key)
     if not devices:
@@ -95,6 +104,63 @@ def push_send(
     for row in rows:
         schedule_delivery(row.pk)
     return PushResult(outcome="queued", message_ids=[str(row.pk) for row in rows])
+
+
+def _result_of(outcome: str, rows: list[PushMessage]) -> PushResult:
+    skipped = rows[0].status == Status.SKIPPED
+    return PushResult(outcome=outcome, message_ids=[str(row.pk) for row in rows], status=rows[0].status,
+                      reason=rows[0].error if skipped else "")  # fmt: skip
+
+
+class PushConflict(Exception):
+    """`PushBatch.flush` found keys already in the outbox: what the batch answered for them was wrong, so the
+    caller's transaction must roll back (and its work be done again without a batch)."""
+
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__(f"{len(keys)} push outbox keys already existed: {', '.join(keys[:5])}")
+        self.keys = keys
+
+
+class PushBatch:
+    """The push rows of one transaction (a runtime batch), written by one INSERT at its end instead of one per
+    send. What a send answers is known before its rows are written, except whether its key existed already:
+    `flush` asks that for all keys at once and raises PushConflict if one did (rare: the runtime's key names the
+    enrollment, node and visit, and commits with the step)."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[Any, str], list[PushMessage]] = {}
+        self._flushed = False
+
+    def get(self, workspace_id, key: str) -> list[PushMessage] | None:
+        return self._rows.get((workspace_id, key))
+
+    def add(self, rows: list[PushMessage]) -> None:
+        if self._flushed:  # a send after the flush would never be written: the caller's bug, said loudly
+            raise RuntimeError("This push batch was flushed already; a later send needs a batch of its own.")
+        now = timezone.now()
+        for row in rows:
+            row.id, row.created_at, row.updated_at = uuid.uuid4(), now, now
+        self._rows[(rows[0].workspace_id, rows[0].key)] = rows
+
+    def flush(self) -> int:
+        """INSERT the collected rows, enqueue the delivery of the queued ones after commit; return how many."""
+        self._flushed = True
+        groups, self._rows = self._rows, {}
+        if not groups:
+            return 0
+        by_workspace: dict[Any, list[str]] = {}
+        for workspace_id, key in groups:
+            by_workspace.setdefault(workspace_id, []).append(key)
+        existing = [key for workspace_id, keys in by_workspace.items() for key in PushMessage.objects.filter(
+            workspace_id=workspace_id, key__in=keys).values_list("key", flat=True).distinct()]  # fmt: skip
+        if existing:
+            raise PushConflict(sorted(existing))
+        rows = [row for group in groups.values() for row in group]
+        PushMessage.objects.bulk_create(rows, batch_size=500)
+        for row in rows:
+            if row.status == Status.QUEUED:
+                schedule_delivery(row.pk)
+        return len(rows)
 
 
 def _exists(workspace, key: str) -> PushResult:

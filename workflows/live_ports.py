@@ -64,6 +64,9 @@ class ContactBook:
     _held: HeldContacts | None = None
     # The batch's outbox rows, written in one statement by `flush_outbox` (None: each send inserts its own).
     outbox: OutboxBatch | None = None
+    # The other channels' outboxes of the batch (push), by channel: flushed with email's, each raising
+    # OutboxConflict as email's does when a key existed.
+    channel_outboxes: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def lock(cls, contact_ids: Iterable[UUID | str], *, batch_outbox: bool = False) -> ContactBook:
@@ -77,6 +80,8 @@ class ContactBook:
         """Write the batch's outbox rows (OutboxConflict: a key existed; the transaction must roll back)."""
         if self.outbox is not None:
             self.outbox.flush()
+        for outbox in self.channel_outboxes.values():
+            outbox.flush()
 
     def get(self, contact_id: str) -> Contact:
         try:

@@ -10,7 +10,8 @@ from liquid.exceptions import LiquidError
 
 from contacts.selectors import contact_as_data
 from penguinflow.common.errors import InvalidInput
-from push.outbox import Notification, devices_of, push_send
+from push.outbox import Notification, PushBatch, PushConflict, devices_of, push_send
+from templates.outbox import OutboxConflict
 from templates.rendering import single_line, text_template
 from workflows.engine.ports import MessageResult, PortError
 
@@ -26,6 +27,16 @@ class LivePush:
         if self._devices is None:
             self._devices = devices_of(contact.pk for contact in self.book.contacts.values())
         return self._devices.get(contact.pk, [])
+
+    def _batch(self) -> PushBatch | None:
+        """The batch's push rows, written with its email outbox (`ContactBook.flush_outbox`); None when the batch
+        writes each send by itself (its email does too: the runtime's second try after a conflict)."""
+        if self.book.outbox is None:
+            return None
+        kept = self.book.channel_outboxes.get("push")
+        if kept is None:
+            kept = self.book.channel_outboxes["push"] = _PushOutbox()
+        return kept.batch
 
     def send(
         self,
@@ -60,6 +71,7 @@ class LivePush:
                 workflow_id=self.origin.workflow_id,
                 held=True,
                 devices=self.devices(contact),
+                batch=self._batch(),
             )
         except InvalidInput as error:
             raise PortError(
@@ -72,6 +84,20 @@ class LivePush:
             status="queued",
             detail={"devices": len(result.message_ids), "message_ids": result.message_ids},
         )
+
+
+class _PushOutbox:
+    """The push rows of a runtime batch, flushed by `ContactBook.flush_outbox` as email's are: a key that existed
+    is an OutboxConflict, on which the runtime rolls the batch back and runs it again send by send."""
+
+    def __init__(self) -> None:
+        self.batch = PushBatch()
+
+    def flush(self) -> None:
+        try:
+            self.batch.flush()
+        except PushConflict as conflict:
+            raise OutboxConflict(conflict.keys) from conflict
 
 
 def _render(text: str, data: dict[str, Any], what: str) -> str:

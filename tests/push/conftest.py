@@ -38,6 +38,9 @@ def push_queue():
 
     def empty():
         queue.empty()
+        # The started registry too: a job of a worker killed in a test (test_crash) is moved to "failed" by the
+        # next worker that cleans up, which would blame a later test for it.
+        queue.connection.delete(queue.started_job_registry.key)
         for registry in (queue.scheduled_job_registry, queue.failed_job_registry):
             for job_id in registry.get_job_ids():
                 registry.remove(job_id, delete_job=True)

@@ -238,3 +238,34 @@ def test_a_long_body_is_shortened_to_fit_a_push_message_instead_of_failing(
     assert message.payload["body"].startswith("€ news") and message.payload["body"].endswith("…")
     assert 3700 < len(json.dumps(message.payload, separators=(",", ":"), ensure_ascii=False).encode()) <= 3800
     assert PushMessage.objects.get().status == "sent"
+
+
+def test_a_batch_writes_its_rows_at_the_flush_and_a_key_that_existed_is_a_conflict(
+    workspace, contact, push_service, run_push_jobs, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    from push.outbox import PushBatch, PushConflict
+
+    subscribe(workspace, contact, push_service.browser())
+    locked = Contact.objects.get(pk=contact.pk)
+    batch = PushBatch()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        first = push_send(
+            key="enr-1:n1:1", workspace=workspace, contact=locked, notification=HELLO, held=True, batch=batch
+        )
+        repeat = push_send(
+            key="enr-1:n1:1", workspace=workspace, contact=locked, notification=HELLO, held=True, batch=batch
+        )
+        assert PushMessage.objects.count() == 0  # nothing written before the flush
+        assert batch.flush() == 1
+    run_push_jobs()
+    again = PushBatch()
+    with pytest.raises(PushConflict), transaction.atomic():
+        push_send(
+            key="enr-1:n1:1", workspace=workspace, contact=locked, notification=HELLO, held=True, batch=again
+        )
+        again.flush()
+
+    assert (first.outcome, repeat.outcome, repeat.message_ids) == ("queued", "exists", first.message_ids)
+    assert PushMessage.objects.count() == 1 and len(push_service.received) == 1
