@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("workflows.urls")),
     path("", include("marketplace.urls")),
     path("", include("webhooks.urls")),
+    path("", include("push.urls")),
     path("", include("penguinflow.workspaces.urls")),
 ]
 
@@ -31,6 +32,7 @@ urlpatterns = [
     re_path(r"^api/", common_views.api_not_found, name="api-not-found"),
     path("builder/", include("builder.urls")),
     path("", include("templates.public_urls")),
+    path("", include("push.public_urls")),
     path("anymail/", include("anymail.urls")),
     path("hooks/sms/", include("sms.urls")),
 ]

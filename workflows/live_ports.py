@@ -34,6 +34,7 @@ from workflows.email_port import send_through_outbox
 from workflows.engine.ports import EmailResult, MessageResult, PortError, Ports
 from workflows.notify_port import LiveNotify
 from workflows.sms_port import LiveSms
+from workflows.push_port import LivePush
 from workflows.webhook_port import LiveWebhooks
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,9 @@ class ContactBook:
     outbox: OutboxBatch | None = None
     # Likewise the batch's SMS rows (`sms.outbox.SmsBatch`), flushed with the email ones.
     sms_outbox: SmsBatch | None = None
+    # The other channels' outboxes of the batch (push), by channel: flushed with email's, each raising
+    # OutboxConflict as email's does when a key existed.
+    channel_outboxes: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def lock(cls, contact_ids: Iterable[UUID | str], *, batch_outbox: bool = False) -> ContactBook:
@@ -87,6 +91,8 @@ class ContactBook:
                 self.sms_outbox.flush()
             except SmsConflict as conflict:  # the runtime redoes the batch without batching, as for email
                 raise OutboxConflict(conflict.keys) from conflict
+        for outbox in self.channel_outboxes.values():
+            outbox.flush()
 
     def get(self, contact_id: str) -> Contact:
         try:
@@ -317,17 +323,6 @@ def _render_text(text: str, data: dict[str, Any], what: str) -> str:
         raise PortError(f"The task's {what} could not be rendered: {error.message}", retryable=False) from error
 
 
-class ChannelNotSetUp:
-    """The port of a channel whose sending is not part of this build: any send fails the step for good, saying so.
-    (Web push's until the push app replaces it with its outbox.)"""
-
-    def __init__(self, channel: str) -> None:
-        self.channel = channel
-
-    def send(self, **_message: Any) -> MessageResult:
-        raise PortError(f"Sending by {self.channel} is not set up in this PenguinFlow.", retryable=False)
-
-
 def live_ports(*, book: ContactBook, origin: Origin, workspace, pending: list[PendingEnrollment], activity,
                now: datetime | None = None) -> Ports:
     """The ports of one batch; `now` is the batch's clock (quiet hours are judged at it; default: the time)."""
@@ -336,7 +331,7 @@ def live_ports(*, book: ContactBook, origin: Origin, workspace, pending: list[Pe
         campaigns=LiveCampaigns(book, str(workspace.pk)),
         email=LiveEmail(book, origin, workspace),
         sms=LiveSms(book, origin, workspace, clock=(lambda: now) if now is not None else timezone.now),
-        push=ChannelNotSetUp("web push"),
+        push=LivePush(book, origin, workspace),
         tasks=LiveTasks(book, workspace),
         notify=LiveNotify(book, origin, workspace),
         webhooks=LiveWebhooks(book, workspace),

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "workflows",
     "webhooks",  # outbound webhook subscriptions and their deliveries (CONTRACT §14)
     "marketplace",  # workflow templates: the shipped catalogue, shared and community templates (CONTRACT §15)
+    "push",  # web push: VAPID keys, browsers' subscriptions, the push outbox (CONTRACT §13)
     "builder",  # the visual builder: serves the single-page app of frontend/
     "bench",  # `manage.py bench` (no models)
 ]
@@ -177,7 +178,7 @@ CACHES = {
 
 RQ_QUEUES = {
     name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}
-    for name in ("default", "events", "engine", "email", "sms", "webhooks")
+    for name in ("default", "events", "engine", "email", "sms", "push", "webhooks")
 }
 
 CHANNEL_LAYERS = {
@@ -380,6 +381,22 @@ OUTBOUND_ALLOWED_NETWORKS = _networks("OUTBOUND_ALLOWED_NETWORKS")
 WEBHOOKS_SENDER_THREADS = int(os.environ.get("WEBHOOKS_SENDER_THREADS", "16"))
 WEBHOOKS_PER_SUBSCRIPTION = int(os.environ.get("WEBHOOKS_PER_SUBSCRIPTION", "2"))
 WEBHOOKS_DISPATCH_MAX_QUEUED = int(os.environ.get("WEBHOOKS_DISPATCH_MAX_QUEUED", "2"))
+
+# Web push (push/): what a delivery job sends per batch, how long a push service may take, how long a service keeps
+# a message for an offline browser (TTL), attempts before a message fails, the lease of a claimed message (then the
+# sweep marks it `unknown`), and the CA file that verifies push services (empty: the system's; tests: their own).
+PUSH_DELIVERY_BATCH = int(os.environ.get("PUSH_DELIVERY_BATCH", "200"))
+PUSH_SENDER_THREADS = int(os.environ.get("PUSH_SENDER_THREADS", "8"))  # requests in flight per delivery job
+PUSH_TIMEOUT_SECONDS = float(os.environ.get("PUSH_TIMEOUT_SECONDS", "10"))
+PUSH_TTL_SECONDS = int(os.environ.get("PUSH_TTL_SECONDS", str(24 * 3600)))
+PUSH_MAX_ATTEMPTS = int(os.environ.get("PUSH_MAX_ATTEMPTS", "6"))
+PUSH_SEND_LEASE_SECONDS = int(os.environ.get("PUSH_SEND_LEASE_SECONDS", "120"))
+PUSH_SWEEP_GRACE_SECONDS = int(os.environ.get("PUSH_SWEEP_GRACE_SECONDS", "300"))
+PUSH_CA_CERTS = os.environ.get("PUSH_CA_CERTS", "")
+# The key that encrypts the workspaces' VAPID private keys at rest (empty: derived from SECRET_KEY).
+PUSH_KEY_SECRET = os.environ.get("PUSH_KEY_SECRET", "")
+# Subscribes and unsubscribes through a site's public endpoints, per client address and site.
+PUSH_SITE_RATE = os.environ.get("PUSH_SITE_RATE", "60/min")
 
 LOGGING = {
     "version": 1,

@@ -168,6 +168,9 @@ def beyond_the_schema(case) -> str | None:
         # The outbound guard judges a URL by what it resolves to; event types must be known (the catalogue, or
         # a custom type the workspace recorded); `url` or `target_url`, `events` or `event`, one of each.
         return "a URL the outbound guard refuses, an unknown event type, or a duplicate subscription"
+    if case.path.endswith("/push-subscriptions") and case.method == "POST":
+        # Keys must be a P-256 point and a 16-byte secret; the endpoint https and allowed by the outbound guard.
+        return "push keys that encrypt nothing, or an endpoint the outbound guard refuses"
     if _kind_of(case.path) == "contacts" and isinstance(body.get("phone"), str) and body["phone"].strip():
         from contacts.phones import phone_normalise
         from penguinflow.common.errors import InvalidInput

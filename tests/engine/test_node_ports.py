@@ -23,6 +23,7 @@ NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 # One valid config per action type. A new action type must add one here: the test below refuses types without.
 CONFIGS: dict[str, dict[str, Any]] = {
     "send_email": {"template_id": "t-1"},
+    "send_push": {"title": "Hello {{ contact.first_name }}", "url": "https://example.com/"},
     "add_tag": {"tag": "vip"},
     "remove_tag": {"tag": "vip"},
     "update_field": {"field": "plan", "value": "pro"},

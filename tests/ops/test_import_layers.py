@@ -10,8 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
-APPS = ["penguinflow", "workflows", "events", "contacts", "campaigns", "templates", "tasks", "webhooks", "bench",
-        "builder", "marketplace"]
+APPS = ["penguinflow", "workflows", "events", "contacts", "campaigns", "templates", "tasks", "webhooks", "sms",
+        "push", "bench", "builder", "marketplace"]
 
 
 def _contracts() -> dict[str, configparser.SectionProxy]:
@@ -39,7 +39,7 @@ def test_the_contracts_say_the_layer_rules():
     layers = contracts["apps-in-layers"]
     assert layers["type"] == "layers"
     assert [line.strip() for line in layers["layers"].strip().splitlines()] == [
-        "bench | builder", "marketplace", "workflows", "webhooks", "templates | campaigns | tasks", "contacts", "events", "penguinflow"]
+        "bench | builder", "marketplace", "workflows", "webhooks", "templates | campaigns | tasks | sms | push", "contacts", "events", "penguinflow"]
     assert contracts["interfaces-on-top"]["type"] == "protected"
 
 

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 
 from penguinflow.common.processes import Child, supervise
 
-QUEUES = ["engine", "events", "email", "sms", "webhooks", "default"]
+QUEUES = ["engine", "events", "email", "sms", "push", "webhooks", "default"]
 
 
 class Command(BaseCommand):

@@ -14,6 +14,7 @@ from events.processing import events_dispatch, events_dispatch_forever
 from penguinflow.common.idempotency import idempotent_requests_forget
 from penguinflow.common.processes import stop_on_signals
 from sms.recovery import sms_sweep
+from push.recovery import push_sweep
 from templates.recovery import outbox_sweep
 from webhooks.dispatch import deliveries_dispatch, deliveries_dispatch_forever
 from webhooks.services import deliveries_prune
@@ -73,6 +74,7 @@ class Command(BaseCommand):
                 if time.monotonic() - last_sweep > settings.EMAIL_SWEEP_INTERVAL_SECONDS:
                     outbox_sweep(grace_seconds=settings.EMAIL_SWEEP_GRACE_SECONDS)
                     sms_sweep()
+                    push_sweep()  # the push outbox, on the same beat (stuck `sending` → `unknown`; lost jobs)
                     last_sweep = time.monotonic()
                 if time.monotonic() - last_partitions > 3600:
                     with connection.cursor() as cursor:

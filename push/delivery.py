@@ -1,0 +1,398 @@
+"""Delivery: hand queued push messages to the browsers' push services, each at most once, and record what became
+of them (sent, retried later, failed for good, gone, or unknown). The RQ job `push.jobs.push_deliver` runs it.
+
+A message is encrypted for its browser (RFC 8291, aes128gcm, by pywebpush's `WebPusher`), signed for with the
+workspace's VAPID key (RFC 8292) and posted through the SSRF guard (`penguinflow.outbound.client`: the endpoint's
+host is resolved and checked at each send). Rows are claimed (queued → sending) just before their hand-off and
+recorded after, a group at a time: a worker that dies in between leaves them `sending`, and `push_sweep` makes
+them `unknown`; none is re-sent blindly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from pywebpush import WebPusher
+
+from contacts import consent
+from events.models import Event
+from events.services import NewEvent, events_store
+from penguinflow.outbound.addresses import OutboundRefused, allowed_networks
+from penguinflow.outbound.client import Connections, OutboundFailed, send
+from push import tracking
+from push.delivery_queue import enqueue_delivery
+from push.models import PushMessage, PushSettings
+from push.subscriptions import subscription_remove
+from push.vapid import push_settings_get, signers
+
+logger = logging.getLogger(__name__)
+
+Status = PushMessage.Status
+GROUP = 50  # rows claimed, and recorded, per statement
+# A push service that is down or throttles usually answers again within the hour.
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+GONE_STATUSES = frozenset({404, 410})
+_COUNTERS = {
+    Status.SENT: "sent",
+    Status.QUEUED: "retried",
+    Status.FAILED: "failed",
+    Status.GONE: "gone",
+    Status.UNKNOWN: "unknown",
+}
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    gone: int = 0
+    unknown: int = 0
+    skipped: int = 0
+    not_due: int = 0
+
+
+@dataclass
+class _Outcome:
+    row: PushMessage
+    status: str  # sent | retry | failed | gone | unknown
+    response_status: int | None = None
+    error: str = ""
+    retry_after: timedelta | None = None
+
+
+class _Job:
+    """What one delivery job keeps between its rows: settings per workspace, and sender threads, each with its
+    own open connections (a push service answers in a round trip; several in flight keep the worker busy)."""
+
+    def __init__(self) -> None:
+        self.settings_by_workspace: dict[Any, PushSettings] = {}
+        self._local = threading.local()
+        self._connections: list[Connections] = []
+        self._lock = threading.Lock()
+        self.pool = ThreadPoolExecutor(
+            max_workers=max(1, settings.PUSH_SENDER_THREADS), thread_name_prefix="push-sender"
+        )
+
+    def connections(self) -> Connections:
+        kept = getattr(self._local, "connections", None)
+        if kept is None:
+            kept = self._local.connections = Connections()
+            with self._lock:
+                self._connections.append(kept)
+        return kept
+
+    def settings_of(self, row: PushMessage) -> PushSettings:
+        found = self.settings_by_workspace.get(row.workspace_id)
+        if found is None:
+            found = self.settings_by_workspace[row.workspace_id] = push_settings_get(workspace=row.workspace)
+        return found
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+        for connections in self._connections:
+            connections.close()
+
+
+def push_deliver(*, message_ids: list, now: datetime | None = None) -> DeliveryReport:
+    """Hand the given queued messages to their push services, each at most once. Safe to run twice, or
+    concurrently: the claim is conditional, and rows that are not queued are left alone."""
+    now = now or timezone.now()
+    report = DeliveryReport()
+    rows = list(PushMessage.objects.filter(pk__in=message_ids, status=Status.QUEUED)
+                .select_related("subscription", "contact", "workspace").order_by("created_at"))  # fmt: skip
+    due = [row for row in rows if row.next_attempt_at is None or row.next_attempt_at <= now]
+    report.not_due = len(rows) - len(due)
+    job = _Job()
+    try:
+        for start in range(0, len(due), GROUP):
+            _deliver_group(due[start : start + GROUP], job=job, report=report)
+    finally:
+        job.close()
+    return report
+
+
+def _deliver_group(group: list[PushMessage], *, job: _Job, report: DeliveryReport) -> None:
+    """Claim a group, hand its rows over (several at once), record the outcomes (whatever happened meanwhile)."""
+    eligible = []
+    for row in group:
+        reason = _skip_reason(row)
+        if reason is None:
+            eligible.append(row)
+            job.settings_of(row)  # read here: the sender threads use no database connection
+        else:
+            final = Status.FAILED if reason == "subscription_removed" else Status.SKIPPED
+            if _move(row.pk, frm=Status.QUEUED, to=final, error=reason):
+                report.skipped += 1
+    claimed = _claim([row.pk for row in eligible])
+    rows = [row for row in eligible if row.pk in claimed]  # the others: another job has them
+    outcomes: list[_Outcome] = []
+    try:
+        for row in rows:
+            row.attempts += 1
+        outcomes.extend(job.pool.map(lambda row: _hand_over_safely(row, job=job), rows))
+    finally:
+        _record(outcomes, report=report)
+
+
+def _hand_over_safely(row: PushMessage, *, job: _Job) -> _Outcome:
+    try:
+        return _hand_over(row, job=job)
+    except Exception as error:  # a bug or the unforeseen: maybe sent, so never retried blindly
+        logger.exception("Push message %s: outcome unknown", row.pk)
+        return _Outcome(row, "unknown", error=f"{type(error).__name__}: {error}")
+
+
+def _skip_reason(row: PushMessage) -> str | None:
+    """Why a queued row must not go out now: its browser was removed, or the contact withdrew consent since."""
+    if row.subscription is None:
+        return "subscription_removed"
+    reach = consent.reachability(row.contact, "push", topic=row.topic or None)
+    return None if reach.ok else (reach.reason or "no_consent")
+
+
+def _claim(ids: list) -> set:
+    """queued → sending for a group of rows, conditionally (rows another job is claiming are skipped, not waited
+    for); return the ids claimed."""
+    if not ids:
+        return set()
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = set(PushMessage.objects.filter(pk__in=ids, status=Status.QUEUED).select_for_update(
+            skip_locked=True).values_list("pk", flat=True))  # fmt: skip
+        PushMessage.objects.filter(pk__in=claimed).update(
+            status=Status.SENDING, claimed_at=now, updated_at=now
+        )
+    return claimed
+
+
+# Push services take at most 4096 bytes of encrypted record (RFC 8291 §4: about 3,990 of plaintext); the body
+# gives way first, so that a long rendered text shortens the notification instead of failing it (413).
+MAX_PAYLOAD = 3800
+
+
+def payload_of(row: PushMessage) -> bytes:
+    """The notification as the service worker reads it (JSON): the URL is the signed click URL."""
+    data = {"id": str(row.pk), "title": row.title, "body": row.body}
+    if row.url:
+        data["url"] = tracking.click_url(row.pk)
+    if row.icon:
+        data["icon"] = row.icon
+    encoded = _json(data)
+    if len(encoded) > MAX_PAYLOAD:
+        body, low, high = data["body"], 0, len(data["body"])
+        while low < high:  # the longest start of the body that fits
+            middle = (low + high + 1) // 2
+            data["body"] = body[:middle].rstrip() + "…"
+            low, high = (middle, high) if len(_json(data)) <= MAX_PAYLOAD else (low, middle - 1)
+        data["body"] = body[:low].rstrip() + "…" if low else ""
+        encoded = _json(data)
+    return encoded
+
+
+def _json(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _hand_over(row: PushMessage, *, job: _Job) -> _Outcome:
+    subscription = row.subscription
+    push_settings = job.settings_by_workspace.get(row.workspace_id)
+    if push_settings is None:
+        push_settings = job.settings_by_workspace[row.workspace_id] = push_settings_get(
+            workspace=row.workspace
+        )
+    parts = urlsplit(subscription.endpoint)
+    try:
+        encrypted = WebPusher({"endpoint": subscription.endpoint,
+                               "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}}).encode(
+            payload_of(row), "aes128gcm")["body"]  # fmt: skip
+        authorization = signers.authorization(
+            push_settings=push_settings, workspace=row.workspace, audience=f"{parts.scheme}://{parts.netloc}"
+        )
+    except Exception as error:  # keys that cannot be used: nothing was sent, and nothing will change that
+        return _Outcome(row, "failed", error=f"The message could not be encrypted or signed: {error}")
+    headers = {
+        "Authorization": authorization,
+        "Content-Encoding": "aes128gcm",
+        "Content-Type": "application/octet-stream",
+        "TTL": str(settings.PUSH_TTL_SECONDS),
+        "Urgency": "normal",
+    }
+    try:
+        response = send(
+            method="POST",
+            url=subscription.endpoint,
+            headers=headers,
+            body=encrypted,
+            timeout_s=settings.PUSH_TIMEOUT_SECONDS,
+            allowed=allowed_networks(),
+            ca_certs=settings.PUSH_CA_CERTS or None,
+            connections=job.connections(),
+        )
+    except OutboundRefused as error:
+        return _Outcome(row, "failed", error=f"Refused by the outbound guard: {error}")
+    except OutboundFailed as error:
+        return _Outcome(row, _failure_verdict(str(error)), error=str(error))
+    return _verdict(row, response.status, response.headers, response.body)
+
+
+def _failure_verdict(text: str) -> str:
+    """No answer: 'retry' when the request provably never left (no connection, no address), else 'unknown'."""
+    never_left = (
+        "could not be resolved",
+        "resolved to no address",
+        "Failed to establish a new connection",
+        "Connection refused",
+    )
+    return "retry" if any(marker in text for marker in never_left) else "unknown"
+
+
+def _verdict(row: PushMessage, status: int, headers: dict[str, str], body: bytes) -> _Outcome:
+    text = body[:500].decode("utf-8", "replace")
+    if 200 <= status < 300:
+        return _Outcome(row, "sent", response_status=status)
+    if status in GONE_STATUSES:
+        return _Outcome(
+            row, "gone", response_status=status, error=f"The push service answered {status}: {text}"
+        )
+    if status in RETRY_STATUSES:
+        return _Outcome(
+            row,
+            "retry",
+            response_status=status,
+            error=f"The push service answered {status}: {text}",
+            retry_after=_retry_after(headers.get("retry-after")),
+        )
+    return _Outcome(
+        row, "failed", response_status=status, error=f"The push service answered {status}: {text}"
+    )
+
+
+def _retry_after(value: str | None) -> timedelta | None:
+    try:
+        return timedelta(seconds=min(int(value), 24 * 3600)) if value else None
+    except ValueError:
+        return None
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait before attempt `attempts + 1`: 30 s doubling, at most an hour, with ±20 % jitter."""
+    return timedelta(seconds=min(30 * 2 ** max(0, attempts - 1), 3600) * random.uniform(0.8, 1.2))
+
+
+def _record(outcomes: list[_Outcome], *, report: DeliveryReport) -> None:
+    """Record what became of handed-over rows, and emit their `push.sent` / `push.failed`, in one transaction
+    (the sent ones in one statement); then remove the subscriptions the push services said are gone."""
+    if not outcomes:
+        return
+    now = timezone.now()
+    events: dict[Any, list[NewEvent]] = {}
+    retries: list[tuple[str, datetime]] = []
+    with transaction.atomic():
+        sent = [outcome for outcome in outcomes if outcome.status == "sent"]
+        for row_id in _record_sent(sent, now=now):
+            row = next(outcome.row for outcome in sent if outcome.row.pk == row_id)
+            report.sent += 1
+            _emit(events, row, "push.sent", push_event_properties(row), now)
+        for outcome in outcomes:
+            if outcome.status == "sent":
+                continue
+            row = outcome.row
+            values: dict[str, Any] = {"response_status": outcome.response_status, "error": outcome.error[:2000],
+                                      "attempts": row.attempts}  # fmt: skip
+            to, event = Status.UNKNOWN, None
+            if outcome.status == "retry" and row.attempts < settings.PUSH_MAX_ATTEMPTS:
+                at = now + max(backoff(row.attempts), outcome.retry_after or timedelta(0))
+                to, values["next_attempt_at"] = Status.QUEUED, at
+                retries.append((str(row.pk), at))
+            elif outcome.status in ("retry", "failed"):
+                to, event = Status.FAILED, "push.failed"
+            elif outcome.status == "gone":
+                to, event = Status.GONE, "push.failed"
+            if not _move(row.pk, frm={Status.SENDING, Status.UNKNOWN}, to=to, **values):
+                continue
+            counter = _COUNTERS[to]
+            setattr(report, counter, getattr(report, counter) + 1)
+            if event is not None:
+                _emit(events, row, event, push_event_properties(
+                    row, reason="subscription_expired" if to == Status.GONE else "push_service_error",
+                    error=outcome.error[:500], status_code=outcome.response_status), now)  # fmt: skip
+        for workspace_id, items in events.items():
+            events_store(workspace=workspace_id, events=items)
+    for outcome in outcomes:
+        if outcome.status == "gone" and outcome.row.subscription_id is not None:
+            subscription_remove(subscription_id=outcome.row.subscription_id, reason="expired")
+    for message_id, at in retries:
+        enqueue_delivery([message_id], at=at)
+
+
+_RECORD_SENT_SQL = f"""
+UPDATE {PushMessage._meta.db_table} AS m
+SET status = %s, sent_at = %s, updated_at = %s, error = '', attempts = v.attempts, response_status = v.answer
+FROM unnest(%s::uuid[], %s::int[], %s::int[]) AS v(id, attempts, answer)
+WHERE m.id = v.id AND m.status = ANY(%s)
+RETURNING m.id
+"""
+
+
+def _record_sent(sent: list[_Outcome], *, now: datetime) -> list[uuid.UUID]:
+    """sending (or unknown: a slow worker recording after the sweep) → sent for these rows in one statement;
+    return the ids recorded."""
+    if not sent:
+        return []
+    sources = [Status.SENDING, Status.UNKNOWN]
+    assert all(Status.SENT in PushMessage.TRANSITIONS[source] for source in sources)
+    with connection.cursor() as cursor:
+        cursor.execute(_RECORD_SENT_SQL, [
+            str(Status.SENT), now, now, [outcome.row.pk for outcome in sent],
+            [outcome.row.attempts for outcome in sent], [outcome.response_status or 0 for outcome in sent],
+            [str(source) for source in sources],
+        ])  # fmt: skip
+        return [row_id for (row_id,) in cursor.fetchall()]
+
+
+def _emit(
+    events: dict[Any, list[NewEvent]], row: PushMessage, type_: str, properties: dict[str, Any], now: datetime
+) -> None:
+    events.setdefault(row.workspace_id, []).append(
+        NewEvent(
+            type=type_,
+            contact_id=row.contact_id,
+            properties=properties,
+            occurred_at=now,
+            source=Event.Source.SYSTEM,
+        )
+    )
+
+
+def push_event_properties(row: PushMessage, **extra: Any) -> dict[str, Any]:
+    """The properties of a message's `push.*` events."""
+    properties: dict[str, Any] = {"message_id": str(row.pk), "device": str(row.device), "title": row.title}
+    if row.node_id:
+        properties["node_id"] = row.node_id
+    if row.workflow_id:
+        properties["workflow_id"] = str(row.workflow_id)
+    if row.topic:
+        properties["topic"] = row.topic
+    properties.update(extra)
+    return properties
+
+
+def _move(row_id: uuid.UUID, *, frm: set[str] | str, to: str, **values: Any) -> bool:
+    """Change a row's status from one of `frm` to `to` with a conditional UPDATE; return whether it did."""
+    sources = {frm} if isinstance(frm, str) else set(frm)
+    sources = {source for source in sources if to in PushMessage.TRANSITIONS.get(source, set())}
+    values["updated_at"] = timezone.now()
+    return bool(PushMessage.objects.filter(pk=row_id, status__in=sources).update(status=to, **values))

@@ -1,0 +1,59 @@
+"""Delivery jobs on queue "push": enqueued now or at a time, or, for rows written in a transaction, once it
+commits (one job per transaction, however many rows it wrote). Jobs are named by path, so this imports nothing
+of the delivery it enqueues."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import django_rq
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+QUEUE = "push"
+JOB = "push.jobs.push_deliver"
+
+
+class _Pending:
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+
+    def __call__(self) -> None:
+        conn = transaction.get_connection()
+        if getattr(conn, "_pf_push_pending", None) is self:
+            conn._pf_push_pending = None
+        try:
+            enqueue_delivery(self.ids)
+        except Exception:  # Redis down: the rows are committed and `push_sweep` enqueues them later
+            logger.exception("Could not enqueue the delivery of %d push messages", len(self.ids))
+
+
+def schedule_delivery(message_id) -> None:
+    """Enqueue the delivery of a new row once the caller's transaction commits (one job per transaction)."""
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
+        enqueue_delivery([str(message_id)])
+        return
+    pending = getattr(conn, "_pf_push_pending", None)
+    # A transaction rolled back since dropped its on_commit callbacks: start a new batch then.
+    if pending is None or not any(func is pending for _, func, _ in conn.run_on_commit):
+        pending = _Pending()
+        conn._pf_push_pending = pending
+        transaction.on_commit(pending)
+    pending.ids.append(str(message_id))
+
+
+def enqueue_delivery(message_ids: list[str], *, at: datetime | None = None) -> None:
+    """Enqueue `push.jobs.push_deliver` on queue "push" in batches (at `at`, when given)."""
+    queue = django_rq.get_queue(QUEUE)
+    size = max(1, settings.PUSH_DELIVERY_BATCH)
+    for start in range(0, len(message_ids), size):
+        chunk = [str(i) for i in message_ids[start : start + size]]
+        if at is not None and at > timezone.now():
+            queue.enqueue_at(at, JOB, chunk, result_ttl=60, failure_ttl=86400)
+        else:
+            queue.enqueue(JOB, chunk, result_ttl=60, failure_ttl=86400)

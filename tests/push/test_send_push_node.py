@@ -1,0 +1,113 @@
+"""send_push for real: published and run by the runtime, it renders its Liquid for the contact, checks consent on
+the batch's locked contact, and queues one message per browser; the local push service decrypts what arrives.
+And the step's failures: a URL that is no URL once rendered, a contact with no consent (nothing is sent)."""
+
+from __future__ import annotations
+
+import pytest
+
+from contacts.consent import consent_set
+from contacts.models import Contact
+from push.models import PushMessage
+from tests.engine.graphs import chain, node
+from tests.factories import ContactFactory
+from tests.push.conftest import subscribe
+from tests.workflows.builders import publish, run_due
+from workflows.engine.registry import registry
+from workflows.models import Enrollment, StepRun
+
+pytestmark = pytest.mark.django_db
+
+
+def _workflow(workspace, **config):
+    config = {
+        "title": "Hi {{ contact.first_name }}",
+        "body": "Your {{ contact.fields.plan }} plan",
+        "url": "https://example.com/{{ contact.fields.plan }}",
+        **config,
+    }
+    nodes = [node("t", "trigger_manual"), node("p", "send_push", config)]
+    return publish(workspace, nodes, chain("t", "p"), name="Push")
+
+
+def _enroll(api, workflow, contact) -> None:
+    response = api.post(
+        f"/api/v1/workflows/{workflow.pk}/enroll", {"contacts": [{"id": str(contact.pk)}]}, format="json"
+    )
+    assert response.status_code == 202, response.content
+
+
+def test_send_push_is_declared_for_the_push_channel_with_its_config_schema():
+    send_push = registry.get("send_push")
+    schema = send_push.describe()["config_schema"]
+    assert send_push.channel == "push" and send_push.ports == ("push",)
+    assert schema["required"] == ["title"]
+    assert {"title", "body", "url", "icon", "window", "transactional", "topic"} <= set(schema["properties"])
+    with pytest.raises(ValueError):
+        send_push.parse_config({"title": "x", "url": "javascript:alert(1)"})
+
+
+def test_a_send_push_step_sends_the_rendered_notification_to_each_browser_once(
+    api, workspace, push_service, run_push_jobs, django_capture_on_commit_callbacks
+):
+    contact = ContactFactory(workspace=workspace, first_name="Ada", fields={"plan": "pro"})
+    phone, laptop = push_service.browser(), push_service.browser()
+    subscribe(workspace, contact, phone)
+    subscribe(workspace, contact, laptop)
+    workflow = _workflow(workspace)
+    _enroll(api, workflow, contact)
+
+    capture = django_capture_on_commit_callbacks
+    with capture(execute=True):  # the delivery job is enqueued once the runtime's batch commits
+        run_due()
+    run_push_jobs()
+
+    assert Enrollment.objects.get(workflow=workflow).status == "completed"
+    step = StepRun.objects.get(enrollment__workflow=workflow, node_id="p")
+    assert step.status == "succeeded" and step.detail["devices"] == 2 and step.detail["status"] == "queued"
+    for browser in (phone, laptop):
+        (message,) = push_service.messages_for(browser)
+        assert (message.payload["title"], message.payload["body"]) == ("Hi Ada", "Your pro plan")
+    assert set(PushMessage.objects.values_list("url", flat=True)) == {"https://example.com/pro"}
+    assert set(PushMessage.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_contact_without_consent_is_skipped_and_the_step_says_why(
+    api, workspace, push_service, run_push_jobs, django_capture_on_commit_callbacks
+):
+    contact = ContactFactory(workspace=workspace, fields={"plan": "pro"})
+    subscribe(workspace, contact, push_service.browser())
+    consent_set(
+        contact=Contact.objects.get(pk=contact.pk), channel="push", status="unsubscribed", source="test"
+    )
+    workflow = _workflow(workspace)
+    _enroll(api, workflow, contact)
+
+    capture = django_capture_on_commit_callbacks
+    with capture(execute=True):  # the delivery job is enqueued once the runtime's batch commits
+        run_due()
+    run_push_jobs()
+
+    step = StepRun.objects.get(enrollment__workflow=workflow, node_id="p")
+    assert step.status == "succeeded" and step.detail["status"] == "suppressed"
+    assert step.detail["reason"] == "unsubscribed" and step.detail["message_id"] is None
+    assert push_service.received == []
+
+
+def test_a_url_that_is_not_one_once_rendered_fails_the_step_for_good(
+    api, workspace, push_service, run_push_jobs, django_capture_on_commit_callbacks
+):
+    contact = ContactFactory(workspace=workspace, fields={"plan": "javascript:alert(1)//"})
+    subscribe(workspace, contact, push_service.browser())
+    workflow = _workflow(workspace, url="{{ contact.fields.plan }}")
+    _enroll(api, workflow, contact)
+
+    capture = django_capture_on_commit_callbacks
+    with capture(execute=True):  # the delivery job is enqueued once the runtime's batch commits
+        run_due()
+    run_push_jobs()
+
+    step = StepRun.objects.filter(enrollment__workflow=workflow, node_id="p").latest("started_at")
+    assert step.status == "failed" and "not an http(s) URL" in step.error_message
+    assert Enrollment.objects.get(workflow=workflow).status == "failed"
+    assert push_service.received == [] and not PushMessage.objects.exists()
