@@ -35,6 +35,7 @@ class SendEmail(NodeType):
     retry = RetryPolicy(max_attempts=8, base_seconds=60, cap_seconds=3 * 3600)
     references = (Reference("template_id", "templates.EmailTemplate", "email template", collection="templates"),)
     ports = ("email",)
+    channel = "email"
 
     class Config(NodeConfig):
         template_id: str = Field(min_length=1, max_length=100)
@@ -43,6 +44,9 @@ class SendEmail(NodeType):
         window: Window | None = None
         track_opens: bool = True
         track_clicks: bool = True
+        transactional: bool = Field(
+            default=False, description="A message the contact asked for (a receipt, a password reset): "
+            "exempt from the workspace's frequency caps, and not counted by them.")
 
     def run(self, ctx: StepContext, config: Config) -> Outcome:
         # A resumed step was deferred to the window's opening: send now rather than re-check the clock edge.

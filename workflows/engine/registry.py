@@ -279,6 +279,9 @@ class NodeType:
     references: ClassVar[tuple[Reference, ...]] = ()
     # The ports (fields of ``Ports``) its steps act through.
     ports: ClassVar[tuple[str, ...]] = ()
+    # The channel its steps send a message to the contact on ("email" | "sms" | "push"); None for every type that
+    # sends nothing. Frequency caps guard the sends of such steps; analytics count them per channel.
+    channel: ClassVar[str | None] = None
     # False for a type whose side effects ship later: publish refuses it, live steps fail, simulation shows it.
     available: ClassVar[bool] = True
     unavailable_because: ClassVar[str] = ""
