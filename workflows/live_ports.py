@@ -28,6 +28,7 @@ from penguinflow.common.db import bulk_update_rows
 from tasks import services as task_services
 from templates.outbox import HeldContacts, OutboxBatch
 from templates.rendering import text_template
+from workflows.caps_port import BatchLedger, LiveCaps
 from workflows.email_port import send_through_outbox
 from workflows.engine.ports import EmailResult, PortError, Ports
 from workflows.notify_port import LiveNotify
@@ -63,6 +64,8 @@ class ContactBook:
     _held: HeldContacts | None = None
     # The batch's outbox rows, written in one statement by `flush_outbox` (None: each send inserts its own).
     outbox: OutboxBatch | None = None
+    # The send ledger of the batch's contacts, which frequency caps count (written with the batch).
+    ledger: BatchLedger = field(default_factory=BatchLedger)
 
     @classmethod
     def lock(cls, contact_ids: Iterable[UUID | str], *, batch_outbox: bool = False) -> ContactBook:
@@ -316,4 +319,5 @@ def live_ports(*, book: ContactBook, origin: Origin, workspace, pending: list[Pe
         webhooks=LiveWebhooks(book, workspace),
         workflows=LiveWorkflows(pending),
         activity=activity,
+        caps=LiveCaps(book, workspace),
     )

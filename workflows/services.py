@@ -18,6 +18,7 @@ from penguinflow.common.errors import Conflict, InvalidInput, InvalidTransition,
 from penguinflow.common.states import transition
 from penguinflow.outbound.addresses import allowed_networks, literal_url_refusal
 from penguinflow.workspaces.services import signing_secrets_in_use
+from penguinflow.workspaces.workspace_settings import workspace_settings_parse
 from tasks import services as task_services
 from workflows import version_graphs as graphs
 from workflows.canvas_notes import notes_parse
@@ -428,6 +429,7 @@ def workflow_simulate(
         result = simulate(
             graph=graph, settings=settings, contact=contact, start=start or timezone.now(), events=events,
             until=until, seed=seed, segments_existing=segments,
+            frequency_caps=workspace_settings_parse(workflow.workspace.settings).frequency_caps,
             previews=simulation_previews(workspace=workflow.workspace, workflow_id=str(workflow.pk),
                                          version=str(version)),
         )

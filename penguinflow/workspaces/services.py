@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -16,11 +17,25 @@ from penguinflow.workspaces.models import (
     WorkspaceAPIKey,
     all_scopes,
 )
+from penguinflow.workspaces.workspace_settings import workspace_settings_parse
 
 
 @transaction.atomic
 def workspace_get_or_create(*, slug: str, name: str | None = None) -> tuple[Workspace, bool]:
     return Workspace.objects.get_or_create(slug=slug, defaults={"name": name or slug.replace("-", " ").title()})
+
+
+@transaction.atomic
+def workspace_settings_update(*, workspace: Workspace, changes: Mapping[str, Any]) -> Workspace:
+    """Replace the settings named in `changes` (a key set to null goes back to its default) and return the
+    workspace; raise `InvalidInput` (nothing written) when the result is invalid."""
+    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    merged = {**(workspace.settings or {}), **changes}
+    merged = {key: value for key, value in merged.items() if value is not None}
+    workspace_settings_parse(merged)
+    workspace.settings = merged
+    workspace.save(update_fields=["settings", "updated_at"])
+    return workspace
 
 
 def _scopes_checked(scopes: Iterable[str]) -> list[str]:

@@ -1,10 +1,19 @@
 from django.urls import re_path
 
 from penguinflow.common.api import OptionalSlashRouter
-from penguinflow.workspaces.views import MemberViewSet, MeView, WebhookSigningSecretViewSet
+from penguinflow.workspaces.views import (
+    MemberViewSet,
+    MeView,
+    WebhookSigningSecretViewSet,
+    WorkspaceSettingsView,
+)
 
 router = OptionalSlashRouter()
 router.register("members", MemberViewSet, basename="member")
 router.register("webhook-signing-secrets", WebhookSigningSecretViewSet, basename="webhook-signing-secret")
 
-urlpatterns = [re_path(r"^me/?$", MeView.as_view(), name="me"), *router.urls]
+urlpatterns = [
+    re_path(r"^me/?$", MeView.as_view(), name="me"),
+    re_path(r"^workspace-settings/?$", WorkspaceSettingsView.as_view(), name="workspace-settings"),
+    *router.urls,
+]

@@ -1,7 +1,8 @@
 """`GET /api/v1/webhook-signing-secrets`, `POST /api/v1/webhook-signing-secrets/rotate`,
 `DELETE /api/v1/webhook-signing-secrets/{id}`: the secrets the workspace signs its outbound webhooks with.
 `GET /api/v1/members`: the people of the workspace (read-only), for the builder's pickers of people.
-`GET /api/v1/me`: who is calling (Zapier's connection test and label)."""
+`GET /api/v1/me`: who is calling (Zapier's connection test and label).
+`GET|PATCH /api/v1/workspace-settings`: the workspace's channel settings (frequency caps)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,14 @@ from penguinflow.common.auth import ApiKeyPrincipal, request_role
 from penguinflow.common.permissions import ANY_SCOPE
 from penguinflow.workspaces import services
 from penguinflow.workspaces.models import Membership, WebhookSigningSecret
-from penguinflow.workspaces.selectors import memberships_of
+from penguinflow.workspaces.selectors import memberships_of, workspace_settings_of
 from penguinflow.workspaces.serializers import (
     MemberSerializer,
     MeSerializer,
     NewSigningSecretSerializer,
     RotateSerializer,
     SigningSecretSerializer,
+    WorkspaceSettingsSerializer,
 )
 
 
@@ -97,3 +99,20 @@ class MeView(APIView):
             user = {"id": caller.pk, "username": caller.get_username(), "email": caller.email,
                     "role": request_role(request)}
         return Response(MeSerializer({"workspace": workspace, "key": key, "user": user}).data)
+
+
+class WorkspaceSettingsView(APIView):
+    """`GET /api/v1/workspace-settings`; `PATCH` replaces the settings it names (editors and admins, write keys)."""
+
+    @extend_schema(responses=WorkspaceSettingsSerializer, description="The workspace's settings (CONTRACT §13).")
+    def get(self, request):
+        return Response(WorkspaceSettingsSerializer(workspace_settings_of(workspace=request.workspace)).data)
+
+    @extend_schema(request=WorkspaceSettingsSerializer, responses=WorkspaceSettingsSerializer,
+                   description="Replace the settings named in the body (null: back to the default); an invalid "
+                               "result answers 400 with the path of each problem and changes nothing.")
+    def patch(self, request):
+        serializer = WorkspaceSettingsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        workspace = services.workspace_settings_update(workspace=request.workspace, changes=serializer.validated_data)
+        return Response(WorkspaceSettingsSerializer(workspace.settings).data)

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from workflows.engine.ports import Ports
 
 __all__ = [
+    "ALLOWED",
     "CHANNELS",
     "MAX_CAP_PERIOD",
     "CapReached",
