@@ -160,3 +160,9 @@ def test_a_deferred_send_checks_its_window_again_when_it_wakes() -> None:
     assert run.records[-1].detail["outside_window"] is True  # then the window: Tuesday 09:00
     assert brief(run.timer(ts("2026-11-24T09:00:00Z"))) == [("b", "advance", "default")]
     assert len(emails(run)) == 2
+
+
+def test_a_send_stamped_just_after_now_counts() -> None:
+    # Another batch read its clock a moment later and committed while this one waited for the contact's lock.
+    verdict = cap_verdict([cap()], [Send("email", AT + timedelta(milliseconds=3))], channel="email", now=AT)
+    assert verdict.allowed is False and verdict.next_at == AT + timedelta(days=1, milliseconds=3)

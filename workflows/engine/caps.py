@@ -148,7 +148,7 @@ def cap_verdict(
 ) -> CapVerdict:
     """Return whether one more message on ``channel`` at ``now`` keeps every rule, given the contact's ``sends``.
 
-    A rule counts the sends on its channels within ``(now - per, now]``. When it already counts ``max``, the
+    A rule counts the sends on its channels after ``now - per``. When it already counts ``max``, the
     next message is allowed once the oldest of the sends that fill it leaves the period. The send of ``key``
     (the same step, run again) does not count.
     """
@@ -159,9 +159,9 @@ def cap_verdict(
     broken: list[tuple[FrequencyCap, datetime]] = []
     for rule in relevant:
         since = now - rule.period
-        counted = sorted(
-            send.at for send in sends if send.channel in rule.channels and since < send.at <= now
-        )
+        # No upper bound: a send stamped a moment after ``now`` (another batch whose clock was read later, which
+        # committed while this one waited for the contact's lock) counts too.
+        counted = sorted(send.at for send in sends if send.channel in rule.channels and send.at > since)
         if len(counted) >= rule.max:
             # Allowed again when all but max - 1 of the counted sends have left the period.
             broken.append((rule, counted[len(counted) - rule.max] + rule.period))
