@@ -43,16 +43,27 @@ def run(*, out: TextIO, quick: bool = False) -> None:
     env = bench_env(params, db_name=DB_NAME, redis_db=os.environ.get("BENCH_REDIS_DB", "13"))
     try:
         recreate_migrated(params, DB_NAME, env)
-        result = subprocess.run([sys.executable, "-m", "bench.caps", str(count)], env=env, cwd=ROOT,
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "bench.caps", str(count)],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"bench child failed:\n{result.stderr[-4000:]}")
         figures = json.loads(result.stdout.strip().splitlines()[-1])
-        out.write(f"caps.contacts  {figures['contacts']}  ledger rows {figures['ledger_rows']}"
-                  f"  (created in {figures['create_s']:.1f} s)\n")
-        out.write(f"caps.check_single_ms  p50 {figures['single_p50_ms']:.3f}  p99 {figures['single_p99_ms']:.3f}"
-                  f"  mean {figures['single_mean_ms']:.3f}\n")
-        out.write(f"caps.check_in_batch_ms  {figures['batch_per_send_ms']:.3f} per send (batches of {BATCH})\n")
+        out.write(
+            f"caps.contacts  {figures['contacts']}  ledger rows {figures['ledger_rows']}"
+            f"  (created in {figures['create_s']:.1f} s)\n"
+        )
+        out.write(
+            f"caps.check_single_ms  p50 {figures['single_p50_ms']:.3f}  p99 {figures['single_p99_ms']:.3f}"
+            f"  mean {figures['single_mean_ms']:.3f}\n"
+        )
+        out.write(
+            f"caps.check_in_batch_ms  {figures['batch_per_send_ms']:.3f} per send (batches of {BATCH})\n"
+        )
         out.write(f"caps.record_ms  {figures['record_per_send_ms']:.3f} per send (batches of {BATCH})\n")
         out.flush()
     finally:
@@ -102,8 +113,10 @@ def _sample(workspace) -> list[str]:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id FROM contacts_contact TABLESAMPLE SYSTEM (2) WHERE workspace_id = %s LIMIT %s",
-                       [workspace.pk, SAMPLE])
+        cursor.execute(
+            "SELECT id FROM contacts_contact TABLESAMPLE SYSTEM (2) WHERE workspace_id = %s LIMIT %s",
+            [workspace.pk, SAMPLE],
+        )
         return [str(row[0]) for row in cursor.fetchall()]
 
 
@@ -135,7 +148,7 @@ def _child(count: int) -> dict[str, Any]:
         single.append((time.perf_counter() - began) * 1000)
 
     batch_ms = record_ms = 0.0
-    batches = [ids[i:i + BATCH] for i in range(0, len(ids), BATCH)]
+    batches = [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
     for number, batch in enumerate(batches):
         book = _book(batch, workspace.pk)
         caps = LiveCaps(book, workspace)
