@@ -23,6 +23,7 @@ CONTRACT_TYPES = {
     "wait": {"delay", "wait_until", "wait_for_event"},
     "action": {
         "send_email",
+        "send_message",
         "add_to_campaign",
         "remove_from_campaign",
         "update_field",

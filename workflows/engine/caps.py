@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALLOWED",
+    "ANY_CHANNEL",
     "CHANNELS",
     "MAX_CAP_PERIOD",
     "CapReached",
@@ -54,6 +55,8 @@ __all__ = [
 
 # The channels a message can go out on; each is also the name of its port in ``Ports``.
 CHANNELS: tuple[str, ...] = ("email", "sms", "push")
+# The ``NodeType.channel`` of a type that picks its channel per contact (``send_message``).
+ANY_CHANNEL = "any"
 # The longest period a rule may count over: the send ledger keeps this much history, no more.
 MAX_CAP_PERIOD = timedelta(days=90)
 
