@@ -333,6 +333,14 @@ class _Activity:
             return True
         return False
 
+    def message_event(self, *, contact_id: str, event: str, node_id: str | None, since: datetime | None) -> bool:
+        return any(
+            found["type"] == event
+            and self._happened(found, since)
+            and (node_id is None or (found.get("properties") or {}).get("node_id") == node_id)
+            for found in self.world.events
+        )
+
     def in_segment(self, *, contact_id: str, segment_id: str) -> bool:
         return segment_id in self.world.segments
 

@@ -167,6 +167,11 @@ class ActivityPort(Protocol):
         """Return whether the contact had this email event (of the email sent by ``node_id``, if given)."""
         ...
 
+    def message_event(self, *, contact_id: str, event: str, node_id: str | None, since: datetime | None) -> bool:
+        """Return whether the contact had this event of an SMS or push (``event`` is the full type, such as
+        'sms.delivered'; of the message sent by ``node_id``, if given) since ``since``."""
+        ...
+
     def in_segment(self, *, contact_id: str, segment_id: str) -> bool: ...
 
 
