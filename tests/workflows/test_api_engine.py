@@ -12,7 +12,7 @@ def test_node_types_serve_the_whole_registry_with_schemas(api):
     response = api.get("/api/v1/node-types")
     assert response.status_code == 200
     types = {item["type"]: item for item in response.json()}
-    assert len(types) == 27
+    assert len(types) == 28  # with send_message
     assert types["condition"]["branches"] == ["yes", "no"]
     assert types["split"]["branches"] == "dynamic"
     assert types["send_email"]["kind"] == "action"

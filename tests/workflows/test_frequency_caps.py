@@ -147,6 +147,22 @@ def test_transactional_steps_pass_a_full_cap_and_do_not_fill_it(api, workspace):
     assert list(SendLedgerEntry.objects.values_list("channel", flat=True)) == ["email"]  # the news only
 
 
+def test_an_email_that_did_not_go_out_does_not_fill_the_cap(api, workspace):
+    from contacts.models import Contact
+
+    capped(workspace, ONE_A_DAY)
+    contact = ContactFactory(workspace=workspace)
+    enroll(api, mailer(workspace, "First"), contact)
+    Contact.objects.filter(pk=contact.pk).update(status="unsubscribed")
+    run_due()  # stored as a skipped outbox row: a message id, but no message
+    Contact.objects.filter(pk=contact.pk).update(status="subscribed")
+    enroll(api, mailer(workspace, "Second"), contact)
+    run_due()
+    assert sorted(OutboxMessage.objects.filter(contact=contact).values_list("status", flat=True)) in (
+        ["queued", "skipped"], ["sending", "skipped"], ["sent", "skipped"])
+    assert SendLedgerEntry.objects.filter(contact=contact).count() == 1
+
+
 def test_two_enrollments_of_one_contact_in_one_batch_share_the_ledger(api, workspace):
     capped(workspace, ONE_A_DAY)
     contact = ContactFactory(workspace=workspace)

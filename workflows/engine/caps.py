@@ -43,6 +43,7 @@ __all__ = [
     "ANY_CHANNEL",
     "CHANNELS",
     "MAX_CAP_PERIOD",
+    "SENT_STATUSES",
     "CapReached",
     "CapVerdict",
     "FrequencyCap",
@@ -51,12 +52,27 @@ __all__ = [
     "cap_verdict",
     "guard_sends",
     "longest_period",
+    "went_out",
 ]
 
 # The channels a message can go out on; each is also the name of its port in ``Ports``.
 CHANNELS: tuple[str, ...] = ("email", "sms", "push")
 # The ``NodeType.channel`` of a type that picks its channel per contact (``send_message``).
 ANY_CHANNEL = "any"
+# The statuses of a send result (a port's, or a send step's detail) whose message goes out. Email stores a row
+# for a suppressed send too (status "not_subscribed", "suppressed", then "skipped"): a message id alone says
+# nothing.
+SENT_STATUSES = frozenset({"queued", "sending", "sent", "delivered"})
+
+
+def went_out(result: Any) -> bool:
+    """Return whether a send result (with ``message_id`` and ``status``, as an object or a dict) is a message
+    that goes out."""
+    if isinstance(result, dict):
+        message_id, status = result.get("message_id"), result.get("status", "queued")
+    else:
+        message_id, status = getattr(result, "message_id", None), getattr(result, "status", "queued")
+    return bool(message_id) and status in SENT_STATUSES
 # The longest period a rule may count over: the send ledger keeps this much history, no more.
 MAX_CAP_PERIOD = timedelta(days=90)
 
@@ -211,8 +227,8 @@ class _CappedChannel:
         if not verdict.allowed:
             raise CapReached(verdict)
         result = self.port.send(**arguments)
-        # Only a message that exists counts: a suppressed send (no message id) reached nobody.
-        if getattr(result, "message_id", None):
+        # Only a message that goes out counts: a suppressed send reached nobody.
+        if went_out(result):
             self.caps.record(key=key, contact_id=contact_id, channel=self.channel, at=self.now)
         return result
 

@@ -25,7 +25,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails
 
-from workflows.engine.caps import ANY_CHANNEL, CHANNELS, CapReached
+from workflows.engine.caps import ANY_CHANNEL, CHANNELS, CapReached, went_out
 from workflows.engine.durations import parse_duration
 from workflows.engine.outcomes import Advance, Exit, Fail, Outcome, Retry, Wait
 from workflows.engine.ports import PortError
@@ -309,7 +309,7 @@ class SendMessage(NodeType):
         if isinstance(outcome, (Retry, Exit)):
             return outcome
         detail = outcome.detail
-        if not detail.get("message_id"):
+        if not went_out(detail):
             progress.skip(
                 channel,
                 str(detail.get("reason") or detail.get("skipped") or detail.get("status") or "not_sent"),
