@@ -18,6 +18,9 @@ def email_hash(email: str) -> str:
 
 
 class Contact(WorkspaceScopedModel):
+    """A person workflows act on. Email consent is `status`; every channel's consent, email's mirrored, is in
+    `channels` (see contacts.consent), and its history with proof in ConsentRecord."""
+
     class Status(models.TextChoices):
         SUBSCRIBED = "subscribed", "Subscribed"
         UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
@@ -33,6 +36,18 @@ class Contact(WorkspaceScopedModel):
     fields = models.JSONField(default=dict, blank=True)
     tags = ArrayField(models.CharField(max_length=64), default=list, blank=True)
     external_id = models.CharField(max_length=255, null=True, blank=True)
+    # The columns added with channels carry database defaults too: contacts are also inserted by SQL (the events
+    # front door's contact creation, the benches) that names only the columns it knows.
+    phone = models.CharField(max_length=16, blank=True, default="", db_default="",
+                             help_text="E.164 (+14155550100); empty when none.")
+    channels = models.JSONField(
+        default=dict, db_default={}, blank=True,
+        help_text='Consent per channel: {"sms": {"status": "subscribed", "source": "form", "at": "..."}}.',
+    )
+    preferred_channel = models.CharField(max_length=8, blank=True, default="", db_default="", choices=[
+        ("email", "Email"), ("sms", "SMS"), ("push", "Web push")])
+    topic_opt_outs = ArrayField(models.CharField(max_length=64), default=list, db_default=[], blank=True,
+                                help_text="Topics the contact asked not to hear about, on any channel.")
 
     class Meta:
         constraints = [
@@ -47,6 +62,9 @@ class Contact(WorkspaceScopedModel):
             GinIndex(fields=["tags"], name="contact_tags_gin"),
             models.Index(fields=["workspace", "status"], name="contact_ws_status"),
             models.Index(fields=["workspace", "-created_at"], name="contact_ws_created"),
+            # Inbound SMS (STOP, replies) find their contact by number.
+            models.Index(fields=["workspace", "phone"], name="contact_ws_phone",
+                         condition=~models.Q(phone="")),
             # Search by part of an email (`q` of the contact list and of the execution history): pg_trgm.
             GinIndex(OpClass(Upper("email"), name="gin_trgm_ops"), name="contact_email_trgm"),
         ]
@@ -106,3 +124,21 @@ class Suppression(WorkspaceScopedModel):
 
     def __str__(self) -> str:
         return f"{self.email_hash[:12]}… ({self.reason})"
+
+
+class ConsentRecord(WorkspaceScopedModel):
+    """One change of a contact's consent on one channel, with its proof (GDPR art. 7(1): the controller must be
+    able to show that the person consented). Append-only; `Contact.channels` holds the current state."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consent_records")
+    channel = models.CharField(max_length=8)
+    status = models.CharField(max_length=16)
+    source = models.CharField(max_length=64, help_text="What changed it: api, form, sms_keyword, preference_page...")
+    proof = models.JSONField(default=dict, blank=True, help_text="Evidence: IP, user agent, form, message text...")
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["contact", "channel", "-at"], name="consent_contact_channel_at")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} {self.channel} {self.status} ({self.source})"

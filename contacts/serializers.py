@@ -3,8 +3,11 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from contacts.consent import CHANNELS, STATUSES, channels_view
 from contacts.models import Contact, Segment
+from contacts.phones import phone_normalise
 from contacts.segments import rule_sql_note
+from penguinflow.common.errors import InvalidInput
 from penguinflow.common.fields import StrictCharField
 from penguinflow.common.schema import one_of_keys
 from penguinflow.common.validators import StorableJSONField, StrictJSONObjectField, TimeZoneField
@@ -14,6 +17,65 @@ from workflows.engine.expressions import ExpressionError, expression_compile
 
 def tag_field() -> serializers.CharField:
     return StrictCharField(max_length=64, allow_blank=False, trim_whitespace=True)
+
+
+class ConsentChangeSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=STATUSES)
+    source = StrictCharField(max_length=64, required=False, allow_blank=True, allow_null=True,
+                             help_text="Where the consent came from; default: api.")
+    proof = StrictJSONObjectField(required=False, max_bytes=4 * 1024,
+                                  help_text="Evidence kept with the change: form, IP, text of the opt-in...")
+
+
+class ChannelsField(serializers.Field):
+    """Consent per channel: written as changes (`{"sms": {"status": "subscribed", "proof": {...}}}`, recorded
+    with their proof by contacts.consent), read as every channel's state."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("An object keyed by channel: email, sms or push.")
+        unknown = sorted(set(data) - set(CHANNELS))
+        if unknown:
+            raise serializers.ValidationError(f"Unknown channel(s): {', '.join(unknown)}; use {', '.join(CHANNELS)}.")
+        changes = {}
+        for channel, change in data.items():
+            serializer = ConsentChangeSerializer(data=change)
+            if not serializer.is_valid():
+                raise serializers.ValidationError({channel: serializer.errors})
+            changes[channel] = serializer.validated_data
+        return {"channels": changes}  # merged into the contact's validated data (source="*")
+
+    def to_representation(self, contact):
+        return channels_view(contact)
+
+
+_CHANNELS_SCHEMA = {
+    "type": "object",
+    "description": "Consent per channel. Read: the state of email and of every channel the contact was asked about "
+                   "(`at` null: set through `status`). Write: the changes to record, each with its proof.",
+    "properties": {channel: {"type": "object", "required": ["status"], "properties": {
+        "status": {"type": "string", "enum": list(STATUSES)},
+        "source": {"type": ["string", "null"], "maxLength": 64},
+        "at": {"type": ["string", "null"], "format": "date-time", "readOnly": True},
+        "proof": {"type": "object", "writeOnly": True},
+        "devices": {"type": "integer", "readOnly": True, "description": "Push: live subscriptions."}}}
+        for channel in CHANNELS},
+    "additionalProperties": False,
+}
+ChannelsField = extend_schema_field(_CHANNELS_SCHEMA)(ChannelsField)
+
+
+class PhoneField(StrictCharField):
+    """A phone number, stored in E.164; one written without its country code is refused with a hint."""
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        if not text:
+            return ""
+        try:
+            return phone_normalise(text)
+        except InvalidInput as error:
+            raise serializers.ValidationError(error.details["phone"]) from error
 
 
 class ContactSerializer(serializers.ModelSerializer):
@@ -26,12 +88,17 @@ class ContactSerializer(serializers.ModelSerializer):
     external_id = StrictCharField(max_length=255, required=False, allow_null=True, allow_blank=True)
     first_name = StrictCharField(max_length=100, required=False, allow_blank=True)
     last_name = StrictCharField(max_length=100, required=False, allow_blank=True)
+    phone = PhoneField(max_length=32, required=False, allow_blank=True,
+                       help_text="E.164 (+14155550100); written with its country code.")
+    channels = ChannelsField(source="*", required=False)
+    preferred_channel = serializers.ChoiceField(choices=["", *CHANNELS], required=False, allow_blank=True)
+    topic_opt_outs = serializers.ListField(child=tag_field(), required=False, max_length=100)
 
     class Meta:
         model = Contact
         fields = [
             "id", "email", "first_name", "last_name", "timezone", "status", "score", "fields", "tags",
-            "external_id", "created_at", "updated_at",
+            "external_id", "phone", "channels", "preferred_channel", "topic_opt_outs", "created_at", "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
 

@@ -9,14 +9,17 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from contacts.consent import consent_set
 from contacts.models import Contact, Suppression, email_hash
 from contacts.segments import segments_refresh
 from events.models import Event
 from events.services import NewEvent, event_emit, events_emit
 from penguinflow.common.errors import Conflict, InvalidInput
 
-# Contact attributes that `contact_update` may change, and that `contact.updated` reports.
-UPDATABLE_FIELDS = ("email", "first_name", "last_name", "timezone", "status", "score", "fields", "external_id")
+# Contact attributes that `contact_update` may change, and that `contact.updated` reports. Consent per channel
+# (`channels`) changes through contacts.consent, which keeps its proof.
+UPDATABLE_FIELDS = ("email", "first_name", "last_name", "timezone", "status", "score", "fields", "external_id",
+                    "phone", "preferred_channel", "topic_opt_outs")
 
 
 def _normalise_tags(tags: Iterable[str]) -> list[str]:
@@ -48,9 +51,16 @@ def contact_create(
     fields: Mapping[str, Any] | None = None,
     tags: Iterable[str] = (),
     external_id: str | None = None,
+    phone: str = "",
+    preferred_channel: str = "",
+    topic_opt_outs: Iterable[str] = (),
+    channels: Mapping[str, Mapping[str, Any]] | None = None,
     source: str = Event.Source.SYSTEM,
 ) -> Contact:
-    """Create a contact; 409 (Conflict) when the email or external_id is already used in the workspace."""
+    """Create a contact; 409 (Conflict) when the email or external_id is already used in the workspace.
+
+    `channels` is consent to record with it, `{"sms": {"status": "subscribed", "proof": {...}}}` (see
+    contacts.consent.consent_set)."""
     contact = Contact(
         workspace=workspace,
         email=email.strip().lower(),
@@ -62,6 +72,9 @@ def contact_create(
         fields=dict(fields or {}),
         tags=_normalise_tags(tags),
         external_id=external_id or None,
+        phone=phone,
+        preferred_channel=preferred_channel,
+        topic_opt_outs=_normalise_tags(topic_opt_outs),
     )
     try:
         with transaction.atomic():
@@ -74,7 +87,17 @@ def contact_create(
         for tag in contact.tags
     ]
     events_emit(workspace=workspace, events=new_events)
+    contact = _consents_record(contact, channels, source=source)
     segments_refresh(workspace=workspace, contact_ids=[contact.id])
+    return contact
+
+
+def _consents_record(contact: Contact, channels: Mapping[str, Mapping[str, Any]] | None, *, source: str) -> Contact:
+    """Record the consent changes given with a create or an update (`channels` of the API)."""
+    for channel, change in (channels or {}).items():
+        contact = consent_set(contact=contact, channel=channel, status=change["status"],
+                              source=change.get("source") or source, proof=change.get("proof"),
+                              event_source=source)
     return contact
 
 
@@ -84,7 +107,7 @@ def contact_update(*, contact: Contact, changes: Mapping[str, Any], source: str 
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     diff: dict[str, list[Any]] = {}
     for name, value in changes.items():
-        if name == "tags":
+        if name in ("tags", "channels"):
             continue
         if name not in UPDATABLE_FIELDS:
             raise ValueError(f"{name} cannot be updated through contact_update")
@@ -92,6 +115,8 @@ def contact_update(*, contact: Contact, changes: Mapping[str, Any], source: str 
             value = value.strip().lower()
         if name == "external_id":
             value = value or None
+        if name == "topic_opt_outs":
+            value = _normalise_tags(value)
         old = getattr(contact, name)
         if old != value:
             diff[name] = [old, value]
@@ -110,6 +135,7 @@ def contact_update(*, contact: Contact, changes: Mapping[str, Any], source: str 
             source=source,
         )
         segments_refresh(workspace=contact.workspace, contact_ids=[contact.id])
+    contact = _consents_record(contact, changes.get("channels"), source=source)
     if "tags" in changes:
         wanted = _normalise_tags(changes["tags"])
         contact = contact_tags_change(

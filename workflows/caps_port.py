@@ -18,9 +18,9 @@ from uuid import UUID
 
 from django.db import connection
 from django.utils import timezone
+from pydantic import ValidationError
 
-from penguinflow.common.errors import InvalidInput
-from penguinflow.workspaces.workspace_settings import workspace_settings_parse
+from penguinflow.workspaces.messaging_settings import messaging_settings
 from workflows.engine.caps import (
     ALLOWED,
     MAX_CAP_PERIOD,
@@ -91,12 +91,15 @@ def _ledger_rows(contact_ids: list[str], since: datetime) -> list[tuple]:
 
 
 def workspace_frequency_caps(workspace) -> tuple[FrequencyCap, ...]:
-    """Return the workspace's rules; stored settings that no longer parse stop its sends (a retryable step
-    failure) rather than send past a cap nobody can read."""
+    """Return the workspace's rules (its messaging settings') as the engine counts them; stored settings that no
+    longer parse stop its sends (a retryable step failure) rather than send past a cap nobody can read."""
     try:
-        return workspace_settings_parse(workspace.settings).frequency_caps
-    except InvalidInput as error:
-        logger.error("Workspace %s has invalid settings: %s", workspace.pk, error.details)
+        return tuple(
+            FrequencyCap.model_validate(cap.model_dump())
+            for cap in messaging_settings(workspace).frequency_caps
+        )
+    except ValidationError as error:
+        logger.error("Workspace %s has invalid settings: %s", workspace.pk, error)
         raise PortError("The workspace's frequency caps are invalid: fix them in its settings.") from error
 
 

@@ -30,7 +30,7 @@ from templates.outbox import HeldContacts, OutboxBatch
 from templates.rendering import text_template
 from workflows.caps_port import BatchLedger, LiveCaps
 from workflows.email_port import send_through_outbox
-from workflows.engine.ports import EmailResult, PortError, Ports
+from workflows.engine.ports import EmailResult, MessageResult, PortError, Ports
 from workflows.notify_port import LiveNotify
 from workflows.webhook_port import LiveWebhooks
 
@@ -309,11 +309,24 @@ def _render_text(text: str, data: dict[str, Any], what: str) -> str:
         raise PortError(f"The task's {what} could not be rendered: {error.message}", retryable=False) from error
 
 
+class ChannelNotSetUp:
+    """The port of a channel whose sending is not part of this build: any send fails the step for good, saying so.
+    (No node type sends on it yet; the SMS and push apps replace this with their outboxes.)"""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+
+    def send(self, **_message: Any) -> MessageResult:
+        raise PortError(f"Sending by {self.channel} is not set up in this PenguinFlow.", retryable=False)
+
+
 def live_ports(*, book: ContactBook, origin: Origin, workspace, pending: list[PendingEnrollment], activity) -> Ports:
     return Ports(
         contacts=LiveContacts(book, origin),
         campaigns=LiveCampaigns(book, str(workspace.pk)),
         email=LiveEmail(book, origin, workspace),
+        sms=ChannelNotSetUp("SMS"),
+        push=ChannelNotSetUp("web push"),
         tasks=LiveTasks(book, workspace),
         notify=LiveNotify(book, origin, workspace),
         webhooks=LiveWebhooks(book, workspace),

@@ -310,7 +310,7 @@ class SendLedgerEntry(models.Model):
     (`workflows.engine.caps`). Written in the transaction of the step that sent it, under the contact's row lock.
 
     A check reads one contact's rows of the last period by the index (contact, sent_at), which carries the
-    channel and key, so it reads no table page. Rows older than the longest period a cap may have (P90D) are
+    channel and key, so it reads no table page. Rows older than the longest period a cap may have (P366D) are
     deleted hourly by the scheduler (`send_ledger_forget`), through the BRIN index on `sent_at`.
     """
 

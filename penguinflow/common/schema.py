@@ -254,3 +254,22 @@ def register_component(auto_schema, name: str, schema: dict[str, Any] | Callable
         return
     component.schema = schema() if callable(schema) else schema
     auto_schema.registry.register(component)
+
+
+def pydantic_schema(model) -> dict[str, Any]:
+    """Return a pydantic model's JSON Schema with its `$defs` written in place, for OpenAPI (whose components
+    drf-spectacular names itself: a `#/$defs/...` reference would point nowhere in the document)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node):
+        if isinstance(node, dict):
+            target = node.get("$ref", "")
+            if target.startswith("#/$defs/"):
+                return inline({**defs[target.rsplit("/", 1)[-1]], **{k: v for k, v in node.items() if k != "$ref"}})
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    return inline(schema)

@@ -21,10 +21,9 @@ class Workspace(models.Model):
     from_email = models.CharField(max_length=254, blank=True, help_text="Default sender, e.g. 'Acme <hi@acme.test>'.")
     reply_to = models.EmailField(blank=True)
     send_rate_per_minute = models.PositiveIntegerField(default=600, help_text="Most messages sent per minute.")
-    settings = models.JSONField(
-        default=dict, blank=True,
-        help_text='Channel settings (CONTRACT §13), e.g. {"frequency_caps": [{"channels": ["email", "sms"], '
-                  '"max": 3, "per": "P7D", "policy": "defer"}]}.')
+    settings = models.JSONField(default=dict, db_default={}, blank=True,
+                                help_text="Sending on every channel: frequency caps, quiet hours, topics, push "
+                                          "origins (penguinflow.workspaces.messaging_settings).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -33,17 +32,6 @@ class Workspace(models.Model):
 
     def __str__(self) -> str:
         return self.slug
-
-    def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
-        from penguinflow.common.errors import InvalidInput
-        from penguinflow.workspaces.workspace_settings import workspace_settings_parse
-
-        try:
-            workspace_settings_parse(self.settings)
-        except InvalidInput as error:
-            raise ValidationError({"settings": [f"{path}: {text}" for path, text in error.details.items()]}) from None
 
 
 class Membership(models.Model):

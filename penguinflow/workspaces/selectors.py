@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from penguinflow.workspaces.models import Membership, Workspace
+from penguinflow.workspaces.models import Membership
 
 
 def memberships_of(*, workspace, q: str = "") -> QuerySet[Membership]:
@@ -19,8 +19,3 @@ def memberships_of(*, workspace, q: str = "") -> QuerySet[Membership]:
             | Q(user__username__icontains=q)
         )
     return memberships
-
-
-def workspace_settings_of(*, workspace) -> dict:
-    """Return the workspace's settings as stored now (the request's workspace may come from a cache)."""
-    return Workspace.objects.filter(pk=workspace.pk).values_list("settings", flat=True).first() or {}

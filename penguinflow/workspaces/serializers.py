@@ -80,29 +80,3 @@ class MeSerializer(serializers.Serializer):
     key = MeKeySerializer(read_only=True, allow_null=True, help_text="The API key of the call; null for a session.")
     user = MeUserSerializer(read_only=True, allow_null=True,
                             help_text="The logged-in user and their role, for a session; null for an API key.")
-
-
-class FrequencyCapSerializer(serializers.Serializer):
-    """One rule (`workflows.engine.caps.FrequencyCap` checks it: this describes it for the schema)."""
-
-    channels = serializers.ListField(child=serializers.ChoiceField(choices=["email", "sms", "push"]), min_length=1)
-    max = serializers.IntegerField(min_value=1, max_value=10_000)
-    per = serializers.CharField(help_text="ISO 8601 duration, PT1M to P90D (e.g. P7D).")
-    policy = serializers.ChoiceField(choices=["defer", "skip"], default="defer")
-
-
-class WorkspaceSettingsSerializer(serializers.Serializer):
-    """The workspace's settings; a PATCH replaces the keys it names (null: back to the default) and keeps the
-    others. The service checks the result as a whole."""
-
-    frequency_caps = FrequencyCapSerializer(many=True, required=False, allow_null=True,
-                                            help_text="At most `max` messages per `per` to one contact on "
-                                                      "`channels`; transactional steps are exempt.")
-
-    def to_internal_value(self, data):
-        if not isinstance(data, dict):
-            raise serializers.ValidationError({"non_field_errors": ["Send an object of settings."]})
-        return dict(data)  # every key as sent: the service validates (and keeps keys of other features)
-
-    def to_representation(self, instance):
-        return dict(instance)

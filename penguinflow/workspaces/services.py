@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from penguinflow.common.errors import InvalidInput
 from penguinflow.outbound.signing import new_secret
+from penguinflow.workspaces.messaging_settings import settings_validate
 from penguinflow.workspaces.models import (
     ApiScope,
     WebhookSigningSecret,
@@ -17,25 +18,11 @@ from penguinflow.workspaces.models import (
     WorkspaceAPIKey,
     all_scopes,
 )
-from penguinflow.workspaces.workspace_settings import workspace_settings_parse
 
 
 @transaction.atomic
 def workspace_get_or_create(*, slug: str, name: str | None = None) -> tuple[Workspace, bool]:
     return Workspace.objects.get_or_create(slug=slug, defaults={"name": name or slug.replace("-", " ").title()})
-
-
-@transaction.atomic
-def workspace_settings_update(*, workspace: Workspace, changes: Mapping[str, Any]) -> Workspace:
-    """Replace the settings named in `changes` (a key set to null goes back to its default) and return the
-    workspace; raise `InvalidInput` (nothing written) when the result is invalid."""
-    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
-    merged = {**(workspace.settings or {}), **changes}
-    merged = {key: value for key, value in merged.items() if value is not None}
-    workspace_settings_parse(merged)
-    workspace.settings = merged
-    workspace.save(update_fields=["settings", "updated_at"])
-    return workspace
 
 
 def _scopes_checked(scopes: Iterable[str]) -> list[str]:
@@ -117,3 +104,16 @@ def signing_secret_revoke(*, secret: WebhookSigningSecret) -> WebhookSigningSecr
         secret.revoked_at = timezone.now()
         secret.save(update_fields=["revoked_at", "updated_at"])
     return secret
+
+
+@transaction.atomic
+def workspace_settings_change(*, workspace: Workspace, changes: dict[str, Any]) -> Workspace:
+    """Apply `changes` (top-level settings, each replaced whole) after validating the result; 400 naming each
+    problem (`details` keyed by path) and nothing stored when anything is wrong."""
+    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    try:
+        workspace.settings = settings_validate(changes, workspace.settings or {})
+    except ValueError as error:
+        raise InvalidInput("The settings are not valid.", details=error.args[0]) from None
+    workspace.save(update_fields=["settings", "updated_at"])
+    return workspace

@@ -14,6 +14,6 @@ router.register("webhook-signing-secrets", WebhookSigningSecretViewSet, basename
 
 urlpatterns = [
     re_path(r"^me/?$", MeView.as_view(), name="me"),
-    re_path(r"^workspace-settings/?$", WorkspaceSettingsView.as_view(), name="workspace-settings"),
+    re_path(r"^workspace/settings/?$", WorkspaceSettingsView.as_view(), name="workspace-settings"),
     *router.urls,
 ]

@@ -2,7 +2,7 @@
 `DELETE /api/v1/webhook-signing-secrets/{id}`: the secrets the workspace signs its outbound webhooks with.
 `GET /api/v1/members`: the people of the workspace (read-only), for the builder's pickers of people.
 `GET /api/v1/me`: who is calling (Zapier's connection test and label).
-`GET|PATCH /api/v1/workspace-settings`: the workspace's channel settings (frequency caps)."""
+`GET|PATCH /api/v1/workspace/settings`: sending on every channel."""
 
 from __future__ import annotations
 
@@ -15,17 +15,19 @@ from rest_framework.views import APIView
 
 from penguinflow.common.api import WorkspaceScopedViewSet
 from penguinflow.common.auth import ApiKeyPrincipal, request_role
+from penguinflow.common.errors import InvalidInput
 from penguinflow.common.permissions import ANY_SCOPE
+from penguinflow.common.schema import error_responses, pydantic_schema
 from penguinflow.workspaces import services
+from penguinflow.workspaces.messaging_settings import MessagingSettings, messaging_settings
 from penguinflow.workspaces.models import Membership, WebhookSigningSecret
-from penguinflow.workspaces.selectors import memberships_of, workspace_settings_of
+from penguinflow.workspaces.selectors import memberships_of
 from penguinflow.workspaces.serializers import (
     MemberSerializer,
     MeSerializer,
     NewSigningSecretSerializer,
     RotateSerializer,
     SigningSecretSerializer,
-    WorkspaceSettingsSerializer,
 )
 
 
@@ -101,18 +103,23 @@ class MeView(APIView):
         return Response(MeSerializer({"workspace": workspace, "key": key, "user": user}).data)
 
 
+SETTINGS_SCHEMA = pydantic_schema(MessagingSettings)
+
+
 class WorkspaceSettingsView(APIView):
-    """`GET /api/v1/workspace-settings`; `PATCH` replaces the settings it names (editors and admins, write keys)."""
+    """`GET|PATCH /api/v1/workspace/settings`: sending on every channel (caps, quiet hours, topics, push origins)."""
 
-    @extend_schema(responses=WorkspaceSettingsSerializer, description="The workspace's settings (CONTRACT §13).")
+    @extend_schema(responses={(200, "application/json"): SETTINGS_SCHEMA},
+                   description="The workspace's sending settings, defaults filled in.")
     def get(self, request):
-        return Response(WorkspaceSettingsSerializer(workspace_settings_of(workspace=request.workspace)).data)
+        return Response(messaging_settings(request.workspace).model_dump(mode="json"))
 
-    @extend_schema(request=WorkspaceSettingsSerializer, responses=WorkspaceSettingsSerializer,
-                   description="Replace the settings named in the body (null: back to the default); an invalid "
-                               "result answers 400 with the path of each problem and changes nothing.")
+    @extend_schema(request={"application/json": SETTINGS_SCHEMA},
+                   responses={(200, "application/json"): SETTINGS_SCHEMA, **error_responses(400)},
+                   description="Replace the top-level settings given (each one whole); the others stay. A "
+                               "frequency cap's `per` is between one minute and one year.")
     def patch(self, request):
-        serializer = WorkspaceSettingsSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        workspace = services.workspace_settings_update(workspace=request.workspace, changes=serializer.validated_data)
-        return Response(WorkspaceSettingsSerializer(workspace.settings).data)
+        if not isinstance(request.data, dict):
+            raise InvalidInput("The body must be a JSON object of settings.")
+        workspace = services.workspace_settings_change(workspace=request.workspace, changes=request.data)
+        return Response(messaging_settings(workspace).model_dump(mode="json"))

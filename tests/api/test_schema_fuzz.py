@@ -164,6 +164,14 @@ def beyond_the_schema(case) -> str | None:
         # The outbound guard judges a URL by what it resolves to; event types must be known (the catalogue, or
         # a custom type the workspace recorded); `url` or `target_url`, `events` or `event`, one of each.
         return "a URL the outbound guard refuses, an unknown event type, or a duplicate subscription"
+    if _kind_of(case.path) == "workspace" and case.method == "PATCH":
+        from penguinflow.workspaces.messaging_settings import settings_validate
+
+        try:
+            settings_validate(body, {})
+        except ValueError as error:
+            if all(path.split(".")[-1] == "per" or ".regions." in f".{path}." for path in error.args[0]):
+                return "a cap's span outside one minute to one year, or a region that is not an ISO 3166 code"
     graph = body.get("graph")
     if isinstance(graph, dict):
         for kind in ("nodes", "edges", "notes"):

@@ -64,7 +64,7 @@ def test_skip_wins_over_defer_when_several_rules_stop_a_send() -> None:
         {"channels": ["email", "email"], "max": 1, "per": "P1D"},
         {"channels": ["fax"], "max": 1, "per": "P1D"},
         {"channels": ["email"], "max": 0, "per": "P1D"},
-        {"channels": ["email"], "max": 1, "per": "P91D"},
+        {"channels": ["email"], "max": 1, "per": "P367D"},
         {"channels": ["email"], "max": 1, "per": "P1M"},
         {"channels": ["email"], "max": 1, "per": "P1D", "policy": "drop"},
     ],

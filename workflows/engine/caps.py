@@ -73,8 +73,9 @@ def went_out(result: Any) -> bool:
     else:
         message_id, status = getattr(result, "message_id", None), getattr(result, "status", "queued")
     return bool(message_id) and status in SENT_STATUSES
-# The longest period a rule may count over: the send ledger keeps this much history, no more.
-MAX_CAP_PERIOD = timedelta(days=90)
+# The longest period a rule may count over (the workspace settings' bound): the send ledger keeps this much
+# history, no more.
+MAX_CAP_PERIOD = timedelta(days=366)
 
 
 class FrequencyCap(BaseModel):
@@ -86,7 +87,7 @@ class FrequencyCap(BaseModel):
         min_length=1, description="The channels the rule counts together (one: a rule per channel)."
     )
     max: int = Field(ge=1, le=10_000, description="How many messages the contact may get within `per`.")
-    per: Duration = Field(description="The period counted back from now (ISO 8601, at most P90D).")
+    per: Duration = Field(description="The period counted back from now (ISO 8601, at most P366D).")
     policy: Literal["defer", "skip"] = Field(
         default="defer",
         description="defer: the step waits until a message is allowed; skip: it goes on unsent.",
@@ -104,7 +105,7 @@ class FrequencyCap(BaseModel):
     def _bounded(cls, value: str) -> str:
         period = parse_duration(value)
         if not timedelta(minutes=1) <= period <= MAX_CAP_PERIOD:
-            raise ValueError("must be between PT1M and P90D")
+            raise ValueError("must be between PT1M and P366D")
         return value
 
     @property

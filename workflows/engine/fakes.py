@@ -15,7 +15,7 @@ from liquid import Environment
 from liquid.exceptions import LiquidError
 
 from workflows.engine.caps import CapVerdict, FrequencyCap, Send, cap_verdict
-from workflows.engine.ports import EmailResult, PortError, Ports, WebhookResult
+from workflows.engine.ports import EmailResult, MessageResult, PortError, Ports, WebhookResult
 
 __all__ = ["FakeWorld", "fake_ports"]
 
@@ -299,6 +299,45 @@ def _at(event: dict[str, Any]) -> datetime:
     return event["occurred_at"]
 
 
+class _Message:
+    """SMS or push in simulation: sent when the contact (the simulated one) may receive it on the channel, as
+    contacts.consent.reachability decides live; the same key answers the same result."""
+
+    def __init__(self, world: FakeWorld, channel: str) -> None:
+        self.world, self.channel = world, channel
+        self.sent: dict[str, MessageResult] = {}
+
+    def _unreachable(self, topic: str | None) -> str | None:
+        contact = self.world.contact
+        entry = (contact.get("channels") or {}).get(self.channel) or {}
+        if topic and topic in (contact.get("topic_opt_outs") or []):
+            return "topic_opted_out"
+        if self.channel == "sms":
+            if not contact.get("phone"):
+                return "no_address"
+            return None if entry.get("status") == "subscribed" else ("unsubscribed" if entry else "no_consent")
+        if int(entry.get("devices") or 0) <= 0:
+            return "no_address"
+        return "unsubscribed" if entry.get("status") == "unsubscribed" else None
+
+    def send(self, *, key: str, node_id: str, contact_id: str, topic: str | None = None, **message: Any
+             ) -> MessageResult:
+        if key in self.sent:
+            return self.sent[key]
+        reason = self._unreachable(topic)
+        what = "SMS" if self.channel == "sms" else "push notification"
+        if reason:
+            result = MessageResult(message_id=None, status="suppressed", detail={"reason": reason})
+            self.world.record(key=key, type=f"send_{self.channel}", summary=f"Did not send the {what}: {reason}")
+        else:
+            result = MessageResult(message_id=self.world.next_id(self.channel))
+            self.world.record(key=key, type=f"send_{self.channel}", summary=f"Sent a {what}")
+            self.world.add_event({"type": f"{self.channel}.sent", "occurred_at": self.world.clock(),
+                                  "properties": {"node_id": node_id, "message_id": result.message_id}})
+        self.sent[key] = result
+        return result
+
+
 class _Activity:
     def __init__(self, world: FakeWorld) -> None:
         self.world = world
@@ -365,6 +404,8 @@ def fake_ports(world: FakeWorld) -> Ports:
         contacts=_Contacts(world),
         campaigns=_Campaigns(world),
         email=_Email(world),
+        sms=_Message(world, "sms"),
+        push=_Message(world, "push"),
         tasks=_Tasks(world),
         notify=_Notify(world),
         webhooks=_Webhooks(world),

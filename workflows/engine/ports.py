@@ -22,9 +22,12 @@ __all__ = [
     "ContactsPort",
     "EmailPort",
     "EmailResult",
+    "MessageResult",
     "NotifyPort",
     "PortError",
     "Ports",
+    "PushPort",
+    "SmsPort",
     "TasksPort",
     "WebhookPort",
     "WebhookResult",
@@ -52,6 +55,17 @@ class PortError(Exception):
 class EmailResult:
     message_id: str | None
     # "queued" normally; "suppressed" when the contact must not receive email (unsubscribed, bounced...).
+    status: str = "queued"
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MessageResult:
+    """What a send on another channel than email did (SMS, push)."""
+
+    message_id: str | None
+    # "queued" normally; "suppressed" (with `detail["reason"]`, a contacts.consent reason) when the contact may
+    # not receive it; "exists" never: a repeat of a key answers the first result.
     status: str = "queued"
     detail: dict[str, Any] = field(default_factory=dict)
 
@@ -99,6 +113,31 @@ class EmailPort(Protocol):
         track_opens: bool,
         track_clicks: bool,
     ) -> EmailResult: ...
+
+
+class SmsPort(Protocol):
+    def send(
+        self, *, key: str, node_id: str, contact_id: str, text: str, topic: str | None
+    ) -> MessageResult:
+        """Put an SMS for the contact in the outbox under ``key``: ``text`` is Liquid, rendered for the contact."""
+        ...
+
+
+class PushPort(Protocol):
+    def send(
+        self,
+        *,
+        key: str,
+        node_id: str,
+        contact_id: str,
+        title: str,
+        body: str,
+        url: str | None,
+        icon: str | None,
+        topic: str | None,
+    ) -> MessageResult:
+        """Put a web push notification to the contact's subscriptions in the outbox under ``key`` (Liquid texts)."""
+        ...
 
 
 class TasksPort(Protocol):
@@ -195,6 +234,8 @@ class Ports:
     contacts: ContactsPort
     campaigns: CampaignsPort
     email: EmailPort
+    sms: SmsPort
+    push: PushPort
     tasks: TasksPort
     notify: NotifyPort
     webhooks: WebhookPort

@@ -21,13 +21,17 @@ export function StepFilter({ workflowId, control, value, onChange }: StepFilterP
     retry: false,
   });
   const nodes = workflow.data?.draft.graph.nodes ?? [];
-  if (!workflowId || !workflow.data) {
+  // While the workflow loads the control is already the list (holding the chosen step), so it does not change
+  // kind under the user's hand; only a workflow that cannot be read falls back to typing an id.
+  if (!workflowId || workflow.isError) {
     return <input {...control} value={value} onChange={(event) => onChange(event.target.value)} />;
   }
   return (
     <select {...control} value={value} onChange={(event) => onChange(event.target.value)}>
       <option value="">Any step</option>
-      {value && !nodes.some((node) => node.id === value) && <option value={value}>{value} (not in the draft)</option>}
+      {value && !nodes.some((node) => node.id === value) && (
+        <option value={value}>{workflow.data ? `${value} (not in the draft)` : value}</option>
+      )}
       {nodes.map((node) => (
         <option key={node.id} value={node.id}>
           {node.data?.label?.trim() ? `${node.data.label.trim()} (${node.id})` : `${node.type} (${node.id})`}
