@@ -22,11 +22,10 @@ AT = ts("2026-11-23T10:00:00Z")  # a Monday
 
 
 class _StandIn(NodeType):
-    """A sender of a channel this checkout may not have yet: it sends when the contact consented, as the real
-    one's port decides, and notes what it sent."""
+    """A sender of a channel whose node type this checkout may not have yet: it sends through the channel's port
+    (the recording fake, which honours consent as contacts.consent does live), as the real one does."""
 
     kind = "action"
-    sent: list[tuple[str, str]]
 
     class Config(NodeConfig):
         text: str
@@ -36,11 +35,29 @@ class _StandIn(NodeType):
         self.channel, self.type, self.label, self.sent = channel, f"stand_in_{channel}", channel.upper(), []
 
     def run(self, ctx: StepContext, config: Any) -> Outcome:
-        consent = (ctx.contact.get("channels") or {}).get(self.channel, {}).get("status")
-        if consent != "subscribed":
-            return Advance(detail={"message_id": None, "status": "suppressed", "reason": "no_consent"})
-        self.sent.append((ctx.effect_key, config.text))
-        return Advance(detail={"message_id": f"{self.channel}-{len(self.sent)}", "status": "queued"})
+        port = getattr(ctx.ports, self.channel)
+        if self.channel == "sms":
+            result = port.send(
+                key=ctx.effect_key,
+                node_id=ctx.node.id,
+                contact_id=ctx.contact_id,
+                text=config.text,
+                topic=None,
+            )
+        else:
+            result = port.send(
+                key=ctx.effect_key,
+                node_id=ctx.node.id,
+                contact_id=ctx.contact_id,
+                title=config.text,
+                body=config.text,
+                url=None,
+                icon=None,
+                topic=None,
+            )
+        if result.message_id:
+            self.sent.append((ctx.effect_key, config.text))
+        return Advance(detail={"message_id": result.message_id, "status": result.status, **result.detail})
 
 
 @pytest.fixture
@@ -58,10 +75,11 @@ def contact(**overrides: Any) -> dict[str, Any]:
     return {
         "id": "c1",
         "email": "ada@example.com",
+        "phone": "+33612345678",
         "status": "subscribed",
         "tags": [],
         "fields": {},
-        "channels": {"sms": {"status": "subscribed"}, "push": {"status": "subscribed"}},
+        "channels": {"sms": {"status": "subscribed"}, "push": {"status": "subscribed", "devices": 1}},
         **overrides,
     }
 
@@ -109,7 +127,7 @@ def test_no_channel_reaching_the_contact_goes_on_and_says_why_for_each(senders) 
     assert detail["channel"] is None and detail["status"] == "not_sent"
     assert detail["reason"] == (
         "No channel reached the contact (preferred: no_preferred_channel; email: suppressed; "
-        "sms: no_consent; push: no_consent)."
+        "sms: no_consent; push: no_address)."
     )
 
 
@@ -180,6 +198,26 @@ def test_a_cap_that_defers_makes_the_step_wait_then_send_on_the_same_channel(sen
     assert "Frequency cap reached" in run.records[-1].detail["reason"]
     assert brief(run.timer(AT + timedelta(days=1))) == [("m", "advance", "default")]
     assert run.records[-1].detail["channel"] == "email" and senders["sms"].sent == []
+
+
+def test_a_cap_across_channels_holds_for_the_fallback_channel_too(senders) -> None:
+    caps = [{"channels": ["email", "sms"], "max": 1, "per": "P7D", "policy": "skip"}]
+    graph = (
+        GraphBuilder()
+        .trigger("contact.created")
+        .send_email("t0", id="first")
+        .node("send_message", message(channels=["email", "sms", "push"]), id="m")
+        .build()
+    )
+    run = Harness(graph, at=AT, contact=contact())
+    run.world.frequency_caps = tuple(FrequencyCap.model_validate(rule) for rule in caps)
+    run.run()
+    detail = run.records[-1].detail
+    assert [(a["channel"], a.get("reason")) for a in detail["attempts"][:2]] == [
+        ("email", "frequency_cap"),
+        ("sms", "frequency_cap"),
+    ]
+    assert detail["channel"] == "push" and senders["sms"].sent == []
 
 
 def test_a_channel_window_defers_the_step_and_the_channel_sends_at_the_opening(senders) -> None:
