@@ -1,4 +1,5 @@
-"""Tracking pixel, click redirect and unsubscribe pages (CONTRACT §10). No login, no cookie, no CSRF token.
+"""Tracking pixel, click redirect, unsubscribe and preference pages (CONTRACT §10, §13). No login, no cookie, no
+CSRF token.
 
 Unknown or tampered tokens answer 404 and write nothing. The click redirect goes only to the link stored when
 the email was sent.
@@ -7,11 +8,14 @@ the email was sent.
 from __future__ import annotations
 
 from django.http import Http404, HttpResponse, HttpResponseRedirect
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from contacts.models import Contact
 from templates import engagement, tracking
+from templates import preferences as preference_pages
 
 _NO_STORE = "no-store, no-cache, must-revalidate, private, max-age=0"
 
@@ -82,4 +86,43 @@ def unsubscribe(request, token: str):
             '<button type="submit">Unsubscribe</button></form>',
             message.contact.email,
         ),
+    )
+
+
+@csrf_exempt  # the signed token in the URL is the authority, as for unsubscribe; there is no session to ride
+@require_http_methods(["GET", "POST", "HEAD"])
+def preferences(request, token: str):
+    """The contact's page of channels, topics and preferred channel; GET shows it, POST saves it."""
+    contact_id = tracking.read_preferences_token(token)
+    contact = Contact.objects.select_related("workspace").filter(pk=contact_id).first() if contact_id else None
+    if contact is None:
+        raise Http404
+    saved = False
+    if request.method == "POST":
+        proof = {"ip": request.META.get("REMOTE_ADDR", ""), "user_agent": _user_agent(request), "page": "preferences"}
+        contact = preference_pages.preferences_save(contact=contact, form=request.POST, proof=proof)
+        saved = True
+    return _page("Your preferences", _preferences_form(preference_pages.preferences_of(contact), saved))
+
+
+def _preferences_form(current, saved: bool) -> str:
+    channels = format_html_join(
+        "", '<p><label><input type="checkbox" name="channel_{}"{}> {} <small>({})</small></label></p>',
+        ((choice.channel, mark_safe(" checked") if choice.subscribed else "", choice.label, choice.address)
+         for choice in current.channels))
+    topics = format_html_join(
+        "", '<p><label><input type="checkbox" name="topic_{}"{}> {}</label></p>',
+        ((topic_id, mark_safe(" checked") if wanted else "", label) for topic_id, label, wanted in current.topics))
+    preferred = format_html_join(
+        "", '<option value="{}"{}>{}</option>',
+        ((choice.channel, mark_safe(" selected") if current.preferred == choice.channel else "", choice.label)
+         for choice in current.channels))
+    return format_html(
+        '{}<form method="post" action=""><fieldset><legend>Reach me by</legend>{}</fieldset>{}'
+        '<p><label>Preferred channel <select name="preferred"><option value="">No preference</option>{}</select>'
+        '</label></p><button type="submit">Save my preferences</button></form>',
+        format_html('<p role="status">{}</p>', "Your preferences are saved.") if saved else "",
+        channels,
+        format_html("<fieldset><legend>Tell me about</legend>{}</fieldset>", topics) if current.topics else "",
+        preferred,
     )

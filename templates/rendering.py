@@ -40,6 +40,7 @@ from liquid.undefined import UNDEFINED
 
 from penguinflow.common.errors import NotAllowedNow
 from templates.html_text import html_to_text
+from templates.tracking import preferences_url
 
 # The budget of one part's render. Generous for email: a real template loops over tags or a basket (tens of
 # items) and renders in milliseconds; Gmail clips messages over 102 KB.
@@ -272,13 +273,15 @@ def workspace_variables(workspace) -> dict[str, Any]:
 
 def message_variables(*, workspace, contact, context: Mapping[str, Any], unsubscribe: str) -> dict[str, Any]:
     """Return what a template sees for one message: the caller's `context` (`event`, `enrollment`), then
-    `contact`, `workspace` and `unsubscribe_url`, which the context cannot override."""
+    `contact`, `workspace`, `unsubscribe_url` and `preferences_url` (the contact's page of channels and topics),
+    which the context cannot override."""
     variables = {key: value for key, value in context.items() if isinstance(key, str)}
     variables.setdefault("event", {})
     variables.setdefault("enrollment", {})
     variables["contact"] = contact_variables(contact)
     variables["workspace"] = workspace_variables(workspace)
     variables["unsubscribe_url"] = unsubscribe
+    variables["preferences_url"] = preferences_url(contact.pk) if getattr(contact, "pk", None) else ""
     return variables
 
 
@@ -381,7 +384,7 @@ def template_budget_errors(*, subject: str, html: str, text: str) -> dict[str, s
     over for every contact, so it is refused when the template is saved. Other render errors depend on the
     contact and are not reported here. Precondition: every part parses.
     """
-    variables = {"contact": {}, "event": {}, "workspace": {}, "unsubscribe_url": ""}
+    variables = {"contact": {}, "event": {}, "workspace": {}, "unsubscribe_url": "", "preferences_url": ""}
     errors: dict[str, str] = {}
     for part, env in _PARTS:
         source = {"subject": subject, "html": html, "text": text}[part]

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core import signing
 
-OPEN, CLICK, UNSUBSCRIBE = "open", "click", "unsubscribe"
+OPEN, CLICK, UNSUBSCRIBE, PREFERENCES = "open", "click", "unsubscribe", "preferences"
 
 _HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 _TEXT_URL = re.compile(r"""https?://[^\s<>"')\]]+""", re.IGNORECASE)
@@ -94,6 +94,26 @@ def read_token(kind: str, token: str) -> tuple[uuid.UUID, int | None] | None:
         return message_id, (int(index) if index else None)
     except (ValueError, TypeError):
         return None
+
+
+def preferences_token(contact_id: uuid.UUID) -> str:
+    """Return the signed, opaque token of a contact's preference page (it never expires, like an unsubscribe
+    link: an old email's link must still work)."""
+    return _signer(PREFERENCES).sign(_b64(contact_id.bytes))
+
+
+def read_preferences_token(token: str) -> uuid.UUID | None:
+    """Return the contact id of a valid preference token, else None (forged, or a token of another kind)."""
+    if not token or len(token) > 200:
+        return None
+    try:
+        return uuid.UUID(bytes=base64.urlsafe_b64decode(_signer(PREFERENCES).unsign(token) + "=="))
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+
+
+def preferences_url(contact_id: uuid.UUID) -> str:
+    return public_url(f"/p/{preferences_token(contact_id)}")
 
 
 def public_url(path: str) -> str:

@@ -8,7 +8,6 @@ number) may have stricter hours of its own.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -19,6 +18,8 @@ from workflows.engine.durations import parse_duration
 __all__ = ["FrequencyCap", "MessagingSettings", "QuietHours", "Topic", "messaging_settings", "settings_validate"]
 
 Channel = Literal["email", "sms", "push"]
+Origin = Annotated[str, Field(pattern=r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?$", max_length=200,
+                              description="A website's origin, e.g. https://www.example.com")]
 ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, 24-hour clock.")]
 
 
@@ -70,17 +71,9 @@ class MessagingSettings(_Strict):
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     topics: list[Topic] = Field(default_factory=list, max_length=100,
                                 description="What contacts may opt out of on the preference page.")
-    push_origins: list[str] = Field(default_factory=list, max_length=50,
+    push_origins: list[Origin] = Field(default_factory=list, max_length=50,
                                     description="Websites (https://host[:port]) allowed to subscribe contacts "
                                                 "to web push from the browser.")
-
-    @field_validator("push_origins")
-    @classmethod
-    def _origins(cls, origins: list[str]) -> list[str]:
-        for origin in origins:
-            if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?", origin):
-                raise ValueError(f"{origin!r} is not an origin such as https://www.example.com")
-        return origins
 
 
 def messaging_settings(workspace) -> MessagingSettings:

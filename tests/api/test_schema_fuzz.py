@@ -164,6 +164,14 @@ def beyond_the_schema(case) -> str | None:
         # The outbound guard judges a URL by what it resolves to; event types must be known (the catalogue, or
         # a custom type the workspace recorded); `url` or `target_url`, `events` or `event`, one of each.
         return "a URL the outbound guard refuses, an unknown event type, or a duplicate subscription"
+    if _kind_of(case.path) == "contacts" and isinstance(body.get("phone"), str) and body["phone"].strip():
+        from contacts.phones import phone_normalise
+        from penguinflow.common.errors import InvalidInput
+
+        try:
+            phone_normalise(body["phone"])
+        except InvalidInput:
+            return "a phone number that is not a valid number with its country code"
     if _kind_of(case.path) == "workspace" and case.method == "PATCH":
         from penguinflow.workspaces.messaging_settings import settings_validate
 

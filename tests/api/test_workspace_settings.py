@@ -34,7 +34,7 @@ def test_a_patch_replaces_the_settings_it_names_and_keeps_the_others(api, worksp
     ({"frequency_caps": [{"channels": ["sms"], "max": 1, "per": "PT1S"}]}, "frequency_caps.0.per"),
     ({"frequency_caps": [{"channels": ["sms"], "max": 0, "per": "P1D"}]}, "frequency_caps.0.max"),
     ({"quiet_hours": {"start": "25:00", "end": "08:00"}}, "quiet_hours.start"),
-    ({"push_origins": ["javascript:alert(1)"]}, "push_origins"),
+    ({"push_origins": ["javascript:alert(1)"]}, "push_origins.0"),
     ({"colour": "blue"}, "colour"),
 ])
 def test_bad_settings_are_a_400_naming_the_path_and_nothing_changes(api, workspace, body, path):
