@@ -215,3 +215,54 @@ def test_simulation_shows_the_workspace_caps(api, workspace):
     waits = [step for step in path if step["node_id"] == "b" and step["outcome"] == "wait"]
     assert waits and waits[0]["detail"]["capped"] is True
     assert [step["outcome"] for step in path if step["node_id"] == "b"][-1] == "advance"
+
+
+# --- send_message, live ----------------------------------------------------------------------------------------------
+
+
+def messenger(workspace, name, **config):
+    template = EmailTemplateFactory(workspace=workspace)
+    step = {"channels": ["preferred", "email"], "email": {"template_id": str(template.pk)}, **config}
+    return publish(
+        workspace, [node("t", "trigger_manual"), node("m", "send_message", step)], chain("t", "m"), name=name
+    )
+
+
+def test_send_message_sends_the_email_and_a_cap_defers_the_next_one_with_its_reason(api, workspace):
+    capped(workspace, ONE_A_DAY)
+    contact = ContactFactory(workspace=workspace)
+    first = enroll(api, messenger(workspace, "First"), contact)
+    run_due()
+    step = sends_step(first)
+    assert step.detail["channel"] == "email" and step.detail["status"] == "queued"
+    assert step.detail["attempts"][0] == {
+        "channel": "preferred",
+        "result": "skipped",
+        "reason": "no_preferred_channel",
+    }
+    assert OutboxMessage.objects.get(contact=contact).key == f"{first.pk}:m:1"
+
+    second = enroll(api, messenger(workspace, "Second"), contact)
+    run_due()
+    waiting = sends_step(second)
+    assert waiting.status == "waiting" and waiting.detail["deferred"]["capped"] is True
+    assert "Frequency cap reached" in waiting.detail["reason"]
+    second.refresh_from_db()
+    run_due(now=second.next_run_at)
+    assert sends_step(second).detail["channel"] == "email"
+    assert OutboxMessage.objects.filter(contact=contact).count() == 2
+
+
+def test_send_message_to_an_unsubscribed_contact_sends_nothing_and_says_why(api, workspace):
+    from contacts.models import Contact
+
+    contact = ContactFactory(workspace=workspace)
+    enrollment = enroll(api, messenger(workspace, "W"), contact)
+    Contact.objects.filter(pk=contact.pk).update(status="unsubscribed")
+    run_due()
+    step = sends_step(enrollment)
+    assert step.status == "succeeded" and step.detail["channel"] is None
+    assert step.detail["reason"] == (
+        "No channel reached the contact (preferred: no_preferred_channel; email: not_subscribed)."
+    )
+    assert SendLedgerEntry.objects.count() == 0
