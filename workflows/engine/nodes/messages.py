@@ -63,8 +63,12 @@ class _Config(NodeConfig):
     email: dict[str, Any] | None = Field(
         default=None, description="The email, as a Send email step's config."
     )
-    sms: dict[str, Any] | None = Field(default=None, description="The SMS, as a Send SMS step's config.")
-    push: dict[str, Any] | None = Field(default=None, description="The push, as a Send push step's config.")
+    sms: dict[str, Any] | None = Field(
+        default=None, title="SMS", description="The SMS, as a Send SMS step's config."
+    )
+    push: dict[str, Any] | None = Field(
+        default=None, title="Push", description="The push, as a Send push step's config."
+    )
     fallback_after: Duration | None = Field(
         default=None,
         description="Wait this long after a channel sent; without an open or click, try the next channel.",
@@ -248,6 +252,10 @@ class SendMessage(NodeType):
                 continue
             nested = dict(sender.describe()["config_schema"])
             schema.setdefault("$defs", {}).update(nested.pop("$defs", {}))
+            # The step's own `transactional` decides for every channel: the channels' would only confuse.
+            nested["properties"] = {
+                name: prop for name, prop in nested.get("properties", {}).items() if name != "transactional"
+            }
             properties[channel] = {
                 **nested,
                 "title": sender.label,
