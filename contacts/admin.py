@@ -1,16 +1,49 @@
+from django import forms
 from django.contrib import admin
 
 from contacts import services
-from contacts.models import Contact, Segment, SegmentMembership, Suppression
+from contacts.models import ConsentRecord, Contact, Segment, SegmentMembership, Suppression
+from contacts.phones import phone_normalise
 from penguinflow.common.admin import ReadOnlyAdmin, service_action
+from penguinflow.common.errors import InvalidInput
+
+
+class ContactForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = ["workspace", "email", "first_name", "last_name", "timezone", "score", "fields", "tags",
+                  "external_id", "phone", "preferred_channel", "topic_opt_outs"]
+
+    def clean_phone(self):
+        phone = self.cleaned_data.get("phone", "").strip()
+        try:
+            return phone_normalise(phone) if phone else ""
+        except InvalidInput as error:
+            raise forms.ValidationError(error.details["phone"]) from error
+
+
+class ConsentRecordInline(admin.TabularInline):
+    """The proof of every consent change, read-only: consent changes go through contacts.consent (API, the
+    preference page, SMS keywords), which keeps this log."""
+
+    model = ConsentRecord
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["at", "channel", "status", "source", "proof"]
+    ordering = ["-at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
+    form = ContactForm
+    inlines = [ConsentRecordInline]
     list_display = ["email", "first_name", "last_name", "status", "score", "timezone", "workspace", "created_at"]
     list_filter = ["status", "workspace"]
-    search_fields = ["email", "first_name", "last_name", "external_id"]
-    readonly_fields = ["id", "status", "created_at", "updated_at"]
+    search_fields = ["email", "first_name", "last_name", "external_id", "phone"]
+    readonly_fields = ["id", "status", "channels", "created_at", "updated_at"]
     list_select_related = ["workspace"]
     show_full_result_count = False
     actions = [
@@ -27,7 +60,7 @@ class ContactAdmin(admin.ModelAdmin):
     ]
 
     def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields if obj else ["id", "created_at", "updated_at"]
+        return self.readonly_fields if obj else ["id", "channels", "created_at", "updated_at"]
 
 
 class SegmentMembershipInline(admin.TabularInline):
@@ -59,3 +92,12 @@ class SuppressionAdmin(admin.ModelAdmin):
     list_filter = ["reason", "workspace"]
     search_fields = ["email_hash", "note"]
     readonly_fields = ["id", "created_at", "updated_at"]
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(ReadOnlyAdmin):
+    list_display = ["contact", "channel", "status", "source", "at", "workspace"]
+    list_filter = ["channel", "status", "source", "workspace"]
+    search_fields = ["contact__email", "contact__phone"]
+    raw_id_fields = ["contact"]
+    list_select_related = ["contact", "workspace"]
