@@ -256,8 +256,11 @@ class SendMessage(NodeType):
             nested["properties"] = {
                 name: prop for name, prop in nested.get("properties", {}).items() if name != "transactional"
             }
+            # In $defs by name, as pydantic puts nested models, so that readers of the schema follow it alike.
+            name = f"{channel.capitalize()}Message"
+            schema["$defs"][name] = {**nested, "title": sender.label}
             properties[channel] = {
-                **nested,
+                "$ref": f"#/$defs/{name}",
                 "title": sender.label,
                 "description": properties[channel].get("description", ""),
             }
