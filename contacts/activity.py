@@ -1,4 +1,5 @@
-"""What the engine's conditions ask about a contact's past: CONTRACT §7 `event_count`, `email_event`, `in_segment`.
+"""What the engine's conditions ask about a contact's past: CONTRACT §7 `event_count`, `email_event`, `in_segment`,
+and §13 `sms_event`, `push_event`.
 
 `ActivityReader` is the engine's `ActivityPort` for a batch of contacts, on top of `events.selectors.
 contact_activity` (one query for the whole batch per event type, loaded lazily, once) and of the contacts' segment
@@ -71,6 +72,14 @@ class ActivityReader:
             if needle is not None and needle not in (item.url or "").casefold():
                 continue
             return True
+        return False
+
+    def message_event(self, *, contact_id: str, event: str, node_id: str | None, since: datetime | None) -> bool:
+        for item in self._events(contact_id, event):
+            if since is not None and item.occurred_at < since:
+                break  # newest first
+            if node_id is None or item.node_id == node_id:
+                return True
         return False
 
     def in_segment(self, *, contact_id: str, segment_id: str) -> bool:

@@ -44,6 +44,9 @@ class SendEmail(NodeType):
         window: Window | None = None
         track_opens: bool = True
         track_clicks: bool = True
+        transactional: bool = Field(
+            default=False, description="A message the contact asked for (a receipt, a password reset): "
+            "exempt from the workspace's frequency caps, and not counted by them.")
 
     def run(self, ctx: StepContext, config: Config) -> Outcome:
         # A resumed step was deferred to the window's opening: send now rather than re-check the clock edge.

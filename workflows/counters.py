@@ -2,7 +2,8 @@
 
 Counters are per version: `enrollments.<status>` (how many enrollments are in each status), per step
 `node.<id>.entered|succeeded|failed|waiting|goal_reached`, per split variant
-`split.<id>.<variant>.entered|goal_reached`, and `goals.reached` (the goal credits are added by the runtime, which
+`split.<id>.<variant>.entered|goal_reached`, per send step and channel `channel.<id>.<channel>.<measure>`
+(`workflows.channel_analytics`), and `goals.reached` (the goal credits are added by the runtime, which
 reads the converted enrollment's path). A batch adds its increments up in `Counters` and writes them with one upsert.
 """
 
@@ -14,6 +15,7 @@ from uuid import UUID
 
 from django.db import connection
 
+from workflows.channel_analytics import count_channel_steps
 from workflows.engine.state import EnrollmentState, RunResult, WaitState
 from workflows.engine.statuses import EnrollmentStatus
 from workflows.live_updates import counters_changed
@@ -95,4 +97,5 @@ def count_run(counters: Counters, version_id: UUID, before: EnrollmentState, res
         counters.add(version_id, f"node.{parked_after.node_id}.waiting", 1)
     if after.status == EnrollmentStatus.EXITED and after.goal and before.status != EnrollmentStatus.EXITED:
         counters.add(version_id, "goals.reached")
+    count_channel_steps(counters, version_id, result.records, parked_before)
 

@@ -160,6 +160,9 @@ class _BatchActivity:
     def email_event(self, **question: Any) -> bool:
         return self._read().email_event(**question)
 
+    def message_event(self, **question: Any) -> bool:
+        return self._read().message_event(**question)
+
 
 def _contacts_data(pairs: set[tuple[UUID, UUID]]) -> dict[UUID, dict[str, Any]]:
     if not pairs:

@@ -30,11 +30,12 @@ from sms.outbox import SmsBatch, SmsConflict
 from tasks import services as task_services
 from templates.outbox import HeldContacts, OutboxBatch, OutboxConflict
 from templates.rendering import text_template
+from workflows.caps_port import BatchLedger, LiveCaps
 from workflows.email_port import send_through_outbox
-from workflows.engine.ports import EmailResult, MessageResult, PortError, Ports
+from workflows.engine.ports import EmailResult, PortError, Ports
 from workflows.notify_port import LiveNotify
-from workflows.sms_port import LiveSms
 from workflows.push_port import LivePush
+from workflows.sms_port import LiveSms
 from workflows.webhook_port import LiveWebhooks
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ class ContactBook:
     # The other channels' outboxes of the batch (push), by channel: flushed with email's, each raising
     # OutboxConflict as email's does when a key existed.
     channel_outboxes: dict[str, Any] = field(default_factory=dict)
+    # The send ledger of the batch's contacts, which frequency caps count (written with the batch).
+    ledger: BatchLedger = field(default_factory=BatchLedger)
 
     @classmethod
     def lock(cls, contact_ids: Iterable[UUID | str], *, batch_outbox: bool = False) -> ContactBook:
@@ -337,4 +340,5 @@ def live_ports(*, book: ContactBook, origin: Origin, workspace, pending: list[Pe
         webhooks=LiveWebhooks(book, workspace),
         workflows=LiveWorkflows(pending),
         activity=activity,
+        caps=LiveCaps(book, workspace),
     )

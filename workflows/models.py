@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 
-from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.indexes import BrinIndex, GinIndex, OpClass
 from django.db import models
 from django.db.models import F
 from django.db.models.fields.json import KT
@@ -357,3 +357,30 @@ class VersionMigrationItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.enrollment_id} in {self.migration_id}"
+
+
+class SendLedgerEntry(models.Model):
+    """A message that went out to a contact from a workflow step: the send ledger frequency caps count
+    (`workflows.engine.caps`). Written in the transaction of the step that sent it, under the contact's row lock.
+
+    A check reads one contact's rows of the last period by the index (contact, sent_at), which carries the
+    channel and key, so it reads no table page. Rows older than the longest period a cap may have (P366D) are
+    deleted hourly by the scheduler (`send_ledger_forget`), through the BRIN index on `sent_at`.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+", db_index=False)
+    channel = models.CharField(max_length=8)
+    sent_at = models.DateTimeField()
+    # The step's effect key: a step run again (a retry by hand) does not record its message twice.
+    key = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["contact", "sent_at"], include=["channel", "key"], name="send_ledger_contact_at"),
+            BrinIndex(fields=["sent_at"], name="send_ledger_sent_at_brin"),
+        ]
+        constraints = [models.UniqueConstraint(fields=["key", "channel"], name="send_ledger_key_channel")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.contact_id} at {self.sent_at:%Y-%m-%d %H:%M}"

@@ -272,6 +272,7 @@ class _Batch:
         bulk_update_rows(self.updated, _MIRRORED_FIELDS)
         executions_changed([(e.workspace_id, e.workflow_id, e.pk, e.status) for e in self.updated])
         self.book.flush_outbox()
+        self.book.ledger.flush()
         step_runs_insert(self.step_runs)
         changed_contacts = self.book.flush()
         for version, enrollment, records in self.goal_exits:

@@ -1,8 +1,9 @@
 """The runtime's side of the interface between event processing and the engine (`events.gateway`).
 
 Event processing hands over a batch of events. Here they become enrollments (`workflows.entry_path`: event, segment
-and score triggers), resumed waits (wait_for_event) and exits (exit conditions and goals), and deliveries to the
-workspace's webhook subscriptions (`webhooks.fanout`), in the same transaction.
+and score triggers), resumed waits (wait_for_event) and exits (exit conditions and goals), deliveries to the
+workspace's webhook subscriptions (`webhooks.fanout`), and the channel analytics of the messages the events are
+about (`workflows.channel_analytics`), in the same transaction.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from django.utils import timezone
 
 from events.gateway import EventRecord
 from webhooks.fanout import deliveries_fan_out
+from workflows.channel_analytics import count_channel_events
+from workflows.counters import Counters
 from workflows.entry_path import event_entries, event_entries_start, event_record_data
 from workflows.live_versions import versions_load
 from workflows.models import Enrollment
@@ -31,6 +34,9 @@ class RuntimeGateway:
         event_entries_start(events, now=now)
         self._resume_and_exit(events, now)
         deliveries_fan_out(events=events, now=now)
+        counters = Counters()
+        count_channel_events(counters, events)  # delivered, engaged, failed: per workflow, node and channel
+        counters.flush()
 
     def count_entries(self, *, events: Sequence[EventRecord], now: datetime | None = None) -> int:
         return len(event_entries(events, now=now or timezone.now()))

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from django.db.models import Sum
 
+from workflows.channel_analytics import channel_analytics
 from workflows.engine.statuses import EnrollmentStatus
 from workflows.models import Enrollment, StepRun, Workflow, WorkflowCounter, WorkflowVersion
 
@@ -40,6 +41,7 @@ def workflow_analytics(*, workflow: Workflow, version_number: int | None = None)
         "nodes": nodes,
         "goals": {"reached": reached, "rate": round(reached / total, 4) if total else 0.0},
         "splits": splits,
+        "channels": channel_analytics(counters),
     }
 
 

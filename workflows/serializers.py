@@ -304,12 +304,31 @@ class SplitTestSerializer(serializers.Serializer):
     variants = serializers.DictField(child=SplitVariantTestSerializer())
 
 
+class ChannelMeasuresSerializer(serializers.Serializer):
+    sent = serializers.IntegerField(help_text="Messages queued.")
+    delivered = serializers.IntegerField(help_text="Delivery reports (push: accepted by the push service).")
+    engaged = serializers.IntegerField(help_text="Opens and clicks (email), clicks (push): interactions.")
+    failed = serializers.IntegerField(help_text="Steps failed for good, bounces and failed deliveries.")
+    suppressed = serializers.IntegerField(help_text="Not sent: no consent, unsubscribed, no address, suppressed.")
+    capped_deferred = serializers.IntegerField(help_text="Times a frequency cap made a step wait.")
+    capped_skipped = serializers.IntegerField(help_text="Messages a frequency cap skipped.")
+    quiet_deferred = serializers.IntegerField(help_text="Times the recipient's quiet hours made a step wait.")
+    quiet_skipped = serializers.IntegerField(help_text="Messages quiet hours skipped.")
+
+
+class ChannelAnalyticsSerializer(serializers.Serializer):
+    totals = serializers.DictField(child=ChannelMeasuresSerializer(), help_text="By channel: email, sms, push.")
+    nodes = serializers.DictField(child=serializers.DictField(child=ChannelMeasuresSerializer()),
+                                  help_text="By node id, then channel.")
+
+
 class AnalyticsSerializer(serializers.Serializer):
     enrollments = EnrollmentCountsSerializer()
     nodes = serializers.DictField(child=NodeCountsSerializer(), help_text="By node id.")
     goals = GoalCountsSerializer()
     splits = serializers.DictField(child=serializers.DictField(child=SplitCountsSerializer()),
                                    help_text="By split node id, then variant id.")
+    channels = ChannelAnalyticsSerializer(help_text="Messages of the send steps per channel (CONTRACT §13).")
     # Added by the execution history (workflows.analytics): the charts' series and the split tests.
     series = AnalyticsSeriesSerializer()
     split_tests = serializers.DictField(child=SplitTestSerializer(), help_text="By split node id.")

@@ -21,6 +21,7 @@ from penguinflow.workspaces.services import signing_secrets_in_use
 from tasks import services as task_services
 from workflows import version_graphs as graphs
 from workflows.canvas_notes import notes_parse
+from workflows.caps_port import workspace_frequency_caps
 from workflows.engine.errors import EngineInputError
 from workflows.engine.registry import Reference, registry
 from workflows.engine.simulator import simulate
@@ -428,6 +429,7 @@ def workflow_simulate(
         result = simulate(
             graph=graph, settings=settings, contact=contact, start=start or timezone.now(), events=events,
             until=until, seed=seed, segments_existing=segments,
+            frequency_caps=workspace_frequency_caps(workflow.workspace),
             previews=simulation_previews(workspace=workflow.workspace, workflow_id=str(workflow.pk),
                                          version=str(version)),
         )

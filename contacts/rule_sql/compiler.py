@@ -54,6 +54,8 @@ _FALLBACK = {  # no SQL form here: the rule is evaluated in Python, contact by c
     "some": "some is compiled over contact.tags only; over other lists it runs a rule per item in Python",
     "none": "none is compiled over contact.tags only; over other lists it runs a rule per item in Python",
     "merge": "merge builds lists; not compiled to SQL",
+    "sms_event": "sms_event reads the contact's SMS events in Python, not compiled to SQL",
+    "push_event": "push_event reads the contact's push events in Python, not compiled to SQL",
     **{op: f"arithmetic ({op}) is evaluated in Python, not compiled to SQL: its results are Python ints or floats "
            "(ints exact past 2**53 until * turns them to floats, text by str() or '%.15g'), % takes the divisor's "
            "sign, a division by zero fails the rule for that contact; not modelled exactly yet"

@@ -182,6 +182,7 @@ def test_availability_references_and_ports_are_declared_on_the_node_types() -> N
     }
     assert references == {
         "send_email": [("template_id", "templates.EmailTemplate", False)],
+        "send_message": [("email.template_id", "templates.EmailTemplate", True)],
         "add_to_campaign": [("campaign_id", "campaigns.Campaign", False)],
         "remove_from_campaign": [("campaign_id", "campaigns.Campaign", False)],
         "trigger_segment": [("segment_id", "contacts.Segment", False)],

@@ -24,6 +24,7 @@ NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 CONFIGS: dict[str, dict[str, Any]] = {
     "send_email": {"template_id": "t-1"},
     "send_push": {"title": "Hello {{ contact.first_name }}", "url": "https://example.com/"},
+    "send_message": {"channels": ["email"], "email": {"template_id": "t-1"}},
     "add_tag": {"tag": "vip"},
     "remove_tag": {"tag": "vip"},
     "update_field": {"field": "plan", "value": "pro"},
@@ -40,6 +41,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
 
 # Every step may read the contact's history through the activity port: it is a read, not an action.
 READ_PORTS = {"activity"}
+# Types that choose their ports per contact (send_message's channels): one run touches some of those declared.
+CHOSEN_PER_CONTACT = {"send_message"}
 
 
 class _Touched:
@@ -81,4 +84,5 @@ def test_an_action_acts_only_through_the_ports_it_declares(type_name: str) -> No
     assert declared, f"{type_name} declares no port"
     touched = _ports_touched(type_name, CONFIGS[type_name])
     assert touched - READ_PORTS <= declared, f"{type_name} acted through undeclared ports {touched - declared}"
-    assert declared <= touched, f"{type_name} declares ports it never used: {declared - touched}"
+    if type_name not in CHOSEN_PER_CONTACT:
+        assert declared <= touched, f"{type_name} declares ports it never used: {declared - touched}"

@@ -24,6 +24,7 @@ CONTRACT_TYPES = {
     "action": {
         "send_email",
         "send_push",
+        "send_message",
         "add_to_campaign",
         "remove_from_campaign",
         "update_field",

@@ -12,7 +12,7 @@ def test_node_types_serve_the_whole_registry_with_schemas(api):
     response = api.get("/api/v1/node-types")
     assert response.status_code == 200
     types = {item["type"]: item for item in response.json()}
-    assert len(types) == 29  # send_sms and send_push joined
+    assert len(types) == 30  # send_sms, send_push and send_message joined
     assert types["condition"]["branches"] == ["yes", "no"]
     assert types["split"]["branches"] == "dynamic"
     assert types["send_email"]["kind"] == "action"

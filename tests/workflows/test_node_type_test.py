@@ -268,3 +268,15 @@ def test_a_webhook_without_a_signing_secret_is_refused_as_publishing_would(api):
     response = _test(api, "webhook", config={"url": "https://crm.example.com/hook"}, contact={})
     assert response.status_code == 422
     assert response.json()["error"]["details"]["errors"][0]["code"] == "webhook_secret_missing"
+
+
+def test_a_send_message_step_shows_the_channel_it_would_use_and_the_email_it_would_send(api, workspace):
+    template = EmailTemplateFactory(workspace=workspace, subject="Hi {{ contact.first_name }}")
+    config = {"channels": ["preferred", "email"], "email": {"template_id": str(template.pk)}}
+    body = _test(api, "send_message", config=config,
+                 contact={"email": "ada@example.com", "first_name": "Ada", "preferred_channel": "sms"}).json()
+    assert body["would"]["outcome"] == "advance"
+    assert body["would"]["detail"]["channel"] == "email"
+    assert body["would"]["detail"]["attempts"][0] == {"channel": "sms", "result": "skipped", "reason": "not_configured"}
+    assert body["would"]["actions"][-1]["email"]["subject"] == "Hi Ada"
+    assert not OutboxMessage.objects.exists()

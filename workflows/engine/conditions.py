@@ -8,7 +8,7 @@ they are; this module adds the control forms, a compile step (a rule is turned i
 not interpreted per step), the added operations and the checks that validation needs.
 
 A rule sees ``{"contact": {...}, "event": {...}, "enrollment": {...}, "now": "<ISO timestamp>"}``. Operations
-that read history (``email_event``, ``event_count``, ``in_segment``) go through the ``ActivityPort``, and
+that read history (``email_event``, ``sms_event``, ``push_event``, ``event_count``, ``in_segment``) go through the ``ActivityPort``, and
 ``days_since`` uses the injected clock, so evaluation is deterministic for a given clock and port.
 
 Operations added for the string methods of expressions (CONTRACT §7a; ``expressions.py``):
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from workflows.engine.ports import ActivityPort
 
 __all__ = [
+    "CHANNEL_EVENTS",
     "EMAIL_EVENTS",
     "MAX_DEPTH",
     "MAX_LIST_ITEMS",
@@ -52,6 +53,7 @@ __all__ = [
     "CompiledRule",
     "ConditionError",
     "RuleBudgetExceeded",
+    "channel_event_params",
     "check_rule",
     "compile_rule",
     "email_event_params",
@@ -142,8 +144,13 @@ _op_var = BUILTINS["var"]
 _LOOPS = ("filter", "map", "reduce", "all", "some", "none")
 _CONTROL_FORMS = ("if", "?:", "and", "or", *_LOOPS)
 _GROWING = ("cat", "merge")  # they build a string or list as long as their arguments together
-_OBJECT_OPERATIONS = ("email_event", "event_count")
+_OBJECT_OPERATIONS = ("email_event", "event_count", "sms_event", "push_event")
 EMAIL_EVENTS = ("sent", "delivered", "opened", "clicked", "replied", "bounced", "complained", "unsubscribed")
+# The events of the other channels (CONTRACT §13), by operation: ``{"sms_event": {event, node?, within?}}``.
+CHANNEL_EVENTS: dict[str, tuple[str, ...]] = {
+    "sms_event": ("sent", "delivered", "failed", "received"),
+    "push_event": ("sent", "failed", "clicked"),
+}
 
 
 def known_operators() -> frozenset[str]:
@@ -312,6 +319,34 @@ def _compile_email_event(args: Any) -> Evaluator:
     return email_event
 
 
+def channel_event_params(op: str, args: Any) -> dict[str, Any]:
+    """Check the object argument of ``sms_event`` or ``push_event`` and return its parameters, ``event`` as the
+    full event type ('sms.delivered') and ``within`` as a timedelta; raise ``ConditionError`` with what to fix."""
+    params = _object_params(op, args, {"event": str, "node": str, "within": str})
+    channel, events = op.removesuffix("_event"), CHANNEL_EVENTS[op]
+    event = params.get("event")
+    if not event:
+        raise ConditionError(f"{op} needs 'event', one of " + ", ".join(events))
+    short = event.removeprefix(f"{channel}.")
+    if short not in events:
+        raise ConditionError(f"{op}.event {event!r} is not one of " + ", ".join(events))
+    return {**params, "event": f"{channel}.{short}"}
+
+
+def _compile_channel_event(op: str, args: Any) -> Evaluator:
+    params = channel_event_params(op, args)
+    event_type = params["event"]
+    node_id = params.get("node")
+    within: timedelta | None = params.get("within")
+
+    def channel_event(data: Any, scope: Scope) -> bool:
+        since = _now(scope) - within if within is not None else None
+        port = _activity(scope, op)
+        return bool(port.message_event(contact_id=scope.contact_id, event=event_type, node_id=node_id, since=since))
+
+    return channel_event
+
+
 def event_count_params(args: Any) -> dict[str, Any]:
     """Check the object argument of ``event_count`` and return its parameters, ``within`` as a timedelta; raise
     ``ConditionError`` with what to fix."""
@@ -352,6 +387,8 @@ def _compile(logic: Any) -> Evaluator:
         return _compile_email_event(args)
     if op == "event_count":
         return _compile_event_count(args)
+    if op in CHANNEL_EVENTS:
+        return _compile_channel_event(op, args)
     if not isinstance(args, list):
         args = [args]
     if op in _CONTROL_FORMS:

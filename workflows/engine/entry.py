@@ -298,3 +298,6 @@ class SegmentCheckedActivity:
         return self._activity.email_event(
             contact_id=contact_id, event=event, node_id=node_id, url_contains=url_contains, since=since
         )
+
+    def message_event(self, *, contact_id: str, event: str, node_id: str | None, since: datetime | None) -> bool:
+        return self._activity.message_event(contact_id=contact_id, event=event, node_id=node_id, since=since)

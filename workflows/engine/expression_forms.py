@@ -71,6 +71,8 @@ FORMS: tuple[Form, ...] = (
     Form("function", "inSegment", "in_segment", PRIMARY, 1),
     Form("function", "eventCount", "event_count", PRIMARY),
     Form("function", "emailEvent", "email_event", PRIMARY),
+    Form("function", "smsEvent", "sms_event", PRIMARY),
+    Form("function", "pushEvent", "push_event", PRIMARY),
 )
 FORM_BY_JS: dict[tuple[Kind, str], Form] = {(form.kind, form.js): form for form in FORMS}
 FORMS_BY_OP: dict[str, list[Form]] = {}
@@ -78,12 +80,13 @@ for _form in FORMS:
     FORMS_BY_OP.setdefault(_form.op, []).append(_form)
 FUNCTION_NAMES = ", ".join(form.js for form in FORMS if form.kind == "function")
 METHOD_NAMES = ", ".join(form.js for form in FORMS if form.kind in ("method", "property"))
-OBJECT_OPERATIONS = ("email_event", "event_count")
+OBJECT_OPERATIONS = ("email_event", "event_count", "sms_event", "push_event")
 KNOWN_OPERATIONS = known_operators()
 # What can break the evaluator's limits in a short expression: loops (their cost multiplies) and regex (its
 # pattern must compile). See expression_compile.
 LOOPS = frozenset({"filter", "map", "reduce", "all", "some", "none"})
 EMAIL_EVENT_KEYS = ("event", "node", "url_contains", "within")
+CHANNEL_EVENT_KEYS = ("event", "node", "within")  # of sms_event and push_event
 IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 OPERATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 INDEX = re.compile(r"0|[1-9][0-9]{0,15}")

@@ -12,6 +12,7 @@ from typing import Any
 
 from workflows.engine.conditions import MAX_DEPTH
 from workflows.engine.expression_forms import (
+    CHANNEL_EVENT_KEYS,
     EMAIL_EVENT_KEYS,
     FORMS_BY_OP,
     IDENTIFIER,
@@ -165,6 +166,9 @@ class _Renderer:
                 return "eventCount(" + ", ".join(js_string(item) for item in listed) + ")"
             if op == "email_event" and set(args) <= set(EMAIL_EVENT_KEYS):
                 return f"emailEvent({self.constant(args, depth + 1)})"
+            if op in ("sms_event", "push_event") and set(args) <= set(CHANNEL_EVENT_KEYS):
+                name = "smsEvent" if op == "sms_event" else "pushEvent"
+                return f"{name}({self.constant(args, depth + 1)})"
         if isinstance(args, dict):
             return f"${op}({self.constant(args, depth + 1)})"
         return self.call_form(op, args, depth)

@@ -13,7 +13,8 @@ directions read; ``expression_render.py`` writes rules back):
 
 - literals: numbers, strings (``"..."``, ``'...'``, a template without ``${}``), ``true``, ``false``, ``null``,
   arrays; an object literal is a constant (JsonLogic reads a one-key object as an operation, so an object with
-  exactly one key is refused outside ``emailEvent({...})`` and ``$name({...})``);
+  exactly one key is refused outside ``emailEvent({...})``, ``smsEvent({...})``, ``pushEvent({...})`` and
+  ``$name({...})``);
 - ``contact``, ``event``, ``enrollment``, ``now`` and member access on them, dotted or ``["quoted"]`` or ``[0]``:
   ``{"var": "contact.fields.plan"}``. Like ``var``, access never throws: a missing key is ``null``;
 - ``=== !== == != < <= > >=``, ``&& ||`` (``and``/``or``: a chain without parentheses is one operation), ``!``,
@@ -23,7 +24,8 @@ directions read; ``expression_render.py`` writes rules back):
   ``toLowerCase``, ``toUpperCase`` and ``.length`` (on a member chain it is part of the ``var`` path, which
   counts lists and text; on any other value it is the ``length`` operation);
 - functions: ``daysSince(x)`` (``days_since``), ``eventCount(type, within?)`` (``event_count``),
-  ``emailEvent({event, node?, url_contains?, within?})`` (``email_event``), ``inSegment(id)`` (``in_segment``).
+  ``emailEvent({event, node?, url_contains?, within?})`` (``email_event``), ``smsEvent({event, node?, within?})``
+  (``sms_event``), ``pushEvent({event, node?, within?})`` (``push_event``), ``inSegment(id)`` (``in_segment``).
 
 Every JsonLogic operation without sugar (``some``, ``filter``, ``regex``, ``cat``, ``var`` with a default...) has a
 call form: ``$name(a, b)`` is ``{"name": [a, b]}`` (``$some(contact.tags, $var("") === "vip")``,
@@ -475,8 +477,8 @@ class _Compiler:
             raise self.error(callee, f"unknown function {name!r}; use {FUNCTION_NAMES} or a $operation(...)")
         if form.op == "event_count":
             rule = self.event_count(node, args)
-        elif form.op == "email_event":
-            rule = self.email_event(node, args)
+        elif form.op in ("email_event", "sms_event", "push_event"):
+            rule = self.message_event(node, form.js, form.op, args)
         else:
             self.arity(node, name, args, form.arity)
             rule = {form.op: [self.convert(arg, depth + 2) for arg in args]}
@@ -513,10 +515,12 @@ class _Compiler:
             params[key] = self.string(arg)
         return self.checked(node, {"event_count": params})
 
-    def email_event(self, node: Node, args: list[Node]) -> Any:
+    def message_event(self, node: Node, name: str, op: str, args: list[Node]) -> Any:
+        """``emailEvent({...})``, ``smsEvent({...})``, ``pushEvent({...})``: one object of parameters."""
         if len(args) != 1 or args[0].type != "object":
-            raise self.error(node, 'emailEvent takes one object: emailEvent({event: "clicked", within: "P3D"})')
-        return self.checked(node, {"email_event": self.constant(args[0], 2)})
+            example = {"email_event": "clicked", "sms_event": "delivered", "push_event": "clicked"}[op]
+            raise self.error(node, f'{name} takes one object: {name}({{event: "{example}", within: "P3D"}})')
+        return self.checked(node, {op: self.constant(args[0], 2)})
 
     def checked(self, node: Node, rule: Any) -> Any:
         """Return ``rule`` if the evaluator compiles it (parameters, durations); else the error at ``node``."""

@@ -14,6 +14,7 @@ from typing import Any
 from liquid import Environment
 from liquid.exceptions import LiquidError
 
+from workflows.engine.caps import CapVerdict, FrequencyCap, Send, cap_verdict
 from workflows.engine.ports import EmailResult, MessageResult, PortError, Ports, WebhookResult
 
 __all__ = ["FakeWorld", "fake_ports"]
@@ -37,6 +38,9 @@ class FakeWorld:
     # What templates see of the run besides the contact (``event``, ``enrollment``), as live runs give it; set
     # by the simulator once the contact has entered, read by ports that render (the email preview).
     template_context: dict[str, Any] = field(default_factory=dict)
+    # The workspace's frequency caps, and the messages sent to the contact (its send ledger) in this run.
+    frequency_caps: tuple[FrequencyCap, ...] = ()
+    sends: list[Send] = field(default_factory=list)
     _keys: set[tuple[str, str]] = field(default_factory=set)
     _sequence: int = 0
 
@@ -368,8 +372,30 @@ class _Activity:
             return True
         return False
 
+    def message_event(self, *, contact_id: str, event: str, node_id: str | None, since: datetime | None) -> bool:
+        return any(
+            found["type"] == event
+            and self._happened(found, since)
+            and (node_id is None or (found.get("properties") or {}).get("node_id") == node_id)
+            for found in self.world.events
+        )
+
     def in_segment(self, *, contact_id: str, segment_id: str) -> bool:
         return segment_id in self.world.segments
+
+
+class _Caps:
+    """The caps of ``world.frequency_caps`` over the messages sent in this run (the ledger in memory)."""
+
+    def __init__(self, world: FakeWorld) -> None:
+        self.world = world
+
+    def check(self, *, key: str, contact_id: str, channel: str, now: datetime) -> CapVerdict:
+        return cap_verdict(self.world.frequency_caps, self.world.sends, channel=channel, now=now, key=key)
+
+    def record(self, *, key: str, contact_id: str, channel: str, at: datetime) -> None:
+        if self.world.first_time(key, f"ledger:{channel}"):
+            self.world.sends.append(Send(channel=channel, at=at, key=key))
 
 
 def fake_ports(world: FakeWorld) -> Ports:
@@ -385,4 +411,5 @@ def fake_ports(world: FakeWorld) -> Ports:
         webhooks=_Webhooks(world),
         workflows=_Workflows(world),
         activity=_Activity(world),
+        caps=_Caps(world),
     )

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from workflows.engine.caps import CapVerdict
 
 __all__ = [
     "ActivityPort",
     "CampaignsPort",
+    "CapsPort",
     "ContactsPort",
     "EmailPort",
     "EmailResult",
@@ -202,7 +206,25 @@ class ActivityPort(Protocol):
         """Return whether the contact had this email event (of the email sent by ``node_id``, if given)."""
         ...
 
+    def message_event(self, *, contact_id: str, event: str, node_id: str | None, since: datetime | None) -> bool:
+        """Return whether the contact had this event of an SMS or push (``event`` is the full type, such as
+        'sms.delivered'; of the message sent by ``node_id``, if given) since ``since``."""
+        ...
+
     def in_segment(self, *, contact_id: str, segment_id: str) -> bool: ...
+
+
+class CapsPort(Protocol):
+    """The frequency caps of the contact's workspace and its send ledger (``workflows.engine.caps``)."""
+
+    def check(self, *, key: str, contact_id: str, channel: str, now: datetime) -> CapVerdict:
+        """Return whether one more message on ``channel`` keeps the caps (the send of ``key`` not counted).
+        Live, the caller holds the contact's row lock until the send is recorded."""
+        ...
+
+    def record(self, *, key: str, contact_id: str, channel: str, at: datetime) -> None:
+        """Write a message that went out in the send ledger, once per ``key`` and channel."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,3 +241,4 @@ class Ports:
     webhooks: WebhookPort
     workflows: WorkflowsPort
     activity: ActivityPort
+    caps: CapsPort

@@ -279,8 +279,9 @@ class NodeType:
     references: ClassVar[tuple[Reference, ...]] = ()
     # The ports (fields of ``Ports``) its steps act through.
     ports: ClassVar[tuple[str, ...]] = ()
-    # For a type that sends a message to the contact: its channel ("email", "sms", "push"). Frequency caps and
-    # the per-channel analytics count the steps of every type that names one.
+    # For a type that sends a message to the contact: its channel ("email", "sms", "push"; "any" for a type that
+    # picks one per contact). Frequency caps and the per-channel analytics count the steps of every type that
+    # names one.
     channel: ClassVar[str | None] = None
     # False for a type whose side effects ship later: publish refuses it, live steps fail, simulation shows it.
     available: ClassVar[bool] = True

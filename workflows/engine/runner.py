@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from workflows.engine.caps import CapReached, cap_outcome, guard_sends
 from workflows.engine.conditions import ConditionError, compile_rule
 from workflows.engine.durations import parse_duration
 from workflows.engine.errors import pydantic_details
@@ -111,14 +112,19 @@ def step(*, prepared: PreparedNode | None, ctx: StepContext) -> Outcome:
     A rule that cannot be evaluated, an invalid config or an unknown type gives ``Fail``; a port that may work
     later gives ``Retry`` after the policy's delay or the port's ``retry_after``, whichever is longer (``Fail`` once
     the type's ``RetryPolicy`` attempts are spent); an unexpected exception gives ``Fail``
-    with its traceback in ``detail["error"]``.
+    with its traceback in ``detail["error"]``. A send step (a type with a ``channel``) that is not
+    ``transactional`` sends through the frequency caps: one they stop waits or goes on unsent (``cap_outcome``).
     """
     if prepared is None:
         return Fail(f"Node {ctx.node.id!r} is not in the graph.", detail={"error": _error("MissingNode", "")})
     if prepared.problem is not None:
         return Fail(prepared.problem, detail={"error": _error("InvalidNode", prepared.problem)})
+    if prepared.node_type.channel is not None and not getattr(prepared.config, "transactional", False):
+        ctx.ports = guard_sends(ctx.ports, now=ctx.now)
     try:
         outcome = prepared.node_type.run(ctx, prepared.config)  # type: ignore[union-attr]
+    except CapReached as capped:
+        return cap_outcome(capped.verdict)
     except ConditionError as error:
         reason = f"The condition could not be evaluated: {error}"
         return Fail(reason, detail={"error": _error("ConditionError", str(error))})
@@ -286,8 +292,9 @@ def run_enrollment(
             return RunResult(state, records)
         if not _wakes(run, wait, resume):
             return RunResult(state, records)
-        # A retry runs its node afresh; any other wait hands the node its stored wait to finish.
-        resumed_wait = None if wait.retry else wait
+        # A retry, or a send deferred by a frequency cap, runs its node afresh (checking its window and the caps
+        # again); any other wait hands the node its stored wait to finish.
+        resumed_wait = None if wait.retry or wait.detail.get("capped") else wait
         resume_event = resume.event if resume.kind == "event" else None
     _run_steps(run, limit=limit, resumed_wait=resumed_wait, resume_event=resume_event)
     return RunResult(state, records)

@@ -31,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from workflows.engine.caps import FrequencyCap
 from workflows.engine.durations import format_duration, parse_duration
 from workflows.engine.entry import (
     NotEntered,
@@ -382,13 +383,15 @@ def simulate(
     seed: int = 0,
     segments_existing: Collection[str] | None = None,
     previews: Mapping[str, Callable[[FakeWorld, Any], Any]] | None = None,
+    frequency_caps: Iterable[FrequencyCap] = (),
 ) -> SimulationResult:
     """Run ``graph`` for one simulated contact from ``start`` for ``until`` over an event timeline.
 
     ``events`` items are ``{after?: duration | at?: timestamp, type, properties?}`` (neither: at ``start``).
     ``segments_existing``, when given, are the segment ids that exist: a trigger filter asking about another
     one cannot be evaluated, as in live runs. ``previews`` replace fake ports by name (``email``...) with ones
-    that wrap them and show more, as ``node_test`` takes them. Raise ``SimulationInputError`` (details map paths such as
+    that wrap them and show more, as ``node_test`` takes them. ``frequency_caps`` are the workspace's: they count
+    the messages this run sends (the contact's sends elsewhere are not known here). Raise ``SimulationInputError`` (details map paths such as
     ``events[1].at`` to messages) for bad input.
     """
     request = _parse_request(
@@ -401,6 +404,7 @@ def simulate(
         }
     )
     run = _Run(request, graph=graph, settings=settings, segments_existing=segments_existing, previews=previews)
+    run.world.frequency_caps = tuple(frequency_caps)
     entry = _enter(run)
     if entry is None:
         return _not_entered_result(run)

@@ -1,5 +1,5 @@
 // The per-workflow analytics screen (/workflows/:workflowId/analytics, a lazy chunk with the chart library): the
-// funnel of its steps, goal conversions by day, and each split test. The version and the range are in the address,
+// funnel of its steps, goal conversions by day, each split test, and the messages of its send steps by channel. The version and the range are in the address,
 // so a view can be shared.
 import { useEffect, useMemo } from "react";
 import { Link, useParams, useSearchParams } from "react-router";
@@ -10,6 +10,7 @@ import { LiveIndicator } from "../live/LiveIndicator";
 import { useLiveUpdates } from "../live/useLiveUpdates";
 import { useVersion, useVersions, useWorkflow } from "../versions/versionQueries";
 import { useAnalytics, type AnalyticsParams } from "./analyticsQueries";
+import { ChannelsSection } from "./ChannelsSection";
 import { FunnelSection } from "./FunnelSection";
 import { RangeControls } from "./RangeControls";
 import { DEFAULT_DAYS, rangeProblem, shiftDay, todayUtc } from "./series";
@@ -109,6 +110,7 @@ function AnalyticsBody({ workflowId, params, latest, nodeTypes }: { workflowId: 
           <FunnelSection graph={graph} analytics={analytics.data} types={types} scope={scope} graphVersion={params.version ?? latest} />
           <SeriesSection days={analytics.data.series.days} since={analytics.data.series.since} until={analytics.data.series.until} />
           <SplitTestsSection tests={analytics.data.split_tests} graph={graph} types={types} />
+          <ChannelsSection channels={analytics.data.channels} graph={graph} types={types} />
         </>
       )}
     </div>

@@ -61,6 +61,8 @@ describe("canonical", () => {
     expect(canonical({ "!": { var: ["x"] } })).toEqual({ "!": [{ var: "x" }] });
     expect(canonical({ and: [{ or: [{ "==": [1, 1] }] }] })).toEqual({ "==": [1, 1] });
     expect(canonical({ email_event: { event: "opened" } })).toEqual({ email_event: { event: "opened" } });
+    expect(canonical({ sms_event: { event: "delivered" } })).toEqual({ sms_event: { event: "delivered" } });
+    expect(canonical({ push_event: { event: "clicked" } })).toEqual({ push_event: { event: "clicked" } });
     expect(sameJson({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] })).toBe(true);
     expect(sameJson({ a: [1] }, { a: [1, 2] })).toBe(false);
   });

@@ -61,7 +61,8 @@ export function fieldOf(subject: Subject): string {
 
 // --- canonical form --------------------------------------------------------------------------------------------
 
-const OBJECT_OPERATIONS = new Set(["email_event", "event_count"]);
+// Their one argument is an object of parameters, never a list of rules (sms_event and push_event: CONTRACT §13).
+const OBJECT_OPERATIONS = new Set(["email_event", "event_count", "sms_event", "push_event"]);
 
 function isOperation(value: Json): value is Logic {
   return typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 1;

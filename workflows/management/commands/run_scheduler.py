@@ -13,11 +13,12 @@ from events import partitions
 from events.processing import events_dispatch, events_dispatch_forever
 from penguinflow.common.idempotency import idempotent_requests_forget
 from penguinflow.common.processes import stop_on_signals
-from sms.recovery import sms_sweep
 from push.recovery import push_sweep
+from sms.recovery import sms_sweep
 from templates.recovery import outbox_sweep
 from webhooks.dispatch import deliveries_dispatch, deliveries_dispatch_forever
 from webhooks.services import deliveries_prune
+from workflows.caps_port import send_ledger_forget
 from workflows.entry_path import time_triggers_fire
 from workflows.migration_jobs import stale_migrations_enqueue
 from workflows.scheduler import scheduler_tick
@@ -80,6 +81,7 @@ class Command(BaseCommand):
                     with connection.cursor() as cursor:
                         partitions.ensure(cursor, now=datetime.now(UTC), retention_days=settings.EVENT_RETENTION_DAYS)
                     idempotent_requests_forget()
+                    send_ledger_forget()
                     deliveries_prune(older_than=timedelta(days=settings.EVENT_RETENTION_DAYS))
                     last_partitions = time.monotonic()
             except Exception:  # the database or Redis blinked: log, wait, go on; leases make retries safe
