@@ -5,9 +5,12 @@ from workflows import execution_actions, services
 from workflows.models import (
     Connection,
     Enrollment,
+    SendLedgerEntry,
     Step,
     StepRun,
     TriggerCursor,
+    VersionMigration,
+    VersionMigrationItem,
     Workflow,
     WorkflowCounter,
     WorkflowDailyCounter,
@@ -145,3 +148,32 @@ class WorkflowDailyCounterAdmin(ReadOnlyAdmin):
 class TriggerCursorAdmin(ReadOnlyAdmin):
     list_display = ["node_id", "fired_until", "version"]
     search_fields = ["node_id", "version__workflow__name"]
+
+
+@admin.register(SendLedgerEntry)
+class SendLedgerEntryAdmin(ReadOnlyAdmin):
+    """The messages frequency caps count (written by the runtime; forgotten after a year)."""
+
+    list_display = ["contact", "channel", "sent_at", "key"]
+    list_filter = ["channel"]
+    search_fields = ["key"]
+    raw_id_fields = ["contact"]
+    show_full_result_count = False
+
+
+@admin.register(VersionMigration)
+class VersionMigrationAdmin(ReadOnlyAdmin):
+    """Jobs that move live enrollments onto a newer version (CONTRACT §17): their plan and progress."""
+
+    list_display = ["workflow", "to_version", "status", "total", "moved", "exited", "left", "created_at",
+                    "finished_at"]
+    list_filter = ["status"]
+    list_select_related = ["workflow", "to_version"]
+
+
+@admin.register(VersionMigrationItem)
+class VersionMigrationItemAdmin(ReadOnlyAdmin):
+    """Enrollments a running migration still has to move."""
+
+    list_display = ["enrollment_id", "migration"]
+    show_full_result_count = False

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from penguinflow.common.fields import StrictCharField
 from penguinflow.common.schema import error_responses
 from sms.segments import MAX_CHARACTERS, sms_shape
 
@@ -17,7 +18,7 @@ __all__ = ["SmsSegmentsView"]
 
 class SmsSegmentsRequestSerializer(serializers.Serializer):
     # Longer than any sendable SMS, so that a text over the limit is answered with its count, not refused.
-    text = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=4 * MAX_CHARACTERS)
+    text = StrictCharField(allow_blank=True, trim_whitespace=False, max_length=4 * MAX_CHARACTERS)
 
 
 class SmsSegmentsAnswerSerializer(serializers.Serializer):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
-APPS = ["penguinflow", "workflows", "events", "contacts", "campaigns", "templates", "tasks", "webhooks", "sms",
+APPS = ["penguinflow", "workflows", "events", "contacts", "campaigns", "templates", "tasks", "sms", "webhooks",
         "push", "bench", "builder", "marketplace"]
 
 

@@ -146,7 +146,7 @@ def test_the_script_subscribes_a_visitor_and_the_service_worker_shows_and_opens_
         )
         shown = worker.evaluate("""async (payload) => {
             self.dispatchEvent(new PushEvent("push", {data: JSON.stringify(payload)}));
-            for (let i = 0; i < 200; i += 1) {
+            for (const deadline = Date.now() + 60000; Date.now() < deadline;) {  // generous: the machine may be loaded
                 const found = await self.registration.getNotifications();
                 if (found.length) return found.map((n) => ({title: n.title, body: n.body, data: n.data}));
                 await new Promise((resolve) => setTimeout(resolve, 25));
@@ -166,7 +166,7 @@ def test_the_script_subscribes_a_visitor_and_the_service_worker_shows_and_opens_
             self.clients.openWindow = async (url) => { opened.push(url); return null; };
             const [notification] = await self.registration.getNotifications();
             self.dispatchEvent(new NotificationEvent("notificationclick", {notification}));
-            for (let i = 0; i < 200 && !opened.length; i += 1) await new Promise((r) => setTimeout(r, 25));
+            for (const deadline = Date.now() + 60000; Date.now() < deadline && !opened.length;) await new Promise((r) => setTimeout(r, 25));
             return opened;
         }""")  # fmt: skip
         assert opened == [message.payload["url"]]
