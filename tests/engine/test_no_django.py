@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import workflows.engine
+from tests.engine.conftest import APPS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,8 +24,8 @@ def test_engine_and_node_modules_import_without_django() -> None:
             "import workflows.engine",
             *(f"import {name}" for name in modules),
             "from workflows.engine import load_node_types",
-            "loaded = load_node_types(['workflows', 'contacts', 'campaigns', 'templates'])",
-            "assert len(loaded) == 3, loaded",
+            f"loaded = load_node_types({APPS!r})",
+            f"assert len(loaded) == {len(APPS) - 1}, loaded",
             "leaked = [m for m in sys.modules if m == 'django' or m.startswith('django.')]",
             "assert not leaked, leaked",
             "print('ok')",
@@ -35,3 +36,8 @@ def test_engine_and_node_modules_import_without_django() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_every_app_that_declares_node_types_is_loaded_by_the_engine_tests() -> None:
+    declaring = {path.parent.name for path in ROOT.glob("*/nodes.py")}
+    assert declaring <= set(APPS), f"add {sorted(declaring - set(APPS))} to APPS in tests/engine/conftest.py"
