@@ -157,3 +157,16 @@ def test_a_workflow_saved_as_a_template_is_shared_by_a_link_that_installs_it(
     ).click()
     expect(page).to_have_url(re.compile(r"/builder/workflows/[0-9a-f-]{36}$"))
     assert Workflow.objects.for_workspace(workspace).filter(name="Hello flow").count() == 2
+    update = page.get_by_role("status").filter(has_text="version 2 is out")
+    expect(update).to_have_count(0)
+
+    # The author publishes a second version: the installed copy is told, and is not changed.
+    from marketplace.authoring import template_version_add
+    from marketplace.models import WorkflowTemplate
+
+    template_version_add(template=WorkflowTemplate.objects.get(name="Hello flow"))
+    page.reload()
+    expect(update).to_be_visible()
+    screenshot("template-update-available")
+    update.get_by_role("link", name="See the template").click()
+    expect(page.get_by_role("heading", name="Hello flow")).to_be_visible()

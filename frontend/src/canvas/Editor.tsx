@@ -37,6 +37,7 @@ import { LifecycleControls } from "../versions/LifecycleControls";
 import { PublishButton } from "../versions/PublishButton";
 import { TheirDraftDialog } from "../versions/TheirDraftDialog";
 import { CountsToggle, DraftCounters } from "../analytics/CanvasCounters";
+import { TemplateUpdateBanner } from "../marketplace/TemplateUpdateBanner";
 
 interface EditorProps {
   workflow: Workflow;
@@ -220,6 +221,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
         />
       </header>
       <BackupOffer store={store} workflow={workflow} />
+      <TemplateUpdateBanner workflowId={workflow.id} />
       <SaveBanner status={autosave.status} onKeepMine={autosave.keepMine} onTakeTheirs={autosave.takeTheirs} onRetry={() => void autosave.saveNow()} onSeeTheirs={() => setShowTheirs(true)} />
       {showTheirs && autosave.status.kind === "conflict" && (
         <TheirDraftDialog

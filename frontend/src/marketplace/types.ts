@@ -18,3 +18,4 @@ export interface MissingItem {
   message: string;
   can_create?: boolean;
 }
+export type TemplateOrigin = Schemas["TemplateOrigin"];
