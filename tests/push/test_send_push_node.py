@@ -20,6 +20,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _workflow(workspace, **config):
+    # No quiet hours: these tests send at the real time of day (quiet hours have their test below).
+    workspace.settings = {**(workspace.settings or {}), "quiet_hours": {"start": "00:00", "end": "00:00"}}
+    workspace.save(update_fields=["settings"])
     config = {
         "title": "Hi {{ contact.first_name }}",
         "body": "Your {{ contact.fields.plan }} plan",
