@@ -12,6 +12,7 @@ simulator and any send that respects quiet hours.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any, Literal
 
@@ -29,6 +30,7 @@ __all__ = [
     "QuietHoursError",
     "QuietPolicy",
     "QuietRule",
+    "RecipientQuiet",
     "quiet_hours_parse",
     "quiet_outcome",
     "quiet_until",
@@ -137,6 +139,19 @@ def quiet_until(
     raise QuietHoursError(
         "The quiet hours never end.", details={"quiet_hours": "No allowed time within a week."}
     )
+
+
+@dataclass(frozen=True)
+class RecipientQuiet:
+    """The quiet hours as they apply to one recipient: the workspace's rules, the recipient's zone and region (the
+    simulator's SMS and push ports defer by it, as the live ones do)."""
+
+    quiet_hours: QuietHours
+    tz: tzinfo
+    region: str | None = None
+
+    def until(self, moment: datetime) -> datetime | None:
+        return quiet_until(moment, quiet_hours=self.quiet_hours, tz=self.tz, region=self.region)
 
 
 def quiet_outcome(policy: QuietPolicy, detail: Mapping[str, Any]) -> Outcome:
