@@ -69,10 +69,7 @@ class LivePush:
             **self.book.template_context.get(key.split(":", 1)[0], {}),
             "contact": contact_as_data(contact),
         }
-        notification = Notification(
-            title=single_line(_render(title, data, "title"))[:255], body=_render(body, data, "body")[:4000],
-            url=_rendered_url(url, data, "url"), icon=_rendered_url(icon, data, "icon"), topic=topic or "",
-        )  # fmt: skip
+        notification = rendered_notification(data, title=title, body=body, url=url, icon=icon, topic=topic)
         if not notification.title:
             raise PortError("The notification's title rendered empty for this contact.", retryable=False)
         try:
@@ -126,6 +123,16 @@ class _PushOutbox:
             self.batch.flush()
         except PushConflict as conflict:
             raise OutboxConflict(conflict.keys) from conflict
+
+
+def rendered_notification(data: dict[str, Any], *, title: str, body: str, url: str | None, icon: str | None,
+                          topic: str | None = None) -> Notification:
+    """Render a send_push config's Liquid with `data` (`contact`, `event`, `enrollment`); PortError (for good)
+    when a text does not render or a URL is no http(s) URL once rendered."""
+    return Notification(
+        title=single_line(_render(title, data, "title"))[:255], body=_render(body, data, "body")[:4000],
+        url=_rendered_url(url, data, "url"), icon=_rendered_url(icon, data, "icon"), topic=topic or "",
+    )  # fmt: skip
 
 
 def _render(text: str, data: dict[str, Any], what: str) -> str:

@@ -166,9 +166,11 @@ def test_a_regions_closed_sunday_set_by_the_api_defers_an_sms_to_monday_morning_
 
 def test_the_simulation_skips_a_push_and_defers_an_sms_in_quiet_hours_as_live_runs_do(api, workspace):
     nodes = [node("t", "trigger_manual"), node("p", "send_push", {"title": "Hi", "quiet_hours": "skip"}),
-             node("s", "send_sms", {"text": "Hi"})]  # fmt: skip
-    workflow = publish(workspace, nodes, chain("t", "p", "s"))
-    contact = {"phone": "+33612345678", "timezone": "Europe/Paris",
+             node("s", "send_sms", {"text": "Hi {{ contact.first_name }}"}),
+             node("q", "send_push", {"title": "Hello {{ contact.first_name }}", "url": "https://x.test/"})]
+    # fmt: skip
+    workflow = publish(workspace, nodes, chain("t", "p", "s", "q"))
+    contact = {"first_name": "Zoë", "phone": "+33612345678", "timezone": "Europe/Paris",
                "channels": {"sms": {"status": "subscribed"}, "push": {"status": "subscribed", "devices": 1}}}
     start = datetime(2026, 12, 14, 22, 0, tzinfo=PARIS)  # a Monday evening: quiet until 08:00
     response = api.post(f"/api/v1/workflows/{workflow.pk}/simulate",
@@ -181,3 +183,6 @@ def test_the_simulation_skips_a_push_and_defers_an_sms_in_quiet_hours_as_live_ru
     morning = datetime(2026, 12, 15, 8, 0, tzinfo=PARIS)
     assert datetime.fromisoformat(sms_wait["detail"]["until"]) == morning
     assert datetime.fromisoformat(sms_sent["at"]) == morning
+    sms, push = (a for a in response.json()["actions"] if a["node_id"] in ("s", "q"))  # each as it would be sent
+    assert (sms["sms"]["text"], sms["sms"]["encoding"]) == ("Hi Zoë", "UCS-2")
+    assert (push["push"]["title"], push["push"]["url"]) == ("Hello Zoë", "https://x.test/")
