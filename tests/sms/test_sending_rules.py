@@ -186,3 +186,26 @@ def test_the_simulation_skips_a_push_and_defers_an_sms_in_quiet_hours_as_live_ru
     sms, push = (a for a in response.json()["actions"] if a["node_id"] in ("s", "q"))  # each as it would be sent
     assert (sms["sms"]["text"], sms["sms"]["encoding"]) == ("Hi Zoë", "UCS-2")
     assert (push["push"]["title"], push["push"]["url"]) == ("Hello Zoë", "https://x.test/")
+
+
+def test_the_contacts_timeline_names_the_channel_of_every_message_step_and_event(
+    api, workspace, contact, twilio, run_sms_jobs, run_steps
+):
+    from events.services import NewEvent, events_store
+
+    config = {"channels": ["sms", "email"], "sms": {"text": "Hi"},
+              "email": {"template_id": str(EmailTemplateFactory(workspace=workspace).pk)}}  # fmt: skip
+    _run_one(api, workspace, contact, "send_message", config)
+    run_steps(_paris(12))
+    run_sms_jobs()  # the hand-off records sms.sent
+    events_store(workspace=workspace.pk, events=[
+        NewEvent(type="push.clicked", contact_id=contact.pk, properties={"url": "https://x.test/"}),
+        NewEvent(type="page.viewed", contact_id=contact.pk, properties={"path": "/"}),
+    ])  # fmt: skip
+
+    items = api.get(f"/api/v1/contacts/{contact.pk}/timeline").json()["results"]
+
+    channels = {(item["kind"], item["type"]): item["channel"] for item in items}
+    assert channels[("step", "send_message")] == "sms"  # the channel that went out
+    assert channels[("event", "sms.sent")] == "sms" and channels[("event", "push.clicked")] == "push"
+    assert channels[("event", "page.viewed")] is None and channels[("step", "trigger_manual")] is None
