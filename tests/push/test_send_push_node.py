@@ -143,3 +143,19 @@ def test_in_the_recipients_quiet_hours_a_push_step_waits_for_their_end_then_show
     run_steps(morning)
     run_push_jobs()
     assert len(push_service.messages_for(browser)) == 1
+
+
+def test_the_node_test_says_a_push_would_wait_in_the_recipients_quiet_hours(api, workspace):
+    offset = (23 - timezone.now().astimezone(ZoneInfo("UTC")).hour) % 24  # a zone where it is 23:xx now
+    offset = offset - 24 if offset > 12 else offset
+    zone = "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+    contact = {"first_name": "Ada", "timezone": zone, "channels": {"push": {"status": "subscribed", "devices": 1}}}
+
+    response = api.post("/api/v1/node-types/send_push/test", {"config": {"title": "Hi"}, "contact": contact},
+                        format="json")  # fmt: skip
+
+    assert response.status_code == 200, response.content
+    would = response.json()["would"]
+    assert would["outcome"] == "wait" and not would["actions"]
+    until = datetime.fromisoformat(would["until"]).astimezone(ZoneInfo(zone))
+    assert (until.hour, until.minute) == (8, 0) and until > timezone.now()

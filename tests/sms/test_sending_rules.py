@@ -167,8 +167,7 @@ def test_a_regions_closed_sunday_set_by_the_api_defers_an_sms_to_monday_morning_
 def test_the_simulation_skips_a_push_and_defers_an_sms_in_quiet_hours_as_live_runs_do(api, workspace):
     nodes = [node("t", "trigger_manual"), node("p", "send_push", {"title": "Hi", "quiet_hours": "skip"}),
              node("s", "send_sms", {"text": "Hi {{ contact.first_name }}"}),
-             node("q", "send_push", {"title": "Hello {{ contact.first_name }}", "url": "https://x.test/"})]
-    # fmt: skip
+             node("q", "send_push", {"title": "Hello {{ contact.first_name }}", "url": "https://x.test/"})]  # fmt: skip
     workflow = publish(workspace, nodes, chain("t", "p", "s", "q"))
     contact = {"first_name": "Zoë", "phone": "+33612345678", "timezone": "Europe/Paris",
                "channels": {"sms": {"status": "subscribed"}, "push": {"status": "subscribed", "devices": 1}}}
