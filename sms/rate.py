@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import redis
+from pydantic import ValidationError
 
 from penguinflow.common.redis_client import redis_client
 from penguinflow.workspaces.messaging_settings import messaging_settings
@@ -62,7 +63,11 @@ def workspace_sms_rate(workspace_id) -> int | None:
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
     workspace = Workspace.objects.only("id", "settings").filter(pk=workspace_id).first()
-    rate = messaging_settings(workspace).sms_rate_per_second if workspace is not None else None
+    try:
+        rate = messaging_settings(workspace).sms_rate_per_second if workspace is not None else None
+    except ValidationError:  # validated when written; one stored otherwise must not stop every delivery job
+        logger.error("Workspace %s has invalid settings: its SMS go out without a rate limit", workspace_id)
+        rate = None
     _rates[workspace_id] = (time.monotonic() + _RATE_TTL_SECONDS, rate)
     return rate
 
