@@ -38,17 +38,18 @@ _RATE_TTL_SECONDS = 5.0
 _MAX_DEFER_SECONDS = 60
 _BUCKET_KEY = "pf:sms-rate:{}"
 
-# KEYS[1]: the bucket; ARGV: rate (tokens a second), capacity, now (seconds), tokens wanted. Returns those granted.
+# KEYS[1]: the bucket; ARGV: rate (tokens a second), capacity, now (whole milliseconds: Lua prints numbers with 14
+# digits, which would round seconds with a fraction), tokens wanted. Returns how many were granted.
 _TAKE = """
 local rate, capacity = tonumber(ARGV[1]), tonumber(ARGV[2])
 local now, wanted = tonumber(ARGV[3]), tonumber(ARGV[4])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens, at = tonumber(state[1]) or capacity, tonumber(state[2]) or now
 if now > at then
-  tokens = math.min(capacity, tokens + (now - at) * rate)
+  tokens = math.min(capacity, tokens + (now - at) * rate / 1000)
   at = now
 end
-local granted = math.min(wanted, math.floor(tokens))
+local granted = math.min(wanted, math.floor(tokens + 1e-6))
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - granted), 'at', tostring(at))
 redis.call('EXPIRE', KEYS[1], 3600)
 return granted
@@ -94,7 +95,8 @@ def sms_rate_admit(rows: Sequence[Any], *, now: datetime) -> list[Any]:
 def _take(workspace_id, *, rate: int, wanted: int, now: datetime) -> int | None:
     """Take up to `wanted` tokens of the workspace's bucket; return how many were granted (None: Redis failed)."""
     try:
-        return int(redis_client().eval(_TAKE, 1, _BUCKET_KEY.format(workspace_id), rate, rate, now.timestamp(), wanted))
+        return int(redis_client().eval(_TAKE, 1, _BUCKET_KEY.format(workspace_id), rate, rate,
+                                       round(now.timestamp() * 1000), wanted))
     except redis.RedisError:
         logger.exception("SMS rate of workspace %s: the token bucket could not be read; deferring", workspace_id)
         return None
