@@ -1,4 +1,5 @@
-"""Web push actions: a notification to every browser of the contact, inside a delivery window if one is set."""
+"""Web push actions: a notification to every browser of the contact, inside a delivery window if one is set, and
+outside the recipient's quiet hours (deferred to their end, or skipped when the step says so)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pydantic import Field, field_validator
 
 from workflows.engine.outcomes import Advance, Outcome, Wait
 from workflows.engine.presets import Preset
+from workflows.engine.quiet_hours import QuietPolicy, quiet_outcome
 from workflows.engine.registry import NodeConfig, NodeType, RetryPolicy, StepContext, node_type
 from workflows.engine.windows import Window, window_opening
 
@@ -32,7 +34,8 @@ def _http_url_or_liquid(value: str | None) -> str | None:
     kind="action",
     label="Send push notification",
     description="Show a web push notification in every browser the contact allowed; a click opens the URL (and "
-    "is recorded as push.clicked). Contacts without a browser or push consent are skipped.",
+    "is recorded as push.clicked). Contacts without a browser or push consent are skipped; none is shown in "
+    "their quiet hours.",
 )
 class SendPush(NodeType):
     presets = (
@@ -74,6 +77,11 @@ class SendPush(NodeType):
             max_length=64,
             description="The subscription topic: contacts who opted out of it are skipped.",
         )
+        quiet_hours: QuietPolicy = Field(
+            default="defer",
+            description="In the recipient's quiet hours: wait for their end (defer), or go on without sending "
+            "(skip; in a Send message step, the next channel is tried)",
+        )
 
         @field_validator("url", "icon")
         @classmethod
@@ -87,6 +95,8 @@ class SendPush(NodeType):
                 return Wait(until=opening, detail={"outside_window": True, "until": opening.isoformat()})
         result = ctx.ports.push.send(
             key=ctx.effect_key, node_id=ctx.node.id, contact_id=ctx.contact_id, title=config.title,
-            body=config.body, url=config.url, icon=config.icon, topic=config.topic,
+            body=config.body, url=config.url, icon=config.icon, topic=config.topic, check_quiet_hours=True,
         )  # fmt: skip
+        if result.status == "deferred":
+            return quiet_outcome(config.quiet_hours, result.detail)
         return Advance(detail={"message_id": result.message_id, "status": result.status, **result.detail})

@@ -3,7 +3,7 @@ later, failed for good, or unknown). The RQ job `sms.jobs.sms_deliver` runs it.
 
 Rows are claimed (queued → sending) just before their hand-off and recorded just after, SMS_CLAIM_GROUP at a
 time; the hand-offs of a group go out side by side over SMS_CONNECTIONS connections (the provider's API is a
-round trip per message). A worker that dies between claim and record leaves its group in `sending`, which
+round trip per message), no faster than the workspace's SMS rate (sms.rate defers the rest). A worker that dies between claim and record leaves its group in `sending`, which
 `sms_sweep` turns into `unknown` once the lease is over: never re-sent blindly.
 """
 
@@ -31,6 +31,7 @@ from sms.backends import Outgoing, SendError, SmsBackend, open_backend, status_c
 from sms.delivery_queue import enqueue_delivery
 from sms.models import SmsMessage
 from sms.outbox import sms_event_properties
+from sms.rate import sms_rate_admit
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class DeliveryReport:
     unknown: int = 0
     skipped: int = 0
     not_due: int = 0
+    throttled: int = 0  # deferred by the workspace's SMS rate
 
 
 @dataclass
@@ -97,6 +99,8 @@ def sms_deliver(*, sms_ids: list, now: datetime | None = None) -> DeliveryReport
     ]
     due = [row for row in rows if row.next_attempt_at is None or row.next_attempt_at <= now]
     report.not_due = len(rows) - len(due)
+    admitted = sms_rate_admit(due, now=now) if due else due
+    report.throttled, due = len(due) - len(admitted), admitted
     if not due:
         return report
     backend = open_backend(connections=settings.SMS_CONNECTIONS)

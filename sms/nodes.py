@@ -3,7 +3,6 @@ in the recipient's quiet hours (the SMS port defers the step to their end)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import ClassVar
 
 from pydantic import Field, field_validator
@@ -11,6 +10,7 @@ from pydantic import Field, field_validator
 from sms.segments import MAX_CHARACTERS, sms_shape
 from workflows.engine.outcomes import Advance, Outcome, Wait
 from workflows.engine.presets import Preset
+from workflows.engine.quiet_hours import QuietPolicy, quiet_outcome
 from workflows.engine.registry import NodeConfig, NodeType, RetryPolicy, StepContext, node_type
 from workflows.engine.windows import Window, window_opening
 
@@ -57,6 +57,11 @@ class SendSms(NodeType):
             max_length=100,
             description="Contacts who opted out of this topic are not sent it",
         )
+        quiet_hours: QuietPolicy = Field(
+            default="defer",
+            description="In the recipient's quiet hours: wait for their end (defer), or go on without sending "
+            "(skip; in a Send message step, the next channel is tried)",
+        )
 
         @field_validator("text")
         @classmethod
@@ -85,9 +90,6 @@ class SendSms(NodeType):
             text=config.text,
             topic=config.topic,
         )
-        if result.status == "deferred":  # the recipient's quiet hours: wait for their end, never drop
-            until = datetime.fromisoformat(result.detail["until"])
-            return Wait(
-                until=until, detail={**result.detail, "quiet_hours": True, "until": until.isoformat()}
-            )
+        if result.status == "deferred":  # the recipient's quiet hours: wait for their end, or skip by choice
+            return quiet_outcome(config.quiet_hours, result.detail)
         return Advance(detail={"message_id": result.message_id, "status": result.status, **result.detail})

@@ -5,6 +5,9 @@ events_event_ws_contact_occurred: workspace, contact, occurred_at DESC) and the 
 enrollments (their enrollments by enrollment_contact, then their steps by steprun_enrollment_sequence: a contact's
 steps are hundreds, sorted per page), merged in Python. No UNION, no scan of the contact's events per page.
 
+Every item names its `channel` (email, sms or push; null for what is no message): an event by its type's
+family (`sms.delivered`), a step by its node type's channel, or for send_message by the channel that went out.
+
 The keyset is (at, kind, id) descending: at equal times events come before steps. A cursor is that position,
 opaque to clients (base64 of JSON).
 """
@@ -23,6 +26,8 @@ from django.utils.dateparse import parse_datetime
 
 from events.models import Event
 from penguinflow.common.errors import InvalidInput
+from workflows.engine.caps import CHANNELS
+from workflows.engine.registry import registry
 from workflows.models import Enrollment, StepRun
 
 Kind = Literal["event", "step"]
@@ -89,8 +94,8 @@ def _events(contact, position: Position | None, limit: int) -> list[tuple[Positi
             .filter(_before("occurred_at", "id", _RANK["event"], position))
             .order_by("-occurred_at", "-id").values_list("id", "occurred_at", "type", "properties", "source")[:limit + 1])
     return [(Position(at, _RANK["event"], _tie(pk)),
-             {"at": at, "kind": "event", "type": type_, "id": str(pk), "detail": {"properties": properties,
-                                                                                   "source": source}})
+             {"at": at, "kind": "event", "type": type_, "id": str(pk), "channel": _event_channel(type_),
+              "detail": {"properties": properties, "source": source}})
             for pk, at, type_, properties, source in rows]
 
 
@@ -115,6 +120,23 @@ def _steps(contact, workflow_id, position: Position | None, limit: int) -> list[
         items.append((Position(at, _RANK["step"], _tie(sequence)), {
             "at": at, "kind": "step", "type": type_, "id": str(pk), "workflow": str(workflow_id),
             "version": version, "execution": str(enrollment_id), "node_id": node_id, "status": status,
+            "channel": _step_channel(type_, detail),
             "detail": {**detail, "attempt": attempt, "branch": branch, "error": error},
         }))
     return items
+
+
+def _event_channel(type_: str) -> str | None:
+    family = type_.split(".", 1)[0]
+    return family if family in CHANNELS else None
+
+
+def _step_channel(type_: str, detail: dict[str, Any]) -> str | None:
+    """The channel a step sends on: its node type's, or for send_message (any channel) the one that went out."""
+    node_type = registry.get(type_)
+    channel = node_type.channel if node_type is not None else None
+    if channel in CHANNELS:
+        return channel
+    if channel is not None and (detail or {}).get("channel") in CHANNELS:
+        return detail["channel"]
+    return None

@@ -329,12 +329,13 @@ def _render_text(text: str, data: dict[str, Any], what: str) -> str:
 def live_ports(*, book: ContactBook, origin: Origin, workspace, pending: list[PendingEnrollment], activity,
                now: datetime | None = None) -> Ports:
     """The ports of one batch; `now` is the batch's clock (quiet hours are judged at it; default: the time)."""
+    clock = (lambda: now) if now is not None else timezone.now
     return Ports(
         contacts=LiveContacts(book, origin),
         campaigns=LiveCampaigns(book, str(workspace.pk)),
         email=LiveEmail(book, origin, workspace),
-        sms=LiveSms(book, origin, workspace, clock=(lambda: now) if now is not None else timezone.now),
-        push=LivePush(book, origin, workspace),
+        sms=LiveSms(book, origin, workspace, clock=clock),
+        push=LivePush(book, origin, workspace, clock=clock),
         tasks=LiveTasks(book, workspace),
         notify=LiveNotify(book, origin, workspace),
         webhooks=LiveWebhooks(book, workspace),

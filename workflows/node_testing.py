@@ -30,11 +30,12 @@ from workflows.engine.fakes import FakeWorld
 from workflows.engine.graph import Graph, Node, freeze
 from workflows.engine.node_test import TEST_NODE, node_test
 from workflows.engine.ports import EmailResult, MessageResult, PortError, WebhookResult
+from workflows.engine.quiet_hours import RecipientQuiet
 from workflows.engine.registry import registry
 from workflows.engine.simulator import SimulatedContact
 from workflows.notify_port import notify_preview
 from workflows.services import node_publish_errors
-from workflows.sms_port import sms_preview_send
+from workflows.sms_port import recipient_quiet, sms_preview_send
 from workflows.webhook_port import webhook_request_preview
 
 __all__ = ["node_type_test"]
@@ -76,6 +77,7 @@ def node_type_test(
         now=now,
         activity=tested.activity,
         segments=tested.segments,
+        quiet=_tested_quiet(workspace, tested),
         previews={
             "email": lambda world, fake: _PreviewEmail(world, fake, workspace, tested, context),
             "notify": lambda world, fake: _PreviewNotify(world, fake, workspace, tested, context),
@@ -95,6 +97,17 @@ def _refuse_what_publish_refuses(workspace, type_name: str, config: dict[str, An
             details={"errors": errors},
             code="invalid_config",
         )
+
+
+def _tested_quiet(workspace, tested: _TestedContact) -> RecipientQuiet | None:
+    """The workspace's quiet hours for the tested contact (its number and zone), as a live send judges them."""
+    source = tested.stored
+    phone = source.phone if source is not None else str(tested.data.get("phone") or "")
+    zone = source.timezone if source is not None else str(tested.data.get("timezone") or "")
+    try:
+        return recipient_quiet(workspace=workspace, phone=phone, timezone_name=zone)
+    except PortError:
+        return None  # the stored setting does not parse: live, the step would fail; the preview cannot say more
 
 
 class _TestedContact:

@@ -223,6 +223,13 @@ class SimulationActionSerializer(serializers.Serializer):
                                    "contact as the run had it then (nothing is stored or sent).")
     email_error = serializers.CharField(required=False, help_text="send_email: why the email could not be "
                                         "rendered (live, the step would fail).")
+    sms = serializers.DictField(required=False, child=serializers.JSONField(allow_null=True),
+                                help_text="send_sms: `{to, text, encoding, segments, ...}` as it would be sent.")
+    sms_error = serializers.CharField(required=False, help_text="send_sms: why the text could not be rendered.")
+    push = serializers.DictField(required=False, child=serializers.JSONField(allow_null=True),
+                                 help_text="send_push: `{title, body, url, icon}` as the notification would show.")
+    push_error = serializers.CharField(required=False, help_text="send_push: why the notification could not be "
+                                       "rendered.")
 
 
 class SimulationResultSerializer(serializers.Serializer):

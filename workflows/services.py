@@ -23,6 +23,8 @@ from workflows import version_graphs as graphs
 from workflows.canvas_notes import notes_parse
 from workflows.caps_port import workspace_frequency_caps
 from workflows.engine.errors import EngineInputError
+from workflows.engine.ports import PortError
+from workflows.engine.quiet_hours import RecipientQuiet
 from workflows.engine.registry import Reference, registry
 from workflows.engine.simulator import simulate
 from workflows.enrollment_starts import Entry, enrollments_start
@@ -32,6 +34,7 @@ from workflows.execution_actions import enrollment_cancel, enrollment_retry  # n
 from workflows.live_versions import manual_entry_node, published_version_of
 from workflows.models import Connection, Enrollment, Step, Workflow, WorkflowVersion
 from workflows.simulation_previews import simulation_previews
+from workflows.sms_port import recipient_quiet
 from workflows.trigger_index import trigger_index_invalidate
 
 
@@ -408,6 +411,17 @@ def _skip(contact: dict[str, Any], reason: str, message: str) -> dict[str, Any]:
     return {"contact": contact, "reason": reason, "message": message}
 
 
+def _simulated_quiet(workspace, contact) -> RecipientQuiet | None:
+    """The workspace's quiet hours for the simulated contact (its `phone` and `timezone`), as live sends judge them;
+    None when the stored setting does not parse (live steps would fail, which the simulation cannot show)."""
+    data = contact if isinstance(contact, dict) else {}
+    try:
+        return recipient_quiet(workspace=workspace, phone=str(data.get("phone") or ""),
+                               timezone_name=str(data.get("timezone") or ""))  # fmt: skip
+    except PortError:
+        return None
+
+
 def workflow_simulate(
     *, workflow: Workflow, version: str, contact, events, until, seed: int, start=None
 ) -> dict:
@@ -430,6 +444,7 @@ def workflow_simulate(
             graph=graph, settings=settings, contact=contact, start=start or timezone.now(), events=events,
             until=until, seed=seed, segments_existing=segments,
             frequency_caps=workspace_frequency_caps(workflow.workspace),
+            quiet=_simulated_quiet(workflow.workspace, contact),
             previews=simulation_previews(workspace=workflow.workspace, workflow_id=str(workflow.pk),
                                          version=str(version)),
         )

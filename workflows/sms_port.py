@@ -21,7 +21,13 @@ from sms.outbox import sms_send, sms_text_check
 from sms.segments import sms_shape
 from templates.rendering import contact_variables, text_template, workspace_variables
 from workflows.engine.ports import MessageResult, PortError
-from workflows.engine.quiet_hours import QuietHours, QuietHoursError, quiet_hours_parse, quiet_until
+from workflows.engine.quiet_hours import (
+    QuietHours,
+    QuietHoursError,
+    RecipientQuiet,
+    quiet_hours_parse,
+    quiet_until,
+)
 from workflows.engine.timing import zone_or
 
 
@@ -109,6 +115,14 @@ def sms_quiet_until(
     )
     tz = zone_or(contact.timezone or number_zone, fallback=workspace.timezone or "UTC")
     return quiet_until(moment, quiet_hours=quiet_hours, tz=tz, region=region)
+
+
+def recipient_quiet(*, workspace, phone: str, timezone_name: str) -> RecipientQuiet:
+    """The workspace's quiet hours as they apply to a recipient with this number and zone (the simulator's ports
+    defer by it): judged as `sms_quiet_until` judges a live send."""
+    region, number_zone = _number_region(phone or "")
+    tz = zone_or(timezone_name or number_zone, fallback=workspace.timezone or "UTC")
+    return RecipientQuiet(workspace_quiet_hours(workspace), tz, region)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -3,7 +3,11 @@ and the websites allowed to subscribe contacts to web push. Stored in `Workspace
 
 Quiet hours are the hours in the recipient's time zone when no SMS or push goes out (deferred, never dropped):
 by default 21:00 to 08:00, so messages go out between 08:00 and 21:00; a region (ISO 3166 code of the phone
-number) may have stricter hours of its own.
+number) may have stricter hours of its own, and close whole days (no SMS on Sundays there): a message due then
+waits for the next open time.
+
+`sms_rate_per_second` caps how fast the workspace's SMS are handed to the provider (their throughput limit per
+sender); beyond it delivery defers messages, never drops them (sms.rate).
 """
 
 from __future__ import annotations
@@ -11,13 +15,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from workflows.engine.durations import parse_duration
 
 __all__ = ["FrequencyCap", "MessagingSettings", "QuietHours", "Topic", "messaging_settings", "settings_validate"]
 
 Channel = Literal["email", "sms", "push"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Origin = Annotated[str, Field(pattern=r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?$", max_length=200,
                               description="A website's origin, e.g. https://www.example.com")]
 ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, 24-hour clock.")]
@@ -54,11 +60,38 @@ class QuietSpan(_Strict):
     end: ClockTime
 
 
+class RegionRule(_Strict):
+    """Stricter rules for the numbers of one region: quiet hours of its own (both ends, or neither), closed days."""
+
+    start: ClockTime | None = None
+    end: ClockTime | None = None
+    closed_days: list[Weekday] = Field(default_factory=list, max_length=6,
+                                       description="Days no message goes out there, e.g. [\"sun\"].")
+
+    @model_validator(mode="after")
+    def _both_ends(self) -> RegionRule:
+        if (self.start is None) != (self.end is None):
+            raise ValueError("give both start and end, or neither")
+        if len(set(self.closed_days)) != len(self.closed_days):
+            raise ValueError("each closed day may be named once")
+        return self
+
+
 class QuietHours(QuietSpan):
     start: ClockTime = "21:00"
     end: ClockTime = "08:00"
-    # Stricter hours for numbers of a region: {"US": {"start": "20:00", "end": "09:00"}}.
-    regions: dict[Annotated[str, Field(pattern=r"^[A-Z]{2}$")], QuietSpan] = Field(default_factory=dict)
+    # Stricter rules for numbers of a region: {"US": {"start": "20:00", "end": "09:00"}, "DE": {"closed_days": ["sun"]}}.
+    regions: dict[Annotated[str, Field(pattern=r"^[A-Z]{2}$")], RegionRule] = Field(default_factory=dict,
+                                                                                    max_length=300)
+
+    @field_validator("regions")
+    @classmethod
+    def _known_regions(cls, value: dict[str, RegionRule]) -> dict[str, RegionRule]:
+        # The regions phone numbers are read as (phonenumbers): a rule for any other code could never apply.
+        unknown = sorted(code for code in value if code not in phonenumbers.SUPPORTED_REGIONS)
+        if unknown:
+            raise ValueError(f"unknown region {', '.join(unknown)}: use ISO 3166 country codes such as US or FR")
+        return value
 
 
 class Topic(_Strict):
@@ -74,6 +107,10 @@ class MessagingSettings(_Strict):
     push_origins: list[Origin] = Field(default_factory=list, max_length=50,
                                     description="Websites (https://host[:port]) allowed to subscribe contacts "
                                                 "to web push from the browser.")
+    sms_rate_per_second: int | None = Field(default=None, ge=1, le=10_000,
+                                            description="At most this many SMS a second to the provider (its "
+                                                        "limit for your sender); more wait, none is dropped. "
+                                                        "Empty: no limit.")
 
 
 def messaging_settings(workspace) -> MessagingSettings:

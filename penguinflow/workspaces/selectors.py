@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from penguinflow.workspaces.models import Membership
+from penguinflow.workspaces.messaging_settings import MessagingSettings, messaging_settings
+from penguinflow.workspaces.models import Membership, Workspace
 
 
 def memberships_of(*, workspace, q: str = "") -> QuerySet[Membership]:
@@ -19,3 +20,9 @@ def memberships_of(*, workspace, q: str = "") -> QuerySet[Membership]:
             | Q(user__username__icontains=q)
         )
     return memberships
+
+
+def workspace_messaging_settings(workspace: Workspace) -> MessagingSettings:
+    """Return the workspace's sending settings as stored now: an API key's principal is cached with its workspace
+    row, which a PATCH since may have changed."""
+    return messaging_settings(Workspace.objects.only("id", "settings").get(pk=workspace.pk))

@@ -21,7 +21,7 @@ from penguinflow.common.schema import error_responses, pydantic_schema
 from penguinflow.workspaces import services
 from penguinflow.workspaces.messaging_settings import MessagingSettings, messaging_settings
 from penguinflow.workspaces.models import Membership, WebhookSigningSecret
-from penguinflow.workspaces.selectors import memberships_of
+from penguinflow.workspaces.selectors import memberships_of, workspace_messaging_settings
 from penguinflow.workspaces.serializers import (
     MemberSerializer,
     MeSerializer,
@@ -112,7 +112,7 @@ class WorkspaceSettingsView(APIView):
     @extend_schema(responses={(200, "application/json"): SETTINGS_SCHEMA},
                    description="The workspace's sending settings, defaults filled in.")
     def get(self, request):
-        return Response(messaging_settings(request.workspace).model_dump(mode="json"))
+        return Response(workspace_messaging_settings(request.workspace).model_dump(mode="json"))
 
     @extend_schema(request={"application/json": SETTINGS_SCHEMA},
                    responses={(200, "application/json"): SETTINGS_SCHEMA, **error_responses(400)},

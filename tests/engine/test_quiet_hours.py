@@ -72,6 +72,27 @@ def test_a_region_rule_only_adds_quiet_time_and_closed_days():
     )
 
 
+@pytest.mark.parametrize(("saturday", "utc_opening", "real_hours"), [
+    # 29 March 2026, a Sunday: Berlin springs forward (02:00 CET -> 03:00 CEST); Monday 08:00 CEST is 06:00 UTC.
+    ((2026, 3, 28), datetime(2026, 3, 30, 6, 0, tzinfo=UTC), 33.5),
+    # 25 October 2026, a Sunday: Berlin falls back (03:00 CEST -> 02:00 CET); Monday 08:00 CET is 07:00 UTC.
+    ((2026, 10, 24), datetime(2026, 10, 26, 7, 0, tzinfo=UTC), 35.5),
+])
+def test_a_regions_closed_sunday_defers_to_monday_mornings_opening_across_the_dst_change(
+    saturday, utc_opening, real_hours
+):
+    berlin = ZoneInfo("Europe/Berlin")
+    quiet = quiet_hours_parse({"start": "21:00", "end": "08:00",
+                               "regions": {"DE": {"start": None, "end": None, "closed_days": ["sun"]}}})  # fmt: skip
+    moment = at(berlin, *saturday, 21, 30)  # quiet everywhere until 08:00; then Sunday, closed in Germany
+    until = quiet_until(moment, quiet_hours=quiet, tz=berlin, region="DE")
+    assert until == utc_opening and until.astimezone(berlin).hour == 8
+    assert (until - moment).total_seconds() == real_hours * 3600  # wall-clock 34.5 hours, DST moves the real span
+    # Elsewhere Sunday opens at 08:00 as usual; a region with closed days only adds no quiet hours of its own.
+    assert quiet_until(moment, quiet_hours=quiet, tz=berlin, region="AT").astimezone(berlin).day == saturday[2] + 1
+    assert quiet_until(at(berlin, *saturday, 12, 0), quiet_hours=quiet, tz=berlin, region="DE") is None
+
+
 def test_no_quiet_time_when_start_equals_end():
     assert (
         quiet_until(at(PARIS, 2026, 6, 3, 3, 0), quiet_hours=QuietHours(start="00:00", end="00:00"), tz=PARIS)

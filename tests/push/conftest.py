@@ -1,12 +1,10 @@
 """Fixtures of the web push tests: a real local push service over TLS (bench/_push_service.py: it checks the VAPID
 JWT and decrypts every message with the browser's keys), allowed by OUTBOUND_ALLOWED_NETWORKS as a development
-setup allows loopback, and the "push" queue worked by a real SimpleWorker in this process."""
+setup allows loopback (the "push" queue and its worker are fixtures of tests/conftest.py)."""
 
 from __future__ import annotations
 
-import django_rq
 import pytest
-from rq import SimpleWorker
 
 from bench._push_service import PushService
 from push.subscriptions import subscription_store
@@ -30,38 +28,6 @@ def push_service(_push_service, settings):
     settings.PUSH_CA_CERTS = _push_service.ca_file
     settings.PUBLIC_BASE_URL = "https://pf.example.test"
     return _push_service
-
-
-@pytest.fixture
-def push_queue():
-    queue = django_rq.get_queue("push")
-
-    def empty():
-        queue.empty()
-        # The started registry too: a job of a worker killed in a test (test_crash) is moved to "failed" by the
-        # next worker that cleans up, which would blame a later test for it.
-        queue.connection.delete(queue.started_job_registry.key)
-        for registry in (queue.scheduled_job_registry, queue.failed_job_registry):
-            for job_id in registry.get_job_ids():
-                registry.remove(job_id, delete_job=True)
-
-    empty()
-    yield queue
-    empty()
-
-
-@pytest.fixture
-def run_push_jobs(push_queue):
-    """Drain the "push" queue with a real (non-forking) RQ worker; fail the test if a job failed."""
-
-    def run() -> int:
-        count = push_queue.count
-        SimpleWorker([push_queue], connection=push_queue.connection).work(burst=True)
-        failed = push_queue.failed_job_registry.get_job_ids()
-        assert failed == [], f"push jobs failed: {failed}"
-        return count
-
-    return run
 
 
 @pytest.fixture

@@ -5,23 +5,22 @@ the next worker; an operator's deliberate resend of those that did not arrive de
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from push.models import PushMessage
 from push.outbox import Notification, push_send
 from push.recovery import push_resend, push_sweep
+from tests.chaos import process_env, wait_for
 from tests.factories import ContactFactory
 from tests.push.conftest import subscribe
 
@@ -32,24 +31,13 @@ MESSAGES = 80
 IN_FLIGHT = 4
 
 
-def _wait_for(condition, what: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
 
 def _worker(push_service, log) -> subprocess.Popen:
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "penguinflow.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.1/32",
-        "PUSH_CA_CERTS": push_service.ca_file,
-        "PUSH_SENDER_THREADS": str(IN_FLIGHT),
-    }
+    env = process_env(
+        OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32",
+        PUSH_CA_CERTS=push_service.ca_file,
+        PUSH_SENDER_THREADS=str(IN_FLIGHT),
+    )
     return subprocess.Popen(
         [sys.executable, "manage.py", "rqworker", "push", "--worker-class", "rq.worker.SimpleWorker"],
         cwd=ROOT,
@@ -77,7 +65,7 @@ def test_a_worker_killed_mid_send_loses_and_duplicates_no_push(
     with (tmp_path / "worker.log").open("wb") as log:
         worker = _worker(push_service, log)
         try:
-            _wait_for(lambda: len(push_service.received) >= IN_FLIGHT, "the first messages to arrive")
+            wait_for(lambda: len(push_service.received) >= IN_FLIGHT, what="the first messages to arrive")
             worker.send_signal(signal.SIGKILL)
             worker.wait(30)
         finally:

@@ -4,7 +4,11 @@ And the step's failures: a URL that is no URL once rendered, a contact with no c
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
+from django.utils import timezone
 
 from contacts.consent import consent_set
 from contacts.models import Contact
@@ -20,6 +24,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _workflow(workspace, **config):
+    # No quiet hours: these tests send at the real time of day (quiet hours have their test below).
+    workspace.settings = {**(workspace.settings or {}), "quiet_hours": {"start": "00:00", "end": "00:00"}}
+    workspace.save(update_fields=["settings"])
     config = {
         "title": "Hi {{ contact.first_name }}",
         "body": "Your {{ contact.fields.plan }} plan",
@@ -111,3 +118,44 @@ def test_a_url_that_is_not_one_once_rendered_fails_the_step_for_good(
     assert step.status == "failed" and "not an http(s) URL" in step.error_message
     assert Enrollment.objects.get(workflow=workflow).status == "failed"
     assert push_service.received == [] and not PushMessage.objects.exists()
+
+
+def test_in_the_recipients_quiet_hours_a_push_step_waits_for_their_end_then_shows_once(
+    api, workspace, push_service, run_push_jobs, run_steps
+):
+    contact = ContactFactory(workspace=workspace, first_name="Ada", fields={"plan": "pro"}, timezone="Europe/Paris")
+    browser = push_service.browser()
+    subscribe(workspace, contact, browser)
+    workflow = _workflow(workspace)
+    workspace.settings = {}  # the default quiet hours: 21:00 to 08:00 in the contact's zone
+    workspace.save(update_fields=["settings"])
+    _enroll(api, workflow, contact)
+    paris = ZoneInfo("Europe/Paris")
+    day = (timezone.now() + timedelta(days=2)).astimezone(paris).date()
+
+    run_steps(datetime.combine(day, time(23, 0), tzinfo=paris))
+
+    morning = datetime.combine(day + timedelta(days=1), time(8, 0), tzinfo=paris)
+    enrollment = Enrollment.objects.get(workflow=workflow)
+    step = StepRun.objects.get(enrollment=enrollment, node_id="p")
+    assert enrollment.next_run_at == morning and step.detail["reason"] == "quiet_hours"
+    assert not PushMessage.objects.exists()
+    run_steps(morning)
+    run_push_jobs()
+    assert len(push_service.messages_for(browser)) == 1
+
+
+def test_the_node_test_says_a_push_would_wait_in_the_recipients_quiet_hours(api, workspace):
+    offset = (23 - timezone.now().astimezone(ZoneInfo("UTC")).hour) % 24  # a zone where it is 23:xx now
+    offset = offset - 24 if offset > 12 else offset
+    zone = "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+    contact = {"first_name": "Ada", "timezone": zone, "channels": {"push": {"status": "subscribed", "devices": 1}}}
+
+    response = api.post("/api/v1/node-types/send_push/test", {"config": {"title": "Hi"}, "contact": contact},
+                        format="json")  # fmt: skip
+
+    assert response.status_code == 200, response.content
+    would = response.json()["would"]
+    assert would["outcome"] == "wait" and not would["actions"]
+    until = datetime.fromisoformat(would["until"]).astimezone(ZoneInfo(zone))
+    assert (until.hour, until.minute) == (8, 0) and until > timezone.now()

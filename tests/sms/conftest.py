@@ -1,5 +1,6 @@
 """Real parts for the SMS tests: the local Twilio stand-in (bench/_twilio.py) on a free port, the "sms" queue on
-the test run's Redis database, contacts with a number and SMS consent."""
+the test run's Redis database (its fixtures, with the other channels' workers, are in tests/conftest.py),
+contacts with a number and SMS consent."""
 
 from __future__ import annotations
 
@@ -31,39 +32,6 @@ def twilio(_twilio_server, settings):
     settings.SMS_FROM = SENDER
     settings.PUBLIC_BASE_URL = "https://pf.example.test"
     return server
-
-
-@pytest.fixture
-def sms_queue():
-    """The "sms" queue, emptied before and after the test (with its scheduled and failed jobs)."""
-    import django_rq
-
-    queue = django_rq.get_queue("sms")
-
-    def empty():
-        queue.empty()
-        for registry in (queue.scheduled_job_registry, queue.failed_job_registry):
-            for job_id in registry.get_job_ids():
-                registry.remove(job_id, delete_job=True)
-
-    empty()
-    yield queue
-    empty()
-
-
-@pytest.fixture
-def run_sms_jobs(sms_queue):
-    """Drain the "sms" queue with a real (non-forking) RQ worker; fail the test if a job failed."""
-    from rq import SimpleWorker
-
-    def run() -> int:
-        count = sms_queue.count
-        SimpleWorker([sms_queue], connection=sms_queue.connection).work(burst=True)
-        failed = sms_queue.failed_job_registry.get_job_ids()
-        assert failed == [], f"sms jobs failed: {failed}"
-        return count
-
-    return run
 
 
 def opted_in(contact, *, phone: str = "+33612345678"):

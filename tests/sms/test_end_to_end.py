@@ -3,24 +3,16 @@ callbacks back to a live PenguinFlow server; the message ends `delivered` with o
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from events.models import Event
 from sms.delivery import sms_deliver
 from sms.models import SmsMessage
 from sms.outbox import sms_send
+from tests.chaos import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-def _wait_for(condition, *, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def test_the_providers_signed_callbacks_come_back_and_settle_the_sms(
@@ -32,7 +24,7 @@ def test_the_providers_signed_callbacks_come_back_and_settle_the_sms(
 
     sms_deliver(sms_ids=[result.message_id])
 
-    _wait_for(lambda: len(twilio.callbacks_posted) == 2, what=f"two callbacks ({twilio.callbacks_posted})")
+    wait_for(lambda: len(twilio.callbacks_posted) == 2, what=f"two callbacks ({twilio.callbacks_posted})")
     assert SmsMessage.objects.get(pk=result.message_id).status == "delivered"
     assert [(status, answer) for _, status, answer in twilio.callbacks_posted] == [
         ("sent", 204),

@@ -7,22 +7,21 @@ and every other SMS is delivered exactly once by the next worker.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from sms.models import SmsMessage
 from sms.outbox import sms_send
 from sms.recovery import sms_sweep
+from tests.chaos import process_env, wait_for
 from tests.factories import ContactFactory
 from tests.sms.conftest import opted_in
 
@@ -33,29 +32,17 @@ COUNT = 60
 
 
 def _worker(twilio, log: Path) -> subprocess.Popen:
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "penguinflow.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REDIS_URL": django_settings.REDIS_URL,
-        "SMS_URL": twilio.url,
-        "SMS_FROM": "+15005550006",
-        "SMS_STATUS_CALLBACKS": "0",
-        "SMS_TIMEOUT_SECONDS": "120",  # the held answers must not time out (that would be `unknown` too)
-    }
+    env = process_env(
+        SMS_URL=twilio.url,
+        SMS_FROM="+15005550006",
+        SMS_STATUS_CALLBACKS="0",
+        SMS_TIMEOUT_SECONDS="120",  # the held answers must not time out (that would be `unknown` too)
+    )
     return subprocess.Popen(
         [sys.executable, "manage.py", "rqworker", "sms", "--worker-class", "rq.worker.SimpleWorker", "--burst"],
         cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )  # fmt: skip
 
-
-def _wait_for(condition, *, what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def test_a_worker_killed_mid_send_loses_and_duplicates_no_sms(
@@ -70,7 +57,7 @@ def test_a_worker_killed_mid_send_loses_and_duplicates_no_sms(
     twilio.hold = threading.Event()  # the provider takes requests and does not answer yet
 
     worker = _worker(twilio, tmp_path / "worker-1.log")
-    _wait_for(lambda: len(twilio.messages) >= 3, what="the worker's first hand-offs")
+    wait_for(lambda: len(twilio.messages) >= 3, what="the worker's first hand-offs")
     worker.send_signal(signal.SIGKILL)
     worker.wait(30)
     twilio.hold.set()  # the answers now go to a dead worker

@@ -13,7 +13,7 @@ from django.utils import timezone
 from sms.models import SmsMessage
 from tests.engine.graphs import chain, node
 from tests.factories import ContactFactory
-from tests.workflows.builders import publish, run_due
+from tests.workflows.builders import publish
 from workflows.models import Enrollment, StepRun
 
 pytestmark = pytest.mark.django_db
@@ -36,17 +36,6 @@ def _paris(hour: int, *, days_ahead: int = 2) -> datetime:
     """A moment ahead of the enrollment (so that it is due), at `hour` o'clock in Paris."""
     day = (timezone.now() + timedelta(days=days_ahead)).astimezone(PARIS).date()
     return datetime.combine(day, time(hour, 0), tzinfo=PARIS)
-
-
-@pytest.fixture
-def run_steps(django_capture_on_commit_callbacks):
-    """run_due, with the delivery jobs the batches enqueue at commit enqueued (the test's transaction never commits)."""
-
-    def run(now: datetime) -> int:
-        with django_capture_on_commit_callbacks(execute=True):
-            return run_due(now=now)
-
-    return run
 
 
 def _step(enrollment) -> StepRun:

@@ -34,10 +34,10 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from django.db import connection
 
 from contacts.models import Contact
 from templates.models import OutboxMessage
+from tests.chaos import process_env
 from tests.engine.graphs import chain, node
 from tests.factories import EmailTemplateFactory
 from tests.workflows.builders import publish
@@ -252,11 +252,8 @@ def test_chaos_every_enrollment_finishes_and_every_email_arrives_once(workspace,
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
-    db = connection.settings_dict
     env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "penguinflow.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        **process_env(),
         "REDIS_URL": f"redis://127.0.0.1:{redis.port}/0",
         "PENGUINFLOW_TEST_REDIS_DB": "0",
         "TEST_EMAIL_URL": f"smtp://127.0.0.1:{smtp.port}",

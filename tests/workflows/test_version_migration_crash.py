@@ -3,11 +3,9 @@ twice (real processes, the real PostgreSQL)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from django.db import connection
 from django.db.models import Count, Sum
 
 from bench._migration_seed import seed_live_enrollments
+from tests.chaos import process_env, wait_for
 from tests.engine.graphs import chain, node
 from tests.workflows.builders import publish
 from workflows.models import Enrollment, StepRun, VersionMigration, WorkflowCounter, WorkflowVersion
@@ -26,21 +25,6 @@ ENROLLMENTS = 20_000
 WAITS = ["d0", "d1", "d2", "d3", "d4"]
 
 
-def _wait_until(condition, *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def _env() -> dict[str, str]:
-    db = connection.settings_dict
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "penguinflow.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-    }
 
 
 def _workflow_with_live_contacts(workspace):
@@ -94,12 +78,12 @@ def test_an_applier_killed_mid_apply_is_resumed_without_loss_or_duplication(work
     applier = subprocess.Popen(
         [sys.executable, "manage.py", "workflows", "resume", "--chunk", "100", "--lease", "2"],
         cwd=ROOT,
-        env=_env(),
+        env=process_env(),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_until(
+        wait_for(
             lambda: VersionMigration.objects.get(pk=job.pk).moved >= 1000,
             timeout=120,
             what="the applier to move a first thousand",
@@ -120,7 +104,7 @@ def test_an_applier_killed_mid_apply_is_resumed_without_loss_or_duplication(work
         migrations_resume(lease_seconds=2, max_wait=0)
         return VersionMigration.objects.get(pk=job.pk).status == "done"
 
-    _wait_until(resumed, timeout=120, what="the migration to be resumed and finished")
+    wait_for(resumed, timeout=120, what="the migration to be resumed and finished")
     job.refresh_from_db()
     exiting = before["a"]
     assert (job.moved, job.exited, job.left) == (ENROLLMENTS - exiting, exiting, 0)

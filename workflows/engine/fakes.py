@@ -16,6 +16,7 @@ from liquid.exceptions import LiquidError
 
 from workflows.engine.caps import CapVerdict, FrequencyCap, Send, cap_verdict
 from workflows.engine.ports import EmailResult, MessageResult, PortError, Ports, WebhookResult
+from workflows.engine.quiet_hours import RecipientQuiet
 
 __all__ = ["FakeWorld", "fake_ports"]
 
@@ -41,6 +42,8 @@ class FakeWorld:
     # The workspace's frequency caps, and the messages sent to the contact (its send ledger) in this run.
     frequency_caps: tuple[FrequencyCap, ...] = ()
     sends: list[Send] = field(default_factory=list)
+    # The recipient's quiet hours (the workspace's rules in the contact's zone): SMS and push wait for their end.
+    quiet: RecipientQuiet | None = None
     _keys: set[tuple[str, str]] = field(default_factory=set)
     _sequence: int = 0
 
@@ -320,11 +323,16 @@ class _Message:
             return "no_address"
         return "unsubscribed" if entry.get("status") == "unsubscribed" else None
 
-    def send(self, *, key: str, node_id: str, contact_id: str, topic: str | None = None, **message: Any
-             ) -> MessageResult:
+    def send(self, *, key: str, node_id: str, contact_id: str, topic: str | None = None,
+             check_quiet_hours: bool = False, **message: Any) -> MessageResult:
         if key in self.sent:
             return self.sent[key]
         reason = self._unreachable(topic)
+        if not reason and self.world.quiet is not None and (self.channel == "sms" or check_quiet_hours):
+            until = self.world.quiet.until(self.world.clock())
+            if until is not None:  # nothing sent, nothing remembered: the step asks again at `until`
+                return MessageResult(message_id=None, status="deferred",
+                                     detail={"reason": "quiet_hours", "until": until.isoformat()})  # fmt: skip
         what = "SMS" if self.channel == "sms" else "push notification"
         if reason:
             result = MessageResult(message_id=None, status="suppressed", detail={"reason": reason})

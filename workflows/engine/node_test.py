@@ -22,6 +22,7 @@ from workflows.engine.fakes import FakeWorld, fake_ports
 from workflows.engine.graph import Graph, Node, WorkflowSettings, freeze
 from workflows.engine.outcomes import Advance, Exit, Fail, Outcome, Retry, Wait
 from workflows.engine.ports import ActivityPort, Ports
+from workflows.engine.quiet_hours import RecipientQuiet
 from workflows.engine.registry import NodeType, StepContext
 from workflows.engine.runner import prepare, step
 
@@ -59,14 +60,16 @@ def node_test(
     segments: Iterable[str] = (),
     previews: Mapping[str, Any] | None = None,
     settings: WorkflowSettings | None = None,
+    quiet: RecipientQuiet | None = None,
 ) -> NodeTestResult:
     """Test ``node_type`` with ``config`` (already validated) for ``contact`` (as rules see it, with its ``id``).
 
     ``activity`` reads the contact's history (default: none, as for a contact given by its attributes);
     ``previews`` replace fake ports by name (``email``, ``webhooks``, ``notify``...) with ones that show more.
+    ``quiet``: the workspace's quiet hours for this contact (SMS and push would wait for their end at ``now``).
     """
     person = copy.deepcopy(dict(contact))
-    world = FakeWorld(contact=person, clock=lambda: now, segments=set(segments))
+    world = FakeWorld(contact=person, clock=lambda: now, segments=set(segments), quiet=quiet)
     ports = fake_ports(world)
     if activity is not None:
         ports = replace(ports, activity=activity)

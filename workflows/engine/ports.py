@@ -119,7 +119,8 @@ class SmsPort(Protocol):
     def send(
         self, *, key: str, node_id: str, contact_id: str, text: str, topic: str | None
     ) -> MessageResult:
-        """Put an SMS for the contact in the outbox under ``key``: ``text`` is Liquid, rendered for the contact."""
+        """Put an SMS for the contact in the outbox under ``key``: ``text`` is Liquid, rendered for the contact.
+        A reachable contact in their quiet hours is answered ``status="deferred"`` with ``detail["until"]``."""
         ...
 
 
@@ -135,8 +136,11 @@ class PushPort(Protocol):
         url: str | None,
         icon: str | None,
         topic: str | None,
+        check_quiet_hours: bool = False,
     ) -> MessageResult:
-        """Put a web push notification to the contact's subscriptions in the outbox under ``key`` (Liquid texts)."""
+        """Put a web push notification to the contact's subscriptions in the outbox under ``key`` (Liquid texts).
+        With ``check_quiet_hours``, a reachable contact in their quiet hours is answered ``status="deferred"``
+        with ``detail["until"]`` (the end of them) and nothing is stored, as the SMS port does."""
         ...
 
 

@@ -12,12 +12,14 @@ simulator and any send that respects quiet hours.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
 from workflows.engine.errors import pydantic_details
+from workflows.engine.outcomes import Advance, Outcome, Wait
 from workflows.engine.registry import NodeConfig
 from workflows.engine.timing import local_moment
 from workflows.engine.types import WEEKDAYS, ClockTime, Weekday, parse_clock_time
@@ -26,26 +28,35 @@ __all__ = [
     "DEFAULT_QUIET_HOURS",
     "QuietHours",
     "QuietHoursError",
+    "QuietPolicy",
     "QuietRule",
+    "RecipientQuiet",
     "quiet_hours_parse",
+    "quiet_outcome",
     "quiet_until",
 ]
+
+# What a send step does in the recipient's quiet hours: wait for their end, or go on without sending (recorded).
+QuietPolicy = Literal["defer", "skip"]
 
 # How far ahead an opening is looked for: a rule that never opens (every day closed) is refused when parsed.
 _HORIZON_DAYS = 9
 
 
 class QuietRule(NodeConfig):
-    """Quiet from `start` to `end` (local wall-clock; `start` = `end` means no quiet time), and closed days."""
+    """Quiet from `start` to `end` (local wall-clock; `start` = `end`, or neither given, means no quiet hours of
+    its own: a region may close whole days only), and closed days."""
 
-    start: ClockTime = "21:00"
-    end: ClockTime = "08:00"
+    start: ClockTime | None = None
+    end: ClockTime | None = None
     closed_days: list[Weekday] = Field(default_factory=list, max_length=6)
 
     def quiet_at(self, local: datetime) -> bool:
         """Whether wall-clock `local` (aware, in the recipient's zone) falls in quiet time."""
         if WEEKDAYS[local.weekday()] in self.closed_days:
             return True
+        if self.start is None or self.end is None:
+            return False
         start, end, now = parse_clock_time(self.start), parse_clock_time(self.end), local.time()
         if start == end:
             return False
@@ -57,12 +68,15 @@ class QuietRule(NodeConfig):
         """The first instant at or after `moment` outside this rule's quiet time (UTC)."""
         if not self.quiet_at(moment.astimezone(tz)):
             return moment
-        end = parse_clock_time(self.end)
+        # Quiet time ends at the hours' end, or at midnight when a closed day is over (whichever comes first and
+        # is not quiet by the other reason).
+        ends = sorted({time(0, 0), *([parse_clock_time(self.end)] if self.end is not None else [])})
         day = moment.astimezone(tz).date()
         for offset in range(_HORIZON_DAYS):
-            candidate = _opening(day + timedelta(days=offset), end, tz)
-            if candidate > moment and not self.quiet_at(candidate.astimezone(tz)):
-                return candidate
+            for end in ends:
+                candidate = _opening(day + timedelta(days=offset), end, tz)
+                if candidate > moment and not self.quiet_at(candidate.astimezone(tz)):
+                    return candidate
         raise QuietHoursError("The quiet hours never end.", details={"quiet_hours": "Every day is closed."})
 
 
@@ -125,6 +139,30 @@ def quiet_until(
     raise QuietHoursError(
         "The quiet hours never end.", details={"quiet_hours": "No allowed time within a week."}
     )
+
+
+@dataclass(frozen=True)
+class RecipientQuiet:
+    """The quiet hours as they apply to one recipient: the workspace's rules, the recipient's zone and region (the
+    simulator's SMS and push ports defer by it, as the live ones do)."""
+
+    quiet_hours: QuietHours
+    tz: tzinfo
+    region: str | None = None
+
+    def until(self, moment: datetime) -> datetime | None:
+        return quiet_until(moment, quiet_hours=self.quiet_hours, tz=self.tz, region=self.region)
+
+
+def quiet_outcome(policy: QuietPolicy, detail: Mapping[str, Any]) -> Outcome:
+    """Return what a send step does when the recipient's quiet hours stopped its message (`detail` has `until`,
+    the end of their quiet time): wait until then (defer, the default: never dropped), or go on unsent with the
+    reason recorded (skip: in send_message the next channel is tried)."""
+    until = datetime.fromisoformat(str(detail["until"]))
+    if policy == "skip":
+        return Advance(detail={**detail, "message_id": None, "status": "skipped", "skipped": "quiet_hours",
+                               "reason": "quiet_hours", "until": until.isoformat()})  # fmt: skip
+    return Wait(until=until, detail={**detail, "quiet_hours": True, "until": until.isoformat()})
 
 
 def _opening(day, at: time, tz: tzinfo) -> datetime:

@@ -43,6 +43,7 @@ from workflows.engine.entry import (
 from workflows.engine.errors import EngineInputError, pydantic_details
 from workflows.engine.fakes import FakeWorld, fake_ports
 from workflows.engine.graph import Graph, WorkflowSettings
+from workflows.engine.quiet_hours import RecipientQuiet
 from workflows.engine.runner import run_enrollment
 from workflows.engine.state import EnrollmentState, Resume, StepRecord, new_enrollment
 from workflows.engine.statuses import EnrollmentStatus
@@ -384,6 +385,7 @@ def simulate(
     segments_existing: Collection[str] | None = None,
     previews: Mapping[str, Callable[[FakeWorld, Any], Any]] | None = None,
     frequency_caps: Iterable[FrequencyCap] = (),
+    quiet: RecipientQuiet | None = None,
 ) -> SimulationResult:
     """Run ``graph`` for one simulated contact from ``start`` for ``until`` over an event timeline.
 
@@ -391,7 +393,8 @@ def simulate(
     ``segments_existing``, when given, are the segment ids that exist: a trigger filter asking about another
     one cannot be evaluated, as in live runs. ``previews`` replace fake ports by name (``email``...) with ones
     that wrap them and show more, as ``node_test`` takes them. ``frequency_caps`` are the workspace's: they count
-    the messages this run sends (the contact's sends elsewhere are not known here). Raise ``SimulationInputError`` (details map paths such as
+    the messages this run sends (the contact's sends elsewhere are not known here). ``quiet``: the workspace's
+    quiet hours as they apply to the contact (SMS and push steps wait for their end, or skip). Raise ``SimulationInputError`` (details map paths such as
     ``events[1].at`` to messages) for bad input.
     """
     request = _parse_request(
@@ -405,6 +408,7 @@ def simulate(
     )
     run = _Run(request, graph=graph, settings=settings, segments_existing=segments_existing, previews=previews)
     run.world.frequency_caps = tuple(frequency_caps)
+    run.world.quiet = quiet
     entry = _enter(run)
     if entry is None:
         return _not_entered_result(run)

@@ -26,6 +26,8 @@ _ITEM_FIELDS = {
     "execution": serializers.UUIDField(required=False, help_text="Steps: the execution (enrollment)."),
     "node_id": serializers.CharField(required=False),
     "status": serializers.CharField(required=False, help_text="Steps: succeeded, failed, skipped or waiting."),
+    "channel": serializers.ChoiceField(choices=["email", "sms", "push"], allow_null=True,
+                                       help_text="The channel of a message's event or step (null: not a message)."),
     "detail": serializers.DictField(),
 }
 

@@ -13,6 +13,22 @@ describe("timeline words", () => {
     expect(itemTitle(step, named)).toBe("Label of send_email");
   });
 
+  it("names the channel a Send message step went out on, and what each of its channels did", () => {
+    const step = { at: "2026-01-01T00:00:00Z", kind: "step", type: "send_message", id: "1", channel: "email", detail: {} } as TimelineItem;
+    expect(itemTitle(step, { ...named, nodeTypeLabel: () => "Send message" })).toBe("Send message · Email");
+    expect(itemTitle({ ...step, type: "send_sms", channel: "sms" }, { ...named, nodeTypeLabel: () => "Send SMS" })).toBe("Send SMS");
+    const attempts = [
+      { channel: "sms", result: "skipped", reason: "quiet_hours", until: "2026-01-02T07:00:00Z" },
+      { channel: "email", result: "sent", message_id: "m1" },
+    ];
+    expect(stepSummary({ attempts, channel: "email", attempt: 1 })).toBe("SMS skipped (quiet_hours), Email sent");
+    const skipped = stepSummary({ status: "skipped", skipped: "quiet_hours", reason: "quiet_hours", until: "2026-01-02T07:00:00Z" });
+    expect(skipped).toMatch(/^Reason: quiet_hours · Not sent \(it could have gone at .+\)$/);
+    expect(stepSummary({ quiet_hours: true, reason: "quiet_hours", until: "2026-01-02T07:00:00Z" })).toMatch(
+      /^In the contact's quiet hours · Reason: quiet_hours · Waits until /,
+    );
+  });
+
   it("says what a step did, error first", () => {
     expect(stepSummary({ error: { type: "NotFound", message: "Campaign gone" }, attempt: 2 })).toBe(
       "Error (NotFound): Campaign gone · Attempt 2",

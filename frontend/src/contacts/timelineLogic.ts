@@ -31,9 +31,26 @@ export interface Named {
   nodeTypeLabel: (type: string) => string;
 }
 
-/** The item's heading: an event's type, or the step's node type in words. */
+export const CHANNEL_WORDS: Record<string, string> = { email: "Email", sms: "SMS", push: "Push" };
+
+/** The item's heading: an event's type, or the step's node type in words, with the channel a message went out on
+ * when the label does not say it (a Send message step: "Send message · SMS"). */
 export function itemTitle(item: TimelineItem, named: Named): string {
-  return item.kind === "event" ? item.type : named.nodeTypeLabel(item.type);
+  if (item.kind === "event") return item.type;
+  const label = named.nodeTypeLabel(item.type);
+  const channel = item.channel ? CHANNEL_WORDS[item.channel] : undefined;
+  return channel && !label.toLowerCase().includes(channel.toLowerCase()) ? `${label} · ${channel}` : label;
+}
+
+/** A Send message step's channels in order: what each did ("SMS skipped (quiet_hours), Email sent"). */
+function attemptsSummary(attempts: unknown): string | null {
+  if (!Array.isArray(attempts) || attempts.length === 0) return null;
+  const said = attempts.map((attempt: Record<string, unknown>) => {
+    const channel = text(attempt.channel) ?? "?";
+    const name = CHANNEL_WORDS[channel] ?? channel;
+    return attempt.result === "sent" ? `${name} sent` : `${name} skipped${text(attempt.reason) ? ` (${text(attempt.reason)})` : ""}`;
+  });
+  return said.join(", ");
 }
 
 const text = (value: unknown): string | null =>
@@ -59,7 +76,10 @@ export function stepSummary(detail: Record<string, unknown>): string | null {
     // send_email records the outbox's answer: queued, sent, or why it was not sent (suppressed...).
     parts.push(`Email ${text(detail.status) ?? "handed to the outbox"}${text(detail.message_id) ? ` (message ${text(detail.message_id)})` : ""}`);
   }
+  const attempts = attemptsSummary(detail.attempts);
+  if (attempts) parts.push(attempts);
   if (detail.outside_window === true) parts.push("Outside its sending window");
+  if (detail.quiet_hours === true) parts.push("In the contact's quiet hours");
   const reason = text(detail.skipped_reason) ?? text(detail.reason);
   // A failed step's reason repeats its error's message: said once.
   if (reason && !(error?.message && error.message.includes(reason))) parts.push(`Reason: ${reason}`);
@@ -67,7 +87,8 @@ export function stepSummary(detail: Record<string, unknown>): string | null {
   if (text(detail.case)) parts.push(`Matched case ${text(detail.case)}`);
   if (text(detail.variant)) parts.push(`Variant ${text(detail.variant)}`);
   const until = when(detail.until) ?? when(detail.timeout_at);
-  if (until) parts.push(`Waits until ${until}`);
+  // A step that skipped its message (quiet hours with "skip") went on: its `until` is when it could have gone.
+  if (until) parts.push(detail.status === "skipped" ? `Not sent (it could have gone at ${until})` : `Waits until ${until}`);
   const waited = when(detail.waited_until);
   if (waited) parts.push(`Waited until ${waited}`);
   if (text(detail.event)) parts.push(`Event ${text(detail.event)}`);

@@ -5,7 +5,8 @@ by the node type that declares it (``NodeType.channel``: ``send_email`` for emai
 and push apps declare), with the channel's config, so a channel's rules (its window, quiet hours, consent,
 suppression) hold here as they do in its own step. A channel is skipped, with the reason in the step log, when
 it cannot reach the contact: it sends nothing (no address, no consent, unsubscribed, suppressed), a frequency cap
-with ``skip`` or quiet hours with ``skip`` stop it, it fails for good (a hard failure), or the step has no config
+with ``skip`` or quiet hours with ``skip`` (the step's ``quiet_hours``, which holds for every channel that has
+quiet hours) stop it, it fails for good (a hard failure), or the step has no config
 for it. A channel that defers (a window, quiet hours, a cap with ``defer``) makes the step wait, then that
 channel is tried again: deferring is not a reason to use another channel.
 
@@ -30,6 +31,7 @@ from workflows.engine.durations import parse_duration
 from workflows.engine.outcomes import Advance, Exit, Fail, Outcome, Retry, Wait
 from workflows.engine.ports import PortError
 from workflows.engine.presets import PLACEHOLDER_TEMPLATE, Preset
+from workflows.engine.quiet_hours import QuietPolicy
 from workflows.engine.registry import NodeConfig, NodeType, Reference, StepContext, node_type, registry
 from workflows.engine.state import WaitState
 from workflows.engine.types import Duration
@@ -44,6 +46,8 @@ ENGAGEMENT: dict[str, tuple[str, ...]] = {
 }
 
 ChannelChoice = Literal["preferred", "email", "sms", "push"]
+# Settings the step decides for every channel: a channel's own would only confuse (and is replaced).
+STEP_WIDE = ("transactional", "quiet_hours")
 
 
 def channel_sender(channel: str) -> NodeType | None:
@@ -75,6 +79,11 @@ class _Config(NodeConfig):
     )
     transactional: bool = Field(
         default=False, description="A message the contact asked for: exempt from the frequency caps."
+    )
+    quiet_hours: QuietPolicy = Field(
+        default="defer",
+        description="When SMS or push would reach the contact in their quiet hours: wait for their end "
+        "(defer), or try the next channel (skip).",
     )
 
     @field_validator("channels")
@@ -145,8 +154,8 @@ class _Progress:
     def note(self, channel: str, result: str, **detail: Any) -> None:
         self.attempts = [*(self.attempts or []), {"channel": channel, "result": result, **detail}]
 
-    def skip(self, channel: str, reason: str) -> None:
-        self.note(channel, "skipped", reason=reason)
+    def skip(self, channel: str, reason: str, **detail: Any) -> None:
+        self.note(channel, "skipped", reason=reason, **detail)
         self.index += 1
 
 
@@ -224,6 +233,8 @@ class SendMessage(NodeType):
                     )
                 )
                 continue
+            if "quiet_hours" in sender.Config.model_fields:
+                raw = {**raw, "quiet_hours": parsed.quiet_hours}
             try:
                 senders[channel] = (sender, sender.parse_config(raw))
             except ValidationError as error:
@@ -252,9 +263,9 @@ class SendMessage(NodeType):
                 continue
             nested = dict(sender.describe()["config_schema"])
             schema.setdefault("$defs", {}).update(nested.pop("$defs", {}))
-            # The step's own `transactional` decides for every channel: the channels' would only confuse.
+            # The step's own `transactional` and `quiet_hours` decide for every channel.
             nested["properties"] = {
-                name: prop for name, prop in nested.get("properties", {}).items() if name != "transactional"
+                name: prop for name, prop in nested.get("properties", {}).items() if name not in STEP_WIDE
             }
             # In $defs by name, as pydantic puts nested models, so that readers of the schema follow it alike.
             name = f"{channel.capitalize()}Message"
@@ -321,10 +332,8 @@ class SendMessage(NodeType):
             return outcome
         detail = outcome.detail
         if not went_out(detail):
-            progress.skip(
-                channel,
-                str(detail.get("reason") or detail.get("skipped") or detail.get("status") or "not_sent"),
-            )
+            reason = str(detail.get("reason") or detail.get("skipped") or detail.get("status") or "not_sent")
+            progress.skip(channel, reason, **({"until": detail["until"]} if reason == "quiet_hours" else {}))
             return None
         progress.note(channel, "sent", message_id=detail["message_id"], status=detail.get("status", "queued"))
         if plan.config.fallback_after is not None and progress.index + 1 < len(progress.order):
