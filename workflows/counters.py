@@ -9,6 +9,7 @@ reads the converted enrollment's path). A batch adds its increments up in `Count
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from typing import Any
 from uuid import UUID
@@ -59,6 +60,14 @@ class Counters:
                     f"ON CONFLICT (version_id, day, key) DO UPDATE SET value = {table}.value + EXCLUDED.value",
                     [p for vid, key, value in daily for p in (vid, "UTC", key, value)],
                 )
+
+
+def split_goal_key(node_id: str, variant: str, goal: str) -> str:
+    """Return the counter of one goal's conversions after a split variant (`split.<id>.<variant>.goal.<goal>`);
+    a long goal name is shortened with a hash so the key fits its column."""
+    if len(goal) > 80:
+        goal = f"{goal[:60]}~{hashlib.sha256(goal.encode()).hexdigest()[:12]}"
+    return f"split.{node_id}.{variant}.goal.{goal}"
 
 
 def status_key(status: str) -> str:
