@@ -34,7 +34,7 @@ __all__ = [
 DRAWS = 2_000  # joint draws for three variants or more (two get the exact figure)
 EXACT_UP_TO = 5_000
 # Entries every variant needs before a winner may be declared: a probability over a handful of contacts is noise.
-MIN_ENTRIES = 100
+MIN_ENTRIES = 300
 # How far a share must move before the change is logged (so the log explains moves, not jitter).
 LOG_STEP = 0.05
 
