@@ -116,3 +116,17 @@ def test_an_immediate_send_ignores_the_model() -> None:
     run.world.engagement_hours["email"] = HourCounts(contact={19: 12}, workspace=[1] * HOURS_OF_WEEK,
                                                      workspace_total=HOURS_OF_WEEK)  # fmt: skip
     assert brief(run.run())[-1] == ("mail", "advance", "default")
+
+
+def test_send_message_passes_its_optimal_time_to_the_channel_and_resumes_to_send() -> None:
+    config = {"channels": ["email"], "email": {"template_id": "t1"}, "send_time": "optimal"}
+    graph = GraphBuilder().trigger("contact.created").node("send_message", config, id="msg").build()
+    run = Harness(graph, at=ts("2026-11-23T07:00:00Z"))
+    run.world.engagement_hours["email"] = HourCounts(contact={12: 30}, workspace=[1] * HOURS_OF_WEEK,
+                                                     workspace_total=HOURS_OF_WEEK)  # fmt: skip
+    assert brief(run.run())[-1] == ("msg", "wait", None)
+    waiting = run.records[-1].detail
+    assert waiting["channel"] == "email" and waiting["deferred"]["send_time"]["at"] == "2026-11-23T12:00:00+00:00"
+
+    assert brief(run.timer(ts("2026-11-23T12:00:00Z"))) == [("msg", "advance", "default")]
+    assert run.records[-1].detail["channel"] == "email" and run.records[-1].detail["status"] == "queued"
