@@ -2,7 +2,7 @@
 
 Counters are per version: `enrollments.<status>` (how many enrollments are in each status), per step
 `node.<id>.entered|succeeded|failed|waiting|goal_reached`, per split variant
-`split.<id>.<variant>.entered|goal_reached`, per send step and channel `channel.<id>.<channel>.<measure>`
+`split.<id>.<variant>.entered|goal_reached` (and `.goal.<goal>`, which optimizing splits learn from), per send step and channel `channel.<id>.<channel>.<measure>`
 (`workflows.channel_analytics`), and `goals.reached` (the goal credits are added by the runtime, which
 reads the converted enrollment's path). A batch adds its increments up in `Counters` and writes them with one upsert.
 """

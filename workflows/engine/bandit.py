@@ -2,9 +2,10 @@
 
 Each variant's goal rate has a Beta posterior (uniform prior: ``Beta(1 + converted, 1 + entered - converted)``).
 The allocation is Thompson sampling in its probability-matching form: a variant gets the share of traffic equal
-to its probability of being the best (estimated with ``DRAWS`` seeded joint draws), then every variant is lifted
-to at least ``min_share`` so that a variant that started badly keeps being measured. A contact takes the variant
-its stable bucket (``split_bucket``) falls in, so a contact who comes back is routed by the same rule.
+to its probability of being the best (exact for two variants, else ``DRAWS`` seeded joint draws), then every
+variant is lifted to at least ``min_share`` so that a variant that started badly keeps being measured. A contact
+takes the variant its stable bucket (``split_bucket``) falls in, so a contact who comes back is routed by the same
+rule.
 
 The stopping rule: once every variant has ``MIN_ENTRIES`` entries and one variant's probability of being the best
 reaches ``confidence``, it is declared the winner and takes all the traffic from then on (the decision is kept
