@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Q
+
 from workflows.counters import split_goal_key
 from workflows.engagement_hours import engagement_hours_read, hour_counts, workspace_engagement_hours
 from workflows.engine.bandit import Allocation, SplitState
@@ -67,18 +69,22 @@ class LiveOptimization:
 def split_state_read(workflow_id: Any, node_id: str, goal: str) -> SplitState:
     """Return the split's entries and goal conversions per variant over the workflow's versions, and the
     allocation last logged for this goal (with its winner)."""
-    prefix = f"split.{node_id}."
-    rows = WorkflowCounter.objects.filter(version__workflow_id=workflow_id, key__startswith=prefix).values_list(
-        "key", "value"
-    )
+    entries, goals = f"split.{node_id}.", f"split_goal.{node_id}."
+    rows = WorkflowCounter.objects.filter(
+        Q(key__startswith=entries) | Q(key__startswith=goals), version__workflow_id=workflow_id
+    ).values_list("key", "value")
     entered: dict[str, int] = {}
     converted: dict[str, int] = {}
     for key, value in rows:
-        variant, _, measure = key[len(prefix):].partition(".")
-        if measure == "entered":
-            entered[variant] = entered.get(variant, 0) + value
-        elif key == split_goal_key(node_id, variant, goal):
-            converted[variant] = converted.get(variant, 0) + value
+        # Variant ids hold no dot (their pattern), so the first part after the node's prefix is the variant.
+        if key.startswith(entries):
+            variant, _, measure = key[len(entries):].partition(".")
+            if measure == "entered":
+                entered[variant] = entered.get(variant, 0) + value
+        else:
+            variant = key[len(goals):].partition(".")[0]
+            if key == split_goal_key(node_id, variant, goal):
+                converted[variant] = converted.get(variant, 0) + value
     counts = {variant: (entered.get(variant, 0), converted.get(variant, 0)) for variant in entered | converted}
     latest = (
         SplitAllocationChange.objects.filter(workflow_id=workflow_id, node_id=node_id, goal=goal)

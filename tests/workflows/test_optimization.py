@@ -94,8 +94,8 @@ def test_an_optimizing_split_routes_to_the_winner_logs_why_and_counts_its_goal(a
     version = workflow.versions.get(number=1)
     WorkflowCounter.objects.bulk_create([
         WorkflowCounter(version=version, key=key, value=value)
-        for key, value in {"split.s.a.entered": 300, "split.s.a.goal.bought": 6,
-                           "split.s.b.entered": 300, "split.s.b.goal.bought": 45}.items()
+        for key, value in {"split.s.a.entered": 300, "split_goal.s.a.bought": 6,
+                           "split.s.b.entered": 300, "split_goal.s.b.bought": 45}.items()
     ])  # fmt: skip
     contact = ContactFactory(workspace=workspace)
     enrollment = enroll(api, workflow, contact)
@@ -110,7 +110,7 @@ def test_an_optimizing_split_routes_to_the_winner_logs_why_and_counts_its_goal(a
     events_process_pending()
     enrollment.refresh_from_db()
     assert enrollment.status == "exited" and enrollment.goal == "bought"
-    assert WorkflowCounter.objects.get(version=version, key="split.s.b.goal.bought").value == 46
+    assert WorkflowCounter.objects.get(version=version, key="split_goal.s.b.bought").value == 46
 
     analytics = api.get(f"/api/v1/workflows/{workflow.pk}/analytics").json()
     shown = analytics["split_allocations"]["s"]
