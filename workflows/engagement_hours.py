@@ -9,6 +9,8 @@ workspace's) when the engagement happened.
 
 An explicit replay of events (`events_replay`) counts them again: the counts are evidence for a prior, where a
 few doubled engagements shift nothing that matters, and keeping them exact would cost a lookup per event.
+`engagement_hours_rebuild` (command `engagement_hours_rebuild`) recounts a workspace from its stored events: for
+history from before this existed, or to wash out replays.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
-from django.db import connection
+from django.db import connection, transaction
 
 from contacts.models import Contact
+from events.gateway import EventRecord
+from events.models import Event
 from workflows.engine.send_time import HOURS_OF_WEEK, HourCounts, hour_of_week
 from workflows.engine.timing import zone_or
 from workflows.models import EngagementHour, WorkspaceEngagementHour
@@ -29,6 +33,7 @@ from workflows.models import EngagementHour, WorkspaceEngagementHour
 __all__ = [
     "ENGAGING",
     "engagement_hours_read",
+    "engagement_hours_rebuild",
     "engagement_hours_record",
     "is_engagement",
     "workspace_engagement_hours",
@@ -125,3 +130,38 @@ def workspace_engagement_hours(workspace_id: str, channel: str) -> tuple[tuple[i
 
 def hour_counts(contact: dict[int, int] | None, workspace: tuple[tuple[int, ...], int]) -> HourCounts:
     return HourCounts(contact=contact or {}, workspace=workspace[0], workspace_total=workspace[1])
+
+
+REBUILD_CHUNK = 5000
+
+
+def engagement_hours_rebuild(*, workspace, since, dry_run: bool = False) -> int:
+    """Recount the workspace's engagement hours from its events since ``since`` (replacing what the tables held);
+    return how many engagements were counted. With ``dry_run``, count and change nothing."""
+    rows = (
+        Event.objects.filter(workspace=workspace, type__in=list(ENGAGING), occurred_at__gte=since,
+                              contact_id__isnull=False)
+        .values_list("id", "contact_id", "type", "occurred_at", "flags")
+        .iterator(chunk_size=REBUILD_CHUNK)
+    )
+    counted = 0
+    with transaction.atomic():
+        if not dry_run:
+            EngagementHour.objects.filter(contact__workspace=workspace).delete()
+            WorkspaceEngagementHour.objects.filter(workspace=workspace).delete()
+        chunk: list[EventRecord] = []
+        for event_id, contact_id, type_, occurred_at, flags in rows:
+            chunk.append(EventRecord(id=event_id, workspace_id=workspace.pk, contact_id=contact_id, type=type_,
+                                     occurred_at=occurred_at, flags=flags or {}))  # fmt: skip
+            if len(chunk) == REBUILD_CHUNK:
+                counted += _count(chunk, dry_run)
+                chunk = []
+        counted += _count(chunk, dry_run)
+    _workspace_cache.clear()
+    return counted
+
+
+def _count(chunk: list[EventRecord], dry_run: bool) -> int:
+    if dry_run:
+        return sum(1 for event in chunk if is_engagement(event) is not None)
+    return engagement_hours_record(chunk)

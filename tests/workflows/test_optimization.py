@@ -115,3 +115,29 @@ def test_an_optimizing_split_routes_to_the_winner_logs_why_and_counts_its_goal(a
     analytics = api.get(f"/api/v1/workflows/{workflow.pk}/analytics").json()
     shown = analytics["split_allocations"]["s"]
     assert shown["winner"] == "b" and shown["shares"] == {"a": 0.0, "b": 1.0} and len(shown["changes"]) == 1
+
+
+def test_rebuild_recounts_a_workspace_from_its_stored_events(workspace):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from workflows.engagement_hours import engagement_hours_record
+
+    contact = ContactFactory(workspace=workspace, timezone="UTC")
+    clicked = timezone.now().replace(minute=5, second=0, microsecond=0) - timedelta(days=2)
+    stored = events_emit(workspace=workspace, events=[
+        NewEvent(type="email.clicked", contact_id=contact.pk, occurred_at=clicked),
+        NewEvent(type="email.opened", contact_id=contact.pk, occurred_at=clicked, flags={"bot": True}),
+    ])  # fmt: skip
+    events_process_pending()
+    engagement_hours_record(stored)  # a replay: counted twice
+    assert EngagementHour.objects.get(contact=contact).count == 2
+
+    out = StringIO()
+    call_command("engagement_hours_rebuild", "--workspace", workspace.slug, "--dry-run", stdout=out)
+    assert "would count 1 engagements" in out.getvalue() and EngagementHour.objects.get(contact=contact).count == 2
+    call_command("engagement_hours_rebuild", "--workspace", workspace.slug, stdout=StringIO())
+    row = EngagementHour.objects.get(contact=contact)
+    assert (row.hour, row.count) == (hour_of_week(clicked, ZoneInfo("UTC")), 1)
+    assert WorkspaceEngagementHour.objects.get(workspace=workspace).count == 1
