@@ -82,7 +82,11 @@ def engagement_hours_record(events: Sequence[Any]) -> int:
         by_workspace[(str(event.workspace_id), channel, hour)] += 1
     # Sorted, so two batches upserting the same rows take their locks in the same order (no deadlock).
     _upsert(EngagementHour._meta.db_table, "contact_id", sorted(by_contact.items()))
-    _upsert(WorkspaceEngagementHour._meta.db_table, "workspace_id", sorted(by_workspace.items()))
+    # The workspace's rows are hot (every batch of a campaign's opens hits the same hours): updated after the
+    # processing transaction commits, in one short statement, so concurrent batches never wait on each other's
+    # whole transaction. A crash in between loses those increments from the prior, which a rebuild restores.
+    workspace_rows = sorted(by_workspace.items())
+    transaction.on_commit(lambda: _upsert(WorkspaceEngagementHour._meta.db_table, "workspace_id", workspace_rows))
     return sum(by_contact.values())
 
 
