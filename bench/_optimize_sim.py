@@ -165,20 +165,22 @@ def split_regret(
     best = max(rates.values())
     counts = {variant: [0, 0] for variant in variants}
     shares = {variant: 1 / len(variants) for variant in variants}
-    logged: dict[str, float] = {}
+    logged = SplitState(counts={})
     winner: str | None = None
     declared_at = -1
     changes = 0
     regret = 0.0
     for index in range(contacts):
         if policy == "optimize" and index % batch == 0:
-            state = SplitState({v: tuple(c) for v, c in counts.items()}, logged, winner)
+            state = SplitState({v: tuple(c) for v, c in counts.items()}, logged.shares, logged.winner,
+                               logged.candidate, logged.candidate_entries)  # fmt: skip
             allocation = split_allocation(
                 state, variants=variants, goal="goal", min_share=min_share, confidence=confidence
             )
-            if allocation_changed(logged, allocation):
+            if allocation_changed(state, allocation):
                 changes += 1
-                logged = allocation.shares
+                logged = SplitState({}, allocation.shares, allocation.winner, allocation.candidate,
+                                    allocation.candidate_entries)  # fmt: skip
             if allocation.winner and winner is None:
                 winner, declared_at = allocation.winner, index
             shares = allocation.shares

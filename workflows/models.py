@@ -439,6 +439,9 @@ class SplitAllocationChange(models.Model):
     probability_best = models.JSONField()
     winner = models.CharField(max_length=64, blank=True)
     reason = models.TextField()
+    # The variant that reached the confidence and the split's entries then: the stopping rule's memory.
+    candidate = models.CharField(max_length=64, blank=True)
+    candidate_entries = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["workflow", "node_id", "-id"], name="split_allocation_latest")]

@@ -61,9 +61,12 @@ class LiveOptimization:
         SplitAllocationChange.objects.create(
             workflow_id=self.origin.workflow_id, node_id=node_id, goal=goal, at=now, shares=allocation.shares,
             probability_best=allocation.probability_best, winner=allocation.winner or "", reason=allocation.reason,
+            candidate=allocation.candidate or "", candidate_entries=allocation.candidate_entries,
         )  # fmt: skip
         state = self.split_state(node_id=node_id, goal=goal)
-        self._splits[(node_id, goal)] = SplitState(state.counts, allocation.shares, allocation.winner)
+        self._splits[(node_id, goal)] = SplitState(
+            state.counts, allocation.shares, allocation.winner, allocation.candidate, allocation.candidate_entries
+        )
 
 
 def split_state_read(workflow_id: Any, node_id: str, goal: str) -> SplitState:
@@ -88,8 +91,9 @@ def split_state_read(workflow_id: Any, node_id: str, goal: str) -> SplitState:
     counts = {variant: (entered.get(variant, 0), converted.get(variant, 0)) for variant in entered | converted}
     latest = (
         SplitAllocationChange.objects.filter(workflow_id=workflow_id, node_id=node_id, goal=goal)
-        .order_by("-id").values_list("shares", "winner").first()
+        .order_by("-id").values_list("shares", "winner", "candidate", "candidate_entries").first()
     )  # fmt: skip
     if latest is None:
         return SplitState(counts=counts)
-    return SplitState(counts=counts, shares=latest[0], winner=latest[1] or None)
+    shares, winner, candidate, candidate_entries = latest
+    return SplitState(counts, shares, winner or None, candidate or None, candidate_entries)

@@ -37,16 +37,28 @@ def test_traffic_moves_towards_the_better_rate_but_never_below_the_floor() -> No
     assert "Thompson sampling for goal 'bought'" in allocation.reason and "b 20.0% of 60" in allocation.reason
 
 
-def test_a_winner_needs_both_the_confidence_and_enough_entries() -> None:
-    assert allocate({"a": (40, 2), "b": (40, 20)}).winner is None  # confident, but too few entries
-    allocation = allocate({"a": (400, 40), "b": (400, 80)})
-    assert allocation.winner == "b" and allocation.shares == {"a": 0.0, "b": 1.0}
-    assert "b is the winner for goal 'bought'" in allocation.reason
+def test_a_winner_needs_the_confidence_enough_entries_and_to_keep_both_while_entries_grow() -> None:
+    assert allocate({"a": (40, 2), "b": (40, 20)}).candidate is None  # confident, but too few entries
+    first = allocate({"a": (400, 40), "b": (400, 80)})
+    assert (first.winner, first.candidate, first.candidate_entries) == (None, "b", 800)
+    assert "b reached 95% at 800 entries: it is declared the winner if it holds until 1000" in first.reason
+    assert allocation_changed(SplitState({}, shares=first.shares), first)  # the candidate is logged
+
+    assert allocate({"a": (450, 45), "b": (500, 100)}, candidate="b", candidate_entries=800).winner is None
+    won = allocate({"a": (450, 45), "b": (550, 110)}, candidate="b", candidate_entries=800)
+    assert won.winner == "b" and won.shares == {"a": 0.0, "b": 1.0}
+    assert "b is the winner for goal 'bought'" in won.reason
+
+
+def test_a_candidate_that_falls_back_starts_over() -> None:
+    allocation = allocate({"a": (500, 60), "b": (500, 64)}, candidate="b", candidate_entries=800)
+    assert (allocation.winner, allocation.candidate) == (None, None)
 
 
 def test_a_declared_winner_stays_when_later_results_are_noisier() -> None:
+    logged = SplitState({}, shares={"a": 0.0, "b": 1.0}, winner="b")
     allocation = allocate({"a": (500, 60), "b": (500, 62)}, winner="b", shares={"a": 0.0, "b": 1.0})
-    assert allocation.winner == "b" and not allocation_changed({"a": 0.0, "b": 1.0}, allocation)
+    assert allocation.winner == "b" and not allocation_changed(logged, allocation)
 
 
 def test_the_probability_to_be_best_is_deterministic_and_sensible() -> None:
@@ -73,7 +85,9 @@ def split_graph(**config):
 def test_an_optimizing_split_routes_by_the_results_and_logs_the_change() -> None:
     graph = split_graph(mode="optimize", goal="bought").build()
     run = Harness(graph, at=ts("2026-11-23T07:00:00Z"))
-    run.world.splits["split"] = SplitState(counts={"a": (300, 3), "b": (300, 60)})
+    run.world.splits["split"] = SplitState(
+        counts={"a": (300, 3), "b": (300, 60)}, shares={"a": 0.05, "b": 0.95}, candidate="b", candidate_entries=400
+    )
     run.run()
     step = next(record for record in run.records if record.node_id == "split")
     assert step.branch == "b" and step.detail["winner"] == "b" and step.detail["mode"] == "optimize"

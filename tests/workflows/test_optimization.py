@@ -99,13 +99,17 @@ def test_an_optimizing_split_routes_to_the_winner_logs_why_and_counts_its_goal(a
         for key, value in {"split.s.a.entered": 300, "split_goal.s.a.bought": 6,
                            "split.s.b.entered": 300, "split_goal.s.b.bought": 45}.items()
     ])  # fmt: skip
+    # An earlier batch found b confidently best at 400 entries: now, at 600, it still is.
+    SplitAllocationChange.objects.create(workflow=workflow, node_id="s", goal="bought", at=timezone.now(),
+                                         shares={"a": 0.1, "b": 0.9}, probability_best={"a": 0.01, "b": 0.99},
+                                         reason="…", candidate="b", candidate_entries=400)  # fmt: skip
     contact = ContactFactory(workspace=workspace)
     enrollment = enroll(api, workflow, contact)
     run_due()
 
     step = StepRun.objects.get(enrollment=enrollment, node_id="s")
     assert (step.branch, step.detail["winner"], step.detail["share"]) == ("b", "b", 1.0)
-    change = SplitAllocationChange.objects.get(workflow=workflow, node_id="s")
+    change = SplitAllocationChange.objects.filter(workflow=workflow, node_id="s").latest("id")
     assert change.winner == "b" and "b is the winner for goal 'bought'" in change.reason
 
     events_emit(workspace=workspace, events=[NewEvent(type="order.placed", contact_id=contact.pk)])
@@ -116,7 +120,7 @@ def test_an_optimizing_split_routes_to_the_winner_logs_why_and_counts_its_goal(a
 
     analytics = api.get(f"/api/v1/workflows/{workflow.pk}/analytics").json()
     shown = analytics["split_allocations"]["s"]
-    assert shown["winner"] == "b" and shown["shares"] == {"a": 0.0, "b": 1.0} and len(shown["changes"]) == 1
+    assert shown["winner"] == "b" and shown["shares"] == {"a": 0.0, "b": 1.0} and len(shown["changes"]) == 2
 
 
 def test_rebuild_recounts_a_workspace_from_its_stored_events(workspace):

@@ -8,8 +8,12 @@ takes the variant its stable bucket (``split_bucket``) falls in, so a contact wh
 rule.
 
 The stopping rule: once every variant has ``MIN_ENTRIES`` entries and one variant's probability of being the best
-reaches ``confidence``, it is declared the winner and takes all the traffic from then on (the decision is kept
-by the caller, so later noise does not reopen the test).
+reaches ``confidence``, it becomes the candidate; if it stays the leader at that confidence while the entries grow
+by ``PERSIST`` (25 %), it is declared the winner and takes all the traffic from then on (the decision is kept by
+the caller, so later noise does not reopen the test). The rule is looked at after every batch, and a posterior that
+crosses a threshold once by chance often falls back: asking it to hold while a quarter more contacts come in cut
+the "winners" named between equal variants from about a third of the runs to about an eighth in the simulation
+(`bench optimize`), for a few percent more regret.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ EXACT_UP_TO = 5_000
 MIN_ENTRIES = 300
 # How far a share must move before the change is logged (so the log explains moves, not jitter).
 LOG_STEP = 0.05
+# How much the entries must grow while a candidate stays confidently best before it is declared the winner.
+PERSIST = 1.25
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,9 @@ class SplitState:
     counts: Mapping[str, tuple[int, int]]  # variant id -> (entered, converted)
     shares: Mapping[str, float] = field(default_factory=dict)
     winner: str | None = None
+    # The variant that reached the confidence, and the split's entries then (kept with the log).
+    candidate: str | None = None
+    candidate_entries: int = 0
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,8 @@ class Allocation:
     probability_best: dict[str, float]
     winner: str | None
     reason: str
+    candidate: str | None = None
+    candidate_entries: int = 0
 
     def as_detail(self) -> dict[str, Any]:
         return {
@@ -65,6 +76,8 @@ class Allocation:
             "probability_best": self.probability_best,
             "winner": self.winner,
             "reason": self.reason,
+            "candidate": self.candidate,
+            "candidate_entries": self.candidate_entries,
         }
 
 
@@ -133,16 +146,21 @@ def split_allocation(
     best = probability_best(counts)
     rates = ", ".join(f"{variant} {_rate(*counts[variant])}" for variant in variants)
     winner = state.winner if state.winner in counts else None
+    candidate, since = None, 0
     if winner is None:
         leader = max(variants, key=lambda variant: (best[variant], -variants.index(variant)))
         enough = all(counts[variant][0] >= MIN_ENTRIES for variant in variants)
         if enough and best[leader] >= confidence:
-            winner = leader
+            total = sum(entered for entered, _ in counts.values())
+            candidate, since = leader, state.candidate_entries if state.candidate == leader else total
+            if total >= PERSIST * since:
+                winner = leader
     if winner is not None:
         shares = {variant: 1.0 if variant == winner else 0.0 for variant in variants}
         reason = (
             f"{winner} is the winner for goal '{goal}': {best[winner]:.1%} probability to be best (at least "
-            f"{confidence:.0%} needed; goal rates: {rates}); every contact now takes {winner}."
+            f"{confidence:.0%} needed, held while the entries grew by {PERSIST - 1:.0%}; goal rates: {rates}); "
+            f"every contact now takes {winner}."
         )
         return Allocation(shares, best, winner, reason)
     floor = min(min_share, 1.0 / len(variants))
@@ -153,16 +171,24 @@ def split_allocation(
         f"({', '.join(f'{v} {best[v]:.1%}' for v in variants)}), at least {floor:.0%} each; "
         f"goal rates: {rates}."
     )
-    return Allocation(shares, best, None, reason)
+    if candidate is not None:
+        reason += (
+            f" {candidate} reached {confidence:.0%} at {since} entries: it is declared the winner if it holds "
+            f"until {round(PERSIST * since)}."
+        )
+    return Allocation(shares, best, None, reason, candidate, since)
 
 
-def allocation_changed(before: Mapping[str, float], after: Allocation) -> bool:
-    """Return whether ``after`` is worth logging against the allocation logged ``before``."""
-    if not before:
+def allocation_changed(before: SplitState, after: Allocation) -> bool:
+    """Return whether ``after`` is worth logging against the allocation logged in ``before``: the first, a winner,
+    a new candidate (or one lost), or shares that moved by ``LOG_STEP``."""
+    if not before.shares:
         return True
     if after.winner is not None:
-        return before.get(after.winner, 0.0) < 1.0
-    return any(abs(before.get(variant, 0.0) - share) >= LOG_STEP for variant, share in after.shares.items())
+        return before.winner != after.winner
+    if (after.candidate, after.candidate_entries) != (before.candidate, before.candidate_entries):
+        return True
+    return any(abs(before.shares.get(variant, 0.0) - share) >= LOG_STEP for variant, share in after.shares.items())
 
 
 def variant_for(bucket: float, shares: Mapping[str, float], variants: Sequence[str]) -> str:

@@ -424,7 +424,9 @@ class _Optimization:
 
     def split_allocation_log(self, *, node_id: str, goal: str, allocation: Allocation, now: datetime) -> None:
         state = self.split_state(node_id=node_id, goal=goal)
-        self.world.splits[node_id] = SplitState(state.counts, allocation.shares, allocation.winner)
+        self.world.splits[node_id] = SplitState(
+            state.counts, allocation.shares, allocation.winner, allocation.candidate, allocation.candidate_entries
+        )
         self.world.allocation_log.append({"node_id": node_id, "at": now, **allocation.as_detail()})
 
 

@@ -206,7 +206,7 @@ class Split(NodeType):
         allocation = split_allocation(
             state, variants=variants, goal=goal, min_share=config.min_share, confidence=config.confidence
         )
-        if allocation_changed(state.shares, allocation):
+        if allocation_changed(state, allocation):
             port.split_allocation_log(node_id=ctx.node.id, goal=goal, allocation=allocation, now=ctx.now)
         bucket = split_bucket(contact_id=ctx.contact_id, node_id=ctx.node.id)
         chosen = variant_for(bucket, allocation.shares, variants)
