@@ -12,6 +12,7 @@ from workflows.engine.outcomes import Advance, Outcome, Wait
 from workflows.engine.presets import Preset
 from workflows.engine.quiet_hours import QuietPolicy, quiet_outcome
 from workflows.engine.registry import NodeConfig, NodeType, RetryPolicy, StepContext, node_type
+from workflows.engine.send_time import SendTime, SendWithin, send_time_wait
 from workflows.engine.windows import Window, window_opening
 
 __all__ = ["SendPush"]
@@ -69,6 +70,8 @@ class SendPush(NodeType):
         )
         icon: str | None = Field(default=None, max_length=2000, title="Icon URL", json_schema_extra=LIQUID)
         window: Window | None = None
+        send_time: SendTime = "immediate"
+        send_within: SendWithin = "PT24H"
         transactional: bool = Field(
             default=False, description="Exempt from frequency caps (receipts, alerts)."
         )
@@ -89,6 +92,8 @@ class SendPush(NodeType):
             return _http_url_or_liquid(value)
 
     def run(self, ctx: StepContext, config: Config) -> Outcome:
+        if (timing := send_time_wait(ctx, config, channel="push")) is not None:
+            return timing  # the optimal moment is later (within the window, quiet hours and caps)
         if config.window is not None and config.window.on_miss == "wait" and ctx.wait is None:
             opening = window_opening(ctx, config.window, ctx.now)
             if opening > ctx.now:

@@ -12,6 +12,7 @@ from workflows.engine.outcomes import Advance, Outcome, Wait
 from workflows.engine.presets import Preset
 from workflows.engine.quiet_hours import QuietPolicy, quiet_outcome
 from workflows.engine.registry import NodeConfig, NodeType, RetryPolicy, StepContext, node_type
+from workflows.engine.send_time import SendTime, SendWithin, send_time_wait
 from workflows.engine.windows import Window, window_opening
 
 __all__ = ["SendSms"]
@@ -48,6 +49,8 @@ class SendSms(NodeType):
             description="Liquid; at most 1,600 characters and 10 segments once rendered",
         )
         window: Window | None = None
+        send_time: SendTime = "immediate"
+        send_within: SendWithin = "PT24H"
         transactional: bool = Field(
             default=False, description="Exempt from frequency caps (quiet hours still apply)"
         )
@@ -78,6 +81,8 @@ class SendSms(NodeType):
             return text
 
     def run(self, ctx: StepContext, config: Config) -> Outcome:
+        if (timing := send_time_wait(ctx, config, channel="sms")) is not None:
+            return timing  # the optimal moment is later (within the window, quiet hours and caps)
         # A resumed step was deferred to the window's opening: send now rather than re-check the clock edge.
         if config.window is not None and config.window.on_miss == "wait" and ctx.wait is None:
             opening = window_opening(ctx, config.window, ctx.now)

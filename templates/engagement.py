@@ -29,7 +29,8 @@ def email_track(
     """Record an open or a click from a tracking token; return (known, redirect URL for clicks).
 
     An unknown, forged or foreign token returns (False, None) and writes nothing. Scanner and prefetch hits are
-    recorded with flags {"bot": true, "reason": ...}, which event processing skips.
+    recorded with flags {"bot": true, "reason": ...}, which event processing skips; an open fetched by a mail
+    proxy (Apple Mail Privacy Protection) with {"machine_open": true, "reason": ...}.
     """
     parsed = tracking.read_token(kind, token)
     if parsed is None:
@@ -54,10 +55,18 @@ def email_track(
         events=[NewEvent(
             type="email.clicked" if kind == tracking.CLICK else "email.opened", contact_id=row.contact_id,
             properties=properties, occurred_at=now, source=Event.Source.TRACKING,
-            flags={"bot": True, "reason": reason} if reason else {},
+            flags=_flags(reason, None if kind == tracking.CLICK else tracking.machine_open_reason(user_agent)),
         )],
     )  # fmt: skip
     return True, url
+
+
+def _flags(bot: str | None, machine: str | None) -> dict[str, object]:
+    """A scanner's hit is a bot's (processing skips it); a proxy's prefetch of an open is a machine's (it counts
+    as an open, but not as a moment the contact reads: send-time optimization leaves it out)."""
+    if bot:
+        return {"bot": True, "reason": bot}
+    return {"machine_open": True, "reason": machine} if machine else {}
 
 
 def outbox_for_unsubscribe_token(token: str) -> OutboxMessage | None:

@@ -7,6 +7,7 @@ from pydantic import Field
 from workflows.engine.outcomes import Advance, Outcome, Wait
 from workflows.engine.presets import PLACEHOLDER_TEMPLATE, Preset
 from workflows.engine.registry import NodeConfig, NodeType, Reference, RetryPolicy, StepContext, node_type
+from workflows.engine.send_time import SendTime, SendWithin, send_time_wait
 from workflows.engine.types import EmailAddress
 from workflows.engine.windows import Window, window_opening
 
@@ -42,6 +43,8 @@ class SendEmail(NodeType):
         from_email: EmailAddress | None = None
         reply_to: EmailAddress | None = None
         window: Window | None = None
+        send_time: SendTime = "immediate"
+        send_within: SendWithin = "PT24H"
         track_opens: bool = True
         track_clicks: bool = True
         transactional: bool = Field(
@@ -49,6 +52,8 @@ class SendEmail(NodeType):
             "exempt from the workspace's frequency caps, and not counted by them.")
 
     def run(self, ctx: StepContext, config: Config) -> Outcome:
+        if (timing := send_time_wait(ctx, config, channel="email")) is not None:
+            return timing  # the optimal moment is later (within the window, quiet hours and caps)
         # A resumed step was deferred to the window's opening: send now rather than re-check the clock edge.
         if config.window is not None and config.window.on_miss == "wait" and ctx.wait is None:
             opening = window_opening(ctx, config.window, ctx.now)

@@ -173,6 +173,21 @@ def apply_tracking(
     return Tracked(html=html, text=text, links=links)
 
 
+# Apple Mail Privacy Protection fetches every image of a message through Apple's proxy when the mail arrives,
+# whether or not anyone reads it; its requests carry this bare user agent (a person's Mail shows a full one).
+MACHINE_OPEN_USER_AGENTS = frozenset({"mozilla/5.0"})
+
+
+def machine_open_reason(user_agent: str) -> str | None:
+    """Return why an open looks like a mail client's automatic fetch rather than a person's reading, or None.
+
+    Such an open still counts as an open (the message was delivered and loaded), but it says nothing about when
+    the contact reads: send-time optimization leaves it out (``flags.machine_open``)."""
+    if (user_agent or "").strip().lower() in MACHINE_OPEN_USER_AGENTS:
+        return "apple_mail_privacy_protection"
+    return None
+
+
 def bot_reason(*, method: str, user_agent: str, sent_at: datetime | None, now: datetime, click: bool) -> str | None:
     """Return why a tracking hit looks like a scanner or a prefetch (HEAD, known agent, instant click), or None."""
     if method == "HEAD":

@@ -17,11 +17,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from penguinflow.common.errors import InvalidInput
-from workflows.models import WorkflowDailyCounter, WorkflowVersion
+from workflows.models import SplitAllocationChange, WorkflowDailyCounter, WorkflowVersion
 
 SAMPLES = 4_000  # Monte Carlo draws, for splits of three variants or more
 EXACT_UP_TO = 5_000  # conversions up to which two variants get the exact sum
 DEFAULT_DAYS = 30
+ALLOCATION_HISTORY = 20  # the allocation changes shown per optimizing split, newest first
 
 
 def daily_series(*, versions, since: date, until: date) -> list[dict[str, Any]]:
@@ -103,6 +104,22 @@ def split_tests(splits: dict[str, dict[str, dict[str, int]]]) -> dict[str, dict[
     return tests
 
 
+def split_allocations(workflow) -> dict[str, dict[str, Any]]:
+    """For each optimizing split of the workflow that has routed contacts: its allocation in force (shares, the
+    chance each variant is best, the winner once declared, why) and its latest changes, newest first."""
+    rows = SplitAllocationChange.objects.filter(workflow=workflow).order_by("-id").values(
+        "node_id", "goal", "at", "shares", "probability_best", "winner", "reason")[:500]
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        change = {"at": row["at"].isoformat(), "goal": row["goal"], "shares": row["shares"],
+                  "probability_best": row["probability_best"], "winner": row["winner"] or None,
+                  "reason": row["reason"]}
+        entry = found.setdefault(row["node_id"], {**change, "changes": []})
+        if len(entry["changes"]) < ALLOCATION_HISTORY:
+            entry["changes"].append(change)
+    return found
+
+
 def analytics_extras(*, workflow, version_number: int | None, since: date | None, until: date | None,
                      splits: dict, today: date) -> dict[str, Any]:
     """The time series (`since`..`until`, default the last 30 days) and the split tests of a workflow."""
@@ -116,7 +133,7 @@ def analytics_extras(*, workflow, version_number: int | None, since: date | None
         versions = versions.filter(number=version_number)
     return {"series": {"since": since.isoformat(), "until": until.isoformat(),
                        "days": daily_series(versions=versions, since=since, until=until)},
-            "split_tests": split_tests(splits)}
+            "split_tests": split_tests(splits), "split_allocations": split_allocations(workflow)}
 
 
 def _day(value: str | None, name: str, errors: dict) -> date | None:

@@ -2,13 +2,15 @@
 
 Counters are per version: `enrollments.<status>` (how many enrollments are in each status), per step
 `node.<id>.entered|succeeded|failed|waiting|goal_reached`, per split variant
-`split.<id>.<variant>.entered|goal_reached`, per send step and channel `channel.<id>.<channel>.<measure>`
+`split.<id>.<variant>.entered|goal_reached` (and `split_goal.<id>.<variant>.<goal>`, which optimizing splits learn
+from), per send step and channel `channel.<id>.<channel>.<measure>`
 (`workflows.channel_analytics`), and `goals.reached` (the goal credits are added by the runtime, which
 reads the converted enrollment's path). A batch adds its increments up in `Counters` and writes them with one upsert.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from typing import Any
 from uuid import UUID
@@ -59,6 +61,15 @@ class Counters:
                     f"ON CONFLICT (version_id, day, key) DO UPDATE SET value = {table}.value + EXCLUDED.value",
                     [p for vid, key, value in daily for p in (vid, "UTC", key, value)],
                 )
+
+
+def split_goal_key(node_id: str, variant: str, goal: str) -> str:
+    """Return the counter of one goal's conversions after a split variant (`split_goal.<id>.<variant>.<goal>`; a
+    prefix of its own, so readers of `split.<id>.<variant>.<measure>` never meet it); a long goal name is shortened
+    with a hash so the key fits its column."""
+    if len(goal) > 80:
+        goal = f"{goal[:60]}~{hashlib.sha256(goal.encode()).hexdigest()[:12]}"
+    return f"split_goal.{node_id}.{variant}.{goal}"
 
 
 def status_key(status: str) -> str:

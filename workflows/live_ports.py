@@ -34,6 +34,7 @@ from workflows.caps_port import BatchLedger, LiveCaps
 from workflows.email_port import send_through_outbox
 from workflows.engine.ports import EmailResult, PortError, Ports
 from workflows.notify_port import LiveNotify
+from workflows.optimization_port import LiveOptimization
 from workflows.push_port import LivePush
 from workflows.sms_port import LiveSms
 from workflows.webhook_port import LiveWebhooks
@@ -342,4 +343,5 @@ def live_ports(*, book: ContactBook, origin: Origin, workspace, pending: list[Pe
         workflows=LiveWorkflows(pending),
         activity=activity,
         caps=LiveCaps(book, workspace),
+        optimization=LiveOptimization(book, origin, workspace),
     )

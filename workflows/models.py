@@ -384,3 +384,67 @@ class SendLedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.contact_id} at {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+class EngagementHour(models.Model):
+    """How often a contact engaged on a channel in one local hour of the week (0 = Monday 00:00): the evidence of
+    send-time optimization (`workflows.engine.send_time`). Kept incrementally by event processing
+    (`workflows.engagement_hours`), so choosing a send time reads a few rows, never the event log. Sparse: an hour
+    the contact never engaged in has no row."""
+
+    id = models.BigAutoField(primary_key=True)
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+", db_index=False)
+    channel = models.CharField(max_length=8)
+    hour = models.PositiveSmallIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "channel", "hour"], name="engagement_hour_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} {self.channel} hour {self.hour}: {self.count}"
+
+
+class WorkspaceEngagementHour(models.Model):
+    """The workspace's engagements on a channel by local hour of the week: the prior every contact's send-time
+    model is shrunk towards (the fallback for contacts with little or no history)."""
+
+    id = models.BigAutoField(primary_key=True)
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False)
+    channel = models.CharField(max_length=8)
+    hour = models.PositiveSmallIntegerField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "channel", "hour"], name="workspace_engagement_hour"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id} {self.channel} hour {self.hour}: {self.count}"
+
+
+class SplitAllocationChange(models.Model):
+    """A change of an optimizing split's allocation, with its reason (`workflows.engine.bandit`): what the
+    analytics show on the split node. The latest row of a node is its allocation in force (and its winner)."""
+
+    id = models.BigAutoField(primary_key=True)
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="+", db_index=False)
+    node_id = models.CharField(max_length=200)
+    goal = models.CharField(max_length=200)
+    at = models.DateTimeField()
+    shares = models.JSONField()
+    probability_best = models.JSONField()
+    winner = models.CharField(max_length=64, blank=True)
+    reason = models.TextField()
+    # The variant that reached the confidence and the split's entries then: the stopping rule's memory.
+    candidate = models.CharField(max_length=64, blank=True)
+    candidate_entries = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["workflow", "node_id", "-id"], name="split_allocation_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} {self.node_id} at {self.at:%Y-%m-%d %H:%M}"

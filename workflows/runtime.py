@@ -34,7 +34,7 @@ from events.models import Event
 from events.services import NewEvent, events_store
 from penguinflow.common.db import bulk_update_rows
 from templates.outbox import OutboxConflict
-from workflows.counters import Counters, count_run
+from workflows.counters import Counters, count_run, split_goal_key
 from workflows.crashes import enrollment_crash_record
 from workflows.engine.runner import run_enrollment
 from workflows.engine.state import EnrollmentState, Resume, RunResult, StepRecord
@@ -64,10 +64,11 @@ class AdvanceReport:
         self.by_status.update(other.by_status)
 
 
-def _goal_credits(enrollment_id: UUID, records: list[StepRecord]) -> list[str]:
+def _goal_credits(enrollment_id: UUID, records: list[StepRecord], goal: str = "") -> list[str]:
     """Return the counters a goal conversion credits: each step the enrollment went through
-    (`node.<id>.goal_reached`) and each split variant it took (`split.<id>.<variant>.goal_reached`), read from its
-    step log and this batch's steps in one query."""
+    (`node.<id>.goal_reached`) and each split variant it took (`split.<id>.<variant>.goal_reached`, and per goal
+    `split_goal_key`, which optimizing splits learn from), read from its step log and this batch's steps in one
+    query."""
     taken = {(r.node_id, r.type, r.branch if r.outcome == "advance" else "") for r in records}
     logged = StepRun.objects.filter(enrollment_id=enrollment_id).values_list("node_id", "type", "branch", "status")
     taken |= {(node_id, type_, branch if status == "succeeded" else "")
@@ -75,7 +76,8 @@ def _goal_credits(enrollment_id: UUID, records: list[StepRecord]) -> list[str]:
     nodes = sorted({node_id for node_id, _, _ in taken})
     variants = sorted({(node_id, branch) for node_id, type_, branch in taken if type_ == "split" and branch})
     return [f"node.{node_id}.goal_reached" for node_id in nodes] + [
-        f"split.{node_id}.{variant}.goal_reached" for node_id, variant in variants]
+        f"split.{node_id}.{variant}.goal_reached" for node_id, variant in variants] + [
+        split_goal_key(node_id, variant, goal) for node_id, variant in variants if goal]
 
 
 def _finish_events(version: LiveVersion, enrollment: Enrollment, state: EnrollmentState) -> list[NewEvent]:
@@ -276,7 +278,7 @@ class _Batch:
         step_runs_insert(self.step_runs)
         changed_contacts = self.book.flush()
         for version, enrollment, records in self.goal_exits:
-            for key in _goal_credits(enrollment.pk, records):
+            for key in _goal_credits(enrollment.pk, records, enrollment.goal):
                 self.counters.add(version.id, key)
         pending_enrollments_start(self.pending, self.counters, self.now)
         self.counters.flush()

@@ -2,8 +2,9 @@
 
 Event processing hands over a batch of events. Here they become enrollments (`workflows.entry_path`: event, segment
 and score triggers), resumed waits (wait_for_event) and exits (exit conditions and goals), deliveries to the
-workspace's webhook subscriptions (`webhooks.fanout`), and the channel analytics of the messages the events are
-about (`workflows.channel_analytics`), in the same transaction.
+workspace's webhook subscriptions (`webhooks.fanout`), the channel analytics of the messages the events are
+about (`workflows.channel_analytics`) and the engagement hours of send-time optimization
+(`workflows.engagement_hours`), in the same transaction.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from events.gateway import EventRecord
 from webhooks.fanout import deliveries_fan_out
 from workflows.channel_analytics import count_channel_events
 from workflows.counters import Counters
+from workflows.engagement_hours import engagement_hours_record
 from workflows.entry_path import event_entries, event_entries_start, event_record_data
 from workflows.live_versions import versions_load
 from workflows.models import Enrollment
@@ -37,6 +39,7 @@ class RuntimeGateway:
         counters = Counters()
         count_channel_events(counters, events)  # delivered, engaged, failed: per workflow, node and channel
         counters.flush()
+        engagement_hours_record(events)  # when each contact engages: send-time optimization's evidence
 
     def count_entries(self, *, events: Sequence[EventRecord], now: datetime | None = None) -> int:
         return len(event_entries(events, now=now or timezone.now()))

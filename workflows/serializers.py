@@ -311,6 +311,20 @@ class SplitTestSerializer(serializers.Serializer):
     variants = serializers.DictField(child=SplitVariantTestSerializer())
 
 
+class SplitAllocationChangeSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    goal = serializers.CharField(help_text="The goal the split optimizes for.")
+    shares = serializers.DictField(child=serializers.FloatField(), help_text="Share of traffic by variant id.")
+    probability_best = serializers.DictField(child=serializers.FloatField(),
+                                             help_text="Chance each variant has the best goal rate.")
+    winner = serializers.CharField(allow_null=True, help_text="The variant declared the winner, if any.")
+    reason = serializers.CharField(help_text="Why the allocation is what it is, in words.")
+
+
+class SplitAllocationSerializer(SplitAllocationChangeSerializer):
+    changes = SplitAllocationChangeSerializer(many=True, help_text="The latest changes, newest first.")
+
+
 class ChannelMeasuresSerializer(serializers.Serializer):
     sent = serializers.IntegerField(help_text="Messages queued.")
     delivered = serializers.IntegerField(help_text="Delivery reports (push: accepted by the push service).")
@@ -339,6 +353,9 @@ class AnalyticsSerializer(serializers.Serializer):
     # Added by the execution history (workflows.analytics): the charts' series and the split tests.
     series = AnalyticsSeriesSerializer()
     split_tests = serializers.DictField(child=SplitTestSerializer(), help_text="By split node id.")
+    split_allocations = serializers.DictField(
+        child=SplitAllocationSerializer(),
+        help_text="Optimizing splits (mode: optimize) by node id: the allocation in force and its changes.")
 
 
 class VersionSummarySerializer(serializers.Serializer):

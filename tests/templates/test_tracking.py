@@ -118,6 +118,15 @@ def test_click_seconds_after_delivery_is_flagged_bot(client, sent):
     assert Event.objects.get(type="email.clicked").flags == {"bot": True, "reason": "click_right_after_delivery"}
 
 
+def test_open_fetched_by_apple_mail_privacy_proxy_is_flagged_machine_not_bot(client, sent):
+    (pixel,) = tracked_paths(sent, "o")
+
+    assert client.get(pixel, HTTP_USER_AGENT="Mozilla/5.0").status_code == 200
+
+    event = Event.objects.get(type="email.opened")
+    assert event.flags == {"machine_open": True, "reason": "apple_mail_privacy_protection"}
+
+
 def unsubscribe_path(row) -> str:
     return f"/u/{tracking.make_token(tracking.UNSUBSCRIBE, row.pk)}"
 

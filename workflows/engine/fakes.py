@@ -14,9 +14,11 @@ from typing import Any
 from liquid import Environment
 from liquid.exceptions import LiquidError
 
+from workflows.engine.bandit import Allocation, SplitState
 from workflows.engine.caps import CapVerdict, FrequencyCap, Send, cap_verdict
 from workflows.engine.ports import EmailResult, MessageResult, PortError, Ports, WebhookResult
 from workflows.engine.quiet_hours import RecipientQuiet
+from workflows.engine.send_time import NO_COUNTS, HourCounts
 
 __all__ = ["FakeWorld", "fake_ports"]
 
@@ -44,6 +46,12 @@ class FakeWorld:
     sends: list[Send] = field(default_factory=list)
     # The recipient's quiet hours (the workspace's rules in the contact's zone): SMS and push wait for their end.
     quiet: RecipientQuiet | None = None
+    # What optimization learns from: engagement hours by channel, quiet hours as a rule over moments by channel,
+    # split states by node id; and the allocation changes steps logged.
+    engagement_hours: dict[str, HourCounts] = field(default_factory=dict)
+    quiet_hours: dict[str, Callable[[datetime], datetime | None]] = field(default_factory=dict)
+    splits: dict[str, SplitState] = field(default_factory=dict)
+    allocation_log: list[dict[str, Any]] = field(default_factory=list)
     _keys: set[tuple[str, str]] = field(default_factory=set)
     _sequence: int = 0
 
@@ -406,6 +414,30 @@ class _Caps:
             self.world.sends.append(Send(channel=channel, at=at, key=key))
 
 
+class _Optimization:
+    """Optimization's inputs as the world holds them (no engagement history: the workspace fallback)."""
+
+    def __init__(self, world: FakeWorld) -> None:
+        self.world = world
+
+    def engagement_hours(self, *, contact_id: str, channel: str) -> HourCounts:
+        return self.world.engagement_hours.get(channel, NO_COUNTS)
+
+    def quiet_until(self, *, contact_id: str, channel: str, moment: datetime) -> datetime | None:
+        rule = self.world.quiet_hours.get(channel)
+        return rule(moment) if rule is not None else None
+
+    def split_state(self, *, node_id: str, goal: str) -> SplitState:
+        return self.world.splits.get(node_id) or SplitState(counts={})
+
+    def split_allocation_log(self, *, node_id: str, goal: str, allocation: Allocation, now: datetime) -> None:
+        state = self.split_state(node_id=node_id, goal=goal)
+        self.world.splits[node_id] = SplitState(
+            state.counts, allocation.shares, allocation.winner, allocation.candidate, allocation.candidate_entries
+        )
+        self.world.allocation_log.append({"node_id": node_id, "at": now, **allocation.as_detail()})
+
+
 def fake_ports(world: FakeWorld) -> Ports:
     """Return recording fakes of every port, acting on ``world``."""
     return Ports(
@@ -420,4 +452,5 @@ def fake_ports(world: FakeWorld) -> Ports:
         workflows=_Workflows(world),
         activity=_Activity(world),
         caps=_Caps(world),
+        optimization=_Optimization(world),
     )

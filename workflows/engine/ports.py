@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
+    from workflows.engine.bandit import Allocation, SplitState
     from workflows.engine.caps import CapVerdict
+    from workflows.engine.send_time import HourCounts
 
 __all__ = [
     "ActivityPort",
@@ -24,6 +26,7 @@ __all__ = [
     "EmailResult",
     "MessageResult",
     "NotifyPort",
+    "OptimizationPort",
     "PortError",
     "Ports",
     "PushPort",
@@ -231,6 +234,27 @@ class CapsPort(Protocol):
         ...
 
 
+class OptimizationPort(Protocol):
+    """What send-time optimization and optimizing splits learn from (``workflows.engine.send_time``, ``bandit``)."""
+
+    def engagement_hours(self, *, contact_id: str, channel: str) -> HourCounts:
+        """Return the engagements of the contact and of its workspace on ``channel`` by local hour of week."""
+        ...
+
+    def quiet_until(self, *, contact_id: str, channel: str, moment: datetime) -> datetime | None:
+        """Return None when a message on ``channel`` may reach the contact at ``moment``, else when it may."""
+        ...
+
+    def split_state(self, *, node_id: str, goal: str) -> SplitState:
+        """Return the entries and ``goal`` conversions of each variant of the split (all versions of the
+        workflow), its allocation last logged and its winner."""
+        ...
+
+    def split_allocation_log(self, *, node_id: str, goal: str, allocation: Allocation, now: datetime) -> None:
+        """Log a change of the split's allocation (the analytics show it, with its reason)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Ports:
     """Every port a step may use, handed to the runner by the caller."""
@@ -246,3 +270,4 @@ class Ports:
     workflows: WorkflowsPort
     activity: ActivityPort
     caps: CapsPort
+    optimization: OptimizationPort

@@ -106,6 +106,7 @@ def validate(graph: Graph, settings: WorkflowSettings | None = None) -> list[Iss
             node_id=node_id,
         )
     _check_exit_conditions(settings or WorkflowSettings(), found)
+    _check_split_goals(checked, settings or WorkflowSettings(), found)
     found.issues.sort(key=lambda issue: issue.level != "error")
     return found.issues
 
@@ -294,6 +295,20 @@ def _check_exit_conditions(settings: WorkflowSettings, found: _Found) -> None:
                 continue
             for problem in check_rule(rule):
                 found.error("invalid_exit_condition", f"Exit condition {index + 1}, {part}: {problem}.")
+
+
+def _check_split_goals(checked: dict[str, _Checked], settings: WorkflowSettings, found: _Found) -> None:
+    """An optimizing split learns from one goal: it must be the goal of an exit condition, or nothing counts."""
+    goals = {condition.goal for condition in settings.exit_conditions if condition.goal}
+    for item in checked.values():
+        config = item.config
+        if item.node.type == "split" and getattr(config, "mode", None) == "optimize" and config.goal not in goals:
+            found.error(
+                "unknown_split_goal",
+                f"{_name(item.node)} optimizes for the goal {config.goal!r}, which no exit condition names: add an "
+                "exit condition with that goal, or choose one of the workflow's goals.",
+                node_id=item.node.id,
+            )
 
 
 def _reachable(starts: Iterable[str], successors: dict[str, list[str]]) -> set[str]:

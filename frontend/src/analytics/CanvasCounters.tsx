@@ -137,6 +137,18 @@ const CounterBadge = memo(function CounterBadge({ workflowId, version, step }: {
           <b>{figures.goals.toLocaleString("en")}</b> goals
         </Link>
       </li>
+      {figures.allocation && (
+        <li className="counts-allocation">
+          <Link
+            to={goalsLink(workflowId, step.id, true)}
+            title={figures.allocation.reason}
+            aria-label={`${figures.allocation.summary}. ${figures.allocation.reason} See the split test`}
+            data-count="allocation"
+          >
+            {figures.allocation.summary}
+          </Link>
+        </li>
+      )}
     </ul>
   );
 });

@@ -8,6 +8,29 @@ export interface NodeFigures {
   /** Goal conversions of the contacts that went through this step. */
   goals: number;
   isSplit: boolean;
+  /** An optimizing split's allocation in force, said in words (null for any other step). */
+  allocation: AllocationFigures | null;
+}
+
+export interface AllocationFigures {
+  summary: string;
+  /** Why the traffic is shared so: the server's explanation of the latest change. */
+  reason: string;
+  winner: string | null;
+}
+
+/** What an optimizing split's badge says: the winner once declared, else each variant's share of traffic. */
+export function allocationFigures(analytics: WorkflowAnalytics, nodeId: string): AllocationFigures | null {
+  const allocation = analytics.split_allocations?.[nodeId];
+  if (!allocation) return null;
+  const shares = Object.entries(allocation.shares)
+    .sort(([, a], [, b]) => b - a)
+    .map(([variant, share]) => `${variant} ${Math.round(share * 100)}%`)
+    .join(" · ");
+  const summary = allocation.winner
+    ? `Winner: ${allocation.winner} (goal “${allocation.goal}”)`
+    : `Optimizing for “${allocation.goal}”: ${shares}`;
+  return { summary, reason: allocation.reason, winner: allocation.winner };
 }
 
 /** The figures of one step in one version's analytics (zeros for a step nothing has reached yet). */
@@ -19,6 +42,7 @@ export function nodeFigures(analytics: WorkflowAnalytics, nodeId: string): NodeF
     failed: counts?.failed ?? 0,
     goals: counts?.goal_reached ?? 0,
     isSplit: nodeId in analytics.splits,
+    allocation: allocationFigures(analytics, nodeId),
   };
 }
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from workflows.engine.bandit import SplitState, allocation_changed, split_allocation, variant_for
 from workflows.engine.conditions import truthy
 from workflows.engine.outcomes import Advance, Exit, Fail, Outcome
 from workflows.engine.presets import Preset
@@ -129,7 +130,8 @@ def split_bucket(*, contact_id: str, node_id: str) -> float:
     "split",
     kind="logic",
     label="Split",
-    description="Send each contact down one variant at random by weight; a contact always gets the same one.",
+    description="Send each contact down one variant at random by weight; a contact always gets the same one. "
+    "In 'optimize' mode, traffic moves towards the variant with the better goal rate.",
     branches="dynamic",
 )
 class Split(NodeType):
@@ -140,19 +142,36 @@ class Split(NodeType):
     )
     class Config(NodeConfig):
         variants: list[Variant] = Field(min_length=1, max_length=20)
+        mode: Literal["fixed", "optimize"] = Field(
+            default="fixed",
+            description="fixed: by weight; optimize: by Thompson sampling towards the better goal rate.",
+        )
+        goal: str | None = Field(
+            default=None, min_length=1, max_length=200,
+            description="With optimize: the goal (of an exit condition) whose rate decides.",
+        )  # fmt: skip
+        min_share: float = Field(
+            default=0.05, ge=0, le=0.5, description="With optimize: the least share of traffic of each variant."
+        )
+        confidence: float = Field(
+            default=0.95, ge=0.5, le=0.9999,
+            description="With optimize: the probability to be best at which a variant is declared the winner.",
+        )  # fmt: skip
 
         @model_validator(mode="after")
         def _distinct_ids(self) -> Split.Config:
             ids = [variant.id for variant in self.variants]
             if len(set(ids)) != len(ids):
                 raise ValueError("variant ids must be distinct")
+            if self.mode == "optimize" and not self.goal:
+                raise ValueError("an optimizing split needs a goal: the name of an exit condition's goal")
             return self
 
     def branches_for(self, config: Config) -> tuple[str, ...]:
         return tuple(variant.id for variant in config.variants)
 
     def problems(self, config: Config) -> list[tuple[str, str, str]]:
-        if sum(variant.weight for variant in config.variants) <= 0:
+        if config.mode == "fixed" and sum(variant.weight for variant in config.variants) <= 0:
             return [
                 (
                     "error",
@@ -163,6 +182,8 @@ class Split(NodeType):
         return []
 
     def run(self, ctx: StepContext, config: Config) -> Outcome:
+        if config.mode == "optimize":
+            return self._optimize(ctx, config)
         total = sum(variant.weight for variant in config.variants)
         if total <= 0:
             return Fail("The split's weights add up to 0, so no variant can be chosen.")
@@ -176,6 +197,23 @@ class Split(NodeType):
                 chosen = variant
                 break
         return Advance(chosen.id, detail={"variant": chosen.id, "bucket": round(bucket, 6)})
+
+    def _optimize(self, ctx: StepContext, config: Config) -> Outcome:
+        """Route by the allocation the goal's results give (logging it when it moved), by the contact's bucket."""
+        port, goal = ctx.ports.optimization, config.goal or ""
+        variants = [variant.id for variant in config.variants]
+        state: SplitState = port.split_state(node_id=ctx.node.id, goal=goal)
+        allocation = split_allocation(
+            state, variants=variants, goal=goal, min_share=config.min_share, confidence=config.confidence
+        )
+        if allocation_changed(state, allocation):
+            port.split_allocation_log(node_id=ctx.node.id, goal=goal, allocation=allocation, now=ctx.now)
+        bucket = split_bucket(contact_id=ctx.contact_id, node_id=ctx.node.id)
+        chosen = variant_for(bucket, allocation.shares, variants)
+        return Advance(chosen, detail={
+            "variant": chosen, "bucket": round(bucket, 6), "mode": "optimize", "goal": goal,
+            "share": allocation.shares[chosen], "winner": allocation.winner, "reason": allocation.reason,
+        })  # fmt: skip
 
 
 @node_type(

@@ -33,6 +33,7 @@ from workflows.engine.ports import PortError
 from workflows.engine.presets import PLACEHOLDER_TEMPLATE, Preset
 from workflows.engine.quiet_hours import QuietPolicy
 from workflows.engine.registry import NodeConfig, NodeType, Reference, StepContext, node_type, registry
+from workflows.engine.send_time import SendTime, SendWithin
 from workflows.engine.state import WaitState
 from workflows.engine.types import Duration
 
@@ -85,6 +86,9 @@ class _Config(NodeConfig):
         description="When SMS or push would reach the contact in their quiet hours: wait for their end "
         "(defer), or try the next channel (skip).",
     )
+    # For every channel whose config does not set its own: each channel waits for its own optimal moment.
+    send_time: SendTime = "immediate"
+    send_within: SendWithin = "PT24H"
 
     @field_validator("channels")
     @classmethod
@@ -222,6 +226,8 @@ class SendMessage(NodeType):
             raw = getattr(parsed, channel)
             if raw is None:
                 continue
+            if parsed.send_time == "optimal" and "send_time" not in raw:
+                raw = {**raw, "send_time": parsed.send_time, "send_within": parsed.send_within}
             sender = channel_sender(channel)
             if sender is None:
                 errors.append(
