@@ -331,7 +331,7 @@ class EventsFastPath:
             # New contacts to create (rare): the sync service does it all, in its transaction.
             return await self._store_slowly(workspace, prepared, now)
         valid = attach_contacts(prepared.valid, found, prepared.rejected)
-        rows, repeats = event_rows(valid)
+        rows, repeats = event_rows(valid, prepared.source)
         stored = await self._insert(workspace.pk, events_insert_rows(rows, now)) if rows else 0
         result.accepted, result.duplicates = stored, repeats + len(rows) - stored
         return result

@@ -74,6 +74,9 @@ class MessagingSettings(_Strict):
     push_origins: list[Origin] = Field(default_factory=list, max_length=50,
                                     description="Websites (https://host[:port]) allowed to subscribe contacts "
                                                 "to web push from the browser.")
+    tracking_origins: list[Origin] = Field(default_factory=list, max_length=50,
+                                           description="Websites (https://host[:port]) whose pages may send events "
+                                                       "with the workspace's public write key (/js/penguinflow.js).")
 
 
 def messaging_settings(workspace) -> MessagingSettings:
