@@ -12,6 +12,11 @@ before the shared ingestion (`events.ingest`) validates and stores it:
 
 The write key is looked up in a small per-process cache (`_CACHE_SECONDS`), so a rotation or a change of the
 declared origins takes effect in every server process within those seconds.
+
+Like `events.admission` for `POST /api/v1/events`, the decisions live here as plain functions shared by the two
+front doors, the Django view (`events.track_views`) and the ASGI fast path (`events.fastpath`). Order of checks:
+the body's size (413), its content type (415), the body (400), the write key (401), the page's Origin among the
+workspace's `tracking_origins` (403), the per-workspace rate (429), then the shared ingestion (202).
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ from typing import Any
 
 import msgspec
 
+from events.admission import Refusal
 from events.ingest import MAX_ID_CHARS, Prepared, ingest_validate
 from events.models import Event
 from penguinflow.common.errors import InvalidInput
 from penguinflow.workspaces.messaging_settings import messaging_settings
 from penguinflow.workspaces.models import Workspace
 
+TRACK_PATH = "/api/v1/track"
 MAX_TRACK_BATCH = 100  # a page's script flushes every second or so: a hundred events is far more than it keeps
 # Families of what the project records itself (CONTRACT §3, §13, §18): never from a public key.
 RESERVED_FAMILIES = frozenset({"email", "contact", "campaign", "segment", "workflow", "sms", "push", "crm",
@@ -50,14 +57,23 @@ class Site:
 
 _sites: dict[str, tuple[float, Site | None]] = {}
 _declared: dict[str, tuple[float, bool]] = {}
+NOT_CACHED = object()
+
+
+def cached_site(write_key: str) -> Site | object | None:
+    """Return the site of a write key as cached (None: known to be unknown), or NOT_CACHED (no database)."""
+    cached = _sites.get(write_key)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    return NOT_CACHED
 
 
 def site_for_write_key(write_key: str) -> Site | None:
     """Return the site of a write key, None for an unknown (or rotated) one."""
     now = time.monotonic()
-    cached = _sites.get(write_key)
-    if cached is not None and cached[0] > now:
-        return cached[1]
+    cached = cached_site(write_key)
+    if cached is not NOT_CACHED:
+        return cached  # type: ignore[return-value]
     workspace = Workspace.objects.filter(write_key=write_key).first() if 0 < len(write_key) <= 64 else None
     site = None
     if workspace is not None:
@@ -146,3 +162,48 @@ def track_prepare(body: bytes, now: datetime) -> tuple[Prepared, str | None]:
             prepared.rejected[index] = {**prepared.rejected.get(index, {}), **problem}
         prepared.valid = [item for item in prepared.valid if item.index not in refused]
     return prepared, write_key
+
+
+# --- admission: what both front doors check, in this order --------------------------------------------------
+
+_JSON_TYPES = frozenset({"application/json", "text/plain"})
+
+
+def content_type_refusal(content_type: str) -> Refusal | None:
+    """JSON, declared as such or as `text/plain` (what `navigator.sendBeacon` sends a string as: a CORS "simple"
+    request, which needs no preflight)."""
+    if content_type.partition(";")[0].strip().lower() in _JSON_TYPES:
+        return None
+    return Refusal(415, "unsupported_media_type",
+                   "Send the events as application/json (or text/plain, as navigator.sendBeacon does).")
+
+
+def write_key_of(header: str | None, query: str | None, body: str | None) -> str | Refusal:
+    """The write key of a request: the `X-Write-Key` header, else `?write_key=`, else the body's `write_key`."""
+    write_key = header or query or body
+    if not write_key:
+        return Refusal(401, "not_authenticated", "A write key is required: send the X-Write-Key header (or "
+                                                 "write_key in the body or the query string).")
+    return write_key
+
+
+INVALID_WRITE_KEY = Refusal(401, "authentication_failed", "This write key is not valid, or has been rotated.")
+
+
+def origin_refusal(site: Site, origin: str | None) -> Refusal | None:
+    if site.allows(origin):
+        return None
+    return Refusal(403, "origin_not_allowed", "This page's origin may not send events with this write key: add it "
+                   "to the workspace's settings (tracking_origins).", {"origin": origin or "(none sent)"})
+
+
+def rate_key(site: Site) -> str:
+    """The rate window's name: one per workspace, all its pages together."""
+    return f"web:{site.workspace.pk}"
+
+
+def cors_headers(origin: str | None) -> tuple[tuple[str, str], ...]:
+    """The headers of every answer to a POST: the page's origin (refusals too: they hold nothing but the reason,
+    and the script must tell a refusal, never sent again, from a network failure, retried)."""
+    allow = (("Access-Control-Allow-Origin", origin),) if origin else ()
+    return (*allow, ("Vary", "Origin"), ("Cache-Control", "no-store"))
