@@ -14,11 +14,16 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
 
 from events.admission import Refusal, body_size_refusal, throttled
 from events.ingest import ingest_result, ingest_store
 from events.tracking import (
     INVALID_WRITE_KEY,
+    MAX_TRACK_BATCH,
+    RESERVED_FAMILIES,
     TRACK_PATH,
     content_type_refusal,
     cors_headers,
@@ -29,8 +34,9 @@ from events.tracking import (
     track_prepare,
     write_key_of,
 )
-from events.views import _json, _refusal, _retry_after
+from events.views import EVENT_CONTACT_SCHEMA, IngestResultSerializer, _json, _refusal, _retry_after
 from penguinflow.common.errors import InvalidInput, error_response
+from penguinflow.common.schema import error_response as error_response_schema
 
 _SCRIPT = Path(__file__).resolve().parent / "scripts" / "penguinflow.js"
 
@@ -97,6 +103,81 @@ def track(request) -> HttpResponse:
     except InvalidInput as error:
         return _cors(error_response(error.status, error.code, error.message, error.details), origin)
     return _cors(_json(202, result.as_body()), origin)
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+TRACK_EVENT_SCHEMA = {
+    "type": "object",
+    "required": ["type"],
+    "additionalProperties": False,
+    "description": "An event of POST /api/v1/events as the website sends it: `anonymous_id`, `contact`, or both.",
+    "anyOf": [{"required": ["anonymous_id"]}, {"required": ["contact"]}],
+    "properties": {
+        "id": {"type": "string", "minLength": 1, "maxLength": 128, "nullable": True,
+               "description": "The script's message id: a repeat in the same workspace is a duplicate, not stored."},
+        "type": {"type": "string", "maxLength": 128, "pattern": r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$",
+                 "not": {"pattern": f"^({'|'.join(sorted(RESERVED_FAMILIES))})\\."},
+                 "description": "page.viewed, form.submitted, visitor.identified or a type of the site's own. Not of "
+                                f"the families PenguinFlow records itself: {', '.join(sorted(RESERVED_FAMILIES))}."},
+        "anonymous_id": {"type": "string", "minLength": 1, "maxLength": 128,
+                         "description": "The visitor's id in the browser's storage; kept as properties.anonymous_id."},
+        "contact": _ref("EventContact"),
+        "occurred_at": {"type": "string", "format": "date-time", "nullable": True,
+                        "description": "With a time zone; at most 1 day in the future. Defaults to the time of "
+                                       "receipt."},
+        "properties": {"type": "object", "additionalProperties": {}, "description": "At most 32 KiB."},
+    },
+}
+TRACK_BATCH_SCHEMA = {
+    "type": "object",
+    "required": ["events"],
+    "additionalProperties": False,
+    "properties": {
+        "events": {"type": "array", "minItems": 1, "maxItems": MAX_TRACK_BATCH, "items": _ref("TrackEvent")},
+        "write_key": {"type": "string", "description": "For navigator.sendBeacon, which cannot set X-Write-Key."},
+    },
+}
+
+
+class TrackView(APIView):
+    """`/api/v1/track`: answered by `track` (plain Django, no DRF machinery); this class only documents it."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    error_statuses = {"POST": {400, 401, 403, 413, 415, 429}}
+    schema_components = {"EventContact": EVENT_CONTACT_SCHEMA, "TrackEvent": TRACK_EVENT_SCHEMA,
+                         "TrackBatch": TRACK_BATCH_SCHEMA}
+
+    def dispatch(self, request, *args, **kwargs):
+        return track(request)
+
+    @extend_schema(
+        summary="Add the website script's events (public write key)",
+        description="What `/js/penguinflow.js` sends: one event or `{\"events\": [...]}` (at most "
+                    f"{MAX_TRACK_BATCH}), like POST /api/v1/events, from a page of an origin in the workspace's "
+                    "`tracking_origins` (CORS; OPTIONS answers the preflight; another origin: 403). The write key "
+                    "only adds events. Body as `application/json`, or `text/plain` (a beacon) with `write_key` "
+                    "in it. See docs/api-additions.md, \"Website tracking\".",
+        auth=[],
+        parameters=[
+            OpenApiParameter("X-Write-Key", str, OpenApiParameter.HEADER,
+                             description="The workspace's public write key (or `write_key` in the query or body)."),
+            OpenApiParameter("write_key", str, OpenApiParameter.QUERY, description="Instead of X-Write-Key."),
+        ],
+        request={"application/json": {"oneOf": [_ref("TrackEvent"), _ref("TrackBatch")]}},
+        responses={202: IngestResultSerializer,
+                   401: error_response_schema(401, "No write key, or one that is not (or no longer) valid."),
+                   403: error_response_schema(403, "The page's Origin is not in the workspace's tracking_origins "
+                                                   "(`origin_not_allowed`).")},
+    )
+    def post(self, request):
+        return track(request._request)
+
+
+track_endpoint = TrackView.as_view()
 
 
 def script(request) -> HttpResponse:

@@ -114,13 +114,16 @@ def _adapt(item: Any) -> dict[str, str]:
     if not isinstance(item, dict):
         return {}  # the shared validation names the problem
     errors: dict[str, str] = {}
+    if "contact" in item and not isinstance(item["contact"], dict):
+        errors["contact"] = "Must be an object with one of id, email, external_id (or leave it out)."
+    has_anonymous_id = "anonymous_id" in item
     anonymous_id = item.pop("anonymous_id", None)
-    if anonymous_id is not None:
+    if has_anonymous_id:
         if not isinstance(anonymous_id, str) or not 0 < len(anonymous_id) <= MAX_ID_CHARS:
             errors["anonymous_id"] = f"Must be a string of 1 to {MAX_ID_CHARS} characters."
         elif isinstance(item.get("properties", {}), dict):
             item["properties"] = {**item.get("properties", {}), "anonymous_id": anonymous_id}
-    elif item.get("contact") is None:
+    elif "contact" not in item:
         errors["contact"] = _MISSING_IDENTITY
     if _reserved(item.get("type")):
         errors["type"] = (f"{item['type']!r} is recorded by PenguinFlow itself: the website may send page.viewed, "
@@ -136,9 +139,13 @@ def _adapted_body(body: bytes) -> tuple[bytes, str | None, dict[int, dict[str, s
         return body, None, {}  # the shared validation explains it
     if not isinstance(top, dict):
         return body, None, {}
+    has_key = "write_key" in top
     write_key = top.pop("write_key", None)
-    if write_key is not None and not isinstance(write_key, str):
+    if has_key and not isinstance(write_key, str):
         raise InvalidInput("write_key must be a string.", details={"write_key": "Must be a string."})
+    if has_key and "events" not in top:
+        raise InvalidInput('write_key goes beside a batch: {"write_key": "...", "events": [...]}.',
+                           details={"write_key": "Only in a batch body."})
     errors: dict[int, dict[str, str]] = {}
     if "events" in top:
         items = top["events"]
