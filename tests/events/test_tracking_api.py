@@ -137,3 +137,10 @@ def test_the_script_is_served(client):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/javascript")
     assert b"sendBeacon" in response.content
+
+
+def test_the_admin_settings_screen_shows_the_snippet_to_copy(admin_client, workspace, write_key):
+    page = admin_client.get(f"/admin/workspaces/workspace/{workspace.pk}/change/").content.decode()
+
+    assert "Website tracking snippet" in page
+    assert write_key in page and "/js/penguinflow.js" in page
