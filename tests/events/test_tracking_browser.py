@@ -185,3 +185,33 @@ def test_nothing_is_sent_or_stored_before_consent(chromium, site, workspace):
     found = wait_for(lambda: Event.objects.filter(workspace=workspace, type__in=["page.viewed", "cart.updated"]), 2)
     assert {event.type for event in found} == {"page.viewed", "cart.updated"}
     context.close()
+
+
+def test_a_batch_whose_answer_was_lost_is_sent_again_and_stored_once(chromium, site, workspace):
+    origin, _, write_page = site
+    write_page("index.html", "Home")
+    context = chromium.new_context()
+    answers: list[dict] = []
+
+    def lose_the_first_answer(route):
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        response = route.fetch()  # the server gets the batch and answers...
+        answers.append(response.json())
+        if len(answers) == 1:
+            route.abort("connectionreset")  # ...but the page sees a network failure
+        else:
+            route.fulfill(response=response)
+
+    context.route("**/api/v1/track", lose_the_first_answer)
+    page = context.new_page()
+    page.goto(f"{origin}/index.html")
+
+    deadline = time.monotonic() + DEADLINE_S
+    while len(answers) < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(50)  # a poll: lets the page's timers and the route handler run; ends on the condition
+    assert [answer["accepted"] for answer in answers[:2]] == [1, 0]
+    assert answers[1]["duplicates"] == 1  # the same id, sent again after the failure
+    assert Event.objects.filter(workspace=workspace, type="page.viewed").count() == 1
+    context.close()
