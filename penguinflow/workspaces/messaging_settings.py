@@ -78,6 +78,12 @@ class MessagingSettings(_Strict):
                                            description="Websites (https://host[:port]) whose pages may send events "
                                                        "with the workspace's public write key (/js/penguinflow.js).")
 
+    @field_validator("tracking_origins")
+    @classmethod
+    def _origins_in_lower_case(cls, value: list[str]) -> list[str]:
+        # Browsers send the Origin in lower case; the preflight compares stored origins as they are.
+        return [origin.lower() for origin in value]
+
 
 def messaging_settings(workspace) -> MessagingSettings:
     """Return the workspace's settings with their defaults (stored settings were validated when written)."""
