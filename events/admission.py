@@ -36,11 +36,11 @@ class Refusal:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-def body_limit() -> int:
-    return settings.BODY_SIZE_LIMITS[EVENTS_PATH]
+def body_limit(path: str = EVENTS_PATH) -> int:
+    return settings.BODY_SIZE_LIMITS.get(path, settings.BODY_SIZE_LIMIT_DEFAULT)
 
 
-def content_length_refusal(value: str | None) -> Refusal | None:
+def content_length_refusal(value: str | None, path: str = EVENTS_PATH) -> Refusal | None:
     """Refuse a declared Content-Length that is not a number or over the limit (before anything is read)."""
     if not value:
         return None
@@ -48,11 +48,11 @@ def content_length_refusal(value: str | None) -> Refusal | None:
         size = int(value)
     except ValueError:
         return Refusal(400, "bad_request", "The Content-Length header is not a number.")
-    return body_size_refusal(size)
+    return body_size_refusal(size, path)
 
 
-def body_size_refusal(size: int) -> Refusal | None:
-    limit = body_limit()
+def body_size_refusal(size: int, path: str = EVENTS_PATH) -> Refusal | None:
+    limit = body_limit(path)
     if size > limit:
         return Refusal(413, "payload_too_large",
                        f"The request body is {size} bytes; this endpoint takes at most {limit} bytes.",

@@ -22,6 +22,10 @@ Parity with the Django view (`events.views.post_events`) is the rule: the checks
 `events.admission`, and tests drive both with the same requests. A request this app is not sure to answer like
 Django (a Host outside ALLOWED_HOSTS, a plain-HTTP request that SECURE_SSL_REDIRECT would redirect, a mounted
 root path) is passed to Django.
+
+`POST /api/v1/track` (the website script's events, admitted by a public write key: `events.tracking`) is served
+here too, for the same reason, with the same store; its checks come from `events.tracking`, and its preflight
+(OPTIONS) goes to Django.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import parse_qs
 
 import msgspec
 from django.conf import settings
@@ -40,6 +45,7 @@ from django.db import close_old_connections, connections
 from django.http.request import split_domain_port, validate_host
 from django.utils import timezone
 
+from events import tracking
 from events.admission import (
     EVENTS_PATH,
     INVALID_KEY,
@@ -66,6 +72,7 @@ from events.ingest import (
     unknown_emails,
 )
 from events.services import EVENTS_INSERT_SQL, InsertRow, events_insert_params, events_insert_rows
+from events.tracking import TRACK_PATH
 from penguinflow.common.auth import (
     KEY_GENERATION,
     ApiKeyPrincipal,
@@ -80,7 +87,8 @@ from penguinflow.common.errors import InvalidInput, error_body
 
 logger = logging.getLogger(__name__)
 
-_PATHS = frozenset({EVENTS_PATH, EVENTS_PATH + "/"})
+_PATHS = {EVENTS_PATH: EVENTS_PATH, EVENTS_PATH + "/": EVENTS_PATH, TRACK_PATH: TRACK_PATH,
+          TRACK_PATH + "/": TRACK_PATH}
 # Over-long bodies without a Content-Length are counted (not stored) up to this many times the limit, so that
 # the 413 can say how big they were; beyond it the connection is closed.
 _DRAIN_FACTOR = 4
@@ -111,6 +119,13 @@ def _new_principal_in_thread(raw_key: str) -> ApiKeyPrincipal | None:
 def _record_use_in_thread(key_id: str) -> None:
     try:
         key_last_used_record(key_id)
+    finally:
+        close_old_connections()
+
+
+def _site_in_thread(write_key: str):
+    try:
+        return tracking.site_for_write_key(write_key)
     finally:
         close_old_connections()
 
@@ -231,16 +246,20 @@ class EventsFastPath:
     async def _serve(self, scope, receive, send) -> None:
         headers = _headers(scope)
         secure = _is_secure(scope, headers)
-        refusal = content_length_refusal(headers.get("content-length"))
+        path = _PATHS[scope["path"]]
+        refusal = content_length_refusal(headers.get("content-length"), path)
         if refusal is not None:
             # Refused before the body is read (as the body-size middleware does): the connection cannot be reused.
             await _send(send, *_refusal(refusal), secure=secure, close=True, early=True)
             return
-        body, size, state = await _read_body(receive)
+        body, size, state = await _read_body(receive, path)
         if state == "gone":
             return  # the client went away
         try:
-            status, payload, extra = await self._answer(headers, body, size)
+            if path == TRACK_PATH:
+                status, payload, extra = await self._answer_track(headers, scope, body, size)
+            else:
+                status, payload, extra = await self._answer(headers, body, size)
         except Exception:
             logger.exception("Unhandled error in the events fast path")
             status, payload, extra = _refusal(Refusal(
@@ -276,6 +295,41 @@ class EventsFastPath:
         except InvalidInput as error:
             return _refusal(Refusal(error.status, error.code, error.message, error.details))
         return 202, msgspec.json.encode(result.as_body()), ()
+
+    async def _answer_track(self, headers: dict[str, str], scope, body: bytes | None, size: int):
+        """`events.track_views.track` on the loop: (status, body, extra headers) for a read body."""
+        origin = headers.get("origin")
+        cors = tracking.cors_headers(origin)
+        refusal = (body_size_refusal(size, TRACK_PATH)
+                   or tracking.content_type_refusal(headers.get("content-type", "")))
+        if refusal is not None:
+            return _refusal(refusal, cors)
+        now = timezone.now()
+        try:
+            prepared, body_key = tracking.track_prepare(body, now)
+        except InvalidInput as error:
+            return _refusal(Refusal(error.status, error.code, error.message, error.details), cors)
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        write_key = tracking.write_key_of(headers.get("x-write-key"), (query.get("write_key") or [None])[0],
+                                          body_key)
+        if isinstance(write_key, Refusal):
+            return _refusal(write_key, cors)
+        site = tracking.cached_site(write_key)
+        if site is tracking.NOT_CACHED:
+            site = await self._in_thread("keys", _site_in_thread, write_key)
+        if site is None:
+            return _refusal(tracking.INVALID_WRITE_KEY, cors)
+        if refusal := tracking.origin_refusal(site, origin):
+            return _refusal(refusal, cors)
+        wait, _ = await self._retry_after(tracking.rate_key(site), settings.TRACKING_RATE_PER_MINUTE)
+        if wait is not None:
+            return _refusal(throttled(wait), cors)
+        try:
+            result = await self._store(site.workspace, prepared, now)
+            ingest_result(prepared, result)
+        except InvalidInput as error:
+            return _refusal(Refusal(error.status, error.code, error.message, error.details), cors)
+        return 202, msgspec.json.encode(result.as_body()), cors
 
     async def _admit(self, raw_key: str) -> tuple[ApiKeyPrincipal | None, int | None]:
         """Return the key's principal (None: not a valid key) and the seconds to wait when it is over its rate.
@@ -331,7 +385,7 @@ class EventsFastPath:
             # New contacts to create (rare): the sync service does it all, in its transaction.
             return await self._store_slowly(workspace, prepared, now)
         valid = attach_contacts(prepared.valid, found, prepared.rejected)
-        rows, repeats = event_rows(valid)
+        rows, repeats = event_rows(valid, prepared.source)
         stored = await self._insert(workspace.pk, events_insert_rows(rows, now)) if rows else 0
         result.accepted, result.duplicates = stored, repeats + len(rows) - stored
         return result
@@ -562,13 +616,13 @@ def _is_secure(scope, headers: dict[str, str]) -> bool:
     return False
 
 
-async def _read_body(receive) -> tuple[bytes | None, int, str]:
+async def _read_body(receive, path: str = EVENTS_PATH) -> tuple[bytes | None, int, str]:
     """Read the request body; return (body, or None when over the limit; its size; "done" | "cut" | "gone").
 
     A body over the limit is counted without being kept, up to `_DRAIN_FACTOR` times the limit ("cut": the rest
     is left unread and the connection must close); "gone" is a client that disconnected.
     """
-    limit = body_limit()
+    limit = body_limit(path)
     chunks: list[bytes] | None = []
     size = 0
     while True:
@@ -588,9 +642,10 @@ async def _read_body(receive) -> tuple[bytes | None, int, str]:
             return None, size, "cut"
 
 
-def _refusal(refusal: Refusal) -> tuple[int, bytes, tuple[tuple[str, str], ...]]:
+def _refusal(refusal: Refusal, extra: tuple[tuple[str, str], ...] = ()
+             ) -> tuple[int, bytes, tuple[tuple[str, str], ...]]:
     body = json.dumps(error_body(refusal.code, refusal.message, refusal.details), cls=DjangoJSONEncoder)
-    return refusal.status, body.encode(), refusal.headers
+    return refusal.status, body.encode(), refusal.headers + extra
 
 
 def _security_headers(secure: bool, early: bool) -> list[tuple[bytes, bytes]]:

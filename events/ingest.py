@@ -164,7 +164,8 @@ def _occurred_at_error(occurred_at: datetime, now: datetime) -> str | None:
     return None
 
 
-def _check(event: EventIn, index: int, now: datetime) -> tuple[_Item | None, dict[str, str]]:
+def _check(event: EventIn, index: int, now: datetime, anonymous_ok: bool = False
+           ) -> tuple[_Item | None, dict[str, str]]:
     errors: dict[str, str] = {}
     if len(event.type) > 128 or not TYPE_PATTERN.match(event.type):
         errors["type"] = (
@@ -186,7 +187,8 @@ def _check(event: EventIn, index: int, now: datetime) -> tuple[_Item | None, dic
         if event.contact is not None:
             errors["contact"] = "Campaign-level events (campaign.started|paused|completed) carry no contact."
     elif event.contact is None:
-        errors["contact"] = "Required: identify the contact by one of id, email, external_id."
+        if not anonymous_ok:
+            errors["contact"] = "Required: identify the contact by one of id, email, external_id."
     else:
         given = [name for name in CONTACT_FIELDS if getattr(event.contact, name) is not None]
         if len(given) != 1:
@@ -339,7 +341,8 @@ def parse_body(body: bytes) -> tuple[list[bytes], bool]:
     return [bytes(item) for item in items], True
 
 
-def _validate(raw_items: list[bytes], now: datetime) -> tuple[list[_Item], dict[int, dict[str, str]]]:
+def _validate(raw_items: list[bytes], now: datetime, anonymous_ok: bool = False
+              ) -> tuple[list[_Item], dict[int, dict[str, str]]]:
     valid: list[_Item] = []
     rejected: dict[int, dict[str, str]] = {}
     for index, raw in enumerate(raw_items):
@@ -351,7 +354,7 @@ def _validate(raw_items: list[bytes], now: datetime) -> tuple[list[_Item], dict[
         except RecursionError:
             rejected[index] = {"event": TOO_DEEP_MESSAGE}
             continue
-        item, errors = _check(event, index, now)
+        item, errors = _check(event, index, now, anonymous_ok)
         if item is None:
             rejected[index] = errors
         else:
@@ -479,17 +482,20 @@ def attach_contacts(items: list[_Item], found: ContactMatches, rejected: dict[in
     return resolved
 
 
-def event_rows(items: list[_Item]) -> tuple[list[EventRow], int]:
-    """Return the rows to write (a repeated id inside the request: the first wins) and the repeats."""
+def event_rows(items: list[_Item], source: str = Event.Source.API) -> tuple[list[EventRow], int]:
+    """Return the rows to write (a repeated id inside the request: the first wins) and the repeats.
+
+    The dedupe key is `<source>:<id>`: ids of the website script (`web`) and of the API (`api`) never collide.
+    """
     rows, seen = [], set()
     for item in items:
-        key = f"api:{item.client_id}" if item.client_id is not None else None
+        key = f"{source}:{item.client_id}" if item.client_id is not None else None
         if key is not None:
             if key in seen:
                 continue
             seen.add(key)
         rows.append(EventRow(contact_id=item.contact_id, type=item.type, occurred_at=item.occurred_at,
-                             properties_json=item.properties_json, source=Event.Source.API,
+                             properties_json=item.properties_json, source=source,
                              client_id=item.client_id, key=key))
     return rows, len(items) - len(rows)
 
@@ -501,14 +507,21 @@ class Prepared:
     is_batch: bool
     valid: list[_Item]
     rejected: dict[int, dict[str, str]]
+    # Where the events come from (`Event.Source`): the stored source and the namespace of the dedupe keys.
+    source: str = Event.Source.API
 
 
-def ingest_validate(body: bytes, now: datetime) -> Prepared:
+def ingest_validate(body: bytes, now: datetime, *, anonymous_ok: bool = False,
+                    source: str = Event.Source.API) -> Prepared:
     """Parse and validate a request body without touching the database. Raise InvalidInput when the body as a
-    whole is unacceptable (items that fail on their own are listed in `rejected`)."""
+    whole is unacceptable (items that fail on their own are listed in `rejected`).
+
+    `anonymous_ok`: an event may name no contact (the website script's anonymous visitors); it is stored
+    without one.
+    """
     raw_items, is_batch = parse_body(body)
-    valid, rejected = _validate(raw_items, now)
-    return Prepared(is_batch, valid, rejected)
+    valid, rejected = _validate(raw_items, now, anonymous_ok)
+    return Prepared(is_batch, valid, rejected, source)
 
 
 def ingest_result(prepared: Prepared, result: IngestResult) -> IngestResult:
@@ -552,17 +565,17 @@ def ingest_store(*, workspace, prepared: Prepared, now: datetime) -> IngestResul
     if not unknown:
         # Every contact is known: one INSERT statement, which commits by itself (no BEGIN/COMMIT trips).
         valid = attach_contacts(valid, found, rejected)
-        rows, repeats = event_rows(valid)
+        rows, repeats = event_rows(valid, prepared.source)
         stored = events_insert(workspace_id=workspace.pk, rows=rows, received_at=now)
         result.accepted, result.duplicates = stored, repeats + len(rows) - stored
         return result
     with transaction.atomic():
         created = _create_contacts(workspace.pk, unknown, now, found.by_email)
         valid = attach_contacts(valid, found, rejected)
-        rows, repeats = event_rows(valid)
+        rows, repeats = event_rows(valid, prepared.source)
         rows = [
             EventRow(contact_id=contact_id, type="contact.created", occurred_at=now, properties_json="{}",
-                     source=Event.Source.API)
+                     source=prepared.source)
             for contact_id in created
         ] + rows
         ids = events_write(workspace_id=workspace.pk, rows=rows, received_at=now, need_ids=False)
@@ -570,7 +583,7 @@ def ingest_store(*, workspace, prepared: Prepared, now: datetime) -> IngestResul
         result.accepted, result.duplicates = stored, repeats + len(rows) - len(created) - stored
         if created:
             for hook in _contacts_created_hooks:
-                hook(workspace=workspace, contact_ids=created, source=Event.Source.API)
+                hook(workspace=workspace, contact_ids=created, source=prepared.source)
     return result
 
 

@@ -20,6 +20,7 @@ class Event(models.Model):
         ESP = "esp", "ESP webhook"
         SYSTEM = "system", "PenguinFlow itself"
         WEBHOOK = "webhook", "Inbound workflow webhook"
+        WEB = "web", "Website tracking script"
 
     id = models.BigAutoField(primary_key=True)
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.DO_NOTHING, related_name="+")

@@ -33,6 +33,7 @@ urlpatterns = [
     path("builder/", include("builder.urls")),
     path("", include("templates.public_urls")),
     path("", include("push.public_urls")),
+    path("", include("events.public_urls")),
     path("anymail/", include("anymail.urls")),
     path("hooks/sms/", include("sms.urls")),
 ]

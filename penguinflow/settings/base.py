@@ -208,6 +208,9 @@ LOGIN_URL = "/admin/login/"
 
 # Request bodies: the events endpoint takes up to 5 MiB (CONTRACT §2), everything else 1 MiB.
 BODY_SIZE_LIMITS = {"/api/v1/events": 5 * 1024 * 1024}
+# Requests a workspace's websites may make to POST /api/v1/track (its public write key) per minute, all pages
+# together: a public key must not be able to flood the event table.
+TRACKING_RATE_PER_MINUTE = int(os.environ.get("TRACKING_RATE_PER_MINUTE", "60000"))
 BODY_SIZE_LIMIT_DEFAULT = 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 

@@ -1,5 +1,7 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin
+from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from penguinflow.workspaces.models import (
@@ -10,7 +12,12 @@ from penguinflow.workspaces.models import (
     Workspace,
     WorkspaceAPIKey,
 )
-from penguinflow.workspaces.services import api_key_revoke, signing_secret_revoke
+from penguinflow.workspaces.services import (
+    api_key_revoke,
+    signing_secret_revoke,
+    tracking_snippet,
+    write_key_rotate,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -23,8 +30,23 @@ class MembershipInline(admin.TabularInline):
 class WorkspaceAdmin(admin.ModelAdmin):
     list_display = ["slug", "name", "timezone", "send_rate_per_minute", "created_at"]
     search_fields = ["slug", "name"]
-    readonly_fields = ["id", "created_at", "updated_at"]
+    readonly_fields = ["id", "created_at", "updated_at", "write_key", "tracking_snippet"]
     inlines = [MembershipInline]
+    actions = ["rotate_write_key"]
+
+    @admin.display(description="Website tracking snippet")
+    def tracking_snippet(self, workspace):
+        """What to paste into the site's pages (the sites themselves are the setting `tracking_origins`)."""
+        if not workspace.write_key:
+            return "No write key yet: use the action \u201cMake a new website write key\u201d on the list."
+        snippet = tracking_snippet(write_key=workspace.write_key, base_url=settings.PUBLIC_BASE_URL)
+        return format_html('<textarea readonly rows="6" cols="100" onclick="this.select()">{}</textarea>', snippet)
+
+    @admin.action(description="Make a new website write key (the old one stops adding events)")
+    def rotate_write_key(self, request, queryset):
+        for workspace in queryset:
+            write_key_rotate(workspace=workspace)
+        self.message_user(request, f"New write keys for {queryset.count()} workspace(s): update the sites' snippet.")
 
 
 @admin.register(Membership)

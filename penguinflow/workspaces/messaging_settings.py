@@ -111,6 +111,15 @@ class MessagingSettings(_Strict):
                                             description="At most this many SMS a second to the provider (its "
                                                         "limit for your sender); more wait, none is dropped. "
                                                         "Empty: no limit.")
+    tracking_origins: list[Origin] = Field(default_factory=list, max_length=50,
+                                           description="Websites (https://host[:port]) whose pages may send events "
+                                                       "with the workspace's public write key (/js/penguinflow.js).")
+
+    @field_validator("tracking_origins")
+    @classmethod
+    def _origins_in_lower_case(cls, value: list[str]) -> list[str]:
+        # Browsers send the Origin in lower case; the preflight compares stored origins as they are.
+        return [origin.lower() for origin in value]
 
 
 def messaging_settings(workspace) -> MessagingSettings:

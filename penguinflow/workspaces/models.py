@@ -24,6 +24,10 @@ class Workspace(models.Model):
     settings = models.JSONField(default=dict, db_default={}, blank=True,
                                 help_text="Sending on every channel: frequency caps, quiet hours, topics, push "
                                           "origins (penguinflow.workspaces.messaging_settings).")
+    # Public (it is in every page of the workspace's sites), so stored as it is: it can only add events, from the
+    # origins of the setting `tracking_origins` (events.tracking). Empty until made in the settings.
+    write_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False,
+                                 help_text="The website tracking script's public write key (adds events only).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -117,3 +117,28 @@ def workspace_settings_change(*, workspace: Workspace, changes: dict[str, Any]) 
         raise InvalidInput("The settings are not valid.", details=error.args[0]) from None
     workspace.save(update_fields=["settings", "updated_at"])
     return workspace
+
+
+def write_key_rotate(*, workspace: Workspace) -> Workspace:
+    """Give the workspace a new public write key (the first one, too); the old one stops adding events at once
+    (within `events.tracking`'s few seconds of cache in each server process). Rotate a key that was abused."""
+    workspace.write_key = new_write_key()
+    workspace.save(update_fields=["write_key", "updated_at"])
+    return workspace
+
+
+def new_write_key() -> str:
+    import secrets
+
+    return "wk_" + secrets.token_urlsafe(24)
+
+
+def tracking_snippet(*, write_key: str, base_url: str) -> str:
+    """The HTML a site pastes into its pages: the queue stub, then the script (loaded without blocking)."""
+    return (
+        "<script>\n"
+        "  window.penguinflow = window.penguinflow || [];\n"
+        f'  penguinflow.push(["init", {{writeKey: "{write_key}", requireConsent: false}}]);\n'
+        "</script>\n"
+        f'<script async src="{base_url}/js/penguinflow.js"></script>'
+    )

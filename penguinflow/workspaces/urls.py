@@ -6,6 +6,8 @@ from penguinflow.workspaces.views import (
     MeView,
     WebhookSigningSecretViewSet,
     WorkspaceSettingsView,
+    WriteKeyRotateView,
+    WriteKeyView,
 )
 
 router = OptionalSlashRouter()
@@ -15,5 +17,7 @@ router.register("webhook-signing-secrets", WebhookSigningSecretViewSet, basename
 urlpatterns = [
     re_path(r"^me/?$", MeView.as_view(), name="me"),
     re_path(r"^workspace/settings/?$", WorkspaceSettingsView.as_view(), name="workspace-settings"),
+    re_path(r"^workspace/write-key/?$", WriteKeyView.as_view(), name="workspace-write-key"),
+    re_path(r"^workspace/write-key/rotate/?$", WriteKeyRotateView.as_view(), name="workspace-write-key-rotate"),
     *router.urls,
 ]

@@ -2,13 +2,16 @@
 `DELETE /api/v1/webhook-signing-secrets/{id}`: the secrets the workspace signs its outbound webhooks with.
 `GET /api/v1/members`: the people of the workspace (read-only), for the builder's pickers of people.
 `GET /api/v1/me`: who is calling (Zapier's connection test and label).
-`GET|PATCH /api/v1/workspace/settings`: sending on every channel."""
+`GET|PATCH /api/v1/workspace/settings`: sending on every channel.
+`GET /api/v1/workspace/write-key`, `POST /api/v1/workspace/write-key/rotate`: the website tracking script's public
+write key, with the snippet to paste into a site's pages."""
 
 from __future__ import annotations
 
 import django_filters
+from django.conf import settings as django_settings
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -123,3 +126,40 @@ class WorkspaceSettingsView(APIView):
             raise InvalidInput("The body must be a JSON object of settings.")
         workspace = services.workspace_settings_change(workspace=request.workspace, changes=request.data)
         return Response(messaging_settings(workspace).model_dump(mode="json"))
+
+
+class WriteKeySerializer(serializers.Serializer):
+    write_key = serializers.CharField(allow_null=True, help_text="Public: it only adds events (POST /api/v1/track), "
+                                                                  "from the origins in `tracking_origins`. Null until "
+                                                                  "made with rotate.")
+    tracking_origins = serializers.ListField(child=serializers.CharField(),
+                                             help_text="The sites allowed to send (PATCH /api/v1/workspace/settings).")
+    script_url = serializers.CharField()
+    snippet = serializers.CharField(allow_null=True, help_text="The HTML to paste into the site's pages.")
+
+
+def _write_key_body(workspace) -> dict:
+    base = django_settings.PUBLIC_BASE_URL
+    key = workspace.write_key
+    return {"write_key": key, "tracking_origins": messaging_settings(workspace).tracking_origins,
+            "script_url": f"{base}/js/penguinflow.js",
+            "snippet": services.tracking_snippet(write_key=key, base_url=base) if key else None}
+
+
+class WriteKeyView(APIView):
+    """`GET /api/v1/workspace/write-key`: the website tracking script's public write key and its snippet."""
+
+    @extend_schema(responses=WriteKeySerializer, description="The public write key of the website tracking script "
+                   "(null until made), the sites allowed to use it and the snippet to paste into their pages.")
+    def get(self, request):
+        return Response(WriteKeySerializer(_write_key_body(request.workspace)).data)
+
+
+class WriteKeyRotateView(APIView):
+    """`POST /api/v1/workspace/write-key/rotate`: make the write key (the first, or a new one)."""
+
+    @extend_schema(request=None, responses={201: WriteKeySerializer},
+                   description="Make a new public write key; the old one stops adding events within seconds.")
+    def post(self, request):
+        workspace = services.write_key_rotate(workspace=request.workspace)
+        return Response(WriteKeySerializer(_write_key_body(workspace)).data, status=status.HTTP_201_CREATED)

@@ -69,6 +69,7 @@ class FuzzWorkspace:
     ids: dict[str, str]
     external_id: str
     webhook_token: str
+    tracking_headers: dict[str, str]
 
     def aim(self, case) -> None:
         """Point generated, well-formed references at the workspace's objects (validity is kept as it was)."""
@@ -136,7 +137,7 @@ def beyond_the_schema(case) -> str | None:
         return "JSON that cannot be stored and read back"
     body = case.body if isinstance(case.body, dict) else {}
     events = body.get("events", [body])
-    if _kind_of(case.path) == "events" and any(_beyond_the_clock(item) for item in _items(events)):
+    if _kind_of(case.path) in ("events", "track") and any(_beyond_the_clock(item) for item in _items(events)):
         return "an occurred_at more than a day ahead, or past year 9999 in UTC"
     if _kind_of(case.path) == "segments" and "rule" in body:
         from workflows.engine.conditions import check_rule
@@ -244,7 +245,12 @@ def _webhook_with_a_delivery(workspace):
 @pytest.fixture
 def fuzz_workspace(db) -> FuzzWorkspace:
     from contacts.models import Segment
-    from penguinflow.workspaces.services import api_key_create, signing_secret_rotate
+    from penguinflow.workspaces.services import (
+        api_key_create,
+        signing_secret_rotate,
+        workspace_settings_change,
+        write_key_rotate,
+    )
     from tasks.services import task_create
     from tests.engine.graphs import chain, node
     from tests.factories import CampaignFactory, ContactFactory, EmailTemplateFactory, WorkspaceFactory
@@ -254,6 +260,7 @@ def fuzz_workspace(db) -> FuzzWorkspace:
 
     workspace = WorkspaceFactory(slug="fuzz", name="Fuzz")
     _, secret = api_key_create(workspace=workspace, name="fuzz")
+    workspace_settings_change(workspace=workspace, changes={"tracking_origins": ["https://www.fuzz.test"]})
     contact = ContactFactory(workspace=workspace, email="ada@example.test", external_id="ext-ada")
     segment = Segment.objects.create(workspace=workspace, name="Everyone", rule={"==": [1, 1]})
     workflow = publish(workspace, [node("t", "trigger_manual"), node("a", "add_tag", {"tag": "fuzzed"})],
@@ -278,6 +285,9 @@ def fuzz_workspace(db) -> FuzzWorkspace:
         },
         external_id=contact.external_id,
         webhook_token=hook_workflow.webhook_token,
+        # The website's: POST /api/v1/track is admitted by the public write key from a declared origin.
+        tracking_headers={"X-Write-Key": write_key_rotate(workspace=workspace).write_key,
+                          "Origin": "https://www.fuzz.test"},
     )
 
 
@@ -307,6 +317,7 @@ def test_api_answers_as_its_schema_says(case, fuzz_workspace, in_process_request
         checks = [check for check in CHECKS if check is not positive_data_acceptance]
     with transaction.atomic():
         try:
-            case.call_and_validate(headers=fuzz_workspace.headers, checks=checks)
+            headers = fuzz_workspace.tracking_headers if _kind_of(case.path) == "track" else fuzz_workspace.headers
+            case.call_and_validate(headers=headers, checks=checks)
         finally:
             transaction.set_rollback(True)

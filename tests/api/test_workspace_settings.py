@@ -12,7 +12,8 @@ def test_the_defaults_are_shown_before_anything_is_set(api):
     response = api.get("/api/v1/workspace/settings")
     assert response.status_code == 200
     assert response.json() == {"frequency_caps": [], "quiet_hours": {"start": "21:00", "end": "08:00", "regions": {}},
-                               "topics": [], "push_origins": [], "sms_rate_per_second": None}
+                               "topics": [], "push_origins": [], "sms_rate_per_second": None,
+                               "tracking_origins": []}
 
 
 def test_a_patch_replaces_the_settings_it_names_and_keeps_the_others(api, workspace):
