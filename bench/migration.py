@@ -6,7 +6,7 @@ workflow in SQL (bench._migration_seed) into the scratch database `penguinflow_b
 
 1. `plan_s`: the migration plan of all N onto a new version in which one delay's duration changed (its timers are
    recomputed), one node was removed (mapped to another) and one is mapped to exit: one grouped count.
-2. `apply_enrollments_per_s`: applying that plan to the end (set-based chunks of 5,000), while the runtime runs
+2. `apply_enrollments_per_s`: applying that plan to the end (set-based chunks of 20,000), while the runtime runs
    (a scheduler and two workers, which claim and run the tenth of the enrollments that are due now: the
    migration waits for those mid-step); `apply_s`, and `runtime_steps_during_apply`.
 
@@ -25,7 +25,8 @@ from typing import TextIO
 from bench._support import bench_env, drop_database, pg_params, recreate_migrated
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "penguinflow_bench_migration"
+# A helper of its own may name another scratch database, so that two runs at once do not drop each other's.
+DB_NAME = os.environ.get("BENCH_MIGRATION_DB", "penguinflow_bench_migration")
 
 
 def run(*, out: TextIO, quick: bool = False) -> None:

@@ -18,7 +18,7 @@ from penguinflow.workspaces.models import Workspace
 from workflows.as_code import as_code_apply, as_code_plan, plan_lines, workspace_export
 from workflows.journeys import journeys_junit, journeys_run, published_versions_by_name
 from workflows.version_diff import diff_lines, workflows_diff
-from workflows.version_migration import migrations_resume
+from workflows.version_migration import CHUNK, migrations_resume
 
 
 class Command(BaseCommand):
@@ -72,7 +72,7 @@ class Command(BaseCommand):
             "resume", help="Apply migrations whose applier stopped (a crash) to the end."
         )
         resume.add_argument("--lease", type=float, default=60.0, help="Seconds an applier holds a job.")
-        resume.add_argument("--chunk", type=int, default=5000, help="Enrollments per transaction.")
+        resume.add_argument("--chunk", type=int, default=CHUNK, help="Enrollments per transaction.")
         resume.add_argument(
             "--max-wait",
             type=float,
