@@ -1,0 +1,197 @@
+"""Score every contact of a workspace with its models in use, write what changed, and fire prediction triggers.
+
+Scores are recomputed for everyone (recency moves every day) but written only where a score, its model or its
+message changed: a daily run over a settled workspace touches few rows. Reasons come from LightGBM's per-feature
+contributions (SHAP values), computed only for the rows written.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import lightgbm as lgb
+import msgspec
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils.module_loading import import_string
+
+from events.services import NewEvent, events_store
+from predictions.explain import TreeExplainer
+from predictions.features import FEATURES, LOOKBACK_DAYS, NEVER_DAYS, Snapshot, snapshots_build
+from predictions.models import KINDS, PredictionLatch, PredictionModel
+from predictions.nodes import CROSSED_EVENT, trigger_key
+
+TOP_REASONS = 3
+NO_ACTIVITY = f"Not enough data: no activity in the last {LOOKBACK_DAYS} days to score from."
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass
+class ScoreReport:
+    contacts: int = 0
+    written: dict[str, int] = field(default_factory=dict)
+    scored: dict[str, int] = field(default_factory=dict)
+    fired: dict[str, int] = field(default_factory=dict)
+    models: dict[str, str | None] = field(default_factory=dict)
+
+
+def _reason_text(name: str, value: float) -> str:
+    if name.startswith("days_since_"):
+        what = name.removeprefix("days_since_").replace("engaged", "engagement").replace("opens", "email open") \
+            .replace("views", "page view").replace("purchases", "purchase")
+        return f"No {what} in {LOOKBACK_DAYS} days" if value >= NEVER_DAYS else f"Last {what} {value:.0f} days ago"
+    texts = {"engaged_trend": "Engagement this week against the month: {v:.2f} (1 = steady)",
+             "open_rate_28d": "Opened {p:.0f} % of emails in 28 days", "age_days": "Contact for {v:.0f} days",
+             "score": "Lead score {v:.0f}", "subscribed": "Subscribed" if value else "Not subscribed",
+             "tags": "{v:.0f} tags"}
+    if name in texts:
+        return texts[name].format(v=value, p=value * 100)
+    count, _, window = name.rpartition("_")
+    return f"{value:.0f} {count.replace('_', ' ')} in {window.removesuffix('d')} days"
+
+
+def _reasons(contributions: np.ndarray, values: np.ndarray) -> list[dict]:
+    """Return the features that pushed this score up most (their contribution in log-odds), as reasons."""
+    order = np.argsort(-contributions)[:TOP_REASONS]
+    return [{"feature": FEATURES[i], "value": round(float(values[i]), 3), "effect": round(float(contributions[i]), 3),
+             "text": _reason_text(FEATURES[i], float(values[i]))}
+            for i in order if contributions[i] > 0]
+
+
+def models_in_use(workspace_id) -> dict[str, PredictionModel | None]:
+    """Return the active model of each kind (None: none passed its backtest yet)."""
+    active = {m.kind: m for m in PredictionModel.objects.filter(workspace_id=workspace_id,
+                                                                status=PredictionModel.Status.ACTIVE)}
+    return {kind: active.get(kind) for kind in KINDS}
+
+
+def _missing_message(workspace_id, kind: str) -> str:
+    latest = (PredictionModel.objects.filter(workspace_id=workspace_id, kind=kind).order_by("-version")
+              .values_list("message", flat=True).first())
+    return latest or "Not enough data: no model has been trained for this workspace yet."
+
+
+def predictions_score(*, workspace, now: datetime, dry_run: bool = False) -> ScoreReport:
+    """Score the workspace's contacts at `now`; write changed predictions and fire crossed triggers."""
+    workspace_id = workspace.pk
+    snapshot = snapshots_build(workspace_id=workspace_id, times=[now], with_previous=True)[0]
+    report = ScoreReport(contacts=len(snapshot.contact_ids))
+    in_use = models_in_use(workspace_id)
+    patches: dict[int, dict] = {}
+    scored_at = now.isoformat()
+    can_score = snapshot.active_events > 0
+    new_scores: dict[str, np.ndarray] = {}
+    for kind, model in in_use.items():
+        report.models[kind] = model.label if model else None
+        scores = np.full(report.contacts, np.nan)
+        leaves = None
+        if model is not None and can_score.any():
+            explainer = TreeExplainer(lgb.Booster(model_str=model.booster), len(FEATURES))
+            leaves = np.zeros((report.contacts, len(explainer.values)), np.int32)
+            leaves[can_score] = explainer.leaves(snapshot.X[can_score])
+            scores[can_score] = np.round(explainer.probabilities(leaves[can_score]) * 100)
+        new_scores[kind] = scores
+        report.scored[kind] = int(np.isfinite(scores).sum())
+        version = model.label if model else None
+        changed = _changed(snapshot, kind, scores, version)
+        rows = np.flatnonzero(changed)
+        report.written[kind] = len(rows)
+        if dry_run or not len(rows):
+            continue
+        with_score = rows[np.isfinite(scores[rows])]
+        reasons = {}
+        if len(with_score) and leaves is not None:
+            contributions = explainer.contributions(leaves[with_score])
+            reasons = {int(r): _reasons(contributions[k], snapshot.X[r]) for k, r in enumerate(with_score)}
+        message = NO_ACTIVITY if model is not None else _missing_message(workspace_id, kind)
+        for r in rows:
+            finite = np.isfinite(scores[r])
+            entry = {"score": int(scores[r]) if finite else None, "reasons": reasons.get(int(r), []),
+                     "model_version": version, "scored_at": scored_at}
+            if not finite:
+                entry["message"] = message
+            patches.setdefault(int(r), {})[kind] = entry
+    with transaction.atomic():
+        if not dry_run:
+            _write(snapshot, patches)
+        report.fired = _fire_triggers(workspace, snapshot, new_scores, now=now, dry_run=dry_run)
+    return report
+
+
+def _changed(snapshot: Snapshot, kind: str, scores: np.ndarray, version: str | None) -> np.ndarray:
+    old = snapshot.previous[kind]
+    same_score = (old == scores) | (np.isnan(old) & np.isnan(scores))
+    same_version = np.array([v == version for v in snapshot.previous_versions[kind]], dtype=bool)
+    return ~(same_score & same_version)
+
+
+def _write(snapshot: Snapshot, patches: dict[int, dict]) -> None:
+    """Merge each row's patch into its contact's predictions (COPY into a temporary table, one UPDATE)."""
+    if not patches:
+        return
+    buffer = io.StringIO()
+    for row, patch in patches.items():
+        text = _encode(patch).decode().replace("\\", "\\\\")
+        buffer.write(f"{snapshot.contact_ids[row]}\t{text}\n")
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE prediction_patch (id uuid, patch jsonb) ON COMMIT DROP")
+        with cursor.copy("COPY prediction_patch (id, patch) FROM STDIN") as copy:
+            copy.write(buffer.getvalue())
+        cursor.execute("UPDATE contacts_contact c SET predictions = c.predictions || p.patch "
+                       "FROM prediction_patch p WHERE c.id = p.id")
+
+
+def _active_triggers(workspace_id) -> list[dict]:
+    """Return the configs of the published `trigger_prediction` nodes, from the runtime (named by a setting,
+    as the events gateway is: this app sits below the runtime and does not import it)."""
+    source = getattr(settings, "PREDICTION_TRIGGERS_SOURCE", "")
+    return import_string(source)(workspace_id) if source else []
+
+
+def _fire_triggers(workspace, snapshot: Snapshot, new_scores: dict[str, np.ndarray], *, now: datetime,
+                   dry_run: bool) -> dict[str, int]:
+    fired = {}
+    keys = {}
+    for config in _active_triggers(workspace.pk):
+        key = trigger_key(config["model"], config["direction"], config["threshold"], config.get("hysteresis", 5))
+        keys[key] = config
+    for key, config in keys.items():
+        fired[key] = _fire_one(workspace, snapshot, new_scores[config["model"]], key, config, now=now,
+                               dry_run=dry_run)
+    return fired
+
+
+def _fire_one(workspace, snapshot: Snapshot, new: np.ndarray, key: str, config: dict, *, now: datetime,
+              dry_run: bool) -> int:
+    """Fire the trigger `key` for the contacts that crossed and are armed; latch them; re-arm those that moved
+    back past the threshold by the hysteresis."""
+    old = snapshot.previous[config["model"]]
+    threshold, hysteresis = float(config["threshold"]), float(config.get("hysteresis", 5))
+    with np.errstate(invalid="ignore"):  # NaN (no score) never crosses
+        if config["direction"] == "up":
+            crossed, rearm = (old < threshold) & (new >= threshold), new < threshold - hysteresis
+        else:
+            crossed, rearm = (old > threshold) & (new <= threshold), new > threshold + hysteresis
+    index = {cid: i for i, cid in enumerate(snapshot.contact_ids)}
+    latched = set(PredictionLatch.objects.filter(workspace=workspace, key=key).values_list("contact_id", flat=True))
+    latched_rows = np.zeros(len(new), dtype=bool)
+    latched_rows[[index[c] for c in latched if c in index]] = True
+    fire = np.flatnonzero(crossed & ~latched_rows)
+    release = [snapshot.contact_ids[i] for i in np.flatnonzero(latched_rows & rearm)]
+    if dry_run:
+        return len(fire)
+    PredictionLatch.objects.filter(workspace=workspace, key=key, contact_id__in=release).delete()
+    ids = [snapshot.contact_ids[i] for i in fire]
+    PredictionLatch.objects.bulk_create([PredictionLatch(workspace=workspace, key=key, contact_id=cid, fired_at=now)
+                                         for cid in ids], batch_size=5000, ignore_conflicts=True)
+    events_store(workspace=workspace, events=[
+        NewEvent(type=CROSSED_EVENT, contact_id=snapshot.contact_ids[i], occurred_at=now,
+                 client_id=f"prediction:{key}:{snapshot.contact_ids[i]}:{now.isoformat()}",
+                 properties={"model": config["model"], "threshold": config["threshold"],
+                             "direction": config["direction"], "hysteresis": config.get("hysteresis", 5),
+                             "score": int(new[i]), "previous": None if np.isnan(old[i]) else int(old[i])})
+        for i in fire])
+    return len(fire)
