@@ -50,7 +50,8 @@ class Snapshot:
     engaged_after: np.ndarray | None = None
     purchases_after: np.ndarray | None = None
     previous: dict[str, np.ndarray] | None = None  # model kind -> the stored score (NaN: none)
-    previous_versions: dict[str, list[str | None]] | None = None  # model kind -> the stored model_version
+    # model kind -> what the stored entry was made by: its model_version, else its message; None: no entry
+    previous_versions: dict[str, list[str | None]] | None = None
     active_events: np.ndarray | None = None  # events of any kind in the lookback (0: nothing to score from)
 
     def column(self, name: str) -> np.ndarray:
@@ -95,7 +96,8 @@ def snapshots_build(*, workspace_id: UUID, times: list[datetime], horizon: timed
     width = len(aggregates) // len(times)
     names = ", ".join(f"a{i}" for i in range(len(aggregates)))
     previous = ", ".join([f"(c.predictions->'{kind}'->>'score')::float8" for kind in _KINDS]
-                         + [f"c.predictions->'{kind}'->>'model_version'" for kind in _KINDS]) if with_previous else ""
+                         + [f"CASE WHEN c.predictions ? '{kind}' THEN coalesce(c.predictions->'{kind}'->>'model_version', "
+                            f"c.predictions->'{kind}'->>'message', '') END" for kind in _KINDS]) if with_previous else ""
     query = f"""
         WITH agg AS (
             SELECT e.contact_id, {", ".join(f"{a} AS a{i}" for i, a in enumerate(aggregates))}

@@ -96,7 +96,8 @@ def predictions_score(*, workspace, now: datetime, dry_run: bool = False) -> Sco
         new_scores[kind] = scores
         report.scored[kind] = int(np.isfinite(scores).sum())
         version = model.label if model else None
-        changed = _changed(snapshot, kind, scores, version)
+        message = NO_ACTIVITY if model is not None else _missing_message(workspace_id, kind)
+        changed = _changed(snapshot, kind, scores, version or message)
         rows = np.flatnonzero(changed)
         report.written[kind] = len(rows)
         if dry_run or not len(rows):
@@ -106,7 +107,6 @@ def predictions_score(*, workspace, now: datetime, dry_run: bool = False) -> Sco
         if len(with_score) and leaves is not None:
             contributions = explainer.contributions(leaves[with_score])
             reasons = {int(r): _reasons(contributions[k], snapshot.X[r]) for k, r in enumerate(with_score)}
-        message = NO_ACTIVITY if model is not None else _missing_message(workspace_id, kind)
         for r in rows:
             finite = np.isfinite(scores[r])
             entry = {"score": int(scores[r]) if finite else None, "reasons": reasons.get(int(r), []),
@@ -121,10 +121,11 @@ def predictions_score(*, workspace, now: datetime, dry_run: bool = False) -> Sco
     return report
 
 
-def _changed(snapshot: Snapshot, kind: str, scores: np.ndarray, version: str | None) -> np.ndarray:
+def _changed(snapshot: Snapshot, kind: str, scores: np.ndarray, made_by: str) -> np.ndarray:
+    """Return which rows need writing: a new score, or another model (or reason for no model) behind it."""
     old = snapshot.previous[kind]
     same_score = (old == scores) | (np.isnan(old) & np.isnan(scores))
-    same_version = np.array([v == version for v in snapshot.previous_versions[kind]], dtype=bool)
+    same_version = np.array([v == made_by for v in snapshot.previous_versions[kind]], dtype=bool)
     return ~(same_score & same_version)
 
 
@@ -153,45 +154,50 @@ def _active_triggers(workspace_id) -> list[dict]:
 
 def _fire_triggers(workspace, snapshot: Snapshot, new_scores: dict[str, np.ndarray], *, now: datetime,
                    dry_run: bool) -> dict[str, int]:
-    fired = {}
     keys = {}
     for config in _active_triggers(workspace.pk):
-        key = trigger_key(config["model"], config["direction"], config["threshold"], config.get("hysteresis", 5))
-        keys[key] = config
-    for key, config in keys.items():
-        fired[key] = _fire_one(workspace, snapshot, new_scores[config["model"]], key, config, now=now,
-                               dry_run=dry_run)
-    return fired
+        keys[trigger_key(config["model"], config["direction"], config["threshold"],
+                         config.get("hysteresis", 5))] = config
+    return {key: prediction_crossings_fire(workspace=workspace, contact_ids=snapshot.contact_ids,
+                                           previous=snapshot.previous[config["model"]],
+                                           scores=new_scores[config["model"]], config=config, now=now,
+                                           dry_run=dry_run)
+            for key, config in keys.items()}
 
 
-def _fire_one(workspace, snapshot: Snapshot, new: np.ndarray, key: str, config: dict, *, now: datetime,
-              dry_run: bool) -> int:
-    """Fire the trigger `key` for the contacts that crossed and are armed; latch them; re-arm those that moved
-    back past the threshold by the hysteresis."""
-    old = snapshot.previous[config["model"]]
+def prediction_crossings_fire(*, workspace, contact_ids: list, previous: np.ndarray, scores: np.ndarray,
+                              config: dict, now: datetime, dry_run: bool = False) -> int:
+    """Fire one prediction trigger (`config`: model, threshold, direction, hysteresis) for the contacts whose
+    score went from `previous` to `scores` across the threshold and that are armed; latch them; re-arm those
+    that moved back past the threshold by the hysteresis. Return how many fired (or would, in a dry run).
+
+    Each firing is a `prediction.crossed` event, which the runtime matches to the trigger nodes of that key.
+    Caller holds a transaction (latches and events commit together).
+    """
     threshold, hysteresis = float(config["threshold"]), float(config.get("hysteresis", 5))
+    key = trigger_key(config["model"], config["direction"], threshold, hysteresis)
     with np.errstate(invalid="ignore"):  # NaN (no score) never crosses
         if config["direction"] == "up":
-            crossed, rearm = (old < threshold) & (new >= threshold), new < threshold - hysteresis
+            crossed, rearm = (previous < threshold) & (scores >= threshold), scores < threshold - hysteresis
         else:
-            crossed, rearm = (old > threshold) & (new <= threshold), new > threshold + hysteresis
-    index = {cid: i for i, cid in enumerate(snapshot.contact_ids)}
+            crossed, rearm = (previous > threshold) & (scores <= threshold), scores > threshold + hysteresis
+    index = {cid: i for i, cid in enumerate(contact_ids)}
     latched = set(PredictionLatch.objects.filter(workspace=workspace, key=key).values_list("contact_id", flat=True))
-    latched_rows = np.zeros(len(new), dtype=bool)
+    latched_rows = np.zeros(len(scores), dtype=bool)
     latched_rows[[index[c] for c in latched if c in index]] = True
     fire = np.flatnonzero(crossed & ~latched_rows)
-    release = [snapshot.contact_ids[i] for i in np.flatnonzero(latched_rows & rearm)]
     if dry_run:
         return len(fire)
+    release = [contact_ids[i] for i in np.flatnonzero(latched_rows & rearm)]
     PredictionLatch.objects.filter(workspace=workspace, key=key, contact_id__in=release).delete()
-    ids = [snapshot.contact_ids[i] for i in fire]
-    PredictionLatch.objects.bulk_create([PredictionLatch(workspace=workspace, key=key, contact_id=cid, fired_at=now)
-                                         for cid in ids], batch_size=5000, ignore_conflicts=True)
+    PredictionLatch.objects.bulk_create(
+        [PredictionLatch(workspace=workspace, key=key, contact_id=contact_ids[i], fired_at=now) for i in fire],
+        batch_size=5000, ignore_conflicts=True)
     events_store(workspace=workspace, events=[
-        NewEvent(type=CROSSED_EVENT, contact_id=snapshot.contact_ids[i], occurred_at=now,
-                 client_id=f"prediction:{key}:{snapshot.contact_ids[i]}:{now.isoformat()}",
+        NewEvent(type=CROSSED_EVENT, contact_id=contact_ids[i], occurred_at=now,
+                 client_id=f"prediction:{key}:{contact_ids[i]}:{now.isoformat()}",
                  properties={"model": config["model"], "threshold": config["threshold"],
-                             "direction": config["direction"], "hysteresis": config.get("hysteresis", 5),
-                             "score": int(new[i]), "previous": None if np.isnan(old[i]) else int(old[i])})
+                             "direction": config["direction"], "hysteresis": hysteresis,
+                             "score": int(scores[i]), "previous": None if np.isnan(previous[i]) else int(previous[i])})
         for i in fire])
     return len(fire)
