@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 
 from contacts.models import Contact
+from events.gateway import EventRecord
 from events.models import Event
 from predictions.scoring import _active_triggers, prediction_crossings_fire
+from workflows.models import Enrollment
+from workflows.runtime_gateway import RuntimeGateway
 from workflows.services import workflow_create, workflow_publish
 
 CONFIG = {"model": "churn_risk", "threshold": 70, "direction": "up", "hysteresis": 5}
@@ -20,6 +24,16 @@ def _graph(config):
             "edges": [{"id": "e", "source": "t", "target": "a"}]}
 
 
+@pytest.fixture(autouse=True)
+def _fresh_trigger_index():
+    """No trigger index in memory: workflows published inside a test's transaction never invalidate it."""
+    from workflows import trigger_index
+
+    trigger_index._cache.reset()
+    yield
+    trigger_index._cache.reset()
+
+
 def test_published_prediction_triggers_are_what_scoring_fires(workspace, other_workspace):
     workflow_publish(workflow=workflow_create(workspace=workspace, name="Save them", graph=_graph(CONFIG)))
     workflow_create(workspace=workspace, name="Draft only", graph=_graph({**CONFIG, "threshold": 90}))
@@ -29,6 +43,8 @@ def test_published_prediction_triggers_are_what_scoring_fires(workspace, other_w
 
 
 def test_a_score_fires_once_when_it_crosses_and_not_again_while_it_flaps(workspace):
+    workflow = workflow_create(workspace=workspace, name="Save them", graph=_graph(CONFIG))
+    workflow_publish(workflow=workflow)
     contacts = [Contact.objects.create(workspace=workspace, email=f"c{i}@example.com") for i in range(2)]
     ids = [c.pk for c in contacts]
     start = datetime(2026, 11, 1, tzinfo=UTC)
@@ -48,6 +64,11 @@ def test_a_score_fires_once_when_it_crosses_and_not_again_while_it_flaps(workspa
     assert [e.contact_id for e in events] == [ids[0], ids[0]]
     assert events[0].properties == {"model": "churn_risk", "threshold": 70, "direction": "up", "hysteresis": 5.0,
                                     "score": 72, "previous": 60}
+    # The runtime enrolls the contact from the crossing event, as for any event trigger.
+    RuntimeGateway().process(events=[EventRecord(id=events[0].id, workspace_id=workspace.pk, contact_id=ids[0],
+                                                 type=events[0].type, occurred_at=events[0].occurred_at,
+                                                 properties=events[0].properties)], now=events[0].occurred_at)
+    assert list(Enrollment.objects.filter(workflow=workflow).values_list("contact_id", flat=True)) == [ids[0]]
 
 
 def test_scores_are_contact_attributes_in_rules_compiled_to_sql_and_in_conditions(workspace):
