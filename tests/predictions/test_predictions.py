@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -109,3 +109,19 @@ def test_commands_refuse_bad_input_and_dry_runs_write_nothing(workspace):
     call_command("predict_score", "--workspace", workspace.slug)
     assert Contact.objects.get(workspace=workspace).predictions["churn_risk"]["score"] is None
     assert PredictionRun.objects.filter(workspace=workspace, kind="score").count() == 1
+
+
+def test_the_schedule_retrains_every_two_weeks_once_a_model_is_in_use_and_rescores_daily(workspace):
+    from predictions.jobs import scoring_due, training_due
+
+    assert training_due(workspace.pk, now=NOW) and scoring_due(workspace.pk, now=NOW)
+    trained = PredictionRun.objects.create(workspace=workspace, kind="train")
+    scored = PredictionRun.objects.create(workspace=workspace, kind="score")
+    later = trained.created_at + timedelta(days=2)
+    assert training_due(workspace.pk, now=later)  # no model in use: try again the next day
+    PredictionModel.objects.create(workspace=workspace, kind="churn_risk", version=1, status="active",
+                                   trained_until=NOW)
+    assert not training_due(workspace.pk, now=later)
+    assert training_due(workspace.pk, now=trained.created_at + timedelta(days=14))
+    assert not scoring_due(workspace.pk, now=scored.created_at + timedelta(hours=23))
+    assert scoring_due(workspace.pk, now=scored.created_at + timedelta(days=1))
