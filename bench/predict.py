@@ -94,12 +94,13 @@ def run(*, out: TextIO, quick: bool = False) -> None:
         for name, seconds, note in (
             ("train_s", train_s, f"features in SQL {features_s:.1f} s; fits sample at most 200,000 examples, "
                                  "so linear is pessimistic for the fit part"),
-            ("score_s", score_s, f"{sum(first.written.values()):,} entries written"),
-            ("rescore_s", rescore_s, f"next day, {sum(again.written.values()):,} entries written"),
+            ("score_s", score_s, f"{sum(first.written.values()):,} entries written; {first.seconds}"),
+            ("rescore_s", rescore_s, f"next day, {sum(again.written.values()):,} entries written; {again.seconds}"),
         ):
             per_contact_ms = seconds / count * 1000
             out.write(f"predict.{name}  {seconds:.1f} s  ({per_contact_ms:.3f} ms per contact; 1M contacts "
                       f"linearly: {per_contact_ms * MILLION / 1000:.0f} s)  [{note}]\n")
+        out.write(f"predict.load_average  {' '.join(f'{x:.1f}' for x in os.getloadavg())}  (2 cores, shared)\n")
     finally:
         if os.environ.get("BENCH_KEEP_DB") != "1":
             _drop(workspace)

@@ -8,6 +8,7 @@ contributions (SHAP values), computed only for the rows written.
 from __future__ import annotations
 
 import io
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -36,6 +37,7 @@ class ScoreReport:
     scored: dict[str, int] = field(default_factory=dict)
     fired: dict[str, int] = field(default_factory=dict)
     models: dict[str, str | None] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # features, predict, write, triggers
 
 
 def _reason_text(name: str, value: float) -> str:
@@ -53,12 +55,14 @@ def _reason_text(name: str, value: float) -> str:
     return f"{value:.0f} {count.replace('_', ' ')} in {window.removesuffix('d')} days"
 
 
-def _reasons(contributions: np.ndarray, values: np.ndarray) -> list[dict]:
-    """Return the features that pushed this score up most (their contribution in log-odds), as reasons."""
-    order = np.argsort(-contributions)[:TOP_REASONS]
-    return [{"feature": FEATURES[i], "value": round(float(values[i]), 3), "effect": round(float(contributions[i]), 3),
-             "text": _reason_text(FEATURES[i], float(values[i]))}
-            for i in order if contributions[i] > 0]
+def _reasons(contributions: np.ndarray, values: np.ndarray) -> list[list[dict]]:
+    """Return, per row, the features that pushed its score up most (their contribution in log-odds)."""
+    top = np.argsort(-contributions, axis=1)[:, :TOP_REASONS]
+    effects = np.take_along_axis(contributions, top, axis=1).round(3).tolist()
+    shown = np.take_along_axis(values, top, axis=1).astype(np.float64).round(3).tolist()
+    return [[{"feature": FEATURES[i], "value": v, "effect": e, "text": _reason_text(FEATURES[i], v)}
+             for i, v, e in zip(row, row_values, row_effects, strict=True) if e > 0]
+            for row, row_values, row_effects in zip(top.tolist(), shown, effects, strict=True)]
 
 
 def models_in_use(workspace_id) -> dict[str, PredictionModel | None]:
@@ -77,7 +81,9 @@ def _missing_message(workspace_id, kind: str) -> str:
 def predictions_score(*, workspace, now: datetime, dry_run: bool = False) -> ScoreReport:
     """Score the workspace's contacts at `now`; write changed predictions and fire crossed triggers."""
     workspace_id = workspace.pk
+    clock = time.monotonic()
     snapshot = snapshots_build(workspace_id=workspace_id, times=[now], with_previous=True)[0]
+    features_s = time.monotonic() - clock
     report = ScoreReport(contacts=len(snapshot.contact_ids))
     in_use = models_in_use(workspace_id)
     patches: dict[int, dict] = {}
@@ -105,8 +111,8 @@ def predictions_score(*, workspace, now: datetime, dry_run: bool = False) -> Sco
         with_score = rows[np.isfinite(scores[rows])]
         reasons = {}
         if len(with_score) and leaves is not None:
-            contributions = explainer.contributions(leaves[with_score])
-            reasons = {int(r): _reasons(contributions[k], snapshot.X[r]) for k, r in enumerate(with_score)}
+            reasons = dict(zip(with_score.tolist(), _reasons(explainer.contributions(leaves[with_score]),
+                                                             snapshot.X[with_score]), strict=True))
         for r in rows:
             finite = np.isfinite(scores[r])
             entry = {"score": int(scores[r]) if finite else None, "reasons": reasons.get(int(r), []),
@@ -114,10 +120,15 @@ def predictions_score(*, workspace, now: datetime, dry_run: bool = False) -> Sco
             if not finite:
                 entry["message"] = message
             patches.setdefault(int(r), {})[kind] = entry
+    predict_s = time.monotonic() - clock - features_s
     with transaction.atomic():
         if not dry_run:
             _write(snapshot, patches)
+        write_s = time.monotonic() - clock - features_s - predict_s
         report.fired = _fire_triggers(workspace, snapshot, new_scores, now=now, dry_run=dry_run)
+    report.seconds = {"features": features_s, "predict_and_reasons": predict_s, "write": write_s,
+                      "triggers": time.monotonic() - clock - features_s - predict_s - write_s}
+    report.seconds = {name: round(value, 2) for name, value in report.seconds.items()}
     return report
 
 
