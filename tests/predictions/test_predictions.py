@@ -69,7 +69,7 @@ def test_a_workspace_with_too_little_data_gets_null_scores_saying_not_enough_dat
     assert entry["message"].startswith("Not enough data")
 
 
-def test_a_model_that_fails_its_backtest_is_kept_but_not_used(small_workspace):
+def test_a_model_that_fails_its_backtest_is_kept_but_not_used(small_workspace, client, django_user_model):
     strict = Requirements(min_population=100, min_positives=10, min_auc=0.999)
 
     summaries = {s["kind"]: s for s in predictions_train(workspace=small_workspace, now=NOW, requirements=strict)}
@@ -81,6 +81,10 @@ def test_a_model_that_fails_its_backtest_is_kept_but_not_used(small_workspace):
     assert report.models["churn_risk"] is None and report.scored["churn_risk"] == 0
     entry = Contact.objects.filter(workspace=small_workspace).first().predictions["churn_risk"]
     assert entry["score"] is None and "backtest" in entry["message"]
+    # The admin lists each version with its quality, backtest AUC and age.
+    client.force_login(django_user_model.objects.create_superuser("ops", "ops@example.com", "pw"))
+    page = client.get("/admin/predictions/predictionmodel/").content.decode()
+    assert "Failed its backtest (not used)" in page and "poor" in page and str(rejected.metrics["auc"]) in page
 
 
 def test_history_shorter_than_two_horizons_is_not_enough_data(workspace):
