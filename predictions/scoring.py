@@ -26,6 +26,7 @@ from predictions.models import KINDS, PredictionLatch, PredictionModel
 from predictions.nodes import CROSSED_EVENT, trigger_key
 
 TOP_REASONS = 3
+WRITE_BATCH = 20_000
 NO_ACTIVITY = f"Not enough data: no activity in the last {LOOKBACK_DAYS} days to score from."
 _encode = msgspec.json.Encoder().encode
 
@@ -121,13 +122,15 @@ def predictions_score(*, workspace, now: datetime, dry_run: bool = False) -> Sco
                 entry["message"] = message
             patches.setdefault(int(r), {})[kind] = entry
     predict_s = time.monotonic() - clock - features_s
+    # Triggers first, then the scores: a crash between them leaves the old scores, and the next run sees the same
+    # crossings again, which the latches keep from firing twice. The other way round, a crossing would be lost.
     with transaction.atomic():
-        if not dry_run:
-            _write(snapshot, patches)
-        write_s = time.monotonic() - clock - features_s - predict_s
         report.fired = _fire_triggers(workspace, snapshot, new_scores, now=now, dry_run=dry_run)
-    report.seconds = {"features": features_s, "predict_and_reasons": predict_s, "write": write_s,
-                      "triggers": time.monotonic() - clock - features_s - predict_s - write_s}
+    triggers_s = time.monotonic() - clock - features_s - predict_s
+    if not dry_run:
+        _write(snapshot, patches)
+    report.seconds = {"features": features_s, "predict_and_reasons": predict_s, "triggers": triggers_s,
+                      "write": time.monotonic() - clock - features_s - predict_s - triggers_s}
     report.seconds = {name: round(value, 2) for name, value in report.seconds.items()}
     return report
 
@@ -141,19 +144,23 @@ def _changed(snapshot: Snapshot, kind: str, scores: np.ndarray, made_by: str) ->
 
 
 def _write(snapshot: Snapshot, patches: dict[int, dict]) -> None:
-    """Merge each row's patch into its contact's predictions (COPY into a temporary table, one UPDATE)."""
-    if not patches:
-        return
-    buffer = io.StringIO()
-    for row, patch in patches.items():
-        text = _encode(patch).decode().replace("\\", "\\\\")
-        buffer.write(f"{snapshot.contact_ids[row]}\t{text}\n")
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TEMPORARY TABLE prediction_patch (id uuid, patch jsonb) ON COMMIT DROP")
-        with cursor.copy("COPY prediction_patch (id, patch) FROM STDIN") as copy:
-            copy.write(buffer.getvalue())
-        cursor.execute("UPDATE contacts_contact c SET predictions = c.predictions || p.patch "
-                       "FROM prediction_patch p WHERE c.id = p.id")
+    """Merge each row's patch into its contact's predictions: per batch, COPY into a temporary table and one
+    UPDATE, each batch its own transaction (row locks on contacts are held for one batch, not the whole run)."""
+    rows, batch = list(patches.items()), WRITE_BATCH
+    for begin in range(0, len(rows), batch):
+        buffer = io.StringIO()
+        for row, patch in rows[begin:begin + batch]:
+            text = _encode(patch).decode().replace("\\", "\\\\")
+            buffer.write(f"{snapshot.contact_ids[row]}\t{text}\n")
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Kept for the session and emptied each time: a caller's outer transaction may span several batches.
+            cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS prediction_patch (id uuid, patch jsonb) "
+                           "ON COMMIT DELETE ROWS")
+            cursor.execute("TRUNCATE prediction_patch")
+            with cursor.copy("COPY prediction_patch (id, patch) FROM STDIN") as copy:
+                copy.write(buffer.getvalue())
+            cursor.execute("UPDATE contacts_contact c SET predictions = c.predictions || p.patch "
+                           "FROM prediction_patch p WHERE c.id = p.id")
 
 
 def _active_triggers(workspace_id) -> list[dict]:

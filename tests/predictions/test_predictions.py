@@ -129,3 +129,24 @@ def test_the_schedule_retrains_every_two_weeks_once_a_model_is_in_use_and_rescor
     assert training_due(workspace.pk, now=trained.created_at + timedelta(days=14))
     assert not scoring_due(workspace.pk, now=scored.created_at + timedelta(hours=23))
     assert scoring_due(workspace.pk, now=scored.created_at + timedelta(days=1))
+
+
+def test_scores_are_written_in_batches_and_a_rescore_writes_only_what_changed(small_workspace):
+    from predictions import scoring
+
+    predictions_train(workspace=small_workspace, now=NOW, requirements=Requirements(min_population=100,
+                                                                                   min_positives=10))
+    first = scoring.predictions_score(workspace=small_workspace, now=NOW)
+    assert first.written["churn_risk"] == 600 and first.models["churn_risk"] == "churn_risk-v1"
+
+    scoring.WRITE_BATCH, batch = 7, scoring.WRITE_BATCH
+    try:
+        again = scoring.predictions_score(workspace=small_workspace, now=NOW + timedelta(days=1))
+    finally:
+        scoring.WRITE_BATCH = batch
+    same = scoring.predictions_score(workspace=small_workspace, now=NOW + timedelta(days=1))
+
+    assert 0 < again.written["churn_risk"] < 600 and sum(same.written.values()) == 0
+    stored = Contact.objects.filter(workspace=small_workspace).values_list("predictions", flat=True)
+    assert all(p["churn_risk"]["scored_at"] in (NOW.isoformat(), (NOW + timedelta(days=1)).isoformat())
+               for p in stored)
