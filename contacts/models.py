@@ -48,6 +48,13 @@ class Contact(WorkspaceScopedModel):
         ("email", "Email"), ("sms", "SMS"), ("push", "Web push")])
     topic_opt_outs = ArrayField(models.CharField(max_length=64), default=list, db_default=[], blank=True,
                                 help_text="Topics the contact asked not to hear about, on any channel.")
+    # Written only by the predictions app's scoring (CONTRACT §16); a database default because contacts are also
+    # inserted by SQL that names only the columns it knows.
+    predictions = models.JSONField(
+        default=dict, db_default={}, blank=True, editable=False,
+        help_text='Predictive scores: {"churn_risk": {"score": 0-100 | null, "reasons": [...], "model_version", '
+                  '"scored_at"}, ...}; a null score means not enough data.',
+    )
 
     class Meta:
         constraints = [

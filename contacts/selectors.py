@@ -26,6 +26,8 @@ def contact_as_data(contact: Contact) -> dict[str, Any]:
         "tags": list(contact.tags),
         "external_id": contact.external_id,
         "created_at": contact.created_at.isoformat() if contact.created_at else None,
+        # Rules read scores as `contact.predictions.churn_risk.score` (null: not enough data).
+        "predictions": contact.predictions or {},
     }
 
 

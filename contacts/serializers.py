@@ -93,14 +93,20 @@ class ContactSerializer(serializers.ModelSerializer):
     channels = ChannelsField(source="*", required=False)
     preferred_channel = serializers.ChoiceField(choices=["", *CHANNELS], required=False, allow_blank=True)
     topic_opt_outs = serializers.ListField(child=tag_field(), required=False, max_length=100)
+    predictions = serializers.JSONField(
+        read_only=True,
+        help_text="Predictive scores by model (churn_risk, conversion, engagement_decay): {score: 0-100 or null "
+                  "(not enough data), reasons, model_version, scored_at}. Written by scoring, never by clients.",
+    )
 
     class Meta:
         model = Contact
         fields = [
             "id", "email", "first_name", "last_name", "timezone", "status", "score", "fields", "tags",
-            "external_id", "phone", "channels", "preferred_channel", "topic_opt_outs", "created_at", "updated_at",
+            "external_id", "phone", "channels", "preferred_channel", "topic_opt_outs", "predictions", "created_at",
+            "updated_at",
         ]
-        read_only_fields = ["id", "created_at", "updated_at"]
+        read_only_fields = ["id", "predictions", "created_at", "updated_at"]
 
 
 class TagInUseSerializer(serializers.Serializer):

@@ -64,10 +64,10 @@ def _path(key: str) -> list[Case]:
     if len(parts) == 1:
         raise RuleNotCompilable("reading the whole contact object is not compiled to SQL")
     name, rest = parts[1], parts[2:]
-    if name == "fields":
+    if name in ("fields", "predictions"):  # the JSON columns (scores: `contact.predictions.churn_risk.score`)
         if not rest:
-            raise RuleNotCompilable("reading the whole fields object is not compiled to SQL")
-        return _json_cases(rest)
+            raise RuleNotCompilable(f"reading the whole {name} object is not compiled to SQL")
+        return _json_cases(rest, column=name)
     if rest:
         raise RuleNotCompilable(f"the path {key!r} reads into a value (an index or length); not compiled to SQL")
     if name in _COLUMNS:
@@ -86,9 +86,9 @@ def _path(key: str) -> list[Case]:
     return single(constant(None))  # not a key of the contact as rules see it
 
 
-def _json_cases(path: list[str]) -> list[Case]:
+def _json_cases(path: list[str], *, column: str = "fields") -> list[Case]:
     def at(parts: list[str]) -> Sql:
-        return sql("(c.fields #> {})", param(parts, "text[]"))
+        return sql(f"(c.{column} #> {{}})", param(parts, "text[]"))
 
     ref = at(path)
     kind = sql("COALESCE(jsonb_typeof({}), 'null')", ref)

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "workflows",
     "webhooks",  # outbound webhook subscriptions and their deliveries (CONTRACT §14)
     "marketplace",  # workflow templates: the shipped catalogue, shared and community templates (CONTRACT §15)
+    "predictions",  # predictive scores: features, training, backtests, scoring (CONTRACT §16)
     "push",  # web push: VAPID keys, browsers' subscriptions, the push outbox (CONTRACT §13)
     "builder",  # the visual builder: serves the single-page app of frontend/
     "bench",  # `manage.py bench` (no models)
@@ -218,6 +219,10 @@ EVENT_RETENTION_DAYS = int(os.environ.get("EVENT_RETENTION_DAYS", "90"))
 
 # The runtime's side of the narrow interface between event processing and the engine (events.gateway).
 ENGINE_GATEWAY = os.environ.get("ENGINE_GATEWAY", "workflows.runtime_gateway.RuntimeGateway")
+# Where prediction scoring finds the published trigger_prediction nodes it fires (the runtime, above it).
+PREDICTION_TRIGGERS_SOURCE = "workflows.prediction_triggers.prediction_triggers_active"
+# Overrides of the minimum data requirements of predictive models (predictions.training.Requirements).
+PREDICTIONS_REQUIREMENTS: dict = {}
 # How long a claimed batch of enrollments belongs to its job; when it runs out (the worker died, Redis lost the
 # job) the scheduler claims the batch again.
 ENGINE_LEASE_SECONDS = int(os.environ.get("ENGINE_LEASE_SECONDS", "60"))

@@ -16,6 +16,7 @@ CONTRACT_TYPES = {
         "trigger_date_field",
         "trigger_inactivity",
         "trigger_score",
+        "trigger_prediction",
         "trigger_manual",
         "trigger_webhook",
     },

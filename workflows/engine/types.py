@@ -52,6 +52,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "push.sent",
     "push.failed",
     "push.clicked",
+    "prediction.crossed",  # a predictive score crossed a trigger_prediction's threshold (CONTRACT §16)
     "contact.created",
     "contact.updated",
     "contact.tagged",

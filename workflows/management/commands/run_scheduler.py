@@ -13,6 +13,7 @@ from events import partitions
 from events.processing import events_dispatch, events_dispatch_forever
 from penguinflow.common.idempotency import idempotent_requests_forget
 from penguinflow.common.processes import stop_on_signals
+from predictions.jobs import predictions_due_enqueue
 from push.recovery import push_sweep
 from sms.recovery import sms_sweep
 from templates.recovery import outbox_sweep
@@ -83,6 +84,7 @@ class Command(BaseCommand):
                     idempotent_requests_forget()
                     send_ledger_forget()
                     deliveries_prune(older_than=timedelta(days=settings.EVENT_RETENTION_DAYS))
+                    predictions_due_enqueue()  # retrain every two weeks, rescore daily (predictions.jobs)
                     last_partitions = time.monotonic()
             except Exception:  # the database or Redis blinked: log, wait, go on; leases make retries safe
                 logger.exception("Scheduler tick failed")

@@ -1,0 +1,221 @@
+"""Score every contact of a workspace with its models in use, write what changed, and fire prediction triggers.
+
+Scores are recomputed for everyone (recency moves every day) but written only where a score, its model or its
+message changed: a daily run over a settled workspace touches few rows. Reasons come from LightGBM's per-feature
+contributions (SHAP values), computed only for the rows written.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import lightgbm as lgb
+import msgspec
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils.module_loading import import_string
+
+from events.services import NewEvent, events_store
+from predictions.explain import TreeExplainer
+from predictions.features import FEATURES, LOOKBACK_DAYS, NEVER_DAYS, Snapshot, snapshots_build
+from predictions.models import KINDS, PredictionLatch, PredictionModel
+from predictions.nodes import CROSSED_EVENT, trigger_key
+
+TOP_REASONS = 3
+WRITE_BATCH = 20_000
+NO_ACTIVITY = f"Not enough data: no activity in the last {LOOKBACK_DAYS} days to score from."
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass
+class ScoreReport:
+    contacts: int = 0
+    written: dict[str, int] = field(default_factory=dict)
+    scored: dict[str, int] = field(default_factory=dict)
+    fired: dict[str, int] = field(default_factory=dict)
+    models: dict[str, str | None] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # features, predict, write, triggers
+
+
+def _reason_text(name: str, value: float) -> str:
+    if name.startswith("days_since_"):
+        what = name.removeprefix("days_since_").replace("engaged", "engagement").replace("opens", "email open") \
+            .replace("views", "page view").replace("purchases", "purchase")
+        return f"No {what} in {LOOKBACK_DAYS} days" if value >= NEVER_DAYS else f"Last {what} {value:.0f} days ago"
+    texts = {"engaged_trend": "Engagement this week against the month: {v:.2f} (1 = steady)",
+             "open_rate_28d": "Opened {p:.0f} % of emails in 28 days", "age_days": "Contact for {v:.0f} days",
+             "score": "Lead score {v:.0f}", "subscribed": "Subscribed" if value else "Not subscribed",
+             "tags": "{v:.0f} tags"}
+    if name in texts:
+        return texts[name].format(v=value, p=value * 100)
+    count, _, window = name.rpartition("_")
+    return f"{value:.0f} {count.replace('_', ' ')} in {window.removesuffix('d')} days"
+
+
+def _reasons(contributions: np.ndarray, values: np.ndarray) -> list[list[dict]]:
+    """Return, per row, the features that pushed its score up most (their contribution in log-odds)."""
+    top = np.argsort(-contributions, axis=1)[:, :TOP_REASONS]
+    effects = np.take_along_axis(contributions, top, axis=1).round(3).tolist()
+    shown = np.take_along_axis(values, top, axis=1).astype(np.float64).round(3).tolist()
+    return [[{"feature": FEATURES[i], "value": v, "effect": e, "text": _reason_text(FEATURES[i], v)}
+             for i, v, e in zip(row, row_values, row_effects, strict=True) if e > 0]
+            for row, row_values, row_effects in zip(top.tolist(), shown, effects, strict=True)]
+
+
+def models_in_use(workspace_id) -> dict[str, PredictionModel | None]:
+    """Return the active model of each kind (None: none passed its backtest yet)."""
+    active = {m.kind: m for m in PredictionModel.objects.filter(workspace_id=workspace_id,
+                                                                status=PredictionModel.Status.ACTIVE)}
+    return {kind: active.get(kind) for kind in KINDS}
+
+
+def _missing_message(workspace_id, kind: str) -> str:
+    latest = (PredictionModel.objects.filter(workspace_id=workspace_id, kind=kind).order_by("-version")
+              .values_list("message", flat=True).first())
+    return latest or "Not enough data: no model has been trained for this workspace yet."
+
+
+def predictions_score(*, workspace, now: datetime, dry_run: bool = False) -> ScoreReport:
+    """Score the workspace's contacts at `now`; write changed predictions and fire crossed triggers."""
+    workspace_id = workspace.pk
+    clock = time.monotonic()
+    snapshot = snapshots_build(workspace_id=workspace_id, times=[now], with_previous=True)[0]
+    features_s = time.monotonic() - clock
+    report = ScoreReport(contacts=len(snapshot.contact_ids))
+    in_use = models_in_use(workspace_id)
+    patches: dict[int, dict] = {}
+    scored_at = now.isoformat()
+    can_score = snapshot.active_events > 0
+    new_scores: dict[str, np.ndarray] = {}
+    for kind, model in in_use.items():
+        report.models[kind] = model.label if model else None
+        scores = np.full(report.contacts, np.nan)
+        leaves = None
+        if model is not None and can_score.any():
+            explainer = TreeExplainer(lgb.Booster(model_str=model.booster), len(FEATURES))
+            leaves = np.zeros((report.contacts, len(explainer.values)), np.int32)
+            leaves[can_score] = explainer.leaves(snapshot.X[can_score])
+            scores[can_score] = np.round(explainer.probabilities(leaves[can_score]) * 100)
+        new_scores[kind] = scores
+        report.scored[kind] = int(np.isfinite(scores).sum())
+        version = model.label if model else None
+        message = NO_ACTIVITY if model is not None else _missing_message(workspace_id, kind)
+        changed = _changed(snapshot, kind, scores, version or message)
+        rows = np.flatnonzero(changed)
+        report.written[kind] = len(rows)
+        if dry_run or not len(rows):
+            continue
+        with_score = rows[np.isfinite(scores[rows])]
+        reasons = {}
+        if len(with_score) and leaves is not None:
+            reasons = dict(zip(with_score.tolist(), _reasons(explainer.contributions(leaves[with_score]),
+                                                             snapshot.X[with_score]), strict=True))
+        for r in rows:
+            finite = np.isfinite(scores[r])
+            entry = {"score": int(scores[r]) if finite else None, "reasons": reasons.get(int(r), []),
+                     "model_version": version, "scored_at": scored_at}
+            if not finite:
+                entry["message"] = message
+            patches.setdefault(int(r), {})[kind] = entry
+    predict_s = time.monotonic() - clock - features_s
+    # Triggers first, then the scores: a crash between them leaves the old scores, and the next run sees the same
+    # crossings again, which the latches keep from firing twice. The other way round, a crossing would be lost.
+    with transaction.atomic():
+        report.fired = _fire_triggers(workspace, snapshot, new_scores, now=now, dry_run=dry_run)
+    triggers_s = time.monotonic() - clock - features_s - predict_s
+    if not dry_run:
+        _write(snapshot, patches)
+    report.seconds = {"features": features_s, "predict_and_reasons": predict_s, "triggers": triggers_s,
+                      "write": time.monotonic() - clock - features_s - predict_s - triggers_s}
+    report.seconds = {name: round(value, 2) for name, value in report.seconds.items()}
+    return report
+
+
+def _changed(snapshot: Snapshot, kind: str, scores: np.ndarray, made_by: str) -> np.ndarray:
+    """Return which rows need writing: a new score, or another model (or reason for no model) behind it."""
+    old = snapshot.previous[kind]
+    same_score = (old == scores) | (np.isnan(old) & np.isnan(scores))
+    same_version = np.array([v == made_by for v in snapshot.previous_versions[kind]], dtype=bool)
+    return ~(same_score & same_version)
+
+
+def _write(snapshot: Snapshot, patches: dict[int, dict]) -> None:
+    """Merge each row's patch into its contact's predictions: per batch, COPY into a temporary table and one
+    UPDATE, each batch its own transaction (row locks on contacts are held for one batch, not the whole run)."""
+    rows, batch = list(patches.items()), WRITE_BATCH
+    for begin in range(0, len(rows), batch):
+        buffer = io.StringIO()
+        for row, patch in rows[begin:begin + batch]:
+            text = _encode(patch).decode().replace("\\", "\\\\")
+            buffer.write(f"{snapshot.contact_ids[row]}\t{text}\n")
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Kept for the session and emptied each time: a caller's outer transaction may span several batches.
+            cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS prediction_patch (id uuid, patch jsonb) "
+                           "ON COMMIT DELETE ROWS")
+            cursor.execute("TRUNCATE prediction_patch")
+            with cursor.copy("COPY prediction_patch (id, patch) FROM STDIN") as copy:
+                copy.write(buffer.getvalue())
+            cursor.execute("UPDATE contacts_contact c SET predictions = c.predictions || p.patch "
+                           "FROM prediction_patch p WHERE c.id = p.id")
+
+
+def _active_triggers(workspace_id) -> list[dict]:
+    """Return the configs of the published `trigger_prediction` nodes, from the runtime (named by a setting,
+    as the events gateway is: this app sits below the runtime and does not import it)."""
+    source = getattr(settings, "PREDICTION_TRIGGERS_SOURCE", "")
+    return import_string(source)(workspace_id) if source else []
+
+
+def _fire_triggers(workspace, snapshot: Snapshot, new_scores: dict[str, np.ndarray], *, now: datetime,
+                   dry_run: bool) -> dict[str, int]:
+    keys = {}
+    for config in _active_triggers(workspace.pk):
+        keys[trigger_key(config["model"], config["direction"], config["threshold"],
+                         config.get("hysteresis", 5))] = config
+    return {key: prediction_crossings_fire(workspace=workspace, contact_ids=snapshot.contact_ids,
+                                           previous=snapshot.previous[config["model"]],
+                                           scores=new_scores[config["model"]], config=config, now=now,
+                                           dry_run=dry_run)
+            for key, config in keys.items()}
+
+
+def prediction_crossings_fire(*, workspace, contact_ids: list, previous: np.ndarray, scores: np.ndarray,
+                              config: dict, now: datetime, dry_run: bool = False) -> int:
+    """Fire one prediction trigger (`config`: model, threshold, direction, hysteresis) for the contacts whose
+    score went from `previous` to `scores` across the threshold and that are armed; latch them; re-arm those
+    that moved back past the threshold by the hysteresis. Return how many fired (or would, in a dry run).
+
+    Each firing is a `prediction.crossed` event, which the runtime matches to the trigger nodes of that key.
+    Caller holds a transaction (latches and events commit together).
+    """
+    threshold, hysteresis = float(config["threshold"]), float(config.get("hysteresis", 5))
+    key = trigger_key(config["model"], config["direction"], threshold, hysteresis)
+    with np.errstate(invalid="ignore"):  # NaN (no score) never crosses
+        if config["direction"] == "up":
+            crossed, rearm = (previous < threshold) & (scores >= threshold), scores < threshold - hysteresis
+        else:
+            crossed, rearm = (previous > threshold) & (scores <= threshold), scores > threshold + hysteresis
+    index = {cid: i for i, cid in enumerate(contact_ids)}
+    latched = set(PredictionLatch.objects.filter(workspace=workspace, key=key).values_list("contact_id", flat=True))
+    latched_rows = np.zeros(len(scores), dtype=bool)
+    latched_rows[[index[c] for c in latched if c in index]] = True
+    fire = np.flatnonzero(crossed & ~latched_rows)
+    if dry_run:
+        return len(fire)
+    release = [contact_ids[i] for i in np.flatnonzero(latched_rows & rearm)]
+    PredictionLatch.objects.filter(workspace=workspace, key=key, contact_id__in=release).delete()
+    PredictionLatch.objects.bulk_create(
+        [PredictionLatch(workspace=workspace, key=key, contact_id=contact_ids[i], fired_at=now) for i in fire],
+        batch_size=5000, ignore_conflicts=True)
+    events_store(workspace=workspace, events=[
+        NewEvent(type=CROSSED_EVENT, contact_id=contact_ids[i], occurred_at=now,
+                 client_id=f"prediction:{key}:{contact_ids[i]}:{now.isoformat()}",
+                 properties={"model": config["model"], "threshold": config["threshold"],
+                             "direction": config["direction"], "hysteresis": hysteresis,
+                             "score": int(scores[i]), "previous": None if np.isnan(previous[i]) else int(previous[i])})
+        for i in fire])
+    return len(fire)

@@ -1,0 +1,152 @@
+"""Predictive scores on synthetic workspaces whose hidden truth is known (predictions.synthetic)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+
+from contacts.models import Contact
+from events.models import Event
+from predictions.models import PredictionModel, PredictionRun
+from predictions.scoring import predictions_score
+from predictions.services import predictions_train
+from predictions.synthetic import SyntheticSpec, synthetic_workspace_create
+from predictions.training import Requirements, auc
+
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
+
+
+def _scores(workspace, kind: str) -> dict:
+    return {cid: (p.get(kind) or {}) for cid, p in
+            Contact.objects.filter(workspace=workspace).values_list("id", "predictions")}
+
+
+def test_models_trained_on_a_synthetic_workspace_rank_its_hidden_truth_with_auc_of_at_least_080(api, workspace):
+    simulation = synthetic_workspace_create(workspace=workspace, spec=SyntheticSpec(contacts=3000, seed=1), now=NOW)
+
+    summaries = {s["kind"]: s for s in predictions_train(workspace=workspace, now=NOW)}
+    predictions_score(workspace=workspace, now=NOW)
+
+    assert summaries["churn_risk"]["status"] == summaries["conversion"]["status"] == "active"
+    assert summaries["churn_risk"]["metrics"]["auc"] >= 0.8  # the backtest, on held-out recent history
+    for kind, outcome, population in (("churn_risk", "churns_in_horizon", 1), ("conversion", "converts_in_horizon", 0)):
+        entries = _scores(workspace, kind)
+        judged = [cid for cid, truth in simulation.truth.items() if truth.engaged_before >= population
+                  and entries[cid].get("score") is not None]
+        value = auc(np.array([entries[c]["score"] for c in judged], float),
+                    np.array([getattr(simulation.truth[c], outcome) for c in judged], float))
+        assert value >= 0.8, (kind, value)
+    # Each score carries its model and its top reasons; the API shows them, read-only.
+    contact = Contact.objects.filter(workspace=workspace, predictions__churn_risk__score__gte=50).first()
+    body = api.get(f"/api/v1/contacts/{contact.pk}").json()
+    churn = body["predictions"]["churn_risk"]
+    assert churn["model_version"] == "churn_risk-v1" and 50 <= churn["score"] <= 100
+    assert 1 <= len(churn["reasons"]) <= 3 and all(r["effect"] > 0 and r["text"] for r in churn["reasons"])
+    response = api.patch(f"/api/v1/contacts/{contact.pk}", {"predictions": {}}, format="json")
+    assert response.status_code == 200
+    contact.refresh_from_db()
+    assert contact.predictions["churn_risk"]["score"] == churn["score"]
+
+
+@pytest.fixture
+def small_workspace(workspace):
+    synthetic_workspace_create(workspace=workspace, spec=SyntheticSpec(contacts=600, seed=3), now=NOW)
+    return workspace
+
+
+def test_a_workspace_with_too_little_data_gets_null_scores_saying_not_enough_data(small_workspace):
+    summaries = predictions_train(workspace=small_workspace, now=NOW)
+    predictions_score(workspace=small_workspace, now=NOW)
+
+    assert {s["status"] for s in summaries} == {"not_enough_data"}
+    assert all(s["message"].startswith("Not enough data") for s in summaries)
+    assert not PredictionModel.objects.filter(workspace=small_workspace, status="active").exists()
+    entry = Contact.objects.filter(workspace=small_workspace).first().predictions["conversion"]
+    assert entry["score"] is None and entry["reasons"] == [] and entry["model_version"] is None
+    assert entry["message"].startswith("Not enough data")
+
+
+def test_a_model_that_fails_its_backtest_is_kept_but_not_used(small_workspace, client, django_user_model):
+    strict = Requirements(min_population=100, min_positives=10, min_auc=0.999)
+
+    summaries = {s["kind"]: s for s in predictions_train(workspace=small_workspace, now=NOW, requirements=strict)}
+    report = predictions_score(workspace=small_workspace, now=NOW)
+
+    assert summaries["churn_risk"]["status"] == "rejected" and "backtest AUC" in summaries["churn_risk"]["message"]
+    rejected = PredictionModel.objects.get(workspace=small_workspace, kind="churn_risk")
+    assert rejected.status == "rejected" and rejected.booster and rejected.metrics["auc"] < 0.999
+    assert report.models["churn_risk"] is None and report.scored["churn_risk"] == 0
+    entry = Contact.objects.filter(workspace=small_workspace).first().predictions["churn_risk"]
+    assert entry["score"] is None and "backtest" in entry["message"]
+    # The admin lists each version with its quality, backtest AUC and age.
+    client.force_login(django_user_model.objects.create_superuser("ops", "ops@example.com", "pw"))
+    page = client.get("/admin/predictions/predictionmodel/").content.decode()
+    assert "Failed its backtest (not used)" in page and "poor" in page and str(rejected.metrics["auc"]) in page
+
+
+def test_history_shorter_than_two_horizons_is_not_enough_data(workspace):
+    synthetic_workspace_create(workspace=workspace, spec=SyntheticSpec(contacts=50, days=30, seed=2), now=NOW)
+
+    summaries = predictions_train(workspace=workspace, now=NOW)
+
+    assert all(s["status"] == "not_enough_data" and "days of history" in s["message"] for s in summaries)
+
+
+def test_commands_refuse_bad_input_and_dry_runs_write_nothing(workspace):
+    with pytest.raises(CommandError, match="no workspace 'nope'"):
+        call_command("predict_train", "--workspace", "nope")
+    with pytest.raises(CommandError, match="no workspace 'nope'"):
+        call_command("predict_score", "--workspace", "nope")
+    with pytest.raises(CommandError, match="Unknown model"):
+        call_command("predict_train", "--workspace", workspace.slug, "--model", "lifetime_value")
+    Contact.objects.create(workspace=workspace, email="ada@example.com")
+
+    call_command("predict_train", "--workspace", workspace.slug, "--dry-run")
+    call_command("predict_score", "--workspace", workspace.slug, "--dry-run")
+
+    assert not PredictionModel.objects.exists() and not PredictionRun.objects.exists()
+    assert Contact.objects.get(workspace=workspace).predictions == {}
+    assert not Event.objects.filter(workspace=workspace).exists()
+    call_command("predict_score", "--workspace", workspace.slug)
+    assert Contact.objects.get(workspace=workspace).predictions["churn_risk"]["score"] is None
+    assert PredictionRun.objects.filter(workspace=workspace, kind="score").count() == 1
+
+
+def test_the_schedule_retrains_every_two_weeks_once_a_model_is_in_use_and_rescores_daily(workspace):
+    from predictions.jobs import scoring_due, training_due
+
+    assert training_due(workspace.pk, now=NOW) and scoring_due(workspace.pk, now=NOW)
+    trained = PredictionRun.objects.create(workspace=workspace, kind="train")
+    scored = PredictionRun.objects.create(workspace=workspace, kind="score")
+    later = trained.created_at + timedelta(days=2)
+    assert training_due(workspace.pk, now=later)  # no model in use: try again the next day
+    PredictionModel.objects.create(workspace=workspace, kind="churn_risk", version=1, status="active",
+                                   trained_until=NOW)
+    assert not training_due(workspace.pk, now=later)
+    assert training_due(workspace.pk, now=trained.created_at + timedelta(days=14))
+    assert not scoring_due(workspace.pk, now=scored.created_at + timedelta(hours=23))
+    assert scoring_due(workspace.pk, now=scored.created_at + timedelta(days=1))
+
+
+def test_scores_are_written_in_batches_and_a_rescore_writes_only_what_changed(small_workspace):
+    from predictions import scoring
+
+    predictions_train(workspace=small_workspace, now=NOW, requirements=Requirements(min_population=100,
+                                                                                   min_positives=10))
+    first = scoring.predictions_score(workspace=small_workspace, now=NOW)
+    assert first.written["churn_risk"] == 600 and first.models["churn_risk"] == "churn_risk-v1"
+
+    scoring.WRITE_BATCH, batch = 7, scoring.WRITE_BATCH
+    try:
+        again = scoring.predictions_score(workspace=small_workspace, now=NOW + timedelta(days=1))
+    finally:
+        scoring.WRITE_BATCH = batch
+    same = scoring.predictions_score(workspace=small_workspace, now=NOW + timedelta(days=1))
+
+    assert 0 < again.written["churn_risk"] < 600 and sum(same.written.values()) == 0
+    stored = Contact.objects.filter(workspace=small_workspace).values_list("predictions", flat=True)
+    assert all(p["churn_risk"]["scored_at"] in (NOW.isoformat(), (NOW + timedelta(days=1)).isoformat())
+               for p in stored)
