@@ -169,6 +169,7 @@ def test_every_trigger_declares_how_it_is_entered() -> None:
         "trigger_event",
         "trigger_segment",
         "trigger_score",
+        "trigger_prediction",  # a score crossing its threshold arrives as a prediction.crossed event
     }
     assert (by["trigger_manual"], by["trigger_webhook"]) == ("manual", "webhook")
 
