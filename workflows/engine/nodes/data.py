@@ -16,10 +16,10 @@ from pydantic import Field, field_validator
 from workflows.engine.nodes.actions import LIQUID, Webhook
 from workflows.engine.outcomes import Advance, Fail, Outcome
 from workflows.engine.presets import Preset
-from workflows.engine.registry import NodeConfig, NodeType, Reference, RetryPolicy, StepContext, node_type
-from workflows.engine.variables import MAX_VARS, VAR_NAME, MissingPath, answer_mapped, path_problem
+from workflows.engine.registry import NodeConfig, NodeType, Reference, StepContext, node_type
+from workflows.engine.variables import MAX_VARS, VAR_NAME, MissingPath, answer_mapped, path_problem, value_at
 
-__all__ = ["HttpRequest", "Lookup", "LOOKUP_SOURCES"]
+__all__ = ["LOOKUP_SOURCES", "HttpRequest", "Lookup"]
 
 MAP_SCHEMA: dict[str, Any] = {
     "description": "Variables to write, each from a path of the JSON answer: {\"plan\": \"$.data.plan\"}. Read "
@@ -40,16 +40,20 @@ def _checked_map(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
+def _simulated_value(answer: Any, path: str) -> Any:
+    """A simulated answer is a stand-in: a path it lacks says nothing about the real answer, so it maps to null."""
+    try:
+        return value_at(answer, path)
+    except MissingPath:
+        return None
+
+
 def _mapped(answer: Any, mapping: dict[str, str], *, simulated: bool, detail: dict[str, Any]) -> Outcome:
     """Advance with the mapped variables, or fail naming the path the answer lacks."""
     if not mapping:
         return Advance(detail=detail)
     if simulated:
-        written = {name: None for name in mapping}
-        try:
-            written = answer_mapped(answer, mapping)
-        except MissingPath:
-            pass  # a simulated answer is a stand-in: its gaps say nothing about the real one
+        written = {name: _simulated_value(answer, path) for name, path in mapping.items()}
         return Advance(detail={**detail, "vars": written}, vars=written)
     try:
         written = answer_mapped(answer, mapping)
