@@ -244,7 +244,7 @@ def _webhook_with_a_delivery(workspace):
 @pytest.fixture
 def fuzz_workspace(db) -> FuzzWorkspace:
     from contacts.models import Segment
-    from penguinflow.workspaces.services import api_key_create, signing_secret_rotate
+    from penguinflow.workspaces.services import api_key_create, credential_create, signing_secret_rotate
     from tasks.services import task_create
     from tests.engine.graphs import chain, node
     from tests.factories import CampaignFactory, ContactFactory, EmailTemplateFactory, WorkspaceFactory
@@ -275,6 +275,7 @@ def fuzz_workspace(db) -> FuzzWorkspace:
             "webhook-signing-secrets": str(signing_secret_rotate(workspace=workspace).pk),
             "webhooks": str(subscription.pk),
             "webhook-deliveries": str(delivery.pk),
+            "credentials": str(credential_create(workspace=workspace, name="API", secret="s3cr3t").pk),
         },
         external_id=contact.external_id,
         webhook_token=hook_workflow.webhook_token,

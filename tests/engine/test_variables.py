@@ -44,13 +44,22 @@ def test_variables_past_the_bound_are_refused_and_the_state_keeps_them() -> None
     assert EnrollmentState.from_dict(state.to_dict()).vars == merged
 
 
-def test_a_malformed_path_or_variable_name_is_a_validation_error_at_publish() -> None:
+def test_a_malformed_path_a_bad_name_or_a_stray_credential_is_a_validation_error_at_publish() -> None:
     graph = (GraphBuilder().trigger_of("trigger_manual")
              .node("lookup", {"source": "recent_events", "map": {"n": "$..count"}}, id="bad_path")
              .node("http_request", {"url": "https://api.example.com/", "map": {"1st": "$.a"}}, id="bad_name")
+             .node("http_request", {"url": "https://api.example.com/",
+                                    "headers": {"Authorization": "Bearer {{ credential }}"}}, id="no_credential")
+             .node("http_request", {"url": "https://api.example.com/?k={{credential}}", "credential_id": "c-1"},
+                   id="in_url")
+             .node("lookup", {"source": "contact", "map": {"x": "$.found"}}, id="no_key")
              .build())
-    issues = {(issue.node_id, issue.code) for issue in validate(graph, WorkflowSettings()) if issue.level == "error"}
-    assert {node_id for node_id, _ in issues} >= {"bad_path", "bad_name"}
+    errors = {issue.node_id: issue for issue in validate(graph, WorkflowSettings()) if issue.level == "error"}
+    assert set(errors) == {"bad_path", "bad_name", "no_credential", "in_url", "no_key"}
+    assert "'..' are not supported" in errors["bad_path"].message
+    assert "'1st' is not a variable name" in errors["bad_name"].message
+    assert (errors["no_credential"].code, errors["in_url"].code, errors["no_key"].code) == (
+        "credential_missing", "credential_outside_headers", "lookup_key_missing")
 
 
 def _lookup_graph(lookup_map: dict[str, str]):

@@ -9,6 +9,8 @@ step says so.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
@@ -20,6 +22,8 @@ from workflows.engine.registry import NodeConfig, NodeType, Reference, StepConte
 from workflows.engine.variables import MAX_VARS, VAR_NAME, MissingPath, answer_mapped, path_problem, value_at
 
 __all__ = ["LOOKUP_SOURCES", "HttpRequest", "Lookup"]
+
+_CREDENTIAL = re.compile(r"\{\{-?\s*credential\b")
 
 MAP_SCHEMA: dict[str, Any] = {
     "description": "Variables to write, each from a path of the JSON answer: {\"plan\": \"$.data.plan\"}. Read "
@@ -90,12 +94,25 @@ class HttpRequest(NodeType):
     class Config(Webhook.Config):
         method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
         map: dict[str, str] = Field(default_factory=dict, json_schema_extra=MAP_SCHEMA)
-        credential_id: str | None = Field(default=None, max_length=100)
+        credential_id: str | None = Field(
+            default=None, max_length=100,
+            description="A credential of the workspace (/api/v1/credentials): {{ credential }} in a header value "
+                        "is its secret. It is sent in headers only and never kept on the step.")
 
         @field_validator("map")
         @classmethod
         def _valid_map(cls, value: dict[str, str]) -> dict[str, str]:
             return _checked_map(value)
+
+    def problems(self, config: Config):
+        in_headers = any(_CREDENTIAL.search(value) for value in config.headers.values())
+        if in_headers and not config.credential_id:
+            yield ("error", "credential_missing",
+                   "A header uses {{ credential }} but no credential is chosen: set credential_id.")
+        elsewhere = json.dumps([config.url, config.body, list(config.headers)])
+        if _CREDENTIAL.search(elsewhere):
+            yield ("error", "credential_outside_headers",
+                   "{{ credential }} can be used in header values only (the URL and body are kept on the step).")
 
     def run(self, ctx: StepContext, config: Config) -> Outcome:
         answer = ctx.ports.http.request(
@@ -126,8 +143,9 @@ LOOKUP_SOURCES = ("recent_events", "campaigns", "contact")
     label="Look up",
     description="Read the workspace's own data into variables: the contact's recent events (key: an event "
                 "type, optional), its campaigns, or another contact by email (key: a Liquid text). Answers: "
-                "recent_events {count, events: [{type, properties, occurred_at}], last}; campaigns {count, "
-                "ids, campaigns: [{id, name, status, joined_at}]}; contact {found, contact}.",
+                "recent_events {count, events: [{type, properties, occurred_at}], last} (at most 20, newest "
+                "first); campaigns {count, ids, campaigns: [{id, name, status, membership, joined_at}]}; contact "
+                "{found, contact}.",
 )
 class Lookup(NodeType):
     presets = (
@@ -142,8 +160,12 @@ class Lookup(NodeType):
     ports = ("lookup",)
 
     class Config(NodeConfig):
-        source: Literal["recent_events", "campaigns", "contact"]
-        key: str | None = Field(default=None, max_length=500, json_schema_extra=LIQUID)
+        source: Literal["recent_events", "campaigns", "contact"] = Field(
+            description="What to read: the contact's recent events, its campaigns, or another contact by email.")
+        key: str | None = Field(
+            default=None, max_length=500, json_schema_extra=LIQUID,
+            description="recent_events: an event type (all types when empty); contact: the other contact's email "
+                        "(Liquid, e.g. {{ contact.fields.referrer_email }}); campaigns: not used.")
         map: dict[str, str] = Field(min_length=1, json_schema_extra=MAP_SCHEMA)
 
         @field_validator("map")
