@@ -67,6 +67,7 @@ def test_the_answer_is_mapped_into_variables_that_a_condition_and_a_template_rea
     enrollment.refresh_from_db()
     assert enrollment.status == "completed", enrollment.error
     assert enrollment.context["vars"] == {"plan": "pro", "seats": 5, "owner": "boss@x.test"}
+    assert api.get(f"/api/v1/executions/{enrollment.pk}").json()["vars"] == enrollment.context["vars"]
     (request,) = receiver.requests
     assert (request.method, request.path) == ("POST", "/accounts?email=ada@x.test")
     assert request.headers["Authorization"] == f"Bearer {SECRET}"
