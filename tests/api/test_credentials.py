@@ -32,6 +32,8 @@ def test_a_credential_is_write_only_and_encrypted_at_rest(api, workspace):
     raw = _raw_column(body["id"])
     assert SECRET.encode() not in raw and b"sk_live" not in raw
     assert credential_secret(workspace=workspace, credential_id=body["id"]) == SECRET
+    # The builder's picker reads the list this way (`x-reference: credentials`).
+    assert [row["name"] for row in api.get(f"{BASE}?limit=100").json()["results"]] == ["Billing API"]
 
 
 def test_another_workspaces_credential_is_not_found_nor_usable(api, other_api, workspace, other_workspace):
