@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from penguinflow.common.fields import StrictCharField
 from penguinflow.workspaces.models import ApiScope, Membership
 from penguinflow.workspaces.services import DEFAULT_OVERLAP_HOURS, MAX_OVERLAP_HOURS
 
@@ -93,9 +94,9 @@ class CredentialSerializer(serializers.Serializer):
 
 
 class CredentialCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100, help_text="Unique in the workspace; steps show it.")
-    description = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
-    secret = serializers.CharField(
+    name = StrictCharField(max_length=100, help_text="Unique in the workspace; steps show it.")
+    description = StrictCharField(max_length=500, required=False, default="", allow_blank=True)
+    secret = StrictCharField(
         write_only=True, max_length=10_000, trim_whitespace=False, style={"input_type": "password"},
         help_text="The secret (an API token): stored encrypted, never shown again. A step uses it as "
                   "{{ credential }} in a header value.")
