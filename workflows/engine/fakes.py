@@ -317,6 +317,10 @@ class _Lookup:
         self.world = world
 
     def lookup(self, *, key: str, contact_id: str, source: str, lookup_key: str | None) -> LookupAnswer:
+        if self.world.first_time(key, "lookup"):
+            # A read, not an effect; listed so that a simulated path says where its variables came from.
+            of = f" ({lookup_key})" if lookup_key else ""
+            self.world.record(key=key, type="lookup", summary=f"Looked up {source}{of}")
         if source == "recent_events":
             events = [{"type": event["type"], "properties": event.get("properties") or {},
                        "occurred_at": _at(event).isoformat()}
