@@ -81,9 +81,9 @@ class HttpRequest(NodeType):
         Preset("fetch-plan", "Fetch the contact's plan", "GET the contact's account from your API and keep its "
                "plan for a later condition.", "integration",
                {"url": "https://api.example.com/accounts?email={{ contact.email | url_encode }}",
-                "method": "GET", "headers": {"Authorization": "Bearer {{ credential }}"},
-                "map": {"plan": "$.data.plan"}},
-               {"fill_in": "Replace the URL, choose a credential, and map the answer's fields you need."}),
+                "method": "GET", "map": {"plan": "$.data.plan"}},
+               {"fill_in": "Replace the URL and map the answer's fields you need. For an API that needs a token, "
+                           "choose a credential and add the header Authorization: Bearer {{ credential }}."}),
     )
     # The webhook action's policy: the other side fails in bursts (deploys, rate limits).
     retry = Webhook.retry
