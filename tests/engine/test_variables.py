@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from workflows.engine.conditions import compile_rule
+from workflows.engine.expressions import expression_compile
 from workflows.engine.graph import WorkflowSettings
 from workflows.engine.simulator import simulate
 from workflows.engine.state import EnrollmentState
@@ -96,3 +98,10 @@ def test_a_mapped_path_the_answer_lacks_fails_the_step_with_the_path() -> None:
     assert "$.last.properties has no key 'amount'" in (result.reason or "")
     assert result.state.vars == {}
     assert not [action for action in result.actions if action["type"] == "http_request"]
+
+
+def test_an_expression_reads_variables_as_a_rule_does() -> None:
+    rule = expression_compile('enrollment.vars.plan == "pro" && enrollment.vars.seats > 3')
+    assert rule == {"and": [{"==": [{"var": "enrollment.vars.plan"}, "pro"]},
+                            {">": [{"var": "enrollment.vars.seats"}, 3]}]}
+    assert compile_rule(rule).holds({"enrollment": {"vars": {"plan": "pro", "seats": 5}}}) is True
