@@ -20,6 +20,8 @@ from django.db import connection
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
+from events.models import Event
+
 
 @dataclass(frozen=True, slots=True)
 class Activity:
@@ -81,3 +83,18 @@ def events_readable(queryset):
         .defer("properties")
         .annotate(properties_text=Cast("properties", output_field=TextField()))
     )
+
+
+def contact_recent_events(*, workspace_id: UUID, contact_id: UUID, type: str | None = None,
+                          limit: int = 20) -> list[dict]:
+    """Return the contact's latest `limit` events (of `type`, if given), newest first, as
+    `{type, properties, occurred_at}` (bot-flagged ones left out, as for conditions). One descent of the
+    (workspace, contact, occurred_at) index."""
+    queryset = Event.objects.filter(workspace_id=workspace_id, contact_id=contact_id,
+                                    occurred_at__gte=datetime.min.replace(tzinfo=UTC),
+                                    occurred_at__lte=datetime.max.replace(tzinfo=UTC))
+    if type:
+        queryset = queryset.filter(type=type)
+    rows = (queryset.exclude(flags__contains={"bot": True}).order_by("-occurred_at")
+            .values("type", "properties", "occurred_at")[:limit])
+    return [{**row, "occurred_at": row["occurred_at"].isoformat()} for row in rows]

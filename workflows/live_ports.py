@@ -33,6 +33,8 @@ from templates.rendering import text_template
 from workflows.caps_port import BatchLedger, LiveCaps
 from workflows.email_port import send_through_outbox
 from workflows.engine.ports import EmailResult, PortError, Ports
+from workflows.http_port import LiveHttp
+from workflows.lookup_port import LiveLookup
 from workflows.notify_port import LiveNotify
 from workflows.optimization_port import LiveOptimization
 from workflows.push_port import LivePush
@@ -163,7 +165,7 @@ class LiveContacts:
             base = old if isinstance(old, (int, float)) and not isinstance(old, bool) else 0
             new = base + value
         else:
-            new = self._render(value, contact)
+            new = self._render(value, contact, self.book.template_context.get(key.split(":", 1)[0], {}))
         if in_fields:
             fields = dict(contact.fields)
             if op == "unset":
@@ -199,12 +201,13 @@ class LiveContacts:
         return new
 
     @staticmethod
-    def _render(value: Any, contact: Contact) -> Any:
+    def _render(value: Any, contact: Contact, context: dict[str, Any]) -> Any:
+        """Render a Liquid value for the contact, with what templates see of the enrollment (its variables)."""
         if not isinstance(value, str) or "{" not in value:
             return value
 
         try:
-            return text_template(value).render(contact=contact_as_data(contact))
+            return text_template(value).render(**{**context, "contact": contact_as_data(contact)})
         except LiquidError as error:
             raise PortError(f"The field value could not be rendered: {error.message}", retryable=False) from error
 
@@ -344,4 +347,6 @@ def live_ports(*, book: ContactBook, origin: Origin, workspace, pending: list[Pe
         activity=activity,
         caps=LiveCaps(book, workspace),
         optimization=LiveOptimization(book, origin, workspace),
+        http=LiveHttp(book, workspace),
+        lookup=LiveLookup(book, workspace),
     )

@@ -307,8 +307,9 @@ def _run_one(batch: _Batch, enrollment: Enrollment, resume: Resume | None, repor
     batch.book.template_context[str(enrollment.pk)] = {
         "event": before.trigger_event or {},
         "enrollment": {"id": str(enrollment.pk), "entered_at": before.entered_at.isoformat(),
-                       "workflow_id": str(version.workflow_id), "version": version.number},
+                       "workflow_id": str(version.workflow_id), "version": version.number, "vars": before.vars},
     }
+    shown = batch.book.template_context[str(enrollment.pk)]["enrollment"]
     if resume is None and before.status == EnrollmentStatus.WAITING:
         resume = Resume.timer(at=batch.now)
     now = batch.now
@@ -320,6 +321,8 @@ def _run_one(batch: _Batch, enrollment: Enrollment, resume: Resume | None, repor
         ports=ports,
         clock=lambda: now,
         resume=resume,
+        # Templates rendered by later steps of this run (emails, webhooks) see the variables earlier ones wrote.
+        vars_changed=lambda variables: shown.__setitem__("vars", variables),
     )
     _collect_run(batch, version, enrollment, before, result, report)
 

@@ -200,16 +200,20 @@ def _unavailable_errors(graph) -> list[dict[str, Any]]:
     ]
 
 
+# Node types that call out, with the code and noun of a refused URL (the webhook's code predates the others).
+_OUTBOUND_TYPES = {"webhook": ("webhook_url_refused", "webhook"), "http_request": ("url_refused", "request's")}
+
+
 def _refused_webhook_urls(graph) -> list[dict[str, Any]]:
     """Refuse webhook URLs the outbound guard would refuse, judging literal hosts only (no DNS while publishing;
     a host with Liquid in it, or a name, is judged when the step sends)."""
     errors = []
     for node in graph.nodes:
-        url = node.config_dict().get("url") if node.type == "webhook" else None
+        url = node.config_dict().get("url") if node.type in _OUTBOUND_TYPES else None
         reason = literal_url_refusal(url, allowed_networks()) if isinstance(url, str) else None
         if reason:
-            errors.append({"code": "webhook_url_refused", "node_id": node.id,
-                           "message": f"The webhook URL is refused: {reason}"})
+            code, what = _OUTBOUND_TYPES[node.type]
+            errors.append({"code": code, "node_id": node.id, "message": f"The {what} URL is refused: {reason}"})
     return errors
 
 

@@ -53,6 +53,9 @@ if not DEBUG:
         raise ImproperlyConfigured(f"Production settings need these environment variables: {', '.join(missing)}")
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef")
+# Encrypts the workspaces' credentials at rest (penguinflow.workspaces.credentials); empty: derived from
+# SECRET_KEY. Changing it (or SECRET_KEY without it) makes the stored credentials unreadable: enter them again.
+CREDENTIALS_KEY = os.environ.get("CREDENTIALS_KEY", "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -6,6 +6,7 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from penguinflow.workspaces.models import (
     ApiScope,
+    Credential,
     IdempotentRequest,
     Membership,
     WebhookSigningSecret,
@@ -122,4 +123,17 @@ class IdempotentRequestAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Credential)
+class CredentialAdmin(admin.ModelAdmin):
+    """The workspaces' credentials by name; the secret is never shown (made and deleted through the API)."""
+
+    list_display = ["name", "workspace", "created_at"]
+    search_fields = ["name"]
+    fields = ["workspace", "name", "description", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
         return False

@@ -115,6 +115,26 @@ class WebhookSigningSecret(WorkspaceScopedModel):
         return f"{self.hint} ({self.workspace_id})"
 
 
+class Credential(WorkspaceScopedModel):
+    """A secret the workspace's workflow steps send to other systems (an API token in an http_request header).
+
+    Write-only: the API takes the secret and never shows it again, not even in part (unlike a signing secret,
+    nobody needs to tell two credentials apart by their value: their names do that). Stored encrypted
+    (`penguinflow.workspaces.credentials`), so a database dump or a backup does not give the tokens away.
+    """
+
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=500, blank=True)
+    secret_encrypted = models.BinaryField(editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="credential_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.workspace_id})"
+
+
 class IdempotentRequest(models.Model):
     """A request made with an `Idempotency-Key` header, and the answer it got (Stripe's semantics).
 

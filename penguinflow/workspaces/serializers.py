@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from penguinflow.common.fields import StrictCharField
 from penguinflow.workspaces.models import ApiScope, Membership
 from penguinflow.workspaces.services import DEFAULT_OVERLAP_HOURS, MAX_OVERLAP_HOURS
 
@@ -80,3 +81,28 @@ class MeSerializer(serializers.Serializer):
     key = MeKeySerializer(read_only=True, allow_null=True, help_text="The API key of the call; null for a session.")
     user = MeUserSerializer(read_only=True, allow_null=True,
                             help_text="The logged-in user and their role, for a session; null for an API key.")
+
+
+class CredentialSerializer(serializers.Serializer):
+    """A credential as the API shows it: never its secret, not even a hint."""
+
+    id = serializers.UUIDField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    description = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
+class CredentialCreateSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=100, help_text="Unique in the workspace; steps show it.")
+    description = StrictCharField(max_length=500, required=False, default="", allow_blank=True)
+    secret = StrictCharField(
+        write_only=True, max_length=10_000, trim_whitespace=False, style={"input_type": "password"},
+        help_text="The secret (an API token): stored encrypted, never shown again. A step uses it as "
+                  "{{ credential }} in a header value.")
+
+    def validate_secret(self, value: str) -> str:
+        # A header value cannot carry a line break or NUL; refused here, not at the first step that sends it.
+        if not value.strip() or any(char in value for char in "\r\n\x00"):
+            raise serializers.ValidationError("Give a secret without line breaks (it is sent in a header).")
+        return value

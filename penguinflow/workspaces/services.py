@@ -1,18 +1,21 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from penguinflow.common.errors import InvalidInput
+from penguinflow.common.errors import Conflict, InvalidInput, NotFound
 from penguinflow.outbound.signing import new_secret
+from penguinflow.workspaces.credentials import secret_decrypt, secret_encrypt
 from penguinflow.workspaces.messaging_settings import settings_validate
 from penguinflow.workspaces.models import (
     ApiScope,
+    Credential,
     WebhookSigningSecret,
     Workspace,
     WorkspaceAPIKey,
@@ -142,3 +145,33 @@ def tracking_snippet(*, write_key: str, base_url: str) -> str:
         "</script>\n"
         f'<script async src="{base_url}/js/penguinflow.js"></script>'
     )
+def credential_create(*, workspace: Workspace, name: str, secret: str, description: str = "") -> Credential:
+    """Store a credential, its secret encrypted; Conflict when the workspace has one of that name already."""
+    encrypted = secret_encrypt(workspace_id=workspace.pk, secret=secret)
+    try:
+        with transaction.atomic():  # a savepoint: the unique name is what decides between concurrent creates
+            return Credential.objects.create(workspace=workspace, name=name, description=description,
+                                             secret_encrypted=encrypted)
+    except IntegrityError:
+        raise Conflict(f"The workspace has a credential named {name!r} already: choose another name, or delete "
+                       "that one first.", code="credential_name_taken") from None
+
+
+def credential_delete(*, credential: Credential) -> None:
+    """Delete the credential: steps that name it fail from now on, saying so."""
+    credential.delete()
+
+
+def credential_secret(*, workspace: Workspace | Any, credential_id: str) -> str:
+    """Return the decrypted secret of the workspace's credential ``credential_id`` (for a step that sends it).
+
+    Raise NotFound when the workspace has no such credential (another workspace's id included), and
+    CredentialUnreadable when it cannot be decrypted. The caller must never log or store the value."""
+    try:
+        pk = uuid.UUID(str(credential_id))
+    except ValueError:
+        raise NotFound(f"No credential {credential_id!r} in this workspace.") from None
+    credential = Credential.objects.for_workspace(workspace).filter(pk=pk).first()
+    if credential is None:
+        raise NotFound(f"No credential {credential_id!r} in this workspace (deleted?): choose another one.")
+    return secret_decrypt(workspace_id=credential.workspace_id, encrypted=credential.secret_encrypted)

@@ -2,6 +2,7 @@ from django.urls import re_path
 
 from penguinflow.common.api import OptionalSlashRouter
 from penguinflow.workspaces.views import (
+    CredentialViewSet,
     MemberViewSet,
     MeView,
     WebhookSigningSecretViewSet,
@@ -11,6 +12,7 @@ from penguinflow.workspaces.views import (
 )
 
 router = OptionalSlashRouter()
+router.register("credentials", CredentialViewSet, basename="credential")
 router.register("members", MemberViewSet, basename="member")
 router.register("webhook-signing-secrets", WebhookSigningSecretViewSet, basename="webhook-signing-secret")
 

@@ -4,7 +4,8 @@
 `GET /api/v1/me`: who is calling (Zapier's connection test and label).
 `GET|PATCH /api/v1/workspace/settings`: sending on every channel.
 `GET /api/v1/workspace/write-key`, `POST /api/v1/workspace/write-key/rotate`: the website tracking script's public
-write key, with the snippet to paste into a site's pages."""
+write key, with the snippet to paste into a site's pages.
+`GET|POST /api/v1/credentials`, `GET|DELETE /api/v1/credentials/{id}`: secrets steps send (write-only)."""
 
 from __future__ import annotations
 
@@ -23,9 +24,11 @@ from penguinflow.common.permissions import ANY_SCOPE
 from penguinflow.common.schema import error_responses, pydantic_schema
 from penguinflow.workspaces import services
 from penguinflow.workspaces.messaging_settings import MessagingSettings, messaging_settings
-from penguinflow.workspaces.models import Membership, WebhookSigningSecret
+from penguinflow.workspaces.models import Credential, Membership, WebhookSigningSecret
 from penguinflow.workspaces.selectors import memberships_of, workspace_messaging_settings
 from penguinflow.workspaces.serializers import (
+    CredentialCreateSerializer,
+    CredentialSerializer,
     MemberSerializer,
     MeSerializer,
     NewSigningSecretSerializer,
@@ -163,3 +166,30 @@ class WriteKeyRotateView(APIView):
     def post(self, request):
         workspace = services.write_key_rotate(workspace=request.workspace)
         return Response(WriteKeySerializer(_write_key_body(workspace)).data, status=status.HTTP_201_CREATED)
+
+
+class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
+                        WorkspaceScopedViewSet):
+    """The workspace's credentials, newest first: names only; a secret goes in once and never comes out."""
+
+    model = Credential
+    serializer_class = CredentialSerializer
+    filter_backends: list = []
+
+    @extend_schema(request=CredentialCreateSerializer, responses={201: CredentialSerializer, **error_responses(409)},
+                   summary="Store a credential",
+                   description="The secret is encrypted at rest and never shown again (the answer has no "
+                               "`secret`). An http_request step names it by `credential_id` and sends it as "
+                               "`{{ credential }}` in a header. A name already used is a 409 "
+                               "(`credential_name_taken`).")
+    def create(self, request):
+        serializer = CredentialCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        credential = services.credential_create(workspace=self.workspace, **serializer.validated_data)
+        return Response(CredentialSerializer(credential).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None},
+                   description="Delete the credential; the steps that name it fail from then on, saying so.")
+    def destroy(self, request, pk=None):
+        services.credential_delete(credential=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -38,6 +38,12 @@ def _make_signing_secret(workspace):
     return signing_secret_rotate(workspace=workspace)
 
 
+def _make_credential(workspace):
+    from penguinflow.workspaces.services import credential_create
+
+    return credential_create(workspace=workspace, name="Theirs", secret="s3cr3t")
+
+
 def _make_webhook(workspace):
     from webhooks.services import subscription_create
 
@@ -54,6 +60,7 @@ FACTORIES = {
     "tasks": _make_task,
     "webhook-signing-secrets": _make_signing_secret,
     "webhooks": _make_webhook,
+    "credentials": _make_credential,
 }
 
 

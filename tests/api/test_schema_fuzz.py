@@ -247,6 +247,7 @@ def fuzz_workspace(db) -> FuzzWorkspace:
     from contacts.models import Segment
     from penguinflow.workspaces.services import (
         api_key_create,
+        credential_create,
         signing_secret_rotate,
         workspace_settings_change,
         write_key_rotate,
@@ -282,6 +283,7 @@ def fuzz_workspace(db) -> FuzzWorkspace:
             "webhook-signing-secrets": str(signing_secret_rotate(workspace=workspace).pk),
             "webhooks": str(subscription.pk),
             "webhook-deliveries": str(delivery.pk),
+            "credentials": str(credential_create(workspace=workspace, name="API", secret="s3cr3t").pk),
         },
         external_id=contact.external_id,
         webhook_token=hook_workflow.webhook_token,

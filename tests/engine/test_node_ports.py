@@ -37,6 +37,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "webhook": {"url": "https://hooks.example.com/lead"},
     "enroll_in_workflow": {"workflow_id": "w-2"},
     "send_sms": {"text": "Your order has shipped."},
+    "http_request": {"url": "https://api.example.com/plan", "map": {"plan": "$.plan"}},
+    "lookup": {"source": "recent_events", "map": {"orders": "$.count"}},
 }
 
 # Every step may read the contact's history through the activity port: it is a read, not an action.

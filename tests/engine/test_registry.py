@@ -38,6 +38,8 @@ CONTRACT_TYPES = {
         "webhook",
         "enroll_in_workflow",
         "send_sms",
+        "http_request",
+        "lookup",
     },
 }
 

@@ -16,7 +16,15 @@ from liquid.exceptions import LiquidError
 
 from workflows.engine.bandit import Allocation, SplitState
 from workflows.engine.caps import CapVerdict, FrequencyCap, Send, cap_verdict
-from workflows.engine.ports import EmailResult, MessageResult, PortError, Ports, WebhookResult
+from workflows.engine.ports import (
+    EmailResult,
+    HttpAnswer,
+    LookupAnswer,
+    MessageResult,
+    PortError,
+    Ports,
+    WebhookResult,
+)
 from workflows.engine.quiet_hours import RecipientQuiet
 from workflows.engine.send_time import NO_COUNTS, HourCounts
 
@@ -206,7 +214,7 @@ def _render(world: FakeWorld, text: str, what: str) -> str:
     if "{" not in text:
         return text
     try:
-        return _liquid.from_string(text).render(contact=world.contact)
+        return _liquid.from_string(text).render(**{**world.template_context, "contact": world.contact})
     except LiquidError as error:
         raise PortError(f"{what} could not be rendered: {error.message}", retryable=False) from error
 
@@ -292,6 +300,46 @@ class _Webhooks:
         if isinstance(value, list):
             return [self._render_leaves(item) for item in value]
         return value
+
+
+class _Http:
+    """No call leaves a simulation: the request is shown as it would be sent (the credential hidden)."""
+
+    def __init__(self, world: FakeWorld) -> None:
+        self.world = world
+
+    def request(self, *, key: str, contact_id: str, url: str, method: str, headers: dict[str, str], body: Any,
+                credential_id: str | None, timeout_s: int) -> HttpAnswer:
+        if self.world.first_time(key, "http_request"):
+            url = _render(self.world, url, "The request's URL")
+            shown = {name: value if "credential" in value else _render(self.world, value, "A header")
+                     for name, value in headers.items()}
+            self.world.record(key=key, type="http_request",
+                              summary=f"Would call {method} {url} (not called in simulation)",
+                              request={"method": method, "url": url, "headers": shown,
+                                       "body": _Webhooks(self.world)._render_leaves(body)})
+        return HttpAnswer(status_code=None, simulated=True)
+
+
+class _Lookup:
+    """Reads what the simulation knows: the simulated contact's own events; nothing of other contacts."""
+
+    def __init__(self, world: FakeWorld) -> None:
+        self.world = world
+
+    def lookup(self, *, key: str, contact_id: str, source: str, lookup_key: str | None) -> LookupAnswer:
+        if self.world.first_time(key, "lookup"):
+            # A read, not an effect; listed so that a simulated path says where its variables came from.
+            of = f" ({lookup_key})" if lookup_key else ""
+            self.world.record(key=key, type="lookup", summary=f"Looked up {source}{of}")
+        if source == "recent_events":
+            events = [{"type": event["type"], "properties": event.get("properties") or {},
+                       "occurred_at": _at(event).isoformat()}
+                      for event in reversed(self.world.events) if not lookup_key or event["type"] == lookup_key]
+            return LookupAnswer({"count": len(events), "events": events[:20], "last": events[0] if events else None})
+        if source == "campaigns":
+            return LookupAnswer({"count": 0, "ids": [], "campaigns": []}, simulated=True)
+        return LookupAnswer({"found": False, "contact": None}, simulated=True)
 
 
 class _Workflows:
@@ -453,4 +501,6 @@ def fake_ports(world: FakeWorld) -> Ports:
         activity=_Activity(world),
         caps=_Caps(world),
         optimization=_Optimization(world),
+        http=_Http(world),
+        lookup=_Lookup(world),
     )

@@ -17,6 +17,9 @@ class Advance:
 
     branch: str = DEFAULT_BRANCH
     detail: dict[str, Any] = field(default_factory=dict)
+    # Enrollment variables this step writes (``enrollment.vars.<name>``); the runner merges them, within a size
+    # limit (``workflows.engine.variables``).
+    vars: dict[str, Any] | None = None
     name = "advance"
 
 

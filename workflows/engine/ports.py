@@ -24,6 +24,10 @@ __all__ = [
     "ContactsPort",
     "EmailPort",
     "EmailResult",
+    "HttpAnswer",
+    "HttpPort",
+    "LookupAnswer",
+    "LookupPort",
     "MessageResult",
     "NotifyPort",
     "OptimizationPort",
@@ -192,6 +196,53 @@ class WebhookPort(Protocol):
     ) -> WebhookResult: ...
 
 
+@dataclass(frozen=True)
+class HttpAnswer:
+    """What an http_request call got: its status, the answer's JSON (``json_problem`` says why there is none),
+    and what the step keeps of the exchange. ``simulated``: no call was made (test mode), so there is no answer."""
+
+    status_code: int | None
+    json: Any = None
+    json_problem: str | None = None
+    simulated: bool = False
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class HttpPort(Protocol):
+    def request(
+        self,
+        *,
+        key: str,
+        contact_id: str,
+        url: str,
+        method: str,
+        headers: dict[str, str],
+        body: Any,
+        credential_id: str | None,
+        timeout_s: int,
+    ) -> HttpAnswer:
+        """Make the request (Liquid in ``url``, header values and the body's strings; ``{{ credential }}`` is the
+        secret of ``credential_id``) through the outbound guard, with an ``Idempotency-Key`` derived from ``key``;
+        raise PortError for an answer or failure that is not a success."""
+        ...
+
+
+@dataclass(frozen=True)
+class LookupAnswer:
+    """What a lookup read, as JSON; ``simulated`` when test mode could only approximate it."""
+
+    data: Any
+    simulated: bool = False
+
+
+class LookupPort(Protocol):
+    def lookup(self, *, key: str, contact_id: str, source: str, lookup_key: str | None) -> LookupAnswer:
+        """Read the workspace's own data: ``recent_events`` (of the contact; ``lookup_key`` an event type),
+        ``campaigns`` (the contact's campaign memberships), ``contact`` (another contact by email, ``lookup_key``,
+        a Liquid text)."""
+        ...
+
+
 class WorkflowsPort(Protocol):
     def enroll(self, *, key: str, contact_id: str, workflow_id: str) -> bool:
         """Enroll the contact in another workflow; return whether an enrollment was created."""
@@ -271,3 +322,5 @@ class Ports:
     activity: ActivityPort
     caps: CapsPort
     optimization: OptimizationPort
+    http: HttpPort
+    lookup: LookupPort

@@ -117,6 +117,7 @@ class StepContext:
         "settings",
         "step_count",
         "trigger_event",
+        "vars",
         "visit",
         "wait",
     )
@@ -139,6 +140,7 @@ class StepContext:
         wait: WaitState | None = None,
         resume_event: dict[str, Any] | None = None,
         seed: int = 0,
+        vars: dict[str, Any] | None = None,
     ) -> None:
         self.enrollment_id = enrollment_id
         self.contact_id = contact_id
@@ -155,6 +157,8 @@ class StepContext:
         self.wait = wait
         self.resume_event = resume_event
         self.seed = seed
+        # The enrollment's variables before this step (a step writes its own through ``Advance(vars=...)``).
+        self.vars = vars if vars is not None else {}
         self.effect_key = f"{enrollment_id}:{node.id}:{visit}"
         self._rule_data: dict[str, Any] | None = None
 
@@ -202,6 +206,7 @@ class StepContext:
                 "id": self.enrollment_id,
                 "entered_at": self.entered_at.isoformat(),
                 "steps": self.step_count,
+                "vars": self.vars,
             },
             "now": self.now.isoformat(),
         }

@@ -31,6 +31,7 @@ from workflows.engine.ports import PortError, Ports, effect_key
 from workflows.engine.registry import NodeType, RetryPolicy, StepContext, registry
 from workflows.engine.state import EnrollmentState, Resume, RunResult, StepRecord, WaitState
 from workflows.engine.statuses import STOPPED_STATUSES, EnrollmentStatus
+from workflows.engine.variables import VarsTooLarge, vars_merged
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 Clock = Callable[[], datetime]
+VarsListener = Callable[[dict[str, Any]], None]
 MAX_ATTEMPTS = RetryPolicy().max_attempts  # the default policy's; each node type may declare its own
 
 
@@ -258,6 +260,7 @@ class _Run:
     contact: dict[str, Any]
     ports: Ports
     now: datetime
+    vars_changed: VarsListener | None = None
 
 
 def run_enrollment(
@@ -270,20 +273,22 @@ def run_enrollment(
     clock: Clock,
     resume: Resume | None = None,
     max_steps: int | None = None,
+    vars_changed: VarsListener | None = None,
 ) -> RunResult:
     """Advance an enrollment until it waits, completes, exits or fails; return the new state and its steps.
 
     ``state`` is not changed (a copy is returned). ``contact`` is the contact's data as rules see it; actions
     mirror their changes into it. With ``resume=None`` an ``active`` enrollment runs from its current node;
     a waiting one runs only when ``resume`` is a due timer, an awaited event, or an event that meets an exit
-    condition. Anything else returns the state unchanged with no records.
+    condition. Anything else returns the state unchanged with no records. ``vars_changed`` is called with the
+    enrollment's variables each time a step changes them (templates rendered by the ports read them from there).
     """
     state = state.copy()
     records: list[StepRecord] = []
     if state.status in STOPPED_STATUSES:
         return RunResult(state, records)
     limit = max_steps or settings.max_steps_per_enrollment
-    run = _Run(state, records, graph, prepare(graph), settings, contact, ports, clock())
+    run = _Run(state, records, graph, prepare(graph), settings, contact, ports, clock(), vars_changed)
     resumed_wait: WaitState | None = None
     resume_event: dict[str, Any] | None = None
     if state.status == EnrollmentStatus.WAITING:
@@ -352,10 +357,25 @@ def _run_steps(
             return
         resumed_wait = None
         resume_event = None
+        if isinstance(outcome, Advance) and outcome.vars:
+            outcome = _write_vars(run, outcome)
         state.step_count += 1
         records.append(_step_record(node_id, node.type, now, outcome, visit=visit, attempt=state.attempt))
         if not _follow(outcome, state, run.graph, node_id, now):
             return
+
+
+def _write_vars(run: _Run, outcome: Advance) -> Outcome:
+    """Merge the variables a step wrote into the enrollment's; past the size limit the step fails instead."""
+    try:
+        merged = vars_merged(run.state.vars, outcome.vars or {})
+    except VarsTooLarge as error:
+        detail = {key: value for key, value in outcome.detail.items() if key != "vars"}
+        return Fail(str(error), detail={**detail, "error": _error("VarsTooLarge", str(error))})
+    run.state.vars = merged  # replaced, never changed in place: an earlier state's copy keeps its own
+    if run.vars_changed is not None:
+        run.vars_changed(merged)
+    return outcome
 
 
 def _step_context(
@@ -378,6 +398,7 @@ def _step_context(
         wait=wait,
         resume_event=resume_event,
         seed=state.seed,
+        vars=state.vars,
     )
 
 
@@ -495,6 +516,7 @@ def _rule_data(
             "id": state.enrollment_id,
             "entered_at": state.entered_at.isoformat(),
             "steps": state.step_count,
+            "vars": state.vars,
         },
         "now": now.isoformat(),
     }

@@ -249,6 +249,11 @@ class _Run:
         self.now = at
         return _for_rules(self.world.add_event(_as_event(at, event)))
 
+    def _vars_changed(self, variables: dict[str, Any]) -> None:
+        """Templates rendered later in the run see the variables steps wrote, as live ones do."""
+        enrollment = self.world.template_context.setdefault("enrollment", {})
+        enrollment["vars"] = variables
+
     def advance(self, state: EnrollmentState, resume: Resume | None) -> EnrollmentState:
         """Run the enrollment as far as it goes now, adding its steps to the path."""
         result = run_enrollment(
@@ -259,6 +264,7 @@ class _Run:
             ports=self.ports,
             clock=lambda: self.now,
             resume=resume,
+            vars_changed=self._vars_changed,
         )
         self.path.extend(_path_entry(record) for record in result.records)
         return result.state
@@ -338,7 +344,7 @@ def _run_enrollment(run: _Run, entry: _Entry) -> EnrollmentState:
     )
     run.world.template_context = {
         "event": entry.trigger_event or {},
-        "enrollment": {"id": SIMULATION_ID, "entered_at": entry.at.isoformat()},
+        "enrollment": {"id": SIMULATION_ID, "entered_at": entry.at.isoformat(), "vars": {}},
     }
     state = run.advance(state, None)
     for _ in range(MAX_RESUMES):

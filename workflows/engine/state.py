@@ -107,6 +107,9 @@ class EnrollmentState:
     exit_reason: str | None = None
     goal: str | None = None
     finished_at: datetime | None = None
+    # Variables written by steps (http_request, lookup), read as ``enrollment.vars.<name>`` by rules and templates.
+    # Never mutated in place: the runner replaces the dict (``workflows.engine.variables``).
+    vars: dict[str, Any] = field(default_factory=dict)
 
     @property
     def next_run_at(self) -> datetime | None:
@@ -145,6 +148,7 @@ class EnrollmentState:
             exit_reason=self.exit_reason,
             goal=self.goal,
             finished_at=self.finished_at,
+            vars=self.vars,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -167,6 +171,7 @@ class EnrollmentState:
             "exit_reason": self.exit_reason,
             "goal": self.goal,
             "finished_at": _iso(self.finished_at),
+            "vars": self.vars,
         }
 
     @classmethod
@@ -190,6 +195,7 @@ class EnrollmentState:
             exit_reason=data.get("exit_reason"),
             goal=data.get("goal"),
             finished_at=_moment(data.get("finished_at")),
+            vars=dict(data.get("vars") or {}),
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from workflows.models import Enrollment, StepRun
@@ -45,9 +47,14 @@ class ExecutionSerializer(serializers.ModelSerializer):
 class ExecutionDetailSerializer(ExecutionSerializer):
     steps = StepRunSerializer(source="step_runs", many=True)
     duration_ms = serializers.SerializerMethodField()
+    vars = serializers.SerializerMethodField(
+        help_text="The variables steps wrote (http_request, lookup), as rules read them: enrollment.vars.<name>.")
 
     class Meta(ExecutionSerializer.Meta):
-        fields = [*ExecutionSerializer.Meta.fields, "duration_ms", "steps"]
+        fields = [*ExecutionSerializer.Meta.fields, "duration_ms", "vars", "steps"]
+
+    def get_vars(self, enrollment: Enrollment) -> dict[str, Any]:
+        return (enrollment.context or {}).get("vars") or {}
 
     def get_duration_ms(self, enrollment: Enrollment) -> int | None:
         """From entry to the end (finished ones) or to the last change (live ones)."""

@@ -46,6 +46,8 @@ export const FIELD_SUGGESTIONS = [
   "event.properties.",
   "enrollment.entered_at",
   "enrollment.steps",
+  // Variables written by http_request and lookup steps (their `map`), e.g. enrollment.vars.plan.
+  "enrollment.vars.",
   "now",
 ];
 // The event catalogue (CONTRACT §3), offered for event counts; custom types may be typed.

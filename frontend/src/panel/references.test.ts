@@ -45,6 +45,12 @@ describe("collections name their objects", () => {
       .toBe("x@y.test");
   });
 
+  it("shows a credential by name and stores its id (the API never answers a secret)", () => {
+    expect(COLLECTIONS.credentials!.toChoice({ id: "k1", name: "Billing API", description: "Bearer" })).toEqual({
+      value: "k1", label: "Billing API", detail: "Bearer",
+    });
+  });
+
   it("links a workflow to its canvas", () => {
     expect(COLLECTIONS.workflows!.link?.("w1")).toBe("/builder/workflows/w1");
   });

@@ -54,6 +54,11 @@ export const COLLECTIONS: Record<string, Collection> = {
                detail: `${text(member.email)} · ${text(member.role)}` };
     },
   },
+  credentials: {
+    // Names only: the API never answers a credential's secret.
+    noun: "credential", path: "credentials", searchable: false, readsOne: true,
+    toChoice: (row) => ({ value: text(row.id), label: text(row.name), detail: text(row.description) }),
+  },
   contacts: {
     noun: "contact", path: "contacts", searchable: true, readsOne: true,
     toChoice: (row) => {
