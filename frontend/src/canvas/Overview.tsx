@@ -93,6 +93,7 @@ export function Overview({ label }: { label: string }) {
         onPointerCancel={onPointerUp}
         onWheel={onWheel}
       >
+        <title>{label}</title>
         <path ref={stepsElement} className="react-flow__minimap-node" />
         <path ref={maskElement} className="react-flow__minimap-mask" fillRule="evenodd" pointerEvents="none" />
       </svg>
