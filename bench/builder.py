@@ -331,6 +331,10 @@ def _drag_figures(browser, page, target: dict[str, Any], say) -> dict[str, Any]:
             # The last drag may have panned its node out of view: each drag takes the selected node nearest the
             # centre, as the first did.
             target = page.evaluate(NODE_NEAR_CENTRE_JS)
+            if target is None:
+                # A small graph can leave the view altogether with the drag's pan: fit it in again.
+                page.locator(".react-flow__controls-fitview").click()
+                target = page.wait_for_function(NODE_NEAR_CENTRE_JS, polling="raf").json_value()
             page.mouse.click(target["x"], target["y"])
             page.wait_for_function(SELECTED_JS, arg=target["id"], polling="raf")
         # The last drag's autosave (and the validation it brings back) is done: each drag starts from rest.
