@@ -12,7 +12,9 @@ import { TestRunBadges } from "../testmode/TestRunBadges";
 import { useCanvas, useGraph } from "./CanvasContext";
 import type { FlowEdge, FlowNode } from "./graph";
 import { withIssues } from "./graph";
-import { EdgeInsertContext, EdgeLabelLayerContext, EdgeLabelLayerFinder, InsertableEdge } from "./InsertableEdge";
+import {
+  EdgeInsertContext, EdgeLabelLayerContext, EdgeLabelLayerFinder, InsertableEdge, withLabelMarks,
+} from "./InsertableEdge";
 import { edgeAtPoint, markDropTarget } from "./insertOnEdge";
 import { Overview } from "./Overview";
 import { StillBackground } from "./StillBackground";
@@ -49,7 +51,7 @@ export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDr
   const [edgeLabelLayer, setEdgeLabelLayer] = useState<HTMLElement | null>(null);
   const namedEdges = useNamedEdges(edges);
   const shownEdges = useMemo(
-    () => markEdges(withIssues(namedEdges, validation), testPath),
+    () => withLabelMarks(markEdges(withIssues(namedEdges, validation), testPath)),
     [namedEdges, validation, testPath],
   );
   const shownNodes = useMemo(() => markNodes(nodes, testPath), [nodes, testPath]);
