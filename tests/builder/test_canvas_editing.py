@@ -460,3 +460,35 @@ def test_a_selected_step_is_brought_out_from_under_the_minimap(logged_in, screen
         return clear && box.left >= canvas.left && box.right <= canvas.right && box.bottom <= canvas.bottom;
     }""")
     screenshot("step-clear-of-minimap")
+
+
+@browser_db
+def test_the_overview_draws_every_step_pans_the_view_and_catches_up_with_a_drag(logged_in, screenshot, workspace):
+    page = logged_in
+    corner = node("corner", "add_tag", "Tag the VIPs", 900, 500, {"tag": "vip"})
+    workflow = workflow_with(workspace, {"nodes": [SIGNED_UP, corner], "edges": [edge("e1", "start", "corner")]})
+    open_canvas(page, workflow)
+    overview = page.get_by_role("img", name="Overview of the workflow")
+    steps = overview.locator("path.react-flow__minimap-node")
+    expect(steps).to_have_attribute("d", re.compile(r"^(M[^M]+){2}$"))  # one rectangle per step
+    drawn = steps.get_attribute("d")
+    viewport, dots = page.locator(".react-flow__viewport"), page.locator(".canvas-dots")
+    view, dots_at = viewport.get_attribute("style"), dots.evaluate("(e) => e.style.backgroundPosition")
+    # Dragging on the overview pans the view, and the dots follow it.
+    box = overview.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 + 15, box["y"] + box["height"] / 2 + 10, steps=5)
+    page.mouse.up()
+    expect(viewport).not_to_have_attribute("style", view)
+    assert dots.evaluate("(e) => e.style.backgroundPosition") != dots_at
+    # A step dragged: the canvas says so while it moves, and the overview draws it where it came to rest.
+    step = canvas_node(page, "Tag the VIPs").bounding_box()
+    page.mouse.move(step["x"] + step["width"] / 2, step["y"] + step["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(step["x"] - 60, step["y"] + 20, steps=8)
+    expect(page.locator(".canvas-flow.is-moving")).to_have_count(1)
+    page.mouse.up()
+    expect(page.locator(".canvas-flow.is-moving")).to_have_count(0)
+    expect(steps).not_to_have_attribute("d", drawn)
+    screenshot("overview-after-drag")

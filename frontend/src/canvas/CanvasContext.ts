@@ -34,3 +34,18 @@ export function useGraphSteps(): FlowNode[] {
     return state.nodes;
   });
 }
+
+/**
+ * The steps and connections as they stand when no drag is under way: the same object through a drag's frames,
+ * then the graph as the drag left it. For what needs the whole draft but not each frame of a move (the publish
+ * summary compares it with the live version).
+ */
+export function useSettledGraph(): Pick<GraphState, "nodes" | "edges"> {
+  const last = useRef<Pick<GraphState, "nodes" | "edges"> | null>(null);
+  return useGraph((state) => {
+    const kept = last.current;
+    if (kept && (state.moving || (kept.nodes === state.nodes && kept.edges === state.edges))) return kept;
+    last.current = { nodes: state.nodes, edges: state.edges };
+    return last.current;
+  });
+}

@@ -17,7 +17,7 @@ import type { PathHighlight } from "../testmode/highlight";
 import { TestModePanel } from "../testmode/TestModePanel";
 import { useDraftBackup } from "../session/draftBackup";
 import { BackupOffer } from "../session/BackupOffer";
-import { useCanvas, useGraph } from "./CanvasContext";
+import { useCanvas, useGraph, useSettledGraph } from "./CanvasContext";
 import { FlowNode } from "./FlowNode";
 import { FlowCanvas } from "./FlowCanvas";
 import { toGraphJson } from "./graph";
@@ -317,10 +317,12 @@ function selectedStepIds(nodes: readonly { id: string; type?: string; selected?:
   return nodes.filter((node) => node.selected && !isNote(node)).map((node) => node.id).join(" ");
 }
 
-/** Publish, with the canvas as it is: this follows every move of the graph so the editor does not have to. */
+/**
+ * Publish, with the canvas as it is once a drag is over: what the publish would change is compared when the
+ * steps come to rest, not on each frame of their move (the editor does not redraw for it either).
+ */
 function DraftPublishButton(props: Omit<React.ComponentProps<typeof PublishButton>, "canvas">) {
-  const nodes = useGraph((state) => state.nodes);
-  const edges = useGraph((state) => state.edges);
+  const { nodes, edges } = useSettledGraph();
   const canvas = useMemo(() => toGraphJson(nodes, edges), [nodes, edges]);
   return <PublishButton {...props} canvas={canvas} />;
 }

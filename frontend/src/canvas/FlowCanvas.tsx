@@ -1,8 +1,6 @@
 import { useCallback, useMemo, useState, type DragEvent, type ReactNode } from "react";
 import {
-  Background,
   Controls,
-  MiniMap,
   ReactFlow,
   type Connection,
   type EdgeTypes,
@@ -14,8 +12,12 @@ import { TestRunBadges } from "../testmode/TestRunBadges";
 import { useCanvas, useGraph } from "./CanvasContext";
 import type { FlowEdge, FlowNode } from "./graph";
 import { withIssues } from "./graph";
-import { EdgeInsertContext, EdgeLabelLayerContext, EdgeLabelLayerFinder, InsertableEdge } from "./InsertableEdge";
+import {
+  EdgeInsertContext, EdgeLabelLayerContext, EdgeLabelLayerFinder, InsertableEdge, withLabelMarks,
+} from "./InsertableEdge";
 import { edgeAtPoint, markDropTarget } from "./insertOnEdge";
+import { Overview } from "./Overview";
+import { StillBackground } from "./StillBackground";
 import { useNamedEdges } from "./useNamedEdges";
 
 // Every edge is drawn with a "+" to insert a step on it.
@@ -45,10 +47,11 @@ export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDr
   const nodes = useGraph((state) => state.nodes);
   const edges = useGraph((state) => state.edges);
   const validation = useGraph((state) => state.validation);
+  const moving = useGraph((state) => state.moving);
   const [edgeLabelLayer, setEdgeLabelLayer] = useState<HTMLElement | null>(null);
   const namedEdges = useNamedEdges(edges);
   const shownEdges = useMemo(
-    () => markEdges(withIssues(namedEdges, validation), testPath),
+    () => withLabelMarks(markEdges(withIssues(namedEdges, validation), testPath)),
     [namedEdges, validation, testPath],
   );
   const shownNodes = useMemo(() => markNodes(nodes, testPath), [nodes, testPath]);
@@ -63,7 +66,7 @@ export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDr
   const onEdgeMouseLeave = useCallback(() => onHoverEdge(null), [onHoverEdge]);
   return (
     <div
-      className="canvas-flow"
+      className={moving ? "canvas-flow is-moving" : "canvas-flow"}
       data-view-ready={viewReady}
       onDrop={onDrop}
       onDragOver={(event) => {
@@ -90,8 +93,8 @@ export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDr
             onInit={onInit}
             deleteKeyCode={DELETE_KEYS}
           >
-            <Background />
-            <MiniMap pannable zoomable ariaLabel="Overview of the workflow" />
+            <StillBackground />
+            <Overview label="Overview of the workflow" />
             <Controls />
             <TestRunBadges highlight={testPath} />
             <EdgeLabelLayerFinder onFound={setEdgeLabelLayer} />

@@ -3,6 +3,7 @@ import { createPortal } from "react-dom";
 import { BaseEdge, getBezierPath, useStore as useFlowStore, type EdgeProps } from "@xyflow/react";
 import { useStore } from "zustand";
 import { createStore, type StoreApi } from "zustand/vanilla";
+import type { FlowEdge } from "./graph";
 import "./canvasEditing.css";
 
 /** The edge under the pointer: kept apart, so that hovering re-renders the two edges concerned, not all of them. */
@@ -35,6 +36,18 @@ export function EdgeLabelLayerFinder({ onFound }: { onFound: (layer: HTMLElement
   return null;
 }
 
+const LABEL_MARKS = "labelMarks";
+
+/**
+ * The edges with their marks (`className`) also in their data, for their labels: the label is drawn outside the
+ * edge's element, and reading the marks from React Flow's store instead was one more store selector per drawn
+ * edge, run on every store update (several per frame of a drag).
+ */
+export function withLabelMarks(edges: FlowEdge[]): FlowEdge[] {
+  return edges.map((edge) =>
+    edge.label && edge.className ? { ...edge, data: { ...edge.data, [LABEL_MARKS]: edge.className } } : edge);
+}
+
 /**
  * The canvas's edge: React Flow's curve, its label (a branch's name or a finding) and a "+" at its middle shown on
  * hover, focus or selection. The label is HTML in the label layer, not React Flow's SVG <EdgeText>: that one
@@ -48,7 +61,7 @@ export function InsertableEdge(props: EdgeProps) {
   const { insertOn, hover } = useContext(EdgeInsertContext);
   const hovered = useStore(hover, (state) => state.hovered === id);
   // The edge's marks (a finding's level, test mode's dimming) style its label too, which lives outside the edge.
-  const marks = useFlowStore((state) => (label ? state.edgeLookup.get(id)?.className : undefined));
+  const marks = typeof props.data?.[LABEL_MARKS] === "string" ? props.data[LABEL_MARKS] : undefined;
   const labelLayer = useContext(EdgeLabelLayerContext);
   const [path, middleX, middleY] = getBezierPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition });
   return (

@@ -53,7 +53,10 @@ describe("graph store history", () => {
     for (let x = 1; x <= 30; x += 1) {
       store.getState().onNodesChange([{ type: "position", id: a, position: { x, y: 0 }, dragging: true }]);
     }
+    // The store says a drag is under way (what can wait for its end waits), and that it is over.
+    expect(store.getState().moving).toBe(true);
     store.getState().endGesture();
+    expect(store.getState().moving).toBe(false);
     expect(store.temporal.getState().pastStates).toHaveLength(steps + 1);
     store.temporal.getState().undo();
     expect(store.getState().nodes.find((node) => node.id === a)?.position).toEqual({ x: 0, y: 0 });

@@ -13,6 +13,12 @@ export interface GraphState {
   nodes: FlowNode[];
   edges: FlowEdge[];
   validation: ValidationReport | null;
+  /**
+   * Whether steps are being dragged (React Flow's drag, start to stop). What can wait for the gesture's end (the
+   * publish summary, the autosave and the server's findings it brings back) waits: the drag's frames are spent on
+   * the steps that move.
+   */
+  moving: boolean;
   load: (graph: { nodes: FlowNode[]; edges: FlowEdge[] }) => void;
   onNodesChange: (changes: NodeChange<FlowNode>[]) => void;
   onEdgesChange: (changes: EdgeChange<FlowEdge>[]) => void;
@@ -124,6 +130,7 @@ export function createGraphStore(initial: { nodes: FlowNode[]; edges: FlowEdge[]
         return {
           ...initial,
           validation: null,
+          moving: false,
           load: (graph) => set({ nodes: graph.nodes, edges: graph.edges }),
           onNodesChange: (changes) => {
             const removed = new Set(changes.flatMap((change) => (change.type === "remove" ? [change.id] : [])));
@@ -206,10 +213,12 @@ export function createGraphStore(initial: { nodes: FlowNode[]; edges: FlowEdge[]
           beginGesture: () => {
             gestureStart = tracked(get());
             store.temporal.getState().pause();
+            set({ moving: true });
           },
           endGesture: () => {
             const before = gestureStart;
             gestureStart = null;
+            set({ moving: false }); // still paused: not a step of history of its own
             recordSince(before);
           },
           setValidation: (validation) => set({ validation }),

@@ -37,6 +37,35 @@ export function draftMayDiffer(before: Drawn, after: Drawn): boolean {
   return false;
 }
 
+/**
+ * Follow the edits of the draft: `edited` on each, then `save` once it may be saved. Steps moved by a drag are
+ * saved (and checked by the server) when they come to rest: during the drag, `hold` stops a save already due.
+ * Answer the unsubscribe.
+ */
+export function watchDraftEdits(
+  store: GraphStore,
+  { edited, save, hold }: { edited: () => void; save: () => void; hold: () => void },
+): () => void {
+  let movedInGesture = false;
+  return store.subscribe((state, previous) => {
+    if (previous.moving && !state.moving && movedInGesture) {
+      movedInGesture = false;
+      save();
+      return;
+    }
+    // Selecting or measuring a node changes no draft: only a changed draft is an edit to save. The check is by
+    // reference (no serialising of the whole graph on each frame of a drag); the save compares texts.
+    if (!draftMayDiffer(previous, state)) return;
+    edited();
+    if (state.moving) {
+      movedInGesture = true;
+      hold();
+    } else {
+      save();
+    }
+  });
+}
+
 function draftText(store: GraphStore): string {
   const { nodes, edges } = store.getState();
   return JSON.stringify(toGraphJson(nodes, edges));
@@ -107,12 +136,11 @@ export function useDraftAutosave(store: GraphStore, workflow: Workflow) {
 
   useEffect(
     () =>
-      store.subscribe((state, previous) => {
-        // Selecting or measuring a node changes no draft: only a changed draft is an edit to save. The check is
-        // by reference (no serialising of the whole graph on each frame of a drag); the save compares texts.
-        if (!draftMayDiffer(previous, state)) return;
-        setStatus((current) => (current.kind === "conflict" || current.kind === "pending" ? current : { kind: "pending" }));
-        schedule();
+      watchDraftEdits(store, {
+        edited: () =>
+          setStatus((current) => (current.kind === "conflict" || current.kind === "pending" ? current : { kind: "pending" })),
+        save: schedule,
+        hold: () => clearTimeout(timer.current),
       }),
     [store, schedule],
   );

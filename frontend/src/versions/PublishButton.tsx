@@ -21,7 +21,7 @@ interface PublishButtonProps {
  */
 export function PublishButton({ workflow, canvas, nodeTypes, blockedBecause, isPending, publish }: PublishButtonProps) {
   const [open, setOpen] = useState(false);
-  // Compared at low priority: dragging a step changes the canvas on every frame, and the answer can wait.
+  // Compared at low priority: typing in a step's settings changes the canvas on every key, and the answer can wait.
   const deferredCanvas = useDeferredValue(canvas);
   const readiness = usePublishReadiness(workflow.id, deferredCanvas, workflow.draft?.settings ?? {});
   const status = useWorkflowStatus(workflow).data;
