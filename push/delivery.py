@@ -32,6 +32,7 @@ from events.models import Event
 from events.services import NewEvent, events_store
 from penguinflow.outbound.addresses import OutboundRefused, allowed_networks
 from penguinflow.outbound.client import Connections, OutboundFailed, send
+from penguinflow.workspaces.models import Workspace
 from push import tracking
 from push.delivery_queue import enqueue_delivery
 from push.models import PushMessage, PushSettings
@@ -118,6 +119,7 @@ class _Job:
 
     def __init__(self) -> None:
         self.settings_by_workspace: dict[Any, PushSettings] = {}
+        self.workspaces: dict[Any, Workspace] = {}
         self.pool = _senders.pool()
 
     def connections(self) -> Connections:
@@ -126,7 +128,8 @@ class _Job:
     def settings_of(self, row: PushMessage) -> PushSettings:
         found = self.settings_by_workspace.get(row.workspace_id)
         if found is None:
-            found = self.settings_by_workspace[row.workspace_id] = push_settings_get(workspace=row.workspace)
+            workspace = self.workspaces[row.workspace_id] = Workspace.objects.get(pk=row.workspace_id)
+            found = self.settings_by_workspace[row.workspace_id] = push_settings_get(workspace=workspace)
         return found
 
 
@@ -136,13 +139,22 @@ def push_deliver(*, message_ids: list, now: datetime | None = None) -> DeliveryR
     now = now or timezone.now()
     report = DeliveryReport()
     rows = list(PushMessage.objects.filter(pk__in=message_ids, status=Status.QUEUED)
-                .select_related("subscription", "contact", "workspace").order_by("created_at"))  # fmt: skip
+                .select_related("subscription", "contact").only(*_ROW_FIELDS).order_by("created_at"))  # fmt: skip
     due = [row for row in rows if row.next_attempt_at is None or row.next_attempt_at <= now]
     report.not_due = len(rows) - len(due)
     job = _Job()
     for start in range(0, len(due), GROUP):
         _deliver_group(due[start : start + GROUP], job=job, report=report)
     return report
+
+
+# What delivery reads of a row, its browser and its contact (consent): the contact's other fields (its custom
+# fields, possibly large) and the workspace (read once per job) are not loaded for every row.
+_ROW_FIELDS = (
+    *(field.name for field in PushMessage._meta.concrete_fields),
+    "subscription__endpoint", "subscription__p256dh", "subscription__auth",
+    "contact__email", "contact__status", "contact__phone", "contact__channels", "contact__topic_opt_outs",
+)  # fmt: skip
 
 
 def _deliver_group(group: list[PushMessage], *, job: _Job, report: DeliveryReport) -> None:
@@ -242,7 +254,7 @@ def _hand_over(row: PushMessage, *, job: _Job) -> _Outcome:
                                "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}}).encode(
             payload_of(row), "aes128gcm")["body"]  # fmt: skip
         authorization = signers.authorization(
-            push_settings=push_settings, workspace=row.workspace, audience=f"{parts.scheme}://{parts.netloc}"
+            push_settings=push_settings, workspace=job.workspaces[row.workspace_id], audience=f"{parts.scheme}://{parts.netloc}"
         )
     except Exception as error:  # keys that cannot be used: nothing was sent, and nothing will change that
         return _Outcome(row, "failed", error=f"The message could not be encrypted or signed: {error}")
