@@ -212,7 +212,7 @@ def write_figures(out: TextIO, prefix: str, figures: Figures, *, lines: list[tup
     """Print a channel's figures, one `prefix.name  value  (note)` per line; `lines` are the scenario's own,
     printed after `received`."""
     def line(name: str, value: Any, note: str = "") -> None:
-        out.write(f"{prefix}.{name}".ljust(31) + f"{value}" + (f"   ({note})" if note else "") + "\n")
+        out.write(f"{prefix}.{name}".ljust(31) + " " + f"{value}" + (f"   ({note})" if note else "") + "\n")
 
     line("messages", figures.count)
     line("python_speed_ms", f"{python_speed_ms():.0f}", "fixed pure-Python work; lower is a faster machine")

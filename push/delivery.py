@@ -16,6 +16,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -85,7 +86,8 @@ class _Senders:
     """The sender threads of this process, each with its own open connections (a push service answers in a
     round trip; several in flight keep the worker busy), kept from one delivery job to the next."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._local = threading.local()
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -99,7 +101,7 @@ class _Senders:
 
     def connections(self) -> Connections:
         """This thread's connections; fresh ones when they have been idle for KEEP_IDLE_S."""
-        now = time.monotonic()
+        now = self._clock()
         kept = getattr(self._local, "connections", None)
         if kept is not None and now - self._local.used > KEEP_IDLE_S:
             kept.close()
