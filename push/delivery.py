@@ -14,7 +14,9 @@ import json
 import logging
 import random
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +33,7 @@ from events.models import Event
 from events.services import NewEvent, events_store
 from penguinflow.outbound.addresses import OutboundRefused, allowed_networks
 from penguinflow.outbound.client import Connections, OutboundFailed, send
+from penguinflow.workspaces.models import Workspace
 from push import tracking
 from push.delivery_queue import enqueue_delivery
 from push.models import PushMessage, PushSettings
@@ -73,37 +76,63 @@ class _Outcome:
     retry_after: timedelta | None = None
 
 
+# Sender connections outlive a job (a TLS handshake to the push service per thread and job cost as much as the
+# messages it carried), but not a long silence: a connection the service has closed meanwhile fails the next
+# request, which would leave that message `unknown`. Services keep idle connections open for minutes.
+KEEP_IDLE_S = 20.0
+
+
+class _Senders:
+    """The sender threads of this process, each with its own open connections (a push service answers in a
+    round trip; several in flight keep the worker busy), kept from one delivery job to the next."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=max(1, settings.PUSH_SENDER_THREADS),
+                                                thread_name_prefix="push-sender")  # fmt: skip
+            return self._pool
+
+    def connections(self) -> Connections:
+        """This thread's connections; fresh ones when they have been idle for KEEP_IDLE_S."""
+        now = self._clock()
+        kept = getattr(self._local, "connections", None)
+        if kept is not None and now - self._local.used > KEEP_IDLE_S:
+            kept.close()
+            kept = None
+        if kept is None:
+            kept = self._local.connections = Connections()
+        self._local.used = now
+        return kept
+
+
+_senders = _Senders()
+
+
 class _Job:
-    """What one delivery job keeps between its rows: settings per workspace, and sender threads, each with its
-    own open connections (a push service answers in a round trip; several in flight keep the worker busy)."""
+    """What one delivery job keeps between its rows: settings per workspace (read by the job's own thread: the
+    sender threads use no database connection)."""
 
     def __init__(self) -> None:
         self.settings_by_workspace: dict[Any, PushSettings] = {}
-        self._local = threading.local()
-        self._connections: list[Connections] = []
-        self._lock = threading.Lock()
-        self.pool = ThreadPoolExecutor(
-            max_workers=max(1, settings.PUSH_SENDER_THREADS), thread_name_prefix="push-sender"
-        )
+        self.workspaces: dict[Any, Workspace] = {}
+        self.pool = _senders.pool()
 
     def connections(self) -> Connections:
-        kept = getattr(self._local, "connections", None)
-        if kept is None:
-            kept = self._local.connections = Connections()
-            with self._lock:
-                self._connections.append(kept)
-        return kept
+        return _senders.connections()
 
     def settings_of(self, row: PushMessage) -> PushSettings:
         found = self.settings_by_workspace.get(row.workspace_id)
         if found is None:
-            found = self.settings_by_workspace[row.workspace_id] = push_settings_get(workspace=row.workspace)
+            workspace = self.workspaces[row.workspace_id] = Workspace.objects.get(pk=row.workspace_id)
+            found = self.settings_by_workspace[row.workspace_id] = push_settings_get(workspace=workspace)
         return found
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True)
-        for connections in self._connections:
-            connections.close()
 
 
 def push_deliver(*, message_ids: list, now: datetime | None = None) -> DeliveryReport:
@@ -112,16 +141,22 @@ def push_deliver(*, message_ids: list, now: datetime | None = None) -> DeliveryR
     now = now or timezone.now()
     report = DeliveryReport()
     rows = list(PushMessage.objects.filter(pk__in=message_ids, status=Status.QUEUED)
-                .select_related("subscription", "contact", "workspace").order_by("created_at"))  # fmt: skip
+                .select_related("subscription", "contact").only(*_ROW_FIELDS).order_by("created_at"))  # fmt: skip
     due = [row for row in rows if row.next_attempt_at is None or row.next_attempt_at <= now]
     report.not_due = len(rows) - len(due)
     job = _Job()
-    try:
-        for start in range(0, len(due), GROUP):
-            _deliver_group(due[start : start + GROUP], job=job, report=report)
-    finally:
-        job.close()
+    for start in range(0, len(due), GROUP):
+        _deliver_group(due[start : start + GROUP], job=job, report=report)
     return report
+
+
+# What delivery reads of a row, its browser and its contact (consent): the contact's other fields (its custom
+# fields, possibly large) and the workspace (read once per job) are not loaded for every row.
+_ROW_FIELDS = (
+    *(field.name for field in PushMessage._meta.concrete_fields),
+    "subscription__endpoint", "subscription__p256dh", "subscription__auth",
+    "contact__email", "contact__status", "contact__phone", "contact__channels", "contact__topic_opt_outs",
+)  # fmt: skip
 
 
 def _deliver_group(group: list[PushMessage], *, job: _Job, report: DeliveryReport) -> None:
@@ -169,13 +204,19 @@ def _claim(ids: list) -> set:
     if not ids:
         return set()
     now = timezone.now()
-    with transaction.atomic():
-        claimed = set(PushMessage.objects.filter(pk__in=ids, status=Status.QUEUED).select_for_update(
-            skip_locked=True).values_list("pk", flat=True))  # fmt: skip
-        PushMessage.objects.filter(pk__in=claimed).update(
-            status=Status.SENDING, claimed_at=now, updated_at=now
-        )
-    return claimed
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [str(Status.SENDING), now, now, ids, str(Status.QUEUED), str(Status.QUEUED)])
+        return {pk for (pk,) in cursor.fetchall()}
+
+
+# One autocommit statement; rows another transaction holds are skipped, not waited for.
+_CLAIM_SQL = f"""
+UPDATE {PushMessage._meta.db_table} SET status = %s, claimed_at = %s, updated_at = %s
+WHERE id IN (SELECT id FROM {PushMessage._meta.db_table} WHERE id = ANY(%s::uuid[]) AND status = %s
+             FOR NO KEY UPDATE SKIP LOCKED)
+  AND status = %s
+RETURNING id
+"""
 
 
 # Push services take at most 4096 bytes of encrypted record (RFC 8291 §4: about 3,990 of plaintext); the body
@@ -208,18 +249,14 @@ def _json(data: dict[str, Any]) -> bytes:
 
 def _hand_over(row: PushMessage, *, job: _Job) -> _Outcome:
     subscription = row.subscription
-    push_settings = job.settings_by_workspace.get(row.workspace_id)
-    if push_settings is None:
-        push_settings = job.settings_by_workspace[row.workspace_id] = push_settings_get(
-            workspace=row.workspace
-        )
+    push_settings = job.settings_by_workspace[row.workspace_id]  # read by `_deliver_group` before the hand-off
     parts = urlsplit(subscription.endpoint)
     try:
         encrypted = WebPusher({"endpoint": subscription.endpoint,
                                "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}}).encode(
             payload_of(row), "aes128gcm")["body"]  # fmt: skip
         authorization = signers.authorization(
-            push_settings=push_settings, workspace=row.workspace, audience=f"{parts.scheme}://{parts.netloc}"
+            push_settings=push_settings, workspace=job.workspaces[row.workspace_id], audience=f"{parts.scheme}://{parts.netloc}"
         )
     except Exception as error:  # keys that cannot be used: nothing was sent, and nothing will change that
         return _Outcome(row, "failed", error=f"The message could not be encrypted or signed: {error}")

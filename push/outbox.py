@@ -14,6 +14,7 @@ from django.utils import timezone
 from contacts import consent
 from contacts.models import Contact
 from penguinflow.common.errors import InvalidInput
+from penguinflow.common.outbox_insert import insert_new
 from push.delivery_queue import schedule_delivery
 from push.models import PushMessage, PushSubscription
 
@@ -151,12 +152,19 @@ class PushBatch:
         by_workspace: dict[Any, list[str]] = {}
         for workspace_id, key in groups:
             by_workspace.setdefault(workspace_id, []).append(key)
+        # A key is sent once whatever its devices: a row of the key for another browser (or the `skipped` row of
+        # a send that reached none) makes it a conflict too, which the INSERT's unique key alone would not see.
         existing = [key for workspace_id, keys in by_workspace.items() for key in PushMessage.objects.filter(
             workspace_id=workspace_id, key__in=keys).values_list("key", flat=True).distinct()]  # fmt: skip
         if existing:
             raise PushConflict(sorted(existing))
         rows = [row for group in groups.values() for row in group]
-        PushMessage.objects.bulk_create(rows, batch_size=500)
+        # One statement (rows as one JSON document); a row whose (workspace, key, device) a concurrent
+        # transaction wrote meanwhile is skipped, and its key is a conflict too.
+        written = insert_new(PushMessage, rows, unique=("workspace_id", "key", "device"))
+        if len(written) != len(rows):
+            raise PushConflict(sorted({row.key for row in rows
+                                       if (row.workspace_id, row.key, row.device) not in written}))  # fmt: skip
         for row in rows:
             if row.status == Status.QUEUED:
                 schedule_delivery(row.pk)

@@ -8,9 +8,6 @@ target is always read from the row: nothing in the request can choose it.
 from __future__ import annotations
 
 import base64
-import functools
-import hashlib
-import hmac
 import html as html_lib
 import re
 import uuid
@@ -19,6 +16,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
+
+from penguinflow.common.tokens import b64, sign
 
 OPEN, CLICK, UNSUBSCRIBE, PREFERENCES = "open", "click", "unsubscribe", "preferences"
 
@@ -33,14 +32,7 @@ def _signer(kind: str) -> signing.Signer:
     return signing.Signer(salt=f"{settings.EMAIL_TOKEN_SALT}:{kind}")
 
 
-@functools.lru_cache(maxsize=32)
-def _mac(salt: str, secret: str) -> hmac.HMAC:
-    """The keyed HMAC that `Signer(salt=salt).sign` computes, its key derived once instead of per token."""
-    return hmac.new(hashlib.sha256(f"{salt}signer{secret}".encode()).digest(), digestmod=hashlib.sha256)
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+_b64 = b64
 
 
 class MessageTokens:
@@ -60,9 +52,7 @@ class MessageTokens:
 
     def token(self, kind: str, index: int | None = None) -> str:
         value = self._value if index is None else f"{self._value}.{index}"
-        mac = _mac(f"{self._salt}:{kind}", self._secret).copy()
-        mac.update(value.encode())
-        return f"{value}:{_b64(mac.digest())}"
+        return sign(f"{self._salt}:{kind}", value, secret=self._secret)
 
     def open_url(self) -> str:
         return f"{self._base}/t/o/{self.token(OPEN)}.gif"
@@ -98,8 +88,9 @@ def read_token(kind: str, token: str) -> tuple[uuid.UUID, int | None] | None:
 
 def preferences_token(contact_id: uuid.UUID) -> str:
     """Return the signed, opaque token of a contact's preference page (it never expires, like an unsubscribe
-    link: an old email's link must still work)."""
-    return _signer(PREFERENCES).sign(_b64(contact_id.bytes))
+    link: an old email's link must still work). Exactly what `_signer(PREFERENCES).sign` gives, from a cached key:
+    every message's variables carry it."""
+    return sign(f"{settings.EMAIL_TOKEN_SALT}:{PREFERENCES}", _b64(contact_id.bytes))
 
 
 def read_preferences_token(token: str) -> uuid.UUID | None:

@@ -269,3 +269,17 @@ def test_a_batch_writes_its_rows_at_the_flush_and_a_key_that_existed_is_a_confli
 
     assert (first.outcome, repeat.outcome, repeat.message_ids) == ("queued", "exists", first.message_ids)
     assert PushMessage.objects.count() == 1 and len(push_service.received) == 1
+
+
+def test_sender_connections_are_kept_from_job_to_job_but_reopened_after_a_silence():
+    """A TLS handshake per job cost as much as its messages; a connection idle too long may have been closed by
+    the service, and a request on it would leave its message `unknown`."""
+    from push.delivery import KEEP_IDLE_S, _Senders
+
+    clock = [1000.0]
+    senders = _Senders(clock=lambda: clock[0])
+    first = senders.connections()
+    clock[0] += KEEP_IDLE_S - 1
+    assert senders.connections() is first
+    clock[0] += KEEP_IDLE_S + 1
+    assert senders.connections() is not first

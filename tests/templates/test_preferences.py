@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from contacts.consent import consent_set
 from contacts.models import ConsentRecord, Contact
 from events.models import Event
 from templates.rendering import message_variables
-from templates.tracking import preferences_token, preferences_url
+from templates.tracking import preferences_token, preferences_url, read_preferences_token
 from tests.factories import ContactFactory
 
 TOPICS = [{"id": "news", "label": "Product news"}, {"id": "offers", "label": "Offers"}]
@@ -27,6 +29,20 @@ def test_every_message_carries_the_contacts_preference_link(contact):
     variables = message_variables(workspace=contact.workspace, contact=contact, context={}, unsubscribe="")
     assert variables["preferences_url"] == preferences_url(contact.pk)
     assert variables["preferences_url"].endswith(f"/p/{preferences_token(contact.pk)}")
+
+
+def test_preference_and_push_click_tokens_are_those_djangos_signer_makes_so_old_links_still_work(settings):
+    """The hot paths sign from a cached key; a link signed before (by `Signer`) must still open the same page."""
+    from django.core import signing
+
+    from penguinflow.common.tokens import b64
+    from push.tracking import click_token
+
+    contact_id, message_id = uuid.uuid4(), uuid.uuid4()
+    salt = f"{settings.EMAIL_TOKEN_SALT}:preferences"
+    assert preferences_token(contact_id) == signing.Signer(salt=salt).sign(b64(contact_id.bytes))
+    assert click_token(message_id) == signing.Signer(salt="penguinflow.push.v1:click").sign(b64(message_id.bytes))
+    assert read_preferences_token(signing.Signer(salt=salt).sign(b64(contact_id.bytes))) == contact_id
 
 
 def test_the_page_shows_the_channels_the_contact_has_and_the_workspaces_topics(client, contact):
