@@ -31,6 +31,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -251,18 +252,18 @@ def _events_json(prefix: str, count: int, event_type: str, contacts: int, rng: r
     return ('{"events":[' + ",".join(items) + "]}").encode()
 
 
-async def _load(mode: str, port: int, key: str, seconds: float, concurrency: int, batch: int, rate: float,
-                contacts: int) -> dict[str, Any]:
-    head = (f"POST /api/v1/events HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: Bearer {key}\r\n"
-            "Content-Type: application/json\r\n").encode()
-    stats = {"requests": 0, "accepted": 0, "duplicates": 0, "errors": 0, "statuses": {}}
+async def post_batches(port: int, head: bytes, *, seconds: float, concurrency: int,
+                       body: Callable[[int, int, random.Random], bytes], seed: Callable[[int], object] = lambda slot: slot,
+                       rate: float = 0.0) -> dict[str, Any]:
+    """POST ``body(slot, n, rng)`` again and again on ``concurrency`` kept-alive connections for ``seconds`` (at
+    ``rate`` requests/s in all, or as fast as answered), counting what the 202s say was accepted and duplicated.
+    Raw asyncio streams, not an HTTP client: the client must cost far less CPU than the server it measures."""
+    stats: dict[str, Any] = {"requests": 0, "accepted": 0, "duplicates": 0, "errors": 0, "statuses": {}}
     stop_at = time.monotonic() + seconds
-    run_id = f"{mode}{os.getpid()}x{int(time.time() * 1000)}"
-    event_type = LAG_TYPE if mode == "steady" else EVENT_TYPE
     per_connection_interval = concurrency / rate if rate else 0.0
 
     async def connection(slot: int) -> None:
-        rng = random.Random(slot)
+        rng = random.Random(seed(slot))
         reader, writer = await asyncio.open_connection(HOST, port)
         sent = 0
         next_at = time.monotonic() + slot * per_connection_interval / concurrency
@@ -272,10 +273,10 @@ async def _load(mode: str, port: int, key: str, seconds: float, concurrency: int
                 if delay > 0:
                     await asyncio.sleep(delay)
                 next_at += per_connection_interval
-            body = _events_json(f"{run_id}-{slot}-{sent}", batch, event_type, contacts, rng)
+            payload_out = body(slot, sent, rng)
             sent += 1
             try:
-                status, payload = await _request(reader, writer, head, body)
+                status, payload = await _request(reader, writer, head, payload_out)
             except (ConnectionError, asyncio.IncompleteReadError):
                 stats["errors"] += 1
                 writer.close()
@@ -296,6 +297,18 @@ async def _load(mode: str, port: int, key: str, seconds: float, concurrency: int
     stats["seconds"] = time.monotonic() - started
     stats["cpu_seconds"] = time.process_time() - cpu_started
     return stats
+
+
+async def _load(mode: str, port: int, key: str, seconds: float, concurrency: int, batch: int, rate: float,
+                contacts: int) -> dict[str, Any]:
+    head = (f"POST /api/v1/events HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: Bearer {key}\r\n"
+            "Content-Type: application/json\r\n").encode()
+    run_id = f"{mode}{os.getpid()}x{int(time.time() * 1000)}"
+    event_type = LAG_TYPE if mode == "steady" else EVENT_TYPE
+    return await post_batches(
+        port, head, seconds=seconds, concurrency=concurrency, rate=rate,
+        body=lambda slot, n, rng: _events_json(f"{run_id}-{slot}-{n}", batch, event_type, contacts, rng),
+    )
 
 
 def _run_load(port: int, key: str, *, mode: str, seconds: float, concurrency: int, batch: int, rate: float = 0.0,

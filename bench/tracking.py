@@ -30,7 +30,7 @@ import time
 from typing import Any, TextIO
 
 from bench._support import drop_database, machine_cpu, pg_params, process_cpu, recreate_database
-from bench.events import HOST, ROOT, _env, _free_port, _manage, _request, _stop
+from bench.events import HOST, ROOT, _env, _free_port, _manage, _stop, post_batches
 
 DB_NAME = "penguinflow_bench_tracking"
 SITE = "https://www.shop.test"
@@ -87,38 +87,12 @@ async def _load(port: int, key: str, seconds: float, concurrency: int, batch: in
                 ) -> dict[str, Any]:
     head = (f"POST /api/v1/track HTTP/1.1\r\nHost: {HOST}\r\nX-Write-Key: {key}\r\nOrigin: {SITE}\r\n"
             "Content-Type: application/json\r\n").encode()
-    stats: dict[str, Any] = {"requests": 0, "accepted": 0, "duplicates": 0, "errors": 0, "statuses": {}}
-    stop_at = time.monotonic() + seconds
-
-    async def connection(slot: int) -> None:
-        rng = random.Random(f"{run_id}-{slot}")  # the same seed replays the same ids: the duplicates phase
-        reader, writer = await asyncio.open_connection(HOST, port)
-        sent = 0
-        while time.monotonic() < stop_at:
-            body = _batch_json(f"{run_id}-{slot}-{sent}", batch, contacts, rng)
-            sent += 1
-            try:
-                status, payload = await _request(reader, writer, head, body)
-            except (ConnectionError, asyncio.IncompleteReadError):
-                stats["errors"] += 1
-                writer.close()
-                reader, writer = await asyncio.open_connection(HOST, port)
-                continue
-            stats["requests"] += 1
-            stats["statuses"][status] = stats["statuses"].get(status, 0) + 1
-            if status == 202:
-                answer = json.loads(payload)
-                stats["accepted"] += answer["accepted"]
-                stats["duplicates"] += answer["duplicates"]
-            else:
-                stats["errors"] += 1
-        writer.close()
-
-    started, cpu_started = time.monotonic(), time.process_time()
-    await asyncio.gather(*(connection(slot) for slot in range(concurrency)))
-    stats["seconds"] = time.monotonic() - started
-    stats["cpu_seconds"] = time.process_time() - cpu_started
-    return stats
+    return await post_batches(
+        port, head, seconds=seconds, concurrency=concurrency,
+        # The same seed replays the same ids: the duplicates phase.
+        seed=lambda slot: f"{run_id}-{slot}",
+        body=lambda slot, n, rng: _batch_json(f"{run_id}-{slot}-{n}", batch, contacts, rng),
+    )
 
 
 def _phase(port: int, key: str, *, seconds: float, clients: int, concurrency: int, batch: int, contacts: int,

@@ -31,8 +31,6 @@ import json
 import weakref
 from typing import Any
 
-from liquid.exceptions import LiquidError
-
 from contacts.selectors import contact_as_data
 from penguinflow.common.errors import NotFound
 from penguinflow.outbound.addresses import OutboundRefused, allowed_networks
@@ -47,10 +45,15 @@ from penguinflow.outbound.client import (
 )
 from penguinflow.workspaces.credentials import CredentialUnreadable
 from penguinflow.workspaces.services import credential_secret
-from templates.rendering import text_template
 from workflows.engine.nodes.actions import webhook_header_problem
 from workflows.engine.ports import HttpAnswer, PortError
-from workflows.webhook_port import KEPT_RESPONSE_HEADERS, RETRYABLE_4XX, retry_after_of
+from workflows.webhook_port import (
+    KEPT_RESPONSE_HEADERS,
+    RETRYABLE_4XX,
+    render_leaves,
+    render_text,
+    retry_after_of,
+)
 
 __all__ = ["LiveHttp", "idempotency_key_of"]
 
@@ -77,10 +80,11 @@ class LiveHttp:
                 credential_id: str | None, timeout_s: int) -> HttpAnswer:
         contact = self.book.get(contact_id)
         data = {**self.book.template_context.get(key.split(":", 1)[0], {}), "contact": contact_as_data(contact)}
-        rendered_url = _render(url, data, "URL").strip()
+        rendered_url = render_text(url, data, "URL", sender="request").strip()
         body_text = None
         if body is not None:
-            body_text = json.dumps(_render_leaves(body, data), ensure_ascii=False, separators=(",", ":"))
+            rendered = render_leaves(body, data, sender="request")
+            body_text = json.dumps(rendered, ensure_ascii=False, separators=(",", ":"))
         secret = self._secret(credential_id) if credential_id else None
         sent_headers = self._headers(key, headers, {**data, "credential": secret or ""}, has_body=body_text is not None)
         try:
@@ -108,8 +112,9 @@ class LiveHttp:
         if has_body:
             sent["Content-Type"] = "application/json"
         for name, value in headers.items():
-            name = _render(name, {k: v for k, v in data.items() if k != "credential"}, "header name").strip()
-            value = _render(value, data, f"header {name!r}")
+            without_secret = {k: v for k, v in data.items() if k != "credential"}
+            name = render_text(name, without_secret, "header name", sender="request").strip()
+            value = render_text(value, data, f"header {name!r}", sender="request")
             problem = webhook_header_problem(name, value)
             if problem:
                 # The problem names the header, never its value (which may hold the credential).
@@ -159,23 +164,3 @@ def _json_of(response: OutboundResponse, text: str) -> tuple[Any, str | None]:
     except ValueError:
         kind = response.headers.get("content-type", "no content type")
         return None, f"the answer is not JSON ({kind}): {' '.join(text[:80].split())}"
-
-
-def _render(text: str, data: dict[str, Any], what: str) -> str:
-    if "{" not in text:
-        return text
-    try:
-        return text_template(text).render(**data)
-    except LiquidError as error:
-        raise PortError(f"The request's {what} could not be rendered: {error.message}", retryable=False) from error
-
-
-def _render_leaves(value: Any, data: dict[str, Any]) -> Any:
-    """Render each string of a JSON value on its own (a contact's quotes stay in their string)."""
-    if isinstance(value, str):
-        return _render(value, data, "body")
-    if isinstance(value, dict):
-        return {key: _render_leaves(item, data) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_render_leaves(item, data) for item in value]
-    return value

@@ -85,17 +85,17 @@ def build_webhook_request(*, workspace, key: str, url: str, method: str, headers
     """Render and sign the request of a webhook step; raise PortError (for good) when it cannot be made.
 
     ``secrets`` are the workspace's signing secrets in use, when the caller has read them already."""
-    rendered_url = _render(url, data, "URL").strip()
+    rendered_url = render_text(url, data, "URL").strip()
     own: dict[str, tuple[str, str]] = {}  # lower-case name -> (name, value), so a name given twice counts once
     for name, value in headers.items():
-        name, value = _render(name, data, "header name").strip(), _render(value, data, f"header {name!r}")
+        name, value = render_text(name, data, "header name").strip(), render_text(value, data, f"header {name!r}")
         problem = webhook_header_problem(name, value)
         if problem:
             raise PortError(f"The webhook was not sent: {problem}.", retryable=False)
         own[name.lower()] = (name, value)
     body_text = None
     if body is not None:
-        body_text = json.dumps(_render_leaves(body, data), ensure_ascii=False, separators=(",", ":"))
+        body_text = json.dumps(render_leaves(body, data), ensure_ascii=False, separators=(",", ":"))
     if secrets is None:
         secrets = [secret.secret for secret in signing_secrets_in_use(workspace=workspace)]
     if not secrets:
@@ -205,21 +205,24 @@ def retry_after_of(value: str | None, *, now: datetime | None = None) -> timedel
     return min(timedelta(seconds=max(seconds, 0)), MAX_RETRY_AFTER)
 
 
-def _render(text: str, data: dict[str, Any], what: str) -> str:
+def render_text(text: str, data: dict[str, Any], what: str, *, sender: str = "webhook") -> str:
+    """Render one Liquid string of an outbound request (``what``: "URL", "body", a header); a template error is
+    a permanent step failure naming the part (``sender``: "webhook", "request")."""
     if "{" not in text:
         return text
     try:
         return text_template(text).render(**data)
     except LiquidError as error:
-        raise PortError(f"The webhook's {what} could not be rendered: {error.message}", retryable=False) from error
+        raise PortError(f"The {sender}'s {what} could not be rendered: {error.message}", retryable=False) from error
 
 
-def _render_leaves(value: Any, data: dict[str, Any]) -> Any:
-    """Render each string of a JSON value on its own; keys, numbers, booleans and nulls stay as written."""
+def render_leaves(value: Any, data: dict[str, Any], *, sender: str = "webhook") -> Any:
+    """Render each string of a JSON value on its own (a contact's quotes stay in their string); keys, numbers,
+    booleans and nulls stay as written."""
     if isinstance(value, str):
-        return _render(value, data, "body")
+        return render_text(value, data, "body", sender=sender)
     if isinstance(value, dict):
-        return {key: _render_leaves(item, data) for key, item in value.items()}
+        return {key: render_leaves(item, data, sender=sender) for key, item in value.items()}
     if isinstance(value, list):
-        return [_render_leaves(item, data) for item in value]
+        return [render_leaves(item, data, sender=sender) for item in value]
     return value
