@@ -13,12 +13,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 from django.db import connection, models
 
 from contacts.models import Contact, Suppression, email_hash
 from contacts.services import is_suppressed
 from penguinflow.common.db import prepared_cursor
+from penguinflow.common.outbox_insert import insert_new
 from templates.models import OutboxMessage
 
 
@@ -92,34 +92,10 @@ def lock_contact(*, workspace, contact: Contact, key: str) -> tuple[LockedContac
     return fresh, suppressed, exists
 
 
-_encode_rows = msgspec.json.Encoder().encode
-
-
 def insert_many(rows: list[OutboxMessage]) -> set[tuple[Any, str]]:
     """INSERT `rows` in one statement, as one JSON document, skipping those whose (workspace, key) exists; return
-    the (workspace id, key) of the rows written."""
-    sql, fields, timestamps = _outbox_insert_many()
-    documents = []
-    for row in rows:
-        for field in timestamps:
-            field.pre_save(row, add=True)
-        documents.append({field.column: getattr(row, field.attname) for field in fields})
-    with prepared_cursor() as cursor:
-        cursor.execute(sql, [_encode_rows(documents).decode()], prepare=True)
-        return set(cursor.fetchall())
-
-
-@functools.cache
-def _outbox_insert_many() -> tuple[str, list, list]:
-    """The INSERT of `insert_many` (rows as one JSON document, read with the table's own row type), its
-    fields, and the auto_now(_add) fields it stamps."""
-    fields, columns, timestamps = _outbox_columns()
-    table = OutboxMessage._meta.db_table
-    sql = (
-        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{table}, %s::json) "
-        f'ON CONFLICT (workspace_id, "key") DO NOTHING RETURNING workspace_id, "key"'
-    )
-    return sql, fields, timestamps
+    the (workspace id, key) of the rows written (the statement the SMS and push outboxes run too)."""
+    return insert_new(OutboxMessage, rows, unique=("workspace_id", "key"))
 
 
 def _outbox_columns() -> tuple[list, str, list]:
