@@ -4,8 +4,10 @@ from penguinflow.common.admin import ReadOnlyAdmin, ReadOnlyInline, service_acti
 from workflows import execution_actions, services
 from workflows.models import (
     Connection,
+    EngagementHour,
     Enrollment,
     SendLedgerEntry,
+    SplitAllocationChange,
     Step,
     StepRun,
     TriggerCursor,
@@ -15,6 +17,7 @@ from workflows.models import (
     WorkflowCounter,
     WorkflowDailyCounter,
     WorkflowVersion,
+    WorkspaceEngagementHour,
 )
 
 
@@ -158,6 +161,36 @@ class SendLedgerEntryAdmin(ReadOnlyAdmin):
     list_filter = ["channel"]
     search_fields = ["key"]
     raw_id_fields = ["contact"]
+    show_full_result_count = False
+
+
+@admin.register(EngagementHour)
+class EngagementHourAdmin(ReadOnlyAdmin):
+    """When each contact engages, by local hour of the week (0 = Monday 00:00) and channel: what send-time
+    optimization learns from (kept by event processing; `engagement_hours_rebuild` recounts)."""
+
+    list_display = ["contact", "channel", "hour", "count"]
+    list_filter = ["channel"]
+    raw_id_fields = ["contact"]
+    show_full_result_count = False
+
+
+@admin.register(WorkspaceEngagementHour)
+class WorkspaceEngagementHourAdmin(ReadOnlyAdmin):
+    """The workspace's engagement by hour of the week: what a contact with little data falls back to."""
+
+    list_display = ["workspace", "channel", "hour", "count"]
+    list_filter = ["channel"]
+
+
+@admin.register(SplitAllocationChange)
+class SplitAllocationChangeAdmin(ReadOnlyAdmin):
+    """Each change an optimizing split made to its traffic shares, and why (the canvas shows the latest)."""
+
+    list_display = ["workflow", "node_id", "goal", "at", "winner", "reason"]
+    list_filter = ["winner"]
+    search_fields = ["workflow__name", "node_id"]
+    raw_id_fields = ["workflow"]
     show_full_result_count = False
 
 
