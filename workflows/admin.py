@@ -10,6 +10,7 @@ from workflows.models import (
     SplitAllocationChange,
     Step,
     StepRun,
+    SuggestionDecision,
     TriggerCursor,
     VersionMigration,
     VersionMigrationItem,
@@ -210,3 +211,12 @@ class VersionMigrationItemAdmin(ReadOnlyAdmin):
 
     list_display = ["enrollment_id", "migration"]
     show_full_result_count = False
+
+
+@admin.register(SuggestionDecision)
+class SuggestionDecisionAdmin(ReadOnlyAdmin):
+    """What marketers did with path suggestions: the acceptance rate per kind is read from these rows."""
+
+    list_display = ["kind", "status", "at", "workflow", "suggestion_id"]
+    list_filter = ["kind", "status"]
+    search_fields = ["suggestion_id", "workflow__name"]

@@ -448,3 +448,25 @@ class SplitAllocationChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workflow_id} {self.node_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class SuggestionDecision(models.Model):
+    """What a marketer did with a path suggestion (`workflows.suggestions`): applied or dismissed. A decided
+    suggestion is no longer listed; the rows also give the acceptance rate per kind."""
+
+    class Status(models.TextChoices):
+        APPLIED = "applied"
+        DISMISSED = "dismissed"
+
+    id = models.BigAutoField(primary_key=True)
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="+", db_index=False)
+    suggestion_id = models.CharField(max_length=32)
+    kind = models.CharField(max_length=40)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workflow", "suggestion_id"], name="suggestion_decided_once")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} {self.kind} {self.status}"

@@ -8,6 +8,7 @@ from workflows.liquid_preview_views import LiquidPreviewView
 from workflows.node_test_views import NodeTypeTestView
 from workflows.preset_views import ActionTemplatesView, TriggerTemplatesView
 from workflows.sms_segments_views import SmsSegmentsView
+from workflows.suggestion_views import SuggestionStatsView
 from workflows.timeline.views import ContactTimelineView
 from workflows.views import WorkflowViewSet
 from workflows.webhook_views import WorkflowWebhookView
@@ -27,6 +28,7 @@ urlpatterns = [
     path("expressions/compile", ExpressionCompileView.as_view(), name="expressions-compile"),
     path("expressions/render", ExpressionRenderView.as_view(), name="expressions-render"),
     path("liquid/preview", LiquidPreviewView.as_view(), name="liquid-preview"),
+    path("suggestions/stats", SuggestionStatsView.as_view(), name="suggestion-stats"),
     path("sms/segments", SmsSegmentsView.as_view(), name="sms-segments"),
     # Under /contacts/, served here: the timeline reads the runtime's step log, which contacts may not import.
     path("contacts/<str:contact_id>/timeline", ContactTimelineView.as_view(), name="contact-timeline"),

@@ -40,6 +40,7 @@ from workflows.serializers import (
     WorkflowSerializer,
     WorkflowUpdateSerializer,
 )
+from workflows.suggestion_views import SuggestionActionsMixin
 
 # Version numbers are PostgreSQL integers.
 MAX_VERSION = 2**31 - 1
@@ -57,7 +58,7 @@ class WorkflowFilter(django_filters.FilterSet):
         return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))
 
 
-class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceScopedViewSet):
+class WorkflowViewSet(SuggestionActionsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceScopedViewSet):
     model = Workflow
     serializer_class = WorkflowSerializer
     filterset_class = WorkflowFilter

@@ -35,6 +35,7 @@ import { useDraftAutosave } from "./useDraftAutosave";
 import { usePublish } from "./usePublish";
 import { LifecycleControls } from "../versions/LifecycleControls";
 import { PublishButton } from "../versions/PublishButton";
+import { SuggestionsButton } from "../suggestions/SuggestionsPanel";
 import { TheirDraftDialog } from "../versions/TheirDraftDialog";
 import { CountsToggle, DraftCounters } from "../analytics/CanvasCounters";
 import { TemplateUpdateBanner } from "../marketplace/TemplateUpdateBanner";
@@ -212,6 +213,7 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
         </button>
         <CountsToggle />
         <Link to={`/workflows/${workflow.id}/analytics`}>Analytics</Link>
+        <SuggestionsButton workflowId={workflow.id} saveNow={autosave.saveNow} />
         <DraftPublishButton
           workflow={workflow}
           nodeTypes={nodeTypesByName}
