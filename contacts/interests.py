@@ -1,0 +1,110 @@
+"""What each contact clicks: the topics and links they engage with (`contact.interests`, issue 20 item 5).
+
+Event processing hands each batch here (`RuntimeGateway.process`). A person's click (`email.clicked`,
+`push.clicked`; a scanner's, flagged `bot`, is left out) adds one to the contact's link (host and path of the
+clicked URL, no query) and to its topic: the event's `topic` property (push messages carry theirs), else the first
+segment of the clicked URL's path (`https://shop.example/shoes/red` → `shoes`), the way most sites file their pages.
+The counts live in `ContactInterest` (one upsert per batch); the contact's summary (the top topics with their
+share and the top links) is then rewritten for the batch's clicking contacts only, in one statement, so templates,
+conditions and segments read `contact.interests` from the contact row like any attribute: sending reads nothing more.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from django.db import connection
+
+from contacts.models import Contact, ContactInterest
+
+__all__ = ["CLICKS", "TOP", "interest_keys", "interests_record", "interests_summaries"]
+
+CLICKS = frozenset({"email.clicked", "push.clicked"})
+TOP = 5  # topics and links kept in a contact's summary
+_TOPIC = re.compile(r"^[a-z][a-z0-9_-]{1,40}$")
+
+
+def interest_keys(event: Any) -> tuple[str | None, str | None]:
+    """Return the (topic, link) a click event counts for, each None when it has none (or is not a person's click)."""
+    if event.type not in CLICKS or event.contact_id is None or (event.flags or {}).get("bot"):
+        return None, None
+    properties = event.properties or {}
+    topic = str(properties.get("topic") or "").strip().lower()[:64] or None
+    link = None
+    url = properties.get("url")
+    if isinstance(url, str) and url:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").removeprefix("www.")
+        if host:
+            link = f"{host}{parts.path.rstrip('/') or '/'}"[:200]
+            first = parts.path.strip("/").split("/", 1)[0].lower()
+            if topic is None and _TOPIC.match(first):
+                topic = first
+    return topic, link
+
+
+def interests_record(events: Sequence[Any]) -> int:
+    """Add the clicks among ``events`` (event records) to their contacts' interest counts and rewrite those
+    contacts' summaries; return how many clicks counted."""
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for event in events:
+        topic, link = interest_keys(event)
+        if topic:
+            counts[(str(event.contact_id), ContactInterest.Kind.TOPIC, topic)] += 1
+        if link:
+            counts[(str(event.contact_id), ContactInterest.Kind.LINK, link)] += 1
+    if not counts:
+        return 0
+    table = ContactInterest._meta.db_table
+    rows = sorted(counts.items())  # the same lock order in every batch: no deadlock between two of them
+    contacts = sorted({contact_id for (contact_id, _, _), _ in rows})
+    with connection.cursor() as cursor:
+        # Only contacts that still exist (one erased meanwhile would break the foreign key).
+        cursor.execute(f"SELECT id FROM {Contact._meta.db_table} WHERE id = ANY(%s)", [[UUID(c) for c in contacts]])
+        alive = {str(row[0]) for row in cursor.fetchall()}
+        rows = [row for row in rows if row[0][0] in alive]
+        if not rows:
+            return 0
+        cursor.execute(
+            f"INSERT INTO {table} (contact_id, kind, key, count) VALUES {', '.join(['(%s, %s, %s, %s)'] * len(rows))} "
+            f"ON CONFLICT (contact_id, kind, key) DO UPDATE SET count = {table}.count + EXCLUDED.count",
+            [value for (contact_id, kind, key), n in rows for value in (UUID(contact_id), str(kind), key, n)],
+        )
+        summaries = interests_summaries(sorted(alive))
+        cursor.execute(
+            f"UPDATE {Contact._meta.db_table} AS c SET interests = v.data::jsonb FROM (VALUES "
+            f"{', '.join(['(%s::uuid, %s)'] * len(summaries))}) AS v(id, data) WHERE c.id = v.id",
+            [value for contact_id in sorted(summaries) for value in (contact_id, json.dumps(summaries[contact_id]))],
+        )
+    return sum(n for _, n in rows)
+
+
+def interests_summaries(contact_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Return each contact's summary from its counts: the top ``TOP`` topics (count and share of the topic
+    clicks) and links, and the number of clicks on links."""
+    summaries: dict[str, dict[str, Any]] = {}
+    ids = [UUID(str(pk)) for pk in contact_ids]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT contact_id, kind, key, count, total FROM ("
+            " SELECT contact_id, kind, key, count, sum(count) OVER (PARTITION BY contact_id, kind) AS total,"
+            " row_number() OVER (PARTITION BY contact_id, kind ORDER BY count DESC, key) AS rank"
+            f" FROM {ContactInterest._meta.db_table} WHERE contact_id = ANY(%s)) AS ranked WHERE rank <= %s "
+            "ORDER BY contact_id, kind, rank",
+            [ids, TOP],
+        )
+        for contact_id, kind, key, count, total in cursor.fetchall():
+            summary = summaries.setdefault(str(contact_id), {"topics": [], "links": [], "clicks": 0})
+            if kind == ContactInterest.Kind.TOPIC:
+                summary["topics"].append({"topic": key, "count": count, "share": round(count / total, 3)})
+            else:
+                summary["links"].append({"link": key, "count": count})
+                summary["clicks"] = int(total)
+    return summaries
+
