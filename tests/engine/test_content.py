@@ -78,3 +78,16 @@ def test_a_retry_sends_what_the_first_try_chose() -> None:
     run.run()
     detail = run.records[-1].detail
     assert detail["template_id"] == "t2" and "earlier try" in detail["content_choice"]["reason"]
+
+
+def test_candidates_must_be_different_and_hold_template_id() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from workflows.engine.registry import registry
+
+    config = registry.get("send_email").Config
+    assert config(template_id="t1", template_ids=["t1", "t2"]).template_ids == ["t1", "t2"]
+    for wrong in (["t2", "t3"], ["t1", "t1"], ["t1"], ["t1", "a", "b", "c", "d", "e"]):
+        with pytest.raises(ValidationError):
+            config(template_id="t1", template_ids=wrong)

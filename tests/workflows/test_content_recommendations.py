@@ -9,7 +9,7 @@ import pytest
 from events.processing import events_process_pending
 from events.services import NewEvent, events_emit
 from templates.models import OutboxMessage
-from tests.engine.graphs import chain, node
+from tests.engine.graphs import chain, edge, node
 from tests.factories import ContactFactory, EmailTemplateFactory
 from tests.workflows.builders import publish, run_due
 from workflows.models import ContentChoice, Enrollment, StepRun
@@ -54,7 +54,7 @@ def test_clicks_make_interests_that_conditions_templates_and_the_candidate_choic
         node("t", "trigger_manual"),
         node("c", "condition", {"rule": {"==": [{"var": "contact.interests.topics.0.topic"}, "shoes"]}}),
         node("m", "send_email", {"template_id": candidates[0], "template_ids": candidates}),
-    ], chain("t", "c") + [{"id": "c-m", "source": "c", "target": "m", "sourceHandle": "yes"}])  # fmt: skip
+    ], [*chain("t", "c"), edge("c", "m", "yes")])  # fmt: skip
     # Contacts whose top topic is shoes clicked the themed email far more often; everyone else, the plain one.
     ContentChoice.objects.bulk_create([
         ContentChoice(workflow=workflow, node_id="m", key=f"earlier:{template}:{topic}:{n}", template_id=template,
