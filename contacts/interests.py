@@ -5,7 +5,8 @@ Event processing hands each batch here (`RuntimeGateway.process`). A person's cl
 clicked URL, no query) and to its topic: the event's `topic` property (push messages carry theirs), else the first
 segment of the clicked URL's path (`https://shop.example/shoes/red` → `shoes`), the way most sites file their pages.
 The counts live in `ContactInterest` (one upsert per batch); the contact's summary (the top topics with their
-share and the top links) is then rewritten for the batch's clicking contacts only, in one statement, so templates,
+share and the top links) is then rewritten for the batch's clicking contacts only, in one statement right after
+the processing transaction commits, so templates,
 conditions and segments read `contact.interests` from the contact row like any attribute: sending reads nothing more.
 """
 
@@ -19,11 +20,11 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from django.db import connection
+from django.db import connection, transaction
 
 from contacts.models import Contact, ContactInterest
 
-__all__ = ["CLICKS", "TOP", "interest_keys", "interests_record", "interests_summaries"]
+__all__ = ["CLICKS", "TOP", "interest_keys", "interests_record", "interests_summaries", "interests_summaries_write"]
 
 CLICKS = frozenset({"email.clicked", "push.clicked"})
 TOP = 5  # topics and links kept in a contact's summary
@@ -76,13 +77,26 @@ def interests_record(events: Sequence[Any]) -> int:
             f"ON CONFLICT (contact_id, kind, key) DO UPDATE SET count = {table}.count + EXCLUDED.count",
             [value for (contact_id, kind, key), n in rows for value in (UUID(contact_id), str(kind), key, n)],
         )
-        summaries = interests_summaries(sorted(alive))
+    # The contact rows are written after the processing transaction commits, in one short statement of their
+    # own: a workflow batch holds its contacts' row locks while it may wait on an enrollment this transaction
+    # resumed, so taking contact locks in here could deadlock with it. A crash in between leaves the summary one
+    # batch behind its counts, until the contact's next click.
+    touched = sorted({row[0][0] for row in rows})
+    transaction.on_commit(lambda: interests_summaries_write(touched))
+    return sum(n for _, n in rows)
+
+
+def interests_summaries_write(contact_ids: Sequence[str]) -> None:
+    """Rewrite the contacts' `interests` from their counts (contacts in id order: the lock order of every writer)."""
+    summaries = interests_summaries(contact_ids)
+    if not summaries:
+        return
+    with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {Contact._meta.db_table} AS c SET interests = v.data::jsonb FROM (VALUES "
             f"{', '.join(['(%s::uuid, %s)'] * len(summaries))}) AS v(id, data) WHERE c.id = v.id",
             [value for contact_id in sorted(summaries) for value in (contact_id, json.dumps(summaries[contact_id]))],
         )
-    return sum(n for _, n in rows)
 
 
 def interests_summaries(contact_ids: Iterable[str]) -> dict[str, dict[str, Any]]:

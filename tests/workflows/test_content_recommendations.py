@@ -5,6 +5,7 @@ from what contacts sharing the contact's top topic clicked."""
 from __future__ import annotations
 
 import pytest
+from django.test import TestCase
 
 from events.processing import events_process_pending
 from events.services import NewEvent, events_emit
@@ -37,7 +38,8 @@ def test_clicks_make_interests_that_conditions_templates_and_the_candidate_choic
         NewEvent(type="email.clicked", contact_id=contact.pk, properties={"url": "https://shop.example/golf/x"},
                  flags={"bot": True, "reason": "scanner"}),  # a scanner's click counts for nothing
     ])  # fmt: skip
-    events_process_pending()
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the contacts' summaries are written after commit
+        events_process_pending()
     contact.refresh_from_db()
     assert contact.interests == {
         "topics": [{"topic": "shoes", "count": 2, "share": 0.5}, {"topic": "blog", "count": 1, "share": 0.25},
