@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 from django.test import TestCase
+from django.utils import timezone
 
+from contacts.segments import rule_members
 from events.processing import events_process_pending
 from events.services import NewEvent, events_emit
 from templates.models import OutboxMessage
@@ -48,6 +50,12 @@ def test_clicks_make_interests_that_conditions_templates_and_the_candidate_choic
                   {"link": "shop.example/shoes/blue", "count": 1}],
         "clicks": 4,
     }  # fmt: skip
+    # Segments read them too: the count in SQL, the top topic (a path through a list) in Python.
+    for rule in ({">=": [{"var": "contact.interests.clicks"}, 4]},
+                 {"==": [{"var": "contact.interests.topics.0.topic"}, "shoes"]}):
+        assert rule_members(workspace_id=workspace.pk, rule=rule, now=timezone.now()) == {contact.pk}
+    assert rule_members(workspace_id=workspace.pk, rule={">": [{"var": "contact.interests.clicks"}, 4]},
+                        now=timezone.now()) == set()  # fmt: skip
 
     plain = EmailTemplateFactory(workspace=workspace, subject="News")
     themed = EmailTemplateFactory(workspace=workspace, subject="New in {{ contact.interests.topics[0].topic }}")
