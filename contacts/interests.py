@@ -64,26 +64,28 @@ def interests_record(events: Sequence[Any]) -> int:
         return 0
     table = ContactInterest._meta.db_table
     rows = sorted(counts.items())  # the same lock order in every batch: no deadlock between two of them
-    contacts = sorted({contact_id for (contact_id, _, _), _ in rows})
     with connection.cursor() as cursor:
-        # Only contacts that still exist (one erased meanwhile would break the foreign key).
-        cursor.execute(f"SELECT id FROM {Contact._meta.db_table} WHERE id = ANY(%s)", [[UUID(c) for c in contacts]])
-        alive = {str(row[0]) for row in cursor.fetchall()}
-        rows = [row for row in rows if row[0][0] in alive]
-        if not rows:
-            return 0
+        # Arrays rather than a VALUES list (one parameter per column, not per value: cheaper to send and parse);
+        # the join keeps out a contact erased meanwhile (its row would break the foreign key).
         cursor.execute(
-            f"INSERT INTO {table} (contact_id, kind, key, count) VALUES {', '.join(['(%s, %s, %s, %s)'] * len(rows))} "
-            f"ON CONFLICT (contact_id, kind, key) DO UPDATE SET count = {table}.count + EXCLUDED.count",
-            [value for (contact_id, kind, key), n in rows for value in (UUID(contact_id), str(kind), key, n)],
+            f"INSERT INTO {table} (contact_id, kind, key, count) "
+            "SELECT u.contact_id, u.kind, u.key, u.count "
+            "FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::int[]) WITH ORDINALITY AS u(contact_id, kind, key, count, n) "
+            f"JOIN {Contact._meta.db_table} c ON c.id = u.contact_id ORDER BY u.n ON CONFLICT (contact_id, kind, key) DO UPDATE SET count = {table}.count + EXCLUDED.count "
+            "RETURNING contact_id",
+            [[UUID(c) for (c, _, _), _ in rows], [str(k) for (_, k, _), _ in rows], [key for (_, _, key), _ in rows],
+             [n for _, n in rows]],
         )
+        touched = sorted({str(row[0]) for row in cursor.fetchall()})
+    if not touched:
+        return 0
     # The contact rows are written after the processing transaction commits, in one short statement of their
     # own: a workflow batch holds its contacts' row locks while it may wait on an enrollment this transaction
     # resumed, so taking contact locks in here could deadlock with it. A crash in between leaves the summary one
     # batch behind its counts, until the contact's next click.
-    touched = sorted({row[0][0] for row in rows})
     transaction.on_commit(lambda: interests_summaries_write(touched))
-    return sum(n for _, n in rows)
+    counted = set(touched)
+    return sum(n for (contact_id, _, _), n in rows if contact_id in counted)
 
 
 def interests_summaries_write(contact_ids: Sequence[str]) -> None:
@@ -92,10 +94,11 @@ def interests_summaries_write(contact_ids: Sequence[str]) -> None:
     if not summaries:
         return
     with connection.cursor() as cursor:
+        ordered = sorted(summaries)
         cursor.execute(
-            f"UPDATE {Contact._meta.db_table} AS c SET interests = v.data::jsonb FROM (VALUES "
-            f"{', '.join(['(%s::uuid, %s)'] * len(summaries))}) AS v(id, data) WHERE c.id = v.id",
-            [value for contact_id in sorted(summaries) for value in (contact_id, json.dumps(summaries[contact_id]))],
+            f"UPDATE {Contact._meta.db_table} AS c SET interests = v.data FROM unnest(%s::uuid[], %s::jsonb[]) "
+            "AS v(id, data) WHERE c.id = v.id",
+            [[UUID(pk) for pk in ordered], [json.dumps(summaries[pk]) for pk in ordered]],
         )
 
 
