@@ -8,6 +8,8 @@ The counts live in `ContactInterest` (one upsert per batch); the contact's summa
 share and the top links) is then rewritten for the batch's clicking contacts only, in one statement right after
 the processing transaction commits, so templates,
 conditions and segments read `contact.interests` from the contact row like any attribute: sending reads nothing more.
+`interests_rebuild` (command `interests_rebuild`) recounts a workspace from its stored clicks: for history from
+before this existed, or after an explicit replay of events (which counts its clicks again).
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from uuid import UUID
 from django.db import connection, transaction
 
 from contacts.models import Contact, ContactInterest
+from events.gateway import EventRecord
+from events.models import Event
 
-__all__ = ["CLICKS", "TOP", "interest_keys", "interests_record", "interests_summaries", "interests_summaries_write"]
+__all__ = ["CLICKS", "TOP", "interest_keys", "interests_rebuild", "interests_record", "interests_summaries", "interests_summaries_write"]
 
 CLICKS = frozenset({"email.clicked", "push.clicked"})
 TOP = 5  # topics and links kept in a contact's summary
@@ -54,8 +58,11 @@ def interests_record(events: Sequence[Any]) -> int:
     """Add the clicks among ``events`` (event records) to their contacts' interest counts and rewrite those
     contacts' summaries; return how many clicks counted."""
     counts: Counter[tuple[str, str, str]] = Counter()
+    clicks: Counter[str] = Counter()
     for event in events:
         topic, link = interest_keys(event)
+        if topic or link:
+            clicks[str(event.contact_id)] += 1
         if topic:
             counts[(str(event.contact_id), ContactInterest.Kind.TOPIC, topic)] += 1
         if link:
@@ -84,8 +91,7 @@ def interests_record(events: Sequence[Any]) -> int:
     # resumed, so taking contact locks in here could deadlock with it. A crash in between leaves the summary one
     # batch behind its counts, until the contact's next click.
     transaction.on_commit(lambda: interests_summaries_write(touched))
-    counted = set(touched)
-    return sum(n for (contact_id, _, _), n in rows if contact_id in counted)
+    return sum(clicks[contact_id] for contact_id in touched)
 
 
 def interests_summaries_write(contact_ids: Sequence[str]) -> None:
@@ -125,3 +131,37 @@ def interests_summaries(contact_ids: Iterable[str]) -> dict[str, dict[str, Any]]
                 summary["clicks"] = int(total)
     return summaries
 
+
+
+REBUILD_CHUNK = 5000
+
+
+def interests_rebuild(*, workspace, since, dry_run: bool = False) -> int:
+    """Recount the workspace's interests from its clicks since ``since`` (replacing the counts and summaries);
+    return how many clicks counted. With ``dry_run``, count and change nothing."""
+    rows = (
+        Event.objects.filter(workspace=workspace, type__in=sorted(CLICKS), occurred_at__gte=since,
+                             contact_id__isnull=False)
+        .values_list("id", "contact_id", "type", "occurred_at", "properties", "flags")
+        .iterator(chunk_size=REBUILD_CHUNK)
+    )  # fmt: skip
+    counted = 0
+    with transaction.atomic():
+        if not dry_run:
+            ContactInterest.objects.filter(contact__workspace=workspace).delete()
+            Contact.objects.filter(workspace=workspace).exclude(interests={}).update(interests={})
+        chunk: list[EventRecord] = []
+        for event_id, contact_id, type_, occurred_at, properties, flags in rows:
+            chunk.append(EventRecord(id=event_id, workspace_id=workspace.pk, contact_id=contact_id, type=type_,
+                                     occurred_at=occurred_at, properties=properties or {}, flags=flags or {}))
+            if len(chunk) == REBUILD_CHUNK:
+                counted += _count(chunk, dry_run)
+                chunk = []
+        counted += _count(chunk, dry_run)
+    return counted
+
+
+def _count(chunk: list[EventRecord], dry_run: bool) -> int:
+    if dry_run:
+        return sum(1 for event in chunk if interest_keys(event) != (None, None))
+    return interests_record(chunk)

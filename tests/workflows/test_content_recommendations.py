@@ -4,7 +4,10 @@ from what contacts sharing the contact's top topic clicked."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.test import TestCase
 from django.utils import timezone
 
@@ -43,13 +46,21 @@ def test_clicks_make_interests_that_conditions_templates_and_the_candidate_choic
     with TestCase.captureOnCommitCallbacks(execute=True):  # the contacts' summaries are written after commit
         events_process_pending()
     contact.refresh_from_db()
-    assert contact.interests == {
+    expected = {
         "topics": [{"topic": "shoes", "count": 2, "share": 0.5}, {"topic": "blog", "count": 1, "share": 0.25},
                    {"topic": "sale", "count": 1, "share": 0.25}],
         "links": [{"link": "shop.example/shoes/red", "count": 2}, {"link": "shop.example/blog/spring", "count": 1},
                   {"link": "shop.example/shoes/blue", "count": 1}],
         "clicks": 4,
     }  # fmt: skip
+    assert contact.interests == expected
+    # A rebuild from the stored clicks (for history from before, or after a replay) finds the same.
+    out = io.StringIO()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        call_command("interests_rebuild", "--workspace", workspace.slug, stdout=out)
+    contact.refresh_from_db()
+    assert contact.interests == expected and "counted 4 clicks" in out.getvalue()
+
     # Segments read them too: the count in SQL, the top topic (a path through a list) in Python.
     for rule in ({">=": [{"var": "contact.interests.clicks"}, 4]},
                  {"==": [{"var": "contact.interests.topics.0.topic"}, "shoes"]}):
