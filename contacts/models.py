@@ -55,6 +55,12 @@ class Contact(WorkspaceScopedModel):
         help_text='Predictive scores: {"churn_risk": {"score": 0-100 | null, "reasons": [...], "model_version", '
                   '"scored_at"}, ...}; a null score means not enough data.',
     )
+    # Written only by event processing (`contacts.interests`): the top of the contact's `ContactInterest` counts.
+    interests = models.JSONField(
+        default=dict, db_default={}, blank=True, editable=False,
+        help_text='What the contact clicks: {"topics": [{"topic", "count", "share"}], "links": [{"link", "count"}], '
+                  '"clicks"}.',
+    )
 
     class Meta:
         constraints = [
@@ -149,3 +155,26 @@ class ConsentRecord(WorkspaceScopedModel):
 
     def __str__(self) -> str:
         return f"{self.contact_id} {self.channel} {self.status} ({self.source})"
+
+
+class ContactInterest(models.Model):
+    """How often a contact clicked links of one topic or one link (host and path): the evidence of
+    `Contact.interests` (`contacts.interests`). Kept incrementally by event processing; sparse."""
+
+    class Kind(models.TextChoices):
+        TOPIC = "topic", "Topic"
+        LINK = "link", "Link"
+
+    id = models.BigAutoField(primary_key=True)
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    key = models.CharField(max_length=200)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "kind", "key"], name="contact_interest_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} {self.kind} {self.key}: {self.count}"

@@ -28,6 +28,8 @@ def contact_as_data(contact: Contact) -> dict[str, Any]:
         "created_at": contact.created_at.isoformat() if contact.created_at else None,
         # Rules read scores as `contact.predictions.churn_risk.score` (null: not enough data).
         "predictions": contact.predictions or {},
+        # What the contact clicks (`contacts.interests`): `contact.interests.topics[0].topic` is the top topic.
+        "interests": contact.interests or {},
     }
 
 

@@ -103,10 +103,10 @@ class ContactSerializer(serializers.ModelSerializer):
         model = Contact
         fields = [
             "id", "email", "first_name", "last_name", "timezone", "status", "score", "fields", "tags",
-            "external_id", "phone", "channels", "preferred_channel", "topic_opt_outs", "predictions", "created_at",
-            "updated_at",
+            "external_id", "phone", "channels", "preferred_channel", "topic_opt_outs", "predictions", "interests",
+            "created_at", "updated_at",
         ]
-        read_only_fields = ["id", "predictions", "created_at", "updated_at"]
+        read_only_fields = ["id", "predictions", "interests", "created_at", "updated_at"]
 
 
 class TagInUseSerializer(serializers.Serializer):

@@ -126,6 +126,16 @@ def _graph_with_placeholders(workflow: Workflow) -> tuple[dict, dict, _Detected]
                     details={f"graph.{node.get('id')}.{reference.path}": "Not found."},
                 )
             _set_path(config, reference.path, placeholder)
+        if node.get("type") == "send_email" and isinstance(config.get("template_ids"), list):
+            # Candidate templates are a list, which the node type's (scalar) references do not cover.
+            candidates = [detected.placeholder("templates.EmailTemplate", value) for value in config["template_ids"]]
+            if None in candidates:
+                raise NotAllowedNow(
+                    f"Node '{node.get('id')}' names a candidate email template that no longer exists: "
+                    "fix the workflow first.",
+                    code="graph_invalid", details={f"graph.{node.get('id')}.template_ids": "Not found."},
+                )
+            config["template_ids"] = candidates
     if settings.get("on_exit_enroll"):
         settings["on_exit_enroll"] = detected.placeholder("workflows.Workflow", settings["on_exit_enroll"])
     return graph, settings, detected

@@ -150,6 +150,14 @@ def _reference_problems(manifest: TemplateManifest) -> dict[str, str]:
                     f"Must be a placeholder of a declared {reference.noun}, e.g. '${{{kind}.<id>}}'; "
                     "a template cannot name one workspace's own objects."
                 )
+        candidates = config.get("template_ids") if node.get("type") == "send_email" else None
+        for position, value in enumerate(candidates if isinstance(candidates, list) else []):
+            found = placeholders_in(value) if isinstance(value, str) else []
+            if not (len(found) == 1 and found[0][0][0] == "email" and value == f"${{email.{found[0][0][1]}}}"):
+                problems[f"graph.nodes[{index}].data.config.template_ids[{position}]"] = (
+                    "Must be a placeholder of a declared email template, e.g. '${email.<id>}'; "
+                    "a template cannot name one workspace's own objects."
+                )
     for index, requirement in enumerate(manifest.requires):
         if requirement.kind == "segment":
             errors = (

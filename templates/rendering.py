@@ -264,6 +264,8 @@ def contact_variables(contact) -> dict[str, Any]:
         "fields": dict(contact.fields or {}),
         "tags": list(contact.tags or []),
         "external_id": contact.external_id or "",
+        # What the contact clicks (`contacts.interests`): `{{ contact.interests.topics[0].topic }}`.
+        "interests": dict(getattr(contact, "interests", None) or {}),
     }
 
 

@@ -327,11 +327,14 @@ def _template_ids(workspace: Workspace, documents: list[Document]) -> dict[str, 
 
 
 def _rewrite_template_ids(graph_json: dict[str, Any], ids: Mapping[str, str]) -> dict[str, Any]:
-    """Point `template_id`s at this workspace's copies of the files' templates."""
+    """Point `template_id`s (and a send step's candidate `template_ids`) at this workspace's copies of the files'
+    templates."""
     for item in graph_json["nodes"]:
         config = item["data"]["config"]
         if isinstance(config, dict) and isinstance(config.get("template_id"), str):
             config["template_id"] = ids.get(config["template_id"], config["template_id"])
+        if isinstance(config, dict) and isinstance(config.get("template_ids"), list):
+            config["template_ids"] = [ids.get(t, t) if isinstance(t, str) else t for t in config["template_ids"]]
     return graph_json
 
 

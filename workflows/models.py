@@ -470,3 +470,26 @@ class SuggestionDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workflow_id} {self.kind} {self.status}"
+
+
+class ContentChoice(models.Model):
+    """A template a send step chose among its candidates for one contact (`workflows.engine.content`), and
+    whether the contact clicked it: the evidence of content recommendations. One row per step effect key, so a
+    retry finds the first try's choice and sends the same template."""
+
+    id = models.BigAutoField(primary_key=True)
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="+", db_index=False)
+    node_id = models.CharField(max_length=200)
+    key = models.CharField(max_length=300, unique=True)
+    template_id = models.CharField(max_length=100)
+    # The contact's top topic when the step chose (empty: none): the choices of similar contacts are those
+    # with the same topic.
+    topic = models.CharField(max_length=64, blank=True)
+    clicked = models.BooleanField(default=False)
+    chosen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workflow", "node_id"], name="content_choice_node")]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.template_id}"

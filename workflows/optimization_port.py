@@ -1,5 +1,5 @@
-"""The runtime's OptimizationPort: what send-time optimization and optimizing splits learn from, read once per
-batch (`workflows.engine.send_time`, `workflows.engine.bandit`).
+"""The runtime's OptimizationPort: what send-time optimization, optimizing splits and content recommendations
+learn from, read once per batch (`workflows.engine.send_time`, `workflows.engine.bandit`, `workflows.engine.content`).
 
 Engagement hours are read for all the batch's contacts of the workspace in one query the first time a step asks
 (per channel), the workspace's distribution from a per-process cache, so choosing a send time costs no round trip
@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import Q
 
+from workflows.content_choices import content_choice_record, content_stats_read
 from workflows.counters import split_goal_key
 from workflows.engagement_hours import engagement_hours_read, hour_counts, workspace_engagement_hours
 from workflows.engine.bandit import Allocation, SplitState
@@ -32,6 +33,7 @@ class LiveOptimization:
         self._hours: dict[str, dict[str, dict[int, int]]] = {}
         self._splits: dict[tuple[str, str], SplitState] = {}
         self._quiet = None
+        self._content: dict[str, dict[str, dict[str, tuple[int, int]]]] = {}
 
     def engagement_hours(self, *, contact_id: str, channel: str) -> HourCounts:
         loaded = self._hours.get(channel)
@@ -67,6 +69,17 @@ class LiveOptimization:
         self._splits[(node_id, goal)] = SplitState(
             state.counts, allocation.shares, allocation.winner, allocation.candidate, allocation.candidate_entries
         )
+
+    def content_stats(self, *, node_id: str, topic: str | None) -> tuple[dict, dict]:
+        # Read once per node and batch: a batch's choices do not move the rates enough to matter.
+        stats = self._content.get(node_id)
+        if stats is None:
+            stats = self._content[node_id] = content_stats_read(self.origin.workflow_id, node_id)
+        return (stats.get(topic, {}) if topic else {}), stats[""]
+
+    def content_choice_record(self, *, key: str, node_id: str, template_id: str, topic: str | None) -> str:
+        return content_choice_record(workflow_id=self.origin.workflow_id, node_id=node_id, key=key,
+                                     template_id=template_id, topic=topic)
 
 
 def split_state_read(workflow_id: Any, node_id: str, goal: str) -> SplitState:

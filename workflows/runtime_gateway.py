@@ -4,7 +4,8 @@ Event processing hands over a batch of events. Here they become enrollments (`wo
 and score triggers), resumed waits (wait_for_event) and exits (exit conditions and goals), deliveries to the
 workspace's webhook subscriptions (`webhooks.fanout`), the channel analytics of the messages the events are
 about (`workflows.channel_analytics`) and the engagement hours of send-time optimization
-(`workflows.engagement_hours`), in the same transaction.
+(`workflows.engagement_hours`), the contacts' interests (`contacts.interests`) and the clicks on templates
+chosen among candidates (`workflows.content_choices`), in the same transaction.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from uuid import UUID
 
 from django.utils import timezone
 
+from contacts.interests import interests_record
 from events.gateway import EventRecord
 from webhooks.fanout import deliveries_fan_out
 from workflows.channel_analytics import count_channel_events
+from workflows.content_choices import content_clicks_record
 from workflows.counters import Counters
 from workflows.engagement_hours import engagement_hours_record
 from workflows.entry_path import event_entries, event_entries_start, event_record_data
@@ -40,6 +43,8 @@ class RuntimeGateway:
         count_channel_events(counters, events)  # delivered, engaged, failed: per workflow, node and channel
         counters.flush()
         engagement_hours_record(events)  # when each contact engages: send-time optimization's evidence
+        interests_record(events)  # which topics and links each contact clicks: `contact.interests`
+        content_clicks_record(events)  # which candidate templates were clicked: content recommendations' evidence
 
     def count_entries(self, *, events: Sequence[EventRecord], now: datetime | None = None) -> int:
         return len(event_entries(events, now=now or timezone.now()))

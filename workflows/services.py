@@ -289,8 +289,19 @@ def workflow_validation_report(*, workflow: Workflow, graph, settings) -> dict[s
 def node_publish_errors(*, workspace, graph) -> list[dict[str, Any]]:
     """Return what publishing refuses in the nodes' configs beyond the engine's own checks: what the workspace
     holds (the objects a config names) and what this PenguinFlow can run. The node test answers with these too."""
-    return (_unavailable_errors(graph) + _reference_errors(workspace, graph) + _member_errors(workspace, graph)
-            + _refused_webhook_urls(graph) + _webhook_secret_errors(workspace, graph))
+    return (_unavailable_errors(graph) + _reference_errors(workspace, graph) + _candidate_errors(workspace, graph)
+            + _member_errors(workspace, graph) + _refused_webhook_urls(graph) + _webhook_secret_errors(workspace, graph))
+
+
+def _candidate_errors(workspace, graph) -> list[dict[str, Any]]:
+    """Name the candidate templates of send_email steps (`template_ids`) that are no template of the workspace: a
+    list, which the node type's scalar references do not cover."""
+    reference = Reference("template_ids", "templates.EmailTemplate", "email template")
+    return [{"code": "unknown_reference", "node_id": node.id,
+             "message": f"The candidate email template '{value}' does not exist in this workspace: choose another one."}
+            for node in graph.nodes if node.type == "send_email"
+            for value in node.config_dict().get("template_ids") or ()
+            if not _reference_exists(workspace, reference, value)]
 
 
 def _after_lifecycle_change() -> None:

@@ -64,7 +64,7 @@ def _path(key: str) -> list[Case]:
     if len(parts) == 1:
         raise RuleNotCompilable("reading the whole contact object is not compiled to SQL")
     name, rest = parts[1], parts[2:]
-    if name in ("fields", "predictions"):  # the JSON columns (scores: `contact.predictions.churn_risk.score`)
+    if name in ("fields", "predictions", "interests"):  # JSON columns (`contact.predictions.churn_risk.score`)
         if not rest:
             raise RuleNotCompilable(f"reading the whole {name} object is not compiled to SQL")
         return _json_cases(rest, column=name)

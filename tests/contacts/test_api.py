@@ -28,7 +28,7 @@ def test_create_contact_returns_201_and_emits_created_and_tagged(api, workspace)
     assert body["tags"] == ["trial", "vip"]
     assert set(body) == {"id", "email", "first_name", "last_name", "timezone", "status", "score", "fields", "tags",
                          "external_id", "phone", "channels", "preferred_channel", "topic_opt_outs", "predictions",
-                         "created_at", "updated_at"}
+                         "interests", "created_at", "updated_at"}
     types = [e.type for e in events_of(body["id"])]
     assert types == ["contact.created", "contact.tagged", "contact.tagged"]
     assert all(e.workspace_id == workspace.id for e in events_of(body["id"]))

@@ -292,3 +292,26 @@ def test_an_import_that_holds_becomes_a_workspace_template(api):
     assert api.get("/api/v1/workflow-templates/my-welcome").json()["source"] == "workspace"
     again = api.post("/api/v1/workflow-templates/import", {"document": document}, format="json")
     assert again.status_code == 400 and again.json()["error"]["code"] == "template_slug_taken"
+
+
+def test_candidate_templates_are_saved_as_email_placeholders_and_installed_as_copies(
+    api, other_api, workspace, other_workspace
+):
+    pair = [EmailTemplate.objects.create(workspace=workspace, name=name, subject=name, html=f"<p>{name}</p>")
+            for name in ("Plain", "Themed")]  # fmt: skip
+    candidates = [str(template.pk) for template in pair]
+    choose = {"id": "c", "type": "send_email", "position": {"x": 0, "y": 200},
+              "data": {"label": "Choose", "config": {"template_id": candidates[0], "template_ids": candidates}}}
+    slug = _save(api, _workflow(workspace, extra_node=choose)).json()["slug"]
+    saved = {n["id"]: n["data"]["config"] for n in api.get(f"/api/v1/workflow-templates/{slug}").json()["graph"]["nodes"]}
+    assert saved["c"]["template_ids"][0] == saved["c"]["template_id"]
+    assert all(value.startswith("${email.") for value in saved["c"]["template_ids"])
+
+    link = api.post(f"/api/v1/workflow-templates/{slug}/share-link").json()
+    response = other_api.post(f"{link['path']}/install", {"resources": {"segment_1": "create"}}, format="json")
+    assert response.status_code == 201, response.json()
+    graph = other_api.get(f"/api/v1/workflows/{response.json()['workflow_id']}").json()["draft"]["graph"]
+    config = next(n["data"]["config"] for n in graph["nodes"] if n["id"] == "c")
+    copies = {str(pk): name for pk, name in EmailTemplate.objects.for_workspace(other_workspace).values_list("pk", "name")}
+    assert [copies.get(value) for value in config["template_ids"]] == ["Plain", "Themed"]
+    assert config["template_id"] == config["template_ids"][0]

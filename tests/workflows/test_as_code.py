@@ -130,6 +130,23 @@ def test_files_applied_to_another_workspace_create_its_templates_and_point_workf
     assert version.steps.get(node_id="m1").config == {"template_id": str(copy.pk)}
 
 
+def test_candidate_templates_point_at_their_copies_in_another_workspace(workspace, other_workspace, template):
+    from templates.models import EmailTemplate
+    from workflows.as_code import as_code_apply
+
+    second = EmailTemplateFactory(workspace=workspace, name="Second")
+    candidates = [str(template.pk), str(second.pk)]
+    publish(workspace, [node("t", "trigger_manual"),
+                        node("m1", "send_email", {"template_id": candidates[0], "template_ids": candidates})],
+            chain("t", "m1"), name="Choice")  # fmt: skip
+    files = {path: text for path, text in _export(workspace).items() if path != "workspace.yaml"}
+    as_code_apply(workspace=other_workspace, files=files)
+    copies = {t.name: str(t.pk) for t in EmailTemplate.objects.filter(workspace=other_workspace)}
+    version = WorkflowVersion.objects.get(workflow__workspace=other_workspace, workflow__name="Choice", number=1)
+    assert version.steps.get(node_id="m1").config == {"template_id": copies[template.name],
+                                                       "template_ids": [copies[template.name], copies["Second"]]}
+
+
 def test_a_version_published_in_the_builder_since_the_export_is_a_conflict(workspace, template):
     from penguinflow.common.errors import NotAllowedNow
     from workflows.as_code import as_code_apply

@@ -59,6 +59,10 @@ class FakeWorld:
     engagement_hours: dict[str, HourCounts] = field(default_factory=dict)
     quiet_hours: dict[str, Callable[[datetime], datetime | None]] = field(default_factory=dict)
     splits: dict[str, SplitState] = field(default_factory=dict)
+    # Content recommendations: node id -> topic (None: all contacts) -> template id -> (sent, clicked); and the
+    # template chosen per effect key.
+    content_stats: dict[str, dict[str | None, dict[str, tuple[int, int]]]] = field(default_factory=dict)
+    content_choices: dict[str, str] = field(default_factory=dict)
     allocation_log: list[dict[str, Any]] = field(default_factory=list)
     _keys: set[tuple[str, str]] = field(default_factory=set)
     _sequence: int = 0
@@ -484,6 +488,13 @@ class _Optimization:
             state.counts, allocation.shares, allocation.winner, allocation.candidate, allocation.candidate_entries
         )
         self.world.allocation_log.append({"node_id": node_id, "at": now, **allocation.as_detail()})
+
+    def content_stats(self, *, node_id: str, topic: str | None) -> tuple[dict, dict]:
+        stats = self.world.content_stats.get(node_id, {})
+        return stats.get(topic, {}) if topic is not None else {}, stats.get(None, {})
+
+    def content_choice_record(self, *, key: str, node_id: str, template_id: str, topic: str | None) -> str:
+        return self.world.content_choices.setdefault(key, template_id)
 
 
 def fake_ports(world: FakeWorld) -> Ports:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 if TYPE_CHECKING:
     from workflows.engine.bandit import Allocation, SplitState
     from workflows.engine.caps import CapVerdict
+    from workflows.engine.content import Counts as ContentCounts
     from workflows.engine.send_time import HourCounts
 
 __all__ = [
@@ -303,6 +304,16 @@ class OptimizationPort(Protocol):
 
     def split_allocation_log(self, *, node_id: str, goal: str, allocation: Allocation, now: datetime) -> None:
         """Log a change of the split's allocation (the analytics show it, with its reason)."""
+        ...
+
+    def content_stats(self, *, node_id: str, topic: str | None) -> tuple[ContentCounts, ContentCounts]:
+        """Return the (sent, clicked) of each template the step chose, among contacts whose top topic was
+        ``topic`` when it chose, and among all (every version of the workflow)."""
+        ...
+
+    def content_choice_record(self, *, key: str, node_id: str, template_id: str, topic: str | None) -> str:
+        """Record the template chosen for the step ``key``, once; return the template recorded for ``key`` (an
+        earlier try's choice, if one was recorded, wins: a retry sends what the first try chose)."""
         ...
 
 
