@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 
 from contacts import services
-from contacts.models import ConsentRecord, Contact, Segment, SegmentMembership, Suppression
+from contacts.models import ConsentRecord, Contact, ContactInterest, Segment, SegmentMembership, Suppression
 from contacts.phones import phone_normalise
 from penguinflow.common.admin import ReadOnlyAdmin, service_action
 from penguinflow.common.errors import InvalidInput
@@ -101,3 +101,15 @@ class ConsentRecordAdmin(ReadOnlyAdmin):
     search_fields = ["contact__email", "contact__phone"]
     raw_id_fields = ["contact"]
     list_select_related = ["contact", "workspace"]
+
+
+@admin.register(ContactInterest)
+class ContactInterestAdmin(ReadOnlyAdmin):
+    """The topics and links each contact clicks, counted by event processing (`interests_rebuild` recounts); the
+    contact's `interests` is their top five of each."""
+
+    list_display = ["contact", "kind", "key", "count"]
+    list_filter = ["kind"]
+    search_fields = ["key"]
+    raw_id_fields = ["contact"]
+    show_full_result_count = False

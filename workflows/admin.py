@@ -4,6 +4,7 @@ from penguinflow.common.admin import ReadOnlyAdmin, ReadOnlyInline, service_acti
 from workflows import execution_actions, services
 from workflows.models import (
     Connection,
+    ContentChoice,
     EngagementHour,
     Enrollment,
     SendLedgerEntry,
@@ -191,6 +192,18 @@ class SplitAllocationChangeAdmin(ReadOnlyAdmin):
     list_display = ["workflow", "node_id", "goal", "at", "winner", "reason"]
     list_filter = ["winner"]
     search_fields = ["workflow__name", "node_id"]
+    raw_id_fields = ["workflow"]
+    show_full_result_count = False
+
+
+@admin.register(ContentChoice)
+class ContentChoiceAdmin(ReadOnlyAdmin):
+    """Which candidate template a send step chose for each contact, and whether it was clicked: the evidence of
+    content recommendations."""
+
+    list_display = ["workflow", "node_id", "template_id", "topic", "clicked", "chosen_at"]
+    list_filter = ["clicked"]
+    search_fields = ["key", "workflow__name"]
     raw_id_fields = ["workflow"]
     show_full_result_count = False
 
