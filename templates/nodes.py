@@ -45,7 +45,9 @@ class SendEmail(NodeType):
     class Config(NodeConfig):
         template_id: str = Field(min_length=1, max_length=100)
         template_ids: list[str] | None = Field(
-            default=None, min_length=2, max_length=5,
+            default=None, min_length=2, max_length=5, title="Candidate templates",
+            # Picked like template_id, from the workspace's templates (the builder's reference picker, several).
+            json_schema_extra={"x-reference": "templates"},
             description="Candidate templates (2-5, template_id among them): each contact gets the one with the "
             "best predicted engagement (see choose).")
         choose: Literal["best_for_contact"] = Field(

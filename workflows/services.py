@@ -248,7 +248,8 @@ def _reference_errors(workspace, graph) -> list[dict[str, Any]]:
                 if reference.optional != optional:
                     continue
                 value = reference.value_in(node.config_dict())
-                if (optional and not value) or _reference_exists(workspace, reference, value):
+                # A required value that is missing is the config's error ("required"), not an unknown object.
+                if not value or _reference_exists(workspace, reference, value):
                     continue
                 hint = "." if optional else ": choose another one."
                 errors.append({"code": "unknown_reference", "node_id": node.id,
