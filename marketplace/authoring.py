@@ -8,6 +8,7 @@ Every saved version passes the checks of ``marketplace.checks``; a community one
 from __future__ import annotations
 
 import copy
+import re
 import uuid
 from typing import Any
 
@@ -182,7 +183,8 @@ def _with_its_own_run(document: dict) -> dict:
 
 
 def _unique_slug(name: str) -> str:
-    base = slugify(name)[:60].strip("-")
+    # Slugs are [a-z0-9-] and start with a letter or digit: slugify keeps underscores, so they become hyphens.
+    base = re.sub(r"-{2,}", "-", slugify(name).replace("_", "-"))[:60].strip("-")
     base = base if len(base) >= 3 else f"{base}-template".strip("-")
     slug, number = base, 1
     while slug in shipped_templates() or WorkflowTemplate.objects.filter(slug=slug).exists():

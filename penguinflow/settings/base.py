@@ -276,6 +276,8 @@ SPECTACULAR_SETTINGS = {
         "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
         # The node kinds kept their first name when the timeline's `kind` (event | step) arrived beside them.
         "KindEnum": ["trigger", "logic", "wait", "action"],
+        # One name for the channels wherever they are a choice (a contact's preferred channel, a timeline item's).
+        "ChannelEnum": ["email", "sms", "push"],
     },
 }
 

@@ -3,6 +3,8 @@ with automatic checks, and moderation in the admin."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -315,3 +317,15 @@ def test_candidate_templates_are_saved_as_email_placeholders_and_installed_as_co
     copies = {str(pk): name for pk, name in EmailTemplate.objects.for_workspace(other_workspace).values_list("pk", "name")}
     assert [copies.get(value) for value in config["template_ids"]] == ["Plain", "Themed"]
     assert config["template_id"] == config["template_ids"][0]
+
+
+def test_a_name_of_underscores_or_foreign_letters_still_gets_a_valid_slug(api, workspace):
+    # Found by the schema fuzz: slugify keeps underscores, and the template format's slugs do not allow them.
+    for name in ("__init__", "øæå"):
+        response = api.post(
+            "/api/v1/workflow-templates",
+            {"workflow_id": str(_workflow(workspace).pk), "visibility": "workspace", "name": name},
+            format="json",
+        )
+        assert response.status_code == 201, response.json()
+        assert re.fullmatch(r"[a-z0-9][a-z0-9-]{1,79}", response.json()["slug"])
