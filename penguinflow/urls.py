@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("marketplace.urls")),
     path("", include("webhooks.urls")),
     path("", include("push.urls")),
+    path("", include("connectors.urls")),
     path("", include("penguinflow.workspaces.urls")),
 ]
 

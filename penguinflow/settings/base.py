@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "webhooks",  # outbound webhook subscriptions and their deliveries (CONTRACT §14)
     "marketplace",  # workflow templates: the shipped catalogue, shared and community templates (CONTRACT §15)
     "predictions",  # predictive scores: features, training, backtests, scoring (CONTRACT §16)
+    "connectors",  # CRM and social accounts the workflow steps act on (CONTRACT §18)
     "push",  # web push: VAPID keys, browsers' subscriptions, the push outbox (CONTRACT §13)
     "builder",  # the visual builder: serves the single-page app of frontend/
     "bench",  # `manage.py bench` (no models)

@@ -44,6 +44,12 @@ def _make_credential(workspace):
     return credential_create(workspace=workspace, name="Theirs", secret="s3cr3t")
 
 
+def _make_connector(workspace):
+    from connectors.services import connector_create
+
+    return connector_create(workspace=workspace, kind="hubspot", name="Theirs", secret="s3cr3t")
+
+
 def _make_webhook(workspace):
     from webhooks.services import subscription_create
 
@@ -61,6 +67,7 @@ FACTORIES = {
     "webhook-signing-secrets": _make_signing_secret,
     "webhooks": _make_webhook,
     "credentials": _make_credential,
+    "connectors": _make_connector,
 }
 
 

@@ -244,6 +244,7 @@ def _webhook_with_a_delivery(workspace):
 
 @pytest.fixture
 def fuzz_workspace(db) -> FuzzWorkspace:
+    from connectors.services import connector_create
     from contacts.models import Segment
     from penguinflow.workspaces.services import (
         api_key_create,
@@ -284,6 +285,8 @@ def fuzz_workspace(db) -> FuzzWorkspace:
             "webhooks": str(subscription.pk),
             "webhook-deliveries": str(delivery.pk),
             "credentials": str(credential_create(workspace=workspace, name="API", secret="s3cr3t").pk),
+            "connectors": str(connector_create(workspace=workspace, kind="pipedrive", name="CRM",
+                                               secret="s3cr3t").pk),
         },
         external_id=contact.external_id,
         webhook_token=hook_workflow.webhook_token,

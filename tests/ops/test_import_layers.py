@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 APPS = ["penguinflow", "workflows", "events", "contacts", "campaigns", "templates", "tasks", "sms", "webhooks",
-        "push", "bench", "builder", "marketplace", "predictions"]
+        "push", "bench", "builder", "marketplace", "predictions", "connectors"]
 
 
 def _contracts() -> dict[str, configparser.SectionProxy]:
@@ -39,7 +39,7 @@ def test_the_contracts_say_the_layer_rules():
     layers = contracts["apps-in-layers"]
     assert layers["type"] == "layers"
     assert [line.strip() for line in layers["layers"].strip().splitlines()] == [
-        "bench | builder", "marketplace", "workflows", "webhooks", "templates | campaigns | tasks | sms | push | predictions", "contacts", "events", "penguinflow"]
+        "bench | builder", "marketplace", "workflows", "webhooks", "templates | campaigns | tasks | sms | push | predictions | connectors", "contacts", "events", "penguinflow"]
     assert contracts["interfaces-on-top"]["type"] == "protected"
 
 

@@ -1,0 +1,74 @@
+"""Making, changing and reading connectors; the only writers of `Connector`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from connectors.models import Connector
+from penguinflow.common.errors import Conflict, NotFound
+from penguinflow.workspaces.credentials import secret_decrypt, secret_encrypt
+
+__all__ = ["connector_create", "connector_delete", "connector_get", "connector_refused", "connector_secret",
+           "connector_update"]
+
+
+def connector_create(*, workspace: Any, kind: str, name: str, secret: str, base_url: str = "",
+                     settings: dict[str, Any] | None = None) -> Connector:
+    """Store a connector with its secret encrypted; Conflict when the workspace has one of that name already."""
+    connector = Connector(workspace=workspace, kind=kind, name=name, base_url=base_url, settings=settings or {},
+                          secret_encrypted=secret_encrypt(workspace_id=workspace.pk, secret=secret))
+    return _saved(connector)
+
+
+def connector_update(*, connector: Connector, secret: str | None = None, **changes: Any) -> Connector:
+    """Change name, base_url or settings; a new secret also clears a refusal (the user fixed what was asked)."""
+    for field, value in changes.items():
+        setattr(connector, field, value)
+    if secret is not None:
+        connector.secret_encrypted = secret_encrypt(workspace_id=connector.workspace_id, secret=secret)
+        connector.status, connector.last_error, connector.last_error_at = Connector.Status.ACTIVE, "", None
+    return _saved(connector)
+
+
+def _saved(connector: Connector) -> Connector:
+    try:
+        with transaction.atomic():  # a savepoint: the unique name decides between concurrent writers
+            connector.save()
+    except IntegrityError:
+        raise Conflict(f"The workspace has a connector named {connector.name!r} already: choose another name.",
+                       code="connector_name_taken") from None
+    return connector
+
+
+def connector_delete(*, connector: Connector) -> None:
+    """Delete the connector: steps that name it fail from now on, saying so (publishing refuses them)."""
+    connector.delete()
+
+
+def connector_get(*, workspace: Any, connector_id: object) -> Connector:
+    """The workspace's connector ``connector_id``; NotFound for any other id (another workspace's included)."""
+    try:
+        pk = uuid.UUID(str(connector_id))
+    except ValueError:
+        raise NotFound(f"No connector {connector_id!r} in this workspace.") from None
+    connector = Connector.objects.for_workspace(workspace).filter(pk=pk).first()
+    if connector is None:
+        raise NotFound(f"No connector {connector_id!r} in this workspace (deleted?): choose another one.")
+    return connector
+
+
+def connector_secret(connector: Connector) -> str:
+    """The decrypted secret, for one call to the service. The caller never logs or stores it.
+
+    Raises `CredentialUnreadable` when the key changed since it was entered."""
+    return secret_decrypt(workspace_id=connector.workspace_id, encrypted=connector.secret_encrypted)
+
+
+def connector_refused(*, connector: Connector, reason: str) -> None:
+    """Record that the service refused the connector's secret: it needs the user's attention."""
+    Connector.objects.filter(pk=connector.pk).update(
+        status=Connector.Status.NEEDS_ATTENTION, last_error=reason[:1000], last_error_at=timezone.now())
