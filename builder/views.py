@@ -10,6 +10,8 @@ import json
 import math
 from pathlib import Path
 
+from csp.constants import UNSAFE_EVAL
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
@@ -33,6 +35,11 @@ def built_index() -> Path:
     return Path(build_dir) / "index.html"
 
 
+# The config forms validate with ajv (@rjsf/validator-ajv8), which compiles each node type's JSON Schema into a
+# function with `new Function`: without 'unsafe-eval' no form could check its input. Inline scripts stay refused;
+# the schemas compiled are the server's node types', never a user's text. (A validator that interprets schemas
+# instead of compiling them would let this go; see SECURITY.md, known gaps.)
+@csp_update({"script-src": [UNSAFE_EVAL]})
 @never_cache
 @login_required(login_url=LOGIN_URL)
 @ensure_csrf_cookie

@@ -125,7 +125,7 @@ class WorkflowTemplateAdmin(admin.ModelAdmin):
     @admin.display(description="Template document")
     def document(self, template: WorkflowTemplate) -> str:
         return format_html(
-            "<pre style='max-height:30em;overflow:auto'>{}</pre>",
+            "<pre>{}</pre>",
             json.dumps(self._document(template), indent=2),
         )
 

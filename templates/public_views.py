@@ -52,13 +52,14 @@ def click(request, token: str):
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex"><title>{title}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}}
+<style nonce="{nonce}">body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}}
 button{{font-size:1rem;padding:.6rem 1.2rem;cursor:pointer}}</style></head>
 <body><h1>{title}</h1>{body}</body></html>"""
 
 
-def _page(title: str, body: str, status: int = 200) -> HttpResponse:
-    response = HttpResponse(format_html(_PAGE, title=title, body=body), status=status)
+def _page(request, title: str, body: str, status: int = 200) -> HttpResponse:
+    # The page's one style element carries the response's CSP nonce (no inline style runs without it).
+    response = HttpResponse(format_html(_PAGE, title=title, body=body, nonce=request.csp_nonce), status=status)
     response["Cache-Control"] = _NO_STORE
     response["X-Robots-Tag"] = "noindex"
     return response
@@ -69,17 +70,19 @@ def _page(title: str, body: str, status: int = 200) -> HttpResponse:
 def unsubscribe(request, token: str):
     """GET shows a confirmation page with a button and changes nothing; POST (RFC 8058 one-click) unsubscribes."""
     if token == "preview":
-        return _page("Unsubscribe", format_html("<p>{}</p>", "This is the unsubscribe link of a preview."))
+        return _page(request, "Unsubscribe", format_html("<p>{}</p>", "This is the unsubscribe link of a preview."))
     message = engagement.outbox_for_unsubscribe_token(token)
     if message is None:
         raise Http404
     if request.method == "POST":
         engagement.email_unsubscribe(message=message)
         return _page(
+            request,
             "You are unsubscribed",
             format_html("<p>{} will not receive these emails any more.</p>", message.contact.email),
         )
     return _page(
+        request,
         "Unsubscribe",
         format_html(
             '<p>Stop receiving these emails at {}?</p><form method="post" action="">'
@@ -102,7 +105,7 @@ def preferences(request, token: str):
         proof = {"ip": request.META.get("REMOTE_ADDR", ""), "user_agent": _user_agent(request), "page": "preferences"}
         contact = preference_pages.preferences_save(contact=contact, form=request.POST, proof=proof)
         saved = True
-    return _page("Your preferences", _preferences_form(preference_pages.preferences_of(contact), saved))
+    return _page(request, "Your preferences", _preferences_form(preference_pages.preferences_of(contact), saved))
 
 
 def _preferences_form(current, saved: bool) -> str:

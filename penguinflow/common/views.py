@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve
+from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from penguinflow.common.errors import error_response
 
@@ -71,9 +74,13 @@ class SchemaView(_JSONErrors, SpectacularAPIView):
     pass
 
 
-class SwaggerView(_JSONErrors, SpectacularSwaggerView):
-    pass
+class SwaggerView(_JSONErrors, SpectacularSwaggerSplitView):
+    """Swagger UI with its start-up script served as a file of its own (the plain view inlines it, which the
+    Content-Security-Policy refuses)."""
 
 
+# Redoc styles itself with <style> elements it writes at run time and searches in a worker made from a blob:
+# on this one page, inline styles and blob: workers are allowed. Its scripts are still our own files only.
+@method_decorator(csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]}), name="dispatch")
 class RedocView(_JSONErrors, SpectacularRedocView):
     pass
