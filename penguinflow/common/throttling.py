@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from penguinflow.common.auth import ApiKeyPrincipal
@@ -8,15 +9,21 @@ from penguinflow.common.auth import ApiKeyPrincipal
 class ApiKeyRateThrottle(SimpleRateThrottle):
     """Throttle each API key (and each session user) on its own; 429 answers carry Retry-After.
 
-    A key with its own `rate_limit_per_minute` gets that rate instead of the server's default (API_THROTTLE_RATE).
+    A key with its own `rate_limit_per_minute` gets that rate instead of the server's default (API_THROTTLE_RATE);
+    a logged-in session gets API_SESSION_THROTTLE_RATE.
     """
 
     scope = "api_key"
 
     def allow_request(self, request, view) -> bool:
         user = request.user
-        if isinstance(user, ApiKeyPrincipal) and user.rate_limit_per_minute is not None:
-            self.num_requests, self.duration = user.rate_limit_per_minute, 60
+        if isinstance(user, ApiKeyPrincipal):
+            if user.rate_limit_per_minute is not None:
+                self.num_requests, self.duration = user.rate_limit_per_minute, 60
+        elif user and user.is_authenticated:
+            # A person in the builder: their own rate (API_SESSION_THROTTLE_RATE), far below what an integration
+            # may be given, and still far above what the screens ask for.
+            self.num_requests, self.duration = self.parse_rate(settings.API_SESSION_THROTTLE_RATE)
         return super().allow_request(request, view)
 
     def get_cache_key(self, request, view):

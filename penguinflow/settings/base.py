@@ -261,6 +261,8 @@ EMAIL_SWEEP_INTERVAL_SECONDS = float(os.environ.get("EMAIL_SWEEP_INTERVAL_SECOND
 EMAIL_SWEEP_GRACE_SECONDS = int(os.environ.get("EMAIL_SWEEP_GRACE_SECONDS", "300"))
 
 API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "200000/min")
+# A person's session in the builder (a screen asks for a few requests a second at most).
+API_SESSION_THROTTLE_RATE = os.environ.get("API_SESSION_THROTTLE_RATE", "3000/min")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

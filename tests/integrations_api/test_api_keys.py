@@ -232,3 +232,23 @@ def test_a_read_key_may_call_the_posts_that_change_nothing(workspace):
     assert client.post(f"/api/v1/templates/{template.pk}/preview", {"contact_id": str(contact.pk)},
                        format="json").status_code == 200
     _insufficient(client.post(f"/api/v1/workflows/{workflow.pk}/publish", format="json"), "write")
+
+
+def test_a_session_is_throttled_at_the_session_rate_per_user_with_retry_after(workspace, settings):
+    from django.test import Client
+
+    from tests.factories import MembershipFactory
+
+    settings.API_SESSION_THROTTLE_RATE = "3/min"
+    people = []
+    for _ in range(2):
+        person = Client()
+        person.force_login(MembershipFactory(workspace=workspace).user)
+        people.append(person)
+    assert [people[0].get("/api/v1/contacts").status_code for _ in range(3)] == [200, 200, 200]
+    throttled = people[0].get("/api/v1/contacts")
+    assert throttled.status_code == 429 and throttled.json()["error"]["code"] == "throttled"
+    assert 1 <= int(throttled["Retry-After"]) <= 60
+    assert people[1].get("/api/v1/contacts").status_code == 200  # per user: a colleague is not held back
+    key_client, _ = _client(workspace)
+    assert key_client.get("/api/v1/contacts").status_code == 200  # keys keep their own rate
