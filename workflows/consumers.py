@@ -6,6 +6,9 @@
   workspace, 4404 not found (or another workspace's: the contract answers 404 for those).
 - On connect the server sends `{"type": "hello", ...}` with a snapshot (counts or the execution's status), so a
   client that (re)connects starts right; it refetches lists and details through the API.
+- Capped per user (`workflows.socket_limits`): at most LIVE_MAX_SOCKETS_PER_USER open at once (one more is
+  refused at the handshake with 4429), and a client that sends more than LIVE_MAX_CLIENT_FRAMES_PER_MINUTE
+  frames (clients only listen) is disconnected with 4429.
 - Updates come from `workflows.live_updates` (one group message per workflow per committed batch) and are merged
   here: a subscriber gets at most one message per `INTERVAL`, carrying the summed counter deltas and the ids of the
   executions that changed (at most `MAX_IDS`; `more: true` means "refetch the page").
@@ -18,6 +21,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.db.models import Sum
@@ -26,6 +30,14 @@ from penguinflow.workspaces.models import Membership
 from workflows.live_updates import MAX_IDS, workflow_group, workspace_group
 from workflows.models import Enrollment, Workflow, WorkflowCounter
 from workflows.selectors import workflow_analytics
+from workflows.socket_limits import (
+    REFRESH_SECONDS,
+    TOO_MANY,
+    ReceivedFrames,
+    connection_admit,
+    connection_refresh,
+    connection_release,
+)
 
 INTERVAL = 0.25  # seconds between two messages to one subscriber (at most 4 a second)
 NOT_LOGGED_IN, NO_WORKSPACE, NOT_FOUND = 4401, 4403, 4404
@@ -70,6 +82,7 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         self.groups_joined, self.merged, self.flush_task, self.last_sent = [], _Merged(), None, 0.0
+        self.counted_for, self.refresh_task, self.received = None, None, ReceivedFrames()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=NOT_LOGGED_IN)
@@ -82,11 +95,21 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
         if found is None:
             await self.close(code=NOT_FOUND)
             return
+        if not await sync_to_async(connection_admit, thread_sensitive=False)(user.pk, self.channel_name):
+            await self.close(code=TOO_MANY)
+            return
+        self.counted_for = user.pk
+        self.refresh_task = asyncio.ensure_future(self._keep_counted())
         self.groups_joined, hello = found
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         await self.send_json({"type": "hello", **hello})
+
+    async def _keep_counted(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_SECONDS)
+            await sync_to_async(connection_refresh, thread_sensitive=False)(self.counted_for, self.channel_name)
 
     def subscription(self, workspace_id) -> tuple[list[str], dict[str, Any]] | None:
         """The groups to join and the hello snapshot, or None when the target is not the workspace's."""
@@ -95,11 +118,17 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code) -> None:
         if self.flush_task is not None:
             self.flush_task.cancel()
+        if self.refresh_task is not None:
+            self.refresh_task.cancel()
+        if self.counted_for is not None:
+            await sync_to_async(connection_release, thread_sensitive=False)(self.counted_for, self.channel_name)
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
 
-    async def receive_json(self, content, **kwargs) -> None:
-        """Clients only listen; whatever they send is ignored."""
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        """Clients only listen: what they send is ignored unread, and too much of it ends the socket."""
+        if not self.received.allow():
+            await self.close(code=TOO_MANY)
 
     async def live_update(self, message: dict[str, Any]) -> None:
         if not self.wants(message):

@@ -186,6 +186,10 @@ WEBSOCKET_URLPATTERNS = "workflows.routing.websocket_urlpatterns"
 # never waits on Redis) or "inline" (from the committing thread; the tests). LIVE_UPDATES=0 turns them off.
 LIVE_UPDATES_PUBLISH = os.environ.get("LIVE_UPDATES_PUBLISH", "thread")
 LIVE_UPDATES_ENABLED = os.environ.get("LIVE_UPDATES", "1") != "0"
+# Caps on those websockets per user (workflows/socket_limits.py): sockets open at once across processes (a few
+# tabs of screens need a handful), and frames a client may send a minute (clients only listen).
+LIVE_MAX_SOCKETS_PER_USER = int(os.environ.get("LIVE_MAX_SOCKETS_PER_USER", "20"))
+LIVE_MAX_CLIENT_FRAMES_PER_MINUTE = int(os.environ.get("LIVE_MAX_CLIENT_FRAMES_PER_MINUTE", "60"))
 EVENTS_FASTPATH_POOL_MIN_SIZE = int(os.environ.get("EVENTS_FASTPATH_POOL_MIN_SIZE", "2"))
 EVENTS_FASTPATH_POOL_MAX_SIZE = int(os.environ.get("EVENTS_FASTPATH_POOL_MAX_SIZE", "8"))
 # The event dispatcher (`manage.py dispatch_events`) keeps at most this many batches waiting in the `events` RQ

@@ -244,3 +244,46 @@ def test_on_channels_redis_with_the_real_redis(workspace, cookie, settings):
         async_to_sync(scenario)()
     finally:
         channel_layers.backends.clear()
+
+
+def test_sockets_past_the_users_cap_are_refused_at_the_handshake_and_a_closed_one_frees_its_place(
+        workspace, cookie, settings):
+    from penguinflow.common.redis_client import redis_client
+    from workflows.socket_limits import TOO_MANY
+
+    settings.LIVE_MAX_SOCKETS_PER_USER = 2
+    workflow = Failing(workspace).workflow
+    redis_client().delete(*redis_client().keys("pf:live-sockets:*") or ["none"])
+
+    async def scenario():
+        path = f"/ws/workflows/{workflow.pk}/"
+        first, second = _socket(path, ORIGIN, cookie), _socket(path, ORIGIN, cookie)
+        assert (await first.connect(timeout=TIMEOUT))[0] and (await second.connect(timeout=TIMEOUT))[0]
+        assert await _socket(path, ORIGIN, cookie).connect(timeout=TIMEOUT) == (False, TOO_MANY)
+        await first.disconnect()
+        again = _socket(path, ORIGIN, cookie)
+        assert (await again.connect(timeout=TIMEOUT))[0]
+        await again.disconnect()
+        await second.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_client_that_sends_more_than_its_allowance_is_disconnected(workspace, cookie, settings):
+    from workflows.socket_limits import TOO_MANY
+
+    settings.LIVE_MAX_CLIENT_FRAMES_PER_MINUTE = 3
+    workflow = Failing(workspace).workflow
+
+    async def scenario():
+        socket = _socket(f"/ws/workflows/{workflow.pk}/", ORIGIN, cookie)
+        assert (await socket.connect(timeout=TIMEOUT))[0]
+        assert (await socket.receive_json_from(timeout=TIMEOUT))["type"] == "hello"
+        for text in ("hi", "not json {", "again"):  # within the allowance: ignored, unread
+            await socket.send_input({"type": "websocket.receive", "text": text})
+        assert await socket.receive_nothing(timeout=0.5)
+        await socket.send_input({"type": "websocket.receive", "text": "one too many"})
+        closed = await socket.receive_output(timeout=TIMEOUT)
+        assert closed == {"type": "websocket.close", "code": TOO_MANY}
+
+    async_to_sync(scenario)()
