@@ -15,7 +15,8 @@
    without live updates, then with them and the 50 subscribers connected; `runtime_cpu_ms_per_step_live_off` /
    `_on`: the CPU the runtime's process spent per step in those runs, its publisher thread included. On a small
    machine the wall-clock rate also counts the subscribers and their server taking CPU from the runtime; the CPU
-   per step is the runtime's own cost of publishing.
+   per step is the runtime's own cost of publishing. `runtime_publisher_cpu_ms_per_step`: the publisher thread's
+   share of it, measured alone (two runs' whole-process CPU differ by 10-20 % on a busy machine; this does not).
 
 Environment: BENCH_HISTORY_DB (scratch database name), BENCH_REDIS_DB, BENCH_HISTORY_PORT (the live part's
 server), BENCH_HISTORY_TASKS (e.g. `seed_and_query,live` to skip the export; the seed is always needed).
