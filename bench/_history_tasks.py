@@ -238,6 +238,10 @@ async def _live(workspace, workflow, version_id, cookie: str) -> None:
     say("runtime_cpu_ms_per_step_live_off", round(cpu_off, 3), "the runtime process's own CPU per step")
     say("runtime_cpu_ms_per_step_live_on", round(cpu_on, 3), f"the same with live updates published "
                                                               f"({(cpu_on - cpu_off) / cpu_off:+.1%}: the runtime's own cost of them)")
+    publisher = statistics.mean(run["publisher_cpu_ms_per_step"] for run in runs[True])
+    say("runtime_publisher_cpu_ms_per_step", round(publisher, 4),
+        f"of which the publisher thread ({publisher / cpu_on:.1%} of the live-on figure; the two figures above "
+        "also differ by the runs' noise)")
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -293,7 +297,21 @@ def _runtime_rate(workspace, workflow) -> dict[str, float]:
         steps += enrollments_advance(enrollment_ids=ids[offset:offset + 100]).steps
     elapsed = time.perf_counter() - started
     time.sleep(PUBLISH_GRACE)  # let the publisher thread send its last round before the process ends
-    return {"rate": steps / elapsed, "cpu_ms_per_step": (time.process_time() - cpu_started) * 1000 / steps}
+    return {"rate": steps / elapsed, "cpu_ms_per_step": (time.process_time() - cpu_started) * 1000 / steps,
+            "publisher_cpu_ms_per_step": _publisher_thread_cpu() * 1000 / steps}
+
+
+def _publisher_thread_cpu() -> float:
+    """CPU seconds of this process's live-updates publisher thread (0 when live updates are off): the part of the
+    publishing cost that a whole-process figure drowns in run-to-run noise."""
+    import threading
+
+    publisher = next((thread for thread in threading.enumerate() if thread.name == "live-updates"), None)
+    if publisher is None or publisher.native_id is None:
+        return 0.0
+    with open(f"/proc/self/task/{publisher.native_id}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 if __name__ == "__main__":

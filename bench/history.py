@@ -15,7 +15,11 @@
    without live updates, then with them and the 50 subscribers connected; `runtime_cpu_ms_per_step_live_off` /
    `_on`: the CPU the runtime's process spent per step in those runs, its publisher thread included. On a small
    machine the wall-clock rate also counts the subscribers and their server taking CPU from the runtime; the CPU
-   per step is the runtime's own cost of publishing.
+   per step is the runtime's own cost of publishing. `runtime_publisher_cpu_ms_per_step`: the publisher thread's
+   share of it, measured alone (two runs' whole-process CPU differ by 10-20 % on a busy machine; this does not).
+
+Environment: BENCH_HISTORY_DB (scratch database name), BENCH_REDIS_DB, BENCH_HISTORY_PORT (the live part's
+server), BENCH_HISTORY_TASKS (e.g. `seed_and_query,live` to skip the export; the seed is always needed).
 
 Targets (issue 16, at 1,000,000): list p95 < 100 ms, search p95 < 300 ms, detail < 50 ms, bulk retry 10k < 10 s,
 export ≥ 50,000 rows/s and < 200 MB, live p99 < 1 s, runtime within 10 %.
@@ -33,7 +37,9 @@ from typing import TextIO
 from bench._support import bench_env, drop_database, pg_params, recreate_migrated
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "penguinflow_bench_history"
+DB_NAME = os.environ.get("BENCH_HISTORY_DB", "penguinflow_bench_history")
+# The children to run, in order; the live part alone needs the seed before it (`seed_and_query,live`).
+TASKS = ("seed_and_query", "export", "live")
 
 
 def run(*, out: TextIO, quick: bool = False, executions: int | None = None) -> None:
@@ -47,10 +53,17 @@ def run(*, out: TextIO, quick: bool = False, executions: int | None = None) -> N
               f"executions {executions:,}\n")
     out.flush()
     try:
-        for task in ("seed_and_query", "export", "live"):
+        for task in _tasks():
             _child(env, out, task, str(executions))
     finally:
         drop_database(params, DB_NAME)
+
+
+def _tasks() -> list[str]:
+    tasks = os.environ.get("BENCH_HISTORY_TASKS", ",".join(TASKS)).split(",")
+    if unknown := set(tasks) - set(TASKS):
+        raise ValueError(f"BENCH_HISTORY_TASKS: unknown {sorted(unknown)}; known: {', '.join(TASKS)}")
+    return tasks
 
 
 def _child(env: dict[str, str], out: TextIO, *args: str) -> None:

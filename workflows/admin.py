@@ -2,6 +2,13 @@ from django.contrib import admin, messages
 
 from penguinflow.common.admin import ReadOnlyAdmin, ReadOnlyInline, service_action
 from workflows import execution_actions, services
+from workflows.execution_query import (
+    ALL_WORKSPACES,
+    MAX_TEXT,
+    MIN_SEARCH,
+    ExecutionQuery,
+    executions_matching,
+)
 from workflows.models import (
     Connection,
     ContentChoice,
@@ -104,6 +111,16 @@ class EnrollmentAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     inlines = [StepRunInline]
     actions = ["action_retry_from_failed_step", "action_retry_from_start_on_latest", "action_cancel_selected"]
+
+    def get_search_results(self, request, queryset, search_term):
+        """The fields above, or the API's own search (workflows.execution_query): part of the contact's email or
+        of the error message, through the same trigram indexes, so ops staff find what the screens find."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if len(term) < MIN_SEARCH or "\x00" in term or len(term) > MAX_TEXT:
+            return results, may_have_duplicates
+        matching = executions_matching(workspace=ALL_WORKSPACES, query=ExecutionQuery(q=term))
+        return results | queryset.filter(pk__in=matching.values("pk")), may_have_duplicates
 
     def _report(self, request, report, verb: str) -> None:
         # The same services as the API's bulk actions and `retry_failed` (workflows.execution_actions).

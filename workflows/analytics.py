@@ -148,9 +148,18 @@ def _day(value: str | None, name: str, errors: dict) -> date | None:
         return None
 
 
+ANALYTICS_PARAMETERS = ("version", "since", "until")
+
+
 def analytics_range(params) -> tuple[date | None, date | None]:
-    """The `since`/`until` days of the series from a query string; a 400 naming what is malformed."""
+    """The `since`/`until` days of the series from a query string; a 400 naming what is malformed, and any
+    parameter it does not know or that is given twice (a misspelt `sinse` would silently show 30 days)."""
     errors: dict[str, str] = {}
+    for name in params:
+        if name not in ANALYTICS_PARAMETERS:
+            errors[name] = f"Unknown parameter. Known: {', '.join(ANALYTICS_PARAMETERS)}."
+        elif len(params.getlist(name)) > 1:
+            errors[name] = "Give this parameter once."
     since, until = _day(params.get("since"), "since", errors), _day(params.get("until"), "until", errors)
     if errors:
         raise InvalidInput("The request is not valid.", details=errors)

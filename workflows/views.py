@@ -236,10 +236,10 @@ class WorkflowViewSet(SuggestionActionsMixin, mixins.ListModelMixin, mixins.Retr
     )
     @action(detail=True, methods=["get"])
     def analytics(self, request, pk=None):
+        since, until = analytics_range(request.query_params)
         version = request.query_params.get("version")
         if version and not (version.isascii() and version.isdigit() and 1 <= int(version) <= MAX_VERSION):
             raise InvalidInput("The request is not valid.", details={"version": "Must be a version number."})
-        since, until = analytics_range(request.query_params)
         workflow, number = self.get_object(), int(version) if version else None
         result = workflow_analytics(workflow=workflow, version_number=number)
         return Response({**result, **analytics_extras(workflow=workflow, version_number=number, since=since,

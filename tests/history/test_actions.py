@@ -168,3 +168,23 @@ def test_admin_actions_call_the_services(client, workspace, failing, django_user
     client.post("/admin/workflows/enrollment/", {"action": "action_cancel_selected", "_selected_action": [str(enrollment.pk)]})
     enrollment.refresh_from_db()
     assert enrollment.status == "cancelled"
+
+
+def test_admin_searches_as_the_api_does_and_retries_from_the_start(client, workspace, failing, django_user_model):
+    """Issue 16 (6): ops staff find executions by part of an error message too, and have every retry choice."""
+    (enrollment,) = _failed(failing)
+    user = django_user_model.objects.create_superuser("ops", "ops@example.com", "pw")
+    client.force_login(user)
+    word = enrollment.error["message"].split()[1]
+    listing = client.get("/admin/workflows/enrollment/", {"q": word})
+    assert listing.status_code == 200 and str(enrollment.pk) in listing.content.decode()
+    assert str(enrollment.pk) not in client.get("/admin/workflows/enrollment/", {"q": "no-such-words"}).content.decode()
+    assert client.get("/admin/workflows/enrollment/", {"q": "a\x00b"}).status_code == 200
+    failing.fix()
+    response = client.post("/admin/workflows/enrollment/", {"action": "action_retry_from_start_on_latest",
+                                                             "_selected_action": [str(enrollment.pk)]})
+    assert response.status_code == 302
+    run_due()
+    enrollment.refresh_from_db()
+    assert enrollment.status == "completed"
+    assert [s.node_id for s in enrollment.step_runs.order_by("sequence")] == ["t", "c", "t", "c", "a"]

@@ -81,3 +81,20 @@ def test_probability_best_agrees_between_exact_normal_and_monte_carlo():
     assert probability_best(big)["B"] == pytest.approx(0.77, abs=0.01)
     assert probability_best({"A": {"entered": 10, "goal_reached": 1}, "B": {"entered": 10, "goal_reached": 1}}) == {
         "A": 0.5, "B": 0.5}
+
+
+def test_analytics_are_read_from_the_counters_never_from_the_step_log(api, workspace):
+    """Issue 16 (5): served from the incremental counters; a scan of step runs would not hold at 10,000,000."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from workflows.models import Enrollment, StepRun
+
+    failing = Failing(workspace)
+    failing.enroll(*[ContactFactory(workspace=workspace) for _ in range(2)])
+    run_due()
+    with CaptureQueriesContext(connection) as queries:
+        body = api.get(f"/api/v1/workflows/{failing.workflow.pk}/analytics").json()
+    assert body["enrollments"]["failed"] == 2 and body["nodes"]["c"]["failed"] == 2
+    logs = (StepRun._meta.db_table, Enrollment._meta.db_table)
+    assert not [q["sql"] for q in queries.captured_queries if any(f'"{table}"' in q["sql"] for table in logs)]

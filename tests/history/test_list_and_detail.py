@@ -107,3 +107,27 @@ def test_detail_has_the_step_log_with_errors_and_durations(api, history):
     assert failed["error"]["message"] and "traceback" in failed["error"]
     assert failed["attempt"] >= 1 and isinstance(failed["duration_ms"], int)
     assert isinstance(body["duration_ms"], int)
+
+
+def test_detail_shows_the_values_behind_a_decision_its_branch_and_each_step_s_output(api, workspace):
+    """Issue 16 (1): the step log carries the context a condition saw, its value and branch, and what a step did."""
+    from tests.engine.graphs import edge, node
+    from tests.workflows.builders import publish
+    from workflows.enrollment_starts import Entry, enrollments_start
+    from workflows.live_versions import published_version_of
+
+    nodes = [node("t", "trigger_manual"), node("c", "condition", {"rule": {">=": [{"var": "contact.score"}, 10]}}),
+             node("y", "add_tag", {"tag": "high"}), node("n", "add_tag", {"tag": "low"})]
+    workflow = publish(workspace, nodes, [edge("t", "c"), edge("c", "y", "yes"), edge("c", "n", "no")])
+    contact = ContactFactory(workspace=workspace, score=12)
+    enrollments_start(version=published_version_of(workflow), entries=[Entry(contact.pk, "t")])
+    run_due()
+    enrollment = Enrollment.objects.get(contact=contact)
+    body = api.get(f"/api/v1/executions/{enrollment.pk}").json()
+    steps = {step["node_id"]: step for step in body["steps"]}
+    assert list(steps) == ["t", "c", "y"] and body["status"] == "completed"
+    decision = steps["c"]
+    assert decision["branch"] == "yes" and decision["status"] == "succeeded"
+    assert decision["detail"]["seen"] == {"contact.score": 12}
+    assert decision["detail"]["value"] is True and decision["detail"]["result"] is True
+    assert steps["y"]["detail"] == {"tag": "high", "outcome": "advance"} and steps["y"]["error"] is None

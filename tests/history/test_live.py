@@ -58,14 +58,26 @@ async def _messages_until(socket, done, timeout=TIMEOUT):
     return messages
 
 
-def test_refusals_happen_at_the_handshake_with_a_code(workspace, other_workspace, cookie):
+def test_refusals_happen_at_the_handshake_with_a_code(workspace, other_workspace, cookie, django_user_model):
     mine = Failing(workspace).workflow
-    theirs = Failing(other_workspace).workflow
+    other = Failing(other_workspace)
+    theirs = other.workflow
+    other.enroll(ContactFactory(workspace=other_workspace))
+    their_execution = Enrollment.objects.get(workflow=theirs)
+    loner = django_user_model.objects.create_user("loner", "loner@example.com", "pw")  # a member of no workspace
+    client = Client()
+    client.force_login(loner)
+    loner_cookie = (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
 
     async def scenario():
         cases = [
             (f"/ws/workflows/{mine.pk}/", [ORIGIN], 4401),  # no session
+            (f"/ws/executions/{their_execution.pk}/", [ORIGIN], 4401),
+            ("/ws/workspace/", [ORIGIN], 4401),
+            (f"/ws/workflows/{mine.pk}/", [ORIGIN, loner_cookie], 4403),  # logged in, of no workspace
+            ("/ws/workspace/", [ORIGIN, loner_cookie], 4403),
             (f"/ws/workflows/{theirs.pk}/", [ORIGIN, cookie], 4404),  # another workspace's
+            (f"/ws/executions/{their_execution.pk}/", [ORIGIN, cookie], 4404),
             ("/ws/workflows/not-a-uuid/", [ORIGIN, cookie], 4404),
             (f"/ws/executions/{mine.pk}/", [ORIGIN, cookie], 4404),  # not an execution id
             ("/ws/nowhere/", [ORIGIN, cookie], 4404),
@@ -73,9 +85,10 @@ def test_refusals_happen_at_the_handshake_with_a_code(workspace, other_workspace
         for path, headers, code in cases:
             connected, closed_with = await _socket(path, *headers).connect(timeout=TIMEOUT)
             assert (connected, closed_with) == (False, code), path
-        foreign, _ = await _socket(f"/ws/workflows/{mine.pk}/", (b"origin", b"https://evil.example"),
-                                   cookie).connect(timeout=TIMEOUT)
-        assert not foreign
+        for path in (f"/ws/workflows/{mine.pk}/", "/ws/workspace/"):
+            for origin in ([(b"origin", b"https://evil.example")], []):  # another origin, or none said
+                foreign, _ = await _socket(path, *origin, cookie).connect(timeout=TIMEOUT)
+                assert not foreign, (path, origin)
 
     async_to_sync(scenario)()
 
