@@ -16,7 +16,8 @@ from django.utils import timezone
 from standardwebhooks import Webhook as Verifier
 
 from tasks.models import Task
-from tests.webhook_receiver import Answer
+from tests.hostile_server import hostile_server
+from tests.webhook_receiver import Answer, receiver_server
 from tests.webhooks.conftest import (
     ingest,
     pump,
@@ -28,6 +29,7 @@ from tests.webhooks.conftest import (
 )
 from webhooks.dispatch import deliveries_dispatch
 from webhooks.models import WebhookDelivery
+from webhooks.schedule import BODY_KEPT_BYTES, TIMEOUT_SECONDS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -171,6 +173,41 @@ def test_huge_answer_is_capped_and_a_redirect_is_a_failure(api, receiver, second
     assert (redirected.status, redirected.response_status) == ("pending", 302)
     assert "Redirects are not followed" in redirected.error
     assert len(second_receiver.requests) == 1  # nothing went to the Location
+
+
+def test_hostile_endpoints_cost_only_their_own_deliveries(api, receiver, second_receiver):
+    """A huge body, a never-ending stream, headers trickled a byte at a time, a redirect to the metadata address:
+    an honest endpoint subscribed beside them gets every delivery at once, and each hostile one ends within the
+    attempt's deadline (no sender thread is held past it)."""
+    second_receiver.answer(Answer(status=302, headers={"Location": "http://169.254.169.254/latest"}, body=b""))
+    with (receiver_server() as huge, hostile_server("endless") as endless,
+          hostile_server("trickle_body") as trickle_body, hostile_server("trickle_headers") as trickle_headers):
+        huge.answer(Answer(body=b"x" * 20_000_000))
+        hostile = {name: subscribe(api, url, ["email.opened"])["id"] for name, url in [
+            ("huge", huge.url), ("endless", endless.url), ("trickle_body", trickle_body.url),
+            ("trickle_headers", trickle_headers.url), ("redirect", second_receiver.url)]}
+        honest = subscribe(api, receiver.url + "/honest", ["email.opened"])
+        ingest(api, *[_opened(f"c{n}@example.com") for n in range(5)])
+        started = time.monotonic()
+        pump()
+        wait_until(lambda: WebhookDelivery.objects.filter(subscription_id=honest["id"], status="succeeded").count()
+                   == 5, timeout=30, what="the honest endpoint's deliveries")
+        assert time.monotonic() - started < TIMEOUT_SECONDS  # not after the trickling ones gave up
+        wait_until(lambda: all(settled(sub_id) for sub_id in hostile.values()), timeout=60,
+                   what="every hostile attempt ended")
+        took = time.monotonic() - started
+    assert took < TIMEOUT_SECONDS + 10
+    first = {name: WebhookDelivery.objects.filter(subscription_id=sub_id, attempts=1).order_by("event_id").first()
+             for name, sub_id in hostile.items()}
+    for name in ("huge", "endless"):  # answered 200 at once: taken as a success, the body cut at the cap
+        assert WebhookDelivery.objects.filter(subscription_id=hostile[name], status="succeeded").count() == 5
+        assert len(first[name].response_body) == BODY_KEPT_BYTES
+    for name in ("trickle_body", "trickle_headers"):
+        assert first[name].status == "pending" and "did not answer within the timeout" in first[name].error
+        assert first[name].latency_ms < (TIMEOUT_SECONDS + 2) * 1000
+    assert (first["redirect"].status, first["redirect"].response_status) == ("pending", 302)
+    assert len(second_receiver.requests) == 5  # none went to the Location
+    assert len(receiver.requests) == 5
 
 
 def test_private_address_at_send_time_is_refused_and_retried_later(api, settings, receiver):
