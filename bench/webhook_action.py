@@ -3,15 +3,15 @@ and a local receiver.
 
 Figures (one per line; nothing is asserted):
 
-1. `webhooks.delivered_per_s`: N enrollments through a workflow whose one action is a signed webhook (Liquid in
+1. `webhook_action.delivered_per_s`: N enrollments through a workflow whose one action is a signed webhook (Liquid in
    the body), run by the scheduler and 2 non-forking RQ workers, counted at the receiver from its first request
    to its last.
-2. `webhooks.step_to_request_p50_ms` / `_p99_ms`: from the step's start (its batch's clock, as the step log
+2. `webhook_action.step_to_request_p50_ms` / `_p99_ms`: from the step's start (its batch's clock, as the step log
    records it) to the request arriving at the receiver. A batch sends its webhooks one after the other, so the
    last of a batch waits for the others.
 
 The receiver is an asyncio server in a thread of this process (HTTP/1.1 with keep-alive, as a batch's calls
-share a connection); it answers 200 at once. The bench (re)creates the database `penguinflow_bench_webhooks` and
+share a connection); it answers 200 at once. The bench (re)creates the database `penguinflow_bench_webhook_action` and
 uses Redis database BENCH_REDIS_DB (default 13). `--quick` shrinks N for a smoke run.
 """
 
@@ -30,7 +30,7 @@ from bench._receiver import Receiver
 from bench._support import bench_env, drop_database, pg_params, recreate_migrated
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "penguinflow_bench_webhooks"
+DB_NAME = "penguinflow_bench_webhook_action"
 CONTACTS_FILE = Path("/tmp/pf-bench-webhook-contacts.json")
 # The scheduler's default: a batch sends its webhooks one after another, so its size bounds the last one's wait.
 BATCH_SIZE = 100
@@ -78,7 +78,7 @@ def _step_starts(workflow_id: str) -> dict[str, float]:
 
 
 def _child(env: dict[str, str], *args: str) -> dict[str, Any]:
-    result = subprocess.run([sys.executable, "-m", "bench.webhooks", *args], env=env, cwd=ROOT, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "bench.webhook_action", *args], env=env, cwd=ROOT, capture_output=True,
                             text=True)
     if result.returncode != 0:
         raise RuntimeError(f"bench child {args[0]} failed:\n{result.stderr[-4000:]}")
@@ -126,13 +126,13 @@ def run(*, out: TextIO, quick: bool = False) -> None:
         window, _ = runtime_bench._wait_done(env, baseline["workflow"], enrollments, timeout=900)
     finally:
         runtime_bench._stop(processes)
-    say("webhooks.baseline_add_tag_enrollments_per_s", f"{enrollments / max(window, 0.001):.0f}  (the same "
+    say("webhook_action.baseline_add_tag_enrollments_per_s", f"{enrollments / max(window, 0.001):.0f}  (the same "
         "workflow with add_tag in the webhook's place: what the runtime costs without the call)")
 
     arrivals = dict(receiver.arrived)
     times = sorted(arrivals.values())
     window = times[-1] - times[0] if len(times) > 1 else 0.0
-    say("webhooks.delivered_per_s", f"{len(times) / max(window, 0.001):.0f}  ({len(times)} webhooks in "
+    say("webhook_action.delivered_per_s", f"{len(times) / max(window, 0.001):.0f}  ({len(times)} webhooks in "
                                     f"{window:.1f} s, 2 workers)")
     starts = _step_starts(prepared["workflow"])
     delays = sorted((arrivals[e] - starts[e]) * 1000 for e in arrivals if e in starts)
@@ -140,8 +140,8 @@ def run(*, out: TextIO, quick: bool = False) -> None:
         def at(q: float) -> float:
             return delays[min(len(delays) - 1, int(q * len(delays)))]
 
-        say("webhooks.step_to_request_p50_ms", f"{at(0.5):.0f}")
-        say("webhooks.step_to_request_p99_ms", f"{at(0.99):.0f}  (max {delays[-1]:.0f})")
+        say("webhook_action.step_to_request_p50_ms", f"{at(0.5):.0f}")
+        say("webhook_action.step_to_request_p99_ms", f"{at(0.99):.0f}  (max {delays[-1]:.0f})")
     drop_database(params, DB_NAME)
 
 

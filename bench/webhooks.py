@@ -1,5 +1,5 @@
-"""Benchmark of outbound webhook subscriptions: fan-out from stored events to many subscriptions, delivered by 2
-worker processes to a local server, with one endpoint that hangs.
+"""`manage.py bench webhooks` (the scenario issue 17 names): outbound webhook subscriptions, fan-out from stored
+events to many subscriptions, delivered by 2 worker processes to a local server, with one endpoint that hangs.
 
 Set-up: W workspaces with 10 subscriptions each (1,000 subscriptions at full size), each subscription to one of
 10 event types, so every event matches exactly one subscription. One of them points at an endpoint that reads the
@@ -21,7 +21,8 @@ Figures (one per line; nothing is asserted):
 5. `fanout.hanging_endpoint`: requests the hanging endpoint received, and what its deliveries were left at:
    the proof that it costs only its own deliveries is figure 3 measured while it hangs.
 
-The bench (re)creates the database `penguinflow_bench_fanout` and uses Redis database BENCH_REDIS_DB (default 13).
+The bench (re)creates the database BENCH_WEBHOOKS_DB (default `penguinflow_bench_webhooks`) and uses Redis database
+BENCH_REDIS_DB (default 13). The webhook *action* of workflows has its own scenario, `webhook_action`.
 `--quick`: 20 workspaces (200 subscriptions), 300 events/s for 10 s.
 """
 
@@ -38,7 +39,7 @@ from bench import runtime as runtime_bench
 from bench._receiver import Receiver
 from bench._support import bench_env, drop_database, machine_cpu, pg_params, process_cpu, recreate_migrated
 
-DB_NAME = "penguinflow_bench_fanout"
+DB_NAME = os.environ.get("BENCH_WEBHOOKS_DB", "penguinflow_bench_webhooks")
 TYPES = ("email.sent", "email.delivered", "email.opened", "email.clicked", "email.replied", "email.bounced",
          "email.complained", "email.unsubscribed", "form.submitted", "page.viewed")
 CONTACTS_PER_WORKSPACE = 50
@@ -73,7 +74,7 @@ def child_prepare(workspaces: int, fast_port: int, hanging_port: int) -> None:
 def _child(env: dict[str, str], *args: str) -> dict[str, Any]:
     import subprocess
 
-    result = subprocess.run([sys.executable, "-m", "bench.webhook_fanout", *args], env=env, cwd=runtime_bench.ROOT,
+    result = subprocess.run([sys.executable, "-m", "bench.webhooks", *args], env=env, cwd=runtime_bench.ROOT,
                             capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"bench child {args[0]} failed:\n{result.stderr[-4000:]}")
