@@ -29,7 +29,7 @@ from tests.webhooks.conftest import (
 )
 from webhooks.dispatch import deliveries_dispatch
 from webhooks.models import WebhookDelivery
-from webhooks.schedule import BODY_KEPT_BYTES, TIMEOUT_SECONDS
+from webhooks.schedule import BODY_KEPT_BYTES, JITTER, MAX_ATTEMPTS, RETRY_DELAYS, TIMEOUT_SECONDS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -85,6 +85,32 @@ def test_failed_attempt_is_retried_with_the_same_webhook_id_and_body(api, receiv
     assert WebhookDelivery.objects.get().attempts == 2
 
 
+def test_a_delivery_failing_every_attempt_follows_the_schedule_then_fails_for_good(api, receiver):
+    """8 attempts, each after its documented delay (+-20 %), all with one webhook-id; then `failed`, and replay
+    is how it goes again."""
+    sub = subscribe(api, receiver.url, ["email.opened"])
+    receiver.answer(Answer(status=500, body=b"down"))
+    ingest(api, _opened())
+    pump()
+    for attempt, delay in enumerate(RETRY_DELAYS, start=1):
+        delivery = wait_until(lambda n=attempt: settled(sub["id"]) and WebhookDelivery.objects.filter(
+            attempts=n, claimed_until=None).first(), what=f"attempt {attempt}")
+        assert delivery.status == "pending"
+        waited = delivery.next_attempt_at - delivery.last_attempt_at
+        assert delay * (1 - JITTER) - timedelta(milliseconds=5) <= waited <= delay * (1 + JITTER)
+        assert deliveries_dispatch(now=delivery.next_attempt_at - timedelta(seconds=1)) == 0  # not due before
+        pump(now=delivery.next_attempt_at + timedelta(seconds=1))
+    wait_until(lambda: WebhookDelivery.objects.filter(status="failed").exists(), what="the delivery given up")
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.attempts, delivery.response_status, delivery.response_body) == (MAX_ATTEMPTS, 500, "down")
+    assert len({request.headers["webhook-id"] for request in receiver.requests}) == 1
+    assert len(receiver.requests) == MAX_ATTEMPTS
+    logged = api.get(f"/api/v1/webhooks/{sub['id']}/deliveries").json()["results"][0]
+    assert (logged["status"], logged["next_attempt_at"]) == ("failed", None)
+    # Minutes of real time, not a day: the subscription stays active.
+    assert subscription(sub["id"]).status == "active"
+
+
 def test_410_disables_the_subscription_and_cancels_what_waits(api, receiver):
     sub = subscribe(api, receiver.url, ["email.opened"])
     receiver.answer(Answer(status=410, body=b"gone"))
@@ -119,6 +145,28 @@ def test_a_day_of_failures_disables_and_tells_the_admins(api, workspace, receive
     assert [m.to for m in mail.outbox] == [["boss@acme.test"]]
     # The first delivery, waiting for its retry, was cancelled with the subscription.
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"cancelled"}
+
+
+def test_a_subscription_failing_for_a_day_with_nothing_left_to_try_is_disabled_by_the_hourly_sweep(
+        api, workspace, receiver, admin_user):
+    """Its last retry came before the day was over (the jitter can bring the 8th attempt at 22 h) and no new
+    event came: no attempt's outcome will disable it, so the scheduler's hourly sweep does."""
+    from webhooks.services import subscriptions_disable_failing
+
+    failing = subscribe(api, receiver.url + "/failing", ["email.opened"])
+    recent = subscribe(api, receiver.url + "/recent", ["email.opened"])
+    healthy = subscribe(api, receiver.url + "/healthy", ["email.opened"])
+    model = subscription(failing["id"]).__class__
+    model.objects.filter(pk=failing["id"]).update(failing_since=timezone.now() - timedelta(hours=25))
+    model.objects.filter(pk=recent["id"]).update(failing_since=timezone.now() - timedelta(hours=2))
+
+    assert subscriptions_disable_failing() == 1
+    assert subscriptions_disable_failing() == 0  # once
+    assert [subscription(s["id"]).status for s in (failing, recent, healthy)] == ["disabled", "active", "active"]
+    assert "failed for 24 hours" in subscription(failing["id"]).disabled_reason
+    task = Task.objects.get()
+    assert task.assignee == admin_user and failing["id"] in task.description
+    assert [m.to for m in mail.outbox] == [["boss@acme.test"]]
 
 
 def test_success_clears_the_failure_record(api, receiver):
@@ -271,6 +319,22 @@ def test_events_the_project_emits_reach_subscribers(api, receiver):
     wait_until(lambda: settled(sub["id"]) and len(receiver.requests) >= 2, what="the contact events")
     types = sorted(json.loads(r.body)["type"] for r in receiver.requests)
     assert types == ["contact.created", "contact.tagged"]
+
+
+def test_channel_events_and_wildcards_reach_the_subscribers_that_want_them(api, workspace, receiver):
+    from events.services import event_emit
+    from tests.factories import ContactFactory
+
+    subs = [subscribe(api, receiver.url + path, events)["id"]
+            for path, events in [("/all", ["*"]), ("/sms", ["sms.*"]), ("/push", ["push.clicked"])]]
+    contact = ContactFactory(workspace=workspace)
+    for type_ in ("sms.delivered", "push.clicked", "push.sent", "smsx.sent"):
+        event_emit(workspace=workspace, type=type_, contact_id=contact.pk)
+    pump()
+    wait_until(lambda: all(settled(sub) for sub in subs) and len(receiver.requests) == 6, what="the deliveries")
+    got = sorted((r.path, json.loads(r.body)["type"]) for r in receiver.requests)
+    assert got == [("/all", "push.clicked"), ("/all", "push.sent"), ("/all", "sms.delivered"), ("/all", "smsx.sent"),
+                   ("/push", "push.clicked"), ("/sms", "sms.delivered")]
 
 
 def test_a_job_run_twice_sends_nothing_twice(api, receiver):
