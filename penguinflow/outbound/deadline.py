@@ -20,6 +20,9 @@ from collections.abc import Iterator
 
 __all__ = ["Exchange", "watched"]
 
+# How late past its deadline an exchange may be ended (the watchdog's resolution).
+TICK = 0.1
+
 
 class Exchange:
     """One request and its answer: its deadline (time.monotonic) and the connection it runs on, once it has one."""
@@ -74,10 +77,16 @@ class _Watchdog:
         while True:
             with self.changed:
                 while not self.heap or self.heap[0][0] > time.monotonic():
-                    self.changed.wait(self.heap[0][0] - time.monotonic() if self.heap else None)
-                _, _, exchange = heapq.heappop(self.heap)
-            if not exchange.done:
-                exchange.expire()
+                    # At most one wake-up a TICK however many requests end: most end long before their
+                    # deadline, and waking for each would take the GIL from the threads making them.
+                    self.changed.wait(max(self.heap[0][0] - time.monotonic(), TICK) if self.heap else None)
+                now = time.monotonic()
+                due = []
+                while self.heap and self.heap[0][0] <= now:
+                    due.append(heapq.heappop(self.heap)[2])
+            for exchange in due:
+                if not exchange.done:
+                    exchange.expire()
 
 
 _watchdog = _Watchdog()
