@@ -47,6 +47,10 @@ class Receiver:
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, ValueError, KeyError):
             pass
+        except asyncio.CancelledError:
+            # stop() cancels a hanging answer: end quietly (asyncio logs a traceback for a handler that ends
+            # cancelled).
+            pass
         finally:
             writer.close()
 

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from webhooks.models import WebhookDelivery, WebhookSubscription
 from webhooks.schedule import BLOCK_AFTER_NO_ANSWER, FAILING_LIMIT, retry_delay
-from webhooks.services import subscription_disable
+from webhooks.services import failing_reason, subscription_disable
 
 logger = logging.getLogger(__name__)
 DeliveryStatus = WebhookDelivery.Status
@@ -113,9 +113,7 @@ def _failure_record(sub_id: UUID, first_failure: datetime, now: datetime) -> Non
                        "WHERE id = %s RETURNING failing_since", [first_failure, sub_id])
         row = cursor.fetchone()
     if row and row[0] <= now - FAILING_LIMIT:
-        hours = round(FAILING_LIMIT.total_seconds() / 3600)
-        subscription_disable(subscription_id=sub_id, notify=True, now=now,
-                             reason=f"Every attempt failed for {hours} hours (since {row[0]:%Y-%m-%d %H:%M} UTC).")
+        subscription_disable(subscription_id=sub_id, notify=True, now=now, reason=failing_reason(row[0]))
 
 
 def _block(sub_id: UUID, until: datetime, now: datetime) -> None:

@@ -15,6 +15,7 @@ from penguinflow.outbound.client import OutboundFailed, checked_address, system_
 from penguinflow.outbound.signing import new_secret
 from webhooks.event_types import events_key, is_custom, type_problem
 from webhooks.models import WebhookDelivery, WebhookSubscription
+from webhooks.schedule import FAILING_LIMIT
 
 Status = WebhookSubscription.Status
 DeliveryStatus = WebhookDelivery.Status
@@ -142,6 +143,24 @@ def subscription_disable(*, subscription_id, reason: str, notify: bool, now: dat
     if notify:
         admins_notify_disabled(subscription=subscription)
     return True
+
+
+def failing_reason(since: datetime) -> str:
+    """Why a subscription failing for a day was disabled (the subscription's `disabled_reason`)."""
+    hours = round(FAILING_LIMIT.total_seconds() / 3600)
+    return f"Every attempt failed for {hours} hours (since {since:%Y-%m-%d %H:%M} UTC)."
+
+
+def subscriptions_disable_failing(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Disable the active subscriptions whose attempts have all failed for a day, telling the admins; return how
+    many. An attempt's outcome does this too, but only when there is an attempt: a subscription whose last retry
+    came before the day was over (the schedule's jitter) and that gets no new event would stay active, failing.
+    The scheduler calls this hourly."""
+    now = now or timezone.now()
+    failing = list(WebhookSubscription.objects.filter(status=Status.ACTIVE, failing_since__lte=now - FAILING_LIMIT)
+                   .values_list("pk", "failing_since")[:limit])
+    return sum(subscription_disable(subscription_id=pk, notify=True, now=now, reason=failing_reason(since))
+               for pk, since in failing)
 
 
 def subscription_delete(*, subscription: WebhookSubscription) -> None:

@@ -6,7 +6,8 @@ the check and the connection (rebinding) changes nothing. Over HTTPS the TLS han
 the host (SNI and certificate), and the Host header is the host as written. urllib3 does the HTTP: its
 connection pool takes an address to connect to apart from the name to verify (``server_hostname``,
 ``assert_hostname``), which is exactly the pinning this needs. Redirects are never followed (a 3xx is the
-answer), the whole exchange has one deadline, and at most ``max_body`` bytes of the answer are read.
+answer), the whole exchange has one deadline (enforced by `penguinflow.outbound.deadline`, so a receiver that
+trickles its answer a byte at a time cannot stretch it), and at most ``max_body`` bytes of the answer are read.
 Connections are closed after each request, unless the caller keeps them in a ``Connections`` (a batch's run of
 calls to one receiver then shares one).
 """
@@ -23,6 +24,7 @@ import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from penguinflow.outbound.addresses import IPAddress, Network, OutboundRefused, refusal, target_of
+from penguinflow.outbound.deadline import Exchange, watched
 
 __all__ = ["MAX_BODY_BYTES", "MAX_TIMEOUT_S", "OutboundFailed", "OutboundResponse", "Resolver", "send",
            "system_resolver"]
@@ -128,21 +130,18 @@ def send(
     path = quote(path, safe="/?:@!$&'()*+,;=%~[]")
     remaining = max(deadline - time.monotonic(), 0.001)
     try:
-        response = pool.urlopen(method, path, body=body, headers={"Host": _host_header(target), **headers},
-                                redirect=False, retries=False, preload_content=False, assert_same_host=False,
-                                timeout=urllib3.Timeout(connect=remaining, read=remaining))
-        reusable = False
-        try:
-            content, truncated = _read_capped(response, max_body, deadline)
-            reusable = not truncated
-        finally:
-            if not reusable:
-                response.close()  # the rest of the answer is unread: this connection cannot carry another request
-            response.release_conn()
-    except OutboundFailed:
-        raise
-    except (Urllib3Error, OSError) as error:
-        raise OutboundFailed(_failure_text(error, address)) from None
+        with watched(deadline) as exchange:
+            pool.exchange = exchange
+            try:
+                response = pool.urlopen(method, path, body=body, headers={"Host": _host_header(target), **headers},
+                                        redirect=False, retries=False, preload_content=False,
+                                        assert_same_host=False, timeout=urllib3.Timeout(connect=remaining,
+                                                                                        read=remaining))
+                content, truncated = _answer_read(response, max_body, deadline, exchange)
+            except Exception as error:
+                raise _failure(error, address, exchange) from None
+            finally:
+                pool.exchange = None
     finally:
         if not kept:
             pool.close()
@@ -150,6 +149,35 @@ def send(
                             headers={name.lower(): value for name, value in response.headers.items()},
                             body=content, truncated=truncated, address=str(address),
                             elapsed_ms=round((time.monotonic() - started) * 1000))
+
+
+def _answer_read(response, max_body: int, deadline: float, exchange: Exchange) -> tuple[bytes, bool]:
+    """The answer's body (capped); its connection stays open for the next request only when the whole answer was
+    read in time."""
+    reusable = False
+    try:
+        content, truncated = _read_capped(response, max_body, deadline)
+        # Cut off by the watchdog, a read ends early as if the answer were complete: it was not.
+        reusable = not truncated and not exchange.expired
+    finally:
+        if not reusable:
+            response.close()  # the rest of the answer is unread: this connection cannot carry another request
+        response.release_conn()
+    if exchange.expired:
+        raise TimeoutError  # told as a timeout by `_failure`
+    return content, truncated
+
+
+def _failure(error: Exception, address: IPAddress, exchange: Exchange) -> Exception:
+    """What a failed exchange raises: a timeout when the deadline ended it (whatever the read raised then), an
+    OutboundFailed for what the network or the receiver did, and anything else (a bug) as it is."""
+    if exchange.expired:
+        return OutboundFailed(f"The receiver ({address}) did not answer within the timeout.")
+    if isinstance(error, OutboundFailed):
+        return error
+    if isinstance(error, Urllib3Error | OSError):
+        return OutboundFailed(_failure_text(error, address))
+    return error
 
 
 def _host_header(target) -> str:
@@ -162,13 +190,34 @@ def _host_header(target) -> str:
     return host if target.port == default_port else f"{host}:{target.port}"
 
 
+class _WatchedPool:
+    """A pool that hands the connection a request runs on to the request's Exchange (its watchdog shuts that
+    connection's socket down at the deadline). One request at a time uses a pool (maxsize=1)."""
+
+    exchange: Exchange | None = None
+
+    def _get_conn(self, timeout=None):
+        conn = super()._get_conn(timeout)
+        if self.exchange is not None:
+            self.exchange.connection = conn
+        return conn
+
+
+class _HTTPPool(_WatchedPool, urllib3.HTTPConnectionPool):
+    pass
+
+
+class _HTTPSPool(_WatchedPool, urllib3.HTTPSConnectionPool):
+    pass
+
+
 def _pool(scheme: str, host: str, port: int, address: IPAddress, ca_certs: str | None) -> urllib3.HTTPConnectionPool:
     # Timeouts are given per request (what is left of its deadline).
     if scheme == "https":
         # Connect to the checked address; name the host in SNI and verify the certificate against it.
-        return urllib3.HTTPSConnectionPool(str(address), port, maxsize=1, retries=False, server_hostname=host,
-                                           assert_hostname=host, cert_reqs="CERT_REQUIRED", ca_certs=ca_certs)
-    return urllib3.HTTPConnectionPool(str(address), port, maxsize=1, retries=False)
+        return _HTTPSPool(str(address), port, maxsize=1, retries=False, server_hostname=host,
+                          assert_hostname=host, cert_reqs="CERT_REQUIRED", ca_certs=ca_certs)
+    return _HTTPPool(str(address), port, maxsize=1, retries=False)
 
 
 def _read_capped(response, max_body: int, deadline: float) -> tuple[bytes, bool]:

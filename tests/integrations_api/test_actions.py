@@ -47,7 +47,28 @@ def test_an_action_runs_once_for_a_repeated_idempotency_key(api, workspace, acti
     other = _send(api, action, world, action.other_body(world), "key-1")
     assert other.status_code == 409
     assert other.json()["error"]["code"] == "idempotency_key_reused"
+    assert other.json()["error"].keys() == {"code", "message", "details"} and other.json()["error"]["message"]
     assert action.effect(world) == after
+
+
+def test_find_a_contact_by_email_external_id_or_text(api, workspace, other_api):
+    """The one read among the actions (Zapier's Find Contact search): GET, so a retry is harmless by nature."""
+    from tests.factories import ContactFactory
+
+    ada = ContactFactory(workspace=workspace, email="ada@example.com", external_id="crm-1", first_name="Ada")
+    ContactFactory(workspace=workspace, email="bob@example.com", first_name="Bob")
+
+    def found(query: str, client=api) -> list[str]:
+        response = client.get(f"/api/v1/contacts?{query}")
+        assert response.status_code == 200, response.content
+        return [contact["id"] for contact in response.json()["results"]]
+
+    assert found("email=ADA@example.com") == found("email=ada@example.com") == [str(ada.pk)]
+    assert found("external_id=crm-1") == [str(ada.pk)]
+    assert found("q=ada") == [str(ada.pk)]
+    assert found("email=nobody@example.com") == []
+    assert found("email=ada@example.com", client=other_api) == []  # another workspace's contact
+    assert "find a contact" in DOC.read_text()
 
 
 def test_each_action_is_in_the_documentation_table():

@@ -13,6 +13,7 @@ import shutil
 import ssl
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -24,6 +25,8 @@ from penguinflow.outbound.addresses import (
     refusal,
 )
 from penguinflow.outbound.client import MAX_BODY_BYTES, Connections, OutboundFailed, send
+from tests.chaos import wait_for
+from tests.hostile_server import hostile_server
 from tests.webhook_receiver import Answer, receiver_server
 
 LOCAL = parse_networks(["127.0.0.1/32"])
@@ -139,6 +142,29 @@ def test_a_receiver_that_does_not_answer_times_out():
                 send(method="POST", url=receiver.url, headers={}, body=b"{}", timeout_s=1, allowed=LOCAL)
         finally:
             release.set()
+
+
+@pytest.mark.parametrize("mode", ["trickle_headers", "trickle_body"])
+def test_an_answer_trickled_a_byte_at_a_time_ends_at_the_deadline(mode):
+    """Each byte would reset a socket timeout: only the exchange's own deadline ends these, for any thread."""
+    with hostile_server(mode) as hostile:
+        started = time.monotonic()
+        with pytest.raises(OutboundFailed, match="did not answer within the timeout"):
+            send(method="POST", url=hostile.url, headers={}, body=b"{}", timeout_s=1, allowed=LOCAL)
+        took = time.monotonic() - started
+        # The connection is closed, not left trickling.
+        wait_for(lambda: hostile.hung_up == 1, what="the hang-up", timeout=10)
+    assert 1 <= took < 3 and hostile.requests == 1
+
+
+def test_an_endless_answer_is_read_up_to_the_cap_and_no_further():
+    with hostile_server("endless") as hostile:
+        started = time.monotonic()
+        response = send(method="POST", url=hostile.url, headers={}, body=b"{}", timeout_s=5, allowed=LOCAL,
+                        max_body=4096)
+        assert time.monotonic() - started < 3
+        wait_for(lambda: hostile.hung_up == 1, what="the hang-up", timeout=10)
+    assert (response.status, len(response.body), response.truncated) == (200, 4096, True)
 
 
 def test_a_refused_connection_is_a_failure_worth_a_retry():

@@ -16,7 +16,8 @@ from django.utils import timezone
 from standardwebhooks import Webhook as Verifier
 
 from tasks.models import Task
-from tests.webhook_receiver import Answer
+from tests.hostile_server import hostile_server
+from tests.webhook_receiver import Answer, receiver_server
 from tests.webhooks.conftest import (
     ingest,
     pump,
@@ -28,6 +29,7 @@ from tests.webhooks.conftest import (
 )
 from webhooks.dispatch import deliveries_dispatch
 from webhooks.models import WebhookDelivery
+from webhooks.schedule import BODY_KEPT_BYTES, JITTER, MAX_ATTEMPTS, RETRY_DELAYS, TIMEOUT_SECONDS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,6 +85,32 @@ def test_failed_attempt_is_retried_with_the_same_webhook_id_and_body(api, receiv
     assert WebhookDelivery.objects.get().attempts == 2
 
 
+def test_a_delivery_failing_every_attempt_follows_the_schedule_then_fails_for_good(api, receiver):
+    """8 attempts, each after its documented delay (+-20 %), all with one webhook-id; then `failed`, and replay
+    is how it goes again."""
+    sub = subscribe(api, receiver.url, ["email.opened"])
+    receiver.answer(Answer(status=500, body=b"down"))
+    ingest(api, _opened())
+    pump()
+    for attempt, delay in enumerate(RETRY_DELAYS, start=1):
+        delivery = wait_until(lambda n=attempt: settled(sub["id"]) and WebhookDelivery.objects.filter(
+            attempts=n, claimed_until=None).first(), what=f"attempt {attempt}")
+        assert delivery.status == "pending"
+        waited = delivery.next_attempt_at - delivery.last_attempt_at
+        assert delay * (1 - JITTER) - timedelta(milliseconds=5) <= waited <= delay * (1 + JITTER)
+        assert deliveries_dispatch(now=delivery.next_attempt_at - timedelta(seconds=1)) == 0  # not due before
+        pump(now=delivery.next_attempt_at + timedelta(seconds=1))
+    wait_until(lambda: WebhookDelivery.objects.filter(status="failed").exists(), what="the delivery given up")
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.attempts, delivery.response_status, delivery.response_body) == (MAX_ATTEMPTS, 500, "down")
+    assert len({request.headers["webhook-id"] for request in receiver.requests}) == 1
+    assert len(receiver.requests) == MAX_ATTEMPTS
+    logged = api.get(f"/api/v1/webhooks/{sub['id']}/deliveries").json()["results"][0]
+    assert (logged["status"], logged["next_attempt_at"]) == ("failed", None)
+    # Minutes of real time, not a day: the subscription stays active.
+    assert subscription(sub["id"]).status == "active"
+
+
 def test_410_disables_the_subscription_and_cancels_what_waits(api, receiver):
     sub = subscribe(api, receiver.url, ["email.opened"])
     receiver.answer(Answer(status=410, body=b"gone"))
@@ -117,6 +145,28 @@ def test_a_day_of_failures_disables_and_tells_the_admins(api, workspace, receive
     assert [m.to for m in mail.outbox] == [["boss@acme.test"]]
     # The first delivery, waiting for its retry, was cancelled with the subscription.
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"cancelled"}
+
+
+def test_a_subscription_failing_for_a_day_with_nothing_left_to_try_is_disabled_by_the_hourly_sweep(
+        api, workspace, receiver, admin_user):
+    """Its last retry came before the day was over (the jitter can bring the 8th attempt at 22 h) and no new
+    event came: no attempt's outcome will disable it, so the scheduler's hourly sweep does."""
+    from webhooks.services import subscriptions_disable_failing
+
+    failing = subscribe(api, receiver.url + "/failing", ["email.opened"])
+    recent = subscribe(api, receiver.url + "/recent", ["email.opened"])
+    healthy = subscribe(api, receiver.url + "/healthy", ["email.opened"])
+    model = subscription(failing["id"]).__class__
+    model.objects.filter(pk=failing["id"]).update(failing_since=timezone.now() - timedelta(hours=25))
+    model.objects.filter(pk=recent["id"]).update(failing_since=timezone.now() - timedelta(hours=2))
+
+    assert subscriptions_disable_failing() == 1
+    assert subscriptions_disable_failing() == 0  # once
+    assert [subscription(s["id"]).status for s in (failing, recent, healthy)] == ["disabled", "active", "active"]
+    assert "failed for 24 hours" in subscription(failing["id"]).disabled_reason
+    task = Task.objects.get()
+    assert task.assignee == admin_user and failing["id"] in task.description
+    assert [m.to for m in mail.outbox] == [["boss@acme.test"]]
 
 
 def test_success_clears_the_failure_record(api, receiver):
@@ -171,6 +221,41 @@ def test_huge_answer_is_capped_and_a_redirect_is_a_failure(api, receiver, second
     assert (redirected.status, redirected.response_status) == ("pending", 302)
     assert "Redirects are not followed" in redirected.error
     assert len(second_receiver.requests) == 1  # nothing went to the Location
+
+
+def test_hostile_endpoints_cost_only_their_own_deliveries(api, receiver, second_receiver):
+    """A huge body, a never-ending stream, headers trickled a byte at a time, a redirect to the metadata address:
+    an honest endpoint subscribed beside them gets every delivery at once, and each hostile one ends within the
+    attempt's deadline (no sender thread is held past it)."""
+    second_receiver.answer(Answer(status=302, headers={"Location": "http://169.254.169.254/latest"}, body=b""))
+    with (receiver_server() as huge, hostile_server("endless") as endless,
+          hostile_server("trickle_body") as trickle_body, hostile_server("trickle_headers") as trickle_headers):
+        huge.answer(Answer(body=b"x" * 20_000_000))
+        hostile = {name: subscribe(api, url, ["email.opened"])["id"] for name, url in [
+            ("huge", huge.url), ("endless", endless.url), ("trickle_body", trickle_body.url),
+            ("trickle_headers", trickle_headers.url), ("redirect", second_receiver.url)]}
+        honest = subscribe(api, receiver.url + "/honest", ["email.opened"])
+        ingest(api, *[_opened(f"c{n}@example.com") for n in range(5)])
+        started = time.monotonic()
+        pump()
+        wait_until(lambda: WebhookDelivery.objects.filter(subscription_id=honest["id"], status="succeeded").count()
+                   == 5, timeout=30, what="the honest endpoint's deliveries")
+        assert time.monotonic() - started < TIMEOUT_SECONDS  # not after the trickling ones gave up
+        wait_until(lambda: all(settled(sub_id) for sub_id in hostile.values()), timeout=60,
+                   what="every hostile attempt ended")
+        took = time.monotonic() - started
+    assert took < TIMEOUT_SECONDS + 10
+    first = {name: WebhookDelivery.objects.filter(subscription_id=sub_id, attempts=1).order_by("event_id").first()
+             for name, sub_id in hostile.items()}
+    for name in ("huge", "endless"):  # answered 200 at once: taken as a success, the body cut at the cap
+        assert WebhookDelivery.objects.filter(subscription_id=hostile[name], status="succeeded").count() == 5
+        assert len(first[name].response_body) == BODY_KEPT_BYTES
+    for name in ("trickle_body", "trickle_headers"):
+        assert first[name].status == "pending" and "did not answer within the timeout" in first[name].error
+        assert first[name].latency_ms < (TIMEOUT_SECONDS + 2) * 1000
+    assert (first["redirect"].status, first["redirect"].response_status) == ("pending", 302)
+    assert len(second_receiver.requests) == 5  # none went to the Location
+    assert len(receiver.requests) == 5
 
 
 def test_private_address_at_send_time_is_refused_and_retried_later(api, settings, receiver):
@@ -234,6 +319,22 @@ def test_events_the_project_emits_reach_subscribers(api, receiver):
     wait_until(lambda: settled(sub["id"]) and len(receiver.requests) >= 2, what="the contact events")
     types = sorted(json.loads(r.body)["type"] for r in receiver.requests)
     assert types == ["contact.created", "contact.tagged"]
+
+
+def test_channel_events_and_wildcards_reach_the_subscribers_that_want_them(api, workspace, receiver):
+    from events.services import event_emit
+    from tests.factories import ContactFactory
+
+    subs = [subscribe(api, receiver.url + path, events)["id"]
+            for path, events in [("/all", ["*"]), ("/sms", ["sms.*"]), ("/push", ["push.clicked"])]]
+    contact = ContactFactory(workspace=workspace)
+    for type_ in ("sms.delivered", "push.clicked", "push.sent", "smsx.sent"):
+        event_emit(workspace=workspace, type=type_, contact_id=contact.pk)
+    pump()
+    wait_until(lambda: all(settled(sub) for sub in subs) and len(receiver.requests) == 6, what="the deliveries")
+    got = sorted((r.path, json.loads(r.body)["type"]) for r in receiver.requests)
+    assert got == [("/all", "push.clicked"), ("/all", "push.sent"), ("/all", "sms.delivered"), ("/all", "smsx.sent"),
+                   ("/push", "push.clicked"), ("/sms", "sms.delivered")]
 
 
 def test_a_job_run_twice_sends_nothing_twice(api, receiver):

@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from penguinflow.workspaces.services import api_key_create
 from tests.servers import asgi_server
 from tests.webhooks.conftest import ingest, pump, subscribe, wait_until
 from webhooks.models import WebhookDelivery, WebhookSubscription
+from webhooks.schedule import JITTER, MAX_ATTEMPTS, RETRY_DELAYS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -115,3 +117,24 @@ def test_the_documented_envelope_has_the_keys_of_a_real_one(delivered):
     assert documented.keys() == real.keys()
     assert documented["data"].keys() == real["data"].keys()
     assert documented["data"]["contact"].keys() == real["data"]["contact"].keys()
+
+
+def _documented_delays() -> list[timedelta]:
+    """The retry table's "after the previous one failed" column, attempts 2 onwards."""
+    units = {"second": "seconds", "minute": "minutes", "hour": "hours"}
+    rows = re.findall(r"^ *\| (\d+) \| (.+?) \|$", DOC.read_text(), flags=re.MULTILINE)
+    assert [int(n) for n, _ in rows] == list(range(1, len(rows) + 1)) and rows[0][1] == "at once"
+    delays = []
+    for _, text in rows[1:]:
+        amount, unit = text.split()
+        delays.append(timedelta(**{units[unit.rstrip("s")]: int(amount)}))
+    return delays
+
+
+def test_the_documented_retry_schedule_is_the_one_deliveries_follow():
+    assert _documented_delays() == list(RETRY_DELAYS)
+    assert MAX_ATTEMPTS == 8
+    # "About a day": the last attempt comes 22 to 33 hours after the first, whatever the jitter.
+    assert timedelta(hours=20) < sum(RETRY_DELAYS, timedelta()) * (1 - JITTER)
+    assert sum(RETRY_DELAYS, timedelta()) * (1 + JITTER) < timedelta(hours=36)
+    assert f"After the {MAX_ATTEMPTS}th" in DOC.read_text()

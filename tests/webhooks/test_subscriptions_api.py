@@ -14,8 +14,13 @@ URL = "https://hooks.example.com/in"
 
 
 def _error(response, status: int, code: str | None = None) -> dict:
+    """The error, in the contract's format (§2) whole: a code, a sentence, details; nothing else."""
     assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json().keys() == {"error"}
     body = response.json()["error"]
+    assert body.keys() == {"code", "message", "details"}
+    assert isinstance(body["message"], str) and body["message"] and isinstance(body["details"], dict)
     if code:
         assert body["code"] == code
     return body
@@ -60,6 +65,16 @@ def test_internal_or_unusable_urls_are_refused(api, url, words):
     body = _error(api.post("/api/v1/webhooks", {"url": url, "events": ["*"]}, format="json"), 400, "url_refused")
     assert words in body["details"]["url"]
     assert not WebhookSubscription.objects.exists()
+
+
+def test_every_catalogue_type_and_family_can_be_subscribed_to(api):
+    """CONTRACT §3's catalogue with §13's channel events, and a wildcard for each family."""
+    from webhooks.event_types import CATALOGUE
+
+    families = sorted({f"{t.split('.')[0]}.*" for t in CATALOGUE})
+    assert {"sms.*", "push.*", "workflow.*", "campaign.*"} <= set(families)
+    response = api.post("/api/v1/webhooks", {"url": URL, "events": [*sorted(CATALOGUE), *families]}, format="json")
+    assert response.status_code == 201, response.content
 
 
 def test_allowed_networks_exempt_loopback(api, settings):

@@ -18,7 +18,7 @@ from push.recovery import push_sweep
 from sms.recovery import sms_sweep
 from templates.recovery import outbox_sweep
 from webhooks.dispatch import deliveries_dispatch, deliveries_dispatch_forever
-from webhooks.services import deliveries_prune
+from webhooks.services import deliveries_prune, subscriptions_disable_failing
 from workflows.caps_port import send_ledger_forget
 from workflows.entry_path import time_triggers_fire
 from workflows.migration_jobs import stale_migrations_enqueue
@@ -84,6 +84,7 @@ class Command(BaseCommand):
                     idempotent_requests_forget()
                     send_ledger_forget()
                     deliveries_prune(older_than=timedelta(days=settings.EVENT_RETENTION_DAYS))
+                    subscriptions_disable_failing()  # failing for a day with no attempt left to notice it
                     predictions_due_enqueue()  # retrain every two weeks, rescore daily (predictions.jobs)
                     last_partitions = time.monotonic()
             except Exception:  # the database or Redis blinked: log, wait, go on; leases make retries safe
