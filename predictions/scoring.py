@@ -17,6 +17,7 @@ contributions (predictions.explain), computed only for the rows written.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import time
@@ -76,6 +77,7 @@ def _days_text(value: float, grid: np.ndarray) -> str:
         ("s" if following[0] > 1 else "")
 
 
+@functools.lru_cache(maxsize=100_000)  # values repeat (counts, grid points): a million rows ask a few thousand
 def _reason_text(name: str, value: float) -> str:
     if name.startswith("days_since_"):
         what = name.removeprefix("days_since_").replace("engaged", "engagement").replace("opens", "email open") \
@@ -96,7 +98,8 @@ def _reason_text(name: str, value: float) -> str:
 
 def _reasons(contributions: np.ndarray, values: np.ndarray) -> list[list[dict]]:
     """Return, per row, the features that pushed its score up most (their contribution in log-odds)."""
-    top = np.argsort(-contributions, axis=1)[:, :TOP_REASONS]
+    top = np.argpartition(-contributions, TOP_REASONS, axis=1)[:, :TOP_REASONS]
+    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(contributions, top, axis=1), axis=1), axis=1)
     effects = np.take_along_axis(contributions, top, axis=1).round(3).tolist()
     shown = np.take_along_axis(values, top, axis=1).astype(np.float64).round(3).tolist()
     return [[{"feature": FEATURES[i], "value": v, "effect": e, "text": _reason_text(FEATURES[i], v)}
