@@ -8,7 +8,9 @@ days (predictions.features); nothing else. The first scoring of a contact record
 the fields it read. A later scoring with the same models (the same version, or the same "not enough data" message,
 per kind) rescores only the contacts that are due, whose fields differ from those read, that have an event that
 occurred since the last scoring or that was received since it started (a late event), or that have no state yet;
-for every other contact the features, hence the scores and reasons, are exactly what they were. Another model, a
+for every other contact the features, hence the scores and reasons, are exactly what they were. (This relies on
+events never being edited in what features read, type, time, contact, properties, flags: the events app only
+updates its processing columns.) Another model, a
 clock before the last scoring, or no recorded scoring (`predictions_refresh` records them) rescores everyone.
 
 Scores are written only where a score, its model or its message changed. Reasons come from per-feature path
