@@ -80,6 +80,22 @@ class Snapshot:
     def column(self, name: str) -> np.ndarray:
         return self.X[:, FEATURES.index(name)]
 
+    def rows(self, keep: np.ndarray) -> Snapshot:
+        """Return the snapshot of the rows where `keep` (a boolean mask) holds."""
+        def part(values):
+            return None if values is None else values[keep]
+
+        index = np.flatnonzero(keep).tolist()
+        return Snapshot(
+            at=self.at, contact_ids=[self.contact_ids[i] for i in index], X=self.X[keep],
+            engaged_after=part(self.engaged_after), purchases_after=part(self.purchases_after),
+            active_events=part(self.active_events), changes_at=part(self.changes_at),
+            fields_seen=part(self.fields_seen),
+            previous=None if self.previous is None else {k: v[keep] for k, v in self.previous.items()},
+            previous_versions=None if self.previous_versions is None else {
+                k: [v[i] for i in index] for k, v in self.previous_versions.items()},
+        )
+
 
 def _snapshot_columns(at: datetime, horizon: timedelta | None) -> list[str]:
     """SQL aggregate expressions for the snapshot at `at` (times inlined as epoch numbers that we computed)."""

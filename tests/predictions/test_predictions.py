@@ -179,6 +179,17 @@ def test_the_daily_rescore_recomputes_only_the_contacts_whose_features_can_have_
     last = scoring._last_scoring(small_workspace.pk)
 
     due = set(scoring._due_contacts(small_workspace.pk, now=tomorrow, last=last))
+    # The due contacts' features, looked up through the index or cut out of a pass over everyone, are the same.
+    looked_up, cut_out = [], []
+    for share, into in ((1.0, looked_up), (0.0, cut_out)):
+        scoring.SELECTIVE_SHARE, kept = share, scoring.SELECTIVE_SHARE
+        try:
+            into.append(scoring._snapshot_due(small_workspace.pk, now=tomorrow, last=last))
+        finally:
+            scoring.SELECTIVE_SHARE = kept
+    assert looked_up[0].contact_ids == cut_out[0].contact_ids and set(cut_out[0].contact_ids) == due
+    assert np.array_equal(looked_up[0].X, cut_out[0].X)
+    assert np.array_equal(looked_up[0].changes_at, cut_out[0].changes_at)
     again = predictions_refresh(workspace=small_workspace, now=tomorrow)
 
     assert {fresh, late, tagged} <= due and not due & set(quiet[3:])
