@@ -3,7 +3,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from penguinflow.common.admin import ReadOnlyAdmin
-from predictions.models import PredictionLatch, PredictionModel, PredictionRun
+from predictions.models import ContactScoreState, PredictionLatch, PredictionModel, PredictionRun
 
 
 @admin.register(PredictionModel)
@@ -41,4 +41,13 @@ class PredictionRunAdmin(ReadOnlyAdmin):
 class PredictionLatchAdmin(ReadOnlyAdmin):
     list_display = ["key", "contact", "fired_at", "workspace"]
     list_filter = ["key", "workspace"]
+    raw_id_fields = ["contact"]
+
+
+@admin.register(ContactScoreState)
+class ContactScoreStateAdmin(ReadOnlyAdmin):
+    """When each contact's features next change on their own: what the daily rescore skips it until."""
+
+    list_display = ["contact", "due_at", "lead_score", "subscribed", "tag_count", "workspace"]
+    list_filter = ["workspace"]
     raw_id_fields = ["contact"]

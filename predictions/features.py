@@ -4,6 +4,11 @@ A snapshot at time t sees only the events before t: recency (days since the last
 purchase), frequency over 7, 28 and 56 days, email sends, pricing-page views, and the contact's own fields (age,
 score, status, tags). With a horizon H, the same pass also reads what happened in [t, t + H): the labels of a
 training snapshot. Machine opens (events flagged `bot`) never count.
+
+Recency and age are kept on a grid of days (`RECENCY_GRID_DAYS`, `AGE_GRID_DAYS`: a value is the grid point at or
+below it), so that with no new event they change at known times, not every day. A scoring snapshot also says, per
+contact, when its features next change on their own (`Snapshot.changes_at`): the daily rescore skips a contact
+until then unless it has a new event or its fields changed (predictions.scoring, the rescoring rule).
 """
 
 from __future__ import annotations
@@ -21,6 +26,10 @@ ENGAGEMENT_EVENTS = ("email.opened", "email.clicked", "email.replied", "page.vie
 WINDOWS = (7, 28, 56)
 LOOKBACK_DAYS = max(WINDOWS)
 NEVER_DAYS = 365.0  # "days since" when it never happened in the lookback
+# Grids of days: finer where a day matters more. A contact last seen 9 days ago reads 7 until day 10.
+RECENCY_GRID_DAYS = np.array([0, 1, 2, 3, 5, 7, 10, 14, 21, 28, 42, LOOKBACK_DAYS], np.float64)
+AGE_GRID_DAYS = np.array([0, 7, 14, 30, 60, 90, 180, 365, 730, 1095], np.float64)
+DAY = 86400.0
 # Each event is classified once (`k`), and its time read once as epoch seconds (`s`): the many aggregates below
 # then compare small integers and numbers, not text and timestamps with intervals (5 times faster).
 _KIND_SQL = f"""CASE
@@ -63,9 +72,29 @@ class Snapshot:
     # model kind -> what the stored entry was made by: its model_version, else its message; None: no entry
     previous_versions: dict[str, list[str | None]] | None = None
     active_events: np.ndarray | None = None  # events of any kind in the lookback (0: nothing to score from)
+    # Epoch seconds from which the features may differ with no new event and no change of the contact's fields
+    # (an event leaving a window, recency or age reaching its next grid point); inf: never. Scoring snapshots only.
+    changes_at: np.ndarray | None = None
+    fields_seen: np.ndarray | None = None  # int64 (score, subscribed, tags): the contact fields the features read
 
     def column(self, name: str) -> np.ndarray:
         return self.X[:, FEATURES.index(name)]
+
+    def rows(self, keep: np.ndarray) -> Snapshot:
+        """Return the snapshot of the rows where `keep` (a boolean mask) holds."""
+        def part(values):
+            return None if values is None else values[keep]
+
+        index = np.flatnonzero(keep).tolist()
+        return Snapshot(
+            at=self.at, contact_ids=[self.contact_ids[i] for i in index], X=self.X[keep],
+            engaged_after=part(self.engaged_after), purchases_after=part(self.purchases_after),
+            active_events=part(self.active_events), changes_at=part(self.changes_at),
+            fields_seen=part(self.fields_seen),
+            previous=None if self.previous is None else {k: v[keep] for k, v in self.previous.items()},
+            previous_versions=None if self.previous_versions is None else {
+                k: [v[i] for i in index] for k, v in self.previous_versions.items()},
+        )
 
 
 def _snapshot_columns(at: datetime, horizon: timedelta | None) -> list[str]:
@@ -82,7 +111,11 @@ def _snapshot_columns(at: datetime, horizon: timedelta | None) -> list[str]:
     for name in _RECENCY:
         columns.append(f"({t!r} - max(s) FILTER (WHERE {_COUNTED[name]} AND s < {t!r})) / 86400.0")
     columns.append(f"count(*) FILTER (WHERE {window(LOOKBACK_DAYS)})")
-    if horizon is not None:
+    if horizon is None:  # when each window's oldest counted event leaves it (k 9: sent_28d), and the last event
+        for days, kinds in ((7, "k BETWEEN 1 AND 6"), (28, "(k BETWEEN 1 AND 6 OR k = 9)"), (56, "k BETWEEN 1 AND 6")):
+            columns.append(f"min(s) FILTER (WHERE {kinds} AND {window(days)}) + {days * DAY!r}")
+        columns.append(f"max(s) FILTER (WHERE {window(LOOKBACK_DAYS)}) + {LOOKBACK_DAYS * DAY!r}")
+    else:
         end = t + horizon.total_seconds()
         for name in ("engaged", "purchases"):
             columns.append(f"count(*) FILTER (WHERE {_COUNTED[name]} AND s >= {t!r} AND s < {end!r})")
@@ -90,13 +123,17 @@ def _snapshot_columns(at: datetime, horizon: timedelta | None) -> list[str]:
 
 
 def snapshots_build(*, workspace_id: UUID, times: list[datetime], horizon: timedelta | None = None,
-                    with_previous: bool = False, chunk: int = 50_000) -> list[Snapshot]:
-    """Compute a snapshot per time in `times` in one pass over the events (labels too when `horizon` is given)."""
+                    with_previous: bool = False, only: list[UUID] | None = None,
+                    chunk: int = 50_000) -> list[Snapshot]:
+    """Compute a snapshot per time in `times` in one pass over the events (labels too when `horizon` is given;
+    else when each contact's features next change on their own). `only`: just these contacts."""
     aggregates, params = [], {"ws": workspace_id}
     for at in times:
         aggregates += _snapshot_columns(at, horizon)
     params["since"] = min(times) - timedelta(days=LOOKBACK_DAYS)
     params["until"] = max(times) + (horizon or timedelta(0))
+    params["only"] = only
+    just = "" if only is None else "AND {} = ANY(%(only)s::uuid[])"
     width = len(aggregates) // len(times)
     names = ", ".join(f"a{i}" for i in range(len(aggregates)))
     previous = ", ".join([f"(c.predictions->'{kind}'->>'score')::float8" for kind in _KINDS]
@@ -110,7 +147,7 @@ def snapshots_build(*, workspace_id: UUID, times: list[datetime], horizon: timed
                 FROM events_event e
                 WHERE e.workspace_id = %(ws)s AND e.contact_id IS NOT NULL
                   AND e.occurred_at >= %(since)s AND e.occurred_at < %(until)s
-                  AND NOT (e.flags @> '{{"bot": true}}'::jsonb)
+                  AND NOT (e.flags @> '{{"bot": true}}'::jsonb) {just.format("e.contact_id")}
                 OFFSET 0  -- a fence: without it the planner inlines k and s into every aggregate's filter
             ) AS classified
             GROUP BY contact_id
@@ -118,7 +155,7 @@ def snapshots_build(*, workspace_id: UUID, times: list[datetime], horizon: timed
         SELECT c.id, c.created_at, c.score, c.status = 'subscribed', cardinality(c.tags)
                {", " + previous if previous else ""}, {names}
         FROM contacts_contact c LEFT JOIN agg ON agg.contact_id = c.id
-        WHERE c.workspace_id = %(ws)s
+        WHERE c.workspace_id = %(ws)s {just.format("c.id")}
         ORDER BY c.id
     """
     parts: list[list[Snapshot]] = []
@@ -146,6 +183,7 @@ def _concatenate(pieces: list[Snapshot]) -> Snapshot:
         at=first.at, contact_ids=[cid for piece in pieces for cid in piece.contact_ids],
         X=np.concatenate([piece.X for piece in pieces]), engaged_after=joined("engaged_after"),
         purchases_after=joined("purchases_after"), active_events=joined("active_events"),
+        changes_at=joined("changes_at"), fields_seen=joined("fields_seen"),
         previous=None if first.previous is None else {
             kind: np.concatenate([piece.previous[kind] for piece in pieces]) for kind in first.previous},
         previous_versions=None if first.previous_versions is None else {
@@ -153,37 +191,53 @@ def _concatenate(pieces: list[Snapshot]) -> Snapshot:
     )
 
 
+def on_grid(days: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the grid point at or below each value (a value below the grid is kept: a contact not yet created has
+    a negative age), and how many days until the value changes (inf: past the last point)."""
+    index = np.searchsorted(grid, days, side="right") - 1
+    below = np.where(index >= 0, grid[np.maximum(index, 0)], days)
+    following = np.append(grid, np.inf)[index + 1]
+    return below, following - days
+
+
+_EMPTY = {"engaged_after": np.zeros(0), "purchases_after": np.zeros(0), "active_events": np.zeros(0),
+          "changes_at": np.zeros(0), "fields_seen": np.zeros((0, 3), np.int64)}
+
+
 def _snapshot(rows: list[tuple], at: datetime, offset: int, width: int, labelled: bool,
               with_previous: bool) -> Snapshot:
     fixed = 5 + (2 * len(_KINDS) if with_previous else 0)
-    n = len(rows)
-    if n == 0:
-        return Snapshot(at=at, contact_ids=[], X=np.zeros((0, len(FEATURES)), np.float32),
-                        engaged_after=np.zeros(0), purchases_after=np.zeros(0), active_events=np.zeros(0),
+    if not rows:
+        return Snapshot(at=at, contact_ids=[], X=np.zeros((0, len(FEATURES)), np.float32), **_EMPTY,
                         previous={kind: np.zeros(0) for kind in _KINDS} if with_previous else None,
                         previous_versions={kind: [] for kind in _KINDS} if with_previous else None)
     raw = np.array([row[fixed + offset:fixed + offset + width] for row in rows], dtype=np.float64)
     n_counts = len(_COUNTED) * len(WINDOWS) + 2
     counts = np.nan_to_num(raw[:, :n_counts])
-    recency = np.minimum(np.nan_to_num(raw[:, n_counts:n_counts + len(_RECENCY)], nan=NEVER_DAYS), NEVER_DAYS)
+    exact_recency = np.minimum(np.nan_to_num(raw[:, n_counts:n_counts + len(_RECENCY)], nan=NEVER_DAYS), NEVER_DAYS)
+    recency, recency_next = on_grid(exact_recency, RECENCY_GRID_DAYS)
+    recency[exact_recency >= NEVER_DAYS] = NEVER_DAYS
     position = n_counts + len(_RECENCY)
     engaged = {w: counts[:, list(_COUNTED).index("engaged") * len(WINDOWS) + k] for k, w in enumerate(WINDOWS)}
     opens_28 = counts[:, list(_COUNTED).index("opens") * len(WINDOWS) + 1]
     sent_28 = counts[:, len(_COUNTED) * len(WINDOWS)]
+    fields = np.array([(row[2], 1 if row[3] else 0, row[4] or 0) for row in rows], dtype=np.int64)
+    age, age_next = on_grid(np.array([(at - row[1]).total_seconds() / DAY for row in rows]), AGE_GRID_DAYS)
     X = np.column_stack([
         counts, recency,
         engaged[7] * 4 / (engaged[28] + 1.0),  # trend: the last week against the month
         opens_28 / np.maximum(sent_28, 1.0),
-        np.array([(at - row[1]).total_seconds() / 86400.0 for row in rows]),
-        np.array([row[2] for row in rows], dtype=np.float64),
-        np.array([1.0 if row[3] else 0.0 for row in rows]),
-        np.array([row[4] or 0 for row in rows], dtype=np.float64),
+        age, fields.astype(np.float64),
     ]).astype(np.float32)
-    snapshot = Snapshot(at=at, contact_ids=[row[0] for row in rows], X=X,
+    snapshot = Snapshot(at=at, contact_ids=[row[0] for row in rows], X=X, fields_seen=fields,
                         active_events=np.nan_to_num(raw[:, position]))
     if labelled:
         snapshot.engaged_after = np.nan_to_num(raw[:, position + 1])
         snapshot.purchases_after = np.nan_to_num(raw[:, position + 2])
+    else:
+        exits = np.nan_to_num(raw[:, position + 1:position + 5], nan=np.inf).min(axis=1)
+        drift = np.minimum(recency_next.min(axis=1), age_next) * DAY + at.timestamp()
+        snapshot.changes_at = np.minimum(exits, drift)
     if with_previous:
         snapshot.previous = {kind: np.array([np.nan if row[5 + k] is None else row[5 + k] for row in rows],
                                             dtype=np.float64) for k, kind in enumerate(_KINDS)}

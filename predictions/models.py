@@ -84,3 +84,19 @@ class PredictionLatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} {self.contact_id}"
+
+
+class ContactScoreState(models.Model):
+    """What the last scoring of a contact read, so that the daily rescore can skip it while nothing it reads can
+    have changed: its own fields, and the time its features next change with no new event (`due_at`; null:
+    never, e.g. no activity in the lookback). Written after the contact's scores; one narrow row per contact."""
+
+    contact = models.OneToOneField("contacts.Contact", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    due_at = models.DateTimeField(null=True, blank=True)
+    lead_score = models.IntegerField()
+    subscribed = models.BooleanField()
+    tag_count = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} due {self.due_at or 'never'}"

@@ -92,7 +92,8 @@ def predictions_refresh(*, workspace, now: datetime | None = None, dry_run: bool
     now = now or timezone.now()
     started = time.monotonic()
     report: ScoreReport = predictions_score(workspace=workspace, now=now, dry_run=dry_run)
-    summary = {**asdict(report), "seconds": round(time.monotonic() - started, 2), "lookback_days": LOOKBACK_DAYS}
+    summary = {**asdict(report), "seconds_by_step": report.seconds, "seconds": round(time.monotonic() - started, 2),
+               "lookback_days": LOOKBACK_DAYS}
     if not dry_run:
         PredictionRun.objects.create(workspace=workspace, kind=PredictionRun.Kind.SCORE, finished_at=timezone.now(),
                                      summary=summary)

@@ -150,3 +150,53 @@ def test_scores_are_written_in_batches_and_a_rescore_writes_only_what_changed(sm
     stored = Contact.objects.filter(workspace=small_workspace).values_list("predictions", flat=True)
     assert all(p["churn_risk"]["scored_at"] in (NOW.isoformat(), (NOW + timedelta(days=1)).isoformat())
                for p in stored)
+
+
+def test_the_daily_rescore_recomputes_only_the_contacts_whose_features_can_have_changed_and_misses_none(
+        small_workspace):
+    from django.utils import timezone
+
+    from predictions import scoring
+    from predictions.models import ContactScoreState
+    from predictions.services import predictions_refresh
+
+    relaxed = Requirements(min_population=100, min_positives=10)
+    predictions_train(workspace=small_workspace, now=NOW, requirements=relaxed)
+    first = predictions_refresh(workspace=small_workspace, now=NOW)
+    assert not first["incremental"] and first["rescored"] == 600
+    states = dict(ContactScoreState.objects.filter(workspace=small_workspace).values_list("contact_id", "due_at"))
+    assert len(states) == 600
+    tomorrow = NOW + timedelta(days=1)
+    quiet = [cid for cid, due in states.items() if due is None or due > tomorrow]
+    assert quiet, "some contacts' features do not change by tomorrow"
+    # Three quiet contacts change: a new event, a late event (it happened before the last scoring, and arrived
+    # after it), a new tag. Each must be rescored although none is due.
+    fresh, late, tagged = quiet[:3]
+    for contact_id, occurred in ((fresh, NOW + timedelta(hours=6)), (late, NOW - timedelta(days=5))):
+        Event.objects.create(workspace=small_workspace, contact_id=contact_id, type="email.opened",
+                             occurred_at=occurred, received_at=timezone.now(), processed_at=timezone.now())
+    Contact.objects.filter(pk=tagged).update(tags=["vip", "new"])
+    last = scoring._last_scoring(small_workspace.pk)
+
+    due = set(scoring._due_contacts(small_workspace.pk, now=tomorrow, last=last))
+    # The due contacts' features, looked up through the index or cut out of a pass over everyone, are the same.
+    looked_up, cut_out = [], []
+    for share, into in ((1.0, looked_up), (0.0, cut_out)):
+        scoring.SELECTIVE_SHARE, kept = share, scoring.SELECTIVE_SHARE
+        try:
+            into.append(scoring._snapshot_due(small_workspace.pk, now=tomorrow, last=last))
+        finally:
+            scoring.SELECTIVE_SHARE = kept
+    assert looked_up[0].contact_ids == cut_out[0].contact_ids and set(cut_out[0].contact_ids) == due
+    assert np.array_equal(looked_up[0].X, cut_out[0].X)
+    assert np.array_equal(looked_up[0].changes_at, cut_out[0].changes_at)
+    again = predictions_refresh(workspace=small_workspace, now=tomorrow)
+
+    assert {fresh, late, tagged} <= due and not due & set(quiet[3:])
+    assert again["incremental"] and again["rescored"] == len(due) < 600 and again["contacts"] == 600
+    # Exact, not approximate: scoring everyone on the same day finds nothing left to write.
+    check = scoring.predictions_score(workspace=small_workspace, now=tomorrow, full=True)
+    assert check.rescored == 600 and sum(check.written.values()) == 0
+    # Another model version rescores everyone.
+    predictions_train(workspace=small_workspace, now=tomorrow, requirements=relaxed)
+    assert not predictions_refresh(workspace=small_workspace, now=tomorrow)["incremental"]
