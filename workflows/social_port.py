@@ -131,7 +131,7 @@ class LiveSocial:
             connector_refused(connector=connector, reason=str(refused))
             raise PortError(f"The account '{connector.name}' was refused: {refused}", retryable=False) from None
         except RateLimitedBy as limited:
-            raise RateLimited(f"{limited} (waiting {limited.wait} for the limit to reset)",
+            raise RateLimited(f"{limited} (posting again in {_in_words(limited.wait)}, when the limit resets)",
                               retry_after=limited.wait) from None
         except NetworkUnavailable as error:
             raise PortError(str(error)) from None
@@ -153,3 +153,12 @@ class LiveSocial:
         except redis.RedisError as error:
             logger.warning("social_post ledger unwritable for %s (a rerun of this step would post again): %s",
                            key, error)
+
+
+def _in_words(wait) -> str:
+    seconds = round(wait.total_seconds())
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = round(seconds / size)
+            return f"{count} {unit}{'s' if count > 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"

@@ -113,6 +113,7 @@ def test_a_rate_limit_makes_the_step_wait_for_the_reset_and_post_then_however_of
             until = timezone.datetime.fromisoformat(wait["until"])
             assert timedelta(seconds=100) <= until - now <= timedelta(seconds=125)
             assert wait["detail"]["rate_limited"] is True
+            assert "posting again in 2 minutes, when the limit resets" in wait["detail"]["reason"]
             run_due(now=now + timedelta(seconds=60))  # before the reset: nothing is sent
             assert len(server.requests) == _ + 1
             now = until + timedelta(seconds=1)
