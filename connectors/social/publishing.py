@@ -30,8 +30,11 @@ def social_publish_errors(*, workspace: Any, graph: Any) -> list[dict[str, Any]]
                                       "one: choose a LinkedIn page, an X account or a Facebook page."})
             continue
         text, url = config.get("text"), config.get("url")
-        if isinstance(text, str) and "{" not in text and (url is None or (isinstance(url, str) and "{" not in url)):
-            problem = length_problem(connector.kind, text, url)
+        if isinstance(text, str) and "{" not in text:
+            # A link with Liquid may render to nothing: counted then as no link, so what is refused here is too
+            # long whatever it renders to (the send checks the rest).
+            literal_url = url if isinstance(url, str) and "{" not in url else None
+            problem = length_problem(connector.kind, text, literal_url)
             if problem:
                 errors.append({"code": "post_too_long", "node_id": node_id, "message": problem})
     return errors

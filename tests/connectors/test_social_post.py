@@ -246,6 +246,10 @@ def test_a_literal_text_too_long_for_the_network_is_refused_at_publish(api, work
     account = api.post("/api/v1/connectors", {"kind": "x", "name": "X", "secret": TOKEN}, format="json").json()["id"]
     [(code, message)] = _publish_errors(api, {"account_id": account, "text": "é" * 281})
     assert code == "post_too_long" and "X takes at most 280: shorten the text by 1" in message
+    # X counts a link 23 (and the space before it), however long it is.
+    [(code, message)] = _publish_errors(api, {"account_id": account, "text": "a" * 257,
+                                              "url": "https://acme.test/" + "x" * 200})
+    assert code == "post_too_long" and "The post is 281 characters long" in message
     linkedin = api.post("/api/v1/connectors", {"kind": "linkedin", "name": "Page", "secret": TOKEN,
                                                "settings": {"organization_id": "1"}}, format="json").json()["id"]
     [(code, message)] = _publish_errors(api, {"account_id": linkedin, "text": "a" * 3001})
