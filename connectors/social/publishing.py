@@ -1,6 +1,6 @@
 """What publishing a workflow refuses in its social_post steps, beyond an account that does not exist (the node
-type's reference): an account that is not a social one (a CRM connector), and a literal text too long for the
-account's network. A text with Liquid in it is checked when the step sends, once rendered."""
+type's reference): an account that is not a social one (a CRM connector), one the network refused (it needs a
+new token first), and a literal text too long for the account's network. A text with Liquid in it is checked when the step sends, once rendered."""
 
 from __future__ import annotations
 
@@ -29,6 +29,10 @@ def social_publish_errors(*, workspace: Any, graph: Any) -> list[dict[str, Any]]
                            "message": f"The connector '{connector.name}' is a {kind.label} account, not a social "
                                       "one: choose a LinkedIn page, an X account or a Facebook page."})
             continue
+        if connector.status == Connector.Status.NEEDS_ATTENTION:
+            # Every post would fail until the user enters a new token, as a webhook without a signing secret would.
+            errors.append({"code": "social_account_needs_attention", "node_id": node_id,
+                           "message": f"The account '{connector.name}' needs attention: {connector.last_error}"})
         text, url = config.get("text"), config.get("url")
         if isinstance(text, str) and "{" not in text:
             # A link with Liquid may render to nothing: counted then as no link, so what is refused here is too

@@ -166,6 +166,12 @@ def test_a_lost_permission_marks_the_account_and_fails_the_step_with_the_reason_
         enrollment.refresh_from_db()
         assert enrollment.status == "failed"
         assert said in enrollment.error["message"] and "Reconnect the" in enrollment.error["message"]
+    # Publishing a workflow that posts with it is refused until a new token is entered.
+    [(code, message)] = _publish_errors(api, {"account_id": account, "text": "Hi"})
+    assert code == "social_account_needs_attention" and said in message and "Reconnect the" in message
+    assert api.patch(f"/api/v1/connectors/{account}", {"secret": "new"}, format="json").status_code == 200
+    response = api.post(f"/api/v1/workflows/{workflow.pk}/publish")
+    assert response.status_code == 200, response.content
 
 
 def test_a_duplicate_refused_by_x_fails_the_step_but_leaves_the_account_active(api, workspace, loopback):
