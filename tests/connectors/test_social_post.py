@@ -37,6 +37,13 @@ def _account(api, kind: str, server, *, name: str | None = None, **settings) -> 
     return response.json()["id"]
 
 
+def _account_for(workspace, kind: str, server) -> str:
+    from connectors.services import connector_create
+
+    return str(connector_create(workspace=workspace, kind=kind, name=f"Our {kind}", secret=TOKEN,
+                                base_url=server.url, settings=SETTINGS[kind]).pk)
+
+
 def _post_then_keep_url(workspace, account_id: str, text: str, url: str | None = None):
     """trigger → social_post → a field set to the post's URL (read from enrollment.vars.post_url)."""
     config = {"account_id": account_id, "text": text, **({"url": url} if url else {})}
@@ -95,6 +102,37 @@ def test_a_workflow_posts_and_the_next_step_reads_the_posts_url(api, workspace, 
         assert request.path == "/v19.0/1001/feed"
         assert request.form() == {"message": text, "link": "https://acme.test/ada"}
     assert step.detail["text"] == text
+
+
+def test_the_text_and_link_read_the_event_and_variables_an_earlier_step_wrote(workspace, loopback):
+    from events.gateway import EventRecord
+    from events.models import Event
+    from workflows.runtime_gateway import RuntimeGateway
+
+    with social_server("facebook") as server:
+        account = _account_for(workspace, "facebook", server)
+        workflow = publish(workspace, [
+            node("t", "trigger_event", {"event": "product.launched"}),
+            node("l", "lookup", {"source": "recent_events", "key": "product.launched", "map": {"launches": "$.count"}}),
+            node("p", "social_post", {"account_id": account,
+                                      "text": "{{ event.properties.title }} is live (launch #{{ enrollment.vars.launches }})"
+                                              ", said {{ contact.first_name }}",
+                                      "url": "https://acme.test/{{ event.properties.slug }}"}),
+        ], chain("t", "l", "p"))
+        contact = ContactFactory(workspace=workspace, first_name="Ada")
+        launched = Event.objects.create(workspace=workspace, contact_id=contact.pk, type="product.launched",
+                                        properties={"title": "Penguin Pro", "slug": "penguin-pro"},
+                                        occurred_at=timezone.now(), received_at=timezone.now())
+        RuntimeGateway().process(events=[EventRecord(
+            id=launched.id, workspace_id=workspace.pk, contact_id=contact.pk, type=launched.type,
+            occurred_at=launched.occurred_at, properties=launched.properties, flags={})])
+        run_due()
+
+    enrollment = Enrollment.objects.get(workflow=workflow)
+    assert enrollment.status == "completed", enrollment.error
+    assert server.requests[0].form() == {"message": "Penguin Pro is live (launch #1), said Ada",
+                                         "link": "https://acme.test/penguin-pro"}
+    assert enrollment.context["vars"]["post_url"] == "https://www.facebook.com/1001_7000000001"
 
 
 @pytest.mark.parametrize("kind", ["x", "linkedin", "facebook"])
