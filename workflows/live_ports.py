@@ -39,6 +39,7 @@ from workflows.notify_port import LiveNotify
 from workflows.optimization_port import LiveOptimization
 from workflows.push_port import LivePush
 from workflows.sms_port import LiveSms
+from workflows.social_port import LiveSocial
 from workflows.webhook_port import LiveWebhooks
 
 logger = logging.getLogger(__name__)
@@ -349,4 +350,5 @@ def live_ports(*, book: ContactBook, origin: Origin, workspace, pending: list[Pe
         optimization=LiveOptimization(book, origin, workspace),
         http=LiveHttp(book, workspace),
         lookup=LiveLookup(book, workspace),
+        social=LiveSocial(book, workspace),
     )

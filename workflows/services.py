@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from connectors.social.publishing import social_publish_errors
 from contacts.models import Contact, Segment, Suppression, email_hash
 from contacts.segments import segment_contacts
 from penguinflow.common.errors import Conflict, InvalidInput, InvalidTransition, NotAllowedNow
@@ -291,7 +292,8 @@ def node_publish_errors(*, workspace, graph) -> list[dict[str, Any]]:
     """Return what publishing refuses in the nodes' configs beyond the engine's own checks: what the workspace
     holds (the objects a config names) and what this PenguinFlow can run. The node test answers with these too."""
     return (_unavailable_errors(graph) + _reference_errors(workspace, graph) + _candidate_errors(workspace, graph)
-            + _member_errors(workspace, graph) + _refused_webhook_urls(graph) + _webhook_secret_errors(workspace, graph))
+            + _member_errors(workspace, graph) + _refused_webhook_urls(graph) + _webhook_secret_errors(workspace, graph)
+            + social_publish_errors(workspace=workspace, graph=graph))
 
 
 def _candidate_errors(workspace, graph) -> list[dict[str, Any]]:

@@ -39,6 +39,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "send_sms": {"text": "Your order has shipped."},
     "http_request": {"url": "https://api.example.com/plan", "map": {"plan": "$.plan"}},
     "lookup": {"source": "recent_events", "map": {"orders": "$.count"}},
+    "social_post": {"account_id": "a-1", "text": "Hello {{ contact.first_name }}", "url": "https://example.com/"},
 }
 
 # Every step may read the contact's history through the activity port: it is a read, not an action.

@@ -40,6 +40,7 @@ CONTRACT_TYPES = {
         "send_sms",
         "http_request",
         "lookup",
+        "social_post",
     },
 }
 

@@ -23,6 +23,7 @@ from workflows.engine.ports import (
     MessageResult,
     PortError,
     Ports,
+    SocialPosted,
     WebhookResult,
 )
 from workflows.engine.quiet_hours import RecipientQuiet
@@ -346,6 +347,22 @@ class _Lookup:
         return LookupAnswer({"found": False, "contact": None}, simulated=True)
 
 
+class _Social:
+    """Nothing is published from a simulation: the post is shown as it would be sent, and has no id or URL."""
+
+    def __init__(self, world: FakeWorld) -> None:
+        self.world = world
+
+    def post(self, *, key: str, contact_id: str, account_id: str, text: str, url: str | None) -> SocialPosted:
+        rendered = _render(self.world, text, "The post's text")
+        link = _render(self.world, url, "The post's URL") if url else None
+        if self.world.first_time(key, "social_post"):
+            self.world.record(key=key, type="social_post",
+                              summary=f"Would post to account {account_id} (not posted in simulation)",
+                              post={"account_id": account_id, "text": rendered, "url": link})
+        return SocialPosted(post_id=None, post_url=None, network="simulated", text=rendered, simulated=True)
+
+
 class _Workflows:
     def __init__(self, world: FakeWorld) -> None:
         self.world = world
@@ -514,4 +531,5 @@ def fake_ports(world: FakeWorld) -> Ports:
         optimization=_Optimization(world),
         http=_Http(world),
         lookup=_Lookup(world),
+        social=_Social(world),
     )

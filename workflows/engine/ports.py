@@ -35,7 +35,10 @@ __all__ = [
     "PortError",
     "Ports",
     "PushPort",
+    "RateLimited",
     "SmsPort",
+    "SocialPort",
+    "SocialPosted",
     "TasksPort",
     "WebhookPort",
     "WebhookResult",
@@ -57,6 +60,15 @@ class PortError(Exception):
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+
+
+class RateLimited(PortError):
+    """The other side's rate limit stopped the call: the step waits ``retry_after`` (when its limit resets) and
+    tries again, for as long as it takes. Unlike other transient failures this spends none of the step's
+    attempts: a limit is the other side saying "later", not a sign that it is broken."""
+
+    def __init__(self, message: str, *, retry_after: timedelta) -> None:
+        super().__init__(message, retryable=True, retry_after=retry_after)
 
 
 @dataclass(frozen=True)
@@ -244,6 +256,28 @@ class LookupPort(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class SocialPosted:
+    """What a social_post published: the network's id of the post and its public URL (None in a simulation, which
+    posts nothing: ``simulated``), the text as sent, and what the step keeps of the exchange."""
+
+    post_id: str | None
+    post_url: str | None
+    network: str
+    text: str
+    simulated: bool = False
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class SocialPort(Protocol):
+    def post(self, *, key: str, contact_id: str, account_id: str, text: str, url: str | None) -> SocialPosted:
+        """Publish ``text`` (Liquid, rendered for the contact) with ``url`` (Liquid; a link the network shows)
+        on the social account ``account_id`` (a connector of the workspace), once per ``key``: a key that posted
+        already answers that post again without posting. Raise RateLimited when the network's limit stops it,
+        PortError(retryable=False) for what the user must fix (the account refused, the text too long)."""
+        ...
+
+
 class WorkflowsPort(Protocol):
     def enroll(self, *, key: str, contact_id: str, workflow_id: str) -> bool:
         """Enroll the contact in another workflow; return whether an enrollment was created."""
@@ -335,3 +369,4 @@ class Ports:
     optimization: OptimizationPort
     http: HttpPort
     lookup: LookupPort
+    social: SocialPort

@@ -5,7 +5,7 @@ import { useQuery } from "@tanstack/react-query";
 import { api } from "../api/client";
 import type { Page } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
-import { type Choice, type Collection, filterChoices, listPath, plural, type Row } from "./references";
+import { type Choice, choicesOf, type Collection, filterChoices, listPath, plural, type Row } from "./references";
 import { useDebounced } from "./useDebounced";
 
 interface PickerProps {
@@ -27,8 +27,9 @@ export function Picker({ id, label, collection, fixed = [], exclude = [], onPick
   const listId = useId();
   const searched = useDebounced(query, 250);
   const list = useQuery({
-    queryKey: ["picker", collection.path, collection.searchable ? searched.trim() : ""],
-    queryFn: () => api<Page<Row>>(listPath(collection, searched)).then((page) => page.results.map(collection.toChoice)),
+    // The noun too: two collections over one list (social accounts, CRM connectors) offer different choices.
+    queryKey: ["picker", collection.path, collection.noun, collection.searchable ? searched.trim() : ""],
+    queryFn: () => api<Page<Row>>(listPath(collection, searched)).then((page) => choicesOf(collection, page.results)),
     enabled: open,
     staleTime: 30_000,
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { COLLECTIONS, constantLabel, filterChoices, listPath, referenceLabel, referenceShape } from "./references";
+import { choicesOf, COLLECTIONS, constantLabel, filterChoices, listPath, referenceLabel, referenceShape } from "./references";
 
 const CHOICES = [
   { value: "1", label: "Welcome", detail: "Hello {{ contact.first_name }}" },
@@ -49,6 +49,19 @@ describe("collections name their objects", () => {
     expect(COLLECTIONS.credentials!.toChoice({ id: "k1", name: "Billing API", description: "Bearer" })).toEqual({
       value: "k1", label: "Billing API", detail: "Bearer",
     });
+  });
+
+  it("offers only the social connectors as social accounts, saying which network and which need attention", () => {
+    const rows = [
+      { id: "a", name: "Brand page", kind: "linkedin", category: "social", status: "active" },
+      { id: "b", name: "Sales CRM", kind: "hubspot", category: "crm", status: "active" },
+      { id: "c", name: "Our X", kind: "x", category: "social", status: "needs_attention" },
+    ];
+    expect(choicesOf(COLLECTIONS.social_accounts!, rows)).toEqual([
+      { value: "a", label: "Brand page", detail: "LinkedIn page" },
+      { value: "c", label: "Our X", detail: "X · needs attention" },
+    ]);
+    expect(choicesOf(COLLECTIONS.templates!, [{ id: "t", name: "Welcome", subject: "Hi" }])).toHaveLength(1);
   });
 
   it("links a workflow to its canvas", () => {

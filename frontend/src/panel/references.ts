@@ -20,6 +20,9 @@ export interface Collection {
   /** Whether `path/{value}` answers one object (members are looked up by their address instead). */
   readsOne: boolean;
   toChoice: (row: Row) => Choice;
+  /** Which objects of the list a picker offers, when the collection is part of one (social accounts among the
+   * connectors); the rest are not offered. */
+  accepts?: (row: Row) => boolean;
   /** Where the chosen object can be opened, when the builder has a page for it. */
   link?: (value: string) => string;
 }
@@ -59,6 +62,12 @@ export const COLLECTIONS: Record<string, Collection> = {
     noun: "credential", path: "credentials", searchable: false, readsOne: true,
     toChoice: (row) => ({ value: text(row.id), label: text(row.name), detail: text(row.description) }),
   },
+  social_accounts: {
+    // The connectors of the social category (LinkedIn pages, X accounts, Facebook pages); never their secret.
+    noun: "social account", path: "connectors", searchable: false, readsOne: true,
+    accepts: (row) => row.category === "social",
+    toChoice: (row) => ({ value: text(row.id), label: text(row.name), detail: socialDetail(row) }),
+  },
   contacts: {
     noun: "contact", path: "contacts", searchable: true, readsOne: true,
     toChoice: (row) => {
@@ -67,6 +76,18 @@ export const COLLECTIONS: Record<string, Collection> = {
     },
   },
 };
+
+const NETWORKS: Record<string, string> = { linkedin: "LinkedIn page", x: "X", facebook: "Facebook page" };
+
+function socialDetail(row: Row): string {
+  const network = NETWORKS[text(row.kind)] ?? text(row.kind);
+  return row.status === "needs_attention" ? `${network} · needs attention` : network;
+}
+
+/** The choices a picker offers from a page of the collection's list. */
+export function choicesOf(collection: Collection, rows: readonly Row[]): Choice[] {
+  return rows.filter((row) => collection.accepts?.(row) ?? true).map(collection.toChoice);
+}
 
 export function collectionOf(name: unknown): Collection | undefined {
   return typeof name === "string" ? COLLECTIONS[name] : undefined;
