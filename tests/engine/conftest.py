@@ -10,7 +10,7 @@ import pytest
 from workflows.engine import load_node_types
 
 # Every app that declares node types in a nodes.py (all plain Python, as the engine).
-APPS = ["workflows", "contacts", "campaigns", "templates", "sms", "push", "predictions"]
+APPS = ["workflows", "contacts", "campaigns", "templates", "sms", "push", "predictions", "connectors"]
 
 # Loaded at import time (not in a fixture) so that hypothesis strategies built at collection see every type.
 load_node_types(APPS)

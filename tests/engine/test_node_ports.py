@@ -39,6 +39,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "send_sms": {"text": "Your order has shipped."},
     "http_request": {"url": "https://api.example.com/plan", "map": {"plan": "$.plan"}},
     "lookup": {"source": "recent_events", "map": {"orders": "$.count"}},
+    "crm_create": {"connector_id": "n-1", "object": "contact", "fields": {"email": "{{ contact.email }}"}},
+    "crm_update": {"connector_id": "n-1", "object": "contact", "fields": {"lifecyclestage": "customer"}},
 }
 
 # Every step may read the contact's history through the activity port: it is a read, not an action.

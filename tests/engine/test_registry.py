@@ -40,6 +40,8 @@ CONTRACT_TYPES = {
         "send_sms",
         "http_request",
         "lookup",
+        "crm_create",
+        "crm_update",
     },
 }
 

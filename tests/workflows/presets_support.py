@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from connectors.nodes.crm import PLACEHOLDER_CONNECTOR
 from tests.factories import CampaignFactory, EmailTemplateFactory, SegmentFactory
 from workflows.engine.presets import (
     PLACEHOLDER_CAMPAIGN,
@@ -14,7 +15,8 @@ from workflows.engine.presets import (
     PLACEHOLDER_WORKFLOW,
 )
 
-PLACEHOLDERS = (PLACEHOLDER_TEMPLATE, PLACEHOLDER_SEGMENT, PLACEHOLDER_CAMPAIGN, PLACEHOLDER_WORKFLOW)
+PLACEHOLDERS = (PLACEHOLDER_TEMPLATE, PLACEHOLDER_SEGMENT, PLACEHOLDER_CAMPAIGN, PLACEHOLDER_WORKFLOW,
+                PLACEHOLDER_CONNECTOR)
 
 
 def with_real_objects(workspace, value: Any) -> Any:
@@ -26,6 +28,11 @@ def with_real_objects(workspace, value: Any) -> Any:
                               (PLACEHOLDER_TEMPLATE, EmailTemplateFactory)):
         if placeholder in text:
             text = text.replace(placeholder, str(make(workspace=workspace).pk))
+    if PLACEHOLDER_CONNECTOR in text:
+        from connectors.services import connector_create
+
+        connector = connector_create(workspace=workspace, kind="hubspot", name="CRM", secret="preset-token")
+        text = text.replace(PLACEHOLDER_CONNECTOR, str(connector.pk))
     if PLACEHOLDER_WORKFLOW in text:
         text = text.replace(PLACEHOLDER_WORKFLOW, str(workflow_create(workspace=workspace, name="Other").pk))
     return json.loads(text)

@@ -23,6 +23,8 @@ __all__ = [
     "CampaignsPort",
     "CapsPort",
     "ContactsPort",
+    "CrmPort",
+    "CrmResult",
     "EmailPort",
     "EmailResult",
     "HttpAnswer",
@@ -244,6 +246,36 @@ class LookupPort(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class CrmResult:
+    """What a CRM write did: the record's id in the CRM and its address there (None when the CRM gives none).
+    ``simulated``: no call was made (test mode), so there is no record."""
+
+    record_id: str | None
+    url: str | None = None
+    simulated: bool = False
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class CrmPort(Protocol):
+    def write(
+        self,
+        *,
+        key: str,
+        contact_id: str,
+        connector_id: str,
+        object: str,
+        fields: dict[str, str],
+        record_id: str | None,
+        create: bool,
+    ) -> CrmResult:
+        """Create (``create``) or update a record (``object``: contact or deal) in the connector's CRM, the
+        ``fields`` values rendered with Liquid over the contact. An update goes to ``record_id``; without one, a
+        contact is found in the CRM by the contact's email. Raise PortError for a refusal or failure (a refused
+        secret is not retryable and marks the connector as needing attention)."""
+        ...
+
+
 class WorkflowsPort(Protocol):
     def enroll(self, *, key: str, contact_id: str, workflow_id: str) -> bool:
         """Enroll the contact in another workflow; return whether an enrollment was created."""
@@ -335,3 +367,4 @@ class Ports:
     optimization: OptimizationPort
     http: HttpPort
     lookup: LookupPort
+    crm: CrmPort

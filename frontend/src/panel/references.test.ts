@@ -51,6 +51,11 @@ describe("collections name their objects", () => {
     });
   });
 
+  it("shows a connector by name with its kind and status", () => {
+    expect(COLLECTIONS.connectors!.toChoice({ id: "n1", name: "Sales CRM", kind: "hubspot", status: "active" }))
+      .toEqual({ value: "n1", label: "Sales CRM", detail: "hubspot · active" });
+  });
+
   it("links a workflow to its canvas", () => {
     expect(COLLECTIONS.workflows!.link?.("w1")).toBe("/builder/workflows/w1");
   });

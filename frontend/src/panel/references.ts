@@ -59,6 +59,12 @@ export const COLLECTIONS: Record<string, Collection> = {
     noun: "credential", path: "credentials", searchable: false, readsOne: true,
     toChoice: (row) => ({ value: text(row.id), label: text(row.name), detail: text(row.description) }),
   },
+  connectors: {
+    // CRM and social accounts (/api/v1/connectors): names, kinds and status only; secrets never come back.
+    noun: "connector", path: "connectors", searchable: false, readsOne: true,
+    toChoice: (row) => ({ value: text(row.id), label: text(row.name),
+                          detail: [text(row.kind), text(row.status)].filter(Boolean).join(" · ") }),
+  },
   contacts: {
     noun: "contact", path: "contacts", searchable: true, readsOne: true,
     toChoice: (row) => {
