@@ -190,3 +190,26 @@ def test_the_webhook_secret_is_write_only_and_kept_when_other_settings_change(ap
                         format="json").json()
     assert changed["settings"] == {"portal_id": "2", "webhook_secret_set": True}
     assert HOOK_SECRET not in json.dumps(Connector.objects.get(pk=created["id"]).settings)
+
+
+def test_a_polled_stage_change_is_a_goal_that_ends_a_waiting_enrollment(api, workspace):
+    contact = ContactFactory(workspace=workspace, email="goal@x.test")
+    workflow = publish(workspace, [node("t", "trigger_manual"), node("d", "delay", {"duration": "P7D"}),
+                                   node("a", "add_tag", {"tag": "still-waiting"})], chain("t", "d", "a"),
+                       settings={"exit_conditions": [{"event": "crm.deal_stage_changed", "filter": STAGE_RULE,
+                                                      "goal": "Meeting booked"}]})
+    assert api.post(f"/api/v1/workflows/{workflow.pk}/enroll", {"contacts": [{"id": str(contact.pk)}]},
+                    format="json").status_code == 202
+    run_due()
+    start = timezone.now()
+    with crm_server("salesforce") as crm:
+        crm.records["deal"]["006000000000000002"] = {"Name": "Demo", "_email": "goal@x.test"}
+        connector = connector_create(workspace=workspace, kind="salesforce", name="SF", secret=TOKEN,
+                                     base_url=crm.url)
+        crm_poll(connector_id=str(connector.pk), now=start)
+        crm.stage_changed("006000000000000002", "Qualification", "Meeting Booked",
+                          (start + timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%S.000+0000"))
+        assert crm_poll(connector_id=str(connector.pk), now=start + timedelta(minutes=1)).recorded.recorded == 1
+    events_process_pending()
+    enrollment = workflow.enrollments.get()
+    assert (enrollment.status, enrollment.goal) == ("exited", "Meeting booked")
