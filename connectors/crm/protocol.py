@@ -86,6 +86,13 @@ class Transport:
         self.headers, self.query = dict(headers or {}), dict(query or {})
         self.resolver, self.connections = resolver, connections
 
+    def _redacted(self, text: str) -> str:
+        """``text`` without the secret a query carries (Pipedrive's api_token), should a message echo the URL."""
+        for value in self.query.values():
+            if value:
+                text = text.replace(value, "[secret]")
+        return text
+
     def call(self, method: str, path: str, *, body: Any = None, query: Mapping[str, str] | None = None,
              idempotency_key: str | None = None) -> Any:
         """Send one request; return the answer's JSON (None for an empty body) or raise as the module says."""
@@ -102,13 +109,13 @@ class Transport:
             response = send(method=method, url=url, headers=headers, body=data, timeout_s=TIMEOUT_S,
                             allowed=allowed_networks(), resolver=self.resolver, connections=self.connections)
         except OutboundRefused as error:
-            raise CrmFailed(f"The CRM was not called: {error}", retryable=False) from None
+            raise CrmFailed(self._redacted(f"The CRM was not called: {error}"), retryable=False) from None
         except OutboundFailed as error:
-            raise CrmFailed(f"The CRM did not answer: {error}") from None
+            raise CrmFailed(self._redacted(f"The CRM did not answer: {error}")) from None
         text = response.body.decode("utf-8", errors="replace")
         excerpt = " ".join(text[:_EXCERPT_CHARS].split())
-        said = f"The CRM answered {response.status} to {method} {path.split('?', 1)[0]}" + (
-            f": {excerpt}" if excerpt else "")
+        said = self._redacted(f"The CRM answered {response.status} to {method} {path.split('?', 1)[0]}" + (
+            f": {excerpt}" if excerpt else ""))
         if response.status in (401, 403):
             raise CrmRefused(said)
         if response.status in _RETRYABLE_4XX or response.status >= 500:
