@@ -47,12 +47,15 @@ class Pipedrive:
         """The change of one webhook delivery (v1: `event`, `current`, `previous`, `meta`)."""
         meta, current = payload.get("meta") or {}, payload.get("current") or {}
         previous = payload.get("previous") or {}
-        key = f"pipedrive:{meta.get('object')}:{meta.get('id')}:{meta.get('timestamp')}"
+        # The delivery's time, and the record's own update time: a change is told from the next one even when a
+        # delivery lacks one of them.
+        key = (f"pipedrive:{meta.get('object')}:{meta.get('id')}:{meta.get('timestamp')}:"
+               f"{current.get('update_time')}")
         if payload.get("event") == "updated.deal" and previous.get("stage_id") not in (None, current.get("stage_id")):
             email = self._person_email(current.get("person_id"))
             if not email:
                 return []
-            return [CrmChange("crm.deal_stage_changed", email, key + ":stage", {
+            return [CrmChange("crm.deal_stage_changed", email, f"{key}:stage:{current.get('stage_id')}", {
                 "crm": "pipedrive", "deal_id": str(current.get("id")), "deal_name": current.get("title"),
                 "stage": str(current.get("stage_id")), "previous_stage": str(previous.get("stage_id")),
                 "url": self._record("deal", current.get("id")).url})]
