@@ -14,7 +14,7 @@ class ConnectorSerializer(serializers.Serializer):
     category = serializers.SerializerMethodField()
     name = serializers.CharField(read_only=True)
     base_url = serializers.CharField(read_only=True)
-    settings = serializers.JSONField(read_only=True)
+    settings = serializers.SerializerMethodField()
     status = serializers.CharField(read_only=True)
     last_error = serializers.CharField(read_only=True)
     last_error_at = serializers.DateTimeField(read_only=True, allow_null=True)
@@ -23,6 +23,11 @@ class ConnectorSerializer(serializers.Serializer):
 
     def get_category(self, connector) -> str:
         return KINDS[connector.kind].category
+
+    def get_settings(self, connector) -> dict:
+        # The webhook secret is write-only, like the secret: the settings say only whether one is set.
+        shown = {key: value for key, value in (connector.settings or {}).items() if not key.endswith("_encrypted")}
+        return {**shown, "webhook_secret_set": bool((connector.settings or {}).get("webhook_secret_encrypted"))}
 
 
 def _secret_field(*, required: bool) -> StrictCharField:

@@ -37,4 +37,5 @@ urlpatterns = [
     path("", include("events.public_urls")),
     path("anymail/", include("anymail.urls")),
     path("hooks/sms/", include("sms.urls")),
+    path("hooks/crm/", include("connectors.crm.urls")),
 ]

@@ -31,6 +31,7 @@ from tasks import services as task_services
 from templates.outbox import HeldContacts, OutboxBatch, OutboxConflict
 from templates.rendering import text_template
 from workflows.caps_port import BatchLedger, LiveCaps
+from workflows.crm_port import LiveCrm
 from workflows.email_port import send_through_outbox
 from workflows.engine.ports import EmailResult, PortError, Ports
 from workflows.http_port import LiveHttp
@@ -351,4 +352,5 @@ def live_ports(*, book: ContactBook, origin: Origin, workspace, pending: list[Pe
         http=LiveHttp(book, workspace),
         lookup=LiveLookup(book, workspace),
         social=LiveSocial(book, workspace),
+        crm=LiveCrm(book, workspace),
     )

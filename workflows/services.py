@@ -230,12 +230,22 @@ def _webhook_secret_errors(workspace, graph) -> list[dict[str, Any]]:
             for node_id in webhooks]
 
 
-def _reference_exists(workspace, reference: Reference, value: Any) -> bool:
+def _reference_exists(workspace, reference: Reference, value: Any, *, fitting: bool = True) -> bool:
     model = apps.get_model(reference.model)
     try:
-        return model.objects.for_workspace(workspace).filter(pk=uuid.UUID(str(value))).exists()
+        found = model.objects.for_workspace(workspace).filter(pk=uuid.UUID(str(value)))
     except (ValueError, TypeError):
         return False
+    return (found.filter(**dict(reference.where)) if fitting else found).exists()
+
+
+def _reference_error(workspace, node_id: str, reference: Reference, value: Any) -> dict[str, Any]:
+    if reference.where and _reference_exists(workspace, reference, value, fitting=False):
+        return {"code": "unfit_reference", "node_id": node_id,
+                "message": f"'{value}' is no {reference.noun}: {reference.unfit}"}
+    hint = "." if reference.optional else ": choose another one."
+    return {"code": "unknown_reference", "node_id": node_id,
+            "message": f"The {reference.noun} '{value}' does not exist in this workspace{hint}"}
 
 
 def _reference_errors(workspace, graph) -> list[dict[str, Any]]:
@@ -252,9 +262,7 @@ def _reference_errors(workspace, graph) -> list[dict[str, Any]]:
                 # A required value that is missing is the config's error ("required"), not an unknown object.
                 if not value or _reference_exists(workspace, reference, value):
                     continue
-                hint = "." if optional else ": choose another one."
-                errors.append({"code": "unknown_reference", "node_id": node.id,
-                               "message": f"The {reference.noun} '{value}' does not exist in this workspace{hint}"})
+                errors.append(_reference_error(workspace, node.id, reference, value))
     return errors
 
 

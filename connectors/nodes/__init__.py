@@ -1,7 +1,7 @@
-"""The connectors' node types (plain Python, as every node declaration): social posting."""
+"""The connectors' node types (plain Python, as every node declaration): CRM writes and social posting."""
 
 from __future__ import annotations
 
-from connectors.nodes import social
+from connectors.nodes import crm, social
 
-__all__ = ["social"]
+__all__ = ["crm", "social"]

@@ -191,6 +191,8 @@ def test_availability_references_and_ports_are_declared_on_the_node_types() -> N
         "enroll_in_workflow": [("workflow_id", "workflows.Workflow", False)],
         "http_request": [("credential_id", "workspaces.Credential", True)],
         "social_post": [("account_id", "connectors.Connector", False)],
+        "crm_create": [("connector_id", "connectors.Connector", False)],
+        "crm_update": [("connector_id", "connectors.Connector", False)],
     }
     unavailable_ports = {port for node in registry if not node.available for port in node.ports}
     assert unavailable_ports == set()

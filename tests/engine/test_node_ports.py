@@ -40,6 +40,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "http_request": {"url": "https://api.example.com/plan", "map": {"plan": "$.plan"}},
     "lookup": {"source": "recent_events", "map": {"orders": "$.count"}},
     "social_post": {"account_id": "a-1", "text": "Hello {{ contact.first_name }}", "url": "https://example.com/"},
+    "crm_create": {"connector_id": "n-1", "object": "contact", "fields": {"email": "{{ contact.email }}"}},
+    "crm_update": {"connector_id": "n-1", "object": "contact", "fields": {"lifecyclestage": "customer"}},
 }
 
 # Every step may read the contact's history through the activity port: it is a read, not an action.

@@ -41,6 +41,8 @@ CONTRACT_TYPES = {
         "http_request",
         "lookup",
         "social_post",
+        "crm_create",
+        "crm_update",
     },
 }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from connectors.nodes.crm import PLACEHOLDER_CONNECTOR
 from connectors.nodes.social import PLACEHOLDER_SOCIAL_ACCOUNT
 from tests.factories import CampaignFactory, EmailTemplateFactory, SegmentFactory
 from workflows.engine.presets import (
@@ -16,7 +17,7 @@ from workflows.engine.presets import (
 )
 
 PLACEHOLDERS = (PLACEHOLDER_TEMPLATE, PLACEHOLDER_SEGMENT, PLACEHOLDER_CAMPAIGN, PLACEHOLDER_WORKFLOW,
-                PLACEHOLDER_SOCIAL_ACCOUNT)
+                PLACEHOLDER_SOCIAL_ACCOUNT, PLACEHOLDER_CONNECTOR)
 
 
 def with_real_objects(workspace, value: Any) -> Any:
@@ -33,6 +34,11 @@ def with_real_objects(workspace, value: Any) -> Any:
 
         account = connector_create(workspace=workspace, kind="x", name="Our X", secret="token")
         text = text.replace(PLACEHOLDER_SOCIAL_ACCOUNT, str(account.pk))
+    if PLACEHOLDER_CONNECTOR in text:
+        from connectors.services import connector_create
+
+        connector = connector_create(workspace=workspace, kind="hubspot", name="CRM", secret="preset-token")
+        text = text.replace(PLACEHOLDER_CONNECTOR, str(connector.pk))
     if PLACEHOLDER_WORKFLOW in text:
         text = text.replace(PLACEHOLDER_WORKFLOW, str(workflow_create(workspace=workspace, name="Other").pk))
     return json.loads(text)

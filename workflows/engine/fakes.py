@@ -17,6 +17,7 @@ from liquid.exceptions import LiquidError
 from workflows.engine.bandit import Allocation, SplitState
 from workflows.engine.caps import CapVerdict, FrequencyCap, Send, cap_verdict
 from workflows.engine.ports import (
+    CrmResult,
     EmailResult,
     HttpAnswer,
     LookupAnswer,
@@ -326,6 +327,33 @@ class _Http:
         return HttpAnswer(status_code=None, simulated=True)
 
 
+class _Crm:
+    """No CRM is called in a simulation: the write is shown with its rendered fields, and answers a stand-in id
+    (``sim-<object>-<n>``, the same for every try of one key) so later steps that read it can be simulated."""
+
+    def __init__(self, world: FakeWorld) -> None:
+        self.world = world
+        self.answers: dict[str, CrmResult] = {}
+
+    def write(self, *, key: str, contact_id: str, connector_id: str, object: str, fields: dict[str, str],
+              record_id: str | None, create: bool) -> CrmResult:
+        if key in self.answers:
+            return self.answers[key]
+        rendered = {name: _render(self.world, value, f"The CRM field {name!r}") for name, value in fields.items()}
+        if create:
+            record_id, how = self.world.next_id(f"sim-{object}"), "Would create"
+        else:
+            how = "Would update"
+            if record_id is None:
+                record_id, how = f"sim-{object}-by-email", "Would find by email and update"
+        self.world.record(key=key, type="crm_create" if create else "crm_update",
+                          summary=f"{how} a CRM {object} (not called in simulation)",
+                          request={"connector_id": connector_id, "object": object, "fields": rendered})
+        answer = CrmResult(record_id=record_id, simulated=True, detail={"fields": rendered})
+        self.answers[key] = answer
+        return answer
+
+
 class _Lookup:
     """Reads what the simulation knows: the simulated contact's own events; nothing of other contacts."""
 
@@ -532,4 +560,5 @@ def fake_ports(world: FakeWorld) -> Ports:
         http=_Http(world),
         lookup=_Lookup(world),
         social=_Social(world),
+        crm=_Crm(world),
     )

@@ -23,6 +23,8 @@ __all__ = [
     "CampaignsPort",
     "CapsPort",
     "ContactsPort",
+    "CrmPort",
+    "CrmResult",
     "EmailPort",
     "EmailResult",
     "HttpAnswer",
@@ -269,12 +271,42 @@ class SocialPosted:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class CrmResult:
+    """What a CRM write did: the record's id in the CRM and its address there (None when the CRM gives none).
+    ``simulated``: no call was made (test mode), so there is no record."""
+
+    record_id: str | None
+    url: str | None = None
+    simulated: bool = False
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
 class SocialPort(Protocol):
     def post(self, *, key: str, contact_id: str, account_id: str, text: str, url: str | None) -> SocialPosted:
         """Publish ``text`` (Liquid, rendered for the contact) with ``url`` (Liquid; a link the network shows)
         on the social account ``account_id`` (a connector of the workspace), once per ``key``: a key that posted
         already answers that post again without posting. Raise RateLimited when the network's limit stops it,
         PortError(retryable=False) for what the user must fix (the account refused, the text too long)."""
+        ...
+
+
+class CrmPort(Protocol):
+    def write(
+        self,
+        *,
+        key: str,
+        contact_id: str,
+        connector_id: str,
+        object: str,
+        fields: dict[str, str],
+        record_id: str | None,
+        create: bool,
+    ) -> CrmResult:
+        """Create (``create``) or update a record (``object``: contact or deal) in the connector's CRM, the
+        ``fields`` values rendered with Liquid over the contact. An update goes to ``record_id``; without one, a
+        contact is found in the CRM by the contact's email. Raise PortError for a refusal or failure (a refused
+        secret is not retryable and marks the connector as needing attention)."""
         ...
 
 
@@ -370,3 +402,4 @@ class Ports:
     http: HttpPort
     lookup: LookupPort
     social: SocialPort
+    crm: CrmPort

@@ -250,6 +250,8 @@ class Reference:
     them up. A required reference must name an existing object; an optional one is checked only when given.
     ``collection`` is the API collection the builder picks such objects from (``"templates"`` for
     ``/api/v1/templates``): the config schema marks the property with ``"x-reference": collection``.
+    ``where`` narrows the objects that fit (``{"kind__in": [...]}``: a CRM connector, not a social one); an
+    object that exists but does not fit is refused with ``unfit``, which says what is expected instead.
     """
 
     path: str
@@ -257,6 +259,8 @@ class Reference:
     noun: str
     optional: bool = False
     collection: str = ""
+    where: tuple[tuple[str, Any], ...] = ()
+    unfit: str = ""
 
     def value_in(self, config: Mapping[str, Any]) -> Any:
         """Return the value at ``path`` in a raw config (``None`` where a part is missing or not an object)."""

@@ -71,6 +71,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "workflow.completed",
     "workflow.exited",
     "workflow.failed",
+    "crm.deal_stage_changed",  # a deal of a CRM connector changed stage (webhook or polling; CONTRACT §18)
+    "crm.contact_updated",
 )
 EVENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"
 _EVENT_TYPE = re.compile(EVENT_TYPE_PATTERN)

@@ -56,6 +56,8 @@ export const EVENT_SUGGESTIONS = [
   "email.complained", "email.unsubscribed", "contact.created", "contact.updated", "contact.tagged",
   "contact.untagged", "form.submitted", "page.viewed", "segment.entered", "segment.exited",
   "workflow.enrolled", "workflow.completed", "workflow.exited", "workflow.failed",
+  // From the CRM connectors (webhooks or polling): "the contact's deal changed stage in the last 7 days".
+  "crm.deal_stage_changed", "crm.contact_updated",
 ];
 const NUMERIC_PATHS = new Set(["contact.score", "enrollment.steps"]);
 

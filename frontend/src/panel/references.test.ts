@@ -64,6 +64,16 @@ describe("collections name their objects", () => {
     expect(choicesOf(COLLECTIONS.templates!, [{ id: "t", name: "Welcome", subject: "Hi" }])).toHaveLength(1);
   });
 
+  it("shows a connector by name with its kind and status", () => {
+    expect(COLLECTIONS.connectors!.toChoice({ id: "n1", name: "Sales CRM", kind: "hubspot", status: "active" }))
+      .toEqual({ value: "n1", label: "Sales CRM", detail: "hubspot · active" });
+    const rows = [
+      { id: "a", name: "Brand page", kind: "linkedin", category: "social", status: "active" },
+      { id: "b", name: "Sales CRM", kind: "hubspot", category: "crm", status: "active" },
+    ];
+    expect(choicesOf(COLLECTIONS.connectors!, rows).map((choice) => choice.value)).toEqual(["b"]);
+  });
+
   it("links a workflow to its canvas", () => {
     expect(COLLECTIONS.workflows!.link?.("w1")).toBe("/builder/workflows/w1");
   });

@@ -68,6 +68,13 @@ export const COLLECTIONS: Record<string, Collection> = {
     accepts: (row) => row.category === "social",
     toChoice: (row) => ({ value: text(row.id), label: text(row.name), detail: socialDetail(row) }),
   },
+  connectors: {
+    // The CRM connectors (/api/v1/connectors of category crm): names, kinds and status only; never a secret.
+    noun: "CRM connector", path: "connectors", searchable: false, readsOne: true,
+    accepts: (row) => row.category === "crm",
+    toChoice: (row) => ({ value: text(row.id), label: text(row.name),
+                          detail: [text(row.kind), text(row.status)].filter(Boolean).join(" · ") }),
+  },
   contacts: {
     noun: "contact", path: "contacts", searchable: true, readsOne: true,
     toChoice: (row) => {

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection
 
+from connectors.crm.polling import crm_polls_enqueue
 from events import partitions
 from events.processing import events_dispatch, events_dispatch_forever
 from penguinflow.common.idempotency import idempotent_requests_forget
@@ -72,6 +73,7 @@ class Command(BaseCommand):
                 if time.monotonic() - last_triggers > 30:
                     time_triggers_fire()
                     stale_migrations_enqueue()  # a migration whose applier died goes on in a worker
+                    crm_polls_enqueue()  # CRMs without webhooks (Salesforce): their changes, by cursor
                     last_triggers = time.monotonic()
                 if time.monotonic() - last_sweep > settings.EMAIL_SWEEP_INTERVAL_SECONDS:
                     outbox_sweep(grace_seconds=settings.EMAIL_SWEEP_GRACE_SECONDS)
