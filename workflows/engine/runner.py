@@ -682,7 +682,7 @@ def _arrive(run: _Run, node_id: str, visit: int) -> None:
     state.visits[node_id] = max(visit - 1, 1)
     state.step_count += 1
     run.records.append(
-        StepRecord(node_id, run.plan[node_id].node.type, run.now, "wait", detail={"arrived": True},
+        StepRecord(node_id, run.plan[node_id].node.type, run.now, "wait", detail={"arrival": True},
                    visit=state.visits[node_id])
     )  # fmt: skip
     state.arrived = node_id
