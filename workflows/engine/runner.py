@@ -790,7 +790,9 @@ def _settle_merge(run: _Run, limit: int) -> None:
     if resolution is None:
         return
     _cancel_branches(run, reason="The merge went on without this branch.")
-    detail: dict[str, Any] = {"join": join, "arrived": arrived, "resolution": resolution}
+    detail: dict[str, Any] = {
+        "join": join, "parallel": wait.detail.get("parallel"), "arrived": arrived, "resolution": resolution,
+    }  # fmt: skip
     if reason:
         detail["reason"] = reason
     parent.wait = replace(wait, detail=detail)

@@ -24,8 +24,8 @@ _BRANCH_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
 
 class ParallelBranch(NodeConfig):
-    id: str = Field(pattern=_BRANCH_ID)
-    label: str = ""
+    id: str = Field(pattern=_BRANCH_ID, description="The branch's id: the exit its edge leaves from.")
+    label: str = Field(default="", max_length=200, description="What the branch is for, shown on the canvas.")
 
 
 @node_type(
@@ -44,7 +44,9 @@ class Parallel(NodeType):
     )  # fmt: skip
 
     class Config(NodeConfig):
-        branches: list[ParallelBranch] = Field(min_length=2, max_length=MAX_BRANCHES)
+        branches: list[ParallelBranch] = Field(
+            min_length=2, max_length=MAX_BRANCHES, description="The branches run at once (2 to 10)."
+        )
 
         @model_validator(mode="after")
         def _distinct_ids(self) -> Parallel.Config:
