@@ -108,6 +108,8 @@ def count_run(counters: Counters, version_id: UUID, before: EnrollmentState, res
             continue
         parked = parked_by_path.get(path)
         at_parked = parked is not None and parked.node_id == record.node_id
+        if at_parked and parked.detail.get("each"):
+            continue  # a for_each going on along 'done': counted when it started its items
         if at_parked and "join" in parked.detail and record.outcome == "advance":
             at_parked = False  # the merge an enrollment waited at counts it as it goes on
         continuation = first and (at_parked or record.attempt > 0)

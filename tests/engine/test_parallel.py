@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from workflows.engine.graph import Graph, WorkflowSettings
@@ -223,3 +224,89 @@ def test_the_simulator_shows_the_branches_side_by_side() -> None:
     assert answer["path"][-1]["node_id"] == "done" and "branch_path" not in answer["path"][-1]
     assert answer["branches"]["p.a"][0]["at"] == "2026-11-23T10:00:00+00:00"
     assert answer["branches"]["p.b"][-1]["at"] == "2026-11-24T10:00:00+00:00"
+
+
+# --- for_each ------------------------------------------------------------------------------------------------------
+
+
+def each_graph(limit: int | None = 10, *, item_nodes: list[dict[str, Any]] | None = None) -> Graph:
+    """trigger → for_each fe over event.properties.items → item: tag per item → done: tag 'after'."""
+    config: dict[str, Any] = {"items": "event.properties.items"}
+    if limit is not None:
+        config["limit"] = limit
+    nodes = [
+        node("trigger", "trigger_event", {"event": "cart.updated"}),
+        node("fe", "for_each", config),
+        *(item_nodes or [node("ti", "add_tag", {"tag": "item-{{ enrollment.vars.item.sku }}"})]),
+        node("after", "add_tag", {"tag": "after"}),
+    ]
+    first = (item_nodes or [{"id": "ti"}])[0]["id"]
+    edges = [edge("trigger", "fe"), edge("fe", first, "item"), edge("fe", "after", "done")]
+    for a, b in pairwise(nodes[2:-1]):
+        edges.append(edge(a["id"], b["id"]))
+    return Graph.from_builder({"nodes": nodes, "edges": edges})
+
+
+CART = {"type": "cart.updated", "properties": {"items": [{"sku": "a1"}, {"sku": "b2"}, {"sku": "c3"}]}}
+
+
+def test_for_each_runs_the_item_path_once_per_item_then_goes_on_with_the_result() -> None:
+    graph = each_graph(
+        item_nodes=[node("c", "condition", {"rule": {"==": [{"var": "enrollment.vars.item.sku"}, "b2"]}})]
+    )
+    data = graph.to_builder()
+    data["nodes"].append(node("hit", "add_tag", {"tag": "found-b2"}))
+    data["edges"].append(edge("c", "hit", "yes"))
+    run = Harness(Graph.from_builder(data), at=AT, trigger_event=CART)
+    records = run.run()
+    assert [(r.detail.get("path"), r.node_id, r.branch) for r in records] == [
+        (None, "trigger", "default"),
+        (None, "fe", None),
+        ("fe.0", "c", "no"),
+        ("fe.1", "c", "yes"),
+        ("fe.1", "hit", "default"),
+        ("fe.2", "c", "no"),
+        (None, "fe", "done"),
+        (None, "after", "default"),
+    ]
+    assert run.state.status == "completed" and sorted(run.contact["tags"]) == ["after", "found-b2"]
+    assert run.state.vars["for_each"] == {"count": 3, "completed": 3, "results": [{}, {}, {}]}
+    assert "item" not in run.state.vars
+
+
+def test_for_each_takes_at_most_its_limit_and_an_empty_list_goes_straight_on() -> None:
+    run = Harness(each_graph(limit=2), at=AT, trigger_event=CART)
+    run.run()
+    assert run.state.vars["for_each"]["count"] == 2 and run.records[1].detail["items"] == 3
+    empty = Harness(each_graph(), at=AT, trigger_event={"type": "cart.updated", "properties": {}})
+    empty.run()
+    assert empty.state.status == "completed" and empty.state.vars["for_each"]["count"] == 0
+
+
+def test_for_each_items_that_wait_keep_their_own_visits_and_effect_keys() -> None:
+    items = [node("d", "delay", {"duration": "P1D"}), node("ti", "add_tag", {"tag": "x"})]
+    run = Harness(each_graph(item_nodes=items), at=AT, trigger_event=CART)
+    run.run()
+    assert run.state.status == "waiting" and len(run.state.branches) == 3
+    run.state = EnrollmentState.from_dict(run.state.to_dict())
+    run.timer(ts("2026-11-24T10:00:00Z"))
+    assert run.state.status == "completed" and run.state.vars["for_each"]["completed"] == 3
+    keys = [action["key"] for action in run.world.actions if action["node_id"] == "ti"]
+    assert len(keys) == len(set(keys)) == 3
+
+
+def test_a_for_each_that_is_not_a_list_fails_with_the_reason() -> None:
+    run = Harness(
+        each_graph(), at=AT, trigger_event={"type": "cart.updated", "properties": {"items": "nope"}}
+    )
+    run.run()
+    assert run.state.status == "failed" and "is not a list" in run.state.error
+
+
+def test_a_loop_without_a_bound_or_over_the_cap_is_an_error_at_publish() -> None:
+    assert ("loop_without_bound", "fe") in errors(each_graph(limit=None))
+    assert ("loop_limit_too_high", "fe") in errors(each_graph(limit=1000))
+    assert errors(each_graph(limit=100)) == []
+    back = each_graph().to_builder()
+    back["edges"].append(edge("ti", "fe"))
+    assert ("for_each_loops_back", "ti") in errors(Graph.from_builder(back))

@@ -129,3 +129,34 @@ def test_publish_refuses_a_merge_one_branch_never_reaches(api, workspace):
     assert response.status_code == 422
     codes = {(e["code"], e.get("node_id")) for e in response.json()["error"]["details"]["errors"]}
     assert codes == {("merge_unreachable", "p"), ("merge_count_too_large", "m")}
+
+
+def test_for_each_runs_once_per_item_of_a_contact_field_and_goes_on_with_the_result(api, workspace):
+    contact = ContactFactory(workspace=workspace, tags=[], fields={"cart": [{"sku": "a"}, {"sku": "vip"}, {"sku": "c"}]})
+    workflow = publish(workspace, [
+        node("t", "trigger_manual"),
+        node("fe", "for_each", {"items": "contact.fields.cart", "limit": 10}),
+        node("d", "delay", {"duration": "PT1H"}),
+        node("c", "condition", {"rule": {"==": [{"var": "enrollment.vars.item.sku"}, "vip"]}}),
+        node("hit", "add_tag", {"tag": "has-vip"}),
+        node("after", "add_tag", {"tag": "after"}),
+    ], [edge("t", "fe"), edge("fe", "d", "item"), edge("d", "c"), edge("c", "hit", "yes"),
+        edge("fe", "after", "done")])  # fmt: skip
+    enroll(api, workflow, contact)
+    start = timezone.now()
+    run_due(now=start)
+    enrollment = Enrollment.objects.get(contact=contact)
+    assert (enrollment.status, enrollment.current_node_id) == ("waiting", "fe")
+    assert waiting_now(workflow) == {"fe": 1, "d": 3}
+    run_due(now=start + timedelta(hours=1, seconds=1))
+    enrollment.refresh_from_db()
+    assert enrollment.status == "completed"
+    assert enrollment.context["vars"]["for_each"] == {"count": 3, "completed": 3, "results": [{}, {}, {}]}
+    contact.refresh_from_db()
+    assert sorted(contact.tags) == ["after", "has-vip"]
+    paths = list(StepRun.objects.filter(enrollment=enrollment, node_id="c").order_by("sequence")
+                 .values_list("detail__path", "branch"))  # fmt: skip
+    assert paths == [("fe.0", "no"), ("fe.1", "yes"), ("fe.2", "no")]
+    nodes = workflow_analytics(workflow=workflow)["nodes"]
+    assert (nodes["fe"]["entered"], nodes["fe"]["succeeded"], nodes["c"]["entered"]) == (1, 1, 3)
+    assert waiting_now(workflow) == {}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from workflows.engine.graph import Graph
 
-__all__ = ["BranchRegion", "join_of", "regions_of"]
+__all__ = ["BranchRegion", "each_problems", "join_of", "parallel_problems", "regions_of"]
 
 FlowOf = Callable[[str], str | None]  # a node id → "fork", "join" or None (by its type's ``flow``)
 
@@ -152,7 +152,7 @@ def _fork_problems(fork_id: str, regions: list[BranchRegion], flow_of: FlowOf) -
     seen: dict[str, str] = {}
     for region in regions:
         for node_id in sorted(region.nodes):
-            if flow_of(node_id) == "fork":
+            if flow_of(node_id) in ("fork", "each"):
                 problems.append(
                     (
                         "nested_parallel",
@@ -172,4 +172,43 @@ def _fork_problems(fork_id: str, regions: list[BranchRegion], flow_of: FlowOf) -
                     )
                 )
             seen.setdefault(node_id, region.branch)
+    return problems
+
+
+def each_problems(graph: Graph, loops: list[str], flow_of: FlowOf) -> list[tuple[str, str, str]]:
+    """Return ``(code, message, node id)`` for for_each nodes whose ``item`` path cannot run once per item: one
+    that reaches a merge, holds a parallel or another for_each, or leads back to the for_each itself."""
+    problems: list[tuple[str, str, str]] = []
+    successors = _successors(graph)
+    for each_id in loops:
+        for region in regions_of(graph, each_id, ("item",), flow_of):
+            for join in sorted(region.joins):
+                problems.append(
+                    (
+                        "for_each_reaches_merge",
+                        f"The 'item' path of the for_each {each_id} reaches the "
+                        f"merge {join}; an item's run ends where its path ends, without a merge.",
+                        each_id,
+                    )
+                )
+            for node_id in sorted(region.nodes):
+                if flow_of(node_id) in ("fork", "each"):
+                    problems.append(
+                        (
+                            "nested_parallel",
+                            f"The {node_id} is on the 'item' path of the for_each "
+                            f"{each_id}; parallels and for_each inside a for_each are not supported.",
+                            node_id,
+                        )
+                    )
+                if each_id in successors.get(node_id, ()):
+                    problems.append(
+                        (
+                            "for_each_loops_back",
+                            f"The 'item' path of the for_each {each_id} leads back "
+                            f"to it from {node_id}; an item's run must end, and the for_each goes on "
+                            "along 'done' by itself.",
+                            node_id,
+                        )
+                    )
     return problems

@@ -71,6 +71,8 @@ class Fork:
 
     branches: tuple[str, ...]
     detail: dict[str, Any] = field(default_factory=dict)
+    # A for_each's: one run of its ``item`` branch per item (``branches`` is then ``("item",)``).
+    items: tuple[Any, ...] | None = None
     name = "advance"
 
 

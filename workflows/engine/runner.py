@@ -30,7 +30,7 @@ from workflows.engine.graph import ExitCondition, Graph, Node, WorkflowSettings
 from workflows.engine.outcomes import Advance, Exit, Fail, Fork, Outcome, Retry, Wait
 from workflows.engine.ports import PortError, Ports, effect_key
 from workflows.engine.registry import NodeType, RetryPolicy, StepContext, registry
-from workflows.engine.state import EnrollmentState, Resume, RunResult, StepRecord, WaitState
+from workflows.engine.state import BranchVisits, EnrollmentState, Resume, RunResult, StepRecord, WaitState
 from workflows.engine.statuses import STOPPED_STATUSES, EnrollmentStatus
 from workflows.engine.variables import VarsTooLarge, vars_merged
 
@@ -648,16 +648,12 @@ def _fork(run: _Run, node_id: str, outcome: Fork) -> bool:
         _finish(state, EnrollmentStatus.FAILED, now, error=reason)
         return False
     state.wait, state.attempt = None, 0
+    if outcome.items is not None:
+        return _fork_items(run, node_id, outcome.items)
     for branch_id in outcome.branches:
         target = run.graph.next_node.get((node_id, branch_id))
-        if target is None:
-            continue
-        state.visits[target] = state.visits.get(target, 0) + 1
-        state.branches[f"{node_id}.{branch_id}"] = EnrollmentState(
-            enrollment_id=state.enrollment_id, contact_id=state.contact_id, trigger_node=state.trigger_node,
-            entered_at=state.entered_at, current_node=target, step_count=state.step_count, visits=state.visits,
-            trigger_event=state.trigger_event, seed=state.seed, vars=state.vars,
-        )  # fmt: skip
+        if target is not None:
+            _start_branch(state, f"{node_id}.{branch_id}", target, state.vars)
     if not state.branches:
         _finish(state, EnrollmentStatus.COMPLETED, now)
         return False
@@ -675,15 +671,39 @@ def _fork(run: _Run, node_id: str, outcome: Fork) -> bool:
     return True
 
 
+def _start_branch(state: EnrollmentState, key: str, target: str, variables: dict[str, Any]) -> None:
+    visits = BranchVisits({}, state.visits)
+    visits[target] = 1  # numbered from the enrollment's count of visits
+    state.branches[key] = EnrollmentState(
+        enrollment_id=state.enrollment_id, contact_id=state.contact_id, trigger_node=state.trigger_node,
+        entered_at=state.entered_at, current_node=target, step_count=state.step_count, visits=visits,
+        trigger_event=state.trigger_event, seed=state.seed, vars=variables,
+    )  # fmt: skip
+
+
+def _fork_items(run: _Run, node_id: str, items: tuple[Any, ...]) -> bool:
+    """Start one run of the for_each's ``item`` branch per item (the item and its index in its variables) and park
+    the enrollment at the for_each until they have all ended."""
+    state = run.state
+    target = run.graph.next_node.get((node_id, "item"))
+    for index, item in enumerate(items if target is not None else ()):
+        _start_branch(state, f"{node_id}.{index}", target, {**state.vars, "item": item, "index": index})
+    state.current_node = node_id
+    state.wait = WaitState(node_id=node_id, since=run.now, detail={"join": None, "parallel": node_id, "each": True})
+    state.move_to(EnrollmentStatus.WAITING)
+    return True
+
+
 def _arrive(run: _Run, node_id: str, visit: int) -> None:
     """A branch reached its merge: it ends there, counted as arrived (the enrollment's own visit of the merge
     was counted when it forked, so this one is taken back)."""
     state = run.state
-    state.visits[node_id] = max(visit - 1, 1)
+    shared = getattr(state.visits, "shared", state.visits)
+    shared[node_id] = max(shared.get(node_id, 1) - 1, 1)
     state.step_count += 1
     run.records.append(
         StepRecord(node_id, run.plan[node_id].node.type, run.now, "wait", detail={"arrival": True},
-                   visit=state.visits[node_id])
+                   visit=shared[node_id])
     )  # fmt: skip
     state.arrived = node_id
     state.current_node = node_id
@@ -736,14 +756,24 @@ def _run_branch(
     resumed_wait: WaitState | None,
     resume_event: dict[str, Any] | None,
 ) -> None:
-    """Run one branch as far as it goes; it shares the enrollment's variables and step count."""
+    """Run one branch as far as it goes. It shares the enrollment's step count; a parallel's branches share its
+    variables too, a for_each's item runs keep their own (with their item), read back as its results."""
     parent = run.state
-    branch.vars, branch.step_count = parent.vars, parent.step_count
+    shared_vars = not (parent.wait is not None and parent.wait.detail.get("each"))
+    if shared_vars:
+        branch.vars = parent.vars
+    branch.step_count = parent.step_count
+    if run.vars_changed is not None:
+        run.vars_changed(branch.vars)  # what templates of this branch's steps read
     start = len(run.records)
     _run_steps(replace(run, state=branch, branch=key), limit=limit, resumed_wait=resumed_wait,
                resume_event=resume_event)  # fmt: skip
     run.records[start:] = [replace(r, detail={**r.detail, "path": key}) for r in run.records[start:]]
-    parent.vars, parent.step_count = branch.vars, branch.step_count
+    parent.step_count = branch.step_count
+    if shared_vars:
+        parent.vars = branch.vars
+    if run.vars_changed is not None:
+        run.vars_changed(parent.vars)
 
 
 def _end_family(run: _Run, ended: EnrollmentState) -> None:
@@ -781,9 +811,13 @@ def _settle_merge(run: _Run, limit: int) -> None:
     join = wait.detail.get("join")
     live = [key for key, branch in parent.branches.items() if branch.is_live]
     if join is None:  # branches that never meet: the enrollment completes once they have all ended
-        if not live:
-            parent.branches = {}
-            _finish(parent, EnrollmentStatus.COMPLETED, now)
+        if live:
+            return
+        if wait.detail.get("each"):
+            _finish_items(run, wait, limit)
+            return
+        parent.branches = {}
+        _finish(parent, EnrollmentStatus.COMPLETED, now)
         return
     arrived = [key.rpartition(".")[2] for key, branch in parent.branches.items() if branch.arrived]
     resolution, reason = _merge_resolution(run, join, wait, arrived=len(arrived), live=bool(live))
@@ -798,6 +832,27 @@ def _settle_merge(run: _Run, limit: int) -> None:
     parent.wait = replace(wait, detail=detail)
     parent.move_to(EnrollmentStatus.ACTIVE)
     _run_steps(run, limit=limit, resumed_wait=parent.wait, resume_event=None)
+
+
+def _finish_items(run: _Run, wait: WaitState, limit: int) -> None:
+    """Every item's run of a for_each has ended: the for_each goes on along 'done' with their results (what each
+    wrote to its variables), in item order."""
+    parent = run.state
+    ordered = sorted(parent.branches.items(), key=lambda item: int(item[0].rpartition(".")[2]))
+    results = [
+        {name: value for name, value in branch.vars.items()
+         if name not in ("item", "index") and parent.vars.get(name, _ABSENT) != value}
+        for _, branch in ordered
+    ]  # fmt: skip
+    completed = sum(1 for _, branch in ordered if branch.status == EnrollmentStatus.COMPLETED)
+    detail = {**wait.detail, "resolution": "done", "count": len(ordered), "completed": completed, "results": results}
+    parent.branches = {}
+    parent.wait = replace(wait, detail=detail)
+    parent.move_to(EnrollmentStatus.ACTIVE)
+    _run_steps(run, limit=limit, resumed_wait=parent.wait, resume_event=None)
+
+
+_ABSENT = object()
 
 
 def _merge_resolution(

@@ -24,6 +24,7 @@ from workflows.engine.statuses import (
 __all__ = [
     "LIVE_STATUSES",
     "TERMINAL_STATUSES",
+    "BranchVisits",
     "EnrollmentState",
     "Resume",
     "RunResult",
@@ -85,6 +86,23 @@ class WaitState:
             retry=bool(data.get("retry", False)),
             detail=dict(data.get("detail") or {}),
         )
+
+
+class BranchVisits(dict):
+    """A branch's visits of its nodes, numbered from the enrollment's count (``shared``), which every entry bumps:
+    two branches running the same node (a for_each's items) get visits, so effect keys, of their own, and a
+    branch parked at a node keeps its number however many others pass it meanwhile."""
+
+    __slots__ = ("shared",)
+
+    def __init__(self, own: dict[str, int], shared: dict[str, int]) -> None:
+        super().__init__(own)
+        self.shared = shared
+
+    def __setitem__(self, node_id: str, _value: int) -> None:
+        number = self.shared.get(node_id, 0) + 1
+        self.shared[node_id] = number
+        super().__setitem__(node_id, number)
 
 
 @dataclass(slots=True)
@@ -179,7 +197,7 @@ class EnrollmentState:
         )
         for key, branch in self.branches.items():
             copied.branches[key] = branch.copy()
-            copied.branches[key].visits = copied.visits  # shared, as ``from_dict`` makes them
+            copied.branches[key].visits = BranchVisits(branch.visits, copied.visits)
         return copied
 
     def to_dict(self) -> dict[str, Any]:
@@ -236,7 +254,7 @@ class EnrollmentState:
         )
         for key, branch in (data.get("branches") or {}).items():
             state.branches[key] = cls.from_dict(branch)
-            state.branches[key].visits = state.visits  # one count of visits per enrollment: see the runner
+            state.branches[key].visits = BranchVisits(state.branches[key].visits, state.visits)
         return state
 
 

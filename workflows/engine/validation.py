@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from workflows.engine.branches import parallel_problems
+from workflows.engine.branches import each_problems, parallel_problems
 from workflows.engine.conditions import check_rule
 from workflows.engine.errors import pydantic_details
 from workflows.engine.graph import DEFAULT_BRANCH, Edge, Graph, Node, WorkflowSettings
@@ -127,9 +127,12 @@ def _check_parallels(graph: Graph, checked: dict[str, _Checked], found: _Found) 
     }
     joins = {node_id: getattr(item.config, "count", None) for node_id, item in checked.items()
              if flow_of(node_id) == "join"}  # fmt: skip
-    if not forks and not joins:
+    loops = [node_id for node_id in checked if flow_of(node_id) == "each"]
+    if not forks and not joins and not loops:
         return
-    for code, message, node_id in parallel_problems(graph, forks, joins, flow_of):
+    for code, message, node_id in parallel_problems(graph, forks, joins, flow_of) + each_problems(
+        graph, loops, flow_of
+    ):
         found.error(code, message, node_id=node_id)
 
 

@@ -1,4 +1,5 @@
-"""Flow control: ``parallel`` runs several branches of one enrollment at once, ``merge`` joins them again.
+"""Flow control: ``parallel`` runs several branches of one enrollment at once, ``merge`` joins them again, and
+``for_each`` runs its ``item`` path once per item of a list.
 
 The branches are states inside the enrollment's own state (``EnrollmentState.branches``), run by the runner one
 after another in the same run: one row, one lock and one transaction hold the whole family, so a crash replays
@@ -12,12 +13,12 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from workflows.engine.outcomes import Advance, Fork, Outcome
+from workflows.engine.outcomes import Advance, Fail, Fork, Outcome
 from workflows.engine.presets import Preset
 from workflows.engine.registry import BranchSource, NodeConfig, NodeType, StepContext, node_type
 from workflows.engine.types import Duration
 
-__all__ = ["MAX_BRANCHES", "Merge", "Parallel"]
+__all__ = ["MAX_BRANCHES", "MAX_ITEMS", "ForEach", "Merge", "Parallel"]
 
 MAX_BRANCHES = 10
 _BRANCH_ID = r"^[A-Za-z0-9_-]{1,64}$"
@@ -101,3 +102,78 @@ class Merge(NodeType):
         branch = detail.pop("resolution", "default")
         detail.pop("join", None)
         return Advance(branch, detail={"mode": config.mode, **detail})
+
+
+# --- for_each ------------------------------------------------------------------------------------------------------
+
+MAX_ITEMS = 100  # the hard cap of a for_each's limit
+_ITEMS_PATH = r"^(event|contact|enrollment)(\.[A-Za-z0-9_-]+)+$"
+
+
+@node_type(
+    "for_each",
+    kind="logic",
+    label="For each",
+    description="Run the 'item' path once per item of a list (up to the limit), each with the item in "
+    "enrollment.vars.item and its position in enrollment.vars.index; once every item's run has ended, go on "
+    "along 'done' with enrollment.vars.for_each = {count, completed, results}.",
+    branches=("item", "done"),
+)
+class ForEach(NodeType):
+    flow = "each"
+    presets = (
+        Preset("for-each-cart-item", "For each cart item", "Run a path once per item of the event's cart.",
+               "logic", {"items": "event.properties.items", "limit": 20}),
+    )  # fmt: skip
+
+    class Config(NodeConfig):
+        items: str = Field(
+            pattern=_ITEMS_PATH, max_length=200,
+            description="Where the list is: event.properties.<name>, contact.fields.<name> or "
+            "enrollment.vars.<name>.",
+        )  # fmt: skip
+        limit: int | None = Field(
+            default=None,
+            ge=1,
+            description=f"The most items run (required: 1 to {MAX_ITEMS}); the rest are left out.",
+        )
+
+    def problems(self, config: Config) -> list[tuple[str, str, str]]:
+        if config.limit is None:
+            return [("error", "loop_without_bound", f"A for_each needs a limit (1 to {MAX_ITEMS}): how many items "
+                     "it runs at most.")]  # fmt: skip
+        if config.limit > MAX_ITEMS:
+            return [("error", "loop_limit_too_high", f"The limit {config.limit} is over the cap of {MAX_ITEMS} "
+                     "items; lower it (or split the list upstream).")]  # fmt: skip
+        return []
+
+    def run(self, ctx: StepContext, config: Config) -> Outcome:
+        if ctx.wait is not None and ctx.wait.detail.get("resolution") == "done":
+            return self._done(ctx.wait.detail)
+        value = _at_path(ctx.rule_data(), config.items)
+        if value is None:
+            value = []
+        if not isinstance(value, list):
+            return Fail(
+                f"{config.items} is not a list (it is {type(value).__name__}); point 'items' at a list."
+            )
+        limit = min(config.limit or MAX_ITEMS, MAX_ITEMS)
+        taken = tuple(value[:limit])
+        detail = {"items": len(value), "taken": len(taken), "limit": limit}
+        return Fork(("item",), detail=detail, items=taken)
+
+    @staticmethod
+    def _done(detail: dict) -> Outcome:
+        result = {"count": detail.get("count", 0), "completed": detail.get("completed", 0),
+                  "results": detail.get("results", [])}  # fmt: skip
+        return Advance("done", detail={"count": result["count"], "completed": result["completed"]},
+                       vars={"for_each": result})  # fmt: skip
+
+
+def _at_path(data: dict, path: str):
+    value = data
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
