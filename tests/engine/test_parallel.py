@@ -310,3 +310,13 @@ def test_a_loop_without_a_bound_or_over_the_cap_is_an_error_at_publish() -> None
     back = each_graph().to_builder()
     back["edges"].append(edge("ti", "fe"))
     assert ("for_each_loops_back", "ti") in errors(Graph.from_builder(back))
+
+
+def test_the_builders_fixture_of_the_flow_control_types_is_what_the_registry_describes() -> None:
+    import json
+    from pathlib import Path
+
+    from workflows.engine.registry import registry
+
+    fixture = Path(__file__).resolve().parents[2] / "frontend/src/canvas/flowControlTypes.json"
+    assert json.loads(fixture.read_text()) == {t: registry.get(t).describe() for t in ("parallel", "merge", "for_each")}
