@@ -9,7 +9,7 @@ validation refuses branches that share a node before their merge).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -132,6 +132,7 @@ class ForEach(NodeType):
             description="Where the list is: event.properties.<name>, contact.fields.<name> or "
             "enrollment.vars.<name>.",
         )  # fmt: skip
+        # Optional in the schema only so that a missing bound is its own, named error at publish (``problems``).
         limit: int | None = Field(
             default=None,
             ge=1,
@@ -170,8 +171,9 @@ class ForEach(NodeType):
                        vars={"for_each": result})  # fmt: skip
 
 
-def _at_path(data: dict, path: str):
-    value = data
+def _at_path(data: dict[str, Any], path: str) -> Any:
+    """Return the value at a dotted path of what rules see (``None`` where a part is missing)."""
+    value: Any = data
     for part in path.split("."):
         if not isinstance(value, dict):
             return None
