@@ -319,4 +319,6 @@ def test_the_builders_fixture_of_the_flow_control_types_is_what_the_registry_des
     from workflows.engine.registry import registry
 
     fixture = Path(__file__).resolve().parents[2] / "frontend/src/canvas/flowControlTypes.json"
-    assert json.loads(fixture.read_text()) == {t: registry.get(t).describe() for t in ("parallel", "merge", "for_each")}
+    assert json.loads(fixture.read_text()) == {
+        t: registry.get(t).describe() for t in ("parallel", "merge", "for_each")
+    }
