@@ -82,17 +82,37 @@ def parked_wait(state: EnrollmentState) -> WaitState | None:
     return wait if state.status == EnrollmentStatus.WAITING and wait and not wait.retry else None
 
 
+def parked_waits(state: EnrollmentState) -> list[WaitState]:
+    """Return the waits an enrollment is parked in: its own and, while a parallel runs, each branch's."""
+    waits = [parked_wait(state), *(parked_wait(branch) for branch in state.branches.values())]
+    return [wait for wait in waits if wait is not None]
+
+
 def count_run(counters: Counters, version_id: UUID, before: EnrollmentState, result: RunResult) -> None:
+    """Count one run's steps per node. A parallel's branches count their own steps (a record's ``path`` says
+    which branch it ran on); their arrivals at the merge and their cancellations are the history's, not counted:
+    the merge counts the enrollment once, when it goes on."""
     after = result.state
     if before.status != after.status:
         counters.add(version_id, status_key(before.status), -1)
         counters.add(version_id, status_key(after.status), 1)
     parked_before = parked_wait(before)
-    for index, record in enumerate(result.records):
-        continuation = index == 0 and (
-            (parked_before is not None and parked_before.node_id == record.node_id)
-            or record.attempt > 0
-        )
+    parked_by_path = {None: parked_before}
+    parked_by_path.update((key, parked_wait(branch)) for key, branch in before.branches.items())
+    seen_paths: set[str | None] = set()
+    for record in result.records:
+        path = record.detail.get("path")
+        first = path not in seen_paths
+        seen_paths.add(path)
+        if record.outcome == "cancel" or record.detail.get("arrival"):
+            continue
+        parked = parked_by_path.get(path)
+        at_parked = parked is not None and parked.node_id == record.node_id
+        if at_parked and parked.detail.get("each"):
+            continue  # a for_each going on along 'done': counted when it started its items
+        if at_parked and "join" in parked.detail and record.outcome == "advance":
+            at_parked = False  # the merge an enrollment waited at counts it as it goes on
+        continuation = first and (at_parked or record.attempt > 0)
         if not continuation:
             counters.add(version_id, f"node.{record.node_id}.entered")
         if record.outcome in ("advance", "exit"):
@@ -101,12 +121,11 @@ def count_run(counters: Counters, version_id: UUID, before: EnrollmentState, res
             counters.add(version_id, f"node.{record.node_id}.failed")
         if record.type == "split" and record.outcome == "advance" and not continuation:
             counters.add(version_id, f"split.{record.node_id}.{record.branch}.entered")
-    if result.records and parked_before is not None:
-        counters.add(version_id, f"node.{parked_before.node_id}.waiting", -1)
-    parked_after = parked_wait(after)
-    if parked_after is not None and result.records:
-        counters.add(version_id, f"node.{parked_after.node_id}.waiting", 1)
+    if result.records:
+        for wait in parked_waits(before):
+            counters.add(version_id, f"node.{wait.node_id}.waiting", -1)
+        for wait in parked_waits(after):
+            counters.add(version_id, f"node.{wait.node_id}.waiting", 1)
     if after.status == EnrollmentStatus.EXITED and after.goal and before.status != EnrollmentStatus.EXITED:
         counters.add(version_id, "goals.reached")
     count_channel_steps(counters, version_id, result.records, parked_before)
-

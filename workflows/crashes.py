@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from penguinflow.common.errors import storable_error_line
 from penguinflow.common.states import transition
-from workflows.counters import Counters, parked_wait, status_key
+from workflows.counters import Counters, parked_waits, status_key
 from workflows.engine.state import EnrollmentState
 from workflows.engine.statuses import EnrollmentStatus
 from workflows.models import Enrollment
@@ -78,12 +78,12 @@ def _failed_context(enrollment: Enrollment, message: str, now: datetime, counter
     crashed the run: then it stays as it is, for a person to read)."""
     try:
         state = EnrollmentState.from_dict(enrollment.context)
-        parked = parked_wait(state)
+        parked = parked_waits(state)
         state.move_to(EnrollmentStatus.FAILED)
     except Exception:
         return None
-    if parked is not None:
-        counters.add(enrollment.version_id, f"node.{parked.node_id}.waiting", -1)
-    state.error, state.finished_at, state.wait = message, now, None
+    for wait in parked:
+        counters.add(enrollment.version_id, f"node.{wait.node_id}.waiting", -1)
+    state.error, state.finished_at, state.wait, state.branches = message, now, None, {}
     return state.to_dict()
 

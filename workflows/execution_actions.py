@@ -245,6 +245,10 @@ def _cancel_batch(ids: list[UUID], report: ActionReport) -> None:
         parked = (row.context or {}).get("wait") or {}
         if row.status == EnrollmentStatus.WAITING and parked.get("node_id") and not parked.get("retry"):
             counters.add(row.version_id, f"node.{parked['node_id']}.waiting", -1)
+        for branch in (row.context or {}).get("branches", {}).values():  # a parallel's branches wait too
+            waiting = branch.get("wait") or {}
+            if branch.get("status") == EnrollmentStatus.WAITING and waiting.get("node_id") and not waiting.get("retry"):
+                counters.add(row.version_id, f"node.{waiting['node_id']}.waiting", -1)
         row.status, row.next_run_at, row.waiting_for = EnrollmentStatus.CANCELLED, None, ""
         row.lease_owner, row.lease_expires_at, row.finished_at, row.updated_at = "", None, now, now
     bulk_update_rows(rows, _CANCEL_FIELDS)

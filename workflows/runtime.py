@@ -362,7 +362,7 @@ def _mirror_state(
         enrollment.status = status_transition(enrollment.status, state.status)
     enrollment.current_node_id = state.current_node or ""
     enrollment.next_run_at = state.next_run_at
-    enrollment.waiting_for = state.awaited_event or ""
+    enrollment.waiting_for = (state.awaited_event or "")[:128]
     enrollment.step_count = state.step_count
     enrollment.context = state.to_dict()
     enrollment.finished_at = state.finished_at

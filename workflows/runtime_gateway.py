@@ -73,7 +73,9 @@ class RuntimeGateway:
         position: dict[UUID, int] = defaultdict(int)
         for event in sorted(with_contact, key=lambda e: (e.occurred_at, e.id)):
             for enrollment_id, _contact, version_id, waiting_for in by_contact.get(event.contact_id, ()):
-                if event.type != waiting_for and event.type not in exit_types.get(version_id, ()):
+                # Branches of a parallel may wait for several events: their types, separated by spaces.
+                if event.type != waiting_for and event.type not in exit_types.get(version_id, ()) \
+                        and event.type not in waiting_for.split(" "):
                     continue
                 index = position[enrollment_id]
                 position[enrollment_id] += 1

@@ -13,7 +13,8 @@ from workflows.engine.state import StepRecord
 from workflows.models import StepRun
 
 # The step log's own statuses (StepRun.Status), by the outcome of the step: not an enrollment's status.
-_STEP_STATUS = {"advance": "succeeded", "exit": "succeeded", "wait": "waiting", "retry": "failed", "fail": "failed"}
+_STEP_STATUS = {"advance": "succeeded", "exit": "succeeded", "wait": "waiting", "retry": "failed", "fail": "failed",
+                "cancel": "skipped"}  # a parallel branch stopped because the others went on
 
 
 _json = msgspec.json.Encoder(decimal_format="number").encode

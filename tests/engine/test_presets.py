@@ -34,7 +34,12 @@ def graph_of(preset: dict[str, Any]) -> Any:
     node_type = registry.get(preset["type"])
     if node_type.kind == "trigger":
         return GraphBuilder().trigger_of(preset["type"], preset["config"]).add_tag("done", id="tag").build()
-    graph = GraphBuilder().trigger_of("trigger_manual").node(preset["type"], preset["config"], id="step")
+    graph = GraphBuilder().trigger_of("trigger_manual")
+    if node_type.flow == "join":  # a merge joins the branches of a parallel
+        graph.node("parallel", {"branches": [{"id": "a"}, {"id": "b"}]}, id="fork", next_branch="a")
+        graph.node(preset["type"], preset["config"], id="step").connect("fork", "step", "b")
+    else:
+        graph.node(preset["type"], preset["config"], id="step")
     graph.cursor = None
     for branch in node_type.branches_for(node_type.parse_config(preset["config"])):
         graph.cursor = ("step", branch)

@@ -20,7 +20,7 @@ CONTRACT_TYPES = {
         "trigger_manual",
         "trigger_webhook",
     },
-    "logic": {"condition", "switch", "split", "exit"},
+    "logic": {"condition", "switch", "split", "exit", "parallel", "merge", "for_each"},
     "wait": {"delay", "wait_until", "wait_for_event"},
     "action": {
         "send_email",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from penguinflow.workspaces.services import signing_secret_rotate
-from tests.engine.graphs import chain, node
+from tests.engine.graphs import chain, edge, node
 from tests.factories import (
     MembershipFactory,
     UserFactory,
@@ -41,6 +41,10 @@ def test_validate_reports_exactly_what_publish_refuses(api, workspace, type_, na
         signing_secret_rotate(workspace=workspace)  # webhook steps sign with it
     if registry.get(type_).kind == "trigger":
         graph = {"nodes": [node("n", type_, config)], "edges": []}
+    elif registry.get(type_).flow == "join":  # a merge joins the branches of a parallel
+        graph = {"nodes": [node("t", "trigger_manual"), node("p", "parallel", {"branches": [{"id": "a"}, {"id": "b"}]}),
+                           node("n", type_, config)],
+                 "edges": [*chain("t", "p"), edge("p", "n", "a"), edge("p", "n", "b")]}
     else:
         graph = {"nodes": [node("t", "trigger_manual"), node("n", type_, config)], "edges": chain("t", "n")}
     workflow = api.post("/api/v1/workflows", {"name": "W", "graph": graph}, format="json").json()

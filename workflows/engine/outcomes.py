@@ -8,7 +8,7 @@ from typing import Any
 
 from workflows.engine.graph import DEFAULT_BRANCH
 
-__all__ = ["Advance", "Exit", "Fail", "Outcome", "Retry", "Wait"]
+__all__ = ["Advance", "Exit", "Fail", "Fork", "Outcome", "Retry", "Wait"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,4 +64,16 @@ class Exit:
     name = "exit"
 
 
-Outcome = Advance | Wait | Retry | Fail | Exit
+@dataclass(frozen=True, slots=True)
+class Fork:
+    """Go down every one of ``branches`` at once (a ``parallel`` node): the runner starts one branch per edge and
+    the enrollment waits for them at their merge (``workflows.engine.runner``)."""
+
+    branches: tuple[str, ...]
+    detail: dict[str, Any] = field(default_factory=dict)
+    # A for_each's: one run of its ``item`` branch per item (``branches`` is then ``("item",)``).
+    items: tuple[Any, ...] | None = None
+    name = "advance"
+
+
+Outcome = Advance | Wait | Retry | Fail | Exit | Fork

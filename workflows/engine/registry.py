@@ -292,6 +292,10 @@ class NodeType:
     # picks one per contact). Frequency caps and the per-channel analytics count the steps of every type that
     # names one.
     channel: ClassVar[str | None] = None
+    # "fork" for a type that runs branches at once (``parallel``), "join" for the type they meet at (``merge``),
+    # "each" for one that runs a branch once per item (``for_each``):
+    # the runner and validation treat the two by this, not by a type's name.
+    flow: ClassVar[Literal["fork", "join", "each"] | None] = None
     # False for a type whose side effects ship later: publish refuses it, live steps fail, simulation shows it.
     available: ClassVar[bool] = True
     unavailable_because: ClassVar[str] = ""

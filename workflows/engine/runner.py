@@ -15,21 +15,22 @@ from __future__ import annotations
 import hashlib
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
+from workflows.engine.branches import join_of
 from workflows.engine.caps import CapReached, cap_outcome, guard_sends
 from workflows.engine.conditions import ConditionError, compile_rule
 from workflows.engine.durations import parse_duration
 from workflows.engine.errors import pydantic_details
 from workflows.engine.graph import ExitCondition, Graph, Node, WorkflowSettings
-from workflows.engine.outcomes import Advance, Exit, Fail, Outcome, Retry, Wait
+from workflows.engine.outcomes import Advance, Exit, Fail, Fork, Outcome, Retry, Wait
 from workflows.engine.ports import PortError, Ports, effect_key
 from workflows.engine.registry import NodeType, RetryPolicy, StepContext, registry
-from workflows.engine.state import EnrollmentState, Resume, RunResult, StepRecord, WaitState
+from workflows.engine.state import BranchVisits, EnrollmentState, Resume, RunResult, StepRecord, WaitState
 from workflows.engine.statuses import STOPPED_STATUSES, EnrollmentStatus
 from workflows.engine.variables import VarsTooLarge, vars_merged
 
@@ -148,7 +149,7 @@ def step(*, prepared: PreparedNode | None, ctx: StepContext) -> Outcome:
             permanent=False,
             detail={"error": _error(type(error).__name__, str(error), trace=traceback.format_exc())},
         )
-    if not isinstance(outcome, (Advance, Wait, Retry, Fail, Exit)):
+    if not isinstance(outcome, (Advance, Wait, Retry, Fail, Exit, Fork)):
         return Fail(f"Node type {ctx.node.type!r} returned {outcome!r}, which is not an outcome.")
     return outcome
 
@@ -231,7 +232,7 @@ def wants_event(*, settings: WorkflowSettings, state: EnrollmentState, event_typ
     """
     if not state.is_live:
         return False
-    if state.awaited_event == event_type:
+    if state.awaited_event == event_type or (state.branches and event_type in state.awaited_events):
         return True
     for condition in settings.exit_conditions:
         if condition.event == event_type or (
@@ -261,6 +262,7 @@ class _Run:
     ports: Ports
     now: datetime
     vars_changed: VarsListener | None = None
+    branch: str | None = None  # the key of the branch of a parallel this run runs (None: the enrollment)
 
 
 def run_enrollment(
@@ -294,6 +296,9 @@ def run_enrollment(
     if state.status == EnrollmentStatus.WAITING:
         wait = state.wait
         if resume is None or wait is None:
+            return RunResult(state, records)
+        if state.branches:
+            _run_family(run, limit=limit, resume=resume)
             return RunResult(state, records)
         if not _wakes(run, wait, resume):
             return RunResult(state, records)
@@ -349,6 +354,10 @@ def _run_steps(
         if state.step_count >= limit:
             _fail_at_step_limit(state, records, node_id, node.type, visit, now)
             return
+        if run.branch is not None and prepared is not None and prepared.node_type is not None \
+                and prepared.node_type.flow == "join":
+            _arrive(run, node_id, visit)
+            return
         ctx = _step_context(run, node, visit, resumed_wait, resume_event)
         outcome = step(prepared=prepared, ctx=ctx)
         if resumed_wait is not None and isinstance(outcome, Wait) and _same_wait(outcome, resumed_wait):
@@ -361,6 +370,10 @@ def _run_steps(
             outcome = _write_vars(run, outcome)
         state.step_count += 1
         records.append(_step_record(node_id, node.type, now, outcome, visit=visit, attempt=state.attempt))
+        if isinstance(outcome, Fork):
+            if _fork(run, node_id, outcome):
+                _run_family(run, limit=limit, resume=None)
+            return
         if not _follow(outcome, state, run.graph, node_id, now):
             return
 
@@ -606,3 +619,254 @@ def _enroll_on_goal_exit(
         detail["enrolled_in"] = settings.on_exit_enroll
     except PortError as error:
         detail["on_exit_enroll_error"] = str(error)
+
+
+# --- parallel branches ------------------------------------------------------------------------------------------
+#
+# A ``parallel`` step (``Fork``) gives the enrollment one branch state per connected branch and parks it at the
+# merge its branches meet at (at the parallel itself when they never meet). ``_run_family`` runs the branches
+# that can run now, one after another on the same records, clock and ports (a branch's steps carry its key as
+# ``detail["path"]``), then settles the merge: enough arrivals send the enrollment on along the merge's
+# ``default``; its timeout, or branches that all ended without enough arriving, along ``timeout``. Branches still
+# running then are cancelled. An exit (an Exit node, an exit condition, a goal) or a failure in any branch ends
+# the whole enrollment, every branch with it.
+
+
+def _flow_of(plan: dict[str, PreparedNode]) -> Callable[[str], str | None]:
+    def flow(node_id: str) -> str | None:
+        prepared = plan.get(node_id)
+        return prepared.node_type.flow if prepared is not None and prepared.node_type is not None else None
+
+    return flow
+
+
+def _fork(run: _Run, node_id: str, outcome: Fork) -> bool:
+    """Start the parallel's branches and park the enrollment where they meet; return whether any started."""
+    state, now = run.state, run.now
+    if run.branch is not None:
+        reason = f"The parallel {node_id!r} is inside a branch of another parallel, which is not supported."
+        _finish(state, EnrollmentStatus.FAILED, now, error=reason)
+        return False
+    state.wait, state.attempt = None, 0
+    if outcome.items is not None:
+        return _fork_items(run, node_id, outcome.items)
+    for branch_id in outcome.branches:
+        target = run.graph.next_node.get((node_id, branch_id))
+        if target is not None:
+            _start_branch(state, f"{node_id}.{branch_id}", target, state.vars)
+    if not state.branches:
+        _finish(state, EnrollmentStatus.COMPLETED, now)
+        return False
+    join = join_of(run.graph, node_id, outcome.branches, _flow_of(run.plan))
+    timeout_at = None
+    if join is not None:
+        state.visits[join] = state.visits.get(join, 0) + 1
+        timeout = getattr(run.plan[join].config, "timeout", None)
+        timeout_at = now + parse_duration(timeout) if timeout else None
+    state.current_node = join or node_id
+    state.wait = WaitState(
+        node_id=join or node_id, since=now, timeout_at=timeout_at, detail={"join": join, "parallel": node_id}
+    )
+    state.move_to(EnrollmentStatus.WAITING)
+    return True
+
+
+def _start_branch(state: EnrollmentState, key: str, target: str, variables: dict[str, Any]) -> None:
+    visits = BranchVisits({}, state.visits)
+    visits[target] = 1  # numbered from the enrollment's count of visits
+    state.branches[key] = EnrollmentState(
+        enrollment_id=state.enrollment_id, contact_id=state.contact_id, trigger_node=state.trigger_node,
+        entered_at=state.entered_at, current_node=target, step_count=state.step_count, visits=visits,
+        trigger_event=state.trigger_event, seed=state.seed, vars=variables,
+    )  # fmt: skip
+
+
+def _fork_items(run: _Run, node_id: str, items: tuple[Any, ...]) -> bool:
+    """Start one run of the for_each's ``item`` branch per item (the item and its index in its variables) and park
+    the enrollment at the for_each until they have all ended."""
+    state = run.state
+    target = run.graph.next_node.get((node_id, "item"))
+    for index, item in enumerate(items if target is not None else ()):
+        _start_branch(state, f"{node_id}.{index}", target, {**state.vars, "item": item, "index": index})
+    state.current_node = node_id
+    state.wait = WaitState(node_id=node_id, since=run.now, detail={"join": None, "parallel": node_id, "each": True})
+    state.move_to(EnrollmentStatus.WAITING)
+    return True
+
+
+def _arrive(run: _Run, node_id: str, visit: int) -> None:
+    """A branch reached its merge: it ends there, counted as arrived (the enrollment's own visit of the merge
+    was counted when it forked, so this one is taken back)."""
+    state = run.state
+    shared = getattr(state.visits, "shared", state.visits)
+    shared[node_id] = max(shared.get(node_id, 1) - 1, 1)
+    state.step_count += 1
+    run.records.append(
+        StepRecord(node_id, run.plan[node_id].node.type, run.now, "wait", detail={"arrival": True},
+                   visit=shared[node_id])
+    )  # fmt: skip
+    state.arrived = node_id
+    state.current_node = node_id
+    _finish(state, EnrollmentStatus.COMPLETED, run.now)
+
+
+def _run_family(run: _Run, *, limit: int, resume: Resume | None) -> None:
+    """Run the branches that can run now (``resume`` wakes the waiting ones it is for), then settle the merge."""
+    parent = run.state
+    if resume is not None and resume.kind == "event" and _exit_if_met(run, event=resume.event or {}):
+        _cancel_branches(run, reason="The enrollment exited.")
+        return
+    for key in list(parent.branches):
+        branch = parent.branches[key]
+        if not branch.is_live:
+            continue
+        resumed_wait: WaitState | None = None
+        resume_event: dict[str, Any] | None = None
+        if branch.status == EnrollmentStatus.WAITING:
+            if resume is None or branch.wait is None or not _branch_wakes(run, branch, resume):
+                continue
+            wait = branch.wait
+            resumed_wait = None if wait.retry or wait.detail.get("capped") else wait
+            resume_event = resume.event if resume.kind == "event" else None
+        _run_branch(run, key, branch, limit, resumed_wait, resume_event)
+        if branch.status in (EnrollmentStatus.EXITED, EnrollmentStatus.FAILED):
+            _end_family(run, branch)
+            return
+    _settle_merge(run, limit)
+
+
+def _branch_wakes(run: _Run, branch: EnrollmentState, resume: Resume) -> bool:
+    wait = branch.wait
+    if wait is None:
+        return False
+    if resume.kind == "event":
+        if wait.event is None or wait.event != (resume.event or {}).get("type"):
+            return False
+    elif wait.due_at is None or run.now < wait.due_at:
+        return False
+    branch.move_to(EnrollmentStatus.ACTIVE)
+    return True
+
+
+def _run_branch(
+    run: _Run,
+    key: str,
+    branch: EnrollmentState,
+    limit: int,
+    resumed_wait: WaitState | None,
+    resume_event: dict[str, Any] | None,
+) -> None:
+    """Run one branch as far as it goes. It shares the enrollment's step count; a parallel's branches share its
+    variables too, a for_each's item runs keep their own (with their item), read back as its results."""
+    parent = run.state
+    shared_vars = not (parent.wait is not None and parent.wait.detail.get("each"))
+    if shared_vars:
+        branch.vars = parent.vars
+    branch.step_count = parent.step_count
+    if run.vars_changed is not None:
+        run.vars_changed(branch.vars)  # what templates of this branch's steps read
+    start = len(run.records)
+    _run_steps(replace(run, state=branch, branch=key), limit=limit, resumed_wait=resumed_wait,
+               resume_event=resume_event)  # fmt: skip
+    run.records[start:] = [replace(r, detail={**r.detail, "path": key}) for r in run.records[start:]]
+    parent.step_count = branch.step_count
+    if shared_vars:
+        parent.vars = branch.vars
+    if run.vars_changed is not None:
+        run.vars_changed(parent.vars)
+
+
+def _end_family(run: _Run, ended: EnrollmentState) -> None:
+    """A branch exited or failed: the enrollment ends the same way, with every other branch."""
+    parent = run.state
+    _cancel_branches(run, reason=f"Another branch {'exited' if ended.status == EnrollmentStatus.EXITED else 'failed'}.")
+    parent.current_node = ended.current_node
+    if ended.status == EnrollmentStatus.EXITED:
+        _finish(parent, EnrollmentStatus.EXITED, run.now, exit_reason=ended.exit_reason, goal=ended.goal)
+    else:
+        _finish(parent, EnrollmentStatus.FAILED, run.now, error=ended.error)
+
+
+def _cancel_branches(run: _Run, *, reason: str) -> None:
+    """Cancel the branches still running (a step record each, where they stood) and forget them all."""
+    parent = run.state
+    for key, branch in parent.branches.items():
+        if not branch.is_live:
+            continue
+        node_id = branch.current_node or ""
+        prepared = run.plan.get(node_id)
+        node_type = prepared.node.type if prepared is not None else "unknown"
+        run.records.append(StepRecord(node_id, node_type, run.now, "cancel", detail={"path": key, "reason": reason},
+                                      visit=parent.visits.get(node_id, 1)))  # fmt: skip
+        _finish(branch, EnrollmentStatus.CANCELLED, run.now)
+    parent.branches = {}
+
+
+def _settle_merge(run: _Run, limit: int) -> None:
+    """Send the enrollment on past its merge when the branches say so; otherwise it keeps waiting."""
+    parent, now = run.state, run.now
+    wait = parent.wait
+    if wait is None:
+        return
+    join = wait.detail.get("join")
+    live = [key for key, branch in parent.branches.items() if branch.is_live]
+    if join is None:  # branches that never meet: the enrollment completes once they have all ended
+        if live:
+            return
+        if wait.detail.get("each"):
+            _finish_items(run, wait, limit)
+            return
+        parent.branches = {}
+        _finish(parent, EnrollmentStatus.COMPLETED, now)
+        return
+    arrived = [key.rpartition(".")[2] for key, branch in parent.branches.items() if branch.arrived]
+    resolution, reason = _merge_resolution(run, join, wait, arrived=len(arrived), live=bool(live))
+    if resolution is None:
+        return
+    _cancel_branches(run, reason="The merge went on without this branch.")
+    detail: dict[str, Any] = {
+        "join": join, "parallel": wait.detail.get("parallel"), "arrived": arrived, "resolution": resolution,
+    }  # fmt: skip
+    if reason:
+        detail["reason"] = reason
+    parent.wait = replace(wait, detail=detail)
+    parent.move_to(EnrollmentStatus.ACTIVE)
+    _run_steps(run, limit=limit, resumed_wait=parent.wait, resume_event=None)
+
+
+def _finish_items(run: _Run, wait: WaitState, limit: int) -> None:
+    """Every item's run of a for_each has ended: the for_each goes on along 'done' with their results (what each
+    wrote to its variables), in item order."""
+    parent = run.state
+    ordered = sorted(parent.branches.items(), key=lambda item: int(item[0].rpartition(".")[2]))
+    results = [
+        {name: value for name, value in branch.vars.items()
+         if name not in ("item", "index") and parent.vars.get(name, _ABSENT) != value}
+        for _, branch in ordered
+    ]  # fmt: skip
+    completed = sum(1 for _, branch in ordered if branch.status == EnrollmentStatus.COMPLETED)
+    detail = {**wait.detail, "resolution": "done", "count": len(ordered), "completed": completed, "results": results}
+    parent.branches = {}
+    parent.wait = replace(wait, detail=detail)
+    parent.move_to(EnrollmentStatus.ACTIVE)
+    _run_steps(run, limit=limit, resumed_wait=parent.wait, resume_event=None)
+
+
+_ABSENT = object()
+
+
+def _merge_resolution(
+    run: _Run, join: str, wait: WaitState, *, arrived: int, live: bool
+) -> tuple[str | None, str | None]:
+    """Return the merge's branch now (``None``: wait on) and why it took ``timeout``."""
+    config = run.plan[join].config if join in run.plan else None
+    mode = getattr(config, "mode", "all")
+    total = len(run.state.branches)
+    needed = {"any": 1, "count": min(getattr(config, "count", None) or total, total)}.get(mode, total)
+    if arrived >= needed:
+        return "default", None
+    if not live:
+        return "timeout", f"The branches ended with {arrived} of the {needed} needed at the merge."
+    if wait.timeout_at is not None and run.now >= wait.timeout_at:
+        return "timeout", f"The merge's timeout passed with {arrived} of the {needed} branches arrived."
+    return None, None

@@ -127,8 +127,9 @@ class SimulationResult:
     state: EnrollmentState | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        """Return the JSON answer of ``POST /api/v1/workflows/{id}/simulate``."""
-        return {
+        """Return the JSON answer of ``POST /api/v1/workflows/{id}/simulate`` (with ``branches`` when a parallel
+        ran: each branch's steps side by side, by branch key ``"<parallel id>.<branch id>"``)."""
+        answer = {
             "status": self.status,
             "path": [{**entry, "at": entry["at"].isoformat()} for entry in self.path],
             "actions": [{**action, "at": action["at"].isoformat()} for action in self.actions],
@@ -137,6 +138,21 @@ class SimulationResult:
             "reason": self.reason,
             "contact": self.contact,
         }
+        if branches := self.branches():
+            answer["branches"] = branches
+        return answer
+
+    def branches(self) -> dict[str, list[dict[str, Any]]]:
+        """Return the steps of each parallel branch that ran, in order, by branch key."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        for entry in self.path:
+            key = entry.get("branch_path")
+            if key is not None:
+                found.setdefault(key, []).append(
+                    {"node_id": entry["node_id"], "type": entry["type"], "outcome": entry["outcome"],
+                     "branch": entry["branch"], "at": entry["at"].isoformat()}
+                )  # fmt: skip
+        return found
 
 
 def _path_entry(record: StepRecord) -> dict[str, Any]:
@@ -150,6 +166,8 @@ def _path_entry(record: StepRecord) -> dict[str, Any]:
     }
     if record.error is not None:
         entry["error"] = {key: value for key, value in record.error.items() if key != "traceback"}
+    if "path" in record.detail:
+        entry["branch_path"] = record.detail["path"]  # the parallel branch the step ran on
     return entry
 
 

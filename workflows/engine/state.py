@@ -24,6 +24,7 @@ from workflows.engine.statuses import (
 __all__ = [
     "LIVE_STATUSES",
     "TERMINAL_STATUSES",
+    "BranchVisits",
     "EnrollmentState",
     "Resume",
     "RunResult",
@@ -87,6 +88,23 @@ class WaitState:
         )
 
 
+class BranchVisits(dict):
+    """A branch's visits of its nodes, numbered from the enrollment's count (``shared``), which every entry bumps:
+    two branches running the same node (a for_each's items) get visits, so effect keys, of their own, and a
+    branch parked at a node keeps its number however many others pass it meanwhile."""
+
+    __slots__ = ("shared",)
+
+    def __init__(self, own: dict[str, int], shared: dict[str, int]) -> None:
+        super().__init__(own)
+        self.shared = shared
+
+    def __setitem__(self, node_id: str, _value: int) -> None:
+        number = self.shared.get(node_id, 0) + 1
+        self.shared[node_id] = number
+        super().__setitem__(node_id, number)
+
+
 @dataclass(slots=True)
 class EnrollmentState:
     """Where one contact is in one workflow version; everything needed to resume it later."""
@@ -110,16 +128,42 @@ class EnrollmentState:
     # Variables written by steps (http_request, lookup), read as ``enrollment.vars.<name>`` by rules and templates.
     # Never mutated in place: the runner replaces the dict (``workflows.engine.variables``).
     vars: dict[str, Any] = field(default_factory=dict)
+    # The branches of a ``parallel`` node running now, by key ``"<parallel id>.<branch id>"``: each is a state of
+    # its own (its node, wait, attempt) sharing this one's id, visits and variables (``workflows.engine.runner``).
+    branches: dict[str, EnrollmentState] = field(default_factory=dict)
+    # On a branch: the merge node it arrived at (a branch that arrived is ``completed``).
+    arrived: str | None = None
 
     @property
     def next_run_at(self) -> datetime | None:
-        """Return when the scheduler should resume this enrollment (``None``: not on a timer)."""
-        return self.wait.due_at if self.wait is not None and self.status == EnrollmentStatus.WAITING else None
+        """Return when the scheduler should resume this enrollment (``None``: not on a timer): the earliest of its
+        own wait and its branches' waits."""
+        if self.wait is None or self.status != EnrollmentStatus.WAITING:
+            return None
+        if not self.branches:
+            return self.wait.due_at
+        due = [self.wait.due_at, *(branch.next_run_at for branch in self.branches.values())]
+        return min((moment for moment in due if moment is not None), default=None)
 
     @property
     def awaited_event(self) -> str | None:
-        """Return the event type this enrollment waits for, if any (the runtime indexes waiters by it)."""
-        return self.wait.event if self.wait is not None and self.status == EnrollmentStatus.WAITING else None
+        """Return the event type this enrollment waits for, if any (the runtime indexes waiters by it); with
+        branches waiting for different events, their types separated by spaces (``awaited_events``)."""
+        if self.wait is None or self.status != EnrollmentStatus.WAITING:
+            return None
+        if not self.branches:
+            return self.wait.event
+        return " ".join(sorted(self.awaited_events)) or None
+
+    @property
+    def awaited_events(self) -> set[str]:
+        """Return every event type this enrollment or one of its branches waits for."""
+        if self.wait is None or self.status != EnrollmentStatus.WAITING:
+            return set()
+        events = {self.wait.event} if self.wait.event else set()
+        for branch in self.branches.values():
+            events |= branch.awaited_events
+        return events
 
     @property
     def is_live(self) -> bool:
@@ -131,7 +175,7 @@ class EnrollmentState:
 
     def copy(self) -> EnrollmentState:
         """Return a copy the runner may change without touching this one."""
-        return EnrollmentState(
+        copied = EnrollmentState(
             enrollment_id=self.enrollment_id,
             contact_id=self.contact_id,
             trigger_node=self.trigger_node,
@@ -149,11 +193,16 @@ class EnrollmentState:
             goal=self.goal,
             finished_at=self.finished_at,
             vars=self.vars,
+            arrived=self.arrived,
         )
+        for key, branch in self.branches.items():
+            copied.branches[key] = branch.copy()
+            copied.branches[key].visits = BranchVisits(branch.visits, copied.visits)
+        return copied
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON form stored by the live runtime."""
-        return {
+        """Return the JSON form stored by the live runtime (branches only when there are some)."""
+        data = {
             "format": STATE_FORMAT,
             "enrollment_id": self.enrollment_id,
             "contact_id": self.contact_id,
@@ -173,12 +222,17 @@ class EnrollmentState:
             "finished_at": _iso(self.finished_at),
             "vars": self.vars,
         }
+        if self.branches:
+            data["branches"] = {key: branch.to_dict() for key, branch in self.branches.items()}
+        if self.arrived is not None:
+            data["arrived"] = self.arrived
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EnrollmentState:
         """Return the state stored by ``to_dict``."""
         wait = data.get("wait")
-        return cls(
+        state = cls(
             enrollment_id=data["enrollment_id"],
             contact_id=data["contact_id"],
             trigger_node=data["trigger_node"],
@@ -196,7 +250,12 @@ class EnrollmentState:
             goal=data.get("goal"),
             finished_at=_moment(data.get("finished_at")),
             vars=dict(data.get("vars") or {}),
+            arrived=data.get("arrived"),
         )
+        for key, branch in (data.get("branches") or {}).items():
+            state.branches[key] = cls.from_dict(branch)
+            state.branches[key].visits = BranchVisits(state.branches[key].visits, state.visits)
+        return state
 
 
 def new_enrollment(

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from workflows.engine.branches import each_problems, parallel_problems
 from workflows.engine.conditions import check_rule
 from workflows.engine.errors import pydantic_details
 from workflows.engine.graph import DEFAULT_BRANCH, Edge, Graph, Node, WorkflowSettings
@@ -107,8 +108,32 @@ def validate(graph: Graph, settings: WorkflowSettings | None = None) -> list[Iss
         )
     _check_exit_conditions(settings or WorkflowSettings(), found)
     _check_split_goals(checked, settings or WorkflowSettings(), found)
+    _check_parallels(graph, checked, found)
     found.issues.sort(key=lambda issue: issue.level != "error")
     return found.issues
+
+
+def _check_parallels(graph: Graph, checked: dict[str, _Checked], found: _Found) -> None:
+    """Parallels whose branches never meet at their merge, share nodes or nest; merges that join no parallel."""
+
+    def flow_of(node_id: str) -> str | None:
+        item = checked.get(node_id)
+        return item.node_type.flow if item is not None and item.node_type is not None else None
+
+    forks = {
+        node_id: item.branches
+        for node_id, item in checked.items()
+        if flow_of(node_id) == "fork" and item.branches is not None
+    }
+    joins = {node_id: getattr(item.config, "count", None) for node_id, item in checked.items()
+             if flow_of(node_id) == "join"}  # fmt: skip
+    loops = [node_id for node_id in checked if flow_of(node_id) == "each"]
+    if not forks and not joins and not loops:
+        return
+    for code, message, node_id in parallel_problems(graph, forks, joins, flow_of) + each_problems(
+        graph, loops, flow_of
+    ):
+        found.error(code, message, node_id=node_id)
 
 
 def _check_size(graph: Graph, found: _Found) -> None:

@@ -5,6 +5,6 @@ Domain actions (tags, fields, campaigns, email) live in their apps' ``nodes.py``
 
 from __future__ import annotations
 
-from workflows.engine.nodes import actions, data, logic, messages, triggers, waits
+from workflows.engine.nodes import actions, data, flow, logic, messages, triggers, waits
 
-__all__ = ["actions", "data", "logic", "messages", "triggers", "waits"]
+__all__ = ["actions", "data", "flow", "logic", "messages", "triggers", "waits"]
