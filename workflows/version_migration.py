@@ -179,8 +179,17 @@ FROM {_E} e
 LEFT JOIN unnest(%(m_version)s::uuid[], %(m_node)s::text[], %(m_after)s::float8[]) AS m(version_id, node, after)
        ON m.version_id = e.version_id AND m.node = e.current_node_id
 WHERE e.workflow_id = %(workflow)s AND e.version_id = ANY(%(versions)s::uuid[])
-  AND e.status IN ('active', 'waiting', 'failed')
+  AND (e.status = 'failed' OR (e.status IN ('active', 'waiting') AND NOT e.context ? 'branches'))
 GROUP BY 1, 2, 3, 4
+"""
+
+# Enrollments running parallel branches (or a for_each's items) are not moved: their branches stand at nodes of
+# their own version, and moving a family together is not supported yet. They stay, and the plan says so.
+_FAMILIES_SQL = f"""
+SELECT e.version_id, count(*) FROM {_E} e
+WHERE e.workflow_id = %(workflow)s AND e.version_id = ANY(%(versions)s::uuid[])
+  AND e.status IN ('active', 'waiting') AND e.context ? 'branches'
+GROUP BY 1
 """
 
 
@@ -219,7 +228,19 @@ def migration_plan(
             },
         )
         rows = cursor.fetchall()
-    return _plan_from_counts(rules, rows, to_number)
+        cursor.execute(_FAMILIES_SQL, {"workflow": workflow.pk, "versions": [v.pk for v in versions]})
+        families = dict(cursor.fetchall())
+    plan = _plan_from_counts(rules, rows, to_number)
+    for rule in rules:
+        if families.get(rule.version.pk):
+            number = rule.version.number
+            plan.unmigratable.append({
+                "from_version": number, "from_node": None, "contacts": families[rule.version.pk],
+                "code": "branches_in_flight",
+                "reason": f"Enrollments running parallel branches or a for_each's items stay on v{number} until "
+                          "they finish: a family of branches is not moved.",
+            })
+    return plan
 
 
 @dataclass
@@ -390,6 +411,7 @@ locked AS (
     FROM {_E} e
     JOIN rules r ON r.version_id = e.version_id AND r.from_node = e.current_node_id
     WHERE e.id = ANY(ARRAY(SELECT enrollment_id FROM items)) AND e.status IN ('active', 'waiting')
+      AND NOT e.context ? 'branches'
       AND (e.lease_expires_at IS NULL OR e.lease_expires_at < %(now)s)
     FOR UPDATE OF e SKIP LOCKED
 ),
@@ -465,7 +487,7 @@ settled AS (
         x.enrollment_id IN (SELECT id FROM moved)
         OR NOT EXISTS (SELECT 1 FROM {_E} e JOIN rules r ON r.version_id = e.version_id
                        WHERE e.id = x.enrollment_id AND e.status IN ('active', 'waiting')
-                         AND r.from_node = e.current_node_id))
+                         AND NOT e.context ? 'branches' AND r.from_node = e.current_node_id))
     RETURNING x.enrollment_id
 )
 SELECT 'moved', m.number, m.from_node, m.to_node, m.exits, m.old_status, m.parked, m.status, m.still_parked,

@@ -160,3 +160,28 @@ def test_for_each_runs_once_per_item_of_a_contact_field_and_goes_on_with_the_res
     nodes = workflow_analytics(workflow=workflow)["nodes"]
     assert (nodes["fe"]["entered"], nodes["fe"]["succeeded"], nodes["c"]["entered"]) == (1, 1, 3)
     assert waiting_now(workflow) == {}
+
+
+def test_a_migration_leaves_an_enrollment_running_branches_on_its_version_and_says_so(api, workspace):
+    from workflows.version_migration import MigrateRequest, migration_apply, workflow_publish_migrating
+
+    forked, plain = ContactFactory(workspace=workspace, tags=[]), ContactFactory(workspace=workspace, tags=[])
+    workflow = family(workspace)
+    enroll(api, workflow, forked)
+    run_due()
+    enroll(api, workflow, plain)  # not run yet: it stands before the fork, and can move
+    before = Enrollment.objects.get(contact=forked)
+    assert "branches" in before.context
+
+    plan = api.post(f"/api/v1/workflows/{workflow.pk}/publish",
+                    {"migrate": {"from_versions": [1], "dry_run": True}}, format="json").json()
+    assert plan["can_apply"] is True
+    assert [(u["code"], u["contacts"]) for u in plan["unmigratable"]] == [("branches_in_flight", 1)]
+    outcome = workflow_publish_migrating(workflow=workflow, request=MigrateRequest((1,), {}, dry_run=False),
+                                         apply_now=False)
+    report = migration_apply(migration_id=outcome.migration.pk, max_wait=0)
+    assert report.done
+    after = Enrollment.objects.get(contact=forked)
+    assert (after.version.number, after.current_node_id, after.context) == (1, "m", before.context)
+    assert Enrollment.objects.get(contact=plain).version.number == 2
+    assert not StepRun.objects.filter(enrollment=after, type="migration").exists()
