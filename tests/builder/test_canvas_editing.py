@@ -78,9 +78,11 @@ def test_every_dynamic_type_says_where_its_branches_are_and_agrees_with_the_engi
         source = node.branch_source
         assert source is not None, f"{node.type} has dynamic branches but no branch_source"
         # The items' ids then `always`, as the builder computes them, are the branches the engine takes.
-        sample = {"cases": [{"id": "a", "rule": {"==": [1, 1]}}], "variants": [{"id": "a", "weight": 1}]}
+        sample = {"cases": [{"id": "a", "rule": {"==": [1, 1]}}, {"id": "b", "rule": {"==": [1, 2]}}],
+                  "variants": [{"id": "a", "weight": 1}, {"id": "b", "weight": 1}],
+                  "branches": [{"id": "a"}, {"id": "b"}]}
         config = node.parse_config({source.items: sample[source.items]})
-        assert node.branches_for(config) == ("a", *source.always)
+        assert node.branches_for(config) == ("a", "b", *source.always)
 
 
 # --- sticky notes ------------------------------------------------------------------------------------------------
