@@ -19,6 +19,7 @@ run, no enrollment, no email) for CHAOS_STALL seconds (120), or after CHAOS_TIME
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -241,12 +242,45 @@ def _wait(round_: _Round, fleet: Fleet, rng: random.Random | None, on_half=None)
             half_done = True
 
 
-@pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
-def test_chaos_every_enrollment_finishes_and_every_email_arrives_once(workspace, tmp_path):
+class Stack:
+    """A chaos run's parts: its own Redis, the SMTP inbox, the fleet of workers and scheduler."""
+
+    def __init__(self, redis: RedisProcess, inbox: Inbox, fleet: Fleet) -> None:
+        self.redis, self.inbox, self.fleet, self.redis_restarts = redis, inbox, fleet, 0
+
+    def restart_redis(self) -> None:
+        self.redis.kill()
+        self.redis.start()
+        self.redis_restarts += 1
+        self.fleet.restart_all_workers()  # their connections died with it; RQ workers do not reconnect
+
+    def arrivals(self) -> dict:
+        with self.inbox.lock:
+            return dict(self.inbox.arrivals)
+
+    def resend_lost_and_check(self, ids: list) -> int:
+        """The operator's part: an `unknown` email that never arrived is resent deliberately; then every email of
+        the round has arrived exactly once. Return how many were left unknown by a kill."""
+        from templates.recovery import outbox_resend
+
+        rows = OutboxMessage.objects.filter(enrollment_id__in=ids)
+        unknown = list(rows.filter(status="unknown"))
+        arrivals = self.arrivals()
+        for message in unknown:
+            if arrivals.get(message.message_id) is None:
+                outbox_resend(message=message)
+        _wait(_Round(ids), self.fleet, None)
+        arrivals = self.arrivals()
+        for message_id in rows.values_list("message_id", flat=True):
+            assert arrivals.get(message_id) == 1, message_id
+        return len(unknown)
+
+
+@contextlib.contextmanager
+def chaos_stack(workspace, tmp_path):
+    """Start a Redis of the run's own, an SMTP server and the fleet; stop them all at the end, whatever happened."""
     workspace.send_rate_per_minute = 10_000_000
     workspace.save()
-    workflow = _workflow(workspace)
     redis = RedisProcess(tmp_path)
     redis.start()
     inbox = Inbox()
@@ -267,20 +301,24 @@ def test_chaos_every_enrollment_finishes_and_every_email_arrives_once(workspace,
     }
     fleet = Fleet(env, tmp_path)
     fleet.start()
-    rng = random.Random(20261122)
-    unknown_total = redis_restarts = 0
     try:
+        yield Stack(redis, inbox, fleet)
+    finally:
+        fleet.stop()
+        smtp.stop()
+        redis.kill()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_chaos_every_enrollment_finishes_and_every_email_arrives_once(workspace, tmp_path):
+    workflow = _workflow(workspace)
+    rng = random.Random(20261122)
+    unknown_total = 0
+    with chaos_stack(workspace, tmp_path) as stack:
         for round_no in range(ROUNDS):
             ids = _enroll(workflow, workspace, round_no)
-
-            def restart_redis():
-                nonlocal redis_restarts
-                redis.kill()
-                redis.start()
-                redis_restarts += 1
-                fleet.restart_all_workers()  # their connections died with it; RQ workers do not reconnect
-
-            _wait(_Round(ids), fleet, rng, on_half=restart_redis if KILLS else None)
+            _wait(_Round(ids), stack.fleet, rng, on_half=stack.restart_redis if KILLS else None)
 
             enrollments = Enrollment.objects.filter(pk__in=ids)
             assert enrollments.filter(status="completed").count() == PER_ROUND, Counter(
@@ -296,27 +334,11 @@ def test_chaos_every_enrollment_finishes_and_every_email_arrives_once(workspace,
             assert rows.count() == 2 * PER_ROUND
             statuses = Counter(rows.values_list("status", flat=True))
             assert set(statuses) <= {"sent", "unknown"}, statuses
-            with inbox.lock:
-                arrivals = dict(inbox.arrivals)
+            arrivals = stack.arrivals()
             assert all(count == 1 for count in arrivals.values()), "an email arrived twice"
             for message_id in rows.filter(status="sent").values_list("message_id", flat=True):
                 assert arrivals.get(message_id) == 1
-            # The operator's part: an `unknown` email that never arrived is resent deliberately.
-            from templates.recovery import outbox_resend
-
-            unknown = list(rows.filter(status="unknown"))
-            unknown_total += len(unknown)
-            for message in unknown:
-                if arrivals.get(message.message_id) is None:
-                    outbox_resend(message=message)
-            _wait(_Round(ids), fleet, None)
-            with inbox.lock:
-                arrivals = dict(inbox.arrivals)
-            for message_id in rows.values_list("message_id", flat=True):
-                assert arrivals.get(message_id) == 1, message_id
-        print(f"\nchaos: {ROUNDS} rounds x {PER_ROUND} enrollments, {fleet.kills} worker kills, "
-              f"{redis_restarts} Redis restarts, {unknown_total} emails left unknown by a kill and resent by the operator")
-    finally:
-        fleet.stop()
-        smtp.stop()
-        redis.kill()
+            unknown_total += stack.resend_lost_and_check(ids)
+        print(f"\nchaos: {ROUNDS} rounds x {PER_ROUND} enrollments, {stack.fleet.kills} worker kills, "
+              f"{stack.redis_restarts} Redis restarts, {unknown_total} emails left unknown by a kill and resent by "
+              "the operator")
