@@ -74,18 +74,26 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 
 @contextlib.contextmanager
-def receiver_server(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
-    """Serve on a free port of 127.0.0.1 (over TLS with ``tls``, a server-side context)."""
-    receiver = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
+def http_serving(handler: type[BaseHTTPRequestHandler], tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """Serve ``handler`` on a free port of 127.0.0.1 (over TLS with ``tls``, a server-side context) from a thread;
+    yield the base URL; stop serving at the end. The local stand-ins of other services (webhook receivers, CRMs,
+    social networks) all run this way."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    receiver.url = f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield receiver
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextlib.contextmanager
+def receiver_server(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
+    """Serve on a free port of 127.0.0.1 (over TLS with ``tls``, a server-side context)."""
+    receiver = Receiver()
+    with http_serving(_handler(receiver), tls) as url:
+        receiver.url = url
+        yield receiver

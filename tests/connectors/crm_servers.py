@@ -16,9 +16,11 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.webhook_receiver import http_serving
 
 TOKEN = "tok-valid-123"
 
@@ -223,13 +225,6 @@ def _handler(crm: FakeCrm) -> type[BaseHTTPRequestHandler]:
 @contextlib.contextmanager
 def crm_server(kind: str) -> Iterator[FakeCrm]:
     crm = FakeCrm(kind)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(crm))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    crm.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with http_serving(_handler(crm)) as url:
+        crm.url = url
         yield crm
-    finally:
-        server.shutdown()
-        server.server_close()

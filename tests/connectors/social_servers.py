@@ -16,11 +16,12 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
 from connectors.social.limits import post_length
+from tests.webhook_receiver import http_serving
 
 TOKEN = "good-token-0123456789"
 
@@ -172,13 +173,6 @@ def _handler(server: SocialServer) -> type[BaseHTTPRequestHandler]:
 def social_server(network: str) -> Iterator[SocialServer]:
     """Serve ``network``'s API (linkedin, x, facebook) on a free port of 127.0.0.1."""
     api = SocialServer(network)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(api))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    api.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with http_serving(_handler(api)) as url:
+        api.url = url
         yield api
-    finally:
-        server.shutdown()
-        server.server_close()
