@@ -169,6 +169,10 @@ def beyond_the_schema(case) -> str | None:
         # The outbound guard judges a URL by what it resolves to; event types must be known (the catalogue, or
         # a custom type the workspace recorded); `url` or `target_url`, `events` or `event`, one of each.
         return "a URL the outbound guard refuses, an unknown event type, or a duplicate subscription"
+    if _kind_of(case.path) == "connectors" and case.method in ("POST", "PATCH"):
+        # What each kind needs (Salesforce its instance URL, LinkedIn and Facebook their page's id) depends on
+        # the kind; the schema says it in words.
+        return "a connector without the address or settings its kind needs"
     if case.path.endswith("/push-subscriptions") and case.method == "POST":
         # Keys must be a P-256 point and a 16-byte secret; the endpoint https and allowed by the outbound guard.
         return "push keys that encrypt nothing, or an endpoint the outbound guard refuses"
