@@ -54,6 +54,16 @@ def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
+def _shaped(kind: str, payload: object) -> bool:
+    """Whether a proven delivery has the shape the CRM's reader walks: HubSpot a list of notification objects,
+    Pipedrive an object whose meta, current and previous are objects when present (anything else is a 400, not a
+    reader tripping over a string)."""
+    if kind == "hubspot":
+        return isinstance(payload, list) and all(isinstance(note, dict) for note in payload)
+    return isinstance(payload, dict) and all(
+        isinstance(payload.get(part) or {}, dict) for part in ("meta", "current", "previous"))
+
+
 @csrf_exempt
 @require_POST
 def crm_webhook(request: HttpRequest, connector_id: str) -> HttpResponse:
@@ -67,7 +77,7 @@ def crm_webhook(request: HttpRequest, connector_id: str) -> HttpResponse:
         payload = json.loads(request.body or b"null")
     except ValueError:
         return error_response(400, "invalid_json", "The body is not JSON.")
-    if not isinstance(payload, list if connector.kind == "hubspot" else dict):
+    if not _shaped(connector.kind, payload):
         return error_response(400, "invalid_payload", "The body is not a delivery of this CRM's webhooks.")
     try:
         changes = client_for(connector, crm_transport(connector)).changes_of(payload)

@@ -103,6 +103,27 @@ def test_hubspot_deliveries_not_signed_with_the_secret_or_stale_are_refused(clie
     assert not Event.objects.filter(workspace=workspace, type__startswith="crm.").exists()
 
 
+@pytest.mark.parametrize("notes", [[1, 2], ["a"], {"eventId": 1}, [None], "x"])
+def test_a_signed_hubspot_delivery_of_another_shape_is_a_400(client, workspace, notes):
+    connector = connector_create(workspace=workspace, kind="hubspot", name="HubSpot", secret=TOKEN,
+                                 base_url="http://127.0.0.1:9", settings={"webhook_secret": HOOK_SECRET})
+    answer = _hubspot_post(client, connector, notes)
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "invalid_payload"
+    assert not Event.objects.filter(workspace=workspace, type__startswith="crm.").exists()
+
+
+@pytest.mark.parametrize("payload", [[], {"event": "updated.deal", "meta": "x"},
+                                     {"event": "updated.person", "current": [1], "previous": {}},
+                                     {"event": "updated.deal", "current": {}, "previous": "2"}])
+def test_an_authenticated_pipedrive_delivery_of_another_shape_is_a_400(client, workspace, payload):
+    connector = connector_create(workspace=workspace, kind="pipedrive", name="Pipedrive", secret=TOKEN,
+                                 base_url="http://127.0.0.1:9", settings={"webhook_secret": "pd-pass"})
+    auth = "Basic " + base64.b64encode(b"penguinflow:pd-pass").decode()
+    answer = client.post(f"/hooks/crm/{connector.pk}/", data=json.dumps(payload), content_type="application/json",
+                         headers={"Authorization": auth})
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "invalid_payload"
+
+
 def test_a_hubspot_contact_change_is_a_contact_updated_event(client, workspace):
     contact = ContactFactory(workspace=workspace, email="ada@x.test")
     connector = connector_create(workspace=workspace, kind="hubspot", name="HubSpot", secret=TOKEN,
