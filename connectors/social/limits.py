@@ -56,3 +56,12 @@ def length_problem(network: str, text: str, url: str | None = None) -> str | Non
     counted = " (X counts each link as 23 and CJK characters and emoji as 2)" if network == "x" else ""
     return (f"The post is {length} characters long{counted}; {NAMES[network]} takes at most {limit}: shorten the "
             f"text by {length - limit}.")
+
+
+# LinkedIn's "little text" format reads these characters as markup; escaped, they show as typed.
+_LINKEDIN_RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
+
+
+def little_text(text: str) -> str:
+    """``text`` with LinkedIn's reserved characters escaped."""
+    return _LINKEDIN_RESERVED.sub(r"\\\1", text)

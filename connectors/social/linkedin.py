@@ -14,21 +14,15 @@ post short or make LinkedIn refuse it).
 from __future__ import annotations
 
 import json
-import re
 from urllib.parse import quote
 
+from connectors.social.limits import little_text
 from connectors.social.protocol import Account, PostRequest, Published, SocialError
 from penguinflow.outbound.client import OutboundResponse
 
-__all__ = ["API_VERSION", "LINKEDIN", "LinkedIn", "little_text"]
+__all__ = ["API_VERSION", "LINKEDIN", "LinkedIn"]
 
 API_VERSION = "202405"
-_RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
-
-
-def little_text(text: str) -> str:
-    """``text`` with LinkedIn's reserved characters escaped."""
-    return _RESERVED.sub(r"\\\1", text)
 
 
 class LinkedIn:

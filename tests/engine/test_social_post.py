@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from connectors.social.limits import length_problem, post_length
-from connectors.social.linkedin import little_text
+from connectors.social.limits import length_problem, little_text, post_length
 from workflows.engine.fakes import FakeWorld, fake_ports
 from workflows.engine.graph import Node, WorkflowSettings
 from workflows.engine.outcomes import Advance, Fail, Retry, Wait
