@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import base64
-import uuid
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from connectors.models import Connector
-from penguinflow.common.errors import Conflict, NotFound
+from penguinflow.common.errors import Conflict
 from penguinflow.workspaces.credentials import secret_decrypt, secret_encrypt
 
 __all__ = ["connector_create", "connector_cursor_set", "connector_delete", "connector_get", "connector_refused",
@@ -82,14 +81,7 @@ def connector_delete(*, connector: Connector) -> None:
 
 def connector_get(*, workspace: Any, connector_id: object) -> Connector:
     """The workspace's connector ``connector_id``; NotFound for any other id (another workspace's included)."""
-    try:
-        pk = uuid.UUID(str(connector_id))
-    except ValueError:
-        raise NotFound(f"No connector {connector_id!r} in this workspace.") from None
-    connector = Connector.objects.for_workspace(workspace).filter(pk=pk).first()
-    if connector is None:
-        raise NotFound(f"No connector {connector_id!r} in this workspace (deleted?): choose another one.")
-    return connector
+    return Connector.objects.get_for_workspace(workspace, connector_id, noun="connector")
 
 
 def connector_secret(connector: Connector) -> str:

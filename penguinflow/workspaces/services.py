@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -9,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from penguinflow.common.errors import Conflict, InvalidInput, NotFound
+from penguinflow.common.errors import Conflict, InvalidInput
 from penguinflow.outbound.signing import new_secret
 from penguinflow.workspaces.credentials import secret_decrypt, secret_encrypt
 from penguinflow.workspaces.messaging_settings import settings_validate
@@ -167,11 +166,5 @@ def credential_secret(*, workspace: Workspace | Any, credential_id: str) -> str:
 
     Raise NotFound when the workspace has no such credential (another workspace's id included), and
     CredentialUnreadable when it cannot be decrypted. The caller must never log or store the value."""
-    try:
-        pk = uuid.UUID(str(credential_id))
-    except ValueError:
-        raise NotFound(f"No credential {credential_id!r} in this workspace.") from None
-    credential = Credential.objects.for_workspace(workspace).filter(pk=pk).first()
-    if credential is None:
-        raise NotFound(f"No credential {credential_id!r} in this workspace (deleted?): choose another one.")
+    credential = Credential.objects.get_for_workspace(workspace, credential_id, noun="credential")
     return secret_decrypt(workspace_id=credential.workspace_id, encrypted=credential.secret_encrypted)

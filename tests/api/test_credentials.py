@@ -4,21 +4,20 @@ column), each workspace sees and uses only its own, and bad input is a 4xx in th
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
 from penguinflow.common.errors import NotFound
 from penguinflow.workspaces.credentials import CredentialUnreadable, secret_decrypt
 from penguinflow.workspaces.models import Credential
 from penguinflow.workspaces.services import credential_secret
+from tests.stored import raw_column
 
 BASE = "/api/v1/credentials"
 SECRET = "sk_live_0123456789-abcdef"
 
 
-def _raw_column(credential_id: str) -> bytes:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT secret_encrypted FROM workspaces_credential WHERE id = %s", [credential_id])
-        return bytes(cursor.fetchone()[0])
+
+def _raw_column(row_id: str) -> bytes:
+    return raw_column("workspaces_credential", "secret_encrypted", row_id)
 
 
 def test_a_credential_is_write_only_and_encrypted_at_rest(api, workspace):

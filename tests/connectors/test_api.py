@@ -4,20 +4,19 @@ own, a new secret clears a refusal, and bad input is a 4xx in the contract's err
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
 from connectors.models import Connector
 from connectors.services import connector_get, connector_refused, connector_secret
 from penguinflow.common.errors import NotFound
+from tests.stored import raw_column
 
 BASE = "/api/v1/connectors"
 SECRET = "pat-na1-0123456789-abcdef"
 
 
-def _raw_column(connector_id: str) -> bytes:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT secret_encrypted FROM connectors_connector WHERE id = %s", [connector_id])
-        return bytes(cursor.fetchone()[0])
+
+def _raw_column(row_id: str) -> bytes:
+    return raw_column("connectors_connector", "secret_encrypted", row_id)
 
 
 def test_a_connector_is_shown_without_its_secret_which_is_encrypted_at_rest(api, workspace):
