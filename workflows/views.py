@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from contacts.selectors import contacts_by_reference
 from contacts.serializers import ContactReferencesSerializer
 from penguinflow.common.api import WorkspaceScopedViewSet
-from penguinflow.common.errors import InvalidInput
+from penguinflow.common.errors import InvalidInput, NotFound
 from penguinflow.common.schema import error_responses
 from workflows import services, version_graphs, version_migration
 from workflows.analytics import analytics_extras, analytics_range
@@ -241,6 +241,9 @@ class WorkflowViewSet(SuggestionActionsMixin, mixins.ListModelMixin, mixins.Retr
         if version and not (version.isascii() and version.isdigit() and 1 <= int(version) <= MAX_VERSION):
             raise InvalidInput("The request is not valid.", details={"version": "Must be a version number."})
         workflow, number = self.get_object(), int(version) if version else None
+        if number is not None and not WorkflowVersion.objects.filter(workflow=workflow, number=number).exists():
+            # Counts of zero for a version that was never published would read as "nobody went through it".
+            raise NotFound(f"This workflow has no published version {number}: see GET .../versions.")
         result = workflow_analytics(workflow=workflow, version_number=number)
         return Response({**result, **analytics_extras(workflow=workflow, version_number=number, since=since,
                                                       until=until, splits=result["splits"], today=timezone.now().date())})

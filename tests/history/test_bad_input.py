@@ -67,6 +67,7 @@ def test_bad_timeline_and_analytics_queries(api, workspace, failed):
     for params in ({"version": "abc"}, {"version": "-1"}, {"since": "2026-02-30"}, {"until": "99999-01-01"},
                    {"colour": "red"}, {"sinse": "2026-11-01"}, {"version": ["1", "2"]}):
         _refused(api.get(analytics, params))
+    assert "no published version 7" in _refused(api.get(analytics, {"version": "7"}), 404)["message"]
 
 
 @pytest.mark.parametrize("method", ["get", "post", "put", "delete"])
