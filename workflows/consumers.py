@@ -1,6 +1,6 @@
 """Websockets of the history screens (CONTRACT §9a): a workflow's canvas, an execution's page, the list screens.
 
-- Authenticated by the session (AuthMiddlewareStack) and origin-checked (AllowedHostsOriginValidator) in
+- Authenticated by the session (AuthMiddlewareStack) and origin-checked (penguinflow.common.websocket_origin) in
   penguinflow.asgi; scoped here: the user's workspace (the session's choice, else their first membership) must own
   the workflow or execution. Refusals happen at the handshake, never as a 500: 4401 not logged in, 4403 no
   workspace, 4404 not found (or another workspace's: the contract answers 404 for those).

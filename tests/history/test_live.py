@@ -22,6 +22,7 @@ from workflows.models import Enrollment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://testserver")
+HOST = (b"host", b"testserver")  # what a browser always sends: the origin check compares the two
 TIMEOUT = 30  # generous: a busy machine
 
 
@@ -43,7 +44,7 @@ def cookie(workspace, django_user_model):
 
 
 def _socket(path: str, *headers) -> WebsocketCommunicator:
-    return WebsocketCommunicator(_application(), path, headers=list(headers))
+    return WebsocketCommunicator(_application(), path, headers=[HOST, *headers])
 
 
 async def _messages_until(socket, done, timeout=TIMEOUT):
@@ -86,7 +87,8 @@ def test_refusals_happen_at_the_handshake_with_a_code(workspace, other_workspace
             connected, closed_with = await _socket(path, *headers).connect(timeout=TIMEOUT)
             assert (connected, closed_with) == (False, code), path
         for path in (f"/ws/workflows/{mine.pk}/", "/ws/workspace/"):
-            for origin in ([(b"origin", b"https://evil.example")], []):  # another origin, or none said
+            for origin in ([(b"origin", b"https://evil.example")], [(b"origin", b"http://testserver:3000")], []):
+                # another site, another port of this host (the cookie goes to every port), or no origin said
                 foreign, _ = await _socket(path, *origin, cookie).connect(timeout=TIMEOUT)
                 assert not foreign, (path, origin)
 
