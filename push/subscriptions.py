@@ -20,6 +20,9 @@ from push.endpoints import endpoint_check, keys_check
 from push.models import PushSubscription
 
 SUBSCRIBED = "subscribed"
+# A person has a few browsers; a script posting subscriptions for one contact would otherwise make every push to
+# that contact fan out without end. Past this, storing a browser lets go of the contact's least recently stored.
+PUSH_MAX_DEVICES_PER_CONTACT = 20
 
 
 def subscription_store(
@@ -90,6 +93,7 @@ def _store(
     owner = locked[contact.pk]
     if created or moved_from is not None:
         _opt_in(owner, endpoint=endpoint, source=source, user_agent=user_agent, proof=proof)
+        _oldest_let_go(owner)
     devices_recount(owner)
     if moved_from is not None:
         devices_recount(locked[moved_from])
@@ -110,6 +114,13 @@ def subscription_remove(*, subscription_id, reason: str = "removed") -> bool:
         if deleted and owner in locked:
             devices_recount(locked[owner])
         return bool(deleted)
+
+
+def _oldest_let_go(contact: Contact) -> None:
+    """Keep the contact's PUSH_MAX_DEVICES_PER_CONTACT most recently stored browsers. Caller holds its row lock."""
+    kept = PushSubscription.objects.filter(contact_id=contact.pk).order_by("-updated_at", "-id")
+    beyond = kept.values_list("pk", flat=True)[PUSH_MAX_DEVICES_PER_CONTACT:]
+    PushSubscription.objects.filter(pk__in=list(beyond)).delete()
 
 
 def _lock_contacts(ids: set) -> dict:

@@ -13,6 +13,7 @@ from contacts.selectors import contacts_by_reference
 from contacts.serializers import ContactReferencesSerializer
 from penguinflow.common.api import WorkspaceScopedViewSet
 from penguinflow.common.errors import InvalidInput, NotFound
+from penguinflow.common.pagination import MAX_PAGE_SIZE, limit_parameter, page_size_from
 from penguinflow.common.schema import error_responses
 from workflows import services, version_graphs, version_migration
 from workflows.analytics import analytics_extras, analytics_range
@@ -248,11 +249,22 @@ class WorkflowViewSet(SuggestionActionsMixin, mixins.ListModelMixin, mixins.Retr
         return Response({**result, **analytics_extras(workflow=workflow, version_number=number, since=since,
                                                       until=until, splits=result["splits"], today=timezone.now().date())})
 
-    @extend_schema(responses=VersionSummarySerializer(many=True))
-    @action(detail=True, methods=["get"], url_path="versions", pagination_class=None)
+    @extend_schema(
+        parameters=[limit_parameter(default=MAX_PAGE_SIZE),
+                    OpenApiParameter("before", {"type": "integer", "minimum": 1, "maximum": MAX_VERSION},
+                                     description="Only versions numbered below this one: the next page after a "
+                                                 "full one is `before=<the last number shown>`.")],
+        responses=VersionSummarySerializer(many=True),
+        description="The published versions, newest first: the newest 500 unless `limit` says fewer.",
+    )
+    @action(detail=True, methods=["get"], url_path="versions", pagination_class=None, filter_backends=[])
     def versions(self, request, pk=None):
+        limit, before = versions_page(request.query_params)
         workflow = self.get_object()
         rows = WorkflowVersion.objects.filter(workflow=workflow, number__isnull=False).order_by("-number")
+        if before is not None:
+            rows = rows.filter(number__lt=before)
+        rows = rows.only("number", "published_at", "revision", "published_by")[:limit]
         live = versions_in_flight(workflow=workflow)
         return Response([_version_summary(v, in_flight=live.get(v.number, 0)) for v in rows])
 
@@ -270,6 +282,18 @@ class WorkflowViewSet(SuggestionActionsMixin, mixins.ListModelMixin, mixins.Retr
         in_flight = versions_in_flight(workflow=workflow).get(version.number, 0)
         return Response({**_version_summary(version, in_flight=in_flight),
                          "graph": version_graphs.builder_graph_of(version), "settings": version.settings})
+
+
+def versions_page(params) -> tuple[int, int | None]:
+    """`limit` and `before` of the versions list; a 400 for anything else (the list is an array, so it pages by
+    version number rather than by cursor, which keeps its shape for existing clients)."""
+    errors = {name: "Unknown parameter. Known: limit, before." for name in params if name not in ("limit", "before")}
+    before = params.get("before")
+    if before is not None and not (before.isascii() and before.isdigit() and 1 <= int(before) <= MAX_VERSION):
+        errors["before"] = "Must be a version number."
+    if errors:
+        raise InvalidInput("The request is not valid.", details=errors)
+    return page_size_from(params.get("limit"), default=MAX_PAGE_SIZE), int(before) if before is not None else None
 
 
 def _version_summary(version: WorkflowVersion, *, in_flight: int) -> dict:

@@ -30,6 +30,14 @@ def limit_parameter_schema(*, default: int = DEFAULT_PAGE_SIZE, maximum: int = M
     }
 
 
+def limit_parameter(*, default: int = DEFAULT_PAGE_SIZE, maximum: int = MAX_PAGE_SIZE):
+    """The same `limit`, for a view that pages by hand (`extend_schema(parameters=[...])`)."""
+    from drf_spectacular.utils import OpenApiParameter
+
+    described = limit_parameter_schema(default=default, maximum=maximum)
+    return OpenApiParameter("limit", described["schema"], description=described["description"])
+
+
 class CreatedCursorPagination(CursorPagination):
     """Newest first; stable under inserts because the cursor is a position, not an offset."""
 

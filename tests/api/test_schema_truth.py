@@ -143,3 +143,21 @@ def test_validate_refuses_a_graph_no_draft_could_store(api):
     error = assert_error(api.post(f"/api/v1/workflows/{workflow['id']}/validate", {"graph": graph}, format="json"),
                          400, "graph_invalid")
     assert set(error["details"]) == {"graph.edges[0].sourceHandle"}
+
+
+def test_workflow_versions_page_by_number_newest_first(api, workspace):
+    from tests.engine.graphs import chain, node
+    from tests.workflows.builders import publish
+    from workflows.services import workflow_publish
+
+    workflow = publish(workspace, [node("t", "trigger_manual"), node("d", "delay", {"duration": "P1D"})],
+                       chain("t", "d"))
+    for _ in range(3):
+        workflow_publish(workflow=workflow)
+    versions = f"/api/v1/workflows/{workflow.pk}/versions"
+
+    assert [v["number"] for v in api.get(versions).json()] == [4, 3, 2, 1]
+    assert [v["number"] for v in api.get(versions, {"limit": 2}).json()] == [4, 3]
+    assert [v["number"] for v in api.get(versions, {"limit": 2, "before": 3}).json()] == [2, 1]
+    for bad in ({"limit": 0}, {"limit": 501}, {"before": "x"}, {"q": "a"}):
+        assert_error(api.get(versions, bad), 400)

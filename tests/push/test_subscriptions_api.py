@@ -167,3 +167,18 @@ def test_push_settings_take_a_vapid_subject_and_show_the_identity_secret_once(ap
     assert bad.status_code == 400 and "subject" in bad.json()["error"]["details"]
     assert secret.status_code == 200 and len(secret.json()["identity_secret"]) > 30
     assert secret.json()["identity_secret"] not in shown.content.decode()
+
+
+def test_a_contact_keeps_its_most_recently_stored_browsers_up_to_the_cap(api, workspace, push_service):
+    from push.subscriptions import PUSH_MAX_DEVICES_PER_CONTACT
+
+    contact = ContactFactory(workspace=workspace)
+    browsers = [push_service.browser() for _ in range(PUSH_MAX_DEVICES_PER_CONTACT + 2)]
+    for browser in browsers:
+        assert api.post(url(contact), browser, format="json").status_code == 201
+    api.post(url(contact), browsers[0], format="json")  # the first stored again: recent, but already let go
+
+    kept = {row["endpoint"] for row in api.get(url(contact)).json()}
+    assert kept == {b["endpoint"] for b in [browsers[0], *browsers[-(PUSH_MAX_DEVICES_PER_CONTACT - 1):]]}
+    contact.refresh_from_db()
+    assert contact.channels["push"]["devices"] == PUSH_MAX_DEVICES_PER_CONTACT

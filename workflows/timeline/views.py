@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from contacts.models import Contact
 from penguinflow.common.errors import InvalidInput
-from penguinflow.common.pagination import page_size_from
+from penguinflow.common.pagination import limit_parameter, page_size_from
 from workflows.contact_timeline import contact_timeline
 
 _ALLOWED = {"kind", "workflow", "cursor", "limit"}
@@ -41,7 +41,7 @@ class ContactTimelineView(APIView):
             OpenApiParameter("kind", OpenApiTypes.STR, enum=["event", "step"], description="Only events or steps."),
             OpenApiParameter("workflow", OpenApiTypes.UUID, description="Only the steps of this workflow."),
             OpenApiParameter("cursor", OpenApiTypes.STR, description="The `next` of the previous page."),
-            OpenApiParameter("limit", OpenApiTypes.INT, description="Items per page: 1 to 500 (default 50)."),
+            limit_parameter(),
         ],
         responses=inline_serializer("TimelinePage", {"results": inline_serializer("TimelineItem", _ITEM_FIELDS, many=True),
                                                      "next": serializers.CharField(allow_null=True)}),
