@@ -31,7 +31,8 @@ def _truth_auc(workspace, simulation, kind: str, outcome: str, population: int) 
     from contacts.models import Contact
     from predictions.training import auc
 
-    stored = dict(Contact.objects.filter(workspace=workspace).values_list("id", "predictions"))
+    stored = {contact.pk: contact.predictions
+              for contact in Contact.objects.filter(workspace=workspace).prefetch_related("scores")}
     judged = [cid for cid, truth in simulation.truth.items()
               if truth.engaged_before >= population and (stored[cid].get(kind) or {}).get("score") is not None]
     labels = np.array([getattr(simulation.truth[c], outcome) for c in judged], float)
@@ -48,6 +49,8 @@ def _drop(workspace) -> None:
         cursor.execute("DELETE FROM events_event WHERE workspace_id = %s", [workspace.pk])
         cursor.execute("DELETE FROM predictions_predictionlatch WHERE workspace_id = %s", [workspace.pk])
         cursor.execute("DELETE FROM predictions_contactscorestate WHERE workspace_id = %s", [workspace.pk])
+        cursor.execute("DELETE FROM contacts_contactscores s USING contacts_contact c "
+                       "WHERE s.contact_id = c.id AND c.workspace_id = %s", [workspace.pk])
         cursor.execute("DELETE FROM contacts_contact WHERE workspace_id = %s", [workspace.pk])
     workspace.delete()
     with connection.cursor() as cursor:  # the dead rows would slow the next run's scans

@@ -2,7 +2,15 @@ from django import forms
 from django.contrib import admin
 
 from contacts import services
-from contacts.models import ConsentRecord, Contact, ContactInterest, Segment, SegmentMembership, Suppression
+from contacts.models import (
+    ConsentRecord,
+    Contact,
+    ContactInterest,
+    ContactScores,
+    Segment,
+    SegmentMembership,
+    Suppression,
+)
 from contacts.phones import phone_normalise
 from penguinflow.common.admin import ReadOnlyAdmin, service_action
 from penguinflow.common.errors import InvalidInput
@@ -111,5 +119,16 @@ class ContactInterestAdmin(ReadOnlyAdmin):
     list_display = ["contact", "kind", "key", "count"]
     list_filter = ["kind"]
     search_fields = ["key"]
+    raw_id_fields = ["contact"]
+    show_full_result_count = False
+
+
+@admin.register(ContactScores)
+class ContactScoresAdmin(ReadOnlyAdmin):
+    """Each contact's predictive scores with their reasons, written by the predictions app's scoring
+    (`predict_score`); the models behind them, with their quality and age, are under Predictions."""
+
+    list_display = ["contact"]
+    search_fields = ["contact__email"]
     raw_id_fields = ["contact"]
     show_full_result_count = False

@@ -48,13 +48,6 @@ class Contact(WorkspaceScopedModel):
         ("email", "Email"), ("sms", "SMS"), ("push", "Web push")])
     topic_opt_outs = ArrayField(models.CharField(max_length=64), default=list, db_default=[], blank=True,
                                 help_text="Topics the contact asked not to hear about, on any channel.")
-    # Written only by the predictions app's scoring (CONTRACT §16); a database default because contacts are also
-    # inserted by SQL that names only the columns it knows.
-    predictions = models.JSONField(
-        default=dict, db_default={}, blank=True, editable=False,
-        help_text='Predictive scores: {"churn_risk": {"score": 0-100 | null, "reasons": [...], "model_version", '
-                  '"scored_at"}, ...}; a null score means not enough data.',
-    )
     # Written only by event processing (`contacts.interests`): the top of the contact's `ContactInterest` counts.
     interests = models.JSONField(
         default=dict, db_default={}, blank=True, editable=False,
@@ -84,6 +77,15 @@ class Contact(WorkspaceScopedModel):
 
     def __str__(self) -> str:
         return self.email
+
+    @property
+    def predictions(self) -> dict:
+        """The contact's predictive scores (ContactScores); {} before its first scoring. One query unless loaded
+        with `.prefetch_related("scores")`, as the runtime's batches and the API's pages load contacts."""
+        try:
+            return self.scores.predictions
+        except ContactScores.DoesNotExist:
+            return {}
 
 
 class Segment(WorkspaceScopedModel):
@@ -155,6 +157,28 @@ class ConsentRecord(WorkspaceScopedModel):
 
     def __str__(self) -> str:
         return f"{self.contact_id} {self.channel} {self.status} ({self.source})"
+
+
+class ContactScores(models.Model):
+    """A contact's predictive scores, written only by the predictions app's scoring (CONTRACT §16).
+
+    In a table of its own rather than a column of the contact: a scoring writes hundreds of thousands of rows, and
+    a write into the wide contact row (its many indexes, trigram and tags GIN included, and pages with no room for
+    a HOT update) cost several times the write of this two-column row. Rules read it as
+    `contact.predictions.churn_risk.score` all the same (Contact.predictions, contacts.rule_sql)."""
+
+    contact = models.OneToOneField(Contact, primary_key=True, on_delete=models.CASCADE, related_name="scores")
+    predictions = models.JSONField(
+        default=dict, db_default={},
+        help_text='{"churn_risk": {"score": 0-100 | null, "reasons": [...], "model_version", "scored_at"}, ...}; a '
+                  'null score means not enough data.',
+    )
+
+    class Meta:
+        verbose_name_plural = "contact scores"
+
+    def __str__(self) -> str:
+        return f"scores of {self.contact_id}"
 
 
 class ContactInterest(models.Model):

@@ -24,6 +24,7 @@ from uuid import UUID, uuid4
 
 import django_rq
 from django.db import connection, transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -60,6 +61,7 @@ class SegmentChanges:
 def _members_by_rule(segments: list[Segment], contacts: list[Contact], now=None) -> set[tuple[UUID, UUID]]:
     now = now or timezone.now()
     activity = ActivityReader(contacts=[(c.workspace_id, c.pk) for c in contacts], now=now)
+    prefetch_related_objects(contacts, "scores")  # rules may read contact.predictions: one query, not one each
     data = [(contact.pk, {"contact": contact_as_data(contact)}) for contact in contacts]
     wanted: set[tuple[UUID, UUID]] = set()
     for segment in segments:

@@ -53,6 +53,9 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspace
     serializer_class = ContactSerializer
     filterset_class = ContactFilter
 
+    def scoped_queryset(self, queryset):
+        return queryset.prefetch_related("scores")  # a page's scores in one query
+
     @extend_schema(responses={201: ContactSerializer, **DUPLICATE})
     def create(self, request):
         serializer = self.get_serializer(data=request.data)
@@ -184,6 +187,6 @@ class SegmentViewSet(
     @action(detail=True, methods=["get"], pagination_class=MembersCursorPagination)
     def contacts(self, request, pk=None):
         segment = self.get_object()
-        queryset = segment_contacts(segment=segment)
+        queryset = segment_contacts(segment=segment).prefetch_related("scores")
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(ContactSerializer(page, many=True).data)

@@ -136,9 +136,9 @@ def snapshots_build(*, workspace_id: UUID, times: list[datetime], horizon: timed
     just = "" if only is None else "AND {} = ANY(%(only)s::uuid[])"
     width = len(aggregates) // len(times)
     names = ", ".join(f"a{i}" for i in range(len(aggregates)))
-    previous = ", ".join([f"(c.predictions->'{kind}'->>'score')::float8" for kind in _KINDS]
-                         + [f"CASE WHEN c.predictions ? '{kind}' THEN coalesce(c.predictions->'{kind}'->>'model_version', "
-                            f"c.predictions->'{kind}'->>'message', '') END" for kind in _KINDS]) if with_previous else ""
+    previous = ", ".join([f"(p.predictions->'{kind}'->>'score')::float8" for kind in _KINDS]
+                         + [f"CASE WHEN p.predictions ? '{kind}' THEN coalesce(p.predictions->'{kind}'->>'model_version', "
+                            f"p.predictions->'{kind}'->>'message', '') END" for kind in _KINDS]) if with_previous else ""
     query = f"""
         WITH agg AS (
             SELECT contact_id, {", ".join(f"{a} AS a{i}" for i, a in enumerate(aggregates))}
@@ -155,6 +155,7 @@ def snapshots_build(*, workspace_id: UUID, times: list[datetime], horizon: timed
         SELECT c.id, c.created_at, c.score, c.status = 'subscribed', cardinality(c.tags)
                {", " + previous if previous else ""}, {names}
         FROM contacts_contact c LEFT JOIN agg ON agg.contact_id = c.id
+             {"LEFT JOIN contacts_contactscores p ON p.contact_id = c.id" if with_previous else ""}
         WHERE c.workspace_id = %(ws)s {just.format("c.id")}
         ORDER BY c.id
     """

@@ -1,5 +1,6 @@
 """Predictive models per workspace (each version kept, with its backtest), scoring runs, and the latches that give
-`trigger_prediction` its hysteresis. Scores themselves live on the contact (`Contact.predictions`)."""
+`trigger_prediction` its hysteresis. Scores themselves are the contact's (`contacts.ContactScores`,
+read as `Contact.predictions`)."""
 
 from __future__ import annotations
 

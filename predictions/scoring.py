@@ -258,8 +258,9 @@ def _changed(snapshot: Snapshot, kind: str, scores: np.ndarray, made_by: str) ->
 
 
 def _write(snapshot: Snapshot, patches: dict[int, dict]) -> None:
-    """Merge each row's patch into its contact's predictions: per batch, COPY into a temporary table and one
-    UPDATE, each batch its own transaction (row locks on contacts are held for one batch, not the whole run)."""
+    """Merge each row's patch into its contact's scores (contacts.ContactScores): per batch, COPY into a temporary
+    table and one upsert (a contact erased meanwhile is skipped), each batch its own transaction (row locks are
+    held for one batch, not the whole run)."""
     rows, batch = list(patches.items()), WRITE_BATCH
     for begin in range(0, len(rows), batch):
         buffer = io.StringIO()
@@ -273,8 +274,9 @@ def _write(snapshot: Snapshot, patches: dict[int, dict]) -> None:
             cursor.execute("TRUNCATE prediction_patch")
             with cursor.copy("COPY prediction_patch (id, patch) FROM STDIN") as copy:
                 copy.write(buffer.getvalue())
-            cursor.execute("UPDATE contacts_contact c SET predictions = c.predictions || p.patch "
-                           "FROM prediction_patch p WHERE c.id = p.id")
+            cursor.execute("INSERT INTO contacts_contactscores AS s (contact_id, predictions) "
+                           "SELECT p.id, p.patch FROM prediction_patch p JOIN contacts_contact c ON c.id = p.id "
+                           "ON CONFLICT (contact_id) DO UPDATE SET predictions = s.predictions || excluded.predictions")
 
 
 def _state_write(workspace_id, snapshot: Snapshot) -> None:

@@ -168,7 +168,7 @@ def _contacts_data(pairs: set[tuple[UUID, UUID]]) -> dict[UUID, dict[str, Any]]:
     if not pairs:
         return {}
     wanted = {contact_id: workspace_id for workspace_id, contact_id in pairs}
-    found = Contact.objects.filter(pk__in=list(wanted))
+    found = Contact.objects.filter(pk__in=list(wanted)).prefetch_related("scores")
     return {c.pk: contact_as_data(c) for c in found if wanted.get(c.pk) == c.workspace_id}
 
 
@@ -274,7 +274,7 @@ class _StoredContacts:
                 if connection.in_atomic_block:  # as in contacts.segments.rule_members: no JIT for this expression
                     with connection.cursor() as cursor:
                         cursor.execute("SET LOCAL jit = off")
-        return (_Contact(row) for row in contacts.iterator(chunk_size=2000))
+        return (_Contact(row) for row in contacts.prefetch_related("scores").iterator(chunk_size=2000))
 
     def with_field(self, *, field: str) -> Iterator[_Contact]:
         contacts = self._subscribed().filter(fields__has_key=field)

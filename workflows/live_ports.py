@@ -85,7 +85,9 @@ class ContactBook:
     def lock(cls, contact_ids: Iterable[UUID | str], *, batch_outbox: bool = False) -> ContactBook:
         ids = sorted({str(contact_id) for contact_id in contact_ids})
         # Locked in id order, so two batches that share contacts wait for each other instead of deadlocking.
-        rows = Contact.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        # Scores for rules that read contact.predictions: one query for the batch (not locked: only scoring
+        # writes them, and a step reads them as they were when its batch began).
+        rows = Contact.objects.select_for_update().filter(pk__in=ids).order_by("pk").prefetch_related("scores")
         return cls(contacts={str(contact.pk): contact for contact in rows},
                    outbox=OutboxBatch() if batch_outbox else None,
                    sms_outbox=SmsBatch() if batch_outbox else None)

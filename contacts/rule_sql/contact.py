@@ -64,7 +64,7 @@ def _path(key: str) -> list[Case]:
     if len(parts) == 1:
         raise RuleNotCompilable("reading the whole contact object is not compiled to SQL")
     name, rest = parts[1], parts[2:]
-    if name in ("fields", "predictions", "interests"):  # JSON columns (`contact.predictions.churn_risk.score`)
+    if name in _JSON_OBJECTS:  # `contact.predictions.churn_risk.score`
         if not rest:
             raise RuleNotCompilable(f"reading the whole {name} object is not compiled to SQL")
         return _json_cases(rest, column=name)
@@ -86,9 +86,18 @@ def _path(key: str) -> list[Case]:
     return single(constant(None))  # not a key of the contact as rules see it
 
 
+# The JSON objects of the contact as rules see it, as SQL over the contact row `c`. Scores live in a table of their
+# own (contacts.models.ContactScores); a contact never scored has none, which reads as {}.
+_JSON_OBJECTS = {
+    "fields": "c.fields",
+    "interests": "c.interests",
+    "predictions": "(SELECT s.predictions FROM contacts_contactscores s WHERE s.contact_id = c.id)",
+}
+
+
 def _json_cases(path: list[str], *, column: str = "fields") -> list[Case]:
     def at(parts: list[str]) -> Sql:
-        return sql(f"(c.{column} #> {{}})", param(parts, "text[]"))
+        return sql(f"({_JSON_OBJECTS[column]} #> {{}})", param(parts, "text[]"))
 
     ref = at(path)
     kind = sql("COALESCE(jsonb_typeof({}), 'null')", ref)

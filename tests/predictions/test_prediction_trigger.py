@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from contacts.models import Contact
+from contacts.models import Contact, ContactScores
 from events.gateway import EventRecord
 from events.models import Event
 from predictions.scoring import _active_triggers, prediction_crossings_fire
@@ -78,12 +78,14 @@ def test_scores_are_contact_attributes_in_rules_compiled_to_sql_and_in_condition
     from workflows.engine.conditions import compile_rule
 
     entry = {"reasons": [], "model_version": "churn_risk-v1", "scored_at": "2026-11-30T00:00:00+00:00"}
-    risky = Contact.objects.create(workspace=workspace, email="risky@example.com",
-                                   predictions={"churn_risk": {**entry, "score": 81}})
-    Contact.objects.create(workspace=workspace, email="safe@example.com",
-                           predictions={"churn_risk": {**entry, "score": 12}})
-    Contact.objects.create(workspace=workspace, email="unknown@example.com",
-                           predictions={"churn_risk": {**entry, "score": None, "message": "Not enough data"}})
+    def scored(email: str, **score) -> Contact:
+        contact = Contact.objects.create(workspace=workspace, email=email)
+        ContactScores.objects.create(contact=contact, predictions={"churn_risk": {**entry, **score}})
+        return contact
+
+    risky = scored("risky@example.com", score=81)
+    scored("safe@example.com", score=12)
+    scored("unknown@example.com", score=None, message="Not enough data")
     Contact.objects.create(workspace=workspace, email="unscored@example.com")
     rule = {">=": [{"var": "contact.predictions.churn_risk.score"}, 70]}
 

@@ -20,8 +20,8 @@ NOW = datetime(2026, 11, 30, tzinfo=UTC)
 
 
 def _scores(workspace, kind: str) -> dict:
-    return {cid: (p.get(kind) or {}) for cid, p in
-            Contact.objects.filter(workspace=workspace).values_list("id", "predictions")}
+    return {contact.pk: (contact.predictions.get(kind) or {}) for contact in
+            Contact.objects.filter(workspace=workspace).prefetch_related("scores")}
 
 
 def test_models_trained_on_a_synthetic_workspace_rank_its_hidden_truth_with_auc_of_at_least_080(api, workspace):
@@ -40,7 +40,7 @@ def test_models_trained_on_a_synthetic_workspace_rank_its_hidden_truth_with_auc_
                     np.array([getattr(simulation.truth[c], outcome) for c in judged], float))
         assert value >= 0.8, (kind, value)
     # Each score carries its model and its top reasons; the API shows them, read-only.
-    contact = Contact.objects.filter(workspace=workspace, predictions__churn_risk__score__gte=50).first()
+    contact = Contact.objects.filter(workspace=workspace, scores__predictions__churn_risk__score__gte=50).first()
     body = api.get(f"/api/v1/contacts/{contact.pk}").json()
     churn = body["predictions"]["churn_risk"]
     assert churn["model_version"] == "churn_risk-v1" and 50 <= churn["score"] <= 100
@@ -147,7 +147,7 @@ def test_scores_are_written_in_batches_and_a_rescore_writes_only_what_changed(sm
     same = scoring.predictions_score(workspace=small_workspace, now=NOW + timedelta(days=1))
 
     assert 0 < again.written["churn_risk"] < 600 and sum(same.written.values()) == 0
-    stored = Contact.objects.filter(workspace=small_workspace).values_list("predictions", flat=True)
+    stored = [c.predictions for c in Contact.objects.filter(workspace=small_workspace).prefetch_related("scores")]
     assert all(p["churn_risk"]["scored_at"] in (NOW.isoformat(), (NOW + timedelta(days=1)).isoformat())
                for p in stored)
 

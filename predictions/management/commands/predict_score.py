@@ -8,7 +8,7 @@ from predictions.services import predictions_refresh
 
 class Command(BaseCommand):
     help = ("Score every contact of a workspace with the models in use and write the predictions that changed "
-            "(Contact.predictions); fire the prediction triggers whose threshold a score crossed.")
+            "(contacts.ContactScores); fire the prediction triggers whose threshold a score crossed.")
 
     def add_arguments(self, parser):
         add_common_arguments(parser)
