@@ -1,5 +1,6 @@
-"""The app side of test_read_replica: run as `python -m tests.history.replica_app seed|read|list` in a process of its
-own whose DATABASE_URL is the test's primary and DATABASE_REPLICA_URL its hot standby; prints one JSON line.
+"""The app side of test_read_replica: run as `python -m tests.history.replica_app seed|read|list|down` in a
+process of its own whose DATABASE_URL is the test's primary and DATABASE_REPLICA_URL its hot standby; prints one
+JSON line.
 
 A process of its own, because Django builds its connections (and their pools) from the settings once: the test
 process is already on the test run's database.
@@ -84,6 +85,13 @@ def read(seeded: dict) -> dict:
     return answer
 
 
+def read_with_the_replica_down(seeded: dict) -> dict:
+    """The list once the replica stopped: answered (from the primary), not a 500."""
+    response = Screens(seeded["key"]).client.get("/api/v1/executions")
+    statuses = {row["id"]: row["status"] for row in response.json()["results"]} if response.status_code == 200 else {}
+    return {"status_code": response.status_code, "statuses": statuses}
+
+
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "penguinflow.settings.test")
     django.setup()
@@ -92,8 +100,10 @@ def main() -> None:
         answer = seed()
     elif step == "read":
         answer = read(json.loads(sys.argv[2]))
-    else:
+    elif step == "list":
         answer = Screens(json.loads(sys.argv[2])["key"]).statuses()
+    else:
+        answer = read_with_the_replica_down(json.loads(sys.argv[2]))
     print(json.dumps(answer))
 
 

@@ -125,3 +125,8 @@ def test_history_screens_read_the_replica_and_a_writer_reads_its_write_on_the_pr
     _replayed_everything(clusters)
     caught_up = _screens(clusters, "list", json.dumps(seeded))
     assert caught_up["statuses"][bob] == "cancelled" and caught_up["replica_reads"] > 0
+
+    # A replica that stops answering is passed over: the screen is served from the primary.
+    clusters.replica.stop()
+    down = _screens(clusters, "down", json.dumps(seeded), DATABASE_POOL_TIMEOUT="2")
+    assert down == {"status_code": 200, "statuses": caught_up["statuses"]}
