@@ -69,6 +69,7 @@ def read(seeded: dict) -> dict:
     detail, detail_reads = viewer.get(f"/api/v1/executions/{seeded['bob']}")
     export, _ = viewer.get("/api/v1/executions/export.csv")
     analytics, analytics_reads = viewer.get(f"/api/v1/workflows/{seeded['workflow']}/analytics")
+    _, timeline_reads = viewer.get(f"/api/v1/contacts/{detail['contact']['id']}/timeline")
     actor_analytics, _ = actor.get(f"/api/v1/workflows/{seeded['workflow']}/analytics")
     answer = {
         "viewer": viewer.statuses(), "actor": actor.statuses(),
@@ -76,6 +77,7 @@ def read(seeded: dict) -> dict:
         "detail": {"status": detail["status"], "replica_reads": detail_reads},
         "export_bob_row": next(line for line in export.splitlines() if line.startswith(seeded["bob"])),
         "analytics": {"enrollments": analytics["enrollments"], "replica_reads": analytics_reads},
+        "timeline_replica_reads": timeline_reads,
         # What the engine reads (no reads_from_replica around it): the primary's row.
         "engine": {"status": Enrollment.objects.get(pk=seeded["bob"]).status, "alias": Enrollment.objects.all().db},
         "replica_port": connections["replica"].settings_dict["PORT"],

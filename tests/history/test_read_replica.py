@@ -78,7 +78,8 @@ def clusters():
 def _app(pair: PrimaryAndReplica, *args: str, **env: str) -> subprocess.CompletedProcess:
     """Run PenguinFlow's code in a process whose primary and replica are the test's clusters."""
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "penguinflow.settings.test",
-                   "DATABASE_URL": pair.primary.url, "DATABASE_REPLICA_URL": pair.replica.url, **env}
+                   "DATABASE_URL": pair.primary.url, "DATABASE_REPLICA_URL": pair.replica.url,
+                   "PENGUINFLOW_TEST_KEEP_REPLICA": "1", **env}
     result = subprocess.run([sys.executable, *args], cwd=ROOT, env=environment, capture_output=True, text=True,
                             timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
@@ -113,7 +114,7 @@ def test_history_screens_read_the_replica_and_a_writer_reads_its_write_on_the_pr
     assert seen["detail"] == {"status": "failed", "replica_reads": seen["detail"]["replica_reads"]}
     assert seen["detail"]["replica_reads"] > 0
     assert seen["export_bob_row"].split(",")[6] == "failed"
-    assert seen["analytics"]["replica_reads"] > 0
+    assert seen["analytics"]["replica_reads"] > 0 and seen["timeline_replica_reads"] > 0
     assert (seen["analytics"]["enrollments"]["cancelled"], seen["actor_analytics"]["cancelled"]) == (0, 1)
     # The browser that cancelled reads the primary (read-your-writes), and so does the engine.
     assert seen["actor"] == {"statuses": {**viewer["statuses"], bob: "cancelled"}, "replica_reads": 0}
