@@ -181,7 +181,9 @@ def _database(variable: str, url: str) -> dict:
     return database
 
 
-DATABASES = {"default": _database("DATABASE_URL", os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/penguinflow"))}
+DATABASES = {
+    "default": _database("DATABASE_URL", os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/penguinflow"))
+}
 # A streaming replica of it (docs/scaling.md): only the read-only screens (execution history, analytics, the CSV
 # export) read there, through penguinflow.common.db_router; unset, everything stays on "default".
 DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
