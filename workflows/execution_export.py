@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterator
 
-from django.db import connection
+from django.db import connections
 from django.db.models import F, Func, QuerySet, TextField
 from django.db.models.fields.json import KT
 
@@ -38,7 +38,7 @@ def export_sql(queryset: QuerySet[Enrollment]) -> str:
         "current_node_id", "x_entered", "x_updated", "x_next", "x_finished", "goal", "x_error_type",
         "x_error_node", "x_error_message")
     sql, params = rows.query.sql_with_params()
-    with connection.cursor() as cursor:
+    with connections[queryset.db].cursor() as cursor:
         bound = cursor.cursor.mogrify(sql, params)
     return f"COPY ({bound}) TO STDOUT (FORMAT csv)"
 
@@ -47,6 +47,7 @@ def csv_chunks(queryset: QuerySet[Enrollment]) -> Iterator[str]:
     """Yield the CSV text of `queryset`: the header, then chunks as PostgreSQL sends them."""
     yield ",".join(HEADER) + "\r\n"
     statement = export_sql(queryset)
+    connection = connections[queryset.db]  # the primary, or the replica the history screens read from
     connection.ensure_connection()
     decoder = codecs.getincrementaldecoder("utf-8")()
     pending: list[bytes] = []

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from contacts.selectors import contacts_by_reference
 from contacts.serializers import ContactReferencesSerializer
 from penguinflow.common.api import WorkspaceScopedViewSet
+from penguinflow.common.db_router import replica_reads
 from penguinflow.common.errors import InvalidInput, NotFound
 from penguinflow.common.pagination import MAX_PAGE_SIZE, limit_parameter, page_size_from
 from penguinflow.common.schema import error_responses
@@ -236,6 +237,7 @@ class WorkflowViewSet(SuggestionActionsMixin, mixins.ListModelMixin, mixins.Retr
         responses=AnalyticsSerializer,
     )
     @action(detail=True, methods=["get"])
+    @replica_reads
     def analytics(self, request, pk=None):
         since, until = analytics_range(request.query_params)
         version = request.query_params.get("version")

@@ -105,6 +105,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication (a session's user owns its keys), outside any view's transaction (claims commit first).
     "penguinflow.common.idempotency.IdempotencyMiddleware",
+    # Sets the cookie that sends a browser's next reads to the primary after it wrote (penguinflow.common.db_router).
+    "penguinflow.common.db_router.ReadYourWritesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -154,27 +156,44 @@ TEMPLATES = [
 # With the pool a process holds at most DATABASE_POOL_MAX_SIZE connections, and CONN_MAX_AGE must be 0.
 # DATABASE_POOL=0 goes back to per-thread connections kept DATABASE_CONN_MAX_AGE seconds.
 DATABASE_POOL = env_bool("DATABASE_POOL", True)
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/penguinflow"),
+
+
+def _database(variable: str, url: str) -> dict:
+    database = dj_database_url.parse(
+        url,
         conn_max_age=0 if DATABASE_POOL else int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
         conn_health_checks=not DATABASE_POOL,
     )
+    if not database["ENGINE"].endswith("postgresql"):
+        raise ImproperlyConfigured(f"PenguinFlow runs on PostgreSQL only: {variable} must be postgres://...")
+    # Hot paths run a few statements thousands of times through `penguinflow.common.db.prepared_cursor`, prepared
+    # once per connection. Django's own cursors bind on the client and never prepare, so this changes nothing else.
+    # Behind a transaction-mode pgbouncer (which cannot keep prepared statements) set DATABASE_PREPARED_STATEMENTS=0.
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        database.setdefault("OPTIONS", {})["prepare_threshold"] = 5
+    if DATABASE_POOL:
+        database.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "1")),
+            "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "8")),
+            # Seconds a request waits for a free connection before it fails (psycopg_pool.PoolTimeout).
+            "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
+        }
+    return database
+
+
+DATABASES = {
+    "default": _database("DATABASE_URL", os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/penguinflow"))
 }
-# Hot paths run a few statements thousands of times through `penguinflow.common.db.prepared_cursor`, prepared
-# once per connection. Django's own cursors bind on the client and never prepare, so this changes nothing else.
-# Behind a transaction-mode pgbouncer (which cannot keep prepared statements) set DATABASE_PREPARED_STATEMENTS=0.
-if env_bool("DATABASE_PREPARED_STATEMENTS", True):
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
-if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    raise ImproperlyConfigured("PenguinFlow runs on PostgreSQL only: DATABASE_URL must be postgres://...")
-if DATABASE_POOL:
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "1")),
-        "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "8")),
-        # Seconds a request waits for a free connection before it fails (psycopg_pool.PoolTimeout).
-        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
-    }
+# A streaming replica of it (docs/scaling.md): only the read-only screens (execution history, analytics, the CSV
+# export) read there, through penguinflow.common.db_router; unset, everything stays on "default".
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {**_database("DATABASE_REPLICA_URL", DATABASE_REPLICA_URL), "TEST": {"MIRROR": "default"}}
+DATABASE_ROUTERS = ["penguinflow.common.db_router.ReplicaRouter"]
+# Seconds the replica may be behind before those screens read the primary instead.
+DATABASE_REPLICA_MAX_LAG = float(os.environ.get("DATABASE_REPLICA_MAX_LAG", "10"))
+# Seconds a browser reads from the primary after it changed something (a retry, a bulk cancel): it sees its change.
+READ_YOUR_WRITES_SECONDS = int(os.environ.get("READ_YOUR_WRITES_SECONDS", "15"))
 
 # `POST /api/v1/events` under ASGI is served by events.fastpath in front of Django (EVENTS_FASTPATH=0: by Django),
 # with its own async pool of at most this many connections per server process, on top of the pool above.

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -66,6 +67,44 @@ def test_docker_compose_declares_the_whole_stack():
         assert env["DATABASE_URL"].startswith("postgres://") and env["REDIS_URL"].startswith("redis://")
     assert "SimpleWorker" in " ".join(services["worker"]["command"])
     assert "run_scheduler" in services["scheduler"]["command"]
+
+
+def test_docker_compose_scale_profile_runs_copies_and_a_replica_the_web_reads_history_from():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    scale = {name for name, service in services.items() if "scale" in service.get("profiles", [])}
+    assert scale == {"postgres-replica", "web-scale", "balancer", "worker-engine", "worker-events",
+                     "worker-delivery", "scheduler-scale"}
+    # Without the profile, `docker compose up` is the single-machine stack it was.
+    assert not any(services[name].get("profiles") for name in ("postgres", "redis", "migrate", "web", "worker",
+                                                               "scheduler"))
+    assert services["web-scale"]["deploy"]["replicas"] >= 2
+    queues = {name: services[name]["command"][3:services[name]["command"].index("--worker-class")]
+              for name in ("worker-engine", "worker-events", "worker-delivery")}
+    assert queues["worker-engine"] == ["engine"] and queues["worker-events"] == ["events"]
+    # Between them they work every queue the single worker works.
+    every_queue = [queue for names in queues.values() for queue in names]
+    assert sorted(every_queue) == sorted(services["worker"]["command"][3:10])
+    assert all(services[name]["deploy"]["replicas"] >= 2 for name in ("worker-engine", "worker-events"))
+    assert services["scheduler-scale"]["command"] == services["scheduler"]["command"]
+
+    replica = services["postgres-replica"]
+    script = " ".join(replica["command"])
+    assert "pg_basebackup -h postgres " in script and " -R " in script and "hot_standby=on" in script
+    assert replica["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "pgreplica:/var/lib/postgresql/data" in replica["volumes"]
+    # The primary lets the replica's role stream (its init script), with the password the replica uses.
+    init = compose["configs"][services["postgres"]["configs"][0]["source"]]["content"]
+    assert "WITH REPLICATION LOGIN" in init and "host replication replicator" in init
+
+    web = services["web-scale"]
+    replica_url = urlsplit(web["environment"]["DATABASE_REPLICA_URL"])
+    assert replica_url.scheme == "postgres" and replica_url.hostname == "postgres-replica"
+    assert web["environment"]["DATABASE_URL"] == services["web"]["environment"]["DATABASE_URL"]
+    assert web["depends_on"]["postgres-replica"]["condition"] == "service_healthy"
+    assert "DATABASE_REPLICA_URL" not in services["worker-engine"]["environment"]
+    balancer = compose["configs"][services["balancer"]["configs"][0]["source"]]["content"]
+    assert "server web-scale:8000" in balancer and "Upgrade" in balancer
 
 
 def test_readme_starts_with_the_two_commands():

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from penguinflow.common.api import WorkspaceScopedViewSet
+from penguinflow.common.db_router import replica_reads
 from penguinflow.common.errors import InvalidInput
 from penguinflow.common.pagination import CreatedCursorPagination
 from penguinflow.common.schema import error_responses
@@ -104,10 +105,15 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
         return queryset
 
     @extend_schema(parameters=FILTER_PARAMETERS)
+    @replica_reads
     def list(self, request, *args, **kwargs):
         queryset = self._filtered(request.query_params, also_allowed=("cursor", "limit"))
         page = self.paginate_queryset(queryset.select_related("contact", "version"))
         return self.get_paginated_response(ExecutionSerializer(page, many=True).data)
+
+    @replica_reads
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
 
     @extend_schema(request=RetrySerializer, responses={202: ExecutionSerializer, **error_responses(409, descriptions={
         409: "It did not fail, or cannot be retried as asked (`error.code` and the message say why)."})})
@@ -154,8 +160,11 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
     @extend_schema(operation_id="v1_executions_export_csv", parameters=FILTER_PARAMETERS,
                    responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=False, methods=["get"], url_path=r"export\.csv", pagination_class=None)
+    @replica_reads
     def export(self, request):
-        chunks = csv_chunks(self._filtered(request.query_params))
+        executions = self._filtered(request.query_params)
+        # The rows stream after this method returns: pin them to the database chosen for this request now.
+        chunks = csv_chunks(executions.using(executions.db))
         if isinstance(request._request, ASGIRequest):
             # Under ASGI, Django would read a plain iterator to its end before sending a byte (all in memory).
             chunks = _async_chunks(chunks)

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contacts.models import Contact
+from penguinflow.common.db_router import replica_reads
 from penguinflow.common.errors import InvalidInput
 from penguinflow.common.pagination import limit_parameter, page_size_from
 from workflows.contact_timeline import contact_timeline
@@ -46,6 +47,7 @@ class ContactTimelineView(APIView):
         responses=inline_serializer("TimelinePage", {"results": inline_serializer("TimelineItem", _ITEM_FIELDS, many=True),
                                                      "next": serializers.CharField(allow_null=True)}),
     )
+    @replica_reads
     def get(self, request, contact_id: str):
         params = request.query_params
         unknown = {name: "Unknown parameter." for name in params if name not in _ALLOWED}

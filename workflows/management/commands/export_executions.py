@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from penguinflow.common.db_router import reads_from_replica
 from penguinflow.common.errors import InvalidInput
 from penguinflow.workspaces.models import Workspace
 from workflows.execution_export import csv_chunks
@@ -33,7 +34,10 @@ class Command(BaseCommand):
             scope = Workspace.objects.filter(slug=workspace).first()
             if scope is None:
                 raise CommandError(f"There is no workspace '{workspace}'.")
-        rows = executions_matching(workspace=scope, query=query)
+        with reads_from_replica():  # a long read that changes nothing: the replica's work when there is one
+            self._write(executions_matching(workspace=scope, query=query), output)
+
+    def _write(self, rows, output):
         if not output:
             for chunk in csv_chunks(rows):
                 self.stdout.write(chunk, ending="")
