@@ -94,6 +94,12 @@ class MemberViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                               q=self.request.query_params.get("q", "").strip())
 
 
+# Written out: drf-spectacular makes every field of a PATCH body optional, and `role` is what this PATCH is.
+MEMBER_ROLE_BODY = {"type": "object", "required": ["role"], "properties": {"role": {
+    "type": "string", "enum": Membership.Role.values,
+    "description": "owner, admin, editor or viewer (what each may do: SECURITY.md)."}}}
+
+
 class WorkspaceMemberViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The workspace's memberships, newest first. Owners manage everyone; admins (and API keys, which act as
     admins) manage editors and viewers; the last owner stays (409 `last_owner`)."""
@@ -129,7 +135,8 @@ class WorkspaceMemberViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                                          **serializer.validated_data)
         return self._answer(membership, status.HTTP_201_CREATED)
 
-    @extend_schema(request=MemberRoleSerializer, responses={200: WorkspaceMemberSerializer, **error_responses(409)},
+    @extend_schema(request={"application/json": MEMBER_ROLE_BODY},
+                   responses={200: WorkspaceMemberSerializer, **error_responses(409)},
                    summary="Change a member's role",
                    description="Only an owner changes an owner's or an admin's role, or gives those roles. "
                                "Demoting the last owner is a 409 `last_owner`.")
