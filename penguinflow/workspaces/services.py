@@ -217,14 +217,14 @@ def _last_owner_check(membership: Membership, doing: str) -> None:
 @transaction.atomic
 def member_add(*, workspace: Workspace, email: str, role: str, actor_role: str | None) -> Membership:
     """Make the user with this email address a member with `role`. The user must exist (PenguinFlow sends no
-    invitations): InvalidInput when none does, Conflict (`already_member`) when they are a member already."""
+    invitations): NotFound when none does, Conflict (`already_member`) when they are a member already."""
     _manage_check(actor_role, role, "add")
     address = email.strip()
     user = (get_user_model().objects.filter(email__iexact=address, is_active=True).order_by("pk").first()
             if address else None)
     if user is None:
-        raise InvalidInput("No user has this email address: they need an account first (staff make one in the "
-                           "admin).", details={"email": "No active user has this address."})
+        raise NotFound("No user has this email address: they need an account first (staff make one in the admin).",
+                       details={"email": "No active user has this address."})
     _lock_members(workspace)
     if Membership.objects.filter(workspace=workspace, user=user).exists():
         raise Conflict(f"{address} is a member of this workspace already: change their role instead.",

@@ -122,10 +122,11 @@ class WorkspaceMemberViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def _answer(self, membership: Membership, status_code: int = status.HTTP_200_OK) -> Response:
         return Response(WorkspaceMemberSerializer(membership).data, status=status_code)
 
-    @extend_schema(request=MemberAddSerializer, responses={201: WorkspaceMemberSerializer, **error_responses(409)},
+    @extend_schema(request=MemberAddSerializer,
+                   responses={201: WorkspaceMemberSerializer, **error_responses(404, 409)},
                    summary="Add a member",
                    description="Make an existing user (found by email address, case-insensitive) a member with "
-                               "`role`. No invitation is sent: a person without an account is a 400 naming "
+                               "`role`. No invitation is sent: an address no user has is a 404 naming "
                                "`email`. Already a member: 409 `already_member`. Only an owner adds an admin or "
                                "an owner.")
     def create(self, request):

@@ -139,7 +139,7 @@ def test_the_members_api_is_described_as_it_answers(schema):
     assert change["requestBody"]["required"] is True
     role = change["requestBody"]["content"]["application/json"]["schema"]
     assert role["required"] == ["role"] and role["properties"]["role"]["enum"] == ["owner", "admin", "editor", "viewer"]
-    for method, path, statuses in (("post", "/api/v1/workspace/members", {"201", "400", "403", "409"}),
+    for method, path, statuses in (("post", "/api/v1/workspace/members", {"201", "400", "403", "404", "409"}),
                                    ("patch", "/api/v1/workspace/members/{id}", {"200", "403", "404", "409"}),
                                    ("delete", "/api/v1/workspace/members/{id}", {"204", "403", "404", "409"})):
         assert statuses <= set(operation(schema, method, path)["responses"]), (method, path)

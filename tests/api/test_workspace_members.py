@@ -68,7 +68,7 @@ def test_an_owner_adds_an_existing_user_by_email_with_a_role(workspace, owner):
 def test_adding_someone_without_an_account_or_already_a_member_changes_nothing(workspace, owner):
     client = _session(owner)
     error = _error(client.post(BASE, {"email": "nobody@acme.test", "role": "editor"},
-                               content_type="application/json"), 400, "validation_error")
+                               content_type="application/json"), 404, "not_found")
     assert "email" in error["details"]
     _error(client.post(BASE, {"email": "olga@acme.test", "role": "viewer"}, content_type="application/json"),
            409, "already_member")
