@@ -10,6 +10,7 @@ from connectors import services
 from connectors.models import Connector
 from connectors.serializers import ConnectorSerializer, ConnectorUpdateSerializer, ConnectorWriteSerializer
 from penguinflow.common.api import WorkspaceScopedViewSet
+from penguinflow.common.permissions import ADMIN
 from penguinflow.common.schema import error_responses
 
 
@@ -18,6 +19,7 @@ class ConnectorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
 
     model = Connector
     serializer_class = ConnectorSerializer
+    required_role = ADMIN  # accounts of other systems, used by every workflow that names them
     filter_backends: list = []
 
     @extend_schema(request=ConnectorWriteSerializer, responses={201: ConnectorSerializer, **error_responses(409)},

@@ -10,7 +10,7 @@ from django.db.models import Q
 from marketplace.catalogue import shipped_templates
 from marketplace.manifest import TemplateManifest, manifest_parse
 from marketplace.models import TemplateInstall, TemplateStats, WorkflowTemplate
-from penguinflow.workspaces.models import Membership
+from penguinflow.workspaces.models import MANAGER_ROLES, Membership
 
 __all__ = ["CatalogueEntry", "catalogue_entry", "catalogue_list", "organization_workspace_ids"]
 
@@ -31,10 +31,11 @@ class CatalogueEntry:
 
 def organization_workspace_ids(workspace) -> list:
     """Return the workspaces of ``workspace``'s organization: itself and every workspace one of its admins also
-    administers (PenguinFlow has no organization object; shared administration is what makes one)."""
-    admins = Membership.objects.filter(workspace=workspace, role=Membership.Role.ADMIN).values("user")
+    administers, as an owner or an admin (PenguinFlow has no organization object; shared administration is what
+    makes one)."""
+    admins = Membership.objects.filter(workspace=workspace, role__in=MANAGER_ROLES).values("user")
     ids = set(
-        Membership.objects.filter(user__in=admins, role=Membership.Role.ADMIN).values_list(
+        Membership.objects.filter(user__in=admins, role__in=MANAGER_ROLES).values_list(
             "workspace", flat=True
         )
     )

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from contacts.models import Contact
 from penguinflow.common.errors import NotFound
+from penguinflow.common.permissions import ADMIN
 from penguinflow.common.schema import error_responses
 from push import services
 from push.models import PushSubscription
@@ -44,6 +45,7 @@ class VapidPublicKeyView(APIView):
 
 
 class PushSettingsView(APIView):
+    required_role = ADMIN  # which sites may subscribe the workspace's contacts
     @extend_schema(responses={200: PushSettingsSerializer})
     def get(self, request):
         return Response(PushSettingsSerializer(push_settings_get(workspace=request.workspace)).data)
@@ -62,6 +64,7 @@ class PushSettingsView(APIView):
 
 
 class IdentitySecretView(APIView):
+    required_role = ADMIN  # the secret that vouches for a contact's identity
     @extend_schema(
         request=None,
         responses={200: PushIdentitySecretSerializer},

@@ -9,7 +9,7 @@ from uuid import UUID
 from django.contrib.auth import get_user_model
 from django.db.models.functions import Lower
 
-from penguinflow.workspaces.models import Membership
+from penguinflow.workspaces.models import MANAGER_ROLES, Membership
 from tasks.models import Task
 
 TITLE_MAX = 200
@@ -33,8 +33,9 @@ def workspace_members_by_email(*, workspace, emails) -> dict[str, object]:
 
 
 def workspace_admins(*, workspace) -> list:
-    """Return the workspace's admins (members with the admin role), the active ones, in the order they joined."""
-    admins = (Membership.objects.filter(workspace=workspace, role=Membership.Role.ADMIN, user__is_active=True)
+    """Return the workspace's admins (members with the owner or admin role), the active ones, in the order they
+    joined."""
+    admins = (Membership.objects.filter(workspace=workspace, role__in=MANAGER_ROLES, user__is_active=True)
               .exclude(user__email="").select_related("user").order_by("created_at", "pk"))
     return [membership.user for membership in admins]
 

@@ -138,7 +138,8 @@ def demo_seed() -> DemoResult:
     if created:
         user.set_password("demo")
         user.save()
-    Membership.objects.get_or_create(user=user, workspace=workspace, defaults={"role": Membership.Role.ADMIN})
+    # The demo user owns the workspace (a demo seeded before owners existed made them its admin).
+    Membership.objects.update_or_create(user=user, workspace=workspace, defaults={"role": Membership.Role.OWNER})
     secret, is_new = _demo_key(workspace)
 
     rng = random.Random(42)

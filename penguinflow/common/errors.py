@@ -40,6 +40,13 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class NotPermitted(DomainError):
+    """The caller's role does not allow this (403); the message names the role it needs."""
+
+    status = 403
+    code = "permission_denied"
+
+
 class Conflict(DomainError):
     status = 409
     code = "conflict"

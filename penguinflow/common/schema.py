@@ -169,7 +169,7 @@ class AutoSchema(SpectacularAutoSchema):
         if "path" in locations:
             statuses.add(404)
         if self.view.get_authenticators():
-            # 403: a session whose role may only read, or a user of no workspace.
+            # 403: a role that does not allow the request (penguinflow.common.permissions), or a user of no workspace.
             statuses |= {401, 403}
         if self.view.get_throttles():
             statuses.add(429)

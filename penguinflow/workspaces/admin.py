@@ -17,6 +17,7 @@ from penguinflow.workspaces.services import (
     api_key_revoke,
     signing_secret_revoke,
     tracking_snippet,
+    workspace_owner_ensure,
     write_key_rotate,
 )
 
@@ -34,6 +35,11 @@ class WorkspaceAdmin(admin.ModelAdmin):
     readonly_fields = ["id", "created_at", "updated_at", "write_key", "tracking_snippet"]
     inlines = [MembershipInline]
     actions = ["rotate_write_key"]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change:  # a new workspace without an owner among its members gets its creator as owner
+            workspace_owner_ensure(workspace=form.instance, user=request.user)
 
     @admin.display(description="Website tracking snippet")
     def tracking_snippet(self, workspace):

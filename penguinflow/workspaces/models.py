@@ -39,7 +39,10 @@ class Workspace(models.Model):
 
 
 class Membership(models.Model):
+    """A user's role in one workspace; what each role may do is the table of `penguinflow.common.permissions`."""
+
     class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
         ADMIN = "admin", "Admin"
         EDITOR = "editor", "Editor"
         VIEWER = "viewer", "Viewer"
@@ -54,6 +57,18 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.workspace} ({self.role})"
+
+
+# Each role can do everything the roles below it can: a rank compares them.
+ROLE_RANK = {Membership.Role.VIEWER: 0, Membership.Role.EDITOR: 1, Membership.Role.ADMIN: 2, Membership.Role.OWNER: 3}
+# The roles that run the workspace (its settings, secrets, connectors and people); tasks and organization
+# sharing ask for them by this name.
+MANAGER_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
+
+
+def role_at_least(role: str | None, least: str) -> bool:
+    """Whether `role` (None: no membership) can do what `least` can."""
+    return role in ROLE_RANK and ROLE_RANK[role] >= ROLE_RANK[least]
 
 
 class ApiScope(models.TextChoices):

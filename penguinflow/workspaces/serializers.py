@@ -1,4 +1,4 @@
-"""The webhook signing secrets as the API shows them: a hint only, the value once, when it is made."""
+"""What the workspaces API shows: signing secrets (a hint only, the value once), members, the caller, credentials."""
 
 from __future__ import annotations
 
@@ -51,6 +51,29 @@ class MemberSerializer(serializers.Serializer):
 
     def get_name(self, membership: Membership) -> str:
         return membership.user.get_full_name() or membership.user.get_username()
+
+
+class WorkspaceMemberSerializer(serializers.Serializer):
+    """A membership as the people screen shows it: who, their role here and since when."""
+
+    id = serializers.IntegerField(read_only=True, help_text="The membership's id: the `{id}` of PATCH and DELETE.")
+    user_id = serializers.IntegerField(source="user.id", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    name = serializers.SerializerMethodField(help_text="The user's full name, or their username when it is empty.")
+    role = serializers.ChoiceField(choices=Membership.Role.choices, read_only=True)
+    joined_at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    def get_name(self, membership: Membership) -> str:
+        return membership.user.get_full_name() or membership.user.get_username()
+
+
+class MemberRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Membership.Role.choices,
+                                   help_text="owner, admin, editor or viewer (what each may do: SECURITY.md).")
+
+
+class MemberAddSerializer(MemberRoleSerializer):
+    email = StrictCharField(max_length=254, help_text="The address of an existing user (no invitation is sent).")
 
 
 class MeWorkspaceSerializer(serializers.Serializer):

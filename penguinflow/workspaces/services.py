@@ -4,17 +4,19 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from penguinflow.common.errors import Conflict, InvalidInput
+from penguinflow.common.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from penguinflow.outbound.signing import new_secret
 from penguinflow.workspaces.credentials import secret_decrypt, secret_encrypt
 from penguinflow.workspaces.messaging_settings import settings_validate
 from penguinflow.workspaces.models import (
     ApiScope,
     Credential,
+    Membership,
     WebhookSigningSecret,
     Workspace,
     WorkspaceAPIKey,
@@ -168,3 +170,93 @@ def credential_secret(*, workspace: Workspace | Any, credential_id: str) -> str:
     CredentialUnreadable when it cannot be decrypted. The caller must never log or store the value."""
     credential = Credential.objects.get_for_workspace(workspace, credential_id, noun="credential")
     return secret_decrypt(workspace_id=credential.workspace_id, encrypted=credential.secret_encrypted)
+
+
+# --- members ----------------------------------------------------------------------------------------------------
+# Who may manage whom is the table of `penguinflow.common.permissions`: an owner anyone, an admin (or an API key,
+# which acts as one) editors and viewers only. `actor_role` is the caller's role in the workspace.
+
+Role = Membership.Role
+
+
+def _may_manage(actor_role: str | None, role: str) -> bool:
+    """Whether `actor_role` may give `role`, or change or remove a member who has it."""
+    if actor_role == Role.OWNER:
+        return True
+    return actor_role == Role.ADMIN and role in (Role.EDITOR, Role.VIEWER)
+
+
+def _manage_check(actor_role: str | None, role: str, doing: str) -> None:
+    if not _may_manage(actor_role, role):
+        raise NotPermitted(f"Your role in this workspace ({actor_role or 'none'}) cannot {doing} {role}s: only an "
+                           "owner manages owners and admins.",
+                           details={"required_role": Role.OWNER, "role": actor_role})
+
+
+def _lock_members(workspace: Workspace) -> None:
+    # One member change of a workspace at a time: two owners demoting each other at once would leave none.
+    Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+
+
+def _last_owner_check(membership: Membership, doing: str) -> None:
+    if membership.role != Role.OWNER:
+        return
+    if not Membership.objects.filter(workspace_id=membership.workspace_id, role=Role.OWNER).exclude(
+            pk=membership.pk).exists():
+        raise Conflict(f"{membership.user.email or membership.user.get_username()} is the last owner of this "
+                       f"workspace and cannot be {doing}: make another member an owner first.", code="last_owner")
+
+
+@transaction.atomic
+def member_add(*, workspace: Workspace, email: str, role: str, actor_role: str | None) -> Membership:
+    """Make the user with this email address a member with `role`. The user must exist (PenguinFlow sends no
+    invitations): NotFound when none does, Conflict (`already_member`) when they are a member already."""
+    _manage_check(actor_role, role, "add")
+    address = email.strip()
+    user = (get_user_model().objects.filter(email__iexact=address, is_active=True).order_by("pk").first()
+            if address else None)
+    if user is None:
+        raise NotFound("No user has this email address: they need an account first (staff make one in the admin).",
+                       details={"email": "No active user has this address."})
+    _lock_members(workspace)
+    if Membership.objects.filter(workspace=workspace, user=user).exists():
+        raise Conflict(f"{address} is a member of this workspace already: change their role instead.",
+                       code="already_member")
+    return Membership.objects.create(workspace=workspace, user=user, role=role)
+
+
+@transaction.atomic
+def member_role_change(*, membership: Membership, role: str, actor_role: str | None) -> Membership:
+    """Give the member `role`. Conflict (`last_owner`) when that would leave the workspace without an owner."""
+    _lock_members(membership.workspace)
+    membership = Membership.objects.select_related("user").get(pk=membership.pk)
+    _manage_check(actor_role, membership.role, "change the role of")
+    _manage_check(actor_role, role, "make members")
+    if role != Role.OWNER:
+        _last_owner_check(membership, "demoted")
+    if membership.role != role:
+        membership.role = role
+        membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, membership: Membership, actor_role: str | None) -> None:
+    """Remove the member from the workspace (their user stays). Conflict (`last_owner`) for the last owner."""
+    _lock_members(membership.workspace)
+    membership = Membership.objects.select_related("user").get(pk=membership.pk)
+    _manage_check(actor_role, membership.role, "remove")
+    _last_owner_check(membership, "removed")
+    membership.delete()
+
+
+@transaction.atomic
+def workspace_owner_ensure(*, workspace: Workspace, user) -> Membership | None:
+    """Make `user` the owner of a workspace that has none (its creator, say); a workspace with an owner is left
+    as it is (None)."""
+    _lock_members(workspace)
+    if Membership.objects.filter(workspace=workspace, role=Role.OWNER).exists():
+        return None
+    membership, _ = Membership.objects.update_or_create(workspace=workspace, user=user,
+                                                        defaults={"role": Role.OWNER})
+    return membership

@@ -6,6 +6,7 @@ from penguinflow.workspaces.views import (
     MemberViewSet,
     MeView,
     WebhookSigningSecretViewSet,
+    WorkspaceMemberViewSet,
     WorkspaceSettingsView,
     WriteKeyRotateView,
     WriteKeyView,
@@ -15,6 +16,7 @@ router = OptionalSlashRouter()
 router.register("credentials", CredentialViewSet, basename="credential")
 router.register("members", MemberViewSet, basename="member")
 router.register("webhook-signing-secrets", WebhookSigningSecretViewSet, basename="webhook-signing-secret")
+router.register("workspace/members", WorkspaceMemberViewSet, basename="workspace-member")
 
 urlpatterns = [
     re_path(r"^me/?$", MeView.as_view(), name="me"),

@@ -1,6 +1,8 @@
 """`GET /api/v1/webhook-signing-secrets`, `POST /api/v1/webhook-signing-secrets/rotate`,
 `DELETE /api/v1/webhook-signing-secrets/{id}`: the secrets the workspace signs its outbound webhooks with.
 `GET /api/v1/members`: the people of the workspace (read-only), for the builder's pickers of people.
+`GET|POST /api/v1/workspace/members`, `PATCH|DELETE /api/v1/workspace/members/{id}`: who is a member, with
+which role (managed by owners and admins: `penguinflow.common.permissions`).
 `GET /api/v1/me`: who is calling (Zapier's connection test and label).
 `GET|PATCH /api/v1/workspace/settings`: sending on every channel.
 `GET /api/v1/workspace/write-key`, `POST /api/v1/workspace/write-key/rotate`: the website tracking script's public
@@ -19,8 +21,8 @@ from rest_framework.views import APIView
 
 from penguinflow.common.api import WorkspaceScopedViewSet
 from penguinflow.common.auth import ApiKeyPrincipal, request_role
-from penguinflow.common.errors import InvalidInput
-from penguinflow.common.permissions import ANY_SCOPE
+from penguinflow.common.errors import InvalidInput, NotFound
+from penguinflow.common.permissions import ADMIN, ANY_SCOPE
 from penguinflow.common.schema import error_responses, pydantic_schema
 from penguinflow.workspaces import services
 from penguinflow.workspaces.messaging_settings import MessagingSettings, messaging_settings
@@ -29,11 +31,14 @@ from penguinflow.workspaces.selectors import memberships_of, workspace_messaging
 from penguinflow.workspaces.serializers import (
     CredentialCreateSerializer,
     CredentialSerializer,
+    MemberAddSerializer,
+    MemberRoleSerializer,
     MemberSerializer,
     MeSerializer,
     NewSigningSecretSerializer,
     RotateSerializer,
     SigningSecretSerializer,
+    WorkspaceMemberSerializer,
 )
 
 
@@ -42,6 +47,7 @@ class WebhookSigningSecretViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet)
 
     model = WebhookSigningSecret
     serializer_class = SigningSecretSerializer
+    required_role = ADMIN  # receivers check every webhook of the workspace against these
 
     def get_serializer_context(self):
         in_use = {secret.pk for secret in services.signing_secrets_in_use(workspace=self.workspace)}
@@ -88,6 +94,69 @@ class MemberViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                               q=self.request.query_params.get("q", "").strip())
 
 
+# Written out: drf-spectacular makes every field of a PATCH body optional, and `role` is what this PATCH is.
+MEMBER_ROLE_BODY = {"type": "object", "required": ["role"], "properties": {"role": {
+    "type": "string", "enum": Membership.Role.values,
+    "description": "owner, admin, editor or viewer (what each may do: SECURITY.md)."}}}
+
+
+class WorkspaceMemberViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The workspace's memberships, newest first. Owners manage everyone; admins (and API keys, which act as
+    admins) manage editors and viewers; the last owner stays (409 `last_owner`)."""
+
+    serializer_class = WorkspaceMemberSerializer
+    filterset_class = MemberFilter
+    lookup_value_regex = "[0-9]{1,18}"
+    required_role = ADMIN  # the finer rule (who may touch whom) is the services'
+
+    def get_queryset(self):
+        return memberships_of(workspace=getattr(self.request, "workspace", None),
+                              q=self.request.query_params.get("q", "").strip())
+
+    def get_object(self) -> Membership:
+        membership = memberships_of(workspace=self.request.workspace).filter(pk=self.kwargs["pk"]).first()
+        if membership is None:
+            raise NotFound(f"No member {self.kwargs['pk']} in this workspace.")
+        return membership
+
+    def _answer(self, membership: Membership, status_code: int = status.HTTP_200_OK) -> Response:
+        return Response(WorkspaceMemberSerializer(membership).data, status=status_code)
+
+    @extend_schema(request=MemberAddSerializer,
+                   responses={201: WorkspaceMemberSerializer, **error_responses(404, 409)},
+                   summary="Add a member",
+                   description="Make an existing user (found by email address, case-insensitive) a member with "
+                               "`role`. No invitation is sent: an address no user has is a 404 naming "
+                               "`email`. Already a member: 409 `already_member`. Only an owner adds an admin or "
+                               "an owner.")
+    def create(self, request):
+        serializer = MemberAddSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = services.member_add(workspace=request.workspace, actor_role=request_role(request),
+                                         **serializer.validated_data)
+        return self._answer(membership, status.HTTP_201_CREATED)
+
+    @extend_schema(request={"application/json": MEMBER_ROLE_BODY},
+                   responses={200: WorkspaceMemberSerializer, **error_responses(409)},
+                   summary="Change a member's role",
+                   description="Only an owner changes an owner's or an admin's role, or gives those roles. "
+                               "Demoting the last owner is a 409 `last_owner`.")
+    def partial_update(self, request, pk=None):
+        membership = self.get_object()  # another workspace's member is a 404 whatever the body
+        serializer = MemberRoleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = services.member_role_change(membership=membership, actor_role=request_role(request),
+                                                 role=serializer.validated_data["role"])
+        return self._answer(membership)
+
+    @extend_schema(responses={204: None, **error_responses(409)}, summary="Remove a member",
+                   description="The user leaves the workspace (the account stays). Removing the last owner is a "
+                               "409 `last_owner`.")
+    def destroy(self, request, pk=None):
+        services.member_remove(membership=self.get_object(), actor_role=request_role(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class MeView(APIView):
     """`GET /api/v1/me`: the caller's workspace and key; any valid key may ask, whatever its scopes."""
 
@@ -114,6 +183,8 @@ SETTINGS_SCHEMA = pydantic_schema(MessagingSettings)
 
 class WorkspaceSettingsView(APIView):
     """`GET|PATCH /api/v1/workspace/settings`: sending on every channel (caps, quiet hours, topics, push origins)."""
+
+    required_role = ADMIN  # every send of every workflow obeys them
 
     @extend_schema(responses={(200, "application/json"): SETTINGS_SCHEMA},
                    description="The workspace's sending settings, defaults filled in.")
@@ -161,6 +232,8 @@ class WriteKeyView(APIView):
 class WriteKeyRotateView(APIView):
     """`POST /api/v1/workspace/write-key/rotate`: make the write key (the first, or a new one)."""
 
+    required_role = ADMIN  # every site's snippet stops adding events until it is updated
+
     @extend_schema(request=None, responses={201: WriteKeySerializer},
                    description="Make a new public write key; the old one stops adding events within seconds.")
     def post(self, request):
@@ -174,6 +247,7 @@ class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
 
     model = Credential
     serializer_class = CredentialSerializer
+    required_role = ADMIN  # secrets of other systems, used by every step that names them
     filter_backends: list = []
 
     @extend_schema(request=CredentialCreateSerializer, responses={201: CredentialSerializer, **error_responses(409)},

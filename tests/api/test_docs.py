@@ -129,3 +129,20 @@ def test_json_documents_are_typed_and_not_nullable(schema):
     assert draft["properties"]["settings"] == {"$ref": "#/components/schemas/WorkflowSettingsRequest"}
     segment = schema["components"]["schemas"]["SegmentRequest"]["properties"]["rule"]
     assert "nullable" not in segment and {"type": "object", "additionalProperties": {}} in segment["anyOf"]
+
+
+def test_the_members_api_is_described_as_it_answers(schema):
+    add = operation(schema, "post", "/api/v1/workspace/members")
+    body = resolve(schema, add["requestBody"]["content"]["application/json"]["schema"])
+    assert set(body["required"]) == {"email", "role"}
+    change = operation(schema, "patch", "/api/v1/workspace/members/{id}")
+    assert change["requestBody"]["required"] is True
+    role = change["requestBody"]["content"]["application/json"]["schema"]
+    assert role["required"] == ["role"] and role["properties"]["role"]["enum"] == ["owner", "admin", "editor", "viewer"]
+    for method, path, statuses in (("post", "/api/v1/workspace/members", {"201", "400", "403", "404", "409"}),
+                                   ("patch", "/api/v1/workspace/members/{id}", {"200", "403", "404", "409"}),
+                                   ("delete", "/api/v1/workspace/members/{id}", {"204", "403", "404", "409"})):
+        assert statuses <= set(operation(schema, method, path)["responses"]), (method, path)
+    member = resolve(schema, response_schema(schema, "get", "/api/v1/workspace/members", "200"))
+    item = resolve(schema, member["properties"]["results"]["items"])
+    assert set(item["properties"]) == {"id", "user_id", "email", "name", "role", "joined_at"}

@@ -15,6 +15,7 @@ from tests.factories import (
     CampaignFactory,
     ContactFactory,
     EmailTemplateFactory,
+    MembershipFactory,
     SegmentFactory,
     make_enrollment,
 )
@@ -68,7 +69,13 @@ FACTORIES = {
     "webhooks": _make_webhook,
     "credentials": _make_credential,
     "connectors": _make_connector,
+    "workspace/members": lambda ws: MembershipFactory(workspace=ws),
 }
+
+
+def resource_of(route: str) -> str:
+    """The collection an id route is under: `api/v1/^workspace/members/(?P<pk>...)` -> `workspace/members`."""
+    return route[len("api/v1/"):].lstrip("^").split("/(?P<pk>")[0]
 
 
 def _walk(patterns, prefix=""):
@@ -85,7 +92,7 @@ def _id_endpoints():
         if not route.startswith("api/v1/") or "(?P<pk>" not in route:
             continue
         actions = getattr(pattern.callback, "actions", None) or {}
-        resource = route[len("api/v1/"):].lstrip("^").split("/")[0]
+        resource = resource_of(route)
         for method in actions:
             found.append(pytest.param(route, resource, method, id=f"{method.upper()} {route}"))
     return found
@@ -120,4 +127,4 @@ def test_lists_show_only_own_workspace(api, other_workspace, workspace, resource
     mine = FACTORIES[resource](workspace)
     response = api.get(f"/api/v1/{resource}")
     assert response.status_code == 200
-    assert [item["id"] for item in response.json()["results"]] == [str(mine.pk)]
+    assert [str(item["id"]) for item in response.json()["results"]] == [str(mine.pk)]

@@ -66,6 +66,9 @@ def test_seed_demo_is_idempotent_and_its_key_lists_demo_contacts(tmp_path, monke
     from django.contrib.auth import authenticate
 
     assert authenticate(username="demo", password="demo") is not None
+    from penguinflow.workspaces.models import Membership
+
+    assert Membership.objects.get(user__username="demo", workspace__slug="demo").role == "owner"
 
 
 @pytest.mark.django_db
