@@ -48,7 +48,7 @@ def _fleet() -> list[subprocess.Popen]:
             [sys.executable, "manage.py", *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
         )
 
-    return [spawn("rqworker", "engine", "--worker-class", "rq.worker.SimpleWorker") for _ in range(2)] + [
+    return [spawn("rqworker", "engine", "--worker-class", "penguinflow.common.workers.Worker") for _ in range(2)] + [
         spawn("run_scheduler", "--interval", "0.05", "--batch-size", "200", "--no-events")
     ]
 

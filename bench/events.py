@@ -424,7 +424,7 @@ def run(*, out: TextIO, quick: bool = False) -> None:
         dispatcher = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "dispatch_events"], env=env,
                                       cwd=ROOT)
         workers = [subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "rqworker", "events",
-                                     "--worker-class", "rq.worker.SimpleWorker"], env=env, cwd=ROOT,
+                                     "--worker-class", "penguinflow.common.workers.Worker"], env=env, cwd=ROOT,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                    for _ in range(2)]
         processes += [dispatcher, *workers]

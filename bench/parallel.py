@@ -100,7 +100,7 @@ def _child(env: dict[str, str], *args: str) -> dict[str, Any]:
 def _rate(env: dict[str, str], shape: str, enrollments: int) -> tuple[float, int, float]:
     """Return (step runs per second, step runs, seconds) of ``enrollments`` enrollments of ``shape``, from the
     first step to the last, with a fresh fleet (2 workers and the scheduler)."""
-    processes = [_spawn(env, "rqworker", "engine", "--worker-class", "rq.worker.SimpleWorker") for _ in range(2)]
+    processes = [_spawn(env, "rqworker", "engine", "--worker-class", "penguinflow.common.workers.Worker") for _ in range(2)]
     processes.append(_spawn(env, "run_scheduler", "--interval", "0.05", "--batch-size", "200"))
     try:
         time.sleep(3)

@@ -360,7 +360,7 @@ def run(*, out: TextIO, quick: bool = False) -> None:
     say("database", f"{DB_NAME} (recreated), redis db {redis_db}, cpus {os.cpu_count()}")
 
     def fleet() -> list[subprocess.Popen]:
-        started = [_spawn(env, "rqworker", "engine", "--worker-class", "rq.worker.SimpleWorker") for _ in range(2)]
+        started = [_spawn(env, "rqworker", "engine", "--worker-class", "penguinflow.common.workers.Worker") for _ in range(2)]
         started.append(_spawn(env, "run_scheduler", "--interval", "0.05", "--batch-size", "200"))
         time.sleep(3)
         return started

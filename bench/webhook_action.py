@@ -104,7 +104,7 @@ def run(*, out: TextIO, quick: bool = False) -> None:
 
     receiver = Receiver(lambda body: body["enrollment"])
     receiver.start()
-    processes = [runtime_bench._spawn(env, "rqworker", "engine", "--worker-class", "rq.worker.SimpleWorker")
+    processes = [runtime_bench._spawn(env, "rqworker", "engine", "--worker-class", "penguinflow.common.workers.Worker")
                  for _ in range(2)]
     processes.append(runtime_bench._spawn(env, "run_scheduler", "--interval", "0.05", "--batch-size", str(BATCH_SIZE)))
     try:
@@ -116,7 +116,7 @@ def run(*, out: TextIO, quick: bool = False) -> None:
         runtime_bench._stop(processes)
         receiver.stop()
 
-    processes = [runtime_bench._spawn(env, "rqworker", "engine", "--worker-class", "rq.worker.SimpleWorker")
+    processes = [runtime_bench._spawn(env, "rqworker", "engine", "--worker-class", "penguinflow.common.workers.Worker")
                  for _ in range(2)]
     processes.append(runtime_bench._spawn(env, "run_scheduler", "--interval", "0.05", "--batch-size", str(BATCH_SIZE)))
     try:

@@ -175,7 +175,7 @@ def run(*, out: TextIO, quick: bool = False) -> None:
     prepared = _child(env, "prepare", str(workspaces), str(fast.port), str(hanging.port))["workspaces"]
     hanging_sub = prepared[0]["subs"][TYPES[0]]
     processes = [runtime_bench._spawn(env, "rqworker", "events", "webhooks", "--worker-class",
-                                      "rq.worker.SimpleWorker") for _ in range(2)]
+                                      "penguinflow.common.workers.Worker") for _ in range(2)]
     processes.append(runtime_bench._spawn(env, "run_scheduler", "--interval", "0.05"))
     try:
         _warm_up(prepared, fast, redis_db)

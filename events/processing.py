@@ -31,9 +31,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import (
-    InterfaceError,
-    OperationalError,
     close_old_connections,
     connection,
     connections,
@@ -42,12 +41,15 @@ from django.db import (
 from django.utils import timezone
 
 from events.gateway import EngineGateway, EventRecord, engine_gateway
+from penguinflow.common.db import CONNECTION_ERRORS
 from penguinflow.common.errors import storable_error_line
 
 logger = logging.getLogger(__name__)
 
 QUEUE = "events"
-LEASE = timedelta(seconds=60)
+# How long a claimed batch is its job's (EVENTS_LEASE_SECONDS, 60): a batch whose job is lost (its worker died,
+# Redis was flushed, the database dropped its connection) is claimed again after it. It is also the job's timeout.
+LEASE = timedelta(seconds=settings.EVENTS_LEASE_SECONDS)
 BATCH_SIZE = 500
 # A failing event is tried again after 10 s, 20 s, 40 s, 80 s, then parked: about 2.5 minutes of retries, long
 # enough to ride out a deploy of a fixed bug, short enough that ops see the parked event the same hour.
@@ -173,8 +175,6 @@ def events_dispatch_forever(*, interval: float = 0.05, batch_size: int = BATCH_S
     - Immediately again after a full batch; after `busy_interval` when some work was found; after `interval`
       when there was none.
     """
-    from django.conf import settings
-
     max_queued = max_queued if max_queued is not None else settings.EVENTS_DISPATCH_MAX_QUEUED
     busy_interval = busy_interval if busy_interval is not None else min(interval, 0.02)
     try:
@@ -277,7 +277,7 @@ def _process_one_by_one(event_ids: Sequence[int], gateway: EngineGateway, now: d
     return processed
 
 
-_INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError)
+_INFRASTRUCTURE_ERRORS = CONNECTION_ERRORS
 
 _FAILURE_SQL = """
     UPDATE events_event SET

@@ -27,7 +27,7 @@ from django.utils import timezone
 from contacts.models import Contact, Suppression, email_hash
 from events.models import Event
 from events.services import NewEvent, events_store
-from penguinflow.common.db import prepared_cursor
+from penguinflow.common.db import prepared_cursor, retried_on_a_new_connection
 from penguinflow.common.errors import InvalidTransition
 from templates.delivery_queue import enqueue_delivery
 from templates.lanes import KeptLanes, Lanes, Outcome, verdict
@@ -174,7 +174,8 @@ def _deliver_group(group: list[_Pending], *, lanes: Lanes, suppressed: set, repo
                 _record_failure(outcome, report=report)
     finally:
         if handed:
-            _record_sent(handed)
+            # Handed over: the record must outlive a connection PostgreSQL drops meanwhile (a lost one is `unknown`).
+            retried_on_a_new_connection(lambda: _record_sent(handed))
 
 
 def _open_verdict(error: BaseException) -> str:

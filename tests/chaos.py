@@ -4,9 +4,13 @@ worker, the scheduler) at the test run's own database and Redis."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def wait_for(condition: Callable[[], object], *, what: str, timeout: float = 120.0, poll: float = 0.05) -> None:
@@ -32,3 +36,23 @@ def process_env(**extra: str) -> dict[str, str]:
         "REDIS_URL": settings.REDIS_URL,
         **extra,
     }
+
+
+def read_through_outages(read: Callable[[], T], *, timeout: float = 120.0) -> T:
+    """`read()`, tried again on a fresh connection while the database is unreachable (a terminated backend, a
+    restarting server) for up to `timeout` seconds: the chaos tests watch the runtime through the faults they
+    inflict on it."""
+    from django.db import connection
+
+    from penguinflow.common.db import CONNECTION_ERRORS
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return read()
+        except CONNECTION_ERRORS:
+            if time.monotonic() > deadline:
+                raise
+            with contextlib.suppress(Exception):
+                connection.close()  # a broken connection is dropped; the next read opens a new one
+            time.sleep(0.2)

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -32,7 +32,7 @@ from contacts.segments import segments_refresh
 from contacts.selectors import contact_as_data
 from events.models import Event
 from events.services import NewEvent, events_store
-from penguinflow.common.db import bulk_update_rows
+from penguinflow.common.db import CONNECTION_ERRORS, bulk_update_rows
 from templates.outbox import OutboxConflict
 from workflows.counters import Counters, count_run, split_goal_key
 from workflows.crashes import enrollment_crash_record
@@ -161,7 +161,7 @@ def _advance_with_outbox_fallback(enrollment_ids: Sequence[UUID | str], argument
         return _advance(enrollment_ids=enrollment_ids, **arguments, batch_outbox=False)
 
 
-_INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError)
+_INFRASTRUCTURE_ERRORS = CONNECTION_ERRORS
 
 
 def _advance(

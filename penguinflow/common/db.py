@@ -4,17 +4,29 @@ Django's `bulk_update` builds a CASE expression per row and field (milliseconds 
 multi-row VALUES list costs the driver time to parse its thousands of placeholders. `bulk_update_rows` sends one
 statement with one array parameter per column (`unnest`), with values prepared by the model fields themselves;
 `prepared_cursor` lets a statement run thousands of times be planned once per connection.
+`retried_on_a_new_connection` carries a write that must not be lost across a connection PostgreSQL dropped.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TypeVar
 
 import psycopg
 from django.contrib.postgres.fields import ArrayField
-from django.db import connection, models
+from django.db import InterfaceError, OperationalError, connection, models
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# The database could not be reached, or dropped the connection (or the transaction, on a deadlock): as Django
+# reports it, and as psycopg does on the raw cursors a few hot paths use (COPY, `prepared_cursor`'s callers' own).
+# Not the data's fault: work that meets one is tried again (leases), never counted against its rows.
+CONNECTION_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 
 
 def _column_values(field: models.Field, objs: Sequence[models.Model]) -> list:
@@ -77,3 +89,24 @@ def prepared_cursor() -> Iterator:
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         yield cursor
+
+
+def retried_on_a_new_connection(write: Callable[[], T], *, attempts: int = 6, pause: float = 0.5) -> T:
+    """Run `write`, and run it again on a new connection while PostgreSQL drops the one it ran on (a terminated
+    backend, a server restarting), up to `attempts` times, `pause` seconds apart and doubling (15 s in all).
+
+    For the few writes whose loss costs more than the wait: recording what was already handed to a provider, which
+    a lost record turns into an `unknown` nobody may resend blindly. `write` must be safe to run twice (its
+    statements conditional on the state they change): the connection may drop after the commit, before its answer.
+    Inside a transaction nothing is retried, since the transaction's earlier work is gone with the connection.
+    """
+    for attempt in range(attempts - 1):
+        try:
+            return write()
+        except CONNECTION_ERRORS as error:
+            if connection.in_atomic_block:
+                raise
+            logger.warning("Database connection lost (%s); writing again on a new one", error)
+            connection.close()  # not usable any more: the next query opens a new connection
+            time.sleep(pause * 2**attempt)
+    return write()

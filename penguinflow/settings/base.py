@@ -162,7 +162,9 @@ def _database(variable: str, url: str) -> dict:
     database = dj_database_url.parse(
         url,
         conn_max_age=0 if DATABASE_POOL else int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
-        conn_health_checks=not DATABASE_POOL,
+        # With the pool this makes it check each connection it hands out (an empty query): one PostgreSQL dropped
+        # while idle (a restart, a failover, pg_terminate_backend) is replaced, not handed to a request or a job.
+        conn_health_checks=True,
     )
     if not database["ENGINE"].endswith("postgresql"):
         raise ImproperlyConfigured(f"PenguinFlow runs on PostgreSQL only: {variable} must be postgres://...")
@@ -214,6 +216,8 @@ EVENTS_FASTPATH_POOL_MAX_SIZE = int(os.environ.get("EVENTS_FASTPATH_POOL_MAX_SIZ
 # The event dispatcher (`manage.py dispatch_events`) keeps at most this many batches waiting in the `events` RQ
 # queue; the rest waits in PostgreSQL and is claimed in bigger batches when workers catch up (0: no limit).
 EVENTS_DISPATCH_MAX_QUEUED = int(os.environ.get("EVENTS_DISPATCH_MAX_QUEUED", "2"))
+# Seconds an event batch stays claimed by its job before another dispatch may claim it again (events.processing).
+EVENTS_LEASE_SECONDS = int(os.environ.get("EVENTS_LEASE_SECONDS", "60"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -231,6 +235,9 @@ RQ_QUEUES = {
     name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}
     for name in ("default", "events", "engine", "email", "sms", "push", "webhooks")
 }
+# `manage.py rqworker` without --worker-class: RQ's non-forking worker, which closes a connection PostgreSQL dropped
+# between jobs (penguinflow.common.workers).
+RQ = {"WORKER_CLASS": "penguinflow.common.workers.Worker"}
 
 CHANNEL_LAYERS = {
     "default": {

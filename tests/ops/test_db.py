@@ -1,15 +1,14 @@
-"""penguinflow.common.db: the prepared cursor of the hot paths."""
+"""penguinflow.common.db: the prepared cursor of the hot paths; a write carried across a dropped connection."""
 
 from __future__ import annotations
 
 import pytest
-from django.db import ProgrammingError
+from django.db import OperationalError, ProgrammingError
 
-from penguinflow.common.db import prepared_cursor
-
-pytestmark = pytest.mark.django_db
+from penguinflow.common.db import prepared_cursor, retried_on_a_new_connection
 
 
+@pytest.mark.django_db
 def test_prepared_cursor_runs_prepared_statements_in_djangos_transaction():
     from django.db import connection, transaction
 
@@ -25,6 +24,56 @@ def test_prepared_cursor_runs_prepared_statements_in_djangos_transaction():
             assert django_cursor.fetchone() == (3,)  # same connection, same transaction
 
 
+@pytest.mark.django_db
 def test_prepared_cursor_errors_are_djangos():
     with pytest.raises(ProgrammingError), prepared_cursor() as cursor:
         cursor.execute("SELECT no_such_column FROM templates_outboxmessage", prepare=True)
+
+
+def _terminate(pid: int) -> None:
+    """Drop a backend the way an administrator, a failover or a restart does, from a connection of its own."""
+    import psycopg
+    from django.db import connection
+
+    settings = connection.settings_dict
+    with psycopg.connect(host=settings["HOST"] or "127.0.0.1", port=settings["PORT"] or 5432,
+                         user=settings["USER"] or "postgres", dbname="postgres", autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone() == (True,)
+
+
+def _backend_pid() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_whose_connection_postgres_dropped_runs_again_on_a_new_one():
+    first = _backend_pid()
+    _terminate(first)
+    runs = []
+
+    def write() -> int:
+        runs.append(1)
+        return _backend_pid()
+
+    assert retried_on_a_new_connection(write, pause=0.01) != first
+    assert len(runs) == 2  # the dropped connection's attempt failed; the second ran on a new connection
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_transaction_a_dropped_connection_is_not_written_again():
+    from django.db import transaction
+
+    runs = []
+
+    def write() -> int:
+        runs.append(1)
+        return _backend_pid()
+
+    with pytest.raises(OperationalError), transaction.atomic():
+        _terminate(_backend_pid())
+        retried_on_a_new_connection(write, pause=0.01)  # the transaction's earlier work is gone: not hidden
+    assert len(runs) == 1

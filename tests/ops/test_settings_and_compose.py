@@ -65,7 +65,7 @@ def test_docker_compose_declares_the_whole_stack():
         assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         env = services[name]["environment"]
         assert env["DATABASE_URL"].startswith("postgres://") and env["REDIS_URL"].startswith("redis://")
-    assert "SimpleWorker" in " ".join(services["worker"]["command"])
+    assert "penguinflow.common.workers.Worker" in " ".join(services["worker"]["command"])  # non-forking
     assert "run_scheduler" in services["scheduler"]["command"]
 
 

@@ -39,7 +39,7 @@ def _worker(push_service, log) -> subprocess.Popen:
         PUSH_SENDER_THREADS=str(IN_FLIGHT),
     )
     return subprocess.Popen(
-        [sys.executable, "manage.py", "rqworker", "push", "--worker-class", "rq.worker.SimpleWorker"],
+        [sys.executable, "manage.py", "rqworker", "push", "--worker-class", "penguinflow.common.workers.Worker"],
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -39,7 +39,7 @@ def _worker(twilio, log: Path) -> subprocess.Popen:
         SMS_TIMEOUT_SECONDS="120",  # the held answers must not time out (that would be `unknown` too)
     )
     return subprocess.Popen(
-        [sys.executable, "manage.py", "rqworker", "sms", "--worker-class", "rq.worker.SimpleWorker", "--burst"],
+        [sys.executable, "manage.py", "rqworker", "sms", "--worker-class", "penguinflow.common.workers.Worker", "--burst"],
         cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )  # fmt: skip
 

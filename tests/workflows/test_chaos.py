@@ -38,7 +38,7 @@ from aiosmtpd.controller import Controller
 
 from contacts.models import Contact
 from templates.models import OutboxMessage
-from tests.chaos import process_env
+from tests.chaos import process_env, read_through_outages
 from tests.engine.graphs import chain, node
 from tests.factories import EmailTemplateFactory
 from tests.workflows.builders import publish
@@ -108,10 +108,14 @@ class Inbox:
 
 
 class Fleet:
-    """The scheduler and two workers as real processes; workers can be killed with SIGKILL and replaced."""
+    """The schedulers and workers as real processes (one and two unless told); workers can be killed with SIGKILL
+    and replaced."""
 
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self.env, self.workers, self.scheduler, self.kills, self.logs = env, [], None, 0, logs
+    def __init__(self, env: dict[str, str], logs: Path, *, schedulers: int = 1, workers: int = 2) -> None:
+        self.env, self.logs, self.kills = env, logs, 0
+        self.scheduler_count, self.worker_count = schedulers, workers
+        self.workers: list[subprocess.Popen] = []
+        self.schedulers: list[subprocess.Popen] = []
 
     def _spawn(self, *args: str) -> subprocess.Popen:
         log = (self.logs / f"{args[0]}.log").open("ab")
@@ -123,12 +127,19 @@ class Fleet:
                          for path in sorted(self.logs.glob("*.log")))
 
     def worker(self) -> subprocess.Popen:
-        return self._spawn("rqworker", "engine", "email", "events", "--worker-class", "rq.worker.SimpleWorker",
-                           "--with-scheduler")
+        return self._spawn("rqworker", "engine", "email", "events", "--worker-class",
+                           "penguinflow.common.workers.Worker", "--with-scheduler")
 
     def start(self) -> None:
-        self.scheduler = self._spawn("run_scheduler", "--interval", "0.05", "--batch-size", "100")
-        self.workers = [self.worker(), self.worker()]
+        self.schedulers = [self._spawn("run_scheduler", "--interval", "0.05", "--batch-size", "100")
+                           for _ in range(self.scheduler_count)]
+        self.workers = [self.worker() for _ in range(self.worker_count)]
+
+    def dead(self) -> list[str]:
+        """The processes that exited by themselves (none should: they ride out what the test does to them)."""
+        return [f"{name} exited with {process.returncode}"
+                for name, processes in (("scheduler", self.schedulers), ("worker", self.workers))
+                for process in processes if process.poll() is not None]
 
     def kill_one(self, rng: random.Random) -> None:
         index = rng.randrange(len(self.workers))
@@ -141,11 +152,11 @@ class Fleet:
         for process in self.workers:
             process.send_signal(signal.SIGKILL)
             process.wait()
-        self.workers = [self.worker(), self.worker()]
+        self.workers = [self.worker() for _ in range(self.worker_count)]
 
     def stop(self) -> None:
-        for process in [*self.workers, self.scheduler]:
-            if process and process.poll() is None:
+        for process in [*self.workers, *self.schedulers]:
+            if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 process.wait()
 
@@ -172,18 +183,37 @@ def _workflow(workspace):
     return publish(workspace, nodes, edges, name="Chaos")
 
 
-def _enroll(workflow, workspace, round_no: int) -> list:
+def _enroll(workflow, workspace, round_no: int, count: int = PER_ROUND) -> list:
     from workflows.enrollment_starts import Entry, enrollments_start
     from workflows.live_versions import published_version_of
 
     contacts = Contact.objects.bulk_create([
         Contact(workspace=workspace, email=f"chaos-{round_no}-{n}@example.com", first_name=f"C{n}", score=0)
-        for n in range(PER_ROUND)
+        for n in range(count)
     ])
     version = published_version_of(workflow)
     report = enrollments_start(version=version, entries=[Entry(c.pk, "t") for c in contacts])
-    assert len(report.started) == PER_ROUND
+    assert len(report.started) == count
     return report.started
+
+
+def check_round(ids: list, arrivals: dict, *, emails: int, emails_of: list | None = None) -> None:
+    """The round's invariants, before the operator resends what a kill left `unknown`: every enrollment of `ids`
+    (of `_workflow`) completed, each step succeeded once per enrollment; the enrollments `emails_of` (`ids`
+    unless told) have `emails` outbox rows, none arrived twice, every `sent` one arrived."""
+    enrollments = Enrollment.objects.filter(pk__in=ids)
+    assert enrollments.filter(status="completed").count() == len(ids), Counter(
+        enrollments.values_list("status", flat=True))
+    runs = StepRun.objects.filter(enrollment_id__in=ids, status="succeeded")
+    assert Counter(runs.values_list("node_id", flat=True)) == {step: len(ids) for step in STEPS}
+    assert max(Counter(runs.values_list("enrollment_id", "node_id")).values()) == 1  # no step ran twice
+    rows = OutboxMessage.objects.filter(enrollment_id__in=ids if emails_of is None else emails_of)
+    assert rows.count() == emails
+    statuses = Counter(rows.values_list("status", flat=True))
+    assert set(statuses) <= {"sent", "unknown"}, statuses
+    assert all(arrived == 1 for arrived in arrivals.values()), "an email arrived twice"
+    for message_id in rows.filter(status="sent").values_list("message_id", flat=True):
+        assert arrivals.get(message_id) == 1
 
 
 class _Round:
@@ -214,20 +244,28 @@ class _Round:
         return OutboxMessage.objects.filter(enrollment_id__in=self.ids)
 
 
-def _wait(round_: _Round, fleet: Fleet, rng: random.Random | None, on_half=None) -> None:
-    """Wait for the round to finish while it keeps making progress (killing workers on the way, given `rng`)."""
+def _wait(round_: _Round, fleet: Fleet, rng: random.Random | None, on_half=None, disturb=None) -> None:
+    """Wait for the round to finish while it keeps making progress (killing workers on the way, given `rng`).
+
+    `disturb(progress)`, if given, is called on every look at the round, with its progress: the fault a test
+    inflicts (it decides when). The round's figures are read through database outages, as the fleet rides them out.
+    """
     started = last_progress_at = time.monotonic()
     best = progress_at_last_kill = -1
     half_done = False
-    while not round_.done():
+    while not read_through_outages(round_.done):
         now = time.monotonic()
-        progress = round_.progress()
+        progress = read_through_outages(round_.progress)
         if progress > best:
             best, last_progress_at = progress, now
         elif now - last_progress_at > STALL:
-            raise AssertionError(f"the round made no progress for {STALL:.0f} s: {round_.state()}\n{fleet.tail()}")
+            raise AssertionError(f"the round made no progress for {STALL:.0f} s: "
+                                 f"{read_through_outages(round_.state)} {fleet.dead()}\n{fleet.tail()}")
         if now - started > ROUND_CAP:
-            raise AssertionError(f"the round still runs after {ROUND_CAP:.0f} s: {round_.state()}\n{fleet.tail()}")
+            raise AssertionError(f"the round still runs after {ROUND_CAP:.0f} s: "
+                                 f"{read_through_outages(round_.state)}\n{fleet.tail()}")
+        if disturb is not None:
+            disturb(progress)
         if rng is not None and KILLS:
             time.sleep(rng.uniform(2.0, 5.0))
             # Kill again only once something has finished since the last kill: on a busy machine a new worker
@@ -254,6 +292,12 @@ class Stack:
         self.redis_restarts += 1
         self.fleet.restart_all_workers()  # their connections died with it; RQ workers do not reconnect
 
+    def flush_redis(self) -> None:
+        """FLUSHALL while everything runs: every queued job, every worker's registration is gone."""
+        import redis
+
+        redis.Redis(host="127.0.0.1", port=self.redis.port).flushall()
+
     def arrivals(self) -> dict:
         with self.inbox.lock:
             return dict(self.inbox.arrivals)
@@ -277,8 +321,11 @@ class Stack:
 
 
 @contextlib.contextmanager
-def chaos_stack(workspace, tmp_path):
-    """Start a Redis of the run's own, an SMTP server and the fleet; stop them all at the end, whatever happened."""
+def chaos_stack(workspace, tmp_path, extra: dict[str, str] | None = None, *, schedulers: int = 1,
+                workers: int = 2):
+    """Start a Redis of the run's own, an SMTP server and the fleet (`schedulers` schedulers, `workers` workers);
+    stop them all at the end, whatever happened. `extra`: more variables for the fleet's processes (they win over
+    the defaults below; DATABASE_URL among them would move the fleet to another server)."""
     workspace.send_rate_per_minute = 10_000_000
     workspace.save()
     redis = RedisProcess(tmp_path)
@@ -298,8 +345,9 @@ def chaos_stack(workspace, tmp_path):
         # first, so on a busy machine emails wait minutes for their turn, and a sweep that re-enqueued every one
         # of them each 2 s filled the queue with thousands of duplicate jobs, in front of the real ones.
         "EMAIL_SWEEP_GRACE_SECONDS": "20",
+        **(extra or {}),
     }
-    fleet = Fleet(env, tmp_path)
+    fleet = Fleet(env, tmp_path, schedulers=schedulers, workers=workers)
     fleet.start()
     try:
         yield Stack(redis, inbox, fleet)
@@ -320,24 +368,7 @@ def test_chaos_every_enrollment_finishes_and_every_email_arrives_once(workspace,
             ids = _enroll(workflow, workspace, round_no)
             _wait(_Round(ids), stack.fleet, rng, on_half=stack.restart_redis if KILLS else None)
 
-            enrollments = Enrollment.objects.filter(pk__in=ids)
-            assert enrollments.filter(status="completed").count() == PER_ROUND, Counter(
-                enrollments.values_list("status", flat=True))
-            succeeded = Counter(StepRun.objects.filter(enrollment_id__in=ids, status="succeeded")
-                                .values_list("node_id", flat=True))
-            assert succeeded == {step: PER_ROUND for step in STEPS}
-            per_enrollment = Counter(StepRun.objects.filter(enrollment_id__in=ids, status="succeeded")
-                                     .values_list("enrollment_id", "node_id"))
-            assert max(per_enrollment.values()) == 1  # no step ran twice successfully
-
-            rows = OutboxMessage.objects.filter(enrollment_id__in=ids)
-            assert rows.count() == 2 * PER_ROUND
-            statuses = Counter(rows.values_list("status", flat=True))
-            assert set(statuses) <= {"sent", "unknown"}, statuses
-            arrivals = stack.arrivals()
-            assert all(count == 1 for count in arrivals.values()), "an email arrived twice"
-            for message_id in rows.filter(status="sent").values_list("message_id", flat=True):
-                assert arrivals.get(message_id) == 1
+            check_round(ids, stack.arrivals(), emails=2 * PER_ROUND)
             unknown_total += stack.resend_lost_and_check(ids)
         print(f"\nchaos: {ROUNDS} rounds x {PER_ROUND} enrollments, {stack.fleet.kills} worker kills, "
               f"{stack.redis_restarts} Redis restarts, {unknown_total} emails left unknown by a kill and resent by "

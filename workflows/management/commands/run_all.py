@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 from penguinflow.common.processes import Child, supervise
 
 QUEUES = ["engine", "events", "email", "sms", "push", "webhooks", "default"]
+WORKER_CLASS = "penguinflow.common.workers.Worker"  # non-forking; closes a connection PostgreSQL dropped
 
 
 class Command(BaseCommand):
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         # Non-forking workers (a fork per job caps RQ at ~100 jobs/s); the first also runs RQ's scheduler, which
         # releases jobs deferred with enqueue_at (email over a workspace's rate limit).
         children += [
-            Child(f"worker-{n}", [*manage, "rqworker", *QUEUES, "--worker-class", "rq.worker.SimpleWorker",
+            Child(f"worker-{n}", [*manage, "rqworker", *QUEUES, "--worker-class", WORKER_CLASS,
                                   *(["--with-scheduler"] if n == 1 else [])])
             for n in range(1, workers + 1)
         ]
