@@ -82,6 +82,10 @@ def test_docker_compose_scale_profile_runs_copies_and_a_replica_the_web_reads_hi
     queues = {name: services[name]["command"][3:services[name]["command"].index("--worker-class")]
               for name in ("worker-engine", "worker-events", "worker-delivery")}
     assert queues["worker-engine"] == ["engine"] and queues["worker-events"] == ["events"]
+    for name, service in services.items():  # every worker closes a connection PostgreSQL dropped, between jobs
+        if "rqworker" in service.get("command", []):
+            command = service["command"]
+            assert command[command.index("--worker-class") + 1] == "penguinflow.common.workers.Worker", name
     # Between them they work every queue the single worker works.
     every_queue = [queue for names in queues.values() for queue in names]
     assert sorted(every_queue) == sorted(services["worker"]["command"][3:10])
