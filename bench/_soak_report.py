@@ -170,8 +170,8 @@ def write_report(out: TextIO, outcome: Outcome, *, params: dict[str, Any], db_na
              note + ("" if window >= MIN_WINDOW_S else ", too short to judge"))
     flat = all(judged) if judged else None
     line("memory_flat", {True: "yes", False: "NO", None: "not judged"}[flat],
-         f"every process whose window (the last two thirds of the load, its first {WARM_UP_S} s left out) lasted "
-         f"{MIN_WINDOW_S} s or more has |slope| < {FLAT_MIB_PER_MIN:g} MiB/min: {len(judged)} judged")
+         f"|slope| < {FLAT_MIB_PER_MIN:g} MiB/min from 1/3 of the load to the end of the drain, for every process "
+         f"sampled there {MIN_WINDOW_S} s or more after its first {WARM_UP_S} s: {len(judged)} judged")
     line("worker_kills", len(outcome.kills), "; ".join(outcome.kills))
     line("errors_failed_steps", errors["failed_steps"])
     line("errors_5xx", server_errors)

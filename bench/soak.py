@@ -16,9 +16,10 @@ What runs (all on 127.0.0.1, production settings, the scratch database BENCH_SOA
 
 After the load the bench waits for the stragglers (until every accepted event's message arrived, nothing arrived
 for DRAIN_QUIET_S, or DRAIN_MAX_S), then prints, one figure per line (nothing asserted): events offered/accepted,
-lag p50/p99 from an event's receipt to its send step and to its message at the receiver, peak RSS of each process
-and its slope over the last two thirds of the load, errors (failed steps, 5xx, failed jobs), lost and duplicated
-messages (counted at the receivers by message id and mapped back to their events), live messages received.
+lag p50/p99 from an event's receipt to its processing, its send step and its message at the receiver, peak RSS of
+each process and its slope from 1/3 of the load to the end of the drain (a backlog keeps the workers busy then),
+errors (failed steps, 5xx, failed jobs), lost and duplicated messages (counted at the receivers by message id and
+mapped back to their events; what was still on its way when the drain ended is told apart), live messages received.
 `--quick`: 1 minute at 200 events/s.
 """
 
