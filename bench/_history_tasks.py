@@ -18,6 +18,8 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from bench._support import session_cookie
+
 # The child processes of `bench history` (python -m bench._history_tasks <task> <executions>): each prints its
 # figures as JSON lines, which the parent (bench/history.py) reads and reports.
 PORT = int(os.environ.get("BENCH_HISTORY_PORT", "8765"))
@@ -164,7 +166,7 @@ def live(executions: int) -> None:
 
     workspace = _workspace()
     workflow = Workflow.objects.filter(workspace=workspace).order_by("name").first()
-    cookie = _session_cookie()
+    cookie = session_cookie("bench")
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "penguinflow.asgi:application", "--port", str(PORT),
                                "--log-level", "warning"], cwd=ROOT, env=dict(os.environ),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -174,18 +176,6 @@ def live(executions: int) -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
-
-
-def _session_cookie() -> str:
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-    from django.contrib.sessions.backends.db import SessionStore
-
-    user = get_user_model().objects.get(username="bench")
-    session = SessionStore()
-    session[SESSION_KEY], session[BACKEND_SESSION_KEY] = str(user.pk), "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()
-    return f"sessionid={session.session_key}"
 
 
 def _wait_for_port(port: int) -> None:

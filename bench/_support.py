@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -143,3 +144,43 @@ def python_speed_ms() -> float:
         best = min(best, time.perf_counter() - start)
     return best * 1000
 
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Return a TCP port nobody listens on now (for a local server a bench starts)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def rss_mib(pid: int) -> float:
+    """Return the resident memory (VmRSS) of a process and its descendants, in MiB; 0 once it is gone."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                stack.extend(int(child) for child in children)
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total / 1024
+
+
+def session_cookie(username: str, *, workspace_id: str | None = None) -> str:
+    """Return the `Cookie` header of a fresh session of user `username` (Django set up), choosing
+    `workspace_id` as the session's workspace when given, as the workspace switcher does."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+
+    user = get_user_model().objects.get(username=username)
+    session = SessionStore()
+    session[SESSION_KEY], session[BACKEND_SESSION_KEY] = str(user.pk), "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    if workspace_id is not None:
+        session["workspace_id"] = workspace_id
+    session.save()
+    return f"sessionid={session.session_key}"

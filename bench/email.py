@@ -11,13 +11,13 @@ workers on a 2-core machine. Prints figures, asserts nothing.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import time
 import uuid
 from typing import TextIO
 
 from bench._runner import Scenario, Seeded, run_channel, write_figures
+from bench._support import free_port
 
 # Django, the apps and RQ are imported inside the functions that use them: the spawned worker and SMTP server
 # processes import this module before Django is set up (and the SMTP server never sets it up).
@@ -76,7 +76,7 @@ def receiver(port_box, arrived, ready, stop, results, pipelining: bool = True) -
             arrived.value = len(log)
             return "250 OK"
 
-    port = _free_port()
+    port = free_port()
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
     controller.start()
     port_box.value = port
@@ -84,12 +84,6 @@ def receiver(port_box, arrived, ready, stop, results, pipelining: bool = True) -
     stop.wait()
     controller.stop()
     results.put((log, None))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def cleanup() -> None:

@@ -37,12 +37,14 @@ from typing import Any, TextIO
 
 from bench._support import (
     drop_database,
+    free_port,
     machine_cpu,
     pg_params,
     postgres_cpu,
     process_cpu,
     python_speed_ms,
     recreate_database,
+    rss_mib,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,29 +86,6 @@ def _env(params: dict[str, Any], redis_db: int) -> dict[str, str]:
     except ImportError:
         env["ENGINE_GATEWAY"] = "events.gateway.NullGateway"
     return env
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def _rss_mib(pid: int) -> float:
-    """Return the resident memory of a process and its descendants, in MiB."""
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-            for task in Path(f"/proc/{current}/task").iterdir():
-                children = (task / "children").read_text().split()
-                stack.extend(int(child) for child in children)
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-    return total / 1024
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -354,7 +333,7 @@ def run(*, out: TextIO, quick: bool = False) -> None:
     say("cpus", os.cpu_count())
     say("python_speed_ms", f"{python_speed_ms():.0f} (fixed pure-Python work; lower is a faster machine)")
 
-    port = _free_port()
+    port = free_port(HOST)
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "penguinflow.asgi:application", "--host", HOST, "--port", str(port),
          "--workers", "2", "--no-access-log", "--log-level", "warning", "--loop", "uvloop", "--http", "httptools"],
@@ -372,7 +351,7 @@ def run(*, out: TextIO, quick: bool = False) -> None:
                     raise RuntimeError("the server did not start") from None
                 time.sleep(0.2)
         _load_result(_run_load(port, key, mode="warm", seconds=2, concurrency=8, batch=50, contacts=contacts))
-        server_rss_start = _rss_mib(server.pid)
+        server_rss_start = rss_mib(server.pid)
         say("server_rss_mib_start", f"{server_rss_start:.0f}")
 
         def cpu_split(phase: str, run) -> dict[str, Any]:
@@ -441,8 +420,8 @@ def run(*, out: TextIO, quick: bool = False) -> None:
             if left:
                 conn.execute("UPDATE events_event SET processed_at = now() WHERE processed_at IS NULL")
 
-            rss_before = {"server": _rss_mib(server.pid), "worker": _rss_mib(workers[0].pid),
-                          "dispatcher": _rss_mib(dispatcher.pid)}
+            rss_before = {"server": rss_mib(server.pid), "worker": rss_mib(workers[0].pid),
+                          "dispatcher": rss_mib(dispatcher.pid)}
             steady = _load_result(_run_load(port, key, mode="steady", seconds=lag_seconds, concurrency=10,
                                             batch=10, rate=100, contacts=contacts))
             say("steady_events_per_s_sent", f"{steady['accepted'] / steady['seconds']:.0f} "
@@ -462,11 +441,11 @@ def run(*, out: TextIO, quick: bool = False) -> None:
             say("processing_lag_p50_ms", f"{p50 * 1000:.0f}")
             say("processing_lag_p99_ms", f"{p99 * 1000:.0f}")
             say("processing_lag_max_ms", f"{pmax * 1000:.0f} ({count} events; {unprocessed(conn)} unprocessed)")
-            rss_after = {"server": _rss_mib(server.pid), "worker": _rss_mib(workers[0].pid),
-                         "dispatcher": _rss_mib(dispatcher.pid)}
+            rss_after = {"server": rss_mib(server.pid), "worker": rss_mib(workers[0].pid),
+                         "dispatcher": rss_mib(dispatcher.pid)}
             for name in rss_before:
                 say(f"{name}_rss_mib_steady_start_end", f"{rss_before[name]:.0f} -> {rss_after[name]:.0f}")
-        say("server_rss_mib_start_end", f"{server_rss_start:.0f} -> {_rss_mib(server.pid):.0f}")
+        say("server_rss_mib_start_end", f"{server_rss_start:.0f} -> {rss_mib(server.pid):.0f}")
 
         activity = json.loads(subprocess.run(
             [sys.executable, "-m", "bench.events", "activity", str(contacts)], env=env, cwd=ROOT,

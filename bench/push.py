@@ -74,7 +74,7 @@ def receiver(port_box, arrived, ready, stop, results, browsers, folder: str) -> 
     service.stop()
 
 
-def _browsers(count: int) -> list[tuple[str, bytes, bytes]]:
+def make_browsers(count: int) -> list[tuple[str, bytes, bytes]]:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -87,7 +87,7 @@ def _browsers(count: int) -> list[tuple[str, bytes, bytes]]:
     return made
 
 
-def _seed(slug: str, browsers, port: int) -> Seeded:
+def seed(slug: str, browsers, port: int) -> Seeded:
     """A workspace whose contacts each have one browser on the local push service (and push consent)."""
     from cryptography.hazmat.primitives import serialization
     from django.utils import timezone
@@ -154,13 +154,13 @@ def scenario(count: int) -> Scenario:
     from bench._runner import WARM_UP
 
     folder = tempfile.mkdtemp(prefix="pf-bench-push-")
-    browsers = {SLUG: _browsers(count), f"{SLUG}-warm-up": _browsers(WARM_UP)}
+    browsers = {SLUG: make_browsers(count), f"{SLUG}-warm-up": make_browsers(WARM_UP)}
     return Scenario(
         name="push", delivery_queue="push", produce=produce, receiver=receiver,
         receiver_args=(browsers[SLUG] + browsers[f"{SLUG}-warm-up"], folder), receiver_label="push_service",
         worker_env=lambda port: {"OUTBOUND_ALLOWED_NETWORKS": "127.0.0.1/32",
                                  "PUSH_CA_CERTS": os.path.join(folder, "ca.pem")},
-        seed=lambda slug, _count, port: _seed(slug, browsers[slug], port),
+        seed=lambda slug, _count, port: seed(slug, browsers[slug], port),
         rows=rows, statuses=statuses, cleanup=cleanup,
     )  # fmt: skip
 

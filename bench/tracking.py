@@ -29,8 +29,8 @@ import sys
 import time
 from typing import Any, TextIO
 
-from bench._support import drop_database, machine_cpu, pg_params, process_cpu, recreate_database
-from bench.events import HOST, ROOT, _env, _free_port, _manage, _stop, post_batches
+from bench._support import drop_database, free_port, machine_cpu, pg_params, process_cpu, recreate_database
+from bench.events import HOST, ROOT, _env, _manage, _stop, post_batches
 
 DB_NAME = "penguinflow_bench_tracking"
 SITE = "https://www.shop.test"
@@ -161,7 +161,7 @@ def run(*, out: TextIO, quick: bool = False) -> None:
     say("database", f"{DB_NAME} (recreated; {CONTACTS} contacts), redis db {redis_db}")
     say("load", f"{clients} client processes x {concurrency} keep-alive connections, batches of {batch}, "
                 f"{seconds:.0f} s per phase")
-    port = _free_port()
+    port = free_port(HOST)
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "penguinflow.asgi:application", "--host", HOST, "--port", str(port),
          "--workers", "2", "--no-access-log", "--log-level", "warning", "--loop", "uvloop", "--http", "httptools"],

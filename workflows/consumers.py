@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import asyncio
 import uuid
 from collections import Counter
@@ -146,7 +148,9 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
         self.flush_task, self.last_sent = None, asyncio.get_running_loop().time()
         merged = self.merged.take()
         if merged:
-            await self.send_json(self.message(merged))
+            # The subscriber may have left before its disconnect reached us (uvicorn's ClientDisconnected).
+            with contextlib.suppress(OSError):
+                await self.send_json(self.message(merged))
 
     def message(self, merged: dict[str, dict[str, Any]]) -> dict[str, Any]:
         raise NotImplementedError

@@ -113,7 +113,9 @@ def _start(by_version: dict[UUID, list[Entry]], now: datetime) -> None:
     if not by_version:
         return
     versions = versions_load(by_version)
-    for version_id, entries in by_version.items():
+    # In one order in every transaction: each version's start writes its counter rows, and two event batches that
+    # started the same versions in arrival order would lock them crosswise (a deadlock `bench soak` met).
+    for version_id, entries in sorted(by_version.items(), key=lambda item: str(item[0])):
         version = versions.get(version_id)
         if version is not None:
             enrollments_start(version=version, entries=entries, now=now)

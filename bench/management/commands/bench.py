@@ -27,8 +27,11 @@ class Command(BaseCommand):
         parser.add_argument("scenario", nargs="?", help=f"One of: {', '.join(scenarios())}; all when omitted.")
         parser.add_argument("--quick", action="store_true", help="Smaller sizes, for a smoke run.")
         parser.add_argument("--executions", type=int, help="Scenario `history`: executions to seed (default 1,000,000).")
+        parser.add_argument("--minutes", type=float, help="Scenario `soak`: minutes of load (default 10; --quick: 1).")
+        parser.add_argument("--rate", type=int, help="Scenario `soak`: events per second (default 1,000; --quick: 200).")
 
-    def handle(self, *args, scenario: str | None, quick: bool, executions: int | None, **options):
+    def handle(self, *args, scenario: str | None, quick: bool, executions: int | None, minutes: float | None,
+               rate: int | None, **options):
         names = [scenario] if scenario else scenarios()
         for name in names:
             if name not in scenarios():
@@ -37,6 +40,7 @@ class Command(BaseCommand):
             self.stdout.write(f"== bench {name}")
             accepted = inspect.signature(module.run).parameters
             extra = {"quick": quick} if "quick" in accepted else {}
-            if executions is not None and "executions" in accepted:
-                extra["executions"] = executions
+            for name, value in (("executions", executions), ("minutes", minutes), ("rate", rate)):
+                if value is not None and name in accepted:
+                    extra[name] = value
             module.run(out=self.stdout, **extra)

@@ -1,0 +1,38 @@
+"""The soak bench's machinery runs end to end for a few seconds at a low rate: its own web, worker and scheduler
+processes, the providers' stand-ins, the live subscribers and the two worker kills (its lags are not judged here:
+a busy machine is slow)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.conf import settings
+
+from bench import soak
+
+pytestmark = pytest.mark.slow
+
+
+def test_soak_counts_every_message_of_every_channel_through_two_worker_kills():
+    out = io.StringIO()
+    redis_db = int(settings.REDIS_URL.rsplit("/", 1)[1])  # this test process's own Redis database
+    outcome = soak.run(out=out, minutes=0.25, rate=20, db_name="penguinflow_bench_soak_smoke", redis_db=redis_db)
+    printed = out.getvalue()
+    for name in ("events_offered", "events_accepted", "lag_to_step_ms_p99", "lag_to_message_ms_p99",
+                 "rss_mib_peak.web", "rss_mib_peak.scheduler", "memory_flat", "worker_kills", "errors_5xx",
+                 "messages_lost", "messages_duplicated", "live_messages"):  # fmt: skip
+        assert f"soak.{name}" in printed, printed
+    figures = outcome.figures
+    assert figures["offered"] == figures["accepted"] > 0, printed
+    assert figures["server_errors"] == 0, printed
+    for channel, counted in figures["channels"].items():
+        assert counted["delivered"] > 0, (channel, printed)
+        assert counted["duplicates"] == 0, (channel, printed)
+        # Contacts are not reused within a run this short: every event starts its enrollment.
+        assert counted["not_started"] == 0, (channel, printed)
+    # A killed delivery job may leave a row "sending" (ambiguous: not resent by design); nothing else goes missing.
+    assert figures["lost"] == 0, printed
+    assert len(outcome.kills) == 2, printed
+    assert {"web", "scheduler", "worker-1", "worker-2", "worker-3", "worker-4"} <= set(outcome.rss), printed
+    assert figures["live"]["workflow"] > 0 and figures["live"]["workspace"] > 0, printed
