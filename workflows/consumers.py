@@ -16,9 +16,8 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import asyncio
+import contextlib
 import uuid
 from collections import Counter
 from typing import Any
