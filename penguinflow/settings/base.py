@@ -458,6 +458,14 @@ LOGGING = {
         "rq.worker": {"level": "WARNING"},
     },
 }
+# LOG_FILE: also write every record to this file (as well as to stderr). A file that cannot be written (a full
+# disk) costs its records and one line on stderr, never the process's work (LogFileThatGivesWay).
+LOG_FILE = os.environ.get("LOG_FILE", "")
+if LOG_FILE:
+    LOGGING["handlers"]["file"] = {
+        "class": "penguinflow.common.log_handlers.LogFileThatGivesWay", "formatter": "plain", "filename": LOG_FILE,
+    }
+    LOGGING["root"]["handlers"].append("file")
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -277,8 +277,9 @@ class Stack:
 
 
 @contextlib.contextmanager
-def chaos_stack(workspace, tmp_path):
-    """Start a Redis of the run's own, an SMTP server and the fleet; stop them all at the end, whatever happened."""
+def chaos_stack(workspace, tmp_path, extra: dict[str, str] | None = None):
+    """Start a Redis of the run's own, an SMTP server and the fleet; stop them all at the end, whatever happened.
+    `extra`: more variables for the fleet's processes (they win over the defaults below)."""
     workspace.send_rate_per_minute = 10_000_000
     workspace.save()
     redis = RedisProcess(tmp_path)
@@ -298,6 +299,7 @@ def chaos_stack(workspace, tmp_path):
         # first, so on a busy machine emails wait minutes for their turn, and a sweep that re-enqueued every one
         # of them each 2 s filled the queue with thousands of duplicate jobs, in front of the real ones.
         "EMAIL_SWEEP_GRACE_SECONDS": "20",
+        **(extra or {}),
     }
     fleet = Fleet(env, tmp_path)
     fleet.start()
