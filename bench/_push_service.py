@@ -200,6 +200,10 @@ class PushService:
         self.arrivals += 1
         return 201
 
+    def answer_headers(self, status: int) -> dict[str, str]:
+        """Headers to send with an answer of `status` (none here; a stand-in that throttles adds Retry-After)."""
+        return {}
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
@@ -219,7 +223,8 @@ class PushService:
                     while not self.hold.is_set():
                         await asyncio.sleep(0.01)
                 reason = {201: "Created", 404: "Not Found", 410: "Gone"}.get(status, "Status")
-                writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\n\r\n".encode())
+                extra = "".join(f"{name}: {value}\r\n" for name, value in self.answer_headers(status).items())
+                writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\n{extra}\r\n".encode())
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, ValueError, ssl.SSLError):
             pass

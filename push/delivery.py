@@ -325,8 +325,10 @@ def _retry_after(value: str | None) -> timedelta | None:
 
 
 def backoff(attempts: int) -> timedelta:
-    """The wait before attempt `attempts + 1`: 30 s doubling, at most an hour, with ±20 % jitter."""
-    return timedelta(seconds=min(30 * 2 ** max(0, attempts - 1), 3600) * random.uniform(0.8, 1.2))
+    """The wait before attempt `attempts + 1`: PUSH_RETRY_BASE_SECONDS (30 s) doubling, at most an hour, with ±20 %
+    jitter. A push service's Retry-After, when longer, is waited instead."""
+    base = min(settings.PUSH_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1), 3600)
+    return timedelta(seconds=base * random.uniform(0.8, 1.2))
 
 
 def _record(outcomes: list[_Outcome], *, report: DeliveryReport) -> None:

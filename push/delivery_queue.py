@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from penguinflow.common.rq_schedule import not_before
+
 logger = logging.getLogger(__name__)
 
 QUEUE = "push"
@@ -54,6 +56,6 @@ def enqueue_delivery(message_ids: list[str], *, at: datetime | None = None) -> N
     for start in range(0, len(message_ids), size):
         chunk = [str(i) for i in message_ids[start : start + size]]
         if at is not None and at > timezone.now():
-            queue.enqueue_at(at, JOB, chunk, result_ttl=60, failure_ttl=86400)
+            queue.enqueue_at(not_before(at), JOB, chunk, result_ttl=60, failure_ttl=86400)
         else:
             queue.enqueue(JOB, chunk, result_ttl=60, failure_ttl=86400)

@@ -17,6 +17,8 @@ import logging
 import sys
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from functools import cache
 from typing import Literal, Protocol
 from urllib.parse import unquote, urlsplit
@@ -45,11 +47,14 @@ class Outgoing:
 
 class SendError(Exception):
     """A hand-off that did not succeed; `verdict` says whether it may have been sent (`unknown`), may succeed
-    later (`retry`) or never will (`fail`); `code` is the provider's error code when it gave one."""
+    later (`retry`) or never will (`fail`); `code` is the provider's error code when it gave one; `retry_after`
+    the wait the provider asked for (a 429's or 503's Retry-After), which a retry must not come before."""
 
-    def __init__(self, message: str, *, verdict: Verdict, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, verdict: Verdict, code: str | None = None, retry_after: timedelta | None = None
+    ) -> None:
         super().__init__(message)
-        self.verdict, self.code = verdict, code
+        self.verdict, self.code, self.retry_after = verdict, code, retry_after
 
 
 class SmsBackend(Protocol):
@@ -176,7 +181,7 @@ class TwilioBackend:
             raise SendError(f"The provider's answer was lost: {error}", verdict="unknown") from error
         except urllib3.exceptions.HTTPError as error:
             raise SendError(f"The request failed: {error}", verdict="unknown") from error
-        return _twilio_answer(response.status, response.data)
+        return _twilio_answer(response.status, response.data, retry_after=response.headers.get("Retry-After"))
 
     def close(self) -> None:
         self.pool.clear()
@@ -186,8 +191,9 @@ class TwilioBackend:
 _PERMANENT_CODES = {"21211", "21408", "21610", "21612", "21614", "21617", "30003", "30004", "30005", "30006"}
 
 
-def _twilio_answer(status: int, data: bytes) -> str:
-    """Return the message SID of a 2xx answer; raise SendError with the verdict of any other."""
+def _twilio_answer(status: int, data: bytes, *, retry_after: str | None = None) -> str:
+    """Return the message SID of a 2xx answer; raise SendError with the verdict of any other (and the wait its
+    Retry-After header asks for)."""
     try:
         document = json.loads(data or b"{}")
     except ValueError:
@@ -210,4 +216,19 @@ def _twilio_answer(status: int, data: bytes) -> str:
         verdict = "retry"  # our credentials or account are wrong: fixing the configuration lets it through
     else:
         verdict = "fail"
-    raise SendError(text, verdict=verdict, code=code)
+    raise SendError(text, verdict=verdict, code=code, retry_after=retry_after_seconds(retry_after))
+
+
+def retry_after_seconds(value: str | None) -> timedelta | None:
+    """The wait a Retry-After header asks for: seconds (RFC 9110 also allows an HTTP date), at most a day."""
+    if not value:
+        return None
+    try:
+        seconds = int(value.strip())
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = int((moment - datetime.now(UTC)).total_seconds()) if moment.tzinfo else 0
+    return timedelta(seconds=min(max(seconds, 0), 24 * 3600))

@@ -184,7 +184,7 @@ def _record_failure(row: _Pending, error: SendError, *, report: DeliveryReport) 
         report.unknown += 1
         logger.warning("SMS %s: outcome unknown after %s", row.pk, text)
     elif error.verdict == "retry" and row.attempts < settings.SMS_MAX_ATTEMPTS:
-        retry_at = timezone.now() + backoff(row.attempts)
+        retry_at = timezone.now() + max(backoff(row.attempts), error.retry_after or timedelta(0))
         _move(row.pk, frm=Status.SENDING, to=Status.QUEUED, error=text, next_attempt_at=retry_at)
         enqueue_delivery([str(row.pk)], at=retry_at)
         report.retried += 1
@@ -243,6 +243,7 @@ def _move(row_id, *, frm: str, to: str, **values) -> bool:
 
 
 def backoff(attempts: int) -> timedelta:
-    """Return the wait before attempt `attempts + 1`: 30 s doubling, at most an hour, with ±20 % jitter."""
-    base = min(30 * 2 ** max(0, attempts - 1), 3600)
+    """Return the wait before attempt `attempts + 1`: SMS_RETRY_BASE_SECONDS (30 s) doubling, at most an hour,
+    with ±20 % jitter. A provider's Retry-After, when longer, is waited instead."""
+    base = min(settings.SMS_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1), 3600)
     return timedelta(seconds=base * random.uniform(0.8, 1.2))

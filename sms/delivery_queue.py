@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from penguinflow.common.rq_schedule import not_before
+
 logger = logging.getLogger(__name__)
 
 QUEUE = "sms"
@@ -55,6 +57,6 @@ def enqueue_delivery(sms_ids: list[str], *, at: datetime | None = None) -> None:
     for start in range(0, len(sms_ids), size):
         chunk = [str(i) for i in sms_ids[start : start + size]]
         if at is not None and at > timezone.now():
-            queue.enqueue_at(at, DELIVER_JOB, chunk, result_ttl=60, failure_ttl=86400)
+            queue.enqueue_at(not_before(at), DELIVER_JOB, chunk, result_ttl=60, failure_ttl=86400)
         else:
             queue.enqueue(DELIVER_JOB, chunk, result_ttl=60, failure_ttl=86400)

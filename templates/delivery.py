@@ -293,8 +293,9 @@ def job_lanes(connection=None) -> Iterator[Lanes]:
 
 
 def backoff(attempts: int) -> timedelta:
-    """Return the wait before attempt `attempts + 1`: 30 s doubling, at most an hour, with ±20 % jitter."""
-    base = min(30 * 2 ** max(0, attempts - 1), 3600)
+    """Return the wait before attempt `attempts + 1`: EMAIL_RETRY_BASE_SECONDS (30 s) doubling, at most an hour,
+    with ±20 % jitter."""
+    base = min(settings.EMAIL_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1), 3600)
     return timedelta(seconds=base * random.uniform(0.8, 1.2))
 
 

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from penguinflow.common.rq_schedule import not_before
+
 logger = logging.getLogger(__name__)
 
 
@@ -55,6 +57,6 @@ def enqueue_delivery(outbox_ids: list[str], *, at: datetime | None = None) -> No
     for start in range(0, len(outbox_ids), size):
         chunk = [str(i) for i in outbox_ids[start : start + size]]
         if at is not None and at > timezone.now():
-            queue.enqueue_at(at, "templates.jobs.outbox_deliver", chunk, result_ttl=60, failure_ttl=86400)
+            queue.enqueue_at(not_before(at), "templates.jobs.outbox_deliver", chunk, result_ttl=60, failure_ttl=86400)
         else:
             queue.enqueue("templates.jobs.outbox_deliver", chunk, result_ttl=60, failure_ttl=86400)

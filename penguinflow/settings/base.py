@@ -401,6 +401,9 @@ EMAIL_SCANNER_CLICK_SECONDS = int(os.environ.get("EMAIL_SCANNER_CLICK_SECONDS", 
 # A message found in `sending` this long after it was claimed became `unknown` (its worker died mid-send).
 EMAIL_SEND_LEASE_SECONDS = int(os.environ.get("EMAIL_SEND_LEASE_SECONDS", "300"))
 EMAIL_MAX_ATTEMPTS = int(os.environ.get("EMAIL_MAX_ATTEMPTS", "8"))
+# The wait before the first retry of a delivery, doubled for each next one (at most an hour), +-20 % jitter: 8
+# attempts span about an hour at 30 s. (The fault tests shorten it to run the schedule through.)
+EMAIL_RETRY_BASE_SECONDS = float(os.environ.get("EMAIL_RETRY_BASE_SECONDS", "30"))
 EMAIL_DELIVERY_BATCH = int(os.environ.get("EMAIL_DELIVERY_BATCH", "100"))
 # Delivery claims (queued → sending) and records (sent) this many rows per statement. A worker killed mid-group
 # leaves up to this many rows `unknown` (never re-sent automatically), handed over or not: 1 keeps that window to
@@ -423,6 +426,7 @@ SMS_TIMEOUT_SECONDS = float(os.environ.get("SMS_TIMEOUT_SECONDS", "15"))
 SMS_SEND_LEASE_SECONDS = int(os.environ.get("SMS_SEND_LEASE_SECONDS", "300"))
 SMS_SWEEP_GRACE_SECONDS = int(os.environ.get("SMS_SWEEP_GRACE_SECONDS", "300"))
 SMS_MAX_ATTEMPTS = int(os.environ.get("SMS_MAX_ATTEMPTS", "6"))
+SMS_RETRY_BASE_SECONDS = float(os.environ.get("SMS_RETRY_BASE_SECONDS", "30"))  # as EMAIL_RETRY_BASE_SECONDS
 SMS_DELIVERY_BATCH = int(os.environ.get("SMS_DELIVERY_BATCH", "100"))
 # Claimed and recorded this many per statement: a worker killed mid-group leaves up to this many `unknown`.
 SMS_CLAIM_GROUP = int(os.environ.get("SMS_CLAIM_GROUP", "20"))
@@ -459,6 +463,7 @@ PUSH_SENDER_THREADS = int(os.environ.get("PUSH_SENDER_THREADS", "8"))  # request
 PUSH_TIMEOUT_SECONDS = float(os.environ.get("PUSH_TIMEOUT_SECONDS", "10"))
 PUSH_TTL_SECONDS = int(os.environ.get("PUSH_TTL_SECONDS", str(24 * 3600)))
 PUSH_MAX_ATTEMPTS = int(os.environ.get("PUSH_MAX_ATTEMPTS", "6"))
+PUSH_RETRY_BASE_SECONDS = float(os.environ.get("PUSH_RETRY_BASE_SECONDS", "30"))  # as EMAIL_RETRY_BASE_SECONDS
 PUSH_SEND_LEASE_SECONDS = int(os.environ.get("PUSH_SEND_LEASE_SECONDS", "120"))
 PUSH_SWEEP_GRACE_SECONDS = int(os.environ.get("PUSH_SWEEP_GRACE_SECONDS", "300"))
 PUSH_CA_CERTS = os.environ.get("PUSH_CA_CERTS", "")
@@ -484,6 +489,14 @@ LOGGING = {
         "rq.worker": {"level": "WARNING"},
     },
 }
+# LOG_FILE: also write every record to this file (as well as to stderr). A file that cannot be written (a full
+# disk) costs its records and one line on stderr, never the process's work (LogFileThatGivesWay).
+LOG_FILE = os.environ.get("LOG_FILE", "")
+if LOG_FILE:
+    LOGGING["handlers"]["file"] = {
+        "class": "penguinflow.common.log_handlers.LogFileThatGivesWay", "formatter": "plain", "filename": LOG_FILE,
+    }
+    LOGGING["root"]["handlers"].append("file")
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -31,5 +31,5 @@ CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
 RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600} for name in RQ_QUEUES}  # noqa: F405
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 LIVE_UPDATES_PUBLISH = "inline"  # the consumers under test run on the test's event loop
-LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+LOGGING["root"]["level"] = os.environ.get("LOG_LEVEL", "WARNING")  # noqa: F405
 WHITENOISE_AUTOREFRESH = True  # no collected static files in tests

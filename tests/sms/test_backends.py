@@ -57,3 +57,16 @@ def test_the_providers_answer_decides_retry_fail_or_unknown(status, body, verdic
     with pytest.raises(SendError) as caught:
         _twilio_answer(status, body)
     assert caught.value.verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("7", 7), (" 120 ", 120), ("999999", 24 * 3600), ("-5", 0), ("soon", None), (None, None),
+     ("Thu, 01 Jan 1970 00:00:00 GMT", 0)],
+)  # fmt: skip
+def test_a_throttled_answer_carries_the_wait_its_retry_after_asks_for(header, seconds):
+    from datetime import timedelta
+
+    with pytest.raises(SendError) as caught:
+        _twilio_answer(429, b'{"code": 20429}', retry_after=header)
+    assert caught.value.retry_after == (None if seconds is None else timedelta(seconds=seconds))

@@ -8,7 +8,7 @@ from typing import Any
 
 from workflows.engine.types import WEEKDAYS, zone
 
-__all__ = ["contact_zone", "local_moment", "next_opening", "next_weekday_time", "zone_or"]
+__all__ = ["contact_zone", "local_moment", "local_moments", "next_opening", "next_weekday_time", "zone_or"]
 
 UTC = UTC
 
@@ -37,6 +37,18 @@ def local_moment(day: date, at: time, tz: tzinfo) -> datetime:
     spring-forward day becomes 03:30), and a repeated one (01:30 on a fall-back day) is its first occurrence.
     """
     return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
+
+
+def local_moments(day: date, at: time, tz: tzinfo) -> tuple[datetime, ...]:
+    """Return the UTC instants at which the wall clock in ``tz`` shows ``at`` on ``day``, earliest first: two
+    for a time repeated by a fall-back (01:30 CEST, then 01:30 CET), else one (as ``local_moment``).
+
+    Whoever waits for the next ``at`` from inside the repeated hour (02:10 for the second time, waiting for 02:30)
+    is due at its second occurrence, twenty minutes later, not a day later.
+    """
+    first = local_moment(day, at, tz)
+    second = datetime.combine(day, at, tzinfo=tz).replace(fold=1).astimezone(UTC)
+    return (first, second) if second > first else (first,)  # in a spring-forward gap `second` is the earlier
 
 
 def next_opening(moment: datetime, *, days: Collection[str], start: time, end: time, tz: tzinfo) -> datetime:
@@ -72,7 +84,7 @@ def next_weekday_time(
             continue
         if at is None:
             return moment if offset == 0 else local_moment(day, time(0, 0), tz)
-        candidate = local_moment(day, at, tz)
-        if candidate >= moment:
-            return candidate
+        for candidate in local_moments(day, at, tz):
+            if candidate >= moment:
+                return candidate
     raise ValueError("no weekday to wait for")

@@ -20,7 +20,7 @@ from workflows.engine.durations import parse_duration
 from workflows.engine.entry import TimeFiring, TriggerContacts, TriggerScope, TriggerType
 from workflows.engine.presets import PLACEHOLDER_CAMPAIGN, PLACEHOLDER_SEGMENT, Preset
 from workflows.engine.registry import NodeConfig, Reference, node_type
-from workflows.engine.timing import local_moment, zone_or
+from workflows.engine.timing import local_moment, local_moments, zone_or
 from workflows.engine.types import ClockTime, Duration, EventType, Rule, TimeZoneName, parse_clock_time, zone
 
 __all__ = [
@@ -264,9 +264,14 @@ class ScheduleTrigger(TriggerType):
         # The rule is read in wall-clock time of its zone so that "09:00 every Monday" survives DST changes.
         rule = rrulestr(config.rrule or "", dtstart=local_after.replace(second=0, microsecond=0))
         found = rule.after(local_after)
-        if found is None:
-            return None
-        return local_moment(found.date(), found.time(), tz)
+        while found is not None:
+            # `after` in the hour a fall-back repeats (a version published then) is, as a wall-clock time, earlier
+            # than occurrences that are already past: the first one later than `after` in real time is wanted.
+            for moment in local_moments(found.date(), found.time(), tz):
+                if moment > after:
+                    return moment
+            found = rule.after(found)
+        return None
 
     def due_occurrence(self, config: Config, *, fired_until: datetime, now: datetime) -> datetime | None:
         """Return the latest occurrence in ``(fired_until, now]``: a schedule that missed several occurrences
