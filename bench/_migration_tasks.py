@@ -63,20 +63,33 @@ class ApplierCpu:
     def __init__(self) -> None:
         self.by_backend: dict[int, float] = {}
         self.lock = threading.Lock()
+        # A small job (or the last pass of a large one) runs on this thread's connection, which seeded and
+        # planned: only what it uses from now on counts. The appliers' threads open connections of their own.
+        pid = self._backend_pid()
+        self.before = {pid: self._cpu(pid)}
 
-    def after_chunk(self) -> None:
+    @staticmethod
+    def _backend_pid() -> int:
         from django.db import connection
 
+        connection.ensure_connection()
+        return connection.connection.info.backend_pid
+
+    @staticmethod
+    def _cpu(pid: int) -> float:
         from bench._support import process_cpu
 
-        pid = connection.connection.info.backend_pid  # the applier thread's own connection
-        seconds = process_cpu(pid)
+        return process_cpu(pid)
+
+    def after_chunk(self) -> None:
+        pid = self._backend_pid()  # the calling applier thread's own connection
+        seconds = self._cpu(pid)
         with self.lock:
             self.by_backend[pid] = max(seconds, self.by_backend.get(pid, 0.0))
 
     @property
     def seconds(self) -> float:
-        return sum(self.by_backend.values())
+        return sum(used - self.before.get(pid, 0.0) for pid, used in self.by_backend.items())
 
 
 def main(count: int) -> None:
