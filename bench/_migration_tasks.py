@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -53,10 +54,49 @@ def _fleet() -> list[subprocess.Popen]:
     ]
 
 
+class ApplierCpu:
+    """The CPU seconds of the PostgreSQL backends that applied the chunks (same machine), read after each chunk.
+
+    A figure the machine's other load does not change: the apply's wall time on a shared machine depends on who
+    else runs, its database work per enrollment does not."""
+
+    def __init__(self) -> None:
+        self.by_backend: dict[int, float] = {}
+        self.lock = threading.Lock()
+        # A small job (or the last pass of a large one) runs on this thread's connection, which seeded and
+        # planned: only what it uses from now on counts. The appliers' threads open connections of their own.
+        pid = self._backend_pid()
+        self.before = {pid: self._cpu(pid)}
+
+    @staticmethod
+    def _backend_pid() -> int:
+        from django.db import connection
+
+        connection.ensure_connection()
+        return connection.connection.info.backend_pid
+
+    @staticmethod
+    def _cpu(pid: int) -> float:
+        from bench._support import process_cpu
+
+        return process_cpu(pid)
+
+    def after_chunk(self) -> None:
+        pid = self._backend_pid()  # the calling applier thread's own connection
+        seconds = self._cpu(pid)
+        with self.lock:
+            self.by_backend[pid] = max(seconds, self.by_backend.get(pid, 0.0))
+
+    @property
+    def seconds(self) -> float:
+        return sum(used - self.before.get(pid, 0.0) for pid, used in self.by_backend.items())
+
+
 def main(count: int) -> None:
     from django.db.models import Sum
 
     from bench._migration_seed import seed_live_enrollments
+    from bench._support import machine_cpu
     from penguinflow.workspaces.services import workspace_get_or_create
     from workflows.models import StepRun, WorkflowVersion
     from workflows.services import workflow_create, workflow_draft_save, workflow_publish
@@ -108,14 +148,16 @@ def main(count: int) -> None:
         outcome = workflow_publish_migrating(
             workflow=workflow, request=MigrateRequest((1,), request.mapping, False), apply_now=False
         )
-        started = time.perf_counter()
+        started, busy_before = time.perf_counter(), machine_cpu()
         chunks: list[float] = []
-        report = migration_apply(
-            migration_id=outcome.migration.pk,
-            max_wait=120,
-            on_chunk=lambda: chunks.append(time.perf_counter()),
-        )
-        elapsed = time.perf_counter() - started
+        applier_cpu = ApplierCpu()
+
+        def on_chunk() -> None:
+            chunks.append(time.perf_counter())
+            applier_cpu.after_chunk()
+
+        report = migration_apply(migration_id=outcome.migration.pk, max_wait=120, on_chunk=on_chunk)
+        elapsed, busy_after = time.perf_counter() - started, machine_cpu()
         steps = StepRun.objects.exclude(type="migration").count() - steps_before
     finally:
         for process in fleet:
@@ -139,6 +181,21 @@ def main(count: int) -> None:
         round(moved / elapsed),
         "with the scheduler and 2 workers running (target ≥ 20,000)",
     )
+    if moved:
+        per_enrollment = applier_cpu.seconds / moved
+        say(
+            "apply_db_cpu_us_per_enrollment",
+            round(per_enrollment * 1e6),
+            f"the appliers' PostgreSQL backends; {round(APPLIERS / per_enrollment):,}/s if they had "
+            f"{APPLIERS} cores to themselves",
+        )
+    busy, total = busy_after[0] - busy_before[0], busy_after[1] - busy_before[1]
+    if total:
+        say(
+            "machine_busy_during_apply",
+            f"{busy / total:.0%}",
+            "of all cores, by every process on the machine",
+        )
     say("runtime_steps_during_apply", steps, "steps the runtime ran meanwhile (the due tenth)")
     logged = StepRun.objects.filter(type="migration").count()
     waiting = outcome.version.counters.filter(key="enrollments.waiting").aggregate(n=Sum("value"))["n"] or 0

@@ -9,6 +9,9 @@ workflow in SQL (bench._migration_seed) into the scratch database `penguinflow_b
 2. `apply_enrollments_per_s`: applying that plan to the end (set-based chunks of 20,000), while the runtime runs
    (a scheduler and two workers, which claim and run the tenth of the enrollments that are due now: the
    migration waits for those mid-step); `apply_s`, and `runtime_steps_during_apply`.
+3. `apply_db_cpu_us_per_enrollment`: the CPU the appliers' PostgreSQL backends used per enrollment, and the rate
+   that makes on two cores of their own; `machine_busy_during_apply`. On a shared machine the wall-time rate
+   follows the other load; this figure does not.
 
 Targets (issue 21): plan < 10 s; apply ≥ 20,000 enrollments/s with the runtime running.
 """

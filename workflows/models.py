@@ -143,6 +143,8 @@ class Enrollment(WorkspaceScopedModel):
     # Every write of an enrollment maintains each of its indexes, so none is kept twice: the foreign keys below
     # are served by the composite indexes of Meta that start with them (Django would add one more each).
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False)
+    # Not indexed alone: nothing reads enrollments by creation time outside a workspace (enrollment_ws_created).
+    created_at = models.DateTimeField(auto_now_add=True)
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="enrollments", db_index=False)
     version = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="enrollments",
                                 db_index=False)
@@ -223,7 +225,8 @@ class StepRun(models.Model):
         WAITING = "waiting", "Waiting"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="step_runs")
+    # Served by steprun_enrollment_sequence, which starts with it: a second index would be written by every step.
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="step_runs", db_index=False)
     node_id = models.CharField(max_length=64)
     type = models.CharField(max_length=64)
     attempt = models.PositiveIntegerField(default=1)

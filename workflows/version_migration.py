@@ -10,7 +10,11 @@ applied by two connections at once, each with its own range of the items.
 
 What a moved enrollment costs is mostly its new row: version_id is indexed, so the update cannot be HOT and writes
 an entry in each of the table's indexes (about half of the work of a chunk). The rest is kept to set-based
-statements that read by primary key and a step-log insert that appends to its indexes.
+statements that read by primary key and a step-log insert that appends to its indexes. Measured per chunk of
+20,000 (perf and ablations of the statement, 2026-12-03): about 55 µs of PostgreSQL CPU per enrollment, of which
+the index entries ~50%, the step-log row ~20% (heap, two indexes, its foreign-key check), the foreign-key check
+of the new version_id ~7%, locking and reading the rows ~12%; the JSON of the state and of the step log, the item
+deletes and the counts are a few % together, and the chunk size does not change the figure from 5,000 to 40,000.
 
 Contacts mid-step are never split across versions: a chunk locks its enrollments with SKIP LOCKED and leaves
 those a worker holds (by row lock or by a lease still running); their items stay, and the next pass moves them
@@ -59,7 +63,7 @@ logger = logging.getLogger(__name__)
 # spread a chunk's own costs (planning, the lease, the counters, the commit) thinner. A chunk holds its rows'
 # locks until it commits; the runtime's claims skip them meanwhile (SKIP LOCKED).
 CHUNK = 20_000
-# Connections that apply a large job at once: the work of a chunk is all in PostgreSQL (about 100 µs of one CPU per
+# Connections that apply a large job at once: the work of a chunk is all in PostgreSQL (about 55 µs of one CPU per
 # enrollment, mostly the index entries of its new row), so a second connection uses a second core.
 APPLIERS = 2
 LEASE_SECONDS = 60
