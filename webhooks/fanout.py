@@ -23,7 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from contacts.models import Contact
-from contacts.selectors import contact_as_data
+from contacts.selectors import CONTACT_DATA_FIELDS, contact_as_data
 from events.gateway import EventRecord
 from penguinflow.common.db import prepared_cursor
 from webhooks.envelope import StoredEvent, envelope, envelope_text, event_message_id
@@ -81,7 +81,8 @@ def _stored_events(records: Sequence[EventRecord], now: datetime) -> dict[int, S
 def _contacts(contact_ids: set[UUID]) -> dict[UUID, dict[str, Any]]:
     if not contact_ids:
         return {}
-    return {contact.pk: contact_as_data(contact) for contact in Contact.objects.filter(pk__in=contact_ids)}
+    contacts = Contact.objects.filter(pk__in=contact_ids).only(*CONTACT_DATA_FIELDS)
+    return {contact.pk: contact_as_data(contact) for contact in contacts}
 
 
 def deliveries_fan_out(*, events: Sequence[EventRecord], now: datetime) -> int:
