@@ -11,6 +11,11 @@ from django.db import connection
 
 from contacts.models import Contact
 
+# The columns `contact_as_data` reads: a caller loading many contacts only for it loads these (`.only(...)`),
+# not the channels and the rest.
+CONTACT_DATA_FIELDS = ("id", "email", "first_name", "last_name", "timezone", "status", "score", "fields", "tags",
+                       "external_id", "created_at", "predictions", "interests")
+
 
 def contact_as_data(contact: Contact) -> dict[str, Any]:
     """Return the contact as rules, templates and the engine see it (CONTRACT §7 `contact`)."""

@@ -43,6 +43,7 @@ from django.utils import timezone
 from events.gateway import EngineGateway, EventRecord, engine_gateway
 from penguinflow.common.db import CONNECTION_ERRORS
 from penguinflow.common.errors import storable_error_line
+from penguinflow.common.queues import kept_queue
 
 logger = logging.getLogger(__name__)
 
@@ -117,9 +118,7 @@ def events_claim(*, batch_size: int = BATCH_SIZE, now: datetime | None = None,
 
 
 def _enqueue(event_ids: list[int], first: datetime, last: datetime) -> None:
-    import django_rq
-
-    django_rq.get_queue(QUEUE).enqueue(
+    kept_queue(QUEUE).enqueue(
         "events.jobs.process_batch", event_ids, first, last, job_timeout=int(LEASE.total_seconds()),
         result_ttl=0, failure_ttl=3600,
     )
@@ -158,9 +157,7 @@ def events_dispatch(
 
 
 def _queued_batches() -> int:
-    import django_rq
-
-    return django_rq.get_queue(QUEUE).count
+    return kept_queue(QUEUE).count
 
 
 def events_dispatch_forever(*, interval: float = 0.05, batch_size: int = BATCH_SIZE,

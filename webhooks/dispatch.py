@@ -15,8 +15,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connection, connections, transaction
+from django.db import close_old_connections, connections, transaction
 from django.utils import timezone
+
+from penguinflow.common.db import prepared_cursor
+from penguinflow.common.queues import kept_queue
 
 logger = logging.getLogger(__name__)
 
@@ -52,16 +55,16 @@ def deliveries_claim(*, batch_size: int = BATCH_SIZE, now: datetime | None = Non
     belongs to the newer claim)."""
     now = now or timezone.now()
     until = now + lease
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, {"now": now, "until": until, "limit": batch_size})
+    # Prepared on the connection: the dispatcher runs this 20 times a second, and planning it cost more than the
+    # claim when nothing is due.
+    with transaction.atomic(), prepared_cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, {"now": now, "until": until, "limit": batch_size}, prepare=True)
         return [row[0] for row in cursor.fetchall()], until
 
 
 def _enqueue(delivery_ids: list, until: datetime) -> None:
-    import django_rq
-
-    django_rq.get_queue(QUEUE).enqueue("webhooks.jobs.deliver_batch", [str(i) for i in delivery_ids], until,
-                                       job_timeout=int(LEASE.total_seconds()), result_ttl=0, failure_ttl=3600)
+    kept_queue(QUEUE).enqueue("webhooks.jobs.deliver_batch", [str(i) for i in delivery_ids], until,
+                              job_timeout=int(LEASE.total_seconds()), result_ttl=0, failure_ttl=3600)
 
 
 def deliveries_dispatch(*, batch_size: int = BATCH_SIZE, max_batches: int = 20, now: datetime | None = None,
@@ -85,9 +88,7 @@ def deliveries_dispatch(*, batch_size: int = BATCH_SIZE, max_batches: int = 20, 
 
 
 def _queued() -> int:
-    import django_rq
-
-    return django_rq.get_queue(QUEUE).count
+    return kept_queue(QUEUE).count
 
 
 def deliveries_dispatch_forever(*, interval: float = 0.05, batch_size: int = BATCH_SIZE,

@@ -9,21 +9,23 @@ come the same way.
 
 The cost per batch is constant in round trips: the workspaces' active subscriptions (one query), then, only
 when something matched, the matched events' remaining columns and their contacts (one query each) and one
-INSERT of every delivery.
+INSERT of every delivery. The statements bind their parameters on the server, in binary: Django's client-side
+binding escapes a text array element by element in Python, and for the INSERT's envelopes (a JSON text per
+delivery, full of quotes) that cost ~25 us a delivery, more than the rest of the fan-out together.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from django.db import connection
-
 from contacts.models import Contact
-from contacts.selectors import contact_as_data
+from contacts.selectors import CONTACT_DATA_FIELDS, contact_as_data
 from events.gateway import EventRecord
+from penguinflow.common.db import prepared_cursor
 from webhooks.envelope import StoredEvent, envelope, envelope_text, event_message_id
 from webhooks.event_types import Matcher
 from webhooks.models import WebhookSubscription
@@ -31,34 +33,40 @@ from webhooks.models import WebhookSubscription
 __all__ = ["deliveries_fan_out"]
 
 _ACTIVE_SQL = ("SELECT id, workspace_id, events, blocked_until FROM webhooks_webhooksubscription "
-               "WHERE workspace_id = ANY(%s) AND status = %s")
+               "WHERE workspace_id = ANY(%b::uuid[]) AND status = %b")
 
 _INSERT_SQL = """
     INSERT INTO webhooks_webhookdelivery (id, workspace_id, subscription_id, event_id, event_type, contact_id,
         msg_id, payload, status, attempts, round_attempts, next_attempt_at, response_body, error, created_at)
-    SELECT gen_random_uuid(), w, s, e, t, c, m, p, 'pending', 0, 0, n, '', '', %s
-    FROM unnest(%s::uuid[], %s::uuid[], %s::bigint[], %s::text[], %s::uuid[], %s::text[], %s::text[],
-                %s::timestamptz[]) AS x(w, s, e, t, c, m, p, n)
+    SELECT gen_random_uuid(), w, s, e, t, c, m, p, 'pending', 0, 0, n, '', '', %b::timestamptz
+    FROM unnest(%b::uuid[], %b::uuid[], %b::bigint[], %b::text[], %b::uuid[], %b::text[], %b::text[],
+                %b::timestamptz[]) AS x(w, s, e, t, c, m, p, n)
     ON CONFLICT (subscription_id, event_id) DO NOTHING
 """
 
 
 def _subscriptions(workspace_ids: set[UUID]) -> dict[UUID, list[tuple[UUID, Matcher, datetime | None]]]:
     by_workspace: dict[UUID, list[tuple[UUID, Matcher, datetime | None]]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(_ACTIVE_SQL, [list(workspace_ids), WebhookSubscription.Status.ACTIVE])
+    with prepared_cursor() as cursor:
+        cursor.execute(_ACTIVE_SQL, [list(workspace_ids), str(WebhookSubscription.Status.ACTIVE)], prepare=True)
         for sub_id, workspace_id, events, blocked_until in cursor.fetchall():
-            by_workspace.setdefault(workspace_id, []).append((sub_id, Matcher.of(events), blocked_until))
+            by_workspace.setdefault(workspace_id, []).append((sub_id, _matcher(tuple(events)), blocked_until))
     return by_workspace
+
+
+@lru_cache(maxsize=4096)
+def _matcher(events: tuple[str, ...]) -> Matcher:
+    # Every batch reads every subscription of its workspaces: their few distinct lists are parsed once.
+    return Matcher.of(events)
 
 
 def _stored_events(records: Sequence[EventRecord], now: datetime) -> dict[int, StoredEvent]:
     """The columns the envelope shows that the record does not carry (read for matched events only)."""
     moments = [record.occurred_at for record in records]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute("SELECT id, received_at, source, client_id FROM events_event "
-                       "WHERE id = ANY(%s) AND occurred_at BETWEEN %s AND %s",
-                       [[record.id for record in records], min(moments), max(moments)])
+                       "WHERE id = ANY(%b::bigint[]) AND occurred_at BETWEEN %b::timestamptz AND %b::timestamptz",
+                       [[record.id for record in records], min(moments), max(moments)], prepare=True)
         extra = {row[0]: row[1:] for row in cursor.fetchall()}
     stored = {}
     for record in records:
@@ -73,7 +81,8 @@ def _stored_events(records: Sequence[EventRecord], now: datetime) -> dict[int, S
 def _contacts(contact_ids: set[UUID]) -> dict[UUID, dict[str, Any]]:
     if not contact_ids:
         return {}
-    return {contact.pk: contact_as_data(contact) for contact in Contact.objects.filter(pk__in=contact_ids)}
+    contacts = Contact.objects.filter(pk__in=contact_ids).only(*CONTACT_DATA_FIELDS)
+    return {contact.pk: contact_as_data(contact) for contact in contacts}
 
 
 def deliveries_fan_out(*, events: Sequence[EventRecord], now: datetime) -> int:
@@ -105,6 +114,6 @@ def deliveries_fan_out(*, events: Sequence[EventRecord], now: datetime) -> int:
                   event_message_id(event.workspace_id, event.id), payloads[event.id], due)
         for column, value in zip(columns, values, strict=True):
             column.append(value)
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SQL, [now, *columns])
+    with prepared_cursor() as cursor:
+        cursor.execute(_INSERT_SQL, [now, *columns], prepare=True)
         return cursor.rowcount

@@ -25,6 +25,7 @@ from uuid import UUID
 from django.db import connection, transaction
 from django.utils import timezone
 
+from penguinflow.common.db import prepared_cursor
 from webhooks.models import WebhookDelivery, WebhookSubscription
 from webhooks.schedule import BLOCK_AFTER_NO_ANSWER, FAILING_LIMIT, retry_delay
 from webhooks.services import failing_reason, subscription_disable
@@ -66,8 +67,8 @@ _UPDATE_SQL = """
         response_body = CASE WHEN x.attempted THEN x.body ELSE d.response_body END,
         error = CASE WHEN x.attempted THEN x.error ELSE d.error END,
         delivered_at = CASE WHEN x.status = 'succeeded' THEN x.at ELSE d.delivered_at END
-    FROM unnest(%s::uuid[], %s::text[], %s::bool[], %s::int[], %s::timestamptz[], %s::timestamptz[], %s::int[],
-                %s::int[], %s::text[], %s::text[]) AS x(id, status, attempted, round_attempts, next_at, at, code,
+    FROM unnest(%b::uuid[], %b::text[], %b::bool[], %b::int[], %b::timestamptz[], %b::timestamptz[], %b::int[],
+                %b::int[], %b::text[], %b::text[]) AS x(id, status, attempted, round_attempts, next_at, at, code,
                 latency, body, error)
     WHERE d.id = x.id AND d.status = 'pending'
 """
@@ -133,6 +134,7 @@ def outcomes_record(outcomes: Sequence[Outcome], *, now: datetime | None = None)
     rows = [_delivery_row(outcome) for outcome in outcomes]
     columns = [list(column) for column in zip(*rows, strict=True)]
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(_UPDATE_SQL, columns)
+        # Bound on the server, in binary: a text array is escaped element by element in Python (see fanout).
+        with prepared_cursor() as cursor:
+            cursor.execute(_UPDATE_SQL, columns, prepare=True)
         _subscriptions_update(outcomes, now)

@@ -188,9 +188,16 @@ def subscription_rotate_secret(*, subscription: WebhookSubscription, overlap: ti
 
 def secrets_in_use(subscription: WebhookSubscription, now: datetime) -> list[str]:
     """The secrets that sign now: the current one, and the previous one during its overlap."""
-    found = [subscription.secret]
-    if subscription.previous_secret and (subscription.previous_secret_expires_at or now) > now:
-        found.append(subscription.previous_secret)
+    return signing_secrets(secret=subscription.secret, previous_secret=subscription.previous_secret,
+                           previous_expires_at=subscription.previous_secret_expires_at, now=now)
+
+
+def signing_secrets(*, secret: str, previous_secret: str, previous_expires_at: datetime | None,
+                    now: datetime) -> list[str]:
+    """`secrets_in_use` from a subscription's columns (a batch read with SQL makes no model instances)."""
+    found = [secret]
+    if previous_secret and (previous_expires_at or now) > now:
+        found.append(previous_secret)
     return found
 
 
