@@ -228,9 +228,9 @@ LOAD_PHASES_JS = """() => performance.getEntriesByType('resource')
                    Math.round(entry.responseEnd)])"""
 
 
-def _load_phases(page) -> str:
+def _load_phases(page, *, api_only: bool = False) -> str:
     """Say when each script and API answer of the canvas's load started and ended (ms since the navigation)."""
-    phases = page.evaluate(LOAD_PHASES_JS)
+    phases = [phase for phase in page.evaluate(LOAD_PHASES_JS) if not api_only or "/api/v1/" in phase[0]]
     workflow = re.compile(r"/api/v1/workflows/[0-9a-f-]{36}")
     return ", ".join(f"{workflow.sub('/api/v1/workflows/<id>', name).rsplit('/static/builder/assets/', 1)[-1]} "
                      f"{start}-{end}" for name, start, end in phases)
@@ -310,6 +310,9 @@ def _canvas_figures(browser, logged_in, base: str, workflow_id: str, node_count:
         f"{_verdict(interactive < TARGETS['interactive_ms'])})")
     say("builder.rendered_nodes", f"{rendered} of {node_count}  (only visible elements: "
         f"{_verdict(rendered < node_count)})")
+    # Every request of the canvas's opening, the later ones (suggestions, versions, findings...) included.
+    page.wait_for_load_state("networkidle")
+    say("builder.canvas_requests", f"{_load_phases(page, api_only=True)}  (start-end, ms since the navigation)")
 
     figures.update(_drag_figures(browser, page, target, say))
 

@@ -1,0 +1,77 @@
+// What the canvas asks the server for as it opens, and the hook that asks for all of it at once. This module is in
+// the first chunk (the route imports it), so that the requests leave as soon as the route is entered, while the
+// canvas's own code is still loading; it must stay small and import nothing of the canvas.
+import { queryOptions, useQuery, type UseQueryOptions } from "@tanstack/react-query";
+import { api } from "../api/client";
+import {
+  actionTemplatesQuery, nodeTypesQuery, OPENING_FRESH_MS, queryKeys, triggerTemplatesQuery, versionsQuery,
+} from "../api/queries";
+import type { ValidationReport, Workflow } from "../api/types";
+import type { TemplateOrigin } from "../marketplace/types";
+import type { Suggestion } from "../suggestions/evidence";
+
+/**
+ * The workflow with its draft. The editor owns the draft once it is open: nothing refetches it under the user's
+ * hands (its key is outside the list's, which writes invalidate), and it is dropped on leaving (no observer then),
+ * so reopening loads the saved draft.
+ */
+export function canvasWorkflowQuery(workflowId: string) {
+  return queryOptions({
+    queryKey: queryKeys.canvas(workflowId),
+    queryFn: () => api<Workflow>(`workflows/${workflowId}`),
+    staleTime: Infinity,
+    gcTime: 0,
+  });
+}
+
+/**
+ * The server's findings on the draft as saved, before any edit. Under the canvas's key: resetting the canvas (a
+ * suggestion applied to the saved draft) checks the new draft again; and like the draft, dropped on leaving.
+ */
+export function loadedValidationQuery(workflowId: string) {
+  return queryOptions({
+    queryKey: [...queryKeys.canvas(workflowId), "validation"] as const,
+    queryFn: () => api<ValidationReport>(`workflows/${workflowId}/validate`, { method: "POST", body: {} }),
+    staleTime: Infinity,
+    gcTime: 0,
+  });
+}
+
+/** The workflow's open suggestions (the header's "Suggestions (N)"); applying or dismissing one refetches them. */
+export function suggestionsQuery(workflowId: string) {
+  return queryOptions({
+    queryKey: ["workflows", workflowId, "suggestions"] as const,
+    queryFn: () => api<Suggestion[]>(`workflows/${workflowId}/suggestions`),
+    staleTime: OPENING_FRESH_MS,
+  });
+}
+
+/** The template a workflow was installed from, and whether it has a newer version. */
+export function templateOriginQuery(workflowId: string) {
+  return queryOptions({
+    queryKey: ["workflows", workflowId, "template-origin"] as const,
+    queryFn: () => api<TemplateOrigin>(`workflows/${workflowId}/template-origin`),
+    staleTime: 5 * 60_000,
+  });
+}
+
+// Kept alive without re-rendering the route: the parts of the canvas that show each answer read it themselves.
+const SILENT = { notifyOnChangeProps: [] } satisfies Partial<UseQueryOptions>;
+
+/**
+ * Ask for everything the canvas shows, at once, as soon as the route is entered: first what the editor cannot
+ * open without (the workflow, the node types, the presets), then what it shows once open (the suggestions, the
+ * published versions, the template's news, the findings on the saved draft). Each is asked for as soon as what it
+ * needs is known (the workflow's id), not once the editor has mounted; none holds the editor back. The route's
+ * observers keep the answers (and the draft's "drop on leaving") for the canvas's own hooks, which find them there.
+ */
+export function useCanvasOpening(workflowId: string): void {
+  useQuery({ ...canvasWorkflowQuery(workflowId), ...SILENT });
+  useQuery({ ...nodeTypesQuery, ...SILENT });
+  useQuery({ ...triggerTemplatesQuery, ...SILENT });
+  useQuery({ ...actionTemplatesQuery, ...SILENT });
+  useQuery({ ...suggestionsQuery(workflowId), ...SILENT });
+  useQuery({ ...versionsQuery(workflowId, OPENING_FRESH_MS), ...SILENT });
+  useQuery({ ...templateOriginQuery(workflowId), ...SILENT });
+  useQuery({ ...loadedValidationQuery(workflowId), ...SILENT });
+}
