@@ -15,7 +15,9 @@ Figures (one per line; nothing is asserted; each says its target and whether it 
    element has the class `selected`). Both checks are polled once per animation frame, so the figure is late by
    at most a frame plus the click's round trip. `builder.canvas_view_ready_ms` is (a)+(b) alone. Target < 1500 ms.
 3. `builder.rendered_nodes`: `.react-flow__node` elements in the DOM at that moment, against N: only the nodes in
-   view (and React Flow's margin) are rendered.
+   view (and React Flow's margin) are rendered. `builder.canvas_requests`: when each API request of the canvas's
+   opening started and ended (ms since the navigation), once the network is idle: the ones the editor shows once
+   open (suggestions, versions, template origin, the draft's findings) should leave with the first ones.
 4. `builder.drag_frame_ms`: a node dragged across the canvas with the real mouse (120 moves over 600 px, its
    far end near the canvas's right border, where React Flow pans the view as the node goes); the page records
    `requestAnimationFrame` deltas from the press to the release; p50 / p95 / max. Target p95 < 20 ms. Done
