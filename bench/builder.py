@@ -15,7 +15,9 @@ Figures (one per line; nothing is asserted; each says its target and whether it 
    element has the class `selected`). Both checks are polled once per animation frame, so the figure is late by
    at most a frame plus the click's round trip. `builder.canvas_view_ready_ms` is (a)+(b) alone. Target < 1500 ms.
 3. `builder.rendered_nodes`: `.react-flow__node` elements in the DOM at that moment, against N: only the nodes in
-   view (and React Flow's margin) are rendered.
+   view (and React Flow's margin) are rendered. `builder.canvas_requests`: when each API request of the canvas's
+   opening started and ended (ms since the navigation), once the network is idle: the ones the editor shows once
+   open (suggestions, versions, template origin, the draft's findings) should leave with the first ones.
 4. `builder.drag_frame_ms`: a node dragged across the canvas with the real mouse (120 moves over 600 px, its
    far end near the canvas's right border, where React Flow pans the view as the node goes); the page records
    `requestAnimationFrame` deltas from the press to the release; p50 / p95 / max. Target p95 < 20 ms. Done
@@ -228,9 +230,9 @@ LOAD_PHASES_JS = """() => performance.getEntriesByType('resource')
                    Math.round(entry.responseEnd)])"""
 
 
-def _load_phases(page) -> str:
+def _load_phases(page, *, api_only: bool = False) -> str:
     """Say when each script and API answer of the canvas's load started and ended (ms since the navigation)."""
-    phases = page.evaluate(LOAD_PHASES_JS)
+    phases = [phase for phase in page.evaluate(LOAD_PHASES_JS) if not api_only or "/api/v1/" in phase[0]]
     workflow = re.compile(r"/api/v1/workflows/[0-9a-f-]{36}")
     return ", ".join(f"{workflow.sub('/api/v1/workflows/<id>', name).rsplit('/static/builder/assets/', 1)[-1]} "
                      f"{start}-{end}" for name, start, end in phases)
@@ -310,6 +312,9 @@ def _canvas_figures(browser, logged_in, base: str, workflow_id: str, node_count:
         f"{_verdict(interactive < TARGETS['interactive_ms'])})")
     say("builder.rendered_nodes", f"{rendered} of {node_count}  (only visible elements: "
         f"{_verdict(rendered < node_count)})")
+    # Every request of the canvas's opening, the later ones (suggestions, versions, findings...) included.
+    page.wait_for_load_state("networkidle")
+    say("builder.canvas_requests", f"{_load_phases(page, api_only=True)}  (start-end, ms since the navigation)")
 
     figures.update(_drag_figures(browser, page, target, say))
 

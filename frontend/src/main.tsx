@@ -4,11 +4,10 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { createBrowserRouter, RouterProvider } from "react-router";
 import { WorkflowsList } from "./workflows-list/WorkflowsList";
 import { AppShell } from "./components/AppShell";
+import { CanvasRoute } from "./canvas/CanvasRoute";
 import { SessionDialog } from "./session/SessionDialog";
 import "./styles.css";
 
-// The canvas (React Flow, the store, the forms) is a chunk of its own: the list page loads without it.
-const CanvasPage = lazy(() => import("./canvas/CanvasPage"));
 // The versions screens (history, one version read-only, a comparison): one chunk, loaded on first visit.
 const HistoryPage = lazy(() => import("./versions/pages").then((pages) => ({ default: pages.HistoryPage })));
 const VersionPage = lazy(() => import("./versions/pages").then((pages) => ({ default: pages.VersionPage })));
@@ -47,14 +46,7 @@ const router = createBrowserRouter(
       element: <AppShell />,
       children: [
         { index: true, element: <WorkflowsList /> },
-        {
-          path: "workflows/:workflowId",
-          element: (
-            <Suspense fallback={<p className="loading">Loading the canvas…</p>}>
-              <CanvasPage />
-            </Suspense>
-          ),
-        },
+        { path: "workflows/:workflowId", element: <CanvasRoute /> },
         ...lazyRoutes("Loading the versions…", [
           { path: "workflows/:workflowId/versions", Page: HistoryPage },
           { path: "workflows/:workflowId/versions/:number", Page: VersionPage },

@@ -1,4 +1,4 @@
-import { useQuery } from "@tanstack/react-query";
+import { queryOptions, useQuery } from "@tanstack/react-query";
 import { api } from "./client";
 import type { Contact, NodeTypeInfo, Page, Preset, VersionSummary, WorkflowAnalytics, WorkflowListItem } from "./types";
 
@@ -15,6 +15,12 @@ export const queryKeys = {
   versions: (id: string) => ["workflows", id, "versions"] as const,
   contactSearch: (q: string) => ["contacts", "search", q] as const,
 };
+
+/**
+ * How long an answer fetched as a screen opens counts as fresh: the parts of the screen that read it mount only a
+ * moment later (once the screen's code and main data are in), and must not ask for it again.
+ */
+export const OPENING_FRESH_MS = 60_000;
 
 // How often the list refreshes its counts while the page is in view (TanStack pauses it in a hidden tab).
 export const WORKFLOW_LIST_REFRESH_MS = 15_000;
@@ -43,35 +49,49 @@ export function useWorkflowCounts(id: string) {
   });
 }
 
-export function useNodeTypes() {
-  return useQuery({
-    queryKey: queryKeys.nodeTypes,
-    queryFn: () => api<NodeTypeInfo[]>("node-types"),
-    staleTime: Infinity,
+// Each query's options, given once: the hooks below read them, and so does whoever fetches the same answer ahead of
+// the screen that shows it (the canvas route starts its requests before the canvas's code has arrived).
+export const nodeTypesQuery = queryOptions({
+  queryKey: queryKeys.nodeTypes,
+  queryFn: () => api<NodeTypeInfo[]>("node-types"),
+  staleTime: Infinity,
+});
+
+export const triggerTemplatesQuery = queryOptions({
+  queryKey: queryKeys.triggerTemplates,
+  queryFn: () => api<Preset[]>("trigger-templates"),
+  staleTime: Infinity,
+});
+
+export const actionTemplatesQuery = queryOptions({
+  queryKey: queryKeys.actionTemplates,
+  queryFn: () => api<Preset[]>("action-templates"),
+  staleTime: Infinity,
+});
+
+/** The published versions, newest first; `staleTime` lets a screen take the list fetched just before it opened. */
+export function versionsQuery(id: string, staleTime = 0) {
+  return queryOptions({
+    queryKey: queryKeys.versions(id),
+    queryFn: () => api<VersionSummary[]>(`workflows/${id}/versions`),
+    staleTime,
   });
+}
+
+export function useNodeTypes() {
+  return useQuery(nodeTypesQuery);
 }
 
 export function useTriggerTemplates() {
-  return useQuery({
-    queryKey: queryKeys.triggerTemplates,
-    queryFn: () => api<Preset[]>("trigger-templates"),
-    staleTime: Infinity,
-  });
+  return useQuery(triggerTemplatesQuery);
 }
 
 export function useActionTemplates() {
-  return useQuery({
-    queryKey: queryKeys.actionTemplates,
-    queryFn: () => api<Preset[]>("action-templates"),
-    staleTime: Infinity,
-  });
+  return useQuery(actionTemplatesQuery);
 }
 
 export function useWorkflowVersions(id: string) {
-  return useQuery({
-    queryKey: queryKeys.versions(id),
-    queryFn: () => api<VersionSummary[]>(`workflows/${id}/versions`),
-  });
+  return useQuery(versionsQuery(id));
 }
 
 /** Contacts whose email or name match `q` (the list's `q` filter), the first page only; nothing for an empty q. */

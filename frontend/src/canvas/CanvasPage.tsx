@@ -3,26 +3,20 @@ import { useQuery } from "@tanstack/react-query";
 import { Link, useParams } from "react-router";
 import { ReactFlowProvider } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
-import { api } from "../api/client";
-import { queryKeys, useActionTemplates, useNodeTypes, useTriggerTemplates } from "../api/queries";
+import { useActionTemplates, useNodeTypes, useTriggerTemplates } from "../api/queries";
 import type { NodeTypeInfo, Preset, Workflow } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { CanvasContext } from "./CanvasContext";
+import { canvasWorkflowQuery } from "./canvasQueries";
 import { Editor } from "./Editor";
 import { fromGraphJson } from "./graph";
 import { createGraphStore } from "./graphStore";
 
-/** The canvas route: loads the workflow, the node types and the presets, then opens the editor on the draft. */
+/** The canvas: the workflow, the node types and the presets once in (see CanvasRoute), the editor on the draft. */
 export default function CanvasPage() {
   const { workflowId = "" } = useParams();
-  const workflow = useQuery({
-    queryKey: queryKeys.canvas(workflowId),
-    queryFn: () => api<Workflow>(`workflows/${workflowId}`),
-    // The editor owns the draft once it is open: nothing refetches it under the user's hands (its key is outside
-    // the list's, which writes invalidate), and it is dropped on leaving, so reopening loads the saved draft.
-    staleTime: Infinity,
-    gcTime: 0,
-  });
+  // Asked for by the route already (CanvasRoute): these find the answers there, or the requests under way.
+  const workflow = useQuery(canvasWorkflowQuery(workflowId));
   const nodeTypes = useNodeTypes();
   const triggers = useTriggerTemplates();
   const actions = useActionTemplates();

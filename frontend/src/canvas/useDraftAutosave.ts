@@ -1,6 +1,8 @@
 import { useCallback, useEffect, useRef, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
 import { api, ApiError } from "../api/client";
-import type { DraftSaved, ValidationReport, Workflow } from "../api/types";
+import type { DraftSaved, Workflow } from "../api/types";
+import { loadedValidationQuery } from "./canvasQueries";
 import { fromGraphJson, toGraphJson } from "./graph";
 import type { GraphState, GraphStore } from "./graphStore";
 
@@ -145,13 +147,15 @@ export function useDraftAutosave(store: GraphStore, workflow: Workflow) {
     [store, schedule],
   );
 
-  // The server's findings on the draft as loaded, before any edit.
+  // The server's findings on the draft as loaded, before any edit (asked for as the route opened: canvasQueries).
+  // A save's findings are newer: the loaded draft's do not replace them when they come back after one.
+  const loadedFindings = useQuery(loadedValidationQuery(workflow.id));
   useEffect(() => {
-    api<ValidationReport>(`workflows/${workflow.id}/validate`, { method: "POST", body: {} }).then(
-      (report) => store.getState().setValidation(report),
-      (error: unknown) => setStatus({ kind: "error", error }),
-    );
-  }, [store, workflow.id]);
+    if (loadedFindings.data && store.getState().validation === null) store.getState().setValidation(loadedFindings.data);
+  }, [store, loadedFindings.data]);
+  useEffect(() => {
+    if (loadedFindings.error) setStatus({ kind: "error", error: loadedFindings.error });
+  }, [loadedFindings.error]);
 
   // Leaving with unsaved edits: the browser asks first.
   useEffect(() => {

@@ -1,7 +1,6 @@
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router";
-import { api } from "../api/client";
-import type { TemplateOrigin } from "./types";
+import { templateOriginQuery } from "../canvas/canvasQueries";
 
 /**
  * On the canvas of a workflow installed from a template: says when the template has a newer version. Installing
@@ -9,11 +8,8 @@ import type { TemplateOrigin } from "./types";
  * chooses: the link opens the template, where the new version can be read and installed as a new draft.
  */
 export function TemplateUpdateBanner({ workflowId }: { workflowId: string }) {
-  const origin = useQuery({
-    queryKey: ["workflows", workflowId, "template-origin"],
-    queryFn: () => api<TemplateOrigin>(`workflows/${workflowId}/template-origin`),
-    staleTime: 5 * 60_000,
-  });
+  // Asked for as the canvas opened (canvasQueries): found there.
+  const origin = useQuery(templateOriginQuery(workflowId));
   const found = origin.data;
   if (!found?.update_available || !found.template_slug) return null;
   return (

@@ -3,18 +3,15 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../api/client";
 import { queryKeys } from "../api/queries";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { suggestionsQuery } from "../canvas/canvasQueries";
 import { evidenceLines, type Suggestion } from "./evidence";
-
-const suggestionsKey = (workflowId: string) => ["workflows", workflowId, "suggestions"] as const;
 
 /** The canvas header's "Suggestions (N)" button and the side panel it opens: each suggestion with its evidence,
  * Apply (a change to the draft; the canvas then reloads the draft) and Dismiss. */
 export function SuggestionsButton({ workflowId, saveNow }: { workflowId: string; saveNow: () => Promise<boolean> }) {
   const [open, setOpen] = useState(false);
-  const suggestions = useQuery({
-    queryKey: suggestionsKey(workflowId),
-    queryFn: () => api<Suggestion[]>(`workflows/${workflowId}/suggestions`),
-  });
+  // Asked for as the canvas opened (canvasQueries): found there.
+  const suggestions = useQuery(suggestionsQuery(workflowId));
   const count = suggestions.data?.length;
   return (
     <>
@@ -51,7 +48,7 @@ function SuggestionItem({ workflowId, suggestion, saveNow }: { workflowId: strin
       return api(`workflows/${workflowId}/suggestions/${suggestion.id}/${verb}`, { method: "POST" });
     },
     onSuccess: async (_answer, verb) => {
-      await client.invalidateQueries({ queryKey: suggestionsKey(workflowId) });
+      await client.invalidateQueries({ queryKey: suggestionsQuery(workflowId).queryKey });
       // The canvas owns the draft once loaded: reset its query so the editor opens again on the changed draft.
       if (verb === "apply") await client.resetQueries({ queryKey: queryKeys.canvas(workflowId) });
     },

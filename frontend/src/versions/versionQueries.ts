@@ -2,6 +2,7 @@
 // which invalidates that prefix, refreshes the history, the published baseline and the workflow's status.
 import { useQuery } from "@tanstack/react-query";
 import { api } from "../api/client";
+import { OPENING_FRESH_MS, versionsQuery } from "../api/queries";
 import type { Workflow } from "../api/types";
 import type { components } from "../api/schema.gen";
 
@@ -38,11 +39,9 @@ export function useWorkflowStatus(workflow: Workflow) {
   });
 }
 
-export function useVersions(id: string) {
-  return useQuery({
-    queryKey: versionKeys.list(id),
-    queryFn: () => api<VersionSummary[]>(`workflows/${id}/versions`),
-  });
+/** The published versions; `staleTime` lets a screen take the list fetched as it opened (see OPENING_FRESH_MS). */
+export function useVersions(id: string, staleTime = 0) {
+  return useQuery(versionsQuery(id, staleTime));
 }
 
 export function useVersion(id: string, number: number | null) {
@@ -55,9 +54,12 @@ export function useVersion(id: string, number: number | null) {
   });
 }
 
-/** The latest published version (null when none is), with its graph: what a publish would replace. */
+/**
+ * The latest published version (null when none is), with its graph: what a publish would replace. The canvas asks
+ * for it: the list is the one its route fetched as it opened.
+ */
 export function useLatestVersion(id: string) {
-  const versions = useVersions(id);
+  const versions = useVersions(id, OPENING_FRESH_MS);
   const latest = versions.data?.[0]?.number ?? null;
   const version = useVersion(id, latest);
   return {
