@@ -12,9 +12,9 @@ from django.db import connection
 from contacts.models import Contact
 
 # The columns `contact_as_data` reads: a caller loading many contacts only for it loads these (`.only(...)`),
-# not the channels and the rest.
+# not the channels and the rest, and their scores with `.prefetch_related("scores")` (a table of their own).
 CONTACT_DATA_FIELDS = ("id", "email", "first_name", "last_name", "timezone", "status", "score", "fields", "tags",
-                       "external_id", "created_at", "predictions", "interests")
+                       "external_id", "created_at", "interests")
 
 
 def contact_as_data(contact: Contact) -> dict[str, Any]:

@@ -81,7 +81,7 @@ def _stored_events(records: Sequence[EventRecord], now: datetime) -> dict[int, S
 def _contacts(contact_ids: set[UUID]) -> dict[UUID, dict[str, Any]]:
     if not contact_ids:
         return {}
-    contacts = Contact.objects.filter(pk__in=contact_ids).only(*CONTACT_DATA_FIELDS)
+    contacts = Contact.objects.filter(pk__in=contact_ids).only(*CONTACT_DATA_FIELDS).prefetch_related("scores")
     return {contact.pk: contact_as_data(contact) for contact in contacts}
 
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from contacts.models import Contact
+from contacts.models import Contact, ContactScores
 from contacts.selectors import contact_as_data
 from events.gateway import EventRecord
 from events.models import Event
@@ -25,8 +25,8 @@ def _events(workspace, count: int) -> list[EventRecord]:
     now = timezone.now()
     records = []
     for n in range(count):
-        contact = ContactFactory(workspace=workspace, fields={"plan": f"p{n}"}, tags=["vip"],
-                                 predictions={"churn_risk": {"score": 0.5}}, interests={"topics": []})
+        contact = ContactFactory(workspace=workspace, fields={"plan": f"p{n}"}, tags=["vip"], interests={"topics": []})
+        ContactScores.objects.create(contact=contact, predictions={"churn_risk": {"score": 50}})
         event = Event.objects.create(workspace=workspace, contact_id=contact.pk, type="email.opened", occurred_at=now,
                                      received_at=now, properties={"n": n})
         records.append(EventRecord(id=event.pk, workspace_id=workspace.pk, contact_id=contact.pk, type=event.type,
