@@ -67,7 +67,7 @@ def test_workers_whose_log_file_is_full_run_every_job_once(workspace, tmp_path):
         round_ = _Round(ids)
         wait_for(round_.done, what=f"every enrollment and email settled ({round_.state()})", timeout=240)
 
-        alive = [process.poll() is None for process in [*fleet.workers, fleet.scheduler]]
+        alive = [process.poll() is None for process in [*fleet.workers, *fleet.schedulers]]
         assert alive == [True, True, True], fleet.tail()
         assert [process.pid for process in fleet.workers] == first_workers
 
