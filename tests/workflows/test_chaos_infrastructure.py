@@ -92,10 +92,16 @@ class _WorkloadRound(_Round):
         self.ids = self.workload.direct + self.workload.from_events()
 
     def done(self) -> bool:
-        # A fast machine may finish before every fault is in: the last ones then meet an idle runtime, which must
-        # ride them out as well (the processes still have to come back).
+        work_done = self._work_done()
         if self.faults is not None and not self.faults.all_inflicted():
+            # A fast machine may finish before every fault is in: the last ones then meet an idle runtime, which
+            # must ride them out as well (the fleet is checked alive at the end), with nothing left to move.
+            if work_done:
+                self.faults.idle()
             return False
+        return work_done
+
+    def _work_done(self) -> bool:
         if self.workload.unprocessed().exists():
             return False
         self._refresh()
@@ -159,6 +165,12 @@ class Faults:
         self.count += 1
         self.pending = (now, progress)
         self.next_at = time.monotonic() + self.rng.uniform(*self.pause)
+
+    def idle(self) -> None:
+        """The work is done: a fault inflicted has nothing left to move, and the next may come at once."""
+        self.pending = None
+        if self.next_at is None:
+            self.next_at = time.monotonic()
 
     def all_inflicted(self) -> bool:
         """Whether every fault of a limited series was inflicted and the runtime moved after the last one."""
