@@ -33,6 +33,7 @@ from events.models import Event
 from events.services import NewEvent, events_store
 from penguinflow.outbound.addresses import OutboundRefused, allowed_networks
 from penguinflow.outbound.client import Connections, OutboundFailed, send
+from penguinflow.outbound.retry_after import retry_after_of
 from penguinflow.workspaces.models import Workspace
 from push import tracking
 from push.delivery_queue import enqueue_delivery
@@ -46,6 +47,8 @@ Status = PushMessage.Status
 GROUP = 50  # rows claimed, and recorded, per statement
 # A push service that is down or throttles usually answers again within the hour.
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# The longest a push service's Retry-After holds a message back: past a day it is read as a day.
+MAX_RETRY_AFTER = timedelta(days=1)
 GONE_STATUSES = frozenset({404, 410})
 _COUNTERS = {
     Status.SENT: "sent",
@@ -310,18 +313,11 @@ def _verdict(row: PushMessage, status: int, headers: dict[str, str], body: bytes
             "retry",
             response_status=status,
             error=f"The push service answered {status}: {text}",
-            retry_after=_retry_after(headers.get("retry-after")),
+            retry_after=retry_after_of(headers.get("retry-after"), cap=MAX_RETRY_AFTER),
         )
     return _Outcome(
         row, "failed", response_status=status, error=f"The push service answered {status}: {text}"
     )
-
-
-def _retry_after(value: str | None) -> timedelta | None:
-    try:
-        return timedelta(seconds=min(int(value), 24 * 3600)) if value else None
-    except ValueError:
-        return None
 
 
 def backoff(attempts: int) -> timedelta:

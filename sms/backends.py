@@ -17,8 +17,7 @@ import logging
 import sys
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import timedelta
 from functools import cache
 from typing import Literal, Protocol
 from urllib.parse import unquote, urlsplit
@@ -27,6 +26,8 @@ import urllib3
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError, ReadTimeoutError
+
+from penguinflow.outbound.retry_after import retry_after_of
 
 logger = logging.getLogger(__name__)
 
@@ -188,6 +189,8 @@ class TwilioBackend:
 
 
 # Twilio error codes that no retry will change (https://www.twilio.com/docs/api/errors).
+# The longest a provider's Retry-After holds an SMS back: past a day it is read as a day.
+MAX_RETRY_AFTER = timedelta(days=1)
 _PERMANENT_CODES = {"21211", "21408", "21610", "21612", "21614", "21617", "30003", "30004", "30005", "30006"}
 
 
@@ -216,19 +219,4 @@ def _twilio_answer(status: int, data: bytes, *, retry_after: str | None = None) 
         verdict = "retry"  # our credentials or account are wrong: fixing the configuration lets it through
     else:
         verdict = "fail"
-    raise SendError(text, verdict=verdict, code=code, retry_after=retry_after_seconds(retry_after))
-
-
-def retry_after_seconds(value: str | None) -> timedelta | None:
-    """The wait a Retry-After header asks for: seconds (RFC 9110 also allows an HTTP date), at most a day."""
-    if not value:
-        return None
-    try:
-        seconds = int(value.strip())
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = int((moment - datetime.now(UTC)).total_seconds()) if moment.tzinfo else 0
-    return timedelta(seconds=min(max(seconds, 0), 24 * 3600))
+    raise SendError(text, verdict=verdict, code=code, retry_after=retry_after_of(retry_after, cap=MAX_RETRY_AFTER))

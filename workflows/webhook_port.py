@@ -32,7 +32,6 @@ import json
 import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from liquid.exceptions import LiquidError
@@ -48,6 +47,7 @@ from penguinflow.outbound.client import (
     send,
     system_resolver,
 )
+from penguinflow.outbound.retry_after import retry_after_of as outbound_retry_after
 from penguinflow.outbound.signing import message_id, signature_headers
 from penguinflow.workspaces.services import signing_secrets_in_use
 from templates.rendering import text_template
@@ -188,21 +188,8 @@ def _judged(request: WebhookRequest, response: OutboundResponse) -> WebhookResul
 
 
 def retry_after_of(value: str | None, *, now: datetime | None = None) -> timedelta | None:
-    """Read a Retry-After header (seconds, or an HTTP date), capped at an hour; None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        seconds = float(value)
-    else:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    return min(timedelta(seconds=max(seconds, 0)), MAX_RETRY_AFTER)
+    """Read a step's Retry-After header, capped at an hour (MAX_RETRY_AFTER); None when absent or unreadable."""
+    return outbound_retry_after(value, cap=MAX_RETRY_AFTER, now=now)
 
 
 def render_text(text: str, data: dict[str, Any], what: str, *, sender: str = "webhook") -> str:
