@@ -310,7 +310,8 @@ def command_test(pytest_args: list[str]) -> int:
     say("vitest (the builder's unit tests)")
     units = subprocess.run([shutil.which("npm") or "npm", "test"], cwd=FRONTEND, env=env)
     say("pytest")
-    tests = subprocess.run([PYTHON, "-m", "pytest", *pytest_args], cwd=ROOT, env=env)
+    # The slowest tests are listed at the end: CI must finish in 30 minutes, and this says where the time goes.
+    tests = subprocess.run([PYTHON, "-m", "pytest", "--durations=25", *pytest_args], cwd=ROOT, env=env)
     checks = (("ruff", lint), ("lint-imports", layers), ("migrations", migrations), ("vitest", units),
               ("pytest", tests))
     failed = [name for name, result in checks if result.returncode]
