@@ -8,6 +8,7 @@ The replica is skipped (the primary answers) when:
 - no replica is configured (`DATABASE_REPLICA_URL` unset: everything on "default", as before);
 - the request's session wrote something a moment ago (`READ_YOUR_WRITES_SECONDS`, a cookie set by
   `ReadYourWritesMiddleware`): a retried execution must show as retried on the next screen, not as failed;
+  or, for a request made with an API key, that key did (a mark in the cache: integrations rarely keep cookies);
 - the replica is more than `DATABASE_REPLICA_MAX_LAG` seconds behind, or does not answer (then it is left alone
   for `_REPLICA_DOWN_PAUSE` seconds, so that each screen does not wait on it again).
 """
@@ -22,6 +23,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 REPLICA_ALIAS = "replica"
@@ -102,9 +104,22 @@ def _wrote_recently(request) -> bool:
     # The cookie holds the time until which this session reads the primary: checked here, as a client that ignores
     # Max-Age would otherwise read the primary for ever. A forged value only costs its sender the replica.
     try:
-        return float(request.COOKIES.get(PRIMARY_READS_COOKIE, "0")) > time.time()
+        if float(request.COOKIES.get(PRIMARY_READS_COOKIE, "0")) > time.time():
+            return True
     except ValueError:
-        return False
+        pass
+    key_id = _api_key_id(request)
+    return key_id is not None and cache.get(_primary_reads_key(key_id)) is not None
+
+
+def _api_key_id(request) -> str | None:
+    """The id of the API key the request was authenticated with (DRF puts the principal in `auth`), if any."""
+    key_id = getattr(getattr(request, "auth", None), "key_id", None)
+    return str(key_id) if key_id is not None else None
+
+
+def _primary_reads_key(key_id: str) -> str:
+    return f"primary-reads:api-key:{key_id}"
 
 
 def replica_lag_seconds() -> float | None:
@@ -131,10 +146,12 @@ def replica_lag_seconds() -> float | None:
 
 
 class ReadYourWritesMiddleware:
-    """After a request that changed something, the same browser reads from the primary for a few seconds.
+    """After a request that changed something, the same browser (or API key) reads from the primary for a few
+    seconds.
 
     Set on every successful unsafe request (a retry, a bulk cancel, a publish): the screen the user looks at next
-    must show what they just did, which the replica may not have replayed yet.
+    must show what they just did, which the replica may not have replayed yet. A browser gets a cookie; an API key
+    a mark in the cache, shared by every process, since an integration that cancels then lists rarely keeps cookies.
     """
 
     def __init__(self, get_response):
@@ -145,6 +162,9 @@ class ReadYourWritesMiddleware:
         if (replica_configured() and request.method not in ("GET", "HEAD", "OPTIONS", "TRACE")
                 and response.status_code < 400):
             seconds = settings.READ_YOUR_WRITES_SECONDS
+            key_id = _api_key_id(request)
+            if key_id is not None:
+                cache.set(_primary_reads_key(key_id), 1, timeout=seconds)
             response.set_cookie(PRIMARY_READS_COOKIE, f"{time.time() + seconds:.3f}", max_age=seconds,
                                 httponly=True, samesite="Lax", secure=settings.SESSION_COOKIE_SECURE)
         return response

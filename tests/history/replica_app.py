@@ -24,19 +24,28 @@ def seed() -> dict:
     workspace = WorkspaceFactory(slug="acme")
     seeded = seed_executions(workspace)
     _, secret = api_key_create(workspace=workspace, name="replica test")
-    return {"key": secret, "workflow": str(seeded.onboarding.pk), "ada": str(seeded.ada.pk),
-            "bob": str(seeded.bob.pk), "carol": str(seeded.carol.pk)}
+    _, actor_secret = api_key_create(workspace=workspace, name="replica test: the browser that writes")
+    _, integration_secret = api_key_create(workspace=workspace, name="replica test: the integration that writes")
+    return {"key": secret, "actor_key": actor_secret, "integration_key": integration_secret,
+            "workflow": str(seeded.onboarding.pk), "ada": str(seeded.ada.pk), "bob": str(seeded.bob.pk), "carol": str(seeded.carol.pk)}
 
 
 class Screens:
     """An API client (its own cookies: a browser) that notes how many of each request's enrollment queries ran on
     the replica."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, *, keeps_cookies: bool = True) -> None:
         from rest_framework.test import APIClient
 
         self.client = APIClient()
         self.client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        self.keeps_cookies = keeps_cookies
+
+    def post(self, path: str):
+        response = self.client.post(path)
+        if not self.keeps_cookies:
+            self.client.cookies.clear()  # an integration that keeps none: only its API key says who it is
+        return response
 
     def get(self, path: str) -> tuple[object, int]:
         from django.db import connections
@@ -57,14 +66,15 @@ class Screens:
 
 
 def read(seeded: dict) -> dict:
-    """Cancel Bob as one browser (`actor`); read every history screen as another (`viewer`) and as the actor."""
+    """Cancel Bob as one browser (`actor`); read every history screen as another (`viewer`) and as the actor.
+    Then cancel Ada as an integration that keeps no cookies (`integration`, its own API key) and read as it."""
     from django.conf import settings
     from django.db import connections
 
     from workflows.models import Enrollment
 
-    viewer, actor = Screens(seeded["key"]), Screens(seeded["key"])
-    cancel = actor.client.post(f"/api/v1/executions/{seeded['bob']}/cancel")
+    viewer, actor = Screens(seeded["key"]), Screens(seeded["actor_key"])
+    cancel = actor.post(f"/api/v1/executions/{seeded['bob']}/cancel")
     assert cancel.status_code == 200, cancel.content
     detail, detail_reads = viewer.get(f"/api/v1/executions/{seeded['bob']}")
     export, _ = viewer.get("/api/v1/executions/export.csv")
@@ -82,6 +92,11 @@ def read(seeded: dict) -> dict:
         "engine": {"status": Enrollment.objects.get(pk=seeded["bob"]).status, "alias": Enrollment.objects.all().db},
         "replica_port": connections["replica"].settings_dict["PORT"],
     }
+    integration = Screens(seeded["integration_key"], keeps_cookies=False)
+    cancel = integration.post(f"/api/v1/executions/{seeded['ada']}/cancel")
+    assert cancel.status_code == 200, cancel.content
+    answer["integration"] = integration.statuses()
+    answer["viewer_after_integration"] = viewer.statuses()
     settings.DATABASE_REPLICA_MAX_LAG = 0.0  # the paused replica is now too far behind
     answer["viewer_when_lagging"] = viewer.statuses()
     return answer

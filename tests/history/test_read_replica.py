@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,32 @@ def test_a_successful_write_sends_the_browser_to_the_primary_and_a_refused_one_d
     read = ReadYourWritesMiddleware(lambda request: HttpResponse())(RequestFactory().get("/"))
     assert wrote.cookies[PRIMARY_READS_COOKIE]["max-age"] == 15
     assert PRIMARY_READS_COOKIE not in refused.cookies and PRIMARY_READS_COOKIE not in read.cookies
+
+
+@override_settings(READ_YOUR_WRITES_SECONDS=15)
+def test_a_write_with_an_api_key_sends_that_key_alone_to_the_primary(monkeypatch):
+    """Per key, in the cache: an integration that cancels then lists keeps no cookie, and may be several processes."""
+    from types import SimpleNamespace
+
+    from django.http import HttpResponse
+
+    monkeypatch.setattr(db_router, "replica_configured", lambda: True)
+
+    def request(method: str, key_id: str):
+        made = getattr(RequestFactory(), method)("/")
+        made.auth = SimpleNamespace(key_id=key_id)  # what DRF's authentication leaves on the request
+        return made
+
+    writer, other = f"writer-{os.getpid()}", f"other-{os.getpid()}"
+    ReadYourWritesMiddleware(lambda made: HttpResponse(status=409))(request("post", writer))
+    assert not db_router._wrote_recently(request("get", writer))  # a refused write changed nothing
+    ReadYourWritesMiddleware(lambda made: HttpResponse(status=200))(request("post", writer))
+    assert db_router._wrote_recently(request("get", writer))
+    assert not db_router._wrote_recently(request("get", other))
+    assert not db_router._wrote_recently(RequestFactory().get("/"))  # no key, no cookie
+    browser = RequestFactory().get("/")
+    browser.COOKIES[PRIMARY_READS_COOKIE] = f"{time.time() + 15:.3f}"
+    assert db_router._wrote_recently(browser)
 
 
 @pytest.fixture
@@ -119,8 +146,14 @@ def test_history_screens_read_the_replica_and_a_writer_reads_its_write_on_the_pr
     # The browser that cancelled reads the primary (read-your-writes), and so does the engine.
     assert seen["actor"] == {"statuses": {**viewer["statuses"], bob: "cancelled"}, "replica_reads": 0}
     assert seen["engine"] == {"status": "cancelled", "alias": "default"}
+    # An integration that keeps no cookies reads its own write too (a mark on its API key); the viewer, on another
+    # key, still reads the paused replica.
+    assert seen["integration"] == {"statuses": {**seen["actor"]["statuses"], seeded["ada"]: "cancelled"},
+                                   "replica_reads": 0}
+    assert seen["viewer_after_integration"] == viewer
     # A replica further behind than DATABASE_REPLICA_MAX_LAG is passed over.
-    assert seen["viewer_when_lagging"] == seen["actor"]
+    assert seen["viewer_when_lagging"]["statuses"] == seen["integration"]["statuses"]
+    assert seen["viewer_when_lagging"]["replica_reads"] == 0
 
     clusters.replay_paused(False)
     _replayed_everything(clusters)
