@@ -311,7 +311,8 @@ def command_test(pytest_args: list[str]) -> int:
     units = subprocess.run([shutil.which("npm") or "npm", "test"], cwd=FRONTEND, env=env)
     say("pytest")
     # The slowest tests are listed at the end: CI must finish in 30 minutes, and this says where the time goes.
-    tests = subprocess.run([PYTHON, "-m", "pytest", "--durations=25", *pytest_args], cwd=ROOT, env=env)
+    tests = subprocess.run([PYTHON, "-m", "pytest", "--durations=25", *parallel_args(pytest_args), *pytest_args],
+                           cwd=ROOT, env=env)
     checks = (("ruff", lint), ("lint-imports", layers), ("migrations", migrations), ("vitest", units),
               ("pytest", tests))
     failed = [name for name, result in checks if result.returncode]
@@ -319,6 +320,20 @@ def command_test(pytest_args: list[str]) -> int:
         say(f"FAILED: {', '.join(failed)}")
         return tests.returncode or 1
     return 0
+
+
+def parallel_args(pytest_args: list[str]) -> list[str]:
+    """Run the tests on PYTEST_WORKERS processes (default 2, pytest-xdist), unless the arguments choose (-n, -p).
+
+    Much of the suite waits (on servers, browsers, worker processes, PostgreSQL), so two processes finish it in
+    well under the time of one even on two cores. Each has a test database and a Redis database of its own
+    (penguinflow/settings/test.py). By file (`loadfile`): a module's tests share servers and browsers it starts once.
+    """
+    workers = os.environ.get("PYTEST_WORKERS", "2")
+    chosen = any(arg.startswith(("-n", "--numprocesses", "-p")) for arg in pytest_args)
+    if chosen or workers in ("", "0", "1"):
+        return []
+    return ["-n", workers, "--dist", "loadfile"]
 
 
 def engine_requirements() -> list[str]:
