@@ -19,6 +19,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("django"):
         config.pluginmanager.import_plugin("tests.django_fixtures")
+    config.pluginmanager.import_plugin("tests.bad_input_tally")
 
 
 # --- Workers: the delivery queues of the channels, worked by a real RQ worker in this process -----------------

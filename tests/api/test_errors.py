@@ -7,6 +7,8 @@ from rest_framework.test import APIClient
 
 from contacts.models import Contact
 
+pytestmark = pytest.mark.hostile
+
 
 def assert_error(response, status: int, code: str | None = None) -> dict:
     assert response.status_code == status, response.content

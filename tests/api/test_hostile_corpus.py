@@ -27,6 +27,9 @@ from tests.factories import ContactFactory, EmailTemplateFactory, SegmentFactory
 from tests.workflows.builders import publish
 from workflows.models import Connection, Enrollment, Step, Workflow, WorkflowVersion
 
+pytestmark = pytest.mark.hostile
+
+
 DEEP = 1000  # deeper than Python's recursion limit: every recursive reader of it used to blow the stack
 DEEPISH = 100  # readable by a recursive reader, but over the 64 levels user JSON may nest
 

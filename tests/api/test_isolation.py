@@ -20,6 +20,8 @@ from tests.factories import (
     make_enrollment,
 )
 
+pytestmark = pytest.mark.hostile
+
 
 def _make_workflow(workspace):
     from workflows.services import workflow_create

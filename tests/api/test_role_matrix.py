@@ -21,6 +21,9 @@ from penguinflow.workspaces.models import Membership
 from tests.api.test_isolation import FACTORIES, resource_of
 from tests.factories import MembershipFactory
 
+pytestmark = pytest.mark.hostile
+
+
 Role = Membership.Role
 WRITE_METHODS = ("post", "put", "patch", "delete")
 # Routes a viewer may use on purpose (routes as `route_key` spells them), each with the reason.

@@ -39,6 +39,9 @@ from penguinflow.wsgi import application
 
 # The answers that refuse a request the schema forbids: Schemathesis' own list, and 413, since the body-size limit
 # counts bytes, which no string's maxLength can bound. (5xx are caught by not_a_server_error.)
+pytestmark = pytest.mark.hostile
+
+
 REFUSALS = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]
 CONFIG = schemathesis.Config.from_dict({"checks": {"negative_data_rejection": {"expected-statuses": REFUSALS}}})
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application, config=CONFIG)

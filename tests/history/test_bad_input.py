@@ -11,7 +11,7 @@ from tests.history.conftest import Failing
 from tests.workflows.builders import run_due
 from workflows.models import Enrollment
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.hostile]
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ from django.test import Client
 from penguinflow.workspaces.models import Membership
 from tests.factories import ContactFactory, MembershipFactory, UserFactory
 
+pytestmark = pytest.mark.hostile
+
 
 def _policy(response) -> dict[str, list[str]]:
     header = response["Content-Security-Policy"]

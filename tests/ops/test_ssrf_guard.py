@@ -29,6 +29,9 @@ from tests.chaos import wait_for
 from tests.hostile_server import hostile_server
 from tests.webhook_receiver import Answer, receiver_server
 
+pytestmark = pytest.mark.hostile
+
+
 LOCAL = parse_networks(["127.0.0.1/32"])
 
 REFUSED_LITERALS = [

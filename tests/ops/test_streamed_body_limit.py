@@ -10,7 +10,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.hostile]
 CHUNK = 256 * 1024
 TIMEOUT = 30  # generous: a busy machine
 
