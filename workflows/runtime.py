@@ -34,6 +34,7 @@ from events.models import Event
 from events.services import NewEvent, events_store
 from penguinflow.common.db import CONNECTION_ERRORS, bulk_update_rows
 from templates.outbox import OutboxConflict
+from workflows.batch_calls import BatchCalls
 from workflows.counters import Counters, count_run, split_goal_key
 from workflows.crashes import enrollment_crash_record
 from workflows.engine.runner import run_enrollment
@@ -234,6 +235,9 @@ class _Batch:
     step_runs: list[tuple[UUID, StepRecord]] = field(default_factory=list)
     workflow_events: list[NewEvent] = field(default_factory=list)
     goal_exits: list[tuple[LiveVersion, Enrollment, list[StepRecord]]] = field(default_factory=list)
+    # The time the batch's inline calls (webhook, http_request) may take, and the endpoints silent in it: so that
+    # a hanging receiver cannot hold the batch past its job's timeout.
+    calls: BatchCalls = field(default_factory=BatchCalls.from_settings)
 
     @classmethod
     def open(
@@ -265,7 +269,7 @@ class _Batch:
         if ports is None:
             ports = self.ports_by_version[version.id] = live_ports(
                 book=self.book, origin=version.origin, workspace=enrollment.workflow.workspace,
-                pending=self.pending, activity=self.activity, now=self.now,
+                pending=self.pending, activity=self.activity, now=self.now, calls=self.calls,
             )
         return ports
 
