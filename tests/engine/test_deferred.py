@@ -34,13 +34,13 @@ class _Scripted:
         return WebhookResult(status_code=200)
 
 
-def _run_until_done(webhooks: _Scripted):
+def _run_until_done(webhooks: _Scripted, settings: WorkflowSettings | None = None):
     """Run the enrollment, waking it at each due time, until it no longer waits; return its records and state."""
     ports = replace(fake_ports(FakeWorld(contact={"id": "c1"}, clock=lambda: START)), webhooks=webhooks)
     state = new_enrollment(enrollment_id="e1", contact_id="c1", trigger_node="t", entered_at=START)
     records, now, resume = [], START, None
     for _ in range(10):
-        result = run_enrollment(graph=GRAPH, settings=WorkflowSettings(), state=state, contact={"id": "c1"},
+        result = run_enrollment(graph=GRAPH, settings=settings or WorkflowSettings(), state=state, contact={"id": "c1"},
                                 ports=ports, clock=lambda at=now: at, resume=resume)
         records += [r for r in result.records if r.node_id == "h"]
         state = result.state
@@ -67,12 +67,13 @@ def test_a_deferred_step_waits_then_runs_afresh_without_spending_an_attempt():
     assert records[2].at == deferred.at + timedelta(seconds=30)
 
 
-def test_a_step_deferred_more_times_than_its_attempts_still_runs():
+def test_a_step_deferred_more_times_than_its_attempts_and_its_step_limit_still_runs():
     many = [Deferred("Not called yet", retry_after=timedelta(seconds=1)) for _ in range(7)]
     webhooks = _Scripted(*many, RateLimited("The receiver's limit", retry_after=timedelta(minutes=5)))
 
-    records, state = _run_until_done(webhooks)
+    records, state = _run_until_done(webhooks, settings=WorkflowSettings(max_steps_per_enrollment=3))
 
     assert state.status == "completed" and webhooks.calls == 9
     assert [r.outcome for r in records] == ["wait"] * 8 + ["advance"]
     assert {r.attempt for r in records} == {0}
+    assert state.step_count == _run_until_done(_Scripted())[1].step_count  # the deferrals are not steps run

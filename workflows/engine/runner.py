@@ -108,6 +108,10 @@ def _deferred_wait(now: datetime, deferred: Deferred) -> Wait:
     return Wait(until=until, detail={"call_deferred": True, "reason": str(deferred), "until": until.isoformat()})
 
 
+def _call_deferred(outcome: Outcome) -> bool:
+    return isinstance(outcome, Wait) and bool(outcome.detail.get("call_deferred"))
+
+
 def _error(kind: str, message: str, *, trace: str | None = None) -> dict[str, Any]:
     error = {"type": kind, "message": message}
     if trace is not None:
@@ -382,7 +386,10 @@ def _run_steps(
         resume_event = None
         if isinstance(outcome, Advance) and outcome.vars:
             outcome = _write_vars(run, outcome)
-        state.step_count += 1
+        # A deferred call did not run the step: left uncounted, a step deferred through a long outage does not
+        # reach the step limit that stops runaway graphs.
+        if not _call_deferred(outcome):
+            state.step_count += 1
         records.append(_step_record(node_id, node.type, now, outcome, visit=visit, attempt=state.attempt))
         if isinstance(outcome, Fork):
             if _fork(run, node_id, outcome):
