@@ -123,6 +123,9 @@ def test_a_batch_whose_calls_took_their_time_starts_no_more(api, workspace, rece
 
     assert {Enrollment.objects.get(pk=e.pk).status for e in enrollments} == {"completed"}
     assert _calls(healthy) == {str(e.contact_id): 1 for e in enrollments}
+    analytics = api.get(f"/api/v1/workflows/{enrollments[0].workflow_id}/analytics").json()
+    assert analytics["nodes"]["h"] == {"entered": 3, "succeeded": 3, "failed": 0, "waiting_now": 0,
+                                       "goal_reached": 0}
 
 
 def test_http_request_steps_to_a_hanging_receiver_wait_too(api, workspace, receivers):
