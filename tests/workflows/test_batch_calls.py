@@ -140,3 +140,20 @@ def test_http_request_steps_to_a_hanging_receiver_wait_too(api, workspace, recei
     first, second = enrollments
     assert _calls(hanging) == {str(first.contact_id): 1}
     _deferred(second, start=start, pause=timedelta(seconds=30), says="gave no answer earlier in this batch")
+
+
+def test_a_batch_run_again_one_by_one_does_not_call_the_hanging_receiver_again(api, workspace, receivers):
+    hanging, _, _ = receivers
+    *to_hanging, poison = _enrolled(api, workspace, "webhook", 4)
+    for enrollment in to_hanging:
+        _hook(enrollment, hanging)
+    # State no reader can load, last in the batch: the batch raises after its call, rolls back, and runs again
+    # one enrollment at a time (`workflows.runtime.enrollments_advance`), in the same job.
+    Enrollment.objects.filter(pk=poison.pk).update(context={**poison.context, "entered_at": "not a time"})
+    start = timezone.now()
+
+    run_due(now=start, rounds=1)
+
+    assert len(hanging.requests) == 1
+    for enrollment in to_hanging:
+        _deferred(enrollment, start=start, pause=timedelta(seconds=30), says="gave no answer earlier in this batch")
