@@ -50,8 +50,10 @@ def endpoint_of(url: str) -> Endpoint | None:
 
 
 class BatchCalls:
-    """The calls of one batch: the time they took, and the endpoints that gave no answer. Make one per batch and
-    hand it to every port that calls out inline; ``clock`` (seconds, monotonic) is injectable."""
+    """The calls of one batch: the time they took, and the endpoints that gave no answer. Make one per batch job
+    (a batch run again in the same job, send by send or one enrollment at a time, keeps it: the job's timeout is
+    what it guards) and hand it to every port that calls out inline; ``clock`` (seconds, monotonic) is
+    injectable."""
 
     def __init__(self, *, budget: timedelta, silent_pause: timedelta, spent_pause: timedelta = SPENT_PAUSE,
                  clock: Callable[[], float] = time.monotonic) -> None:
