@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +26,7 @@ class Answer:
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
     body: bytes = b'{"ok": true}'
     hold: threading.Event | None = None  # answer only once this is set (a receiver that hangs)
+    delay: float = 0.0  # seconds the receiver takes before it answers (a slow one)
 
 
 class Receiver:
@@ -57,6 +59,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             answer = receiver.next_answer()
             if answer.hold is not None:
                 answer.hold.wait(30)
+            if answer.delay:
+                time.sleep(answer.delay)
             self.send_response(answer.status)
             for name, value in answer.headers.items():
                 self.send_header(name, value)

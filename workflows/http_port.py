@@ -45,6 +45,7 @@ from penguinflow.outbound.client import (
 )
 from penguinflow.workspaces.credentials import CredentialUnreadable
 from penguinflow.workspaces.services import credential_secret
+from workflows.batch_calls import BatchCalls
 from workflows.engine.nodes.actions import webhook_header_problem
 from workflows.engine.ports import HttpAnswer, PortError
 from workflows.webhook_port import (
@@ -69,10 +70,14 @@ def idempotency_key_of(workspace_id: object, key: str) -> str:
 
 
 class LiveHttp:
-    """The `http` port of live steps. ``resolver`` is the DNS boundary (tests give their own answers)."""
+    """The `http` port of live steps. ``resolver`` is the DNS boundary (tests give their own answers);
+    ``calls`` is the batch's (`workflows.batch_calls`): an endpoint silent in the batch, or the batch's time for
+    calls spent, defers the step instead of calling."""
 
-    def __init__(self, book, workspace, *, resolver: Resolver = system_resolver) -> None:
+    def __init__(self, book, workspace, *, resolver: Resolver = system_resolver,
+                 calls: BatchCalls | None = None) -> None:
         self.book, self.workspace, self.resolver = book, workspace, resolver
+        self.calls = calls or BatchCalls.from_settings()
         self.connections = Connections()
         weakref.finalize(self, self.connections.close)
 
@@ -88,10 +93,11 @@ class LiveHttp:
         secret = self._secret(credential_id) if credential_id else None
         sent_headers = self._headers(key, headers, {**data, "credential": secret or ""}, has_body=body_text is not None)
         try:
-            response = send(method=method, url=rendered_url, headers=sent_headers,
-                            body=None if body_text is None else body_text.encode(),
-                            timeout_s=min(timeout_s, MAX_TIMEOUT_S), allowed=allowed_networks(),
-                            resolver=self.resolver, connections=self.connections)
+            response = self.calls.make(rendered_url, lambda: send(
+                method=method, url=rendered_url, headers=sent_headers,
+                body=None if body_text is None else body_text.encode(),
+                timeout_s=min(timeout_s, MAX_TIMEOUT_S), allowed=allowed_networks(),
+                resolver=self.resolver, connections=self.connections))
         except OutboundRefused as error:
             raise PortError(f"The request was not sent: {error}", retryable=False) from None
         except OutboundFailed as error:

@@ -30,6 +30,7 @@ from sms.outbox import SmsBatch, SmsConflict
 from tasks import services as task_services
 from templates.outbox import HeldContacts, OutboxBatch, OutboxConflict
 from templates.rendering import text_template
+from workflows.batch_calls import BatchCalls
 from workflows.caps_port import BatchLedger, LiveCaps
 from workflows.crm_port import LiveCrm
 from workflows.email_port import send_through_outbox
@@ -335,9 +336,11 @@ def _render_text(text: str, data: dict[str, Any], what: str) -> str:
 
 
 def live_ports(*, book: ContactBook, origin: Origin, workspace, pending: list[PendingEnrollment], activity,
-               now: datetime | None = None) -> Ports:
-    """The ports of one batch; `now` is the batch's clock (quiet hours are judged at it; default: the time)."""
+               now: datetime | None = None, calls: BatchCalls | None = None) -> Ports:
+    """The ports of one batch; `now` is the batch's clock (quiet hours are judged at it; default: the time).
+    `calls` is the batch's budget for inline calls, one for all its versions' ports (default: one of their own)."""
     clock = (lambda: now) if now is not None else timezone.now
+    calls = calls or BatchCalls.from_settings()
     return Ports(
         contacts=LiveContacts(book, origin),
         campaigns=LiveCampaigns(book, str(workspace.pk)),
@@ -346,12 +349,12 @@ def live_ports(*, book: ContactBook, origin: Origin, workspace, pending: list[Pe
         push=LivePush(book, origin, workspace, clock=clock),
         tasks=LiveTasks(book, workspace),
         notify=LiveNotify(book, origin, workspace),
-        webhooks=LiveWebhooks(book, workspace),
+        webhooks=LiveWebhooks(book, workspace, calls=calls),
         workflows=LiveWorkflows(pending),
         activity=activity,
         caps=LiveCaps(book, workspace),
         optimization=LiveOptimization(book, origin, workspace),
-        http=LiveHttp(book, workspace),
+        http=LiveHttp(book, workspace, calls=calls),
         lookup=LiveLookup(book, workspace),
         social=LiveSocial(book, workspace),
         crm=LiveCrm(book, workspace),

@@ -34,6 +34,7 @@ from events.models import Event
 from events.services import NewEvent, events_store
 from penguinflow.common.db import CONNECTION_ERRORS, bulk_update_rows
 from templates.outbox import OutboxConflict
+from workflows.batch_calls import BatchCalls
 from workflows.counters import Counters, count_run, split_goal_key
 from workflows.crashes import enrollment_crash_record
 from workflows.engine.runner import run_enrollment
@@ -126,7 +127,10 @@ def enrollments_advance(
     raises has the crash recorded (`enrollment_crash_record`). Without a lease owner the caller (event
     processing) owns the failure.
     """
-    arguments = {"lease_owner": lease_owner, "resumes": resumes, "now": now, "activity": activity}
+    # One budget for inline calls per job, not per try: a batch run again (send by send, or one by one) spends
+    # the same job's time, and an endpoint silent in the first try is silent in the next.
+    arguments = {"lease_owner": lease_owner, "resumes": resumes, "now": now, "activity": activity,
+                 "calls": BatchCalls.from_settings()}
     try:
         return _advance_with_outbox_fallback(enrollment_ids, arguments)
     except _INFRASTRUCTURE_ERRORS:
@@ -172,6 +176,7 @@ def _advance(
     now: datetime | None,
     activity,
     batch_outbox: bool,
+    calls: BatchCalls,
 ) -> AdvanceReport:
     """Run one batch in one transaction: lock it, run each enrollment, then write everything it did."""
     report = AdvanceReport()
@@ -185,7 +190,7 @@ def _advance(
         if not running:
             return report
         batch = _Batch.open(
-            running, now=now, lease_owner=lease_owner, activity=activity, batch_outbox=batch_outbox
+            running, now=now, lease_owner=lease_owner, activity=activity, batch_outbox=batch_outbox, calls=calls
         )
         for enrollment in running:
             _run_one(batch, enrollment, resumes.get(enrollment.pk), report)
@@ -234,6 +239,9 @@ class _Batch:
     step_runs: list[tuple[UUID, StepRecord]] = field(default_factory=list)
     workflow_events: list[NewEvent] = field(default_factory=list)
     goal_exits: list[tuple[LiveVersion, Enrollment, list[StepRecord]]] = field(default_factory=list)
+    # The time the job's inline calls (webhook, http_request) may take, and the endpoints silent in it: so that
+    # a hanging receiver cannot hold the batch past its job's timeout.
+    calls: BatchCalls = field(default_factory=BatchCalls.from_settings)
 
     @classmethod
     def open(
@@ -244,13 +252,14 @@ class _Batch:
         lease_owner: str | None,
         activity: Any,
         batch_outbox: bool,
+        calls: BatchCalls,
     ) -> _Batch:
         """Load the batch's versions and lock its contacts."""
         versions = versions_load({e.version_id for e in running})
         book = ContactBook.lock((e.contact_id for e in running), batch_outbox=batch_outbox)
         if activity is None:
             activity = _activity_port(running)
-        return cls(now=now, lease_owner=lease_owner, versions=versions, book=book, activity=activity)
+        return cls(now=now, lease_owner=lease_owner, versions=versions, book=book, activity=activity, calls=calls)
 
     def contact(self, contact_key: str) -> dict[str, Any]:
         """Return the contact's data as rules see it, made once per batch (actions keep it up to date)."""
@@ -265,7 +274,7 @@ class _Batch:
         if ports is None:
             ports = self.ports_by_version[version.id] = live_ports(
                 book=self.book, origin=version.origin, workspace=enrollment.workflow.workspace,
-                pending=self.pending, activity=self.activity, now=self.now,
+                pending=self.pending, activity=self.activity, now=self.now, calls=self.calls,
             )
         return ports
 

@@ -19,7 +19,9 @@ open, and the step's record commits with the batch. A worker that dies after the
 the commit runs the step again after recovery, and the webhook is sent again. Every try of one step (a retry
 after a 503, a rerun after a crash) carries the same `webhook-id` (`msg_` + a hash of workspace and effect key),
 so receivers deduplicate on it as Standard Webhooks asks them to. Delivery is at least once, effect once for a
-receiver that deduplicates. The call holds the batch's locked contacts for up to its timeout (at most 30 s).
+receiver that deduplicates. The call holds the batch's locked contacts for up to its timeout (at most 30 s);
+a receiver that gave no answer is not called again in the same batch, and a batch stops starting calls once they
+took WORKFLOW_BATCH_CALL_SECONDS: the steps left wait without spending an attempt (`workflows.batch_calls`).
 
 Answers: 2xx and 3xx advance the step with the response recorded; 408, 409, 425, 429, 5xx, timeouts and
 connection failures are retried per the node type's policy (429 and 503 no sooner than their Retry-After, at
@@ -51,6 +53,7 @@ from penguinflow.outbound.retry_after import retry_after_of as outbound_retry_af
 from penguinflow.outbound.signing import message_id, signature_headers
 from penguinflow.workspaces.services import signing_secrets_in_use
 from templates.rendering import text_template
+from workflows.batch_calls import BatchCalls
 from workflows.engine.nodes.actions import webhook_header_problem
 from workflows.engine.ports import PortError, WebhookResult
 
@@ -126,10 +129,13 @@ def webhook_request_preview(*, workspace, key: str, url: str, method: str, heade
 
 
 class LiveWebhooks:
-    """The `webhooks` port of live steps. ``resolver`` is the DNS boundary (tests give their own answers)."""
+    """The `webhooks` port of live steps. ``resolver`` is the DNS boundary (tests give their own answers);
+    ``calls`` is the batch's (`workflows.batch_calls`), shared with its other ports that call out."""
 
-    def __init__(self, book, workspace, *, resolver: Resolver = system_resolver) -> None:
+    def __init__(self, book, workspace, *, resolver: Resolver = system_resolver,
+                 calls: BatchCalls | None = None) -> None:
         self.book, self.workspace, self.resolver = book, workspace, resolver
+        self.calls = calls or BatchCalls.from_settings()
         self._secrets: list[str] | None = None
         # Kept open while the batch's ports live (a batch's calls to one receiver share a connection), closed
         # when they go.
@@ -149,10 +155,11 @@ class LiveWebhooks:
         request = build_webhook_request(workspace=self.workspace, key=key, url=url, method=method, headers=headers,
                                         body=body, data=data, secrets=self._signing_secrets())
         try:
-            response = send(method=request.method, url=request.url, headers=request.headers,
-                            body=None if request.body is None else request.body.encode(),
-                            timeout_s=min(timeout_s, MAX_TIMEOUT_S), allowed=allowed_networks(),
-                            resolver=self.resolver, connections=self.connections)
+            response = self.calls.make(request.url, lambda: send(
+                method=request.method, url=request.url, headers=request.headers,
+                body=None if request.body is None else request.body.encode(),
+                timeout_s=min(timeout_s, MAX_TIMEOUT_S), allowed=allowed_networks(),
+                resolver=self.resolver, connections=self.connections))
         except OutboundRefused as error:
             raise PortError(f"The webhook was not sent: {error}", retryable=False) from None
         except OutboundFailed as error:

@@ -285,6 +285,12 @@ PREDICTIONS_REQUIREMENTS: dict = {}
 ENGINE_LEASE_SECONDS = int(os.environ.get("ENGINE_LEASE_SECONDS", "60"))
 # The scheduler keeps at most this many claimed batches waiting in the engine queue (backpressure).
 ENGINE_MAX_QUEUED_BATCHES = int(os.environ.get("ENGINE_MAX_QUEUED_BATCHES", "8"))
+# Calls a batch of steps makes inline (webhook, http_request; workflows/batch_calls.py): once they took this long
+# in all, the batch starts no more and its remaining calling steps wait for the next batch (a batch's job has
+# 300 s). A step to an endpoint that gave no answer earlier in the batch waits the pause instead of calling it.
+# Neither spends one of the step's attempts.
+WORKFLOW_BATCH_CALL_SECONDS = float(os.environ.get("WORKFLOW_BATCH_CALL_SECONDS", "60"))
+WEBHOOK_NO_ANSWER_PAUSE_SECONDS = float(os.environ.get("WEBHOOK_NO_ANSWER_PAUSE_SECONDS", "30"))
 # How often the scheduler sweeps the email outbox (stuck `sending` rows become `unknown`; lost jobs re-enqueued),
 # and how long a due `queued` row waits before it counts as lost.
 EMAIL_SWEEP_INTERVAL_SECONDS = float(os.environ.get("EMAIL_SWEEP_INTERVAL_SECONDS", "30"))

@@ -25,6 +25,7 @@ __all__ = [
     "ContactsPort",
     "CrmPort",
     "CrmResult",
+    "Deferred",
     "EmailPort",
     "EmailResult",
     "HttpAnswer",
@@ -64,13 +65,20 @@ class PortError(Exception):
         self.retry_after = retry_after
 
 
-class RateLimited(PortError):
-    """The other side's rate limit stopped the call: the step waits ``retry_after`` (when its limit resets) and
-    tries again, for as long as it takes. Unlike other transient failures this spends none of the step's
-    attempts: a limit is the other side saying "later", not a sign that it is broken."""
+class Deferred(PortError):
+    """The call was not made, for now: the step waits ``retry_after`` and runs again, spending none of its
+    attempts and failing nothing (its step log says why it waits). A live batch defers the calls it must not make
+    (to an endpoint that gave no answer earlier in the batch, or once the batch spent its time for calls); the
+    message says which."""
 
     def __init__(self, message: str, *, retry_after: timedelta) -> None:
         super().__init__(message, retryable=True, retry_after=retry_after)
+
+
+class RateLimited(Deferred):
+    """The other side's rate limit stopped the call: the step waits ``retry_after`` (when its limit resets) and
+    tries again, for as long as it takes. Unlike other transient failures this spends none of the step's
+    attempts: a limit is the other side saying "later", not a sign that it is broken."""
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from workflows.engine.durations import parse_duration
 from workflows.engine.errors import pydantic_details
 from workflows.engine.graph import ExitCondition, Graph, Node, WorkflowSettings
 from workflows.engine.outcomes import Advance, Exit, Fail, Fork, Outcome, Retry, Wait
-from workflows.engine.ports import PortError, Ports, effect_key
+from workflows.engine.ports import Deferred, PortError, Ports, effect_key
 from workflows.engine.registry import NodeType, RetryPolicy, StepContext, registry
 from workflows.engine.state import BranchVisits, EnrollmentState, Resume, RunResult, StepRecord, WaitState
 from workflows.engine.statuses import STOPPED_STATUSES, EnrollmentStatus
@@ -102,6 +102,16 @@ def retry_delay(*, attempt: int, seed: int, node_id: str, policy: RetryPolicy | 
     return timedelta(seconds=round(base * jitter, 3))
 
 
+def _deferred_wait(now: datetime, deferred: Deferred) -> Wait:
+    """Wait out a deferral: not a failure, so no attempt is spent; the node then runs afresh (``_runs_afresh``)."""
+    until = now + deferred.retry_after  # type: ignore[operator]
+    return Wait(until=until, detail={"call_deferred": True, "reason": str(deferred), "until": until.isoformat()})
+
+
+def _call_deferred(outcome: Outcome) -> bool:
+    return isinstance(outcome, Wait) and bool(outcome.detail.get("call_deferred"))
+
+
 def _error(kind: str, message: str, *, trace: str | None = None) -> dict[str, Any]:
     error = {"type": kind, "message": message}
     if trace is not None:
@@ -114,7 +124,8 @@ def step(*, prepared: PreparedNode | None, ctx: StepContext) -> Outcome:
 
     A rule that cannot be evaluated, an invalid config or an unknown type gives ``Fail``; a port that may work
     later gives ``Retry`` after the policy's delay or the port's ``retry_after``, whichever is longer (``Fail`` once
-    the type's ``RetryPolicy`` attempts are spent); an unexpected exception gives ``Fail``
+    the type's ``RetryPolicy`` attempts are spent), and a deferred call (``Deferred``) a ``Wait`` that spends no
+    attempt; an unexpected exception gives ``Fail``
     with its traceback in ``detail["error"]``. A send step (a type with a ``channel``) that is not
     ``transactional`` sends through the frequency caps: one they stop waits or goes on unsent (``cap_outcome``).
     """
@@ -131,6 +142,8 @@ def step(*, prepared: PreparedNode | None, ctx: StepContext) -> Outcome:
     except ConditionError as error:
         reason = f"The condition could not be evaluated: {error}"
         return Fail(reason, detail={"error": _error("ConditionError", str(error))})
+    except Deferred as deferred:
+        return _deferred_wait(ctx.now, deferred)
     except PortError as error:
         policy = prepared.node_type.retry  # type: ignore[union-attr]
         if error.retryable and ctx.attempt + 1 < policy.max_attempts:
@@ -302,12 +315,17 @@ def run_enrollment(
             return RunResult(state, records)
         if not _wakes(run, wait, resume):
             return RunResult(state, records)
-        # A retry, or a send deferred by a frequency cap, runs its node afresh (checking its window and the caps
-        # again); any other wait hands the node its stored wait to finish.
-        resumed_wait = None if wait.retry or wait.detail.get("capped") else wait
+        resumed_wait = None if _runs_afresh(wait) else wait
         resume_event = resume.event if resume.kind == "event" else None
     _run_steps(run, limit=limit, resumed_wait=resumed_wait, resume_event=resume_event)
     return RunResult(state, records)
+
+
+def _runs_afresh(wait: WaitState) -> bool:
+    """Return whether the node a wait ends runs afresh (no wait handed to it): after a retry, a send deferred by a
+    frequency cap (its window and the caps are checked again) or a deferred call (``Deferred``). Any other wait is
+    handed to its node to finish."""
+    return wait.retry or bool(wait.detail.get("capped")) or bool(wait.detail.get("call_deferred"))
 
 
 def _wakes(run: _Run, wait: WaitState, resume: Resume) -> bool:
@@ -368,7 +386,10 @@ def _run_steps(
         resume_event = None
         if isinstance(outcome, Advance) and outcome.vars:
             outcome = _write_vars(run, outcome)
-        state.step_count += 1
+        # A deferred call did not run the step: left uncounted, a step deferred through a long outage does not
+        # reach the step limit that stops runaway graphs.
+        if not _call_deferred(outcome):
+            state.step_count += 1
         records.append(_step_record(node_id, node.type, now, outcome, visit=visit, attempt=state.attempt))
         if isinstance(outcome, Fork):
             if _fork(run, node_id, outcome):
@@ -726,7 +747,7 @@ def _run_family(run: _Run, *, limit: int, resume: Resume | None) -> None:
             if resume is None or branch.wait is None or not _branch_wakes(run, branch, resume):
                 continue
             wait = branch.wait
-            resumed_wait = None if wait.retry or wait.detail.get("capped") else wait
+            resumed_wait = None if _runs_afresh(wait) else wait
             resume_event = resume.event if resume.kind == "event" else None
         _run_branch(run, key, branch, limit, resumed_wait, resume_event)
         if branch.status in (EnrollmentStatus.EXITED, EnrollmentStatus.FAILED):
