@@ -4,7 +4,8 @@ It hands out browser subscriptions (`browser()`: an endpoint on it and the keys 
 for every message posted to an endpoint it checks the VAPID header (RFC 8292: an ES256 JWT whose `aud` is its
 own origin, `exp` in the future, a `sub`, signed by the key in `k`) and decrypts the body with that browser's
 private key and auth secret (RFC 8291, aes128gcm, `http_ece`). What arrives is kept in `received`; an endpoint
-can be told to answer another status (410: the subscription expired) or to hold its answer (`hold`).
+can be told to answer another status (410: the subscription expired) or to hold its answer (`hold`);
+`on_accepted` is called once a message has arrived, before its answer (a fault a test inflicts at that moment).
 
 TLS with a self-signed certificate for 127.0.0.1 (`ca_file` is what PUSH_CA_CERTS must name), as push services
 are only reached over https.
@@ -23,6 +24,7 @@ import ssl
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +106,7 @@ class PushService:
     refused: list[Refusal] = field(default_factory=list)
     answers: dict[str, int] = field(default_factory=dict)  # browser id -> status to answer instead of 201
     hold: threading.Event | None = None  # when set to an unset Event: answer nothing until it is set
+    on_accepted: Callable[[], None] | None = None
     port: int = 0
     record_payloads: bool = True
 
@@ -198,6 +201,8 @@ class PushService:
             )
         )
         self.arrivals += 1
+        if self.on_accepted is not None:
+            self.on_accepted()
         return 201
 
     def answer_headers(self, status: int) -> dict[str, str]:

@@ -6,7 +6,8 @@ MessagingServiceSid, Body, StatusCallback, form-encoded) answers 201 with the me
 a `To` that is not E.164 gets Twilio's 400 with error 21211. With `callbacks` it then posts the status
 callbacks (e.g. "sent", "delivered") to the message's StatusCallback, signed with `X-Twilio-Signature` as Twilio
 signs them. `script` answers the next requests with given statuses, and `hold` keeps answers back until set (a
-provider that took the request and has not answered yet).
+provider that took the request and has not answered yet); `on_accepted` is called once a message is taken, before
+its answer (a fault a test inflicts at that moment).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
@@ -46,6 +47,7 @@ class TwilioServer:
     callbacks: tuple[str, ...] = ()
     script: list[tuple[int, dict]] = field(default_factory=list)  # the next answers, in turn
     hold: threading.Event | None = None
+    on_accepted: Callable[[], None] | None = None
     messages: list[Received] = field(default_factory=list)
     callbacks_posted: list[tuple[str, str, int]] = field(default_factory=list)  # (url, status, answer)
     requests: int = 0
@@ -115,6 +117,8 @@ class TwilioServer:
                             form.get("StatusCallback", ""), time.time())  # fmt: skip
         with self.lock:
             self.messages.append(received)
+        if self.on_accepted is not None:
+            self.on_accepted()
         if self.callbacks and received.callback:
             self._queue_callbacks(received)
         return 201, {"sid": sid, "account_sid": self.account_sid, "to": to, "from": received.sender,

@@ -55,8 +55,8 @@ _CHANNELS_SCHEMA = {
                    "(`at` null: set through `status`). Write: the changes to record, each with its proof.",
     "properties": {channel: {"type": "object", "required": ["status"], "properties": {
         "status": {"type": "string", "enum": list(STATUSES)},
-        "source": {"type": ["string", "null"], "maxLength": 64},
-        "at": {"type": ["string", "null"], "format": "date-time", "readOnly": True},
+        "source": {"type": "string", "nullable": True, "maxLength": 64},
+        "at": {"type": "string", "nullable": True, "format": "date-time", "readOnly": True},
         "proof": {"type": "object", "writeOnly": True},
         "devices": {"type": "integer", "readOnly": True, "description": "Push: live subscriptions."}}}
         for channel in CHANNELS},

@@ -16,6 +16,7 @@ import random
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from pywebpush import WebPusher
 from contacts import consent
 from events.models import Event
 from events.services import NewEvent, events_store
+from penguinflow.common.db import retried_on_a_new_connection
 from penguinflow.outbound.addresses import OutboundRefused, allowed_networks
 from penguinflow.outbound.client import Connections, OutboundFailed, send
 from penguinflow.outbound.retry_after import retry_after_of
@@ -328,18 +330,41 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _record(outcomes: list[_Outcome], *, report: DeliveryReport) -> None:
-    """Record what became of handed-over rows, and emit their `push.sent` / `push.failed`, in one transaction
-    (the sent ones in one statement); then remove the subscriptions the push services said are gone."""
+    """Record what became of handed-over rows (`_record_outcomes`), then remove the subscriptions the push services
+    said are gone and enqueue the retries."""
     if not outcomes:
         return
+    # The record outlives a connection PostgreSQL drops meanwhile: a lost one leaves the rows `sending`, which the
+    # sweep makes `unknown` (messages the services took, that nobody may send again blindly).
+    recorded = retried_on_a_new_connection(lambda: _record_outcomes(outcomes))
+    for counter, count in recorded.counts.items():
+        setattr(report, counter, getattr(report, counter) + count)
+    for outcome in outcomes:
+        if outcome.status == "gone" and outcome.row.subscription_id is not None:
+            subscription_remove(subscription_id=outcome.row.subscription_id, reason="expired")
+    for message_id, at in recorded.retries:
+        enqueue_delivery([message_id], at=at)
+
+
+@dataclass
+class _Recorded:
+    counts: Counter[str]  # by DeliveryReport counter
+    retries: list[tuple[str, datetime]]  # (message id, when)
+
+
+def _record_outcomes(outcomes: list[_Outcome]) -> _Recorded:
+    """Record the outcomes, and emit their `push.sent` / `push.failed`, in one transaction (the sent ones in one
+    statement); return what changed. Safe to run again: every change is conditional on the row's status (a
+    second run after a commit whose answer was lost changes nothing), and nothing outside the transaction is
+    counted or enqueued here."""
     now = timezone.now()
     events: dict[Any, list[NewEvent]] = {}
-    retries: list[tuple[str, datetime]] = []
+    recorded = _Recorded(counts=Counter(), retries=[])
     with transaction.atomic():
         sent = [outcome for outcome in outcomes if outcome.status == "sent"]
         for row_id in _record_sent(sent, now=now):
             row = next(outcome.row for outcome in sent if outcome.row.pk == row_id)
-            report.sent += 1
+            recorded.counts["sent"] += 1
             _emit(events, row, "push.sent", push_event_properties(row), now)
         for outcome in outcomes:
             if outcome.status == "sent":
@@ -351,26 +376,21 @@ def _record(outcomes: list[_Outcome], *, report: DeliveryReport) -> None:
             if outcome.status == "retry" and row.attempts < settings.PUSH_MAX_ATTEMPTS:
                 at = now + max(backoff(row.attempts), outcome.retry_after or timedelta(0))
                 to, values["next_attempt_at"] = Status.QUEUED, at
-                retries.append((str(row.pk), at))
+                recorded.retries.append((str(row.pk), at))  # even if moved already: a job finds it, or nothing
             elif outcome.status in ("retry", "failed"):
                 to, event = Status.FAILED, "push.failed"
             elif outcome.status == "gone":
                 to, event = Status.GONE, "push.failed"
             if not _move(row.pk, frm={Status.SENDING, Status.UNKNOWN}, to=to, **values):
                 continue
-            counter = _COUNTERS[to]
-            setattr(report, counter, getattr(report, counter) + 1)
+            recorded.counts[_COUNTERS[to]] += 1
             if event is not None:
                 _emit(events, row, event, push_event_properties(
                     row, reason="subscription_expired" if to == Status.GONE else "push_service_error",
                     error=outcome.error[:500], status_code=outcome.response_status), now)  # fmt: skip
         for workspace_id, items in events.items():
             events_store(workspace=workspace_id, events=items)
-    for outcome in outcomes:
-        if outcome.status == "gone" and outcome.row.subscription_id is not None:
-            subscription_remove(subscription_id=outcome.row.subscription_id, reason="expired")
-    for message_id, at in retries:
-        enqueue_delivery([message_id], at=at)
+    return recorded
 
 
 _RECORD_SENT_SQL = f"""

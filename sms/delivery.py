@@ -15,6 +15,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -25,7 +26,7 @@ from contacts.consent import reachability
 from contacts.models import Contact
 from events.models import Event
 from events.services import NewEvent, events_store
-from penguinflow.common.db import prepared_cursor
+from penguinflow.common.db import prepared_cursor, retried_on_a_new_connection
 from penguinflow.common.errors import InvalidTransition
 from sms.backends import Outgoing, SendError, SmsBackend, open_backend, status_callback_url
 from sms.delivery_queue import enqueue_delivery
@@ -126,13 +127,15 @@ def _deliver_group(
         row.attempts += 1
     outcomes = list(pool.map(lambda row: _hand_over(backend, row), rows))
     handed = [outcome for outcome in outcomes if outcome.error is None]
+    # The records outlive a connection PostgreSQL drops meanwhile: a lost one leaves the row `sending`, which the
+    # sweep makes `unknown` (a message the provider took, or refused, that nobody may send again blindly).
     try:
         for outcome in outcomes:
             if outcome.error is not None:
-                _record_failure(outcome.row, outcome.error, report=report)
+                retried_on_a_new_connection(partial(_record_failure, outcome.row, outcome.error, report=report))
     finally:
         if handed:
-            report.sent += _record_sent(handed)
+            report.sent += retried_on_a_new_connection(partial(_record_sent, handed))
 
 
 def _still_reachable(group: list[_Pending], *, report: DeliveryReport) -> list[_Pending]:
@@ -178,6 +181,9 @@ def _claim(row_ids) -> set:
 
 
 def _record_failure(row: _Pending, error: SendError, *, report: DeliveryReport) -> None:
+    """Record a hand-off that failed: unknown, retried later, or failed for good. Safe to run again after a
+    dropped connection: each change is conditional on the row's status, the report counted after the writes, and
+    `sms.failed` has a client id (the failed record's event is stored once)."""
     text = str(error)[:2000]
     if error.verdict == "unknown":
         _move(row.pk, frm=Status.SENDING, to=Status.UNKNOWN, error=text)
@@ -195,7 +201,9 @@ def _record_failure(row: _Pending, error: SendError, *, report: DeliveryReport) 
 
 
 def _record_sent(handed: list[_Handed]) -> int:
-    """Record handed-over rows as sent (with the provider's ids) and emit their `sms.sent`, in one transaction."""
+    """Record handed-over rows as sent (with the provider's ids) and emit their `sms.sent`, in one transaction;
+    return how many it recorded. Safe to run again: rows recorded already (by a first run whose commit went
+    through before its connection dropped, or by the provider's callback) are left alone."""
     now = timezone.now()
     sources = [Status.SENDING, Status.UNKNOWN]  # unknown: a slow worker recording after its lease ran out
     assert all(Status.SENT in SmsMessage.TRANSITIONS[source] for source in sources)

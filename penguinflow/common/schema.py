@@ -257,8 +257,9 @@ def register_component(auto_schema, name: str, schema: dict[str, Any] | Callable
 
 
 def pydantic_schema(model) -> dict[str, Any]:
-    """Return a pydantic model's JSON Schema with its `$defs` written in place, for OpenAPI (whose components
-    drf-spectacular names itself: a `#/$defs/...` reference would point nowhere in the document)."""
+    """Return a pydantic model's JSON Schema as an OpenAPI 3.0 schema: its `$defs` written in place (drf-spectacular
+    names the components itself: a `#/$defs/...` reference would point nowhere in the document), and in the
+    dialect of OpenAPI 3.0 (`openapi_30`)."""
     schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
 
@@ -272,4 +273,58 @@ def pydantic_schema(model) -> dict[str, Any]:
             return [inline(item) for item in node]
         return node
 
-    return inline(schema)
+    return openapi_30(inline(schema))
+
+
+# Keywords whose value is a schema, a list of schemas, or a map of names to schemas: the walk of `openapi_30`
+# goes through these only (a property may be named `const` or `type`; a `default` or an `enum` holds data).
+_SUBSCHEMA = ("items", "additionalProperties", "not")
+_SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf")
+_SUBSCHEMA_MAPS = ("properties",)
+
+
+def openapi_30(schema: dict[str, Any]) -> dict[str, Any]:
+    """Return a JSON Schema (draft 2020-12, as pydantic writes it) in the dialect of OpenAPI 3.0, the version of
+    our document: a nullable value is `nullable: true` (not a `null` type, alone or in a list); `const` is a
+    one-value `enum`; numeric `exclusiveMinimum`/`exclusiveMaximum` are a bound with a boolean; a map whose keys
+    follow a pattern (`patternProperties`, unknown to 3.0) is a map of any key, the pattern said in words (the
+    server still refuses other keys, with a 400)."""
+    node = dict(schema)
+    for keyword in _SUBSCHEMA:
+        if isinstance(node.get(keyword), dict):
+            node[keyword] = openapi_30(node[keyword])
+    for keyword in _SUBSCHEMA_LISTS:
+        if keyword in node:
+            node[keyword] = [openapi_30(option) for option in node[keyword]]
+    for keyword in _SUBSCHEMA_MAPS:
+        if keyword in node:
+            node[keyword] = {name: openapi_30(option) for name, option in node[keyword].items()}
+    if "patternProperties" in node:
+        patterns = node.pop("patternProperties")
+        if len(patterns) != 1 or node.get("additionalProperties") not in (None, False):
+            raise ValueError(f"OpenAPI 3.0 cannot say these patternProperties: {sorted(patterns)}")
+        (pattern, value), = patterns.items()
+        node["additionalProperties"] = openapi_30(value)
+        node["description"] = " ".join(filter(None, [node.get("description"), f"Keys match `{pattern}`."]))
+    if "const" in node:
+        node["enum"] = [node.pop("const")]
+    for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if not isinstance(node.get(exclusive), bool) and exclusive in node:
+            node[bound], node[exclusive] = node[exclusive], True
+    if isinstance(node.get("type"), list):
+        types = [kind for kind in node["type"] if kind != "null"]
+        if len(types) != 1:
+            raise ValueError(f"OpenAPI 3.0 has no schema of several types: {node['type']}")
+        node["nullable"] = node.get("nullable", False) or len(types) < len(node["type"])
+        node["type"] = types[0]
+    for keyword in _SUBSCHEMA_LISTS:
+        options = node.get(keyword, [])
+        if any(option == {"type": "null"} for option in options):
+            rest = [option for option in options if option != {"type": "null"}]
+            node["nullable"] = True
+            if len(rest) == 1:
+                del node[keyword]
+                node = {**rest[0], **node}  # the option's constraints, with the field's title and description
+            else:
+                node[keyword] = rest
+    return node

@@ -6,6 +6,7 @@ import pytest
 from django.db import OperationalError, ProgrammingError
 
 from penguinflow.common.db import prepared_cursor, retried_on_a_new_connection
+from tests.chaos import backend_pid, backend_terminate
 
 
 @pytest.mark.django_db
@@ -30,34 +31,15 @@ def test_prepared_cursor_errors_are_djangos():
         cursor.execute("SELECT no_such_column FROM templates_outboxmessage", prepare=True)
 
 
-def _terminate(pid: int) -> None:
-    """Drop a backend the way an administrator, a failover or a restart does, from a connection of its own."""
-    import psycopg
-    from django.db import connection
-
-    settings = connection.settings_dict
-    with psycopg.connect(host=settings["HOST"] or "127.0.0.1", port=settings["PORT"] or 5432,
-                         user=settings["USER"] or "postgres", dbname="postgres", autocommit=True) as admin:
-        assert admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone() == (True,)
-
-
-def _backend_pid() -> int:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return cursor.fetchone()[0]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_write_whose_connection_postgres_dropped_runs_again_on_a_new_one():
-    first = _backend_pid()
-    _terminate(first)
+    first = backend_pid()
+    backend_terminate(first)
     runs = []
 
     def write() -> int:
         runs.append(1)
-        return _backend_pid()
+        return backend_pid()
 
     assert retried_on_a_new_connection(write, pause=0.01) != first
     assert len(runs) == 2  # the dropped connection's attempt failed; the second ran on a new connection
@@ -71,9 +53,9 @@ def test_inside_a_transaction_a_dropped_connection_is_not_written_again():
 
     def write() -> int:
         runs.append(1)
-        return _backend_pid()
+        return backend_pid()
 
     with pytest.raises(OperationalError), transaction.atomic():
-        _terminate(_backend_pid())
+        backend_terminate(backend_pid())
         retried_on_a_new_connection(write, pause=0.01)  # the transaction's earlier work is gone: not hidden
     assert len(runs) == 1

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 
 from penguinflow.common.workers import Worker
-from tests.ops.test_db import _backend_pid, _terminate
+from tests.chaos import backend_pid, backend_terminate
 
 
 def backend_pid_job() -> int:
-    return _backend_pid()
+    return backend_pid()
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def test_a_job_after_postgres_dropped_the_workers_connection_runs_on_a_new_one(q
     first = queue.enqueue(backend_pid_job, result_ttl=60)
     worker.work(burst=True)
     dropped = first.return_value()
-    _terminate(dropped)  # the connection the worker used (held, or idle in the pool)
+    backend_terminate(dropped)  # the connection the worker used (held, or idle in the pool)
 
     second = queue.enqueue(backend_pid_job, result_ttl=60)
     worker.work(burst=True)

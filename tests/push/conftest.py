@@ -24,6 +24,7 @@ def push_service(_push_service, settings):
     _push_service.refused.clear()
     _push_service.answers.clear()
     _push_service.hold = None
+    _push_service.on_accepted = None
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     settings.PUSH_CA_CERTS = _push_service.ca_file
     settings.PUBLIC_BASE_URL = "https://pf.example.test"

@@ -28,6 +28,7 @@ def twilio(_twilio_server, settings):
         server.callbacks_posted.clear()
         server.callbacks = ()
         server.hold = None
+        server.on_accepted = None
     settings.SMS_URL = server.url
     settings.SMS_FROM = SENDER
     settings.PUBLIC_BASE_URL = "https://pf.example.test"

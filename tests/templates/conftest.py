@@ -6,6 +6,7 @@ import email
 import email.policy
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -38,10 +39,12 @@ class Received:
 
 @dataclass
 class Recorder:
-    """An aiosmtpd handler that keeps every message; `replies` makes it answer the next DATA with those codes."""
+    """An aiosmtpd handler that keeps every message; `replies` makes it answer the next DATA with those codes;
+    `on_accepted` is called once a message is kept, before its answer (a fault a test inflicts at that moment)."""
 
     messages: list[Received] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)
+    on_accepted: Callable[[], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server, session, envelope):
@@ -50,6 +53,8 @@ class Recorder:
                 return self.replies.pop(0)
             self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
                                           tuple(session.peer or ())))
+        if self.on_accepted is not None:
+            self.on_accepted()
         return "250 Message accepted for delivery"
 
 
@@ -86,6 +91,7 @@ def smtp(_smtp_controller, settings):
     """A real SMTP server that Django's SMTP backend delivers to; empty at the start of each test."""
     _smtp_controller.recorder.messages.clear()
     _smtp_controller.recorder.replies.clear()
+    _smtp_controller.recorder.on_accepted = None
     use_plain_smtp(settings, _smtp_controller.port, timeout=10)
     settings.PUBLIC_BASE_URL = "https://pf.example.test"
     settings.DEFAULT_FROM_EMAIL = "PenguinFlow <noreply@penguinmails.test>"
