@@ -289,7 +289,8 @@ ENGINE_MAX_QUEUED_BATCHES = int(os.environ.get("ENGINE_MAX_QUEUED_BATCHES", "8")
 # in all, the batch starts no more and its remaining calling steps wait for the next batch (a batch's job has
 # 300 s). A step to an endpoint that gave no answer earlier in the batch waits the pause instead of calling it.
 # Neither spends one of the step's attempts.
-WORKFLOW_BATCH_CALL_SECONDS = float(os.environ.get("WORKFLOW_BATCH_CALL_SECONDS", "60"))
+# 30: with one last call's timeout (at most 30 s) a batch stays within its lease (ENGINE_LEASE_SECONDS, 60).
+WORKFLOW_BATCH_CALL_SECONDS = float(os.environ.get("WORKFLOW_BATCH_CALL_SECONDS", "30"))
 WEBHOOK_NO_ANSWER_PAUSE_SECONDS = float(os.environ.get("WEBHOOK_NO_ANSWER_PAUSE_SECONDS", "30"))
 # How often the scheduler sweeps the email outbox (stuck `sending` rows become `unknown`; lost jobs re-enqueued),
 # and how long a due `queued` row waits before it counts as lost.
