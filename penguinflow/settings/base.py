@@ -455,6 +455,29 @@ WEBHOOKS_SENDER_THREADS = int(os.environ.get("WEBHOOKS_SENDER_THREADS", "16"))
 WEBHOOKS_PER_SUBSCRIPTION = int(os.environ.get("WEBHOOKS_PER_SUBSCRIPTION", "2"))
 WEBHOOKS_DISPATCH_MAX_QUEUED = int(os.environ.get("WEBHOOKS_DISPATCH_MAX_QUEUED", "2"))
 
+
+def _seconds_list(name: str) -> list[float]:
+    """Read comma-separated positive numbers of seconds; anything else stops start-up."""
+    values = env_list(name, "")
+    try:
+        seconds = [float(value) for value in values]
+    except ValueError:
+        seconds = []
+    if len(seconds) != len(values) or any(not 0 < value < float("inf") for value in seconds):
+        raise ImproperlyConfigured(
+            f"{name}={os.environ.get(name)!r}: give positive numbers of seconds, comma-separated (e.g. 1,5,30)."
+        )
+    return seconds
+
+
+# A delivery's retry schedule: the wait after each failed attempt, in seconds (empty: the documented schedule in
+# webhooks/schedule.py, 5 s to 10 h over 8 attempts); an attempt's deadline (at most 30 s, the outbound client's
+# limit); and how long a subscription is paused after an attempt got no answer. Shorter ones are for tests and
+# staging, where nobody waits hours.
+WEBHOOKS_RETRY_DELAYS_SECONDS = _seconds_list("WEBHOOKS_RETRY_DELAYS_SECONDS")
+WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOKS_TIMEOUT_SECONDS", "10"))
+WEBHOOKS_NO_ANSWER_PAUSE_SECONDS = float(os.environ.get("WEBHOOKS_NO_ANSWER_PAUSE_SECONDS", "30"))
+
 # Web push (push/): what a delivery job sends per batch, how long a push service may take, how long a service keeps
 # a message for an offline browser (TTL), attempts before a message fails, the lease of a claimed message (then the
 # sweep marks it `unknown`), and the CA file that verifies push services (empty: the system's; tests: their own).
