@@ -283,6 +283,9 @@ PREDICTIONS_REQUIREMENTS: dict = {}
 # How long a claimed batch of enrollments belongs to its job; when it runs out (the worker died, Redis lost the
 # job) the scheduler claims the batch again.
 ENGINE_LEASE_SECONDS = int(os.environ.get("ENGINE_LEASE_SECONDS", "60"))
+# A factor on every node type's retry backoff (1: as declared, e.g. a webhook step's 30 s doubling). Tests and
+# staging shorten it; a port's Retry-After is honoured whatever the factor.
+WORKFLOW_STEP_RETRY_SCALE = float(os.environ.get("WORKFLOW_STEP_RETRY_SCALE", "1"))
 # The scheduler keeps at most this many claimed batches waiting in the engine queue (backpressure).
 ENGINE_MAX_QUEUED_BATCHES = int(os.environ.get("ENGINE_MAX_QUEUED_BATCHES", "8"))
 # How often the scheduler sweeps the email outbox (stuck `sending` rows become `unknown`; lost jobs re-enqueued),
