@@ -5,8 +5,9 @@ status after an attempt).
 - 410 Gone: the endpoint asks to be forgotten (REST hooks): the subscription is disabled at once, the delivery
   failed, nobody notified (it is how Zapier unsubscribes a dead zap).
 - Any other answer, no answer, or a refused address: the attempt failed; the next one follows the schedule
-  (`webhooks.schedule`), or the delivery has failed for good after the last. A subscription failing without a
-  success for a day is disabled and the workspace admins are told.
+  (`webhooks.schedule`), counted from when the attempt ended and no sooner than a 429's or 503's Retry-After,
+  or the delivery has failed for good after the last. A subscription failing without a success for a day is
+  disabled and the workspace admins are told.
 - No answer at all (timeout, refused connection): the subscription is also blocked for a while, and its other
   pending deliveries wait for the block to end instead of tying up senders.
 - Released (not attempted: the subscription had enough attempts under way in this process): due again soon,
@@ -18,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -27,7 +28,7 @@ from django.utils import timezone
 
 from penguinflow.common.db import prepared_cursor
 from webhooks.models import WebhookDelivery, WebhookSubscription
-from webhooks.schedule import BLOCK_AFTER_NO_ANSWER, FAILING_LIMIT, retry_delay
+from webhooks.schedule import FAILING_LIMIT, no_answer_pause, retry_delay
 from webhooks.services import failing_reason, subscription_disable
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,12 @@ class Outcome:
     error: str = ""
     no_answer: bool = False  # timeout or connection failure: block the subscription for a while
     release_until: datetime | None = None  # not attempted: due again then
+    retry_after: timedelta | None = None  # what a 429's or 503's Retry-After asked for
+
+    @property
+    def ended_at(self) -> datetime:
+        """When the attempt ended (its answer, or its failure): the retry's wait counts from then."""
+        return self.at + timedelta(milliseconds=self.latency_ms or 0)
 
     @property
     def succeeded(self) -> bool:
@@ -83,7 +90,7 @@ def _delivery_row(outcome: Outcome) -> tuple[Any, ...]:
         elif outcome.gone or (delay := retry_delay(rounds)) is None:
             status = DeliveryStatus.FAILED
         else:
-            next_at = outcome.at + delay
+            next_at = outcome.ended_at + max(delay, outcome.retry_after or timedelta(0))
     return (outcome.delivery_id, str(status), outcome.attempted, rounds, next_at, outcome.at, outcome.status_code,
             outcome.latency_ms, outcome.body.replace("\x00", ""), outcome.error.replace("\x00", ""))
 
@@ -103,7 +110,7 @@ def _subscriptions_update(outcomes: Sequence[Outcome], now: datetime) -> None:
         else:
             _failure_record(sub_id, min(outcome.at for outcome in own if not outcome.succeeded), now)
             if any(outcome.no_answer for outcome in own):
-                _block(sub_id, now + BLOCK_AFTER_NO_ANSWER, now)
+                _block(sub_id, now + no_answer_pause(), now)
     if recovered:  # one statement for the many healthy subscriptions of a busy batch
         WebhookSubscription.objects.filter(pk__in=recovered, failing_since__isnull=False).update(failing_since=None)
 

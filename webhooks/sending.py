@@ -12,9 +12,9 @@ costs only its own deliveries:
 - in a chunk, an attempt that gets no answer (timeout, refused connection) ends the chunk: the rest is released
   until the subscription's block ends (see `webhooks.outcomes`); no attempt starts after CHUNK_DEADLINE_S.
 
-Every attempt has one deadline (TIMEOUT_SECONDS for connect, send and answer), reads at most BODY_KEPT_BYTES of
-the answer, follows no redirect (a 3xx is a failed attempt) and reaches only addresses the guard allows, checked
-at each attempt (the name is resolved again). The pool lives in the worker process: run RQ's SimpleWorker, as
+Every attempt has one deadline (WEBHOOKS_TIMEOUT_SECONDS for connect, send and answer), reads at most
+BODY_KEPT_BYTES of the answer, follows no redirect (a 3xx is a failed attempt) and reaches only addresses the
+guard allows, checked at each attempt (the name is resolved again). The pool lives in the worker process: run RQ's SimpleWorker, as
 `run_all` does (in a forking worker's work horse the job waits for its own attempts, see `webhooks.jobs`).
 """
 
@@ -37,9 +37,10 @@ from django.db import connection
 
 from penguinflow.outbound.addresses import OutboundRefused, allowed_networks
 from penguinflow.outbound.client import Connections, OutboundFailed, Resolver, send, system_resolver
+from penguinflow.outbound.retry_after import retry_after_of
 from penguinflow.outbound.signing import signature_headers
 from webhooks.outcomes import Outcome, outcomes_record
-from webhooks.schedule import BLOCK_AFTER_NO_ANSWER, BODY_KEPT_BYTES, TIMEOUT_SECONDS
+from webhooks.schedule import BODY_KEPT_BYTES, MAX_RETRY_AFTER, attempt_timeout, no_answer_pause
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +68,9 @@ class Attempt:
 
 
 def attempt_once(item: Attempt, *, connections: Connections | None = None, resolver: Resolver = system_resolver,
-                 timeout_s: float = TIMEOUT_SECONDS) -> Outcome:
+                 timeout_s: float | None = None) -> Outcome:
     """POST the delivery once and return its outcome (never raises for anything the endpoint does)."""
+    timeout_s = attempt_timeout() if timeout_s is None else timeout_s
     at = datetime.now(UTC)
     headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json",
                **signature_headers(secrets_in_use=item.secrets, msg_id=item.msg_id, timestamp=at, body=item.payload)}
@@ -86,8 +88,11 @@ def attempt_once(item: Attempt, *, connections: Connections | None = None, resol
     error = ""
     if 300 <= response.status < 400:
         error = "Redirects are not followed: answer 2xx at the subscription's URL."
+    retry_after = None
+    if response.status in (429, 503):
+        retry_after = retry_after_of(response.headers.get("retry-after"), cap=MAX_RETRY_AFTER)
     return Outcome(**common, status_code=response.status, latency_ms=response.elapsed_ms,
-                   body=response.body.decode("utf-8", errors="replace"), error=error)
+                   body=response.body.decode("utf-8", errors="replace"), error=error, retry_after=retry_after)
 
 
 def _ms(started: float) -> int:
@@ -207,7 +212,7 @@ class Sender:
                     outcome = attempt_once(item, connections=kept, resolver=self.resolver)
                 outcomes.append(outcome)
                 if outcome.no_answer:
-                    until = datetime.now(UTC) + BLOCK_AFTER_NO_ANSWER
+                    until = datetime.now(UTC) + no_answer_pause()
                     outcomes += [_released(rest, until) for rest in chunk[index + 1:]]
                     break
         except Exception:  # a bug, not the endpoint: the lease brings the unrecorded ones back

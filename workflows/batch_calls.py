@@ -5,7 +5,7 @@ kills rolls the whole batch back to run again, every step it made repeated and e
 delayed. A hundred webhook steps to one receiver that hangs, 10 s each, would do exactly that. So, in one batch:
 
 - an endpoint (scheme, host and port) that gave no answer (a timeout, a refused or dropped connection) is not
-  called again: the batch's later steps to it wait ``silent_pause`` (WEBHOOK_NO_ANSWER_PAUSE_SECONDS) and run
+  called again: the batch's later steps to it wait ``silent_pause`` (WORKFLOW_NO_ANSWER_PAUSE_SECONDS) and run
   in a later batch, which tries the endpoint once more;
 - once the batch's calls took ``budget`` (WORKFLOW_BATCH_CALL_SECONDS) in all, no further call starts: the rest
   wait ``spent_pause`` and run in the next batch. A call that started may still take its own timeout (at most
@@ -64,7 +64,7 @@ class BatchCalls:
     @classmethod
     def from_settings(cls) -> BatchCalls:
         return cls(budget=timedelta(seconds=settings.WORKFLOW_BATCH_CALL_SECONDS),
-                   silent_pause=timedelta(seconds=settings.WEBHOOK_NO_ANSWER_PAUSE_SECONDS))
+                   silent_pause=timedelta(seconds=settings.WORKFLOW_NO_ANSWER_PAUSE_SECONDS))
 
     def make(self, url: str, call: Callable[[], Answer]) -> Answer:
         """Return what ``call`` (a request to ``url``) answers, counting the time it takes against the budget.

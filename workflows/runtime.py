@@ -15,13 +15,15 @@ What a batch builds on lives beside it, each in a module of its own: the publish
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -185,12 +187,13 @@ def _advance(
         enrollments = _lock_live(enrollment_ids, lease_owner)
         if not enrollments:
             return report
-        now = now or timezone.now()
+        now, opened = now or timezone.now(), time.monotonic()
         running = _hold_paused(enrollments, lease_owner, report)
         if not running:
             return report
         batch = _Batch.open(
-            running, now=now, lease_owner=lease_owner, activity=activity, batch_outbox=batch_outbox, calls=calls
+            running, now=now, opened=opened, lease_owner=lease_owner, activity=activity, batch_outbox=batch_outbox,
+            calls=calls,
         )
         for enrollment in running:
             _run_one(batch, enrollment, resumes.get(enrollment.pk), report)
@@ -227,6 +230,7 @@ class _Batch:
     """What one batch reads once and collects while its enrollments run, written at its end by `write`."""
 
     now: datetime
+    opened: float  # time.monotonic() when `now` was read
     lease_owner: str | None
     versions: dict[UUID, LiveVersion]
     book: ContactBook
@@ -243,12 +247,17 @@ class _Batch:
     # a hanging receiver cannot hold the batch past its job's timeout.
     calls: BatchCalls = field(default_factory=BatchCalls.from_settings)
 
+    def failure_moment(self) -> datetime:
+        """Now on the batch's clock: its `now` plus the time since (its calls may have taken seconds)."""
+        return self.now + timedelta(seconds=time.monotonic() - self.opened)
+
     @classmethod
     def open(
         cls,
         running: list[Enrollment],
         *,
         now: datetime,
+        opened: float,
         lease_owner: str | None,
         activity: Any,
         batch_outbox: bool,
@@ -259,7 +268,8 @@ class _Batch:
         book = ContactBook.lock((e.contact_id for e in running), batch_outbox=batch_outbox)
         if activity is None:
             activity = _activity_port(running)
-        return cls(now=now, lease_owner=lease_owner, versions=versions, book=book, activity=activity, calls=calls)
+        return cls(now=now, opened=opened, lease_owner=lease_owner, versions=versions, book=book,
+                   activity=activity, calls=calls)
 
     def contact(self, contact_key: str) -> dict[str, Any]:
         """Return the contact's data as rules see it, made once per batch (actions keep it up to date)."""
@@ -332,6 +342,9 @@ def _run_one(batch: _Batch, enrollment: Enrollment, resume: Resume | None, repor
         resume=resume,
         # Templates rendered by later steps of this run (emails, webhooks) see the variables earlier ones wrote.
         vars_changed=lambda variables: shown.__setitem__("vars", variables),
+        retry_scale=settings.WORKFLOW_STEP_RETRY_SCALE,
+        # A step that fails late in a batch of slow calls waits its backoff from its failure, not from `now`.
+        failure_clock=batch.failure_moment,
     )
     _collect_run(batch, version, enrollment, before, result, report)
 

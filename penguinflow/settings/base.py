@@ -283,6 +283,9 @@ PREDICTIONS_REQUIREMENTS: dict = {}
 # How long a claimed batch of enrollments belongs to its job; when it runs out (the worker died, Redis lost the
 # job) the scheduler claims the batch again.
 ENGINE_LEASE_SECONDS = int(os.environ.get("ENGINE_LEASE_SECONDS", "60"))
+# A factor on every node type's retry backoff (1: as declared, e.g. a webhook step's 30 s doubling). Tests and
+# staging shorten it; a port's Retry-After is honoured whatever the factor.
+WORKFLOW_STEP_RETRY_SCALE = float(os.environ.get("WORKFLOW_STEP_RETRY_SCALE", "1"))
 # The scheduler keeps at most this many claimed batches waiting in the engine queue (backpressure).
 ENGINE_MAX_QUEUED_BATCHES = int(os.environ.get("ENGINE_MAX_QUEUED_BATCHES", "8"))
 # Calls a batch of steps makes inline (webhook, http_request; workflows/batch_calls.py): once they took this long
@@ -291,7 +294,7 @@ ENGINE_MAX_QUEUED_BATCHES = int(os.environ.get("ENGINE_MAX_QUEUED_BATCHES", "8")
 # Neither spends one of the step's attempts.
 # 30: with one last call's timeout (at most 30 s) a batch stays within its lease (ENGINE_LEASE_SECONDS, 60).
 WORKFLOW_BATCH_CALL_SECONDS = float(os.environ.get("WORKFLOW_BATCH_CALL_SECONDS", "30"))
-WEBHOOK_NO_ANSWER_PAUSE_SECONDS = float(os.environ.get("WEBHOOK_NO_ANSWER_PAUSE_SECONDS", "30"))
+WORKFLOW_NO_ANSWER_PAUSE_SECONDS = float(os.environ.get("WORKFLOW_NO_ANSWER_PAUSE_SECONDS", "30"))
 # How often the scheduler sweeps the email outbox (stuck `sending` rows become `unknown`; lost jobs re-enqueued),
 # and how long a due `queued` row waits before it counts as lost.
 EMAIL_SWEEP_INTERVAL_SECONDS = float(os.environ.get("EMAIL_SWEEP_INTERVAL_SECONDS", "30"))
@@ -461,6 +464,29 @@ OUTBOUND_ALLOWED_NETWORKS = _networks("OUTBOUND_ALLOWED_NETWORKS")
 WEBHOOKS_SENDER_THREADS = int(os.environ.get("WEBHOOKS_SENDER_THREADS", "16"))
 WEBHOOKS_PER_SUBSCRIPTION = int(os.environ.get("WEBHOOKS_PER_SUBSCRIPTION", "2"))
 WEBHOOKS_DISPATCH_MAX_QUEUED = int(os.environ.get("WEBHOOKS_DISPATCH_MAX_QUEUED", "2"))
+
+
+def _seconds_list(name: str) -> list[float]:
+    """Read comma-separated positive numbers of seconds; anything else stops start-up."""
+    values = env_list(name, "")
+    try:
+        seconds = [float(value) for value in values]
+    except ValueError:
+        seconds = []
+    if len(seconds) != len(values) or any(not 0 < value < float("inf") for value in seconds):
+        raise ImproperlyConfigured(
+            f"{name}={os.environ.get(name)!r}: give positive numbers of seconds, comma-separated (e.g. 1,5,30)."
+        )
+    return seconds
+
+
+# A delivery's retry schedule: the wait after each failed attempt, in seconds (empty: the documented schedule in
+# webhooks/schedule.py, 5 s to 10 h over 8 attempts); an attempt's deadline (at most 30 s, the outbound client's
+# limit); and how long a subscription is paused after an attempt got no answer. Shorter ones are for tests and
+# staging, where nobody waits hours.
+WEBHOOKS_RETRY_DELAYS_SECONDS = _seconds_list("WEBHOOKS_RETRY_DELAYS_SECONDS")
+WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOKS_TIMEOUT_SECONDS", "10"))
+WEBHOOKS_NO_ANSWER_PAUSE_SECONDS = float(os.environ.get("WEBHOOKS_NO_ANSWER_PAUSE_SECONDS", "30"))
 
 # Web push (push/): what a delivery job sends per batch, how long a push service may take, how long a service keeps
 # a message for an offline browser (TTL), attempts before a message fails, the lease of a claimed message (then the

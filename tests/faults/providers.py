@@ -1,13 +1,15 @@
-"""Providers that misbehave on cue, for the fault tests: an SMTP server (aiosmtpd) and a Twilio-shaped SMS API,
-each on a fixed port so that it can be down (not listening: connection refused) and come up again where the
-workers expect it. Once up, each answers its requests from a script, in turn ("slow", a status, or a status with
-Retry-After), then normally; and each records every request, with its time, by recipient.
+"""Providers that misbehave on cue, for the fault tests: an SMTP server (aiosmtpd), a Twilio-shaped SMS API, the
+push service and an HTTP endpoint (a webhook receiver, an API), each on a fixed port so that it can be down (not
+listening: connection refused) and come up again where the workers expect it. Once up, each answers its requests
+from a script, in turn ("slow", a status, or a status with Retry-After; the endpoint also "hang"), then normally;
+and each records every request, with its time, by recipient (the endpoint: by idempotency key).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import select
 import threading
 import time
 import uuid
@@ -22,14 +24,32 @@ from aiosmtpd.controller import Controller
 from bench._push_service import PushService
 
 SLOW_SECONDS = 3.0  # a slow answer: well past a healthy one, well inside the clients' timeouts (15 s, 30 s)
+STALL = 120.0  # fail when nothing moves (no attempt, no message settled) for this long: slow is not broken
+HANG_LIMIT_S = 60.0  # a hanging answer ends when the client gives up (its timeout), or after this at most
+
+
+def wait_while_progressing(done, progress, *, what: str, state) -> None:
+    """Wait for `done()` as long as `progress()` keeps growing (or is None: waiting is expected); fail naming
+    `what` after STALL s without."""
+    best, moved_at = -1, time.monotonic()
+    while not done():
+        now, current = time.monotonic(), progress()
+        if current is None:
+            moved_at = now
+        elif current > best:
+            best, moved_at = current, now
+        elif now - moved_at > STALL:
+            raise AssertionError(f"nothing moved for {STALL:.0f} s waiting for {what}: {state()}")
+        time.sleep(0.2)
 
 
 @dataclass(frozen=True)
 class Answered:
-    at: float  # time.time() when the answer was decided
+    at: float  # time.time() when the answer was decided (a hanging one: when the client gave up)
     recipient: str
-    answer: str  # "ok", "slow", or the status sent ("451", "500", "429", ...)
+    answer: str  # "ok", "slow", "hang", or the status sent ("451", "500", "429", ...)
     retry_after: float | None = None
+    arrived: float | None = None  # time.time() when the request arrived (recorded by the HTTP endpoint)
 
 
 class Recorded:
@@ -47,10 +67,11 @@ class Recorded:
         return entry if isinstance(entry, tuple) else (entry, None)
 
     def record(
-        self, recipient: str, answer: str, retry_after: float | None = None, *, accepted: bool
+        self, recipient: str, answer: str, retry_after: float | None = None, *, accepted: bool,
+        arrived: float | None = None,
     ) -> None:
         with self.lock:
-            self.answers[recipient].append(Answered(time.time(), recipient, answer, retry_after))
+            self.answers[recipient].append(Answered(time.time(), recipient, answer, retry_after, arrived))
             if accepted:
                 self.delivered[recipient] += 1
 
@@ -188,3 +209,79 @@ class PhasedPush(PushService):
 
     def down(self) -> None:
         self.stop()
+
+
+class PhasedEndpoint(Recorded):
+    """An HTTP endpoint (a webhook receiver, an API), HTTP/1.1 with kept-alive connections, answering each request
+    from the script: "slow" (200 after `slow_s`), "hang" (no answer at all: the request is held until the client
+    gives up and closes the connection), a status (500), or (429, seconds) with a Retry-After header; then 200
+    with `{"received": key}`. Requests are recorded by their `key_header` (webhook-id, Idempotency-Key), with when
+    they arrived; a key "delivered" is one answered 2xx."""
+
+    def __init__(self, port: int, script: list, *, key_header: str, slow_s: float) -> None:
+        super().__init__(script)
+        self.port, self.key_header, self.slow_s, self.server = port, key_header, slow_s, None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def up(self) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), _endpoint_handler(self))
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def down(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+def _endpoint_handler(endpoint: PhasedEndpoint) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _any(self) -> None:
+            arrived = time.time()
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            key = self.headers.get(endpoint.key_header, "")
+            answer, retry_after = endpoint.next_answer()
+            if answer == "hang":
+                self._hold_until_the_client_gives_up()
+                endpoint.record(key, "hang", accepted=False, arrived=arrived)
+                return
+            if answer == "slow":
+                time.sleep(endpoint.slow_s)
+            accepted = answer in ("ok", "slow")
+            status = 200 if accepted else int(answer)
+            document = {"received": key} if accepted else {"error": f"answered {status}"}
+            endpoint.record(key, answer if accepted else str(status), retry_after, accepted=accepted,
+                            arrived=arrived)
+            data = json.dumps(document).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            if retry_after is not None:
+                self.send_header("Retry-After", str(int(retry_after)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _hold_until_the_client_gives_up(self) -> None:
+            """Answer nothing: wait for the client to close the connection (its timeout), then close ours."""
+            self.close_connection = True
+            deadline = time.monotonic() + HANG_LIMIT_S
+            while (left := deadline - time.monotonic()) > 0:
+                readable, _, _ = select.select([self.connection], [], [], left)
+                try:
+                    if readable and not self.connection.recv(4096):
+                        return  # the client closed
+                except OSError:
+                    return
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
+
+        def log_message(self, *args) -> None:  # the test prints its own figures
+            pass
+
+    return Handler

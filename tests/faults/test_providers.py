@@ -32,7 +32,7 @@ from templates.models import OutboxMessage
 from tests.chaos import wait_for
 from tests.engine.graphs import chain, node
 from tests.factories import EmailTemplateFactory
-from tests.faults.providers import PhasedPush, PhasedSmtp, PhasedTwilio
+from tests.faults.providers import PhasedPush, PhasedSmtp, PhasedTwilio, wait_while_progressing
 from tests.push.conftest import subscribe
 from tests.sms.conftest import opted_in
 from tests.workflows.builders import publish
@@ -47,22 +47,6 @@ RETRY_BASE = 2.0  # EMAIL_RETRY_BASE_SECONDS, SMS_RETRY_BASE_SECONDS: the schedu
 EMAIL_MAX_ATTEMPTS, SMS_MAX_ATTEMPTS, PUSH_MAX_ATTEMPTS = 8, 6, 6
 RETRY_AFTER = 10  # longer than the backoff (2 s doubling) at the attempts that meet the 429s: it decides
 SETTLED = ("queued", "sending")
-STALL = 120.0  # fail when nothing moves (no attempt, no message settled) for this long: slow is not broken
-
-
-def wait_while_progressing(done, progress, *, what: str, state) -> None:
-    """Wait for `done()` as long as `progress()` keeps growing (or is None: waiting is expected); fail naming
-    `what` after STALL s without."""
-    best, moved_at = -1, time.monotonic()
-    while not done():
-        now, current = time.monotonic(), progress()
-        if current is None:
-            moved_at = now
-        elif current > best:
-            best, moved_at = current, now
-        elif now - moved_at > STALL:
-            raise AssertionError(f"nothing moved for {STALL:.0f} s waiting for {what}: {state()}")
-        time.sleep(0.2)
 
 
 def _workflow(workspace):

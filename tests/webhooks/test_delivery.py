@@ -29,7 +29,7 @@ from tests.webhooks.conftest import (
 )
 from webhooks.dispatch import deliveries_dispatch
 from webhooks.models import WebhookDelivery
-from webhooks.schedule import BODY_KEPT_BYTES, JITTER, MAX_ATTEMPTS, RETRY_DELAYS, TIMEOUT_SECONDS
+from webhooks.schedule import BODY_KEPT_BYTES, JITTER, MAX_ATTEMPTS, RETRY_DELAYS, attempt_timeout
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -72,8 +72,8 @@ def test_failed_attempt_is_retried_with_the_same_webhook_id_and_body(api, receiv
     delivery = wait_until(lambda: WebhookDelivery.objects.filter(attempts=1, claimed_until=None).first(),
                           what="the first attempt")
     assert delivery.status == "pending" and delivery.response_status == 503 and delivery.response_body == "busy"
-    # The schedule's first delay is 5 s (+-20 %): due 4-6 s after the attempt.
-    assert timedelta(seconds=3.9) <= delivery.next_attempt_at - delivery.last_attempt_at <= timedelta(seconds=6.1)
+    # The schedule's first delay is 5 s (+-20 %): due 4-6 s after the attempt ended.
+    assert timedelta(seconds=3.9) <= delivery.next_attempt_at - _ended(delivery) <= timedelta(seconds=6.1)
     assert deliveries_dispatch() == 0  # not due yet
 
     pump(now=timezone.now() + timedelta(seconds=7))
@@ -83,6 +83,28 @@ def test_failed_attempt_is_retried_with_the_same_webhook_id_and_body(api, receiv
     assert first.body == second.body
     _verify(sub["secret"], second)
     assert WebhookDelivery.objects.get().attempts == 2
+
+
+def _ended(delivery: WebhookDelivery):
+    """When the delivery's latest attempt ended: its retry waits from then."""
+    return delivery.last_attempt_at + timedelta(milliseconds=delivery.latency_ms)
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_retry_after_longer_than_the_schedule_delays_the_retry(api, receiver, status):
+    subscribe(api, receiver.url, ["email.opened"])
+    receiver.answer(Answer(status=status, headers={"Retry-After": "120"}, body=b"slow down"), Answer(status=200))
+    ingest(api, _opened())
+    pump()
+    delivery = wait_until(lambda: WebhookDelivery.objects.filter(attempts=1, claimed_until=None).first(),
+                          what="the first attempt")
+    assert (delivery.status, delivery.response_status) == ("pending", status)
+    assert delivery.next_attempt_at - _ended(delivery) == timedelta(seconds=120)  # not the schedule's 5 s
+    assert deliveries_dispatch(now=delivery.next_attempt_at - timedelta(seconds=1)) == 0
+
+    pump(now=delivery.next_attempt_at + timedelta(seconds=1))
+    wait_until(lambda: WebhookDelivery.objects.filter(status="succeeded").exists(), what="the retry")
+    assert len(receiver.requests) == 2
 
 
 def test_a_delivery_failing_every_attempt_follows_the_schedule_then_fails_for_good(api, receiver):
@@ -96,7 +118,7 @@ def test_a_delivery_failing_every_attempt_follows_the_schedule_then_fails_for_go
         delivery = wait_until(lambda n=attempt: settled(sub["id"]) and WebhookDelivery.objects.filter(
             attempts=n, claimed_until=None).first(), what=f"attempt {attempt}")
         assert delivery.status == "pending"
-        waited = delivery.next_attempt_at - delivery.last_attempt_at
+        waited = delivery.next_attempt_at - _ended(delivery)
         assert delay * (1 - JITTER) - timedelta(milliseconds=5) <= waited <= delay * (1 + JITTER)
         assert deliveries_dispatch(now=delivery.next_attempt_at - timedelta(seconds=1)) == 0  # not due before
         pump(now=delivery.next_attempt_at + timedelta(seconds=1))
@@ -240,11 +262,11 @@ def test_hostile_endpoints_cost_only_their_own_deliveries(api, receiver, second_
         pump()
         wait_until(lambda: WebhookDelivery.objects.filter(subscription_id=honest["id"], status="succeeded").count()
                    == 5, timeout=30, what="the honest endpoint's deliveries")
-        assert time.monotonic() - started < TIMEOUT_SECONDS  # not after the trickling ones gave up
+        assert time.monotonic() - started < attempt_timeout()  # not after the trickling ones gave up
         wait_until(lambda: all(settled(sub_id) for sub_id in hostile.values()), timeout=60,
                    what="every hostile attempt ended")
         took = time.monotonic() - started
-    assert took < TIMEOUT_SECONDS + 10
+    assert took < attempt_timeout() + 10
     first = {name: WebhookDelivery.objects.filter(subscription_id=sub_id, attempts=1).order_by("event_id").first()
              for name, sub_id in hostile.items()}
     for name in ("huge", "endless"):  # answered 200 at once: taken as a success, the body cut at the cap
@@ -252,7 +274,7 @@ def test_hostile_endpoints_cost_only_their_own_deliveries(api, receiver, second_
         assert len(first[name].response_body) == BODY_KEPT_BYTES
     for name in ("trickle_body", "trickle_headers"):
         assert first[name].status == "pending" and "did not answer within the timeout" in first[name].error
-        assert first[name].latency_ms < (TIMEOUT_SECONDS + 2) * 1000
+        assert first[name].latency_ms < (attempt_timeout() + 2) * 1000
     assert (first["redirect"].status, first["redirect"].response_status) == ("pending", 302)
     assert len(second_receiver.requests) == 5  # none went to the Location
     assert len(receiver.requests) == 5

@@ -119,13 +119,13 @@ def _error(kind: str, message: str, *, trace: str | None = None) -> dict[str, An
     return error
 
 
-def step(*, prepared: PreparedNode | None, ctx: StepContext) -> Outcome:
+def step(*, prepared: PreparedNode | None, ctx: StepContext, retry_scale: float = 1.0) -> Outcome:
     """Execute one node for one enrollment and return its outcome; never raise for the workflow's problems.
 
     A rule that cannot be evaluated, an invalid config or an unknown type gives ``Fail``; a port that may work
-    later gives ``Retry`` after the policy's delay or the port's ``retry_after``, whichever is longer (``Fail`` once
-    the type's ``RetryPolicy`` attempts are spent), and a deferred call (``Deferred``) a ``Wait`` that spends no
-    attempt; an unexpected exception gives ``Fail``
+    later gives ``Retry`` after the policy's delay (times ``retry_scale``) or the port's ``retry_after``, whichever
+    is longer (``Fail`` once the type's ``RetryPolicy`` attempts are spent), and a deferred call (``Deferred``) a
+    ``Wait`` that spends no attempt; an unexpected exception gives ``Fail``
     with its traceback in ``detail["error"]``. A send step (a type with a ``channel``) that is not
     ``transactional`` sends through the frequency caps: one they stop waits or goes on unsent (``cap_outcome``).
     """
@@ -147,7 +147,7 @@ def step(*, prepared: PreparedNode | None, ctx: StepContext) -> Outcome:
     except PortError as error:
         policy = prepared.node_type.retry  # type: ignore[union-attr]
         if error.retryable and ctx.attempt + 1 < policy.max_attempts:
-            after = retry_delay(attempt=ctx.attempt, seed=ctx.seed, node_id=ctx.node.id, policy=policy)
+            after = retry_delay(attempt=ctx.attempt, seed=ctx.seed, node_id=ctx.node.id, policy=policy) * retry_scale
             if error.retry_after is not None:
                 after = max(after, error.retry_after)
             return Retry(
@@ -276,6 +276,8 @@ class _Run:
     now: datetime
     vars_changed: VarsListener | None = None
     branch: str | None = None  # the key of the branch of a parallel this run runs (None: the enrollment)
+    retry_scale: float = 1.0
+    failure_clock: Clock | None = None
 
 
 def run_enrollment(
@@ -289,6 +291,8 @@ def run_enrollment(
     resume: Resume | None = None,
     max_steps: int | None = None,
     vars_changed: VarsListener | None = None,
+    retry_scale: float = 1.0,
+    failure_clock: Clock | None = None,
 ) -> RunResult:
     """Advance an enrollment until it waits, completes, exits or fails; return the new state and its steps.
 
@@ -297,13 +301,18 @@ def run_enrollment(
     a waiting one runs only when ``resume`` is a due timer, an awaited event, or an event that meets an exit
     condition. Anything else returns the state unchanged with no records. ``vars_changed`` is called with the
     enrollment's variables each time a step changes them (templates rendered by the ports read them from there).
+
+    ``retry_scale`` multiplies the node types' retry backoff (never a port's ``retry_after``). ``failure_clock``
+    tells when a step that is to be retried failed, when that is later than ``clock``'s moment (a live batch runs
+    many slow calls at one ``now``): the retry's wait counts from then, so it never comes before its backoff.
     """
     state = state.copy()
     records: list[StepRecord] = []
     if state.status in STOPPED_STATUSES:
         return RunResult(state, records)
     limit = max_steps or settings.max_steps_per_enrollment
-    run = _Run(state, records, graph, prepare(graph), settings, contact, ports, clock(), vars_changed)
+    run = _Run(state, records, graph, prepare(graph), settings, contact, ports, clock(), vars_changed,
+               retry_scale=retry_scale, failure_clock=failure_clock)
     resumed_wait: WaitState | None = None
     resume_event: dict[str, Any] | None = None
     if state.status == EnrollmentStatus.WAITING:
@@ -377,7 +386,9 @@ def _run_steps(
             _arrive(run, node_id, visit)
             return
         ctx = _step_context(run, node, visit, resumed_wait, resume_event)
-        outcome = step(prepared=prepared, ctx=ctx)
+        outcome = step(prepared=prepared, ctx=ctx, retry_scale=run.retry_scale)
+        if isinstance(outcome, Retry) or _call_deferred(outcome):
+            outcome = _counted_from_failure(run, outcome)
         if resumed_wait is not None and isinstance(outcome, Wait) and _same_wait(outcome, resumed_wait):
             # Still waiting (an event that did not match the filter, an early timer): nothing happened.
             state.move_to(EnrollmentStatus.WAITING)
@@ -397,6 +408,20 @@ def _run_steps(
             return
         if not _follow(outcome, state, run.graph, node_id, now):
             return
+
+
+def _counted_from_failure(run: _Run, outcome: Retry | Wait) -> Retry | Wait:
+    """Lengthen a retry's (or a deferred call's) wait by the time between the run's moment and the failure (the
+    slow calls before it and its own), so that the wait counts from the failure."""
+    if run.failure_clock is None:
+        return outcome
+    late = run.failure_clock() - run.now
+    if late <= timedelta(0):
+        return outcome
+    if isinstance(outcome, Retry):
+        return replace(outcome, after=outcome.after + late)
+    until = outcome.until + late  # type: ignore[operator]
+    return replace(outcome, until=until, detail={**outcome.detail, "until": until.isoformat()})
 
 
 def _write_vars(run: _Run, outcome: Advance) -> Outcome:
