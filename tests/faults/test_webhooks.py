@@ -8,7 +8,8 @@ Each sends ITEMS items to a real local HTTP endpoint (tests/faults/providers.py 
 first (nothing listens: connection refused) until items were refused; then it answers from one script, in turn:
 three slow answers, one that hangs until the client's timeout, three 500, three 429 with Retry-After, then 200.
 Retries and timeouts are short through settings (WEBHOOKS_RETRY_DELAYS_SECONDS, WEBHOOKS_TIMEOUT_SECONDS,
-WEBHOOKS_NO_ANSWER_PAUSE_SECONDS, WORKFLOW_STEP_RETRY_SCALE, the steps' timeout_s), not waits.
+WEBHOOKS_NO_ANSWER_PAUSE_SECONDS, WORKFLOW_STEP_RETRY_SCALE, WORKFLOW_NO_ANSWER_PAUSE_SECONDS, the steps'
+timeout_s), not waits.
 
 At the end, counted on the endpoint by idempotency key (webhook-id, Idempotency-Key): every item answered 200
 exactly once (lost 0, duplicated 0); no retry came before its backoff's least wait (0.8 x its base, counted from
@@ -169,7 +170,9 @@ def test_a_steps_endpoint_down_slow_hanging_failing_and_throttling_is_called_onc
     endpoint = PhasedEndpoint(free_port(), SCRIPT, key_header=key_header, slow_s=SLOW_S)
     workflow = _step_workflow(workspace, kind, endpoint.url + "/call")
     contacts = _contacts(workspace, kind)
-    with chaos_stack(workspace, tmp_path, extra=_env(WORKFLOW_STEP_RETRY_SCALE=str(STEP_RETRY_SCALE))):
+    # A batch holds back its other steps to an endpoint that gave no answer: for 2 s here, not the default 30.
+    env = _env(WORKFLOW_STEP_RETRY_SCALE=str(STEP_RETRY_SCALE), WORKFLOW_NO_ANSWER_PAUSE_SECONDS="2")
+    with chaos_stack(workspace, tmp_path, extra=env):
         try:
             started = time.monotonic()
             report = enrollments_start(version=published_version_of(workflow),
@@ -180,7 +183,11 @@ def test_a_steps_endpoint_down_slow_hanging_failing_and_throttling_is_called_onc
             endpoint.down()
 
     assert Counter(Enrollment.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"completed": ITEMS}
-    calls = StepRun.objects.filter(enrollment_id__in=ids, node_id="w")
+    steps = StepRun.objects.filter(enrollment_id__in=ids, node_id="w")
+    # A step the batch held back (its endpoint silent earlier in the batch, or the batch's time for calls spent)
+    # made no call and spent no attempt: its step run is not a try.
+    deferred = {pk for pk, detail in steps.values_list("pk", "detail") if detail.get("call_deferred")}
+    calls = steps.exclude(pk__in=deferred)
     succeeded = calls.filter(status="succeeded")
     assert succeeded.count() == ITEMS
     expected = {detail[key_detail] for detail in succeeded.values_list("detail", flat=True)}
@@ -196,7 +203,7 @@ def test_a_steps_endpoint_down_slow_hanging_failing_and_throttling_is_called_onc
     if kind == "http_request":
         assert {detail["vars"]["received"] for detail in succeeded.values_list("detail", flat=True)} == expected
     print(f"\nwebhooks ({time.monotonic() - started:.0f} s): "
-          + figures(f"{kind} step", endpoint, tries=tries, expected=expected))
+          + figures(f"{kind} step", endpoint, tries=tries, expected=expected) + f", held back {len(deferred)}")
 
 
 def _least_step_backoff(attempt: int) -> float:
