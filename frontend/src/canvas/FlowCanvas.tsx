@@ -64,6 +64,18 @@ export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDr
   }, [store, onViewReady]);
   const onEdgeMouseEnter = useCallback((_: unknown, edge: FlowEdge) => onHoverEdge(edge.id), [onHoverEdge]);
   const onEdgeMouseLeave = useCallback(() => onHoverEdge(null), [onHoverEdge]);
+  // What is drawn over the flow keeps its identity through a drag's frames too, so that React skips it: each of
+  // these follows React Flow's store (or ours) by itself, and none needs the canvas's render to draw a move.
+  const layers = useMemo(() => (
+    <>
+      <StillBackground />
+      <Overview label="Overview of the workflow" />
+      <Controls />
+      <TestRunBadges highlight={testPath} />
+      <EdgeLabelLayerFinder onFound={setEdgeLabelLayer} />
+      {children}
+    </>
+  ), [testPath, children]);
   return (
     <div
       className={moving ? "canvas-flow is-moving" : "canvas-flow"}
@@ -93,12 +105,7 @@ export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDr
             onInit={onInit}
             deleteKeyCode={DELETE_KEYS}
           >
-            <StillBackground />
-            <Overview label="Overview of the workflow" />
-            <Controls />
-            <TestRunBadges highlight={testPath} />
-            <EdgeLabelLayerFinder onFound={setEdgeLabelLayer} />
-            {children}
+            {layers}
           </ReactFlow>
         </EdgeLabelLayerContext.Provider>
       </EdgeInsertContext.Provider>
