@@ -4,6 +4,7 @@ through the canvas that use them (command menu, insert on an edge, notes, labell
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -497,3 +498,42 @@ def test_the_overview_draws_every_step_pans_the_view_and_catches_up_with_a_drag(
     expect(page.locator(".canvas-flow.is-moving")).to_have_count(0)
     expect(steps).not_to_have_attribute("d", drawn)
     screenshot("overview-after-drag")
+
+
+def stored_place(workflow, node_id: str, *, other_than: dict, timeout: float = 60) -> dict:
+    """Answer the step's place in the saved draft once it is not `other_than` (the autosave follows the drag)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        place = next(item["position"] for item in draft_graph(workflow)["nodes"] if item["id"] == node_id)
+        if place != other_than:
+            return place
+        assert time.monotonic() < deadline, f"the draft still has {node_id} at {other_than}"
+        time.sleep(0.1)
+
+
+@browser_db
+def test_a_dragged_step_and_its_edge_follow_the_mouse_and_it_is_saved_where_it_rests_and_undone_in_one_step(
+        logged_in, workspace):
+    page = logged_in
+    workflow = workflow_with(workspace, {"nodes": [SIGNED_UP, TAG_VIP], "edges": [edge("e1", "start", "tag")]})
+    open_canvas(page, workflow)
+    step, path = canvas_node(page, "Tag VIP"), page.locator('.react-flow__edge[data-id="e1"] path').first
+    place, drawn = step.evaluate("(node) => node.style.transform"), path.get_attribute("d")
+    box = step.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 120, y + 40, steps=8)
+    # While the button is still down, the step and its edge are drawn where the mouse took them.
+    page.wait_for_function("([node, before]) => document.querySelector(`.react-flow__node[data-id='${node}']`)"
+                           ".style.transform !== before", arg=["tag", place])
+    expect(path).not_to_have_attribute("d", drawn)
+    page.mouse.up()
+    moved = stored_place(workflow, "tag", other_than=TAG_VIP["position"])
+    assert moved["x"] > TAG_VIP["position"]["x"] and moved["y"] > TAG_VIP["position"]["y"]
+    # The whole drag is one step of history: one undo puts the step back where it was, and that is saved too.
+    page.locator(".react-flow__pane").click()
+    page.keyboard.press("Control+z")
+    expect(step).to_have_attribute("style", re.compile(re.escape(place)))
+    expect(path).to_have_attribute("d", drawn)
+    assert stored_place(workflow, "tag", other_than=moved) == TAG_VIP["position"]

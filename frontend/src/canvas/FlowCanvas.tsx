@@ -16,6 +16,7 @@ import {
   EdgeInsertContext, EdgeLabelLayerContext, EdgeLabelLayerFinder, InsertableEdge, withLabelMarks,
 } from "./InsertableEdge";
 import { edgeAtPoint, markDropTarget } from "./insertOnEdge";
+import { useNodeChanges } from "./dragMoves";
 import { Overview } from "./Overview";
 import { StillBackground } from "./StillBackground";
 import { useNamedEdges } from "./useNamedEdges";
@@ -38,9 +39,9 @@ interface FlowCanvasProps {
 }
 
 /**
- * React Flow over the draft. The one part of the editor that follows every move of the graph: a drag changes the
- * store on every frame, and only this component (and the steps that moved) redraw; the header, the palette and the
- * panels read the narrower selections they need.
+ * React Flow over the draft. The one part of the editor that follows every change of the graph; the header, the
+ * palette and the panels read the narrower selections they need. A drag's moves are not changes of the store until
+ * the steps come to rest (useNodeChanges): during one, React Flow redraws the steps that move, and nothing here.
  */
 export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDrop, testPath, viewReady, onViewReady, children }: FlowCanvasProps) {
   const { store } = useCanvas();
@@ -55,7 +56,8 @@ export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDr
     [namedEdges, validation, testPath],
   );
   const shownNodes = useMemo(() => markNodes(nodes, testPath), [nodes, testPath]);
-  const { onNodesChange, onEdgesChange, beginGesture, endGesture } = store.getState();
+  const { onEdgesChange, beginGesture, endGesture } = store.getState();
+  const onNodesChange = useNodeChanges(store);
   // Every prop given to React Flow keeps its identity from one frame of a drag to the next: a new callback or array
   // there makes React Flow draw every visible edge again (its edge components take the callbacks as props).
   const onInit = useCallback((instance: ReactFlowInstance<FlowNode, FlowEdge>) => {
@@ -64,6 +66,18 @@ export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDr
   }, [store, onViewReady]);
   const onEdgeMouseEnter = useCallback((_: unknown, edge: FlowEdge) => onHoverEdge(edge.id), [onHoverEdge]);
   const onEdgeMouseLeave = useCallback(() => onHoverEdge(null), [onHoverEdge]);
+  // What is drawn over the flow keeps its identity through a drag's frames too, so that React skips it: each of
+  // these follows React Flow's store (or ours) by itself, and none needs the canvas's render to draw a move.
+  const layers = useMemo(() => (
+    <>
+      <StillBackground />
+      <Overview label="Overview of the workflow" />
+      <Controls />
+      <TestRunBadges highlight={testPath} />
+      <EdgeLabelLayerFinder onFound={setEdgeLabelLayer} />
+      {children}
+    </>
+  ), [testPath, children]);
   return (
     <div
       className={moving ? "canvas-flow is-moving" : "canvas-flow"}
@@ -93,12 +107,7 @@ export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDr
             onInit={onInit}
             deleteKeyCode={DELETE_KEYS}
           >
-            <StillBackground />
-            <Overview label="Overview of the workflow" />
-            <Controls />
-            <TestRunBadges highlight={testPath} />
-            <EdgeLabelLayerFinder onFound={setEdgeLabelLayer} />
-            {children}
+            {layers}
           </ReactFlow>
         </EdgeLabelLayerContext.Provider>
       </EdgeInsertContext.Provider>
