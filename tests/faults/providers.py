@@ -150,27 +150,15 @@ class PhasedTwilio(Recorded):
                         {"code": 20500 if answer != 429 else 20429, "message": f"answered {answer}"},
                     )
                 )
-                data = json.dumps(document).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                if retry_after is not None:
-                    self.send_header("Retry-After", str(int(retry_after)))
-                self.end_headers()
-                self.wfile.write(data)
+                _answer_json(self, status, document, retry_after)
 
             def log_message(self, *args) -> None:  # the test prints its own figures
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = _serve(self.port, Handler)
 
     def down(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
+        self.server = _stopped(self.server)
 
 
 class PhasedPush(PushService):
@@ -227,15 +215,36 @@ class PhasedEndpoint(Recorded):
         return f"http://127.0.0.1:{self.port}"
 
     def up(self) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), _endpoint_handler(self))
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = _serve(self.port, _endpoint_handler(self))
 
     def down(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
+        self.server = _stopped(self.server)
+
+
+def _answer_json(handler: BaseHTTPRequestHandler, status: int, document: dict, retry_after: float | None) -> None:
+    data = json.dumps(document).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    if retry_after is not None:
+        handler.send_header("Retry-After", str(int(retry_after)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
+def _serve(port: int, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """Listen on 127.0.0.1:`port` with `handler`, a thread a request (a slow answer holds up no other)."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _stopped(server: ThreadingHTTPServer | None) -> None:
+    """Stop `server` (nothing listens on its port any more: connections are refused); return None."""
+    if server is not None:
+        server.shutdown()
+        server.server_close()
 
 
 def _endpoint_handler(endpoint: PhasedEndpoint) -> type[BaseHTTPRequestHandler]:
@@ -258,14 +267,7 @@ def _endpoint_handler(endpoint: PhasedEndpoint) -> type[BaseHTTPRequestHandler]:
             document = {"received": key} if accepted else {"error": f"answered {status}"}
             endpoint.record(key, answer if accepted else str(status), retry_after, accepted=accepted,
                             arrived=arrived)
-            data = json.dumps(document).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            if retry_after is not None:
-                self.send_header("Retry-After", str(int(retry_after)))
-            self.end_headers()
-            self.wfile.write(data)
+            _answer_json(self, status, document, retry_after)
 
         def _hold_until_the_client_gives_up(self) -> None:
             """Answer nothing: wait for the client to close the connection (its timeout), then close ours."""
