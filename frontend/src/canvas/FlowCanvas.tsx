@@ -33,6 +33,8 @@ interface FlowCanvasProps {
   testPath: PathHighlight | null;
   viewReady: boolean;
   onViewReady: () => void;
+  /** A viewer's canvas: steps neither move nor connect nor delete; selecting one opens its settings to read. */
+  readOnly: boolean;
   /** Drawn inside React Flow (panels, node toolbars: the steps' counts). */
   children?: ReactNode;
 }
@@ -42,7 +44,7 @@ interface FlowCanvasProps {
  * store on every frame, and only this component (and the steps that moved) redraw; the header, the palette and the
  * panels read the narrower selections they need.
  */
-export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDrop, testPath, viewReady, onViewReady, children }: FlowCanvasProps) {
+export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDrop, testPath, viewReady, onViewReady, readOnly, children }: FlowCanvasProps) {
   const { store } = useCanvas();
   const nodes = useGraph((state) => state.nodes);
   const edges = useGraph((state) => state.edges);
@@ -68,12 +70,12 @@ export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDr
     <div
       className={moving ? "canvas-flow is-moving" : "canvas-flow"}
       data-view-ready={viewReady}
-      onDrop={onDrop}
-      onDragOver={(event) => {
+      onDrop={readOnly ? undefined : onDrop}
+      onDragOver={readOnly ? undefined : (event) => {
         event.preventDefault();
         markDropTarget(edgeAtPoint(event.clientX, event.clientY));
       }}
-      onDragLeave={() => markDropTarget(null)}
+      onDragLeave={readOnly ? undefined : () => markDropTarget(null)}
     >
       <EdgeInsertContext.Provider value={edgeInsert}>
         <EdgeLabelLayerContext.Provider value={edgeLabelLayer}>
@@ -86,16 +88,19 @@ export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDr
             onEdgeMouseLeave={onEdgeMouseLeave}
             onNodesChange={onNodesChange}
             onEdgesChange={onEdgesChange}
-            onConnect={onConnect}
+            onConnect={readOnly ? undefined : onConnect}
             onNodeDragStart={beginGesture}
             onNodeDragStop={endGesture}
             onlyRenderVisibleElements
             onInit={onInit}
-            deleteKeyCode={DELETE_KEYS}
+            deleteKeyCode={readOnly ? null : DELETE_KEYS}
+            nodesDraggable={!readOnly}
+            nodesConnectable={!readOnly}
+            edgesReconnectable={!readOnly}
           >
             <StillBackground />
             <Overview label="Overview of the workflow" />
-            <Controls />
+            <Controls showInteractive={!readOnly} />
             <TestRunBadges highlight={testPath} />
             <EdgeLabelLayerFinder onFound={setEdgeLabelLayer} />
             {children}
