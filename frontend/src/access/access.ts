@@ -20,13 +20,9 @@ export const meQuery = queryOptions({
   staleTime: Infinity,
 });
 
-/** Whether the logged-in person may edit. False until their role is known: no write control shows, then vanishes. */
+/** Whether the logged-in person may edit: false until their role is known, so a write control never shows to vanish. */
 export function useCanEdit(): boolean {
   const me = useQuery(meQuery);
   return roleCanEdit(me.data?.user?.role);
 }
 
-/** The role, once known (undefined while asked for): for screens that must wait for it before drawing. */
-export function useRoleKnown(): boolean {
-  return useQuery(meQuery).data !== undefined;
-}
