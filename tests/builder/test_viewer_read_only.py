@@ -40,9 +40,12 @@ def welcome(workspace):
     """t → d (a day) → a (tag), with a sticky note, published: a branchless draft (it would open as a list)."""
     from workflows.services import workflow_create, workflow_publish
 
-    graph = {"nodes": [node("t", "trigger_manual", label="Entered by hand"),
-                       node("d", "delay", {"duration": "P1D"}, "Wait a day"),
-                       node("a", "add_tag", {"tag": "welcomed"}, "Tag welcomed")],
+    # Placed here, not on node()'s next free rows: those count every node the suite made before, and late in a run
+    # the steps landed tens of thousands of pixels below the note, too far apart to fit in one view at the
+    # canvas's least zoom, so the fitted view showed the empty middle and drew no node at all.
+    graph = {"nodes": [node("t", "trigger_manual", label="Entered by hand", y=0),
+                       node("d", "delay", {"duration": "P1D"}, "Wait a day", y=150),
+                       node("a", "add_tag", {"tag": "welcomed"}, "Tag welcomed", y=300)],
              "edges": [edge("t", "d"), edge("d", "a")], "notes": [NOTE]}
     workflow = workflow_create(workspace=workspace, name="Welcome", graph=graph, settings={})
     workflow_publish(workflow=workflow)
