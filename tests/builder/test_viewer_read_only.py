@@ -17,9 +17,10 @@ NOTE = {"id": "note_1", "text": "Ask legal before changing the tag", "position":
         "width": 220, "height": 140}
 # What a page may send beside GETs: the login form, and the draft's check (it stores nothing: a viewer may ask it).
 STORE_NOTHING = re.compile(r"/builder/login(\?|$)|/api/v1/workflows/[0-9a-f-]+/validate$")
-# Buttons that read: a viewer may be offered these, and no other.
+# Buttons that read: a viewer may be offered these, and no other. "Suggestions" is the same button as
+# "Suggestions (0)" before the count comes back.
 READING_BUTTONS = {
-    "Log out", "Copy", "History", "Suggestions (0)", "Test", "?", "Keyboard shortcuts", "No errors", "Analytics",
+    "Log out", "Copy", "History", "Suggestions", "Suggestions (0)", "Test", "?", "Keyboard shortcuts", "No errors", "Analytics",
     "Zoom In", "Zoom Out", "Fit View", "Show counts", "Hide counts", "Close the settings", "Close", "Compare", "Apply filters", "Clear filters",
     "Any contact", "Previous page", "Next page", "All", "Search", "Show on canvas",
 }
