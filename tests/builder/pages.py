@@ -20,7 +20,9 @@ def open_canvas(page: Page, workflow, mode: str = "graph") -> None:
 def show_graph(page: Page) -> None:
     """Choose the graph editor (a branchless workflow opens as a list), remembered for the workflow's reloads."""
     page.get_by_role("button", name="Graph", exact=True).click()
-    expect(page.locator(".canvas-flow[data-view-ready=true]")).to_be_visible()
+    # Fitted, and the server's findings on the draft in: they mark and widen steps, which moved them under tests
+    # that measured the canvas as soon as it was fitted.
+    expect(page.locator(".canvas-flow[data-view-ready=true][data-checked=true]")).to_be_visible()
 
 
 def drop_from_palette(page: Page, label: str, x: int, y: int) -> None:

@@ -12,6 +12,9 @@ from tests.builder.pages import open_canvas, pick
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+NOTE = {"id": "note_1", "text": "Renewals are reviewed by finance", "position": {"x": 400, "y": 0},
+        "width": 220, "height": 140}
+
 
 def step_labels(page: Page):
     return page.locator(".simple-list .step-card .step-label")
@@ -152,7 +155,8 @@ def test_a_new_workflow_is_built_as_a_list_and_a_branch_opens_the_graph(logged_i
     assert [edge["sourceHandle"] for edge in graph["edges"]] == ["default"] * 3
 
 
-def test_a_card_names_the_template_it_sends_and_says_when_it_was_deleted(logged_in, screenshot, workspace):
+def test_a_card_names_the_template_it_sends_and_says_when_it_was_deleted_and_notes_stay(logged_in, screenshot,
+                                                                                        workspace):
     from tests.factories import EmailTemplateFactory
     from workflows import services
 
@@ -167,14 +171,25 @@ def test_a_card_names_the_template_it_sends_and_says_when_it_was_deleted(logged_
         {"id": "b", "type": "send_email", "position": {"x": 0, "y": 300},
          "data": {"label": "Promote", "config": {"template_id": str(gone.id)}}},
     ], "edges": [{"id": "e1", "source": "t", "target": "a", "sourceHandle": "default"},
-                 {"id": "e2", "source": "a", "target": "b", "sourceHandle": "default"}]})
+                 {"id": "e2", "source": "a", "target": "b", "sourceHandle": "default"}], "notes": [NOTE]})
     gone.delete()
 
+    # A sticky note is no step: the workflow still opens as a list, of its steps alone.
     open_canvas(page, workflow, mode="simple")
+    expect(step_labels(page)).to_have_text(["Plan renews", "Remind", "Promote"])
     expect(card(page, "Remind").locator(".step-summary")).to_have_text("Email template: Renewal reminder")
     expect(card(page, "Promote").locator(".step-summary")).to_have_text("Email template: deleted email template")
     screenshot("simple-cards-name-templates")
     assert_accessible(page)
+
+    # An edit in the list is saved with the note as it was.
+    page.get_by_role("button", name="Remove “Promote”").click()
+    expect(step_labels(page)).to_have_text(["Plan renews", "Remind"])
+    # The edit set the status to unsaved as it drew the list: this is the save that followed.
+    expect(page.get_by_text("All changes saved")).to_be_visible()
+    graph = saved_graph(page, workflow)
+    assert [node["id"] for node in graph["nodes"]] == ["t", "a"]
+    assert graph["notes"] == [NOTE]
 
 
 def test_a_branched_workflow_opens_as_a_graph_and_a_chosen_graph_is_remembered(logged_in, screenshot, workspace):

@@ -32,3 +32,5 @@ export type SimulationStep = Schemas["SimulationStep"];
 export type SimulationAction = Schemas["SimulationAction"];
 export type VersionSummary = Schemas["VersionSummary"];
 export type TimeZone = Schemas["TimeZone"];
+// Who is calling: the workspace, and for a browser session the user and their role there.
+export type Me = Schemas["Me"];

@@ -7,6 +7,8 @@ import type { GraphState, GraphStore } from "./graphStore";
 export interface CanvasContextValue {
   store: GraphStore;
   nodeTypes: ReadonlyMap<string, NodeTypeInfo>;
+  /** The person may not edit (a viewer): the canvas shows the draft and offers no control that changes it. */
+  readOnly: boolean;
 }
 
 export const CanvasContext = createContext<CanvasContextValue | null>(null);

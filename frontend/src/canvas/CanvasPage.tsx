@@ -3,6 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { Link, useParams } from "react-router";
 import { ReactFlowProvider } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
+import { meQuery, roleCanEdit } from "../access/access";
 import { useActionTemplates, useNodeTypes, useTriggerTemplates } from "../api/queries";
 import type { NodeTypeInfo, Preset, Workflow } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
@@ -20,7 +21,9 @@ export default function CanvasPage() {
   const nodeTypes = useNodeTypes();
   const triggers = useTriggerTemplates();
   const actions = useActionTemplates();
-  const failed = [workflow, nodeTypes, triggers, actions].find((query) => query.error);
+  // The role decides what the editor offers from its first drawing (autosave, draggable steps): it waits for it.
+  const me = useQuery(meQuery);
+  const failed = [workflow, nodeTypes, triggers, actions, me].find((query) => query.error);
   if (failed) {
     return (
       <main className="canvas-page">
@@ -29,7 +32,7 @@ export default function CanvasPage() {
       </main>
     );
   }
-  if (!workflow.data || !nodeTypes.data || !triggers.data || !actions.data) {
+  if (!workflow.data || !nodeTypes.data || !triggers.data || !actions.data || !me.data) {
     return <p className="loading">Loading the workflow…</p>;
   }
   return (
@@ -38,15 +41,23 @@ export default function CanvasPage() {
       workflow={workflow.data}
       nodeTypes={nodeTypes.data}
       presets={[...triggers.data, ...actions.data]}
+      readOnly={!roleCanEdit(me.data.user?.role)}
     />
   );
 }
 
-function LoadedCanvas({ workflow, nodeTypes, presets }: { workflow: Workflow; nodeTypes: NodeTypeInfo[]; presets: Preset[] }) {
+interface LoadedCanvasProps {
+  workflow: Workflow;
+  nodeTypes: NodeTypeInfo[];
+  presets: Preset[];
+  readOnly: boolean;
+}
+
+function LoadedCanvas({ workflow, nodeTypes, presets, readOnly }: LoadedCanvasProps) {
   const [store] = useState(() => createGraphStore(fromGraphJson(workflow.draft?.graph ?? { nodes: [], edges: [] })));
   const context = useMemo(
-    () => ({ store, nodeTypes: new Map(nodeTypes.map((info) => [info.type, info])) }),
-    [store, nodeTypes],
+    () => ({ store, nodeTypes: new Map(nodeTypes.map((info) => [info.type, info])), readOnly }),
+    [store, nodeTypes, readOnly],
   );
   useEffect(() => {
     document.title = `${workflow.name} · PenguinFlow builder`;

@@ -47,7 +47,7 @@ interface EditorProps {
 }
 
 export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
-  const { store, nodeTypes: nodeTypesByName } = useCanvas();
+  const { store, nodeTypes: nodeTypesByName, readOnly } = useCanvas();
   // Narrow selections only: the editor must not redraw on every frame of a drag (FlowCanvas follows the graph).
   const selectedIds = useGraph((state) => selectedStepIds(state.nodes));
   const steps = useGraph((state) => stepCount(state.nodes));
@@ -59,14 +59,16 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
   // must act on positions: a browser test, a bench.
   const [viewReady, setViewReady] = useState(false);
   const markViewReady = useCallback(() => setViewReady(true), []);
-  const autosave = useDraftAutosave(store, workflow);
+  const autosave = useDraftAutosave(store, workflow, { readOnly });
   useDraftBackup(store, workflow.id, autosave.baseRevision);
   const [notice, setNotice] = useState<string | null>(null);
   const editorMode = useEditorMode(workflow.id, setNotice);
+  // Simple mode is an editor (every card's control edits): a viewer reads the graph.
+  const mode = readOnly ? "graph" : editorMode.mode;
   // The canvas is mounted anew on leaving simple mode: its view is settled again only once fitted.
   useEffect(() => {
-    if (editorMode.mode === "simple") setViewReady(false);
-  }, [editorMode.mode]);
+    if (mode === "simple") setViewReady(false);
+  }, [mode]);
   const [showIssues, setShowIssues] = useState(false);
   const [showShortcuts, setShowShortcuts] = useState(false);
   const [showTheirs, setShowTheirs] = useState(false);
@@ -146,10 +148,17 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
     },
   });
   const shortcuts = useMemo(
-    () => ({ undo: history.undo, redo: history.redo, help: () => setShowShortcuts(true), commands: menu.open, ...clipboard }),
-    [history.undo, history.redo, clipboard, menu.open],
+    () => readOnly
+      // A viewer's keys read: copy (to paste in a workflow they may edit elsewhere) and help; nothing that edits.
+      ? { help: () => setShowShortcuts(true), copy: clipboard.copy }
+      : { undo: history.undo, redo: history.redo, help: () => setShowShortcuts(true), commands: menu.open, ...clipboard },
+    [readOnly, history.undo, history.redo, clipboard, menu.open],
   );
   useCanvasShortcuts(shortcuts);
+  const edgeInsert = useMemo(
+    () => (readOnly ? { ...menu.edgeInsert, insertOn: null } : menu.edgeInsert),
+    [readOnly, menu.edgeInsert],
+  );
   useSelectedInView(panelNodeId);
 
   return (
@@ -157,33 +166,41 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
       <header className="canvas-header">
         <Link to="/">← Workflows</Link>
         <h1>{workflow.name}</h1>
-        <ModeToggle mode={editorMode.mode} notAList={editorMode.notAList} choose={editorMode.choose} />
+        {!readOnly && <ModeToggle mode={mode} notAList={editorMode.notAList} choose={editorMode.choose} />}
         <LifecycleControls workflow={workflow} />
-        <SaveStatusText status={autosave.status} />
-        <button type="button" onClick={() => history.undo()} disabled={history.pastStates.length === 0}>
-          Undo
-        </button>
-        <button type="button" onClick={() => history.redo()} disabled={history.futureStates.length === 0}>
-          Redo
-        </button>
-        <button type="button" onClick={menu.open} title="Ctrl+K or /" aria-keyshortcuts="Control+K /">
-          Commands
-        </button>
-        <button type="button" onClick={() => store.getState().addNote(viewCenter(flow))}>
-          Add note
-        </button>
-        <button type="button" onClick={() => void tidyUp(store, flow)} disabled={steps < 2}>
-          Tidy up
-        </button>
+        {readOnly ? <ReadOnlyNote /> : <SaveStatusText status={autosave.status} />}
+        {!readOnly && (
+          <>
+            <button type="button" onClick={() => history.undo()} disabled={history.pastStates.length === 0}>
+              Undo
+            </button>
+            <button type="button" onClick={() => history.redo()} disabled={history.futureStates.length === 0}>
+              Redo
+            </button>
+            <button type="button" onClick={menu.open} title="Ctrl+K or /" aria-keyshortcuts="Control+K /">
+              Commands
+            </button>
+            <button type="button" onClick={() => store.getState().addNote(viewCenter(flow))}>
+              Add note
+            </button>
+            <button type="button" onClick={() => void tidyUp(store, flow)} disabled={steps < 2}>
+              Tidy up
+            </button>
+          </>
+        )}
         <button type="button" onClick={clipboard.copy} disabled={selected.length === 0} title="Ctrl+C">
           Copy
         </button>
-        <button type="button" onClick={clipboard.paste} title="Ctrl+V: also steps copied in another workflow">
-          Paste
-        </button>
-        <button type="button" onClick={clipboard.duplicate} disabled={selected.length === 0} title="Ctrl+D">
-          Duplicate
-        </button>
+        {!readOnly && (
+          <>
+            <button type="button" onClick={clipboard.paste} title="Ctrl+V: also steps copied in another workflow">
+              Paste
+            </button>
+            <button type="button" onClick={clipboard.duplicate} disabled={selected.length === 0} title="Ctrl+D">
+              Duplicate
+            </button>
+          </>
+        )}
         <button
           type="button"
           className={errors.length ? "issues-button has-errors" : "issues-button"}
@@ -214,15 +231,18 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
         <CountsToggle />
         <Link to={`/workflows/${workflow.id}/analytics`}>Analytics</Link>
         <SuggestionsButton workflowId={workflow.id} saveNow={autosave.saveNow} />
-        <DraftPublishButton
-          workflow={workflow}
-          nodeTypes={nodeTypesByName}
-          blockedBecause={publishBlockedBecause}
-          isPending={publish.isPending}
-          publish={(migrate) => publish.mutate(migrate)}
-        />
+        {!readOnly && (
+          <DraftPublishButton
+            workflow={workflow}
+            nodeTypes={nodeTypesByName}
+            blockedBecause={publishBlockedBecause}
+            isPending={publish.isPending}
+            publish={(migrate) => publish.mutate(migrate)}
+          />
+        )}
       </header>
-      <BackupOffer store={store} workflow={workflow} />
+      {/* A backup is of edits made here: a viewer makes none, and restoring one would be an edit. */}
+      {!readOnly && <BackupOffer store={store} workflow={workflow} />}
       <TemplateUpdateBanner workflowId={workflow.id} />
       <SaveBanner status={autosave.status} onKeepMine={autosave.keepMine} onTakeTheirs={autosave.takeTheirs} onRetry={() => void autosave.saveNow()} onSeeTheirs={() => setShowTheirs(true)} />
       {showTheirs && autosave.status.kind === "conflict" && (
@@ -255,21 +275,22 @@ export function Editor({ workflow, nodeTypes, presets }: EditorProps) {
         </p>
       )}
       {showIssues && <IssueList errors={errors} warnings={warnings} onFocusNode={(id) => focusNode(flow, id)} />}
-      <ShortcutsDialog open={showShortcuts} onClose={() => setShowShortcuts(false)} />
-      <CommandMenu {...menu.props} />
+      <ShortcutsDialog open={showShortcuts} onClose={() => setShowShortcuts(false)} readOnly={readOnly} />
+      {!readOnly && <CommandMenu {...menu.props} />}
       <div className="canvas-body">
-        {editorMode.mode === "graph" && (
+        {mode === "graph" && !readOnly && (
           <Palette nodeTypes={nodeTypes} presets={presets} onAdd={addAtCenter} />
         )}
-        {editorMode.mode === "simple" && editorMode.steps ? (
+        {mode === "simple" && editorMode.steps ? (
           <SimpleList steps={editorMode.steps} types={editorMode.types} nodeTypes={nodeTypes} presets={presets} />
         ) : (
           <FlowCanvas
             nodeTypes={flowNodeTypes}
-            edgeInsert={menu.edgeInsert}
+            edgeInsert={edgeInsert}
             onHoverEdge={menu.hoverEdge}
             onConnect={onConnect}
             onDrop={onDrop}
+            readOnly={readOnly}
             testPath={testPath}
             viewReady={viewReady}
             onViewReady={markViewReady}
@@ -309,6 +330,15 @@ async function tidyUp(store: GraphStore, flow: Flow) {
 }
 
 type Flow = ReturnType<typeof useReactFlow>;
+
+/** In place of the save status: why nothing here can be changed, and who can change it. */
+function ReadOnlyNote() {
+  return (
+    <span className="save-status" role="status" title="Ask an owner of the workspace for the editor role to edit.">
+      Read-only: your role is viewer
+    </span>
+  );
+}
 
 function stepCount(nodes: readonly { type?: string }[]): number {
   return nodes.filter((node) => !isNote(node)).length;

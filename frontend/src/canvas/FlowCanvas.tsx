@@ -34,6 +34,8 @@ interface FlowCanvasProps {
   testPath: PathHighlight | null;
   viewReady: boolean;
   onViewReady: () => void;
+  /** A viewer's canvas: steps neither move nor connect nor delete; selecting one opens its settings to read. */
+  readOnly: boolean;
   /** Drawn inside React Flow (panels, node toolbars: the steps' counts). */
   children?: ReactNode;
 }
@@ -43,12 +45,15 @@ interface FlowCanvasProps {
  * palette and the panels read the narrower selections they need. A drag's moves are not changes of the store until
  * the steps come to rest (useNodeChanges): during one, React Flow redraws the steps that move, and nothing here.
  */
-export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDrop, testPath, viewReady, onViewReady, children }: FlowCanvasProps) {
+export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDrop, testPath, viewReady, onViewReady, readOnly, children }: FlowCanvasProps) {
   const { store } = useCanvas();
   const nodes = useGraph((state) => state.nodes);
   const edges = useGraph((state) => state.edges);
   const validation = useGraph((state) => state.validation);
   const moving = useGraph((state) => state.moving);
+  // Whether the server's findings are in: they mark steps (and widen some), so what is measured on the canvas
+  // (a test, a user's eye) is settled only then. Shown for the browser tests to wait on.
+  const checked = useGraph((state) => state.validation !== null);
   const [edgeLabelLayer, setEdgeLabelLayer] = useState<HTMLElement | null>(null);
   const namedEdges = useNamedEdges(edges);
   const shownEdges = useMemo(
@@ -72,22 +77,23 @@ export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDr
     <>
       <StillBackground />
       <Overview label="Overview of the workflow" />
-      <Controls />
+      <Controls showInteractive={!readOnly} />
       <TestRunBadges highlight={testPath} />
       <EdgeLabelLayerFinder onFound={setEdgeLabelLayer} />
       {children}
     </>
-  ), [testPath, children]);
+  ), [testPath, children, readOnly]);
   return (
     <div
       className={moving ? "canvas-flow is-moving" : "canvas-flow"}
       data-view-ready={viewReady}
-      onDrop={onDrop}
-      onDragOver={(event) => {
+      data-checked={checked}
+      onDrop={readOnly ? undefined : onDrop}
+      onDragOver={readOnly ? undefined : (event) => {
         event.preventDefault();
         markDropTarget(edgeAtPoint(event.clientX, event.clientY));
       }}
-      onDragLeave={() => markDropTarget(null)}
+      onDragLeave={readOnly ? undefined : () => markDropTarget(null)}
     >
       <EdgeInsertContext.Provider value={edgeInsert}>
         <EdgeLabelLayerContext.Provider value={edgeLabelLayer}>
@@ -100,12 +106,15 @@ export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDr
             onEdgeMouseLeave={onEdgeMouseLeave}
             onNodesChange={onNodesChange}
             onEdgesChange={onEdgesChange}
-            onConnect={onConnect}
+            onConnect={readOnly ? undefined : onConnect}
             onNodeDragStart={beginGesture}
             onNodeDragStop={endGesture}
             onlyRenderVisibleElements
             onInit={onInit}
-            deleteKeyCode={DELETE_KEYS}
+            deleteKeyCode={readOnly ? null : DELETE_KEYS}
+            nodesDraggable={!readOnly}
+            nodesConnectable={!readOnly}
+            edgesReconnectable={!readOnly}
           >
             {layers}
           </ReactFlow>

@@ -13,8 +13,11 @@ export function createHoveredEdgeStore(): HoveredEdgeStore {
   return createStore(() => ({ hovered: null as string | null }));
 }
 
-/** What the "+" on an edge does (the editor opens the command menu to choose the step), and which edge is hovered. */
-export const EdgeInsertContext = createContext<{ insertOn: (edgeId: string) => void; hover: HoveredEdgeStore }>({
+/**
+ * What the "+" on an edge does (the editor opens the command menu to choose the step), and which edge is hovered.
+ * No `insertOn` (a viewer's canvas): no "+".
+ */
+export const EdgeInsertContext = createContext<{ insertOn: ((edgeId: string) => void) | null; hover: HoveredEdgeStore }>({
   insertOn: () => undefined,
   hover: createHoveredEdgeStore(),
 });
@@ -86,17 +89,19 @@ export function InsertableEdge(props: EdgeProps) {
               {label}
             </div>
           )}
-          <button
-            type="button"
-            className={`edge-insert nodrag nopan${selected || hovered ? " shown" : ""}`}
-            style={{ transform: `translate(-50%, -50%) translate(${middleX}px, ${middleY}px)` }}
-            aria-label="Insert a step on this connection"
-            title="Insert a step here"
-            data-edge-id={id}
-            onClick={() => insertOn(id)}
-          >
-            +
-          </button>
+          {insertOn && (
+            <button
+              type="button"
+              className={`edge-insert nodrag nopan${selected || hovered ? " shown" : ""}`}
+              style={{ transform: `translate(-50%, -50%) translate(${middleX}px, ${middleY}px)` }}
+              aria-label="Insert a step on this connection"
+              title="Insert a step here"
+              data-edge-id={id}
+              onClick={() => insertOn(id)}
+            >
+              +
+            </button>
+          )}
         </>,
         labelLayer,
       )}

@@ -7,12 +7,12 @@ import "./canvasEditing.css";
 
 /** A sticky note: drag it by its bar, type in it, resize it by its corners when selected, delete it by its ×. */
 export const StickyNote = memo(function StickyNote({ id, data, selected }: NodeProps<FlowNode>) {
-  const { store } = useCanvas();
+  const { store, readOnly } = useCanvas();
   const { beginGesture, endGesture, updateLabel, onNodesChange } = store.getState();
   return (
     <div className={`sticky-note${selected ? " selected" : ""}`} data-note-id={id}>
       <NodeResizer
-        isVisible={selected}
+        isVisible={selected && !readOnly}
         minWidth={NOTE_LIMITS.minWidth}
         minHeight={NOTE_LIMITS.minHeight}
         maxWidth={NOTE_LIMITS.max}
@@ -23,15 +23,17 @@ export const StickyNote = memo(function StickyNote({ id, data, selected }: NodeP
       />
       <div className="sticky-note-bar">
         <span aria-hidden="true">Note</span>
-        <button
-          type="button"
-          className="nodrag"
-          aria-label="Delete this note"
-          title="Delete this note (Ctrl+Z brings it back)"
-          onClick={() => onNodesChange([{ type: "remove", id }])}
-        >
-          ×
-        </button>
+        {!readOnly && (
+          <button
+            type="button"
+            className="nodrag"
+            aria-label="Delete this note"
+            title="Delete this note (Ctrl+Z brings it back)"
+            onClick={() => onNodesChange([{ type: "remove", id }])}
+          >
+            ×
+          </button>
+        )}
       </div>
       <textarea
         className="nodrag nowheel nopan"
@@ -39,6 +41,7 @@ export const StickyNote = memo(function StickyNote({ id, data, selected }: NodeP
         placeholder="Write a note for the people who edit this workflow…"
         maxLength={NOTE_LIMITS.text}
         value={data.label}
+        readOnly={readOnly}
         onChange={(event) => updateLabel(id, event.target.value)}
       />
     </div>

@@ -179,4 +179,13 @@ describe("a new sticky note", () => {
     expect(note.position.y).toBe(10);
     expect(note.position.x).toBeGreaterThanOrEqual(220);
   });
+
+  it("leaves a step measured narrow the room to widen when its findings are drawn", () => {
+    const store = createGraphStore(fromGraphJson({ nodes: [{ id: "a", type: "send_email", position: { x: 0, y: 0 } }], edges: [] }));
+    store.getState().onNodesChange([{ type: "dimensions", id: "a", dimensions: { width: 180, height: 60 }, setAttributes: true }]);
+    const id = store.getState().addNote({ x: 10, y: 10 });
+    const note = store.getState().nodes.find((node) => node.id === id)!;
+    // The widest a step is drawn (.flow-node's max-width 260 px, its padding and borders: 288 px).
+    expect(note.position.x).toBeGreaterThanOrEqual(289);
+  });
 });

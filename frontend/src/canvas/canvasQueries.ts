@@ -3,6 +3,7 @@
 // canvas's own code is still loading; it must stay small and import nothing of the canvas.
 import { useEffect } from "react";
 import { queryOptions, useQuery, useQueryClient, type UseQueryOptions } from "@tanstack/react-query";
+import { meQuery } from "../access/access";
 import { api } from "../api/client";
 import {
   actionTemplatesQuery, nodeTypesQuery, OPENING_FRESH_MS, queryKeys, triggerTemplatesQuery, versionsQuery,
@@ -75,6 +76,7 @@ export function useCanvasOpening(workflowId: string): void {
   useQuery({ ...nodeTypesQuery, ...SILENT });
   useQuery({ ...triggerTemplatesQuery, ...SILENT });
   useQuery({ ...actionTemplatesQuery, ...SILENT });
+  useQuery({ ...meQuery, ...SILENT });
   // Not fetched by these observers: they hold the answers fetched below until the editor's own hooks read them.
   useQuery({ ...suggestionsQuery(workflowId), ...SILENT, enabled: false });
   useQuery({ ...versionsQuery(workflowId, OPENING_FRESH_MS), ...SILENT, enabled: false });
@@ -88,6 +90,7 @@ export function useCanvasOpening(workflowId: string): void {
       client.ensureQueryData(nodeTypesQuery),
       client.ensureQueryData(triggerTemplatesQuery),
       client.ensureQueryData(actionTemplatesQuery),
+      client.ensureQueryData(meQuery),
     ]).then(
       () => {
         if (left) return;

@@ -42,8 +42,11 @@ function clamp(value: number, low: number, high: number): number {
   return Math.min(high, Math.max(low, value));
 }
 
-// A step not measured yet (outside the view) is taken to be about this big.
-const STEP_SIZE = { width: 220, height: 70 };
+// A step not measured yet (outside the view) is taken to be about this tall.
+const STEP_HEIGHT = 70;
+// The widest a step is drawn (styles.css: .flow-node's max-width, its padding and borders). A step widens to it
+// when its findings are drawn, which the server's check of the draft may bring after the note is placed.
+const STEP_MAX_WIDTH = 290;
 const NUDGE = 40;
 
 /** Where a new note goes: at `start` (its top-left), or moved right until it covers no step or note. */
@@ -51,8 +54,8 @@ export function freeNoteSpot(start: { x: number; y: number }, nodes: readonly Fl
   const boxes = nodes.map((node) => ({
     left: node.position.x,
     top: node.position.y,
-    right: node.position.x + (node.width ?? node.measured?.width ?? STEP_SIZE.width),
-    bottom: node.position.y + (node.height ?? node.measured?.height ?? STEP_SIZE.height),
+    right: node.position.x + (isNote(node) ? node.width ?? NOTE_SIZE.width : STEP_MAX_WIDTH),
+    bottom: node.position.y + (node.height ?? node.measured?.height ?? STEP_HEIGHT),
   }));
   for (let tries = 0; tries < 60; tries += 1) {
     const spot = { x: start.x + tries * NUDGE, y: start.y };

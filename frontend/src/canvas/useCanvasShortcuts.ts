@@ -1,14 +1,15 @@
 import { useEffect } from "react";
 
+// A key whose action is not given does nothing (a viewer's canvas gives only those that read).
 export interface ShortcutActions {
-  undo: () => void;
-  redo: () => void;
-  copy: () => void;
-  paste: () => void;
-  duplicate: () => void;
+  undo?: () => void;
+  redo?: () => void;
+  copy?: () => void;
+  paste?: () => void;
+  duplicate?: () => void;
   help: () => void;
   /** Open the command menu. */
-  commands: () => void;
+  commands?: () => void;
 }
 
 /** Ctrl (or ⌘) with Z, Shift+Z or Y, C, V, D, K; ? for help and / for the command menu, on the canvas
@@ -23,7 +24,7 @@ export function useCanvasShortcuts(actions: ShortcutActions) {
         actions.help();
         return;
       }
-      if (event.key === "/" && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      if (event.key === "/" && !event.ctrlKey && !event.metaKey && !event.altKey && actions.commands) {
         event.preventDefault();
         actions.commands();
         return;
@@ -37,7 +38,7 @@ export function useCanvasShortcuts(actions: ShortcutActions) {
         : key === "v" ? actions.paste
         : key === "d" ? actions.duplicate
         : key === "k" && !event.shiftKey ? actions.commands
-        : null;
+        : undefined;
       if (!action) return;
       event.preventDefault();
       action();

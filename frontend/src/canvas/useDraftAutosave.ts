@@ -78,7 +78,7 @@ function draftText(store: GraphStore): string {
  * between) stops saving until the user chooses whose version to keep; the canvas keeps what they typed either way
  * (taking the other version is itself a step of history, so undo brings theirs back).
  */
-export function useDraftAutosave(store: GraphStore, workflow: Workflow) {
+export function useDraftAutosave(store: GraphStore, workflow: Workflow, { readOnly }: { readOnly: boolean }) {
   const draft = workflow.draft;
   const revision = useRef(draft?.revision ?? 1);
   // Read once, not on every render: the editor redraws on every frame of a drag, and this serialises the graph.
@@ -95,6 +95,8 @@ export function useDraftAutosave(store: GraphStore, workflow: Workflow) {
     if (saving.current) await saving.current.catch(() => undefined);
     if (blocked.current) return false;
     const text = draftText(store);
+    // A viewer's canvas saves nothing (the API would refuse): the server holds what it shows, unless it was changed.
+    if (readOnly) return text === lastSaved.current;
     if (text === lastSaved.current) {
       setStatus({ kind: "saved" });
       return true;
@@ -128,7 +130,7 @@ export function useDraftAutosave(store: GraphStore, workflow: Workflow) {
     const current = draftText(store) === lastSaved.current;
     if (!failed && !blocked.current && !current) schedule();
     return !failed && current;
-  }, [store, workflow.id, draft?.settings]);
+  }, [store, workflow.id, draft?.settings, readOnly]);
 
   const schedule = useCallback(() => {
     clearTimeout(timer.current);
@@ -138,13 +140,13 @@ export function useDraftAutosave(store: GraphStore, workflow: Workflow) {
 
   useEffect(
     () =>
-      watchDraftEdits(store, {
+      readOnly ? undefined : watchDraftEdits(store, {
         edited: () =>
           setStatus((current) => (current.kind === "conflict" || current.kind === "pending" ? current : { kind: "pending" })),
         save: schedule,
         hold: () => clearTimeout(timer.current),
       }),
-    [store, schedule],
+    [store, schedule, readOnly],
   );
 
   // The server's findings on the draft as loaded, before any edit (asked for as the route opened: canvasQueries).

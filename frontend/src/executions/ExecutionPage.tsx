@@ -8,6 +8,7 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { LiveIndicator } from "../live/LiveIndicator";
 import { useLiveUpdates } from "../live/useLiveUpdates";
 import { useVersion, useWorkflow } from "../versions/versionQueries";
+import { useCanEdit } from "../access/access";
 import { ExecutionActions } from "./ExecutionActions";
 import { useExecution } from "./executionQueries";
 import { PathCanvas } from "./PathCanvas";
@@ -37,6 +38,7 @@ export function ExecutionPage() {
 
 function ExecutionView({ execution, live }: { execution: ExecutionDetail; live: ReactNode }) {
   const workflow = useWorkflow(execution.workflow);
+  const canEdit = useCanEdit();
   const version = useVersion(execution.workflow, execution.version);
   const nodeTypes = useNodeTypes();
   const [showCanvas, setShowCanvas] = useState(false);
@@ -50,7 +52,7 @@ function ExecutionView({ execution, live }: { execution: ExecutionDetail; live: 
           <h1>Execution of {contact.email || contact.id}</h1>
           {live}
         </div>
-        <ExecutionActions execution={execution} />
+        {canEdit && <ExecutionActions execution={execution} />}
       </header>
       <ExecutionFacts execution={execution} workflowName={workflow.data?.name} />
       <section aria-labelledby="timeline-heading">

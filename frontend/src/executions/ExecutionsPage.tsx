@@ -7,6 +7,7 @@ import { useWorkflows } from "../api/queries";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { LiveIndicator } from "../live/LiveIndicator";
 import { useLiveUpdates } from "../live/useLiveUpdates";
+import { useCanEdit } from "../access/access";
 import { BulkDialog } from "./BulkDialog";
 import { exportHref, useExecutions, type BulkKind } from "./executionQueries";
 import { ExecutionTable } from "./ExecutionTable";
@@ -27,6 +28,7 @@ export function ExecutionsPage() {
   const workflows = useWorkflows();
   const workflowNames = useMemo(() => new Map(workflows.data?.map((w) => [w.id, w.name])), [workflows.data]);
   const [bulk, setBulk] = useState<BulkKind | null>(null);
+  const canEdit = useCanEdit();
   useEffect(() => {
     document.title = "Executions · PenguinFlow builder";
   }, []);
@@ -43,12 +45,16 @@ export function ExecutionsPage() {
           <LiveIndicator status={live} />
         </div>
         <div className="row-actions">
-          <button type="button" onClick={() => setBulk("retry")}>
-            Retry failed…
-          </button>
-          <button type="button" className="danger" onClick={() => setBulk("cancel")}>
-            Cancel…
-          </button>
+          {canEdit && (
+            <>
+              <button type="button" onClick={() => setBulk("retry")}>
+                Retry failed…
+              </button>
+              <button type="button" className="danger" onClick={() => setBulk("cancel")}>
+                Cancel…
+              </button>
+            </>
+          )}
           {/* No export of filters the server refused: it would download the refusal instead of a CSV. */}
           {Object.keys(problems).length === 0 && (
             <a className="button-link" href={exportHref(params.filters)} download>
@@ -58,11 +64,11 @@ export function ExecutionsPage() {
         </div>
       </header>
       <FilterForm filters={params.filters} onApply={apply} problems={problems} />
-      <p className="muted execution-scope">
+      {canEdit && <p className="muted execution-scope">
         {hasFilters(params.filters)
           ? "The buttons above act on every execution these filters match, on all pages."
           : "No filter: the buttons above act on every execution of the workspace."}
-      </p>
+      </p>}
       {Object.keys(problems).length > 0 ? (
         <p className="notice notice-error" role="alert">
           These filters cannot be used. {problemsText(problems)} Change them, then apply again.
@@ -91,7 +97,7 @@ export function ExecutionsPage() {
           </button>
         </nav>
       )}
-      {bulk && <BulkDialog kind={bulk} filters={params.filters} onClose={() => setBulk(null)} />}
+      {bulk && canEdit && <BulkDialog kind={bulk} filters={params.filters} onClose={() => setBulk(null)} />}
     </main>
   );
 }

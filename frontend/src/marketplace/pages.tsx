@@ -7,6 +7,7 @@ import { fromGraphJson } from "../canvas/graph";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { pathHighlightOf } from "../testmode/highlight";
 import { VersionCanvas } from "../versions/VersionCanvas";
+import { useCanEdit } from "../access/access";
 import { InstallDialog } from "./InstallDialog";
 import { SaveTemplateDialog, ShareLink } from "./SaveTemplateDialog";
 import { statsText, type GalleryFilters } from "./installLogic";
@@ -31,6 +32,7 @@ export function GalleryPage() {
   };
   const [search, setSearch] = useState(filters.q);
   const [saving, setSaving] = useState(false);
+  const canEdit = useCanEdit();
   const categories = useTemplateCategories();
   const templates = useTemplates(filters);
   const change = (key: keyof GalleryFilters, value: string) => {
@@ -44,10 +46,14 @@ export function GalleryPage() {
       <header className="marketplace-header">
         <h1>Workflow templates</h1>
         <p>Proven journeys to start from: install one, adjust it on the canvas, publish.</p>
-        <button type="button" onClick={() => setSaving(true)}>
-          Save a workflow as a template
-        </button>
-        <SaveTemplateDialog open={saving} onClose={() => setSaving(false)} categories={categories.data ?? []} />
+        {canEdit && (
+          <>
+            <button type="button" onClick={() => setSaving(true)}>
+              Save a workflow as a template
+            </button>
+            <SaveTemplateDialog open={saving} onClose={() => setSaving(false)} categories={categories.data ?? []} />
+          </>
+        )}
       </header>
       <div className="marketplace-layout">
         <nav aria-label="Categories" className="marketplace-categories">
@@ -117,6 +123,7 @@ export function TemplatePage() {
   const template = useTemplate(apiPath);
   const nodeTypes = useNodeTypes();
   const [installing, setInstalling] = useState(false);
+  const canEdit = useCanEdit();
   useTitle(template.data?.name ?? "Template");
   if (template.error) {
     return (
@@ -138,10 +145,12 @@ export function TemplatePage() {
         <p className="template-stats">{statsText(detail.stats)}</p>
         {detail.stats.rates_hidden_because && <p className="hint">{detail.stats.rates_hidden_because}</p>}
         <ModerationNote detail={detail} />
-        {detail.source === "workspace" && <ShareLink slug={detail.slug} />}
-        <button type="button" className="primary" onClick={() => setInstalling(true)}>
-          Install this template
-        </button>
+        {canEdit && detail.source === "workspace" && <ShareLink slug={detail.slug} />}
+        {canEdit && (
+          <button type="button" className="primary" onClick={() => setInstalling(true)}>
+            Install this template
+          </button>
+        )}
       </header>
       <section aria-label="The workflow" className="template-canvas">
         <SampleCanvas graph={detail.graph as GraphJson} path={detail.sample.path as unknown as SimulationStep[]} nodeTypes={nodeTypes.data} />
@@ -187,7 +196,7 @@ export function TemplatePage() {
           </ul>
         )}
       </section>
-      <InstallDialog template={detail} apiPath={apiPath} open={installing} onClose={() => setInstalling(false)} />
+      {canEdit && <InstallDialog template={detail} apiPath={apiPath} open={installing} onClose={() => setInstalling(false)} />}
     </main>
   );
 }

@@ -6,7 +6,7 @@ const SchemaForm = lazy(() => import("./SchemaForm"));
 
 /** The selected step's name and its config form, generated from its type's JSON Schema. */
 export const NodePanel = memo(function NodePanel({ nodeId, onClose }: { nodeId: string; onClose: () => void }) {
-  const { store, nodeTypes } = useCanvas();
+  const { store, nodeTypes, readOnly } = useCanvas();
   // The step's type and data, not the node: dragging it changes its position every frame, and the form would be
   // drawn again each time.
   const type = useGraph((state) => state.nodes.find((candidate) => candidate.id === nodeId)?.type);
@@ -37,6 +37,7 @@ export const NodePanel = memo(function NodePanel({ nodeId, onClose }: { nodeId: 
         id="node-label"
         value={node.data.label}
         maxLength={200}
+        readOnly={readOnly}
         onChange={(event) => store.getState().updateLabel(nodeId, event.target.value)}
       />
       {info && Object.keys((info.config_schema.properties ?? {}) as object).length === 0 ? (
@@ -47,6 +48,7 @@ export const NodePanel = memo(function NodePanel({ nodeId, onClose }: { nodeId: 
             key={nodeId}
             schema={info.config_schema}
             config={node.data.config}
+            readOnly={readOnly}
             onChange={(config) => store.getState().updateConfig(nodeId, config)}
           />
         </Suspense>

@@ -24,6 +24,8 @@ import "./panel.css";
 interface SchemaFormProps {
   schema: JsonSchema;
   config: Record<string, unknown>;
+  /** Shown to read (a viewer): every field disabled, the preview contact still choosable (previews store nothing). */
+  readOnly?: boolean;
   onChange: (config: Record<string, unknown>) => void;
 }
 
@@ -37,7 +39,7 @@ const validator = customizeValidator({
 });
 const defaultsBehavior: Experimental_DefaultFormStateBehavior = { emptyObjectFields: "populateRequiredDefaults" };
 
-export default function SchemaForm({ schema, config, onChange }: SchemaFormProps) {
+export default function SchemaForm({ schema, config, readOnly = false, onChange }: SchemaFormProps) {
   const formSchema = useMemo(() => withoutNullOptions(schema) as RJSFSchema, [schema]);
   const uiSchema = useMemo(() => uiSchemaFor(formSchema), [formSchema]);
   const schemaUtils = useMemo(() => createSchemaUtils(validator, formSchema, defaultsBehavior), [formSchema]);
@@ -45,8 +47,11 @@ export default function SchemaForm({ schema, config, onChange }: SchemaFormProps
   return (
     <div className="schema-form">
       {needsPreviewContact(formSchema) && <PreviewContactPicker />}
+      {/* The fieldset disables the custom fields' own controls too (rule builders, pickers, JSON editors). */}
+      <fieldset className="schema-form-fields" disabled={readOnly}>
       <Form
         schema={formSchema}
+        disabled={readOnly}
         uiSchema={uiSchema}
         formData={shown}
         validator={validator}
@@ -66,6 +71,7 @@ export default function SchemaForm({ schema, config, onChange }: SchemaFormProps
         {/* The draft saves itself: no submit button. */}
         <></>
       </Form>
+      </fieldset>
     </div>
   );
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { NodeTypeInfo } from "../api/types";
 import { flowEdge, type FlowEdge, type FlowNode } from "../canvas/graph";
+import { noteNode } from "../canvas/notes";
 import {
   canMove, chainOf, chainTypes, insertStep, moveStep, removeStep, slotAccepts, STEP_GAP_Y, stepShape, type Graph,
 } from "./chain";
@@ -198,5 +199,31 @@ describe("editing the list as a graph", () => {
     expect(slotAccepts(graph.nodes, steps, 5, types)).toEqual({ triggers: false, steps: false, ends: false });
     expect(slotAccepts([], [], 0, types)).toEqual({ triggers: true, steps: false, ends: false });
     expect(slotAccepts(graph.nodes, steps.slice(0, 4), 4, types)).toEqual({ triggers: false, steps: true, ends: true });
+  });
+});
+
+describe("sticky notes in the list", () => {
+  const withNotes = (): Graph => {
+    const graph = chainOfFour();
+    graph.nodes.push(noteNode({ id: "note_1", text: "Ask legal first", position: { x: 400, y: 0 }, width: 220, height: 140 }));
+    graph.nodes.unshift(noteNode({ id: "note_2", text: "", position: { x: -300, y: 80 }, width: 300, height: 90 }));
+    return graph;
+  };
+
+  it("reads a graph with notes as the list of its steps alone", () => {
+    expect(listed(withNotes())).toEqual(["t", "email", "wait", "tag"]);
+    expect(chainOf({ nodes: [noteNode({ id: "note_1", text: "x", position: { x: 0, y: 0 }, width: 220, height: 140 })], edges: [] }, types))
+      .toEqual({ ok: true, steps: [] });
+  });
+
+  it("keeps every note, where it was, through inserting, moving and removing steps", () => {
+    const graph = withNotes();
+    const notesOf = (edited: Graph) => edited.nodes.filter((item) => item.id.startsWith("note_"));
+    const before = notesOf(graph);
+    const inserted = insertStep(graph, listed(graph), 2, { type: "add_tag", label: "Tag", config: {} }, "default", counter());
+    const moved = moveStep(inserted, listed(inserted), 2, 1, counter());
+    const removed = removeStep(moved, listed(moved), 3, counter());
+    for (const edited of [inserted, moved, removed]) expect(notesOf(edited)).toEqual(before);
+    expect(listed(removed)).toHaveLength(4);
   });
 });

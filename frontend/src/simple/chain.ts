@@ -3,6 +3,7 @@
 // from it on every render, and each edit here answers the whole next graph, which the store applies as one step.
 import type { NodeTypeInfo } from "../api/types";
 import { DEFAULT_BRANCH, flowEdge, newId, type FlowEdge, type FlowNode } from "../canvas/graph";
+import { isNote } from "../canvas/notes";
 
 /** How a step leaves: by its one exit, not at all (it ends the workflow), or by branches only a graph can show. */
 export type StepShape = "linear" | "terminal" | "branching";
@@ -43,10 +44,12 @@ function named(node: FlowNode): string {
 
 /**
  * Read the graph as a list of steps from its start, or say in words why it is not one (the reason is shown to
- * the user beside the disabled Simple button, and when the editor switches to the graph by itself).
+ * the user beside the disabled Simple button, and when the editor switches to the graph by itself). Sticky notes
+ * are no steps: the list leaves them out, and its edits (which keep every node they do not touch) keep them.
  */
 export function chainOf(graph: Graph, types: ChainTypes): ChainResult {
-  const { nodes, edges } = graph;
+  const nodes = graph.nodes.filter((node) => !isNote(node));
+  const { edges } = graph;
   if (nodes.length === 0) return { ok: true, steps: [] };
   const triggers = nodes.filter((node) => types.isTrigger(node.type ?? ""));
   if (triggers.length > 1) {

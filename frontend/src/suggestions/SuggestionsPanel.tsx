@@ -1,5 +1,6 @@
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useCanEdit } from "../access/access";
 import { api } from "../api/client";
 import { queryKeys } from "../api/queries";
 import { ErrorNotice } from "../components/ErrorNotice";
@@ -41,6 +42,8 @@ export function SuggestionsButton({ workflowId, saveNow }: { workflowId: string;
 
 function SuggestionItem({ workflowId, suggestion, saveNow }: { workflowId: string; suggestion: Suggestion; saveNow: () => Promise<boolean> }) {
   const client = useQueryClient();
+  // A viewer reads the suggestions and their evidence; applying or dismissing one is an editor's.
+  const canEdit = useCanEdit();
   const decide = useMutation({
     mutationFn: async (verb: "apply" | "dismiss") => {
       // The change is made to the saved draft: the canvas's edits are saved first so that none is lost.
@@ -61,16 +64,18 @@ function SuggestionItem({ workflowId, suggestion, saveNow }: { workflowId: strin
           <li key={line}>{line}</li>
         ))}
       </ul>
-      {suggestion.change ? (
+      {!suggestion.change ? (
+        <p className="suggestion-manual">No automatic change: make it on the canvas.</p>
+      ) : canEdit && (
         <button type="button" onClick={() => decide.mutate("apply")} disabled={decide.isPending}>
           Apply to the draft
         </button>
-      ) : (
-        <p className="suggestion-manual">No automatic change: make it on the canvas.</p>
       )}
-      <button type="button" onClick={() => decide.mutate("dismiss")} disabled={decide.isPending}>
-        Dismiss
-      </button>
+      {canEdit && (
+        <button type="button" onClick={() => decide.mutate("dismiss")} disabled={decide.isPending}>
+          Dismiss
+        </button>
+      )}
       <ErrorNotice error={decide.error} />
     </li>
   );

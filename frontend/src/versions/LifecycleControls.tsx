@@ -1,5 +1,6 @@
 import { useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useCanEdit } from "../access/access";
 import { api } from "../api/client";
 import { queryKeys } from "../api/queries";
 import type { Workflow, WorkflowStatus } from "../api/types";
@@ -37,6 +38,8 @@ export function LifecycleControls({ workflow }: { workflow: Workflow }) {
   const client = useQueryClient();
   const status = useWorkflowStatus(workflow);
   const [confirmArchive, setConfirmArchive] = useState(false);
+  // A viewer sees the status, and no move of it.
+  const canEdit = useCanEdit();
   const change = useMutation({
     mutationFn: (action: Action) => api<Workflow>(`workflows/${workflow.id}/${action}`, { method: "POST" }),
     onSuccess: (updated) => {
@@ -53,7 +56,7 @@ export function LifecycleControls({ workflow }: { workflow: Workflow }) {
       <span className={`status status-${current}`} role="status" aria-label={`Status: ${STATUS_TEXT[current]}`}>
         {STATUS_TEXT[current]}
       </span>
-      {ACTIONS[current].map((action) => (
+      {canEdit && ACTIONS[current].map((action) => (
         <button
           key={action}
           type="button"

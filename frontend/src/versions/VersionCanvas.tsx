@@ -43,7 +43,7 @@ export function VersionCanvas({ graph, nodeTypes, label, nodeStatus, edgeStatus,
   const types = useMemo(() => new Map(nodeTypes.map((info) => [info.type, info])), [nodeTypes]);
   // The node component reads the canvas context (types, validation): a store of its own, never edited.
   const [store] = useState(() => createGraphStore());
-  const context = useMemo(() => ({ store, nodeTypes: types }), [store, types]);
+  const context = useMemo(() => ({ store, nodeTypes: types, readOnly: true }), [store, types]);
   const flowNodeTypes = useMemo<NodeTypes>(
     () => Object.fromEntries(nodeTypes.map((info) => [info.type, FlowNode])),
     [nodeTypes],

@@ -2,6 +2,7 @@ import { useState } from "react";
 import { Link } from "react-router";
 import { queryKeys, useWorkflows, WORKFLOW_LIST_REFRESH_MS } from "../api/queries";
 import type { Workflow, WorkflowListItem, WorkflowStatus } from "../api/types";
+import { useCanEdit } from "../access/access";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { LiveIndicator } from "../live/LiveIndicator";
 import { pollMs } from "../live/liveLogic";
@@ -23,6 +24,8 @@ export function WorkflowsList() {
   const [query, setQuery] = useState<ListQuery>({ search: "", status: "all", sort: "updated" });
   const [dialog, setDialog] = useState<Dialogs>(null);
   const actions = useWorkflowActions();
+  // A viewer reads the list (and opens each workflow to read it): no create, rename, duplicate, archive or delete.
+  const canEdit = useCanEdit();
   const shown = visibleWorkflows(workflows.data ?? [], query);
   return (
     <main className="list-page">
@@ -31,9 +34,11 @@ export function WorkflowsList() {
           <h1>Workflows</h1>
           <LiveIndicator status={live} />
         </div>
-        <button type="button" className="primary" onClick={() => setDialog({ kind: "create" })}>
-          New workflow
-        </button>
+        {canEdit && (
+          <button type="button" className="primary" onClick={() => setDialog({ kind: "create" })}>
+            New workflow
+          </button>
+        )}
       </header>
       <div className="list-filters" role="search">
         <div>
@@ -80,7 +85,7 @@ export function WorkflowsList() {
       {workflows.data && shown.length === 0 && (
         <p className="empty">
           {workflows.data.length === 0
-            ? "No workflows yet. Create one to start."
+            ? canEdit ? "No workflows yet. Create one to start." : "No workflows yet: an editor of the workspace creates them."
             : "No workflow matches this search or filter."}
         </p>
       )}
@@ -103,6 +108,7 @@ export function WorkflowsList() {
               <WorkflowRow
                 key={workflow.id}
                 workflow={workflow}
+                canEdit={canEdit}
                 onRename={() => setDialog({ kind: "rename", workflow })}
                 onDelete={() => setDialog({ kind: "delete", workflow })}
                 onDuplicate={() => actions.duplicate.mutate(workflow.id)}
@@ -112,22 +118,27 @@ export function WorkflowsList() {
           </tbody>
         </table>
       )}
-      <CreateWorkflowDialog open={dialog?.kind === "create"} onClose={() => setDialog(null)} />
-      {dialog?.kind === "rename" && <RenameWorkflowDialog workflow={dialog.workflow} onClose={() => setDialog(null)} />}
-      {dialog?.kind === "delete" && <DeleteWorkflowDialog workflow={dialog.workflow} onClose={() => setDialog(null)} />}
+      {canEdit && (
+        <>
+          <CreateWorkflowDialog open={dialog?.kind === "create"} onClose={() => setDialog(null)} />
+          {dialog?.kind === "rename" && <RenameWorkflowDialog workflow={dialog.workflow} onClose={() => setDialog(null)} />}
+          {dialog?.kind === "delete" && <DeleteWorkflowDialog workflow={dialog.workflow} onClose={() => setDialog(null)} />}
+        </>
+      )}
     </main>
   );
 }
 
 interface RowProps {
   workflow: WorkflowListItem;
+  canEdit: boolean;
   onRename: () => void;
   onDelete: () => void;
   onDuplicate: () => void;
   onArchive: () => void;
 }
 
-function WorkflowRow({ workflow, onRename, onDelete, onDuplicate, onArchive }: RowProps) {
+function WorkflowRow({ workflow, canEdit, onRename, onDelete, onDuplicate, onArchive }: RowProps) {
   // The counts come with the list answer (one request for the page) and refresh with it while the page is in view.
   const { inNow, finished } = countColumns(workflow.counts);
   return (
@@ -152,20 +163,24 @@ function WorkflowRow({ workflow, onRename, onDelete, onDuplicate, onArchive }: R
         <Link to={`/workflows/${workflow.id}/analytics`}>
           Analytics
         </Link>
-        <button type="button" onClick={onRename} aria-label={`Rename ${workflow.name}`}>
-          Rename
-        </button>
-        <button type="button" onClick={onDuplicate} aria-label={`Duplicate ${workflow.name}`}>
-          Duplicate
-        </button>
-        {workflow.status !== "archived" && (
-          <button type="button" onClick={onArchive} aria-label={`Archive ${workflow.name}`}>
-            Archive
-          </button>
+        {canEdit && (
+          <>
+            <button type="button" onClick={onRename} aria-label={`Rename ${workflow.name}`}>
+              Rename
+            </button>
+            <button type="button" onClick={onDuplicate} aria-label={`Duplicate ${workflow.name}`}>
+              Duplicate
+            </button>
+            {workflow.status !== "archived" && (
+              <button type="button" onClick={onArchive} aria-label={`Archive ${workflow.name}`}>
+                Archive
+              </button>
+            )}
+            <button type="button" className="danger" onClick={onDelete} aria-label={`Delete ${workflow.name}`}>
+              Delete
+            </button>
+          </>
         )}
-        <button type="button" className="danger" onClick={onDelete} aria-label={`Delete ${workflow.name}`}>
-          Delete
-        </button>
       </td>
     </tr>
   );
