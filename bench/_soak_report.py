@@ -33,6 +33,7 @@ class Outcome:
     kills: list[str]
     drained_s: float
     workflows: dict[str, str]
+    cpu: dict[str, float] | None = None  # CPU seconds from the start of the load to the end of the drain
     figures: dict[str, Any] | None = None
 
 
@@ -126,6 +127,19 @@ def _errors(conn, redis_db: int) -> dict[str, Any]:
     }
 
 
+def _cpu_lines(line, cpu: dict[str, float], delivered: int) -> None:
+    """Where the machine's CPU went, per message delivered: what the product needs per event on this hardware, and
+    so the rate one core of it would carry if the stand-ins and the client ran elsewhere."""
+    own = cpu["penguinflow"] + cpu["postgres"]
+    rest = max(cpu["machine"] - own, 0.0)
+    line("cpu_s", f"{cpu['machine']:.0f}", f"machine; PenguinFlow's processes {cpu['penguinflow']:.0f}, PostgreSQL "
+                                             f"{cpu['postgres']:.0f}, the rest (stand-ins, client, others) {rest:.0f}")
+    per_message = own / delivered
+    line("cpu_ms_per_message", f"{per_message * 1000:.2f}",
+         f"PenguinFlow's processes and PostgreSQL, event to message: about {1 / per_message:.0f} messages/s per "
+         "core they have to themselves")
+
+
 def write_report(out: TextIO, outcome: Outcome, *, params: dict[str, Any], db_name: str, redis_db: int) -> None:
     """Read the database, print the figures (one per line) and keep them on `outcome.figures`."""
     import psycopg
@@ -189,6 +203,8 @@ def write_report(out: TextIO, outcome: Outcome, *, params: dict[str, Any], db_na
         for c, f in channels.items()))
     line("messages_duplicated", sum(f["duplicates"] for f in channels.values()), " ".join(
         f"{c}={f['duplicates']}" for c, f in channels.items()))
+    if outcome.cpu and delivered:
+        _cpu_lines(line, outcome.cpu, delivered)
     live = outcome.offered["live"]
     line("live_messages", live["workflow"] + live["workspace"],
          f"{outcome.offered['subscribers']} subscribers: canvas routes {live['workflow']}, list routes "

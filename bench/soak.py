@@ -44,7 +44,17 @@ from bench import runtime as runtime_bench
 from bench._receiver import Receiver
 from bench._soak_report import Outcome, write_report
 from bench._soak_tasks import CHANNELS, QUEUES
-from bench._support import bench_env, drop_database, free_port, pg_params, recreate_migrated, rss_mib
+from bench._support import (
+    bench_env,
+    drop_database,
+    free_port,
+    machine_cpu,
+    pg_params,
+    postgres_cpu,
+    process_cpu,
+    recreate_migrated,
+    rss_mib,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = os.environ.get("BENCH_SOAK_DB", "penguinflow_bench_soak")
@@ -57,7 +67,8 @@ DRAIN_QUIET_S, DRAIN_MAX_S = 75, 300
 
 @dataclass
 class Fleet:
-    """The product's processes; `rss` holds each one's samples [(time, MiB)] by name (worker-3 replaced worker-1)."""
+    """The product's processes; `rss` holds each one's samples [(time, MiB)] by name (worker-3 replaced worker-1),
+    `cpu` the CPU seconds each used, as last seen (a killed worker's are read just before the kill)."""
 
     env: dict[str, str]
     web: subprocess.Popen
@@ -66,6 +77,7 @@ class Fleet:
     rss: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     kills: list[str] = field(default_factory=list)
     load_window: tuple[float, float] = (0.0, 0.0)
+    cpu: dict[str, float] = field(default_factory=dict)
 
     def named(self) -> dict[str, subprocess.Popen]:
         return {"web": self.web, "scheduler": self.scheduler, **self.workers}
@@ -75,9 +87,11 @@ class Fleet:
         for name, process in self.named().items():
             if process.poll() is None:
                 self.rss.setdefault(name, []).append((now, rss_mib(process.pid)))
+                self.cpu[name] = process_cpu(process.pid, descendants=True)
 
     def kill_and_replace(self, name: str) -> None:
         """SIGKILL worker `name` (what an OOM kill or a lost machine does) and start a replacement."""
+        self.cpu[name] = process_cpu(self.workers[name].pid, descendants=True)
         victim = self.workers.pop(name)
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait()
@@ -87,6 +101,25 @@ class Fleet:
 
     def stop(self) -> None:
         runtime_bench._stop(list(self.named().values()))
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    """CPU seconds used so far: by the whole machine, by PenguinFlow's processes (web, scheduler, workers, the killed
+    ones included) and by every PostgreSQL process. What is left of the machine's went to the providers' stand-ins,
+    the client and its live subscribers (and to anything else running)."""
+
+    machine: float
+    penguinflow: float
+    postgres: float
+
+    @classmethod
+    def take(cls, fleet: Fleet) -> CpuSnapshot:
+        return cls(machine_cpu()[0], sum(fleet.cpu.values()), postgres_cpu())
+
+    def minus(self, before: CpuSnapshot) -> dict[str, float]:
+        return {"machine": self.machine - before.machine, "penguinflow": self.penguinflow - before.penguinflow,
+                "postgres": self.postgres - before.postgres}
 
 
 def _log_to(name: str) -> dict[str, Any]:
@@ -241,16 +274,21 @@ def run(*, out: TextIO, quick: bool = False, minutes: float | None = None, rate:
         _wait_for_port(port, web)
         client = _child(env, "client", {"port": port, "seconds": seconds, "rate": rate, "contacts": contacts,
                                         "prepared": prepared})
+        fleet.sample()
+        cpu_before = CpuSnapshot.take(fleet)
         _load(fleet, client, seconds, interval)
         offered = _json_of(client, "the client")
         accepted = sum(result["accepted"] for result in offered["channels"].values())
         drained = _drain(fleet, providers, accepted, interval)
+        fleet.sample()
+        cpu = CpuSnapshot.take(fleet).minus(cpu_before)
     finally:
         if fleet is not None:
             fleet.stop()
         logs = providers.stop()
     outcome = Outcome(offered=offered, arrivals=logs, rss=fleet.rss, load_window=fleet.load_window,
-                      kills=fleet.kills, drained_s=drained, workflows={c: m["workflow"] for c, m in prepared.items()})
+                      kills=fleet.kills, drained_s=drained, workflows={c: m["workflow"] for c, m in prepared.items()},
+                      cpu=cpu)
     write_report(out, outcome, params=params, db_name=db_name, redis_db=redis_db)
     drop_database(params, db_name)
     return outcome

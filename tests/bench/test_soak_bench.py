@@ -21,7 +21,7 @@ def test_soak_counts_every_message_of_every_channel_through_two_worker_kills():
     printed = out.getvalue()
     for name in ("events_offered", "events_accepted", "lag_to_step_ms_p99", "lag_to_message_ms_p99",
                  "rss_mib_peak.web", "rss_mib_peak.scheduler", "memory_flat", "worker_kills", "errors_5xx",
-                 "messages_lost", "messages_duplicated", "live_messages"):  # fmt: skip
+                 "messages_lost", "messages_duplicated", "live_messages", "cpu_s", "cpu_ms_per_message"):  # fmt: skip
         assert f"soak.{name}" in printed, printed
     figures = outcome.figures
     assert figures["offered"] == figures["accepted"] > 0, printed
@@ -36,3 +36,7 @@ def test_soak_counts_every_message_of_every_channel_through_two_worker_kills():
     assert len(outcome.kills) == 2, printed
     assert {"web", "scheduler", "worker-1", "worker-2", "worker-3", "worker-4"} <= set(outcome.rss), printed
     assert figures["live"]["workflow"] > 0 and figures["live"]["workspace"] > 0, printed
+    # The product's CPU is counted, the killed workers' included, and is part of what the machine used.
+    assert set(outcome.cpu) == {"machine", "penguinflow", "postgres"}, printed
+    assert 0 < outcome.cpu["penguinflow"] < outcome.cpu["machine"], printed
+    assert 0 < outcome.cpu["postgres"] < outcome.cpu["machine"], printed
