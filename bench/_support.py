@@ -128,6 +128,23 @@ def postgres_cpu() -> float:
     return sum(_cpu_seconds(fields) for name, fields in _all_stats().values() if name == "postgres")
 
 
+def postgres_backends_cpu(db_name: str) -> dict[int, float]:
+    """Return the CPU seconds used so far by each PostgreSQL backend connected to `db_name` (same machine only):
+    a bench's own database work, without what others do on the server meanwhile."""
+    found = {}
+    for pid, (name, fields) in _all_stats().items():
+        if name != "postgres":
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                title = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if f" {db_name} " in title:
+            found[pid] = _cpu_seconds(fields)
+    return found
+
+
 def python_speed_ms() -> float:
     """Milliseconds this machine takes, now, for a fixed piece of pure-Python work (5M loop steps; best of 3).
 

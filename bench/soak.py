@@ -50,7 +50,7 @@ from bench._support import (
     free_port,
     machine_cpu,
     pg_params,
-    postgres_cpu,
+    postgres_backends_cpu,
     process_cpu,
     recreate_migrated,
     rss_mib,
@@ -68,7 +68,8 @@ DRAIN_QUIET_S, DRAIN_MAX_S = 75, 300
 @dataclass
 class Fleet:
     """The product's processes; `rss` holds each one's samples [(time, MiB)] by name (worker-3 replaced worker-1),
-    `cpu` the CPU seconds each used, as last seen (a killed worker's are read just before the kill)."""
+    `cpu` the CPU seconds each used, as last seen (a killed worker's are read just before the kill), and
+    `backends_cpu` those of each PostgreSQL backend of the bench's database, as last seen."""
 
     env: dict[str, str]
     web: subprocess.Popen
@@ -78,6 +79,8 @@ class Fleet:
     kills: list[str] = field(default_factory=list)
     load_window: tuple[float, float] = (0.0, 0.0)
     cpu: dict[str, float] = field(default_factory=dict)
+    backends_cpu: dict[int, float] = field(default_factory=dict)
+    db_name: str = ""
 
     def named(self) -> dict[str, subprocess.Popen]:
         return {"web": self.web, "scheduler": self.scheduler, **self.workers}
@@ -88,10 +91,12 @@ class Fleet:
             if process.poll() is None:
                 self.rss.setdefault(name, []).append((now, rss_mib(process.pid)))
                 self.cpu[name] = process_cpu(process.pid, descendants=True)
+        self.backends_cpu.update(postgres_backends_cpu(self.db_name))
 
     def kill_and_replace(self, name: str) -> None:
         """SIGKILL worker `name` (what an OOM kill or a lost machine does) and start a replacement."""
         self.cpu[name] = process_cpu(self.workers[name].pid, descendants=True)
+        self.backends_cpu.update(postgres_backends_cpu(self.db_name))  # the victim's backends end with it
         victim = self.workers.pop(name)
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait()
@@ -106,8 +111,10 @@ class Fleet:
 @dataclass(frozen=True)
 class CpuSnapshot:
     """CPU seconds used so far: by the whole machine, by PenguinFlow's processes (web, scheduler, workers, the killed
-    ones included) and by every PostgreSQL process. What is left of the machine's went to the providers' stand-ins,
-    the client and its live subscribers (and to anything else running)."""
+    ones included) and by the PostgreSQL backends of the bench's database (sampled as often as memory: a backend
+    that lived between two samples is missed, and the server's own processes are not counted). What is left of the
+    machine's went to the providers' stand-ins, the client and its live subscribers (and to anything else
+    running)."""
 
     machine: float
     penguinflow: float
@@ -115,7 +122,7 @@ class CpuSnapshot:
 
     @classmethod
     def take(cls, fleet: Fleet) -> CpuSnapshot:
-        return cls(machine_cpu()[0], sum(fleet.cpu.values()), postgres_cpu())
+        return cls(machine_cpu()[0], sum(fleet.cpu.values()), sum(fleet.backends_cpu.values()))
 
     def minus(self, before: CpuSnapshot) -> dict[str, float]:
         return {"machine": self.machine - before.machine, "penguinflow": self.penguinflow - before.penguinflow,
@@ -270,7 +277,7 @@ def run(*, out: TextIO, quick: bool = False, minutes: float | None = None, rate:
                                 "--timeout-keep-alive", "60"],
                                env=env, cwd=ROOT, **_log_to("web"))  # fmt: skip
         fleet = Fleet(env, web, runtime_bench._spawn(env, "run_scheduler", "--interval", "0.05"),
-                      {"worker-1": _worker(env), "worker-2": _worker(env)})
+                      {"worker-1": _worker(env), "worker-2": _worker(env)}, db_name=db_name)
         _wait_for_port(port, web)
         client = _child(env, "client", {"port": port, "seconds": seconds, "rate": rate, "contacts": contacts,
                                         "prepared": prepared})
