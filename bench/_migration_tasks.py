@@ -93,6 +93,7 @@ class ApplierCpu:
 
 
 def main(count: int) -> None:
+    from django.conf import settings
     from django.db.models import Sum
 
     from bench._migration_seed import seed_live_enrollments
@@ -101,13 +102,13 @@ def main(count: int) -> None:
     from workflows.models import StepRun, WorkflowVersion
     from workflows.services import workflow_create, workflow_draft_save, workflow_publish
     from workflows.version_migration import (
-        APPLIERS,
         CHUNK,
         MigrateRequest,
         migration_apply,
         workflow_publish_migrating,
     )
 
+    appliers = settings.WORKFLOW_MIGRATION_APPLIERS
     workspace, _ = workspace_get_or_create(slug="bench", name="Bench")
     workflow = workflow_create(workspace=workspace, name="Fifty", graph=_graph(WAITS))
     v1 = workflow_publish(workflow=workflow)
@@ -168,7 +169,7 @@ def main(count: int) -> None:
         say(
             "chunk_ms_median",
             round(sorted(b - a for a, b in itertools.pairwise([started, *chunks]))[len(chunks) // 2] * 1000),
-            f"between chunk commits ({CHUNK:,} enrollments each, {APPLIERS} connections at once)",
+            f"between chunk commits ({CHUNK:,} enrollments each, {appliers} connections at once (WORKFLOW_MIGRATION_APPLIERS))",
         )
         say(
             "waiting_for_steps_s",
@@ -186,8 +187,8 @@ def main(count: int) -> None:
         say(
             "apply_db_cpu_us_per_enrollment",
             round(per_enrollment * 1e6),
-            f"the appliers' PostgreSQL backends; {round(APPLIERS / per_enrollment):,}/s if they had "
-            f"{APPLIERS} cores to themselves",
+            f"the appliers' PostgreSQL backends; {round(appliers / per_enrollment):,}/s if they had "
+            f"{appliers} cores to themselves",
         )
     busy, total = busy_after[0] - busy_before[0], busy_after[1] - busy_before[1]
     if total:

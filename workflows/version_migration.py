@@ -9,12 +9,13 @@ while it is live, on an old version and at a node with a rule, so it can never b
 applied by two connections at once, each with its own range of the items.
 
 What a moved enrollment costs is mostly its new row: version_id is indexed, so the update cannot be HOT and writes
-an entry in each of the table's indexes (about half of the work of a chunk). The rest is kept to set-based
-statements that read by primary key and a step-log insert that appends to its indexes. Measured per chunk of
-20,000 (perf and ablations of the statement, 2026-12-03): about 55 µs of PostgreSQL CPU per enrollment, of which
-the index entries ~50%, the step-log row ~20% (heap, two indexes, its foreign-key check), the foreign-key check
-of the new version_id ~7%, locking and reading the rows ~12%; the JSON of the state and of the step log, the item
-deletes and the counts are a few % together, and the chunk size does not change the figure from 5,000 to 40,000.
+an entry in each of the table's indexes. The rest is kept to set-based statements that read by primary key and a
+step-log insert that appends to its indexes. Measured per chunk of 20,000 (perf, 2026-12-05): about 45 µs of
+PostgreSQL CPU per enrollment (55 µs before the step log's and the version's foreign-key checks and an unread index
+were dropped), of which the index entries are about half (a fifth of that is PostgreSQL's bottom-up deletion trying
+to make room among the old versions, which the other connections' snapshots still hold); reading and locking the
+rows, the step-log row, the JSON of the state and of the step log, the item deletes and the counts share the rest.
+The chunk size does not change the figure from 5,000 to 40,000.
 
 Contacts mid-step are never split across versions: a chunk locks its enrollments with SKIP LOCKED and leaves
 those a worker holds (by row lock or by a lease still running); their items stay, and the next pass moves them
@@ -36,6 +37,7 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Max, Min, Q
 from django.utils import timezone
@@ -63,9 +65,6 @@ logger = logging.getLogger(__name__)
 # spread a chunk's own costs (planning, the lease, the counters, the commit) thinner. A chunk holds its rows'
 # locks until it commits; the runtime's claims skip them meanwhile (SKIP LOCKED).
 CHUNK = 20_000
-# Connections that apply a large job at once: the work of a chunk is all in PostgreSQL (about 55 µs of one CPU per
-# enrollment, mostly the index entries of its new row), so a second connection uses a second core.
-APPLIERS = 2
 LEASE_SECONDS = 60
 _LIVE = [status.value for status in Enrollment.LIVE_STATUSES]
 _E, _I, _S = Enrollment._meta.db_table, VersionMigrationItem._meta.db_table, StepRun._meta.db_table
@@ -523,14 +522,16 @@ def migration_apply(
     lease_seconds: float = LEASE_SECONDS,
     max_wait: float = 300.0,
     on_chunk: Callable[[], None] | None = None,
-    appliers: int = APPLIERS,
+    appliers: int | None = None,
 ) -> ApplyReport:
     """Apply a migration job to the end (or until `max_wait` seconds pass waiting for workers to finish steps).
 
     Safe to run twice and from several processes: one holds the job's lease at a time, and a process that dies
     leaves a lease that expires, after which any caller takes the job over where it stopped. A job of more than
-    two chunks is applied by `appliers` connections at once, each with its own stripe of the items.
+    two chunks is applied by `appliers` connections at once (WORKFLOW_MIGRATION_APPLIERS), each with its own stripe
+    of the items.
     """
+    appliers = appliers or settings.WORKFLOW_MIGRATION_APPLIERS
     owner = new_lease_owner()
     report = ApplyReport()
     job = _take_lease(migration_id, owner, lease_seconds)

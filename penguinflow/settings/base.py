@@ -295,6 +295,10 @@ ENGINE_MAX_QUEUED_BATCHES = int(os.environ.get("ENGINE_MAX_QUEUED_BATCHES", "8")
 # 30: with one last call's timeout (at most 30 s) a batch stays within its lease (ENGINE_LEASE_SECONDS, 60).
 WORKFLOW_BATCH_CALL_SECONDS = float(os.environ.get("WORKFLOW_BATCH_CALL_SECONDS", "30"))
 WORKFLOW_NO_ANSWER_PAUSE_SECONDS = float(os.environ.get("WORKFLOW_NO_ANSWER_PAUSE_SECONDS", "30"))
+# Connections that apply one large version migration at once (workflows.version_migration): its work is all in
+# PostgreSQL, so each one can keep a core of the database busy; more than the database has cores only takes CPU
+# from the runtime.
+WORKFLOW_MIGRATION_APPLIERS = max(1, int(os.environ.get("WORKFLOW_MIGRATION_APPLIERS", "2")))
 # How often the scheduler sweeps the email outbox (stuck `sending` rows become `unknown`; lost jobs re-enqueued),
 # and how long a due `queued` row waits before it counts as lost.
 EMAIL_SWEEP_INTERVAL_SECONDS = float(os.environ.get("EMAIL_SWEEP_INTERVAL_SECONDS", "30"))
