@@ -344,3 +344,26 @@ def test_a_large_workflow_opens_and_only_its_visible_steps_are_drawn(logged_in, 
     expect(page.locator(".react-flow__node").first).to_be_visible()
     drawn = page.locator(".react-flow__node").count()
     assert 0 < drawn < 500, drawn
+
+
+def test_a_draft_too_spread_to_fit_opens_on_its_start_not_on_the_empty_middle(logged_in, workspace):
+    from workflows import services
+
+    page = logged_in
+    # Two parts 20,000 px apart: fitted whole at the smallest zoom, the view would show the stretch between them.
+    nodes = [{"id": "start", "type": "trigger_manual", "position": {"x": 0, "y": 0},
+              "data": {"label": "Start here", "config": {}}},
+             {"id": "near", "type": "add_tag", "position": {"x": 0, "y": 160},
+              "data": {"label": "Near tag", "config": {"tag": "a"}}},
+             {"id": "far", "type": "add_tag", "position": {"x": 20_000, "y": 160},
+              "data": {"label": "Far tag", "config": {"tag": "b"}}}]
+    edges = [{"id": "e1", "source": "start", "target": "near", "sourceHandle": "default"},
+             {"id": "e2", "source": "near", "target": "far", "sourceHandle": "default"}]
+    workflow = services.workflow_create(workspace=workspace, name="Spread", graph={"nodes": nodes, "edges": edges})
+
+    open_canvas(page, workflow)
+
+    start = canvas_node(page, "Start here")
+    expect(start).to_be_in_viewport()
+    expect(canvas_node(page, "Near tag")).to_be_in_viewport()
+    expect(canvas_node(page, "Far tag")).to_have_count(0)  # far out of view, so not drawn

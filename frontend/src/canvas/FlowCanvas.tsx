@@ -17,6 +17,7 @@ import {
 } from "./InsertableEdge";
 import { edgeAtPoint, markDropTarget } from "./insertOnEdge";
 import { useNodeChanges } from "./dragMoves";
+import { fitStoppedAtMinZoom, MIN_ZOOM, openingNodeId } from "./openingView";
 import { Overview } from "./Overview";
 import { StillBackground } from "./StillBackground";
 import { useNamedEdges } from "./useNamedEdges";
@@ -38,6 +39,18 @@ interface FlowCanvasProps {
   readOnly: boolean;
   /** Drawn inside React Flow (panels, node toolbars: the steps' counts). */
   children?: ReactNode;
+}
+
+/** Fit the draft into the view, or, when it does not fit at the smallest zoom, show where its flow starts. */
+async function openView(
+  instance: ReactFlowInstance<FlowNode, FlowEdge>,
+  { nodes, edges }: { nodes: FlowNode[]; edges: FlowEdge[] },
+): Promise<void> {
+  if (nodes.length === 0) return;
+  await instance.fitView({ maxZoom: 1 });
+  if (!fitStoppedAtMinZoom(instance.getZoom())) return;
+  const start = openingNodeId(nodes, edges);
+  if (start !== null) await instance.fitView({ nodes: [{ id: start }], minZoom: MIN_ZOOM, maxZoom: MIN_ZOOM });
 }
 
 /**
@@ -66,8 +79,7 @@ export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDr
   // Every prop given to React Flow keeps its identity from one frame of a drag to the next: a new callback or array
   // there makes React Flow draw every visible edge again (its edge components take the callbacks as props).
   const onInit = useCallback((instance: ReactFlowInstance<FlowNode, FlowEdge>) => {
-    if (store.getState().nodes.length === 0) onViewReady();
-    else void instance.fitView({ maxZoom: 1 }).then(onViewReady);
+    void openView(instance, store.getState()).then(onViewReady);
   }, [store, onViewReady]);
   const onEdgeMouseEnter = useCallback((_: unknown, edge: FlowEdge) => onHoverEdge(edge.id), [onHoverEdge]);
   const onEdgeMouseLeave = useCallback(() => onHoverEdge(null), [onHoverEdge]);
@@ -111,6 +123,7 @@ export function FlowCanvas({ nodeTypes, edgeInsert, onHoverEdge, onConnect, onDr
             onNodeDragStop={endGesture}
             onlyRenderVisibleElements
             onInit={onInit}
+            minZoom={MIN_ZOOM}
             deleteKeyCode={readOnly ? null : DELETE_KEYS}
             nodesDraggable={!readOnly}
             nodesConnectable={!readOnly}
