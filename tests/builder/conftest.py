@@ -84,14 +84,20 @@ def screenshot(page, request):
     return take
 
 
+def member(workspace, username: str, role: str):
+    """A user (password "pw") with `role` in `workspace`."""
+    from tests.factories import MembershipFactory, UserFactory
+
+    user = UserFactory(username=username)
+    MembershipFactory(user=user, workspace=workspace, role=role)
+    return user
+
+
 @pytest.fixture
 def marketer(transactional_db, workspace):
     from penguinflow.workspaces.models import Membership
-    from tests.factories import MembershipFactory, UserFactory
 
-    user = UserFactory(username="marketer")
-    MembershipFactory(user=user, workspace=workspace, role=Membership.Role.ADMIN)
-    return user
+    return member(workspace, "marketer", Membership.Role.ADMIN)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.builder.conftest import member
 from tests.builder.pages import canvas_node
 from tests.engine.graphs import edge, node
 from tests.history.screens_seed import seed_executions
@@ -29,11 +30,8 @@ READING_BUTTONS = {
 @pytest.fixture
 def viewer(transactional_db, workspace):
     from penguinflow.workspaces.models import Membership
-    from tests.factories import MembershipFactory, UserFactory
 
-    user = UserFactory(username="reader")
-    MembershipFactory(user=user, workspace=workspace, role=Membership.Role.VIEWER)
-    return user
+    return member(workspace, "reader", Membership.Role.VIEWER)
 
 
 @pytest.fixture
