@@ -10,7 +10,8 @@ workflow in SQL (bench._migration_seed) into the scratch database `penguinflow_b
    (a scheduler and two workers, which claim and run the tenth of the enrollments that are due now: the
    migration waits for those mid-step); `apply_s`, and `runtime_steps_during_apply`.
 3. `apply_db_cpu_us_per_enrollment`: the CPU the appliers' PostgreSQL backends used per enrollment, and the rate
-   that makes on two cores of their own; `machine_busy_during_apply`. On a shared machine the wall-time rate
+   that makes on as many cores of their own as there are appliers (WORKFLOW_MIGRATION_APPLIERS);
+   `machine_busy_during_apply`. On a shared machine the wall-time rate
    follows the other load; this figure does not.
 
 Targets (issue 21): plan < 10 s; apply ≥ 20,000 enrollments/s with the runtime running.

@@ -6,7 +6,7 @@ chunk of enrollments per statement. What a job still has to move are its items: 
 writes their step log and counters and deletes its items in one transaction, so a crash at any point leaves
 either all of a chunk done or none of it, and the job resumes with the items left. An enrollment is moved only
 while it is live, on an old version and at a node with a rule, so it can never be moved twice. A large job is
-applied by two connections at once, each with its own range of the items.
+applied by several connections at once (WORKFLOW_MIGRATION_APPLIERS), each with its own range of the items.
 
 What a moved enrollment costs is mostly its new row: version_id is indexed, so the update cannot be HOT and writes
 an entry in each of the table's indexes. The rest is kept to set-based statements that read by primary key and a
