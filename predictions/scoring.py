@@ -65,6 +65,9 @@ STRIPE_CONTACTS = 250_000
 # Stripes computed at once, each on a connection of its own: the database's 2 cores both aggregate (one query uses
 # one; PostgreSQL's parallel query is not used for a cursor) while this process scores and writes.
 FEATURE_CONNECTIONS = 2
+# Batches written at once, each from a thread on a connection of its own: once the features are in, the writes
+# are the longest stage (the database's upserts, while this process scores the next batches).
+WRITE_CONNECTIONS = 2
 PARALLEL_FROM = 10_000  # contacts; below, one query on the caller's connection costs less than threads
 # A stripe's query is compiled (PostgreSQL's JIT) from this many contacts: compiling takes ~1 s and saved ~1.4 s
 # of execution per 100,000 contacts (measured at 25,000, 100,000).
@@ -389,14 +392,17 @@ def _changed(snapshot: Snapshot, kind: str, scores: np.ndarray, made_by: str) ->
 
 
 class _Writer:
-    """Write each batch's scores and state: in a thread on a connection of its own, so that the next batch is
-    scored meanwhile (at most two batches wait), or at once on the caller's connection when not `threaded`.
-    Return from `close` the seconds spent writing; a failed write raises there (or at the next `submit`)."""
+    """Write each batch's scores and state: from WRITE_CONNECTIONS threads, each on a connection of its own, so
+    that the next batches are scored meanwhile (at most two per thread wait), or at once on the caller's connection
+    when not `threaded`. Batches hold distinct contacts: they never wait for each other's row locks.
+    Return from `close` the seconds spent writing; a failed write raises there (or at a later `submit`)."""
 
     def __init__(self, workspace_id, *, threaded: bool) -> None:
         self.workspace_id = workspace_id
-        self.pool = ThreadPoolExecutor(max_workers=1) if threaded else None
+        # One single-thread executor per connection: closing each thread's connection at the end is then exact.
+        self.threads = [ThreadPoolExecutor(max_workers=1) for _ in range(WRITE_CONNECTIONS if threaded else 0)]
         self.pending: deque[Future] = deque()
+        self.submitted = 0
         self.seconds = 0.0
 
     def submit(self, batch: Snapshot, patches: list[list[str]]) -> None:
@@ -407,25 +413,27 @@ class _Writer:
         state = _state_text(self.workspace_id, batch)
         # Backslashes are COPY's escape character (JSON escapes use them).
         scores_text = scores.getvalue().replace("\\", "\\\\")
-        if self.pool is None:
-            self._write(scores_text, state)
+        if not self.threads:
+            self.seconds += self._write(scores_text, state)
             return
-        while len(self.pending) >= 2:
-            self.pending.popleft().result()
-        self.pending.append(self.pool.submit(self._write, scores_text, state))
+        while len(self.pending) >= 2 * len(self.threads):
+            self.seconds += self.pending.popleft().result()
+        thread = self.threads[self.submitted % len(self.threads)]
+        self.submitted += 1
+        self.pending.append(thread.submit(self._write, scores_text, state))
 
     def close(self) -> float:
-        if self.pool is not None:
-            try:
-                while self.pending:
-                    self.pending.popleft().result()
-            finally:
+        try:
+            while self.pending:
+                self.seconds += self.pending.popleft().result()
+        finally:
+            for thread in self.threads:
                 # The thread's own connection, back to the pool (the lambda resolves `connection` in that thread).
-                self.pool.submit(lambda: connection.close()).result()
-                self.pool.shutdown()
+                thread.submit(lambda: connection.close()).result()
+                thread.shutdown()
         return self.seconds
 
-    def _write(self, scores_text: str, state_text: str) -> None:
+    def _write(self, scores_text: str, state_text: str) -> float:
         """Merge each row's patch into its contact's scores (contacts.ContactScores), then record the batch's
         state, in one transaction (row locks are held for one batch, not the whole run): COPY into temporary
         tables and one upsert each (a contact erased meanwhile is skipped)."""
@@ -459,7 +467,7 @@ class _Writer:
                 FROM prediction_state s JOIN contacts_contact c ON c.id = s.contact_id
                 ON CONFLICT (contact_id) DO UPDATE SET due_at = excluded.due_at, lead_score = excluded.lead_score,
                     subscribed = excluded.subscribed, tag_count = excluded.tag_count""")
-        self.seconds += time.monotonic() - started
+        return time.monotonic() - started
 
 
 def _state_text(workspace_id, batch: Snapshot) -> str:
