@@ -127,11 +127,13 @@ def _top_reasons(contributions: np.ndarray, values: np.ndarray) -> list[str]:
     top = np.argpartition(-contributions, TOP_REASONS, axis=1)[:, :TOP_REASONS]
     top = np.take_along_axis(top, np.argsort(-np.take_along_axis(contributions, top, axis=1), axis=1), axis=1)
     # Rounded as float64: float32 rounded to 0.235 is stored as 0.23499999940395355, more text for nothing.
-    effects = np.take_along_axis(contributions, top, axis=1).astype(np.float64).round(3).tolist()
-    shown = np.take_along_axis(values, top, axis=1).astype(np.float64).round(3).tolist()
-    return [",".join(_reason_head(i, v) + repr(e) + "}" for i, v, e in zip(row, row_values, row_effects, strict=True)
-                     if e > 0)
-            for row, row_values, row_effects in zip(top.tolist(), shown, effects, strict=True)]
+    effects = np.take_along_axis(contributions, top, axis=1).astype(np.float64).round(3)
+    shown = np.take_along_axis(values, top, axis=1).astype(np.float64).round(3)
+    items = [_reason_head(i, v) + repr(e) + "}" for i, v, e in zip(top.ravel().tolist(), shown.ravel().tolist(),
+                                                                   effects.ravel().tolist(), strict=True)]
+    # Sorted by effect, so a row's reasons (those with an effect above 0) are its first ones.
+    return [",".join(items[row * TOP_REASONS:row * TOP_REASONS + count])
+            for row, count in enumerate((effects > 0).sum(axis=1).tolist())]
 
 
 @functools.lru_cache(maxsize=100_000)
@@ -406,11 +408,12 @@ class _Writer:
         self.seconds = 0.0
 
     def submit(self, batch: Snapshot, patches: list[list[str]]) -> None:
+        ids = list(map(str, batch.contact_ids))
         scores = io.StringIO()
-        for contact_id, members in zip(batch.contact_ids, patches, strict=True):
+        for contact_id, members in zip(ids, patches, strict=True):
             if members:
                 scores.write(f"{contact_id}\t{{{','.join(members)}}}\n")
-        state = _state_text(self.workspace_id, batch)
+        state = _state_text(str(self.workspace_id), ids, batch)
         # Backslashes are COPY's escape character (JSON escapes use them).
         scores_text = scores.getvalue().replace("\\", "\\\\")
         if not self.threads:
@@ -470,13 +473,12 @@ class _Writer:
         return time.monotonic() - started
 
 
-def _state_text(workspace_id, batch: Snapshot) -> str:
-    """Per contact scored, the fields read and when its features next change on their own (none: no activity,
-    which only a new event ends), as COPY rows."""
+def _state_text(workspace_id: str, ids: list[str], batch: Snapshot) -> str:
+    """Per contact scored (`ids`: the batch's, as text), the fields read and when its features next change on
+    their own (none: no activity, which only a new event ends), as COPY rows."""
     due = np.where(batch.active_events > 0, batch.changes_at, np.inf)
     lines = []
-    for contact_id, at, (score, subscribed, tags) in zip(batch.contact_ids, due.tolist(), batch.fields_seen.tolist(),
-                                                        strict=True):
+    for contact_id, at, (score, subscribed, tags) in zip(ids, due.tolist(), batch.fields_seen.tolist(), strict=True):
         when = datetime.fromtimestamp(at, UTC).isoformat() if at != math.inf else "\\N"
         lines.append(f"{contact_id}\t{workspace_id}\t{when}\t{score}\t{bool(subscribed)}\t{tags}\n")
     return "".join(lines)
