@@ -253,3 +253,16 @@ def test_striped_scoring_in_threads_writes_what_one_pass_on_the_callers_connecti
     assert striped.rescored == one_pass.rescored == 600 and striped.written == one_pass.written
     assert striped.written["churn_risk"] == 600
     assert stored() == expected
+
+    # The next day, the due query runs beside the stripes (most contacts were due last time): the contacts it
+    # names are rescored, exactly as a full scoring of that day on the caller's connection finds nothing to write.
+    from predictions.services import predictions_refresh
+
+    tomorrow = NOW + timedelta(days=1)
+    predictions_refresh(workspace=workspace, now=NOW)  # a recorded scoring, which the next one compares with
+    due = set(scoring._due_contacts(workspace.pk, now=tomorrow, last=scoring._last_scoring(workspace.pk)))
+    again = predictions_refresh(workspace=workspace, now=tomorrow)
+    assert again["incremental"] and again["rescored"] == len(due) < 600
+    with transaction.atomic():
+        check = scoring.predictions_score(workspace=workspace, now=tomorrow, full=True)
+    assert check.rescored == 600 and sum(check.written.values()) == 0
