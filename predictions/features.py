@@ -175,8 +175,10 @@ def snapshots_build(*, workspace_id: UUID, times: list[datetime], horizon: timed
         with connection.cursor() as settings:
             # All the rows are read: plan for the whole result, not for the first tenth as for a cursor by default
             # (a stripe's query then read the events through the contact index, in random order: 5 times slower).
-            settings.execute(f"SET LOCAL work_mem = '{AGGREGATE_WORK_MEM}'; SET LOCAL cursor_tuple_fraction = 1"
-                             + ("" if jit else "; SET LOCAL jit = off"))
+            settings.execute(f"SET LOCAL work_mem = '{AGGREGATE_WORK_MEM}'")
+            settings.execute("SET LOCAL cursor_tuple_fraction = 1")
+            if not jit:
+                settings.execute("SET LOCAL jit = off")
         cursor.execute(query, params)
         while rows := cursor.fetchmany(chunk):
             parts.append([_snapshot(rows, at, index * width, width, horizon is not None, with_previous)
