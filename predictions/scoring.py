@@ -197,9 +197,10 @@ def _due_contacts(workspace_id, *, now: datetime, last: dict) -> list:
 
 def _snapshot_due(workspace_id, *, now: datetime, last: dict | None) -> Snapshot:
     """Return the features of the contacts to rescore: everyone without `last`, else those the rule names."""
+    due = None if last is None else _due_contacts(workspace_id, now=now, last=last)
     contacts = Contact.objects.filter(workspace_id=workspace_id).count()
-    return concatenate([snapshot for snapshot, _ in _due_snapshots(workspace_id, now=now, last=last,
-                                                                     contacts=contacts, threaded=False, seconds={})])
+    return concatenate([snapshot for snapshot, _ in _due_snapshots(workspace_id, now=now, due=due,
+                                                                     contacts=contacts, threaded=False)])
 
 
 def _stripes(contacts: int) -> list[tuple[UUID | None, UUID | None]]:
@@ -213,64 +214,45 @@ def _stripes(contacts: int) -> list[tuple[UUID | None, UUID | None]]:
     return list(itertools.pairwise([None, *(UUID(int=k * 2**128 // count) for k in range(1, count)), None]))
 
 
-def _due_snapshots(workspace_id, *, now: datetime, last: dict | None, contacts: int, threaded: bool,
-                   seconds: dict[str, float]) -> Iterator[tuple[Snapshot, float]]:
-    """Yield the features of the contacts to rescore (everyone when `last` is None; else those the rescoring rule
-    names given `last`), stripe by stripe in id order, each with the seconds its query took; add the due query's
-    to `seconds`. `threaded`: FEATURE_CONNECTIONS stripes at once, each in a thread on a connection of its own, so
-    the database computes the next stripes while the caller scores and writes the first ones (else one after the
-    other on the caller's connection)."""
-    started = time.monotonic()
-    # When most contacts were due last time, they most likely are again: everyone's features are then computed
-    # while the due query runs, on another connection (the rows not due are dropped all the same).
-    speculate = threaded and last is not None and last.get("rescored", 0) > SELECTIVE_SHARE * last.get("contacts", 0)
-    due = None if last is None or speculate else _due_contacts(workspace_id, now=now, last=last)
-    seconds["due"] = time.monotonic() - started
-    # Up to SELECTIVE_SHARE of the contacts, their events are looked up through the index; above, one pass over
-    # all the workspace's events costs less, and the rows not due are dropped.
+def _due_snapshots(workspace_id, *, now: datetime, due: list | None, contacts: int,
+                   threaded: bool) -> Iterator[tuple[Snapshot, float]]:
+    """Yield the features of the contacts to rescore (everyone when `due` is None), stripe by stripe in id order,
+    each with the seconds its query took. `threaded`: FEATURE_CONNECTIONS stripes at once, each in a thread on a
+    connection of its own, so the database computes the next stripes while the caller scores and writes the
+    first ones (else one after the other on the caller's connection)."""
+    # Above SELECTIVE_SHARE of the contacts, one pass over all the workspace's events costs less than looking up
+    # the due contacts' events through the index; the rows not due are then dropped.
     selective = due is not None and len(due) <= SELECTIVE_SHARE * contacts
     named = set(due) if due is not None and not selective else None
 
     def build(stripe: tuple[UUID | None, UUID | None]) -> tuple[Snapshot, float]:
-        begun = time.monotonic()
+        started = time.monotonic()
         low, high = stripe
         only = None if not selective else [cid for cid in due if (low is None or cid >= low)
                                            and (high is None or cid < high)]
         snapshot = snapshots_build(workspace_id=workspace_id, times=[now], with_previous=True, only=only,
                                    stripe=stripe, jit=jit)[0]
-        return snapshot, time.monotonic() - begun
-
-    def due_only(snapshot: Snapshot) -> Snapshot:
-        return snapshot if named is None else snapshot.rows(
-            np.array([cid in named for cid in snapshot.contact_ids], dtype=bool))
+        if named is not None:
+            snapshot = snapshot.rows(np.array([cid in named for cid in snapshot.contact_ids], dtype=bool))
+        return snapshot, time.monotonic() - started
 
     stripes = _stripes(len(due) if selective else contacts)
     jit = (len(due) if selective else contacts) / len(stripes) >= JIT_FROM
-    if not threaded or (len(stripes) == 1 and not speculate):
-        for snapshot, took in map(build, stripes):
-            yield due_only(snapshot), took
+    if not threaded or len(stripes) == 1:
+        yield from map(build, stripes)
         return
 
-    def in_thread(work, *args):
+    def in_thread(stripe):
         try:
-            return work(*args)
+            return build(stripe)
         finally:
             connection.close()  # the thread's own connection (Django's are per thread): back to the pool
 
-    def due_timed() -> tuple[list, float]:
-        begun = time.monotonic()
-        return _due_contacts(workspace_id, now=now, last=last), time.monotonic() - begun
-
-    with ThreadPoolExecutor(max_workers=FEATURE_CONNECTIONS + (1 if speculate else 0)) as pool:
-        named_soon = pool.submit(in_thread, due_timed) if speculate else None
-        futures = [pool.submit(in_thread, build, stripe) for stripe in stripes]
+    with ThreadPoolExecutor(max_workers=FEATURE_CONNECTIONS) as pool:
+        futures = [pool.submit(in_thread, stripe) for stripe in stripes]
         try:
             for future in futures:
-                snapshot, took = future.result()
-                if named_soon is not None and named is None:
-                    ids, seconds["due"] = named_soon.result()
-                    named = set(ids)
-                yield due_only(snapshot), took
+                yield future.result()
         finally:
             for future in futures:
                 future.cancel()
@@ -312,17 +294,17 @@ def _score(*, workspace, now: datetime, dry_run: bool, full: bool) -> ScoreRepor
     last = _last_scoring(workspace_id)
     incremental = bool(not full and last and last["signature"] == signature and datetime.fromisoformat(last["as_of"]) <= now)
     contacts = Contact.objects.filter(workspace_id=workspace_id).count()
+    due = _due_contacts(workspace_id, now=now, last=last) if incremental else None
     report = ScoreReport(contacts=contacts, incremental=incremental, as_of=now.isoformat(),
                          read_at=read_at.isoformat(), signature=signature)
-    seconds = {"due": 0.0, "features": 0.0, "predict_and_reasons": 0.0, "triggers": 0.0}
+    seconds = {"due": time.monotonic() - clock, "features": 0.0, "predict_and_reasons": 0.0, "triggers": 0.0}
     scorer = _Scorer(workspace_id, in_use, now=now, report=report)
     triggers = _trigger_configs(workspace_id)
     report.fired = dict.fromkeys(triggers, 0)
     threaded = not connection.in_atomic_block
     writer = _Writer(workspace_id, threaded=threaded)
     try:
-        for snapshot, took in _due_snapshots(workspace_id, now=now, last=last if incremental else None,
-                                             contacts=contacts, threaded=threaded, seconds=seconds):
+        for snapshot, took in _due_snapshots(workspace_id, now=now, due=due, contacts=contacts, threaded=threaded):
             seconds["features"] += took
             report.rescored += len(snapshot.contact_ids)
             for begin in range(0, len(snapshot.contact_ids), WRITE_BATCH):

@@ -254,8 +254,8 @@ def test_striped_scoring_in_threads_writes_what_one_pass_on_the_callers_connecti
     assert striped.written["churn_risk"] == 600
     assert stored() == expected
 
-    # The next day, the due query runs beside the stripes (most contacts were due last time): the contacts it
-    # names are rescored, exactly as a full scoring of that day on the caller's connection finds nothing to write.
+    # The next day, in stripes and threads too, the contacts the rule names are rescored, exactly: a full scoring
+    # of that day on the caller's connection finds nothing to write.
     from predictions.services import predictions_refresh
 
     tomorrow = NOW + timedelta(days=1)
