@@ -10,7 +10,9 @@ the end (BENCH_KEEP_DB=1 keeps it). Prints:
 - `predict.train_s`, `predict.score_s` (first scoring, every contact written) and `predict.rescore_s` (the next
   day's scoring: only the contacts the rescoring rule names are recomputed, only changes written), per contact,
   and extrapolated linearly to 1,000,000 contacts; `predict.rescore_check`: a full scoring of that same day after
-  it, which must write nothing (the contacts skipped had exactly their scores).
+  it, which must write nothing (the contacts skipped had exactly their scores). The seconds by step are each
+  stage's busy time: the stages overlap (features of the next stripes and the writes run in threads), so they add
+  up to more than the run.
 Size: BENCH_PREDICT_CONTACTS (default 20,000; `--quick`: 5,000).
 """
 

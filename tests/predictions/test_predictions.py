@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -200,3 +201,68 @@ def test_the_daily_rescore_recomputes_only_the_contacts_whose_features_can_have_
     # Another model version rescores everyone.
     predictions_train(workspace=small_workspace, now=tomorrow, requirements=relaxed)
     assert not predictions_refresh(workspace=small_workspace, now=tomorrow)["incremental"]
+
+
+def test_contact_stripes_cover_the_ids_once_in_order():
+    from uuid import UUID
+
+    from predictions import scoring
+
+    assert scoring._stripes(5) == [(None, None)]
+    stripes = scoring._stripes(3 * scoring.STRIPE_CONTACTS)
+    assert len(stripes) == 3 and stripes[0][0] is None and stripes[-1][1] is None
+    assert all(high == low for (_, high), (low, _) in itertools.pairwise(stripes))
+    assert [high for _, high in stripes[:-1]] == sorted(high for _, high in stripes[:-1])
+    assert len(scoring._stripes(scoring.PARALLEL_FROM)) == scoring.FEATURE_CONNECTIONS
+    assert stripes[1][0] == UUID(int=2**128 // 3)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_striped_scoring_in_threads_writes_what_one_pass_on_the_callers_connection_writes(monkeypatch):
+    """Stripes of contacts computed on connections of their own, and batches written from a thread, give the same
+    scores, reasons and rescoring state as one pass on the caller's connection (there, in its transaction)."""
+    from django.db import transaction
+
+    from contacts.models import ContactScores
+    from predictions import scoring
+    from predictions.models import ContactScoreState
+    from tests.factories import WorkspaceFactory
+
+    workspace = WorkspaceFactory(slug="striped", name="Striped")
+    synthetic_workspace_create(workspace=workspace, spec=SyntheticSpec(contacts=600, seed=3), now=NOW)
+    predictions_train(workspace=workspace, now=NOW, requirements=Requirements(min_population=100, min_positives=10))
+
+    def stored():
+        scores = {c.pk: c.predictions for c in Contact.objects.filter(workspace=workspace).prefetch_related("scores")}
+        states = {s.contact_id: (s.due_at, s.lead_score, s.subscribed, s.tag_count)
+                  for s in ContactScoreState.objects.filter(workspace=workspace)}
+        return scores, states
+
+    with transaction.atomic():  # a caller's transaction: one stripe, on its connection
+        one_pass = scoring.predictions_score(workspace=workspace, now=NOW)
+    expected = stored()
+    ContactScores.objects.filter(contact__workspace=workspace).delete()  # the contacts stay
+    ContactScoreState.objects.filter(workspace=workspace).delete()
+
+    monkeypatch.setattr(scoring, "STRIPE_CONTACTS", 150)
+    monkeypatch.setattr(scoring, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(scoring, "WRITE_BATCH", 70)
+    striped = scoring.predictions_score(workspace=workspace, now=NOW)
+
+    assert len(scoring._stripes(600)) == 4
+    assert striped.rescored == one_pass.rescored == 600 and striped.written == one_pass.written
+    assert striped.written["churn_risk"] == 600
+    assert stored() == expected
+
+    # The next day, in stripes and threads too, the contacts the rule names are rescored, exactly: a full scoring
+    # of that day on the caller's connection finds nothing to write.
+    from predictions.services import predictions_refresh
+
+    tomorrow = NOW + timedelta(days=1)
+    predictions_refresh(workspace=workspace, now=NOW)  # a recorded scoring, which the next one compares with
+    due = set(scoring._due_contacts(workspace.pk, now=tomorrow, last=scoring._last_scoring(workspace.pk)))
+    again = predictions_refresh(workspace=workspace, now=tomorrow)
+    assert again["incremental"] and again["rescored"] == len(due) < 600
+    with transaction.atomic():
+        check = scoring.predictions_score(workspace=workspace, now=tomorrow, full=True)
+    assert check.rescored == 600 and sum(check.written.values()) == 0
