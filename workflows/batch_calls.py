@@ -22,10 +22,10 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from penguinflow.outbound.addresses import OutboundRefused, target_of
 from penguinflow.outbound.client import OutboundFailed
 from workflows.engine.ports import Deferred
 
@@ -39,14 +39,13 @@ SPENT_PAUSE = timedelta(seconds=1)
 
 
 def endpoint_of(url: str) -> Endpoint | None:
-    """Return the (scheme, host, port) a URL calls; None when it cannot be read (the call then refuses it)."""
+    """Return the (scheme, host, port) a URL calls, as the outbound client reads it; None for a URL it refuses
+    (the call then refuses it too, without being a silence)."""
     try:
-        parts = urlsplit(url.strip())
-        scheme, host = parts.scheme.lower(), (parts.hostname or "").rstrip(".")
-        port = parts.port or (443 if scheme == "https" else 80)
-    except ValueError:
+        target = target_of(url)
+    except OutboundRefused:
         return None
-    return (scheme, host, port) if scheme and host else None
+    return target.scheme, target.host, target.port
 
 
 class BatchCalls:

@@ -74,10 +74,8 @@ class LiveHttp:
     ``calls`` is the batch's (`workflows.batch_calls`): an endpoint silent in the batch, or the batch's time for
     calls spent, defers the step instead of calling."""
 
-    def __init__(self, book, workspace, *, resolver: Resolver = system_resolver,
-                 calls: BatchCalls | None = None) -> None:
-        self.book, self.workspace, self.resolver = book, workspace, resolver
-        self.calls = calls or BatchCalls.from_settings()
+    def __init__(self, book, workspace, *, calls: BatchCalls, resolver: Resolver = system_resolver) -> None:
+        self.book, self.workspace, self.resolver, self.calls = book, workspace, resolver, calls
         self.connections = Connections()
         weakref.finalize(self, self.connections.close)
 

@@ -235,6 +235,10 @@ class _Batch:
     versions: dict[UUID, LiveVersion]
     book: ContactBook
     activity: Any
+    # The time the job's inline calls (webhook, http_request) may take, and the endpoints silent in it: so that
+    # a hanging receiver cannot hold the batch past its job's timeout. The job's, not the batch's own (a batch run
+    # again in the same job spends the same time): `enrollments_advance` makes it.
+    calls: BatchCalls
     counters: Counters = field(default_factory=Counters)
     contact_data: dict[str, dict[str, Any]] = field(default_factory=dict)
     ports_by_version: dict[UUID, Any] = field(default_factory=dict)
@@ -243,9 +247,6 @@ class _Batch:
     step_runs: list[tuple[UUID, StepRecord]] = field(default_factory=list)
     workflow_events: list[NewEvent] = field(default_factory=list)
     goal_exits: list[tuple[LiveVersion, Enrollment, list[StepRecord]]] = field(default_factory=list)
-    # The time the job's inline calls (webhook, http_request) may take, and the endpoints silent in it: so that
-    # a hanging receiver cannot hold the batch past its job's timeout.
-    calls: BatchCalls = field(default_factory=BatchCalls.from_settings)
 
     def failure_moment(self) -> datetime:
         """Now on the batch's clock: its `now` plus the time since (its calls may have taken seconds)."""

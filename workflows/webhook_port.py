@@ -132,10 +132,8 @@ class LiveWebhooks:
     """The `webhooks` port of live steps. ``resolver`` is the DNS boundary (tests give their own answers);
     ``calls`` is the batch's (`workflows.batch_calls`), shared with its other ports that call out."""
 
-    def __init__(self, book, workspace, *, resolver: Resolver = system_resolver,
-                 calls: BatchCalls | None = None) -> None:
-        self.book, self.workspace, self.resolver = book, workspace, resolver
-        self.calls = calls or BatchCalls.from_settings()
+    def __init__(self, book, workspace, *, calls: BatchCalls, resolver: Resolver = system_resolver) -> None:
+        self.book, self.workspace, self.resolver, self.calls = book, workspace, resolver, calls
         self._secrets: list[str] | None = None
         # Kept open while the batch's ports live (a batch's calls to one receiver share a connection), closed
         # when they go.
