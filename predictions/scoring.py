@@ -51,7 +51,6 @@ from predictions.features import (
     NEVER_DAYS,
     RECENCY_GRID_DAYS,
     Snapshot,
-    concatenate,
     snapshots_build,
 )
 from predictions.models import KINDS, PredictionLatch, PredictionModel, PredictionRun
@@ -193,14 +192,6 @@ def _due_contacts(workspace_id, *, now: datetime, last: dict) -> list:
               AND (e.occurred_at >= %(as_of)s OR e.received_at >= %(read_at)s)
         """, params)
         return [row[0] for row in cursor.fetchall()]
-
-
-def _snapshot_due(workspace_id, *, now: datetime, last: dict | None) -> Snapshot:
-    """Return the features of the contacts to rescore: everyone without `last`, else those the rule names."""
-    due = None if last is None else _due_contacts(workspace_id, now=now, last=last)
-    contacts = Contact.objects.filter(workspace_id=workspace_id).count()
-    return concatenate([snapshot for snapshot, _ in _due_snapshots(workspace_id, now=now, due=due,
-                                                                     contacts=contacts, threaded=False)])
 
 
 def _stripes(contacts: int) -> list[tuple[UUID | None, UUID | None]]:
