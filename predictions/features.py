@@ -9,6 +9,10 @@ Recency and age are kept on a grid of days (`RECENCY_GRID_DAYS`, `AGE_GRID_DAYS`
 below it), so that with no new event they change at known times, not every day. A scoring snapshot also says, per
 contact, when its features next change on their own (`Snapshot.changes_at`): the daily rescore skips a contact
 until then unless it has a new event or its fields changed (predictions.scoring, the rescoring rule).
+
+Training reads its snapshots here. Scoring reads the same features for one time through
+predictions.scoring_features, which counts the events in numpy: cheaper for a single time, and equal value for
+value (tests/predictions/test_scoring_features.py).
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ AGE_GRID_DAYS = np.array([0, 7, 14, 30, 60, 90, 180, 365, 730, 1095], np.float64
 DAY = 86400.0
 # The aggregate keeps ~0.6 kB of state per contact (its 40-odd counts and extremes). With the default 4 MB it
 # spilled to disk in 21 batches, a sixth of the pass's CPU (measured at 100,000 contacts: 4.3 s -> 3.7 s);
-# PostgreSQL grants a hash table work_mem x hash_mem_multiplier (2 by default), so 128 MB holds a stripe of
-# 250,000 contacts (predictions.scoring.STRIPE_CONTACTS). Local to the pass's transaction.
+# PostgreSQL grants a hash table work_mem x hash_mem_multiplier (2 by default), so 128 MB holds 250,000
+# contacts (a larger workspace's pass spills, as correct and slower). Local to the pass's transaction.
 AGGREGATE_WORK_MEM = "128MB"
 # Each event is classified once (`k`), and its time read once as epoch seconds (`s`): the many aggregates below
 # then compare small integers and numbers, not text and timestamps with intervals (5 times faster).
@@ -141,14 +145,10 @@ def snapshots_build(*, workspace_id: UUID, times: list[datetime], horizon: timed
     params["since"] = min(times) - timedelta(days=LOOKBACK_DAYS)
     params["until"] = max(times) + (horizon or timedelta(0))
     params["only"] = only
-    just = "" if only is None else "AND {0} = ANY(%(only)s::uuid[])"
-    just += "" if stripe[0] is None else " AND {0} >= %(low)s::uuid"
-    just += "" if stripe[1] is None else " AND {0} < %(high)s::uuid"
     width = len(aggregates) // len(times)
     names = ", ".join(f"a{i}" for i in range(len(aggregates)))
-    previous = ", ".join([f"(p.predictions->'{kind}'->>'score')::float8" for kind in _KINDS]
-                         + [f"CASE WHEN p.predictions ? '{kind}' THEN coalesce(p.predictions->'{kind}'->>'model_version', "
-                            f"p.predictions->'{kind}'->>'message', '') END" for kind in _KINDS]) if with_previous else ""
+    contact_columns, contacts_where = contact_columns_sql(only=only is not None, stripe=stripe,
+                                                          with_previous=with_previous)
     query = f"""
         WITH agg AS (
             SELECT contact_id, {", ".join(f"{a} AS a{i}" for i, a in enumerate(aggregates))}
@@ -157,16 +157,15 @@ def snapshots_build(*, workspace_id: UUID, times: list[datetime], horizon: timed
                 FROM events_event e
                 WHERE e.workspace_id = %(ws)s AND e.contact_id IS NOT NULL
                   AND e.occurred_at >= %(since)s AND e.occurred_at < %(until)s
-                  AND NOT (e.flags @> '{{"bot": true}}'::jsonb) {just.format("e.contact_id")}
+                  AND NOT (e.flags @> '{{"bot": true}}'::jsonb) {_just("e.contact_id", only is not None, stripe)}
                 OFFSET 0  -- a fence: without it the planner inlines k and s into every aggregate's filter
             ) AS classified
             GROUP BY contact_id
         )
-        SELECT c.id, extract(epoch FROM c.created_at)::float8, c.score, c.status = 'subscribed', cardinality(c.tags)
-               {", " + previous if previous else ""}, {names}
+        SELECT {contact_columns}, {names}
         FROM contacts_contact c LEFT JOIN agg ON agg.contact_id = c.id
              {"LEFT JOIN contacts_contactscores p ON p.contact_id = c.id" if with_previous else ""}
-        WHERE c.workspace_id = %(ws)s {just.format("c.id")}
+        WHERE c.workspace_id = %(ws)s {contacts_where}
         ORDER BY c.id
     """
     parts: list[list[Snapshot]] = []
@@ -186,6 +185,27 @@ def snapshots_build(*, workspace_id: UUID, times: list[datetime], horizon: timed
     if not parts:
         parts.append([_snapshot([], at, 0, width, horizon is not None, with_previous) for at in times])
     return [concatenate([part[index] for part in parts]) for index in range(len(times))]
+
+
+def _just(column: str, only: bool, stripe: tuple[UUID | None, UUID | None]) -> str:
+    """The SQL condition keeping `column`'s contacts to the `only` list and the stripe's id range."""
+    just = "" if not only else f"AND {column} = ANY(%(only)s::uuid[])"
+    just += "" if stripe[0] is None else f" AND {column} >= %(low)s::uuid"
+    just += "" if stripe[1] is None else f" AND {column} < %(high)s::uuid"
+    return just
+
+
+def contact_columns_sql(*, only: bool, stripe: tuple[UUID | None, UUID | None],
+                        with_previous: bool = True) -> tuple[str, str]:
+    """Return a snapshot's leading columns, read from contacts `c` (and their scores `p`, `with_previous`), and
+    the condition selecting its contacts: the part of a snapshot's row that does not come from the events."""
+    columns = ["c.id", "extract(epoch FROM c.created_at)::float8", "c.score", "c.status = 'subscribed'",
+               "cardinality(c.tags)"]
+    if with_previous:
+        columns += [f"(p.predictions->'{kind}'->>'score')::float8" for kind in _KINDS]
+        columns += [f"CASE WHEN p.predictions ? '{kind}' THEN coalesce(p.predictions->'{kind}'->>'model_version', "
+                    f"p.predictions->'{kind}'->>'message', '') END" for kind in _KINDS]
+    return ", ".join(columns), _just("c.id", only, stripe)
 
 
 def concatenate(pieces: list[Snapshot]) -> Snapshot:
@@ -226,11 +246,18 @@ _EMPTY = {"engaged_after": np.zeros(0), "purchases_after": np.zeros(0), "active_
 def _snapshot(rows: list[tuple], at: datetime, offset: int, width: int, labelled: bool,
               with_previous: bool) -> Snapshot:
     fixed = 5 + (2 * len(_KINDS) if with_previous else 0)
+    raw = np.array([row[fixed + offset:fixed + offset + width] for row in rows], dtype=np.float64)
+    return snapshot_from_raw(rows, raw, at, labelled=labelled, with_previous=with_previous)
+
+
+def snapshot_from_raw(rows: list[tuple], raw: np.ndarray, at: datetime, *, labelled: bool,
+                      with_previous: bool) -> Snapshot:
+    """Return the snapshot of contacts' rows (their leading columns: contact_columns_sql) and the aggregates of
+    their events at `at` (`raw`: _snapshot_columns' values in its order, NaN for NULL)."""
     if not rows:
         return Snapshot(at=at, contact_ids=[], X=np.zeros((0, len(FEATURES)), np.float32), **_EMPTY,
                         previous={kind: np.zeros(0) for kind in _KINDS} if with_previous else None,
                         previous_versions={kind: [] for kind in _KINDS} if with_previous else None)
-    raw = np.array([row[fixed + offset:fixed + offset + width] for row in rows], dtype=np.float64)
     n_counts = len(_COUNTED) * len(WINDOWS) + 2
     counts = np.nan_to_num(raw[:, :n_counts])
     exact_recency = np.minimum(np.nan_to_num(raw[:, n_counts:n_counts + len(_RECENCY)], nan=NEVER_DAYS), NEVER_DAYS)

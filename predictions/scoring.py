@@ -51,26 +51,23 @@ from predictions.features import (
     NEVER_DAYS,
     RECENCY_GRID_DAYS,
     Snapshot,
-    snapshots_build,
 )
 from predictions.models import KINDS, PredictionLatch, PredictionModel, PredictionRun
 from predictions.nodes import CROSSED_EVENT, trigger_key
+from predictions.scoring_features import scoring_snapshot
 
 TOP_REASONS = 3
 WRITE_BATCH = 20_000  # contacts scored, then written, at a time
-# One feature query aggregates at most this many contacts (its hash table: ~0.6 kB per contact, see
-# predictions.features.AGGREGATE_WORK_MEM); each stripe reads the events of its contacts only.
-STRIPE_CONTACTS = 250_000
-# Stripes computed at once, each on a connection of its own: the database's 2 cores both aggregate (one query uses
-# one; PostgreSQL's parallel query is not used for a cursor) while this process scores and writes.
+# One feature pass holds at most this many contacts (its counts: ~0.3 kB per contact, see
+# predictions.scoring_features); each stripe reads the events of its contacts only.
+STRIPE_CONTACTS = 1_000_000
+# Connections reading a stripe's events at once, each in a thread: the database's 2 cores both scan and pack
+# events while this process counts them.
 FEATURE_CONNECTIONS = 2
 # Batches written at once, each from a thread on a connection of its own: once the features are in, the writes
 # are the longest stage (the database's upserts, while this process scores the next batches).
 WRITE_CONNECTIONS = 2
 PARALLEL_FROM = 10_000  # contacts; below, one query on the caller's connection costs less than threads
-# A stripe's query is compiled (PostgreSQL's JIT) from this many contacts: compiling takes ~1 s and saved ~1.4 s
-# of execution per 100,000 contacts (measured at 25,000, 100,000).
-JIT_FROM = 100_000
 NO_ACTIVITY = f"Not enough data: no activity in the last {LOOKBACK_DAYS} days to score from."
 _encode = msgspec.json.Encoder().encode
 
@@ -195,58 +192,32 @@ def _due_contacts(workspace_id, *, now: datetime, last: dict) -> list:
 
 
 def _stripes(contacts: int) -> list[tuple[UUID | None, UUID | None]]:
-    """Split the contact ids into ranges [low, high) (None: unbounded) of about STRIPE_CONTACTS contacts each, and
-    at least FEATURE_CONNECTIONS from PARALLEL_FROM contacts on. Even splits of the uuid space: contact ids are
-    random (uuid4), so each range holds about as many contacts; a skew would only unbalance the work, never change
-    a score (each contact is in exactly one range)."""
+    """Split the contact ids into ranges [low, high) (None: unbounded) of about STRIPE_CONTACTS contacts each.
+    Even splits of the uuid space: contact ids are random (uuid4), so each range holds about as many contacts; a
+    skew would only unbalance the work, never change a score (each contact is in exactly one range)."""
     count = max(1, math.ceil(contacts / STRIPE_CONTACTS))
-    if contacts >= PARALLEL_FROM:
-        count = max(count, FEATURE_CONNECTIONS)
     return list(itertools.pairwise([None, *(UUID(int=k * 2**128 // count) for k in range(1, count)), None]))
 
 
 def _due_snapshots(workspace_id, *, now: datetime, due: list | None, contacts: int,
                    threaded: bool) -> Iterator[tuple[Snapshot, float]]:
     """Yield the features of the contacts to rescore (everyone when `due` is None), stripe by stripe in id order,
-    each with the seconds its query took. `threaded`: FEATURE_CONNECTIONS stripes at once, each in a thread on a
-    connection of its own, so the database computes the next stripes while the caller scores and writes the
-    first ones (else one after the other on the caller's connection)."""
+    each with the seconds it took. `threaded`: a stripe's events are read on FEATURE_CONNECTIONS connections of
+    their own (else on the caller's connection, in its transaction)."""
     # Above SELECTIVE_SHARE of the contacts, one pass over all the workspace's events costs less than looking up
     # the due contacts' events through the index; the rows not due are then dropped.
     selective = due is not None and len(due) <= SELECTIVE_SHARE * contacts
     named = set(due) if due is not None and not selective else None
-
-    def build(stripe: tuple[UUID | None, UUID | None]) -> tuple[Snapshot, float]:
+    threads = FEATURE_CONNECTIONS if threaded and contacts >= PARALLEL_FROM else 0
+    for low, high in _stripes(len(due) if selective else contacts):
         started = time.monotonic()
-        low, high = stripe
         only = None if not selective else [cid for cid in due if (low is None or cid >= low)
                                            and (high is None or cid < high)]
-        snapshot = snapshots_build(workspace_id=workspace_id, times=[now], with_previous=True, only=only,
-                                   stripe=stripe, jit=jit)[0]
+        snapshot = scoring_snapshot(workspace_id=workspace_id, at=now, only=only, stripe=(low, high),
+                                    threads=threads)
         if named is not None:
             snapshot = snapshot.rows(np.array([cid in named for cid in snapshot.contact_ids], dtype=bool))
-        return snapshot, time.monotonic() - started
-
-    stripes = _stripes(len(due) if selective else contacts)
-    jit = (len(due) if selective else contacts) / len(stripes) >= JIT_FROM
-    if not threaded or len(stripes) == 1:
-        yield from map(build, stripes)
-        return
-
-    def in_thread(stripe):
-        try:
-            return build(stripe)
-        finally:
-            connection.close()  # the thread's own connection (Django's are per thread): back to the pool
-
-    with ThreadPoolExecutor(max_workers=FEATURE_CONNECTIONS) as pool:
-        futures = [pool.submit(in_thread, stripe) for stripe in stripes]
-        try:
-            for future in futures:
-                yield future.result()
-        finally:
-            for future in futures:
-                future.cancel()
+        yield snapshot, time.monotonic() - started
 
 
 @contextlib.contextmanager
@@ -268,9 +239,10 @@ def predictions_score(*, workspace, now: datetime, dry_run: bool = False, full: 
     """Score the workspace's contacts at `now` (those the rescoring rule names, when the last scoring allows and
     not `full`); write changed predictions and fire crossed triggers.
 
-    A pipeline, batch by batch of WRITE_BATCH contacts: features (per stripe of contacts, computed ahead in
-    threads), scores and reasons, triggers, then the writes (from threads, while the next batches are scored). A caller
-    holding a transaction gets it all on its own connection, in order: other connections would not see its rows.
+    Per stripe of contacts, the features (predictions.scoring_features: the events read on connections of their
+    own, counted here), then batch by batch of WRITE_BATCH contacts: scores and reasons, triggers, then the writes
+    (from threads, while the next batches are scored). A caller holding a transaction gets it all on its own
+    connection, in order: other connections would not see its rows.
     """
     with _collector_paused():
         return _score(workspace=workspace, now=now, dry_run=dry_run, full=full)

@@ -224,7 +224,6 @@ def test_contact_stripes_cover_the_ids_once_in_order():
     assert len(stripes) == 3 and stripes[0][0] is None and stripes[-1][1] is None
     assert all(high == low for (_, high), (low, _) in itertools.pairwise(stripes))
     assert [high for _, high in stripes[:-1]] == sorted(high for _, high in stripes[:-1])
-    assert len(scoring._stripes(scoring.PARALLEL_FROM)) == scoring.FEATURE_CONNECTIONS
     assert stripes[1][0] == UUID(int=2**128 // 3)
 
 
