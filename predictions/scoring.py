@@ -437,6 +437,15 @@ class _Writer:
         return time.monotonic() - started
 
 
+def orphan_states_delete(workspace_id) -> int:
+    """Delete the workspace's rescoring states whose contact is gone (erased while its batch was written: the
+    states have no foreign key, ContactScoreState). Return how many."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM predictions_contactscorestate s WHERE s.workspace_id = %s AND NOT EXISTS "
+                       "(SELECT 1 FROM contacts_contact c WHERE c.id = s.contact_id)", [workspace_id])
+        return cursor.rowcount
+
+
 def _state_text(workspace_id: str, ids: list[str], batch: Snapshot) -> str:
     """Per contact scored (`ids`: the batch's, as text), the fields read and when its features next change on
     their own (none: no activity, which only a new event ends), as COPY rows."""

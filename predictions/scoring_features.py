@@ -13,6 +13,7 @@ features.py's rules (windows, grids, `changes_at`) are reused as they are.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -60,11 +61,12 @@ def scoring_snapshot(*, workspace_id: UUID, at: datetime, only: list[UUID] | Non
     and, when given, in `only`, with their stored scores and when each next changes: what
     `snapshots_build(times=[at], with_previous=True, only=only, stripe=stripe)` returns. `threads`: the events'
     queries run on that many connections of their own (0: all on the caller's, in its transaction)."""
-    rows = _contact_rows(workspace_id, only=only, stripe=stripe)
-    ids = [row[0] for row in rows]
-    counts = _Counts(ids, at)
-    for records in _event_records(workspace_id, at=at, only=only, stripe=stripe, threads=threads):
-        counts.add(records)
+    # In threads, the events' first queries run while the contacts are read here.
+    with contextlib.closing(_event_records(workspace_id, at=at, only=only, stripe=stripe, threads=threads)) as events:
+        rows = _contact_rows(workspace_id, only=only, stripe=stripe)
+        counts = _Counts([row[0] for row in rows], at)
+        for records in events:
+            counts.add(records)
     return snapshot_from_raw(rows, counts.raw(), at, labelled=False, with_previous=True)
 
 
@@ -78,7 +80,8 @@ def _contact_rows(workspace_id, *, only, stripe) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _event_records(workspace_id, *, at: datetime, only, stripe, threads: int) -> Iterator[np.ndarray]:
+def _event_records(workspace_id, *, at: datetime, only, stripe, threads: int) -> Iterator[np.ndarray] | _InThreads:
+    # Not a generator itself: in threads, the queries start now, not at the first record asked for.
     """Yield the events of the pass as RECORD arrays, a query at a time: DAYS_PER_QUERY of the lookback each, or
     SELECTIVE_CONTACTS_PER_QUERY due contacts each."""
     base = {"ws": workspace_id, "low": stripe[0], "high": stripe[1]}
@@ -92,12 +95,15 @@ def _event_records(workspace_id, *, at: datetime, only, stripe, threads: int) ->
                    for begin in range(0, len(only), SELECTIVE_CONTACTS_PER_QUERY)]
     sql = _events_sql(only=only is not None, stripe=stripe)
     if not threads:
-        with transaction.atomic():
-            _session_settings()
-            for params in queries:
-                yield _records(sql, params)
-        return
-    yield from _in_threads(lambda params: _records(sql, params), queries, threads)
+        return _in_order(sql, queries)
+    return _InThreads(lambda params: _records(sql, params), queries, threads)
+
+
+def _in_order(sql: str, queries: list[dict]) -> Iterator[np.ndarray]:
+    with transaction.atomic():
+        _session_settings()
+        for params in queries:
+            yield _records(sql, params)
 
 
 def _events_sql(*, only: bool, stripe) -> str:
@@ -129,29 +135,35 @@ def _records(sql: str, params: dict) -> np.ndarray:
     return np.frombuffer(packed or b"", RECORD)
 
 
-def _in_threads(fetch: Callable[[dict], np.ndarray], queries: list[dict], threads: int) -> Iterator[np.ndarray]:
-    """Run the queries on `threads` connections of their own and yield their results in order, at most two per
-    thread ahead of the caller (the results of a large workspace would not all fit in memory at once)."""
-    def in_thread(params):
+class _InThreads:
+    """Run queries on `threads` connections of their own, from now on, and give their results in order (iterate),
+    at most two per thread ahead of the reader: a large workspace's would not all fit in memory at once. `close`
+    cancels what was not started."""
+
+    def __init__(self, fetch: Callable[[dict], np.ndarray], queries: list[dict], threads: int) -> None:
+        self.fetch, self.queries, self.ahead = fetch, queries, 2 * threads
+        self.pool = ThreadPoolExecutor(max_workers=threads)
+        self.pending = [self.pool.submit(self._in_thread, params) for params in queries[:self.ahead]]
+
+    def _in_thread(self, params: dict) -> np.ndarray:
         try:
             with transaction.atomic():
                 _session_settings()
-                return fetch(params)
+                return self.fetch(params)
         finally:
             connection.close()  # the thread's own connection (Django's are per thread): back to the pool
 
-    pool = ThreadPoolExecutor(max_workers=threads)
-    try:
-        pending = [pool.submit(in_thread, params) for params in queries[:2 * threads]]
-        for following in [*queries[2 * threads:], *[None] * len(pending)]:
-            records = pending.pop(0).result()
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for following in [*self.queries[self.ahead:], *[None] * len(self.pending)]:
+            records = self.pending.pop(0).result()
             if following is not None:
-                pending.append(pool.submit(in_thread, following))
+                self.pending.append(self.pool.submit(self._in_thread, following))
             yield records
-    finally:
-        for future in pending:
+
+    def close(self) -> None:
+        for future in self.pending:
             future.cancel()
-        pool.shutdown()
+        self.pool.shutdown()
 
 
 class _Counts:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from predictions.features import FEATURES, LOOKBACK_DAYS, snapshots_build
 from predictions.models import KINDS, PredictionModel, PredictionRun
-from predictions.scoring import ScoreReport, predictions_score
+from predictions.scoring import ScoreReport, orphan_states_delete, predictions_score
 from predictions.training import HORIZON, Fitted, Requirements, fit_and_backtest
 
 
@@ -55,6 +55,8 @@ def predictions_train(*, workspace, now: datetime | None = None, dry_run: bool =
     total_s = time.monotonic() - started
     summaries = []
     with transaction.atomic():
+        if not dry_run:
+            orphan_states_delete(workspace.pk)  # every two weeks is often enough for rows nothing reads
         for kind, fitted in results.items():
             summaries.append(_record(workspace, kind, fitted, trained_until=train_at, dry_run=dry_run,
                                      seconds={"features_s": round(features_s, 2), "total_s": round(total_s, 2)}))

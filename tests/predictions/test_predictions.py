@@ -276,3 +276,31 @@ def test_striped_scoring_in_threads_writes_what_one_pass_on_the_callers_connecti
     with transaction.atomic():
         check = scoring.predictions_score(workspace=workspace, now=tomorrow, full=True)
     assert check.rescored == 600 and sum(check.written.values()) == 0
+
+
+def test_a_rescoring_state_goes_with_its_contact_and_training_sweeps_one_left_by_a_race(small_workspace):
+    """The states have no database constraints: Django's cascade removes them with their contact, and a state
+    written for a contact erased meanwhile (its batch read the contact before the erasure committed) is never
+    read and is swept by the next training."""
+    from uuid import uuid4
+
+    from contacts.services import contact_erase
+    from predictions import scoring
+    from predictions.models import ContactScoreState
+
+    predictions_score(workspace=small_workspace, now=NOW)
+    erased = Contact.objects.filter(workspace=small_workspace).first()
+    contact_erase(contact=erased)
+    assert not ContactScoreState.objects.filter(contact_id=erased.pk).exists()
+    raced = uuid4()
+    ContactScoreState.objects.create(contact_id=raced, workspace=small_workspace, due_at=None, lead_score=0,
+                                     subscribed=True, tag_count=0)
+    last = scoring._last_scoring(small_workspace.pk) or {"as_of": NOW.isoformat(), "read_at": NOW.isoformat()}
+    assert raced not in scoring._due_contacts(small_workspace.pk, now=NOW + timedelta(days=30), last=last)
+
+    predictions_train(workspace=small_workspace, now=NOW, dry_run=True)
+    assert ContactScoreState.objects.filter(contact_id=raced).exists()  # a dry run writes nothing
+    predictions_train(workspace=small_workspace, now=NOW)
+
+    assert not ContactScoreState.objects.filter(contact_id=raced).exists()
+    assert ContactScoreState.objects.filter(workspace=small_workspace).count() == 599
