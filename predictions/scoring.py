@@ -406,41 +406,16 @@ class _Writer:
         tables and one upsert each (a contact erased meanwhile is skipped)."""
         started = time.monotonic()
         with transaction.atomic(), connection.cursor() as cursor:
-            # Not waiting for the WAL flush at each batch's commit (1.4 s of 13 at 100,000 contacts): a crash may
-            # lose the last batches, scores and state together, which leaves the older scores with their older
-            # state, hence rescored by the next run. The run's record (predictions_refresh) commits durably after
-            # them, and flushes their WAL with its own.
-            cursor.execute("SET LOCAL synchronous_commit = off")
-            # The batch's rows meet their contacts through its primary key. Planned without statistics for the
-            # temporary tables, the upserts hashed the whole contacts table for each batch instead: at a million
-            # contacts, 0.3 s and a spill to disk per statement, which made writing grow with the square of the
-            # workspace. (And no compiling, which that estimate also set off.)
-            cursor.execute("SET LOCAL enable_hashjoin = off")
-            cursor.execute("SET LOCAL enable_mergejoin = off")
-            cursor.execute("SET LOCAL jit = off")
-            # Kept for the session and emptied each time: a caller's outer transaction may span several batches.
-            cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS prediction_patch (id uuid, patch jsonb) "
-                           "ON COMMIT DELETE ROWS")
-            cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS prediction_state (LIKE predictions_contactscorestate) "
-                           "ON COMMIT DELETE ROWS")
-            cursor.execute("TRUNCATE prediction_patch, prediction_state")
+            batch_writes_prepare(cursor)
             if scores_text:
                 with cursor.copy("COPY prediction_patch (id, patch) FROM STDIN") as copy:
                     copy.write(scores_text)
-                cursor.execute("INSERT INTO contacts_contactscores AS s (contact_id, predictions) "
-                               "SELECT p.id, p.patch FROM prediction_patch p JOIN contacts_contact c ON c.id = p.id "
-                               "ON CONFLICT (contact_id) DO UPDATE SET predictions = s.predictions || excluded.predictions")
+                cursor.execute(SCORES_UPSERT)
             # After the scores (same transaction): the state says what the scores were computed from.
             with cursor.copy("COPY prediction_state (contact_id, workspace_id, due_at, lead_score, subscribed, "
                              "tag_count) FROM STDIN") as copy:
                 copy.write(state_text)
-            cursor.execute("""
-                INSERT INTO predictions_contactscorestate (contact_id, workspace_id, due_at, lead_score, subscribed,
-                                                           tag_count)
-                SELECT s.contact_id, s.workspace_id, s.due_at, s.lead_score, s.subscribed, s.tag_count
-                FROM prediction_state s JOIN contacts_contact c ON c.id = s.contact_id
-                ON CONFLICT (contact_id) DO UPDATE SET due_at = excluded.due_at, lead_score = excluded.lead_score,
-                    subscribed = excluded.subscribed, tag_count = excluded.tag_count""")
+            cursor.execute(STATE_UPSERT)
         return time.monotonic() - started
 
 
@@ -451,6 +426,39 @@ def orphan_states_delete(workspace_id) -> int:
         cursor.execute("DELETE FROM predictions_contactscorestate s WHERE s.workspace_id = %s AND NOT EXISTS "
                        "(SELECT 1 FROM contacts_contact c WHERE c.id = s.contact_id)", [workspace_id])
         return cursor.rowcount
+
+
+SCORES_UPSERT = """
+    INSERT INTO contacts_contactscores AS s (contact_id, predictions)
+    SELECT p.id, p.patch FROM prediction_patch p JOIN contacts_contact c ON c.id = p.id
+    ON CONFLICT (contact_id) DO UPDATE SET predictions = s.predictions || excluded.predictions"""
+STATE_UPSERT = """
+    INSERT INTO predictions_contactscorestate (contact_id, workspace_id, due_at, lead_score, subscribed, tag_count)
+    SELECT s.contact_id, s.workspace_id, s.due_at, s.lead_score, s.subscribed, s.tag_count
+    FROM prediction_state s JOIN contacts_contact c ON c.id = s.contact_id
+    ON CONFLICT (contact_id) DO UPDATE SET due_at = excluded.due_at, lead_score = excluded.lead_score,
+        subscribed = excluded.subscribed, tag_count = excluded.tag_count"""
+
+
+def batch_writes_prepare(cursor) -> None:
+    """Set up a batch's write transaction: its settings and empty temporary tables for the batch's rows."""
+    # Not waiting for the WAL flush at each batch's commit (1.4 s of 13 at 100,000 contacts): a crash may lose the
+    # last batches, scores and state together, which leaves the older scores with their older state, hence
+    # rescored by the next run. The run's record (predictions_refresh) commits durably after them, and flushes
+    # their WAL with its own.
+    cursor.execute("SET LOCAL synchronous_commit = off")
+    # The batch's rows meet their contacts through its primary key. Planned without statistics for the temporary
+    # tables, the upserts hashed the whole contacts table for each batch instead: at a million contacts, 0.3 s and
+    # a spill to disk per statement, which made writing grow with the square of the workspace. (And no compiling,
+    # which that estimate also set off.)
+    cursor.execute("SET LOCAL enable_hashjoin = off")
+    cursor.execute("SET LOCAL enable_mergejoin = off")
+    cursor.execute("SET LOCAL jit = off")
+    # Kept for the session and emptied each time: a caller's outer transaction may span several batches.
+    cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS prediction_patch (id uuid, patch jsonb) ON COMMIT DELETE ROWS")
+    cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS prediction_state (LIKE predictions_contactscorestate) "
+                   "ON COMMIT DELETE ROWS")
+    cursor.execute("TRUNCATE prediction_patch, prediction_state")
 
 
 def _state_text(workspace_id: str, ids: list[str], batch: Snapshot) -> str:

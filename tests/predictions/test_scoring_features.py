@@ -91,3 +91,23 @@ def test_a_workspace_without_contacts_or_events_gives_an_empty_pass(workspace):
 
     _assert_same(snapshot, snapshots_build(workspace_id=workspace.pk, times=[AT], with_previous=True)[0])
     assert snapshot.contact_ids == [] and snapshot.X.shape == (0, len(FEATURES))
+
+
+def test_score_writes_meet_their_contacts_through_its_key_never_a_scan_of_every_contact(edged_workspace):
+    """A batch's upserts join its rows to their contacts (an erased one is skipped). Without statistics for the
+    temporary tables the planner hashed the whole contacts table for each batch: writing then grew with the
+    square of the workspace."""
+    from django.db import connection
+
+    from predictions.scoring import SCORES_UPSERT, STATE_UPSERT, batch_writes_prepare
+
+    with connection.cursor() as cursor:
+        batch_writes_prepare(cursor)
+        plans = []
+        for statement in (SCORES_UPSERT, STATE_UPSERT):
+            cursor.execute("EXPLAIN " + statement)
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+
+    for plan in plans:
+        assert "contacts_contact_pkey" in plan, plan
+        assert "Seq Scan on contacts_contact " not in plan and "Hash" not in plan, plan
