@@ -115,9 +115,9 @@ def _contacts(workspace_id, *, only, stripe) -> tuple[ContactColumns, np.ndarray
 
 
 def _event_records(workspace_id, *, at: datetime, only, stripe, threads: int) -> Iterator[np.ndarray] | _InThreads:
-    # Not a generator itself: in threads, the queries start now, not at the first record asked for.
-    """Yield the events of the pass as RECORD arrays, a query at a time: DAYS_PER_QUERY of the lookback each, or
-    SELECTIVE_CONTACTS_PER_QUERY due contacts each."""
+    """Return the events of the pass as RECORD arrays, in order, a query's at a time: DAYS_PER_QUERY of the
+    lookback each, or SELECTIVE_CONTACTS_PER_QUERY due contacts each. Not a generator itself: in threads, the
+    queries start now, not when the first records are asked for."""
     base = {"ws": workspace_id, "low": stripe[0], "high": stripe[1]}
     if only is None:
         queries = [{**base, "since": at - timedelta(days=min(day + DAYS_PER_QUERY, LOOKBACK_DAYS)),
