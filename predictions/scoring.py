@@ -58,7 +58,7 @@ from predictions.scoring_features import scoring_snapshot
 
 TOP_REASONS = 3
 WRITE_BATCH = 20_000  # contacts scored, then written, at a time
-# One feature pass holds at most this many contacts (its counts: ~0.3 kB per contact, see
+# One feature pass holds at most this many contacts (its arrays: about 1 kB per contact, see
 # predictions.scoring_features); each stripe reads the events of its contacts only.
 STRIPE_CONTACTS = 1_000_000
 # Connections reading a stripe's events at once, each in a thread: the database's 2 cores both scan and pack
