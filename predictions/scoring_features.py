@@ -33,6 +33,7 @@ from predictions.features import (
     WINDOWS,
     ContactColumns,
     Snapshot,
+    _just,
     contact_columns_sql,
     snapshot_from_raw,
 )
@@ -141,16 +142,13 @@ def _in_order(sql: str, queries: list[dict]) -> Iterator[np.ndarray]:
 
 
 def _events_sql(*, only: bool, stripe) -> str:
-    just = "" if not only else " AND e.contact_id = ANY(%(only)s::uuid[])"
-    just += "" if stripe[0] is None else " AND e.contact_id >= %(low)s::uuid"
-    just += "" if stripe[1] is None else " AND e.contact_id < %(high)s::uuid"
     return f"""
         SELECT string_agg(uuid_send(e.contact_id) || int2send(({_KIND_SQL})::int2) || timestamptz_send(e.occurred_at),
                           ''::bytea)
         FROM events_event e
         WHERE e.workspace_id = %(ws)s AND e.contact_id IS NOT NULL
           AND e.occurred_at >= %(since)s AND e.occurred_at < %(until)s
-          AND NOT (e.flags @> '{{"bot": true}}'::jsonb) {just}"""
+          AND NOT (e.flags @> '{{"bot": true}}'::jsonb) {_just("e.contact_id", only, stripe)}"""
 
 
 def _session_settings() -> None:
