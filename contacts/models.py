@@ -165,9 +165,12 @@ class ContactScores(models.Model):
     In a table of its own rather than a column of the contact: a scoring writes hundreds of thousands of rows, and
     a write into the wide contact row (its many indexes, trigram and tags GIN included, and pages with no room for
     a HOT update) cost several times the write of this two-column row. Rules read it as
-    `contact.predictions.churn_risk.score` all the same (Contact.predictions, contacts.rule_sql)."""
+    `contact.predictions.churn_risk.score` all the same (Contact.predictions, contacts.rule_sql). No foreign key in
+    the database: a trigger deletes a deleted contact's scores, those written meanwhile included
+    (contacts.score_writes)."""
 
-    contact = models.OneToOneField(Contact, primary_key=True, on_delete=models.CASCADE, related_name="scores")
+    contact = models.OneToOneField(Contact, primary_key=True, on_delete=models.CASCADE, related_name="scores",
+                                   db_constraint=False)
     predictions = models.JSONField(
         default=dict, db_default={},
         help_text='{"churn_risk": {"score": 0-100 | null, "reasons": [...], "model_version", "scored_at"}, ...}; a '

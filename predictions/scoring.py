@@ -37,11 +37,13 @@ from uuid import UUID
 import lightgbm as lgb
 import msgspec
 import numpy as np
+import psycopg.errors
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils.module_loading import import_string
 
 from contacts.models import Contact
+from contacts.score_writes import score_writes_hold
 from events.services import NewEvent, events_store
 from predictions.explain import TreeExplainer
 from predictions.features import (
@@ -67,6 +69,9 @@ FEATURE_CONNECTIONS = 2
 # Batches written at once, each from a thread on a connection of its own: once the features are in, the writes
 # are the longest stage (the database's upserts, while this process scores the next batches).
 WRITE_CONNECTIONS = 2
+# A batch's write gives way to a deletion of its contacts (contacts.score_writes) and is written again, this often.
+WRITE_ATTEMPTS = 5
+GAVE_WAY = (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected)
 PARALLEL_FROM = 10_000  # contacts; below, one query on the caller's connection costs less than threads
 NO_ACTIVITY = f"Not enough data: no activity in the last {LOOKBACK_DAYS} days to score from."
 _encode = msgspec.json.Encoder().encode
@@ -403,20 +408,34 @@ class _Writer:
     def _write(self, scores_text: str, state_text: str) -> float:
         """Merge each row's patch into its contact's scores (contacts.ContactScores), then record the batch's
         state, in one transaction (row locks are held for one batch, not the whole run): COPY into temporary
-        tables and one upsert each (a contact erased meanwhile is skipped)."""
+        tables and one upsert each. A contact deleted meanwhile keeps no scores (contacts.score_writes); its
+        state may stay, which training sweeps (`orphan_states_delete`). A write that gave way to a deletion
+        (a row lock it would have waited for) is written again."""
         started = time.monotonic()
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                self._write_once(scores_text, state_text)
+                break
+            except OperationalError as error:
+                if attempt == WRITE_ATTEMPTS or not isinstance(error.__cause__, GAVE_WAY):
+                    raise
+        return time.monotonic() - started
+
+    def _write_once(self, scores_text: str, state_text: str) -> None:
         with transaction.atomic(), connection.cursor() as cursor:
             batch_writes_prepare(cursor)
             if scores_text:
                 with cursor.copy("COPY prediction_patch (id, patch) FROM STDIN") as copy:
                     copy.write(scores_text)
+                score_writes_hold(cursor, self.workspace_id)
                 cursor.execute(SCORES_UPSERT)
             # After the scores (same transaction): the state says what the scores were computed from.
-            with cursor.copy("COPY prediction_state (contact_id, workspace_id, due_at, lead_score, subscribed, "
+            with cursor.copy("COPY prediction_state (contact_id, workspace_id, due_epoch, lead_score, subscribed, "
                              "tag_count) FROM STDIN") as copy:
                 copy.write(state_text)
             cursor.execute(STATE_UPSERT)
-        return time.monotonic() - started
+            # Back to the transaction's own lock wait, should it be a caller's (score_writes_hold shortened it).
+            cursor.execute("SET LOCAL lock_timeout = DEFAULT")
 
 
 def orphan_states_delete(workspace_id) -> int:
@@ -432,10 +451,12 @@ SCORES_UPSERT = """
     INSERT INTO contacts_contactscores AS s (contact_id, predictions)
     SELECT p.id, p.patch FROM prediction_patch p JOIN contacts_contact c ON c.id = p.id
     ON CONFLICT (contact_id) DO UPDATE SET predictions = s.predictions || excluded.predictions"""
+# Not joined to the contacts, unlike the scores: a state carries nothing of the contact's, nothing reads it but
+# through its contact, and an orphan is swept by training anyway (the join cost a fifth of the state's upsert).
 STATE_UPSERT = """
     INSERT INTO predictions_contactscorestate (contact_id, workspace_id, due_at, lead_score, subscribed, tag_count)
-    SELECT s.contact_id, s.workspace_id, s.due_at, s.lead_score, s.subscribed, s.tag_count
-    FROM prediction_state s JOIN contacts_contact c ON c.id = s.contact_id
+    SELECT s.contact_id, s.workspace_id, to_timestamp(s.due_epoch), s.lead_score, s.subscribed, s.tag_count
+    FROM prediction_state s
     ON CONFLICT (contact_id) DO UPDATE SET due_at = excluded.due_at, lead_score = excluded.lead_score,
         subscribed = excluded.subscribed, tag_count = excluded.tag_count"""
 
@@ -456,8 +477,9 @@ def batch_writes_prepare(cursor) -> None:
     cursor.execute("SET LOCAL jit = off")
     # Kept for the session and emptied each time: a caller's outer transaction may span several batches.
     cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS prediction_patch (id uuid, patch jsonb) ON COMMIT DELETE ROWS")
-    cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS prediction_state (LIKE predictions_contactscorestate) "
-                   "ON COMMIT DELETE ROWS")
+    # The due time as epoch seconds: COPY text of a timestamp cost 1.5 µs a row to format here.
+    cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS prediction_state (contact_id uuid, workspace_id uuid, "
+                   "due_epoch float8, lead_score integer, subscribed boolean, tag_count integer) ON COMMIT DELETE ROWS")
     cursor.execute("TRUNCATE prediction_patch, prediction_state")
 
 
@@ -465,11 +487,12 @@ def _state_text(workspace_id: str, ids: list[str], batch: Snapshot) -> str:
     """Per contact scored (`ids`: the batch's, as text), the fields read and when its features next change on
     their own (none: no activity, which only a new event ends), as COPY rows."""
     due = np.where(batch.active_events > 0, batch.changes_at, np.inf)
-    lines = []
-    for contact_id, at, (score, subscribed, tags) in zip(ids, due.tolist(), batch.fields_seen.tolist(), strict=True):
-        when = datetime.fromtimestamp(at, UTC).isoformat() if at != math.inf else "\\N"
-        lines.append(f"{contact_id}\t{workspace_id}\t{when}\t{score}\t{bool(subscribed)}\t{tags}\n")
-    return "".join(lines)
+    # repr: the shortest text that reads back as the same float (epoch seconds, to the microsecond).
+    null = "\\N"
+    return "".join([f"{contact_id}\t{workspace_id}\t{null if at == math.inf else repr(at)}\t{score}\t"
+                    f"{'t' if subscribed else 'f'}\t{tags}\n"
+                    for contact_id, at, (score, subscribed, tags) in zip(ids, due.tolist(), batch.fields_seen.tolist(),
+                                                                          strict=True)])
 
 
 def _active_triggers(workspace_id) -> list[dict]:
