@@ -41,7 +41,7 @@ from django.db import (
 from django.utils import timezone
 
 from events.gateway import EngineGateway, EventRecord, engine_gateway
-from penguinflow.common.db import CONNECTION_ERRORS
+from penguinflow.common.db import CONNECTION_ERRORS, claim_by_index_walk
 from penguinflow.common.errors import storable_error_line
 from penguinflow.common.queues import kept_queue
 
@@ -109,6 +109,9 @@ def events_claim(*, batch_size: int = BATCH_SIZE, now: datetime | None = None,
         # A prepared statement, on Django's own connection and transaction: planning this UPDATE over every
         # weekly partition costs more (~7 ms) than running it, and the dispatcher runs it 20 times a second.
         with psycopg.Cursor(connection.connection) as cursor:
+            # Each partition's unprocessed index walked in id order and merged, up to the LIMIT: not a bitmap scan
+            # of them all and a sort (30 ms a claim behind a backlog of 30,000 events in `bench soak`).
+            claim_by_index_walk(cursor)
             cursor.execute(_CLAIM_SQL, {"now": now, "limit": batch_size, "until": now + lease}, prepare=True)
             claimed = cursor.fetchall()
     parked = [event_id for event_id, moment in claimed if moment is None]

@@ -23,4 +23,4 @@ def test_the_live_conditions_of_the_database_are_the_live_statuses() -> None:
 
 def test_the_claim_walks_the_live_statuses() -> None:
     assert "WHERE e.status IN ('active', 'waiting')" in scheduler._CLAIM_SQL
-    assert "w.status NOT IN ('active', 'archived')" in scheduler._CLAIM_SQL
+    assert "WHERE w.id = e.workflow_id) IN ('active', 'archived')" in scheduler._CLAIM_SQL
