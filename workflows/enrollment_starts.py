@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from events.services import NewEvent, events_store
+from penguinflow.common.db import bulk_insert_rows
 from workflows.counters import Counters, status_key
 from workflows.engine.runner import reenrollment_allowed
 from workflows.engine.state import new_enrollment
@@ -196,8 +197,7 @@ def _insert_enrollments(version: LiveVersion, rows: list[Enrollment], report: St
 
     Return the `workflow.enrolled` events of those started.
     """
-    Enrollment.objects.bulk_create(rows, ignore_conflicts=True)
-    inserted = set(Enrollment.objects.filter(pk__in=[row.pk for row in rows]).values_list("pk", flat=True))
+    inserted = bulk_insert_rows(rows)
     live_now = set(
         Enrollment.objects.filter(
             workflow_id=version.workflow_id,

@@ -14,11 +14,11 @@ from typing import Literal
 from uuid import UUID
 
 import msgspec
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from penguinflow.common.db import bulk_update_rows
+from penguinflow.common.db import bulk_update_rows, prepared_cursor
 from penguinflow.common.errors import Conflict
 from workflows.counters import Counters
 from workflows.engine.state import EnrollmentState, new_enrollment
@@ -131,7 +131,7 @@ def _write_retried(rows: list[Enrollment], now: datetime) -> None:
     columns = ([row.pk for row in rows], [row.version_id for row in rows],
                [_json(row.context).decode() for row in rows], [row.current_node_id for row in rows],
                [row.step_count for row in rows])
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # binds on the server, so %b sends the arrays in binary
         cursor.execute(
             f"""
             UPDATE {Enrollment._meta.db_table} AS t

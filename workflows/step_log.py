@@ -7,8 +7,8 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from django.db import connection
 
+from penguinflow.common.db import prepared_cursor
 from workflows.engine.state import StepRecord
 from workflows.models import StepRun
 
@@ -39,7 +39,7 @@ def step_runs_insert(runs: list[tuple[UUID, StepRecord]]) -> None:
             str(error.get("traceback", "")), record.at,
         ), strict=True):
             column.append(value)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # binds on the server, so the arrays go in binary (penguinflow.common.db)
         cursor.execute(
             f"""
             INSERT INTO {StepRun._meta.db_table} (id, enrollment_id, node_id, type, attempt, visit, status, branch,

@@ -1,11 +1,19 @@
-"""penguinflow.common.db: the prepared cursor of the hot paths; a write carried across a dropped connection."""
+"""penguinflow.common.db: the prepared cursor of the hot paths; a write carried across a dropped connection; the
+set-based writes (one array per column, in binary)."""
 
 from __future__ import annotations
+
+import uuid
 
 import pytest
 from django.db import OperationalError, ProgrammingError
 
-from penguinflow.common.db import prepared_cursor, retried_on_a_new_connection
+from penguinflow.common.db import (
+    bulk_insert_rows,
+    bulk_update_rows,
+    prepared_cursor,
+    retried_on_a_new_connection,
+)
 from tests.chaos import backend_pid, backend_terminate
 
 
@@ -59,3 +67,63 @@ def test_inside_a_transaction_a_dropped_connection_is_not_written_again():
         backend_terminate(backend_pid())
         retried_on_a_new_connection(write, pause=0.01)  # the transaction's earlier work is gone: not hidden
     assert len(runs) == 1
+
+
+def _enrollment(workflow, contact, **fields):
+    from django.utils import timezone
+
+    from workflows.models import Enrollment
+
+    fields = {"next_run_at": timezone.now(), **fields}
+    return Enrollment(workspace_id=workflow.workspace_id, workflow=workflow, version=workflow.versions.get(number=1),
+                      contact=contact, status="active", current_node_id="t", entered_at=timezone.now(),
+                      entry_key=str(uuid.uuid4()), **fields)
+
+
+@pytest.fixture
+def published(workspace):
+    from tests.engine.graphs import chain, node
+    from tests.workflows.builders import publish
+
+    return publish(workspace, [node("t", "trigger_manual"), node("a", "add_tag", {"tag": "x"})], chain("t", "a"))
+
+
+@pytest.mark.django_db
+def test_bulk_insert_rows_writes_what_the_orm_would_and_leaves_out_what_a_constraint_refuses(workspace, published):
+    from tests.factories import ContactFactory
+    from workflows.models import Enrollment
+
+    first, second, third = (ContactFactory(workspace=workspace) for _ in range(3))
+    live = _enrollment(published, first)
+    live.save()
+    rows = [_enrollment(published, first),  # a second live enrollment of the same contact: refused, not an error
+            _enrollment(published, second, context={"vars": {"n": 1}, "none": None}, step_count=3),
+            _enrollment(published, third, error=None, next_run_at=None)]
+    inserted = bulk_insert_rows(rows)
+    assert inserted == {rows[1].pk, rows[2].pk}
+    assert not Enrollment.objects.filter(pk=rows[0].pk).exists()
+    stored = Enrollment.objects.get(pk=rows[1].pk)
+    assert (stored.context, stored.step_count, stored.crashes) == ({"vars": {"n": 1}, "none": None}, 3, 0)
+    assert stored.created_at is not None and stored.updated_at is not None  # auto_now(_add), as bulk_create
+    assert Enrollment.objects.filter(pk=rows[2].pk, error__isnull=True, next_run_at__isnull=True).exists()
+    assert bulk_insert_rows([]) == set()
+
+
+@pytest.mark.django_db
+def test_bulk_writes_refuse_a_value_too_long_for_its_column_instead_of_cutting_it(workspace, published):
+    from django.db import DataError, transaction
+
+    from tests.factories import ContactFactory
+
+    contact = ContactFactory(workspace=workspace)
+    with pytest.raises(DataError), transaction.atomic():
+        bulk_insert_rows([_enrollment(published, contact, goal="g" * 201)])  # goal: max_length 200
+    row = _enrollment(published, contact)
+    row.save()
+    row.goal = "g" * 201
+    with pytest.raises(DataError), transaction.atomic():
+        bulk_update_rows([row], ["goal"])
+    row.goal, row.context = "reached", {"at": "end"}
+    assert bulk_update_rows([row], ["goal", "context"]) == 1
+    row.refresh_from_db()
+    assert (row.goal, row.context) == ("reached", {"at": "end"})
