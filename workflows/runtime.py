@@ -210,7 +210,13 @@ def _lock_live(enrollment_ids: Sequence[UUID | str], lease_owner: str | None) ->
         # Ours, or a lease that ran out and nobody took since: we hold the row locks now, so running it is
         # safe. A lease another owner holds and that is still valid is theirs.
         queryset = queryset.filter(Q(lease_owner=lease_owner) | Q(lease_expires_at__lt=timezone.now()))
-    return list(queryset.select_related("workflow__workspace").order_by("pk"))
+    enrollments = list(queryset.order_by("pk"))
+    # Their workflows (and workspaces) once each, not once per enrollment through a join: a batch has one workflow
+    # or a few, and each row of them costs a model and its JSON settings decoded in Python.
+    workflows = Workflow.objects.select_related("workspace").in_bulk({e.workflow_id for e in enrollments})
+    for enrollment in enrollments:
+        enrollment.workflow = workflows[enrollment.workflow_id]
+    return enrollments
 
 
 def _hold_paused(
