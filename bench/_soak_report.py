@@ -132,8 +132,10 @@ def _cpu_lines(line, cpu: dict[str, float], delivered: int) -> None:
     so the rate one core of it would carry if the stand-ins and the client ran elsewhere."""
     own = cpu["penguinflow"] + cpu["postgres"]
     rest = max(cpu["machine"] - own, 0.0)
-    line("cpu_s", f"{cpu['machine']:.0f}", f"machine; PenguinFlow's processes {cpu['penguinflow']:.0f}, PostgreSQL "
-                                             f"{cpu['postgres']:.0f}, the rest (stand-ins, client, others) {rest:.0f}")
+    line("cpu_s", f"{cpu['machine']:.0f}", f"machine; PenguinFlow's processes {cpu['penguinflow']:.0f} (web "
+                                             f"{cpu['web']:.0f}, scheduler {cpu['scheduler']:.0f}, workers "
+                                             f"{cpu['workers']:.0f}), PostgreSQL {cpu['postgres']:.0f}, the rest "
+                                             f"(stand-ins, client, others) {rest:.0f}")
     per_message = own / delivered
     line("cpu_ms_per_message", f"{per_message * 1000:.2f}",
          f"PenguinFlow's processes and PostgreSQL, event to message: about {1 / per_message:.0f} messages/s per "

@@ -119,14 +119,19 @@ class CpuSnapshot:
     machine: float
     penguinflow: float
     postgres: float
+    by_role: dict[str, float]  # PenguinFlow's share by role: web, scheduler, workers (the killed ones included)
 
     @classmethod
     def take(cls, fleet: Fleet) -> CpuSnapshot:
-        return cls(machine_cpu()[0], sum(fleet.cpu.values()), sum(fleet.backends_cpu.values()))
+        by_role: dict[str, float] = {"web": 0.0, "scheduler": 0.0, "workers": 0.0}
+        for name, seconds in fleet.cpu.items():
+            by_role["workers" if name.startswith("worker-") else name] += seconds
+        return cls(machine_cpu()[0], sum(fleet.cpu.values()), sum(fleet.backends_cpu.values()), by_role)
 
     def minus(self, before: CpuSnapshot) -> dict[str, float]:
         return {"machine": self.machine - before.machine, "penguinflow": self.penguinflow - before.penguinflow,
-                "postgres": self.postgres - before.postgres}
+                "postgres": self.postgres - before.postgres,
+                **{role: seconds - before.by_role[role] for role, seconds in self.by_role.items()}}
 
 
 def _log_to(name: str) -> dict[str, Any]:

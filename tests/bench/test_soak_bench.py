@@ -37,6 +37,9 @@ def test_soak_counts_every_message_of_every_channel_through_two_worker_kills():
     assert {"web", "scheduler", "worker-1", "worker-2", "worker-3", "worker-4"} <= set(outcome.rss), printed
     assert figures["live"]["workflow"] > 0 and figures["live"]["workspace"] > 0, printed
     # The product's CPU is counted, the killed workers' included, and is part of what the machine used.
-    assert set(outcome.cpu) == {"machine", "penguinflow", "postgres"}, printed
+    assert set(outcome.cpu) == {"machine", "penguinflow", "postgres", "web", "scheduler", "workers"}, printed
+    assert all(outcome.cpu[role] > 0 for role in ("web", "scheduler", "workers")), printed
+    assert outcome.cpu["web"] + outcome.cpu["scheduler"] + outcome.cpu["workers"] == pytest.approx(
+        outcome.cpu["penguinflow"]), printed
     assert 0 < outcome.cpu["penguinflow"] < outcome.cpu["machine"], printed
     assert 0 < outcome.cpu["postgres"] < outcome.cpu["machine"], printed
