@@ -11,7 +11,7 @@ whatever the table's statistics say (a busy queue table is often unanalyzed, or 
   ("workflow IN (running workflows)", or an anti-join), PostgreSQL may hash the workflows and sort every due
   entry afterwards, or loop over every active workflow with a bitmap scan of all due entries each: 3 s per claim
   with 1,000 active workflows (bench runtime);
-- bitmap scans are off for the claim (penguinflow.common.db.claim_by_index_walk says why).
+- bitmap and sequential scans are off for the claim (penguinflow.common.db.claim_by_index_walk says why).
 """
 
 from __future__ import annotations
