@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from events.services import NewEvent, events_store
-from penguinflow.common.db import bulk_insert_rows
+from penguinflow.common.outbox_insert import insert_new
 from workflows.counters import Counters, status_key
 from workflows.engine.runner import reenrollment_allowed
 from workflows.engine.state import new_enrollment
@@ -197,7 +197,9 @@ def _insert_enrollments(version: LiveVersion, rows: list[Enrollment], report: St
 
     Return the `workflow.enrolled` events of those started.
     """
-    inserted = bulk_insert_rows(rows)
+    # One statement that also says which rows went in (the live enrollment's partial unique constraint refuses
+    # the others), where bulk_create needed a second query to tell.
+    inserted = {pk for (pk,) in insert_new(Enrollment, rows, unique=("id",), any_constraint=True)}
     live_now = set(
         Enrollment.objects.filter(
             workflow_id=version.workflow_id,

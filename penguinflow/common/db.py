@@ -1,9 +1,8 @@
 """Set-based writes for hot paths: one statement for many rows, without the ORM's per-row expression work.
 
 Django's `bulk_update` builds a CASE expression per row and field (milliseconds per row in Python), and a big
-multi-row VALUES list costs the driver time to parse its thousands of placeholders. `bulk_update_rows` and
-`bulk_insert_rows` send one statement with one array parameter per column (`unnest`), with values prepared by the
-model fields themselves;
+multi-row VALUES list costs the driver time to parse its thousands of placeholders. `bulk_update_rows` sends one
+statement with one array parameter per column (`unnest`), with values prepared by the model fields themselves;
 `prepared_cursor` lets a statement run thousands of times be planned once per connection.
 `retried_on_a_new_connection` carries a write that must not be lost across a connection PostgreSQL dropped.
 """
@@ -57,36 +56,6 @@ def _cast(field: models.Field, expression: str) -> str:
         return (f"CASE WHEN {expression} IS NULL THEN NULL ELSE "
                 f"ARRAY(SELECT jsonb_array_elements_text({expression}))::{field.db_type(connection)} END")
     return expression
-
-
-def bulk_insert_rows(objs: Sequence[models.Model]) -> set:
-    """Insert `objs` (one model, primary keys set) in one statement, leaving out those a unique constraint refuses
-    (as `bulk_create(ignore_conflicts=True)`); return the primary keys of the rows inserted.
-
-    One array per column, in binary, and the inserted keys come back with the insert: `bulk_create` escaped every
-    value of its VALUES list in Python, and the caller needed a second query to learn which rows went in.
-    """
-    if not objs:
-        return set()
-    model = type(objs[0])
-    fields = [field for field in model._meta.local_concrete_fields if not field.generated]
-    # auto_now(_add) stamps, as bulk_create sets them; a field that keeps Field.pre_save only reads its value.
-    stamped = [field for field in fields if type(field).pre_save is not models.Field.pre_save]
-    for obj in objs:
-        for field in stamped:
-            setattr(obj, field.attname, field.pre_save(obj, True))
-    names = [f"c{i}" for i in range(len(fields))]
-    columns = ", ".join(f'"{field.column}"' for field in fields)
-    values = ", ".join(_cast(field, "v." + name) for field, name in zip(fields, names, strict=True))
-    arrays = ", ".join(f"%b::{_array_type(field)}" for field in fields)
-    sql = (
-        f'INSERT INTO "{model._meta.db_table}" ({columns}) SELECT {values} '
-        f"FROM unnest({arrays}) AS v({', '.join(names)}) "
-        f'ON CONFLICT DO NOTHING RETURNING "{model._meta.pk.column}"'
-    )
-    with prepared_cursor() as cursor:  # binds on the server: %b sends each array in binary
-        cursor.execute(sql, [_column_values(field, objs) for field in fields])
-        return {row[0] for row in cursor.fetchall()}
 
 
 def bulk_update_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> int:

@@ -1,6 +1,6 @@
 """The INSERT an outbox send runs (SMS, push), written out because it is its cost: rows as one JSON document,
 read with the table's own row type, skipping rows whose unique key exists, in one prepared statement for one row
-or a batch's hundreds. The outbox model is a parameter (this package imports no app).
+or a batch's hundreds. The model is a parameter (this package imports no app); enrollment starts use it too.
 
 The caller decides what to write; this writes it, and nothing here commits or enqueues anything.
 """
@@ -18,14 +18,17 @@ from penguinflow.common.db import prepared_cursor
 _encode = msgspec.json.Encoder().encode
 
 
-def insert_new(model, rows: list, *, unique: tuple[str, ...]) -> set[tuple[Any, ...]]:
+def insert_new(
+    model, rows: list, *, unique: tuple[str, ...], any_constraint: bool = False
+) -> set[tuple[Any, ...]]:
     """INSERT `rows` (instances of `model`) unless a row with their values of the `unique` columns exists;
-    return those values of the rows written.
+    return those values of the rows written. With `any_constraint`, a row that any unique constraint refuses is
+    left out (as `bulk_create(ignore_conflicts=True)`), and `unique` only names what is returned.
 
     ON CONFLICT DO NOTHING waits for a concurrent inserter of the same key and then does nothing: no savepoint
     and no error to recover from.
     """
-    sql, fields, timestamps = _statement(model, unique)
+    sql, fields, timestamps = _statement(model, unique, any_constraint)
     documents = []
     for row in rows:
         for field in timestamps:
@@ -41,7 +44,7 @@ def insert_new(model, rows: list, *, unique: tuple[str, ...]) -> set[tuple[Any, 
 
 
 @functools.cache
-def _statement(model, unique: tuple[str, ...]) -> tuple[str, list, list]:
+def _statement(model, unique: tuple[str, ...], any_constraint: bool) -> tuple[str, list, list]:
     fields = list(model._meta.local_concrete_fields)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
@@ -50,6 +53,6 @@ def _statement(model, unique: tuple[str, ...]) -> tuple[str, list, list]:
     key = ", ".join(quote(column) for column in unique)
     sql = (
         f"INSERT INTO {table} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{table}, %s::json) "
-        f"ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
+        f"ON CONFLICT {'' if any_constraint else f'({key}) '}DO NOTHING RETURNING {key}"
     )
     return sql, fields, timestamps

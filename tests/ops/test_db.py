@@ -1,5 +1,6 @@
 """penguinflow.common.db: the prepared cursor of the hot paths; a write carried across a dropped connection; the
-set-based writes (one array per column, in binary)."""
+set-based update (one array per column, in binary). And the set-based insert of penguinflow.common.outbox_insert as
+enrollment starts use it: any unique constraint may refuse a row."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ import pytest
 from django.db import OperationalError, ProgrammingError
 
 from penguinflow.common.db import (
-    bulk_insert_rows,
     bulk_update_rows,
     prepared_cursor,
     retried_on_a_new_connection,
 )
+from penguinflow.common.outbox_insert import insert_new
 from tests.chaos import backend_pid, backend_terminate
 
 
@@ -89,7 +90,7 @@ def published(workspace):
 
 
 @pytest.mark.django_db
-def test_bulk_insert_rows_writes_what_the_orm_would_and_leaves_out_what_a_constraint_refuses(workspace, published):
+def test_insert_new_writes_what_the_orm_would_and_leaves_out_what_any_constraint_refuses(workspace, published):
     from tests.factories import ContactFactory
     from workflows.models import Enrollment
 
@@ -99,14 +100,14 @@ def test_bulk_insert_rows_writes_what_the_orm_would_and_leaves_out_what_a_constr
     rows = [_enrollment(published, first),  # a second live enrollment of the same contact: refused, not an error
             _enrollment(published, second, context={"vars": {"n": 1}, "none": None}, step_count=3),
             _enrollment(published, third, error=None, next_run_at=None)]
-    inserted = bulk_insert_rows(rows)
-    assert inserted == {rows[1].pk, rows[2].pk}
+    inserted = insert_new(Enrollment, rows, unique=("id",), any_constraint=True)
+    assert inserted == {(rows[1].pk,), (rows[2].pk,)}
     assert not Enrollment.objects.filter(pk=rows[0].pk).exists()
     stored = Enrollment.objects.get(pk=rows[1].pk)
     assert (stored.context, stored.step_count, stored.crashes) == ({"vars": {"n": 1}, "none": None}, 3, 0)
     assert stored.created_at is not None and stored.updated_at is not None  # auto_now(_add), as bulk_create
     assert Enrollment.objects.filter(pk=rows[2].pk, error__isnull=True, next_run_at__isnull=True).exists()
-    assert bulk_insert_rows([]) == set()
+    assert insert_new(Enrollment, [], unique=("id",), any_constraint=True) == set()
 
 
 @pytest.mark.django_db
@@ -114,10 +115,12 @@ def test_bulk_writes_refuse_a_value_too_long_for_its_column_instead_of_cutting_i
     from django.db import DataError, transaction
 
     from tests.factories import ContactFactory
+    from workflows.models import Enrollment
 
     contact = ContactFactory(workspace=workspace)
     with pytest.raises(DataError), transaction.atomic():
-        bulk_insert_rows([_enrollment(published, contact, goal="g" * 201)])  # goal: max_length 200
+        insert_new(Enrollment, [_enrollment(published, contact, goal="g" * 201)], unique=("id",),  # max_length 200
+                   any_constraint=True)
     row = _enrollment(published, contact)
     row.save()
     row.goal = "g" * 201
