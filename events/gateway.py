@@ -44,6 +44,14 @@ class EventRecord:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """An event about to be written, as the gateway sees it when asked whether processing would react to it."""
+
+    type: str
+    contact_id: UUID | None
+
+
 class EngineGateway(Protocol):
     def process(self, *, events: Sequence[EventRecord], now: datetime) -> None:
         """Enroll for the triggers these events start, resume enrollments waiting for them, exit enrollments whose
@@ -61,15 +69,27 @@ class EngineGateway(Protocol):
         changing nothing: a replay's dry run reports it."""
         ...
 
+    def unreacted(self, *, workspace_id: UUID, events: Sequence[PendingEvent]) -> list[bool]:
+        """Return, for each event about to be written (of one workspace), whether processing it would do nothing:
+        such an event is written already processed (`events.services.events_write`) and never queued.
+
+        Called inside the writer's transaction. Answering False is always safe: the event is then processed.
+        """
+        ...
+
 
 class NullGateway:
-    """A gateway that does nothing: processing then only marks events processed (benchmarks, tooling)."""
+    """A gateway that does nothing: processing then only marks events processed (benchmarks, tooling). Every
+    event still goes through processing: what the events benchmark measures."""
 
     def process(self, *, events: Sequence[EventRecord], now: datetime) -> None:
         return None
 
     def count_entries(self, *, events: Sequence[EventRecord], now: datetime) -> int:
         return 0
+
+    def unreacted(self, *, workspace_id: UUID, events: Sequence[PendingEvent]) -> list[bool]:
+        return [False] * len(events)
 
 
 _built: tuple[str, EngineGateway] | None = None

@@ -1,7 +1,10 @@
 """Write events. `event_emit` / `events_emit` are the one producer that every part of PenguinFlow calls.
 
 Events are written inside the caller's transaction, so that an event and the change it reports commit (or roll
-back) together. They start unprocessed: the dispatcher picks them up from PostgreSQL after commit.
+back) together. They start unprocessed: the dispatcher picks them up from PostgreSQL after commit. Except those
+that processing would do nothing with, as the engine gateway judges when they are written (`unreacted`: no
+trigger, waiting enrollment, subscription or analytics reads their type): they are written processed, and so
+skip the claim and the mark (most of the runtime's own `workflow.*` and `*.sent` events).
 
 Dedupe: an event given a `client_id` is stored only if the key `client_id` is new in its workspace (the
 `EventKey` table is the guard, across all partitions and whatever the timestamp). Producers namespace their ids
@@ -20,6 +23,7 @@ import msgspec
 from django.db import connection, transaction
 from django.utils import timezone
 
+from events.gateway import PendingEvent, engine_gateway
 from events.models import Event
 
 # An event may not claim to have happened further ahead than this: it would land in the DEFAULT partition and
@@ -28,7 +32,7 @@ MAX_FUTURE = timedelta(days=1)
 
 _ID_SEQUENCE = "events_event_id_seq"
 _COPY_COLUMNS = ("workspace_id", "contact_id", "type", "occurred_at", "received_at", "properties", "source",
-                 "client_id", "flags")
+                 "client_id", "flags", "processed_at")
 _json_encode = msgspec.json.Encoder().encode
 
 
@@ -63,6 +67,7 @@ def events_write(*, workspace_id: UUID, rows: Sequence[EventRow], received_at: d
 
     A row is a duplicate when an earlier row of `rows` or an earlier event of the workspace has its key.
     Without `need_ids` and without keyed rows, ids are left to the table's default and returned as 0.
+    Rows that the engine gateway says nothing reacts to are written processed (at `received_at`).
     Caller holds a transaction (the key rows and the event rows must commit together).
     """
     ids: list[int | None] = [None] * len(rows)
@@ -102,10 +107,13 @@ def events_write(*, workspace_id: UUID, rows: Sequence[EventRow], received_at: d
         written = [(index, row) for index, row in enumerate(rows) if ids[index] is not None]
         if written:
             with_id = columns[0] == "id"
+            unreacted = engine_gateway().unreacted(
+                workspace_id=workspace_id, events=[PendingEvent(row.type, row.contact_id) for _, row in written])
             with cursor.cursor.copy(f"COPY events_event ({', '.join(columns)}) FROM STDIN") as copy:
-                for index, row in written:
+                for (index, row), settled in zip(written, unreacted, strict=True):
                     values = (workspace_id, row.contact_id, row.type, row.occurred_at, received_at,
-                              row.properties_json, row.source, row.client_id, row.flags_json)
+                              row.properties_json, row.source, row.client_id, row.flags_json,
+                              received_at if settled else None)
                     copy.write_row((ids[index], *values) if with_id else values)
     return ids
 

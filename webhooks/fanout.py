@@ -30,7 +30,7 @@ from webhooks.envelope import StoredEvent, envelope, envelope_text, event_messag
 from webhooks.event_types import Matcher
 from webhooks.models import WebhookSubscription
 
-__all__ = ["deliveries_fan_out"]
+__all__ = ["deliveries_fan_out", "subscriptions_want"]
 
 _ACTIVE_SQL = ("SELECT id, workspace_id, events, blocked_until FROM webhooks_webhooksubscription "
                "WHERE workspace_id = ANY(%b::uuid[]) AND status = %b")
@@ -52,6 +52,12 @@ def _subscriptions(workspace_ids: set[UUID]) -> dict[UUID, list[tuple[UUID, Matc
         for sub_id, workspace_id, events, blocked_until in cursor.fetchall():
             by_workspace.setdefault(workspace_id, []).append((sub_id, _matcher(tuple(events)), blocked_until))
     return by_workspace
+
+
+def subscriptions_want(workspace_id: UUID, event_types: set[str]) -> set[str]:
+    """Return those of `event_types` that an active subscription of the workspace wants (one query)."""
+    matchers = [matcher for _, matcher, _ in _subscriptions({workspace_id}).get(workspace_id, ())]
+    return {event_type for event_type in event_types if any(m.matches(event_type) for m in matchers)}
 
 
 @lru_cache(maxsize=4096)

@@ -19,13 +19,14 @@ from uuid import UUID
 from django.utils import timezone
 
 from contacts.interests import interests_record
-from events.gateway import EventRecord
+from events.gateway import EventRecord, PendingEvent
 from webhooks.fanout import deliveries_fan_out
 from workflows.channel_analytics import count_channel_events
 from workflows.content_choices import content_clicks_record
 from workflows.counters import Counters
 from workflows.engagement_hours import engagement_hours_record
 from workflows.entry_path import event_entries, event_entries_start, event_record_data
+from workflows.event_reactions import events_unreacted
 from workflows.live_versions import versions_load
 from workflows.models import Enrollment
 from workflows.runtime import enrollments_advance, event_as_resume
@@ -48,6 +49,9 @@ class RuntimeGateway:
 
     def count_entries(self, *, events: Sequence[EventRecord], now: datetime | None = None) -> int:
         return len(event_entries(events, now=now or timezone.now()))
+
+    def unreacted(self, *, workspace_id: UUID, events: Sequence[PendingEvent]) -> list[bool]:
+        return events_unreacted(workspace_id=workspace_id, events=events)
 
     def _resume_and_exit(self, events: Sequence, now) -> None:
         with_contact = [e for e in events if e.contact_id is not None and not e.is_bot]

@@ -316,7 +316,7 @@ def _candidate_errors(workspace, graph) -> list[dict[str, Any]]:
 
 
 def _after_lifecycle_change() -> None:
-    transaction.on_commit(trigger_index_invalidate)
+    trigger_index_invalidate()  # this process's index at once; the other processes' on commit
 
 
 @transaction.atomic

@@ -175,4 +175,7 @@ def trigger_index_invalidate() -> None:
             logger.warning("Could not publish the trigger index token; other processes reload within %ss",
                            STALE_AFTER, exc_info=True)
 
+    # This process forgets its index at once as well: an event written later in the same transaction is asked
+    # whether a trigger listens to it (workflows.event_reactions), and the transaction already sees the change.
+    _cache.reset()
     transaction.on_commit(publish_token)

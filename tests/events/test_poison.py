@@ -27,6 +27,9 @@ class PoisonGateway:
     def count_entries(self, *, events, now) -> int:
         return 0
 
+    def unreacted(self, *, workspace_id, events) -> list[bool]:
+        return [False] * len(events)
+
 
 @pytest.fixture
 def poison_gateway(settings):

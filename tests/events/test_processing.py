@@ -131,7 +131,7 @@ def test_after_redis_flush_unprocessed_events_are_claimed_again_once_the_lease_e
     assert sorted(gateway.event_ids()) == sorted(e.id for e in events)
 
 
-def test_failed_enqueue_keeps_the_claim_until_the_lease_expires(workspace, redis_db):
+def test_failed_enqueue_keeps_the_claim_until_the_lease_expires(workspace, gateway, redis_db):
     contact = ContactFactory(workspace=workspace)
     emit(workspace, contact)
 
@@ -145,7 +145,7 @@ def test_failed_enqueue_keeps_the_claim_until_the_lease_expires(workspace, redis
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_claimers_never_get_the_same_event(workspace):
+def test_two_concurrent_claimers_never_get_the_same_event(workspace, gateway):
     contact = ContactFactory(workspace=workspace)
     events_emit(workspace=workspace, events=[NewEvent(type="order.completed", contact_id=contact.id)
                                              for _ in range(400)])
@@ -338,7 +338,7 @@ def _run_scheduler_until(condition, *args: str, timeout: float = 20.0) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_scheduler_dispatches_events_from_a_thread_of_its_own(workspace, redis_db):
+def test_the_scheduler_dispatches_events_from_a_thread_of_its_own(workspace, gateway, redis_db):
     import django_rq
 
     event = emit(workspace, ContactFactory(workspace=workspace))
