@@ -123,6 +123,10 @@ def _errors(conn, redis_db: int) -> dict[str, Any]:
     return {
         "failed_steps": conn.execute("SELECT count(*) FROM workflows_steprun WHERE status = 'failed'").fetchone()[0],
         "unprocessed_events": conn.execute("SELECT count(*) FROM events_event WHERE processed_at IS NULL").fetchone()[0],
+        # Written processed (nothing reacted to them: workflows.event_reactions) have processed_at = received_at;
+        # a queued event is processed later than it was received.
+        "events_written": conn.execute("SELECT count(*), count(*) FILTER (WHERE processed_at = received_at) "
+                                       "FROM events_event").fetchone(),
         "failed_jobs": {q: n for q, n in failed_jobs.items() if n},
     }
 
@@ -193,6 +197,9 @@ def write_report(out: TextIO, outcome: Outcome, *, params: dict[str, Any], db_na
     line("errors_5xx", server_errors)
     line("errors_failed_jobs", errors["failed_jobs"] or 0, "RQ's failed registry: exceptions, and the jobs of "
                                                             "killed workers (their leases give the work back)")
+    written, settled = errors["events_written"]
+    line("events_written", written, f"{settled} of them written processed, since nothing reacts to them "
+                                    f"(workflow.*, *.sent): {written - settled} queued")
     line("unprocessed_events", errors["unprocessed_events"], f"after {outcome.drained_s:.0f} s of drain")
     delivered = sum(f["delivered"] for f in channels.values())
     line("messages_delivered", delivered, " ".join(f"{c}={f['delivered']}" for c, f in channels.items()))

@@ -76,12 +76,20 @@ def events_unreacted(*, workspace_id: UUID, events: Sequence[PendingEvent]) -> l
     """Return, for each of `events` (of one workspace, about to be written), whether processing would do
     nothing with it. Reads the trigger index, the workspace's subscriptions and its contacts' live enrollments:
     at most two queries, none when every type is read anyway."""
+    # The index and the enrollments are keyed by UUID; a producer may name the workspace or a contact by its text.
+    workspace_id = _uuid(workspace_id)
     index = trigger_index()
     quiet = {event.type for event in events
              if event.type not in READ_BY_TYPE and not index.triggers_for(workspace_id, event.type)}
     if quiet:
         quiet -= subscriptions_want(workspace_id, quiet)
-    contacts = {event.contact_id for event in events if event.type in quiet and event.contact_id is not None}
-    awaited = _awaited_by_contact(contacts) if contacts else {}
-    return [event.type in quiet and event.type not in awaited.get(event.contact_id, ())  # type: ignore[arg-type]
-            for event in events]
+    contacts = [None if event.contact_id is None else _uuid(event.contact_id) for event in events]
+    asked = {contact for event, contact in zip(events, contacts, strict=True)
+             if event.type in quiet and contact is not None}
+    awaited = _awaited_by_contact(asked) if asked else {}
+    return [event.type in quiet and event.type not in awaited.get(contact, ())  # type: ignore[arg-type]
+            for event, contact in zip(events, contacts, strict=True)]
+
+
+def _uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))

@@ -21,7 +21,8 @@ def test_soak_counts_every_message_of_every_channel_through_two_worker_kills():
     printed = out.getvalue()
     for name in ("events_offered", "events_accepted", "lag_to_step_ms_p99", "lag_to_message_ms_p99",
                  "rss_mib_peak.web", "rss_mib_peak.scheduler", "memory_flat", "worker_kills", "errors_5xx",
-                 "messages_lost", "messages_duplicated", "live_messages", "cpu_s", "cpu_ms_per_message"):  # fmt: skip
+                 "messages_lost", "messages_duplicated", "live_messages", "cpu_s", "cpu_ms_per_message",
+                 "events_written"):  # fmt: skip
         assert f"soak.{name}" in printed, printed
     figures = outcome.figures
     assert figures["offered"] == figures["accepted"] > 0, printed
@@ -31,6 +32,10 @@ def test_soak_counts_every_message_of_every_channel_through_two_worker_kills():
         assert counted["duplicates"] == 0, (channel, printed)
         # Contacts are not reused within a run this short: every event starts its enrollment.
         assert counted["not_started"] == 0, (channel, printed)
+    # The events the runtime writes of itself (workflow.enrolled, workflow.completed, email.sent, sms.sent) start
+    # nothing and nobody subscribed to them: written processed. Every offered event starts a workflow: queued.
+    written, settled = figures["errors"]["events_written"]
+    assert settled > 0 and written - settled >= figures["accepted"], printed
     # A killed delivery job may leave a row "sending" (ambiguous: not resent by design); nothing else goes missing.
     assert figures["lost"] == 0, printed
     assert len(outcome.kills) == 2, printed

@@ -137,3 +137,17 @@ def test_types_analytics_read_are_always_queued(workspace, type_):
 def test_the_null_gateway_queues_every_event(workspace, settings):
     settings.ENGINE_GATEWAY = "events.gateway.NullGateway"
     assert queued(emitted(workspace, "workflow.completed", ContactFactory(workspace=workspace)))
+
+
+def test_a_workspace_and_a_contact_named_by_their_text_are_judged_alike(api, workspace):
+    contact = ContactFactory(workspace=workspace)
+    publish(workspace, [node("t", "trigger_event", {"event": "order.paid"}), node("a", "add_tag", {"tag": "x"})],
+            [edge("t", "a")], name="Paid")
+    waits = publish(workspace, [
+        node("t", "trigger_manual"), node("w", "wait_for_event", {"event": "sms.sent", "timeout": "P1D"}),
+        node("yes", "add_tag", {"tag": "texted"}), node("no", "add_tag", {"tag": "not-texted"}),
+    ], [edge("t", "w"), edge("w", "yes", "event"), edge("w", "no", "timeout")], name="Waits")
+    enroll(api, waits, contact)
+    for type_ in ("order.paid", "sms.sent"):
+        event = event_emit(workspace=str(workspace.pk), type=type_, contact_id=str(contact.pk))
+        assert queued(Event.objects.get(pk=event.pk)), type_
