@@ -44,18 +44,28 @@ __all__ = ["READ_BY_TYPE", "events_unreacted", "version_awaited_types"]
 READ_BY_TYPE = frozenset(EVENT_MEASURES) | frozenset(ENGAGING) | CLICKS
 
 
+# By version id, for published versions only (they never change); cleared when it grows past the versions
+# `workflows.live_versions` keeps.
+_awaited_by_version: dict[UUID, frozenset[str]] = {}
+
+
 def version_awaited_types(version: LiveVersion) -> frozenset[str]:
     """Return the event types an enrollment of `version` could wait for or exit on, wherever it stands.
 
     Every node's `event` setting counts (a `wait_for_event`'s; a trigger's too, which costs nothing to include),
     and every exit condition's (goals are exit conditions).
     """
-    cached = version.graph._cache.get("awaited_types")
-    if cached is None:
-        types = {node.config.get("event") for node in version.graph.nodes}
-        types.update(condition.event for condition in version.settings.exit_conditions)
-        cached = version.graph._cache["awaited_types"] = frozenset(t for t in types if isinstance(t, str) and t)
-    return cached
+    cached = _awaited_by_version.get(version.id)
+    if cached is not None:
+        return cached
+    types = {node.config.get("event") for node in version.graph.nodes}
+    types.update(condition.event for condition in version.settings.exit_conditions)
+    awaited = frozenset(t for t in types if isinstance(t, str) and t)
+    if version.number is not None:
+        if len(_awaited_by_version) > 5000:
+            _awaited_by_version.clear()
+        _awaited_by_version[version.id] = awaited
+    return awaited
 
 
 def _awaited_by_contact(contact_ids: set[UUID]) -> dict[UUID, set[str]]:
@@ -87,7 +97,7 @@ def events_unreacted(*, workspace_id: UUID, events: Sequence[PendingEvent]) -> l
     asked = {contact for event, contact in zip(events, contacts, strict=True)
              if event.type in quiet and contact is not None}
     awaited = _awaited_by_contact(asked) if asked else {}
-    return [event.type in quiet and event.type not in awaited.get(contact, ())  # type: ignore[arg-type]
+    return [event.type in quiet and (contact is None or event.type not in awaited.get(contact, ()))
             for event, contact in zip(events, contacts, strict=True)]
 
 
