@@ -107,8 +107,12 @@ def events_write(*, workspace_id: UUID, rows: Sequence[EventRow], received_at: d
         written = [(index, row) for index, row in enumerate(rows) if ids[index] is not None]
         if written:
             with_id = columns[0] == "id"
+            # The gateway is handed UUIDs, as its interface says: a producer may name the workspace or a contact
+            # by its text, and the trigger index and the enrollments are keyed by UUID.
             unreacted = engine_gateway().unreacted(
-                workspace_id=workspace_id, events=[PendingEvent(row.type, row.contact_id) for _, row in written])
+                workspace_id=_as_uuid(workspace_id),
+                events=[PendingEvent(row.type, None if row.contact_id is None else _as_uuid(row.contact_id))
+                        for _, row in written])
             with cursor.cursor.copy(f"COPY events_event ({', '.join(columns)}) FROM STDIN") as copy:
                 for (index, row), settled in zip(written, unreacted, strict=True):
                     values = (workspace_id, row.contact_id, row.type, row.occurred_at, received_at,
@@ -116,6 +120,10 @@ def events_write(*, workspace_id: UUID, rows: Sequence[EventRow], received_at: d
                               received_at if settled else None)
                     copy.write_row((ids[index], *values) if with_id else values)
     return ids
+
+
+def _as_uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
 
 
 class InsertRow(msgspec.Struct):

@@ -33,39 +33,15 @@ from events.gateway import PendingEvent
 from webhooks.fanout import subscriptions_want
 from workflows.channel_analytics import EVENT_MEASURES
 from workflows.engagement_hours import ENGAGING
-from workflows.live_versions import LiveVersion, versions_load
+from workflows.live_versions import versions_load
 from workflows.models import Enrollment
 from workflows.trigger_index import trigger_index
 
-__all__ = ["READ_BY_TYPE", "events_unreacted", "version_awaited_types"]
+__all__ = ["READ_BY_TYPE", "events_unreacted"]
 
 # Read by type whatever the workspace's workflows are: channel analytics (delivered, engaged, failed), send-time
 # optimization's engagement hours, interests, and the clicks of content recommendations (email.clicked).
 READ_BY_TYPE = frozenset(EVENT_MEASURES) | frozenset(ENGAGING) | CLICKS
-
-
-# By version id, for published versions only (they never change); cleared when it grows past the versions
-# `workflows.live_versions` keeps.
-_awaited_by_version: dict[UUID, frozenset[str]] = {}
-
-
-def version_awaited_types(version: LiveVersion) -> frozenset[str]:
-    """Return the event types an enrollment of `version` could wait for or exit on, wherever it stands.
-
-    Every node's `event` setting counts (a `wait_for_event`'s; a trigger's too, which costs nothing to include),
-    and every exit condition's (goals are exit conditions).
-    """
-    cached = _awaited_by_version.get(version.id)
-    if cached is not None:
-        return cached
-    types = {node.config.get("event") for node in version.graph.nodes}
-    types.update(condition.event for condition in version.settings.exit_conditions)
-    awaited = frozenset(t for t in types if isinstance(t, str) and t)
-    if version.number is not None:
-        if len(_awaited_by_version) > 5000:
-            _awaited_by_version.clear()
-        _awaited_by_version[version.id] = awaited
-    return awaited
 
 
 def _awaited_by_contact(contact_ids: set[UUID]) -> dict[UUID, set[str]]:
@@ -78,7 +54,7 @@ def _awaited_by_contact(contact_ids: set[UUID]) -> dict[UUID, set[str]]:
         awaited[contact_id].update(waiting_for.split())  # branches of a parallel: types separated by spaces
         version = versions.get(version_id)
         if version is not None:
-            awaited[contact_id].update(version_awaited_types(version))
+            awaited[contact_id].update(version.awaited_event_types)
     return awaited
 
 
@@ -86,20 +62,13 @@ def events_unreacted(*, workspace_id: UUID, events: Sequence[PendingEvent]) -> l
     """Return, for each of `events` (of one workspace, about to be written), whether processing would do
     nothing with it. Reads the trigger index, the workspace's subscriptions and its contacts' live enrollments:
     at most two queries, none when every type is read anyway."""
-    # The index and the enrollments are keyed by UUID; a producer may name the workspace or a contact by its text.
-    workspace_id = _uuid(workspace_id)
     index = trigger_index()
     quiet = {event.type for event in events
              if event.type not in READ_BY_TYPE and not index.triggers_for(workspace_id, event.type)}
     if quiet:
         quiet -= subscriptions_want(workspace_id, quiet)
-    contacts = [None if event.contact_id is None else _uuid(event.contact_id) for event in events]
-    asked = {contact for event, contact in zip(events, contacts, strict=True)
-             if event.type in quiet and contact is not None}
+    asked = {event.contact_id for event in events if event.type in quiet and event.contact_id is not None}
     awaited = _awaited_by_contact(asked) if asked else {}
-    return [event.type in quiet and (contact is None or event.type not in awaited.get(contact, ()))
-            for event, contact in zip(events, contacts, strict=True)]
-
-
-def _uuid(value: UUID | str) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
+    return [event.type in quiet
+            and (event.contact_id is None or event.type not in awaited.get(event.contact_id, ()))
+            for event in events]

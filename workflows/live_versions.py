@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from uuid import UUID
 
 from workflows.engine.entry import entry_trigger
@@ -31,6 +32,15 @@ class LiveVersion:
     @property
     def origin(self) -> Origin:
         return Origin(workflow_id=str(self.workflow_id), version_id=str(self.id))
+
+    @cached_property
+    def awaited_event_types(self) -> frozenset[str]:
+        """The event types an enrollment of this version could wait for or exit on, wherever it stands: every
+        node's `event` setting (a `wait_for_event`'s; a trigger's too, which costs nothing to include) and every
+        exit condition's (goals are exit conditions). Kept with the version, which the cache above keeps."""
+        types = {node.config.get("event") for node in self.graph.nodes}
+        types.update(condition.event for condition in self.settings.exit_conditions)
+        return frozenset(t for t in types if isinstance(t, str) and t)
 
 
 _version_cache: dict[UUID, LiveVersion] = {}
