@@ -5,16 +5,11 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit, urlunsplit
 
-# Tests never touch Redis database 0 (a running PenguinFlow's); each run picks one of 1-15 by its pid, so that
-# runs on the same machine rarely share queues. Processes a test starts inherit the choice.
-_redis_db = os.environ.setdefault("PENGUINFLOW_TEST_REDIS_DB", str(1 + os.getpid() % 15))
-# The parallel workers of one run (pytest-xdist: gw0, gw1, ...) inherit the run's choice; each moves to a database
-# of its own, since tests empty and flush their queues. Once: the processes a worker starts inherit the marker.
-_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-if _worker.startswith("gw") and os.environ.get("PENGUINFLOW_TEST_REDIS_WORKER") != _worker:
-    _redis_db = str(1 + (int(_redis_db) - 1 + int(_worker[2:])) % 15)
-    os.environ.update(PENGUINFLOW_TEST_REDIS_DB=_redis_db, PENGUINFLOW_TEST_REDIS_WORKER=_worker)
+from . import test_redis
+
+# Each test process uses a Redis database no other live test process holds (test_redis.py says why and how).
 _redis = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+_redis_db = test_redis.database_of_this_process(urlunsplit(_redis._replace(path="")), os.environ)
 os.environ["REDIS_URL"] = urlunsplit(_redis._replace(path=f"/{_redis_db}"))
 
 from .base import *  # noqa: E402,F403
