@@ -1,13 +1,22 @@
 """penguinflow.common.workers.Worker, the worker every PenguinFlow worker process runs: a job after PostgreSQL
-dropped the connection of the worker (a restart, a failover, pg_terminate_backend) runs on a new connection.
-RQ's SimpleWorker kept the dead one, and every later job of the process failed."""
+dropped the connection of the worker (a restart, a failover, pg_terminate_backend) runs on a new connection (RQ's
+SimpleWorker kept the dead one, and every later job of the process failed), and the scheduler process it forks
+stops when the worker is killed."""
 
 from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from penguinflow.common.workers import Worker
-from tests.chaos import backend_pid, backend_terminate
+from tests.chaos import backend_pid, backend_terminate, process_env, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def backend_pid_job() -> int:
@@ -33,3 +42,43 @@ def test_a_job_after_postgres_dropped_the_workers_connection_runs_on_a_new_one(q
     worker.work(burst=True)
     assert queue.failed_job_registry.get_job_ids() == []
     assert second.return_value() not in (None, dropped)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()  # noqa: SIM115 - read at once
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _gone(pid: int) -> bool:
+    """Exited: reaped, or a zombie its new parent has not reaped yet."""
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]  # noqa: SIM115
+    except OSError:
+        return True
+    return state in ("Z", "X")
+
+
+def test_the_scheduler_a_worker_forked_stops_and_frees_its_lock_when_the_worker_is_killed(queue):
+    """RQ's own scheduler process outlived a worker killed with SIGKILL: an orphan per kill, holding the scheduler
+    lock of the worker's queues, so that the replacement worker scheduled nothing."""
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "rqworker", "default", "--worker-class", "penguinflow.common.workers.Worker",
+         "--with-scheduler"], cwd=ROOT, env=process_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lock = f"rq:scheduler-lock:{queue.name}"
+    try:
+        wait_for(lambda: queue.connection.exists(lock) and _children(worker.pid), what="the worker's scheduler")
+        [scheduler] = _children(worker.pid)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+
+    wait_for(lambda: _gone(scheduler), what="the orphaned scheduler to stop")
+    assert not queue.connection.exists(lock)  # released, not left to expire: a replacement can schedule at once
