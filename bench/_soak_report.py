@@ -146,6 +146,26 @@ def _cpu_lines(line, cpu: dict[str, float], delivered: int) -> None:
          "core they have to themselves")
 
 
+def _job_cpu_lines(line, redis_db: int, workers_cpu: float, delivered: int) -> dict[str, tuple[float, int]]:
+    """The workers' CPU by kind of job (bench._soak_worker), per message delivered; and what the workers used
+    outside jobs (taking jobs, the live updates' thread; and the job a killed worker was running)."""
+    import redis
+
+    from bench._soak_worker import JOB_COUNT_KEY, JOB_CPU_KEY
+
+    connection = redis.Redis(db=redis_db)
+    counts = {name.decode(): int(n) for name, n in connection.hgetall(JOB_COUNT_KEY).items()}
+    by_job = {name.decode(): (float(seconds), counts.get(name.decode(), 0))
+              for name, seconds in connection.hgetall(JOB_CPU_KEY).items()}
+    for name, (seconds, jobs) in sorted(by_job.items(), key=lambda item: -item[1][0]):
+        line(f"job_cpu.{name.rsplit('.', 1)[-1]}", f"{seconds * 1000 / delivered:.2f}",
+             f"ms per message; {seconds:.1f} s in {jobs} jobs of {name}, {seconds * 1000 / max(jobs, 1):.0f} ms each")
+    outside = workers_cpu - sum(seconds for seconds, _ in by_job.values())
+    line("job_cpu.outside_jobs", f"{outside * 1000 / delivered:.2f}", "ms per message; the workers' CPU outside "
+         "jobs: taking jobs, live updates, and the jobs the killed workers were running")
+    return by_job
+
+
 def write_report(out: TextIO, outcome: Outcome, *, params: dict[str, Any], db_name: str, redis_db: int) -> None:
     """Read the database, print the figures (one per line) and keep them on `outcome.figures`."""
     import psycopg
@@ -212,8 +232,10 @@ def write_report(out: TextIO, outcome: Outcome, *, params: dict[str, Any], db_na
         for c, f in channels.items()))
     line("messages_duplicated", sum(f["duplicates"] for f in channels.values()), " ".join(
         f"{c}={f['duplicates']}" for c, f in channels.items()))
+    job_cpu = {}
     if outcome.cpu and delivered:
         _cpu_lines(line, outcome.cpu, delivered)
+        job_cpu = _job_cpu_lines(line, redis_db, outcome.cpu["workers"], delivered)
     live = outcome.offered["live"]
     line("live_messages", live["workflow"] + live["workspace"],
          f"{outcome.offered['subscribers']} subscribers: canvas routes {live['workflow']}, list routes "
@@ -222,4 +244,4 @@ def write_report(out: TextIO, outcome: Outcome, *, params: dict[str, Any], db_na
     out.flush()
     outcome.figures = {"channels": channels, "offered": offered, "accepted": accepted, "server_errors": server_errors,
                        "errors": errors, "live": live, "flat": flat,
-                       "lost": lost - pending, "pending": pending}  # fmt: skip
+                       "lost": lost - pending, "pending": pending, "job_cpu": job_cpu}  # fmt: skip

@@ -5,8 +5,9 @@ What runs (all on 127.0.0.1, production settings, the scratch database BENCH_SOA
 `penguinflow_bench_soak`, and Redis database BENCH_REDIS_DB, default 11):
 
 - web: one uvicorn process serving the ASGI application (POST /api/v1/events and the history's websockets);
-- 2 workers: `rqworker` with production's worker class (penguinflow.common.workers.Worker) on every queue
-  (deliveries first); the scheduler: `run_scheduler`;
+- 2 workers: `rqworker` with production's worker class (penguinflow.common.workers.Worker, which the soak's
+  bench._soak_worker extends to add up each kind of job's CPU) on every queue (deliveries first); the scheduler:
+  `run_scheduler`;
 - the providers' stand-ins, each the channel bench's own: aiosmtpd (bench.email), the Twilio stand-in (bench.sms),
   the push service (bench.push: VAPID checked, payload decrypted), and bench._receiver for the webhook action;
 - four workspaces (bench/_soak_tasks.py), one per channel, each with one active workflow "event soak.<channel> ->
@@ -144,7 +145,7 @@ def _log_to(name: str) -> dict[str, Any]:
 
 
 def _worker(env: dict[str, str]) -> subprocess.Popen:
-    return runtime_bench._spawn(env, "rqworker", *QUEUES, "--worker-class", "penguinflow.common.workers.Worker")
+    return runtime_bench._spawn(env, "rqworker", *QUEUES, "--worker-class", "bench._soak_worker.MeasuredWorker")
 
 
 def _wait_for_port(port: int, process: subprocess.Popen) -> None:

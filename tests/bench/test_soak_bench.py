@@ -22,7 +22,7 @@ def test_soak_counts_every_message_of_every_channel_through_two_worker_kills():
     for name in ("events_offered", "events_accepted", "lag_to_step_ms_p99", "lag_to_message_ms_p99",
                  "rss_mib_peak.web", "rss_mib_peak.scheduler", "memory_flat", "worker_kills", "errors_5xx",
                  "messages_lost", "messages_duplicated", "live_messages", "cpu_s", "cpu_ms_per_message",
-                 "events_written"):  # fmt: skip
+                 "events_written", "job_cpu.execute_batch", "job_cpu.outside_jobs"):  # fmt: skip
         assert f"soak.{name}" in printed, printed
     figures = outcome.figures
     assert figures["offered"] == figures["accepted"] > 0, printed
@@ -48,3 +48,8 @@ def test_soak_counts_every_message_of_every_channel_through_two_worker_kills():
         outcome.cpu["penguinflow"]), printed
     assert 0 < outcome.cpu["penguinflow"] < outcome.cpu["machine"], printed
     assert 0 < outcome.cpu["postgres"] < outcome.cpu["machine"], printed
+    # The workers' CPU by kind of job: the engine's batches, the events' processing, each channel's deliveries.
+    jobs = figures["job_cpu"]
+    assert {"workflows.jobs.execute_batch", "events.jobs.process_batch", "templates.jobs.outbox_deliver",
+            "sms.jobs.sms_deliver", "push.jobs.push_deliver"} <= set(jobs), printed
+    assert all(seconds > 0 and count > 0 for seconds, count in jobs.values()), printed
