@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit, urlunsplit
 
-from . import test_redis
+from . import redis_for_tests
 
-# Each test process uses a Redis database no other live test process holds (test_redis.py says why and how).
+# Each test process uses a Redis database no other live test process holds (redis_for_tests.py says why and how).
 _redis = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-_redis_db = test_redis.database_of_this_process(urlunsplit(_redis._replace(path="")), os.environ)
+_redis_db = redis_for_tests.database_of_this_process(urlunsplit(_redis._replace(path="")), os.environ)
 os.environ["REDIS_URL"] = urlunsplit(_redis._replace(path=f"/{_redis_db}"))
 
 from .base import *  # noqa: E402,F403
