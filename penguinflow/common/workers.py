@@ -27,12 +27,14 @@ from rq.worker import SimpleWorker
 class WorkerBoundScheduler(RQScheduler):
     """RQ's scheduler that stops when the worker that forked it is gone: it checks once per round (each second)."""
 
+    _worker_pid: int | None = None  # set by `start`, in the worker, before the fork
+
     def start(self):
         self._worker_pid = os.getpid()  # read before the fork: in the child this is the parent's pid
         return super().start()
 
     def heartbeat(self):
-        if os.getppid() != self._worker_pid:  # orphaned: adopted by init or a subreaper
+        if self._worker_pid is not None and os.getppid() != self._worker_pid:  # orphaned: adopted by init
             self.log.warning("Scheduler: worker %s is gone; stopping and releasing the locks", self._worker_pid)
             self.request_stop()
         super().heartbeat()
