@@ -203,10 +203,19 @@ FRAMES_STOP_JS = "() => { window.__framesOn = false; performance.mark('bench-dra
 
 # The centre of a node's element (page pixels), once it has stood still for 10 frames (the view is not panning).
 NODE_AT_REST_JS = """(id) => {
-  const box = document.querySelector(`.react-flow__node[data-id="${CSS.escape(id)}"]`).getBoundingClientRect();
+  const node = document.querySelector(`.react-flow__node[data-id="${CSS.escape(id)}"]`);
+  if (node === null) return {id, gone: true};  // panned out of view: the canvas draws only the steps in view
+  const box = node.getBoundingClientRect();
   const at = `${box.left},${box.top}`;
   window.__rest = window.__rest && window.__rest.at === at ? {at, frames: window.__rest.frames + 1} : {at, frames: 0};
   return window.__rest.frames >= 10 && {id, x: box.left + box.width / 2, y: box.top + box.height / 2};
+}"""
+
+# The view has not moved for 10 frames (fitting it in animates).
+VIEW_AT_REST_JS = """() => {
+  const at = document.querySelector('.react-flow__viewport').style.transform;
+  window.__view = window.__view && window.__view.at === at ? {at, frames: window.__view.frames + 1} : {at, frames: 0};
+  return window.__view.frames >= 10;
 }"""
 
 # "Tidy up" clicked, then polled once per frame until the nodes drawn have moved (their transforms change).
@@ -327,6 +336,36 @@ def _canvas_figures(browser, logged_in, base: str, workflow_id: str, node_count:
     return figures
 
 
+def _fit_view(page) -> None:
+    page.locator(".react-flow__controls-fitview").click()
+    page.wait_for_function(VIEW_AT_REST_JS, polling="raf")
+
+
+def _select_near_centre(page) -> dict[str, Any]:
+    """Click the step nearest the centre of the view and wait until it is selected; return where it was."""
+    target = page.evaluate(NODE_NEAR_CENTRE_JS)
+    if target is None:
+        # A small graph can leave the view altogether with a drag's pan: fit it in again.
+        _fit_view(page)
+        target = page.wait_for_function(NODE_NEAR_CENTRE_JS, polling="raf").json_value()
+    page.mouse.click(target["x"], target["y"])
+    page.wait_for_function(SELECTED_JS, arg=target["id"], polling="raf")
+    return target
+
+
+def _at_rest(page, target: dict[str, Any], tries: int = 5) -> dict[str, Any]:
+    """Where the selected step stands once the view has settled. Selecting a step may pan the view clear of the
+    panel, and on a busy machine far enough that the step leaves the view (and the DOM): then the view is fitted
+    again and the step nearest its centre selected instead."""
+    for _ in range(tries):
+        settled = page.wait_for_function(NODE_AT_REST_JS, arg=target["id"], polling="raf").json_value()
+        if not settled.get("gone"):
+            return settled
+        _fit_view(page)
+        target = _select_near_centre(page)
+    raise RuntimeError(f"no selected step stayed in view in {tries} tries")
+
+
 def _drag_figures(browser, page, target: dict[str, Any], say) -> dict[str, Any]:
     """Drag the node DRAG_RUNS times, traced; say each run's frame times and main-thread CPU, then all runs'."""
     all_frames: list[float] = []
@@ -335,17 +374,10 @@ def _drag_figures(browser, page, target: dict[str, Any], say) -> dict[str, Any]:
         if run > 1:
             # The last drag may have panned its node out of view: each drag takes the selected node nearest the
             # centre, as the first did.
-            target = page.evaluate(NODE_NEAR_CENTRE_JS)
-            if target is None:
-                # A small graph can leave the view altogether with the drag's pan: fit it in again.
-                page.locator(".react-flow__controls-fitview").click()
-                target = page.wait_for_function(NODE_NEAR_CENTRE_JS, polling="raf").json_value()
-            page.mouse.click(target["x"], target["y"])
-            page.wait_for_function(SELECTED_JS, arg=target["id"], polling="raf")
+            target = _select_near_centre(page)
         # The last drag's autosave (and the validation it brings back) is done: each drag starts from rest.
         page.get_by_role("status").filter(has_text="All changes saved").first.wait_for()
-        # Where the node stands once the view has settled (selecting a step may pan it clear of the panel).
-        target = page.wait_for_function(NODE_AT_REST_JS, arg=target["id"], polling="raf").json_value()
+        target = _at_rest(page, target)
         browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
         try:
             frames = _drag(page, target, say)
