@@ -103,6 +103,17 @@ def _all_stats() -> dict[int, tuple[str, list[str]]]:
     return stats
 
 
+def process_children(pid: int) -> list[int]:
+    """Return the pids of a process's live children, from Linux /proc."""
+    return [child for child, (_, fields) in _all_stats().items() if len(fields) > 1 and fields[1] == str(pid)]
+
+
+def process_exited(pid: int) -> bool:
+    """Whether a process has exited: reaped, or a zombie its parent has not reaped yet."""
+    found = _proc_stat(pid)
+    return found is None or found[1][:1] in (["Z"], ["X"])
+
+
 def process_cpu(pid: int | None, *, descendants: bool = False) -> float:
     """Return the user + system CPU seconds used so far by a process (and, with `descendants`, by its live
     descendants too), from Linux /proc; 0 when unknown."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bench._support import process_children, process_exited
 from penguinflow.common.workers import Worker
 from tests.chaos import backend_pid, backend_terminate, process_env, wait_for
 
@@ -44,28 +45,6 @@ def test_a_job_after_postgres_dropped_the_workers_connection_runs_on_a_new_one(q
     assert second.return_value() not in (None, dropped)
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry))
-    return found
-
-
-def _gone(pid: int) -> bool:
-    """Exited: reaped, or a zombie its new parent has not reaped yet."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state in ("Z", "X")
-
-
 def test_the_scheduler_a_worker_forked_stops_and_frees_its_lock_when_the_worker_is_killed(queue):
     """RQ's own scheduler process outlived a worker killed with SIGKILL: an orphan per kill, holding the scheduler
     lock of the worker's queues, so that the replacement worker scheduled nothing."""
@@ -74,15 +53,16 @@ def test_the_scheduler_a_worker_forked_stops_and_frees_its_lock_when_the_worker_
          "--with-scheduler"], cwd=ROOT, env=process_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     lock = f"rq:scheduler-lock:{queue.name}"
     try:
-        wait_for(lambda: queue.connection.exists(lock) and _children(worker.pid), what="the worker's scheduler")
-        [scheduler] = _children(worker.pid)
+        wait_for(lambda: queue.connection.exists(lock) and process_children(worker.pid),
+                 what="the worker's scheduler")
+        [scheduler] = process_children(worker.pid)
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait()
 
     try:
-        wait_for(lambda: _gone(scheduler), what="the orphaned scheduler to stop")
+        wait_for(lambda: process_exited(scheduler), what="the orphaned scheduler to stop")
     finally:
-        if not _gone(scheduler):  # the defect: do not leave it running after the test
+        if not process_exited(scheduler):  # the defect: do not leave it running after the test
             os.kill(scheduler, signal.SIGKILL)
     assert not queue.connection.exists(lock)  # released, not left to expire: a replacement can schedule at once
