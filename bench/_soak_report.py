@@ -153,9 +153,9 @@ def _job_cpu_lines(line, redis_db: int, workers_cpu: float, delivered: int) -> d
 
     from bench._soak_worker import JOB_COUNT_KEY, JOB_CPU_KEY
 
-    connection = redis.Redis(db=redis_db)
-    counts = {name.decode(): int(n) for name, n in connection.hgetall(JOB_COUNT_KEY).items()}
-    by_job = {name.decode(): (float(seconds), counts.get(name.decode(), 0))
+    connection = redis.Redis(db=redis_db, decode_responses=True)
+    counts = connection.hgetall(JOB_COUNT_KEY)
+    by_job = {name: (float(seconds), int(counts.get(name, 0)))
               for name, seconds in connection.hgetall(JOB_CPU_KEY).items()}
     for name, (seconds, jobs) in sorted(by_job.items(), key=lambda item: -item[1][0]):
         line(f"job_cpu.{name.rsplit('.', 1)[-1]}", f"{seconds * 1000 / delivered:.2f}",
