@@ -4,7 +4,8 @@ Counters are per version: `enrollments.<status>` (how many enrollments are in ea
 `node.<id>.entered|succeeded|failed|waiting|goal_reached`, per split variant
 `split.<id>.<variant>.entered|goal_reached` (and `split_goal.<id>.<variant>.<goal>`, which optimizing splits learn
 from), per send step and channel `channel.<id>.<channel>.<measure>`
-(`workflows.channel_analytics`), and `goals.reached` (the goal credits are added by the runtime, which
+(`workflows.channel_analytics`), per trigger `trigger.<id>.not_entered` (a contact it could not judge) and
+`trigger.<id>.skipped.<reason>` (an entry the re-enrollment rule or the batch refused), and `goals.reached` (the goal credits are added by the runtime, which
 reads the converted enrollment's path). A batch adds its increments up in `Counters` and writes them with one upsert.
 """
 
@@ -74,6 +75,11 @@ def split_goal_key(node_id: str, variant: str, goal: str) -> str:
 
 def status_key(status: str) -> str:
     return f"enrollments.{status}"
+
+
+def skipped_key(trigger_node_id: str, reason: str) -> str:
+    """The counter of a trigger's entries skipped for `reason` (a StartReport code, such as `already_enrolled`)."""
+    return f"trigger.{trigger_node_id}.skipped.{reason}"
 
 
 def parked_wait(state: EnrollmentState) -> WaitState | None:

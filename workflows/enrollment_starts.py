@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from events.services import NewEvent, events_store
 from penguinflow.common.outbox_insert import insert_new
-from workflows.counters import Counters, status_key
+from workflows.counters import Counters, skipped_key, status_key
 from workflows.engine.runner import reenrollment_allowed
 from workflows.engine.state import new_enrollment
 from workflows.engine.statuses import INITIAL_STATUS
@@ -53,6 +53,13 @@ class StartReport:
     started: list[UUID] = field(default_factory=list)
     # (contact id, reason code, sentence)
     skipped: list[tuple[UUID, str, str]] = field(default_factory=list)
+    # How many entries each trigger lost to each reason: counted on the version (`trigger.<node>.skipped.<code>`),
+    # so that "why did this contact's event start nothing?" has an answer beside the entries.
+    skipped_by_trigger: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def skip(self, contact_id: UUID, trigger_node_id: str, code: str, sentence: str) -> None:
+        self.skipped.append((contact_id, code, sentence))
+        self.skipped_by_trigger[(trigger_node_id, code)] += 1
 
 
 def _entry_key(mode: str, entry: Entry) -> str:
@@ -92,20 +99,23 @@ def enrollments_start(
     report = StartReport()
     status = Workflow.objects.filter(pk=version.workflow_id).values_list("status", flat=True).first()
     if status != Workflow.Status.ACTIVE:
+        # Not counted: a paused or archived workflow says why by its status, and a deleted one has no counters.
         report.skipped = [(entry.contact_id, "workflow_not_active", f"The workflow is {status or 'deleted'}.")
                           for entry in entries]
         return report
     by_contact = _entries_by_contact(version, entries, report)
-    if not by_contact:
-        return report
-    mode = version.settings.reenrollment.mode
-    if mode == "after":
-        _drop_entries_too_soon(version, by_contact, report, now)
-    rows = [_enrollment_row(version, contact, entry, mode, now) for contact, entry in by_contact.items()]
-    events = _insert_enrollments(version, rows, report)
+    events: list[NewEvent] = []
+    if by_contact:
+        mode = version.settings.reenrollment.mode
+        if mode == "after":
+            _drop_entries_too_soon(version, by_contact, report, now)
+        rows = [_enrollment_row(version, contact, entry, mode, now) for contact, entry in by_contact.items()]
+        events = _insert_enrollments(version, rows, report)
     batch_counters = counters or Counters()
     batch_counters.add(version.id, status_key(INITIAL_STATUS), len(report.started))
     batch_counters.add(version.id, "entries", len(report.started))  # also by day: the analytics' time series
+    for (node_id, code), skipped in report.skipped_by_trigger.items():
+        batch_counters.add(version.id, skipped_key(node_id, code), skipped)
     if events:
         events_store(workspace=version.workspace_id, events=events)
     if counters is None:
@@ -122,10 +132,12 @@ def _entries_by_contact(
         origin = ((entry.event or {}).get("properties") or {}).get("workflow_id")
         if origin and str(origin) == str(version.workflow_id):
             # A workflow's own action (a tag it added) must not start it again: that is how loops begin.
-            report.skipped.append((entry.contact_id, "self_triggered", "The event was caused by this workflow."))
+            report.skip(entry.contact_id, entry.trigger_node_id, "self_triggered",
+                        "The event was caused by this workflow.")
             continue
         if entry.contact_id in by_contact:
-            report.skipped.append((entry.contact_id, "duplicate", "The contact is already entering in this batch."))
+            report.skip(entry.contact_id, entry.trigger_node_id, "duplicate",
+                        "The contact is already entering in this batch.")
             continue
         by_contact[entry.contact_id] = entry
     return by_contact
@@ -158,8 +170,7 @@ def _drop_entries_too_soon(
         )
         if not allowed:
             code = "already_enrolled" if contact_id in live else "reenrollment_not_allowed"
-            report.skipped.append((contact_id, code, reason))
-            del by_contact[contact_id]
+            report.skip(contact_id, by_contact.pop(contact_id).trigger_node_id, code, reason)
 
 
 def _enrollment_row(
@@ -215,11 +226,16 @@ def _insert_enrollments(version: LiveVersion, rows: list[Enrollment], report: St
                 "workflow_id": str(version.workflow_id), "enrollment_id": str(row.pk), "version": version.number,
             }))
         elif row.contact_id in live_now:
-            report.skipped.append((row.contact_id, "already_enrolled", "The contact is already in this workflow."))
+            report.skip(row.contact_id, row.trigger_node_id, "already_enrolled",
+                        "The contact is already in this workflow.")
+        elif row.entry_key != "once":
+            # Outside `never`, only an event's or an occasion's own key can be taken: it started this entry before
+            # (an event processed again, a schedule fired twice).
+            report.skip(row.contact_id, row.trigger_node_id, "already_started",
+                        "This event or occasion already started the contact's enrollment.")
         else:
-            report.skipped.append(
-                (row.contact_id, "reenrollment_not_allowed", "The workflow's re-enrollment rule does not allow it.")
-            )
+            report.skip(row.contact_id, row.trigger_node_id, "reenrollment_not_allowed",
+                        "The workflow's re-enrollment rule does not allow it.")
     return events
 
 

@@ -24,9 +24,12 @@ def workflow_analytics(*, workflow: Workflow, version_number: int | None = None)
     enrollments = {status.value: max(0, counters.get(f"enrollments.{status}", 0)) for status in EnrollmentStatus}
     nodes: dict[str, dict[str, int]] = {}
     splits: dict[str, dict[str, dict[str, int]]] = {}
+    triggers: dict[str, dict[str, Any]] = {}
     for key, value in counters.items():
         parts = key.split(".")
-        if parts[0] == "node" and len(parts) >= 3:
+        if parts[0] == "trigger" and len(parts) >= 3:
+            _count_trigger(triggers, parts, value)
+        elif parts[0] == "node" and len(parts) >= 3:
             node_id, measure = ".".join(parts[1:-1]), parts[-1]
             entry = nodes.setdefault(node_id, {"entered": 0, "succeeded": 0, "failed": 0, "waiting_now": 0,
                                                "goal_reached": 0})
@@ -42,7 +45,23 @@ def workflow_analytics(*, workflow: Workflow, version_number: int | None = None)
         "goals": {"reached": reached, "rate": round(reached / total, 4) if total else 0.0},
         "splits": splits,
         "channels": channel_analytics(counters),
+        "triggers": triggers,
     }
+
+
+def _count_trigger(triggers: dict[str, dict[str, Any]], parts: list[str], value: int) -> None:
+    """Add `trigger.<id>.not_entered` or `trigger.<id>.skipped.<reason>` to its trigger's figures."""
+    if parts[-1] == "not_entered":
+        node_id, reason = ".".join(parts[1:-1]), None
+    elif len(parts) >= 4 and parts[-2] == "skipped":
+        node_id, reason = ".".join(parts[1:-2]), parts[-1]
+    else:
+        return
+    entry = triggers.setdefault(node_id, {"not_entered": 0, "skipped": {}})
+    if reason is None:
+        entry["not_entered"] += value
+    else:
+        entry["skipped"][reason] = entry["skipped"].get(reason, 0) + value
 
 
 def versions_in_flight(*, workflow: Workflow) -> dict[int, int]:

@@ -343,6 +343,18 @@ class ChannelAnalyticsSerializer(serializers.Serializer):
                                   help_text="By node id, then channel.")
 
 
+class TriggerCountsSerializer(serializers.Serializer):
+    not_entered = serializers.IntegerField(help_text="Contacts the trigger could not judge (a filter that could not "
+                                                     "be evaluated); the workers' log says why.")
+    skipped = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Entries the trigger offered that did not start, by reason: `already_enrolled` (the contact's "
+                  "enrollment was still live), `reenrollment_not_allowed` (the re-enrollment rule), `already_started` "
+                  "(this event or schedule occasion started the contact's entry before: a replay), `duplicate` "
+                  "(the contact was entering already in the same batch), `self_triggered` (an event this "
+                  "workflow caused). Counted from when this counter was added.")
+
+
 class AnalyticsSerializer(serializers.Serializer):
     enrollments = EnrollmentCountsSerializer()
     nodes = serializers.DictField(child=NodeCountsSerializer(), help_text="By node id.")
@@ -356,6 +368,8 @@ class AnalyticsSerializer(serializers.Serializer):
     split_allocations = serializers.DictField(
         child=SplitAllocationSerializer(),
         help_text="Optimizing splits (mode: optimize) by node id: the allocation in force and its changes.")
+    triggers = serializers.DictField(child=TriggerCountsSerializer(), help_text="By trigger node id: the entries "
+                                     "it offered that did not start, and why. Triggers with none are left out.")
 
 
 class VersionSummarySerializer(serializers.Serializer):

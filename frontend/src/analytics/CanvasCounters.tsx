@@ -1,5 +1,5 @@
 // Each step's counts on a canvas (entered, waiting now, failed, goal conversions), each a link to the executions
-// at that step. Drawn with React Flow's node toolbars, so the step component knows nothing of them: dragging a step
+// at that step, and on a trigger the entries it offered that did not start (why, on hover). Drawn with React Flow's node toolbars, so the step component knows nothing of them: dragging a step
 // moves its own badge only, and a new count re-renders only the badges whose figures changed (each badge selects
 // its own step's figures out of the one cached answer).
 import { memo, useCallback } from "react";
@@ -137,6 +137,16 @@ const CounterBadge = memo(function CounterBadge({ workflowId, version, step }: {
           <b>{figures.goals.toLocaleString("en")}</b> goals
         </Link>
       </li>
+      {figures.notStarted && (
+        // Not a link: entries that did not start have no executions to open. The reasons show on hover and are
+        // read out.
+        <li className="counts-not-started" title={figures.notStarted.reasons} data-count="not-started">
+          <span>
+            <b>{figures.notStarted.total.toLocaleString("en")}</b> not started
+            <span className="visually-hidden">: {figures.notStarted.reasons}</span>
+          </span>
+        </li>
+      )}
       {figures.allocation && (
         <li className="counts-allocation">
           <Link

@@ -10,6 +10,39 @@ export interface NodeFigures {
   isSplit: boolean;
   /** An optimizing split's allocation in force, said in words (null for any other step). */
   allocation: AllocationFigures | null;
+  /** A trigger's entries that did not start, and why (null when none did not, or for any other step). */
+  notStarted: NotStartedFigures | null;
+}
+
+export interface NotStartedFigures {
+  total: number;
+  /** "2 were in the workflow already · 1 was replayed", largest first. */
+  reasons: string;
+}
+
+// The server's codes (docs/api-additions.md, "why entries did not start"), as a marketer reads them.
+const NOT_STARTED_WORDS: Record<string, [one: string, many: string]> = {
+  already_enrolled: ["was in the workflow already", "were in the workflow already"],
+  reenrollment_not_allowed: ["was refused by the re-enrollment rule", "were refused by the re-enrollment rule"],
+  already_started: ["came from an event already counted", "came from events already counted"],
+  duplicate: ["was entering twice at once", "were entering twice at once"],
+  self_triggered: ["came from this workflow's own action", "came from this workflow's own actions"],
+  not_entered: ["could not be judged by the trigger's filter", "could not be judged by the trigger's filter"],
+};
+
+/** What a trigger's badge says of the entries it offered that did not start; null when there were none. */
+export function notStartedFigures(analytics: WorkflowAnalytics, nodeId: string): NotStartedFigures | null {
+  const trigger = analytics.triggers?.[nodeId];
+  if (!trigger) return null;
+  const counts: [string, number][] = [...Object.entries(trigger.skipped), ["not_entered", trigger.not_entered]];
+  const shown = counts.filter(([, count]) => count > 0).sort(([, a], [, b]) => b - a);
+  const total = shown.reduce((sum, [, count]) => sum + count, 0);
+  if (total === 0) return null;
+  const reasons = shown.map(([code, count]) => {
+    const [one, many] = NOT_STARTED_WORDS[code] ?? [`for the reason “${code}”`, `for the reason “${code}”`];
+    return `${count.toLocaleString("en")} ${count === 1 ? one : many}`;
+  });
+  return { total, reasons: reasons.join(" · ") };
 }
 
 export interface AllocationFigures {
@@ -43,6 +76,7 @@ export function nodeFigures(analytics: WorkflowAnalytics, nodeId: string): NodeF
     goals: counts?.goal_reached ?? 0,
     isSplit: nodeId in analytics.splits,
     allocation: allocationFigures(analytics, nodeId),
+    notStarted: notStartedFigures(analytics, nodeId),
   };
 }
 

@@ -34,9 +34,9 @@ describe("canvas counters", () => {
   } as unknown as WorkflowAnalytics;
 
   it("gives each step its figures, zeros for a step not reached", () => {
-    expect(nodeFigures(analytics, "s")).toEqual({ entered: 12, waitingNow: 0, failed: 1, goals: 3, isSplit: true, allocation: null });
-    expect(nodeFigures(analytics, "d")).toEqual({ entered: 5, waitingNow: 4, failed: 0, goals: 1, isSplit: false, allocation: null });
-    expect(nodeFigures(analytics, "new")).toEqual({ entered: 0, waitingNow: 0, failed: 0, goals: 0, isSplit: false, allocation: null });
+    expect(nodeFigures(analytics, "s")).toEqual({ entered: 12, waitingNow: 0, failed: 1, goals: 3, isSplit: true, allocation: null, notStarted: null });
+    expect(nodeFigures(analytics, "d")).toEqual({ entered: 5, waitingNow: 4, failed: 0, goals: 1, isSplit: false, allocation: null, notStarted: null });
+    expect(nodeFigures(analytics, "new")).toEqual({ entered: 0, waitingNow: 0, failed: 0, goals: 0, isSplit: false, allocation: null, notStarted: null });
   });
 
   it("links to the executions at the step, with the status when there is one", () => {

@@ -27,9 +27,10 @@ def _edge(source, target, branch="default"):
 class Journey:
     """t → k (VIP?) yes → c (a deleted campaign: fails); no → s (split A/B) → dA/dB (a week's delay) → tag.
 
-    Enrolls 3 VIP contacts and 20 others, runs what is due, then 7 of the waiting contacts buy (a goal exit)."""
+    Enrolls 3 VIP contacts and 20 others, runs what is due, offers 2 of the waiting contacts again (they do not
+    start: still in the workflow), then 7 of the waiting contacts buy (a goal exit)."""
 
-    VIPS, OTHERS, BUYERS = 3, 20, 7
+    VIPS, OTHERS, BUYERS, AGAIN = 3, 20, 7, 2
 
     def __init__(self, workspace):
         from tests.factories import CampaignFactory, ContactFactory
@@ -56,6 +57,7 @@ class Journey:
         others = [ContactFactory(workspace=workspace, tags=[]) for _ in range(self.OTHERS)]
         self._enroll(vips + others)
         run_due()
+        self._enroll(others[-self.AGAIN:])
         self._buy(others[: self.BUYERS])
 
     def _enroll(self, contacts):
@@ -212,6 +214,11 @@ def test_canvas_counts_show_each_step_s_figures_and_open_its_executions(logged_i
         expect(badge.locator("[data-count=failed] b")).to_have_text(str(nodes[node_id]["failed"]))
         expect(badge.locator("[data-count=goals] b")).to_have_text(str(nodes[node_id]["goal_reached"]))
     expect(page.locator("[data-counts-node=s] [data-count=goals] b")).to_have_text("7")
+    # The trigger's badge says how many entries it offered did not start, and why (on hover, and read out).
+    not_started = page.locator("[data-counts-node=t] [data-count=not-started]")
+    expect(not_started).to_contain_text("2 not started")
+    expect(not_started).to_have_attribute("title", "2 were in the workflow already")
+    expect(page.locator("[data-counts-node=k] [data-count=not-started]")).to_have_count(0)
     expect(page.locator(".counts-none")).to_have_text("Not in version 1 yet")
     screenshot("canvas-counts")
     assert_accessible(page)
