@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from bench._runner import percentile
-from bench._soak_tasks import QUEUES
+from bench._soak_tasks import CONTACT_CYCLE_S, QUEUES
 from bench._support import python_speed_ms
 
 MESSAGE_TABLES = {"email": "templates_outboxmessage", "sms": "sms_smsmessage", "push": "push_pushmessage"}
@@ -55,6 +55,12 @@ def _channel(conn, channel: str, workflow_id: str, accepted: int, log: list[tupl
                                   "FROM workflows_enrollment WHERE workflow_id = %s", [workflow_id]).fetchone()
     unprocessed = conn.execute("SELECT count(*) FROM events_event WHERE type = %s AND processed_at IS NULL",
                                [f"soak.{channel}"]).fetchone()[0]
+    # The product's own count of the entries its trigger offered that did not start, by reason (analytics
+    # `triggers`): what tells a processed event that started nothing by the workflow's rule from a lost one.
+    skipped = dict(conn.execute(
+        "SELECT split_part(c.key, '.skipped.', 2), sum(c.value)::int FROM workflows_workflowcounter c "
+        "JOIN workflows_workflowversion v ON v.id = c.version_id "
+        "WHERE v.workflow_id = %s AND c.key LIKE 'trigger.%%.skipped.%%' GROUP BY 1", [workflow_id]).fetchall())
     arrivals = Counter(message for message, _ in log)
     first_at: dict[str, float] = {}
     for message, at in log:
@@ -74,8 +80,10 @@ def _channel(conn, channel: str, workflow_id: str, accepted: int, log: list[tupl
     return {
         "accepted": accepted, "delivered": len(by_event), "lost": lost, "pending": pending,
         "duplicates": repeated + sum(len(found) - 1 for found in by_event.values()),
-        # Processed events that started nothing: the contact's previous enrollment was still live (the rule).
-        "not_started": accepted - unprocessed - enrolled, "unsent": dict(unsent),
+        # Processed events that started nothing (accepted - unprocessed - enrolled), and of them those the product
+        # counted as skipped by its rule: the contact's previous enrollment was still live, say.
+        "not_started": accepted - unprocessed - enrolled, "skipped": skipped,
+        "not_started_counted": min(sum(skipped.values()), accepted - unprocessed - enrolled), "unsent": dict(unsent),
         "unmatched_arrivals": sum(n for message, n in arrivals.items() if message not in messages), "lags_ms": lags,
     }  # fmt: skip
 
@@ -225,11 +233,17 @@ def write_report(out: TextIO, outcome: Outcome, *, params: dict[str, Any], db_na
     line("messages_delivered", delivered, " ".join(f"{c}={f['delivered']}" for c, f in channels.items()))
     lost = sum(f["lost"] for f in channels.values())
     pending = sum(f["pending"] for f in channels.values())
+    not_started = sum(f["not_started_counted"] for f in channels.values())
     line("messages_undelivered", lost, f"accepted events without a message at the receiver; {pending} of them "
-                                       "still on their way when the drain ended")
-    line("messages_lost", lost - pending, " ".join(
-        f"{c}={f['lost'] - f['pending']} (not started: contact still enrolled {f['not_started']}, rows {f['unsent']})"
-        for c, f in channels.items()))
+                                       f"still on their way when the drain ended, {not_started} not started by "
+                                       "the workflows' rule")
+    line("events_not_started", not_started, "processed, and skipped by the trigger as its counters say: " + " ".join(
+        f"{c}={f['skipped'] or 0}" for c, f in channels.items()) + f"; a contact's next event comes "
+        f"{CONTACT_CYCLE_S} s after its previous one, and a killed worker's enrollments wait out their lease")
+    unexplained = lost - pending - not_started
+    line("messages_lost", unexplained, " ".join(
+        f"{c}={f['lost'] - f['pending'] - f['not_started_counted']} (processed, started nothing, not counted as "
+        f"skipped {f['not_started'] - f['not_started_counted']}; rows {f['unsent']})" for c, f in channels.items()))
     line("messages_duplicated", sum(f["duplicates"] for f in channels.values()), " ".join(
         f"{c}={f['duplicates']}" for c, f in channels.items()))
     job_cpu = {}
@@ -244,4 +258,5 @@ def write_report(out: TextIO, outcome: Outcome, *, params: dict[str, Any], db_na
     out.flush()
     outcome.figures = {"channels": channels, "offered": offered, "accepted": accepted, "server_errors": server_errors,
                        "errors": errors, "live": live, "flat": flat,
-                       "lost": lost - pending, "pending": pending, "job_cpu": job_cpu}  # fmt: skip
+                       "lost": unexplained, "pending": pending, "not_started": not_started,
+                       "job_cpu": job_cpu}  # fmt: skip

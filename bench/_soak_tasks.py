@@ -28,6 +28,7 @@ BATCH = 10  # events per request
 CONNECTIONS_PER_CHANNEL = 8  # one request in flight on each: a slow answer must not slow the offered rate
 SUBSCRIBERS_PER_WORKFLOW = 3  # plus one on the workspace's list screen: 16 sockets, under the per-user cap of 20
 NO_QUIET_HOURS = {"start": "00:00", "end": "00:00"}
+CONTACT_CYCLE_S = 60  # a contact's next event comes this long after its previous one (bench.soak sizes the contacts)
 
 
 # --- prepare (Django) ---------------------------------------------------------------------------------------------
