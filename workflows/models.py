@@ -147,10 +147,11 @@ class Enrollment(WorkspaceScopedModel):
     # workspace's own lookups (its deletion) are served by enrollment_ws_entered, which starts with it.
     created_at = models.DateTimeField(auto_now_add=True)
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="enrollments", db_index=False)
-    # No constraint in the database (Django still PROTECTs a version with enrollments): a version is never deleted
+    # No constraint in the database (Django still RESTRICTs a version with enrollments): a version is never deleted
     # while enrollments point at it, and the constraint's check ran once per row for every write that changes the
-    # version (a migration's move: 7% of its database CPU), as a query of its own.
-    version = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="enrollments",
+    # version (a migration's move: 7% of its database CPU), as a query of its own. RESTRICT, not PROTECT: deleting
+    # the workflow or the workspace takes the enrollments with it (PROTECT refused even that).
+    version = models.ForeignKey(WorkflowVersion, on_delete=models.RESTRICT, related_name="enrollments",
                                 db_index=False, db_constraint=False)
     contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="enrollments",
                                 db_index=False)

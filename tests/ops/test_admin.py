@@ -178,3 +178,26 @@ def test_server_errors_keep_their_traceback(caplog):
                                                   extra={"status_code": 500})
     (record,) = [record for record in caplog.records if record.name == "django.request"]
     assert record.exc_info is not None and record.exc_info[0] is RuntimeError
+
+
+def test_a_workspace_whose_workflows_ran_is_deleted_from_the_admin_with_everything_in_it(staff_client, workspace):
+    from penguinflow.workspaces.models import Workspace
+    from tests.engine.graphs import chain, node
+    from tests.workflows.builders import publish, run_due
+    from workflows.enrollment_starts import Entry, enrollments_start
+    from workflows.live_versions import published_version_of
+    from workflows.models import StepRun
+
+    workflow = publish(workspace, [node("t", "trigger_manual"), node("d", "delay", {"duration": "P1D"})],
+                       chain("t", "d"))
+    contacts = [ContactFactory(workspace=workspace) for _ in range(2)]
+    enrollments_start(version=published_version_of(workflow), entries=[Entry(c.pk, "t") for c in contacts])
+    run_due()  # both wait at the delay: step runs, counters and events behind them
+    url = reverse("admin:workspaces_workspace_delete", args=[workspace.pk])
+    assert staff_client.get(url).status_code == 200  # the confirmation lists what goes with it
+    response = staff_client.post(url, {"post": "yes"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert not Workspace.objects.filter(pk=workspace.pk).exists()
+    assert not Workflow.objects.filter(pk=workflow.pk).exists()
+    assert not Enrollment.objects.filter(workflow_id=workflow.pk).exists()
+    assert not StepRun.objects.filter(enrollment__workflow_id=workflow.pk).exists()

@@ -140,6 +140,38 @@ def test_delete_is_204_without_live_enrollments_and_409_with(api, workspace):
     assert Workflow.objects.filter(pk=other["id"]).exists()
 
 
+def test_delete_takes_the_finished_enrollments_and_their_steps_with_it(api, workspace):
+    from tests.engine.graphs import chain, node
+    from tests.workflows.builders import publish, run_due
+    from workflows.enrollment_starts import Entry, enrollments_start
+    from workflows.live_versions import published_version_of
+    from workflows.models import StepRun
+
+    workflow = publish(workspace, [node("t", "trigger_manual"), node("a", "add_tag", {"tag": "x"})], chain("t", "a"))
+    contact = ContactFactory(workspace=workspace)
+    enrollments_start(version=published_version_of(workflow), entries=[Entry(contact.pk, "t")])
+    run_due()
+    assert Enrollment.objects.get(workflow=workflow).status == "completed"
+    assert api.delete(f"/api/v1/workflows/{workflow.pk}").status_code == 204
+    assert not Enrollment.objects.filter(workflow_id=workflow.pk).exists()
+    assert not StepRun.objects.filter(enrollment__workflow_id=workflow.pk).exists()
+    assert not WorkflowVersion.objects.filter(workflow_id=workflow.pk).exists()
+
+
+def test_a_version_with_enrollments_cannot_be_deleted_alone(workspace):
+    from django.db.models import RestrictedError
+
+    from tests.engine.graphs import node
+    from tests.workflows.builders import publish
+    from workflows.enrollment_starts import Entry, enrollments_start
+    from workflows.live_versions import published_version_of
+
+    workflow = publish(workspace, [node("t", "trigger_manual")], [])
+    enrollments_start(version=published_version_of(workflow), entries=[Entry(ContactFactory(workspace=workspace).pk, "t")])
+    with pytest.raises(RestrictedError):
+        WorkflowVersion.objects.get(workflow=workflow, number=1).delete()
+
+
 def test_list_filters_by_status_and_q(api):
     create(api)
     api.post("/api/v1/workflows", {"name": "Cart recovery", "description": "abandoned carts"}, format="json")
