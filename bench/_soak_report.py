@@ -231,6 +231,15 @@ def write_report(out: TextIO, outcome: Outcome, *, params: dict[str, Any], db_na
     line("unprocessed_events", errors["unprocessed_events"], f"after {outcome.drained_s:.0f} s of drain")
     delivered = sum(f["delivered"] for f in channels.values())
     line("messages_delivered", delivered, " ".join(f"{c}={f['delivered']}" for c, f in channels.items()))
+    # Whether the machine kept up: what arrived while the load ran, and how far behind it was when the load ended.
+    first_arrival: dict[tuple[str, str], float] = {}
+    for channel, log in outcome.arrivals.items():
+        for message, at in log:
+            first_arrival.setdefault((channel, message), at)
+    during = sum(1 for at in first_arrival.values() if at <= ended)
+    line("throughput_during_load", f"{during / max(ended - started, 1e-9):.0f}",
+         f"messages/s at the receivers while {offered / max(load_s, 1e-9):.0f} events/s were offered; "
+         f"{max(accepted - during, 0)} accepted events were still without their message when the load ended")
     lost = sum(f["lost"] for f in channels.values())
     pending = sum(f["pending"] for f in channels.values())
     not_started = sum(f["not_started_counted"] for f in channels.values())

@@ -22,7 +22,8 @@ def test_soak_counts_every_message_of_every_channel_through_two_worker_kills():
     for name in ("events_offered", "events_accepted", "lag_to_step_ms_p99", "lag_to_message_ms_p99",
                  "rss_mib_peak.web", "rss_mib_peak.scheduler", "memory_flat", "worker_kills", "errors_5xx",
                  "messages_lost", "messages_duplicated", "live_messages", "cpu_s", "cpu_ms_per_message",
-                 "events_written", "job_cpu.execute_batch", "job_cpu.outside_jobs"):  # fmt: skip
+                 "events_written", "job_cpu.execute_batch", "job_cpu.outside_jobs", "throughput_during_load",
+                 "events_not_started"):  # fmt: skip
         assert f"soak.{name}" in printed, printed
     figures = outcome.figures
     assert figures["offered"] == figures["accepted"] > 0, printed
@@ -38,6 +39,7 @@ def test_soak_counts_every_message_of_every_channel_through_two_worker_kills():
     assert settled > 0 and written - settled >= figures["accepted"], printed
     # A killed delivery job may leave a row "sending" (ambiguous: not resent by design); nothing else goes missing.
     assert figures["lost"] == 0, printed
+    assert figures["not_started"] == 0, printed
     assert len(outcome.kills) == 2, printed
     assert {"web", "scheduler", "worker-1", "worker-2", "worker-3", "worker-4"} <= set(outcome.rss), printed
     assert figures["live"]["workflow"] > 0 and figures["live"]["workspace"] > 0, printed
