@@ -246,13 +246,14 @@ def write_report(out: TextIO, outcome: Outcome, *, params: dict[str, Any], db_na
     line("messages_undelivered", lost, f"accepted events without a message at the receiver; {pending} of them "
                                        f"still on their way when the drain ended, {not_started} not started by "
                                        "the workflows' rule")
-    line("events_not_started", not_started, "processed, and skipped by the trigger as its counters say: " + " ".join(
-        f"{c}={f['skipped'] or 0}" for c, f in channels.items()) + f"; a contact's next event comes "
-        f"{CONTACT_CYCLE_S} s after its previous one, and a killed worker's enrollments wait out their lease")
+    skips = ", ".join(f"{c} {reason} {n}" for c, f in channels.items() for reason, n in sorted(f["skipped"].items()))
+    line("events_not_started", not_started, f"processed, and skipped by the trigger as its counters say: "
+         f"{skips or 'none'}; a contact's next event comes {CONTACT_CYCLE_S} s after its previous one, and a "
+         "killed worker's enrollments wait out their lease")
     unexplained = lost - pending - not_started
     line("messages_lost", unexplained, " ".join(
-        f"{c}={f['lost'] - f['pending'] - f['not_started_counted']} (processed, started nothing, not counted as "
-        f"skipped {f['not_started'] - f['not_started_counted']}; rows {f['unsent']})" for c, f in channels.items()))
+        f"{c}={f['lost'] - f['pending'] - f['not_started_counted']} (started nothing uncounted "
+        f"{f['not_started'] - f['not_started_counted']}, rows {f['unsent']})" for c, f in channels.items()))
     line("messages_duplicated", sum(f["duplicates"] for f in channels.values()), " ".join(
         f"{c}={f['duplicates']}" for c, f in channels.items()))
     job_cpu = {}

@@ -87,9 +87,13 @@ def event_data(event: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 @transaction.atomic
 def enrollments_start(
-    *, version: LiveVersion, entries: Sequence[Entry], now: datetime | None = None, counters: Counters | None = None
+    *, version: LiveVersion, entries: Sequence[Entry], now: datetime | None = None, counters: Counters | None = None,
+    count_skips: bool = True,
 ) -> StartReport:
     """Start enrollments of contacts in a published version, under its re-enrollment rule.
+
+    The entries skipped are reported, and counted on the version by trigger and reason unless `count_skips` is
+    false (a trigger that offers the same contacts on every scan).
 
     One live enrollment per (workflow, contact) and `never` re-enrollment are unique constraints: concurrent
     starters cannot both succeed, and an event processed twice starts nothing the second time. `after` takes a
@@ -114,7 +118,7 @@ def enrollments_start(
     batch_counters = counters or Counters()
     batch_counters.add(version.id, status_key(INITIAL_STATUS), len(report.started))
     batch_counters.add(version.id, "entries", len(report.started))  # also by day: the analytics' time series
-    for (node_id, code), skipped in report.skipped_by_trigger.items():
+    for (node_id, code), skipped in report.skipped_by_trigger.items() if count_skips else ():
         batch_counters.add(version.id, skipped_key(node_id, code), skipped)
     if events:
         events_store(workspace=version.workspace_id, events=events)

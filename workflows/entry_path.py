@@ -316,7 +316,8 @@ def _time_trigger_fire(step: TriggerStep, trigger: TriggerType, config: Any, now
     if firing.entries:
         entries = [Entry(contact_id=UUID(contact_id), trigger_node_id=step.node_id, occasion=occasion)
                    for contact_id, occasion in firing.entries]
-        started = len(enrollments_start(version=version, entries=entries, now=now).started)
+        started = len(enrollments_start(version=version, entries=entries, now=now,
+                                        count_skips=not trigger.reoffers).started)
     cursor.fired_until = firing.fired_until
     cursor.save(update_fields=["fired_until"])
     return started

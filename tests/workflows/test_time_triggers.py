@@ -7,10 +7,11 @@ from django.utils import timezone
 from events.models import Event
 from tests.engine.graphs import node
 from tests.factories import ContactFactory, SegmentFactory
-from tests.workflows.builders import publish
+from tests.workflows.builders import publish, run_due
 from workflows.engine.nodes.triggers import SCAN_INTERVAL
 from workflows.entry_path import time_triggers_fire
 from workflows.models import Enrollment, WorkflowVersion
+from workflows.selectors import workflow_analytics
 
 
 def _published_at(workflow, moment):
@@ -79,3 +80,24 @@ def test_inactivity_trigger_enrolls_contacts_without_recent_activity(workspace):
     _published_at(workflow, now - timedelta(hours=1))
     assert time_triggers_fire(now=now) == 1
     assert list(Enrollment.objects.filter(workflow=workflow).values_list("contact_id", flat=True)) == [quiet.pk]
+    # Every scan offers the quiet contact again, and its occasion starts it once: those offers are the trigger's
+    # own dedupe, not entries to show as skipped.
+    assert time_triggers_fire(now=now + SCAN_INTERVAL) == 0
+    assert time_triggers_fire(now=now + 2 * SCAN_INTERVAL) == 0
+    assert workflow_analytics(workflow=workflow)["triggers"] == {}
+
+
+def test_a_schedule_counts_the_contacts_its_occasion_could_not_start(workspace):
+    contact = ContactFactory(workspace=workspace)
+    workflow = publish(
+        workspace,
+        [node("t", "trigger_schedule", {"rrule": "FREQ=DAILY;BYHOUR=9;BYMINUTE=0", "timezone": "UTC",
+                                        "audience": {"rule": {"==": [{"var": "contact.id"}, str(contact.pk)]}}})],
+        [], settings={"reenrollment": {"mode": "never"}},
+    )
+    _published_at(workflow, datetime(2026, 11, 23, 6, 0, tzinfo=UTC))
+    assert time_triggers_fire(now=datetime(2026, 11, 23, 9, 1, tzinfo=UTC)) == 1
+    run_due()  # the first enrollment completes: the next occurrence meets the rule, not a live enrollment
+    assert time_triggers_fire(now=datetime(2026, 11, 24, 9, 1, tzinfo=UTC)) == 0  # `never`: once only
+    assert workflow_analytics(workflow=workflow)["triggers"] == {
+        "t": {"not_entered": 0, "skipped": {"reenrollment_not_allowed": 1}}}

@@ -129,6 +129,9 @@ class TriggerType(NodeType):
     entered_by: ClassVar[EnteredBy]
     # Time-based triggers that scan every contact do so at most this often (None: on every tick).
     scan_interval: ClassVar[timedelta | None] = None
+    # A trigger that offers the same contacts again on every scan (its occasion key makes it start them once):
+    # the offers refused then are its own dedupe, not entries worth counting as skipped.
+    reoffers: ClassVar[bool] = False
 
     @property
     def time_based(self) -> bool:

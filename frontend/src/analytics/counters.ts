@@ -24,7 +24,7 @@ export interface NotStartedFigures {
 const NOT_STARTED_WORDS: Record<string, [one: string, many: string]> = {
   already_enrolled: ["was in the workflow already", "were in the workflow already"],
   reenrollment_not_allowed: ["was refused by the re-enrollment rule", "were refused by the re-enrollment rule"],
-  already_started: ["came from an event already counted", "came from events already counted"],
+  already_started: ["had been started by the same event or occasion", "had been started by the same event or occasion"],
   duplicate: ["was entering twice at once", "were entering twice at once"],
   self_triggered: ["came from this workflow's own action", "came from this workflow's own actions"],
   not_entered: ["could not be judged by the trigger's filter", "could not be judged by the trigger's filter"],
