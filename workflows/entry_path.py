@@ -30,7 +30,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -282,11 +282,14 @@ class _StoredContacts:
         contacts = self._subscribed().filter(fields__has_key=field)
         return (_Contact(row) for row in contacts.iterator(chunk_size=2000))
 
-    def inactive(self, *, events: Sequence[str], since: datetime) -> list[str]:
-        recent = Event.objects.filter(workspace_id=self.workspace_id, contact_id=OuterRef("pk"),
-                                      type__in=list(events), occurred_at__gte=since)
-        quiet = self._subscribed().filter(created_at__lt=since).annotate(active=Exists(recent)).filter(active=False)
-        return [str(pk) for pk in quiet.values_list("pk", flat=True)]
+    def inactive(self, *, events: Sequence[str], since: datetime) -> list[tuple[str, datetime | None]]:
+        # One probe of each contact's events, newest first (events_event_ws_contact_occurred): its last such
+        # event says both whether it is quiet and which spell of quiet this is.
+        last = Event.objects.filter(workspace_id=self.workspace_id, contact_id=OuterRef("pk"),
+                                    type__in=list(events)).order_by("-occurred_at").values("occurred_at")[:1]
+        quiet = (self._subscribed().filter(created_at__lt=since).annotate(last_active=Subquery(last))
+                 .filter(Q(last_active__lt=since) | Q(last_active__isnull=True)))
+        return [(str(pk), last_active) for pk, last_active in quiet.values_list("pk", "last_active")]
 
 
 def _cursor(step: TriggerStep, now: datetime) -> TriggerCursor:

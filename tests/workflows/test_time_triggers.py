@@ -101,3 +101,31 @@ def test_a_schedule_counts_the_contacts_its_occasion_could_not_start(workspace):
     assert time_triggers_fire(now=datetime(2026, 11, 24, 9, 1, tzinfo=UTC)) == 0  # `never`: once only
     assert workflow_analytics(workflow=workflow)["triggers"] == {
         "t": {"not_entered": 0, "skipped": {"reenrollment_not_allowed": 1}}}
+
+
+def test_inactivity_enters_a_contact_once_per_spell_of_quiet_even_under_always(workspace):
+    from contacts.models import Contact
+
+    now = timezone.now()
+    quiet, never_active = ContactFactory(workspace=workspace), ContactFactory(workspace=workspace)
+    Contact.objects.filter(pk__in=[quiet.pk, never_active.pk]).update(created_at=now - timedelta(days=60))
+
+    def opened(at):
+        Event.objects.create(workspace_id=workspace.pk, contact_id=quiet.pk, type="email.opened", occurred_at=at,
+                             received_at=at)
+
+    opened(now - timedelta(days=45))
+    workflow = publish(workspace, [node("t", "trigger_inactivity", {"days": 30, "events": ["email.opened"]})], [],
+                       settings={"reenrollment": {"mode": "always"}})
+    _published_at(workflow, now - timedelta(hours=1))
+    assert time_triggers_fire(now=now) == 2
+    run_due()
+    # Still quiet a day and a week later: the same spell, so nothing starts (it did every day, named by the day).
+    assert time_triggers_fire(now=now + timedelta(days=1)) == 0
+    assert time_triggers_fire(now=now + timedelta(days=7)) == 0
+    # Active again, then quiet for 30 days: a new spell, a new entry; the never-active contact's spell goes on.
+    opened(now + timedelta(days=8))
+    assert time_triggers_fire(now=now + timedelta(days=20)) == 0
+    assert time_triggers_fire(now=now + timedelta(days=39)) == 1
+    entries = Enrollment.objects.filter(workflow=workflow).values_list("contact_id", flat=True)
+    assert sorted(map(str, entries)) == sorted(map(str, [quiet.pk, quiet.pk, never_active.pk]))

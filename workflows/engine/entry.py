@@ -117,8 +117,9 @@ class TriggerContacts(Protocol):
         """Return the subscribed contacts that have ``field`` among their fields."""
         ...
 
-    def inactive(self, *, events: Sequence[str], since: datetime) -> Iterable[str]:
-        """Return the ids of subscribed contacts created before ``since`` with none of ``events`` since then."""
+    def inactive(self, *, events: Sequence[str], since: datetime) -> Iterable[tuple[str, datetime | None]]:
+        """Return the subscribed contacts created before ``since`` with none of ``events`` since then: each one's
+        id and the moment of its last such event (None when it never had one)."""
         ...
 
 

@@ -162,7 +162,7 @@ class _Audience:
             return []
         return [self._one()]
 
-    def inactive(self, *, events: Sequence[str], since: datetime) -> list[str]:
+    def inactive(self, *, events: Sequence[str], since: datetime) -> list[tuple[str, datetime | None]]:
         if not self._subscribed():
             return []
         contact_id = str(self.contact.get("id"))
@@ -172,7 +172,7 @@ class _Audience:
             self.asked.append(f"The contact had {', '.join(f'{n} {kind}' for kind, n in active.items())} since "
                               f"{since.isoformat()}.")
             return []
-        return [contact_id]
+        return [(contact_id, None)]  # when it was last active does not change whether it fires
 
 
 def _time_trigger_test(

@@ -368,7 +368,8 @@ def _field_date(value: Any) -> date | None:
     "trigger_inactivity",
     kind="trigger",
     label="Inactivity",
-    description="Start when the contact has had none of these events for a number of days.",
+    description="Start when the contact has had none of these events for a number of days: once per spell of "
+                "quiet (again only after the contact was active and went quiet again).",
 )
 class InactivityTrigger(TriggerType):
     presets = (
@@ -393,10 +394,14 @@ class InactivityTrigger(TriggerType):
         self, config: Config, *, fired_until: datetime, now: datetime, contacts: TriggerContacts, timezone: str
     ) -> TimeFiring:
         horizon = self.inactive_since(config, now=now)
-        # One entry per contact per inactivity spell: the spell is named by the day it became long enough.
-        occasion = f"inactive-since:{horizon.date()}"
         quiet = contacts.inactive(events=config.events, since=horizon)
-        return TimeFiring(fired_until=now, entries=[(contact_id, occasion) for contact_id in quiet])
+        # One entry per contact per inactivity spell: a spell is named by the contact's last activity (or, never
+        # active, by its creation), so a contact quiet for months enters once, and again only once it was active
+        # and went quiet again. (Named by the day, a quiet contact entered again every day under `always`.)
+        return TimeFiring(fired_until=now, entries=[
+            (contact_id, f"inactive-after:{last.isoformat() if last is not None else 'created'}")
+            for contact_id, last in quiet
+        ])
 
 
 @node_type(
