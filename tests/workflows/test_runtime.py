@@ -321,6 +321,8 @@ def test_processing_the_same_event_twice_enrolls_once(workspace):
     run_due()
     RuntimeGateway().process(events=[record])
     assert Enrollment.objects.filter(workflow=workflow).count() == 1
+    # Counted on the trigger as a replay, not as the re-enrollment rule's refusal (tests/workflows/test_trigger_skips).
+    assert workflow_analytics(workflow=workflow)["triggers"]["t"]["skipped"] == {"already_started": 1}
 
 
 def test_lease_held_by_another_owner_is_not_run(api, workspace):

@@ -1,5 +1,6 @@
 """Entries a trigger offered that did not start are counted on their version, by reason, and the analytics answer
-them under `triggers` (docs/api-additions.md): how a marketer learns why an event started nothing."""
+them under `triggers` (docs/api-additions.md): how a marketer learns why an event started nothing. An event
+processed again: tests/workflows/test_runtime.py; time triggers: tests/workflows/test_time_triggers.py."""
 
 from __future__ import annotations
 
@@ -28,18 +29,6 @@ def test_an_event_for_a_contact_still_in_the_workflow_is_counted_as_already_enro
     RuntimeGateway().process(events=[event_record(contact, "form.submitted"), event_record(other, "form.submitted")])
     assert Enrollment.objects.filter(workflow=workflow).count() == 2
     assert _triggers(api, workflow) == {"t": {"not_entered": 0, "skipped": {"already_enrolled": 1}}}
-
-
-def test_an_event_processed_again_is_counted_as_already_started(api, workspace):
-    contact = ContactFactory(workspace=workspace)
-    workflow = publish(workspace, [node("t", "trigger_event", {"event": "form.submitted"})], [],
-                       settings={"reenrollment": {"mode": "always"}})
-    record = event_record(contact, "form.submitted")
-    RuntimeGateway().process(events=[record])
-    run_due()
-    RuntimeGateway().process(events=[record])
-    assert Enrollment.objects.filter(workflow=workflow).count() == 1
-    assert _triggers(api, workflow)["t"]["skipped"] == {"already_started": 1}
 
 
 def test_the_same_contact_twice_in_one_batch_is_counted_as_a_duplicate(api, workspace):
