@@ -1,6 +1,7 @@
 import { Bar, BarChart, CartesianGrid, LabelList, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import type { GraphJson, NodeTypeInfo, WorkflowAnalytics } from "../api/types";
 import { useHashTarget } from "./useHashTarget";
+import { notStartedFigures } from "./counters";
 import { buildFunnel, type FunnelStep } from "./funnel";
 import { percent } from "./splitTests";
 
@@ -68,6 +69,17 @@ export function FunnelSection({ graph, analytics, types, scope, graphVersion }: 
           ))}
         </tbody>
       </table>
+      {funnel.steps.map((step) => {
+        const notStarted = notStartedFigures(analytics, step.nodeId);
+        return (
+          notStarted && (
+            <p key={step.nodeId} data-not-started={step.nodeId}>
+              “{step.name}” offered {notStarted.total.toLocaleString("en")} more{" "}
+              {notStarted.total === 1 ? "entry that" : "entries that"} did not start: {notStarted.reasons}.
+            </p>
+          )
+        );
+      })}
       {funnel.elsewhere.length > 0 && (
         <p className="muted">
           Also counted, at steps this version’s graph does not have (removed since):{" "}

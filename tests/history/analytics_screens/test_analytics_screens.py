@@ -124,6 +124,9 @@ def test_the_funnel_series_and_split_show_the_runtime_s_counts(logged_in, journe
         "87.0% of “Is VIP?” took “no”")
     expect(page.get_by_role("img", name=re.compile(r"^Bar chart of contacts who entered each step\. Signed up: 23;")))\
         .to_be_visible()
+    # Under the funnel, what the trigger offered that did not start, and why.
+    expect(page.locator("[data-not-started=t]")).to_have_text(
+        "“Signed up” offered 2 more entries that did not start: 2 were in the workflow already.")
 
     # The goal series: today's 23 entries and 7 conversions.
     page.get_by_text("The numbers by day").click()
