@@ -5,8 +5,9 @@ Counters are per version: `enrollments.<status>` (how many enrollments are in ea
 `split.<id>.<variant>.entered|goal_reached` (and `split_goal.<id>.<variant>.<goal>`, which optimizing splits learn
 from), per send step and channel `channel.<id>.<channel>.<measure>`
 (`workflows.channel_analytics`), per trigger `trigger.<id>.not_entered` (a contact it could not judge) and
-`trigger.<id>.skipped.<reason>` (an entry the re-enrollment rule or the batch refused), and `goals.reached` (the goal credits are added by the runtime, which
-reads the converted enrollment's path). A batch adds its increments up in `Counters` and writes them with one upsert.
+`trigger.<id>.skipped.<reason>` (an entry the re-enrollment rule or the batch refused), and `goals.reached` (the
+goal credits are added by the runtime, which reads the converted enrollment's path). A batch adds its increments up
+in `Counters` and writes them with one upsert.
 """
 
 from __future__ import annotations

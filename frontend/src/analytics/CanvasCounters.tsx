@@ -1,7 +1,8 @@
 // Each step's counts on a canvas (entered, waiting now, failed, goal conversions), each a link to the executions
-// at that step, and on a trigger the entries it offered that did not start (why, on hover). Drawn with React Flow's node toolbars, so the step component knows nothing of them: dragging a step
-// moves its own badge only, and a new count re-renders only the badges whose figures changed (each badge selects
-// its own step's figures out of the one cached answer).
+// at that step, and on a trigger the entries it offered that did not start (why, on hover). Drawn with React
+// Flow's node toolbars, so the step component knows nothing of them: dragging a step moves its own badge only, and
+// a new count re-renders only the badges whose figures changed (each badge selects its own step's figures out of
+// the one cached answer).
 import { memo, useCallback } from "react";
 import { Link } from "react-router";
 import { NodeToolbar, Panel, Position } from "@xyflow/react";

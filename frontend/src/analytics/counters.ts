@@ -16,7 +16,7 @@ export interface NodeFigures {
 
 export interface NotStartedFigures {
   total: number;
-  /** "2 were in the workflow already · 1 was replayed", largest first. */
+  /** "2 were in the workflow already · 1 was entering twice at once", largest first. */
   reasons: string;
 }
 

@@ -380,7 +380,7 @@ class InactivityTrigger(TriggerType):
     )
     entered_by = "time"
     scan_interval = SCAN_INTERVAL
-    reoffers = True  # every scan offers every quiet contact; the day's occasion starts each once
+    reoffers = True  # every scan offers every quiet contact again; its spell's occasion starts each once
 
     class Config(NodeConfig):
         days: int = Field(ge=1, le=3650)
