@@ -49,7 +49,8 @@ def _messages(conn, channel: str, workflow_id: str) -> dict[str, tuple[int, floa
     return {row[0]: (row[1], float(row[2]), row[3]) for row in conn.execute(query, [workflow_id]).fetchall()}
 
 
-def _channel(conn, channel: str, workflow_id: str, accepted: int, log: list[tuple[str, float]]) -> dict[str, Any]:
+def _channel(conn, channel: str, workflow_id: str, accepted: int, log: list[tuple[str, float]],
+             load_ended: float) -> dict[str, Any]:
     messages = _messages(conn, channel, workflow_id)
     enrolled, live = conn.execute("SELECT count(*), count(*) FILTER (WHERE status IN ('active', 'waiting')) "
                                   "FROM workflows_enrollment WHERE workflow_id = %s", [workflow_id]).fetchone()
@@ -69,7 +70,9 @@ def _channel(conn, channel: str, workflow_id: str, accepted: int, log: list[tupl
     for message in arrivals:
         if message in messages:
             by_event.setdefault(messages[message][0], []).append(message)
-    lags = [(min(first_at[m] for m in found) - messages[found[0]][1]) * 1000 for found in by_event.values()]
+    # When each delivered event's first message arrived.
+    arrived = [(min(first_at[m] for m in found), messages[found[0]][1]) for found in by_event.values()]
+    lags = [(at - received) * 1000 for at, received in arrived]
     repeated = sum(n - 1 for message, n in arrivals.items() if message in messages)
     unsent = Counter(status for message, (_, _, status) in messages.items() if message not in arrivals)
     if channel == "webhook":  # its "rows" are the enrollments: a live one has not reached its step yet
@@ -77,13 +80,15 @@ def _channel(conn, channel: str, workflow_id: str, accepted: int, log: list[tupl
     # Still on its way when the drain ended: its event unprocessed, its enrollment live, or its row not yet sent.
     pending = unprocessed + live + unsent.pop("queued", 0) + unsent.pop("sending", 0)
     lost = accepted - len(by_event)
+    # Processed events that started nothing, and of them those the product counted as skipped by its rule (the
+    # contact's previous enrollment was still live, say).
+    not_started = accepted - unprocessed - enrolled
     return {
         "accepted": accepted, "delivered": len(by_event), "lost": lost, "pending": pending,
+        "delivered_during_load": sum(1 for at, _ in arrived if at <= load_ended),
         "duplicates": repeated + sum(len(found) - 1 for found in by_event.values()),
-        # Processed events that started nothing (accepted - unprocessed - enrolled), and of them those the product
-        # counted as skipped by its rule: the contact's previous enrollment was still live, say.
-        "not_started": accepted - unprocessed - enrolled, "skipped": skipped,
-        "not_started_counted": min(sum(skipped.values()), accepted - unprocessed - enrolled), "unsent": dict(unsent),
+        "not_started": not_started, "skipped": skipped,
+        "not_started_counted": min(sum(skipped.values()), not_started), "unsent": dict(unsent),
         "unmatched_arrivals": sum(n for message, n in arrivals.items() if message not in messages), "lags_ms": lags,
     }  # fmt: skip
 
@@ -183,7 +188,8 @@ def write_report(out: TextIO, outcome: Outcome, *, params: dict[str, Any], db_na
 
     loads = outcome.offered["channels"]
     with psycopg.connect(**params, dbname=db_name, autocommit=True) as conn:
-        channels = {c: _channel(conn, c, outcome.workflows[c], loads[c]["accepted"], outcome.arrivals.get(c, []))
+        channels = {c: _channel(conn, c, outcome.workflows[c], loads[c]["accepted"], outcome.arrivals.get(c, []),
+                                outcome.load_window[1])
                     for c in outcome.workflows}  # fmt: skip
         step_p50, step_p99, steps = _step_lag(conn, list(outcome.workflows.values()))
         processed_p50, processed_p99 = _processing_lag(conn)
@@ -232,11 +238,7 @@ def write_report(out: TextIO, outcome: Outcome, *, params: dict[str, Any], db_na
     delivered = sum(f["delivered"] for f in channels.values())
     line("messages_delivered", delivered, " ".join(f"{c}={f['delivered']}" for c, f in channels.items()))
     # Whether the machine kept up: what arrived while the load ran, and how far behind it was when the load ended.
-    first_arrival: dict[tuple[str, str], float] = {}
-    for channel, log in outcome.arrivals.items():
-        for message, at in log:
-            first_arrival.setdefault((channel, message), at)
-    during = sum(1 for at in first_arrival.values() if at <= ended)
+    during = sum(f["delivered_during_load"] for f in channels.values())
     line("throughput_during_load", f"{during / max(ended - started, 1e-9):.0f}",
          f"messages/s at the receivers while {offered / max(load_s, 1e-9):.0f} events/s were offered; "
          f"{max(accepted - during, 0)} accepted events were still without their message when the load ended")
